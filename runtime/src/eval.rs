@@ -1,0 +1,832 @@
+//! THE evaluator: request -> [`Decision`]. Every consumer (tower layer, `guestlist explain`,
+//! `guestlist test`, the conformance corpus) decides through [`Policy::decide`]; nothing else
+//! implements the semantics. Normative text: `spec/language.md`, "Runtime semantics".
+//!
+//! A decision allocates nothing: header values are either `&'static`/table strings or slices of
+//! the request's own header values, held in a fixed-capacity list.
+
+use crate::headers::{
+    is_token, HeaderLookup, NameList, MAX_ACRH_BYTES, MAX_ACRH_LINES, MAX_ACRH_NAMES,
+};
+use crate::path::{normalize, PathError, MAX_PATH};
+use crate::policy::{Cors, Policy};
+
+/// What kind of request this was and what the runtime does with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// No CORS policy applies, or the request has no `Origin`: it reaches the application.
+    NotCors,
+    /// A CORS request from an allowed origin: it reaches the application, CORS headers added.
+    ActualAllowed,
+    /// A CORS request from an origin that is not allowed: it reaches the application, no CORS
+    /// headers (the browser will not let the page read the response).
+    ActualNotAllowed,
+    /// A preflight the runtime answers itself with 204 and the CORS headers.
+    PreflightOk,
+    /// A preflight the runtime refuses with 403 and no `Access-Control-*` headers.
+    PreflightRejected,
+}
+
+impl Kind {
+    /// The stable name used by `explain --format json` and `test` blocks.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::NotCors => "not-cors",
+            Kind::ActualAllowed => "actual-allowed",
+            Kind::ActualNotAllowed => "actual-not-allowed",
+            Kind::PreflightOk => "preflight-ok",
+            Kind::PreflightRejected => "preflight-rejected",
+        }
+    }
+
+    /// Parses [`Kind::as_str`] names.
+    pub fn from_name(s: &str) -> Option<Kind> {
+        Some(match s {
+            "not-cors" => Kind::NotCors,
+            "actual-allowed" => Kind::ActualAllowed,
+            "actual-not-allowed" => Kind::ActualNotAllowed,
+            "preflight-ok" => Kind::PreflightOk,
+            "preflight-rejected" => Kind::PreflightRejected,
+            _ => return None,
+        })
+    }
+
+    /// All kinds, in documentation order.
+    pub const ALL: [Kind; 5] = [
+        Kind::NotCors,
+        Kind::ActualAllowed,
+        Kind::ActualNotAllowed,
+        Kind::PreflightOk,
+        Kind::PreflightRejected,
+    ];
+}
+
+/// Why the decision came out as it did. Codes are stable (`explain --format json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// No route matches the path.
+    NoRoute,
+    /// The path cannot be normalised (see `path.rs`); it matches no route.
+    PathInvalid,
+    /// The route has no CORS policy.
+    NoCorsPolicy,
+    /// The request has no `Origin` header.
+    NoOrigin,
+    /// The origin is allowed (actual request).
+    OriginAllowed,
+    /// The origin is not allowed.
+    OriginNotAllowed,
+    /// More than one `Origin` field line: browsers send one; treated as not allowed.
+    MultipleOrigins,
+    /// `Access-Control-Request-Method` is not one token on one line.
+    RequestMethodInvalid,
+    /// The requested method is not allowed.
+    MethodNotAllowed,
+    /// `Access-Control-Request-Headers` is malformed or over the bounds.
+    RequestHeadersInvalid,
+    /// A requested header is not allowed.
+    HeaderNotAllowed,
+    /// `Authorization` was requested; it is only granted when listed by name.
+    AuthorizationNotListed,
+    /// The preflight passed every check.
+    PreflightAllowed,
+}
+
+impl Reason {
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::NoRoute => "no-route",
+            Reason::PathInvalid => "path-invalid",
+            Reason::NoCorsPolicy => "no-cors-policy",
+            Reason::NoOrigin => "no-origin",
+            Reason::OriginAllowed => "origin-allowed",
+            Reason::OriginNotAllowed => "origin-not-allowed",
+            Reason::MultipleOrigins => "multiple-origins",
+            Reason::RequestMethodInvalid => "request-method-invalid",
+            Reason::MethodNotAllowed => "method-not-allowed",
+            Reason::RequestHeadersInvalid => "request-headers-invalid",
+            Reason::HeaderNotAllowed => "header-not-allowed",
+            Reason::AuthorizationNotListed => "authorization-not-listed",
+            Reason::PreflightAllowed => "preflight-allowed",
+        }
+    }
+
+    /// A one-line human explanation.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Reason::NoRoute => "no route matches the path, so no policy applies",
+            Reason::PathInvalid => "the path cannot be normalised, so it matches no route",
+            Reason::NoCorsPolicy => "the route has no cors policy",
+            Reason::NoOrigin => "the request has no Origin header, so it is not a CORS request",
+            Reason::OriginAllowed => "the origin is allowed",
+            Reason::OriginNotAllowed => "the origin is not allowed by the policy",
+            Reason::MultipleOrigins => "the request has more than one Origin header",
+            Reason::RequestMethodInvalid => {
+                "Access-Control-Request-Method is not a single method token"
+            }
+            Reason::MethodNotAllowed => "the requested method is not allowed",
+            Reason::RequestHeadersInvalid => {
+                "Access-Control-Request-Headers is malformed or too long"
+            }
+            Reason::HeaderNotAllowed => "a requested header is not allowed",
+            Reason::AuthorizationNotListed => {
+                "Authorization was requested, and it is only allowed when listed by name (`*` never covers it)"
+            }
+            Reason::PreflightAllowed => "origin, method and headers are all allowed",
+        }
+    }
+}
+
+/// Which origin entry let the request in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OriginMatch {
+    /// `allow-origins *`.
+    Any,
+    /// Exact origin number `n` of the policy's exact set.
+    Exact(u32),
+    /// Pattern number `n` of the policy's pattern set.
+    Pattern(u32),
+}
+
+/// A response header the runtime sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HeaderName {
+    /// `Access-Control-Allow-Origin`
+    AllowOrigin,
+    /// `Access-Control-Allow-Credentials`
+    AllowCredentials,
+    /// `Access-Control-Allow-Methods`
+    AllowMethods,
+    /// `Access-Control-Allow-Headers`
+    AllowHeaders,
+    /// `Access-Control-Max-Age`
+    MaxAge,
+    /// `Access-Control-Expose-Headers`
+    ExposeHeaders,
+    /// `Vary`
+    Vary,
+}
+
+impl HeaderName {
+    /// The lowercase header name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HeaderName::AllowOrigin => "access-control-allow-origin",
+            HeaderName::AllowCredentials => "access-control-allow-credentials",
+            HeaderName::AllowMethods => "access-control-allow-methods",
+            HeaderName::AllowHeaders => "access-control-allow-headers",
+            HeaderName::MaxAge => "access-control-max-age",
+            HeaderName::ExposeHeaders => "access-control-expose-headers",
+            HeaderName::Vary => "vary",
+        }
+    }
+}
+
+/// One header the decision sets (`append == false`: replaces any value the application set)
+/// or appends (`Vary`, which is never overwritten).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// Which header.
+    pub name: HeaderName,
+    /// Its value: a table string or a slice of the request's own header value.
+    pub value: &'a [u8],
+    /// Append rather than replace.
+    pub append: bool,
+}
+
+const CAPACITY: usize = 8 + MAX_ACRH_LINES;
+const NO_HEADER: Header<'static> = Header {
+    name: HeaderName::Vary,
+    value: b"",
+    append: true,
+};
+
+/// The outcome of evaluating one request against a [`Policy`].
+#[derive(Debug, Clone, Copy)]
+pub struct Decision<'a> {
+    /// The kind of request and what the runtime does with it.
+    pub kind: Kind,
+    /// Why.
+    pub reason: Reason,
+    /// Index of the matched route.
+    pub route: Option<u32>,
+    /// Index of the applied CORS policy.
+    pub cors: Option<u32>,
+    /// The origin entry that allowed the request.
+    pub origin_match: Option<OriginMatch>,
+    /// For header and method refusals: the offending request value.
+    pub offending: Option<&'a [u8]>,
+    headers: [Header<'a>; CAPACITY],
+    len: usize,
+}
+
+impl<'a> Decision<'a> {
+    fn new(kind: Kind, reason: Reason) -> Self {
+        Decision {
+            kind,
+            reason,
+            route: None,
+            cors: None,
+            origin_match: None,
+            offending: None,
+            headers: [NO_HEADER; CAPACITY],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, name: HeaderName, value: &'a [u8], append: bool) {
+        if let Some(slot) = self.headers.get_mut(self.len) {
+            *slot = Header {
+                name,
+                value,
+                append,
+            };
+            self.len += 1;
+        }
+    }
+
+    /// The headers the runtime sets or appends, in order.
+    pub fn headers(&self) -> &[Header<'a>] {
+        self.headers.get(..self.len).unwrap_or(&[])
+    }
+
+    /// The status when the runtime answers by itself (preflights): 204 or 403.
+    pub fn status(&self) -> Option<u16> {
+        match self.kind {
+            Kind::PreflightOk => Some(204),
+            Kind::PreflightRejected => Some(403),
+            _ => None,
+        }
+    }
+
+    /// Whether the application is called (everything but preflights).
+    pub fn reaches_app(&self) -> bool {
+        self.status().is_none()
+    }
+}
+
+const SAFELISTED_METHODS: [&[u8]; 3] = [b"GET", b"HEAD", b"POST"];
+
+/// Splits a request `Origin` into scheme, host and port when it has the strict form browsers
+/// send (`scheme://host[:port]`, lowercase, no default-port check). Only such origins can match
+/// a pattern; exact entries are compared byte-exactly before this is called.
+fn split_origin(o: &[u8]) -> Option<(&[u8], &[u8], Option<&[u8]>)> {
+    if o.len() > 64 + 3 + 255 + 6 {
+        return None;
+    }
+    let sep = o.windows(3).position(|w| w == b"://")?;
+    let scheme = o.get(..sep)?;
+    let rest = o.get(sep + 3..)?;
+    let (first, tail) = scheme.split_first()?;
+    if !first.is_ascii_lowercase()
+        || !tail
+            .iter()
+            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+.-".contains(&b))
+    {
+        return None;
+    }
+    let (host, port) = if rest.first() == Some(&b'[') {
+        let close = rest.iter().position(|&b| b == b']')?;
+        let host = rest.get(..=close)?;
+        let inner = host.get(1..close)?;
+        if inner.is_empty()
+            || !inner
+                .iter()
+                .all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b':' || b == b'.')
+        {
+            return None;
+        }
+        (host, rest.get(close + 1..)?)
+    } else {
+        let end = rest.iter().position(|&b| b == b':').unwrap_or(rest.len());
+        let host = rest.get(..end)?;
+        if host.is_empty()
+            || host.len() > 253
+            || !host
+                .iter()
+                .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+            || host.split(|&b| b == b'.').any(|l| l.is_empty() || l.len() > 63)
+        {
+            return None;
+        }
+        (host, rest.get(end..)?)
+    };
+    let port = match port {
+        [] => None,
+        [b':', digits @ ..] => {
+            let ok = !digits.is_empty()
+                && digits.len() <= 5
+                && digits.first() != Some(&b'0')
+                && digits.iter().all(u8::is_ascii_digit)
+                && digits
+                    .iter()
+                    .fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'))
+                    <= 65535;
+            if !ok {
+                return None;
+            }
+            Some(digits)
+        }
+        _ => return None,
+    };
+    Some((scheme, host, port))
+}
+
+impl Cors {
+    /// Which entry allows `origin`, if any.
+    #[inline]
+    pub fn match_origin(&self, origin: &[u8]) -> Option<OriginMatch> {
+        if self.any_origin {
+            return Some(OriginMatch::Any);
+        }
+        if let Some(i) = self.origins.get(origin) {
+            return Some(OriginMatch::Exact(i));
+        }
+        if self.patterns.is_empty() {
+            return None;
+        }
+        let (scheme, host, port) = split_origin(origin)?;
+        if let Some(i) = self.patterns.get_parts(&[scheme, b"://", host, b":*"]) {
+            return Some(OriginMatch::Pattern(i));
+        }
+        if host.first() == Some(&b'[') {
+            return None;
+        }
+        // Every strict suffix of the host at a label boundary, longest first.
+        for (i, &b) in host.iter().enumerate() {
+            if b != b'.' {
+                continue;
+            }
+            let suffix = host.get(i + 1..).unwrap_or(&[]);
+            let found = match port {
+                Some(p) => self.patterns.get_parts(&[scheme, b"://*.", suffix, b":", p]),
+                None => self.patterns.get_parts(&[scheme, b"://*.", suffix]),
+            }
+            .or_else(|| self.patterns.get_parts(&[scheme, b"://*.", suffix, b":*"]));
+            if let Some(i) = found {
+                return Some(OriginMatch::Pattern(i));
+            }
+        }
+        None
+    }
+
+    fn method_allowed(&self, m: &[u8]) -> bool {
+        SAFELISTED_METHODS.contains(&m)
+            || self.any_method
+            || self.methods.iter().any(|x| x.as_bytes() == m)
+    }
+}
+
+impl Policy {
+    /// The route for a request path, or why there is none.
+    pub fn route_for(&self, path: &str) -> Result<Option<u32>, PathError> {
+        let mut buf = [0u8; MAX_PATH];
+        let p = normalize(path, &mut buf)?;
+        if let Some(i) = self.route_keys.get(p) {
+            if self.routes.get(i as usize).is_some_and(|r| !r.prefix) {
+                return Ok(Some(i));
+            }
+        }
+        // Longest prefix: every '/' in the path, from the right.
+        for (i, &b) in p.iter().enumerate().rev() {
+            if b == b'/' {
+                let head = p.get(..=i).unwrap_or(&[]);
+                if let Some(r) = self.route_keys.get_parts(&[head, b"*"]) {
+                    return Ok(Some(r));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Decides what to do with a request: `method` as sent (case-sensitive), `path` the request
+    /// target's path (a query is ignored), `headers` the request's header fields.
+    pub fn decide<'a, H>(&'a self, method: &str, path: &str, headers: &'a H) -> Decision<'a>
+    where
+        H: HeaderLookup + ?Sized,
+    {
+        let route = match self.route_for(path) {
+            Ok(Some(r)) => r,
+            Ok(None) => return Decision::new(Kind::NotCors, Reason::NoRoute),
+            Err(_) => return Decision::new(Kind::NotCors, Reason::PathInvalid),
+        };
+        let cors_index = self.routes.get(route as usize).and_then(|r| r.cors);
+        let Some((cors_index, cors)) =
+            cors_index.and_then(|i| self.cors.get(i as usize).map(|c| (i, c)))
+        else {
+            let mut d = Decision::new(Kind::NotCors, Reason::NoCorsPolicy);
+            d.route = Some(route);
+            return d;
+        };
+        let mut d = decide_cors(cors, method, headers);
+        d.route = Some(route);
+        d.cors = Some(cors_index);
+        d
+    }
+}
+
+fn decide_cors<'a, H>(cors: &'a Cors, method: &str, headers: &'a H) -> Decision<'a>
+where
+    H: HeaderLookup + ?Sized,
+{
+    let vary = !cors.is_static_any();
+    let mut origins = headers.values("origin");
+    let (origin, multiple) = match (origins.next(), origins.next()) {
+        (None, _) => {
+            let mut d = Decision::new(Kind::NotCors, Reason::NoOrigin);
+            if vary {
+                d.push(HeaderName::Vary, b"Origin", true);
+            } else {
+                d.push(HeaderName::AllowOrigin, b"*", false);
+                if let Some(v) = &cors.aceh {
+                    d.push(HeaderName::ExposeHeaders, v.as_bytes(), false);
+                }
+            }
+            return d;
+        }
+        (Some(o), None) => (o, false),
+        (Some(o), Some(_)) => (o, true),
+    };
+    let matched = if multiple {
+        None
+    } else {
+        cors.match_origin(origin)
+    };
+    let origin_reason = if multiple {
+        Reason::MultipleOrigins
+    } else {
+        Reason::OriginNotAllowed
+    };
+    let acao: &'a [u8] = if cors.any_origin { b"*" } else { origin };
+
+    let mut acrm_lines = headers.values("access-control-request-method");
+    let acrm = acrm_lines.next();
+    if method == "OPTIONS" {
+        if let Some(acrm) = acrm {
+            let mut d = preflight(cors, matched, origin_reason, acao, acrm, acrm_lines.next(), headers);
+            if vary {
+                d.push(HeaderName::Vary, b"Origin", true);
+            }
+            return d;
+        }
+    }
+
+    // Actual request: it reaches the application either way.
+    let mut d = match matched {
+        Some(m) => {
+            let mut d = Decision::new(Kind::ActualAllowed, Reason::OriginAllowed);
+            d.origin_match = Some(m);
+            d.push(HeaderName::AllowOrigin, acao, false);
+            if cors.credentials {
+                d.push(HeaderName::AllowCredentials, b"true", false);
+            }
+            if let Some(v) = &cors.aceh {
+                d.push(HeaderName::ExposeHeaders, v.as_bytes(), false);
+            }
+            d
+        }
+        None => Decision::new(Kind::ActualNotAllowed, origin_reason),
+    };
+    if vary {
+        d.push(HeaderName::Vary, b"Origin", true);
+    }
+    d
+}
+
+fn preflight<'a, H>(
+    cors: &'a Cors,
+    matched: Option<crate::OriginMatch>,
+    origin_reason: Reason,
+    acao: &'a [u8],
+    acrm: &'a [u8],
+    second_acrm: Option<&'a [u8]>,
+    headers: &'a H,
+) -> Decision<'a>
+where
+    H: HeaderLookup + ?Sized,
+{
+    let reject = |reason: Reason, offending: Option<&'a [u8]>| {
+        let mut d = Decision::new(Kind::PreflightRejected, reason);
+        d.origin_match = matched;
+        d.offending = offending;
+        d
+    };
+    // 1. origin
+    let Some(m) = matched else {
+        return reject(origin_reason, None);
+    };
+    // 2. method: one token, byte-exact.
+    if second_acrm.is_some() || !is_token(acrm) {
+        return reject(Reason::RequestMethodInvalid, Some(acrm));
+    }
+    if !cors.method_allowed(acrm) {
+        return reject(Reason::MethodNotAllowed, Some(acrm));
+    }
+    // 3. headers: one bounded pass over every line.
+    let mut lines = 0usize;
+    let mut bytes = 0usize;
+    let mut names = 0usize;
+    for line in headers.values("access-control-request-headers") {
+        lines += 1;
+        bytes += line.len();
+        if lines > MAX_ACRH_LINES || bytes > MAX_ACRH_BYTES {
+            return reject(Reason::RequestHeadersInvalid, None);
+        }
+        for name in NameList::new(line) {
+            names += 1;
+            if names > MAX_ACRH_NAMES || !is_token(name) {
+                return reject(Reason::RequestHeadersInvalid, Some(name));
+            }
+            let listed = cors.headers.get(name).is_some();
+            if name.eq_ignore_ascii_case(b"authorization") {
+                if !listed {
+                    return reject(Reason::AuthorizationNotListed, Some(name));
+                }
+            } else if !listed && !cors.any_header {
+                return reject(Reason::HeaderNotAllowed, Some(name));
+            }
+        }
+    }
+    // 4. success
+    let mut d = Decision::new(Kind::PreflightOk, Reason::PreflightAllowed);
+    d.origin_match = Some(m);
+    d.push(HeaderName::AllowOrigin, acao, false);
+    if cors.credentials {
+        d.push(HeaderName::AllowCredentials, b"true", false);
+    }
+    d.push(HeaderName::AllowMethods, acrm, false);
+    if names > 0 {
+        if cors.any_header && cors.credentials {
+            // `*` is literal with credentials: echo what was asked (every name was checked).
+            let mut first = true;
+            for line in headers.values("access-control-request-headers") {
+                if NameList::new(line).next().is_some() {
+                    d.push(HeaderName::AllowHeaders, line, !first);
+                    first = false;
+                }
+            }
+        } else if let Some(v) = &cors.acah {
+            d.push(HeaderName::AllowHeaders, v.as_bytes(), false);
+        }
+    }
+    if let Some(v) = &cors.max_age {
+        d.push(HeaderName::MaxAge, v.as_bytes(), false);
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CorsSpec, RouteSpec};
+
+    fn policy() -> Policy {
+        Policy::build(
+            vec![
+                RouteSpec {
+                    pattern: "/api/*".into(),
+                    cors: Some(0),
+                },
+                RouteSpec {
+                    pattern: "/assets/*".into(),
+                    cors: Some(1),
+                },
+                RouteSpec {
+                    pattern: "/api/open".into(),
+                    cors: Some(1),
+                },
+                RouteSpec {
+                    pattern: "/plain".into(),
+                    cors: None,
+                },
+            ],
+            vec![
+                CorsSpec {
+                    name: "api".into(),
+                    origins: vec!["https://app.example.com".into()],
+                    patterns: vec![
+                        "https://*.preview.example.com".into(),
+                        "http://localhost:*".into(),
+                    ],
+                    credentials: true,
+                    methods: vec!["PUT".into(), "patch".into()],
+                    headers: vec!["Content-Type".into(), "Authorization".into()],
+                    expose: vec!["X-Total-Count".into()],
+                    max_age: Some(7200),
+                    ..Default::default()
+                },
+                CorsSpec {
+                    name: "public".into(),
+                    any_origin: true,
+                    any_header: true,
+                    max_age: Some(600),
+                    ..Default::default()
+                },
+            ],
+        )
+        .unwrap()
+    }
+
+    fn hdrs(d: &Decision<'_>) -> Vec<(String, String)> {
+        d.headers()
+            .iter()
+            .map(|h| {
+                (
+                    h.name.as_str().to_string(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn routes_exact_beats_prefix_and_longest_prefix_wins() {
+        let p = policy();
+        assert_eq!(p.route_for("/api/x"), Ok(Some(0)));
+        assert_eq!(p.route_for("/api/open"), Ok(Some(2)));
+        assert_eq!(p.route_for("/api/open/x"), Ok(Some(0)));
+        assert_eq!(p.route_for("/api"), Ok(None));
+        assert_eq!(p.route_for("/assets//x/../y"), Ok(Some(1)));
+        assert_eq!(p.route_for("/api/../plain"), Ok(Some(3)));
+        assert_eq!(p.route_for("/x"), Ok(None));
+    }
+
+    #[test]
+    fn preflight_ok_echoes_method_and_lists_headers() {
+        let p = policy();
+        let h = [
+            ("Origin", "https://a.b.preview.example.com"),
+            ("Access-Control-Request-Method", "PUT"),
+            ("Access-Control-Request-Headers", "authorization,content-type"),
+        ];
+        let d = p.decide("OPTIONS", "/api/x", &h[..]);
+        assert_eq!(d.kind, Kind::PreflightOk, "{:?}", d.reason);
+        assert_eq!(d.status(), Some(204));
+        assert_eq!(
+            hdrs(&d),
+            vec![
+                (
+                    "access-control-allow-origin".into(),
+                    "https://a.b.preview.example.com".into()
+                ),
+                ("access-control-allow-credentials".into(), "true".into()),
+                ("access-control-allow-methods".into(), "PUT".into()),
+                (
+                    "access-control-allow-headers".into(),
+                    "Content-Type, Authorization".into()
+                ),
+                ("access-control-max-age".into(), "7200".into()),
+                ("vary".into(), "Origin".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn preflight_refusals() {
+        let p = policy();
+        let cases: [(&[(&str, &str)], Reason); 7] = [
+            (
+                &[("Origin", "https://preview.example.com"), ("Access-Control-Request-Method", "PUT")],
+                Reason::OriginNotAllowed,
+            ),
+            (
+                &[("Origin", "https://x.preview.example.com.evil.net"), ("Access-Control-Request-Method", "PUT")],
+                Reason::OriginNotAllowed,
+            ),
+            (
+                &[("Origin", "https://APP.example.com"), ("Access-Control-Request-Method", "PUT")],
+                Reason::OriginNotAllowed,
+            ),
+            (
+                &[("Origin", "https://app.example.com"), ("Access-Control-Request-Method", "PATCH")],
+                Reason::MethodNotAllowed,
+            ),
+            (
+                &[("Origin", "https://app.example.com"), ("Access-Control-Request-Method", "put")],
+                Reason::MethodNotAllowed,
+            ),
+            (
+                &[
+                    ("Origin", "https://app.example.com"),
+                    ("Access-Control-Request-Method", "PUT"),
+                    ("Access-Control-Request-Headers", "x-other"),
+                ],
+                Reason::HeaderNotAllowed,
+            ),
+            (
+                &[
+                    ("Origin", "https://app.example.com"),
+                    ("Origin", "https://app.example.com"),
+                    ("Access-Control-Request-Method", "PUT"),
+                ],
+                Reason::MultipleOrigins,
+            ),
+        ];
+        for (h, reason) in cases {
+            let d = p.decide("OPTIONS", "/api/x", h);
+            assert_eq!(d.kind, Kind::PreflightRejected, "{h:?}");
+            assert_eq!(d.reason, reason, "{h:?}");
+            assert_eq!(d.status(), Some(403));
+            assert!(d
+                .headers()
+                .iter()
+                .all(|x| !x.name.as_str().starts_with("access-control-")));
+        }
+    }
+
+    #[test]
+    fn wildcard_headers_never_cover_authorization() {
+        let p = policy();
+        let h = [
+            ("Origin", "https://anything.test"),
+            ("Access-Control-Request-Method", "GET"),
+            ("Access-Control-Request-Headers", "x-a, Authorization"),
+        ];
+        let d = p.decide("OPTIONS", "/assets/x", &h[..]);
+        assert_eq!(d.reason, Reason::AuthorizationNotListed);
+        let h = [
+            ("Origin", "null"),
+            ("Access-Control-Request-Method", "GET"),
+            ("Access-Control-Request-Headers", "x-a"),
+        ];
+        let d = p.decide("OPTIONS", "/assets/x", &h[..]);
+        assert_eq!(d.kind, Kind::PreflightOk);
+        assert_eq!(
+            hdrs(&d),
+            vec![
+                ("access-control-allow-origin".into(), "*".into()),
+                ("access-control-allow-methods".into(), "GET".into()),
+                ("access-control-allow-headers".into(), "*".into()),
+                ("access-control-max-age".into(), "600".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn actual_requests() {
+        let p = policy();
+        let d = p.decide("GET", "/api/x", &[("Origin", "http://localhost:3000")][..]);
+        assert_eq!(d.kind, Kind::ActualAllowed);
+        assert_eq!(d.origin_match, Some(OriginMatch::Pattern(1)));
+        assert_eq!(
+            hdrs(&d),
+            vec![
+                ("access-control-allow-origin".into(), "http://localhost:3000".into()),
+                ("access-control-allow-credentials".into(), "true".into()),
+                ("access-control-expose-headers".into(), "X-Total-Count".into()),
+                ("vary".into(), "Origin".into()),
+            ]
+        );
+        let d = p.decide("GET", "/api/x", &[("Origin", "https://evil.test")][..]);
+        assert_eq!(d.kind, Kind::ActualNotAllowed);
+        assert_eq!(hdrs(&d), vec![("vary".into(), "Origin".into())]);
+        // OPTIONS without Access-Control-Request-Method is not a preflight.
+        let d = p.decide("OPTIONS", "/api/x", &[("Origin", "https://app.example.com")][..]);
+        assert_eq!(d.kind, Kind::ActualAllowed);
+        let none: [(&str, &str); 0] = [];
+        let d = p.decide("GET", "/api/x", &none[..]);
+        assert_eq!(d.kind, Kind::NotCors);
+        assert_eq!(hdrs(&d), vec![("vary".into(), "Origin".into())]);
+        let d = p.decide("GET", "/assets/x", &none[..]);
+        assert_eq!(hdrs(&d), vec![("access-control-allow-origin".into(), "*".into())]);
+        let d = p.decide("GET", "/plain", &[("Origin", "https://app.example.com")][..]);
+        assert_eq!((d.kind, d.reason), (Kind::NotCors, Reason::NoCorsPolicy));
+    }
+
+    #[test]
+    fn hostile_request_headers_are_bounded() {
+        let p = policy();
+        let commas = ",".repeat(1000);
+        let h = [
+            ("Origin", "https://app.example.com"),
+            ("Access-Control-Request-Method", "PUT"),
+            ("Access-Control-Request-Headers", commas.as_str()),
+        ];
+        assert_eq!(p.decide("OPTIONS", "/api/x", &h[..]).kind, Kind::PreflightOk);
+        let long = "content-type,".repeat(400);
+        let h = [
+            ("Origin", "https://app.example.com"),
+            ("Access-Control-Request-Method", "PUT"),
+            ("Access-Control-Request-Headers", long.as_str()),
+        ];
+        assert_eq!(
+            p.decide("OPTIONS", "/api/x", &h[..]).reason,
+            Reason::RequestHeadersInvalid
+        );
+    }
+
+    #[test]
+    fn runtime_refuses_wildcard_with_credentials() {
+        let r = Policy::build(
+            vec![],
+            vec![CorsSpec {
+                name: "x".into(),
+                any_origin: true,
+                credentials: true,
+                ..Default::default()
+            }],
+        );
+        assert!(r.is_err());
+    }
+}

@@ -1,0 +1,167 @@
+//! Reading request headers without allocating: the [`HeaderLookup`] trait and the
+//! single-pass `Access-Control-Request-Headers` scanner.
+
+/// Read access to a request's header field lines, by lowercase name.
+///
+/// Implemented for `http::HeaderMap` (feature `http`) and for slices of `(name, value)` pairs
+/// (used by the CLI and tests). Every field line is yielded separately, in order, so that
+/// duplicates (two `Origin` lines) are visible to the evaluator.
+pub trait HeaderLookup {
+    /// Iterator over the values of one header name.
+    type Values<'s>: Iterator<Item = &'s [u8]>
+    where
+        Self: 's;
+
+    /// All values of the header `name` (given in lowercase), in order.
+    fn values<'s>(&'s self, name: &'static str) -> Self::Values<'s>;
+}
+
+/// Iterator for [`HeaderLookup`] on `[(name, value)]` slices.
+#[derive(Debug, Clone)]
+pub struct PairValues<'s, N, V> {
+    pairs: std::slice::Iter<'s, (N, V)>,
+    name: &'static str,
+}
+
+impl<'s, N: AsRef<str>, V: AsRef<[u8]>> Iterator for PairValues<'s, N, V> {
+    type Item = &'s [u8];
+    fn next(&mut self) -> Option<&'s [u8]> {
+        for (n, v) in self.pairs.by_ref() {
+            if n.as_ref().eq_ignore_ascii_case(self.name) {
+                return Some(v.as_ref());
+            }
+        }
+        None
+    }
+}
+
+impl<N: AsRef<str>, V: AsRef<[u8]>> HeaderLookup for [(N, V)] {
+    type Values<'s>
+        = PairValues<'s, N, V>
+    where
+        Self: 's;
+    fn values<'s>(&'s self, name: &'static str) -> PairValues<'s, N, V> {
+        PairValues {
+            pairs: self.iter(),
+            name,
+        }
+    }
+}
+
+/// Iterator for [`HeaderLookup`] on `http::HeaderMap`.
+#[cfg(feature = "http")]
+#[derive(Debug)]
+pub struct MapValues<'s> {
+    inner: http::header::ValueIter<'s, http::HeaderValue>,
+}
+
+#[cfg(feature = "http")]
+impl<'s> Iterator for MapValues<'s> {
+    type Item = &'s [u8];
+    fn next(&mut self) -> Option<&'s [u8]> {
+        self.inner.next().map(http::HeaderValue::as_bytes)
+    }
+}
+
+#[cfg(feature = "http")]
+impl HeaderLookup for http::HeaderMap {
+    type Values<'s> = MapValues<'s>;
+    fn values<'s>(&'s self, name: &'static str) -> MapValues<'s> {
+        MapValues {
+            inner: self.get_all(name).iter(),
+        }
+    }
+}
+
+/// Whether `b` is an RFC 9110 `tchar`.
+#[inline]
+pub fn is_tchar(b: u8) -> bool {
+    matches!(b,
+        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`'
+        | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
+}
+
+/// Whether `s` is a non-empty RFC 9110 token.
+#[inline]
+pub fn is_token(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
+}
+
+/// Bounds on `Access-Control-Request-Headers`, so a hostile value costs at most one bounded
+/// pass (see cors.md section 3, theme 11: rs/cors and go-chi/cors DoS reports).
+pub const MAX_ACRH_BYTES: usize = 4096;
+/// At most this many field lines of `Access-Control-Request-Headers`.
+pub const MAX_ACRH_LINES: usize = 8;
+/// At most this many header names in `Access-Control-Request-Headers`.
+pub const MAX_ACRH_NAMES: usize = 64;
+
+/// Splits one `Access-Control-Request-Headers` line into names: split on `,`, trim optional
+/// white space (space and tab), skip empty elements. Single pass, no allocation.
+#[derive(Debug, Clone)]
+pub struct NameList<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> NameList<'a> {
+    /// Scans `value`.
+    pub fn new(value: &'a [u8]) -> Self {
+        NameList { rest: value }
+    }
+}
+
+impl<'a> Iterator for NameList<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        loop {
+            if self.rest.is_empty() {
+                return None;
+            }
+            let end = self
+                .rest
+                .iter()
+                .position(|&b| b == b',')
+                .unwrap_or(self.rest.len());
+            let (item, tail) = self.rest.split_at(end);
+            self.rest = tail.get(1..).unwrap_or(&[]);
+            let item = trim_ows(item);
+            if !item.is_empty() {
+                return Some(item);
+            }
+        }
+    }
+}
+
+#[inline]
+fn trim_ows(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_list_tolerates_spaces_and_empties() {
+        let names: Vec<&[u8]> = NameList::new(b" content-type ,,\tX-Request-Id,  ,authorization")
+            .collect();
+        assert_eq!(
+            names,
+            vec![&b"content-type"[..], b"X-Request-Id", b"authorization"]
+        );
+        assert_eq!(NameList::new(b",,,,").count(), 0);
+        assert_eq!(NameList::new(b"").count(), 0);
+    }
+
+    #[test]
+    fn pair_lookup_is_case_insensitive_and_keeps_duplicates() {
+        let h = [("Origin", "a"), ("x", "y"), ("ORIGIN", "b")];
+        let v: Vec<&[u8]> = h[..].values("origin").collect();
+        assert_eq!(v, vec![&b"a"[..], b"b"]);
+    }
+}

@@ -1,0 +1,55 @@
+//! guestlist runtime: compiled CORS policy tables and the one evaluator.
+//!
+//! A [`Policy`] is produced by the guestlist compiler (at build time through generated code,
+//! or at run time through [`Policy::build`]); [`Policy::decide`] turns a request into a
+//! [`Decision`]: the kind of request, the headers to set, the status when the runtime answers
+//! a preflight itself, and a stable reason code. A decision never allocates.
+//!
+//! ```
+//! use guestlist::{CorsSpec, Kind, Policy, RouteSpec};
+//!
+//! let policy = Policy::build(
+//!     vec![RouteSpec { pattern: "/api/*".into(), cors: Some(0) }],
+//!     vec![CorsSpec {
+//!         name: "api".into(),
+//!         origins: vec!["https://app.example.com".into()],
+//!         methods: vec!["PUT".into()],
+//!         max_age: Some(7200),
+//!         ..Default::default()
+//!     }],
+//! )?;
+//! let request = [
+//!     ("Origin", "https://app.example.com"),
+//!     ("Access-Control-Request-Method", "PUT"),
+//! ];
+//! let decision = policy.decide("OPTIONS", "/api/users", &request[..]);
+//! assert_eq!(decision.kind, Kind::PreflightOk);
+//! assert_eq!(decision.status(), Some(204));
+//! # Ok::<(), guestlist::BuildError>(())
+//! ```
+
+mod eval;
+mod headers;
+mod keyset;
+mod path;
+mod policy;
+
+pub use eval::{Decision, Header, HeaderName, Kind, OriginMatch, Reason};
+pub use headers::{
+    is_token, HeaderLookup, NameList, PairValues, MAX_ACRH_BYTES, MAX_ACRH_LINES, MAX_ACRH_NAMES,
+};
+#[cfg(feature = "http")]
+pub use headers::MapValues;
+pub use keyset::{BuildError, KeySet};
+pub use path::{normalize as normalize_path, PathError, MAX_PATH};
+pub use policy::{Cors, CorsSpec, Policy, Route, RouteSpec, Str};
+
+/// Re-exports for generated code only; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use std::borrow::Cow;
+    pub use std::option::Option;
+    /// The table layout version generated code was written for (hash function, slot layout,
+    /// `from_raw_parts` signatures). Generated code asserts it at compile time.
+    pub const TABLE_FORMAT: u32 = 1;
+}

@@ -1,0 +1,329 @@
+//! The compiled-policy table types. One type whichever way it was built: at run time from plain
+//! data ([`Policy::build`]) or as `static`s written by generated code (the `from_raw_parts`
+//! constructors); the evaluator in `eval.rs` only ever sees these.
+
+use std::borrow::Cow;
+
+use crate::keyset::{BuildError, KeySet};
+
+/// A string owned by a table: borrowed in `static`s, owned when built at run time.
+pub type Str = Cow<'static, str>;
+
+/// A compiled policy: routes and the CORS policies they point to.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub(crate) routes: Cow<'static, [Route]>,
+    /// Key `i` is route `i`'s pattern text (`/x` exact, `/x/*` prefix).
+    pub(crate) route_keys: KeySet,
+    pub(crate) cors: Cow<'static, [Cors]>,
+}
+
+/// One `route` block.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub(crate) pattern: Str,
+    pub(crate) prefix: bool,
+    pub(crate) cors: Option<u32>,
+}
+
+/// One compiled `cors` block, for one profile.
+#[derive(Debug, Clone)]
+pub struct Cors {
+    pub(crate) name: Str,
+    pub(crate) any_origin: bool,
+    /// Exact origins, byte-exact serializations.
+    pub(crate) origins: KeySet,
+    /// Pattern origins: `scheme://*.suffix`, `scheme://*.suffix:port`, `scheme://*.suffix:*`,
+    /// `scheme://host:*`.
+    pub(crate) patterns: KeySet,
+    pub(crate) credentials: bool,
+    pub(crate) any_method: bool,
+    pub(crate) methods: Cow<'static, [Str]>,
+    pub(crate) any_header: bool,
+    /// Explicitly allowed request header names, matched ASCII case-insensitively.
+    pub(crate) headers: KeySet,
+    /// `Access-Control-Allow-Headers` when it is not echoed.
+    pub(crate) acah: Option<Str>,
+    /// `Access-Control-Expose-Headers`.
+    pub(crate) aceh: Option<Str>,
+    /// `Access-Control-Max-Age`.
+    pub(crate) max_age: Option<Str>,
+}
+
+/// Plain data for one route, for [`Policy::build`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// `"/x"` (exact) or `"/x/*"` (everything below `/x/`).
+    pub pattern: String,
+    /// Index into the policy's CORS list.
+    pub cors: Option<usize>,
+}
+
+/// Plain data for one CORS policy, for [`Policy::build`]. The compiler has already checked it;
+/// the runtime only refuses what it can never serve safely (`*` with credentials).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CorsSpec {
+    /// The block's name (for `explain` and tracing).
+    pub name: String,
+    /// `allow-origins *`.
+    pub any_origin: bool,
+    /// Exact origins (canonical serializations).
+    pub origins: Vec<String>,
+    /// Origin patterns in canonical text: `https://*.example.com`, `https://x.com:*`, ...
+    pub patterns: Vec<String>,
+    /// `allow-credentials true`.
+    pub credentials: bool,
+    /// `allow-methods *`.
+    pub any_method: bool,
+    /// Allowed methods, byte-exact.
+    pub methods: Vec<String>,
+    /// `allow-headers *` (never covers `Authorization`).
+    pub any_header: bool,
+    /// Allowed request header names.
+    pub headers: Vec<String>,
+    /// `expose-headers *`.
+    pub expose_any: bool,
+    /// Exposed response header names.
+    pub expose: Vec<String>,
+    /// `max-age` in seconds.
+    pub max_age: Option<u32>,
+}
+
+impl Policy {
+    /// A policy with no routes: every request is "not CORS".
+    pub const EMPTY: Policy = Policy {
+        routes: Cow::Borrowed(&[]),
+        route_keys: KeySet::EMPTY,
+        cors: Cow::Borrowed(&[]),
+    };
+
+    /// Builds a policy from plain data at run time.
+    pub fn build(routes: Vec<RouteSpec>, cors: Vec<CorsSpec>) -> Result<Policy, BuildError> {
+        let mut built_routes = Vec::with_capacity(routes.len());
+        for r in &routes {
+            if let Some(i) = r.cors {
+                if i >= cors.len() {
+                    return Err(BuildError::BadReference("route's cors index"));
+                }
+            }
+            let prefix = r.pattern.ends_with("/*");
+            built_routes.push(Route {
+                pattern: Cow::Owned(r.pattern.clone()),
+                prefix,
+                cors: r.cors.and_then(|i| u32::try_from(i).ok()),
+            });
+        }
+        let route_keys = KeySet::new(routes.into_iter().map(|r| r.pattern), false)?;
+        let cors = cors
+            .into_iter()
+            .map(Cors::build)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Policy {
+            routes: Cow::Owned(built_routes),
+            route_keys,
+            cors: Cow::Owned(cors),
+        })
+    }
+
+    /// Used by generated code.
+    #[doc(hidden)]
+    pub const fn from_raw_parts(
+        routes: &'static [Route],
+        route_keys: KeySet,
+        cors: &'static [Cors],
+    ) -> Policy {
+        Policy {
+            routes: Cow::Borrowed(routes),
+            route_keys,
+            cors: Cow::Borrowed(cors),
+        }
+    }
+
+    /// The routes, in declaration order.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// The CORS policies.
+    pub fn cors_policies(&self) -> &[Cors] {
+        &self.cors
+    }
+
+    /// The route key table (for code generation).
+    #[doc(hidden)]
+    pub fn route_keys(&self) -> &KeySet {
+        &self.route_keys
+    }
+}
+
+impl Route {
+    /// Used by generated code.
+    #[doc(hidden)]
+    pub const fn from_raw_parts(pattern: &'static str, prefix: bool, cors: Option<u32>) -> Route {
+        Route {
+            pattern: Cow::Borrowed(pattern),
+            prefix,
+            cors,
+        }
+    }
+
+    /// The pattern as written in the policy (`/x` or `/x/*`).
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// Whether this is a prefix route (`/x/*`).
+    pub fn is_prefix(&self) -> bool {
+        self.prefix
+    }
+
+    /// Index of the route's CORS policy.
+    pub fn cors(&self) -> Option<u32> {
+        self.cors
+    }
+}
+
+fn join(items: &[String]) -> Option<Str> {
+    if items.is_empty() {
+        None
+    } else {
+        Some(Cow::Owned(items.join(", ")))
+    }
+}
+
+impl Cors {
+    fn build(spec: CorsSpec) -> Result<Cors, BuildError> {
+        if spec.any_origin && spec.credentials {
+            return Err(BuildError::WildcardWithCredentials(spec.name));
+        }
+        let acah = if spec.any_header {
+            let mut v = String::from("*");
+            if spec
+                .headers
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case("authorization"))
+            {
+                v.push_str(", Authorization");
+            }
+            Some(Cow::Owned(v))
+        } else {
+            join(&spec.headers)
+        };
+        let aceh = if spec.expose_any && !spec.credentials {
+            Some(Cow::Borrowed("*"))
+        } else {
+            join(&spec.expose)
+        };
+        Ok(Cors {
+            origins: KeySet::new(spec.origins, false)?,
+            patterns: KeySet::new(spec.patterns, false)?,
+            headers: KeySet::new(spec.headers, true)?,
+            name: Cow::Owned(spec.name),
+            any_origin: spec.any_origin,
+            credentials: spec.credentials,
+            any_method: spec.any_method,
+            methods: Cow::Owned(spec.methods.into_iter().map(Cow::Owned).collect()),
+            any_header: spec.any_header,
+            acah,
+            aceh,
+            max_age: spec.max_age.map(|s| Cow::Owned(s.to_string())),
+        })
+    }
+
+    /// Used by generated code.
+    #[doc(hidden)]
+    #[expect(clippy::too_many_arguments, reason = "mirrors the struct for generated code")]
+    pub const fn from_raw_parts(
+        name: &'static str,
+        any_origin: bool,
+        origins: KeySet,
+        patterns: KeySet,
+        credentials: bool,
+        any_method: bool,
+        methods: &'static [Str],
+        any_header: bool,
+        headers: KeySet,
+        acah: Option<&'static str>,
+        aceh: Option<&'static str>,
+        max_age: Option<&'static str>,
+    ) -> Cors {
+        Cors {
+            name: Cow::Borrowed(name),
+            any_origin,
+            origins,
+            patterns,
+            credentials,
+            any_method,
+            methods: Cow::Borrowed(methods),
+            any_header,
+            headers,
+            acah: match acah {
+                Some(s) => Some(Cow::Borrowed(s)),
+                None => None,
+            },
+            aceh: match aceh {
+                Some(s) => Some(Cow::Borrowed(s)),
+                None => None,
+            },
+            max_age: match max_age {
+                Some(s) => Some(Cow::Borrowed(s)),
+                None => None,
+            },
+        }
+    }
+
+    /// The block's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Whether every origin is allowed (`*`).
+    pub fn any_origin(&self) -> bool {
+        self.any_origin
+    }
+    /// Exact origins.
+    pub fn origins(&self) -> &KeySet {
+        &self.origins
+    }
+    /// Origin patterns.
+    pub fn patterns(&self) -> &KeySet {
+        &self.patterns
+    }
+    /// Whether credentials are allowed.
+    pub fn credentials(&self) -> bool {
+        self.credentials
+    }
+    /// Whether every method is allowed.
+    pub fn any_method(&self) -> bool {
+        self.any_method
+    }
+    /// Allowed methods.
+    pub fn methods(&self) -> &[Str] {
+        &self.methods
+    }
+    /// Whether every request header except `Authorization` is allowed.
+    pub fn any_header(&self) -> bool {
+        self.any_header
+    }
+    /// Explicitly allowed request headers.
+    pub fn headers(&self) -> &KeySet {
+        &self.headers
+    }
+    /// Precomputed `Access-Control-Allow-Headers`.
+    pub fn allow_headers_value(&self) -> Option<&str> {
+        self.acah.as_deref()
+    }
+    /// Precomputed `Access-Control-Expose-Headers`.
+    pub fn expose_headers_value(&self) -> Option<&str> {
+        self.aceh.as_deref()
+    }
+    /// Precomputed `Access-Control-Max-Age`.
+    pub fn max_age_value(&self) -> Option<&str> {
+        self.max_age.as_deref()
+    }
+
+    /// `*` without credentials: the answer does not depend on `Origin` (no `Vary`).
+    #[inline]
+    pub(crate) fn is_static_any(&self) -> bool {
+        self.any_origin && !self.credentials
+    }
+}
