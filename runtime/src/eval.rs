@@ -271,7 +271,10 @@ const SAFELISTED_METHODS: [&[u8]; 3] = [b"GET", b"HEAD", b"POST"];
 /// Splits a request `Origin` into scheme, host and port when it has the strict form browsers
 /// send (`scheme://host[:port]`, lowercase, no default-port check). Only such origins can match
 /// a pattern; exact entries are compared byte-exactly before this is called.
-fn split_origin(o: &[u8]) -> Option<(&[u8], &[u8], Option<&[u8]>)> {
+/// `(scheme, host, port)` of a strictly formed origin.
+type OriginParts<'a> = (&'a [u8], &'a [u8], Option<&'a [u8]>);
+
+fn split_origin(o: &[u8]) -> Option<OriginParts<'_>> {
     if o.len() > 64 + 3 + 255 + 6 {
         return None;
     }
