@@ -1,0 +1,341 @@
+//! The `guestlist` command line (feature `cli`): `check`, `fmt`, `test`, `explain`.
+//!
+//! Exit codes: 0 success; 1 the policy has errors, a test failed or `--check` found changes;
+//! 2 usage or I/O errors.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+use crate::diag::render;
+use crate::ir::DEFAULT_PROFILE;
+use crate::{Compilation, Diagnostic, Severity};
+
+/// guestlist: a policy compiler for CORS and the browser's other cross-origin guards.
+#[derive(Debug, Parser)]
+#[command(name = "guestlist", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Deny {
+    Warnings,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check policy files (and their imports) as one policy.
+    Check {
+        /// Policy files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The profile (every profile is always checked; this verifies the name exists).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Fail on warnings too.
+        #[arg(long, value_enum)]
+        deny: Option<Deny>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// Apply machine-applicable fixes in place, then check again.
+        #[arg(long)]
+        fix: bool,
+    },
+    /// Rewrite policy files in the canonical layout.
+    Fmt {
+        /// Policy files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Do not write; exit 1 and name the files that would change.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run the policy's `test` blocks.
+    Test {
+        /// Policy files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Profile for tests without a `profile` line.
+        #[arg(long)]
+        profile: Option<String>,
+    },
+    /// Decide one request and explain the decision step by step.
+    Explain {
+        /// Policy files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Request method, as sent (case-sensitive).
+        #[arg(long)]
+        method: String,
+        /// Request path (a query is ignored).
+        #[arg(long)]
+        path: String,
+        /// A request header, `Name: value`; repeat for more.
+        #[arg(short = 'H', long = "header")]
+        headers: Vec<String>,
+        /// Profile.
+        #[arg(long, default_value = DEFAULT_PROFILE)]
+        profile: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+    },
+}
+
+/// Runs the CLI with `args` (including the program name); returns the exit code.
+pub fn run<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let text = e.render().to_string();
+            let _ = if code == 0 { out.write_all(text.as_bytes()) } else { err.write_all(text.as_bytes()) };
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Check { files, profile, deny, format, fix } => {
+            check(&files, profile.as_deref(), deny.is_some(), format, fix, out, err)
+        }
+        Command::Fmt { files, check } => fmt(&files, check, out, err),
+        Command::Test { files, profile } => test(&files, profile.as_deref(), out, err),
+        Command::Explain { files, method, path, headers, profile, format } => {
+            explain(&files, &method, &path, &headers, &profile, format, out, err)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            2
+        }
+    }
+}
+
+type CliResult = Result<i32, Box<dyn std::error::Error>>;
+
+fn load(files: &[PathBuf]) -> Result<Compilation, Box<dyn std::error::Error>> {
+    Ok(Compilation::load(files)?)
+}
+
+fn json_diag(c: &Compilation, d: &Diagnostic) -> serde_json::Value {
+    let (file, line, column) = c.sources.location(d.span);
+    let end = crate::Span { start: d.span.end, ..d.span };
+    let (_, end_line, end_column) = c.sources.location(end);
+    json!({
+        "severity": d.severity.as_str(),
+        "code": d.code,
+        "message": d.message,
+        "file": file,
+        "line": line,
+        "column": column,
+        "end_line": end_line,
+        "end_column": end_column,
+        "help": d.help,
+    })
+}
+
+fn check_profile(c: &Compilation, profile: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
+    match profile {
+        Some(p) if !c.program.has_profile(p) => Err(format!(
+            "unknown profile `{p}`; the policy's profiles are: {}",
+            c.program.all_profiles().join(", ")
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// Applies every certain fix; returns how many were applied per file.
+fn apply_fixes(c: &Compilation, err: &mut dyn Write) -> Result<usize, Box<dyn std::error::Error>> {
+    let mut total = 0;
+    for (id, file) in c.sources.files() {
+        let mut fixes: Vec<&crate::diag::Fix> = c
+            .diagnostics
+            .iter()
+            .filter_map(|d| d.fix.as_ref())
+            .filter(|f| f.span.file == id)
+            .collect();
+        fixes.sort_by(|a, b| (b.span.start, b.span.end, &b.replacement).cmp(&(a.span.start, a.span.end, &a.replacement)));
+        fixes.dedup();
+        let mut text = file.text.clone();
+        let mut limit = u32::MAX;
+        let mut n = 0;
+        for f in fixes {
+            if f.span.end > limit {
+                continue; // overlaps a fix already applied; the next run picks it up
+            }
+            let (s, e) = (f.span.start as usize, f.span.end as usize);
+            if text.get(s..e).is_none() {
+                continue;
+            }
+            text.replace_range(s..e, &f.replacement);
+            limit = f.span.start;
+            n += 1;
+        }
+        if n > 0 {
+            crate::write::write_if_changed(&file.path, text.as_bytes())?;
+            writeln!(err, "fixed {n} problem{} in {}", if n == 1 { "" } else { "s" }, file.name)?;
+            total += n;
+        }
+    }
+    Ok(total)
+}
+
+fn check(
+    files: &[PathBuf],
+    profile: Option<&str>,
+    deny_warnings: bool,
+    format: Format,
+    fix: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CliResult {
+    let mut c = load(files)?;
+    if fix && apply_fixes(&c, err)? > 0 {
+        c = load(files)?;
+    }
+    check_profile(&c, profile)?;
+    let failed = c.has_errors()
+        || (deny_warnings && c.diagnostics.iter().any(|d| d.severity == Severity::Warning));
+    match format {
+        Format::Json => {
+            let diags: Vec<_> = c.diagnostics.iter().map(|d| json_diag(&c, d)).collect();
+            writeln!(out, "{}", json!({ "diagnostics": diags }))?;
+        }
+        Format::Human => {
+            err.write_all(c.render().as_bytes())?;
+            writeln!(err, "{}: {}", if failed { "check failed" } else { "check passed" }, render::summary(&c.diagnostics))?;
+        }
+    }
+    Ok(i32::from(failed))
+}
+
+fn fmt(files: &[PathBuf], check_only: bool, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+    let mut code = 0;
+    for path in files {
+        let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = String::from_utf8(text).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
+        let name = path.to_string_lossy();
+        let loaded = crate::load::load_str(&name, &text);
+        let syntax: Vec<Diagnostic> =
+            loaded.diagnostics.iter().filter(|d| d.code == "GL0001").cloned().collect();
+        if !syntax.is_empty() {
+            err.write_all(render::render(&loaded.sources, &syntax).as_bytes())?;
+            writeln!(err, "not formatted: {name} has syntax errors")?;
+            code = 1;
+            continue;
+        }
+        let formatted = crate::fmt::format(&text);
+        if formatted != text {
+            if check_only {
+                writeln!(out, "would reformat {name}")?;
+                code = 1;
+            } else {
+                crate::write::write_if_changed(path, formatted.as_bytes())?;
+                writeln!(out, "formatted {name}")?;
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn test(files: &[PathBuf], profile: Option<&str>, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+    let mut c = load(files)?;
+    check_profile(&c, profile)?;
+    if c.has_errors() {
+        err.write_all(c.render().as_bytes())?;
+        writeln!(err, "tests not run: the policy has errors")?;
+        return Ok(1);
+    }
+    if let Some(p) = profile {
+        for t in &mut c.program.tests {
+            t.profile.get_or_insert_with(|| p.to_string());
+        }
+    }
+    let outcomes = crate::testing::run(&c)?;
+    let mut failed = 0;
+    for o in &outcomes {
+        if o.passed() {
+            writeln!(out, "test {} ... ok", o.name)?;
+        } else {
+            failed += 1;
+            writeln!(out, "test {} ... FAILED", o.name)?;
+            writeln!(out, "  --> {} (profile {})", o.location, o.profile)?;
+            for f in &o.failures {
+                writeln!(out, "  {f}")?;
+            }
+        }
+    }
+    writeln!(out, "\n{} passed, {} failed", outcomes.len() - failed, failed)?;
+    Ok(i32::from(failed > 0))
+}
+
+#[expect(clippy::too_many_arguments, reason = "one argument per CLI option")]
+fn explain(
+    files: &[PathBuf],
+    method: &str,
+    path: &str,
+    raw_headers: &[String],
+    profile: &str,
+    format: Format,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CliResult {
+    let mut headers = Vec::new();
+    for h in raw_headers {
+        let Some((n, v)) = h.split_once(':') else {
+            return Err(format!("header `{h}` is not `Name: value`").into());
+        };
+        let n = n.trim();
+        if !guestlist::is_token(n.as_bytes()) {
+            return Err(format!("`{n}` is not a header name").into());
+        }
+        headers.push((n.to_string(), v.trim_matches([' ', '\t']).to_string()));
+    }
+    let c = load(files)?;
+    if c.has_errors() {
+        err.write_all(c.render().as_bytes())?;
+        writeln!(err, "cannot explain: the policy has errors")?;
+        return Ok(1);
+    }
+    let lowered = c.lower(profile)?;
+    let e = crate::explain::explain(&lowered, method, path, &headers);
+    match format {
+        Format::Json => {
+            let hs: Vec<_> = e.headers.iter().map(|(n, v)| json!([n, v])).collect();
+            writeln!(
+                out,
+                "{}",
+                json!({
+                    "route": e.route,
+                    "policies": { "cors": e.cors },
+                    "kind": e.kind.as_str(),
+                    "status": e.status,
+                    "headers": hs,
+                    "reason": e.reason,
+                    "reason_code": e.reason_code,
+                })
+            )?;
+        }
+        Format::Human => {
+            out.write_all(crate::explain::render_human(&c, method, path, &headers, &e).as_bytes())?;
+        }
+    }
+    Ok(0)
+}

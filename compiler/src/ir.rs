@@ -1,0 +1,192 @@
+//! Typed declarations: what the checker made of the syntax tree. Names are not yet resolved
+//! into tables and profiles are not yet applied; `lower.rs` does that for one profile.
+
+use crate::check::origin::Origin;
+use crate::source::Span;
+
+/// The name of the default (production) profile.
+pub const DEFAULT_PROFILE: &str = "default";
+
+/// `when NAME`: the profile a setting or block is limited to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct When {
+    /// Profile name.
+    pub profile: String,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// A condition: `None` means every profile.
+pub type Cond = Option<When>;
+
+/// Whether a condition holds in `profile`.
+pub fn active(cond: &Cond, profile: &str) -> bool {
+    cond.as_ref().is_none_or(|w| w.profile == profile)
+}
+
+/// One entry of a list setting, with where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry<T> {
+    /// The value.
+    pub value: T,
+    /// The value's span.
+    pub span: Span,
+    /// The whole setting line.
+    pub line: Span,
+    /// The line's condition.
+    pub when: Cond,
+}
+
+/// An entry of an origin list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OriginRef {
+    /// `*`.
+    Any,
+    /// A checked origin literal.
+    Literal(Origin),
+    /// A set name.
+    Set(String),
+}
+
+/// A list entry of methods or headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListValue {
+    /// `*`.
+    Any,
+    /// A name (methods normalized, headers as written).
+    Name(String),
+}
+
+/// `dangerously-allow CODE "reason"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptOut {
+    /// The code it lowers.
+    pub code: String,
+    /// Why (never empty).
+    pub reason: String,
+    /// Where.
+    pub span: Span,
+}
+
+/// `origins NAME { ... }`.
+#[derive(Debug, Clone)]
+pub struct OriginSet {
+    /// Name.
+    pub name: String,
+    /// Name span.
+    pub name_span: Span,
+    /// Head span.
+    pub head_span: Span,
+    /// Block condition.
+    pub when: Cond,
+    /// Entries (invalid literals are left out; they were reported).
+    pub items: Vec<Entry<OriginRef>>,
+    /// Opt-outs.
+    pub optouts: Vec<OptOut>,
+}
+
+/// `cors NAME { ... }`.
+#[derive(Debug, Clone)]
+pub struct CorsDecl {
+    /// Name.
+    pub name: String,
+    /// Name span.
+    pub name_span: Span,
+    /// Head span.
+    pub head_span: Span,
+    /// Block condition.
+    pub when: Cond,
+    /// `allow-origins` entries.
+    pub origins: Vec<Entry<OriginRef>>,
+    /// `allow-credentials`.
+    pub credentials: Vec<Entry<bool>>,
+    /// `allow-methods`.
+    pub methods: Vec<Entry<ListValue>>,
+    /// `allow-headers`.
+    pub headers: Vec<Entry<ListValue>>,
+    /// `expose-headers`.
+    pub expose: Vec<Entry<ListValue>>,
+    /// `max-age` in seconds.
+    pub max_age: Vec<Entry<i64>>,
+    /// Opt-outs.
+    pub optouts: Vec<OptOut>,
+}
+
+/// `route "PATTERN" { ... }`.
+#[derive(Debug, Clone)]
+pub struct RouteDecl {
+    /// The pattern (`/x` or `/x/*`).
+    pub pattern: String,
+    /// The pattern's span.
+    pub span: Span,
+    /// The head span.
+    pub head_span: Span,
+    /// Block condition.
+    pub when: Cond,
+    /// `cors NAME` lines.
+    pub cors: Vec<Entry<String>>,
+}
+
+/// `test "NAME" { ... }`.
+#[derive(Debug, Clone)]
+pub struct TestDecl {
+    /// The test's name.
+    pub name: String,
+    /// Head span.
+    pub head_span: Span,
+    /// `request METHOD "PATH"`.
+    pub method: String,
+    /// The path.
+    pub path: String,
+    /// `header NAME VALUE`, in order.
+    pub headers: Vec<(String, String)>,
+    /// `profile NAME`.
+    pub profile: Option<String>,
+    /// `expect KIND`.
+    pub expect: guestlist::Kind,
+    /// The `expect` line.
+    pub expect_span: Span,
+    /// `expect-header NAME VALUE`.
+    pub expect_headers: Vec<(String, String, Span)>,
+    /// `expect-no-header NAME`.
+    pub expect_absent: Vec<(String, Span)>,
+}
+
+/// Everything declared in a policy (all files).
+#[derive(Debug, Clone, Default)]
+pub struct Program {
+    /// Origin sets.
+    pub sets: Vec<OriginSet>,
+    /// CORS policies.
+    pub cors: Vec<CorsDecl>,
+    /// Routes, in declaration order.
+    pub routes: Vec<RouteDecl>,
+    /// Tests.
+    pub tests: Vec<TestDecl>,
+    /// Profile names used in `when` (sorted), not including the default.
+    pub profiles: Vec<String>,
+}
+
+impl Program {
+    /// Every profile: the default first, then the named ones.
+    pub fn all_profiles(&self) -> Vec<String> {
+        let mut v = vec![DEFAULT_PROFILE.to_string()];
+        v.extend(self.profiles.iter().cloned());
+        v
+    }
+
+    /// Whether `name` is a known profile.
+    pub fn has_profile(&self, name: &str) -> bool {
+        name == DEFAULT_PROFILE || self.profiles.iter().any(|p| p == name)
+    }
+
+    /// A set by name.
+    pub fn set(&self, name: &str) -> Option<&OriginSet> {
+        self.sets.iter().find(|s| s.name == name)
+    }
+
+    /// A CORS policy by name.
+    pub fn cors_decl(&self, name: &str) -> Option<(usize, &CorsDecl)> {
+        self.cors.iter().enumerate().find(|(_, c)| c.name == name)
+    }
+}

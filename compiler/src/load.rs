@@ -1,0 +1,188 @@
+//! Loading: reading policy files and following `import`s. Several files given on the command
+//! line form one policy, exactly as if one imported the others.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::ast::{self, Item};
+use crate::diag::Diagnostic;
+use crate::source::{FileId, SourceMap, Span};
+use crate::syntax;
+
+/// The largest policy file accepted (1 MiB); larger inputs get GL0004, never a slow parse.
+pub const MAX_FILE_BYTES: usize = 1 << 20;
+
+/// A file named on the command line (or by build.rs / the macro) cannot be read.
+#[derive(Debug)]
+pub struct LoadError {
+    /// The path as given.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot read {}: {}", self.path.display(), self.message)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Everything loaded: sources, syntax trees (load order) and load/parse diagnostics.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// All files read.
+    pub sources: SourceMap,
+    /// Their syntax trees.
+    pub files: Vec<ast::File>,
+    /// Syntax and import diagnostics.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Reads `path`, checking size and encoding. `Err` carries a message for an I/O failure.
+fn read(path: &Path) -> Result<Result<String, (&'static str, String)>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if meta.is_dir() {
+        return Err("is a directory".into());
+    }
+    if meta.len() > MAX_FILE_BYTES as u64 {
+        return Ok(Err((
+            "policy file is too large",
+            format!("policy files are at most {MAX_FILE_BYTES} bytes; this one has {}", meta.len()),
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Ok(Err(("policy file is too large", format!("policy files are at most {MAX_FILE_BYTES} bytes"))));
+    }
+    match String::from_utf8(bytes) {
+        Ok(s) if s.contains('\0') => Ok(Err(("policy file is binary", "it contains a NUL byte".into()))),
+        Ok(s) => Ok(Ok(s)),
+        Err(e) => Ok(Err((
+            "policy file is not UTF-8 text",
+            format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()),
+        ))),
+    }
+}
+
+struct Loader {
+    out: Loaded,
+    loaded: HashMap<PathBuf, FileId>,
+    stack: Vec<(PathBuf, String)>,
+}
+
+impl Loader {
+    fn visit(&mut self, path: &Path, name: String, from: Option<Span>) -> Result<(), LoadError> {
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if let Some(pos) = self.stack.iter().position(|(p, _)| *p == key) {
+            if let Some(span) = from {
+                let chain: Vec<&str> = self
+                    .stack
+                    .get(pos..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|(_, n)| n.as_str())
+                    .chain(std::iter::once(name.as_str()))
+                    .collect();
+                self.out.diagnostics.push(
+                    Diagnostic::new("GL0003", span, "import cycle")
+                        .label("this import leads back to a file being imported")
+                        .note(format!("cycle: {}", chain.join(" -> ")))
+                        .help("move what both files need into a third file that both import"),
+                );
+            }
+            return Ok(());
+        }
+        if self.loaded.contains_key(&key) {
+            return Ok(());
+        }
+        let text = match read(path) {
+            Ok(t) => t,
+            Err(message) => {
+                return match from {
+                    Some(span) => {
+                        self.out.diagnostics.push(
+                            Diagnostic::new("GL0002", span, format!("cannot read `{name}`"))
+                                .label(message)
+                                .help("import paths are relative to the importing file"),
+                        );
+                        Ok(())
+                    }
+                    None => Err(LoadError {
+                        path: path.to_path_buf(),
+                        message,
+                    }),
+                };
+            }
+        };
+        let text = match text {
+            Ok(t) => t,
+            Err((what, detail)) => {
+                let id = self.out.sources.add(name, path, String::new());
+                self.out.diagnostics.push(
+                    Diagnostic::new("GL0004", Span::new(id, 0, 0), what)
+                        .label(detail)
+                        .help("a policy is a UTF-8 text file of at most 1 MiB"),
+                );
+                return Ok(());
+            }
+        };
+        let id = self.out.sources.add(name.clone(), path, text);
+        self.loaded.insert(key.clone(), id);
+        let src = self.out.sources.get(id).map(|f| f.text.clone()).unwrap_or_default();
+        let (file, diags) = syntax::parse(id, &src);
+        self.out.diagnostics.extend(diags);
+        let imports: Vec<(String, Span)> = file
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Import { path, .. } => Some((path.text.clone(), path.span)),
+                Item::Block(_) => None,
+            })
+            .collect();
+        self.out.files.push(file);
+        self.stack.push((key, name.clone()));
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let name_dir = Path::new(&name).parent().map(Path::to_path_buf).unwrap_or_default();
+        for (rel, span) in imports {
+            let child = dir.join(&rel);
+            let child_name = name_dir.join(&rel).to_string_lossy().into_owned();
+            self.visit(&child, child_name, Some(span))?;
+        }
+        self.stack.pop();
+        Ok(())
+    }
+}
+
+/// Loads the given files and everything they import.
+pub fn load<P: AsRef<Path>>(paths: &[P]) -> Result<Loaded, LoadError> {
+    let mut l = Loader {
+        out: Loaded::default(),
+        loaded: HashMap::new(),
+        stack: Vec::new(),
+    };
+    for p in paths {
+        let p = p.as_ref();
+        l.visit(p, p.to_string_lossy().into_owned(), None)?;
+    }
+    Ok(l.out)
+}
+
+/// Loads one policy from a string (tests, tools): no imports are followed.
+pub fn load_str(name: &str, text: &str) -> Loaded {
+    let mut out = Loaded::default();
+    let id = out.sources.add(name, name, text.to_string());
+    let (file, diags) = syntax::parse(id, text);
+    for item in &file.items {
+        if let Item::Import { path, .. } = item {
+            out.diagnostics.push(
+                Diagnostic::new("GL0002", path.span, "imports need a policy file on disk")
+                    .label("cannot follow an import from an in-memory policy"),
+            );
+        }
+    }
+    out.files.push(file);
+    out.diagnostics.extend(diags);
+    out
+}
