@@ -81,6 +81,8 @@ pub struct OriginSet {
     pub when: Cond,
     /// Entries (invalid literals are left out; they were reported).
     pub items: Vec<Entry<OriginRef>>,
+    /// How many entries were invalid (so "allows no origin" is not reported on top).
+    pub invalid: usize,
     /// Opt-outs.
     pub optouts: Vec<OptOut>,
 }
@@ -98,6 +100,8 @@ pub struct CorsDecl {
     pub when: Cond,
     /// `allow-origins` entries.
     pub origins: Vec<Entry<OriginRef>>,
+    /// How many `allow-origins` entries were invalid or named an unknown set.
+    pub invalid: usize,
     /// `allow-credentials`.
     pub credentials: Vec<Entry<bool>>,
     /// `allow-methods`.

@@ -277,6 +277,7 @@ impl Checker {
     fn origins_block(&mut self, b: &Block, name: &Value, when: Cond) {
         let optouts = self.optouts(b);
         let mut items = Vec::new();
+        let mut invalid = 0;
         for line in &b.lines {
             if line.values.first().is_some_and(|k| k.is_word("dangerously-allow")) {
                 continue;
@@ -291,6 +292,8 @@ impl Checker {
                         line: lspan,
                         when: when_of(lw),
                     });
+                } else {
+                    invalid += 1;
                 }
             }
         }
@@ -300,6 +303,7 @@ impl Checker {
             head_span: b.head_span,
             when,
             items,
+            invalid,
             optouts,
         });
     }
@@ -312,6 +316,7 @@ impl Checker {
             head_span: b.head_span,
             when,
             origins: Vec::new(),
+            invalid: 0,
             credentials: Vec::new(),
             methods: Vec::new(),
             headers: Vec::new(),
@@ -349,8 +354,9 @@ impl Checker {
                         needs_values(self);
                     }
                     for v in vals {
-                        if let Some(r) = self.origin_value(v, &optouts, true) {
-                            c.origins.push(mk(r, v.inner_span(), lspan, &cond));
+                        match self.origin_value(v, &optouts, true) {
+                            Some(r) => c.origins.push(mk(r, v.inner_span(), lspan, &cond)),
+                            None => c.invalid += 1,
                         }
                     }
                 }
@@ -539,6 +545,9 @@ impl Checker {
                 }
             }
         }
+        if !ok {
+            return;
+        }
         let Some((method, path)) = request else {
             self.diags.push(
                 Diagnostic::new("GL0601", b.head_span, "test has no request")
@@ -647,6 +656,7 @@ impl Checker {
         let known_sets: Vec<String> = self.program.sets.iter().map(|s| s.name.clone()).collect();
         let known_cors: Vec<String> = self.program.cors.iter().map(|c| c.name.clone()).collect();
         let mut used: BTreeSet<String> = BTreeSet::new();
+        let mut used_cors: BTreeSet<String> = BTreeSet::new();
         let mut unknown = Vec::new();
         for c in &self.program.cors {
             for e in &c.origins {
@@ -660,7 +670,7 @@ impl Checker {
         }
         for r in &self.program.routes {
             for e in &r.cors {
-                used.insert(e.value.clone());
+                used_cors.insert(e.value.clone());
                 if !known_cors.contains(&e.value) {
                     unknown.push((e.value.clone(), e.span, "cors policy", names.get(&e.value).map(|x| x.1)));
                 }
@@ -692,7 +702,7 @@ impl Checker {
             }
         }
         for c in &self.program.cors {
-            if !used.contains(&c.name) {
+            if !used_cors.contains(&c.name) {
                 self.diags.push(
                     Diagnostic::new("GL0107", c.name_span, format!("cors policy `{}` is never used", c.name))
                         .label("unused")
@@ -764,7 +774,12 @@ impl Checker {
         let ages: Vec<&Entry<i64>> = c.max_age.iter().filter(|e| active(&e.when, profile)).collect();
         self.singular(&ages.iter().map(|e| (e.span, e.line)).collect::<Vec<_>>(), "max-age");
 
-        if eff.is_empty() {
+        let broken = c.invalid > 0
+            || c.origins.iter().any(|e| match &e.value {
+                OriginRef::Set(n) => program.set(n).is_none_or(|s| s.invalid > 0),
+                _ => false,
+            });
+        if eff.is_empty() && !broken {
             self.diags.push(
                 Diagnostic::new("GL0108", c.name_span, format!("cors policy `{}` allows no origin", c.name))
                     .label("no `allow-origins` applies")
