@@ -91,3 +91,30 @@ pub fn split_when(values: &[Value]) -> (&[Value], Option<&Value>) {
     }
     (values, None)
 }
+
+impl File {
+    /// The file's structure without spans or comments, one string per item: what `fmt` must
+    /// preserve (`parse(fmt(x))` has the same structure as `parse(x)`).
+    pub fn structure(&self) -> Vec<String> {
+        fn vals(vs: &[Value]) -> String {
+            vs.iter()
+                .map(|v| if v.quoted { format!("{:?}", v.text) } else { v.text.clone() })
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        self.items
+            .iter()
+            .map(|i| match i {
+                Item::Import { path, .. } => format!("import {:?}", path.text),
+                Item::Block(b) => {
+                    let mut s = vals(&b.head);
+                    for l in &b.lines {
+                        s.push_str(" | ");
+                        s.push_str(&vals(&l.values));
+                    }
+                    s
+                }
+            })
+            .collect()
+    }
+}
