@@ -98,7 +98,13 @@ impl File {
     pub fn structure(&self) -> Vec<String> {
         fn vals(vs: &[Value]) -> String {
             vs.iter()
-                .map(|v| if v.quoted { format!("{:?}", v.text) } else { v.text.clone() })
+                .map(|v| {
+                    if v.quoted {
+                        format!("{:?}", v.text)
+                    } else {
+                        v.text.clone()
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(" ")
         }

@@ -40,8 +40,24 @@ fn show(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+fn method_ok(acrm: &str, cprov: Option<&crate::lower::CorsProv>) -> Step {
+    Step {
+        text: if ["GET", "HEAD", "POST"].contains(&acrm) {
+            format!("requested method {acrm} is CORS-safelisted")
+        } else {
+            format!("requested method {acrm} is allowed")
+        },
+        span: cprov.and_then(|p| p.method_lines.first().copied()),
+    }
+}
+
 /// Decides `method path headers` against `lowered` and explains it.
-pub fn explain(lowered: &Lowered, method: &str, path: &str, headers: &[(String, String)]) -> Explanation {
+pub fn explain(
+    lowered: &Lowered,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+) -> Explanation {
     let policy = &lowered.policy;
     let prov = &lowered.provenance;
     let d = policy.decide(method, path, headers);
@@ -54,7 +70,11 @@ pub fn explain(lowered: &Lowered, method: &str, path: &str, headers: &[(String, 
             text: format!(
                 "route \"{}\" matches {path} ({})",
                 r.pattern(),
-                if r.is_prefix() { "longest matching prefix" } else { "exact match" }
+                if r.is_prefix() {
+                    "longest matching prefix"
+                } else {
+                    "exact match"
+                }
             ),
             span: prov.routes.get(i as usize).map(|p| p.span),
         }),
@@ -69,7 +89,10 @@ pub fn explain(lowered: &Lowered, method: &str, path: &str, headers: &[(String, 
             span: prov.routes.get(r as usize).and_then(|p| p.cors_line),
         });
     } else if d.reason == Reason::NoCorsPolicy {
-        steps.push(Step { text: "the route has no cors policy: no CORS headers are added".into(), span: None });
+        steps.push(Step {
+            text: "the route has no cors policy: no CORS headers are added".into(),
+            span: None,
+        });
     }
     let origin = headers
         .iter()
@@ -119,28 +142,29 @@ pub fn explain(lowered: &Lowered, method: &str, path: &str, headers: &[(String, 
             .unwrap_or("");
         match d.reason {
             Reason::MethodNotAllowed | Reason::RequestMethodInvalid => steps.push(Step {
-                text: format!("requested method {acrm} is not allowed (methods are compared byte-exactly)"),
-                span: cprov.and_then(|p| p.method_lines.first().copied()).or(cprov.and_then(|p| p.head)),
+                text: format!(
+                    "requested method {acrm} is not allowed (methods are compared byte-exactly)"
+                ),
+                span: cprov
+                    .and_then(|p| p.method_lines.first().copied())
+                    .or(cprov.and_then(|p| p.head)),
             }),
-            Reason::HeaderNotAllowed | Reason::AuthorizationNotListed | Reason::RequestHeadersInvalid => {
+            Reason::HeaderNotAllowed
+            | Reason::AuthorizationNotListed
+            | Reason::RequestHeadersInvalid => {
+                steps.push(method_ok(acrm, cprov));
+                let name = d.offending.map(show).unwrap_or_default();
                 steps.push(Step {
-                    text: format!(
-                        "requested header {} is not allowed: {}",
-                        d.offending.map(show).unwrap_or_default(),
-                        d.reason.describe()
-                    ),
+                    text: match d.reason {
+                        Reason::HeaderNotAllowed => format!("requested header {name} is not in allow-headers"),
+                        Reason::AuthorizationNotListed => format!("requested header {name} is only allowed when listed by name (`*` never covers it)"),
+                        _ => "Access-Control-Request-Headers is malformed or over the limits (4096 bytes, 8 lines, 64 names)".to_string(),
+                    },
                     span: cprov.and_then(|p| p.header_lines.first().copied()).or(cprov.and_then(|p| p.head)),
                 });
             }
             Reason::PreflightAllowed => {
-                steps.push(Step {
-                    text: if ["GET", "HEAD", "POST"].contains(&acrm) {
-                        format!("requested method {acrm} is CORS-safelisted")
-                    } else {
-                        format!("requested method {acrm} is allowed")
-                    },
-                    span: cprov.and_then(|p| p.method_lines.first().copied()),
-                });
+                steps.push(method_ok(acrm, cprov));
                 steps.push(Step {
                     text: "every requested header is allowed".into(),
                     span: cprov.and_then(|p| p.header_lines.first().copied()),
@@ -178,7 +202,13 @@ pub fn explain(lowered: &Lowered, method: &str, path: &str, headers: &[(String, 
 }
 
 /// The human format: numbered steps, each quoting its policy line.
-pub fn render_human(c: &Compilation, method: &str, path: &str, headers: &[(String, String)], e: &Explanation) -> String {
+pub fn render_human(
+    c: &Compilation,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    e: &Explanation,
+) -> String {
     let mut out = format!("request: {method} {path}\n");
     for (n, v) in headers {
         out.push_str(&format!("  {n}: {v}\n"));
@@ -188,14 +218,27 @@ pub fn render_human(c: &Compilation, method: &str, path: &str, headers: &[(Strin
         out.push_str(&format!("{}. {}\n", i + 1, s.text));
         if let Some(span) = s.span {
             let (file, line, col) = c.sources.location(span);
-            let text = c.sources.get(span.file).map(|f| f.line_text(line).to_string()).unwrap_or_default();
-            out.push_str(&format!("   --> {file}:{line}:{col}\n   | {}\n", text.trim_end()));
+            let text = c
+                .sources
+                .get(span.file)
+                .map(|f| f.line_text(line).to_string())
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "   --> {file}:{line}:{col}\n   | {}\n",
+                text.trim_end()
+            ));
         }
     }
     out.push('\n');
     match e.status {
-        Some(s) => out.push_str(&format!("result: {} ({s}, answered by the runtime)\n", e.kind.as_str())),
-        None => out.push_str(&format!("result: {} (the request reaches the application)\n", e.kind.as_str())),
+        Some(s) => out.push_str(&format!(
+            "result: {} ({s}, answered by the runtime)\n",
+            e.kind.as_str()
+        )),
+        None => out.push_str(&format!(
+            "result: {} (the request reaches the application)\n",
+            e.kind.as_str()
+        )),
     }
     out.push_str(&format!("reason: {} [{}]\n", e.reason, e.reason_code));
     if e.headers.is_empty() {

@@ -49,15 +49,24 @@ fn read(path: &Path) -> Result<Result<String, (&'static str, String)>, String> {
     if meta.len() > MAX_FILE_BYTES as u64 {
         return Ok(Err((
             "policy file is too large",
-            format!("policy files are at most {MAX_FILE_BYTES} bytes; this one has {}", meta.len()),
+            format!(
+                "policy files are at most {MAX_FILE_BYTES} bytes; this one has {}",
+                meta.len()
+            ),
         )));
     }
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     if bytes.len() > MAX_FILE_BYTES {
-        return Ok(Err(("policy file is too large", format!("policy files are at most {MAX_FILE_BYTES} bytes"))));
+        return Ok(Err((
+            "policy file is too large",
+            format!("policy files are at most {MAX_FILE_BYTES} bytes"),
+        )));
     }
     match String::from_utf8(bytes) {
-        Ok(s) if s.contains('\0') => Ok(Err(("policy file is binary", "it contains a NUL byte".into()))),
+        Ok(s) if s.contains('\0') => Ok(Err((
+            "policy file is binary",
+            "it contains a NUL byte".into(),
+        ))),
         Ok(s) => Ok(Ok(s)),
         Err(e) => Ok(Err((
             "policy file is not UTF-8 text",
@@ -130,7 +139,12 @@ impl Loader {
         };
         let id = self.out.sources.add(name.clone(), path, text);
         self.loaded.insert(key.clone(), id);
-        let src = self.out.sources.get(id).map(|f| f.text.clone()).unwrap_or_default();
+        let src = self
+            .out
+            .sources
+            .get(id)
+            .map(|f| f.text.clone())
+            .unwrap_or_default();
         let (file, diags) = syntax::parse(id, &src);
         self.out.diagnostics.extend(diags);
         let imports: Vec<(String, Span)> = file
@@ -144,7 +158,10 @@ impl Loader {
         self.out.files.push(file);
         self.stack.push((key, name.clone()));
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let name_dir = Path::new(&name).parent().map(Path::to_path_buf).unwrap_or_default();
+        let name_dir = Path::new(&name)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         for (rel, span) in imports {
             let child = dir.join(&rel);
             let child_name = name_dir.join(&rel).to_string_lossy().into_owned();

@@ -72,7 +72,10 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Bui
             head: Some(c.head_span),
             ..Default::default()
         };
-        let push = |value: &OriginRef, span: Span, spec: &mut guestlist::CorsSpec, prov: &mut CorsProv| match value {
+        let push = |value: &OriginRef,
+                    span: Span,
+                    spec: &mut guestlist::CorsSpec,
+                    prov: &mut CorsProv| match value {
             OriginRef::Any => {
                 spec.any_origin = true;
                 prov.any.get_or_insert(span);

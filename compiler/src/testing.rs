@@ -40,15 +40,27 @@ fn run_one(t: &TestDecl, lowered: &Lowered) -> Vec<String> {
     let got: Vec<(String, String)> = d
         .headers()
         .iter()
-        .map(|h| (h.name.as_str().to_string(), String::from_utf8_lossy(h.value).into_owned()))
+        .map(|h| {
+            (
+                h.name.as_str().to_string(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
         .collect();
     for (name, value, _) in &t.expect_headers {
         if !got.iter().any(|(n, v)| n == name && v == value) {
-            let actual: Vec<&str> = got.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect();
+            let actual: Vec<&str> = got
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+                .collect();
             failures.push(if actual.is_empty() {
                 format!("expected header `{name}: {value}`, but it is not sent")
             } else {
-                format!("expected header `{name}: {value}`, got `{name}: {}`", actual.join("`, `"))
+                format!(
+                    "expected header `{name}: {value}`, got `{name}: {}`",
+                    actual.join("`, `")
+                )
             });
         }
     }
@@ -65,12 +77,18 @@ pub fn run(c: &Compilation) -> Result<Vec<TestOutcome>, LowerError> {
     let mut lowered: BTreeMap<String, Lowered> = BTreeMap::new();
     let mut out = Vec::new();
     for t in &c.program.tests {
-        let profile = t.profile.clone().unwrap_or_else(|| DEFAULT_PROFILE.to_string());
+        let profile = t
+            .profile
+            .clone()
+            .unwrap_or_else(|| DEFAULT_PROFILE.to_string());
         if !lowered.contains_key(&profile) {
             let l = c.lower(&profile)?;
             lowered.insert(profile.clone(), l);
         }
-        let failures = lowered.get(&profile).map(|l| run_one(t, l)).unwrap_or_default();
+        let failures = lowered
+            .get(&profile)
+            .map(|l| run_one(t, l))
+            .unwrap_or_default();
         let (file, line, _) = c.sources.location(t.head_span);
         out.push(TestOutcome {
             name: t.name.clone(),

@@ -1,0 +1,379 @@
+//! The `guestlist` binary, run as a user runs it: exit codes, formats, files written.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests fail by panicking
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_guestlist"))
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn site() -> PathBuf {
+    root().join("examples/policies/site.policy")
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("guestlist-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn check_example_is_clean() {
+    let o = run(&["check", site().to_str().unwrap(), "--deny", "warnings"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("0 errors, 0 warnings"));
+}
+
+#[test]
+fn check_json_lists_diagnostics_with_positions() {
+    let dir = tempdir("json");
+    let p = dir.join("bad.policy");
+    std::fs::write(&p, "cors api {\n    allow-origins \"https://App.example.com/\"\n    allow-credentials true\n    max-age 2h\n}\nroute \"/a/*\" { cors api }\n").unwrap();
+    let o = run(&["check", p.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let diags = v["diagnostics"].as_array().unwrap();
+    let keys = [
+        "severity",
+        "code",
+        "message",
+        "file",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "help",
+    ];
+    for d in diags {
+        let obj = d.as_object().unwrap();
+        for k in keys {
+            assert!(obj.contains_key(k), "missing {k} in {d}");
+        }
+    }
+    let upper = diags.iter().find(|d| d["code"] == "GL0206").unwrap();
+    assert_eq!(
+        (upper["line"].as_u64(), upper["column"].as_u64()),
+        (Some(2), Some(28))
+    );
+    assert_eq!(upper["severity"], "error");
+    assert_eq!(upper["help"], "write \"https://app.example.com\"");
+    let slash = diags.iter().find(|d| d["code"] == "GL0204").unwrap();
+    assert_eq!(
+        (slash["column"].as_u64(), slash["end_column"].as_u64()),
+        (Some(43), Some(44))
+    );
+}
+
+#[test]
+fn warnings_fail_only_when_denied() {
+    let dir = tempdir("deny");
+    let p = dir.join("w.policy");
+    std::fs::write(
+        &p,
+        "cors api { allow-origins \"https://a.example.com\" }\nroute \"/a/*\" { cors api }\n",
+    )
+    .unwrap();
+    let ok = run(&["check", p.to_str().unwrap()]);
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(text(&ok.stderr).contains("warning[GL0506]"));
+    let denied = run(&["check", p.to_str().unwrap(), "--deny", "warnings"]);
+    assert_eq!(denied.status.code(), Some(1));
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    let o = run(&["check", "/nonexistent/x.policy"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("cannot read /nonexistent/x.policy"));
+    let o = run(&["check", root().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("is a directory"));
+    let o = run(&["check"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&[
+        "explain",
+        site().to_str().unwrap(),
+        "--method",
+        "GET",
+        "--path",
+        "/",
+        "--profile",
+        "staging",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("unknown profile `staging`"));
+    let o = run(&[
+        "explain",
+        site().to_str().unwrap(),
+        "--method",
+        "GET",
+        "--path",
+        "/",
+        "-H",
+        "no colon",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn fix_applies_certain_fixes_atomically() {
+    let dir = tempdir("fix");
+    let p = dir.join("fix.policy");
+    std::fs::write(&p, "cors api {\n    allow-origins \"HTTPS://App.Example.com:443/\" \"https://résumé.example\"\n    allow-methods get PUT\n    max-age -5\n}\nroute \"/a/*\" { cors api }\n").unwrap();
+    let o = run(&["check", p.to_str().unwrap(), "--fix"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("fixed 4 problems"),
+        "{}",
+        text(&o.stderr)
+    );
+    let fixed = std::fs::read_to_string(&p).unwrap();
+    assert_eq!(fixed, "cors api {\n    allow-origins \"https://app.example.com\" \"https://xn--rsum-bpad.example\"\n    allow-methods GET PUT\n    max-age 0\n}\nroute \"/a/*\" { cors api }\n");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "temp files left behind: {leftovers:?}");
+}
+
+#[test]
+fn fmt_check_and_write() {
+    let dir = tempdir("fmt");
+    let p = dir.join("f.policy");
+    std::fs::write(&p, "cors api {\n allow-origins \"https://a.example.com\" # c\n max-age 2h\n}\nroute \"/a/*\" {cors api}\n").unwrap();
+    let o = run(&["fmt", "--check", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stdout).contains("would reformat"));
+    assert_eq!(run(&["fmt", p.to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(
+        run(&["fmt", "--check", p.to_str().unwrap()]).status.code(),
+        Some(0)
+    );
+    let bad = dir.join("bad.policy");
+    std::fs::write(&bad, "cors api {\n").unwrap();
+    let o = run(&["fmt", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("error[GL0001]"));
+    assert_eq!(std::fs::read_to_string(&bad).unwrap(), "cors api {\n");
+}
+
+#[test]
+fn test_command_runs_examples_and_reports_failures() {
+    let tests = root().join("examples/policies/site-tests.policy");
+    let o = run(&["test", tests.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert!(text(&o.stdout).contains("8 passed, 0 failed"));
+    let dir = tempdir("test");
+    let p = dir.join("t.policy");
+    std::fs::write(&p, format!("import {:?}\ntest \"wrong on purpose\" {{\n    request GET \"/api/x\"\n    header Origin \"https://evil.test\"\n    expect actual-allowed\n    expect-header vary \"Accept\"\n}}\n", site().to_str().unwrap())).unwrap();
+    let o = run(&["test", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o.stdout);
+    assert!(out.contains("test wrong on purpose ... FAILED"), "{out}");
+    assert!(
+        out.contains("expected actual-allowed, got actual-not-allowed"),
+        "{out}"
+    );
+    assert!(
+        out.contains("expected header `vary: Accept`, got `vary: Origin`"),
+        "{out}"
+    );
+    assert!(out.contains("0 passed, 1 failed"));
+}
+
+fn explain_json(args: &[&str]) -> serde_json::Value {
+    let site = site();
+    let mut all = vec!["explain", site.to_str().unwrap()];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    let o = bin().args(&all).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn explain_json_contract() {
+    let v = explain_json(&[
+        "--method",
+        "OPTIONS",
+        "--path",
+        "/api/users/1?x=1",
+        "-H",
+        "Origin: https://app.example.com",
+        "-H",
+        "Access-Control-Request-Method: PUT",
+        "-H",
+        "Access-Control-Request-Headers: content-type,x-request-id",
+    ]);
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "headers",
+            "kind",
+            "policies",
+            "reason",
+            "reason_code",
+            "route",
+            "status"
+        ]
+    );
+    assert_eq!(v["route"], "/api/*");
+    assert_eq!(v["policies"]["cors"], "api");
+    assert_eq!(v["kind"], "preflight-ok");
+    assert_eq!(v["status"], 204);
+    assert_eq!(v["reason_code"], "preflight-allowed");
+    assert_eq!(
+        v["headers"],
+        serde_json::json!([
+            ["access-control-allow-origin", "https://app.example.com"],
+            ["access-control-allow-credentials", "true"],
+            ["access-control-allow-methods", "PUT"],
+            [
+                "access-control-allow-headers",
+                "Content-Type, Authorization, X-Request-Id"
+            ],
+            ["access-control-max-age", "7200"],
+            ["vary", "Origin"]
+        ])
+    );
+    let v = explain_json(&["--method", "GET", "--path", "/elsewhere"]);
+    assert_eq!(
+        (v["route"].clone(), v["kind"].clone(), v["status"].clone()),
+        (
+            serde_json::Value::Null,
+            "not-cors".into(),
+            serde_json::Value::Null
+        )
+    );
+    assert_eq!(v["policies"]["cors"], serde_json::Value::Null);
+    let v = explain_json(&[
+        "--method",
+        "GET",
+        "--path",
+        "/api/x",
+        "-H",
+        "Origin: http://localhost:3000",
+        "--profile",
+        "dev",
+    ]);
+    assert_eq!(v["kind"], "actual-allowed");
+    let v = explain_json(&[
+        "--method",
+        "GET",
+        "--path",
+        "/api/x",
+        "-H",
+        "Origin: http://localhost:3000",
+    ]);
+    assert_eq!(v["kind"], "actual-not-allowed");
+    assert_eq!(v["reason_code"], "origin-not-allowed");
+}
+
+#[test]
+fn explain_human_quotes_policy_lines() {
+    let o = run(&[
+        "explain",
+        site().to_str().unwrap(),
+        "--method",
+        "OPTIONS",
+        "--path",
+        "/api/x",
+        "-H",
+        "Origin: https://app.example.com",
+        "-H",
+        "Access-Control-Request-Method: PATCH",
+        "-H",
+        "Access-Control-Request-Headers: x-secret",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = text(&o.stdout);
+    assert!(out.contains("1. route \"/api/*\" matches /api/x"), "{out}");
+    assert!(
+        out.contains("site.policy:3:6\n   |     \"https://app.example.com\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("requested header x-secret is not in allow-headers"),
+        "{out}"
+    );
+    assert!(
+        out.contains("|     allow-headers      Content-Type Authorization X-Request-Id"),
+        "{out}"
+    );
+    assert!(out.contains("result: preflight-rejected (403"), "{out}");
+}
+
+/// `explain` is the runtime's evaluator: the same requests give the same decision through
+/// `guestlist::Policy::decide` on the lowered tables and through the CLI.
+#[test]
+fn explain_agrees_with_the_runtime() {
+    let c = guestlist_compiler::Compilation::load(&[site()]).unwrap();
+    let lowered = c.lower("default").unwrap();
+    let origins = [
+        "https://app.example.com",
+        "https://x.preview.example.com",
+        "https://evil.test",
+        "null",
+    ];
+    let paths = ["/api/x", "/assets/a.css", "/", "/api"];
+    let methods = ["GET", "OPTIONS", "PUT"];
+    for o in origins {
+        for p in paths {
+            for m in methods {
+                let h = [
+                    ("Origin".to_string(), o.to_string()),
+                    (
+                        "Access-Control-Request-Method".to_string(),
+                        "DELETE".to_string(),
+                    ),
+                ];
+                let d = lowered.policy.decide(m, p, &h[..]);
+                let v = explain_json(&[
+                    "--method",
+                    m,
+                    "--path",
+                    p,
+                    "-H",
+                    &format!("Origin: {o}"),
+                    "-H",
+                    "Access-Control-Request-Method: DELETE",
+                ]);
+                assert_eq!(v["kind"], d.kind.as_str(), "{m} {p} {o}");
+                assert_eq!(v["reason_code"], d.reason.code());
+                let hs: Vec<serde_json::Value> = d
+                    .headers()
+                    .iter()
+                    .map(|h| serde_json::json!([h.name.as_str(), String::from_utf8_lossy(h.value)]))
+                    .collect();
+                assert_eq!(v["headers"], serde_json::Value::Array(hs));
+            }
+        }
+    }
+}

@@ -10,6 +10,13 @@
 //! expected (notes may go unlisted). Every error must carry a help line. The rendered output
 //! is compared with `NAME.stderr` next to the case; `BLESS=1 cargo test` rewrites those.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests fail by panicking
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -86,7 +93,12 @@ fn diagnostics_corpus() {
                 let (file, line, col) = c.sources.location(d.span);
                 (
                     file,
-                    Expect { code: d.code.to_string(), line, col, severity: None },
+                    Expect {
+                        code: d.code.to_string(),
+                        line,
+                        col,
+                        severity: None,
+                    },
                     d.severity,
                     d.help.is_some(),
                 )
@@ -105,12 +117,21 @@ fn diagnostics_corpus() {
                     codes_seen.insert(e.code.clone());
                     found.remove(i);
                 }
-                None => failures.push(format!("{name}: expected {} at {file}:{}:{} {:?}", e.code, e.line, e.col, e.severity)),
+                None => failures.push(format!(
+                    "{name}: expected {} at {file}:{}:{} {:?}",
+                    e.code, e.line, e.col, e.severity
+                )),
             }
         }
         for (file, x, sev, _) in &found {
             if *sev != Severity::Note {
-                failures.push(format!("{name}: unexpected {} {} at {file}:{}:{}", sev.as_str(), x.code, x.line, x.col));
+                failures.push(format!(
+                    "{name}: unexpected {} {} at {file}:{}:{}",
+                    sev.as_str(),
+                    x.code,
+                    x.line,
+                    x.col
+                ));
             }
         }
         for d in &c.diagnostics {
@@ -125,8 +146,14 @@ fn diagnostics_corpus() {
         } else {
             match std::fs::read_to_string(&golden) {
                 Ok(g) if g == rendered => {}
-                Ok(_) => failures.push(format!("{name}: rendered output differs from {} (BLESS=1 to update)", golden.display())),
-                Err(_) => failures.push(format!("{name}: missing {} (BLESS=1 to create)", golden.display())),
+                Ok(_) => failures.push(format!(
+                    "{name}: rendered output differs from {} (BLESS=1 to update)",
+                    golden.display()
+                )),
+                Err(_) => failures.push(format!(
+                    "{name}: missing {} (BLESS=1 to create)",
+                    golden.display()
+                )),
             }
         }
     }
@@ -136,7 +163,12 @@ fn diagnostics_corpus() {
             failures.push(format!("no case asserts {}", info.code));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

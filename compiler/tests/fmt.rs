@@ -1,5 +1,12 @@
 //! `fmt`: canonical, idempotent, structure-preserving, and every comment kept in place.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests fail by panicking
+
 use guestlist_compiler::{fmt::format, Compilation};
 
 fn comments(text: &str) -> Vec<String> {
@@ -28,21 +35,38 @@ fn check_file(text: &str) {
         t.lines()
             .filter_map(|l| {
                 l.find('#').map(|i| {
-                    (l[..i].split_whitespace().collect::<Vec<_>>().join(" "), l[i..].trim_end().to_string())
+                    (
+                        l[..i].split_whitespace().collect::<Vec<_>>().join(" "),
+                        l[i..].trim_end().to_string(),
+                    )
                 })
             })
             .collect()
     };
     let norm = |v: Vec<(String, String)>| -> Vec<(String, String)> {
-        v.into_iter().map(|(c, t)| (c.replace(' ', "").replace(';', ""), t)).collect()
+        v.into_iter()
+            .map(|(c, t)| (c.replace([' ', ';'], ""), t))
+            .collect()
     };
-    assert_eq!(norm(attach(&once)), norm(attach(text)), "a comment moved to other code");
+    assert_eq!(
+        norm(attach(&once)),
+        norm(attach(text)),
+        "a comment moved to other code"
+    );
 }
 
 #[test]
 fn comments_in_every_position() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/comments.policy")).unwrap();
-    assert_ne!(format(&text), text, "the fixture is meant to be badly laid out");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/comments.policy"
+    ))
+    .unwrap();
+    assert_ne!(
+        format(&text),
+        text,
+        "the fixture is meant to be badly laid out"
+    );
     check_file(&text);
     let once = format(&text);
     assert!(once.ends_with("# 17 end of file, no newline after it\n"));
@@ -60,7 +84,11 @@ fn every_example_and_case_is_stable() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "policy") {
                 let text = std::fs::read_to_string(&p).unwrap();
-                if Compilation::from_str("x", &text).diagnostics.iter().any(|d| d.code == "GL0001") {
+                if Compilation::from_str("x", &text)
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.code == "GL0001")
+                {
                     continue;
                 }
                 check_file(&text);

@@ -294,9 +294,9 @@ fn split_origin(o: &[u8]) -> Option<OriginParts<'_>> {
         let host = rest.get(..=close)?;
         let inner = host.get(1..close)?;
         if inner.is_empty()
-            || !inner
-                .iter()
-                .all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b':' || b == b'.')
+            || !inner.iter().all(|&b| {
+                b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b':' || b == b'.'
+            })
         {
             return None;
         }
@@ -309,7 +309,9 @@ fn split_origin(o: &[u8]) -> Option<OriginParts<'_>> {
             || !host
                 .iter()
                 .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-            || host.split(|&b| b == b'.').any(|l| l.is_empty() || l.len() > 63)
+            || host
+                .split(|&b| b == b'.')
+                .any(|l| l.is_empty() || l.len() > 63)
         {
             return None;
         }
@@ -363,7 +365,9 @@ impl Cors {
             }
             let suffix = host.get(i + 1..).unwrap_or(&[]);
             let found = match port {
-                Some(p) => self.patterns.get_parts(&[scheme, b"://*.", suffix, b":", p]),
+                Some(p) => self
+                    .patterns
+                    .get_parts(&[scheme, b"://*.", suffix, b":", p]),
                 None => self.patterns.get_parts(&[scheme, b"://*.", suffix]),
             }
             .or_else(|| self.patterns.get_parts(&[scheme, b"://*.", suffix, b":*"]));
@@ -467,7 +471,15 @@ where
     let acrm = acrm_lines.next();
     if method == "OPTIONS" {
         if let Some(acrm) = acrm {
-            let mut d = preflight(cors, matched, origin_reason, acao, acrm, acrm_lines.next(), headers);
+            let mut d = preflight(
+                cors,
+                matched,
+                origin_reason,
+                acao,
+                acrm,
+                acrm_lines.next(),
+                headers,
+            );
             if vary {
                 d.push(HeaderName::Vary, b"Origin", true);
             }
@@ -661,7 +673,10 @@ mod tests {
         let h = [
             ("Origin", "https://a.b.preview.example.com"),
             ("Access-Control-Request-Method", "PUT"),
-            ("Access-Control-Request-Headers", "authorization,content-type"),
+            (
+                "Access-Control-Request-Headers",
+                "authorization,content-type",
+            ),
         ];
         let d = p.decide("OPTIONS", "/api/x", &h[..]);
         assert_eq!(d.kind, Kind::PreflightOk, "{:?}", d.reason);
@@ -690,23 +705,38 @@ mod tests {
         let p = policy();
         let cases: [(&[(&str, &str)], Reason); 7] = [
             (
-                &[("Origin", "https://preview.example.com"), ("Access-Control-Request-Method", "PUT")],
+                &[
+                    ("Origin", "https://preview.example.com"),
+                    ("Access-Control-Request-Method", "PUT"),
+                ],
                 Reason::OriginNotAllowed,
             ),
             (
-                &[("Origin", "https://x.preview.example.com.evil.net"), ("Access-Control-Request-Method", "PUT")],
+                &[
+                    ("Origin", "https://x.preview.example.com.evil.net"),
+                    ("Access-Control-Request-Method", "PUT"),
+                ],
                 Reason::OriginNotAllowed,
             ),
             (
-                &[("Origin", "https://APP.example.com"), ("Access-Control-Request-Method", "PUT")],
+                &[
+                    ("Origin", "https://APP.example.com"),
+                    ("Access-Control-Request-Method", "PUT"),
+                ],
                 Reason::OriginNotAllowed,
             ),
             (
-                &[("Origin", "https://app.example.com"), ("Access-Control-Request-Method", "PATCH")],
+                &[
+                    ("Origin", "https://app.example.com"),
+                    ("Access-Control-Request-Method", "PATCH"),
+                ],
                 Reason::MethodNotAllowed,
             ),
             (
-                &[("Origin", "https://app.example.com"), ("Access-Control-Request-Method", "put")],
+                &[
+                    ("Origin", "https://app.example.com"),
+                    ("Access-Control-Request-Method", "put"),
+                ],
                 Reason::MethodNotAllowed,
             ),
             (
@@ -775,9 +805,15 @@ mod tests {
         assert_eq!(
             hdrs(&d),
             vec![
-                ("access-control-allow-origin".into(), "http://localhost:3000".into()),
+                (
+                    "access-control-allow-origin".into(),
+                    "http://localhost:3000".into()
+                ),
                 ("access-control-allow-credentials".into(), "true".into()),
-                ("access-control-expose-headers".into(), "X-Total-Count".into()),
+                (
+                    "access-control-expose-headers".into(),
+                    "X-Total-Count".into()
+                ),
                 ("vary".into(), "Origin".into()),
             ]
         );
@@ -785,15 +821,26 @@ mod tests {
         assert_eq!(d.kind, Kind::ActualNotAllowed);
         assert_eq!(hdrs(&d), vec![("vary".into(), "Origin".into())]);
         // OPTIONS without Access-Control-Request-Method is not a preflight.
-        let d = p.decide("OPTIONS", "/api/x", &[("Origin", "https://app.example.com")][..]);
+        let d = p.decide(
+            "OPTIONS",
+            "/api/x",
+            &[("Origin", "https://app.example.com")][..],
+        );
         assert_eq!(d.kind, Kind::ActualAllowed);
         let none: [(&str, &str); 0] = [];
         let d = p.decide("GET", "/api/x", &none[..]);
         assert_eq!(d.kind, Kind::NotCors);
         assert_eq!(hdrs(&d), vec![("vary".into(), "Origin".into())]);
         let d = p.decide("GET", "/assets/x", &none[..]);
-        assert_eq!(hdrs(&d), vec![("access-control-allow-origin".into(), "*".into())]);
-        let d = p.decide("GET", "/plain", &[("Origin", "https://app.example.com")][..]);
+        assert_eq!(
+            hdrs(&d),
+            vec![("access-control-allow-origin".into(), "*".into())]
+        );
+        let d = p.decide(
+            "GET",
+            "/plain",
+            &[("Origin", "https://app.example.com")][..],
+        );
         assert_eq!((d.kind, d.reason), (Kind::NotCors, Reason::NoCorsPolicy));
     }
 
@@ -806,7 +853,10 @@ mod tests {
             ("Access-Control-Request-Method", "PUT"),
             ("Access-Control-Request-Headers", commas.as_str()),
         ];
-        assert_eq!(p.decide("OPTIONS", "/api/x", &h[..]).kind, Kind::PreflightOk);
+        assert_eq!(
+            p.decide("OPTIONS", "/api/x", &h[..]).kind,
+            Kind::PreflightOk
+        );
         let long = "content-type,".repeat(400);
         let h = [
             ("Origin", "https://app.example.com"),

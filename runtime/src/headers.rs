@@ -148,8 +148,8 @@ mod tests {
 
     #[test]
     fn name_list_tolerates_spaces_and_empties() {
-        let names: Vec<&[u8]> = NameList::new(b" content-type ,,\tX-Request-Id,  ,authorization")
-            .collect();
+        let names: Vec<&[u8]> =
+            NameList::new(b" content-type ,,\tX-Request-Id,  ,authorization").collect();
         assert_eq!(
             names,
             vec![&b"content-type"[..], b"X-Request-Id", b"authorization"]

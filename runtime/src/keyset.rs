@@ -231,7 +231,9 @@ mod tests {
 
     #[test]
     fn finds_every_key_and_nothing_else() {
-        let keys: Vec<String> = (0..1000).map(|i| format!("https://{i}.example.com")).collect();
+        let keys: Vec<String> = (0..1000)
+            .map(|i| format!("https://{i}.example.com"))
+            .collect();
         let set = KeySet::new(keys.clone(), false).unwrap();
         for (i, k) in keys.iter().enumerate() {
             assert_eq!(set.get(k.as_bytes()), Some(i as u32));

@@ -35,11 +35,11 @@ mod path;
 mod policy;
 
 pub use eval::{Decision, Header, HeaderName, Kind, OriginMatch, Reason};
+#[cfg(feature = "http")]
+pub use headers::MapValues;
 pub use headers::{
     is_token, HeaderLookup, NameList, PairValues, MAX_ACRH_BYTES, MAX_ACRH_LINES, MAX_ACRH_NAMES,
 };
-#[cfg(feature = "http")]
-pub use headers::MapValues;
 pub use keyset::{BuildError, KeySet};
 pub use path::{normalize as normalize_path, PathError, MAX_PATH};
 pub use policy::{Cors, CorsSpec, Policy, Route, RouteSpec, Str};

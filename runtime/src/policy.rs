@@ -232,7 +232,10 @@ impl Cors {
 
     /// Used by generated code.
     #[doc(hidden)]
-    #[expect(clippy::too_many_arguments, reason = "mirrors the struct for generated code")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "mirrors the struct for generated code"
+    )]
     pub const fn from_raw_parts(
         name: &'static str,
         any_origin: bool,

@@ -36,12 +36,19 @@ pub fn method(v: &Value, diags: &mut Vec<Diagnostic>) -> Option<String> {
         );
         return None;
     }
-    if let Some(upper) = NORMALIZED.iter().find(|n| n.eq_ignore_ascii_case(m) && **n != m) {
+    if let Some(upper) = NORMALIZED
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case(m) && **n != m)
+    {
         diags.push(
-            Diagnostic::new("GL0303", v.span, format!("`{m}` is sent by browsers as `{upper}`"))
-                .label("fetch() uppercases this method")
-                .help(format!("write `{upper}`"))
-                .fix(v.span, *upper),
+            Diagnostic::new(
+                "GL0303",
+                v.span,
+                format!("`{m}` is sent by browsers as `{upper}`"),
+            )
+            .label("fetch() uppercases this method")
+            .help(format!("write `{upper}`"))
+            .fix(v.span, *upper),
         );
         return Some((*upper).to_string());
     }
@@ -92,8 +99,12 @@ fn header_token(v: &Value, diags: &mut Vec<Diagnostic>) -> bool {
     if guestlist::is_token(v.text.as_bytes()) {
         return true;
     }
-    let mut d = Diagnostic::new("GL0401", v.span, format!("`{}` is not a header name", v.text))
-        .label("a header name is an HTTP token");
+    let mut d = Diagnostic::new(
+        "GL0401",
+        v.span,
+        format!("`{}` is not a header name", v.text),
+    )
+    .label("a header name is an HTTP token");
     d = if v.text.contains(',') {
         d.help("separate header names with spaces, not commas")
     } else {
@@ -111,9 +122,13 @@ pub fn request_header(v: &Value, diags: &mut Vec<Diagnostic>) -> bool {
     let lower = v.text.to_ascii_lowercase();
     if lower.starts_with("access-control-") {
         diags.push(
-            Diagnostic::new("GL0403", v.span, format!("`{}` is a CORS protocol header", v.text))
-                .label("browsers set Access-Control-* request headers themselves")
-                .help("remove it; the preflight's own headers never need allowing"),
+            Diagnostic::new(
+                "GL0403",
+                v.span,
+                format!("`{}` is a CORS protocol header", v.text),
+            )
+            .label("browsers set Access-Control-* request headers themselves")
+            .help("remove it; the preflight's own headers never need allowing"),
         );
         return false;
     }
@@ -150,9 +165,13 @@ pub fn exposed_header(v: &Value, diags: &mut Vec<Diagnostic>) -> bool {
     let lower = v.text.to_ascii_lowercase();
     if lower == "set-cookie" || lower == "set-cookie2" {
         diags.push(
-            Diagnostic::new("GL0406", v.span, format!("`{}` can never be exposed", v.text))
-                .label("browsers hide Set-Cookie from scripts whatever the server says")
-                .help("remove it"),
+            Diagnostic::new(
+                "GL0406",
+                v.span,
+                format!("`{}` can never be exposed", v.text),
+            )
+            .label("browsers hide Set-Cookie from scripts whatever the server says")
+            .help("remove it"),
         );
         return false;
     }
@@ -161,9 +180,13 @@ pub fn exposed_header(v: &Value, diags: &mut Vec<Diagnostic>) -> bool {
         "origin" | "access-control-request-method" | "access-control-request-headers"
     ) {
         diags.push(
-            Diagnostic::new("GL0407", v.span, format!("`{}` is a request header", v.text))
-                .label("exposing it to scripts has no meaning")
-                .help("remove it"),
+            Diagnostic::new(
+                "GL0407",
+                v.span,
+                format!("`{}` is a request header", v.text),
+            )
+            .label("exposing it to scripts has no meaning")
+            .help("remove it"),
         );
         return false;
     }

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::ast::{self, split_when, Block, Item, Value};
 use crate::diag::{codes, Diagnostic, Severity};
 use crate::ir::{
-    active, CorsDecl, Cond, Entry, ListValue, OptOut, OriginRef, OriginSet, Program, RouteDecl,
+    active, Cond, CorsDecl, Entry, ListValue, OptOut, OriginRef, OriginSet, Program, RouteDecl,
     TestDecl, When, DEFAULT_PROFILE,
 };
 use crate::source::Span;
@@ -185,7 +185,9 @@ impl Checker {
     fn optouts(&mut self, b: &Block) -> Vec<OptOut> {
         let mut out = Vec::new();
         for line in &b.lines {
-            let Some(key) = line.values.first() else { continue };
+            let Some(key) = line.values.first() else {
+                continue;
+            };
             if !key.is_word("dangerously-allow") {
                 continue;
             }
@@ -206,12 +208,26 @@ impl Checker {
                                 .help("browsers refuse `Access-Control-Allow-Origin: *` with credentials; list the origins instead"),
                         );
                     } else if !info.is_some_and(|i| i.lowerable) {
-                        let lowerable: Vec<&str> =
-                            codes::ALL.iter().filter(|c| c.lowerable).map(|c| c.code).collect();
+                        let lowerable: Vec<&str> = codes::ALL
+                            .iter()
+                            .filter(|c| c.lowerable)
+                            .map(|c| c.code)
+                            .collect();
                         self.diags.push(
-                            Diagnostic::new("GL0701", code.span, format!("`{}` cannot be lowered", code.text))
-                                .label(if info.is_some() { "not a security error that can be opted out of" } else { "unknown code" })
-                                .help(format!("only these codes can be opted out of: {}", lowerable.join(", "))),
+                            Diagnostic::new(
+                                "GL0701",
+                                code.span,
+                                format!("`{}` cannot be lowered", code.text),
+                            )
+                            .label(if info.is_some() {
+                                "not a security error that can be opted out of"
+                            } else {
+                                "unknown code"
+                            })
+                            .help(format!(
+                                "only these codes can be opted out of: {}",
+                                lowerable.join(", ")
+                            )),
                         );
                     } else {
                         out.push(OptOut {
@@ -240,14 +256,20 @@ impl Checker {
             self.used_optouts.insert(o.span);
             d.severity = Severity::Warning;
             d.fix = None;
-            d = d
-                .secondary(o.span, "allowed here")
-                .note(format!("lowered to a warning by dangerously-allow: {}", o.reason));
+            d = d.secondary(o.span, "allowed here").note(format!(
+                "lowered to a warning by dangerously-allow: {}",
+                o.reason
+            ));
         }
         d
     }
 
-    fn origin_value(&mut self, v: &Value, optouts: &[OptOut], allow_sets: bool) -> Option<OriginRef> {
+    fn origin_value(
+        &mut self,
+        v: &Value,
+        optouts: &[OptOut],
+        allow_sets: bool,
+    ) -> Option<OriginRef> {
         if v.is_word("*") {
             return Some(OriginRef::Any);
         }
@@ -259,18 +281,23 @@ impl Checker {
                 ok &= d.severity != Severity::Error;
                 self.diags.push(d);
             }
-            return if ok { a.origin.map(OriginRef::Literal) } else { None };
+            return if ok {
+                a.origin.map(OriginRef::Literal)
+            } else {
+                None
+            };
         }
         if allow_sets {
             return Some(OriginRef::Set(v.text.clone()));
         }
         let d = Diagnostic::new("GL0104", v.span, format!("`{}` in an origins set", v.text))
             .label("expected a quoted origin or `*`");
-        self.diags.push(if v.text.contains("://") || v.text.contains('.') {
-            d.help(format!("origins are quoted: write \"{}\"", v.text))
-        } else {
-            d.help("sets hold quoted origins; name other sets in a cors block's allow-origins")
-        });
+        self.diags
+            .push(if v.text.contains("://") || v.text.contains('.') {
+                d.help(format!("origins are quoted: write \"{}\"", v.text))
+            } else {
+                d.help("sets hold quoted origins; name other sets in a cors block's allow-origins")
+            });
         None
     }
 
@@ -279,7 +306,11 @@ impl Checker {
         let mut items = Vec::new();
         let mut invalid = 0;
         for line in &b.lines {
-            if line.values.first().is_some_and(|k| k.is_word("dangerously-allow")) {
+            if line
+                .values
+                .first()
+                .is_some_and(|k| k.is_word("dangerously-allow"))
+            {
                 continue;
             }
             let (vals, lw) = split_when(&line.values);
@@ -325,7 +356,9 @@ impl Checker {
             optouts: optouts.clone(),
         };
         for line in &b.lines {
-            let Some(key) = line.values.first() else { continue };
+            let Some(key) = line.values.first() else {
+                continue;
+            };
             if key.quoted {
                 self.diags.push(
                     Diagnostic::new("GL0104", key.span, "a setting starts with its name")
@@ -338,7 +371,12 @@ impl Checker {
             let lspan = line_span(&line.values, line.span);
             let cond = when_of(lw);
             fn mk<T>(value: T, span: Span, line: Span, when: &Cond) -> Entry<T> {
-                Entry { value, span, line, when: when.clone() }
+                Entry {
+                    value,
+                    span,
+                    line,
+                    when: when.clone(),
+                }
             }
             let needs_values = |me: &mut Self| {
                 me.diags.push(
@@ -432,19 +470,38 @@ impl Checker {
     fn route_block(&mut self, b: &Block, pattern: &Value, when: Cond) {
         let p = pattern.text.as_str();
         let span = pattern.inner_span();
-        let body = p.strip_suffix("/*").map(|s| format!("{s}/")).unwrap_or_else(|| p.to_string());
+        let body = p
+            .strip_suffix("/*")
+            .map(|s| format!("{s}/"))
+            .unwrap_or_else(|| p.to_string());
         let problem = if !p.starts_with('/') {
-            Some(("a route pattern starts with `/`", format!("write \"/{}\"", p.trim_start_matches('/'))))
+            Some((
+                "a route pattern starts with `/`",
+                format!("write \"/{}\"", p.trim_start_matches('/')),
+            ))
         } else if p.contains(['?', '#']) {
-            Some(("a route pattern has no query or fragment", "the query never selects a route: remove it".to_string()))
+            Some((
+                "a route pattern has no query or fragment",
+                "the query never selects a route: remove it".to_string(),
+            ))
         } else if body.contains('*') {
-            Some(("`*` may only end a pattern, as `/*`", "write \"/prefix/*\" for everything below /prefix/".to_string()))
+            Some((
+                "`*` may only end a pattern, as `/*`",
+                "write \"/prefix/*\" for everything below /prefix/".to_string(),
+            ))
         } else if p.contains('%') {
-            Some(("a route pattern is written decoded", "paths are percent-decoded before matching: write the decoded character".to_string()))
+            Some((
+                "a route pattern is written decoded",
+                "paths are percent-decoded before matching: write the decoded character"
+                    .to_string(),
+            ))
         } else if body.contains("//") || body.split('/').any(|s| s == "." || s == "..") {
             Some(("a route pattern is written normalised", "paths are normalised before matching (`//` merged, `.` and `..` resolved): write the normalised path".to_string()))
         } else if !p.bytes().all(|b| b.is_ascii_graphic()) {
-            Some(("a route pattern is printable ASCII", "remove spaces and control characters".to_string()))
+            Some((
+                "a route pattern is printable ASCII",
+                "remove spaces and control characters".to_string(),
+            ))
         } else {
             None
         };
@@ -459,7 +516,9 @@ impl Checker {
         }
         let mut cors = Vec::new();
         for line in &b.lines {
-            let Some(key) = line.values.first() else { continue };
+            let Some(key) = line.values.first() else {
+                continue;
+            };
             let (vals, lw) = split_when(line.values.get(1..).unwrap_or(&[]));
             let lspan = line_span(&line.values, line.span);
             if key.is_word("cors") {
@@ -477,7 +536,8 @@ impl Checker {
                     ),
                 }
             } else {
-                self.diags.push(unknown_setting(key, "route", &ROUTE_SETTINGS));
+                self.diags
+                    .push(unknown_setting(key, "route", &ROUTE_SETTINGS));
             }
         }
         self.program.routes.push(RouteDecl {
@@ -498,7 +558,9 @@ impl Checker {
         let mut expect_absent = Vec::new();
         let mut ok = true;
         for line in &b.lines {
-            let Some(key) = line.values.first() else { continue };
+            let Some(key) = line.values.first() else {
+                continue;
+            };
             let vals = line.values.get(1..).unwrap_or(&[]);
             let lspan = line_span(&line.values, line.span);
             let mut bad = |me: &mut Self, what: &str| {
@@ -521,11 +583,16 @@ impl Checker {
                 ("expect", [k]) => match guestlist::Kind::from_name(&k.text) {
                     Some(kind) => expect = Some((kind, k.span)),
                     None => {
-                        let kinds: Vec<&str> = guestlist::Kind::ALL.iter().map(|k| k.as_str()).collect();
+                        let kinds: Vec<&str> =
+                            guestlist::Kind::ALL.iter().map(|k| k.as_str()).collect();
                         self.diags.push(
-                            Diagnostic::new("GL0601", k.span, format!("unknown outcome `{}`", k.text))
-                                .label("unknown outcome")
-                                .help(format!("expect one of: {}", kinds.join(", "))),
+                            Diagnostic::new(
+                                "GL0601",
+                                k.span,
+                                format!("unknown outcome `{}`", k.text),
+                            )
+                            .label("unknown outcome")
+                            .help(format!("expect one of: {}", kinds.join(", "))),
                         );
                         ok = false;
                     }
@@ -540,7 +607,8 @@ impl Checker {
                 }
                 ("expect-no-header", _) => bad(self, "NAME"),
                 _ => {
-                    self.diags.push(unknown_setting(key, "test", &TEST_SETTINGS));
+                    self.diags
+                        .push(unknown_setting(key, "test", &TEST_SETTINGS));
                     ok = false;
                 }
             }
@@ -597,23 +665,25 @@ impl Checker {
     fn resolve(&mut self) {
         // Profiles.
         let mut profiles = BTreeSet::new();
-        let whens = self
-            .program
-            .sets
-            .iter()
-            .flat_map(|s| std::iter::once(&s.when).chain(s.items.iter().map(|e| &e.when)))
-            .chain(self.program.cors.iter().flat_map(|c| {
-                std::iter::once(&c.when)
-                    .chain(c.origins.iter().map(|e| &e.when))
-                    .chain(c.credentials.iter().map(|e| &e.when))
-                    .chain(c.methods.iter().map(|e| &e.when))
-                    .chain(c.headers.iter().map(|e| &e.when))
-                    .chain(c.expose.iter().map(|e| &e.when))
-                    .chain(c.max_age.iter().map(|e| &e.when))
-            }))
-            .chain(self.program.routes.iter().flat_map(|r| {
-                std::iter::once(&r.when).chain(r.cors.iter().map(|e| &e.when))
-            }));
+        let whens =
+            self.program
+                .sets
+                .iter()
+                .flat_map(|s| std::iter::once(&s.when).chain(s.items.iter().map(|e| &e.when)))
+                .chain(self.program.cors.iter().flat_map(|c| {
+                    std::iter::once(&c.when)
+                        .chain(c.origins.iter().map(|e| &e.when))
+                        .chain(c.credentials.iter().map(|e| &e.when))
+                        .chain(c.methods.iter().map(|e| &e.when))
+                        .chain(c.headers.iter().map(|e| &e.when))
+                        .chain(c.expose.iter().map(|e| &e.when))
+                        .chain(c.max_age.iter().map(|e| &e.when))
+                }))
+                .chain(
+                    self.program.routes.iter().flat_map(|r| {
+                        std::iter::once(&r.when).chain(r.cors.iter().map(|e| &e.when))
+                    }),
+                );
         for w in whens.flatten() {
             if w.profile != DEFAULT_PROFILE {
                 profiles.insert(w.profile.clone());
@@ -638,7 +708,12 @@ impl Checker {
             .sets
             .iter()
             .map(|s| (&s.name, s.name_span, "origins set"))
-            .chain(self.program.cors.iter().map(|c| (&c.name, c.name_span, "cors policy")))
+            .chain(
+                self.program
+                    .cors
+                    .iter()
+                    .map(|c| (&c.name, c.name_span, "cors policy")),
+            )
             .map(|(n, s, k)| (n.clone(), s, k))
             .collect::<Vec<_>>();
         for (name, span, kind) in defs {
@@ -672,12 +747,21 @@ impl Checker {
             for e in &r.cors {
                 used_cors.insert(e.value.clone());
                 if !known_cors.contains(&e.value) {
-                    unknown.push((e.value.clone(), e.span, "cors policy", names.get(&e.value).map(|x| x.1)));
+                    unknown.push((
+                        e.value.clone(),
+                        e.span,
+                        "cors policy",
+                        names.get(&e.value).map(|x| x.1),
+                    ));
                 }
             }
         }
         for (name, span, wanted, actual) in unknown {
-            let candidates = if wanted == "origins set" { &known_sets } else { &known_cors };
+            let candidates = if wanted == "origins set" {
+                &known_sets
+            } else {
+                &known_cors
+            };
             let mut d = Diagnostic::new("GL0101", span, format!("unknown {wanted} `{name}`"))
                 .label(format!("no {wanted} has this name"));
             d = if let Some(actual) = actual {
@@ -687,7 +771,14 @@ impl Checker {
             } else {
                 match did_you_mean(&name, candidates.iter().map(String::as_str)) {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None => d.help(format!("define it with `{} {name} {{ ... }}`", if wanted == "origins set" { "origins" } else { "cors" })),
+                    None => d.help(format!(
+                        "define it with `{} {name} {{ ... }}`",
+                        if wanted == "origins set" {
+                            "origins"
+                        } else {
+                            "cors"
+                        }
+                    )),
                 }
             };
             self.diags.push(d);
@@ -695,18 +786,29 @@ impl Checker {
         for s in &self.program.sets {
             if !used.contains(&s.name) {
                 self.diags.push(
-                    Diagnostic::new("GL0107", s.name_span, format!("origins set `{}` is never used", s.name))
-                        .label("unused")
-                        .help("name it in a cors block's `allow-origins`, or remove it"),
+                    Diagnostic::new(
+                        "GL0107",
+                        s.name_span,
+                        format!("origins set `{}` is never used", s.name),
+                    )
+                    .label("unused")
+                    .help("name it in a cors block's `allow-origins`, or remove it"),
                 );
             }
         }
         for c in &self.program.cors {
             if !used_cors.contains(&c.name) {
                 self.diags.push(
-                    Diagnostic::new("GL0107", c.name_span, format!("cors policy `{}` is never used", c.name))
-                        .label("unused")
-                        .help(format!("attach it to a route: `route \"/path/*\" {{ cors {} }}`", c.name)),
+                    Diagnostic::new(
+                        "GL0107",
+                        c.name_span,
+                        format!("cors policy `{}` is never used", c.name),
+                    )
+                    .label("unused")
+                    .help(format!(
+                        "attach it to a route: `route \"/path/*\" {{ cors {} }}`",
+                        c.name
+                    )),
                 );
             }
         }
@@ -738,7 +840,13 @@ impl Checker {
         }
         for (_, (mut d, ps)) in found {
             if ps.len() < profiles.len() && !ps.iter().any(|p| p == DEFAULT_PROFILE) {
-                d = d.note(format!("in profile {}", ps.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")));
+                d = d.note(format!(
+                    "in profile {}",
+                    ps.iter()
+                        .map(|p| format!("`{p}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             }
             self.diags.push(d);
         }
@@ -750,29 +858,59 @@ impl Checker {
         for e in c.origins.iter().filter(|e| active(&e.when, profile)) {
             match &e.value {
                 OriginRef::Set(name) => {
-                    let Some(set) = program.set(name) else { continue };
+                    let Some(set) = program.set(name) else {
+                        continue;
+                    };
                     if !active(&set.when, profile) {
                         self.diags.push(
-                            Diagnostic::new("GL0101", e.span, format!("origins set `{name}` does not exist in this profile"))
-                                .label("limited to another profile")
-                                .secondary(set.head_span, "defined here")
-                                .help("limit this entry with the same `when`, or remove the set's `when`"),
+                            Diagnostic::new(
+                                "GL0101",
+                                e.span,
+                                format!("origins set `{name}` does not exist in this profile"),
+                            )
+                            .label("limited to another profile")
+                            .secondary(set.head_span, "defined here")
+                            .help(
+                                "limit this entry with the same `when`, or remove the set's `when`",
+                            ),
                         );
                         continue;
                     }
                     for item in set.items.iter().filter(|i| active(&i.when, profile)) {
-                        eff.push(Effective { value: &item.value, span: item.span, via: Some(e.span) });
+                        eff.push(Effective {
+                            value: &item.value,
+                            span: item.span,
+                            via: Some(e.span),
+                        });
                     }
                 }
-                other => eff.push(Effective { value: other, span: e.span, via: None }),
+                other => eff.push(Effective {
+                    value: other,
+                    span: e.span,
+                    via: None,
+                }),
             }
         }
-        let creds: Vec<&Entry<bool>> = c.credentials.iter().filter(|e| active(&e.when, profile)).collect();
-        self.singular(&creds.iter().map(|e| (e.span, e.line)).collect::<Vec<_>>(), "allow-credentials");
+        let creds: Vec<&Entry<bool>> = c
+            .credentials
+            .iter()
+            .filter(|e| active(&e.when, profile))
+            .collect();
+        self.singular(
+            &creds.iter().map(|e| (e.span, e.line)).collect::<Vec<_>>(),
+            "allow-credentials",
+        );
         let credentials = creds.first().is_some_and(|e| e.value);
         let cred_span = creds.first().map(|e| e.span);
-        let ages: Vec<&Entry<i64>> = c.max_age.iter().filter(|e| active(&e.when, profile)).collect();
-        self.singular(&ages.iter().map(|e| (e.span, e.line)).collect::<Vec<_>>(), "max-age");
+        let ages: Vec<&Entry<i64>> = c
+            .max_age
+            .iter()
+            .filter(|e| active(&e.when, profile))
+            .collect();
+        self.singular(
+            &ages.iter().map(|e| (e.span, e.line)).collect::<Vec<_>>(),
+            "max-age",
+        );
 
         let broken = c.invalid > 0
             || c.origins.iter().any(|e| match &e.value {
@@ -781,9 +919,13 @@ impl Checker {
             });
         if eff.is_empty() && !broken {
             self.diags.push(
-                Diagnostic::new("GL0108", c.name_span, format!("cors policy `{}` allows no origin", c.name))
-                    .label("no `allow-origins` applies")
-                    .help("add `allow-origins` with the origins that may call these routes"),
+                Diagnostic::new(
+                    "GL0108",
+                    c.name_span,
+                    format!("cors policy `{}` allows no origin", c.name),
+                )
+                .label("no `allow-origins` applies")
+                .help("add `allow-origins` with the origins that may call these routes"),
             );
         }
         let with_via = |mut d: Diagnostic, e: &Effective<'_>| {
@@ -812,11 +954,19 @@ impl Checker {
         }
         let mut seen: Vec<(&crate::check::origin::Origin, Span)> = Vec::new();
         for e in &eff {
-            let OriginRef::Literal(o) = e.value else { continue };
+            let OriginRef::Literal(o) = e.value else {
+                continue;
+            };
             if o.wildcard_host && origin::is_public_suffix(&o.host) {
-                let mut d = Diagnostic::new("GL0212", e.span, format!("wildcard over the public suffix `{}`", o.host))
-                    .label("anyone can register a name under it")
-                    .help("name your own hosts instead (public suffix list, ICANN and private sections)");
+                let mut d = Diagnostic::new(
+                    "GL0212",
+                    e.span,
+                    format!("wildcard over the public suffix `{}`", o.host),
+                )
+                .label("anyone can register a name under it")
+                .help(
+                    "name your own hosts instead (public suffix list, ICANN and private sections)",
+                );
                 if credentials {
                     if let Some(s) = cred_span {
                         d = d.secondary(s, "with credentials");
@@ -830,7 +980,10 @@ impl Checker {
             if credentials && (o.scheme == "http" || o.scheme == "ws") && !o.is_loopback() {
                 let mut d = Diagnostic::new("GL0214", e.span, "insecure origin with credentials")
                     .label("plain-http pages can be rewritten by anyone on the network")
-                    .help(format!("use \"https://{}\" (loopback hosts such as localhost are fine)", o.canonical.split_once("://").map_or("", |x| x.1)));
+                    .help(format!(
+                        "use \"https://{}\" (loopback hosts such as localhost are fine)",
+                        o.canonical.split_once("://").map_or("", |x| x.1)
+                    ));
                 if let Some(s) = cred_span {
                     d = d.secondary(s, "with credentials");
                 }
@@ -838,27 +991,41 @@ impl Checker {
                 self.diags.push(with_via(d, e));
             }
             if let Some((_, first)) = seen.iter().find(|(s, _)| s.canonical == o.canonical) {
-                let d = Diagnostic::new("GL0216", e.span, format!("`{}` is listed twice", o.canonical))
-                    .label("duplicate")
-                    .secondary(*first, "first listed here")
-                    .help("remove one of them");
+                let d = Diagnostic::new(
+                    "GL0216",
+                    e.span,
+                    format!("`{}` is listed twice", o.canonical),
+                )
+                .label("duplicate")
+                .secondary(*first, "first listed here")
+                .help("remove one of them");
                 self.diags.push(with_via(d, e));
             } else {
                 seen.push((o, e.span));
             }
         }
         for e in &eff {
-            let OriginRef::Literal(o) = e.value else { continue };
+            let OriginRef::Literal(o) = e.value else {
+                continue;
+            };
             if let Some((p, pspan)) = seen.iter().find(|(p, _)| p.covers(o)) {
-                let d = Diagnostic::new("GL0216", e.span, format!("`{}` is already covered by `{}`", o.canonical, p.canonical))
-                    .label("redundant")
-                    .secondary(*pspan, "covered by this pattern")
-                    .help("remove it");
+                let d = Diagnostic::new(
+                    "GL0216",
+                    e.span,
+                    format!("`{}` is already covered by `{}`", o.canonical, p.canonical),
+                )
+                .label("redundant")
+                .secondary(*pspan, "covered by this pattern")
+                .help("remove it");
                 self.diags.push(with_via(d, e));
             }
         }
         // Lists.
-        let methods: Vec<&Entry<ListValue>> = c.methods.iter().filter(|e| active(&e.when, profile)).collect();
+        let methods: Vec<&Entry<ListValue>> = c
+            .methods
+            .iter()
+            .filter(|e| active(&e.when, profile))
+            .collect();
         if credentials {
             if let Some(m) = methods.iter().find(|m| m.value == ListValue::Any) {
                 self.diags.push(
@@ -868,24 +1035,33 @@ impl Checker {
                 );
             }
         }
-        let headers: Vec<&Entry<ListValue>> = c.headers.iter().filter(|e| active(&e.when, profile)).collect();
+        let headers: Vec<&Entry<ListValue>> = c
+            .headers
+            .iter()
+            .filter(|e| active(&e.when, profile))
+            .collect();
         if let Some(h) = headers.iter().find(|h| h.value == ListValue::Any) {
             let auth = headers
                 .iter()
                 .any(|h| matches!(&h.value, ListValue::Name(n) if n.eq_ignore_ascii_case("authorization")));
             if !auth {
                 self.diags.push(
-                    Diagnostic::new("GL0404", h.span, "`allow-headers *` does not cover Authorization")
-                        .label("every header but Authorization")
-                        .help("list `Authorization` by name if pages send it"),
+                    Diagnostic::new(
+                        "GL0404",
+                        h.span,
+                        "`allow-headers *` does not cover Authorization",
+                    )
+                    .label("every header but Authorization")
+                    .help("list `Authorization` by name if pages send it"),
                 );
             }
         }
         for e in c.expose.iter().filter(|e| active(&e.when, profile)) {
             if e.value == ListValue::Any && credentials {
-                let mut d = Diagnostic::new("GL0405", e.span, "`expose-headers *` with credentials")
-                    .label("`*` is literal to browsers with credentials")
-                    .help("list the response headers pages may read");
+                let mut d =
+                    Diagnostic::new("GL0405", e.span, "`expose-headers *` with credentials")
+                        .label("`*` is literal to browsers with credentials")
+                        .help("list the response headers pages may read");
                 if let Some(s) = cred_span {
                     d = d.secondary(s, "credentials allowed here");
                 }
@@ -894,9 +1070,13 @@ impl Checker {
         }
         match ages.first() {
             None => self.diags.push(
-                Diagnostic::new("GL0506", c.name_span, format!("cors policy `{}` has no max-age", c.name))
-                    .label("browsers will cache its preflights for 5 seconds only")
-                    .help("add `max-age 2h` (Chromium's cap) to save a preflight per request"),
+                Diagnostic::new(
+                    "GL0506",
+                    c.name_span,
+                    format!("cors policy `{}` has no max-age", c.name),
+                )
+                .label("browsers will cache its preflights for 5 seconds only")
+                .help("add `max-age 2h` (Chromium's cap) to save a preflight per request"),
             ),
             Some(e) => {
                 let v = e.value;
@@ -911,18 +1091,28 @@ impl Checker {
                     self.diags.push(
                         Diagnostic::new("GL0503", e.span, format!("max-age {v}s is over a day"))
                             .label("no browser caches a preflight longer than 86400 seconds")
-                            .help("write `max-age 2h` (Chromium's cap) or at most `1d` (Firefox's)"),
+                            .help(
+                                "write `max-age 2h` (Chromium's cap) or at most `1d` (Firefox's)",
+                            ),
                     );
                 } else if v > 7_200 {
                     self.diags.push(
-                        Diagnostic::new("GL0504", e.span, format!("max-age {v}s is over Chromium's cap"))
-                            .label("Chromium caches preflights for 7200 seconds at most")
-                            .help("write `max-age 2h` unless Firefox users matter most"),
+                        Diagnostic::new(
+                            "GL0504",
+                            e.span,
+                            format!("max-age {v}s is over Chromium's cap"),
+                        )
+                        .label("Chromium caches preflights for 7200 seconds at most")
+                        .help("write `max-age 2h` unless Firefox users matter most"),
                     );
                 } else if v > 600 {
                     self.diags.push(
-                        Diagnostic::new("GL0505", e.span, format!("max-age {v}s is over WebKit's cap"))
-                            .label("Safari caches preflights for 600 seconds at most"),
+                        Diagnostic::new(
+                            "GL0505",
+                            e.span,
+                            format!("max-age {v}s is over WebKit's cap"),
+                        )
+                        .label("Safari caches preflights for 600 seconds at most"),
                     );
                 }
             }
@@ -947,15 +1137,20 @@ impl Checker {
         for r in program.routes.iter().filter(|r| active(&r.when, profile)) {
             if let Some(first) = seen.get(r.pattern.as_str()) {
                 self.diags.push(
-                    Diagnostic::new("GL0103", r.span, format!("route \"{}\" is defined twice", r.pattern))
-                        .label("second definition")
-                        .secondary(*first, "first defined here")
-                        .help("merge the two blocks"),
+                    Diagnostic::new(
+                        "GL0103",
+                        r.span,
+                        format!("route \"{}\" is defined twice", r.pattern),
+                    )
+                    .label("second definition")
+                    .secondary(*first, "first defined here")
+                    .help("merge the two blocks"),
                 );
             } else {
                 seen.insert(&r.pattern, r.span);
             }
-            let cors: Vec<&Entry<String>> = r.cors.iter().filter(|e| active(&e.when, profile)).collect();
+            let cors: Vec<&Entry<String>> =
+                r.cors.iter().filter(|e| active(&e.when, profile)).collect();
             if let [first, rest @ ..] = cors.as_slice() {
                 for e in rest {
                     self.diags.push(
@@ -991,9 +1186,13 @@ impl Checker {
         for o in all {
             if !self.used_optouts.contains(&o.span) {
                 self.diags.push(
-                    Diagnostic::new("GL0702", o.span, format!("opt-out for {} matches nothing", o.code))
-                        .label("nothing here raises this error")
-                        .help("remove it, so that a future dangerous change is not silently allowed"),
+                    Diagnostic::new(
+                        "GL0702",
+                        o.span,
+                        format!("opt-out for {} matches nothing", o.code),
+                    )
+                    .label("nothing here raises this error")
+                    .help("remove it, so that a future dangerous change is not silently allowed"),
                 );
             }
         }

@@ -163,9 +163,13 @@ pub fn analyze(raw: &str, span: Span) -> Analysis {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-".contains(c));
     if !scheme_ok {
         a.diags.push(
-            Diagnostic::new("GL0201", at(0, sep), format!("`{scheme_raw}` is not a URL scheme"))
-                .label("invalid scheme")
-                .help("write a scheme such as `https` before `://`"),
+            Diagnostic::new(
+                "GL0201",
+                at(0, sep),
+                format!("`{scheme_raw}` is not a URL scheme"),
+            )
+            .label("invalid scheme")
+            .help("write a scheme such as `https` before `://`"),
         );
         return a;
     }
@@ -206,8 +210,12 @@ pub fn analyze(raw: &str, span: Span) -> Analysis {
     let (host_port, hp_at) = match authority.rfind('@') {
         Some(i) => {
             a.diags.push(
-                Diagnostic::new("GL0205", at(after_at, after_at + i + 1), "origin has user info")
-                    .label("browsers never send user info in `Origin`"),
+                Diagnostic::new(
+                    "GL0205",
+                    at(after_at, after_at + i + 1),
+                    "origin has user info",
+                )
+                .label("browsers never send user info in `Origin`"),
             );
             (authority.get(i + 1..).unwrap_or(""), after_at + i + 1)
         }
@@ -221,8 +229,12 @@ pub fn analyze(raw: &str, span: Span) -> Analysis {
                 let port = rest.strip_prefix(':');
                 if !rest.is_empty() && port.is_none() {
                     a.diags.push(
-                        Diagnostic::new("GL0217", at(hp_at, hp_at + host_port.len()), "invalid host")
-                            .label("unexpected text after `]`"),
+                        Diagnostic::new(
+                            "GL0217",
+                            at(hp_at, hp_at + host_port.len()),
+                            "invalid host",
+                        )
+                        .label("unexpected text after `]`"),
                     );
                     return a;
                 }
@@ -278,8 +290,12 @@ pub fn analyze(raw: &str, span: Span) -> Analysis {
                 Ok(n) if (1..=65535).contains(&n) => {
                     if p.starts_with('0') {
                         a.diags.push(
-                            Diagnostic::new("GL0209", pspan, format!("port `{p}` has a leading zero"))
-                                .label("browsers never send leading zeros"),
+                            Diagnostic::new(
+                                "GL0209",
+                                pspan,
+                                format!("port `{p}` has a leading zero"),
+                            )
+                            .label("browsers never send leading zeros"),
                         );
                     }
                     let n = u16::try_from(n).unwrap_or(0);
@@ -330,9 +346,13 @@ pub fn analyze(raw: &str, span: Span) -> Analysis {
         }
         if inner.contains('%') {
             a.diags.push(
-                Diagnostic::new("GL0211", hspan, "IPv6 zone identifiers never appear in origins")
-                    .label("zone identifier")
-                    .help("remove the `%...` part"),
+                Diagnostic::new(
+                    "GL0211",
+                    hspan,
+                    "IPv6 zone identifiers never appear in origins",
+                )
+                .label("zone identifier")
+                .help("remove the `%...` part"),
             );
             return a;
         }
@@ -417,9 +437,9 @@ pub fn analyze(raw: &str, span: Span) -> Analysis {
                 || labels.iter().any(|l| {
                     l.is_empty()
                         || l.len() > 63
-                        || !l
-                            .bytes()
-                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+                        || !l.bytes().all(|b| {
+                            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                        })
                 });
             if bad {
                 a.diags.push(
@@ -513,7 +533,11 @@ mod tests {
     }
 
     fn fixed(raw: &str) -> Option<String> {
-        run(raw).diags.first().and_then(|d| d.fix.clone()).map(|f| f.replacement)
+        run(raw)
+            .diags
+            .first()
+            .and_then(|d| d.fix.clone())
+            .map(|f| f.replacement)
     }
 
     #[test]
@@ -539,9 +563,15 @@ mod tests {
     #[test]
     fn findings_and_fixes() {
         assert_eq!(codes("https://app.example.com/"), ["GL0204"]);
-        assert_eq!(fixed("https://app.example.com/"), Some("https://app.example.com".into()));
+        assert_eq!(
+            fixed("https://app.example.com/"),
+            Some("https://app.example.com".into())
+        );
         assert_eq!(codes("https://App.Example.com"), ["GL0206"]);
-        assert_eq!(fixed("HTTPS://App.example.com:443/x"), Some("https://app.example.com".into()));
+        assert_eq!(
+            fixed("HTTPS://App.example.com:443/x"),
+            Some("https://app.example.com".into())
+        );
         assert_eq!(codes("https://user@app.example.com"), ["GL0205"]);
         assert_eq!(codes("https://app.example.com:443"), ["GL0208"]);
         assert_eq!(codes("https://app.example.com:0"), ["GL0209"]);
@@ -553,9 +583,15 @@ mod tests {
         assert_eq!(codes("https://*.*.example.com"), ["GL0210"]);
         assert_eq!(codes("*.example.com"), ["GL0201"]);
         assert_eq!(codes("https://résumé.example"), ["GL0207"]);
-        assert_eq!(fixed("https://résumé.example"), Some("https://xn--rsum-bpad.example".into()));
+        assert_eq!(
+            fixed("https://résumé.example"),
+            Some("https://xn--rsum-bpad.example".into())
+        );
         assert_eq!(codes("http://[0:0:0:0:0:0:0:1]"), ["GL0211"]);
-        assert_eq!(fixed("http://[0:0:0:0:0:0:0:1]"), Some("http://[::1]".into()));
+        assert_eq!(
+            fixed("http://[0:0:0:0:0:0:0:1]"),
+            Some("http://[::1]".into())
+        );
         assert_eq!(codes("http://0x7f000001"), ["GL0211"]);
         assert_eq!(codes("http://127.1"), ["GL0211"]);
         assert_eq!(codes("file:///etc/passwd"), ["GL0203"]);

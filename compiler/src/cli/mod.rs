@@ -104,19 +104,40 @@ where
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             let text = e.render().to_string();
-            let _ = if code == 0 { out.write_all(text.as_bytes()) } else { err.write_all(text.as_bytes()) };
+            let _ = if code == 0 {
+                out.write_all(text.as_bytes())
+            } else {
+                err.write_all(text.as_bytes())
+            };
             return code;
         }
     };
     let result = match cli.command {
-        Command::Check { files, profile, deny, format, fix } => {
-            check(&files, profile.as_deref(), deny.is_some(), format, fix, out, err)
-        }
+        Command::Check {
+            files,
+            profile,
+            deny,
+            format,
+            fix,
+        } => check(
+            &files,
+            profile.as_deref(),
+            deny.is_some(),
+            format,
+            fix,
+            out,
+            err,
+        ),
         Command::Fmt { files, check } => fmt(&files, check, out, err),
         Command::Test { files, profile } => test(&files, profile.as_deref(), out, err),
-        Command::Explain { files, method, path, headers, profile, format } => {
-            explain(&files, &method, &path, &headers, &profile, format, out, err)
-        }
+        Command::Explain {
+            files,
+            method,
+            path,
+            headers,
+            profile,
+            format,
+        } => explain(&files, &method, &path, &headers, &profile, format, out, err),
     };
     match result {
         Ok(code) => code,
@@ -135,7 +156,10 @@ fn load(files: &[PathBuf]) -> Result<Compilation, Box<dyn std::error::Error>> {
 
 fn json_diag(c: &Compilation, d: &Diagnostic) -> serde_json::Value {
     let (file, line, column) = c.sources.location(d.span);
-    let end = crate::Span { start: d.span.end, ..d.span };
+    let end = crate::Span {
+        start: d.span.end,
+        ..d.span
+    };
     let (_, end_line, end_column) = c.sources.location(end);
     json!({
         "severity": d.severity.as_str(),
@@ -171,7 +195,13 @@ fn apply_fixes(c: &Compilation, err: &mut dyn Write) -> Result<usize, Box<dyn st
             .filter_map(|d| d.fix.as_ref())
             .filter(|f| f.span.file == id)
             .collect();
-        fixes.sort_by(|a, b| (b.span.start, b.span.end, &b.replacement).cmp(&(a.span.start, a.span.end, &a.replacement)));
+        fixes.sort_by(|a, b| {
+            (b.span.start, b.span.end, &b.replacement).cmp(&(
+                a.span.start,
+                a.span.end,
+                &a.replacement,
+            ))
+        });
         fixes.dedup();
         let mut text = file.text.clone();
         let mut limit = u32::MAX;
@@ -190,7 +220,12 @@ fn apply_fixes(c: &Compilation, err: &mut dyn Write) -> Result<usize, Box<dyn st
         }
         if n > 0 {
             crate::write::write_if_changed(&file.path, text.as_bytes())?;
-            writeln!(err, "fixed {n} problem{} in {}", if n == 1 { "" } else { "s" }, file.name)?;
+            writeln!(
+                err,
+                "fixed {n} problem{} in {}",
+                if n == 1 { "" } else { "s" },
+                file.name
+            )?;
             total += n;
         }
     }
@@ -212,7 +247,10 @@ fn check(
     }
     check_profile(&c, profile)?;
     let failed = c.has_errors()
-        || (deny_warnings && c.diagnostics.iter().any(|d| d.severity == Severity::Warning));
+        || (deny_warnings
+            && c.diagnostics
+                .iter()
+                .any(|d| d.severity == Severity::Warning));
     match format {
         Format::Json => {
             let diags: Vec<_> = c.diagnostics.iter().map(|d| json_diag(&c, d)).collect();
@@ -220,7 +258,16 @@ fn check(
         }
         Format::Human => {
             err.write_all(c.render().as_bytes())?;
-            writeln!(err, "{}: {}", if failed { "check failed" } else { "check passed" }, render::summary(&c.diagnostics))?;
+            writeln!(
+                err,
+                "{}: {}",
+                if failed {
+                    "check failed"
+                } else {
+                    "check passed"
+                },
+                render::summary(&c.diagnostics)
+            )?;
         }
     }
     Ok(i32::from(failed))
@@ -229,12 +276,18 @@ fn check(
 fn fmt(files: &[PathBuf], check_only: bool, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
     let mut code = 0;
     for path in files {
-        let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let text = String::from_utf8(text).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
+        let text =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text =
+            String::from_utf8(text).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
         let name = path.to_string_lossy();
         let loaded = crate::load::load_str(&name, &text);
-        let syntax: Vec<Diagnostic> =
-            loaded.diagnostics.iter().filter(|d| d.code == "GL0001").cloned().collect();
+        let syntax: Vec<Diagnostic> = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "GL0001")
+            .cloned()
+            .collect();
         if !syntax.is_empty() {
             err.write_all(render::render(&loaded.sources, &syntax).as_bytes())?;
             writeln!(err, "not formatted: {name} has syntax errors")?;
@@ -255,7 +308,12 @@ fn fmt(files: &[PathBuf], check_only: bool, out: &mut dyn Write, err: &mut dyn W
     Ok(code)
 }
 
-fn test(files: &[PathBuf], profile: Option<&str>, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+fn test(
+    files: &[PathBuf],
+    profile: Option<&str>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CliResult {
     let mut c = load(files)?;
     check_profile(&c, profile)?;
     if c.has_errors() {
@@ -282,7 +340,12 @@ fn test(files: &[PathBuf], profile: Option<&str>, out: &mut dyn Write, err: &mut
             }
         }
     }
-    writeln!(out, "\n{} passed, {} failed", outcomes.len() - failed, failed)?;
+    writeln!(
+        out,
+        "\n{} passed, {} failed",
+        outcomes.len() - failed,
+        failed
+    )?;
     Ok(i32::from(failed > 0))
 }
 

@@ -53,7 +53,11 @@ pub const ALL: &[CodeInfo] = &[
     c("GL0201", E, "not an origin"),
     sec("GL0202", "`null` origin"),
     c("GL0203", E, "`file://` origin"),
-    c("GL0204", E, "origin with a path, query, fragment or trailing slash"),
+    c(
+        "GL0204",
+        E,
+        "origin with a path, query, fragment or trailing slash",
+    ),
     c("GL0205", E, "origin with user info"),
     c("GL0206", E, "uppercase in an origin"),
     c("GL0207", E, "non-ASCII host"),

@@ -3,7 +3,9 @@
 //! The same text goes to the CLI, to build.rs output and into `compile_error!`: ASCII only
 //! (`-->`, `|`, `^^^`), no colour, so it reads the same everywhere and can be golden-tested.
 
-use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label as CsLabel, Severity as CsSeverity};
+use codespan_reporting::diagnostic::{
+    Diagnostic as CsDiagnostic, Label as CsLabel, Severity as CsSeverity,
+};
 use codespan_reporting::files::{Error as FilesError, Files};
 use codespan_reporting::term::{self, Chars, Config};
 
@@ -16,11 +18,15 @@ impl<'a> Files<'a> for SourceMap {
     type Source = &'a str;
 
     fn name(&'a self, id: FileId) -> Result<&'a str, FilesError> {
-        self.get(id).map(|f| f.name.as_str()).ok_or(FilesError::FileMissing)
+        self.get(id)
+            .map(|f| f.name.as_str())
+            .ok_or(FilesError::FileMissing)
     }
 
     fn source(&'a self, id: FileId) -> Result<&'a str, FilesError> {
-        self.get(id).map(|f| f.text.as_str()).ok_or(FilesError::FileMissing)
+        self.get(id)
+            .map(|f| f.text.as_str())
+            .ok_or(FilesError::FileMissing)
     }
 
     fn line_index(&'a self, id: FileId, byte_index: usize) -> Result<usize, FilesError> {
@@ -31,7 +37,11 @@ impl<'a> Files<'a> for SourceMap {
         })
     }
 
-    fn line_range(&'a self, id: FileId, line_index: usize) -> Result<std::ops::Range<usize>, FilesError> {
+    fn line_range(
+        &'a self,
+        id: FileId,
+        line_index: usize,
+    ) -> Result<std::ops::Range<usize>, FilesError> {
         let f = self.get(id).ok_or(FilesError::FileMissing)?;
         let starts = f.line_starts();
         let start = *starts.get(line_index).ok_or(FilesError::LineTooLarge {
@@ -49,8 +59,11 @@ fn to_codespan(d: &Diagnostic) -> CsDiagnostic<FileId> {
         Severity::Warning => CsSeverity::Warning,
         Severity::Note => CsSeverity::Note,
     };
-    let mut labels = vec![CsLabel::primary(d.span.file, d.span.start as usize..d.span.end as usize)
-        .with_message(d.label.clone())];
+    let mut labels =
+        vec![
+            CsLabel::primary(d.span.file, d.span.start as usize..d.span.end as usize)
+                .with_message(d.label.clone()),
+        ];
     for l in &d.secondary {
         labels.push(
             CsLabel::secondary(l.span.file, l.span.start as usize..l.span.end as usize)

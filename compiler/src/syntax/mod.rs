@@ -107,7 +107,10 @@ fn found_at(text: &str, at: usize) -> String {
 
 fn syntax_error(file: FileId, text: &str, at: usize, variant: &ErrorVariant<Rule>) -> Diagnostic {
     let found = found_at(text, at);
-    let len = text.get(at..).and_then(|s| s.chars().next()).map_or(0, char::len_utf8);
+    let len = text
+        .get(at..)
+        .and_then(|s| s.chars().next())
+        .map_or(0, char::len_utf8);
     let span = Span::new(file, at, at + len.max(usize::from(at < text.len())));
     let mut expected: Vec<&str> = match variant {
         ErrorVariant::ParsingError { positives, .. } => {
@@ -118,9 +121,14 @@ fn syntax_error(file: FileId, text: &str, at: usize, variant: &ErrorVariant<Rule
     expected.sort_unstable();
     expected.dedup();
     // A string that runs to the end of the line is the commonest error; say so.
-    let line_start = text.get(..at).and_then(|s| s.rfind('\n')).map_or(0, |i| i + 1);
+    let line_start = text
+        .get(..at)
+        .and_then(|s| s.rfind('\n'))
+        .map_or(0, |i| i + 1);
     let before = text.get(line_start..at).unwrap_or("");
-    let line_rest = text.get(at..).map_or("", |s| s.split('\n').next().unwrap_or(""));
+    let line_rest = text
+        .get(at..)
+        .map_or("", |s| s.split('\n').next().unwrap_or(""));
     let unterminated = before.matches('"').count() % 2 == 1
         || (line_rest.starts_with('"') && line_rest.matches('"').count() == 1);
     let expected_text = match expected.as_slice() {
@@ -133,8 +141,12 @@ fn syntax_error(file: FileId, text: &str, at: usize, variant: &ErrorVariant<Rule
             .label("the string is not closed on this line")
             .help("close the string with `\"` before the end of the line")
     } else {
-        Diagnostic::new("GL0001", span, format!("expected {expected_text}, found {found}"))
-            .label(format!("expected {expected_text}"))
+        Diagnostic::new(
+            "GL0001",
+            span,
+            format!("expected {expected_text}, found {found}"),
+        )
+        .label(format!("expected {expected_text}"))
     };
     if !unterminated {
         let help = if found.starts_with("character") {
@@ -239,7 +251,9 @@ mod tests {
         let (f, d) = p("origins a { \"https://x.test\" }\ncors api when dev {\n  allow-origins a; max-age 2h # c\n\n}\nimport \"b.policy\"\n");
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(f.items.len(), 3);
-        let Item::Block(b) = &f.items[1] else { panic!() };
+        let Item::Block(b) = &f.items[1] else {
+            panic!()
+        };
         assert_eq!(b.head.len(), 4);
         assert_eq!(b.lines.len(), 2);
         assert_eq!(b.lines[1].values[1].text, "2h");
