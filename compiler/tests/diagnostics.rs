@@ -193,3 +193,28 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+#[test]
+fn every_code_is_documented() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../spec/diagnostics.md"
+    ))
+    .unwrap();
+    for info in guestlist_compiler::diag::codes::ALL {
+        let heading = format!("### {}: ", info.code);
+        let line = doc.lines().find(|l| l.starts_with(&heading));
+        let line = line.unwrap_or_else(|| panic!("{} is not documented", info.code));
+        let sev = info.severity.as_str();
+        assert!(
+            line.contains(sev),
+            "{}: documented severity differs from {sev}: {line}",
+            info.code
+        );
+        assert_eq!(
+            line.contains("lowerable") && !line.contains("never lowerable"),
+            info.lowerable,
+            "{line}"
+        );
+    }
+}

@@ -30,6 +30,8 @@
 
 mod eval;
 mod headers;
+#[cfg(feature = "http")]
+mod http_apply;
 mod keyset;
 mod path;
 mod policy;

@@ -43,20 +43,24 @@ impl Origin {
             || self.host == "[::1]"
     }
 
-    /// Whether an exact origin `other` is covered by this pattern.
+    /// Whether everything `other` allows is also allowed by this pattern (and they differ).
     pub fn covers(&self, other: &Origin) -> bool {
-        if !self.is_pattern() || other.is_pattern() || self.scheme != other.scheme {
+        if !self.is_pattern() || self.scheme != other.scheme || self.canonical == other.canonical {
             return false;
         }
-        let host_ok = if self.wildcard_host {
-            other
-                .host
-                .strip_suffix(self.host.as_str())
+        let under = |h: &str| {
+            h.strip_suffix(self.host.as_str())
                 .is_some_and(|p| p.len() > 1 && p.ends_with('.'))
-        } else {
-            other.host == self.host
         };
-        host_ok && (self.any_port || self.port == other.port)
+        let host_ok = match (self.wildcard_host, other.wildcard_host) {
+            // `*.a.example.com` (and `x.example.com`) are under `*.example.com`.
+            (true, true) => other.host == self.host || under(&other.host),
+            (true, false) => under(&other.host),
+            (false, true) => false,
+            (false, false) => other.host == self.host,
+        };
+        let port_ok = self.any_port || (!other.any_port && self.port == other.port);
+        host_ok && port_ok
     }
 }
 
@@ -625,5 +629,12 @@ mod tests {
         let apex = run("https://example.com").origin.unwrap();
         assert!(p.covers(&e));
         assert!(!p.covers(&apex));
+        let deeper = run("https://*.a.example.com").origin.unwrap();
+        let any_port = run("https://*.example.com:*").origin.unwrap();
+        assert!(p.covers(&deeper));
+        assert!(!deeper.covers(&p));
+        assert!(any_port.covers(&p));
+        assert!(!p.covers(&any_port));
+        assert!(!p.covers(&p));
     }
 }

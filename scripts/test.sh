@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: `scripts/test.sh`.
+# Installs what the tests need (nothing beyond the Rust toolchain yet; later issues add nginx
+# and chromium here, installed with apt-get, and in CI a missing tool is a failure).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stage() {
+  local name=$1; shift
+  local start=$SECONDS
+  echo "==> $name"
+  "$@"
+  echo "==> $name: $((SECONDS - start)) s"
+}
+
+require() {
+  if ! command -v "$1" >/dev/null 2>&1; then
+    echo "error: $1 is required (install the Rust toolchain with rustup)" >&2
+    exit 1
+  fi
+}
+require cargo
+
+runtime_deps() {
+  # The runtime stays light: its normal dependencies are an allow-list.
+  local deps
+  deps=$(cargo tree -p guestlist -e normal --prefix none --format '{p}' | awk '{print $1}' | sort -u | tr '\n' ' ')
+  local allowed="bytes guestlist http itoa "
+  if [ "$deps" != "$allowed" ]; then
+    echo "error: runtime dependencies changed: '$deps' (allowed: '$allowed')" >&2
+    return 1
+  fi
+  echo "runtime dependencies: $deps"
+}
+
+stage "format" cargo fmt --all -- --check
+stage "clippy" cargo clippy --workspace --all-targets --all-features -- -D warnings
+stage "runtime dependencies" runtime_deps
+stage "tests" cargo test --workspace --all-features
+stage "docs" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --quiet
+stage "example policy" cargo run --quiet -p guestlist-compiler --features cli -- check examples/policies/site.policy --deny warnings
+stage "example tests" cargo run --quiet -p guestlist-compiler --features cli -- test examples/policies/site-tests.policy
