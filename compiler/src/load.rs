@@ -9,8 +9,9 @@ use crate::diag::Diagnostic;
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax;
 
-/// The largest policy file accepted (1 MiB); larger inputs get GL0004, never a slow parse.
-pub const MAX_FILE_BYTES: usize = 1 << 20;
+/// The largest policy file accepted (16 MiB: a 100,000-origin policy is about 4 MiB); larger
+/// inputs get GL0004, never a slow parse.
+pub const MAX_FILE_BYTES: usize = 16 << 20;
 
 /// A file named on the command line (or by build.rs / the macro) cannot be read.
 #[derive(Debug)]
@@ -132,7 +133,7 @@ impl Loader {
                 self.out.diagnostics.push(
                     Diagnostic::new("GL0004", Span::new(id, 0, 0), what)
                         .label(detail)
-                        .help("a policy is a UTF-8 text file of at most 1 MiB"),
+                        .help("a policy is a UTF-8 text file of at most 16 MiB"),
                 );
                 return Ok(());
             }

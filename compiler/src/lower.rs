@@ -72,22 +72,23 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Bui
             head: Some(c.head_span),
             ..Default::default()
         };
-        let push = |value: &OriginRef,
-                    span: Span,
-                    spec: &mut guestlist::CorsSpec,
-                    prov: &mut CorsProv| match value {
+        let mut seen = std::collections::HashSet::new();
+        let mut push = |value: &OriginRef,
+                        span: Span,
+                        spec: &mut guestlist::CorsSpec,
+                        prov: &mut CorsProv| match value {
             OriginRef::Any => {
                 spec.any_origin = true;
                 prov.any.get_or_insert(span);
             }
             OriginRef::Literal(o) if o.is_pattern() => {
-                if !spec.patterns.contains(&o.canonical) {
+                if seen.insert(o.canonical.clone()) {
                     spec.patterns.push(o.canonical.clone());
                     prov.patterns.push(span);
                 }
             }
             OriginRef::Literal(o) => {
-                if !spec.origins.contains(&o.canonical) {
+                if seen.insert(o.canonical.clone()) {
                     spec.origins.push(o.canonical.clone());
                     prov.exact.push(span);
                 }

@@ -181,7 +181,7 @@ fn not_a_policy_file() {
     assert_eq!((d.code, c.sources.location(d.span).1), ("GL0004", 1));
     assert!(c.render().contains("not UTF-8"));
     let big = dir.join("big.policy");
-    std::fs::write(&big, "#".repeat(2 << 20)).unwrap();
+    std::fs::write(&big, "#".repeat(17 << 20)).unwrap();
     let c = Compilation::load(&[&big]).unwrap();
     assert_eq!(c.diagnostics[0].code, "GL0004");
     assert!(Compilation::load(&[dir.join("missing.policy")]).is_err());

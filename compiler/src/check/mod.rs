@@ -952,7 +952,10 @@ impl Checker {
                 self.diags.push(with_via(d, a));
             }
         }
-        let mut seen: Vec<(&crate::check::origin::Origin, Span)> = Vec::new();
+        // First mention of each canonical origin, and the patterns by (scheme, host), so that
+        // duplicate and coverage checks stay linear in the number of origins.
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut patterns: HashMap<(&str, &str), Vec<(&origin::Origin, Span)>> = HashMap::new();
         for e in &eff {
             let OriginRef::Literal(o) = e.value else {
                 continue;
@@ -990,7 +993,7 @@ impl Checker {
                 let d = self.apply_optouts(d, &c.optouts);
                 self.diags.push(with_via(d, e));
             }
-            if let Some((_, first)) = seen.iter().find(|(s, _)| s.canonical == o.canonical) {
+            if let Some(first) = seen.get(o.canonical.as_str()) {
                 let d = Diagnostic::new(
                     "GL0216",
                     e.span,
@@ -1001,14 +1004,30 @@ impl Checker {
                 .help("remove one of them");
                 self.diags.push(with_via(d, e));
             } else {
-                seen.push((o, e.span));
+                seen.insert(&o.canonical, e.span);
+                if o.is_pattern() {
+                    patterns
+                        .entry((&o.scheme, &o.host))
+                        .or_default()
+                        .push((o, e.span));
+                }
             }
         }
         for e in &eff {
             let OriginRef::Literal(o) = e.value else {
                 continue;
             };
-            if let Some((p, pspan)) = seen.iter().find(|(p, _)| p.covers(o)) {
+            // Candidate covering patterns: same host, or a wildcard over a suffix of the host.
+            let host = o.host.as_str();
+            let suffixes = std::iter::once(host).chain(
+                host.char_indices()
+                    .filter(|(_, c)| *c == '.')
+                    .filter_map(|(i, _)| host.get(i + 1..)),
+            );
+            let cover = suffixes
+                .flat_map(|h| patterns.get(&(o.scheme.as_str(), h)).into_iter().flatten())
+                .find(|(p, _)| p.covers(o));
+            if let Some((p, pspan)) = cover {
                 let d = Diagnostic::new(
                     "GL0216",
                     e.span,
@@ -1202,4 +1221,54 @@ impl Checker {
 /// Whether any diagnostic is an error.
 pub fn has_errors(diags: &[Diagnostic]) -> bool {
     diags.iter().any(Diagnostic::is_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Compilation;
+
+    #[test]
+    fn keywords_are_reserved_only_where_expected() {
+        let c = Compilation::from_str(
+            "k.policy",
+            "origins cors { \"https://a.example.com\" }\ncors route {\n    allow-origins cors\n    allow-headers max-age allow-origins cors\n    expose-headers when test\n    max-age 2h\n}\nroute \"/x\" { cors route }\n",
+        );
+        assert!(!c.has_errors(), "{}", c.render());
+        let l = c.lower("default").unwrap();
+        let h = [
+            ("Origin", "https://a.example.com"),
+            ("Access-Control-Request-Method", "PUT"),
+            ("Access-Control-Request-Headers", "max-age,allow-origins"),
+        ];
+        let d = l.policy.decide("OPTIONS", "/x", &h[..]);
+        assert_eq!(d.kind, guestlist::Kind::PreflightRejected);
+        assert_eq!(d.reason, guestlist::Reason::MethodNotAllowed);
+        let h = [
+            ("Origin", "https://a.example.com"),
+            ("Access-Control-Request-Method", "GET"),
+            ("Access-Control-Request-Headers", "max-age,allow-origins"),
+        ];
+        assert_eq!(
+            l.policy.decide("OPTIONS", "/x", &h[..]).kind,
+            guestlist::Kind::PreflightOk
+        );
+    }
+
+    #[test]
+    fn profiles_are_all_checked() {
+        let c = Compilation::from_str(
+            "p.policy",
+            "cors api {\n    allow-origins \"https://a.example.com\"\n    allow-origins * when dev\n    allow-credentials true\n    max-age 2h\n}\nroute \"/x/*\" { cors api }\n",
+        );
+        let d = c
+            .diagnostics
+            .iter()
+            .find(|d| d.code == "GL0213")
+            .expect("GL0213 in dev");
+        assert!(
+            d.notes.iter().any(|n| n == "in profile `dev`"),
+            "{:?}",
+            d.notes
+        );
+    }
 }
