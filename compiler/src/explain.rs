@@ -193,7 +193,7 @@ pub fn explain(
         headers: d
             .headers()
             .iter()
-            .map(|h| (h.name.as_str().to_string(), show(h.value)))
+            .map(|h| (h.name.as_str().to_string(), show(h.value.as_bytes())))
             .collect(),
         reason,
         reason_code: d.reason.code(),

@@ -24,9 +24,11 @@
 //! ```
 
 pub mod ast;
+mod builder;
 pub mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod codegen;
 pub mod diag;
 pub mod explain;
 pub mod fmt;
@@ -40,6 +42,7 @@ pub mod write;
 
 use std::path::Path;
 
+pub use builder::{Build, BuildError, Generated};
 pub use diag::{Diagnostic, Severity};
 pub use load::LoadError;
 pub use lower::Lowered;
@@ -62,6 +65,11 @@ impl Compilation {
     /// Loads and checks the files (and their imports) as one policy.
     pub fn load<P: AsRef<Path>>(paths: &[P]) -> Result<Compilation, LoadError> {
         Ok(Self::finish(load::load(paths)?))
+    }
+
+    /// Like [`Compilation::load`], with the name each file gets in diagnostics.
+    pub fn load_named(files: &[(std::path::PathBuf, String)]) -> Result<Compilation, LoadError> {
+        Ok(Self::finish(load::load_named(files)?))
     }
 
     /// Checks a policy given as text (no imports).

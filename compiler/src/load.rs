@@ -175,14 +175,28 @@ impl Loader {
 
 /// Loads the given files and everything they import.
 pub fn load<P: AsRef<Path>>(paths: &[P]) -> Result<Loaded, LoadError> {
+    let named: Vec<(PathBuf, String)> = paths
+        .iter()
+        .map(|p| {
+            (
+                p.as_ref().to_path_buf(),
+                p.as_ref().to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    load_named(&named)
+}
+
+/// Loads files given as (path on disk, name shown in diagnostics); imports are named relative
+/// to their importer's name.
+pub fn load_named(files: &[(PathBuf, String)]) -> Result<Loaded, LoadError> {
     let mut l = Loader {
         out: Loaded::default(),
         loaded: HashMap::new(),
         stack: Vec::new(),
     };
-    for p in paths {
-        let p = p.as_ref();
-        l.visit(p, p.to_string_lossy().into_owned(), None)?;
+    for (p, name) in files {
+        l.visit(p, name.clone(), None)?;
     }
     Ok(l.out)
 }

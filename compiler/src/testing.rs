@@ -43,7 +43,7 @@ fn run_one(t: &TestDecl, lowered: &Lowered) -> Vec<String> {
         .map(|h| {
             (
                 h.name.as_str().to_string(),
-                String::from_utf8_lossy(h.value).into_owned(),
+                String::from_utf8_lossy(h.value.as_bytes()).into_owned(),
             )
         })
         .collect();

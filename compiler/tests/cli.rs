@@ -370,7 +370,12 @@ fn explain_agrees_with_the_runtime() {
                 let hs: Vec<serde_json::Value> = d
                     .headers()
                     .iter()
-                    .map(|h| serde_json::json!([h.name.as_str(), String::from_utf8_lossy(h.value)]))
+                    .map(|h| {
+                        serde_json::json!([
+                            h.name.as_str(),
+                            String::from_utf8_lossy(h.value.as_bytes())
+                        ])
+                    })
                     .collect();
                 assert_eq!(v["headers"], serde_json::Value::Array(hs));
             }

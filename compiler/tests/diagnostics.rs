@@ -136,7 +136,11 @@ fn diagnostics_corpus() {
         }
         for d in &c.diagnostics {
             if d.severity != Severity::Note && d.help.is_none() {
-                failures.push(format!("{name}: {} {} has no help line", d.severity.as_str(), d.code));
+                failures.push(format!(
+                    "{name}: {} {} has no help line",
+                    d.severity.as_str(),
+                    d.code
+                ));
             }
         }
         let rendered = c.render();

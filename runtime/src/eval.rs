@@ -183,14 +183,49 @@ impl HeaderName {
     }
 }
 
+/// Which request header a value is echoed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Echo {
+    /// The `Origin` header.
+    Origin,
+    /// `Access-Control-Request-Method`.
+    Method,
+    /// The `n`th field line of `Access-Control-Request-Headers` that names a header.
+    HeadersLine(u8),
+}
+
+/// A header value: from the policy's tables, a fixed string, or echoed from the request. The
+/// tower layer turns each into an `http::HeaderValue` without allocating (table values and
+/// request values are cloned, which shares their bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// A precomputed value from the policy.
+    Table(&'a http::HeaderValue),
+    /// `*`, `true`, `Origin`.
+    Fixed(&'static str),
+    /// A request header's value, echoed.
+    Echo(Echo, &'a [u8]),
+}
+
+impl<'a> Value<'a> {
+    /// The value's bytes.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        match *self {
+            Value::Table(v) => v.as_bytes(),
+            Value::Fixed(s) => s.as_bytes(),
+            Value::Echo(_, b) => b,
+        }
+    }
+}
+
 /// One header the decision sets (`append == false`: replaces any value the application set)
 /// or appends (`Vary`, which is never overwritten).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header<'a> {
     /// Which header.
     pub name: HeaderName,
-    /// Its value: a table string or a slice of the request's own header value.
-    pub value: &'a [u8],
+    /// Its value.
+    pub value: Value<'a>,
     /// Append rather than replace.
     pub append: bool,
 }
@@ -198,7 +233,7 @@ pub struct Header<'a> {
 const CAPACITY: usize = 8 + MAX_ACRH_LINES;
 const NO_HEADER: Header<'static> = Header {
     name: HeaderName::Vary,
-    value: b"",
+    value: Value::Fixed(""),
     append: true,
 };
 
@@ -235,7 +270,7 @@ impl<'a> Decision<'a> {
         }
     }
 
-    fn push(&mut self, name: HeaderName, value: &'a [u8], append: bool) {
+    fn push(&mut self, name: HeaderName, value: Value<'a>, append: bool) {
         if let Some(slot) = self.headers.get_mut(self.len) {
             *slot = Header {
                 name,
@@ -443,11 +478,11 @@ where
         (None, _) => {
             let mut d = Decision::new(Kind::NotCors, Reason::NoOrigin);
             if vary {
-                d.push(HeaderName::Vary, b"Origin", true);
+                d.push(HeaderName::Vary, Value::Fixed("Origin"), true);
             } else {
-                d.push(HeaderName::AllowOrigin, b"*", false);
+                d.push(HeaderName::AllowOrigin, Value::Fixed("*"), false);
                 if let Some(v) = &cors.aceh {
-                    d.push(HeaderName::ExposeHeaders, v.as_bytes(), false);
+                    d.push(HeaderName::ExposeHeaders, Value::Table(v), false);
                 }
             }
             return d;
@@ -465,7 +500,11 @@ where
     } else {
         Reason::OriginNotAllowed
     };
-    let acao: &'a [u8] = if cors.any_origin { b"*" } else { origin };
+    let acao: Value<'a> = if cors.any_origin {
+        Value::Fixed("*")
+    } else {
+        Value::Echo(Echo::Origin, origin)
+    };
 
     let mut acrm_lines = headers.values("access-control-request-method");
     let acrm = acrm_lines.next();
@@ -481,7 +520,7 @@ where
                 headers,
             );
             if vary {
-                d.push(HeaderName::Vary, b"Origin", true);
+                d.push(HeaderName::Vary, Value::Fixed("Origin"), true);
             }
             return d;
         }
@@ -494,17 +533,17 @@ where
             d.origin_match = Some(m);
             d.push(HeaderName::AllowOrigin, acao, false);
             if cors.credentials {
-                d.push(HeaderName::AllowCredentials, b"true", false);
+                d.push(HeaderName::AllowCredentials, Value::Fixed("true"), false);
             }
             if let Some(v) = &cors.aceh {
-                d.push(HeaderName::ExposeHeaders, v.as_bytes(), false);
+                d.push(HeaderName::ExposeHeaders, Value::Table(v), false);
             }
             d
         }
         None => Decision::new(Kind::ActualNotAllowed, origin_reason),
     };
     if vary {
-        d.push(HeaderName::Vary, b"Origin", true);
+        d.push(HeaderName::Vary, Value::Fixed("Origin"), true);
     }
     d
 }
@@ -513,7 +552,7 @@ fn preflight<'a, H>(
     cors: &'a Cors,
     matched: Option<crate::OriginMatch>,
     origin_reason: Reason,
-    acao: &'a [u8],
+    acao: Value<'a>,
     acrm: &'a [u8],
     second_acrm: Option<&'a [u8]>,
     headers: &'a H,
@@ -568,25 +607,33 @@ where
     d.origin_match = Some(m);
     d.push(HeaderName::AllowOrigin, acao, false);
     if cors.credentials {
-        d.push(HeaderName::AllowCredentials, b"true", false);
+        d.push(HeaderName::AllowCredentials, Value::Fixed("true"), false);
     }
-    d.push(HeaderName::AllowMethods, acrm, false);
+    d.push(
+        HeaderName::AllowMethods,
+        Value::Echo(Echo::Method, acrm),
+        false,
+    );
     if names > 0 {
         if cors.any_header && cors.credentials {
             // `*` is literal with credentials: echo what was asked (every name was checked).
-            let mut first = true;
+            let mut n = 0u8;
             for line in headers.values("access-control-request-headers") {
                 if NameList::new(line).next().is_some() {
-                    d.push(HeaderName::AllowHeaders, line, !first);
-                    first = false;
+                    d.push(
+                        HeaderName::AllowHeaders,
+                        Value::Echo(Echo::HeadersLine(n), line),
+                        n > 0,
+                    );
+                    n = n.saturating_add(1);
                 }
             }
         } else if let Some(v) = &cors.acah {
-            d.push(HeaderName::AllowHeaders, v.as_bytes(), false);
+            d.push(HeaderName::AllowHeaders, Value::Table(v), false);
         }
     }
     if let Some(v) = &cors.max_age {
-        d.push(HeaderName::MaxAge, v.as_bytes(), false);
+        d.push(HeaderName::MaxAge, Value::Table(v), false);
     }
     d
 }
@@ -649,7 +696,7 @@ mod tests {
             .map(|h| {
                 (
                     h.name.as_str().to_string(),
-                    String::from_utf8_lossy(h.value).into_owned(),
+                    String::from_utf8_lossy(h.value.as_bytes()).into_owned(),
                 )
             })
             .collect()

@@ -49,13 +49,11 @@ impl<N: AsRef<str>, V: AsRef<[u8]>> HeaderLookup for [(N, V)] {
 }
 
 /// Iterator for [`HeaderLookup`] on `http::HeaderMap`.
-#[cfg(feature = "http")]
 #[derive(Debug)]
 pub struct MapValues<'s> {
     inner: http::header::ValueIter<'s, http::HeaderValue>,
 }
 
-#[cfg(feature = "http")]
 impl<'s> Iterator for MapValues<'s> {
     type Item = &'s [u8];
     fn next(&mut self) -> Option<&'s [u8]> {
@@ -63,7 +61,6 @@ impl<'s> Iterator for MapValues<'s> {
     }
 }
 
-#[cfg(feature = "http")]
 impl HeaderLookup for http::HeaderMap {
     type Values<'s> = MapValues<'s>;
     fn values<'s>(&'s self, name: &'static str) -> MapValues<'s> {

@@ -1,12 +1,26 @@
-//! Applying a [`Decision`] to an `http::HeaderMap` (feature `http`): the framework-free half of
-//! the tower layer.
+//! The framework-free HTTP API: decide on `http::request::Parts`, turn a [`Decision`] into
+//! owned response headers without allocating, apply them to a response's `HeaderMap`, or build
+//! the preflight response. The tower layer is a thin wrapper over these.
 
-use http::header::{HeaderMap, HeaderName as HttpName, HeaderValue, VARY};
+use http::header::{self, HeaderMap, HeaderName as HttpName, HeaderValue, VARY};
+use http::{Response, StatusCode};
 
-use crate::eval::{Decision, HeaderName};
+use crate::eval::{Decision, Echo, HeaderName, Value};
+use crate::headers::NameList;
+use crate::policy::Policy;
+
+/// The `Access-Control-*` response headers the runtime owns on a governed route; any value the
+/// application set for them is removed before the policy's own are set.
+const OWNED: [HttpName; 6] = [
+    header::ACCESS_CONTROL_ALLOW_ORIGIN,
+    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+    header::ACCESS_CONTROL_ALLOW_METHODS,
+    header::ACCESS_CONTROL_ALLOW_HEADERS,
+    header::ACCESS_CONTROL_MAX_AGE,
+    header::ACCESS_CONTROL_EXPOSE_HEADERS,
+];
 
 fn http_name(n: HeaderName) -> HttpName {
-    use http::header;
     match n {
         HeaderName::AllowOrigin => header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderName::AllowCredentials => header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
@@ -14,7 +28,7 @@ fn http_name(n: HeaderName) -> HttpName {
         HeaderName::AllowHeaders => header::ACCESS_CONTROL_ALLOW_HEADERS,
         HeaderName::MaxAge => header::ACCESS_CONTROL_MAX_AGE,
         HeaderName::ExposeHeaders => header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderName::Vary => header::VARY,
+        HeaderName::Vary => VARY,
     }
 }
 
@@ -27,44 +41,111 @@ fn vary_has_origin(map: &HeaderMap) -> bool {
     })
 }
 
-impl Decision<'_> {
-    /// Applies the decision to response headers. On a route governed by a CORS policy, every
-    /// `Access-Control-*` header the application set is removed first, so the policy's headers
-    /// replace them and are never duplicated. `Vary: Origin` is appended, never overwriting the
-    /// application's `Vary`, and not repeated when it is already there.
-    pub fn apply_to_headers(&self, map: &mut HeaderMap) {
-        if self.cors.is_some() {
-            let app_set: Vec<HttpName> = map
-                .keys()
-                .filter(|k| k.as_str().starts_with("access-control-"))
-                .cloned()
-                .collect();
-            for k in app_set {
-                map.remove(k);
-            }
-        }
-        for h in self.headers() {
-            let Ok(value) = HeaderValue::from_bytes(h.value) else {
-                continue;
-            };
-            let name = http_name(h.name);
-            if h.name == HeaderName::Vary {
-                if !vary_has_origin(map) {
-                    map.append(name, value);
+const CAPACITY: usize = 16;
+
+/// Response headers owned independently of the request (values are `HeaderValue` clones, which
+/// share bytes instead of copying them), so they can outlive the request while the application
+/// runs.
+#[derive(Debug, Clone)]
+pub struct ResponseHeaders {
+    entries: [Option<(HttpName, HeaderValue, bool)>; CAPACITY],
+    governed: bool,
+    status: Option<StatusCode>,
+}
+
+impl ResponseHeaders {
+    /// Applies the headers to a response. On a governed route, the application's own
+    /// `Access-Control-*` headers are replaced, never duplicated; `Vary: Origin` is appended,
+    /// never overwriting the application's `Vary`, and not repeated.
+    pub fn apply(&self, map: &mut HeaderMap) {
+        if self.governed {
+            for name in &OWNED {
+                if map.contains_key(name) {
+                    map.remove(name);
                 }
-            } else if h.append {
-                map.append(name, value);
-            } else {
-                map.insert(name, value);
             }
         }
+        for (name, value, append) in self.entries.iter().flatten() {
+            if *name == VARY {
+                if !vary_has_origin(map) {
+                    map.append(name.clone(), value.clone());
+                }
+            } else if *append {
+                map.append(name.clone(), value.clone());
+            } else {
+                map.insert(name.clone(), value.clone());
+            }
+        }
+    }
+
+    /// The status when the runtime answers by itself (preflights).
+    pub fn status(&self) -> Option<StatusCode> {
+        self.status
+    }
+
+    /// The preflight response (204 or 403, empty body), when the runtime answers by itself.
+    pub fn preflight_response<B: Default>(&self) -> Option<Response<B>> {
+        let status = self.status?;
+        let mut resp = Response::new(B::default());
+        *resp.status_mut() = status;
+        self.apply(resp.headers_mut());
+        Some(resp)
+    }
+}
+
+fn echoed(request: &HeaderMap, e: Echo) -> Option<HeaderValue> {
+    match e {
+        Echo::Origin => request.get(header::ORIGIN).cloned(),
+        Echo::Method => request.get(header::ACCESS_CONTROL_REQUEST_METHOD).cloned(),
+        Echo::HeadersLine(n) => request
+            .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .iter()
+            .filter(|v| NameList::new(v.as_bytes()).next().is_some())
+            .nth(usize::from(n))
+            .cloned(),
+    }
+}
+
+impl Decision<'_> {
+    /// Owned response headers for this decision; `request` is the header map it was decided
+    /// on (echoed values are cloned from it). Allocates nothing.
+    pub fn response_headers(&self, request: &HeaderMap) -> ResponseHeaders {
+        let mut out = ResponseHeaders {
+            entries: [const { None }; CAPACITY],
+            governed: self.cors.is_some(),
+            status: self.status().and_then(|s| StatusCode::from_u16(s).ok()),
+        };
+        let mut slots = out.entries.iter_mut();
+        for h in self.headers() {
+            let value = match h.value {
+                Value::Table(v) => Some(v.clone()),
+                Value::Fixed(s) => Some(HeaderValue::from_static(s)),
+                Value::Echo(e, _) => echoed(request, e),
+            };
+            if let (Some(v), Some(slot)) = (value, slots.next()) {
+                *slot = Some((http_name(h.name), v, h.append));
+            }
+        }
+        out
+    }
+
+    /// Applies the decision to response headers (see [`ResponseHeaders::apply`]).
+    pub fn apply_to_headers(&self, request: &HeaderMap, response: &mut HeaderMap) {
+        self.response_headers(request).apply(response);
+    }
+}
+
+impl Policy {
+    /// Decides on request parts (framework-free entry point).
+    pub fn decide_parts<'a>(&'a self, parts: &'a http::request::Parts) -> Decision<'a> {
+        self.decide(parts.method.as_str(), parts.uri.path(), &parts.headers)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use crate::{CorsSpec, Policy, RouteSpec};
-    use http::HeaderMap;
+    use http::{HeaderMap, Request};
 
     #[test]
     fn replaces_app_cors_headers_and_appends_vary() {
@@ -80,8 +161,12 @@ mod tests {
             }],
         )
         .unwrap();
-        let req = [("origin", "https://a.test")];
-        let d = p.decide("GET", "/x", &req[..]);
+        let (parts, ()) = Request::get("/x")
+            .header("origin", "https://a.test")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let d = p.decide_parts(&parts);
         let mut resp = HeaderMap::new();
         resp.insert("access-control-allow-origin", "*".parse().unwrap());
         resp.append(
@@ -90,18 +175,76 @@ mod tests {
         );
         resp.insert("access-control-allow-methods", "DELETE".parse().unwrap());
         resp.insert("vary", "Accept-Encoding".parse().unwrap());
-        d.apply_to_headers(&mut resp);
+        d.apply_to_headers(&parts.headers, &mut resp);
         let acao: Vec<_> = resp.get_all("access-control-allow-origin").iter().collect();
         assert_eq!(acao, ["https://a.test"]);
         assert!(resp.get("access-control-allow-methods").is_none());
         let vary: Vec<_> = resp.get_all("vary").iter().collect();
         assert_eq!(vary, ["Accept-Encoding", "Origin"]);
         // Applying twice (two layers) never duplicates anything.
-        d.apply_to_headers(&mut resp);
+        d.apply_to_headers(&parts.headers, &mut resp);
         assert_eq!(resp.get_all("vary").iter().count(), 2);
         assert_eq!(
             resp.get_all("access-control-allow-origin").iter().count(),
             1
         );
+    }
+
+    #[test]
+    fn preflight_response_is_built() {
+        let p = Policy::build(
+            vec![RouteSpec {
+                pattern: "/*".into(),
+                cors: Some(0),
+            }],
+            vec![CorsSpec {
+                name: "a".into(),
+                origins: vec!["https://a.test".into()],
+                credentials: true,
+                any_header: true,
+                max_age: Some(60),
+                ..Default::default()
+            }],
+        )
+        .unwrap();
+        let (parts, ()) = Request::options("/x")
+            .header("origin", "https://a.test")
+            .header("access-control-request-method", "PUT")
+            .header("access-control-request-headers", "x-a")
+            .header("access-control-request-headers", "x-b, x-c")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let d = p.decide_parts(&parts);
+        // PUT is not allowed: refused.
+        let resp: http::Response<()> = d
+            .response_headers(&parts.headers)
+            .preflight_response()
+            .unwrap();
+        assert_eq!(resp.status(), 403);
+        assert!(resp.headers().get("access-control-allow-origin").is_none());
+        assert_eq!(resp.headers()["vary"], "Origin");
+        let (parts, ()) = Request::options("/x")
+            .header("origin", "https://a.test")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "x-a")
+            .header("access-control-request-headers", "x-b, x-c")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let d = p.decide_parts(&parts);
+        let resp: http::Response<()> = d
+            .response_headers(&parts.headers)
+            .preflight_response()
+            .unwrap();
+        assert_eq!(resp.status(), 204);
+        let acah: Vec<_> = resp
+            .headers()
+            .get_all("access-control-allow-headers")
+            .iter()
+            .collect();
+        assert_eq!(acah, ["x-a", "x-b, x-c"]);
+        assert_eq!(resp.headers()["access-control-allow-methods"], "POST");
+        assert_eq!(resp.headers()["access-control-max-age"], "60");
     }
 }

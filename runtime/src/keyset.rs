@@ -22,6 +22,8 @@ pub enum BuildError {
     BadReference(&'static str),
     /// `*` origins combined with credentials: browsers refuse it, so the runtime refuses to build it.
     WildcardWithCredentials(String),
+    /// A header value that HTTP cannot carry.
+    InvalidHeaderValue(String),
 }
 
 impl std::fmt::Display for BuildError {
@@ -30,6 +32,7 @@ impl std::fmt::Display for BuildError {
             BuildError::DuplicateKey(k) => write!(f, "duplicate key {k:?}"),
             BuildError::TooManyKeys => write!(f, "too many keys for one table"),
             BuildError::BadReference(what) => write!(f, "reference out of range: {what}"),
+            BuildError::InvalidHeaderValue(v) => write!(f, "invalid header value {v:?}"),
             BuildError::WildcardWithCredentials(name) => {
                 write!(f, "cors policy {name:?} allows origin `*` with credentials")
             }

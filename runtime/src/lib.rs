@@ -30,28 +30,45 @@
 
 mod eval;
 mod headers;
-#[cfg(feature = "http")]
 mod http_apply;
 mod keyset;
+#[cfg(feature = "tower")]
+mod layer;
 mod path;
 mod policy;
 
-pub use eval::{Decision, Header, HeaderName, Kind, OriginMatch, Reason};
-#[cfg(feature = "http")]
+pub use eval::{Decision, Echo, Header, HeaderName, Kind, OriginMatch, Reason, Value};
 pub use headers::MapValues;
 pub use headers::{
     is_token, HeaderLookup, NameList, PairValues, MAX_ACRH_BYTES, MAX_ACRH_LINES, MAX_ACRH_NAMES,
 };
+pub use http_apply::ResponseHeaders;
 pub use keyset::{BuildError, KeySet};
+#[cfg(feature = "tower")]
+pub use layer::{Layer, ResponseFuture, Service};
 pub use path::{normalize as normalize_path, PathError, MAX_PATH};
 pub use policy::{Cors, CorsSpec, Policy, Route, RouteSpec, Str};
 
 /// Re-exports for generated code only; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use http::HeaderValue;
     pub use std::borrow::Cow;
     pub use std::option::Option;
+
     /// The table layout version generated code was written for (hash function, slot layout,
-    /// `from_raw_parts` signatures). Generated code asserts it at compile time.
+    /// `from_raw_parts` signatures).
     pub const TABLE_FORMAT: u32 = 1;
+
+    /// Called by generated code in a `const`, so a runtime/compiler version mismatch fails to
+    /// compile instead of misbehaving.
+    #[expect(
+        clippy::panic,
+        reason = "evaluated at compile time only: a build error, by design"
+    )]
+    pub const fn check_table_format(generated_for: u32) {
+        if generated_for != TABLE_FORMAT {
+            panic!("guestlist: this policy was generated for another table format; use the same version of guestlist, guestlist-macros and guestlist-compiler");
+        }
+    }
 }

@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 
+use http::HeaderValue;
+
 use crate::keyset::{BuildError, KeySet};
 
 /// A string owned by a table: borrowed in `static`s, owned when built at run time.
@@ -43,11 +45,11 @@ pub struct Cors {
     /// Explicitly allowed request header names, matched ASCII case-insensitively.
     pub(crate) headers: KeySet,
     /// `Access-Control-Allow-Headers` when it is not echoed.
-    pub(crate) acah: Option<Str>,
+    pub(crate) acah: Option<HeaderValue>,
     /// `Access-Control-Expose-Headers`.
-    pub(crate) aceh: Option<Str>,
+    pub(crate) aceh: Option<HeaderValue>,
     /// `Access-Control-Max-Age`.
-    pub(crate) max_age: Option<Str>,
+    pub(crate) max_age: Option<HeaderValue>,
 }
 
 /// Plain data for one route, for [`Policy::build`].
@@ -183,11 +185,15 @@ impl Route {
     }
 }
 
-fn join(items: &[String]) -> Option<Str> {
+fn value(s: &str) -> Result<HeaderValue, BuildError> {
+    HeaderValue::from_str(s).map_err(|_| BuildError::InvalidHeaderValue(s.to_string()))
+}
+
+fn join(items: &[String]) -> Result<Option<HeaderValue>, BuildError> {
     if items.is_empty() {
-        None
+        Ok(None)
     } else {
-        Some(Cow::Owned(items.join(", ")))
+        value(&items.join(", ")).map(Some)
     }
 }
 
@@ -205,14 +211,14 @@ impl Cors {
             {
                 v.push_str(", Authorization");
             }
-            Some(Cow::Owned(v))
+            Some(value(&v)?)
         } else {
-            join(&spec.headers)
+            join(&spec.headers)?
         };
         let aceh = if spec.expose_any && !spec.credentials {
-            Some(Cow::Borrowed("*"))
+            Some(HeaderValue::from_static("*"))
         } else {
-            join(&spec.expose)
+            join(&spec.expose)?
         };
         Ok(Cors {
             origins: KeySet::new(spec.origins, false)?,
@@ -226,7 +232,7 @@ impl Cors {
             any_header: spec.any_header,
             acah,
             aceh,
-            max_age: spec.max_age.map(|s| Cow::Owned(s.to_string())),
+            max_age: spec.max_age.map(HeaderValue::from),
         })
     }
 
@@ -246,9 +252,9 @@ impl Cors {
         methods: &'static [Str],
         any_header: bool,
         headers: KeySet,
-        acah: Option<&'static str>,
-        aceh: Option<&'static str>,
-        max_age: Option<&'static str>,
+        acah: Option<HeaderValue>,
+        aceh: Option<HeaderValue>,
+        max_age: Option<HeaderValue>,
     ) -> Cors {
         Cors {
             name: Cow::Borrowed(name),
@@ -260,18 +266,9 @@ impl Cors {
             methods: Cow::Borrowed(methods),
             any_header,
             headers,
-            acah: match acah {
-                Some(s) => Some(Cow::Borrowed(s)),
-                None => None,
-            },
-            aceh: match aceh {
-                Some(s) => Some(Cow::Borrowed(s)),
-                None => None,
-            },
-            max_age: match max_age {
-                Some(s) => Some(Cow::Borrowed(s)),
-                None => None,
-            },
+            acah,
+            aceh,
+            max_age,
         }
     }
 
@@ -313,15 +310,15 @@ impl Cors {
     }
     /// Precomputed `Access-Control-Allow-Headers`.
     pub fn allow_headers_value(&self) -> Option<&str> {
-        self.acah.as_deref()
+        self.acah.as_ref().and_then(|v| v.to_str().ok())
     }
     /// Precomputed `Access-Control-Expose-Headers`.
     pub fn expose_headers_value(&self) -> Option<&str> {
-        self.aceh.as_deref()
+        self.aceh.as_ref().and_then(|v| v.to_str().ok())
     }
     /// Precomputed `Access-Control-Max-Age`.
     pub fn max_age_value(&self) -> Option<&str> {
-        self.max_age.as_deref()
+        self.max_age.as_ref().and_then(|v| v.to_str().ok())
     }
 
     /// `*` without credentials: the answer does not depend on `Origin` (no `Vary`).

@@ -1,0 +1,248 @@
+//! The build.rs API: check a policy when the crate builds and write Rust to `OUT_DIR`.
+//!
+//! In `build.rs`:
+//!
+//! ```no_run
+//! guestlist_compiler::Build::new()
+//!     .policy("policies/site.policy")
+//!     .compile()
+//!     .unwrap(); // Display and Debug both render the diagnostics
+//! ```
+//!
+//! and in the crate, to define `pub static GUESTLIST_POLICY: guestlist::Policy`:
+//!
+//! ```ignore
+//! include!(concat!(env!("OUT_DIR"), "/guestlist_policy.rs"));
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use crate::diag::{render, Severity};
+use crate::ir::DEFAULT_PROFILE;
+use crate::{codegen, Compilation, Lowered};
+
+/// The file written to `OUT_DIR` unless [`Build::file_name`] says otherwise.
+pub const DEFAULT_FILE_NAME: &str = "guestlist_policy.rs";
+/// The static defined in it unless [`Build::static_name`] says otherwise.
+pub const DEFAULT_STATIC_NAME: &str = "GUESTLIST_POLICY";
+
+/// Configures and runs the compiler from a build script.
+#[derive(Debug, Clone)]
+pub struct Build {
+    policies: Vec<PathBuf>,
+    profile: String,
+    out_dir: Option<PathBuf>,
+    file_name: String,
+    static_name: String,
+    runtime_crate: String,
+    cargo_output: bool,
+}
+
+impl Default for Build {
+    fn default() -> Self {
+        Build::new()
+    }
+}
+
+/// Why [`Build::compile`] failed. `Display` and `Debug` both print the rendered diagnostics, so
+/// `.unwrap()` and `fn main() -> Result<..>` in build.rs are readable.
+pub struct BuildError {
+    rendered: String,
+}
+
+impl BuildError {
+    /// The rendered diagnostics (or the I/O error).
+    pub fn rendered(&self) -> &str {
+        &self.rendered
+    }
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.rendered)
+    }
+}
+
+impl std::fmt::Debug for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not a struct dump: `unwrap()` prints this, and the user wants the diagnostics.
+        write!(f, "\n{}", self.rendered)
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// What [`Build::generate`] produced.
+#[derive(Debug)]
+pub struct Generated {
+    /// The Rust source.
+    pub code: String,
+    /// Every file read (policies and imports).
+    pub inputs: Vec<PathBuf>,
+    /// Rendered warnings and notes (errors make `generate` fail).
+    pub warnings: Vec<String>,
+}
+
+impl Build {
+    /// A build with no policy yet, the default profile, writing `guestlist_policy.rs`.
+    pub fn new() -> Build {
+        Build {
+            policies: Vec::new(),
+            profile: DEFAULT_PROFILE.to_string(),
+            out_dir: None,
+            file_name: DEFAULT_FILE_NAME.to_string(),
+            static_name: DEFAULT_STATIC_NAME.to_string(),
+            runtime_crate: "::guestlist".to_string(),
+            cargo_output: true,
+        }
+    }
+
+    /// Adds a policy file (relative to `CARGO_MANIFEST_DIR`). Several files form one policy.
+    pub fn policy(mut self, path: impl AsRef<Path>) -> Build {
+        self.policies.push(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// The profile to compile (default `default`).
+    pub fn profile(mut self, profile: impl Into<String>) -> Build {
+        self.profile = profile.into();
+        self
+    }
+
+    /// Where to write (default: `OUT_DIR`).
+    pub fn out_dir(mut self, dir: impl AsRef<Path>) -> Build {
+        self.out_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// The generated file's name (default `guestlist_policy.rs`).
+    pub fn file_name(mut self, name: impl Into<String>) -> Build {
+        self.file_name = name.into();
+        self
+    }
+
+    /// The generated static's name (default `GUESTLIST_POLICY`).
+    pub fn static_name(mut self, name: impl Into<String>) -> Build {
+        self.static_name = name.into();
+        self
+    }
+
+    /// The path of the runtime crate in generated code (default `::guestlist`; set it when the
+    /// dependency is renamed, e.g. `::gl`).
+    pub fn runtime_crate(mut self, path: impl Into<String>) -> Build {
+        self.runtime_crate = path.into();
+        self
+    }
+
+    /// Whether to print `cargo:` directives (default true; tests turn it off).
+    pub fn cargo_output(mut self, on: bool) -> Build {
+        self.cargo_output = on;
+        self
+    }
+
+    fn resolve(&self, p: &Path) -> PathBuf {
+        match std::env::var_os("CARGO_MANIFEST_DIR") {
+            Some(dir) if p.is_relative() => Path::new(&dir).join(p),
+            _ => p.to_path_buf(),
+        }
+    }
+
+    /// Checks and generates without writing anything.
+    pub fn generate(&self) -> Result<Generated, BuildError> {
+        if self.policies.is_empty() {
+            return Err(BuildError {
+                rendered: "error: guestlist_compiler::Build has no policy: call .policy(\"policies/site.policy\")".into(),
+            });
+        }
+        let named: Vec<(PathBuf, String)> = self
+            .policies
+            .iter()
+            .map(|p| (self.resolve(p), p.to_string_lossy().into_owned()))
+            .collect();
+        let c = Compilation::load_named(&named).map_err(|e| BuildError {
+            rendered: format!("error: {e}"),
+        })?;
+        let inputs: Vec<PathBuf> = c.sources.files().map(|(_, f)| f.path.clone()).collect();
+        if self.cargo_output {
+            for p in &inputs {
+                println!("cargo:rerun-if-changed={}", p.display());
+            }
+        }
+        let warnings: Vec<String> = c
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity != Severity::Error)
+            .map(|d| render::render_one(&c.sources, d))
+            .collect();
+        if c.has_errors() {
+            let errors: Vec<_> = c
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .cloned()
+                .collect();
+            return Err(BuildError {
+                rendered: format!(
+                    "{}{}",
+                    render::render(&c.sources, &errors),
+                    render::summary(&c.diagnostics)
+                ),
+            });
+        }
+        let lowered: Lowered = c.lower(&self.profile).map_err(|e| BuildError {
+            rendered: format!("error: {e}"),
+        })?;
+        let names: Vec<String> = self
+            .policies
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        let header = format!(
+            "DO NOT EDIT, generated by guestlist_compiler::Build from {} (profile {}).",
+            names.join(", "),
+            self.profile
+        );
+        let code = codegen::policy_file(&lowered, &self.runtime_crate, &self.static_name, &header);
+        Ok(Generated {
+            code,
+            inputs,
+            warnings,
+        })
+    }
+
+    /// Checks the policy, prints `cargo:rerun-if-changed` for every file read and
+    /// `cargo:warning=` for every warning, and writes the Rust file (only when its bytes
+    /// change). On error, prints the rendered diagnostics to stderr and returns them.
+    pub fn compile(self) -> Result<PathBuf, BuildError> {
+        let generated = match self.generate() {
+            Ok(g) => g,
+            Err(e) => {
+                eprintln!("{}", e.rendered);
+                return Err(e);
+            }
+        };
+        if self.cargo_output {
+            for w in &generated.warnings {
+                if w.starts_with("note") {
+                    continue;
+                }
+                for line in w.lines() {
+                    println!("cargo:warning={line}");
+                }
+            }
+        }
+        let dir = match &self.out_dir {
+            Some(d) => d.clone(),
+            None => std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or_else(|| BuildError {
+                rendered: "error: OUT_DIR is not set: call Build::compile from build.rs, or set .out_dir(..)".into(),
+            })?,
+        };
+        let path = dir.join(&self.file_name);
+        crate::write::write_if_changed(&path, generated.code.as_bytes()).map_err(|e| {
+            BuildError {
+                rendered: format!("error: cannot write {}: {e}", path.display()),
+            }
+        })?;
+        Ok(path)
+    }
+}

@@ -1,0 +1,8 @@
+//! The build.rs route with a renamed runtime crate.
+fn main() -> Result<(), guestlist_compiler::BuildError> {
+    guestlist_compiler::Build::new()
+        .policy("../policies/site.policy")
+        .runtime_crate("::gl")
+        .compile()?;
+    Ok(())
+}
