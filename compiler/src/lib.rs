@@ -24,7 +24,7 @@
 //! ```
 
 pub mod ast;
-mod builder;
+pub mod builder;
 pub mod check;
 #[cfg(feature = "cli")]
 pub mod cli;

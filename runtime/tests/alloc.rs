@@ -4,6 +4,7 @@
 //! be caught, or the counter is broken.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::future::Future as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use guestlist::{CorsSpec, Kind, Policy, RouteSpec};
@@ -132,14 +133,97 @@ fn main() {
             failures += 1;
         }
     }
+    failures += through_layer(&policy);
     // The control: something that allocates is seen.
     let (n, s) = count(|| format!("{}", cases.len()));
     if n == 0 || s.is_empty() {
         eprintln!("FAILED control: the counter saw no allocation");
         failures += 1;
     }
-    println!("{} passed, {} failed", cases.len() + 1 - failures, failures);
+    println!("{} passed, {} failed", cases.len() + 4 - failures, failures);
     if failures > 0 {
         std::process::exit(1);
     }
+}
+
+/// The service behind the layer: answers 200 with a prepared header map (empty, or with room).
+#[derive(Clone)]
+struct App {
+    with_room: bool,
+}
+
+impl tower_service::Service<http::Request<()>> for App {
+    type Response = http::Response<()>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<http::Response<()>, std::convert::Infallible>>;
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn call(&mut self, _: http::Request<()>) -> Self::Future {
+        let mut r = http::Response::new(());
+        if self.with_room {
+            *r.headers_mut() = http::HeaderMap::with_capacity(32);
+            r.headers_mut().insert("content-type", http::HeaderValue::from_static("text/plain"));
+        }
+        std::future::ready(Ok(r))
+    }
+}
+
+fn run<S>(svc: &mut S, req: http::Request<()>) -> http::Response<()>
+where
+    S: tower_service::Service<http::Request<()>, Response = http::Response<()>>,
+    S::Error: std::fmt::Debug,
+{
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let mut fut = std::pin::pin!(svc.call(req));
+    match fut.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(r) => r.expect("infallible"),
+        std::task::Poll::Pending => panic!("the test service is always ready"),
+    }
+}
+
+/// Request header values are shared bytes, as hyper makes them (slices of its read buffer),
+/// so cloning one into the response is a reference-count increment, not an allocation.
+fn request(method: &str, origin: &'static str, acrm: Option<&'static str>) -> http::Request<()> {
+    let mut b = http::Request::builder()
+        .method(method)
+        .uri("/api/x")
+        .header("origin", http::HeaderValue::from_static(origin));
+    if let Some(m) = acrm {
+        b = b.header("access-control-request-method", http::HeaderValue::from_static(m));
+    }
+    b.body(()).expect("request")
+}
+
+/// Through the layer, a request allocates no more than the response's own header map needs
+/// for the headers added (measured by inserting the same headers into a fresh map), and
+/// nothing at all when the application's map already has room.
+fn through_layer(policy: &Policy) -> usize {
+    use tower_layer::Layer as _;
+    let policy: &'static Policy = Box::leak(Box::new(policy.clone()));
+    let layer = guestlist::Layer::new(policy);
+    let mut failures = 0;
+    for (method, acrm, with_room) in [("GET", None, false), ("OPTIONS", Some("PUT"), false), ("GET", None, true)] {
+        let mut bare = App { with_room };
+        let mut layered = layer.layer(App { with_room });
+        // Warm up: the first clone of a table value built at run time shares its bytes once.
+        let _ = run(&mut layered, request(method, "https://7.example.com", acrm));
+        let (floor, _) = count(|| run(&mut bare, request(method, "https://7.example.com", acrm)));
+        let (total, resp) = count(|| run(&mut layered, request(method, "https://7.example.com", acrm)));
+        // What the added headers cost in a map of the same starting shape.
+        let mut map = if with_room { http::HeaderMap::with_capacity(32) } else { http::HeaderMap::new() };
+        let (map_cost, ()) = count(|| {
+            for (n, v) in resp.headers() {
+                map.append(n.clone(), v.clone());
+            }
+        });
+        let overhead = total.saturating_sub(floor);
+        let ok = overhead <= map_cost && (!with_room || overhead == 0) && !resp.headers().is_empty();
+        println!("layer {method} room={with_room}: {overhead} allocations over the bare service (header map alone: {map_cost})");
+        if !ok {
+            eprintln!("FAILED layer {method}: {overhead} > {map_cost}");
+            failures += 1;
+        }
+    }
+    failures
 }

@@ -1,0 +1,46 @@
+//! guestlist vs tower-http's `CorsLayer` vs the bare service, in one run: an actual GET and a
+//! preflight, with 1, 100 and 10,000 allowed origins (the request uses the last one), plus the
+//! same under axum's clone-the-service-per-request pattern.
+//!
+//! `cargo bench -p guestlist-benches --bench cors -- --noplot`
+#![allow(missing_docs)]
+
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
+use guestlist_benches::{guestlist_service, run, tower_http_service, Floor, Requests};
+
+fn bench(c: &mut Criterion) {
+    for kind in ["get", "preflight"] {
+        let mut g = c.benchmark_group(kind);
+        for n in [1usize, 100, 10_000] {
+            let reqs = Requests::last_of(n);
+            let make = |r: &Requests| if kind == "get" { r.get() } else { r.preflight() };
+            let mut floor = Floor;
+            g.bench_with_input(BenchmarkId::new("floor", n), &reqs, |b, r| {
+                b.iter_batched(|| make(r), |req| run(&mut floor, req), BatchSize::SmallInput)
+            });
+            let mut gl = guestlist_service(n);
+            g.bench_with_input(BenchmarkId::new("guestlist", n), &reqs, |b, r| {
+                b.iter_batched(|| make(r), |req| run(&mut gl, req), BatchSize::SmallInput)
+            });
+            let mut th = tower_http_service(n);
+            g.bench_with_input(BenchmarkId::new("tower-http", n), &reqs, |b, r| {
+                b.iter_batched(|| make(r), |req| run(&mut th, req), BatchSize::SmallInput)
+            });
+            // axum clones the route's service for every request.
+            g.bench_with_input(BenchmarkId::new("guestlist-cloned", n), &reqs, |b, r| {
+                b.iter_batched(|| make(r), |req| run(&mut gl.clone(), req), BatchSize::SmallInput)
+            });
+            g.bench_with_input(BenchmarkId::new("tower-http-cloned", n), &reqs, |b, r| {
+                b.iter_batched(|| make(r), |req| run(&mut th.clone(), req), BatchSize::SmallInput)
+            });
+        }
+        g.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2));
+    targets = bench
+}
+criterion_main!(benches);

@@ -1,0 +1,132 @@
+//! Shared setup for the benchmarks: policies generated at bench time, the services under test
+//! (the bare service as the floor, guestlist's layer, tower-http's `CorsLayer`), the requests,
+//! and a synchronous harness (`poll_ready`, `call`, one poll with a no-op waker).
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)] // bench setup fails loudly
+
+use std::convert::Infallible;
+use std::future::{ready, Future, Ready};
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response};
+use tower_layer::Layer as _;
+use tower_service::Service;
+
+/// The bare service: the floor every layer is measured against.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Floor;
+
+impl Service<Request<()>> for Floor {
+    type Response = Response<()>;
+    type Error = Infallible;
+    type Future = Ready<Result<Response<()>, Infallible>>;
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+    fn call(&mut self, _: Request<()>) -> Self::Future {
+        ready(Ok(Response::new(())))
+    }
+}
+
+/// `https://tenant-{i:05}.example.com` for `i < n`: equal lengths, so a linear scan compares
+/// every entry.
+pub fn origins(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("https://tenant-{i:05}.example.com")).collect()
+}
+
+/// A guestlist policy with `n` origins, written as policy text and compiled by the compiler.
+pub fn guestlist_policy(n: usize) -> guestlist::Policy {
+    let mut src = String::from("cors api {\n");
+    for o in origins(n) {
+        src.push_str(&format!("    allow-origins \"{o}\"\n"));
+    }
+    src.push_str(
+        "    allow-methods GET POST PUT DELETE\n    allow-headers content-type x-auth-token\n    expose-headers x-request-id x-ratelimit-remaining\n    allow-credentials true\n    max-age 2h\n}\nroute \"/*\" { cors api }\n",
+    );
+    let c = guestlist_compiler::Compilation::from_str("bench.policy", &src);
+    assert!(!c.has_errors(), "{}", c.render());
+    c.lower("default").expect("lowers").policy
+}
+
+/// guestlist's layer over an `n`-origin policy.
+pub fn guestlist_service(n: usize) -> guestlist::Service<Floor> {
+    guestlist::Layer::shared(Arc::new(guestlist_policy(n))).layer(Floor)
+}
+
+/// tower-http's `CorsLayer` with the same configuration (`AllowOrigin::list`).
+pub fn tower_http_service(n: usize) -> tower_http::cors::Cors<Floor> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let list: Vec<HeaderValue> = origins(n).iter().map(|o| HeaderValue::from_str(o).unwrap()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(list))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([header::CONTENT_TYPE, header::HeaderName::from_static("x-auth-token")])
+        .expose_headers([
+            header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static("x-ratelimit-remaining"),
+        ])
+        .allow_credentials(true)
+        .max_age(Duration::from_secs(7200))
+        .layer(Floor)
+}
+
+/// Builds requests whose header values share one buffer, as hyper's do.
+#[derive(Clone, Debug)]
+pub struct Requests {
+    origin: Bytes,
+}
+
+impl Requests {
+    /// Requests from the last origin of an `n`-origin list.
+    pub fn last_of(n: usize) -> Requests {
+        Requests {
+            origin: Bytes::from(format!("https://tenant-{:05}.example.com", n.saturating_sub(1))),
+        }
+    }
+
+    fn origin(&self) -> HeaderValue {
+        HeaderValue::from_maybe_shared(self.origin.clone()).unwrap()
+    }
+
+    /// `GET /` with `Origin`.
+    pub fn get(&self) -> Request<()> {
+        let mut r = Request::new(());
+        r.headers_mut().insert(header::ORIGIN, self.origin());
+        r
+    }
+
+    /// A preflight for `PUT` with `content-type,x-auth-token`.
+    pub fn preflight(&self) -> Request<()> {
+        let mut r = Request::new(());
+        *r.method_mut() = Method::OPTIONS;
+        let h = r.headers_mut();
+        h.insert(header::ORIGIN, self.origin());
+        h.insert(header::ACCESS_CONTROL_REQUEST_METHOD, HeaderValue::from_static("PUT"));
+        h.insert(
+            header::ACCESS_CONTROL_REQUEST_HEADERS,
+            HeaderValue::from_static("content-type,x-auth-token"),
+        );
+        r
+    }
+}
+
+/// One request through `svc`: `poll_ready`, `call`, one poll (every future here is ready).
+pub fn run<S>(svc: &mut S, req: Request<()>) -> Response<()>
+where
+    S: Service<Request<()>, Response = Response<()>>,
+    S::Error: std::fmt::Debug,
+{
+    let mut cx = Context::from_waker(Waker::noop());
+    match svc.poll_ready(&mut cx) {
+        Poll::Ready(r) => r.expect("ready"),
+        Poll::Pending => panic!("always ready"),
+    }
+    let mut fut = pin!(svc.call(req));
+    match fut.as_mut().poll(&mut cx) {
+        Poll::Ready(r) => r.expect("infallible"),
+        Poll::Pending => panic!("always ready"),
+    }
+}

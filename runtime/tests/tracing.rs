@@ -1,0 +1,89 @@
+//! With the `tracing` feature, every refusal emits an event carrying its reason code, so a
+//! 403 in production is never silent.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
+
+use std::sync::{Arc, Mutex};
+
+use guestlist::{CorsSpec, Policy, RouteSpec};
+use tower_layer::Layer as _;
+use tower_service::Service as _;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Metadata, Subscriber};
+
+#[derive(Default, Clone)]
+struct Recorder(Arc<Mutex<Vec<(Level, String)>>>);
+
+struct ReasonVisitor(Option<String>);
+
+impl Visit for ReasonVisitor {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "reason" {
+            self.0 = Some(value.to_string());
+        }
+    }
+    fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
+}
+
+impl Subscriber for Recorder {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, e: &Event<'_>) {
+        let mut v = ReasonVisitor(None);
+        e.record(&mut v);
+        if let Some(r) = v.0 {
+            self.0.lock().unwrap().push((*e.metadata().level(), r));
+        }
+    }
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+#[derive(Clone)]
+struct App;
+
+impl tower_service::Service<http::Request<()>> for App {
+    type Response = http::Response<()>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<http::Response<()>, std::convert::Infallible>>;
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn call(&mut self, _: http::Request<()>) -> Self::Future {
+        std::future::ready(Ok(http::Response::new(())))
+    }
+}
+
+#[test]
+fn refusals_are_traced_with_their_reason() {
+    let policy = Policy::build(
+        vec![RouteSpec { pattern: "/*".into(), cors: Some(0) }],
+        vec![CorsSpec { name: "a".into(), origins: vec!["https://a.test".into()], ..Default::default() }],
+    )
+    .unwrap();
+    let mut svc = guestlist::Layer::shared(Arc::new(policy)).layer(App);
+    let rec = Recorder::default();
+    tracing::subscriber::with_default(rec.clone(), || {
+        let preflight = http::Request::options("/x")
+            .header("origin", "https://evil.test")
+            .header("access-control-request-method", "PUT")
+            .body(())
+            .unwrap();
+        drop(svc.call(preflight));
+        let actual = http::Request::get("/x").header("origin", "https://evil.test").body(()).unwrap();
+        drop(svc.call(actual));
+        let allowed = http::Request::get("/x").header("origin", "https://a.test").body(()).unwrap();
+        drop(svc.call(allowed));
+    });
+    let events = rec.0.lock().unwrap().clone();
+    assert_eq!(
+        events,
+        vec![(Level::WARN, "origin-not-allowed".to_string()), (Level::INFO, "origin-not-allowed".to_string())]
+    );
+}
