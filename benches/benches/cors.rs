@@ -13,10 +13,20 @@ fn bench(c: &mut Criterion) {
         let mut g = c.benchmark_group(kind);
         for n in [1usize, 100, 10_000] {
             let reqs = Requests::last_of(n);
-            let make = |r: &Requests| if kind == "get" { r.get() } else { r.preflight() };
+            let make = |r: &Requests| {
+                if kind == "get" {
+                    r.get()
+                } else {
+                    r.preflight()
+                }
+            };
             let mut floor = Floor;
             g.bench_with_input(BenchmarkId::new("floor", n), &reqs, |b, r| {
-                b.iter_batched(|| make(r), |req| run(&mut floor, req), BatchSize::SmallInput)
+                b.iter_batched(
+                    || make(r),
+                    |req| run(&mut floor, req),
+                    BatchSize::SmallInput,
+                )
             });
             let mut gl = guestlist_service(n);
             g.bench_with_input(BenchmarkId::new("guestlist", n), &reqs, |b, r| {
@@ -28,10 +38,18 @@ fn bench(c: &mut Criterion) {
             });
             // axum clones the route's service for every request.
             g.bench_with_input(BenchmarkId::new("guestlist-cloned", n), &reqs, |b, r| {
-                b.iter_batched(|| make(r), |req| run(&mut gl.clone(), req), BatchSize::SmallInput)
+                b.iter_batched(
+                    || make(r),
+                    |req| run(&mut gl.clone(), req),
+                    BatchSize::SmallInput,
+                )
             });
             g.bench_with_input(BenchmarkId::new("tower-http-cloned", n), &reqs, |b, r| {
-                b.iter_batched(|| make(r), |req| run(&mut th.clone(), req), BatchSize::SmallInput)
+                b.iter_batched(
+                    || make(r),
+                    |req| run(&mut th.clone(), req),
+                    BatchSize::SmallInput,
+                )
             });
         }
         g.finish();

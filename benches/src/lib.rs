@@ -34,7 +34,9 @@ impl Service<Request<()>> for Floor {
 /// `https://tenant-{i:05}.example.com` for `i < n`: equal lengths, so a linear scan compares
 /// every entry.
 pub fn origins(n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("https://tenant-{i:05}.example.com")).collect()
+    (0..n)
+        .map(|i| format!("https://tenant-{i:05}.example.com"))
+        .collect()
 }
 
 /// A guestlist policy with `n` origins, written as policy text and compiled by the compiler.
@@ -59,11 +61,17 @@ pub fn guestlist_service(n: usize) -> guestlist::Service<Floor> {
 /// tower-http's `CorsLayer` with the same configuration (`AllowOrigin::list`).
 pub fn tower_http_service(n: usize) -> tower_http::cors::Cors<Floor> {
     use tower_http::cors::{AllowOrigin, CorsLayer};
-    let list: Vec<HeaderValue> = origins(n).iter().map(|o| HeaderValue::from_str(o).unwrap()).collect();
+    let list: Vec<HeaderValue> = origins(n)
+        .iter()
+        .map(|o| HeaderValue::from_str(o).unwrap())
+        .collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(list))
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
-        .allow_headers([header::CONTENT_TYPE, header::HeaderName::from_static("x-auth-token")])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("x-auth-token"),
+        ])
         .expose_headers([
             header::HeaderName::from_static("x-request-id"),
             header::HeaderName::from_static("x-ratelimit-remaining"),
@@ -83,7 +91,10 @@ impl Requests {
     /// Requests from the last origin of an `n`-origin list.
     pub fn last_of(n: usize) -> Requests {
         Requests {
-            origin: Bytes::from(format!("https://tenant-{:05}.example.com", n.saturating_sub(1))),
+            origin: Bytes::from(format!(
+                "https://tenant-{:05}.example.com",
+                n.saturating_sub(1)
+            )),
         }
     }
 
@@ -104,7 +115,10 @@ impl Requests {
         *r.method_mut() = Method::OPTIONS;
         let h = r.headers_mut();
         h.insert(header::ORIGIN, self.origin());
-        h.insert(header::ACCESS_CONTROL_REQUEST_METHOD, HeaderValue::from_static("PUT"));
+        h.insert(
+            header::ACCESS_CONTROL_REQUEST_METHOD,
+            HeaderValue::from_static("PUT"),
+        );
         h.insert(
             header::ACCESS_CONTROL_REQUEST_HEADERS,
             HeaderValue::from_static("content-type,x-auth-token"),

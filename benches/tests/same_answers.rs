@@ -12,12 +12,18 @@ fn both_layers_allow_the_benchmark_requests() {
         let mut th = tower_http_service(n);
         let a = run(&mut gl, reqs.get());
         let b = run(&mut th, reqs.get());
-        assert_eq!(a.headers()["access-control-allow-origin"], b.headers()["access-control-allow-origin"]);
+        assert_eq!(
+            a.headers()["access-control-allow-origin"],
+            b.headers()["access-control-allow-origin"]
+        );
         let a = run(&mut gl, reqs.preflight());
         let b = run(&mut th, reqs.preflight());
         assert_eq!(a.status(), 204);
         assert!(b.status().is_success());
-        assert_eq!(a.headers()["access-control-allow-origin"], b.headers()["access-control-allow-origin"]);
+        assert_eq!(
+            a.headers()["access-control-allow-origin"],
+            b.headers()["access-control-allow-origin"]
+        );
         assert_eq!(a.headers()["access-control-max-age"], "7200");
     }
 }

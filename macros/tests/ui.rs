@@ -28,7 +28,11 @@ fn ui() {
 /// The good policy expands to a usable `static` (the control for the failures above).
 #[test]
 fn good_policy_expands() {
-    static POLICY: guestlist::Policy = guestlist_macros::include_policy!("tests/ui/policies/good.policy");
+    static POLICY: guestlist::Policy =
+        guestlist_macros::include_policy!("tests/ui/policies/good.policy");
     let h = [("origin", "https://app.example.com")];
-    assert_eq!(POLICY.decide("GET", "/api/x", &h[..]).kind, guestlist::Kind::ActualAllowed);
+    assert_eq!(
+        POLICY.decide("GET", "/api/x", &h[..]).kind,
+        guestlist::Kind::ActualAllowed
+    );
 }

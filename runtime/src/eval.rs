@@ -6,9 +6,9 @@
 //! the request's own header values, held in a fixed-capacity list.
 
 use crate::headers::{
-    is_token, HeaderLookup, NameList, MAX_ACRH_BYTES, MAX_ACRH_LINES, MAX_ACRH_NAMES,
+    is_token, HeaderLookup, NameList, RequestHeader, MAX_ACRH_BYTES, MAX_ACRH_LINES, MAX_ACRH_NAMES,
 };
-use crate::path::{normalize, PathError, MAX_PATH};
+use crate::path::{already_normal, normalize, PathError, MAX_PATH};
 use crate::policy::{Cors, Policy};
 
 /// What kind of request this was and what the runtime does with it.
@@ -422,12 +422,27 @@ impl Cors {
 
 impl Policy {
     /// The route for a request path, or why there is none.
+    #[inline]
     pub fn route_for(&self, path: &str) -> Result<Option<u32>, PathError> {
+        match already_normal(path)? {
+            Some(p) => Ok(self.route_for_normal(p)),
+            None => self.route_for_slow(path),
+        }
+    }
+
+    /// Paths with `%`, `//` or dot segments: normalised in a stack buffer, kept out of line so
+    /// the common path does not pay for the buffer.
+    #[inline(never)]
+    fn route_for_slow(&self, path: &str) -> Result<Option<u32>, PathError> {
         let mut buf = [0u8; MAX_PATH];
         let p = normalize(path, &mut buf)?;
+        Ok(self.route_for_normal(p))
+    }
+
+    fn route_for_normal(&self, p: &[u8]) -> Option<u32> {
         if let Some(i) = self.route_keys.get(p) {
             if self.routes.get(i as usize).is_some_and(|r| !r.prefix) {
-                return Ok(Some(i));
+                return Some(i);
             }
         }
         // Longest prefix: every '/' in the path, from the right.
@@ -435,11 +450,11 @@ impl Policy {
             if b == b'/' {
                 let head = p.get(..=i).unwrap_or(&[]);
                 if let Some(r) = self.route_keys.get_parts(&[head, b"*"]) {
-                    return Ok(Some(r));
+                    return Some(r);
                 }
             }
         }
-        Ok(None)
+        None
     }
 
     /// Decides what to do with a request: `method` as sent (case-sensitive), `path` the request
@@ -473,7 +488,7 @@ where
     H: HeaderLookup + ?Sized,
 {
     let vary = !cors.is_static_any();
-    let mut origins = headers.values("origin");
+    let mut origins = headers.values(RequestHeader::Origin);
     let (origin, multiple) = match (origins.next(), origins.next()) {
         (None, _) => {
             let mut d = Decision::new(Kind::NotCors, Reason::NoOrigin);
@@ -506,10 +521,9 @@ where
         Value::Echo(Echo::Origin, origin)
     };
 
-    let mut acrm_lines = headers.values("access-control-request-method");
-    let acrm = acrm_lines.next();
     if method == "OPTIONS" {
-        if let Some(acrm) = acrm {
+        let mut acrm_lines = headers.values(RequestHeader::RequestMethod);
+        if let Some(acrm) = acrm_lines.next() {
             let mut d = preflight(
                 cors,
                 matched,
@@ -581,7 +595,7 @@ where
     let mut lines = 0usize;
     let mut bytes = 0usize;
     let mut names = 0usize;
-    for line in headers.values("access-control-request-headers") {
+    for line in headers.values(RequestHeader::RequestHeaders) {
         lines += 1;
         bytes += line.len();
         if lines > MAX_ACRH_LINES || bytes > MAX_ACRH_BYTES {
@@ -618,7 +632,7 @@ where
         if cors.any_header && cors.credentials {
             // `*` is literal with credentials: echo what was asked (every name was checked).
             let mut n = 0u8;
-            for line in headers.values("access-control-request-headers") {
+            for line in headers.values(RequestHeader::RequestHeaders) {
                 if NameList::new(line).next().is_some() {
                     d.push(
                         HeaderName::AllowHeaders,

@@ -1,7 +1,29 @@
 //! Reading request headers without allocating: the [`HeaderLookup`] trait and the
 //! single-pass `Access-Control-Request-Headers` scanner.
 
-/// Read access to a request's header field lines, by lowercase name.
+/// The request headers the evaluator reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequestHeader {
+    /// `Origin`.
+    Origin,
+    /// `Access-Control-Request-Method`.
+    RequestMethod,
+    /// `Access-Control-Request-Headers`.
+    RequestHeaders,
+}
+
+impl RequestHeader {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestHeader::Origin => "origin",
+            RequestHeader::RequestMethod => "access-control-request-method",
+            RequestHeader::RequestHeaders => "access-control-request-headers",
+        }
+    }
+}
+
+/// Read access to a request's header field lines, by name.
 ///
 /// Implemented for `http::HeaderMap` (feature `http`) and for slices of `(name, value)` pairs
 /// (used by the CLI and tests). Every field line is yielded separately, in order, so that
@@ -12,8 +34,8 @@ pub trait HeaderLookup {
     where
         Self: 's;
 
-    /// All values of the header `name` (given in lowercase), in order.
-    fn values<'s>(&'s self, name: &'static str) -> Self::Values<'s>;
+    /// All values of the header `name`, in order.
+    fn values<'s>(&'s self, name: RequestHeader) -> Self::Values<'s>;
 }
 
 /// Iterator for [`HeaderLookup`] on `[(name, value)]` slices.
@@ -40,10 +62,10 @@ impl<N: AsRef<str>, V: AsRef<[u8]>> HeaderLookup for [(N, V)] {
         = PairValues<'s, N, V>
     where
         Self: 's;
-    fn values<'s>(&'s self, name: &'static str) -> PairValues<'s, N, V> {
+    fn values<'s>(&'s self, name: RequestHeader) -> PairValues<'s, N, V> {
         PairValues {
             pairs: self.iter(),
-            name,
+            name: name.as_str(),
         }
     }
 }
@@ -63,7 +85,12 @@ impl<'s> Iterator for MapValues<'s> {
 
 impl HeaderLookup for http::HeaderMap {
     type Values<'s> = MapValues<'s>;
-    fn values<'s>(&'s self, name: &'static str) -> MapValues<'s> {
+    fn values<'s>(&'s self, name: RequestHeader) -> MapValues<'s> {
+        let name = match name {
+            RequestHeader::Origin => &http::header::ORIGIN,
+            RequestHeader::RequestMethod => &http::header::ACCESS_CONTROL_REQUEST_METHOD,
+            RequestHeader::RequestHeaders => &http::header::ACCESS_CONTROL_REQUEST_HEADERS,
+        };
         MapValues {
             inner: self.get_all(name).iter(),
         }
@@ -158,7 +185,7 @@ mod tests {
     #[test]
     fn pair_lookup_is_case_insensitive_and_keeps_duplicates() {
         let h = [("Origin", "a"), ("x", "y"), ("ORIGIN", "b")];
-        let v: Vec<&[u8]> = h[..].values("origin").collect();
+        let v: Vec<&[u8]> = h[..].values(RequestHeader::Origin).collect();
         assert_eq!(v, vec![&b"a"[..], b"b"]);
     }
 }

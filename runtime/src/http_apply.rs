@@ -48,7 +48,7 @@ const CAPACITY: usize = 16;
 /// runs.
 #[derive(Debug, Clone)]
 pub struct ResponseHeaders {
-    entries: [Option<(HttpName, HeaderValue, bool)>; CAPACITY],
+    entries: [Option<(HeaderName, HeaderValue, bool)>; CAPACITY],
     governed: bool,
     status: Option<StatusCode>,
 }
@@ -58,7 +58,7 @@ impl ResponseHeaders {
     /// `Access-Control-*` headers are replaced, never duplicated; `Vary: Origin` is appended,
     /// never overwriting the application's `Vary`, and not repeated.
     pub fn apply(&self, map: &mut HeaderMap) {
-        if self.governed {
+        if self.governed && !map.is_empty() {
             for name in &OWNED {
                 if map.contains_key(name) {
                     map.remove(name);
@@ -66,14 +66,15 @@ impl ResponseHeaders {
             }
         }
         for (name, value, append) in self.entries.iter().flatten() {
-            if *name == VARY {
+            let value = value.clone();
+            if *name == HeaderName::Vary {
                 if !vary_has_origin(map) {
-                    map.append(name.clone(), value.clone());
+                    map.append(VARY, value);
                 }
             } else if *append {
-                map.append(name.clone(), value.clone());
+                map.append(http_name(*name), value);
             } else {
-                map.insert(name.clone(), value.clone());
+                map.insert(http_name(*name), value);
             }
         }
     }
@@ -123,7 +124,7 @@ impl Decision<'_> {
                 Value::Echo(e, _) => echoed(request, e),
             };
             if let (Some(v), Some(slot)) = (value, slots.next()) {
-                *slot = Some((http_name(h.name), v, h.append));
+                *slot = Some((h.name, v, h.append));
             }
         }
         out

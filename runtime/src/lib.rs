@@ -40,7 +40,8 @@ mod policy;
 pub use eval::{Decision, Echo, Header, HeaderName, Kind, OriginMatch, Reason, Value};
 pub use headers::MapValues;
 pub use headers::{
-    is_token, HeaderLookup, NameList, PairValues, MAX_ACRH_BYTES, MAX_ACRH_LINES, MAX_ACRH_NAMES,
+    is_token, HeaderLookup, NameList, PairValues, RequestHeader, MAX_ACRH_BYTES, MAX_ACRH_LINES,
+    MAX_ACRH_NAMES,
 };
 pub use http_apply::ResponseHeaders;
 pub use keyset::{BuildError, KeySet};

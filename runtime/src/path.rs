@@ -50,9 +50,10 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
-/// Normalises `raw` (a request target's path, possibly with a query) into `buf`, or returns the
-/// input slice itself when it is already normal (the common case: no copy).
-pub fn normalize<'a>(raw: &'a str, buf: &'a mut [u8; MAX_PATH]) -> Result<&'a [u8], PathError> {
+/// The path itself when it is already normal (the common case: no copy, no buffer), `None`
+/// when it needs [`normalize`].
+#[inline]
+pub fn already_normal(raw: &str) -> Result<Option<&[u8]>, PathError> {
     let raw = raw.as_bytes();
     let end = raw
         .iter()
@@ -65,9 +66,21 @@ pub fn normalize<'a>(raw: &'a str, buf: &'a mut [u8; MAX_PATH]) -> Result<&'a [u
     if path.len() > MAX_PATH {
         return Err(PathError::TooLong);
     }
-    if is_plain(path) {
-        return Ok(path);
+    Ok(is_plain(path).then_some(path))
+}
+
+/// Normalises `raw` (a request target's path, possibly with a query) into `buf`, or returns the
+/// input slice itself when it is already normal.
+pub fn normalize<'a>(raw: &'a str, buf: &'a mut [u8; MAX_PATH]) -> Result<&'a [u8], PathError> {
+    if let Some(p) = already_normal(raw)? {
+        return Ok(p);
     }
+    let raw = raw.as_bytes();
+    let end = raw
+        .iter()
+        .position(|&b| b == b'?' || b == b'#')
+        .unwrap_or(raw.len());
+    let path = raw.get(..end).unwrap_or(raw);
     // Pass 1: percent-decode into buf.
     let mut n = 0usize;
     let mut i = 0usize;

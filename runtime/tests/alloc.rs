@@ -156,14 +156,18 @@ impl tower_service::Service<http::Request<()>> for App {
     type Response = http::Response<()>;
     type Error = std::convert::Infallible;
     type Future = std::future::Ready<Result<http::Response<()>, std::convert::Infallible>>;
-    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
         std::task::Poll::Ready(Ok(()))
     }
     fn call(&mut self, _: http::Request<()>) -> Self::Future {
         let mut r = http::Response::new(());
         if self.with_room {
             *r.headers_mut() = http::HeaderMap::with_capacity(32);
-            r.headers_mut().insert("content-type", http::HeaderValue::from_static("text/plain"));
+            r.headers_mut()
+                .insert("content-type", http::HeaderValue::from_static("text/plain"));
         }
         std::future::ready(Ok(r))
     }
@@ -190,7 +194,10 @@ fn request(method: &str, origin: &'static str, acrm: Option<&'static str>) -> ht
         .uri("/api/x")
         .header("origin", http::HeaderValue::from_static(origin));
     if let Some(m) = acrm {
-        b = b.header("access-control-request-method", http::HeaderValue::from_static(m));
+        b = b.header(
+            "access-control-request-method",
+            http::HeaderValue::from_static(m),
+        );
     }
     b.body(()).expect("request")
 }
@@ -203,22 +210,32 @@ fn through_layer(policy: &Policy) -> usize {
     let policy: &'static Policy = Box::leak(Box::new(policy.clone()));
     let layer = guestlist::Layer::new(policy);
     let mut failures = 0;
-    for (method, acrm, with_room) in [("GET", None, false), ("OPTIONS", Some("PUT"), false), ("GET", None, true)] {
+    for (method, acrm, with_room) in [
+        ("GET", None, false),
+        ("OPTIONS", Some("PUT"), false),
+        ("GET", None, true),
+    ] {
         let mut bare = App { with_room };
         let mut layered = layer.layer(App { with_room });
         // Warm up: the first clone of a table value built at run time shares its bytes once.
         let _ = run(&mut layered, request(method, "https://7.example.com", acrm));
         let (floor, _) = count(|| run(&mut bare, request(method, "https://7.example.com", acrm)));
-        let (total, resp) = count(|| run(&mut layered, request(method, "https://7.example.com", acrm)));
+        let (total, resp) =
+            count(|| run(&mut layered, request(method, "https://7.example.com", acrm)));
         // What the added headers cost in a map of the same starting shape.
-        let mut map = if with_room { http::HeaderMap::with_capacity(32) } else { http::HeaderMap::new() };
+        let mut map = if with_room {
+            http::HeaderMap::with_capacity(32)
+        } else {
+            http::HeaderMap::new()
+        };
         let (map_cost, ()) = count(|| {
             for (n, v) in resp.headers() {
                 map.append(n.clone(), v.clone());
             }
         });
         let overhead = total.saturating_sub(floor);
-        let ok = overhead <= map_cost && (!with_room || overhead == 0) && !resp.headers().is_empty();
+        let ok =
+            overhead <= map_cost && (!with_room || overhead == 0) && !resp.headers().is_empty();
         println!("layer {method} room={with_room}: {overhead} allocations over the bare service (header map alone: {map_cost})");
         if !ok {
             eprintln!("FAILED layer {method}: {overhead} > {map_cost}");

@@ -52,7 +52,10 @@ impl tower_service::Service<http::Request<()>> for App {
     type Response = http::Response<()>;
     type Error = std::convert::Infallible;
     type Future = std::future::Ready<Result<http::Response<()>, std::convert::Infallible>>;
-    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
         std::task::Poll::Ready(Ok(()))
     }
     fn call(&mut self, _: http::Request<()>) -> Self::Future {
@@ -63,8 +66,15 @@ impl tower_service::Service<http::Request<()>> for App {
 #[test]
 fn refusals_are_traced_with_their_reason() {
     let policy = Policy::build(
-        vec![RouteSpec { pattern: "/*".into(), cors: Some(0) }],
-        vec![CorsSpec { name: "a".into(), origins: vec!["https://a.test".into()], ..Default::default() }],
+        vec![RouteSpec {
+            pattern: "/*".into(),
+            cors: Some(0),
+        }],
+        vec![CorsSpec {
+            name: "a".into(),
+            origins: vec!["https://a.test".into()],
+            ..Default::default()
+        }],
     )
     .unwrap();
     let mut svc = guestlist::Layer::shared(Arc::new(policy)).layer(App);
@@ -76,14 +86,23 @@ fn refusals_are_traced_with_their_reason() {
             .body(())
             .unwrap();
         drop(svc.call(preflight));
-        let actual = http::Request::get("/x").header("origin", "https://evil.test").body(()).unwrap();
+        let actual = http::Request::get("/x")
+            .header("origin", "https://evil.test")
+            .body(())
+            .unwrap();
         drop(svc.call(actual));
-        let allowed = http::Request::get("/x").header("origin", "https://a.test").body(()).unwrap();
+        let allowed = http::Request::get("/x")
+            .header("origin", "https://a.test")
+            .body(())
+            .unwrap();
         drop(svc.call(allowed));
     });
     let events = rec.0.lock().unwrap().clone();
     assert_eq!(
         events,
-        vec![(Level::WARN, "origin-not-allowed".to_string()), (Level::INFO, "origin-not-allowed".to_string())]
+        vec![
+            (Level::WARN, "origin-not-allowed".to_string()),
+            (Level::INFO, "origin-not-allowed".to_string())
+        ]
     );
 }

@@ -202,8 +202,13 @@ fn shell_words(args: &[std::ffi::OsString]) -> String {
     for a in args.iter().skip(1) {
         let a = a.to_string_lossy();
         let plain = !a.is_empty()
-            && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+".contains(c));
-        words.push(if plain { a.into_owned() } else { format!("'{}'", a.replace('\'', "'\\''")) });
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+".contains(c));
+        words.push(if plain {
+            a.into_owned()
+        } else {
+            format!("'{}'", a.replace('\'', "'\\''"))
+        });
     }
     words.join(" ")
 }
