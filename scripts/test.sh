@@ -22,15 +22,22 @@ require() {
 require cargo
 
 runtime_deps() {
-  # The runtime stays light: its normal dependencies are an allow-list.
-  local deps
+  # The runtime stays light: its normal dependencies are an allow-list, with and without the
+  # default `tower` feature.
+  local deps allowed
   deps=$(cargo tree -p guestlist -e normal --prefix none --format '{p}' | awk '{print $1}' | sort -u | tr '\n' ' ')
-  local allowed="bytes guestlist http itoa "
+  allowed="bytes guestlist http itoa pin-project-lite tower-layer tower-service "
   if [ "$deps" != "$allowed" ]; then
     echo "error: runtime dependencies changed: '$deps' (allowed: '$allowed')" >&2
     return 1
   fi
-  echo "runtime dependencies: $deps"
+  deps=$(cargo tree -p guestlist -e normal --no-default-features --prefix none --format '{p}' | awk '{print $1}' | sort -u | tr '\n' ' ')
+  allowed="bytes guestlist http itoa "
+  if [ "$deps" != "$allowed" ]; then
+    echo "error: runtime dependencies (no default features) changed: '$deps' (allowed: '$allowed')" >&2
+    return 1
+  fi
+  echo "runtime dependencies: $deps(+ pin-project-lite tower-layer tower-service with tower)"
 }
 
 stage "format" cargo fmt --all -- --check
