@@ -30,6 +30,7 @@ pub mod check;
 pub mod cli;
 pub mod codegen;
 pub mod diag;
+pub mod emit;
 pub mod explain;
 pub mod fmt;
 pub mod ir;

@@ -31,6 +31,10 @@ enum Format {
 enum EmitTarget {
     /// Rust source defining a `static` `guestlist::Policy`.
     Rust,
+    /// nginx configuration (`-o DIR`).
+    Nginx,
+    /// Markdown documentation.
+    Docs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -76,7 +80,8 @@ enum Command {
         #[arg(long)]
         profile: Option<String>,
     },
-    /// Export the policy: `emit rust` writes the Rust code build.rs writes.
+    /// Export the policy: `rust` (the code build.rs writes), `nginx` (configuration making the
+    /// same decisions; `-o DIR` required), `docs` (Markdown for reviewers).
     Emit {
         /// What to emit.
         #[arg(value_enum)]
@@ -84,9 +89,18 @@ enum Command {
         /// Policy files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Output file (default: standard output). Written atomically.
+        /// Output file (rust, docs; default: standard output) or directory (nginx). Written
+        /// atomically, only when the bytes change.
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
+        /// nginx: a file each generated `location` includes after the route snippet (where
+        /// `proxy_pass` lives).
+        #[arg(long)]
+        upstream_include: Option<String>,
+        /// nginx: the directory `include` lines point to (default: the output directory's
+        /// absolute path).
+        #[arg(long)]
+        include_root: Option<String>,
         /// Profile.
         #[arg(long, default_value = DEFAULT_PROFILE)]
         profile: String,
@@ -96,6 +110,24 @@ enum Command {
         /// Name of the generated static.
         #[arg(long, default_value = crate::builder::DEFAULT_STATIC_NAME)]
         static_name: String,
+    },
+    /// Everything at once: `DIR/guestlist_policy.rs`, `DIR/nginx/`, `DIR/policy.md`.
+    Build {
+        /// Policy files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(short = 'o', long = "output", required = true)]
+        output: PathBuf,
+        /// Profile.
+        #[arg(long, default_value = DEFAULT_PROFILE)]
+        profile: String,
+        /// nginx: a file each generated `location` includes after the route snippet.
+        #[arg(long)]
+        upstream_include: Option<String>,
+        /// nginx: the directory `include` lines point to (default: `DIR/nginx`, absolute).
+        #[arg(long)]
+        include_root: Option<String>,
     },
     /// Decide one request and explain the decision step by step.
     Explain {
@@ -160,18 +192,53 @@ where
         Command::Fmt { files, check } => fmt(&files, check, out, err),
         Command::Test { files, profile } => test(&files, profile.as_deref(), out, err),
         Command::Emit {
-            target: EmitTarget::Rust,
+            target,
             files,
             output,
+            upstream_include,
+            include_root,
             profile,
             runtime_crate,
             static_name,
-        } => emit_rust(
+        } => match target {
+            EmitTarget::Rust => emit_rust(
+                &files,
+                output.as_deref(),
+                &profile,
+                &runtime_crate,
+                &static_name,
+                &command_line,
+                out,
+                err,
+            ),
+            EmitTarget::Nginx => match output {
+                Some(dir) => emit_nginx(
+                    &files,
+                    &dir,
+                    &profile,
+                    upstream_include,
+                    include_root,
+                    &command_line,
+                    err,
+                ),
+                None => Err("emit nginx needs an output directory: -o DIR".into()),
+            },
+            EmitTarget::Docs => {
+                emit_docs(&files, output.as_deref(), &profile, &command_line, out, err)
+            }
+        },
+        Command::Build {
+            files,
+            output,
+            profile,
+            upstream_include,
+            include_root,
+        } => build_all(
             &files,
-            output.as_deref(),
+            &output,
             &profile,
-            &runtime_crate,
-            &static_name,
+            upstream_include,
+            include_root,
             &command_line,
             out,
             err,
@@ -211,6 +278,146 @@ fn shell_words(args: &[std::ffi::OsString]) -> String {
         });
     }
     words.join(" ")
+}
+
+/// Loads and checks; prints errors and returns `None` when the policy has errors.
+fn checked(
+    files: &[PathBuf],
+    err: &mut dyn Write,
+) -> Result<Option<Compilation>, Box<dyn std::error::Error>> {
+    let c = load(files)?;
+    if c.has_errors() {
+        err.write_all(c.render().as_bytes())?;
+        writeln!(err, "nothing emitted: the policy has errors")?;
+        return Ok(None);
+    }
+    Ok(Some(c))
+}
+
+fn absolute(dir: &std::path::Path) -> Result<String, Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(std::fs::canonicalize(dir)?.to_string_lossy().into_owned())
+}
+
+fn write_nginx(
+    c: &Compilation,
+    lowered: &crate::Lowered,
+    dir: &std::path::Path,
+    upstream_include: Option<String>,
+    include_root: Option<String>,
+    command_line: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let root = match include_root {
+        Some(r) => r,
+        None => absolute(dir)?,
+    };
+    let opts = crate::emit::nginx::Options {
+        include_root: root,
+        upstream_include,
+        generated_by: command_line.to_string(),
+    };
+    let files = crate::emit::nginx::emit(lowered, &c.sources, &c.program, &opts)?;
+    crate::emit::nginx::write(dir, &files)
+        .map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
+    Ok(())
+}
+
+fn emit_nginx(
+    files: &[PathBuf],
+    dir: &std::path::Path,
+    profile: &str,
+    upstream_include: Option<String>,
+    include_root: Option<String>,
+    command_line: &str,
+    err: &mut dyn Write,
+) -> CliResult {
+    let Some(c) = checked(files, err)? else {
+        return Ok(1);
+    };
+    let lowered = c.lower(profile)?;
+    write_nginx(
+        &c,
+        &lowered,
+        dir,
+        upstream_include,
+        include_root,
+        command_line,
+    )?;
+    Ok(0)
+}
+
+fn emit_docs(
+    files: &[PathBuf],
+    output: Option<&std::path::Path>,
+    profile: &str,
+    command_line: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CliResult {
+    let Some(c) = checked(files, err)? else {
+        return Ok(1);
+    };
+    let lowered = c.lower(profile)?;
+    let md = crate::emit::docs::emit(&c, &lowered, command_line);
+    match output {
+        Some(path) => {
+            crate::write::write_if_changed(path, md.as_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        None => out.write_all(md.as_bytes())?,
+    }
+    Ok(0)
+}
+
+#[expect(clippy::too_many_arguments, reason = "one argument per CLI option")]
+fn build_all(
+    files: &[PathBuf],
+    dir: &std::path::Path,
+    profile: &str,
+    upstream_include: Option<String>,
+    include_root: Option<String>,
+    command_line: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CliResult {
+    let Some(c) = checked(files, err)? else {
+        return Ok(1);
+    };
+    err.write_all(c.render().as_bytes())?;
+    let lowered = c.lower(profile)?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let header = format!("DO NOT EDIT, generated by `{command_line}`.");
+    let code = crate::codegen::policy_file(
+        &lowered,
+        "::guestlist",
+        crate::builder::DEFAULT_STATIC_NAME,
+        &header,
+    );
+    let rust = dir.join(crate::builder::DEFAULT_FILE_NAME);
+    crate::write::write_if_changed(&rust, code.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", rust.display()))?;
+    write_nginx(
+        &c,
+        &lowered,
+        &dir.join("nginx"),
+        upstream_include,
+        include_root,
+        command_line,
+    )?;
+    let md = dir.join("policy.md");
+    crate::write::write_if_changed(
+        &md,
+        crate::emit::docs::emit(&c, &lowered, command_line).as_bytes(),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", md.display()))?;
+    writeln!(
+        out,
+        "wrote {}, {}, {}",
+        rust.display(),
+        dir.join("nginx").display(),
+        md.display()
+    )?;
+    Ok(0)
 }
 
 #[expect(clippy::too_many_arguments, reason = "one argument per CLI option")]

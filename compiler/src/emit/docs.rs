@@ -1,0 +1,462 @@
+//! The documentation emitter: Markdown a security reviewer reads instead of the policy.
+//! Deterministic (nothing in hash order), so it can be committed and diffed in review. The
+//! example headers are computed by the runtime's evaluator, not described from memory.
+
+use std::fmt::Write as _;
+
+use guestlist::{Kind, Policy};
+
+use crate::diag::Severity;
+use crate::ir::{active, Cond, CorsDecl, ListValue, OriginRef, DEFAULT_PROFILE};
+use crate::{Compilation, Lowered};
+
+fn when(c: &Cond) -> String {
+    match c {
+        Some(w) => format!("`{}` only", w.profile),
+        None => "all".to_string(),
+    }
+}
+
+fn both(a: &Cond, b: &Cond) -> String {
+    match (a, b) {
+        (None, None) => "all".into(),
+        (Some(w), _) | (None, Some(w)) => format!("`{}` only", w.profile),
+    }
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "—".into()
+    } else {
+        items
+            .iter()
+            .map(|i| format!("`{i}`"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// An origin a browser could send that this policy allows (for the worked headers).
+fn sample_origin(c: &guestlist::Cors) -> Option<String> {
+    if let Some(o) = c.origins().keys().first() {
+        return Some(o.to_string());
+    }
+    if let Some(p) = c.patterns().keys().first() {
+        let p = p.replace("://*.", "://example-sub.").replace(":*", "");
+        return Some(p);
+    }
+    c.any_origin()
+        .then(|| "https://any-site.example".to_string())
+}
+
+fn headers_of(
+    policy: &Policy,
+    method: &str,
+    path: &str,
+    h: &[(String, String)],
+) -> (Kind, Option<u16>, Vec<(String, String)>) {
+    let d = policy.decide(method, path, h);
+    (
+        d.kind,
+        d.status(),
+        d.headers()
+            .iter()
+            .map(|x| {
+                (
+                    x.name.as_str().to_string(),
+                    String::from_utf8_lossy(x.value.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+    )
+}
+
+fn header_block(
+    out: &mut String,
+    title: &str,
+    request: &[(String, String)],
+    method: &str,
+    result: (Kind, Option<u16>, Vec<(String, String)>),
+) {
+    let _ = writeln!(out, "{title}\n\n```http");
+    let _ = writeln!(out, "{method} ... HTTP/1.1");
+    for (n, v) in request {
+        let _ = writeln!(out, "{n}: {v}");
+    }
+    let (kind, status, headers) = result;
+    match status {
+        Some(s) => {
+            let _ = writeln!(
+                out,
+                "\nHTTP/1.1 {s} (answered by guestlist: {})",
+                kind.as_str()
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "\n(the application's response, plus: {})",
+                kind.as_str()
+            );
+        }
+    }
+    for (n, v) in &headers {
+        let _ = writeln!(out, "{n}: {v}");
+    }
+    if headers.is_empty() {
+        out.push_str("(no CORS headers)\n");
+    }
+    out.push_str("```\n\n");
+}
+
+fn route_for_cors<'a>(policy: &'a Policy, index: usize) -> Option<&'a guestlist::Route> {
+    policy
+        .routes()
+        .iter()
+        .find(|r| r.cors() == u32::try_from(index).ok())
+}
+
+fn sample_path(pattern: &str) -> String {
+    match pattern.strip_suffix('*') {
+        Some(p) => format!("{p}example"),
+        None => pattern.to_string(),
+    }
+}
+
+fn origins_table(out: &mut String, c: &Compilation, d: &CorsDecl) {
+    out.push_str("| origin | matches | from | profiles |\n|---|---|---|---|\n");
+    let loc = |s: crate::Span| {
+        let (f, l, _) = c.sources.location(s);
+        format!("{f}:{l}")
+    };
+    let describe = |o: &OriginRef| match o {
+        OriginRef::Any => ("`*`".to_string(), "every origin".to_string()),
+        OriginRef::Literal(o) if o.wildcard_host => (
+            format!("`{}`", o.canonical),
+            format!(
+                "one or more labels under `{}`{}",
+                o.host,
+                if o.any_port { ", any port" } else { "" }
+            ),
+        ),
+        OriginRef::Literal(o) if o.any_port => (
+            format!("`{}`", o.canonical),
+            format!("`{}` on any port", o.host),
+        ),
+        OriginRef::Literal(o) => (format!("`{}`", o.canonical), "exactly".to_string()),
+        OriginRef::Set(_) => (String::new(), String::new()),
+    };
+    for e in &d.origins {
+        match &e.value {
+            OriginRef::Set(name) => {
+                if let Some(set) = c.program.set(name) {
+                    for i in &set.items {
+                        let (o, m) = describe(&i.value);
+                        let _ = writeln!(
+                            out,
+                            "| {o} | {m} | set `{name}` ({}) | {} |",
+                            loc(i.span),
+                            both(&e.when, &i.when)
+                        );
+                    }
+                }
+            }
+            v => {
+                let (o, m) = describe(v);
+                let _ = writeln!(
+                    out,
+                    "| {o} | {m} | inline ({}) | {} |",
+                    loc(e.span),
+                    when(&e.when)
+                );
+            }
+        }
+    }
+    out.push('\n');
+}
+
+/// Renders the Markdown for `lowered` (one profile) with the policy's full declarations.
+pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> String {
+    let policy = &lowered.policy;
+    let mut out = String::new();
+    let files: Vec<String> = c
+        .sources
+        .files()
+        .map(|(_, f)| format!("`{}`", f.name))
+        .collect();
+    let _ = writeln!(
+        out,
+        "<!-- DO NOT EDIT, generated by `{generated_by}`. -->\n"
+    );
+    let _ = writeln!(out, "# Browser access policy\n");
+    let _ = writeln!(
+        out,
+        "Source: {}. Profile: `{}`{}. Generated by guestlist {}.\n",
+        files.join(", "),
+        lowered.profile,
+        if c.program.profiles.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (other profiles: {})",
+                c.program
+                    .profiles
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+        env!("CARGO_PKG_VERSION")
+    );
+    out.push_str(
+        "> **CORS is not access control.** These rules tell browsers which other sites' pages may \
+         read responses. Requests still reach the server: a non-browser client (curl, a script, \
+         another server) ignores CORS entirely, and a cross-site form post is sent before any CORS \
+         check. Authenticate and authorize every request on the server.\n\n",
+    );
+    // Routes.
+    out.push_str("## Routes\n\n| route | matches | cors policy |\n|---|---|---|\n");
+    for r in policy.routes() {
+        let matches = match r.pattern().strip_suffix('*') {
+            Some(p) => format!("every path below `{p}`"),
+            None => format!("exactly `{}`", r.pattern()),
+        };
+        let cors = r
+            .cors()
+            .and_then(|i| policy.cors_policies().get(i as usize))
+            .map_or("— (no CORS headers)".to_string(), |c| {
+                format!("`{}`", c.name())
+            });
+        let _ = writeln!(out, "| `{}` | {matches} | {cors} |", cell(r.pattern()));
+    }
+    out.push_str(
+        "\nPaths are percent-decoded and normalised (`//` merged, `.` and `..` resolved) before \
+         matching; an exact route beats every prefix route, and the longest prefix wins. Paths \
+         outside every route get no CORS headers.\n\n",
+    );
+    // Policies.
+    for (i, cp) in policy.cors_policies().iter().enumerate() {
+        let Some(d) = c.program.cors.iter().find(|d| d.name == cp.name()) else {
+            continue;
+        };
+        let (f, l, _) = c.sources.location(d.head_span);
+        let _ = writeln!(
+            out,
+            "## CORS policy `{}`\n\nDefined at `{f}:{l}`.\n\n### Origins\n",
+            cp.name()
+        );
+        origins_table(&mut out, c, d);
+        let names = |v: &[crate::ir::Entry<ListValue>], p: &str| -> Vec<String> {
+            v.iter()
+                .filter(|e| active(&e.when, p))
+                .map(|e| match &e.value {
+                    ListValue::Any => "*".to_string(),
+                    ListValue::Name(n) => n.clone(),
+                })
+                .collect()
+        };
+        let p = lowered.profile.as_str();
+        let _ = writeln!(
+            out,
+            "### Settings (profile `{p}`)\n\n| setting | value |\n|---|---|"
+        );
+        let methods = names(&d.methods, p);
+        let _ = writeln!(
+            out,
+            "| methods | {} (GET, HEAD and POST always pass a preflight; methods are case-sensitive) |",
+            list(&methods)
+        );
+        let headers = names(&d.headers, p);
+        let _ = writeln!(
+            out,
+            "| request headers | {}{} |",
+            list(&headers),
+            if cp.any_header() {
+                " (`*` never covers `Authorization`)"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(
+            out,
+            "| credentials (cookies, HTTP auth) | {} |",
+            if cp.credentials() {
+                "**allowed**"
+            } else {
+                "not allowed"
+            }
+        );
+        let _ = writeln!(
+            out,
+            "| preflight cache (max-age) | {} |",
+            cp.max_age_value()
+                .map_or("not set (browsers cache for 5 s)".to_string(), |m| format!(
+                    "{m} s"
+                ))
+        );
+        let _ = writeln!(
+            out,
+            "| exposed response headers | {} |\n",
+            list(&names(&d.expose, p))
+        );
+        // Worked headers, computed by the evaluator.
+        let _ = writeln!(out, "### Headers sent\n");
+        if let (Some(origin), Some(route)) = (sample_origin(cp), route_for_cors(policy, i)) {
+            let path = sample_path(route.pattern());
+            let method = cp
+                .methods()
+                .iter()
+                .find(|m| !matches!(m.as_ref(), "GET" | "HEAD" | "POST"))
+                .map_or("GET".to_string(), |m| m.to_string());
+            let mut pre = vec![
+                ("Origin".to_string(), origin.clone()),
+                ("Access-Control-Request-Method".to_string(), method.clone()),
+            ];
+            if let Some(h) = cp.headers().keys().first() {
+                pre.push((
+                    "Access-Control-Request-Headers".into(),
+                    h.to_ascii_lowercase(),
+                ));
+            }
+            let r = headers_of(policy, "OPTIONS", &path, &pre);
+            header_block(
+                &mut out,
+                &format!("A preflight from an allowed origin, to `{path}`:"),
+                &pre,
+                "OPTIONS",
+                r,
+            );
+            let act = vec![("Origin".to_string(), origin)];
+            let r = headers_of(policy, "GET", &path, &act);
+            header_block(
+                &mut out,
+                "An actual request from an allowed origin:",
+                &act,
+                "GET",
+                r,
+            );
+            let bad = vec![("Origin".to_string(), "https://attacker.example".to_string())];
+            let r = headers_of(policy, "GET", &path, &bad);
+            header_block(
+                &mut out,
+                "A request from an origin that is not allowed:",
+                &bad,
+                "GET",
+                r,
+            );
+        } else {
+            out.push_str("No route uses this policy in this profile.\n\n");
+        }
+    }
+    // Matrix.
+    out.push_str("## Origin × route\n\n");
+    let routes: Vec<&guestlist::Route> = policy.routes().iter().collect();
+    let _ = write!(out, "| origin |");
+    for r in &routes {
+        let _ = write!(out, " `{}` |", cell(r.pattern()));
+    }
+    out.push_str("\n|---|");
+    for _ in &routes {
+        out.push_str("---|");
+    }
+    out.push('\n');
+    let mut all: Vec<String> = Vec::new();
+    for cp in policy.cors_policies() {
+        if cp.any_origin() && !all.iter().any(|o| o == "*") {
+            all.push("*".into());
+        }
+        for k in cp.origins().keys().iter().chain(cp.patterns().keys()) {
+            if !all.iter().any(|o| o == k.as_ref()) {
+                all.push(k.to_string());
+            }
+        }
+    }
+    for o in &all {
+        let _ = write!(out, "| `{o}` |");
+        for r in &routes {
+            let c = r
+                .cors()
+                .and_then(|i| policy.cors_policies().get(i as usize));
+            let mark = match c {
+                Some(c)
+                    if (o == "*" && c.any_origin())
+                        || c.origins().get(o.as_bytes()).is_some()
+                        || c.patterns().get(o.as_bytes()).is_some() =>
+                {
+                    if c.credentials() {
+                        "✓ with credentials"
+                    } else {
+                        "✓"
+                    }
+                }
+                Some(c) if c.any_origin() => "✓ (`*`)",
+                _ => "—",
+            };
+            let _ = write!(out, " {mark} |");
+        }
+        out.push('\n');
+    }
+    out.push('\n');
+    // Findings.
+    out.push_str("## Checker findings\n\n");
+    let warnings: Vec<_> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .collect();
+    let notes = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Note)
+        .count();
+    if warnings.is_empty() {
+        out.push_str("No warnings.");
+    } else {
+        for d in &warnings {
+            let (f, l, col) = c.sources.location(d.span);
+            let _ = writeln!(
+                out,
+                "- **{}** `{f}:{l}:{col}`: {}{}",
+                d.code,
+                d.message,
+                d.help
+                    .as_ref()
+                    .map_or(String::new(), |h| format!(" (help: {h})"))
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        " {notes} informational note{} (run `guestlist check` to see them).\n",
+        if notes == 1 { "" } else { "s" }
+    );
+    // Worked examples.
+    out.push_str("## Worked examples\n\n");
+    if c.program.tests.is_empty() {
+        out.push_str("The policy has no `test` blocks.\n");
+    } else {
+        out.push_str("From the policy's `test` blocks (`guestlist test` checks them):\n\n| example | request | profile | outcome |\n|---|---|---|---|\n");
+        for t in &c.program.tests {
+            let hs: Vec<String> = t.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect();
+            let req = if hs.is_empty() {
+                format!("`{} {}`", t.method, t.path)
+            } else {
+                format!("`{} {}` with `{}`", t.method, t.path, hs.join("`, `"))
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | `{}` | `{}` |",
+                cell(&t.name),
+                cell(&req),
+                t.profile.as_deref().unwrap_or(DEFAULT_PROFILE),
+                t.expect.as_str()
+            );
+        }
+    }
+    out
+}

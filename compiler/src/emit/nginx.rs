@@ -1,0 +1,662 @@
+//! The nginx emitter: the same decisions as the runtime, as nginx `map`s and location snippets.
+//!
+//! Layout (see `spec/nginx.md`):
+//! - `guestlist-http.conf`: every `map`, included once inside `http {}`;
+//! - `routes/<slug>.conf`: one snippet per route, included inside a `location {}`;
+//! - `guestlist-server.conf`: one `location` per route (exact `=`, prefix `^~`), included
+//!   inside a `server {}`; each includes its route snippet, then the upstream include.
+//!
+//! How the runtime's semantics map onto nginx:
+//! - exact origins: a hash `map` (fast at any size, but nginx compares string keys ignoring
+//!   case), followed by one byte-exact equality check (a regex with a back-reference comparing
+//!   the request's `Origin` with the canonical origin the hash returned);
+//! - patterns: anchored, case-sensitive regexes with the runtime's label and port rules;
+//! - a per-policy `state` map: `none` (no Origin), `allowed`, `denied`, `pok` (preflight ok),
+//!   `prej` (preflight rejected); every header value is a map of the state, `""` meaning "not
+//!   sent" (nginx skips empty `add_header` values);
+//! - `add_header ... always` on every header, `if (...) { return 204/403; }` only (the one safe
+//!   use of `if`), `proxy_hide_header` for the upstream's own `Access-Control-*` headers.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use guestlist::Cors;
+
+use crate::Lowered;
+
+/// Options for [`emit`].
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Absolute directory the `include` lines point to (where the files will live).
+    pub include_root: String,
+    /// A file to include in each generated `location` after the route snippet (`proxy_pass`).
+    pub upstream_include: Option<String>,
+    /// The exact command or API call that generated the files (for the header comment).
+    pub generated_by: String,
+}
+
+/// One emitted file: path relative to the output directory, and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    /// Relative path.
+    pub path: String,
+    /// Contents.
+    pub text: String,
+}
+
+/// Why a policy cannot be emitted to nginx.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported(pub String);
+
+impl std::fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unsupported {}
+
+/// The response headers the runtime owns on a governed route.
+const OWNED: [&str; 6] = [
+    "Access-Control-Allow-Origin",
+    "Access-Control-Allow-Credentials",
+    "Access-Control-Allow-Methods",
+    "Access-Control-Allow-Headers",
+    "Access-Control-Max-Age",
+    "Access-Control-Expose-Headers",
+];
+
+/// Ports 1 to 65535 without a leading zero, as the runtime accepts them.
+const PORT_RE: &str =
+    "(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
+/// An RFC 9110 token character (inside a character class).
+const TCHAR: &str = "!#$%&'*+.^_`|~0-9A-Za-z-";
+
+/// Escapes regex metacharacters (origins and header names contain no backslash).
+fn re(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$#".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A double-quoted nginx string (the values we emit have no `"`, `\`, `$` or control bytes;
+/// the checker guarantees tokens and canonical origins, and [`check_value`] enforces it).
+fn q(s: &str) -> String {
+    format!("\"{s}\"")
+}
+
+fn check_value(what: &str, s: &str) -> Result<(), Unsupported> {
+    if s.bytes()
+        .any(|b| b == b'"' || b == b'\\' || b == b'$' || b < 0x20 || b == 0x7f)
+        || s.len() > 4000
+    {
+        return Err(Unsupported(format!(
+            "{what} {s:?} cannot be written to nginx (contains `\"`, `\\`, `$` or a control byte, or is over 4000 bytes)"
+        )));
+    }
+    Ok(())
+}
+
+/// The file-name slug of a route pattern: `exact-` or `prefix-`, then the path with `/` as
+/// `-`, lowercase letters and digits kept, every other byte as `_` and two hex digits. The
+/// encoding is injective, so slugs never collide.
+pub fn slug(pattern: &str) -> String {
+    let (kind, path) = match pattern.strip_suffix("/*") {
+        Some(p) => ("prefix", p),
+        None => ("exact", pattern),
+    };
+    let path = path.strip_prefix('/').unwrap_or(path);
+    let mut out = String::from(kind);
+    out.push('-');
+    if path.is_empty() {
+        out.push_str("root");
+        return out;
+    }
+    for b in path.bytes() {
+        match b {
+            b'a'..=b'z' | b'0'..=b'9' => out.push(char::from(b)),
+            b'/' => out.push('-'),
+            _ => {
+                let _ = write!(out, "_{b:02x}");
+            }
+        }
+    }
+    out
+}
+
+/// A short namespace for variable names: a hash of what the policy says, so two policies (or
+/// two projects) never share variables.
+fn namespace(lowered: &Lowered) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let text = format!("{:?}", lowered.specs);
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("gl{:08x}", h >> 32)
+}
+
+/// Variable prefix for policy `index`: short, so nginx's variables hash stays small (the
+/// policy's name is in the comment above its maps).
+fn var_name(ns: &str, index: usize) -> String {
+    format!("{ns}p{index}")
+}
+
+/// The regex of one origin pattern in the runtime's strict form.
+fn pattern_regex(p: &str) -> Option<String> {
+    let (scheme, rest) = p.split_once("://")?;
+    let (host, port) = if let Some(h) = rest.strip_suffix(":*") {
+        (h, Some(None))
+    } else if rest.starts_with('[') {
+        match rest.rsplit_once("]:") {
+            Some((h, port)) => (rest.get(..h.len() + 1)?, Some(Some(port))),
+            None => (rest, None),
+        }
+    } else {
+        match rest.rsplit_once(':') {
+            Some((h, port)) => (h, Some(Some(port))),
+            None => (rest, None),
+        }
+    };
+    let mut out = format!("^{}://", re(scheme));
+    match host.strip_prefix("*.") {
+        Some(suffix) => {
+            // One or more labels, the whole host at most 253 bytes (as the runtime checks).
+            let _ = write!(
+                out,
+                "(?=[^:]{{1,253}}(?::|$))(?:[a-z0-9-]{{1,63}}\\.)+{}",
+                re(suffix)
+            );
+        }
+        None => out.push_str(&re(host)),
+    }
+    match port {
+        None => {}
+        Some(None) => {
+            let _ = write!(out, "(?::{PORT_RE})?");
+        }
+        Some(Some(p)) => {
+            let _ = write!(out, ":{}", re(p));
+        }
+    }
+    out.push('$');
+    Some(out)
+}
+
+struct Writer {
+    http: String,
+    ns: String,
+}
+
+impl Writer {
+    fn map(&mut self, source: &str, target: &str, lines: &[(String, String)]) {
+        let _ = writeln!(self.http, "map {source} ${target} {{");
+        let w = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        for (k, v) in lines {
+            let _ = writeln!(self.http, "    {k:w$} {v};");
+        }
+        self.http.push_str("}\n");
+    }
+
+    fn cors(&mut self, index: usize, c: &Cors, location: &str) -> Result<String, Unsupported> {
+        let v = var_name(&self.ns, index);
+        let static_any = c.any_origin() && !c.credentials();
+        let _ = writeln!(self.http, "\n# cors policy `{}` ({location})", c.name());
+        let origin_hdr = "$http_origin";
+        let acrm = "$http_access_control_request_method";
+        let acrh = "$http_access_control_request_headers";
+        // 1. Is the origin allowed?
+        if c.any_origin() {
+            self.map(
+                origin_hdr,
+                &format!("{v}_allowed"),
+                &[(q(""), "0".into()), ("default".into(), "1".into())],
+            );
+        } else {
+            let exact: Vec<&str> = c.origins().keys().iter().map(|k| k.as_ref()).collect();
+            let patterns: Vec<&str> = c.patterns().keys().iter().map(|k| k.as_ref()).collect();
+            let mut parts = Vec::new();
+            if !exact.is_empty() {
+                let mut lines = vec![("default".to_string(), q(""))];
+                for o in &exact {
+                    check_value("origin", o)?;
+                    lines.push((q(o), q(o)));
+                }
+                let _ = writeln!(
+                    self.http,
+                    "# exact origins: a hash lookup (nginx compares string keys ignoring case),"
+                );
+                let _ = writeln!(
+                    self.http,
+                    "# then one byte-exact comparison of the request's Origin with what it found"
+                );
+                self.map(origin_hdr, &format!("{v}_hit"), &lines);
+                self.map(
+                    &q(&format!("$http_origin ${v}_hit")),
+                    &format!("{v}_exact"),
+                    &[
+                        ("default".into(), "0".into()),
+                        (q("~^(\\S+) \\1$"), "1".into()),
+                    ],
+                );
+                parts.push(format!("${v}_exact"));
+            }
+            if !patterns.is_empty() {
+                let mut lines = vec![("default".to_string(), "0".to_string())];
+                for p in &patterns {
+                    check_value("origin pattern", p)?;
+                    let r = pattern_regex(p).ok_or_else(|| {
+                        Unsupported(format!("cannot translate origin pattern {p:?}"))
+                    })?;
+                    let _ = writeln!(self.http, "# {p}");
+                    lines.push((q(&format!("~{r}")), "1".into()));
+                }
+                self.map(origin_hdr, &format!("{v}_pattern"), &lines);
+                parts.push(format!("${v}_pattern"));
+            }
+            let zeros = "0".repeat(parts.len());
+            if parts.is_empty() {
+                parts.push("0".into());
+            }
+            self.map(
+                &q(&parts.concat()),
+                &format!("{v}_allowed"),
+                &[(q(&zeros), "0".into()), ("default".into(), "1".into())],
+            );
+        }
+        // 2. Preflight = OPTIONS + Origin + Access-Control-Request-Method.
+        self.map(
+            origin_hdr,
+            &format!("{v}_has_origin"),
+            &[(q(""), "0".into()), ("default".into(), "1".into())],
+        );
+        self.map(
+            &q(&format!("$request_method:${v}_has_origin:{acrm}")),
+            &format!("{v}_is_pf"),
+            &[
+                ("default".into(), "0".into()),
+                (q("~^OPTIONS:1:."), "1".into()),
+            ],
+        );
+        // 3. The requested method: safelisted, listed (byte-exact), or any token.
+        let method_re = if c.any_method() {
+            format!("~^[{TCHAR}]+$")
+        } else {
+            let mut ms: Vec<String> = vec!["GET".into(), "HEAD".into(), "POST".into()];
+            for m in c.methods() {
+                check_value("method", m)?;
+                if !ms.iter().any(|x| x == m.as_ref()) {
+                    ms.push(m.to_string());
+                }
+            }
+            format!(
+                "~^(?:{})$",
+                ms.iter().map(|m| re(m)).collect::<Vec<_>>().join("|")
+            )
+        };
+        self.map(
+            acrm,
+            &format!("{v}_method_ok"),
+            &[("default".into(), "0".into()), (q(&method_re), "1".into())],
+        );
+        // 4. The requested headers: a comma list (spaces and empty elements tolerated, case
+        //    ignored), every name allowed; Authorization only when listed; at most 64 names
+        //    and 4096 bytes.
+        let names: Vec<&str> = c.headers().keys().iter().map(|k| k.as_ref()).collect();
+        for n in &names {
+            check_value("header name", n)?;
+        }
+        let auth_listed = names
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case("authorization"));
+        let element = if c.any_header() {
+            if auth_listed {
+                format!("[{TCHAR}]+")
+            } else {
+                format!("(?!authorization[ \\t]*(?:,|$))[{TCHAR}]+")
+            }
+        } else if names.is_empty() {
+            "(?!)".to_string()
+        } else {
+            format!(
+                "(?:{})",
+                names
+                    .iter()
+                    .map(|n| re(&n.to_ascii_lowercase()))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            )
+        };
+        let list_re = format!(
+            "~*^(?=[\\s\\S]{{0,4096}}$)[ \\t,]*(?:{element}[ \\t]*(?:,[ \\t,]*|$)){{0,64}}$"
+        );
+        // nginx never tries regex keys on an empty value: an absent header needs its own key.
+        self.map(
+            acrh,
+            &format!("{v}_headers_ok"),
+            &[
+                ("default".into(), "0".into()),
+                (q(""), "1".into()),
+                (q(&list_re), "1".into()),
+            ],
+        );
+        self.map(
+            acrh,
+            &format!("{v}_has_names"),
+            &[
+                ("default".into(), "0".into()),
+                (q(&format!("~[{TCHAR}]")), "1".into()),
+            ],
+        );
+        // 5. The state.
+        self.map(
+            &q(&format!(
+                "${v}_is_pf${v}_allowed${v}_method_ok${v}_headers_ok${v}_has_origin"
+            )),
+            &format!("{v}_state"),
+            &[
+                ("default".into(), "denied".into()),
+                (q("~^0...0$"), "none".into()),
+                (q("~^01..1$"), "allowed".into()),
+                (q("~^00..1$"), "denied".into()),
+                (q("~^1111.$"), "pok".into()),
+                (q("~^1"), "prej".into()),
+            ],
+        );
+        // 6. Header values by state ("" = not sent).
+        let state = format!("${v}_state");
+        let acao = if c.any_origin() {
+            q("*")
+        } else {
+            origin_hdr.to_string()
+        };
+        let mut acao_lines = vec![
+            ("default".to_string(), q("")),
+            ("allowed".into(), acao.clone()),
+            ("pok".into(), acao),
+        ];
+        if static_any {
+            acao_lines.push(("none".into(), q("*")));
+        }
+        self.map(&state, &format!("{v}_acao"), &acao_lines);
+        if c.credentials() {
+            self.map(
+                &state,
+                &format!("{v}_acac"),
+                &[
+                    ("default".into(), q("")),
+                    ("allowed".into(), q("true")),
+                    ("pok".into(), q("true")),
+                ],
+            );
+        }
+        if let Some(e) = c.expose_headers_value() {
+            check_value("exposed headers", e)?;
+            let mut lines = vec![("default".to_string(), q("")), ("allowed".into(), q(e))];
+            if static_any {
+                lines.push(("none".into(), q(e)));
+            }
+            self.map(&state, &format!("{v}_aceh"), &lines);
+        }
+        self.map(
+            &state,
+            &format!("{v}_acam"),
+            &[("default".into(), q("")), ("pok".into(), acrm.to_string())],
+        );
+        let acah = if c.any_header() && c.credentials() {
+            acrh.to_string()
+        } else {
+            match c.allow_headers_value() {
+                Some(h) => {
+                    check_value("allowed headers", h)?;
+                    q(h)
+                }
+                None => q(""),
+            }
+        };
+        self.map(
+            &q(&format!("{state}:${v}_has_names")),
+            &format!("{v}_acah"),
+            &[("default".into(), q("")), (q("pok:1"), acah)],
+        );
+        if let Some(m) = c.max_age_value() {
+            self.map(
+                &state,
+                &format!("{v}_acma"),
+                &[("default".into(), q("")), ("pok".into(), q(m))],
+            );
+        }
+        // The location snippet for routes using this policy.
+        let mut s = String::new();
+        let _ = writeln!(s, "# cors policy `{}` ({location})", c.name());
+        s.push_str(
+            "# The upstream's own CORS headers are hidden, so they can never be duplicated.\n",
+        );
+        for h in OWNED {
+            let _ = writeln!(s, "proxy_hide_header {h};");
+        }
+        s.push_str("# `always`: the headers are also sent on 4xx and 5xx responses.\n");
+        let _ = writeln!(
+            s,
+            "add_header Access-Control-Allow-Origin ${v}_acao always;"
+        );
+        if c.credentials() {
+            let _ = writeln!(
+                s,
+                "add_header Access-Control-Allow-Credentials ${v}_acac always;"
+            );
+        }
+        if c.expose_headers_value().is_some() {
+            let _ = writeln!(
+                s,
+                "add_header Access-Control-Expose-Headers ${v}_aceh always;"
+            );
+        }
+        let _ = writeln!(
+            s,
+            "add_header Access-Control-Allow-Methods ${v}_acam always;"
+        );
+        let _ = writeln!(
+            s,
+            "add_header Access-Control-Allow-Headers ${v}_acah always;"
+        );
+        if c.max_age_value().is_some() {
+            let _ = writeln!(s, "add_header Access-Control-Max-Age ${v}_acma always;");
+        }
+        if !static_any {
+            s.push_str("add_header Vary Origin always;\n");
+        }
+        s.push_str("# Preflights are answered here and never reach the upstream. Only `return` inside `if`.\n");
+        let _ = writeln!(s, "if (${v}_state = pok) {{ return 204; }}");
+        let _ = writeln!(s, "if (${v}_state = prej) {{ return 403; }}");
+        Ok(s)
+    }
+}
+
+const TRAP: &str = "\
+# THE add_header TRAP: nginx drops every add_header inherited from the server or http level
+# in a location that has add_header lines of its own, and this snippet has some. Repeat the
+# server-level add_header lines (security headers) inside the location, or move them into a
+# file you include in every location. add_header lines written next to this include, in the
+# same location, are kept.";
+
+/// Emits the nginx files for a lowered policy.
+pub fn emit(
+    lowered: &Lowered,
+    sources: &crate::SourceMap,
+    program: &crate::ir::Program,
+    opts: &Options,
+) -> Result<Vec<File>, Unsupported> {
+    let policy = &lowered.policy;
+    let ns = namespace(lowered);
+    let mut w = Writer {
+        http: String::new(),
+        ns: ns.clone(),
+    };
+    let root = opts.include_root.trim_end_matches('/');
+    check_value("include root", root)?;
+    let header = |what: &str| {
+        format!(
+            "# DO NOT EDIT, generated by `{}`.\n# guestlist {} for profile `{}`; variables are namespaced `${ns}_`.\n{what}",
+            opts.generated_by,
+            env!("CARGO_PKG_VERSION"),
+            lowered.profile
+        )
+    };
+    // Per-policy maps and snippets.
+    let mut snippets = Vec::new();
+    for (i, c) in policy.cors_policies().iter().enumerate() {
+        let decl = program.cors.iter().find(|d| d.name == c.name());
+        let location = decl.map_or_else(String::new, |d| {
+            let (f, l, _) = sources.location(d.head_span);
+            format!("{f}:{l}")
+        });
+        snippets.push(w.cors(i, c, &location)?);
+    }
+    // Hash sizes a large policy needs.
+    let (entries, longest) = policy
+        .cors_policies()
+        .iter()
+        .map(|c| {
+            (
+                c.origins().len(),
+                c.origins()
+                    .keys()
+                    .iter()
+                    .map(|k| k.len())
+                    .max()
+                    .unwrap_or(0),
+            )
+        })
+        .fold((0, 0), |(n, l), (n2, l2)| (n.max(n2), l.max(l2)));
+    let bucket = (longest + 16).next_power_of_two().max(64);
+    let max_size = entries.next_power_of_two().max(2048);
+    let mut files = Vec::new();
+    files.push(File {
+        path: "guestlist-http.conf".into(),
+        text: header(&format!(
+            "# Include once inside `http {{}}`: `include {root}/guestlist-http.conf;`\n\
+             # It holds only `map` blocks; nothing is evaluated until a route snippet uses it.\n\
+             # This policy's largest origin list has {entries} entries of up to {longest} bytes: it needs\n\
+             #     map_hash_max_size {max_size}; map_hash_bucket_size {bucket};\n\
+             # in `http {{}}` (nginx's defaults: 2048 and 32/64).\n{}",
+            w.http
+        )),
+    });
+    // Route snippets and the server file.
+    let mut server = header(&format!(
+        "# Include inside a `server {{}}`: `include {root}/guestlist-server.conf;`\n\
+         # One location per route, matched like the runtime: exact (`=`) beats prefix (`^~`), the\n\
+         # longest prefix wins, on nginx's normalised path (decoded, `//` merged, dots resolved).\n\
+         # Paths outside every route are left to your own locations.\n{TRAP}\n"
+    ));
+    for (i, r) in policy.routes().iter().enumerate() {
+        let slug = slug(r.pattern());
+        check_value("route pattern", r.pattern())?;
+        let rel = format!("routes/{slug}.conf");
+        let body = match r.cors().and_then(|c| snippets.get(c as usize)) {
+            Some(s) => s.clone(),
+            None => {
+                "# This route has no cors policy: responses pass through untouched.\n".to_string()
+            }
+        };
+        let origin = lowered
+            .provenance
+            .routes
+            .get(i)
+            .map_or_else(String::new, |p| {
+                let (f, l, _) = sources.location(p.span);
+                format!(" ({f}:{l})")
+            });
+        files.push(File {
+            path: rel.clone(),
+            text: header(&format!(
+                "# Route \"{}\"{origin}. Include inside your `location {{}}` for it:\n#     include {root}/{rel};\n{TRAP}\n{body}",
+                r.pattern()
+            )),
+        });
+        let (modifier, path) = match r.pattern().strip_suffix('*') {
+            Some(p) => ("^~", p),
+            None => ("=", r.pattern()),
+        };
+        let _ = writeln!(
+            server,
+            "\nlocation {modifier} {} {{\n    include {root}/{rel};",
+            q(path)
+        );
+        if let Some(u) = &opts.upstream_include {
+            check_value("upstream include", u)?;
+            let _ = writeln!(server, "    include {u};");
+        }
+        server.push_str("}\n");
+    }
+    files.push(File {
+        path: "guestlist-server.conf".into(),
+        text: server,
+    });
+    Ok(files)
+}
+
+/// Writes the files under `dir` (atomically, only when changed) and removes route snippets of
+/// routes that no longer exist. Returns the files written.
+pub fn write(dir: &Path, files: &[File]) -> std::io::Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir.join("routes"))?;
+    let mut written = Vec::new();
+    for f in files {
+        let p = dir.join(&f.path);
+        crate::write::write_if_changed(&p, f.text.as_bytes())?;
+        written.push(p);
+    }
+    for e in std::fs::read_dir(dir.join("routes"))? {
+        let p = e?.path();
+        let generated =
+            std::fs::read_to_string(&p).is_ok_and(|t| t.starts_with("# DO NOT EDIT, generated by"));
+        if generated && !written.contains(&p) {
+            std::fs::remove_file(&p)?;
+        }
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_injective() {
+        assert_eq!(slug("/api/*"), "prefix-api");
+        assert_eq!(slug("/api/v1/users"), "exact-api-v1-users");
+        assert_eq!(slug("/*"), "prefix-root");
+        assert_eq!(slug("/"), "exact-root");
+        assert_eq!(slug("/a-b"), "exact-a_2db");
+        assert_ne!(slug("/a-b"), slug("/a/b"));
+        assert_ne!(slug("/A"), slug("/a"));
+        assert_ne!(slug("/x/"), slug("/x/*"));
+    }
+
+    #[test]
+    fn pattern_regexes() {
+        assert_eq!(
+            pattern_regex("https://*.example.com").unwrap(),
+            "^https://(?=[^:]{1,253}(?::|$))(?:[a-z0-9-]{1,63}\\.)+example\\.com$"
+        );
+        assert!(pattern_regex("http://localhost:*")
+            .unwrap()
+            .starts_with("^http://localhost(?::"));
+        assert_eq!(
+            pattern_regex("https://*.a.com:8443")
+                .unwrap()
+                .rsplit_once(":8443")
+                .map(|x| x.1),
+            Some("$")
+        );
+        assert!(pattern_regex("http://[::1]:*")
+            .unwrap()
+            .starts_with("^http://\\[::1\\](?::"));
+    }
+}

@@ -1,0 +1,503 @@
+//! The nginx emitter against a real nginx on 127.0.0.1: `nginx -t` on the emitted files of
+//! every valid policy in `examples/` and `spec/`, and a differential test that sends thousands
+//! of seeded requests to nginx and compares status and CORS headers with `guestlist explain`.
+//!
+//! nginx must be installed (`scripts/test.sh` installs it with apt-get). Without it the tests
+//! fail when `CI=true`, and say loudly that they skipped otherwise.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests fail by panicking
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use guestlist_compiler::emit::nginx;
+use guestlist_compiler::Compilation;
+
+fn nginx_bin() -> Option<PathBuf> {
+    let candidates = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"];
+    if let Some(p) = candidates.iter().map(PathBuf::from).find(|p| p.exists()) {
+        return Some(p);
+    }
+    Command::new("nginx")
+        .arg("-v")
+        .output()
+        .ok()
+        .map(|_| PathBuf::from("nginx"))
+}
+
+fn require_nginx() -> Option<PathBuf> {
+    match nginx_bin() {
+        Some(p) => Some(p),
+        None if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("nginx is required in CI (scripts/test.sh installs it with apt-get)")
+        }
+        None => {
+            eprintln!("SKIPPED: nginx is not installed; run scripts/test.sh to install it");
+            None
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("guestlist-nginx-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("logs")).unwrap();
+    std::fs::create_dir_all(d.join("tmp")).unwrap();
+    d
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running nginx, stopped on drop.
+struct Nginx {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Emits `lowered` into `dir/out` and writes `dir/nginx.conf` around it. Returns the config path
+/// and the port of the guestlist server.
+fn setup(bin: &Path, c: &Compilation, profile: &str, dir: &Path, proxied: bool) -> (PathBuf, u16) {
+    let lowered = c.lower(profile).unwrap();
+    let out = dir.join("out");
+    let backend = free_port();
+    let port = free_port();
+    let upstream = dir.join("upstream.conf");
+    // The user's own location content: an add_header of its own (kept next to ours). The
+    // differential answers with `return`; `proxy_pass` (with a backend that sends its own CORS
+    // header) is tested separately, because nginx redirects `/api` to `/api/` for a proxied
+    // prefix location (see spec/nginx.md).
+    let upstream_body = match proxied {
+        true => {
+            format!("add_header X-App \"yes\" always;\nproxy_pass http://127.0.0.1:{backend};\n")
+        }
+        false => "add_header X-App \"yes\" always;\nreturn 200 \"app\\n\";\n".to_string(),
+    };
+    std::fs::write(&upstream, upstream_body).unwrap();
+    let opts = nginx::Options {
+        include_root: out.to_string_lossy().into_owned(),
+        upstream_include: Some(upstream.to_string_lossy().into_owned()),
+        generated_by: "guestlist nginx differential test".into(),
+    };
+    let files = nginx::emit(&lowered, &c.sources, &c.program, &opts).unwrap();
+    nginx::write(&out, &files).unwrap();
+    let catch_all = lowered.policy.routes().iter().any(|r| r.pattern() == "/*");
+    let d = dir.to_string_lossy();
+    let conf = format!(
+        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\nevents {{ worker_connections 256; }}\nhttp {{\n    access_log off;\n    client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n    map_hash_max_size 32768; map_hash_bucket_size 128; variables_hash_bucket_size 128;\n    include {d}/out/guestlist-http.conf;\n    server {{\n        listen 127.0.0.1:{port};\n        include {d}/out/guestlist-server.conf;\n{}    }}\n    server {{\n        listen 127.0.0.1:{backend};\n        location / {{ add_header Access-Control-Allow-Origin \"*\" always; return 200 \"app\\n\"; }}\n    }}\n}}\n",
+        if catch_all { String::new() } else { "        location / { return 200 \"unrouted\\n\"; }\n".to_string() }
+    );
+    let conf_path = dir.join("nginx.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let t = Command::new(bin)
+        .args(["-t", "-q", "-p"])
+        .arg(dir)
+        .arg("-c")
+        .arg(&conf_path)
+        .arg("-e")
+        .arg(dir.join("logs/error.log"))
+        .output()
+        .unwrap();
+    assert!(
+        t.status.success(),
+        "nginx -t failed:\n{}",
+        String::from_utf8_lossy(&t.stderr)
+    );
+    (conf_path, port)
+}
+
+fn start(bin: &Path, dir: &Path, conf: &Path, port: u16) -> Nginx {
+    let child = Command::new(bin)
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(conf)
+        .arg("-e")
+        .arg(dir.join("logs/error.log"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "nginx did not start on {addr}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Nginx { child, addr }
+}
+
+/// Status and the CORS headers (lowercase names) of one request.
+fn send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+) -> (u16, Vec<(String, String)>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    for (n, v) in headers {
+        req.push_str(&format!("{n}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let head = text.split("\r\n\r\n").next().unwrap_or("");
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut hs: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .filter(|(n, _)| n.starts_with("access-control-") || n == "vary")
+        .collect();
+    hs.sort();
+    (status, hs)
+}
+
+/// xorshift64*: a seeded generator, so every run sends the same requests.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[self.below(v.len())]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+type Request = (String, String, Vec<(String, String)>);
+
+/// Requests across allowed, refused, pattern, suffix-confusion, wrong-case and `null` origins,
+/// no Origin, preflights with every method and header mix, and odd paths.
+fn requests(c: &Compilation, profile: &str, n: usize, seed: u64) -> Vec<Request> {
+    let lowered = c.lower(profile).unwrap();
+    let policy = &lowered.policy;
+    let mut rng = Rng(seed);
+    let mut origins: Vec<String> = vec![
+        "null".into(),
+        "https://attacker.example".into(),
+        "http://app.example.com".into(),
+    ];
+    let mut names: Vec<String> = vec![
+        "x-other".into(),
+        "authorization".into(),
+        "content-type".into(),
+        "x-request-id".into(),
+    ];
+    // Origins the policy allows, and header names it allows, drawn more often so that every
+    // kind of decision is well represented.
+    let mut good: Vec<String> = Vec::new();
+    let mut good_names: Vec<String> = Vec::new();
+    for cp in policy.cors_policies() {
+        for h in cp.headers().keys() {
+            good_names.push(h.to_ascii_lowercase());
+        }
+        for p in cp.patterns().keys() {
+            good.push(p.replace("*.", "ok.").replace(":*", ":8080"));
+        }
+        for o in cp.origins().keys() {
+            good.push(o.to_string());
+            origins.push(o.to_string());
+            origins.push(format!("{o}.evil.net"));
+            origins.push(format!("{o}/"));
+            origins.push(o.to_ascii_uppercase());
+            origins.push(o.replacen("https://", "http://", 1));
+            origins.push(format!("{o}:443"));
+        }
+        for p in cp.patterns().keys() {
+            let base = p.replace(":*", "");
+            for label in ["a.", "deep.er.", "A.", "-.", "x_y.", ""] {
+                origins.push(base.replace("*.", label));
+            }
+            origins.push(base.replace("*.", "evil"));
+            origins.push(format!("{}.evil.net", base.replace("*.", "a.")));
+            if p.ends_with(":*") {
+                for port in [":8080", ":1", ":65535", ":65536", ":0", ":080", ":"] {
+                    origins.push(format!("{}{port}", base.replace("*.", "b.")));
+                }
+            }
+        }
+        for h in cp.headers().keys() {
+            names.push(h.to_string());
+            names.push(h.to_ascii_uppercase());
+        }
+    }
+    let mut paths: Vec<String> = vec!["/nowhere".into(), "/".into(), "/%zz".into(), "/../x".into()];
+    for r in policy.routes() {
+        let p = r.pattern();
+        match p.strip_suffix('*') {
+            Some(prefix) => {
+                paths.push(format!("{prefix}users/7"));
+                paths.push(format!("{prefix}a/b?q=1&r=/x"));
+                paths.push(prefix.to_string());
+                paths.push(prefix.trim_end_matches('/').to_string());
+                paths.push(format!("/{prefix}//x"));
+                paths.push(format!("{prefix}./x/../y"));
+                paths.push(format!("{prefix}x/%2e%2e/y"));
+                paths.push(prefix.replacen('a', "%61", 1) + "z");
+                paths.push(prefix.to_ascii_uppercase() + "x");
+            }
+            None => {
+                paths.push(p.to_string());
+                paths.push(format!("{p}?x=1"));
+                paths.push(format!("{p}/"));
+                paths.push(format!("/.{p}"));
+            }
+        }
+    }
+    let methods = [
+        "GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "OPTIONS", "OPTIONS",
+    ];
+    let acrms = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "patch", "DELETE", "delete", "CONNECT", "X-Custom",
+        "a,b",
+    ];
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let method = rng.pick(&methods).to_string();
+        let path = rng.pick(&paths).clone();
+        let mut h = Vec::new();
+        if rng.chance(90) {
+            let o = if !good.is_empty() && rng.chance(40) {
+                rng.pick(&good)
+            } else {
+                rng.pick(&origins)
+            };
+            h.push(("Origin".to_string(), o.clone()));
+        }
+        if method == "OPTIONS" && rng.chance(85) {
+            h.push((
+                "Access-Control-Request-Method".into(),
+                rng.pick(&acrms).to_string(),
+            ));
+        }
+        if rng.chance(50) {
+            let k = rng.below(4);
+            let pool = if !good_names.is_empty() && rng.chance(50) {
+                &good_names
+            } else {
+                &names
+            };
+            let mut list: Vec<String> = (0..k).map(|_| rng.pick(pool).clone()).collect();
+            if rng.chance(10) {
+                list.push(String::new()); // empty element
+            }
+            let sep = if rng.chance(30) { ", " } else { "," };
+            let v = list.join(sep);
+            if !v.is_empty() && !v.starts_with(' ') && !v.ends_with(' ') {
+                h.push(("Access-Control-Request-Headers".into(), v));
+            }
+        }
+        out.push((method, path, h));
+    }
+    out
+}
+
+/// Runs the differential test for one policy and profile; returns (requests, mismatches).
+fn differential(
+    bin: &Path,
+    file: &Path,
+    profile: &str,
+    n: usize,
+    seed: u64,
+) -> (usize, Vec<String>) {
+    let c = Compilation::load(&[file]).unwrap();
+    assert!(!c.has_errors(), "{}", c.render());
+    let dir = tempdir(&format!(
+        "diff-{}-{profile}",
+        file.file_stem().unwrap().to_string_lossy()
+    ));
+    let (conf, port) = setup(bin, &c, profile, &dir, false);
+    let server = start(bin, &dir, &conf, port);
+    let lowered = c.lower(profile).unwrap();
+    let mut mismatches = Vec::new();
+    let reqs = requests(&c, profile, n, seed);
+    let mut kinds = std::collections::BTreeMap::new();
+    for (m, p, h) in &reqs {
+        let e = guestlist_compiler::explain::explain(&lowered, m, p, h);
+        *kinds.entry(e.kind.as_str()).or_insert(0) += 1;
+        let (status, got) = send(server.addr, m, p, h);
+        let mut want = e.headers.clone();
+        want.sort();
+        let status_ok = match e.status {
+            Some(s) => status == s,
+            None => status != 204 && status != 403 && status != 0,
+        };
+        if !status_ok || got != want {
+            mismatches.push(format!(
+                "{m} {p} {h:?}: guestlist {} {:?} {want:?}; nginx {status} {got:?}",
+                e.kind.as_str(),
+                e.status
+            ));
+        }
+    }
+    println!("{} ({profile}) decisions: {kinds:?}", file.display());
+    for kind in [
+        "not-cors",
+        "actual-allowed",
+        "actual-not-allowed",
+        "preflight-ok",
+        "preflight-rejected",
+    ] {
+        assert!(
+            kinds.get(kind).copied().unwrap_or(0) >= 40,
+            "too few {kind} requests: {kinds:?}"
+        );
+    }
+    (reqs.len(), mismatches)
+}
+
+#[test]
+fn nginx_accepts_every_emitted_policy() {
+    let Some(bin) = require_nginx() else { return };
+    let mut files = Vec::new();
+    for dir in [
+        "examples/policies",
+        "spec/policies",
+        "spec/diagnostics/cases",
+    ] {
+        for e in std::fs::read_dir(root().join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "policy") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut checked = 0;
+    for f in &files {
+        let c = Compilation::load(&[f]).unwrap();
+        if c.has_errors() {
+            continue;
+        }
+        for profile in c.program.all_profiles() {
+            let dir = tempdir(&format!(
+                "t-{}-{profile}",
+                f.file_stem().unwrap().to_string_lossy()
+            ));
+            setup(&bin, &c, &profile, &dir, true); // asserts `nginx -t`
+            checked += 1;
+        }
+    }
+    println!("nginx -t passed for {checked} policy/profile pairs");
+    assert!(checked >= 6, "{checked}");
+}
+
+#[test]
+fn nginx_decides_like_the_runtime() {
+    let Some(bin) = require_nginx() else { return };
+    let cases = [
+        (root().join("examples/policies/site.policy"), "default", 11),
+        (root().join("examples/policies/site.policy"), "dev", 12),
+        (
+            root().join("spec/policies/conformance.policy"),
+            "default",
+            13,
+        ),
+    ];
+    let mut total = 0;
+    let mut all = Vec::new();
+    for (file, profile, seed) in &cases {
+        let (n, mismatches) = differential(&bin, file, profile, 2000, *seed);
+        println!(
+            "{} ({profile}): {n} requests, {} mismatches",
+            file.display(),
+            mismatches.len()
+        );
+        total += n;
+        all.extend(mismatches);
+    }
+    for m in all.iter().take(20) {
+        println!("MISMATCH {m}");
+    }
+    println!("differential: {total} requests, {} mismatches", all.len());
+    assert!(
+        all.is_empty(),
+        "{} mismatches between nginx and the runtime",
+        all.len()
+    );
+}
+
+/// With `proxy_pass`, the upstream's own `Access-Control-*` headers are hidden: one
+/// Access-Control-Allow-Origin, never two; the user's own add_header next to the include stays.
+#[test]
+fn proxied_locations_never_duplicate_cors_headers() {
+    let Some(bin) = require_nginx() else { return };
+    let c = Compilation::load(&[root().join("examples/policies/site.policy")]).unwrap();
+    let dir = tempdir("proxied");
+    let (conf, port) = setup(&bin, &c, "default", &dir, true);
+    let server = start(&bin, &dir, &conf, port);
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET /api/users HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example.com\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let acao: Vec<&str> = raw
+        .lines()
+        .filter(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("access-control-allow-origin:")
+        })
+        .collect();
+    assert_eq!(
+        acao,
+        ["Access-Control-Allow-Origin: https://app.example.com"],
+        "{raw}"
+    );
+    assert!(raw.contains("X-App: yes"), "{raw}");
+    assert!(
+        raw.contains("\r\n\r\napp\n"),
+        "the request reached the backend: {raw}"
+    );
+    // The static `*` policy: the backend's `*` is hidden, and exactly one of ours is sent.
+    let (_, h) = send(
+        server.addr,
+        "GET",
+        "/assets/x",
+        &[("Origin".into(), "https://a.test".into())],
+    );
+    assert_eq!(
+        h,
+        [("access-control-allow-origin".to_string(), "*".to_string())]
+    );
+}
