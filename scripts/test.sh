@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: `scripts/test.sh`.
-# Installs what the tests need (nothing beyond the Rust toolchain yet; later issues add nginx
-# and chromium here, installed with apt-get, and in CI a missing tool is a failure).
+# Installs what the tests need (nginx, from Debian's packages with apt-get, when missing). In
+# CI (CI=true) a tool that cannot be installed is a failure, never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +20,28 @@ require() {
   fi
 }
 require cargo
+
+have_nginx() { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; }
+
+install_tools() {
+  if ! have_nginx; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq
+      apt-get install -y -qq nginx-light >/dev/null || apt-get install -y -qq nginx >/dev/null
+      # The package may start a system nginx; the tests run their own, on 127.0.0.1 only.
+      (service nginx stop || /usr/sbin/nginx -s quit) >/dev/null 2>&1 || true
+    fi
+  fi
+  if have_nginx; then
+    echo "nginx: $( (nginx -v || /usr/sbin/nginx -v) 2>&1 | head -1)"
+  elif [ "${CI:-}" = "true" ]; then
+    echo "error: nginx is required and could not be installed (apt-get install nginx-light)" >&2
+    return 1
+  else
+    echo "warning: nginx is not installed; the nginx tests will say SKIPPED" >&2
+  fi
+}
 
 runtime_deps() {
   # The runtime stays light: its normal dependencies are an allow-list, with and without the
@@ -40,6 +62,7 @@ runtime_deps() {
   echo "runtime dependencies: $deps(+ pin-project-lite tower-layer tower-service with tower)"
 }
 
+stage "install tools" install_tools
 stage "format" cargo fmt --all -- --check
 stage "clippy" cargo clippy --workspace --all-targets --all-features -- -D warnings
 stage "runtime dependencies" runtime_deps

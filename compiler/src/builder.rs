@@ -36,6 +36,10 @@ pub struct Build {
     static_name: String,
     runtime_crate: String,
     cargo_output: bool,
+    nginx_dir: Option<PathBuf>,
+    nginx_include_root: Option<String>,
+    nginx_upstream_include: Option<String>,
+    docs_path: Option<PathBuf>,
 }
 
 impl Default for Build {
@@ -94,7 +98,38 @@ impl Build {
             static_name: DEFAULT_STATIC_NAME.to_string(),
             runtime_crate: "::guestlist".to_string(),
             cargo_output: true,
+            nginx_dir: None,
+            nginx_include_root: None,
+            nginx_upstream_include: None,
+            docs_path: None,
         }
+    }
+
+    /// Also writes the nginx configuration to `dir` (relative to `CARGO_MANIFEST_DIR`) on
+    /// every build, only when its bytes change. `include` lines point to `dir`'s absolute path
+    /// unless [`Build::nginx_include_root`] says otherwise.
+    pub fn nginx(mut self, dir: impl AsRef<Path>) -> Build {
+        self.nginx_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// The directory the emitted nginx `include` lines point to (where the files are deployed).
+    pub fn nginx_include_root(mut self, root: impl Into<String>) -> Build {
+        self.nginx_include_root = Some(root.into());
+        self
+    }
+
+    /// A file each generated nginx `location` includes after the route snippet (`proxy_pass`).
+    pub fn nginx_upstream_include(mut self, path: impl Into<String>) -> Build {
+        self.nginx_upstream_include = Some(path.into());
+        self
+    }
+
+    /// Also writes the Markdown documentation to `path` (relative to `CARGO_MANIFEST_DIR`) on
+    /// every build, only when its bytes change.
+    pub fn docs(mut self, path: impl AsRef<Path>) -> Build {
+        self.docs_path = Some(path.as_ref().to_path_buf());
+        self
     }
 
     /// Adds a policy file (relative to `CARGO_MANIFEST_DIR`). Several files form one policy.
@@ -149,6 +184,10 @@ impl Build {
 
     /// Checks and generates without writing anything.
     pub fn generate(&self) -> Result<Generated, BuildError> {
+        self.generate_all().map(|(g, _, _)| g)
+    }
+
+    fn generate_all(&self) -> Result<(Generated, Compilation, Lowered), BuildError> {
         if self.policies.is_empty() {
             return Err(BuildError {
                 rendered: "error: guestlist_compiler::Build has no policy: call .policy(\"policies/site.policy\")".into(),
@@ -203,18 +242,35 @@ impl Build {
             self.profile
         );
         let code = codegen::policy_file(&lowered, &self.runtime_crate, &self.static_name, &header);
-        Ok(Generated {
-            code,
-            inputs,
-            warnings,
-        })
+        Ok((
+            Generated {
+                code,
+                inputs,
+                warnings,
+            },
+            c,
+            lowered,
+        ))
+    }
+
+    fn generated_by(&self) -> String {
+        let names: Vec<String> = self
+            .policies
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        format!(
+            "guestlist_compiler::Build for {} (profile {})",
+            names.join(", "),
+            self.profile
+        )
     }
 
     /// Checks the policy, prints `cargo:rerun-if-changed` for every file read and
     /// `cargo:warning=` for every warning, and writes the Rust file (only when its bytes
     /// change). On error, prints the rendered diagnostics to stderr and returns them.
     pub fn compile(self) -> Result<PathBuf, BuildError> {
-        let generated = match self.generate() {
+        let (generated, c, lowered) = match self.generate_all() {
             Ok(g) => g,
             Err(e) => {
                 eprintln!("{}", e.rendered);
@@ -238,11 +294,39 @@ impl Build {
             })?,
         };
         let path = dir.join(&self.file_name);
-        crate::write::write_if_changed(&path, generated.code.as_bytes()).map_err(|e| {
-            BuildError {
-                rendered: format!("error: cannot write {}: {e}", path.display()),
-            }
-        })?;
+        let io = |p: &Path, e: &dyn std::fmt::Display| BuildError {
+            rendered: format!("error: cannot write {}: {e}", p.display()),
+        };
+        crate::write::write_if_changed(&path, generated.code.as_bytes())
+            .map_err(|e| io(&path, &e))?;
+        if let Some(nginx_dir) = &self.nginx_dir {
+            let nginx_dir = self.resolve(nginx_dir);
+            std::fs::create_dir_all(&nginx_dir).map_err(|e| io(&nginx_dir, &e))?;
+            let root = match &self.nginx_include_root {
+                Some(r) => r.clone(),
+                None => std::fs::canonicalize(&nginx_dir)
+                    .map_err(|e| io(&nginx_dir, &e))?
+                    .to_string_lossy()
+                    .into_owned(),
+            };
+            let opts = crate::emit::nginx::Options {
+                include_root: root,
+                upstream_include: self.nginx_upstream_include.clone(),
+                generated_by: self.generated_by(),
+            };
+            let files =
+                crate::emit::nginx::emit(&lowered, &c.sources, &c.program, &opts).map_err(|e| {
+                    BuildError {
+                        rendered: format!("error: cannot emit nginx configuration: {e}"),
+                    }
+                })?;
+            crate::emit::nginx::write(&nginx_dir, &files).map_err(|e| io(&nginx_dir, &e))?;
+        }
+        if let Some(docs) = &self.docs_path {
+            let docs = self.resolve(docs);
+            let md = crate::emit::docs::emit(&c, &lowered, &self.generated_by());
+            crate::write::write_if_changed(&docs, md.as_bytes()).map_err(|e| io(&docs, &e))?;
+        }
         Ok(path)
     }
 }

@@ -113,7 +113,7 @@ fn header_block(
     out.push_str("```\n\n");
 }
 
-fn route_for_cors<'a>(policy: &'a Policy, index: usize) -> Option<&'a guestlist::Route> {
+fn route_for_cors(policy: &Policy, index: usize) -> Option<&guestlist::Route> {
     policy
         .routes()
         .iter()
@@ -340,15 +340,17 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> String {
                 "GET",
                 r,
             );
-            let bad = vec![("Origin".to_string(), "https://attacker.example".to_string())];
-            let r = headers_of(policy, "GET", &path, &bad);
-            header_block(
-                &mut out,
-                "A request from an origin that is not allowed:",
-                &bad,
-                "GET",
-                r,
-            );
+            if !cp.any_origin() {
+                let bad = vec![("Origin".to_string(), "https://attacker.example".to_string())];
+                let r = headers_of(policy, "GET", &path, &bad);
+                header_block(
+                    &mut out,
+                    "A request from an origin that is not allowed:",
+                    &bad,
+                    "GET",
+                    r,
+                );
+            }
         } else {
             out.push_str("No route uses this policy in this profile.\n\n");
         }

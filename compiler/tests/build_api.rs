@@ -1,0 +1,106 @@
+//! The build.rs API: files written (Rust, nginx, docs), only when their bytes change, and
+//! errors whose Display and Debug are the rendered diagnostics.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests fail by panicking
+
+use std::path::{Path, PathBuf};
+
+use guestlist_compiler::Build;
+
+fn site() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policies/site.policy")
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("guestlist-build-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn writes_rust_nginx_and_docs_only_when_changed() {
+    let dir = tempdir("ok");
+    let build = || {
+        Build::new()
+            .policy(site())
+            .out_dir(&dir)
+            .nginx(dir.join("nginx"))
+            .nginx_include_root("/etc/nginx/guestlist")
+            .docs(dir.join("policy.md"))
+            .cargo_output(false)
+            .compile()
+            .unwrap()
+    };
+    let rust = build();
+    assert_eq!(rust, dir.join("guestlist_policy.rs"));
+    let files = [
+        rust.clone(),
+        dir.join("nginx/guestlist-http.conf"),
+        dir.join("nginx/guestlist-server.conf"),
+        dir.join("nginx/routes/prefix-api.conf"),
+        dir.join("policy.md"),
+    ];
+    let mtimes: Vec<_> = files
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().modified().unwrap())
+        .collect();
+    assert!(std::fs::read_to_string(&files[2])
+        .unwrap()
+        .contains("include /etc/nginx/guestlist/routes/prefix-api.conf;"));
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    build();
+    let again: Vec<_> = files
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().modified().unwrap())
+        .collect();
+    assert_eq!(mtimes, again, "unchanged outputs are not rewritten");
+    // A route that disappears loses its snippet.
+    let smaller = dir.join("smaller.policy");
+    std::fs::write(&smaller, "cors a { allow-origins \"https://a.example.com\"; max-age 2h }\nroute \"/only/*\" { cors a }\n").unwrap();
+    Build::new()
+        .policy(&smaller)
+        .out_dir(&dir)
+        .nginx(dir.join("nginx"))
+        .cargo_output(false)
+        .compile()
+        .unwrap();
+    assert!(!dir.join("nginx/routes/prefix-api.conf").exists());
+    assert!(dir.join("nginx/routes/prefix-only.conf").exists());
+}
+
+#[test]
+fn errors_render_in_display_and_debug() {
+    let dir = tempdir("err");
+    let bad = dir.join("bad.policy");
+    std::fs::write(&bad, "cors a {\n    allow-origins *\n    allow-credentials true\n    max-age 2h\n}\nroute \"/x\" { cors a }\n").unwrap();
+    let e = Build::new()
+        .policy(&bad)
+        .out_dir(&dir)
+        .cargo_output(false)
+        .generate()
+        .unwrap_err();
+    let display = e.to_string();
+    let debug = format!("{e:?}");
+    for text in [&display, &debug] {
+        assert!(
+            text.contains("error[GL0213]: `*` origin with credentials"),
+            "{text}"
+        );
+        assert!(text.contains(":2:19"), "{text}");
+        assert!(text.contains("= help: list the origins"), "{text}");
+    }
+    assert!(!dir.join("guestlist_policy.rs").exists());
+    let missing = Build::new()
+        .policy(dir.join("nope.policy"))
+        .cargo_output(false)
+        .generate()
+        .unwrap_err();
+    assert!(missing.to_string().contains("cannot read"), "{missing}");
+    let none = Build::new().cargo_output(false).generate().unwrap_err();
+    assert!(none.to_string().contains("has no policy"));
+}
