@@ -3,6 +3,8 @@
 //! Exit codes: 0 success; 1 the policy has errors, a test failed or `--check` found changes;
 //! 2 usage or I/O errors.
 
+mod serve;
+
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -110,6 +112,26 @@ enum Command {
         /// Name of the generated static.
         #[arg(long, default_value = crate::builder::DEFAULT_STATIC_NAME)]
         static_name: String,
+    },
+    /// A stand-in API behind the policy: every request that reaches the application gets 200
+    /// and a small JSON body; each request is logged to stderr with its decision. The first
+    /// line of stdout gives the bound address.
+    Serve {
+        /// Policy files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Profile.
+        #[arg(long, default_value = DEFAULT_PROFILE)]
+        profile: String,
+        /// PEM certificate chain (https).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key (https).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Everything at once: `DIR/guestlist_policy.rs`, `DIR/nginx/`, `DIR/policy.md`.
     Build {
@@ -227,6 +249,22 @@ where
                 emit_docs(&files, output.as_deref(), &profile, &command_line, out, err)
             }
         },
+        Command::Serve {
+            files,
+            listen,
+            profile,
+            tls_cert,
+            tls_key,
+        } => serve_cmd(
+            &files,
+            &profile,
+            serve::ServeOptions {
+                listen,
+                tls_cert,
+                tls_key,
+            },
+            err,
+        ),
         Command::Build {
             files,
             output,
@@ -278,6 +316,23 @@ fn shell_words(args: &[std::ffi::OsString]) -> String {
         });
     }
     words.join(" ")
+}
+
+fn serve_cmd(
+    files: &[PathBuf],
+    profile: &str,
+    opts: serve::ServeOptions,
+    err: &mut dyn Write,
+) -> CliResult {
+    let c = load(files)?;
+    if c.has_errors() {
+        err.write_all(c.render().as_bytes())?;
+        writeln!(err, "not serving: the policy has errors")?;
+        return Ok(1);
+    }
+    let lowered = c.lower(profile)?;
+    serve::serve(lowered.policy, &opts)?;
+    Ok(0)
 }
 
 /// Loads and checks; prints errors and returns `None` when the policy has errors.

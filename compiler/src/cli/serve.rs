@@ -1,0 +1,200 @@
+//! `guestlist serve`: a stand-in API behind the policy, for trying a policy from a browser
+//! before the backend exists (and for the browser tests). Every request that reaches the
+//! "application" gets 200 and `{"method": .., "path": ..}`; the policy is applied by the
+//! runtime's tower layer, exactly as in a real service. Each request is logged to stderr with
+//! its decision, so a blocked request is never a mystery.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tower_layer::Layer as _;
+
+/// `serve` options.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The address to listen on (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// PEM certificate chain, for https.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key, for https.
+    pub tls_key: Option<PathBuf>,
+}
+
+fn json_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The stand-in application: 200 with the method and path.
+#[derive(Clone, Copy, Debug)]
+struct App;
+
+impl tower_service::Service<Request<Incoming>> for App {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Incoming>) -> Self::Future {
+        let body = format!(
+            "{{\"method\":\"{}\",\"path\":\"{}\"}}\n",
+            json_escape(req.method().as_str()),
+            json_escape(req.uri().path())
+        );
+        let mut resp = Response::new(Full::new(Bytes::from(body)));
+        resp.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/json"),
+        );
+        std::future::ready(Ok(resp))
+    }
+}
+
+/// Logs the decision, then hands the request to the layered app.
+#[derive(Clone)]
+struct Logged {
+    policy: Arc<guestlist::Policy>,
+    inner: guestlist::Service<App>,
+}
+
+impl tower_service::Service<Request<Incoming>> for Logged {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = guestlist::ResponseFuture<
+        std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>,
+        Full<Bytes>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Incoming>) -> Self::Future {
+        let d = self
+            .policy
+            .decide(req.method().as_str(), req.uri().path(), req.headers());
+        let origin = req.headers().get(hyper::header::ORIGIN).map_or_else(
+            || "-".to_string(),
+            |v| String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        );
+        eprintln!(
+            "{} {} origin={} -> {} ({}){}",
+            req.method(),
+            req.uri().path(),
+            origin,
+            d.kind.as_str(),
+            d.reason.code(),
+            d.status().map_or_else(String::new, |s| format!(" {s}"))
+        );
+        self.inner.call(req)
+    }
+}
+
+fn tls_acceptor(cert: &PathBuf, key: &PathBuf) -> Result<tokio_rustls::TlsAcceptor, String> {
+    use tokio_rustls::rustls;
+    let certs = std::fs::read(cert).map_err(|e| format!("cannot read {}: {e}", cert.display()))?;
+    let certs: Vec<_> = rustls_pemfile::certs(&mut certs.as_slice())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: not a PEM certificate: {e}", cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no certificate found", cert.display()));
+    }
+    let key_pem = std::fs::read(key).map_err(|e| format!("cannot read {}: {e}", key.display()))?;
+    let key_der = rustls_pemfile::private_key(&mut key_pem.as_slice())
+        .map_err(|e| format!("{}: not a PEM private key: {e}", key.display()))?
+        .ok_or_else(|| format!("{}: no private key found", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key_der)
+        .map_err(|e| format!("certificate and key do not fit: {e}"))?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Serves until killed. The first line on stdout is `listening on SCHEME://ADDR`.
+pub fn serve(policy: guestlist::Policy, opts: &ServeOptions) -> Result<(), String> {
+    let tls = match (&opts.tls_cert, &opts.tls_key) {
+        (Some(c), Some(k)) => Some(tls_acceptor(c, k)?),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".into()),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(opts.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "listening on {}://{addr}",
+                if tls.is_some() { "https" } else { "http" }
+            );
+            let _ = out.flush();
+        }
+        let policy = Arc::new(policy);
+        let service = Logged {
+            policy: policy.clone(),
+            inner: guestlist::Layer::shared(policy).layer(App),
+        };
+        loop {
+            let (stream, _) = match listener.accept().await {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("accept failed: {e}");
+                    continue;
+                }
+            };
+            let service = TowerToHyperService::new(service.clone());
+            let tls = tls.clone();
+            tokio::spawn(async move {
+                let builder = hyper::server::conn::http1::Builder::new();
+                let _ = match tls {
+                    Some(acceptor) => match acceptor.accept(stream).await {
+                        Ok(s) => builder.serve_connection(TokioIo::new(s), service).await,
+                        Err(e) => {
+                            eprintln!("TLS handshake failed: {e}");
+                            return;
+                        }
+                    },
+                    None => {
+                        builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await
+                    }
+                };
+            });
+        }
+    })
+}
