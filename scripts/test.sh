@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: `scripts/test.sh`.
-# Installs what the tests need (nginx, from Debian's packages with apt-get, when missing). In
-# CI (CI=true) a tool that cannot be installed is a failure, never a skip.
+# Installs what the tests need (nginx, chromium, openssl, curl: Debian's packages, with
+# apt-get, when missing). In CI (CI=true) a tool that cannot be installed is a failure, never a
+# skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,26 +22,33 @@ require() {
 }
 require cargo
 
-have_nginx() { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; }
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 
 install_tools() {
-  if ! have_nginx; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get update -qq
-      apt-get install -y -qq nginx-light >/dev/null || apt-get install -y -qq nginx >/dev/null
-      # The package may start a system nginx; the tests run their own, on 127.0.0.1 only.
-      (service nginx stop || /usr/sbin/nginx -s quit) >/dev/null 2>&1 || true
+  local missing=()
+  have nginx || missing+=(nginx-light)
+  have chromium || missing+=(chromium)
+  have openssl || missing+=(openssl)
+  have curl || missing+=(curl)
+  if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+    # The nginx package may start a system nginx; the tests run their own, on 127.0.0.1 only.
+    (service nginx stop || /usr/sbin/nginx -s quit) >/dev/null 2>&1 || true
+  fi
+  local tool status=0
+  for tool in nginx chromium openssl curl; do
+    if have "$tool"; then
+      echo "$tool: present"
+    elif [ "${CI:-}" = "true" ]; then
+      echo "error: $tool is required and could not be installed with apt-get" >&2
+      status=1
+    else
+      echo "warning: $tool is not installed; the tests that need it will say SKIPPED" >&2
     fi
-  fi
-  if have_nginx; then
-    echo "nginx: $( (nginx -v || /usr/sbin/nginx -v) 2>&1 | head -1)"
-  elif [ "${CI:-}" = "true" ]; then
-    echo "error: nginx is required and could not be installed (apt-get install nginx-light)" >&2
-    return 1
-  else
-    echo "warning: nginx is not installed; the nginx tests will say SKIPPED" >&2
-  fi
+  done
+  return $status
 }
 
 runtime_deps() {

@@ -12,143 +12,15 @@
 )] // tests fail by panicking
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 
-use guestlist_compiler::emit::nginx;
+use std::time::Duration;
+
 use guestlist_compiler::Compilation;
 
-fn nginx_bin() -> Option<PathBuf> {
-    let candidates = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"];
-    if let Some(p) = candidates.iter().map(PathBuf::from).find(|p| p.exists()) {
-        return Some(p);
-    }
-    Command::new("nginx")
-        .arg("-v")
-        .output()
-        .ok()
-        .map(|_| PathBuf::from("nginx"))
-}
-
-fn require_nginx() -> Option<PathBuf> {
-    match nginx_bin() {
-        Some(p) => Some(p),
-        None if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("nginx is required in CI (scripts/test.sh installs it with apt-get)")
-        }
-        None => {
-            eprintln!("SKIPPED: nginx is not installed; run scripts/test.sh to install it");
-            None
-        }
-    }
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("guestlist-nginx-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(d.join("logs")).unwrap();
-    std::fs::create_dir_all(d.join("tmp")).unwrap();
-    d
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A running nginx, stopped on drop.
-struct Nginx {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Emits `lowered` into `dir/out` and writes `dir/nginx.conf` around it. Returns the config path
-/// and the port of the guestlist server.
-fn setup(bin: &Path, c: &Compilation, profile: &str, dir: &Path, proxied: bool) -> (PathBuf, u16) {
-    let lowered = c.lower(profile).unwrap();
-    let out = dir.join("out");
-    let backend = free_port();
-    let port = free_port();
-    let upstream = dir.join("upstream.conf");
-    // The user's own location content: an add_header of its own (kept next to ours). The
-    // differential answers with `return`; `proxy_pass` (with a backend that sends its own CORS
-    // header) is tested separately, because nginx redirects `/api` to `/api/` for a proxied
-    // prefix location (see spec/nginx.md).
-    let upstream_body = match proxied {
-        true => {
-            format!("add_header X-App \"yes\" always;\nproxy_pass http://127.0.0.1:{backend};\n")
-        }
-        false => "add_header X-App \"yes\" always;\nreturn 200 \"app\\n\";\n".to_string(),
-    };
-    std::fs::write(&upstream, upstream_body).unwrap();
-    let opts = nginx::Options {
-        include_root: out.to_string_lossy().into_owned(),
-        upstream_include: Some(upstream.to_string_lossy().into_owned()),
-        generated_by: "guestlist nginx differential test".into(),
-    };
-    let files = nginx::emit(&lowered, &c.sources, &c.program, &opts).unwrap();
-    nginx::write(&out, &files).unwrap();
-    let catch_all = lowered.policy.routes().iter().any(|r| r.pattern() == "/*");
-    let d = dir.to_string_lossy();
-    let conf = format!(
-        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\nevents {{ worker_connections 256; }}\nhttp {{\n    access_log off;\n    client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n    map_hash_max_size 32768; map_hash_bucket_size 128; variables_hash_bucket_size 128;\n    include {d}/out/guestlist-http.conf;\n    server {{\n        listen 127.0.0.1:{port};\n        include {d}/out/guestlist-server.conf;\n{}    }}\n    server {{\n        listen 127.0.0.1:{backend};\n        location / {{ add_header Access-Control-Allow-Origin \"*\" always; return 200 \"app\\n\"; }}\n    }}\n}}\n",
-        if catch_all { String::new() } else { "        location / { return 200 \"unrouted\\n\"; }\n".to_string() }
-    );
-    let conf_path = dir.join("nginx.conf");
-    std::fs::write(&conf_path, conf).unwrap();
-    let t = Command::new(bin)
-        .args(["-t", "-q", "-p"])
-        .arg(dir)
-        .arg("-c")
-        .arg(&conf_path)
-        .arg("-e")
-        .arg(dir.join("logs/error.log"))
-        .output()
-        .unwrap();
-    assert!(
-        t.status.success(),
-        "nginx -t failed:\n{}",
-        String::from_utf8_lossy(&t.stderr)
-    );
-    (conf_path, port)
-}
-
-fn start(bin: &Path, dir: &Path, conf: &Path, port: u16) -> Nginx {
-    let child = Command::new(bin)
-        .arg("-p")
-        .arg(dir)
-        .arg("-c")
-        .arg(conf)
-        .arg("-e")
-        .arg(dir.join("logs/error.log"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "nginx did not start on {addr}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Nginx { child, addr }
-}
+mod support;
+use support::{require_tool, root, setup, start, tempdir, Upstream};
 
 /// Status and the CORS headers (lowercase names) of one request.
 fn send(
@@ -347,7 +219,7 @@ fn differential(
         "diff-{}-{profile}",
         file.file_stem().unwrap().to_string_lossy()
     ));
-    let (conf, port) = setup(bin, &c, profile, &dir, false);
+    let (conf, port) = setup(bin, &c, profile, &dir, Upstream::Return, false).into_parts();
     let server = start(bin, &dir, &conf, port);
     let lowered = c.lower(profile).unwrap();
     let mut mismatches = Vec::new();
@@ -389,7 +261,9 @@ fn differential(
 
 #[test]
 fn nginx_accepts_every_emitted_policy() {
-    let Some(bin) = require_nginx() else { return };
+    let Some(bin) = require_tool("nginx") else {
+        return;
+    };
     let mut files = Vec::new();
     for dir in [
         "examples/policies",
@@ -415,7 +289,7 @@ fn nginx_accepts_every_emitted_policy() {
                 "t-{}-{profile}",
                 f.file_stem().unwrap().to_string_lossy()
             ));
-            setup(&bin, &c, &profile, &dir, true); // asserts `nginx -t`
+            setup(&bin, &c, &profile, &dir, Upstream::Proxied, false); // asserts `nginx -t`
             checked += 1;
         }
     }
@@ -425,7 +299,9 @@ fn nginx_accepts_every_emitted_policy() {
 
 #[test]
 fn nginx_decides_like_the_runtime() {
-    let Some(bin) = require_nginx() else { return };
+    let Some(bin) = require_tool("nginx") else {
+        return;
+    };
     let cases = [
         (root().join("examples/policies/site.policy"), "default", 11),
         (root().join("examples/policies/site.policy"), "dev", 12),
@@ -462,10 +338,12 @@ fn nginx_decides_like_the_runtime() {
 /// Access-Control-Allow-Origin, never two; the user's own add_header next to the include stays.
 #[test]
 fn proxied_locations_never_duplicate_cors_headers() {
-    let Some(bin) = require_nginx() else { return };
+    let Some(bin) = require_tool("nginx") else {
+        return;
+    };
     let c = Compilation::load(&[root().join("examples/policies/site.policy")]).unwrap();
     let dir = tempdir("proxied");
-    let (conf, port) = setup(&bin, &c, "default", &dir, true);
+    let (conf, port) = setup(&bin, &c, "default", &dir, Upstream::Proxied, false).into_parts();
     let server = start(&bin, &dir, &conf, port);
     let mut s = TcpStream::connect(server.addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();

@@ -1,0 +1,495 @@
+//! A real browser agrees with the policy. Headless Chromium (Debian's package) loads pages from
+//! several origins (`*.localhost`, mapped to 127.0.0.1) whose scripts `fetch()` an API on
+//! another origin: (1) `guestlist serve`, (2) nginx with the emitted configuration. For every
+//! call the test asserts that the browser let the page read the response, or blocked it,
+//! exactly as `guestlist explain` decides, and that the server's log shows each blocked request
+//! or preflight arrived (a blocked fetch and a dead server look alike). Each page also makes a
+//! same-origin control call that must succeed.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests fail by panicking
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use guestlist_compiler::{explain, Compilation, Lowered};
+
+mod support;
+use support::{require_tool, root, setup, start, tempdir, wait_for, Upstream};
+
+/// One `fetch()` a page makes.
+struct Call {
+    id: &'static str,
+    method: &'static str,
+    path: &'static str,
+    headers: &'static [(&'static str, &'static str)],
+    credentials: bool,
+}
+
+const CALLS: &[Call] = &[
+    Call {
+        id: "c01",
+        method: "GET",
+        path: "/api/c01",
+        headers: &[],
+        credentials: false,
+    },
+    Call {
+        id: "c02",
+        method: "GET",
+        path: "/api/c02",
+        headers: &[],
+        credentials: true,
+    },
+    Call {
+        id: "c03",
+        method: "POST",
+        path: "/api/c03",
+        headers: &[("Content-Type", "text/plain")],
+        credentials: true,
+    },
+    Call {
+        id: "c04",
+        method: "PUT",
+        path: "/api/c04",
+        headers: &[],
+        credentials: false,
+    },
+    Call {
+        id: "c05",
+        method: "PATCH",
+        path: "/api/c05",
+        headers: &[],
+        credentials: false,
+    },
+    Call {
+        id: "c06",
+        method: "DELETE",
+        path: "/api/c06",
+        headers: &[],
+        credentials: true,
+    },
+    Call {
+        id: "c07",
+        method: "GET",
+        path: "/api/c07",
+        headers: &[("X-Request-Id", "7")],
+        credentials: true,
+    },
+    Call {
+        id: "c08",
+        method: "GET",
+        path: "/api/c08",
+        headers: &[("X-Secret", "8")],
+        credentials: false,
+    },
+    Call {
+        id: "c09",
+        method: "POST",
+        path: "/api/c09",
+        headers: &[("Content-Type", "application/json")],
+        credentials: false,
+    },
+    Call {
+        id: "c10",
+        method: "GET",
+        path: "/public/c10",
+        headers: &[],
+        credentials: false,
+    },
+    Call {
+        id: "c11",
+        method: "GET",
+        path: "/public/c11",
+        headers: &[],
+        credentials: true,
+    },
+    Call {
+        id: "c12",
+        method: "PUT",
+        path: "/public/c12",
+        headers: &[("Authorization", "Bearer x")],
+        credentials: false,
+    },
+    Call {
+        id: "c13",
+        method: "PUT",
+        path: "/public/c13",
+        headers: &[("X-Anything", "y")],
+        credentials: false,
+    },
+];
+
+/// The page origins, by host (the port is the page server's).
+const PAGES: &[&str] = &[
+    "app.localhost",
+    "pr-7.preview.localhost",
+    "evil.localhost",
+    "preview.localhost",
+];
+
+fn safelisted(name: &str, value: &str) -> bool {
+    match name.to_ascii_lowercase().as_str() {
+        "accept" | "accept-language" | "content-language" => true,
+        "content-type" => {
+            let essence = value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            [
+                "application/x-www-form-urlencoded",
+                "multipart/form-data",
+                "text/plain",
+            ]
+            .contains(&essence.as_str())
+        }
+        _ => false,
+    }
+}
+
+fn header<'a>(e: &'a explain::Explanation, name: &str) -> Option<&'a str> {
+    e.headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Whether the policy lets the page read the response (the Fetch CORS check applied to the
+/// runtime's decisions), and whether a preflight is sent.
+fn expected(lowered: &Lowered, origin: &str, call: &Call) -> (bool, bool) {
+    let cors_ok = |e: &explain::Explanation| {
+        let acao = header(e, "access-control-allow-origin");
+        if call.credentials {
+            acao == Some(origin) && header(e, "access-control-allow-credentials") == Some("true")
+        } else {
+            acao == Some(origin) || acao == Some("*")
+        }
+    };
+    let preflight = !matches!(call.method, "GET" | "HEAD" | "POST")
+        || call.headers.iter().any(|(n, v)| !safelisted(n, v));
+    if preflight {
+        let mut names: Vec<String> = call
+            .headers
+            .iter()
+            .filter(|(n, v)| !safelisted(n, v))
+            .map(|(n, _)| n.to_ascii_lowercase())
+            .collect();
+        names.sort();
+        let mut h = vec![
+            ("Origin".to_string(), origin.to_string()),
+            (
+                "Access-Control-Request-Method".to_string(),
+                call.method.to_string(),
+            ),
+        ];
+        if !names.is_empty() {
+            h.push((
+                "Access-Control-Request-Headers".to_string(),
+                names.join(","),
+            ));
+        }
+        let pf = explain::explain(lowered, "OPTIONS", call.path, &h);
+        if pf.kind != guestlist::Kind::PreflightOk || !cors_ok(&pf) {
+            return (false, true);
+        }
+    }
+    let mut h = vec![("Origin".to_string(), origin.to_string())];
+    for (n, v) in call.headers {
+        h.push(((*n).to_string(), (*v).to_string()));
+    }
+    let actual = explain::explain(lowered, call.method, call.path, &h);
+    (
+        actual.kind == guestlist::Kind::ActualAllowed && cors_ok(&actual),
+        preflight,
+    )
+}
+
+fn page(api: &str) -> String {
+    let mut calls = String::new();
+    for c in CALLS {
+        let headers: Vec<String> = c
+            .headers
+            .iter()
+            .map(|(n, v)| format!("{n:?}: {v:?}"))
+            .collect();
+        calls.push_str(&format!(
+            "{{id: {:?}, method: {:?}, path: {:?}, headers: {{{}}}, credentials: {:?}}},\n",
+            c.id,
+            c.method,
+            c.path,
+            headers.join(", "),
+            if c.credentials { "include" } else { "omit" }
+        ));
+    }
+    format!(
+        r#"<!doctype html><html><head><title>running</title></head><body><pre id="results"></pre><script>
+const api = {api:?};
+const calls = [
+{calls}];
+(async () => {{
+  const out = {{}};
+  try {{ const r = await fetch("/control"); out.control = r.ok ? "ok" : "status " + r.status; }} catch (e) {{ out.control = "blocked"; }}
+  for (const c of calls) {{
+    const init = {{method: c.method, headers: c.headers, credentials: c.credentials}};
+    if (c.method === "POST" || c.method === "PUT") init.body = "x";
+    try {{ const r = await fetch(api + c.path, init); await r.text(); out[c.id] = "ok"; }}
+    catch (e) {{ out[c.id] = "blocked"; }}
+  }}
+  document.getElementById("results").textContent = JSON.stringify(out);
+  document.title = "done";
+}})();
+</script></body></html>"#
+    )
+}
+
+/// Serves the page (any path but `/control`) and the same-origin control call.
+fn page_server(html: Arc<String>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let html = html.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(s.try_clone().unwrap());
+                let mut first = String::new();
+                if reader.read_line(&mut first).is_err() {
+                    return;
+                }
+                loop {
+                    let mut l = String::new();
+                    if reader.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
+                        break;
+                    }
+                }
+                let (ctype, body) = if first.contains(" /control ") {
+                    ("application/json", "{\"control\":true}".to_string())
+                } else {
+                    ("text/html", html.to_string())
+                };
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    addr
+}
+
+/// Loads `url` in headless Chromium and returns the results the page wrote.
+fn run_page(chromium: &Path, url: &str, profile_dir: &Path) -> BTreeMap<String, String> {
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-features=HttpsUpgrades",
+            "--host-resolver-rules=MAP *.localhost 127.0.0.1",
+            "--virtual-time-budget=30000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile_dir.display()))
+        .arg(url)
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let start = dom
+        .find("<pre id=\"results\">")
+        .map(|i| i + "<pre id=\"results\">".len());
+    let json = start
+        .and_then(|s| dom[s..].find("</pre>").map(|e| &dom[s..s + e]))
+        .unwrap_or("");
+    assert!(
+        dom.contains("<title>done</title>"),
+        "the page did not finish: {dom}"
+    );
+    // {"control":"ok","c01":"blocked",...}: flat string values, no escapes.
+    json.trim_matches(['{', '}'])
+        .split(',')
+        .filter_map(|kv| kv.split_once(':'))
+        .map(|(k, v)| {
+            (
+                k.trim_matches('"').to_string(),
+                v.trim_matches('"').to_string(),
+            )
+        })
+        .collect()
+}
+
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs every page against the API at `api_port` and checks results and the server log.
+fn check_server(
+    chromium: &Path,
+    lowered: &Lowered,
+    api_port: u16,
+    log: &dyn Fn() -> String,
+    kind: &str,
+) -> usize {
+    let api = format!("http://api.localhost:{api_port}");
+    let html = Arc::new(page(&api));
+    let pages = page_server(html);
+    let mut checked = 0;
+    let mut readable_calls = 0;
+    let mut failures = Vec::new();
+    for host in PAGES {
+        let origin = format!("http://{host}:{}", pages.port());
+        let profile = tempdir(&format!("chromium-{kind}-{host}"));
+        let results = run_page(chromium, &format!("{origin}/page.html"), &profile);
+        assert_eq!(
+            results.get("control").map(String::as_str),
+            Some("ok"),
+            "{kind} {origin}: control call failed: {results:?}"
+        );
+        for call in CALLS {
+            let (readable, _) = expected(lowered, &origin, call);
+            let got = results.get(call.id).map(String::as_str);
+            let want = if readable { "ok" } else { "blocked" };
+            readable_calls += usize::from(readable);
+            if got != Some(want) {
+                failures.push(format!(
+                    "{kind} {origin} {} {} {:?} credentials={}: browser {got:?}, policy {want}",
+                    call.method, call.path, call.headers, call.credentials
+                ));
+            }
+            checked += 1;
+        }
+    }
+    // The log proves every blocked call reached the server: its preflight, or the request.
+    let log = log();
+    for host in PAGES {
+        let origin = format!("http://{host}:{}", pages.port());
+        for call in CALLS {
+            let (readable, preflight) = expected(lowered, &origin, call);
+            let first = if preflight { "OPTIONS" } else { call.method };
+            let seen = log
+                .lines()
+                .any(|l| l.starts_with(&format!("{first} {} ", call.path)) && l.contains(&origin));
+            if !seen {
+                failures.push(format!(
+                    "{kind}: no {first} {} from {origin} in the server log",
+                    call.path
+                ));
+            }
+            if readable || !preflight {
+                continue;
+            }
+            // A refused preflight: the actual request must never have been sent.
+            let actual = log.lines().any(|l| {
+                l.starts_with(&format!("{} {} ", call.method, call.path)) && l.contains(&origin)
+            });
+            if actual && call.method != "OPTIONS" {
+                failures.push(format!(
+                    "{kind}: {} {} from {origin} was sent after a refused preflight",
+                    call.method, call.path
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} disagreements:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    println!(
+        "{kind}: {readable_calls} calls readable, {} blocked",
+        checked - readable_calls
+    );
+    assert!(
+        readable_calls >= 10 && checked - readable_calls >= 10,
+        "both outcomes must be exercised"
+    );
+    checked
+}
+
+fn lowered() -> (Compilation, Lowered) {
+    let c = Compilation::load(&[root().join("spec/policies/browser.policy")]).unwrap();
+    assert!(!c.has_errors(), "{}", c.render());
+    let l = c.lower("default").unwrap();
+    (c, l)
+}
+
+#[test]
+fn chromium_agrees_with_guestlist_serve() {
+    let Some(chromium) = require_tool("chromium") else {
+        return;
+    };
+    let (_, lowered) = lowered();
+    let dir = tempdir("browser-serve");
+    let log_path = dir.join("logs/serve.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_guestlist"))
+        .arg("serve")
+        .arg(root().join("spec/policies/browser.policy"))
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _guard = Serve(child);
+    let addr: SocketAddr = line
+        .trim()
+        .trim_start_matches("listening on http://")
+        .parse()
+        .unwrap();
+    wait_for(addr);
+    let log = || std::fs::read_to_string(&log_path).unwrap();
+    let n = check_server(&chromium, &lowered, addr.port(), &log, "serve");
+    println!("Chromium and guestlist serve agree on {n} calls");
+    assert!(n >= 40);
+}
+
+#[test]
+fn chromium_agrees_with_nginx() {
+    let Some(chromium) = require_tool("chromium") else {
+        return;
+    };
+    let Some(nginx) = require_tool("nginx") else {
+        return;
+    };
+    let (c, lowered) = lowered();
+    let dir = tempdir("browser-nginx");
+    let (conf, port) = setup(&nginx, &c, "default", &dir, Upstream::Json, true).into_parts();
+    let _server = start(&nginx, &dir, &conf, port);
+    let log_path = dir.join("logs/access.log");
+    let log = || {
+        std::thread::sleep(Duration::from_millis(100));
+        let mut s = String::new();
+        std::fs::File::open(&log_path)
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
+        s
+    };
+    let n = check_server(&chromium, &lowered, port, &log, "nginx");
+    println!("Chromium and nginx agree on {n} calls");
+    assert!(n >= 40);
+}

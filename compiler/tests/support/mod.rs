@@ -1,0 +1,206 @@
+//! Shared by the tests that run real programs (nginx, Chromium): finding and requiring tools,
+//! temporary directories, free ports on 127.0.0.1, and an nginx running an emitted policy.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests fail by panicking
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use guestlist_compiler::emit::nginx;
+use guestlist_compiler::Compilation;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn find_tool(name: &str) -> Option<PathBuf> {
+    for dir in [
+        "/usr/sbin",
+        "/usr/bin",
+        "/usr/local/sbin",
+        "/usr/local/bin",
+        "/bin",
+    ] {
+        let p = Path::new(dir).join(name);
+        if p.exists() {
+            return Some(p);
+        }
+    }
+    None
+}
+
+/// The tool's path; in CI (`CI=true`) a missing tool fails the test, elsewhere it says loudly
+/// that the test is skipped. `scripts/test.sh` installs the tools.
+pub fn require_tool(name: &str) -> Option<PathBuf> {
+    match find_tool(name) {
+        Some(p) => Some(p),
+        None if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("{name} is required in CI (scripts/test.sh installs it with apt-get)")
+        }
+        None => {
+            eprintln!("SKIPPED: {name} is not installed; run scripts/test.sh to install it");
+            None
+        }
+    }
+}
+
+/// A fresh temporary directory with `logs/` and `tmp/`.
+pub fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("guestlist-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("logs")).unwrap();
+    std::fs::create_dir_all(d.join("tmp")).unwrap();
+    d
+}
+
+/// A free port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until something accepts connections on `addr`.
+pub fn wait_for(addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {addr}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A running nginx, stopped on drop.
+pub struct Nginx {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What the generated locations include after the route snippet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upstream {
+    /// `return 200 "app\n"` (plus an `add_header` of the user's own).
+    Return,
+    /// `proxy_pass` to a backend that sends its own `Access-Control-Allow-Origin: *`.
+    Proxied,
+    /// `return 200` with a small JSON body, for the browser.
+    Json,
+}
+
+/// An nginx configuration around an emitted policy.
+pub struct NginxSetup {
+    /// The configuration file.
+    pub conf: PathBuf,
+    /// The guestlist server's port.
+    pub port: u16,
+}
+
+impl NginxSetup {
+    /// `(conf, port)`.
+    pub fn into_parts(self) -> (PathBuf, u16) {
+        (self.conf, self.port)
+    }
+}
+
+/// Emits `c` (profile) into `dir/out`, writes `dir/nginx.conf` around it and checks it with
+/// `nginx -t`. With `access_log`, requests are logged to `dir/logs/access.log` as
+/// `METHOD URI ORIGIN STATUS`.
+pub fn setup(
+    bin: &Path,
+    c: &Compilation,
+    profile: &str,
+    dir: &Path,
+    upstream: Upstream,
+    access_log: bool,
+) -> NginxSetup {
+    let lowered = c.lower(profile).unwrap();
+    let out = dir.join("out");
+    let backend = free_port();
+    let port = free_port();
+    let upstream_file = dir.join("upstream.conf");
+    let body = match upstream {
+        Upstream::Return => {
+            "add_header X-App \"yes\" always;\nreturn 200 \"app\\n\";\n".to_string()
+        }
+        Upstream::Proxied => {
+            format!("add_header X-App \"yes\" always;\nproxy_pass http://127.0.0.1:{backend};\n")
+        }
+        Upstream::Json => {
+            "default_type application/json;\nreturn 200 '{\"ok\":true}';\n".to_string()
+        }
+    };
+    std::fs::write(&upstream_file, body).unwrap();
+    let opts = nginx::Options {
+        include_root: out.to_string_lossy().into_owned(),
+        upstream_include: Some(upstream_file.to_string_lossy().into_owned()),
+        generated_by: "guestlist test harness".into(),
+    };
+    let files = nginx::emit(&lowered, &c.sources, &c.program, &opts).unwrap();
+    nginx::write(&out, &files).unwrap();
+    let catch_all = lowered.policy.routes().iter().any(|r| r.pattern() == "/*");
+    let d = dir.to_string_lossy();
+    let log = if access_log {
+        format!("log_format gl '$request_method $uri $http_origin $status';\n    access_log {d}/logs/access.log gl;")
+    } else {
+        "access_log off;".to_string()
+    };
+    let conf = format!(
+        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\nevents {{ worker_connections 256; }}\nhttp {{\n    {log}\n    client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n    map_hash_max_size 32768; map_hash_bucket_size 128; variables_hash_bucket_size 128;\n    include {d}/out/guestlist-http.conf;\n    server {{\n        listen 127.0.0.1:{port};\n        include {d}/out/guestlist-server.conf;\n{}    }}\n    server {{\n        listen 127.0.0.1:{backend};\n        location / {{ add_header Access-Control-Allow-Origin \"*\" always; return 200 \"app\\n\"; }}\n    }}\n}}\n",
+        if catch_all { String::new() } else { "        location / { return 200 \"unrouted\\n\"; }\n".to_string() }
+    );
+    let conf_path = dir.join("nginx.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let t = Command::new(bin)
+        .args(["-t", "-q", "-p"])
+        .arg(dir)
+        .arg("-c")
+        .arg(&conf_path)
+        .arg("-e")
+        .arg(dir.join("logs/error.log"))
+        .output()
+        .unwrap();
+    assert!(
+        t.status.success(),
+        "nginx -t failed:\n{}",
+        String::from_utf8_lossy(&t.stderr)
+    );
+    NginxSetup {
+        conf: conf_path,
+        port,
+    }
+}
+
+/// Starts nginx with a configuration made by [`setup`].
+pub fn start(bin: &Path, dir: &Path, conf: &Path, port: u16) -> Nginx {
+    let child = Command::new(bin)
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(conf)
+        .arg("-e")
+        .arg(dir.join("logs/error.log"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_for(addr);
+    Nginx { child, addr }
+}
