@@ -76,5 +76,34 @@ stage "clippy" cargo clippy --workspace --all-targets --all-features -- -D warni
 stage "runtime dependencies" runtime_deps
 stage "tests" cargo test --workspace --all-features
 stage "docs" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --quiet
+fuzz() {
+  # cargo-fuzz on the stable toolchain without a sanitizer; each target replays its regressions,
+  # then runs FUZZ_SECONDS (default 60) from the committed seeds.
+  if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked --quiet
+  fi
+  local seconds=${FUZZ_SECONDS:-60} t
+  (
+    cd fuzz
+    cargo +stable fuzz build --sanitizer none
+    for t in parse_check request_parsers differential; do
+      mkdir -p "target/corpus/$t"
+      if ls "regressions/$t"/* >/dev/null 2>&1; then
+        cargo +stable fuzz run --sanitizer none "$t" "regressions/$t"/* -- -runs=0
+      fi
+      echo "fuzzing $t for ${seconds} s"
+      cargo +stable fuzz run --sanitizer none "$t" "target/corpus/$t" "corpus/$t" -- \
+        -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 2>&1 |
+        grep -E "^Done|^stat::number_of_executed_units|ERROR|panicked" || true
+      # A crash leaves an artifact and a non-zero exit above; check both.
+      if ls "artifacts/$t"/* >/dev/null 2>&1; then
+        echo "error: fuzz target $t crashed; see fuzz/artifacts/$t" >&2
+        return 1
+      fi
+    done
+  )
+}
+
+stage "fuzz" fuzz
 stage "example policy" cargo run --quiet -p guestlist-compiler --features cli -- check examples/policies/site.policy --deny warnings
 stage "example tests" cargo run --quiet -p guestlist-compiler --features cli -- test examples/policies/site-tests.policy
