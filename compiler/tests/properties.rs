@@ -3,7 +3,12 @@
 //! an origin the policy does not allow, and always adds `Vary: Origin` when the answer depends
 //! on `Origin`. `fmt` is idempotent, keeps every comment, and parse(fmt(x)) has the structure
 //! of parse(x).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests fail by panicking
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests fail by panicking
 
 use guestlist_compiler::{fmt::format, Compilation};
 use proptest::prelude::*;
@@ -45,37 +50,45 @@ fn policy() -> impl Strategy<Value = PolicyText> {
         prop::collection::vec(prop::sample::select(ORIGINS), 0..5),
         any::<bool>(), // `*`
         any::<bool>(), // credentials
-        prop::collection::vec(prop::sample::select(&["PUT", "DELETE", "PATCH", "*", "GET"][..]), 0..3),
-        prop::collection::vec(prop::sample::select(&["Content-Type", "Authorization", "X-Id", "*"][..]), 0..3),
+        prop::collection::vec(
+            prop::sample::select(&["PUT", "DELETE", "PATCH", "*", "GET"][..]),
+            0..3,
+        ),
+        prop::collection::vec(
+            prop::sample::select(&["Content-Type", "Authorization", "X-Id", "*"][..]),
+            0..3,
+        ),
         prop::collection::vec(prop::sample::select(&["X-Total", "*"][..]), 0..2),
         prop::option::of(0u32..10_000),
     )
-        .prop_map(|(origins, star, creds, methods, headers, expose, max_age)| {
-            let mut t = String::from("cors p {\n");
-            for o in &origins {
-                t.push_str(&format!("    allow-origins \"{o}\"\n"));
-            }
-            if star || origins.is_empty() {
-                t.push_str("    allow-origins *\n");
-            }
-            if !methods.is_empty() {
-                t.push_str(&format!("    allow-methods {}\n", methods.join(" ")));
-            }
-            if !headers.is_empty() {
-                t.push_str(&format!("    allow-headers {}\n", headers.join(" ")));
-            }
-            if !expose.is_empty() {
-                t.push_str(&format!("    expose-headers {}\n", expose.join(" ")));
-            }
-            if creds {
-                t.push_str("    allow-credentials true\n");
-            }
-            if let Some(m) = max_age {
-                t.push_str(&format!("    max-age {m}\n"));
-            }
-            t.push_str("}\nroute \"/api/*\" { cors p }\nroute \"/open\" { }\n");
-            PolicyText { text: t }
-        })
+        .prop_map(
+            |(origins, star, creds, methods, headers, expose, max_age)| {
+                let mut t = String::from("cors p {\n");
+                for o in &origins {
+                    t.push_str(&format!("    allow-origins \"{o}\"\n"));
+                }
+                if star || origins.is_empty() {
+                    t.push_str("    allow-origins *\n");
+                }
+                if !methods.is_empty() {
+                    t.push_str(&format!("    allow-methods {}\n", methods.join(" ")));
+                }
+                if !headers.is_empty() {
+                    t.push_str(&format!("    allow-headers {}\n", headers.join(" ")));
+                }
+                if !expose.is_empty() {
+                    t.push_str(&format!("    expose-headers {}\n", expose.join(" ")));
+                }
+                if creds {
+                    t.push_str("    allow-credentials true\n");
+                }
+                if let Some(m) = max_age {
+                    t.push_str(&format!("    max-age {m}\n"));
+                }
+                t.push_str("}\nroute \"/api/*\" { cors p }\nroute \"/open\" { }\n");
+                PolicyText { text: t }
+            },
+        )
 }
 
 fn request() -> impl Strategy<Value = (String, String, Vec<(String, String)>)> {
@@ -83,9 +96,18 @@ fn request() -> impl Strategy<Value = (String, String, Vec<(String, String)>)> {
         prop::sample::select(&["GET", "POST", "PUT", "OPTIONS", "OPTIONS", "patch"][..]),
         prop::sample::select(&["/api/x", "/api//y/../z", "/open", "/elsewhere", "/%61pi/q"][..]),
         prop::option::of(prop::sample::select(REQUEST_ORIGINS)),
-        prop::option::of(prop::sample::select(&["PUT", "DELETE", "patch", "GET", "X"][..])),
         prop::option::of(prop::sample::select(
-            &["content-type", "authorization", "x-id,content-type", "x-other", " , ,", "Authorization, X-Id"][..],
+            &["PUT", "DELETE", "patch", "GET", "X"][..],
+        )),
+        prop::option::of(prop::sample::select(
+            &[
+                "content-type",
+                "authorization",
+                "x-id,content-type",
+                "x-other",
+                " , ,",
+                "Authorization, X-Id",
+            ][..],
         )),
     )
         .prop_map(|(m, p, o, acrm, acrh)| {
@@ -140,7 +162,16 @@ fn messy_text() -> impl Strategy<Value = String> {
     let space = prop::sample::select(&[" ", "  ", "\t", "   "][..]);
     let indent = prop::sample::select(&["", " ", "    ", "\t", "        "][..]);
     let trailer = prop::sample::select(&["", "", " # c", "   # trailing, note", "# glued"][..]);
-    let filler = prop::sample::select(&["", "", "\n", "\n\n\n", "# own line\n", "   # indented own line\n"][..]);
+    let filler = prop::sample::select(
+        &[
+            "",
+            "",
+            "\n",
+            "\n\n\n",
+            "# own line\n",
+            "   # indented own line\n",
+        ][..],
+    );
     let setting = prop::sample::select(
         &[
             "allow-origins s",
@@ -151,7 +182,13 @@ fn messy_text() -> impl Strategy<Value = String> {
             "allow-credentials false",
         ][..],
     );
-    let line = (indent.clone(), prop::collection::vec(setting, 1..3), space.clone(), trailer.clone(), filler.clone())
+    let line = (
+        indent.clone(),
+        prop::collection::vec(setting, 1..3),
+        space.clone(),
+        trailer.clone(),
+        filler.clone(),
+    )
         .prop_map(|(i, settings, sp, tr, fill)| {
             let joined: Vec<String> = settings.iter().map(|s| s.replace(' ', sp)).collect();
             format!("{i}{}{tr}\n{fill}", joined.join(";"))
@@ -165,20 +202,29 @@ fn messy_text() -> impl Strategy<Value = String> {
         any::<u8>(),
     )
         .prop_map(|(lines, head_tr, close_i, close_tr, fill, n)| {
-            format!("cors c{n} {{{head_tr}\n{fill}{}{close_i}}}{close_tr}\n", lines.concat())
+            format!(
+                "cors c{n} {{{head_tr}\n{fill}{}{close_i}}}{close_tr}\n",
+                lines.concat()
+            )
         });
     let item = prop_oneof![
         cors,
-        (trailer.clone(), filler.clone()).prop_map(|(t, f)| format!("origins s {{ \"https://a.example.com\" }}{t}\n{f}")),
-        (indent.clone(), trailer.clone()).prop_map(|(i, t)| format!("origins s {{\n{i}\"https://a.example.com\"{t}\n{i}\"https://*.b.example.com\"\n}}\n")),
-        (space, trailer).prop_map(|(sp, t)| format!("route{sp}\"/x/*\"{sp}{{{sp}cors c1{sp}}}{t}\n")),
+        (trailer.clone(), filler.clone())
+            .prop_map(|(t, f)| format!("origins s {{ \"https://a.example.com\" }}{t}\n{f}")),
+        (indent.clone(), trailer.clone()).prop_map(|(i, t)| format!(
+            "origins s {{\n{i}\"https://a.example.com\"{t}\n{i}\"https://*.b.example.com\"\n}}\n"
+        )),
+        (space, trailer)
+            .prop_map(|(sp, t)| format!("route{sp}\"/x/*\"{sp}{{{sp}cors c1{sp}}}{t}\n")),
         filler.prop_map(str::to_string),
     ];
     prop::collection::vec(item, 1..8).prop_map(|v| v.concat())
 }
 
 fn comments(t: &str) -> Vec<String> {
-    t.lines().filter_map(|l| l.find('#').map(|i| l[i..].trim_end().to_string())).collect()
+    t.lines()
+        .filter_map(|l| l.find('#').map(|i| l[i..].trim_end().to_string()))
+        .collect()
 }
 
 proptest! {
