@@ -1,0 +1,239 @@
+//! The conformance corpus (`spec/cases/*.toml`), run against every engine: the compiled static
+//! tables, `guestlist explain` (the compiler's lowering + the runtime), and a real nginx with
+//! the emitted configuration. A case an engine cannot run must say why (`nginx = false`,
+//! `why = ...`); the runner prints those gaps.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests fail by panicking
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::Duration;
+
+use guestlist_compiler::Compilation;
+
+#[path = "../../compiler/tests/support/mod.rs"]
+mod support;
+
+struct Case {
+    file: String,
+    name: String,
+    profile: String,
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    kind: String,
+    expect: Vec<(String, String)>,
+    nginx: bool,
+}
+
+fn header(s: &str) -> (String, String) {
+    let (n, v) = s
+        .split_once(':')
+        .unwrap_or_else(|| panic!("`{s}` is not `Name: value`"));
+    (n.trim().to_string(), v.trim_start().to_string())
+}
+
+fn load() -> (BTreeMap<String, String>, Vec<Case>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/cases");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    let mut policies = BTreeMap::new();
+    let mut cases = Vec::new();
+    for f in files {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let doc: toml::Table = std::fs::read_to_string(&f).unwrap().parse().unwrap();
+        policies.insert(name.clone(), doc["policy"].as_str().unwrap().to_string());
+        for c in doc["case"].as_array().unwrap() {
+            let get = |k: &str| c.get(k).and_then(|v| v.as_str()).map(str::to_string);
+            let req: Vec<String> = c["request"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect();
+            let case_name = get("name").expect("name");
+            assert!(
+                get("source").is_some_and(|s| !s.is_empty()),
+                "{name}: `{case_name}` has no source"
+            );
+            let nginx = c.get("nginx").and_then(|v| v.as_bool()).unwrap_or(true);
+            if !nginx {
+                assert!(
+                    get("why").is_some(),
+                    "{name}: `{case_name}` skips nginx without saying why"
+                );
+            }
+            cases.push(Case {
+                file: name.clone(),
+                name: case_name,
+                profile: get("profile").unwrap_or_else(|| "default".into()),
+                method: req[0].clone(),
+                path: req[1].clone(),
+                headers: req[2..].iter().map(|h| header(h)).collect(),
+                kind: get("kind").expect("kind"),
+                expect: c["headers"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| header(v.as_str().unwrap()))
+                    .map(|(n, v)| (n.to_ascii_lowercase(), v))
+                    .collect(),
+                nginx,
+            });
+        }
+    }
+    (policies, cases)
+}
+
+fn summary(d: &guestlist::Decision<'_>) -> (String, Vec<(String, String)>) {
+    (
+        d.kind.as_str().to_string(),
+        d.headers()
+            .iter()
+            .map(|h| {
+                (
+                    h.name.as_str().to_string(),
+                    String::from_utf8_lossy(h.value.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn compiled_tables_and_explain() {
+    let (policies, cases) = load();
+    let mut failures = Vec::new();
+    let mut lowered = BTreeMap::new();
+    for c in &cases {
+        let want = (c.kind.clone(), c.expect.clone());
+        let compiled =
+            guestlist_conformance::compiled(&c.file, &c.profile).expect("compiled by build.rs");
+        let got = summary(&compiled.decide(&c.method, &c.path, &c.headers[..]));
+        if got != want {
+            failures.push(format!(
+                "compiled {}: {}: got {got:?}, want {want:?}",
+                c.file, c.name
+            ));
+        }
+        let l = lowered
+            .entry((c.file.clone(), c.profile.clone()))
+            .or_insert_with(|| {
+                Compilation::from_str(&c.file, &policies[&c.file])
+                    .lower(&c.profile)
+                    .unwrap()
+            });
+        let e = guestlist_compiler::explain::explain(l, &c.method, &c.path, &c.headers);
+        let got = (e.kind.as_str().to_string(), e.headers.clone());
+        if got != want {
+            failures.push(format!(
+                "explain {}: {}: got {got:?}, want {want:?}",
+                c.file, c.name
+            ));
+        }
+    }
+    println!(
+        "{} cases, 2 engines, {} failures",
+        cases.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(cases.len() >= 150, "the corpus has {} cases", cases.len());
+}
+
+fn send(addr: SocketAddr, c: &Case) -> (u16, Vec<(String, String)>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!(
+        "{} {} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n",
+        c.method, c.path
+    );
+    for (n, v) in &c.headers {
+        req.push_str(&format!("{n}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let head = text.split("\r\n\r\n").next().unwrap_or("");
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut hs: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .filter(|(n, _)| n.starts_with("access-control-") || n == "vary")
+        .collect();
+    hs.sort();
+    (status, hs)
+}
+
+#[test]
+fn nginx() {
+    let Some(bin) = support::require_tool("nginx") else {
+        return;
+    };
+    let (policies, cases) = load();
+    let mut groups: BTreeMap<(String, String), Vec<&Case>> = BTreeMap::new();
+    let mut gaps = Vec::new();
+    for c in &cases {
+        if c.nginx {
+            groups
+                .entry((c.file.clone(), c.profile.clone()))
+                .or_default()
+                .push(c);
+        } else {
+            gaps.push(format!("{}: {}", c.file, c.name));
+        }
+    }
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for ((file, profile), group) in &groups {
+        let comp = Compilation::from_str(file, &policies[file]);
+        let dir = support::tempdir(&format!("corpus-{file}-{profile}"));
+        let (conf, port) =
+            support::setup(&bin, &comp, profile, &dir, support::Upstream::Return, false)
+                .into_parts();
+        let server = support::start(&bin, &dir, &conf, port);
+        for c in group {
+            let (status, got) = send(server.addr, c);
+            let mut want = c.expect.clone();
+            want.sort();
+            let status_ok = match c.kind.as_str() {
+                "preflight-ok" => status == 204,
+                "preflight-rejected" => status == 403,
+                _ => status != 204 && status != 403 && status != 0,
+            };
+            if !status_ok || got != want {
+                failures.push(format!(
+                    "nginx {file}: {}: status {status}, headers {got:?}; want {} {want:?}",
+                    c.name, c.kind
+                ));
+            }
+            ran += 1;
+        }
+    }
+    println!(
+        "nginx ran {ran} of {} cases; gaps (cases nginx cannot run): {}",
+        cases.len(),
+        gaps.len()
+    );
+    for g in &gaps {
+        println!("  gap: {g}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
