@@ -413,10 +413,9 @@ impl Cors {
         None
     }
 
-    fn method_allowed(&self, m: &[u8]) -> bool {
-        SAFELISTED_METHODS.contains(&m)
-            || self.any_method
-            || self.methods.iter().any(|x| x.as_bytes() == m)
+    /// Safelisted or listed (byte-exact).
+    fn method_listed(&self, m: &[u8]) -> bool {
+        SAFELISTED_METHODS.contains(&m) || self.methods.iter().any(|x| x.as_bytes() == m)
     }
 }
 
@@ -585,11 +584,17 @@ where
         return reject(origin_reason, None);
     };
     // 2. method: one token, byte-exact.
-    if second_acrm.is_some() || !is_token(acrm) {
+    if second_acrm.is_some() {
         return reject(Reason::RequestMethodInvalid, Some(acrm));
     }
-    if !cors.method_allowed(acrm) {
-        return reject(Reason::MethodNotAllowed, Some(acrm));
+    // A listed (or safelisted) method is a token; only the others need the token check.
+    if !cors.method_listed(acrm) {
+        if !is_token(acrm) {
+            return reject(Reason::RequestMethodInvalid, Some(acrm));
+        }
+        if !cors.any_method {
+            return reject(Reason::MethodNotAllowed, Some(acrm));
+        }
     }
     // 3. headers: one bounded pass over every line.
     let mut lines = 0usize;
@@ -603,16 +608,20 @@ where
         }
         for name in NameList::new(line) {
             names += 1;
-            if names > MAX_ACRH_NAMES || !is_token(name) {
+            if names > MAX_ACRH_NAMES {
                 return reject(Reason::RequestHeadersInvalid, Some(name));
             }
-            let listed = cors.headers.get(name).is_some();
-            if name.eq_ignore_ascii_case(b"authorization") {
-                if !listed {
+            // A listed name is a token (and may be Authorization); only the others need checks.
+            if cors.headers.get(name).is_none() {
+                if !is_token(name) {
+                    return reject(Reason::RequestHeadersInvalid, Some(name));
+                }
+                if name.eq_ignore_ascii_case(b"authorization") {
                     return reject(Reason::AuthorizationNotListed, Some(name));
                 }
-            } else if !listed && !cors.any_header {
-                return reject(Reason::HeaderNotAllowed, Some(name));
+                if !cors.any_header {
+                    return reject(Reason::HeaderNotAllowed, Some(name));
+                }
             }
         }
     }

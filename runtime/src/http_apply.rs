@@ -43,22 +43,28 @@ fn vary_has_origin(map: &HeaderMap) -> bool {
 
 const CAPACITY: usize = 16;
 
+/// Headers of a decision that reaches the application: at most Allow-Origin, Allow-Credentials,
+/// Expose-Headers and Vary.
+pub const ACTUAL_CAPACITY: usize = 4;
+
 /// Response headers owned independently of the request (values are `HeaderValue` clones, which
 /// share bytes instead of copying them), so they can outlive the request while the application
 /// runs.
 #[derive(Debug, Clone)]
-pub struct ResponseHeaders {
-    entries: [Option<(HeaderName, HeaderValue, bool)>; CAPACITY],
+pub struct ResponseHeaders<const N: usize = CAPACITY> {
+    entries: [Option<(HeaderName, HeaderValue, bool)>; N],
     governed: bool,
     status: Option<StatusCode>,
 }
 
-impl ResponseHeaders {
+impl<const N: usize> ResponseHeaders<N> {
     /// Applies the headers to a response. On a governed route, the application's own
     /// `Access-Control-*` headers are replaced, never duplicated; `Vary: Origin` is appended,
     /// never overwriting the application's `Vary`, and not repeated.
     pub fn apply(&self, map: &mut HeaderMap) {
-        if self.governed && !map.is_empty() {
+        // An empty map (the common case for a fresh response) has nothing to replace or vary.
+        let had_headers = !map.is_empty();
+        if self.governed && had_headers {
             for name in &OWNED {
                 if map.contains_key(name) {
                     map.remove(name);
@@ -68,7 +74,7 @@ impl ResponseHeaders {
         for (name, value, append) in self.entries.iter().flatten() {
             let value = value.clone();
             if *name == HeaderName::Vary {
-                if !vary_has_origin(map) {
+                if !had_headers || !vary_has_origin(map) {
                     map.append(VARY, value);
                 }
             } else if *append {
@@ -111,8 +117,24 @@ impl Decision<'_> {
     /// Owned response headers for this decision; `request` is the header map it was decided
     /// on (echoed values are cloned from it). Allocates nothing.
     pub fn response_headers(&self, request: &HeaderMap) -> ResponseHeaders {
+        self.response_headers_in(request)
+    }
+
+    /// The same in a smaller value for decisions that reach the application (the tower layer
+    /// keeps it in its future while the application runs). `None` for preflights.
+    pub fn actual_response_headers(
+        &self,
+        request: &HeaderMap,
+    ) -> Option<ResponseHeaders<ACTUAL_CAPACITY>> {
+        if self.status().is_some() {
+            return None;
+        }
+        Some(self.response_headers_in(request))
+    }
+
+    fn response_headers_in<const N: usize>(&self, request: &HeaderMap) -> ResponseHeaders<N> {
         let mut out = ResponseHeaders {
-            entries: [const { None }; CAPACITY],
+            entries: [const { None }; N],
             governed: self.cors.is_some(),
             status: self.status().and_then(|s| StatusCode::from_u16(s).ok()),
         };
@@ -128,6 +150,35 @@ impl Decision<'_> {
             }
         }
         out
+    }
+
+    /// Writes the decision's headers into a fresh response's map (preflights), with one
+    /// reservation and no copy through [`ResponseHeaders`].
+    pub fn write_new_headers(&self, request: &HeaderMap, map: &mut HeaderMap) {
+        map.reserve(self.headers().len());
+        for h in self.headers() {
+            let value = match h.value {
+                Value::Table(v) => Some(v.clone()),
+                Value::Fixed(s) => Some(HeaderValue::from_static(s)),
+                Value::Echo(e, _) => echoed(request, e),
+            };
+            if let Some(v) = value {
+                if h.append {
+                    map.append(http_name(h.name), v);
+                } else {
+                    map.insert(http_name(h.name), v);
+                }
+            }
+        }
+    }
+
+    /// The preflight response (204 or 403, empty body) when the runtime answers by itself.
+    pub fn preflight_response<B: Default>(&self, request: &HeaderMap) -> Option<Response<B>> {
+        let status = self.status().and_then(|s| StatusCode::from_u16(s).ok())?;
+        let mut resp = Response::new(B::default());
+        *resp.status_mut() = status;
+        self.write_new_headers(request, resp.headers_mut());
+        Some(resp)
     }
 
     /// Applies the decision to response headers (see [`ResponseHeaders::apply`]).

@@ -51,28 +51,99 @@ pub struct KeySet {
     fold_case: bool,
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+const SEED: u64 = 0x243f_6a88_85a3_08d3;
+const MUL: u64 = 0x9e37_79b9_7f4a_7c15;
 
+/// Folded multiply: the 128-bit product's halves xored (as in foldhash).
 #[inline]
-fn fnv(mut h: u64, bytes: &[u8], fold_case: bool) -> u64 {
-    for &b in bytes {
-        let b = if fold_case { b.to_ascii_lowercase() } else { b };
-        h ^= u64::from(b);
-        h = h.wrapping_mul(FNV_PRIME);
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let full = u128::from(a) * u128::from(b);
+    (full as u64) ^ ((full >> 64) as u64)
+}
+
+/// ASCII-lowercases the eight bytes of `w` at once (SWAR): bytes `A`..=`Z` gain 0x20.
+#[inline]
+fn lower8(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low7 = w & !HIGH;
+    let above_z = low7.wrapping_add((0x7f - u64::from(b'Z')) * ONES);
+    let from_a = low7.wrapping_add((0x80 - u64::from(b'A')) * ONES);
+    let upper = from_a & !above_z & !w & HIGH;
+    w | (upper >> 2)
+}
+
+/// A streaming hash over the concatenation of byte slices, eight bytes at a time.
+struct Hasher {
+    h: u64,
+    buf: u64,
+    used: u32,
+    len: u64,
+    fold_case: bool,
+}
+
+impl Hasher {
+    #[inline]
+    fn word(&mut self, w: u64) {
+        let w = if self.fold_case { lower8(w) } else { w };
+        self.h = fold_mul(self.h ^ w, MUL);
     }
-    h
+
+    #[inline]
+    fn write(&mut self, mut bytes: &[u8]) {
+        self.len += bytes.len() as u64;
+        // Top up a partial word first.
+        while self.used != 0 {
+            let Some((&b, rest)) = bytes.split_first() else {
+                return;
+            };
+            self.buf |= u64::from(b) << (8 * self.used);
+            self.used += 1;
+            bytes = rest;
+            if self.used == 8 {
+                let w = self.buf;
+                self.buf = 0;
+                self.used = 0;
+                self.word(w);
+            }
+        }
+        let mut chunks = bytes.chunks_exact(8);
+        for c in chunks.by_ref() {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            self.word(u64::from_le_bytes(a));
+        }
+        for &b in chunks.remainder() {
+            self.buf |= u64::from(b) << (8 * self.used);
+            self.used += 1;
+        }
+    }
+
+    #[inline]
+    fn finish(mut self) -> u64 {
+        if self.used != 0 {
+            let w = self.buf;
+            self.word(w);
+        }
+        fold_mul(self.h ^ self.len, MUL)
+    }
 }
 
 /// Hashes the concatenation of `parts` (the table layout depends on it: generated code stores
 /// slot positions computed with this exact function, see `TABLE_FORMAT` in the crate root).
 #[inline]
 pub(crate) fn hash_parts(parts: &[&[u8]], fold_case: bool) -> u64 {
-    let mut h = FNV_OFFSET;
+    let mut h = Hasher {
+        h: SEED,
+        buf: 0,
+        used: 0,
+        len: 0,
+        fold_case,
+    };
     for p in parts {
-        h = fnv(h, p, fold_case);
+        h.write(p);
     }
-    h
+    h.finish()
 }
 
 /// Whether the concatenation of `parts` equals `key`.
@@ -247,6 +318,34 @@ mod tests {
         assert_eq!(
             set.get_parts(&[b"https://", b"7", b".example.com"]),
             Some(7)
+        );
+    }
+
+    #[test]
+    fn hash_is_the_same_however_the_key_is_split() {
+        let key = b"https://tenant-00042.example.com:8443";
+        for fold in [false, true] {
+            let whole = hash_parts(&[key], fold);
+            for i in 0..key.len() {
+                for j in i..key.len() {
+                    let parts: [&[u8]; 3] = [&key[..i], &key[i..j], &key[j..]];
+                    assert_eq!(hash_parts(&parts, fold), whole, "{i} {j}");
+                }
+            }
+        }
+        assert_eq!(
+            hash_parts(&[b"Content-TYPE"], true),
+            hash_parts(&[b"content-type"], true)
+        );
+        assert_ne!(
+            hash_parts(&[b"Content-TYPE"], false),
+            hash_parts(&[b"content-type"], false)
+        );
+        // Only ASCII letters fold: `@` and `[` are neighbours of `A` and `Z`.
+        assert_ne!(hash_parts(&[b"@["], true), hash_parts(&[b"`{"], true));
+        assert_eq!(
+            lower8(u64::from_le_bytes(*b"AZaz@[\x80\xc1")),
+            u64::from_le_bytes(*b"azaz@[\x80\xc1")
         );
     }
 

@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 
-use crate::http_apply::ResponseHeaders;
+use crate::http_apply::{ResponseHeaders, ACTUAL_CAPACITY};
 use crate::policy::Policy;
 
 #[derive(Debug, Clone)]
@@ -117,15 +117,16 @@ where
             let d = policy.decide(req.method().as_str(), req.uri().path(), req.headers());
             #[cfg(feature = "tracing")]
             trace(&d, req.method(), req.uri().path());
-            d.response_headers(req.headers())
+            match d.actual_response_headers(req.headers()) {
+                Some(h) => h,
+                None => {
+                    let response = d.preflight_response(req.headers());
+                    return ResponseFuture {
+                        state: State::Ready { response },
+                    };
+                }
+            }
         };
-        if let Some(resp) = headers.preflight_response() {
-            return ResponseFuture {
-                state: State::Ready {
-                    response: Some(resp),
-                },
-            };
-        }
         ResponseFuture {
             state: State::Inner {
                 future: self.inner.call(req),
@@ -147,7 +148,7 @@ pin_project_lite::pin_project! {
     #[project = StateProj]
     enum State<F, B> {
         Ready { response: Option<Response<B>> },
-        Inner { #[pin] future: F, headers: ResponseHeaders },
+        Inner { #[pin] future: F, headers: ResponseHeaders<ACTUAL_CAPACITY> },
     }
 }
 

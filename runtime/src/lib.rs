@@ -43,7 +43,7 @@ pub use headers::{
     is_token, HeaderLookup, NameList, PairValues, RequestHeader, MAX_ACRH_BYTES, MAX_ACRH_LINES,
     MAX_ACRH_NAMES,
 };
-pub use http_apply::ResponseHeaders;
+pub use http_apply::{ResponseHeaders, ACTUAL_CAPACITY};
 pub use keyset::{BuildError, KeySet};
 #[cfg(feature = "tower")]
 pub use layer::{Layer, ResponseFuture, Service};
@@ -59,7 +59,7 @@ pub mod __private {
 
     /// The table layout version generated code was written for (hash function, slot layout,
     /// `from_raw_parts` signatures).
-    pub const TABLE_FORMAT: u32 = 1;
+    pub const TABLE_FORMAT: u32 = 2;
 
     /// Called by generated code in a `const`, so a runtime/compiler version mismatch fails to
     /// compile instead of misbehaving.
