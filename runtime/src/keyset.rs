@@ -1,6 +1,6 @@
 //! `KeySet`: the one hash table behind every O(1) lookup (origins, patterns, routes, headers).
 //!
-//! Open addressing with linear probing over a power-of-two slot array, FNV-1a hashing, load
+//! Open addressing with linear probing over a power-of-two slot array, a word-at-a-time hash, load
 //! factor at most 1/2. The same type is built at run time ([`KeySet::new`]) or written out by
 //! generated code as a `static` ([`KeySet::from_raw_parts`]); both use the same lookup path.
 //!

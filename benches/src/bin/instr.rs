@@ -4,7 +4,12 @@
 //!
 //! `instr VARIANT KIND N K` with VARIANT in floor|guestlist|tower-http|hand|guestlist-cloned|
 //! tower-http-cloned, KIND in get|preflight.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // a measuring tool fails loudly
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // a measuring tool fails loudly
 
 use guestlist_benches::{
     guestlist_service, hand_service, run, tower_http_service, Floor, Requests,
