@@ -439,9 +439,11 @@ impl Policy {
     }
 
     fn route_for_normal(&self, p: &[u8]) -> Option<u32> {
-        if let Some(i) = self.route_keys.get(p) {
-            if self.routes.get(i as usize).is_some_and(|r| !r.prefix) {
-                return Some(i);
+        if self.has_exact {
+            if let Some(i) = self.route_keys.get(p) {
+                if self.routes.get(i as usize).is_some_and(|r| !r.prefix) {
+                    return Some(i);
+                }
             }
         }
         // Longest prefix: every '/' in the path, from the right.

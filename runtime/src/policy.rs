@@ -18,6 +18,20 @@ pub struct Policy {
     /// Key `i` is route `i`'s pattern text (`/x` exact, `/x/*` prefix).
     pub(crate) route_keys: KeySet,
     pub(crate) cors: Cow<'static, [Cors]>,
+    /// Whether any route is exact (otherwise the exact lookup is skipped).
+    pub(crate) has_exact: bool,
+}
+
+#[expect(clippy::indexing_slicing, reason = "a bounded loop in a const fn, where `get` is not const")]
+const fn any_exact(routes: &[Route]) -> bool {
+    let mut i = 0;
+    while i < routes.len() {
+        if !routes[i].prefix {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
 /// One `route` block.
@@ -97,6 +111,7 @@ impl Policy {
         routes: Cow::Borrowed(&[]),
         route_keys: KeySet::EMPTY,
         cors: Cow::Borrowed(&[]),
+        has_exact: false,
     };
 
     /// Builds a policy from plain data at run time.
@@ -120,10 +135,12 @@ impl Policy {
             .into_iter()
             .map(Cors::build)
             .collect::<Result<Vec<_>, _>>()?;
+        let has_exact = any_exact(&built_routes);
         Ok(Policy {
             routes: Cow::Owned(built_routes),
             route_keys,
             cors: Cow::Owned(cors),
+            has_exact,
         })
     }
 
@@ -138,6 +155,7 @@ impl Policy {
             routes: Cow::Borrowed(routes),
             route_keys,
             cors: Cow::Borrowed(cors),
+            has_exact: any_exact(routes),
         }
     }
 
