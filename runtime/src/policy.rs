@@ -22,7 +22,10 @@ pub struct Policy {
     pub(crate) has_exact: bool,
 }
 
-#[expect(clippy::indexing_slicing, reason = "a bounded loop in a const fn, where `get` is not const")]
+#[expect(
+    clippy::indexing_slicing,
+    reason = "a bounded loop in a const fn, where `get` is not const"
+)]
 const fn any_exact(routes: &[Route]) -> bool {
     let mut i = 0;
     while i < routes.len() {

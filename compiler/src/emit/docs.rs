@@ -367,13 +367,15 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> String {
         out.push_str("---|");
     }
     out.push('\n');
+    // First-mention order, deduplicated in linear time (policies can list 100,000 origins).
     let mut all: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for cp in policy.cors_policies() {
-        if cp.any_origin() && !all.iter().any(|o| o == "*") {
+        if cp.any_origin() && seen.insert("*".to_string()) {
             all.push("*".into());
         }
         for k in cp.origins().keys().iter().chain(cp.patterns().keys()) {
-            if !all.iter().any(|o| o == k.as_ref()) {
+            if seen.insert(k.to_string()) {
                 all.push(k.to_string());
             }
         }

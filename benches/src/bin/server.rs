@@ -1,0 +1,59 @@
+//! The end-to-end benchmark server: axum hello world on 127.0.0.1 (current-thread runtime),
+//! with no CORS, guestlist, or tower-http's CorsLayer over N origins.
+//! `server none|guestlist|tower-http PORT [N]`; see scripts/bench-axum.sh.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // a measuring tool fails loudly
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use guestlist_benches::{guestlist_policy, origins};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let variant = args[1].clone();
+    let port: u16 = args[2].parse().unwrap();
+    let n: usize = args.get(3).map_or(1000, |s| s.parse().unwrap());
+    let app = Router::new().route("/", get(|| async { "Hello, World!" }));
+    let app = match variant.as_str() {
+        "none" => app,
+        "guestlist" => app.layer(guestlist::Layer::shared(Arc::new(guestlist_policy(n)))),
+        "tower-http" => {
+            use tower_http::cors::{AllowOrigin, CorsLayer};
+            let list: Vec<http::HeaderValue> =
+                origins(n).iter().map(|o| o.parse().unwrap()).collect();
+            app.layer(
+                CorsLayer::new()
+                    .allow_origin(AllowOrigin::list(list))
+                    .allow_methods([
+                        http::Method::GET,
+                        http::Method::POST,
+                        http::Method::PUT,
+                        http::Method::DELETE,
+                    ])
+                    .allow_headers([
+                        http::header::CONTENT_TYPE,
+                        http::header::HeaderName::from_static("x-auth-token"),
+                    ])
+                    .allow_credentials(true)
+                    .max_age(std::time::Duration::from_secs(7200)),
+            )
+        }
+        other => panic!("unknown variant {other}"),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        axum::serve(listener, app).await.unwrap();
+    });
+}
