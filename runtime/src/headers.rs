@@ -97,6 +97,77 @@ impl HeaderLookup for http::HeaderMap {
     }
 }
 
+/// An `http::HeaderMap` with its `Origin` lines looked up once, so the tower layer can decide
+/// and then clone the request's own `Origin` value into the response without a second lookup.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Prepared<'a> {
+    map: &'a http::HeaderMap,
+    /// The first two `Origin` field lines (the evaluator only needs to know whether there is
+    /// more than one).
+    origins: [Option<&'a http::HeaderValue>; 2],
+}
+
+impl<'a> Prepared<'a> {
+    pub(crate) fn new(map: &'a http::HeaderMap) -> Self {
+        let mut it = map.get_all(http::header::ORIGIN).iter();
+        let first = it.next();
+        let second = first.and_then(|_| it.next());
+        Prepared {
+            map,
+            origins: [first, second],
+        }
+    }
+
+    /// The request's first `Origin` value.
+    pub(crate) fn origin(&self) -> Option<&'a http::HeaderValue> {
+        self.origins[0]
+    }
+}
+
+/// Iterator for [`HeaderLookup`] on [`Prepared`].
+#[derive(Debug)]
+pub struct PreparedValues<'s> {
+    origins: [Option<&'s [u8]>; 2],
+    next: usize,
+    rest: Option<MapValues<'s>>,
+}
+
+impl<'s> Iterator for PreparedValues<'s> {
+    type Item = &'s [u8];
+    fn next(&mut self) -> Option<&'s [u8]> {
+        if let Some(rest) = &mut self.rest {
+            return rest.next();
+        }
+        let v = self.origins.get(self.next).copied().flatten();
+        self.next += 1;
+        v
+    }
+}
+
+impl HeaderLookup for Prepared<'_> {
+    type Values<'s>
+        = PreparedValues<'s>
+    where
+        Self: 's;
+    fn values<'s>(&'s self, name: RequestHeader) -> PreparedValues<'s> {
+        match name {
+            RequestHeader::Origin => PreparedValues {
+                origins: [
+                    self.origins[0].map(http::HeaderValue::as_bytes),
+                    self.origins[1].map(http::HeaderValue::as_bytes),
+                ],
+                next: 0,
+                rest: None,
+            },
+            other => PreparedValues {
+                origins: [None, None],
+                next: 0,
+                rest: Some(HeaderLookup::values(self.map, other)),
+            },
+        }
+    }
+}
+
 /// Whether `b` is an RFC 9110 `tchar`.
 #[inline]
 pub fn is_tchar(b: u8) -> bool {

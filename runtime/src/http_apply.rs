@@ -85,6 +85,33 @@ impl<const N: usize> ResponseHeaders<N> {
         }
     }
 
+    /// Like [`ResponseHeaders::apply`], moving the values out instead of cloning them (the
+    /// tower layer's future applies its headers once).
+    pub fn apply_once(&mut self, map: &mut HeaderMap) {
+        let had_headers = !map.is_empty();
+        if self.governed && had_headers {
+            for name in &OWNED {
+                if map.contains_key(name) {
+                    map.remove(name);
+                }
+            }
+        }
+        for entry in &mut self.entries {
+            let Some((name, value, append)) = entry.take() else {
+                continue;
+            };
+            if name == HeaderName::Vary {
+                if !had_headers || !vary_has_origin(map) {
+                    map.append(VARY, value);
+                }
+            } else if append {
+                map.append(http_name(name), value);
+            } else {
+                map.insert(http_name(name), value);
+            }
+        }
+    }
+
     /// The status when the runtime answers by itself (preflights).
     pub fn status(&self) -> Option<StatusCode> {
         self.status
@@ -100,9 +127,12 @@ impl<const N: usize> ResponseHeaders<N> {
     }
 }
 
-fn echoed(request: &HeaderMap, e: Echo) -> Option<HeaderValue> {
+fn echoed(request: &HeaderMap, origin: Option<&HeaderValue>, e: Echo) -> Option<HeaderValue> {
     match e {
-        Echo::Origin => request.get(header::ORIGIN).cloned(),
+        Echo::Origin => match origin {
+            Some(o) => Some(o.clone()),
+            None => request.get(header::ORIGIN).cloned(),
+        },
         Echo::Method => request.get(header::ACCESS_CONTROL_REQUEST_METHOD).cloned(),
         Echo::HeadersLine(n) => request
             .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
@@ -117,7 +147,7 @@ impl Decision<'_> {
     /// Owned response headers for this decision; `request` is the header map it was decided
     /// on (echoed values are cloned from it). Allocates nothing.
     pub fn response_headers(&self, request: &HeaderMap) -> ResponseHeaders {
-        self.response_headers_in(request)
+        self.response_headers_in(request, None)
     }
 
     /// The same in a smaller value for decisions that reach the application (the tower layer
@@ -129,10 +159,26 @@ impl Decision<'_> {
         if self.status().is_some() {
             return None;
         }
-        Some(self.response_headers_in(request))
+        Some(self.response_headers_in(request, None))
     }
 
-    fn response_headers_in<const N: usize>(&self, request: &HeaderMap) -> ResponseHeaders<N> {
+    /// [`Decision::actual_response_headers`] with the request's `Origin` value already in hand.
+    pub(crate) fn actual_response_headers_with(
+        &self,
+        request: &HeaderMap,
+        origin: Option<&HeaderValue>,
+    ) -> Option<ResponseHeaders<ACTUAL_CAPACITY>> {
+        if self.status().is_some() {
+            return None;
+        }
+        Some(self.response_headers_in(request, origin))
+    }
+
+    fn response_headers_in<const N: usize>(
+        &self,
+        request: &HeaderMap,
+        origin: Option<&HeaderValue>,
+    ) -> ResponseHeaders<N> {
         let mut out = ResponseHeaders {
             entries: [const { None }; N],
             governed: self.cors.is_some(),
@@ -143,7 +189,7 @@ impl Decision<'_> {
             let value = match h.value {
                 Value::Table(v) => Some(v.clone()),
                 Value::Fixed(s) => Some(HeaderValue::from_static(s)),
-                Value::Echo(e, _) => echoed(request, e),
+                Value::Echo(e, _) => echoed(request, origin, e),
             };
             if let (Some(v), Some(slot)) = (value, slots.next()) {
                 *slot = Some((h.name, v, h.append));
@@ -155,12 +201,21 @@ impl Decision<'_> {
     /// Writes the decision's headers into a fresh response's map (preflights), with one
     /// reservation and no copy through [`ResponseHeaders`].
     pub fn write_new_headers(&self, request: &HeaderMap, map: &mut HeaderMap) {
+        self.write_new_headers_with(request, None, map);
+    }
+
+    fn write_new_headers_with(
+        &self,
+        request: &HeaderMap,
+        origin: Option<&HeaderValue>,
+        map: &mut HeaderMap,
+    ) {
         map.reserve(self.headers().len());
         for h in self.headers() {
             let value = match h.value {
                 Value::Table(v) => Some(v.clone()),
                 Value::Fixed(s) => Some(HeaderValue::from_static(s)),
-                Value::Echo(e, _) => echoed(request, e),
+                Value::Echo(e, _) => echoed(request, origin, e),
             };
             if let Some(v) = value {
                 if h.append {
@@ -174,10 +229,19 @@ impl Decision<'_> {
 
     /// The preflight response (204 or 403, empty body) when the runtime answers by itself.
     pub fn preflight_response<B: Default>(&self, request: &HeaderMap) -> Option<Response<B>> {
+        self.preflight_response_with(request, None)
+    }
+
+    /// [`Decision::preflight_response`] with the request's `Origin` value already in hand.
+    pub(crate) fn preflight_response_with<B: Default>(
+        &self,
+        request: &HeaderMap,
+        origin: Option<&HeaderValue>,
+    ) -> Option<Response<B>> {
         let status = self.status().and_then(|s| StatusCode::from_u16(s).ok())?;
         let mut resp = Response::new(B::default());
         *resp.status_mut() = status;
-        self.write_new_headers(request, resp.headers_mut());
+        self.write_new_headers_with(request, origin, resp.headers_mut());
         Some(resp)
     }
 

@@ -114,13 +114,14 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let headers = {
             let policy = self.policy.get();
-            let d = policy.decide(req.method().as_str(), req.uri().path(), req.headers());
+            let prepared = crate::headers::Prepared::new(req.headers());
+            let d = policy.decide(req.method().as_str(), req.uri().path(), &prepared);
             #[cfg(feature = "tracing")]
             trace(&d, req.method(), req.uri().path());
-            match d.actual_response_headers(req.headers()) {
+            match d.actual_response_headers_with(req.headers(), prepared.origin()) {
                 Some(h) => h,
                 None => {
-                    let response = d.preflight_response(req.headers());
+                    let response = d.preflight_response_with(req.headers(), prepared.origin());
                     return ResponseFuture {
                         state: State::Ready { response },
                     };
@@ -167,7 +168,7 @@ where
             },
             StateProj::Inner { future, headers } => match future.poll(cx) {
                 Poll::Ready(Ok(mut resp)) => {
-                    headers.apply(resp.headers_mut());
+                    headers.apply_once(resp.headers_mut());
                     Poll::Ready(Ok(resp))
                 }
                 other => other,
