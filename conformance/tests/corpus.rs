@@ -10,10 +10,7 @@
 )] // tests fail by panicking
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::time::Duration;
 
 use guestlist_compiler::Compilation;
 
@@ -151,37 +148,6 @@ fn compiled_tables_and_explain() {
     assert!(cases.len() >= 150, "the corpus has {} cases", cases.len());
 }
 
-fn send(addr: SocketAddr, c: &Case) -> (u16, Vec<(String, String)>) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut req = format!(
-        "{} {} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n",
-        c.method, c.path
-    );
-    for (n, v) in &c.headers {
-        req.push_str(&format!("{n}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw);
-    let head = text.split("\r\n\r\n").next().unwrap_or("");
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let mut hs: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .filter(|(n, _)| n.starts_with("access-control-") || n == "vary")
-        .collect();
-    hs.sort();
-    (status, hs)
-}
-
 #[test]
 fn nginx() {
     let Some(bin) = support::require_tool("nginx") else {
@@ -210,7 +176,7 @@ fn nginx() {
                 .into_parts();
         let server = support::start(&bin, &dir, &conf, port);
         for c in group {
-            let (status, got) = send(server.addr, c);
+            let (status, got) = support::send(server.addr, &c.method, &c.path, &c.headers);
             let mut want = c.expect.clone();
             want.sort();
             let status_ok = match c.kind.as_str() {

@@ -99,6 +99,7 @@ impl HeaderLookup for http::HeaderMap {
 
 /// An `http::HeaderMap` with its `Origin` lines looked up once, so the tower layer can decide
 /// and then clone the request's own `Origin` value into the response without a second lookup.
+#[cfg(feature = "tower")]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Prepared<'a> {
     map: &'a http::HeaderMap,
@@ -107,6 +108,7 @@ pub(crate) struct Prepared<'a> {
     origins: [Option<&'a http::HeaderValue>; 2],
 }
 
+#[cfg(feature = "tower")]
 impl<'a> Prepared<'a> {
     pub(crate) fn new(map: &'a http::HeaderMap) -> Self {
         let mut it = map.get_all(http::header::ORIGIN).iter();
@@ -124,7 +126,8 @@ impl<'a> Prepared<'a> {
     }
 }
 
-/// Iterator for [`HeaderLookup`] on [`Prepared`].
+/// Iterator for [`HeaderLookup`] on the tower layer's prepared headers.
+#[cfg(feature = "tower")]
 #[derive(Debug)]
 pub struct PreparedValues<'s> {
     origins: [Option<&'s [u8]>; 2],
@@ -132,6 +135,7 @@ pub struct PreparedValues<'s> {
     rest: Option<MapValues<'s>>,
 }
 
+#[cfg(feature = "tower")]
 impl<'s> Iterator for PreparedValues<'s> {
     type Item = &'s [u8];
     fn next(&mut self) -> Option<&'s [u8]> {
@@ -144,6 +148,7 @@ impl<'s> Iterator for PreparedValues<'s> {
     }
 }
 
+#[cfg(feature = "tower")]
 impl HeaderLookup for Prepared<'_> {
     type Values<'s>
         = PreparedValues<'s>

@@ -62,27 +62,8 @@ impl<const N: usize> ResponseHeaders<N> {
     /// `Access-Control-*` headers are replaced, never duplicated; `Vary: Origin` is appended,
     /// never overwriting the application's `Vary`, and not repeated.
     pub fn apply(&self, map: &mut HeaderMap) {
-        // An empty map (the common case for a fresh response) has nothing to replace or vary.
-        let had_headers = !map.is_empty();
-        if self.governed && had_headers {
-            for name in &OWNED {
-                if map.contains_key(name) {
-                    map.remove(name);
-                }
-            }
-        }
-        for (name, value, append) in self.entries.iter().flatten() {
-            let value = value.clone();
-            if *name == HeaderName::Vary {
-                if !had_headers || !vary_has_origin(map) {
-                    map.append(VARY, value);
-                }
-            } else if *append {
-                map.append(http_name(*name), value);
-            } else {
-                map.insert(http_name(*name), value);
-            }
-        }
+        // Values are reference-counted bytes: the clone shares them.
+        self.clone().apply_once(map);
     }
 
     /// Like [`ResponseHeaders::apply`], moving the values out instead of cloning them (the
@@ -163,6 +144,7 @@ impl Decision<'_> {
     }
 
     /// [`Decision::actual_response_headers`] with the request's `Origin` value already in hand.
+    #[cfg(feature = "tower")]
     pub(crate) fn actual_response_headers_with(
         &self,
         request: &HeaderMap,
