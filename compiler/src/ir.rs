@@ -156,6 +156,28 @@ pub struct TestDecl {
     pub expect_absent: Vec<(String, Span)>,
 }
 
+/// An origin entry of a CORS policy as it applies in one profile, with sets expanded.
+#[derive(Debug, Clone, Copy)]
+pub struct EffectiveOrigin<'a> {
+    /// The entry (never [`OriginRef::Set`]).
+    pub value: &'a OriginRef,
+    /// Where the entry was written.
+    pub span: Span,
+    /// The `allow-origins` entry that named the set it came from.
+    pub via: Option<Span>,
+}
+
+/// An `allow-origins` entry that names a set limited to another profile.
+#[derive(Debug, Clone, Copy)]
+pub struct InactiveSet<'a> {
+    /// The set's name.
+    pub name: &'a str,
+    /// The `allow-origins` entry.
+    pub entry: Span,
+    /// The set.
+    pub set: &'a OriginSet,
+}
+
 /// Everything declared in a policy (all files).
 #[derive(Debug, Clone, Default)]
 pub struct Program {
@@ -187,6 +209,45 @@ impl Program {
     /// A set by name.
     pub fn set(&self, name: &str) -> Option<&OriginSet> {
         self.sets.iter().find(|s| s.name == name)
+    }
+
+    /// The origins `c` allows in `profile`, sets expanded, and the entries naming a set that
+    /// does not exist in `profile` (the checker reports those; lowering skips them).
+    pub fn effective_origins<'a>(
+        &'a self,
+        c: &'a CorsDecl,
+        profile: &str,
+    ) -> (Vec<EffectiveOrigin<'a>>, Vec<InactiveSet<'a>>) {
+        let mut origins = Vec::new();
+        let mut inactive = Vec::new();
+        for e in c.origins.iter().filter(|e| active(&e.when, profile)) {
+            match &e.value {
+                OriginRef::Set(name) => {
+                    let Some(set) = self.set(name) else { continue };
+                    if !active(&set.when, profile) {
+                        inactive.push(InactiveSet {
+                            name,
+                            entry: e.span,
+                            set,
+                        });
+                        continue;
+                    }
+                    for item in set.items.iter().filter(|i| active(&i.when, profile)) {
+                        origins.push(EffectiveOrigin {
+                            value: &item.value,
+                            span: item.span,
+                            via: Some(e.span),
+                        });
+                    }
+                }
+                other => origins.push(EffectiveOrigin {
+                    value: other,
+                    span: e.span,
+                    via: None,
+                }),
+            }
+        }
+        (origins, inactive)
     }
 
     /// A CORS policy by name.

@@ -95,16 +95,8 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Bui
             }
             OriginRef::Set(_) => {}
         };
-        for e in c.origins.iter().filter(|e| active(&e.when, profile)) {
-            if let OriginRef::Set(name) = &e.value {
-                if let Some(set) = program.set(name).filter(|s| active(&s.when, profile)) {
-                    for i in set.items.iter().filter(|i| active(&i.when, profile)) {
-                        push(&i.value, i.span, &mut spec, &mut prov);
-                    }
-                }
-            } else {
-                push(&e.value, e.span, &mut spec, &mut prov);
-            }
+        for e in program.effective_origins(c, profile).0 {
+            push(e.value, e.span, &mut spec, &mut prov);
         }
         if let Some(e) = c.credentials.iter().find(|e| active(&e.when, profile)) {
             spec.credentials = e.value;

@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::ast::{self, split_when, Block, Item, Value};
 use crate::diag::{codes, Diagnostic, Severity};
 use crate::ir::{
-    active, Cond, CorsDecl, Entry, ListValue, OptOut, OriginRef, OriginSet, Program, RouteDecl,
-    TestDecl, When, DEFAULT_PROFILE,
+    active, Cond, CorsDecl, EffectiveOrigin, Entry, ListValue, OptOut, OriginRef, OriginSet,
+    Program, RouteDecl, TestDecl, When, DEFAULT_PROFILE,
 };
 use crate::source::Span;
 
@@ -653,14 +653,6 @@ impl Checker {
     }
 }
 
-/// A resolved origin entry of one CORS policy in one profile.
-struct Effective<'a> {
-    value: &'a OriginRef,
-    span: Span,
-    /// The `allow-origins` entry that named the set this came from.
-    via: Option<Span>,
-}
-
 impl Checker {
     fn resolve(&mut self) {
         // Profiles.
@@ -854,42 +846,18 @@ impl Checker {
 
     fn cors_in_profile(&mut self, program: &Program, c: &CorsDecl, profile: &str) {
         // Origins, with sets expanded.
-        let mut eff: Vec<Effective<'_>> = Vec::new();
-        for e in c.origins.iter().filter(|e| active(&e.when, profile)) {
-            match &e.value {
-                OriginRef::Set(name) => {
-                    let Some(set) = program.set(name) else {
-                        continue;
-                    };
-                    if !active(&set.when, profile) {
-                        self.diags.push(
-                            Diagnostic::new(
-                                "GL0101",
-                                e.span,
-                                format!("origins set `{name}` does not exist in this profile"),
-                            )
-                            .label("limited to another profile")
-                            .secondary(set.head_span, "defined here")
-                            .help(
-                                "limit this entry with the same `when`, or remove the set's `when`",
-                            ),
-                        );
-                        continue;
-                    }
-                    for item in set.items.iter().filter(|i| active(&i.when, profile)) {
-                        eff.push(Effective {
-                            value: &item.value,
-                            span: item.span,
-                            via: Some(e.span),
-                        });
-                    }
-                }
-                other => eff.push(Effective {
-                    value: other,
-                    span: e.span,
-                    via: None,
-                }),
-            }
+        let (eff, inactive) = program.effective_origins(c, profile);
+        for i in inactive {
+            self.diags.push(
+                Diagnostic::new(
+                    "GL0101",
+                    i.entry,
+                    format!("origins set `{}` does not exist in this profile", i.name),
+                )
+                .label("limited to another profile")
+                .secondary(i.set.head_span, "defined here")
+                .help("limit this entry with the same `when`, or remove the set's `when`"),
+            );
         }
         let creds: Vec<&Entry<bool>> = c
             .credentials
@@ -928,7 +896,7 @@ impl Checker {
                 .help("add `allow-origins` with the origins that may call these routes"),
             );
         }
-        let with_via = |mut d: Diagnostic, e: &Effective<'_>| {
+        let with_via = |mut d: Diagnostic, e: &EffectiveOrigin<'_>| {
             if let Some(v) = e.via {
                 d = d.secondary(v, "through this set");
             }
