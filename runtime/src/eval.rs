@@ -6,7 +6,8 @@
 //! the request's own header values, held in a fixed-capacity list.
 
 use crate::headers::{
-    is_token, HeaderLookup, NameList, RequestHeader, MAX_ACRH_BYTES, MAX_ACRH_LINES, MAX_ACRH_NAMES,
+    is_token, names_a_header, HeaderLookup, NameList, RequestHeader, MAX_ACRH_BYTES,
+    MAX_ACRH_LINES, MAX_ACRH_NAMES,
 };
 use crate::path::{already_normal, normalize, PathError, MAX_PATH};
 use crate::policy::{Cors, Policy};
@@ -644,7 +645,7 @@ where
             // `*` is literal with credentials: echo what was asked (every name was checked).
             let mut n = 0u8;
             for line in headers.values(RequestHeader::RequestHeaders) {
-                if NameList::new(line).next().is_some() {
+                if names_a_header(line) {
                     d.push(
                         HeaderName::AllowHeaders,
                         Value::Echo(Echo::HeadersLine(n), line),

@@ -195,6 +195,12 @@ pub const MAX_ACRH_LINES: usize = 8;
 /// At most this many header names in `Access-Control-Request-Headers`.
 pub const MAX_ACRH_NAMES: usize = 64;
 
+/// Whether an `Access-Control-Request-Headers` line names at least one header (echoed lines are
+/// counted by this: the runtime echoes, and the layer clones, only such lines).
+pub(crate) fn names_a_header(line: &[u8]) -> bool {
+    NameList::new(line).next().is_some()
+}
+
 /// Splits one `Access-Control-Request-Headers` line into names: split on `,`, trim optional
 /// white space (space and tab), skip empty elements. Single pass, no allocation.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use http::header::{self, HeaderMap, HeaderName as HttpName, HeaderValue, VARY};
 use http::{Response, StatusCode};
 
 use crate::eval::{Decision, Echo, HeaderName, Value};
-use crate::headers::NameList;
+use crate::headers::names_a_header;
 use crate::policy::Policy;
 
 /// The `Access-Control-*` response headers the runtime owns on a governed route; any value the
@@ -118,9 +118,23 @@ fn echoed(request: &HeaderMap, origin: Option<&HeaderValue>, e: Echo) -> Option<
         Echo::HeadersLine(n) => request
             .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
             .iter()
-            .filter(|v| NameList::new(v.as_bytes()).next().is_some())
+            .filter(|v| names_a_header(v.as_bytes()))
             .nth(usize::from(n))
             .cloned(),
+    }
+}
+
+/// The owned `HeaderValue` for a decision's header value: table values and the request's own
+/// values are cloned (sharing their bytes), fixed ones are static.
+fn owned(
+    value: Value<'_>,
+    request: &HeaderMap,
+    origin: Option<&HeaderValue>,
+) -> Option<HeaderValue> {
+    match value {
+        Value::Table(v) => Some(v.clone()),
+        Value::Fixed(s) => Some(HeaderValue::from_static(s)),
+        Value::Echo(e, _) => echoed(request, origin, e),
     }
 }
 
@@ -168,12 +182,7 @@ impl Decision<'_> {
         };
         let mut slots = out.entries.iter_mut();
         for h in self.headers() {
-            let value = match h.value {
-                Value::Table(v) => Some(v.clone()),
-                Value::Fixed(s) => Some(HeaderValue::from_static(s)),
-                Value::Echo(e, _) => echoed(request, origin, e),
-            };
-            if let (Some(v), Some(slot)) = (value, slots.next()) {
+            if let (Some(v), Some(slot)) = (owned(h.value, request, origin), slots.next()) {
                 *slot = Some((h.name, v, h.append));
             }
         }
@@ -194,12 +203,7 @@ impl Decision<'_> {
     ) {
         map.reserve(self.headers().len());
         for h in self.headers() {
-            let value = match h.value {
-                Value::Table(v) => Some(v.clone()),
-                Value::Fixed(s) => Some(HeaderValue::from_static(s)),
-                Value::Echo(e, _) => echoed(request, origin, e),
-            };
-            if let Some(v) = value {
+            if let Some(v) = owned(h.value, request, origin) {
                 if h.append {
                     map.append(http_name(h.name), v);
                 } else {
