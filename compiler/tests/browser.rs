@@ -441,7 +441,7 @@ fn chromium_agrees_with_guestlist_serve() {
     };
     let (_, lowered) = lowered();
     let dir = tempdir("browser-serve");
-    let log_path = dir.join("logs/serve.log");
+    let log_path = dir.join("serve.log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_guestlist"))
         .arg("serve")
         .arg(root().join("spec/policies/browser.policy"))

@@ -7,6 +7,9 @@
     clippy::indexing_slicing
 )] // tests fail by panicking
 
+mod support;
+use support::tempdir;
+
 use std::path::{Path, PathBuf};
 
 use guestlist_compiler::Build;
@@ -15,16 +18,9 @@ fn site() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policies/site.policy")
 }
 
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("guestlist-build-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[test]
 fn writes_rust_nginx_and_docs_only_when_changed() {
-    let dir = tempdir("ok");
+    let dir = tempdir("build-ok");
     let build = || {
         Build::new()
             .policy(site())
@@ -75,7 +71,7 @@ fn writes_rust_nginx_and_docs_only_when_changed() {
 
 #[test]
 fn errors_render_in_display_and_debug() {
-    let dir = tempdir("err");
+    let dir = tempdir("build-err");
     let bad = dir.join("bad.policy");
     std::fs::write(&bad, "cors a {\n    allow-origins *\n    allow-credentials true\n    max-age 2h\n}\nroute \"/x\" { cors a }\n").unwrap();
     let e = Build::new()

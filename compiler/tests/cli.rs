@@ -7,6 +7,9 @@
     clippy::indexing_slicing
 )] // tests fail by panicking
 
+mod support;
+use support::tempdir;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -30,13 +33,6 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("guestlist-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[test]
 fn check_example_is_clean() {
     let o = run(&["check", site().to_str().unwrap(), "--deny", "warnings"]);
@@ -46,7 +42,7 @@ fn check_example_is_clean() {
 
 #[test]
 fn check_json_lists_diagnostics_with_positions() {
-    let dir = tempdir("json");
+    let dir = tempdir("cli-json");
     let p = dir.join("bad.policy");
     std::fs::write(&p, "cors api {\n    allow-origins \"https://App.example.com/\"\n    allow-credentials true\n    max-age 2h\n}\nroute \"/a/*\" { cors api }\n").unwrap();
     let o = run(&["check", p.to_str().unwrap(), "--format", "json"]);
@@ -86,7 +82,7 @@ fn check_json_lists_diagnostics_with_positions() {
 
 #[test]
 fn warnings_fail_only_when_denied() {
-    let dir = tempdir("deny");
+    let dir = tempdir("cli-deny");
     let p = dir.join("w.policy");
     std::fs::write(
         &p,
@@ -137,7 +133,7 @@ fn usage_and_io_errors_exit_2() {
 
 #[test]
 fn fix_applies_certain_fixes_atomically() {
-    let dir = tempdir("fix");
+    let dir = tempdir("cli-fix");
     let p = dir.join("fix.policy");
     std::fs::write(&p, "cors api {\n    allow-origins \"HTTPS://App.Example.com:443/\" \"https://résumé.example\"\n    allow-methods get PUT\n    max-age -5\n}\nroute \"/a/*\" { cors api }\n").unwrap();
     let o = run(&["check", p.to_str().unwrap(), "--fix"]);
@@ -158,7 +154,7 @@ fn fix_applies_certain_fixes_atomically() {
 
 #[test]
 fn fmt_check_and_write() {
-    let dir = tempdir("fmt");
+    let dir = tempdir("cli-fmt");
     let p = dir.join("f.policy");
     std::fs::write(&p, "cors api {\n allow-origins \"https://a.example.com\" # c\n max-age 2h\n}\nroute \"/a/*\" {cors api}\n").unwrap();
     let o = run(&["fmt", "--check", p.to_str().unwrap()]);
@@ -189,7 +185,7 @@ fn test_command_runs_examples_and_reports_failures() {
         text(&o.stderr)
     );
     assert!(text(&o.stdout).contains("8 passed, 0 failed"));
-    let dir = tempdir("test");
+    let dir = tempdir("cli-test");
     let p = dir.join("t.policy");
     std::fs::write(&p, format!("import {:?}\ntest \"wrong on purpose\" {{\n    request GET \"/api/x\"\n    header Origin \"https://evil.test\"\n    expect actual-allowed\n    expect-header vary \"Accept\"\n}}\n", site().to_str().unwrap())).unwrap();
     let o = run(&["test", p.to_str().unwrap()]);
@@ -385,7 +381,7 @@ fn explain_agrees_with_the_runtime() {
 
 #[test]
 fn emit_rust_is_what_build_rs_writes() {
-    let dir = tempdir("emit");
+    let dir = tempdir("cli-emit");
     let out = dir.join("policy.rs");
     let o = run(&[
         "emit",

@@ -17,6 +17,8 @@
     clippy::indexing_slicing
 )] // tests fail by panicking
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -177,7 +179,7 @@ fn diagnostics_corpus() {
 
 #[test]
 fn not_a_policy_file() {
-    let dir = tempdir();
+    let dir = support::tempdir("diag");
     let bin = dir.join("binary.policy");
     std::fs::write(&bin, b"cors \xff\xfe {\n").unwrap();
     let c = Compilation::load(&[&bin]).unwrap();
@@ -190,12 +192,6 @@ fn not_a_policy_file() {
     assert_eq!(c.diagnostics[0].code, "GL0004");
     assert!(Compilation::load(&[dir.join("missing.policy")]).is_err());
     assert!(Compilation::load(&[&dir]).is_err());
-}
-
-fn tempdir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("guestlist-diag-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 #[test]

@@ -7,6 +7,9 @@
     clippy::indexing_slicing
 )] // tests fail by panicking
 
+mod support;
+use support::tempdir;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -21,13 +24,6 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("guestlist-hostile-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 fn no_panic(o: &Output) {
     let e = text(&o.stderr);
     assert!(
@@ -39,7 +35,7 @@ fn no_panic(o: &Output) {
 
 #[test]
 fn bad_files_get_clear_errors() {
-    let dir = tempdir("files");
+    let dir = tempdir("hostile-files");
     let cases: Vec<(PathBuf, Vec<u8>, i32, &str)> = vec![
         (
             dir.join("binary.policy"),
@@ -113,7 +109,7 @@ fn bad_files_get_clear_errors() {
 
 #[test]
 fn one_hundred_thousand_origins() {
-    let dir = tempdir("big");
+    let dir = tempdir("hostile-big");
     let mut p = String::from("origins many {\n");
     for i in 0..100_000 {
         p.push_str(&format!("    \"https://h{i}.example.com\"\n"));
@@ -212,7 +208,7 @@ fn hostile_requests_get_correct_decisions() {
 
 #[test]
 fn failed_writes_leave_no_half_written_file() {
-    let dir = tempdir("writes");
+    let dir = tempdir("hostile-writes");
     let site = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policies/site.policy");
     // The target is a non-empty directory: the rename fails, the directory is untouched and no
     // temporary file is left behind.

@@ -53,12 +53,11 @@ pub fn require_tool(name: &str) -> Option<PathBuf> {
     }
 }
 
-/// A fresh temporary directory with `logs/` and `tmp/`.
+/// A fresh, empty temporary directory, unique to this test process and `name`.
 pub fn tempdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("guestlist-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(d.join("logs")).unwrap();
-    std::fs::create_dir_all(d.join("tmp")).unwrap();
+    std::fs::create_dir_all(&d).unwrap();
     d
 }
 
@@ -132,6 +131,8 @@ pub fn setup(
     access_log: bool,
 ) -> NginxSetup {
     let lowered = c.lower(profile).unwrap();
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
     let out = dir.join("out");
     let backend = free_port();
     let port = free_port();
