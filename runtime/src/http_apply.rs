@@ -54,7 +54,6 @@ pub const ACTUAL_CAPACITY: usize = 4;
 pub struct ResponseHeaders<const N: usize = CAPACITY> {
     entries: [Option<(HeaderName, HeaderValue, bool)>; N],
     governed: bool,
-    status: Option<StatusCode>,
 }
 
 impl<const N: usize> ResponseHeaders<N> {
@@ -91,20 +90,6 @@ impl<const N: usize> ResponseHeaders<N> {
                 map.insert(http_name(name), value);
             }
         }
-    }
-
-    /// The status when the runtime answers by itself (preflights).
-    pub fn status(&self) -> Option<StatusCode> {
-        self.status
-    }
-
-    /// The preflight response (204 or 403, empty body), when the runtime answers by itself.
-    pub fn preflight_response<B: Default>(&self) -> Option<Response<B>> {
-        let status = self.status?;
-        let mut resp = Response::new(B::default());
-        *resp.status_mut() = status;
-        self.apply(resp.headers_mut());
-        Some(resp)
     }
 }
 
@@ -178,7 +163,6 @@ impl Decision<'_> {
         let mut out = ResponseHeaders {
             entries: [const { None }; N],
             governed: self.cors.is_some(),
-            status: self.status().and_then(|s| StatusCode::from_u16(s).ok()),
         };
         let mut slots = out.entries.iter_mut();
         for h in self.headers() {
@@ -319,10 +303,7 @@ mod tests {
             .into_parts();
         let d = p.decide_parts(&parts);
         // PUT is not allowed: refused.
-        let resp: http::Response<()> = d
-            .response_headers(&parts.headers)
-            .preflight_response()
-            .unwrap();
+        let resp: http::Response<()> = d.preflight_response(&parts.headers).unwrap();
         assert_eq!(resp.status(), 403);
         assert!(resp.headers().get("access-control-allow-origin").is_none());
         assert_eq!(resp.headers()["vary"], "Origin");
@@ -335,10 +316,7 @@ mod tests {
             .unwrap()
             .into_parts();
         let d = p.decide_parts(&parts);
-        let resp: http::Response<()> = d
-            .response_headers(&parts.headers)
-            .preflight_response()
-            .unwrap();
+        let resp: http::Response<()> = d.preflight_response(&parts.headers).unwrap();
         assert_eq!(resp.status(), 204);
         let acah: Vec<_> = resp
             .headers()
