@@ -31,10 +31,15 @@ struct PhysLine {
     comment: Option<String>,
 }
 
+/// Splits at the grammar's line breaks: `\n`, `\r\n` and a lone `\r` (pest's `NEWLINE`).
+fn physical_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split('\n')
+        .flat_map(|l| l.strip_suffix('\r').unwrap_or(l).split('\r'))
+}
+
 fn tokenize(text: &str) -> Vec<PhysLine> {
     let mut lines = Vec::new();
-    for raw in text.split('\n') {
-        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+    for raw in physical_lines(text) {
         let mut toks = Vec::new();
         let mut comment = None;
         let mut chars = raw.char_indices().peekable();
@@ -195,5 +200,19 @@ mod tests {
         let want = "# head\ncors api {  # trailing\n    allow-origins  \"https://a.test\" when dev\n    # inside\n    max-age        2h\n}\nroute \"/x\" { cors api }\n";
         assert_eq!(format(src), want);
         assert_eq!(format(want), want);
+    }
+
+    #[test]
+    fn a_lone_carriage_return_is_a_line_break() {
+        // Found by the parse_check fuzz target: pest's NEWLINE includes a lone `\r`.
+        let once = format("\r\r ");
+        assert_eq!(format(&once), once);
+        assert_eq!(format("cors a {\rmax-age 2h\r}"), "cors a {\n    max-age  2h\n}\n");
+        // ... and ends a comment, in the parser too.
+        let src = ";#c\rb{a}";
+        let parsed = crate::Compilation::from_str("f.policy", src);
+        let again = crate::Compilation::from_str("f.policy", &format(src));
+        assert_eq!(parsed.files[0].structure(), again.files[0].structure());
+        assert_eq!(parsed.files[0].structure(), ["b | a"]);
     }
 }

@@ -53,7 +53,8 @@ fn skip_gap(text: &str, mut pos: usize) -> usize {
         match b {
             b' ' | b'\t' | b'\r' | b'\n' | b';' => pos += 1,
             b'#' => {
-                while bytes.get(pos).is_some_and(|&b| b != b'\n') {
+                // A comment ends at any of the grammar's line breaks, `\r` included.
+                while bytes.get(pos).is_some_and(|&b| b != b'\n' && b != b'\r') {
                     pos += 1;
                 }
             }
@@ -69,7 +70,7 @@ fn resync(text: &str, at: usize) -> usize {
     let mut i = at;
     loop {
         // Move to the start of the next line.
-        while bytes.get(i).is_some_and(|&b| b != b'\n') {
+        while bytes.get(i).is_some_and(|&b| b != b'\n' && b != b'\r') {
             i += 1;
         }
         if i >= bytes.len() {
