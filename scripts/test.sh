@@ -56,13 +56,13 @@ runtime_deps() {
   # default `tower` feature.
   local deps allowed
   deps=$(cargo tree -p guestlist -e normal --prefix none --format '{p}' | awk '{print $1}' | sort -u | tr '\n' ' ')
-  allowed="bytes guestlist http itoa pin-project-lite tower-layer tower-service "
+  allowed="bytes cfg-if getrandom guestlist http itoa libc pin-project-lite tower-layer tower-service "
   if [ "$deps" != "$allowed" ]; then
     echo "error: runtime dependencies changed: '$deps' (allowed: '$allowed')" >&2
     return 1
   fi
   deps=$(cargo tree -p guestlist -e normal --no-default-features --prefix none --format '{p}' | awk '{print $1}' | sort -u | tr '\n' ' ')
-  allowed="bytes guestlist http itoa "
+  allowed="bytes cfg-if getrandom guestlist http itoa libc "
   if [ "$deps" != "$allowed" ]; then
     echo "error: runtime dependencies (no default features) changed: '$deps' (allowed: '$allowed')" >&2
     return 1

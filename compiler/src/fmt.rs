@@ -207,7 +207,10 @@ mod tests {
         // Found by the parse_check fuzz target: pest's NEWLINE includes a lone `\r`.
         let once = format("\r\r ");
         assert_eq!(format(&once), once);
-        assert_eq!(format("cors a {\rmax-age 2h\r}"), "cors a {\n    max-age  2h\n}\n");
+        assert_eq!(
+            format("cors a {\rmax-age 2h\r}"),
+            "cors a {\n    max-age  2h\n}\n"
+        );
         // ... and ends a comment, in the parser too.
         let src = ";#c\rb{a}";
         let parsed = crate::Compilation::from_str("f.policy", src);

@@ -151,6 +151,7 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Bui
         route_specs.push(guestlist::RouteSpec {
             pattern: r.pattern.clone(),
             cors: line.and_then(|l| cors_index.get(&l.value).copied()),
+            ..Default::default()
         });
         route_prov.push(RouteProv {
             span: r.span,

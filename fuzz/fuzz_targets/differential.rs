@@ -346,6 +346,7 @@ fuzz_target!(|input: Input| {
         vec![guestlist::RouteSpec {
             pattern: "/api/*".into(),
             cors: Some(0),
+            ..Default::default()
         }],
         vec![spec],
     )

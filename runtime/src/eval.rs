@@ -5,12 +5,14 @@
 //! A decision allocates nothing: header values are either `&'static`/table strings or slices of
 //! the request's own header values, held in a fixed-capacity list.
 
+use crate::guards::{origin_authority, Csrf, WebSocket};
 use crate::headers::{
     is_token, names_a_header, HeaderLookup, NameList, RequestHeader, MAX_ACRH_BYTES,
     MAX_ACRH_LINES, MAX_ACRH_NAMES,
 };
+use crate::keyset::KeySet;
 use crate::path::{already_normal, normalize, PathError, MAX_PATH};
-use crate::policy::{Cors, Policy};
+use crate::policy::{Cors, Guards, Policy};
 
 /// What kind of request this was and what the runtime does with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26,6 +28,13 @@ pub enum Kind {
     PreflightOk,
     /// A preflight the runtime refuses with 403 and no `Access-Control-*` headers.
     PreflightRejected,
+    /// A cross-origin request with an unsafe method that the route's `csrf` policy refuses:
+    /// 403 before the application runs.
+    CsrfRejected,
+    /// A WebSocket handshake from an allowed origin: it reaches the application.
+    WebsocketAllowed,
+    /// A WebSocket handshake the route's `websocket` policy refuses: 403.
+    WebsocketRejected,
 }
 
 impl Kind {
@@ -37,6 +46,9 @@ impl Kind {
             Kind::ActualNotAllowed => "actual-not-allowed",
             Kind::PreflightOk => "preflight-ok",
             Kind::PreflightRejected => "preflight-rejected",
+            Kind::CsrfRejected => "csrf-rejected",
+            Kind::WebsocketAllowed => "websocket-allowed",
+            Kind::WebsocketRejected => "websocket-rejected",
         }
     }
 
@@ -48,17 +60,23 @@ impl Kind {
             "actual-not-allowed" => Kind::ActualNotAllowed,
             "preflight-ok" => Kind::PreflightOk,
             "preflight-rejected" => Kind::PreflightRejected,
+            "csrf-rejected" => Kind::CsrfRejected,
+            "websocket-allowed" => Kind::WebsocketAllowed,
+            "websocket-rejected" => Kind::WebsocketRejected,
             _ => return None,
         })
     }
 
     /// All kinds, in documentation order.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 8] = [
         Kind::NotCors,
         Kind::ActualAllowed,
         Kind::ActualNotAllowed,
         Kind::PreflightOk,
         Kind::PreflightRejected,
+        Kind::CsrfRejected,
+        Kind::WebsocketAllowed,
+        Kind::WebsocketRejected,
     ];
 }
 
@@ -91,6 +109,40 @@ pub enum Reason {
     AuthorizationNotListed,
     /// The preflight passed every check.
     PreflightAllowed,
+    /// CSRF: GET, HEAD and OPTIONS are never checked.
+    CsrfSafeMethod,
+    /// CSRF: `Sec-Fetch-Site` is `same-origin` or `none`.
+    CsrfSameOrigin,
+    /// CSRF: `Sec-Fetch-Site: same-site`, allowed by `same-site allow`.
+    CsrfSameSite,
+    /// CSRF: neither `Sec-Fetch-Site` nor `Origin`: not a browser, or a very old one.
+    CsrfNoBrowserHeaders,
+    /// CSRF: `Origin` is the site's own (it matches `Host`, or a `self-origins` entry).
+    CsrfOwnOrigin,
+    /// CSRF: `Origin` is a `trusted-origins` entry.
+    CsrfTrustedOrigin,
+    /// CSRF: `Origin` is allowed by the route's cors policy, so it is trusted.
+    CsrfCorsOrigin,
+    /// CSRF: the method and path are exempt.
+    CsrfExempt,
+    /// CSRF refusal: `Sec-Fetch-Site` says the request is cross-site (or same-site).
+    CsrfCrossSite,
+    /// CSRF refusal: no `Sec-Fetch-Site`, and `Origin` is neither the site's own nor trusted.
+    CsrfOriginMismatch,
+    /// CSRF refusal: neither header, and the policy says `missing-headers reject`.
+    CsrfMissingHeaders,
+    /// CSRF refusal: more than one `Sec-Fetch-Site` or `Origin` line.
+    CsrfAmbiguousHeaders,
+    /// WebSocket: the origin is allowed.
+    WebsocketOriginAllowed,
+    /// WebSocket: the origin's host is the request's `Host` (`allow-origins same-origin`).
+    WebsocketSameOrigin,
+    /// WebSocket: no `Origin`, allowed by `missing-origin allow`.
+    WebsocketNoOrigin,
+    /// WebSocket refusal: the origin is not allowed.
+    WebsocketOriginNotAllowed,
+    /// WebSocket refusal: no `Origin` header.
+    WebsocketMissingOrigin,
 }
 
 impl Reason {
@@ -110,6 +162,23 @@ impl Reason {
             Reason::HeaderNotAllowed => "header-not-allowed",
             Reason::AuthorizationNotListed => "authorization-not-listed",
             Reason::PreflightAllowed => "preflight-allowed",
+            Reason::CsrfSafeMethod => "csrf-safe-method",
+            Reason::CsrfSameOrigin => "csrf-same-origin",
+            Reason::CsrfSameSite => "csrf-same-site",
+            Reason::CsrfNoBrowserHeaders => "csrf-no-browser-headers",
+            Reason::CsrfOwnOrigin => "csrf-own-origin",
+            Reason::CsrfTrustedOrigin => "csrf-trusted-origin",
+            Reason::CsrfCorsOrigin => "csrf-cors-origin",
+            Reason::CsrfExempt => "csrf-exempt",
+            Reason::CsrfCrossSite => "csrf-cross-site",
+            Reason::CsrfOriginMismatch => "csrf-origin-mismatch",
+            Reason::CsrfMissingHeaders => "csrf-missing-headers",
+            Reason::CsrfAmbiguousHeaders => "csrf-ambiguous-headers",
+            Reason::WebsocketOriginAllowed => "websocket-origin-allowed",
+            Reason::WebsocketSameOrigin => "websocket-same-origin",
+            Reason::WebsocketNoOrigin => "websocket-no-origin",
+            Reason::WebsocketOriginNotAllowed => "websocket-origin-not-allowed",
+            Reason::WebsocketMissingOrigin => "websocket-missing-origin",
         }
     }
 
@@ -135,6 +204,23 @@ impl Reason {
                 "Authorization was requested, and it is only allowed when listed by name (`*` never covers it)"
             }
             Reason::PreflightAllowed => "origin, method and headers are all allowed",
+            Reason::CsrfSafeMethod => "GET, HEAD and OPTIONS are not checked for CSRF",
+            Reason::CsrfSameOrigin => "Sec-Fetch-Site says the request comes from the site itself (same-origin or none)",
+            Reason::CsrfSameSite => "Sec-Fetch-Site says same-site, and the csrf policy allows same-site requests",
+            Reason::CsrfNoBrowserHeaders => "neither Sec-Fetch-Site nor Origin: not a browser, or a very old one",
+            Reason::CsrfOwnOrigin => "Origin is the site's own origin",
+            Reason::CsrfTrustedOrigin => "Origin is a trusted origin of the csrf policy",
+            Reason::CsrfCorsOrigin => "Origin is allowed by the route's cors policy, so the csrf check trusts it",
+            Reason::CsrfExempt => "the method and path are exempt from the csrf check",
+            Reason::CsrfCrossSite => "Sec-Fetch-Site says the request comes from another site",
+            Reason::CsrfOriginMismatch => "no Sec-Fetch-Site, and Origin is neither the site's own nor trusted",
+            Reason::CsrfMissingHeaders => "neither Sec-Fetch-Site nor Origin, and the csrf policy refuses such requests",
+            Reason::CsrfAmbiguousHeaders => "more than one Sec-Fetch-Site or Origin header",
+            Reason::WebsocketOriginAllowed => "the origin may open a WebSocket",
+            Reason::WebsocketSameOrigin => "the origin's host is the request's Host",
+            Reason::WebsocketNoOrigin => "no Origin (not a browser), and the websocket policy allows that",
+            Reason::WebsocketOriginNotAllowed => "the origin may not open a WebSocket",
+            Reason::WebsocketMissingOrigin => "a WebSocket handshake without Origin is refused",
         }
     }
 }
@@ -253,6 +339,10 @@ pub struct Decision<'a> {
     pub origin_match: Option<OriginMatch>,
     /// For header and method refusals: the offending request value.
     pub offending: Option<&'a [u8]>,
+    /// The matched route's CSP, header, CSRF and WebSocket policies.
+    pub guards: Guards,
+    /// Why the CSRF check let the request through, when the route has a csrf policy.
+    pub csrf_reason: Option<Reason>,
     headers: [Header<'a>; CAPACITY],
     len: usize,
 }
@@ -266,6 +356,8 @@ impl<'a> Decision<'a> {
             cors: None,
             origin_match: None,
             offending: None,
+            guards: Guards::NONE,
+            csrf_reason: None,
             headers: [NO_HEADER; CAPACITY],
             len: 0,
         }
@@ -287,11 +379,20 @@ impl<'a> Decision<'a> {
         self.headers.get(..self.len).unwrap_or(&[])
     }
 
-    /// The status when the runtime answers by itself (preflights): 204 or 403.
+    /// The status when the runtime answers by itself: 204 for an allowed preflight, 403 for
+    /// a refused preflight, CSRF check or WebSocket handshake.
     pub fn status(&self) -> Option<u16> {
         match self.kind {
             Kind::PreflightOk => Some(204),
-            Kind::PreflightRejected => Some(403),
+            Kind::PreflightRejected | Kind::CsrfRejected | Kind::WebsocketRejected => Some(403),
+            _ => None,
+        }
+    }
+
+    /// For a CSRF or WebSocket refusal, the short reason sent in the `Guestlist-Reason` header.
+    pub fn refusal_reason(&self) -> Option<&'static str> {
+        match self.kind {
+            Kind::CsrfRejected | Kind::WebsocketRejected => Some(self.reason.code()),
             _ => None,
         }
     }
@@ -378,17 +479,35 @@ impl Cors {
     /// Which entry allows `origin`, if any.
     #[inline]
     pub fn match_origin(&self, origin: &[u8]) -> Option<OriginMatch> {
-        if self.any_origin {
+        match_origin(self.any_origin, &self.origins, &self.patterns, origin)
+    }
+
+    /// Safelisted or listed (byte-exact).
+    fn method_listed(&self, m: &[u8]) -> bool {
+        SAFELISTED_METHODS.contains(&m) || self.methods.iter().any(|x| x.as_bytes() == m)
+    }
+}
+
+/// The one origin matcher (cors and websocket): `*`, then the exact set, then patterns.
+#[inline]
+pub(crate) fn match_origin(
+    any: bool,
+    exact: &KeySet,
+    patterns: &KeySet,
+    origin: &[u8],
+) -> Option<OriginMatch> {
+    {
+        if any {
             return Some(OriginMatch::Any);
         }
-        if let Some(i) = self.origins.get(origin) {
+        if let Some(i) = exact.get(origin) {
             return Some(OriginMatch::Exact(i));
         }
-        if self.patterns.is_empty() {
+        if patterns.is_empty() {
             return None;
         }
         let (scheme, host, port) = split_origin(origin)?;
-        if let Some(i) = self.patterns.get_parts(&[scheme, b"://", host, b":*"]) {
+        if let Some(i) = patterns.get_parts(&[scheme, b"://", host, b":*"]) {
             return Some(OriginMatch::Pattern(i));
         }
         if host.first() == Some(&b'[') {
@@ -401,22 +520,15 @@ impl Cors {
             }
             let suffix = host.get(i + 1..).unwrap_or(&[]);
             let found = match port {
-                Some(p) => self
-                    .patterns
-                    .get_parts(&[scheme, b"://*.", suffix, b":", p]),
-                None => self.patterns.get_parts(&[scheme, b"://*.", suffix]),
+                Some(p) => patterns.get_parts(&[scheme, b"://*.", suffix, b":", p]),
+                None => patterns.get_parts(&[scheme, b"://*.", suffix]),
             }
-            .or_else(|| self.patterns.get_parts(&[scheme, b"://*.", suffix, b":*"]));
+            .or_else(|| patterns.get_parts(&[scheme, b"://*.", suffix, b":*"]));
             if let Some(i) = found {
                 return Some(OriginMatch::Pattern(i));
             }
         }
         None
-    }
-
-    /// Safelisted or listed (byte-exact).
-    fn method_listed(&self, m: &[u8]) -> bool {
-        SAFELISTED_METHODS.contains(&m) || self.methods.iter().any(|x| x.as_bytes() == m)
     }
 }
 
@@ -460,8 +572,24 @@ impl Policy {
     }
 
     /// Decides what to do with a request: `method` as sent (case-sensitive), `path` the request
-    /// target's path (a query is ignored), `headers` the request's header fields.
+    /// target's path (a query is ignored), `headers` the request's header fields (the CSRF and
+    /// WebSocket checks read `Host` from them).
     pub fn decide<'a, H>(&'a self, method: &str, path: &str, headers: &'a H) -> Decision<'a>
+    where
+        H: HeaderLookup + ?Sized,
+    {
+        self.decide_with_authority(method, path, None, headers)
+    }
+
+    /// [`Policy::decide`] with the request target's authority (HTTP/2 `:authority`), used as
+    /// the request's host when there is no `Host` header.
+    pub fn decide_with_authority<'a, H>(
+        &'a self,
+        method: &str,
+        path: &str,
+        authority: Option<&'a str>,
+        headers: &'a H,
+    ) -> Decision<'a>
     where
         H: HeaderLookup + ?Sized,
     {
@@ -470,18 +598,209 @@ impl Policy {
             Ok(None) => return Decision::new(Kind::NotCors, Reason::NoRoute),
             Err(_) => return Decision::new(Kind::NotCors, Reason::PathInvalid),
         };
-        let cors_index = self.routes.get(route as usize).and_then(|r| r.cors);
-        let Some((cors_index, cors)) =
-            cors_index.and_then(|i| self.cors.get(i as usize).map(|c| (i, c)))
-        else {
-            let mut d = Decision::new(Kind::NotCors, Reason::NoCorsPolicy);
-            d.route = Some(route);
-            return d;
+        let (cors_index, guards) = match self.routes.get(route as usize) {
+            Some(r) => (r.cors, r.guards),
+            None => (None, Guards::NONE),
         };
-        let mut d = decide_cors(cors, method, headers);
+        let cors = cors_index.and_then(|i| self.cors.get(i as usize).map(|c| (i, c)));
+        let mut csrf_reason = None;
+        if guards != Guards::NONE {
+            if let Some(ws) = guards
+                .websocket
+                .and_then(|i| self.websocket.get(i as usize))
+            {
+                if is_websocket_upgrade(method, headers) {
+                    let mut d = decide_websocket(ws, authority, headers);
+                    d.route = Some(route);
+                    d.guards = guards;
+                    return d;
+                }
+            }
+            if let Some(csrf) = guards.csrf.and_then(|i| self.csrf.get(i as usize)) {
+                match decide_csrf(csrf, cors.map(|c| c.1), method, path, authority, headers) {
+                    Ok(r) => csrf_reason = Some(r),
+                    Err(r) => {
+                        let mut d = Decision::new(Kind::CsrfRejected, r);
+                        d.route = Some(route);
+                        d.guards = guards;
+                        return d;
+                    }
+                }
+            }
+        }
+        let mut d = match cors {
+            Some((i, c)) => {
+                let mut d = decide_cors(c, method, headers);
+                d.cors = Some(i);
+                d
+            }
+            None => Decision::new(Kind::NotCors, Reason::NoCorsPolicy),
+        };
         d.route = Some(route);
-        d.cors = Some(cors_index);
+        d.guards = guards;
+        d.csrf_reason = csrf_reason;
         d
+    }
+}
+
+/// The request's one value of `name`: `Ok(None)` when absent, `Err(())` when repeated.
+fn single<'a, H>(headers: &'a H, name: RequestHeader) -> Result<Option<&'a [u8]>, ()>
+where
+    H: HeaderLookup + ?Sized,
+{
+    let mut it = headers.values(name);
+    match (it.next(), it.next()) {
+        (None, _) => Ok(None),
+        (Some(v), None) => Ok(Some(v)),
+        (Some(_), Some(_)) => Err(()),
+    }
+}
+
+/// The request's host: its one `Host` header, else the target's authority.
+fn request_host<'a, H>(headers: &'a H, authority: Option<&'a str>) -> Option<&'a [u8]>
+where
+    H: HeaderLookup + ?Sized,
+{
+    match single(headers, RequestHeader::Host) {
+        Ok(Some(h)) => Some(h),
+        Ok(None) => authority.map(str::as_bytes),
+        Err(()) => None,
+    }
+}
+
+/// A WebSocket opening handshake: `GET` with `websocket` among the `Upgrade` tokens.
+fn is_websocket_upgrade<H>(method: &str, headers: &H) -> bool
+where
+    H: HeaderLookup + ?Sized,
+{
+    method == "GET"
+        && headers.values(RequestHeader::Upgrade).any(|v| {
+            v.split(|&b| b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"websocket"))
+        })
+}
+
+fn decide_websocket<'a, H>(
+    ws: &'a WebSocket,
+    authority: Option<&'a str>,
+    headers: &'a H,
+) -> Decision<'a>
+where
+    H: HeaderLookup + ?Sized,
+{
+    let allowed = |reason| Decision::new(Kind::WebsocketAllowed, reason);
+    let refused = |reason| Decision::new(Kind::WebsocketRejected, reason);
+    match single(headers, RequestHeader::Origin) {
+        Err(()) => refused(Reason::MultipleOrigins),
+        Ok(None) if ws.allow_missing => allowed(Reason::WebsocketNoOrigin),
+        Ok(None) => refused(Reason::WebsocketMissingOrigin),
+        Ok(Some(o)) => {
+            if let Some(m) = ws.match_origin(o) {
+                let mut d = allowed(Reason::WebsocketOriginAllowed);
+                d.origin_match = Some(m);
+                return d;
+            }
+            if ws.same_origin {
+                if let (Some(a), Some(h)) = (origin_authority(o), request_host(headers, authority))
+                {
+                    if a == h {
+                        return allowed(Reason::WebsocketSameOrigin);
+                    }
+                }
+            }
+            refused(Reason::WebsocketOriginNotAllowed)
+        }
+    }
+}
+
+/// Go's `CrossOriginProtection.Check` with the policy's named choices (spec/language.md,
+/// "csrf"). `Ok` carries why the request passes, `Err` why it is refused.
+fn decide_csrf<H>(
+    csrf: &Csrf,
+    cors: Option<&Cors>,
+    method: &str,
+    path: &str,
+    authority: Option<&str>,
+    headers: &H,
+) -> Result<Reason, Reason>
+where
+    H: HeaderLookup + ?Sized,
+{
+    if matches!(method, "GET" | "HEAD" | "OPTIONS") {
+        return Ok(Reason::CsrfSafeMethod);
+    }
+    let exempt = || {
+        if csrf.exempt.is_empty() {
+            return false;
+        }
+        let mut buf = [0u8; MAX_PATH];
+        let Ok(p) = normalize(path, &mut buf) else {
+            return false;
+        };
+        csrf.exempt
+            .iter()
+            .any(|e| e.method.as_bytes() == method.as_bytes() && e.matches_path(p))
+    };
+    let origin = single(headers, RequestHeader::Origin);
+    // Trusted: listed, or allowed by the route's cors policy (never through `*`).
+    let trusted = |o: &[u8]| {
+        if csrf.trusted.get(o).is_some() {
+            Some(Reason::CsrfTrustedOrigin)
+        } else if cors.is_some_and(|c| !c.any_origin && c.match_origin(o).is_some()) {
+            Some(Reason::CsrfCorsOrigin)
+        } else {
+            None
+        }
+    };
+    let Ok(sfs) = single(headers, RequestHeader::SecFetchSite) else {
+        return if exempt() {
+            Ok(Reason::CsrfExempt)
+        } else {
+            Err(Reason::CsrfAmbiguousHeaders)
+        };
+    };
+    match sfs {
+        Some(b"same-origin" | b"none") => Ok(Reason::CsrfSameOrigin),
+        Some(b"same-site") if csrf.allow_same_site => Ok(Reason::CsrfSameSite),
+        Some(v) if !v.is_empty() => {
+            if exempt() {
+                return Ok(Reason::CsrfExempt);
+            }
+            match origin {
+                Ok(Some(o)) => trusted(o).ok_or(Reason::CsrfCrossSite),
+                _ => Err(Reason::CsrfCrossSite),
+            }
+        }
+        _ => match origin {
+            Ok(None) => {
+                if csrf.reject_missing && !exempt() {
+                    Err(Reason::CsrfMissingHeaders)
+                } else {
+                    Ok(Reason::CsrfNoBrowserHeaders)
+                }
+            }
+            Err(()) => {
+                if exempt() {
+                    Ok(Reason::CsrfExempt)
+                } else {
+                    Err(Reason::CsrfAmbiguousHeaders)
+                }
+            }
+            Ok(Some(o)) => {
+                let own = if csrf.self_origins.is_empty() {
+                    origin_authority(o).is_some_and(|a| request_host(headers, authority) == Some(a))
+                } else {
+                    csrf.self_origins.get(o).is_some()
+                };
+                if own {
+                    Ok(Reason::CsrfOwnOrigin)
+                } else if exempt() {
+                    Ok(Reason::CsrfExempt)
+                } else {
+                    trusted(o).ok_or(Reason::CsrfOriginMismatch)
+                }
+            }
+        },
     }
 }
 
@@ -675,18 +994,22 @@ mod tests {
                 RouteSpec {
                     pattern: "/api/*".into(),
                     cors: Some(0),
+                    ..Default::default()
                 },
                 RouteSpec {
                     pattern: "/assets/*".into(),
                     cors: Some(1),
+                    ..Default::default()
                 },
                 RouteSpec {
                     pattern: "/api/open".into(),
                     cors: Some(1),
+                    ..Default::default()
                 },
                 RouteSpec {
                     pattern: "/plain".into(),
                     cors: None,
+                    ..Default::default()
                 },
             ],
             vec![

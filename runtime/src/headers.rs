@@ -10,6 +10,12 @@ pub enum RequestHeader {
     RequestMethod,
     /// `Access-Control-Request-Headers`.
     RequestHeaders,
+    /// `Host`.
+    Host,
+    /// `Sec-Fetch-Site`.
+    SecFetchSite,
+    /// `Upgrade`.
+    Upgrade,
 }
 
 impl RequestHeader {
@@ -19,6 +25,9 @@ impl RequestHeader {
             RequestHeader::Origin => "origin",
             RequestHeader::RequestMethod => "access-control-request-method",
             RequestHeader::RequestHeaders => "access-control-request-headers",
+            RequestHeader::Host => "host",
+            RequestHeader::SecFetchSite => "sec-fetch-site",
+            RequestHeader::Upgrade => "upgrade",
         }
     }
 }
@@ -86,13 +95,20 @@ impl<'s> Iterator for MapValues<'s> {
 impl HeaderLookup for http::HeaderMap {
     type Values<'s> = MapValues<'s>;
     fn values<'s>(&'s self, name: RequestHeader) -> MapValues<'s> {
-        let name = match name {
-            RequestHeader::Origin => &http::header::ORIGIN,
-            RequestHeader::RequestMethod => &http::header::ACCESS_CONTROL_REQUEST_METHOD,
-            RequestHeader::RequestHeaders => &http::header::ACCESS_CONTROL_REQUEST_HEADERS,
+        let inner = match name {
+            RequestHeader::Origin => self.get_all(http::header::ORIGIN),
+            RequestHeader::RequestMethod => {
+                self.get_all(http::header::ACCESS_CONTROL_REQUEST_METHOD)
+            }
+            RequestHeader::RequestHeaders => {
+                self.get_all(http::header::ACCESS_CONTROL_REQUEST_HEADERS)
+            }
+            RequestHeader::Host => self.get_all(http::header::HOST),
+            RequestHeader::SecFetchSite => self.get_all("sec-fetch-site"),
+            RequestHeader::Upgrade => self.get_all(http::header::UPGRADE),
         };
         MapValues {
-            inner: self.get_all(name).iter(),
+            inner: inner.iter(),
         }
     }
 }

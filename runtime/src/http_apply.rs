@@ -6,8 +6,12 @@ use http::header::{self, HeaderMap, HeaderName as HttpName, HeaderValue, VARY};
 use http::{Response, StatusCode};
 
 use crate::eval::{Decision, Echo, HeaderName, Value};
+use crate::guards::CspNonce;
 use crate::headers::names_a_header;
-use crate::policy::Policy;
+use crate::policy::{Guards, Policy};
+
+/// The header that carries a CSRF or WebSocket refusal's reason code.
+pub const REASON_HEADER: &str = "guestlist-reason";
 
 /// The `Access-Control-*` response headers the runtime owns on a governed route; any value the
 /// application set for them is removed before the policy's own are set.
@@ -197,7 +201,10 @@ impl Decision<'_> {
         }
     }
 
-    /// The preflight response (204 or 403, empty body) when the runtime answers by itself.
+    /// The response (empty body) when the runtime answers by itself: a preflight's 204 or 403,
+    /// or a CSRF or WebSocket refusal's 403 with its reason code in `Guestlist-Reason`. The
+    /// route's CSP and security headers are not in it: add them with
+    /// [`Policy::apply_guard_headers`].
     pub fn preflight_response<B: Default>(&self, request: &HeaderMap) -> Option<Response<B>> {
         self.preflight_response_with(request, None)
     }
@@ -212,6 +219,10 @@ impl Decision<'_> {
         let mut resp = Response::new(B::default());
         *resp.status_mut() = status;
         self.write_new_headers_with(request, origin, resp.headers_mut());
+        if let Some(r) = self.refusal_reason() {
+            resp.headers_mut()
+                .insert(REASON_HEADER, HeaderValue::from_static(r));
+        }
         Some(resp)
     }
 
@@ -222,9 +233,57 @@ impl Decision<'_> {
 }
 
 impl Policy {
-    /// Decides on request parts (framework-free entry point).
+    /// Decides on request parts (framework-free entry point). The target's authority stands in
+    /// for a missing `Host` (HTTP/2).
     pub fn decide_parts<'a>(&'a self, parts: &'a http::request::Parts) -> Decision<'a> {
-        self.decide(parts.method.as_str(), parts.uri.path(), &parts.headers)
+        self.decide_with_authority(
+            parts.method.as_str(),
+            parts.uri.path(),
+            parts.uri.authority().map(http::uri::Authority::as_str),
+            &parts.headers,
+        )
+    }
+
+    /// Whether the route's CSP needs a fresh nonce for each response.
+    pub fn needs_nonce(&self, guards: Guards) -> bool {
+        guards
+            .csp
+            .and_then(|i| self.csp.get(i as usize))
+            .is_some_and(|c| c.has_nonce())
+    }
+
+    /// Applies a route's CSP and security headers to a response: removes the header set's
+    /// `remove` names, then sets (replacing the application's) each fixed header, the CSP with
+    /// `nonce` in it, and `Reporting-Endpoints`. A nonce CSP without a nonce is not sent: the
+    /// caller decides (the tower layer always has one).
+    pub fn apply_guard_headers(
+        &self,
+        guards: Guards,
+        nonce: Option<&CspNonce>,
+        map: &mut HeaderMap,
+    ) {
+        if let Some(set) = guards
+            .headers
+            .and_then(|i| self.header_sets.get(i as usize))
+        {
+            for name in set.remove.iter() {
+                map.remove(name);
+            }
+            for (name, value) in set.set.iter() {
+                map.insert(name.clone(), value.clone());
+            }
+        }
+        if let Some(csp) = guards.csp.and_then(|i| self.csp.get(i as usize)) {
+            if let Some(v) = csp.value_with(nonce) {
+                map.insert(csp.header_name(), v);
+            }
+            if let Some(v) = &csp.reporting_endpoints {
+                map.insert(
+                    http::HeaderName::from_static("reporting-endpoints"),
+                    v.clone(),
+                );
+            }
+        }
     }
 }
 
@@ -239,6 +298,7 @@ mod tests {
             vec![RouteSpec {
                 pattern: "/*".into(),
                 cors: Some(0),
+                ..Default::default()
             }],
             vec![CorsSpec {
                 name: "a".into(),
@@ -282,6 +342,7 @@ mod tests {
             vec![RouteSpec {
                 pattern: "/*".into(),
                 cors: Some(0),
+                ..Default::default()
             }],
             vec![CorsSpec {
                 name: "a".into(),

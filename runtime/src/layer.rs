@@ -10,10 +10,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{Request, Response};
+use http::{Request, Response, StatusCode};
 
+use crate::guards::CspNonce;
 use crate::http_apply::{ResponseHeaders, ACTUAL_CAPACITY};
-use crate::policy::Policy;
+use crate::policy::{Guards, Policy};
 
 #[derive(Debug, Clone)]
 enum Shared {
@@ -87,6 +88,20 @@ fn trace(d: &crate::Decision<'_>, method: &http::Method, path: &str) {
             path,
             "guestlist refused a CORS preflight with 403"
         ),
+        crate::Kind::CsrfRejected => tracing::warn!(
+            target: "guestlist",
+            reason = d.reason.code(),
+            %method,
+            path,
+            "guestlist refused a cross-origin request with 403 (csrf)"
+        ),
+        crate::Kind::WebsocketRejected => tracing::warn!(
+            target: "guestlist",
+            reason = d.reason.code(),
+            %method,
+            path,
+            "guestlist refused a WebSocket handshake with 403"
+        ),
         crate::Kind::ActualNotAllowed => tracing::info!(
             target: "guestlist",
             reason = d.reason.code(),
@@ -111,30 +126,106 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let headers = {
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let (headers, guards) = {
             let policy = self.policy.get();
             let prepared = crate::headers::Prepared::new(req.headers());
-            let d = policy.decide(req.method().as_str(), req.uri().path(), &prepared);
+            let authority = req.uri().authority().map(http::uri::Authority::as_str);
+            let d = policy.decide_with_authority(
+                req.method().as_str(),
+                req.uri().path(),
+                authority,
+                &prepared,
+            );
             #[cfg(feature = "tracing")]
             trace(&d, req.method(), req.uri().path());
+            let guards = d.guards;
             match d.actual_response_headers_with(req.headers(), prepared.origin()) {
-                Some(h) => h,
+                Some(h) => (h, guards),
                 None => {
-                    let response = d.preflight_response_with(req.headers(), prepared.origin());
+                    let mut response = d.preflight_response_with(req.headers(), prepared.origin());
+                    if let Some(r) = &mut response {
+                        if !self.guard_headers(guards, None, r) {
+                            response = None;
+                        }
+                    }
                     return ResponseFuture {
                         state: State::Ready { response },
                     };
                 }
             }
         };
+        // Only routes with a csp or headers policy pay for anything below.
+        let guard = if guards.csp.is_some() || guards.headers.is_some() {
+            let nonce = if self.policy.get().needs_nonce(guards) {
+                match CspNonce::generate() {
+                    Some(n) => {
+                        req.extensions_mut().insert(n);
+                        Some(n)
+                    }
+                    None => {
+                        // No CSPRNG: refuse rather than send a guessable nonce.
+                        let mut r = Response::new(ResBody::default());
+                        *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                        return ResponseFuture {
+                            state: State::Ready { response: Some(r) },
+                        };
+                    }
+                }
+            } else {
+                None
+            };
+            Some(GuardState {
+                policy: self.policy.clone(),
+                guards,
+                nonce,
+            })
+        } else {
+            None
+        };
         ResponseFuture {
             state: State::Inner {
                 future: self.inner.call(req),
                 headers,
+                guard,
             },
         }
     }
+}
+
+impl<S> Service<S> {
+    /// Adds the route's CSP and security headers to a response the layer makes itself (a
+    /// refusal or a preflight). A nonce CSP gets a fresh nonce no page will ever use, so that
+    /// the header is still sent. `false` when no nonce could be made.
+    fn guard_headers<B>(
+        &self,
+        guards: Guards,
+        nonce: Option<CspNonce>,
+        r: &mut Response<B>,
+    ) -> bool {
+        if guards.csp.is_none() && guards.headers.is_none() {
+            return true;
+        }
+        let policy = self.policy.get();
+        let nonce = match nonce {
+            Some(n) => Some(n),
+            None if policy.needs_nonce(guards) => match CspNonce::generate() {
+                Some(n) => Some(n),
+                None => return false,
+            },
+            None => None,
+        };
+        policy.apply_guard_headers(guards, nonce.as_ref(), r.headers_mut());
+        true
+    }
+}
+
+/// What the future needs to add the route's CSP and security headers to the app's response.
+#[derive(Debug)]
+struct GuardState {
+    policy: Shared,
+    guards: Guards,
+    nonce: Option<CspNonce>,
 }
 
 pin_project_lite::pin_project! {
@@ -149,7 +240,11 @@ pin_project_lite::pin_project! {
     #[project = StateProj]
     enum State<F, B> {
         Ready { response: Option<Response<B>> },
-        Inner { #[pin] future: F, headers: ResponseHeaders<ACTUAL_CAPACITY> },
+        Inner {
+            #[pin] future: F,
+            headers: ResponseHeaders<ACTUAL_CAPACITY>,
+            guard: Option<GuardState>,
+        },
     }
 }
 
@@ -166,9 +261,20 @@ where
                 // Polled after completion: stay pending rather than panic.
                 None => Poll::Pending,
             },
-            StateProj::Inner { future, headers } => match future.poll(cx) {
+            StateProj::Inner {
+                future,
+                headers,
+                guard,
+            } => match future.poll(cx) {
                 Poll::Ready(Ok(mut resp)) => {
                     headers.apply_once(resp.headers_mut());
+                    if let Some(g) = guard.take() {
+                        g.policy.get().apply_guard_headers(
+                            g.guards,
+                            g.nonce.as_ref(),
+                            resp.headers_mut(),
+                        );
+                    }
                     Poll::Ready(Ok(resp))
                 }
                 other => other,

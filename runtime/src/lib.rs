@@ -1,4 +1,5 @@
-//! guestlist runtime: compiled CORS policy tables and the one evaluator.
+//! guestlist runtime: compiled CORS, CSP, security-header, CSRF and WebSocket policy tables
+//! and the one evaluator.
 //!
 //! A [`Policy`] is produced by the guestlist compiler (at build time through generated code,
 //! or at run time through [`Policy::build`]); [`Policy::decide`] turns a request into a
@@ -9,7 +10,7 @@
 //! use guestlist::{CorsSpec, Kind, Policy, RouteSpec};
 //!
 //! let policy = Policy::build(
-//!     vec![RouteSpec { pattern: "/api/*".into(), cors: Some(0) }],
+//!     vec![RouteSpec { pattern: "/api/*".into(), cors: Some(0), ..Default::default() }],
 //!     vec![CorsSpec {
 //!         name: "api".into(),
 //!         origins: vec!["https://app.example.com".into()],
@@ -29,6 +30,7 @@
 //! ```
 
 mod eval;
+mod guards;
 mod headers;
 mod http_apply;
 mod keyset;
@@ -38,6 +40,10 @@ mod path;
 mod policy;
 
 pub use eval::{Decision, Echo, Header, HeaderName, Kind, OriginMatch, Reason, Value};
+pub use guards::{
+    Csp, CspNonce, CspSpec, Csrf, CsrfSpec, Exempt, HeaderSet, HeaderSetSpec, WebSocket,
+    WebSocketSpec,
+};
 pub use headers::MapValues;
 pub use headers::{
     is_token, HeaderLookup, NameList, PairValues, RequestHeader, MAX_ACRH_BYTES, MAX_ACRH_LINES,
@@ -48,18 +54,18 @@ pub use keyset::{BuildError, KeySet};
 #[cfg(feature = "tower")]
 pub use layer::{Layer, ResponseFuture, Service};
 pub use path::{normalize as normalize_path, PathError, MAX_PATH};
-pub use policy::{Cors, CorsSpec, Policy, Route, RouteSpec, Str};
+pub use policy::{Cors, CorsSpec, Guards, Policy, PolicySpec, Route, RouteSpec, Str};
 
 /// Re-exports for generated code only; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use http::HeaderValue;
+    pub use http::{HeaderName, HeaderValue};
     pub use std::borrow::Cow;
     pub use std::option::Option;
 
     /// The table layout version generated code was written for (hash function, slot layout,
     /// `from_raw_parts` signatures).
-    pub const TABLE_FORMAT: u32 = 2;
+    pub const TABLE_FORMAT: u32 = 3;
 
     /// Called by generated code in a `const`, so a runtime/compiler version mismatch fails to
     /// compile instead of misbehaving.

@@ -6,18 +6,26 @@ use std::borrow::Cow;
 
 use http::HeaderValue;
 
+use crate::guards::{
+    Csp, CspSpec, Csrf, CsrfSpec, HeaderSet, HeaderSetSpec, WebSocket, WebSocketSpec,
+};
 use crate::keyset::{BuildError, KeySet};
 
 /// A string owned by a table: borrowed in `static`s, owned when built at run time.
 pub type Str = Cow<'static, str>;
 
-/// A compiled policy: routes and the CORS policies they point to.
+/// A compiled policy: routes and the CORS, CSP, header, CSRF and WebSocket policies they
+/// point to.
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub(crate) routes: Cow<'static, [Route]>,
     /// Key `i` is route `i`'s pattern text (`/x` exact, `/x/*` prefix).
     pub(crate) route_keys: KeySet,
     pub(crate) cors: Cow<'static, [Cors]>,
+    pub(crate) csp: Cow<'static, [Csp]>,
+    pub(crate) header_sets: Cow<'static, [HeaderSet]>,
+    pub(crate) csrf: Cow<'static, [Csrf]>,
+    pub(crate) websocket: Cow<'static, [WebSocket]>,
     /// Whether any route is exact (otherwise the exact lookup is skipped).
     pub(crate) has_exact: bool,
 }
@@ -43,6 +51,30 @@ pub struct Route {
     pub(crate) pattern: Str,
     pub(crate) prefix: bool,
     pub(crate) cors: Option<u32>,
+    pub(crate) guards: Guards,
+}
+
+/// The indexes of a route's non-CORS policies (into the policy's tables).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Guards {
+    /// `csp NAME`.
+    pub csp: Option<u32>,
+    /// `headers NAME`.
+    pub headers: Option<u32>,
+    /// `csrf NAME`.
+    pub csrf: Option<u32>,
+    /// `websocket NAME`.
+    pub websocket: Option<u32>,
+}
+
+impl Guards {
+    /// No guard.
+    pub const NONE: Guards = Guards {
+        csp: None,
+        headers: None,
+        csrf: None,
+        websocket: None,
+    };
 }
 
 /// One compiled `cors` block, for one profile.
@@ -76,6 +108,31 @@ pub struct RouteSpec {
     pub pattern: String,
     /// Index into the policy's CORS list.
     pub cors: Option<usize>,
+    /// Index into [`PolicySpec::csp`].
+    pub csp: Option<usize>,
+    /// Index into [`PolicySpec::headers`].
+    pub headers: Option<usize>,
+    /// Index into [`PolicySpec::csrf`].
+    pub csrf: Option<usize>,
+    /// Index into [`PolicySpec::websocket`].
+    pub websocket: Option<usize>,
+}
+
+/// Plain data for a whole policy, for [`Policy::from_spec`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicySpec {
+    /// Routes, in declaration order.
+    pub routes: Vec<RouteSpec>,
+    /// CORS policies.
+    pub cors: Vec<CorsSpec>,
+    /// CSP policies.
+    pub csp: Vec<CspSpec>,
+    /// Security header sets.
+    pub headers: Vec<HeaderSetSpec>,
+    /// CSRF policies.
+    pub csrf: Vec<CsrfSpec>,
+    /// WebSocket origin policies.
+    pub websocket: Vec<WebSocketSpec>,
 }
 
 /// Plain data for one CORS policy, for [`Policy::build`]. The compiler has already checked it;
@@ -114,35 +171,74 @@ impl Policy {
         routes: Cow::Borrowed(&[]),
         route_keys: KeySet::EMPTY,
         cors: Cow::Borrowed(&[]),
+        csp: Cow::Borrowed(&[]),
+        header_sets: Cow::Borrowed(&[]),
+        csrf: Cow::Borrowed(&[]),
+        websocket: Cow::Borrowed(&[]),
         has_exact: false,
     };
 
-    /// Builds a policy from plain data at run time.
+    /// Builds a CORS-only policy from plain data at run time.
     pub fn build(routes: Vec<RouteSpec>, cors: Vec<CorsSpec>) -> Result<Policy, BuildError> {
-        let mut built_routes = Vec::with_capacity(routes.len());
-        for r in &routes {
-            if let Some(i) = r.cors {
-                if i >= cors.len() {
-                    return Err(BuildError::BadReference("route's cors index"));
-                }
+        Policy::from_spec(PolicySpec {
+            routes,
+            cors,
+            ..PolicySpec::default()
+        })
+    }
+
+    /// Builds a policy from plain data at run time.
+    pub fn from_spec(spec: PolicySpec) -> Result<Policy, BuildError> {
+        fn index(
+            i: Option<usize>,
+            len: usize,
+            what: &'static str,
+        ) -> Result<Option<u32>, BuildError> {
+            match i {
+                None => Ok(None),
+                Some(i) if i < len => u32::try_from(i)
+                    .map(Some)
+                    .map_err(|_| BuildError::TooManyKeys),
+                Some(_) => Err(BuildError::BadReference(what)),
             }
+        }
+        let mut built_routes = Vec::with_capacity(spec.routes.len());
+        for r in &spec.routes {
             let prefix = r.pattern.ends_with("/*");
             built_routes.push(Route {
                 pattern: Cow::Owned(r.pattern.clone()),
                 prefix,
-                cors: r.cors.and_then(|i| u32::try_from(i).ok()),
+                cors: index(r.cors, spec.cors.len(), "route's cors index")?,
+                guards: Guards {
+                    csp: index(r.csp, spec.csp.len(), "route's csp index")?,
+                    headers: index(r.headers, spec.headers.len(), "route's headers index")?,
+                    csrf: index(r.csrf, spec.csrf.len(), "route's csrf index")?,
+                    websocket: index(r.websocket, spec.websocket.len(), "route's websocket index")?,
+                },
             });
         }
-        let route_keys = KeySet::new(routes.into_iter().map(|r| r.pattern), false)?;
-        let cors = cors
-            .into_iter()
-            .map(Cors::build)
-            .collect::<Result<Vec<_>, _>>()?;
+        let route_keys = KeySet::new(spec.routes.into_iter().map(|r| r.pattern), false)?;
+        fn all<S, T>(
+            v: Vec<S>,
+            f: fn(S) -> Result<T, BuildError>,
+        ) -> Result<Cow<'static, [T]>, BuildError>
+        where
+            T: Clone,
+        {
+            v.into_iter()
+                .map(f)
+                .collect::<Result<Vec<_>, _>>()
+                .map(Cow::Owned)
+        }
         let has_exact = any_exact(&built_routes);
         Ok(Policy {
             routes: Cow::Owned(built_routes),
             route_keys,
-            cors: Cow::Owned(cors),
+            cors: all(spec.cors, Cors::build)?,
+            csp: all(spec.csp, Csp::build)?,
+            header_sets: all(spec.headers, HeaderSet::build)?,
+            csrf: all(spec.csrf, Csrf::build)?,
+            websocket: all(spec.websocket, WebSocket::build)?,
             has_exact,
         })
     }
@@ -153,13 +249,41 @@ impl Policy {
         routes: &'static [Route],
         route_keys: KeySet,
         cors: &'static [Cors],
+        csp: &'static [Csp],
+        header_sets: &'static [HeaderSet],
+        csrf: &'static [Csrf],
+        websocket: &'static [WebSocket],
     ) -> Policy {
         Policy {
             routes: Cow::Borrowed(routes),
             route_keys,
             cors: Cow::Borrowed(cors),
+            csp: Cow::Borrowed(csp),
+            header_sets: Cow::Borrowed(header_sets),
+            csrf: Cow::Borrowed(csrf),
+            websocket: Cow::Borrowed(websocket),
             has_exact: any_exact(routes),
         }
+    }
+
+    /// The CSP policies.
+    pub fn csp_policies(&self) -> &[Csp] {
+        &self.csp
+    }
+
+    /// The security header sets.
+    pub fn header_sets(&self) -> &[HeaderSet] {
+        &self.header_sets
+    }
+
+    /// The CSRF policies.
+    pub fn csrf_policies(&self) -> &[Csrf] {
+        &self.csrf
+    }
+
+    /// The WebSocket origin policies.
+    pub fn websocket_policies(&self) -> &[WebSocket] {
+        &self.websocket
     }
 
     /// The routes, in declaration order.
@@ -182,12 +306,23 @@ impl Policy {
 impl Route {
     /// Used by generated code.
     #[doc(hidden)]
-    pub const fn from_raw_parts(pattern: &'static str, prefix: bool, cors: Option<u32>) -> Route {
+    pub const fn from_raw_parts(
+        pattern: &'static str,
+        prefix: bool,
+        cors: Option<u32>,
+        guards: Guards,
+    ) -> Route {
         Route {
             pattern: Cow::Borrowed(pattern),
             prefix,
             cors,
+            guards,
         }
+    }
+
+    /// The route's CSP, header, CSRF and WebSocket policies.
+    pub fn guards(&self) -> Guards {
+        self.guards
     }
 
     /// The pattern as written in the policy (`/x` or `/x/*`).

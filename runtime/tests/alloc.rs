@@ -41,10 +41,12 @@ fn main() {
             RouteSpec {
                 pattern: "/api/*".into(),
                 cors: Some(0),
+                ..Default::default()
             },
             RouteSpec {
                 pattern: "/open/*".into(),
                 cors: Some(1),
+                ..Default::default()
             },
         ],
         vec![

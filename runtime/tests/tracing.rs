@@ -69,6 +69,7 @@ fn refusals_are_traced_with_their_reason() {
         vec![RouteSpec {
             pattern: "/*".into(),
             cors: Some(0),
+            ..Default::default()
         }],
         vec![CorsSpec {
             name: "a".into(),
