@@ -102,11 +102,20 @@ pub fn policy_expr(lowered: &Lowered, krate: &str, extra: &[String]) -> String {
             Some(i) => format!("{k}::__private::Option::Some({i})"),
             None => format!("{k}::__private::Option::None"),
         };
+        let opt = |i: Option<u32>| match i {
+            Some(i) => format!("{k}::__private::Option::Some({i})"),
+            None => format!("{k}::__private::Option::None"),
+        };
+        let gd = r.guards();
         let _ = writeln!(
             g.out,
-            "        {k}::Route::from_raw_parts({:?}, {}, {cors}),",
+            "        {k}::Route::from_raw_parts({:?}, {}, {cors}, {k}::Guards {{ csp: {}, headers: {}, csrf: {}, websocket: {} }}),",
             r.pattern(),
-            r.is_prefix()
+            r.is_prefix(),
+            opt(gd.csp),
+            opt(gd.headers),
+            opt(gd.csrf),
+            opt(gd.websocket),
         );
     }
     g.out.push_str("    ];\n");
@@ -140,12 +149,100 @@ pub fn policy_expr(lowered: &Lowered, krate: &str, extra: &[String]) -> String {
         g.out.push('\n');
     }
     g.out.push_str("    ];\n");
+    guards(&mut g, policy);
     let _ = writeln!(
         g.out,
-        "    {k}::Policy::from_raw_parts(&ROUTES, {route_keys}, &CORS)"
+        "    {k}::Policy::from_raw_parts(&ROUTES, {route_keys}, &CORS, &CSP, &HEADER_SETS, &CSRF, &WEBSOCKET)"
     );
     g.out.push('}');
     g.out
+}
+
+/// The CSP, header-set, CSRF and WebSocket tables.
+fn guards(g: &mut Gen<'_>, policy: &Policy) {
+    let k = g.krate.to_string();
+    let table = |g: &mut Gen<'_>, name: &str, ty: &str, exprs: Vec<String>| {
+        let _ = writeln!(g.out, "    static {name}: [{k}::{ty}; {}] = [", exprs.len());
+        for e in exprs {
+            let _ = writeln!(g.out, "        {e},");
+        }
+        g.out.push_str("    ];\n");
+    };
+    let mut exprs = Vec::new();
+    for (i, c) in policy.csp_policies().iter().enumerate() {
+        g.cow_array(&format!("CSP{i}_PARTS"), c.parts());
+        let value = match c.parts() {
+            [one] => g.opt_value(Some(one)),
+            _ => g.opt_value(None),
+        };
+        let re = g.opt_value(c.reporting_endpoints().and_then(|v| v.to_str().ok()));
+        exprs.push(format!(
+            "{k}::Csp::from_raw_parts({:?}, {}, &CSP{i}_PARTS, {value}, {re})",
+            c.name(),
+            c.report_only()
+        ));
+    }
+    table(g, "CSP", "Csp", exprs);
+    let mut exprs = Vec::new();
+    for (i, h) in policy.header_sets().iter().enumerate() {
+        let _ = writeln!(
+            g.out,
+            "    static HEADER_SET{i}: [({k}::__private::HeaderName, {k}::__private::HeaderValue); {}] = [",
+            h.set().len()
+        );
+        for (n, v) in h.set() {
+            let _ = writeln!(
+                g.out,
+                "        ({k}::__private::HeaderName::from_static({:?}), {k}::__private::HeaderValue::from_static({:?})),",
+                n.as_str(),
+                v.to_str().unwrap_or("")
+            );
+        }
+        g.out.push_str("    ];\n");
+        let _ = writeln!(
+            g.out,
+            "    static HEADER_REMOVE{i}: [{k}::__private::HeaderName; {}] = [",
+            h.remove().len()
+        );
+        for n in h.remove() {
+            let _ = writeln!(g.out, "        {k}::__private::HeaderName::from_static({:?}),", n.as_str());
+        }
+        g.out.push_str("    ];\n");
+        exprs.push(format!(
+            "{k}::HeaderSet::from_raw_parts({:?}, &HEADER_SET{i}, &HEADER_REMOVE{i})",
+            h.name()
+        ));
+    }
+    table(g, "HEADER_SETS", "HeaderSet", exprs);
+    let mut exprs = Vec::new();
+    for (i, c) in policy.csrf_policies().iter().enumerate() {
+        let trusted = g.keyset(&format!("CSRF{i}_TRUSTED"), c.trusted());
+        let own = g.keyset(&format!("CSRF{i}_SELF"), c.self_origins());
+        let _ = writeln!(g.out, "    static CSRF{i}_EXEMPT: [{k}::Exempt; {}] = [", c.exempt().len());
+        for e in c.exempt() {
+            let _ = writeln!(g.out, "        {k}::Exempt::from_raw_parts({:?}, {:?}),", e.method(), e.pattern());
+        }
+        g.out.push_str("    ];\n");
+        exprs.push(format!(
+            "{k}::Csrf::from_raw_parts({:?}, {trusted}, {own}, {}, {}, &CSRF{i}_EXEMPT)",
+            c.name(),
+            c.allow_same_site(),
+            c.reject_missing()
+        ));
+    }
+    table(g, "CSRF", "Csrf", exprs);
+    let mut exprs = Vec::new();
+    for (i, w) in policy.websocket_policies().iter().enumerate() {
+        let origins = g.keyset(&format!("WS{i}_ORIGINS"), w.origins());
+        let patterns = g.keyset(&format!("WS{i}_PATTERNS"), w.patterns());
+        exprs.push(format!(
+            "{k}::WebSocket::from_raw_parts({:?}, {}, {origins}, {patterns}, {})",
+            w.name(),
+            w.same_origin(),
+            w.allow_missing()
+        ));
+    }
+    table(g, "WEBSOCKET", "WebSocket", exprs);
 }
 
 /// A whole file: a header comment and `pub static NAME: Policy = ...;`.

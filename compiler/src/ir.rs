@@ -129,6 +129,126 @@ pub struct RouteDecl {
     pub when: Cond,
     /// `cors NAME` lines.
     pub cors: Vec<Entry<String>>,
+    /// `csp NAME` lines.
+    pub csp: Vec<Entry<String>>,
+    /// `headers NAME` lines (`default` is the built-in set).
+    pub headers: Vec<Entry<String>>,
+    /// `csrf NAME` lines.
+    pub csrf: Vec<Entry<String>>,
+    /// `websocket NAME` lines.
+    pub websocket: Vec<Entry<String>>,
+}
+
+/// One line of a `csp` block: a directive and its source expressions as written.
+#[derive(Debug, Clone)]
+pub struct CspLine {
+    /// The directive name (lowercase, as checked).
+    pub name: String,
+    /// The name's span.
+    pub name_span: Span,
+    /// The values, as written (words or strings).
+    pub values: Vec<(String, Span)>,
+    /// The whole line.
+    pub line: Span,
+    /// The line's condition.
+    pub when: Cond,
+}
+
+/// `csp NAME { ... }`.
+#[derive(Debug, Clone)]
+pub struct CspDecl {
+    /// Name.
+    pub name: String,
+    /// Name span.
+    pub name_span: Span,
+    /// Head span.
+    pub head_span: Span,
+    /// Block condition.
+    pub when: Cond,
+    /// Directives, in order (`report-to` included; `report-only` is not a directive).
+    pub directives: Vec<CspLine>,
+    /// `report-only` lines.
+    pub report_only: Vec<Entry<()>>,
+    /// `report-to NAME "URL"` endpoints: (name, URL).
+    pub endpoints: Vec<Entry<(String, String)>>,
+    /// Opt-outs.
+    pub optouts: Vec<OptOut>,
+}
+
+/// One header of a `headers` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderLine {
+    /// Lowercase header name.
+    pub name: String,
+    /// The serialized value.
+    pub value: String,
+}
+
+/// `headers NAME { ... }`.
+#[derive(Debug, Clone)]
+pub struct HeadersDecl {
+    /// Name.
+    pub name: String,
+    /// Name span.
+    pub name_span: Span,
+    /// Head span.
+    pub head_span: Span,
+    /// Block condition.
+    pub when: Cond,
+    /// `include default` lines: start from the built-in set.
+    pub include_default: Vec<Entry<()>>,
+    /// Headers set, in order.
+    pub set: Vec<Entry<HeaderLine>>,
+    /// `remove NAME...` entries (lowercase).
+    pub remove: Vec<Entry<String>>,
+}
+
+/// `csrf NAME { ... }`.
+#[derive(Debug, Clone)]
+pub struct CsrfDecl {
+    /// Name.
+    pub name: String,
+    /// Name span.
+    pub name_span: Span,
+    /// Head span.
+    pub head_span: Span,
+    /// Block condition.
+    pub when: Cond,
+    /// `trusted-origins` (exact, canonical).
+    pub trusted: Vec<Entry<String>>,
+    /// `self-origins` (exact, canonical).
+    pub self_origins: Vec<Entry<String>>,
+    /// `same-site allow|reject`.
+    pub same_site: Vec<Entry<bool>>,
+    /// `missing-headers allow|reject` (`true` = reject).
+    pub missing: Vec<Entry<bool>>,
+    /// `exempt METHOD "PATTERN"`.
+    pub exempt: Vec<Entry<(String, String)>>,
+    /// Opt-outs.
+    pub optouts: Vec<OptOut>,
+}
+
+/// `websocket NAME { ... }`.
+#[derive(Debug, Clone)]
+pub struct WebSocketDecl {
+    /// Name.
+    pub name: String,
+    /// Name span.
+    pub name_span: Span,
+    /// Head span.
+    pub head_span: Span,
+    /// Block condition.
+    pub when: Cond,
+    /// `allow-origins` entries (`same-origin` is kept as the set name `same-origin`).
+    pub origins: Vec<Entry<OriginRef>>,
+    /// `allow-origins same-origin` entries.
+    pub same_origin: Vec<Entry<()>>,
+    /// How many entries were invalid.
+    pub invalid: usize,
+    /// `missing-origin allow|reject` (`true` = allow).
+    pub missing: Vec<Entry<bool>>,
+    /// Opt-outs.
+    pub optouts: Vec<crate::ir::OptOut>,
 }
 
 /// `test "NAME" { ... }`.
@@ -185,6 +305,14 @@ pub struct Program {
     pub sets: Vec<OriginSet>,
     /// CORS policies.
     pub cors: Vec<CorsDecl>,
+    /// CSP policies.
+    pub csp: Vec<CspDecl>,
+    /// Security header sets.
+    pub headers: Vec<HeadersDecl>,
+    /// CSRF policies.
+    pub csrf: Vec<CsrfDecl>,
+    /// WebSocket origin policies.
+    pub websocket: Vec<WebSocketDecl>,
     /// Routes, in declaration order.
     pub routes: Vec<RouteDecl>,
     /// Tests.
@@ -218,9 +346,18 @@ impl Program {
         c: &'a CorsDecl,
         profile: &str,
     ) -> (Vec<EffectiveOrigin<'a>>, Vec<InactiveSet<'a>>) {
+        self.expand_origins(&c.origins, profile)
+    }
+
+    /// [`Program::effective_origins`] for any origin list (cors and websocket blocks).
+    pub fn expand_origins<'a>(
+        &'a self,
+        list: &'a [Entry<OriginRef>],
+        profile: &str,
+    ) -> (Vec<EffectiveOrigin<'a>>, Vec<InactiveSet<'a>>) {
         let mut origins = Vec::new();
         let mut inactive = Vec::new();
-        for e in c.origins.iter().filter(|e| active(&e.when, profile)) {
+        for e in list.iter().filter(|e| active(&e.when, profile)) {
             match &e.value {
                 OriginRef::Set(name) => {
                     let Some(set) = self.set(name) else { continue };

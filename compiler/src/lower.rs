@@ -42,6 +42,14 @@ pub struct Provenance {
     pub routes: Vec<RouteProv>,
     /// Per CORS policy index.
     pub cors: Vec<CorsProv>,
+    /// Per CSP policy index: the block head.
+    pub csp: Vec<Span>,
+    /// Per header set index: the block head (`None` for the built-in `default`).
+    pub headers: Vec<Option<Span>>,
+    /// Per CSRF policy index: the block head.
+    pub csrf: Vec<Span>,
+    /// Per WebSocket policy index: the block head.
+    pub websocket: Vec<Span>,
 }
 
 /// A policy lowered for one profile.
@@ -51,8 +59,8 @@ pub struct Lowered {
     pub profile: String,
     /// The runtime tables.
     pub policy: guestlist::Policy,
-    /// The plain data the tables were built from (code generation writes these out).
-    pub specs: (Vec<guestlist::RouteSpec>, Vec<guestlist::CorsSpec>),
+    /// The plain data the tables were built from.
+    pub spec: guestlist::PolicySpec,
     /// Where each entry came from.
     pub provenance: Provenance,
 }
@@ -144,28 +152,180 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Bui
         cors_specs.push(spec);
         cors_prov.push(prov);
     }
+    let guards = lower_guards(program, profile);
     let mut route_specs = Vec::new();
     let mut route_prov = Vec::new();
     for r in program.routes.iter().filter(|r| active(&r.when, profile)) {
         let line = r.cors.iter().find(|e| active(&e.when, profile));
+        let pick = |list: &[crate::ir::Entry<String>], names: &[String]| {
+            list.iter()
+                .find(|e| active(&e.when, profile))
+                .and_then(|e| names.iter().position(|n| *n == e.value))
+        };
         route_specs.push(guestlist::RouteSpec {
             pattern: r.pattern.clone(),
             cors: line.and_then(|l| cors_index.get(&l.value).copied()),
-            ..Default::default()
+            csp: pick(&r.csp, &guards.csp_names),
+            headers: pick(&r.headers, &guards.header_names),
+            csrf: pick(&r.csrf, &guards.csrf_names),
+            websocket: pick(&r.websocket, &guards.ws_names),
         });
         route_prov.push(RouteProv {
             span: r.span,
             cors_line: line.map(|l| l.line),
         });
     }
-    let policy = guestlist::Policy::build(route_specs.clone(), cors_specs.clone())?;
+    let spec = guestlist::PolicySpec {
+        routes: route_specs,
+        cors: cors_specs,
+        csp: guards.csp,
+        headers: guards.headers,
+        csrf: guards.csrf,
+        websocket: guards.websocket,
+    };
+    let policy = guestlist::Policy::from_spec(spec.clone())?;
     Ok(Lowered {
         profile: profile.to_string(),
         policy,
-        specs: (route_specs, cors_specs),
+        spec,
         provenance: Provenance {
             routes: route_prov,
             cors: cors_prov,
+            csp: guards.csp_prov,
+            headers: guards.header_prov,
+            csrf: guards.csrf_prov,
+            websocket: guards.ws_prov,
         },
     })
+}
+
+#[derive(Default)]
+struct GuardSpecs {
+    csp: Vec<guestlist::CspSpec>,
+    csp_names: Vec<String>,
+    csp_prov: Vec<Span>,
+    headers: Vec<guestlist::HeaderSetSpec>,
+    header_names: Vec<String>,
+    header_prov: Vec<Option<Span>>,
+    csrf: Vec<guestlist::CsrfSpec>,
+    csrf_names: Vec<String>,
+    csrf_prov: Vec<Span>,
+    websocket: Vec<guestlist::WebSocketSpec>,
+    ws_names: Vec<String>,
+    ws_prov: Vec<Span>,
+}
+
+/// The serialized CSP of one block in one profile, split at each `'nonce'`, and its
+/// `Reporting-Endpoints` value.
+pub fn csp_parts(c: &crate::ir::CspDecl, profile: &str) -> (Vec<String>, Option<String>) {
+    let mut text = String::new();
+    for l in c.directives.iter().filter(|l| active(&l.when, profile)) {
+        if !text.is_empty() {
+            text.push_str("; ");
+        }
+        text.push_str(&l.name);
+        for (v, _) in &l.values {
+            text.push(' ');
+            if v.eq_ignore_ascii_case(crate::check::csp::NONCE) {
+                text.push_str("'nonce-\u{0}'");
+            } else {
+                text.push_str(v);
+            }
+        }
+    }
+    let parts = text.split('\u{0}').map(str::to_string).collect();
+    let endpoints: Vec<String> = c
+        .endpoints
+        .iter()
+        .filter(|e| active(&e.when, profile))
+        .map(|e| format!("{}=\"{}\"", e.value.0, e.value.1))
+        .collect();
+    (parts, (!endpoints.is_empty()).then(|| endpoints.join(", ")))
+}
+
+fn lower_guards(program: &Program, profile: &str) -> GuardSpecs {
+    let mut g = GuardSpecs::default();
+    for c in program.csp.iter().filter(|c| active(&c.when, profile)) {
+        let (parts, reporting_endpoints) = csp_parts(c, profile);
+        g.csp.push(guestlist::CspSpec {
+            name: c.name.clone(),
+            report_only: c.report_only.iter().any(|e| active(&e.when, profile)),
+            parts,
+            reporting_endpoints,
+        });
+        g.csp_names.push(c.name.clone());
+        g.csp_prov.push(c.head_span);
+    }
+    // The built-in set first, when a route uses it.
+    let uses_default = program.routes.iter().filter(|r| active(&r.when, profile)).any(|r| {
+        r.headers
+            .iter()
+            .any(|e| active(&e.when, profile) && e.value == crate::check::guards::DEFAULT_HEADERS)
+    });
+    let names = uses_default
+        .then(|| (crate::check::guards::DEFAULT_HEADERS.to_string(), None))
+        .into_iter()
+        .chain(
+            program
+                .headers
+                .iter()
+                .filter(|h| active(&h.when, profile))
+                .map(|h| (h.name.clone(), Some(h.head_span))),
+        );
+    for (name, head) in names {
+        let (set, remove) = crate::check::guards::resolved_header_set(program, &name, profile);
+        g.headers.push(guestlist::HeaderSetSpec {
+            name: name.clone(),
+            set,
+            remove,
+        });
+        g.header_names.push(name);
+        g.header_prov.push(head);
+    }
+    for c in program.csrf.iter().filter(|c| active(&c.when, profile)) {
+        let on = |l: &[crate::ir::Entry<String>]| {
+            let mut v: Vec<String> = Vec::new();
+            for e in l.iter().filter(|e| active(&e.when, profile)) {
+                if !v.contains(&e.value) {
+                    v.push(e.value.clone());
+                }
+            }
+            v
+        };
+        g.csrf.push(guestlist::CsrfSpec {
+            name: c.name.clone(),
+            trusted: on(&c.trusted),
+            self_origins: on(&c.self_origins),
+            allow_same_site: c.same_site.iter().find(|e| active(&e.when, profile)).is_some_and(|e| e.value),
+            reject_missing: c.missing.iter().find(|e| active(&e.when, profile)).is_some_and(|e| e.value),
+            exempt: c
+                .exempt
+                .iter()
+                .filter(|e| active(&e.when, profile))
+                .map(|e| e.value.clone())
+                .collect(),
+        });
+        g.csrf_names.push(c.name.clone());
+        g.csrf_prov.push(c.head_span);
+    }
+    for w in program.websocket.iter().filter(|w| active(&w.when, profile)) {
+        let mut spec = guestlist::WebSocketSpec {
+            name: w.name.clone(),
+            same_origin: w.same_origin.iter().any(|e| active(&e.when, profile)),
+            allow_missing: w.missing.iter().find(|e| active(&e.when, profile)).is_some_and(|e| e.value),
+            ..Default::default()
+        };
+        for e in program.expand_origins(&w.origins, profile).0 {
+            if let OriginRef::Literal(o) = e.value {
+                let list = if o.is_pattern() { &mut spec.patterns } else { &mut spec.origins };
+                if !list.contains(&o.canonical) {
+                    list.push(o.canonical.clone());
+                }
+            }
+        }
+        g.websocket.push(spec);
+        g.ws_names.push(w.name.clone());
+        g.ws_prov.push(w.head_span);
+    }
+    g
 }

@@ -6,6 +6,8 @@
 //! origins, duplicates) run once per profile, because `when` changes what combines. A finding
 //! that only occurs in some profiles says which.
 
+pub mod csp;
+pub mod guards;
 pub mod lists;
 pub mod origin;
 
@@ -30,6 +32,7 @@ pub fn check(files: &[ast::File]) -> (Program, Vec<Diagnostic>) {
         }
     }
     cx.resolve();
+    cx.resolve_guards();
     cx.combinations();
     cx.unused_optouts();
     let mut diags = cx.diags;
@@ -73,7 +76,9 @@ fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -
         .map(|(_, c)| c)
 }
 
-const BLOCKS: [&str; 4] = ["origins", "cors", "route", "test"];
+const BLOCKS: [&str; 8] = [
+    "origins", "cors", "route", "test", "csp", "headers", "csrf", "websocket",
+];
 const CORS_SETTINGS: [&str; 7] = [
     "allow-origins",
     "allow-methods",
@@ -83,7 +88,7 @@ const CORS_SETTINGS: [&str; 7] = [
     "max-age",
     "dangerously-allow",
 ];
-const ROUTE_SETTINGS: [&str; 1] = ["cors"];
+const ROUTE_SETTINGS: [&str; 5] = ["cors", "csp", "headers", "csrf", "websocket"];
 const TEST_SETTINGS: [&str; 6] = [
     "request",
     "header",
@@ -169,12 +174,13 @@ impl Checker {
                         .help("write `test \"what it checks\" {` and choose the profile with a `profile NAME` line"),
                 ),
             },
+            other if self.guard_block(other, b, args, when) => {}
             other => {
                 let mut d = Diagnostic::new("GL0104", kind.span, format!("unknown block `{other}`"))
                     .label("unknown block kind");
                 d = match did_you_mean(other, BLOCKS) {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None => d.help("blocks are `origins`, `cors`, `route` and `test`"),
+                    None => d.help("blocks are `origins`, `cors`, `csp`, `headers`, `csrf`, `websocket`, `route` and `test`"),
                 };
                 self.diags.push(d);
             }
@@ -467,7 +473,8 @@ impl Checker {
         self.program.cors.push(c);
     }
 
-    fn route_block(&mut self, b: &Block, pattern: &Value, when: Cond) {
+    /// The route-pattern rules (GL0106); `false` when the pattern was reported.
+    fn check_route_pattern(&mut self, pattern: &Value) -> bool {
         let p = pattern.text.as_str();
         let span = pattern.inner_span();
         let body = p
@@ -512,9 +519,26 @@ impl Checker {
                     .help(help)
                     .note("\"/x\" matches exactly /x; \"/x/*\" matches everything below /x/"),
             );
+            return false;
+        }
+        true
+    }
+
+    fn route_block(&mut self, b: &Block, pattern: &Value, when: Cond) {
+        if !self.check_route_pattern(pattern) {
             return;
         }
-        let mut cors = Vec::new();
+        let mut route = RouteDecl {
+            pattern: pattern.text.clone(),
+            span: pattern.inner_span(),
+            head_span: b.head_span,
+            when,
+            cors: Vec::new(),
+            csp: Vec::new(),
+            headers: Vec::new(),
+            csrf: Vec::new(),
+            websocket: Vec::new(),
+        };
         for line in &b.lines {
             let Some(key) = line.values.first() else {
                 continue;
@@ -523,7 +547,7 @@ impl Checker {
             let lspan = line_span(&line.values, line.span);
             if key.is_word("cors") {
                 match vals {
-                    [n] if !n.quoted => cors.push(Entry {
+                    [n] if !n.quoted => route.cors.push(Entry {
                         value: n.text.clone(),
                         span: n.span,
                         line: lspan,
@@ -535,18 +559,12 @@ impl Checker {
                             .help("write `cors NAME`"),
                     ),
                 }
-            } else {
+            } else if !self.guard_route_line(key, vals, lspan, lw, &mut route) {
                 self.diags
                     .push(unknown_setting(key, "route", &ROUTE_SETTINGS));
             }
         }
-        self.program.routes.push(RouteDecl {
-            pattern: p.to_string(),
-            span,
-            head_span: b.head_span,
-            when,
-            cors,
-        });
+        self.program.routes.push(route);
     }
 
     fn test_block(&mut self, b: &Block, name: &Value) {
@@ -671,11 +689,40 @@ impl Checker {
                         .chain(c.expose.iter().map(|e| &e.when))
                         .chain(c.max_age.iter().map(|e| &e.when))
                 }))
-                .chain(
-                    self.program.routes.iter().flat_map(|r| {
-                        std::iter::once(&r.when).chain(r.cors.iter().map(|e| &e.when))
-                    }),
-                );
+                .chain(self.program.routes.iter().flat_map(|r| {
+                    std::iter::once(&r.when)
+                        .chain(r.cors.iter().map(|e| &e.when))
+                        .chain(r.csp.iter().map(|e| &e.when))
+                        .chain(r.headers.iter().map(|e| &e.when))
+                        .chain(r.csrf.iter().map(|e| &e.when))
+                        .chain(r.websocket.iter().map(|e| &e.when))
+                }))
+                .chain(self.program.csp.iter().flat_map(|c| {
+                    std::iter::once(&c.when)
+                        .chain(c.directives.iter().map(|e| &e.when))
+                        .chain(c.report_only.iter().map(|e| &e.when))
+                        .chain(c.endpoints.iter().map(|e| &e.when))
+                }))
+                .chain(self.program.headers.iter().flat_map(|h| {
+                    std::iter::once(&h.when)
+                        .chain(h.include_default.iter().map(|e| &e.when))
+                        .chain(h.set.iter().map(|e| &e.when))
+                        .chain(h.remove.iter().map(|e| &e.when))
+                }))
+                .chain(self.program.csrf.iter().flat_map(|c| {
+                    std::iter::once(&c.when)
+                        .chain(c.trusted.iter().map(|e| &e.when))
+                        .chain(c.self_origins.iter().map(|e| &e.when))
+                        .chain(c.same_site.iter().map(|e| &e.when))
+                        .chain(c.missing.iter().map(|e| &e.when))
+                        .chain(c.exempt.iter().map(|e| &e.when))
+                }))
+                .chain(self.program.websocket.iter().flat_map(|w| {
+                    std::iter::once(&w.when)
+                        .chain(w.origins.iter().map(|e| &e.when))
+                        .chain(w.same_origin.iter().map(|e| &e.when))
+                        .chain(w.missing.iter().map(|e| &e.when))
+                }));
         for w in whens.flatten() {
             if w.profile != DEFAULT_PROFILE {
                 profiles.insert(w.profile.clone());
@@ -725,8 +772,14 @@ impl Checker {
         let mut used: BTreeSet<String> = BTreeSet::new();
         let mut used_cors: BTreeSet<String> = BTreeSet::new();
         let mut unknown = Vec::new();
-        for c in &self.program.cors {
-            for e in &c.origins {
+        let origin_lists = self
+            .program
+            .cors
+            .iter()
+            .map(|c| &c.origins)
+            .chain(self.program.websocket.iter().map(|w| &w.origins));
+        for list in origin_lists {
+            for e in list {
                 if let OriginRef::Set(n) = &e.value {
                     used.insert(n.clone());
                     if !known_sets.contains(n) {
@@ -784,7 +837,7 @@ impl Checker {
                         format!("origins set `{}` is never used", s.name),
                     )
                     .label("unused")
-                    .help("name it in a cors block's `allow-origins`, or remove it"),
+                    .help("name it in a cors or websocket block's `allow-origins`, or remove it"),
                 );
             }
         }
@@ -820,6 +873,7 @@ impl Checker {
                 }
             }
             self.routes_in_profile(&program, profile);
+            self.guards_in_profile(&program, profile);
             self.program = program;
             for d in self.diags.split_off(before) {
                 let key = (d.span, d.code, d.message.clone());
@@ -1168,6 +1222,9 @@ impl Checker {
             .iter()
             .flat_map(|s| s.optouts.iter())
             .chain(self.program.cors.iter().flat_map(|c| c.optouts.iter()))
+            .chain(self.program.csp.iter().flat_map(|c| c.optouts.iter()))
+            .chain(self.program.csrf.iter().flat_map(|c| c.optouts.iter()))
+            .chain(self.program.websocket.iter().flat_map(|c| c.optouts.iter()))
             .cloned()
             .collect();
         for o in all {

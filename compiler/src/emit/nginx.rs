@@ -133,7 +133,7 @@ pub fn slug(pattern: &str) -> String {
 /// two projects) never share variables.
 fn namespace(lowered: &Lowered) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let text = format!("{:?}", lowered.specs);
+    let text = format!("{:?}", lowered.spec);
     for b in text.bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);

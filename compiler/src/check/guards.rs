@@ -1,0 +1,843 @@
+//! The `csp`, `headers`, `csrf` and `websocket` blocks: typed declarations, name resolution of
+//! the route lines that attach them, and their per-profile checks (CSP lints live in `csp.rs`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{did_you_mean, line_span, unknown_setting, when_of, Checker};
+use crate::ast::{split_when, Block, Value};
+use crate::check::origin;
+use crate::diag::{Diagnostic, Severity};
+use crate::ir::{
+    active, CspDecl, CspLine, CsrfDecl, Entry, HeaderLine, HeadersDecl, OriginRef, Program,
+    RouteDecl, WebSocketDecl,
+};
+use crate::source::Span;
+
+/// The built-in header set's name.
+pub const DEFAULT_HEADERS: &str = "default";
+
+/// The built-in `headers default` set: helmet 8's defaults without the obsolete
+/// (`X-Download-Options` is for IE8; no current browser has the XSS filter `X-XSS-Protection`
+/// switches off) and without a CSP (that is the `csp` block's job). `spec/language.md` lists it.
+pub const DEFAULT_SET: &[(&str, &str)] = &[
+    ("cross-origin-opener-policy", "same-origin"),
+    ("cross-origin-resource-policy", "same-origin"),
+    ("origin-agent-cluster", "?1"),
+    ("referrer-policy", "no-referrer"),
+    ("strict-transport-security", "max-age=31536000; includeSubDomains"),
+    ("x-content-type-options", "nosniff"),
+    ("x-dns-prefetch-control", "off"),
+    ("x-frame-options", "SAMEORIGIN"),
+    ("x-permitted-cross-domain-policies", "none"),
+];
+
+/// What the built-in set removes.
+pub const DEFAULT_REMOVE: &[&str] = &["x-powered-by"];
+
+const CSRF_SETTINGS: [&str; 6] = [
+    "trusted-origins",
+    "self-origins",
+    "same-site",
+    "missing-headers",
+    "exempt",
+    "dangerously-allow",
+];
+const WS_SETTINGS: [&str; 2] = ["allow-origins", "missing-origin"];
+
+/// The headers a `headers` block can set, and their values (`None`: checked by hand).
+const HEADER_VALUES: &[(&str, Option<&[&str]>)] = &[
+    ("strict-transport-security", None),
+    ("x-content-type-options", Some(&["nosniff"])),
+    (
+        "referrer-policy",
+        Some(&[
+            "no-referrer",
+            "no-referrer-when-downgrade",
+            "same-origin",
+            "origin",
+            "strict-origin",
+            "origin-when-cross-origin",
+            "strict-origin-when-cross-origin",
+            "unsafe-url",
+        ]),
+    ),
+    ("permissions-policy", None),
+    (
+        "cross-origin-opener-policy",
+        Some(&[
+            "same-origin",
+            "same-origin-allow-popups",
+            "noopener-allow-popups",
+            "unsafe-none",
+        ]),
+    ),
+    (
+        "cross-origin-embedder-policy",
+        Some(&["require-corp", "credentialless", "unsafe-none"]),
+    ),
+    (
+        "cross-origin-resource-policy",
+        Some(&["same-origin", "same-site", "cross-origin"]),
+    ),
+    ("x-frame-options", Some(&["DENY", "SAMEORIGIN"])),
+    ("origin-agent-cluster", Some(&["?1", "?0"])),
+    ("x-dns-prefetch-control", Some(&["on", "off"])),
+    (
+        "x-permitted-cross-domain-policies",
+        Some(&["none", "master-only", "by-content-type", "all"]),
+    ),
+    ("x-xss-protection", None),
+];
+
+fn malformed_head(b: &Block, kind: &str) -> Diagnostic {
+    Diagnostic::new("GL0104", b.head_span, format!("malformed `{kind}` block"))
+        .label("expected one name")
+        .help(format!(
+            "write `{kind} NAME {{` (optionally `{kind} NAME when PROFILE {{`)"
+        ))
+}
+
+fn mk<T>(value: T, span: Span, line: Span, when: &crate::ir::Cond) -> Entry<T> {
+    Entry {
+        value,
+        span,
+        line,
+        when: when.clone(),
+    }
+}
+
+fn choice(
+    vals: &[Value],
+    key: &Value,
+    lspan: Span,
+    yes: &str,
+    no: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(bool, Span)> {
+    match vals {
+        [v] if v.is_word(yes) => Some((true, v.span)),
+        [v] if v.is_word(no) => Some((false, v.span)),
+        _ => {
+            diags.push(
+                Diagnostic::new("GL0104", lspan, format!("`{}` takes `{yes}` or `{no}`", key.text))
+                    .label(format!("expected `{yes}` or `{no}`"))
+                    .help(format!("write `{} {yes}` or `{} {no}`", key.text, key.text)),
+            );
+            None
+        }
+    }
+}
+
+impl Checker {
+    /// Dispatches the four guard block kinds; `false` when `kind` is not one of them.
+    pub(super) fn guard_block(&mut self, kind: &str, b: &Block, args: &[Value], when: Option<&Value>) -> bool {
+        if !matches!(kind, "csp" | "headers" | "csrf" | "websocket") {
+            return false;
+        }
+        let name = match args {
+            [n] if !n.quoted && n.text != "*" => n,
+            _ => {
+                self.diags.push(malformed_head(b, kind));
+                return true;
+            }
+        };
+        let when = when_of(when);
+        match kind {
+            "csp" => self.csp_block(b, name, when),
+            "headers" => self.headers_block(b, name, when),
+            "csrf" => self.csrf_block(b, name, when),
+            _ => self.websocket_block(b, name, when),
+        }
+        true
+    }
+
+    fn csp_block(&mut self, b: &Block, name: &Value, when: crate::ir::Cond) {
+        let optouts = self.optouts(b);
+        let mut c = CspDecl {
+            name: name.text.clone(),
+            name_span: name.span,
+            head_span: b.head_span,
+            when,
+            directives: Vec::new(),
+            report_only: Vec::new(),
+            endpoints: Vec::new(),
+            optouts,
+        };
+        for line in &b.lines {
+            let Some(key) = line.values.first() else { continue };
+            let (vals, lw) = split_when(line.values.get(1..).unwrap_or(&[]));
+            let lspan = line_span(&line.values, line.span);
+            let cond = when_of(lw);
+            if key.quoted {
+                self.diags.push(
+                    Diagnostic::new("GL0104", key.span, "a setting starts with its name")
+                        .label("expected a directive name")
+                        .help("write `script-src 'self'`"),
+                );
+                continue;
+            }
+            match key.text.as_str() {
+                "dangerously-allow" => {}
+                "report-only" => {
+                    if vals.is_empty() {
+                        c.report_only.push(mk((), key.span, lspan, &cond));
+                    } else {
+                        self.diags.push(
+                            Diagnostic::new("GL0104", lspan, "`report-only` takes no value")
+                                .label("unexpected value")
+                                .help("write `report-only` on its own line"),
+                        );
+                    }
+                }
+                "report-to" => match vals {
+                    [n, url] if !n.quoted => {
+                        c.endpoints.push(mk((n.text.clone(), url.text.clone()), url.inner_span(), lspan, &cond));
+                        c.directives.push(CspLine {
+                            name: "report-to".into(),
+                            name_span: key.span,
+                            values: vec![(n.text.clone(), n.span)],
+                            line: lspan,
+                            when: cond,
+                        });
+                    }
+                    _ => self.diags.push(
+                        Diagnostic::new("GL0834", lspan, "`report-to` takes an endpoint name and its URL")
+                            .label("expected NAME \"https://...\"")
+                            .help("write `report-to csp-endpoint \"https://reports.example.com/csp\"`; guestlist sends the Reporting-Endpoints header for it"),
+                    ),
+                },
+                other => {
+                    let lower = other.to_ascii_lowercase();
+                    c.directives.push(CspLine {
+                        name: lower,
+                        name_span: key.span,
+                        values: vals.iter().map(|v| (v.text.clone(), v.inner_span())).collect(),
+                        line: lspan,
+                        when: cond,
+                    });
+                }
+            }
+        }
+        self.program.csp.push(c);
+    }
+
+    fn headers_block(&mut self, b: &Block, name: &Value, when: crate::ir::Cond) {
+        if name.text == DEFAULT_HEADERS {
+            self.diags.push(
+                Diagnostic::new("GL0102", name.span, "`default` is the built-in header set")
+                    .label("reserved name")
+                    .help("give your set another name; start it from the built-in one with `include default`"),
+            );
+            return;
+        }
+        let mut h = HeadersDecl {
+            name: name.text.clone(),
+            name_span: name.span,
+            head_span: b.head_span,
+            when,
+            include_default: Vec::new(),
+            set: Vec::new(),
+            remove: Vec::new(),
+        };
+        let known: Vec<&str> = HEADER_VALUES
+            .iter()
+            .map(|(n, _)| *n)
+            .chain(["include", "remove"])
+            .collect();
+        for line in &b.lines {
+            let Some(key) = line.values.first() else { continue };
+            let (vals, lw) = split_when(line.values.get(1..).unwrap_or(&[]));
+            let lspan = line_span(&line.values, line.span);
+            let cond = when_of(lw);
+            let lname = key.text.to_ascii_lowercase();
+            if vals.is_empty() && !key.quoted {
+                self.diags.push(
+                    Diagnostic::new("GL0104", key.span, format!("`{}` needs a value", key.text))
+                        .label("no value given")
+                        .help(format!("write `{} VALUE`", key.text)),
+                );
+                continue;
+            }
+            match lname.as_str() {
+                "include" => match vals {
+                    [v] if v.is_word(DEFAULT_HEADERS) => h.include_default.push(mk((), v.span, lspan, &cond)),
+                    _ => self.diags.push(
+                        Diagnostic::new("GL0104", lspan, "`include` takes `default`")
+                            .label("expected `default`")
+                            .help("write `include default` to start from the built-in set"),
+                    ),
+                },
+                "remove" => {
+                    for v in vals {
+                        if guestlist::is_token(v.text.as_bytes()) && !v.quoted {
+                            h.remove.push(mk(v.text.to_ascii_lowercase(), v.span, lspan, &cond));
+                        } else {
+                            self.diags.push(
+                                Diagnostic::new("GL0902", v.span, format!("`{}` is not a header name", v.text))
+                                    .label("expected a header name")
+                                    .help("write `remove x-powered-by server`"),
+                            );
+                        }
+                    }
+                }
+                "content-security-policy" | "content-security-policy-report-only" => self.diags.push(
+                    Diagnostic::new("GL0908", key.span, "a CSP is declared in a `csp` block")
+                        .label("not a `headers` setting")
+                        .help("write `csp NAME { default-src 'self' ... }` and attach it with `csp NAME` in the route; guestlist checks it there"),
+                ),
+                _ => match HEADER_VALUES.iter().find(|(n, _)| *n == lname) {
+                    None => self.diags.push(unknown_setting(key, "headers", &known)),
+                    Some((hname, allowed)) => {
+                        if let Some(value) = self.header_value(hname, *allowed, vals, lspan) {
+                            h.set.push(mk(
+                                HeaderLine {
+                                    name: hname.to_string(),
+                                    value,
+                                },
+                                line_span(vals, lspan),
+                                lspan,
+                                &cond,
+                            ));
+                        }
+                    }
+                },
+            }
+        }
+        self.program.headers.push(h);
+    }
+
+    /// Checks one header's values and serializes them.
+    fn header_value(&mut self, name: &str, allowed: Option<&[&str]>, vals: &[Value], lspan: Span) -> Option<String> {
+        let span = line_span(vals, lspan);
+        let bad = |me: &mut Self, v: &Value, help: String| {
+            me.diags.push(
+                Diagnostic::new("GL0902", v.span, format!("`{}` is not a valid {name} value", v.text))
+                    .label("invalid value")
+                    .help(help),
+            );
+        };
+        match name {
+            "strict-transport-security" => {
+                let mut max_age = None;
+                let mut sub = false;
+                let mut preload = false;
+                for v in vals {
+                    if let Some(n) = v.text.strip_prefix("max-age=") {
+                        match n.parse::<u64>() {
+                            Ok(n) => max_age = Some((n, v.span)),
+                            Err(_) => bad(self, v, "write `max-age=63072000` (seconds)".into()),
+                        }
+                    } else if v.text.eq_ignore_ascii_case("includesubdomains") {
+                        sub = true;
+                    } else if v.text.eq_ignore_ascii_case("preload") {
+                        preload = true;
+                    } else {
+                        bad(self, v, "strict-transport-security takes `max-age=SECONDS`, `includeSubDomains` and `preload`".into());
+                        return None;
+                    }
+                }
+                let Some((age, age_span)) = max_age else {
+                    self.diags.push(
+                        Diagnostic::new("GL0902", span, "strict-transport-security needs `max-age=SECONDS`")
+                            .label("no max-age")
+                            .help("write `strict-transport-security max-age=63072000 includeSubDomains`"),
+                    );
+                    return None;
+                };
+                if preload && (age < 31_536_000 || !sub) {
+                    self.diags.push(
+                        Diagnostic::new("GL0903", span, "`preload` without what the preload list requires")
+                            .label("hstspreload.org refuses this")
+                            .help("preloading needs `max-age` of at least 31536000 and `includeSubDomains`"),
+                    );
+                } else if age < 86_400 * 180 && age > 0 {
+                    self.diags.push(
+                        Diagnostic::new("GL0904", age_span, format!("HSTS max-age {age}s is short"))
+                            .label("browsers forget HTTPS-only after this")
+                            .help("use at least `max-age=31536000` (a year) once HTTPS works everywhere"),
+                    );
+                }
+                let mut s = format!("max-age={age}");
+                if sub {
+                    s.push_str("; includeSubDomains");
+                }
+                if preload {
+                    s.push_str("; preload");
+                }
+                Some(s)
+            }
+            "permissions-policy" => {
+                let text = match vals {
+                    [v] if v.quoted => v.text.clone(),
+                    _ => vals.iter().map(|v| v.text.as_str()).collect::<Vec<_>>().join(", "),
+                };
+                let ok = !text.is_empty()
+                    && text.split(',').all(|m| {
+                        let m = m.trim();
+                        m.split_once('=').is_some_and(|(f, v)| {
+                            !f.is_empty()
+                                && f.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+                                && !v.is_empty()
+                                && !v.contains('\'')
+                        })
+                    })
+                    && text.bytes().all(|b| (0x20..0x7f).contains(&b));
+                if !ok {
+                    self.diags.push(
+                        Diagnostic::new("GL0902", span, "not a Permissions-Policy dictionary")
+                            .label("expected members such as `camera=()`")
+                            .help("write `permissions-policy camera=() microphone=() geolocation=(self)`; origins go in double quotes inside one quoted value, and `self` is not quoted as in CSP"),
+                    );
+                    return None;
+                }
+                Some(text)
+            }
+            "x-xss-protection" => match vals {
+                [v] if v.text == "0" => Some("0".into()),
+                _ => {
+                    self.diags.push(
+                        Diagnostic::new("GL0909", span, "X-XSS-Protection other than `0`")
+                            .label("the XSS auditor it enables caused leaks; no current browser has it")
+                            .help("write `x-xss-protection 0`, or leave it out and rely on the csp block"),
+                    );
+                    None
+                }
+            },
+            _ => {
+                let allowed = allowed.unwrap_or(&[]);
+                let mut out = Vec::new();
+                let many = name == "referrer-policy";
+                if !many && vals.len() > 1 {
+                    self.diags.push(
+                        Diagnostic::new("GL0902", span, format!("{name} takes one value"))
+                            .label("more than one value")
+                            .help(format!("choose one of: {}", allowed.join(", "))),
+                    );
+                    return None;
+                }
+                for v in vals {
+                    match allowed.iter().find(|a| a.eq_ignore_ascii_case(&v.text)) {
+                        Some(a) => out.push(*a),
+                        None => {
+                            if name == "x-frame-options" && v.text.to_ascii_uppercase().starts_with("ALLOW-FROM") {
+                                self.diags.push(
+                                    Diagnostic::new("GL0905", v.span, "X-Frame-Options ALLOW-FROM is not supported by browsers")
+                                        .label("ignored: the page can be framed by anyone")
+                                        .help("use `frame-ancestors https://allowed.example` in a csp block"),
+                                );
+                            } else {
+                                bad(self, v, format!("choose one of: {}", allowed.join(", ")));
+                            }
+                            return None;
+                        }
+                    }
+                }
+                Some(out.join(", "))
+            }
+        }
+    }
+
+    fn csrf_block(&mut self, b: &Block, name: &Value, when: crate::ir::Cond) {
+        let optouts = self.optouts(b);
+        let mut c = CsrfDecl {
+            name: name.text.clone(),
+            name_span: name.span,
+            head_span: b.head_span,
+            when,
+            trusted: Vec::new(),
+            self_origins: Vec::new(),
+            same_site: Vec::new(),
+            missing: Vec::new(),
+            exempt: Vec::new(),
+            optouts: optouts.clone(),
+        };
+        for line in &b.lines {
+            let Some(key) = line.values.first() else { continue };
+            let (vals, lw) = split_when(line.values.get(1..).unwrap_or(&[]));
+            let lspan = line_span(&line.values, line.span);
+            let cond = when_of(lw);
+            match key.text.as_str() {
+                "dangerously-allow" => {}
+                "trusted-origins" | "self-origins" => {
+                    for v in vals {
+                        if let Some(o) = self.exact_origin(v, &key.text) {
+                            let list = if key.text == "trusted-origins" { &mut c.trusted } else { &mut c.self_origins };
+                            list.push(mk(o, v.inner_span(), lspan, &cond));
+                        }
+                    }
+                }
+                "same-site" => {
+                    if let Some((allow, s)) = choice(vals, key, lspan, "allow", "reject", &mut self.diags) {
+                        c.same_site.push(mk(allow, s, lspan, &cond));
+                    }
+                }
+                "missing-headers" => {
+                    if let Some((allow, s)) = choice(vals, key, lspan, "allow", "reject", &mut self.diags) {
+                        c.missing.push(mk(!allow, s, lspan, &cond));
+                    }
+                }
+                "exempt" => match vals {
+                    [m, p] if !m.quoted && p.quoted => {
+                        let Some(method) = super::lists::method(m, &mut self.diags) else { continue };
+                        if !self.route_pattern_ok(p) {
+                            continue;
+                        }
+                        if matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
+                            self.diags.push(
+                                Diagnostic::new("GL0953", m.span, format!("{method} is never checked"))
+                                    .label("safe methods always pass the csrf check")
+                                    .help("remove this exemption"),
+                            );
+                        }
+                        if p.text == "/*" || p.text == "/" {
+                            let d = Diagnostic::new("GL0952", p.inner_span(), "exemption covers the whole site")
+                                .label("every path")
+                                .help("exempt only the endpoints that must accept cross-site requests, such as \"/webhooks/*\"")
+                                .severity(Severity::Error);
+                            let d = self.apply_optouts(d, &optouts);
+                            self.diags.push(d);
+                        }
+                        c.exempt.push(mk((method, p.text.clone()), p.inner_span(), lspan, &cond));
+                    }
+                    _ => self.diags.push(
+                        Diagnostic::new("GL0104", lspan, "`exempt` takes a method and a quoted path pattern")
+                            .label("expected METHOD \"/path\"")
+                            .help("write `exempt POST \"/webhooks/*\"`"),
+                    ),
+                },
+                _ => self.diags.push(unknown_setting(key, "csrf", &CSRF_SETTINGS)),
+            }
+        }
+        self.program.csrf.push(c);
+    }
+
+    /// An exact origin for `trusted-origins` / `self-origins`: no `*`, no pattern, no `null`.
+    fn exact_origin(&mut self, v: &Value, setting: &str) -> Option<String> {
+        if !v.quoted {
+            self.diags.push(
+                Diagnostic::new("GL0951", v.span, format!("`{}` in {setting}", v.text))
+                    .label("expected one quoted origin")
+                    .help(if v.text == "*" {
+                        "the csrf check trusts origins one by one: list them, quoted"
+                    } else {
+                        "write the origin in quotes: \"https://partner.example.com\""
+                    }),
+            );
+            return None;
+        }
+        let a = origin::analyze(&v.text, v.inner_span());
+        let mut ok = true;
+        for d in a.diags {
+            ok &= d.severity != Severity::Error;
+            self.diags.push(d);
+        }
+        let o = a.origin.filter(|_| ok)?;
+        if o.is_pattern() {
+            self.diags.push(
+                Diagnostic::new("GL0951", v.inner_span(), format!("pattern `{}` in {setting}", o.canonical))
+                    .label("csrf origins are exact")
+                    .help("list each origin; a pattern would trust every host anyone can create under it (Go's CrossOriginProtection refuses patterns too)"),
+            );
+            return None;
+        }
+        Some(o.canonical)
+    }
+
+    /// The route-pattern rules (GL0106) for `exempt` patterns.
+    fn route_pattern_ok(&mut self, p: &Value) -> bool {
+        let before = self.diags.len();
+        self.check_route_pattern(p);
+        self.diags.len() == before
+    }
+
+    fn websocket_block(&mut self, b: &Block, name: &Value, when: crate::ir::Cond) {
+        let optouts = self.optouts(b);
+        let mut w = WebSocketDecl {
+            name: name.text.clone(),
+            name_span: name.span,
+            head_span: b.head_span,
+            when,
+            origins: Vec::new(),
+            same_origin: Vec::new(),
+            invalid: 0,
+            missing: Vec::new(),
+            optouts: optouts.clone(),
+        };
+        for line in &b.lines {
+            let Some(key) = line.values.first() else { continue };
+            let (vals, lw) = split_when(line.values.get(1..).unwrap_or(&[]));
+            let lspan = line_span(&line.values, line.span);
+            let cond = when_of(lw);
+            match key.text.as_str() {
+                "allow-origins" => {
+                    for v in vals {
+                        if v.is_word("same-origin") {
+                            w.same_origin.push(mk((), v.span, lspan, &cond));
+                            continue;
+                        }
+                        if v.is_word("*") {
+                            self.diags.push(
+                                Diagnostic::new("GL0971", v.span, "`*` may open a WebSocket")
+                                    .label("every site could open this socket with the user's cookies")
+                                    .help("list the origins (or write `same-origin`); a WebSocket handshake is not protected by CORS (cross-site WebSocket hijacking)"),
+                            );
+                            w.invalid += 1;
+                            continue;
+                        }
+                        match self.origin_value(v, &optouts, true) {
+                            Some(r) => w.origins.push(mk(r, v.inner_span(), lspan, &cond)),
+                            None => w.invalid += 1,
+                        }
+                    }
+                }
+                "missing-origin" => {
+                    if let Some((allow, s)) = choice(vals, key, lspan, "allow", "reject", &mut self.diags) {
+                        w.missing.push(mk(allow, s, lspan, &cond));
+                    }
+                }
+                _ => self.diags.push(unknown_setting(key, "websocket", &WS_SETTINGS)),
+            }
+        }
+        self.program.websocket.push(w);
+    }
+
+    /// A guard line in a route block (`csp NAME`, ...); `false` if `key` is not one.
+    pub(super) fn guard_route_line(&mut self, key: &Value, vals: &[Value], lspan: Span, lw: Option<&Value>, r: &mut RouteDecl) -> bool {
+        let list = match key.text.as_str() {
+            "csp" if !key.quoted => &mut r.csp,
+            "headers" if !key.quoted => &mut r.headers,
+            "csrf" if !key.quoted => &mut r.csrf,
+            "websocket" if !key.quoted => &mut r.websocket,
+            _ => return false,
+        };
+        match vals {
+            [n] if !n.quoted => list.push(Entry {
+                value: n.text.clone(),
+                span: n.span,
+                line: lspan,
+                when: when_of(lw),
+            }),
+            _ => self.diags.push(
+                Diagnostic::new("GL0104", lspan, format!("`{}` takes one policy name", key.text))
+                    .label("expected one name")
+                    .help(format!("write `{} NAME`", key.text)),
+            ),
+        }
+        true
+    }
+
+    /// Duplicate names, unknown and unused references for the guard kinds.
+    pub(super) fn resolve_guards(&mut self) {
+        let kinds: [(&str, Vec<(String, Span)>); 4] = [
+            ("csp", self.program.csp.iter().map(|c| (c.name.clone(), c.name_span)).collect()),
+            ("headers", self.program.headers.iter().map(|c| (c.name.clone(), c.name_span)).collect()),
+            ("csrf", self.program.csrf.iter().map(|c| (c.name.clone(), c.name_span)).collect()),
+            ("websocket", self.program.websocket.iter().map(|c| (c.name.clone(), c.name_span)).collect()),
+        ];
+        for (kind, defs) in &kinds {
+            let mut seen: HashMap<&str, Span> = HashMap::new();
+            for (n, s) in defs {
+                if let Some(first) = seen.get(n.as_str()) {
+                    self.diags.push(
+                        Diagnostic::new("GL0102", *s, format!("{kind} policy `{n}` is defined twice"))
+                            .label("second definition")
+                            .secondary(*first, "first defined here")
+                            .help("rename one of them"),
+                    );
+                } else {
+                    seen.insert(n, *s);
+                }
+            }
+            let refs: Vec<Entry<String>> = self
+                .program
+                .routes
+                .iter()
+                .flat_map(|r| match *kind {
+                    "csp" => r.csp.clone(),
+                    "headers" => r.headers.clone(),
+                    "csrf" => r.csrf.clone(),
+                    _ => r.websocket.clone(),
+                })
+                .collect();
+            for e in &refs {
+                if *kind == "headers" && e.value == DEFAULT_HEADERS {
+                    continue;
+                }
+                if !defs.iter().any(|(n, _)| *n == e.value) {
+                    let d = Diagnostic::new("GL0101", e.span, format!("unknown {kind} policy `{}`", e.value))
+                        .label(format!("no {kind} block has this name"));
+                    let d = match did_you_mean(&e.value, defs.iter().map(|(n, _)| n.as_str())) {
+                        Some(s) => d.help(format!("did you mean `{s}`?")),
+                        None if *kind == "headers" => d.help(format!("define it with `headers {} {{ ... }}`, or use the built-in `headers default`", e.value)),
+                        None => d.help(format!("define it with `{kind} {} {{ ... }}`", e.value)),
+                    };
+                    self.diags.push(d);
+                }
+            }
+            for (n, s) in defs {
+                if !refs.iter().any(|e| e.value == *n) {
+                    self.diags.push(
+                        Diagnostic::new("GL0107", *s, format!("{kind} policy `{n}` is never used"))
+                            .label("unused")
+                            .help(format!("attach it to a route: `route \"/path/*\" {{ {kind} {n} }}`")),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Per-profile checks of the guard blocks and of how they combine on routes.
+    pub(super) fn guards_in_profile(&mut self, program: &Program, profile: &str) {
+        for c in program.csp.iter().filter(|c| active(&c.when, profile)) {
+            let lines: Vec<&CspLine> = c.directives.iter().filter(|l| active(&l.when, profile)).collect();
+            let report_only = c.report_only.iter().any(|e| active(&e.when, profile));
+            let endpoints: Vec<&Entry<(String, String)>> = c.endpoints.iter().filter(|e| active(&e.when, profile)).collect();
+            let found = super::csp::check(&lines, report_only, &endpoints);
+            for d in found {
+                let d = self.apply_optouts(d, &c.optouts);
+                self.diags.push(d);
+            }
+        }
+        for w in program.websocket.iter().filter(|w| active(&w.when, profile)) {
+            let (eff, _) = program.expand_origins(&w.origins, profile);
+            let same = w.same_origin.iter().any(|e| active(&e.when, profile));
+            if eff.iter().any(|e| matches!(e.value, OriginRef::Any)) {
+                if let Some(e) = eff.iter().find(|e| matches!(e.value, OriginRef::Any)) {
+                    self.diags.push(
+                        Diagnostic::new("GL0971", e.span, "`*` may open a WebSocket")
+                            .label("every site could open this socket with the user's cookies")
+                            .help("list the origins (or write `same-origin`)"),
+                    );
+                }
+            }
+            if eff.is_empty() && !same && w.invalid == 0 {
+                self.diags.push(
+                    Diagnostic::new("GL0973", w.name_span, format!("websocket policy `{}` allows no origin", w.name))
+                        .label("every browser handshake would be refused")
+                        .help("add `allow-origins same-origin` or the origins of the pages that open the socket"),
+                );
+            }
+            let missing: Vec<&Entry<bool>> = w.missing.iter().filter(|e| active(&e.when, profile)).collect();
+            self.singular(&missing.iter().map(|e| (e.span, e.line)).collect::<Vec<_>>(), "missing-origin");
+        }
+        for c in program.csrf.iter().filter(|c| active(&c.when, profile)) {
+            for (list, what) in [(&c.same_site, "same-site"), (&c.missing, "missing-headers")] {
+                let l: Vec<&Entry<bool>> = list.iter().filter(|e| active(&e.when, profile)).collect();
+                self.singular(&l.iter().map(|e| (e.span, e.line)).collect::<Vec<_>>(), what);
+            }
+            for e in c.trusted.iter().filter(|e| active(&e.when, profile)) {
+                if e.value.starts_with("http://") && !e.value.contains("://localhost") && !e.value.contains("://127.0.0.1") {
+                    self.diags.push(
+                        Diagnostic::new("GL0956", e.span, "insecure trusted origin")
+                            .label("plain-http pages can be rewritten by anyone on the network")
+                            .help("trust the https origin instead"),
+                    );
+                }
+            }
+        }
+        // Routes: one of each guard, and conflicts between blocks.
+        for r in program.routes.iter().filter(|r| active(&r.when, profile)) {
+            for (list, what) in [(&r.csp, "csp"), (&r.headers, "headers"), (&r.csrf, "csrf"), (&r.websocket, "websocket")] {
+                let l: Vec<&Entry<String>> = list.iter().filter(|e| active(&e.when, profile)).collect();
+                if let [first, rest @ ..] = l.as_slice() {
+                    for e in rest {
+                        self.diags.push(
+                            Diagnostic::new("GL0105", e.span, format!("a route has one {what} policy"))
+                                .label(format!("second {what} policy"))
+                                .secondary(first.span, "first one here")
+                                .help(format!("merge them into one {what} block")),
+                        );
+                    }
+                }
+            }
+            self.route_conflicts(program, r, profile);
+        }
+    }
+
+    fn route_conflicts(&mut self, program: &Program, r: &RouteDecl, profile: &str) {
+        let first = |l: &[Entry<String>]| l.iter().find(|e| active(&e.when, profile)).cloned();
+        let headers = first(&r.headers).map(|e| (resolved_headers(program, &e.value, profile), e.span));
+        let cors = first(&r.cors).and_then(|e| program.cors_decl(&e.value).map(|(_, c)| (c, e.span)));
+        let csp = first(&r.csp).and_then(|e| program.csp.iter().find(|c| c.name == e.value).map(|c| (c, e.span)));
+        let csrf = first(&r.csrf).and_then(|e| program.csrf.iter().find(|c| c.name == e.value).map(|c| (c, e.span)));
+        if let (Some((h, hspan)), Some((c, cspan))) = (&headers, &cors) {
+            let (eff, _) = program.effective_origins(c, profile);
+            if h.iter().any(|(n, v)| n == "cross-origin-resource-policy" && v != "cross-origin") && !eff.is_empty() {
+                self.diags.push(
+                    Diagnostic::new("GL0906", *hspan, "Cross-Origin-Resource-Policy blocks what the cors policy allows")
+                        .label("this header set sends Cross-Origin-Resource-Policy: same-origin or same-site")
+                        .secondary(*cspan, "this cors policy serves other origins")
+                        .help("set `cross-origin-resource-policy cross-origin` in the header set for this route"),
+                );
+            }
+        }
+        if let (Some((h, hspan)), Some((c, cspan))) = (&headers, &csp) {
+            let fa = c.directives.iter().find(|l| l.name == "frame-ancestors" && active(&l.when, profile));
+            let xfo = h.iter().find(|(n, _)| n == "x-frame-options").map(|(_, v)| v.as_str());
+            if let (Some(fa), Some(xfo)) = (fa, xfo) {
+                let fa_none = fa.values.iter().all(|(v, _)| v == "'none'");
+                let fa_self = fa.values.iter().all(|(v, _)| v == "'self'");
+                let agrees = (xfo == "DENY" && fa_none) || (xfo == "SAMEORIGIN" && fa_self);
+                if !agrees {
+                    self.diags.push(
+                        Diagnostic::new("GL0907", fa.line, "frame-ancestors and X-Frame-Options disagree")
+                            .label(format!("browsers with CSP use this; older ones use X-Frame-Options: {xfo}"))
+                            .secondary(*hspan, "X-Frame-Options comes from this header set")
+                            .secondary(*cspan, "frame-ancestors from this csp policy")
+                            .help("make them say the same: `frame-ancestors 'none'` with DENY, `'self'` with SAMEORIGIN"),
+                    );
+                }
+            }
+        }
+        if let (Some((c, cspan)), Some((cors_decl, _))) = (&csrf, &cors) {
+            let (eff, _) = program.effective_origins(cors_decl, profile);
+            if eff.iter().any(|e| matches!(e.value, OriginRef::Any)) {
+                self.diags.push(
+                    Diagnostic::new("GL0955", *cspan, format!("csrf policy `{}` does not trust `*`", c.name))
+                        .label("the route's cors policy allows every origin")
+                        .help("only origins a cors policy lists by name or pattern are trusted by the csrf check; add partners to `trusted-origins`")
+                        .severity(Severity::Note),
+                );
+            }
+        }
+    }
+}
+
+/// A header set's headers in `profile`: the built-in set (for `default` or `include default`)
+/// then the block's own, later lines replacing earlier ones; and the removals.
+pub fn resolved_headers(program: &Program, name: &str, profile: &str) -> Vec<(String, String)> {
+    resolved_header_set(program, name, profile).0
+}
+
+/// [`resolved_headers`] with the removals.
+pub fn resolved_header_set(program: &Program, name: &str, profile: &str) -> (Vec<(String, String)>, Vec<String>) {
+    let mut set: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    let mut remove: Vec<String> = Vec::new();
+    let mut order = 0usize;
+    let mut put = |set: &mut BTreeMap<String, (usize, String)>, n: &str, v: &str| {
+        let slot = set.entry(n.to_string()).or_insert((order, String::new()));
+        slot.1 = v.to_string();
+        order += 1;
+    };
+    let decl = program.headers.iter().find(|h| h.name == name && active(&h.when, profile));
+    let include = name == DEFAULT_HEADERS || decl.is_some_and(|h| h.include_default.iter().any(|e| active(&e.when, profile)));
+    if include {
+        for (n, v) in DEFAULT_SET {
+            put(&mut set, n, v);
+        }
+        remove.extend(DEFAULT_REMOVE.iter().map(|s| s.to_string()));
+    }
+    if let Some(h) = decl {
+        for e in h.set.iter().filter(|e| active(&e.when, profile)) {
+            put(&mut set, &e.value.name, &e.value.value);
+        }
+        for e in h.remove.iter().filter(|e| active(&e.when, profile)) {
+            if !remove.contains(&e.value) {
+                remove.push(e.value.clone());
+            }
+        }
+    }
+    let mut v: Vec<(usize, String, String)> = set.into_iter().map(|(n, (o, v))| (o, n, v)).collect();
+    v.sort();
+    (v.into_iter().map(|(_, n, v)| (n, v)).collect(), remove)
+}
