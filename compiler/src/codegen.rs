@@ -205,7 +205,11 @@ fn guards(g: &mut Gen<'_>, policy: &Policy) {
             h.remove().len()
         );
         for n in h.remove() {
-            let _ = writeln!(g.out, "        {k}::__private::HeaderName::from_static({:?}),", n.as_str());
+            let _ = writeln!(
+                g.out,
+                "        {k}::__private::HeaderName::from_static({:?}),",
+                n.as_str()
+            );
         }
         g.out.push_str("    ];\n");
         exprs.push(format!(
@@ -218,9 +222,18 @@ fn guards(g: &mut Gen<'_>, policy: &Policy) {
     for (i, c) in policy.csrf_policies().iter().enumerate() {
         let trusted = g.keyset(&format!("CSRF{i}_TRUSTED"), c.trusted());
         let own = g.keyset(&format!("CSRF{i}_SELF"), c.self_origins());
-        let _ = writeln!(g.out, "    static CSRF{i}_EXEMPT: [{k}::Exempt; {}] = [", c.exempt().len());
+        let _ = writeln!(
+            g.out,
+            "    static CSRF{i}_EXEMPT: [{k}::Exempt; {}] = [",
+            c.exempt().len()
+        );
         for e in c.exempt() {
-            let _ = writeln!(g.out, "        {k}::Exempt::from_raw_parts({:?}, {:?}),", e.method(), e.pattern());
+            let _ = writeln!(
+                g.out,
+                "        {k}::Exempt::from_raw_parts({:?}, {:?}),",
+                e.method(),
+                e.pattern()
+            );
         }
         g.out.push_str("    ];\n");
         exprs.push(format!(

@@ -257,11 +257,15 @@ fn lower_guards(program: &Program, profile: &str) -> GuardSpecs {
         g.csp_prov.push(c.head_span);
     }
     // The built-in set first, when a route uses it.
-    let uses_default = program.routes.iter().filter(|r| active(&r.when, profile)).any(|r| {
-        r.headers
-            .iter()
-            .any(|e| active(&e.when, profile) && e.value == crate::check::guards::DEFAULT_HEADERS)
-    });
+    let uses_default = program
+        .routes
+        .iter()
+        .filter(|r| active(&r.when, profile))
+        .any(|r| {
+            r.headers.iter().any(|e| {
+                active(&e.when, profile) && e.value == crate::check::guards::DEFAULT_HEADERS
+            })
+        });
     let names = uses_default
         .then(|| (crate::check::guards::DEFAULT_HEADERS.to_string(), None))
         .into_iter()
@@ -296,8 +300,16 @@ fn lower_guards(program: &Program, profile: &str) -> GuardSpecs {
             name: c.name.clone(),
             trusted: on(&c.trusted),
             self_origins: on(&c.self_origins),
-            allow_same_site: c.same_site.iter().find(|e| active(&e.when, profile)).is_some_and(|e| e.value),
-            reject_missing: c.missing.iter().find(|e| active(&e.when, profile)).is_some_and(|e| e.value),
+            allow_same_site: c
+                .same_site
+                .iter()
+                .find(|e| active(&e.when, profile))
+                .is_some_and(|e| e.value),
+            reject_missing: c
+                .missing
+                .iter()
+                .find(|e| active(&e.when, profile))
+                .is_some_and(|e| e.value),
             exempt: c
                 .exempt
                 .iter()
@@ -308,16 +320,28 @@ fn lower_guards(program: &Program, profile: &str) -> GuardSpecs {
         g.csrf_names.push(c.name.clone());
         g.csrf_prov.push(c.head_span);
     }
-    for w in program.websocket.iter().filter(|w| active(&w.when, profile)) {
+    for w in program
+        .websocket
+        .iter()
+        .filter(|w| active(&w.when, profile))
+    {
         let mut spec = guestlist::WebSocketSpec {
             name: w.name.clone(),
             same_origin: w.same_origin.iter().any(|e| active(&e.when, profile)),
-            allow_missing: w.missing.iter().find(|e| active(&e.when, profile)).is_some_and(|e| e.value),
+            allow_missing: w
+                .missing
+                .iter()
+                .find(|e| active(&e.when, profile))
+                .is_some_and(|e| e.value),
             ..Default::default()
         };
         for e in program.expand_origins(&w.origins, profile).0 {
             if let OriginRef::Literal(o) = e.value {
-                let list = if o.is_pattern() { &mut spec.patterns } else { &mut spec.origins };
+                let list = if o.is_pattern() {
+                    &mut spec.patterns
+                } else {
+                    &mut spec.origins
+                };
                 if !list.contains(&o.canonical) {
                     list.push(o.canonical.clone());
                 }

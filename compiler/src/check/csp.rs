@@ -93,7 +93,10 @@ pub const NONCE: &str = "'nonce'";
 
 /// Whether `name` is a directive guestlist knows (current or deprecated).
 pub fn is_directive(name: &str) -> bool {
-    FETCH.contains(&name) || OTHER_SL.contains(&name) || OTHER.contains(&name) || DEPRECATED.contains(&name)
+    FETCH.contains(&name)
+        || OTHER_SL.contains(&name)
+        || OTHER.contains(&name)
+        || DEPRECATED.contains(&name)
 }
 
 fn all_directives() -> impl Iterator<Item = &'static str> {
@@ -158,7 +161,11 @@ fn match_list<'a>(source: &str, list: &'a [(String, String)]) -> Option<&'a str>
         Some(i) => (url.get(..i).unwrap_or(""), url.get(i..).unwrap_or("/")),
         None => (url.as_str(), "/"),
     };
-    let host = host_port.split(':').next().unwrap_or("").to_ascii_lowercase();
+    let host = host_port
+        .split(':')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let (wild, bare) = match host.strip_prefix("*.") {
         Some(h) => (true, h.to_string()),
         None => (false, host.clone()),
@@ -206,7 +213,9 @@ fn is_base64(s: &str) -> bool {
     let body = s.trim_end_matches('=');
     !body.is_empty()
         && s.len() - body.len() <= 2
-        && body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_'))
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_'))
 }
 
 /// A host-source per the CSP grammar: `[scheme://]host[:port][path]`.
@@ -257,7 +266,11 @@ fn host_of(v: &str) -> &str {
 }
 
 fn looks_like_ip(host: &str) -> bool {
-    host.starts_with('[') || (host.split('.').count() == 4 && host.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())))
+    host.starts_with('[')
+        || (host.split('.').count() == 4
+            && host
+                .split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())))
 }
 
 struct Dir<'a> {
@@ -294,7 +307,12 @@ fn d(code: &'static str, span: Span, msg: impl Into<String>) -> Diagnostic {
 }
 
 /// Lints one csp block as it applies in one profile.
-pub fn check(lines: &[&CspLine], report_only: bool, endpoints: &[&Entry<(String, String)>]) -> Vec<Diagnostic> {
+pub fn check(
+    head: Span,
+    lines: &[&CspLine],
+    report_only: bool,
+    endpoints: &[&Entry<(String, String)>],
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     // Syntax: names, duplicates, values.
     let mut dirs: Vec<Dir<'_>> = Vec::new();
@@ -302,7 +320,12 @@ pub fn check(lines: &[&CspLine], report_only: bool, endpoints: &[&Entry<(String,
     for l in lines {
         let name = l.name.as_str();
         if !is_directive(name) {
-            let mut x = d("GL0801", l.name_span, format!("unknown CSP directive `{name}`")).label("browsers ignore it");
+            let mut x = d(
+                "GL0801",
+                l.name_span,
+                format!("unknown CSP directive `{name}`"),
+            )
+            .label("browsers ignore it");
             x = match super::did_you_mean(name.trim_end_matches(':'), all_directives()) {
                 Some(s) => x.help(format!("did you mean `{s}`?")),
                 None if name.ends_with(':') => x.help("directive names have no `:`"),
@@ -327,8 +350,12 @@ pub fn check(lines: &[&CspLine], report_only: bool, endpoints: &[&Entry<(String,
                     .label("removed from CSP, or never implemented")
                     .help(match name {
                         "block-all-mixed-content" => "use `upgrade-insecure-requests`",
-                        "prefetch-src" => "prefetches are covered by `default-src` in current browsers",
-                        "referrer" => "use the Referrer-Policy header (`referrer-policy` in a headers block)",
+                        "prefetch-src" => {
+                            "prefetches are covered by `default-src` in current browsers"
+                        }
+                        "referrer" => {
+                            "use the Referrer-Policy header (`referrer-policy` in a headers block)"
+                        }
                         "reflected-xss" => "remove it; use a strict script-src",
                         _ => "remove it",
                     }),
@@ -358,14 +385,26 @@ pub fn check(lines: &[&CspLine], report_only: bool, endpoints: &[&Entry<(String,
     // The effective script directive: script-src, else default-src.
     let script = get("script-src").or_else(|| get("default-src"));
     let object = get("object-src").or_else(|| get("default-src"));
-    let has_nonce = dirs.iter().any(|x| x.values.iter().any(|(v, _)| v.eq_ignore_ascii_case(NONCE) || v.to_ascii_lowercase().starts_with("'nonce-")));
-    let has_hash = dirs.iter().any(|x| x.values.iter().any(|(v, _)| is_nonce_or_hash(v) && !v.eq_ignore_ascii_case(NONCE)));
+    let has_nonce = dirs.iter().any(|x| {
+        x.values.iter().any(|(v, _)| {
+            v.eq_ignore_ascii_case(NONCE) || v.to_ascii_lowercase().starts_with("'nonce-")
+        })
+    });
+    let has_hash = dirs.iter().any(|x| {
+        x.values
+            .iter()
+            .any(|(v, _)| is_nonce_or_hash(v) && !v.eq_ignore_ascii_case(NONCE))
+    });
 
     // GL0804/0805/0806: unsafe-inline, unsafe-hashes, unsafe-eval in script directives.
     let script_dirs: Vec<&Dir<'_>> = ["script-src", "script-src-attr", "script-src-elem"]
         .iter()
         .filter_map(|n| get(n))
-        .chain(if get("script-src").is_none() { get("default-src") } else { None })
+        .chain(if get("script-src").is_none() {
+            get("default-src")
+        } else {
+            None
+        })
         .collect();
     for s in &script_dirs {
         let neutralised = s.has_nonce_or_hash() || s.has("'strict-dynamic'");
@@ -378,16 +417,24 @@ pub fn check(lines: &[&CspLine], report_only: bool, endpoints: &[&Entry<(String,
         }
         if s.has("'unsafe-hashes'") {
             out.push(
-                d("GL0805", s.span_of("'unsafe-hashes'"), "'unsafe-hashes' allows inline event handlers")
-                    .label("handlers whose hash is listed run")
-                    .help("move the handlers into scripts and remove 'unsafe-hashes'"),
+                d(
+                    "GL0805",
+                    s.span_of("'unsafe-hashes'"),
+                    "'unsafe-hashes' allows inline event handlers",
+                )
+                .label("handlers whose hash is listed run")
+                .help("move the handlers into scripts and remove 'unsafe-hashes'"),
             );
         }
         if s.has("'unsafe-eval'") {
             out.push(
-                d("GL0806", s.span_of("'unsafe-eval'"), "'unsafe-eval' allows eval()")
-                    .label("strings can become code")
-                    .help("remove it, or use 'wasm-unsafe-eval' if only WebAssembly needs it"),
+                d(
+                    "GL0806",
+                    s.span_of("'unsafe-eval'"),
+                    "'unsafe-eval' allows eval()",
+                )
+                .label("strings can become code")
+                .help("remove it, or use 'wasm-unsafe-eval' if only WebAssembly needs it"),
             );
         }
     }
@@ -400,31 +447,45 @@ pub fn check(lines: &[&CspLine], report_only: bool, endpoints: &[&Entry<(String,
         .collect();
     let mut reported: Vec<Span> = Vec::new();
     for x in &xss {
-        let sd = x.has("'strict-dynamic'") && x.line.name.starts_with("script-src") || (x.line.name == "default-src" && x.has("'strict-dynamic'"));
+        let sd = x.has("'strict-dynamic'") && x.line.name.starts_with("script-src")
+            || (x.line.name == "default-src" && x.has("'strict-dynamic'"));
         for (v, span) in &x.values {
-            if reported.contains(span) || sd && !x.line.name.starts_with("base") && !x.line.name.starts_with("object") {
+            if reported.contains(span)
+                || sd && !x.line.name.starts_with("base") && !x.line.name.starts_with("object")
+            {
                 continue;
             }
             let l = v.to_ascii_lowercase();
             if ["data:", "http:", "https:"].contains(&l.as_str()) {
                 reported.push(*span);
                 out.push(
-                    d("GL0807", *span, format!("`{v}` in {} allows any script from that scheme", x.line.name))
-                        .label("an attacker can host a script there")
-                        .help("name the hosts, or better: use `'nonce'` with `'strict-dynamic'`"),
+                    d(
+                        "GL0807",
+                        *span,
+                        format!(
+                            "`{v}` in {} allows any script from that scheme",
+                            x.line.name
+                        ),
+                    )
+                    .label("an attacker can host a script there")
+                    .help("name the hosts, or better: use `'nonce'` with `'strict-dynamic'`"),
                 );
             } else if scheme_free(&l) == "*" || l == "*" {
                 reported.push(*span);
                 out.push(
-                    d("GL0808", *span, format!("`{v}` in {} allows scripts from anywhere", x.line.name))
-                        .label("plain wildcard")
-                        .help("name the hosts, or better: use `'nonce'` with `'strict-dynamic'`"),
+                    d(
+                        "GL0808",
+                        *span,
+                        format!("`{v}` in {} allows scripts from anywhere", x.line.name),
+                    )
+                    .label("plain wildcard")
+                    .help("name the hosts, or better: use `'nonce'` with `'strict-dynamic'`"),
                 );
             }
         }
     }
     // GL0809/0810/0811: missing directives.
-    let report_head = lines.first().map(|l| l.line);
+    let report_head = Some(head);
     if let Some(head) = report_head {
         if !object.is_some_and(|o| !o.values.is_empty()) {
             out.push(
@@ -451,7 +512,15 @@ pub fn check(lines: &[&CspLine], report_only: bool, endpoints: &[&Entry<(String,
     }
     // GL0812/0813: script allowlist bypasses (skipped with 'none' and with 'strict-dynamic').
     for name in ["script-src", "script-src-elem"] {
-        let Some(s) = get(name).or_else(|| if name == "script-src" { get("default-src") } else { None }) else { continue };
+        let Some(s) = get(name).or_else(|| {
+            if name == "script-src" {
+                get("default-src")
+            } else {
+                None
+            }
+        }) else {
+            continue;
+        };
         if s.has("'none'") || s.has("'strict-dynamic'") {
             continue;
         }
@@ -468,7 +537,8 @@ pub fn check(lines: &[&CspLine], report_only: bool, endpoints: &[&Entry<(String,
             if v.starts_with('\'') || is_scheme_source(v) || !v.contains('.') {
                 continue;
             }
-            let jsonp = match_list(v, &b.jsonp).filter(|h| !b.needs_eval.iter().any(|e| e == h) || s.has("'unsafe-eval'"));
+            let jsonp = match_list(v, &b.jsonp)
+                .filter(|h| !b.needs_eval.iter().any(|e| e == h) || s.has("'unsafe-eval'"));
             let angular = match_list(v, &b.angular);
             if let Some(host) = jsonp.or(angular) {
                 let what = match (jsonp.is_some(), angular.is_some()) {
@@ -494,11 +564,17 @@ pub fn check(lines: &[&CspLine], report_only: bool, endpoints: &[&Entry<(String,
     if let Some(o) = get("object-src") {
         if !o.has("'none'") {
             for (v, span) in &o.values {
-                if let Some(host) = match_list(v, &bypasses().flash).filter(|_| !v.starts_with('\'') && v.contains('.')) {
+                if let Some(host) = match_list(v, &bypasses().flash)
+                    .filter(|_| !v.starts_with('\'') && v.contains('.'))
+                {
                     out.push(
-                        d("GL0814", *span, format!("{host} hosts Flash files that bypass this CSP"))
-                            .label("known allowlist bypass (CSP Evaluator)")
-                            .help("write `object-src 'none'`"),
+                        d(
+                            "GL0814",
+                            *span,
+                            format!("{host} hosts Flash files that bypass this CSP"),
+                        )
+                        .label("known allowlist bypass (CSP Evaluator)")
+                        .help("write `object-src 'none'`"),
                     );
                 } else {
                     out.push(
@@ -542,7 +618,11 @@ pub fn check(lines: &[&CspLine], report_only: bool, endpoints: &[&Entry<(String,
                 out.push(
                     d("GL0819", *span, format!("`{v}` is loaded over plain HTTP"))
                         .label("anyone on the network can replace it")
-                        .help(if x.line.name == "report-uri" { "use HTTPS to send violation reports" } else { "use https://" }),
+                        .help(if x.line.name == "report-uri" {
+                            "use HTTPS to send violation reports"
+                        } else {
+                            "use https://"
+                        }),
                 );
             }
         }
@@ -560,26 +640,43 @@ pub fn check(lines: &[&CspLine], report_only: bool, endpoints: &[&Entry<(String,
         }
         if sd && !s.has_nonce_or_hash() {
             out.push(
-                d("GL0822", s.span_of("'strict-dynamic'"), "'strict-dynamic' without a nonce or hash")
-                    .label("blocks every script")
-                    .help("add `'nonce'`"),
+                d(
+                    "GL0822",
+                    s.span_of("'strict-dynamic'"),
+                    "'strict-dynamic' without a nonce or hash",
+                )
+                .label("blocks every script")
+                .help("add `'nonce'`"),
             );
         }
         if s.has_nonce_or_hash() && !s.has("'unsafe-inline'") {
             out.push(
-                d("GL0823", s.line.name_span, "no 'unsafe-inline' fallback for CSP1 browsers")
-                    .label("browsers without nonce support block inline scripts")
-                    .help("add 'unsafe-inline' (ignored by browsers that support nonces)"),
+                d(
+                    "GL0823",
+                    s.line.name_span,
+                    "no 'unsafe-inline' fallback for CSP1 browsers",
+                )
+                .label("browsers without nonce support block inline scripts")
+                .help("add 'unsafe-inline' (ignored by browsers that support nonces)"),
             );
         }
-        if sd && !s.values.iter().any(|(v, _)| {
-            let l = v.to_ascii_lowercase();
-            l == "http:" || l == "https:" || l == "*" || (!l.starts_with('\'') && l.contains('.'))
-        }) {
+        if sd
+            && !s.values.iter().any(|(v, _)| {
+                let l = v.to_ascii_lowercase();
+                l == "http:"
+                    || l == "https:"
+                    || l == "*"
+                    || (!l.starts_with('\'') && l.contains('.'))
+            })
+        {
             out.push(
-                d("GL0824", s.span_of("'strict-dynamic'"), "'strict-dynamic' without an allowlist fallback")
-                    .label("browsers without 'strict-dynamic' block external scripts")
-                    .help("add `https:` (ignored by browsers that support 'strict-dynamic')"),
+                d(
+                    "GL0824",
+                    s.span_of("'strict-dynamic'"),
+                    "'strict-dynamic' without an allowlist fallback",
+                )
+                .label("browsers without 'strict-dynamic' block external scripts")
+                .help("add `https:` (ignored by browsers that support 'strict-dynamic')"),
             );
         }
     }
@@ -588,7 +685,9 @@ pub fn check(lines: &[&CspLine], report_only: bool, endpoints: &[&Entry<(String,
             out.push(
                 d("GL0825", head, "no require-trusted-types-for 'script'")
                     .label("DOM XSS sinks accept strings")
-                    .help("add `require-trusted-types-for 'script'` once the app uses Trusted Types"),
+                    .help(
+                        "add `require-trusted-types-for 'script'` once the app uses Trusted Types",
+                    ),
             );
         }
         // Reporting.
@@ -608,12 +707,27 @@ pub fn check(lines: &[&CspLine], report_only: bool, endpoints: &[&Entry<(String,
             );
         }
         if let Some(def) = get("default-src") {
-            let missing: Vec<&str> = OTHER_SL.iter().copied().filter(|n| get(n).is_none()).collect();
+            let missing: Vec<&str> = OTHER_SL
+                .iter()
+                .copied()
+                .filter(|n| get(n).is_none())
+                .collect();
             if !missing.is_empty() {
                 out.push(
-                    d("GL0833", def.line.name_span, format!("default-src does not cover {}", missing.join(", ")))
-                        .label("these directives have no fallback")
-                        .help(format!("add {}", missing.iter().map(|m| format!("`{m} 'self'`")).collect::<Vec<_>>().join(", "))),
+                    d(
+                        "GL0833",
+                        def.line.name_span,
+                        format!("default-src does not cover {}", missing.join(", ")),
+                    )
+                    .label("these directives have no fallback")
+                    .help(format!(
+                        "add {}",
+                        missing
+                            .iter()
+                            .map(|m| format!("`{m} 'self'`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
                 );
             }
         }
@@ -621,9 +735,13 @@ pub fn check(lines: &[&CspLine], report_only: bool, endpoints: &[&Entry<(String,
     if report_only {
         if let Some(sb) = get("sandbox") {
             out.push(
-                d("GL0838", sb.line.name_span, "sandbox in a report-only policy")
-                    .label("ignored in Content-Security-Policy-Report-Only")
-                    .help("move sandbox to an enforced csp block"),
+                d(
+                    "GL0838",
+                    sb.line.name_span,
+                    "sandbox in a report-only policy",
+                )
+                .label("ignored in Content-Security-Policy-Report-Only")
+                .help("move sandbox to an enforced csp block"),
             );
         }
     }
@@ -632,9 +750,13 @@ pub fn check(lines: &[&CspLine], report_only: bool, endpoints: &[&Entry<(String,
         let (name, url) = &e.value;
         if !url.starts_with("https://") {
             out.push(
-                d("GL0834", e.span, format!("report-to endpoint `{name}` is not https"))
-                    .label("browsers only send reports to secure endpoints")
-                    .help("use an https:// URL"),
+                d(
+                    "GL0834",
+                    e.span,
+                    format!("report-to endpoint `{name}` is not https"),
+                )
+                .label("browsers only send reports to secure endpoints")
+                .help("use an https:// URL"),
             );
         } else if url.contains(['"', ' ', ',']) || url.len() <= "https://".len() {
             out.push(
@@ -652,27 +774,42 @@ pub fn check(lines: &[&CspLine], report_only: bool, endpoints: &[&Entry<(String,
 fn value_checks(x: &Dir<'_>, out: &mut Vec<Diagnostic>) {
     let name = x.line.name.as_str();
     let sl = FETCH.contains(&name) || OTHER_SL.contains(&name);
-    let no_value = matches!(name, "upgrade-insecure-requests" | "block-all-mixed-content");
+    let no_value = matches!(
+        name,
+        "upgrade-insecure-requests" | "block-all-mixed-content"
+    );
     if no_value && !x.values.is_empty() {
         if let Some((_, s)) = x.values.first() {
-            out.push(d("GL0840", *s, format!("`{name}` takes no value")).label("unexpected").help(format!("write `{name}` alone")));
+            out.push(
+                d("GL0840", *s, format!("`{name}` takes no value"))
+                    .label("unexpected")
+                    .help(format!("write `{name}` alone")),
+            );
         }
         return;
     }
     if sl && x.values.is_empty() {
         out.push(
-            d("GL0840", x.line.name_span, format!("`{name}` needs a source list"))
-                .label("an empty list means 'none'")
-                .help(format!("write `{name} 'none'` if that is what you mean")),
+            d(
+                "GL0840",
+                x.line.name_span,
+                format!("`{name}` needs a source list"),
+            )
+            .label("an empty list means 'none'")
+            .help(format!("write `{name} 'none'` if that is what you mean")),
         );
         return;
     }
     let has_none = x.has("'none'");
     if has_none && x.values.len() > 1 {
         out.push(
-            d("GL0829", x.span_of("'none'"), "'none' next to other sources")
-                .label("'none' is ignored when other sources are listed")
-                .help("remove 'none', or the other sources"),
+            d(
+                "GL0829",
+                x.span_of("'none'"),
+                "'none' next to other sources",
+            )
+            .label("'none' is ignored when other sources are listed")
+            .help("remove 'none', or the other sources"),
         );
     }
     for (v, span) in &x.values {
@@ -694,32 +831,56 @@ fn value_checks(x: &Dir<'_>, out: &mut Vec<Diagnostic>) {
         match name {
             "sandbox" => {
                 if !SANDBOX.contains(&l.as_str()) {
-                    out.push(d("GL0840", *span, format!("`{v}` is not a sandbox token")).label("ignored").help(format!("sandbox takes: {}", SANDBOX.join(", "))));
+                    out.push(
+                        d("GL0840", *span, format!("`{v}` is not a sandbox token"))
+                            .label("ignored")
+                            .help(format!("sandbox takes: {}", SANDBOX.join(", "))),
+                    );
                 }
                 continue;
             }
             "report-uri" => {
                 if !(l.starts_with("https://") || l.starts_with("http://") || l.starts_with('/')) {
-                    out.push(d("GL0840", *span, format!("`{v}` is not a report URL")).label("expected a URL").help("write `report-uri \"https://reports.example.com/csp\"`"));
+                    out.push(
+                        d("GL0840", *span, format!("`{v}` is not a report URL"))
+                            .label("expected a URL")
+                            .help("write `report-uri \"https://reports.example.com/csp\"`"),
+                    );
                 }
                 continue;
             }
             "report-to" => continue,
             "webrtc" => {
                 if l != "'allow'" && l != "'block'" {
-                    out.push(d("GL0803", *span, format!("`{v}` is not a webrtc value")).label("expected 'allow' or 'block'").help("write `webrtc 'block'`"));
+                    out.push(
+                        d("GL0803", *span, format!("`{v}` is not a webrtc value"))
+                            .label("expected 'allow' or 'block'")
+                            .help("write `webrtc 'block'`"),
+                    );
                 }
                 continue;
             }
             "require-trusted-types-for" => {
                 if l != "'script'" {
-                    out.push(d("GL0803", *span, format!("`{v}` is not valid here")).label("expected 'script'").help("write `require-trusted-types-for 'script'`"));
+                    out.push(
+                        d("GL0803", *span, format!("`{v}` is not valid here"))
+                            .label("expected 'script'")
+                            .help("write `require-trusted-types-for 'script'`"),
+                    );
                 }
                 continue;
             }
             "trusted-types" => {
                 if v.starts_with('\'') && !matches!(l.as_str(), "'none'" | "'allow-duplicates'") {
-                    out.push(d("GL0803", *span, format!("`{v}` is not a trusted-types keyword")).label("expected a policy name, 'none' or 'allow-duplicates'").help("write policy names unquoted"));
+                    out.push(
+                        d(
+                            "GL0803",
+                            *span,
+                            format!("`{v}` is not a trusted-types keyword"),
+                        )
+                        .label("expected a policy name, 'none' or 'allow-duplicates'")
+                        .help("write policy names unquoted"),
+                    );
                 }
                 continue;
             }
@@ -738,7 +899,11 @@ fn value_checks(x: &Dir<'_>, out: &mut Vec<Diagnostic>) {
         if v.starts_with('\'') {
             if l == NONCE {
                 if name == "frame-ancestors" {
-                    out.push(d("GL0832", *span, "nonce in frame-ancestors").label("frame-ancestors takes origins, 'self' and 'none' only").help("remove it"));
+                    out.push(
+                        d("GL0832", *span, "nonce in frame-ancestors")
+                            .label("frame-ancestors takes origins, 'self' and 'none' only")
+                            .help("remove it"),
+                    );
                 }
                 continue;
             }
@@ -750,39 +915,74 @@ fn value_checks(x: &Dir<'_>, out: &mut Vec<Diagnostic>) {
                         .help("write `'nonce'`: guestlist puts a fresh 128-bit nonce in each response and hands it to the application"),
                 );
                 if raw.len() < 8 {
-                    out.push(d("GL0817", *span, "nonce shorter than 8 characters").label("guessable").help("write `'nonce'`"));
+                    out.push(
+                        d("GL0817", *span, "nonce shorter than 8 characters")
+                            .label("guessable")
+                            .help("write `'nonce'`"),
+                    );
                 }
                 if !is_base64(raw) {
-                    out.push(d("GL0818", *span, "nonce outside the base64 alphabet").label("browsers may not match it").help("write `'nonce'`"));
+                    out.push(
+                        d("GL0818", *span, "nonce outside the base64 alphabet")
+                            .label("browsers may not match it")
+                            .help("write `'nonce'`"),
+                    );
                 }
                 continue;
             }
             if is_nonce_or_hash(v) {
                 let raw = v.get(8..v.len().saturating_sub(1)).unwrap_or("");
                 if !is_base64(raw) {
-                    out.push(d("GL0840", *span, format!("`{v}` is not a valid hash")).label("expected base64 after sha256-/sha384-/sha512-").help("write `'sha256-BASE64'`"));
+                    out.push(
+                        d("GL0840", *span, format!("`{v}` is not a valid hash"))
+                            .label("expected base64 after sha256-/sha384-/sha512-")
+                            .help("write `'sha256-BASE64'`"),
+                    );
                 } else if name == "frame-ancestors" {
-                    out.push(d("GL0832", *span, "hash in frame-ancestors").label("frame-ancestors takes origins, 'self' and 'none' only").help("remove it"));
+                    out.push(
+                        d("GL0832", *span, "hash in frame-ancestors")
+                            .label("frame-ancestors takes origins, 'self' and 'none' only")
+                            .help("remove it"),
+                    );
                 }
                 continue;
             }
             if !KEYWORDS.contains(&l.as_str()) {
-                let mut x = d("GL0803", *span, format!("`{v}` is not a CSP keyword")).label("unknown keyword");
+                let mut x = d("GL0803", *span, format!("`{v}` is not a CSP keyword"))
+                    .label("unknown keyword");
                 x = match super::did_you_mean(&l, KEYWORDS.iter().copied()) {
                     Some(s) => x.help(format!("did you mean `{s}`?")),
-                    None => x.help("keywords are 'self', 'none', 'strict-dynamic', 'nonce', 'sha256-...', ..."),
+                    None => x.help(
+                        "keywords are 'self', 'none', 'strict-dynamic', 'nonce', 'sha256-...', ...",
+                    ),
                 };
                 out.push(x);
                 continue;
             }
             if name == "frame-ancestors" && !matches!(l.as_str(), "'self'" | "'none'") {
-                out.push(d("GL0832", *span, format!("`{v}` in frame-ancestors")).label("frame-ancestors takes origins, 'self' and 'none' only").help("remove it"));
+                out.push(
+                    d("GL0832", *span, format!("`{v}` in frame-ancestors"))
+                        .label("frame-ancestors takes origins, 'self' and 'none' only")
+                        .help("remove it"),
+                );
             }
             if l == "'unsafe-inline'" && name.starts_with("style-src") {
-                out.push(d("GL0836", *span, "'unsafe-inline' in style-src").label("injected styles can exfiltrate data").help("use a nonce or hashes for styles"));
+                out.push(
+                    d("GL0836", *span, "'unsafe-inline' in style-src")
+                        .label("injected styles can exfiltrate data")
+                        .help("use a nonce or hashes for styles"),
+                );
             }
             if l == "'wasm-unsafe-eval'" {
-                out.push(d("GL0837", *span, "'wasm-unsafe-eval' allows compiling WebAssembly").label("needed only by pages that run WebAssembly").help("keep it only where WebAssembly runs"));
+                out.push(
+                    d(
+                        "GL0837",
+                        *span,
+                        "'wasm-unsafe-eval' allows compiling WebAssembly",
+                    )
+                    .label("needed only by pages that run WebAssembly")
+                    .help("keep it only where WebAssembly runs"),
+                );
             }
             continue;
         }

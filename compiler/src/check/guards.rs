@@ -24,7 +24,10 @@ pub const DEFAULT_SET: &[(&str, &str)] = &[
     ("cross-origin-resource-policy", "same-origin"),
     ("origin-agent-cluster", "?1"),
     ("referrer-policy", "no-referrer"),
-    ("strict-transport-security", "max-age=31536000; includeSubDomains"),
+    (
+        "strict-transport-security",
+        "max-age=31536000; includeSubDomains",
+    ),
     ("x-content-type-options", "nosniff"),
     ("x-dns-prefetch-control", "off"),
     ("x-frame-options", "SAMEORIGIN"),
@@ -119,9 +122,13 @@ fn choice(
         [v] if v.is_word(no) => Some((false, v.span)),
         _ => {
             diags.push(
-                Diagnostic::new("GL0104", lspan, format!("`{}` takes `{yes}` or `{no}`", key.text))
-                    .label(format!("expected `{yes}` or `{no}`"))
-                    .help(format!("write `{} {yes}` or `{} {no}`", key.text, key.text)),
+                Diagnostic::new(
+                    "GL0104",
+                    lspan,
+                    format!("`{}` takes `{yes}` or `{no}`", key.text),
+                )
+                .label(format!("expected `{yes}` or `{no}`"))
+                .help(format!("write `{} {yes}` or `{} {no}`", key.text, key.text)),
             );
             None
         }
@@ -130,7 +137,13 @@ fn choice(
 
 impl Checker {
     /// Dispatches the four guard block kinds; `false` when `kind` is not one of them.
-    pub(super) fn guard_block(&mut self, kind: &str, b: &Block, args: &[Value], when: Option<&Value>) -> bool {
+    pub(super) fn guard_block(
+        &mut self,
+        kind: &str,
+        b: &Block,
+        args: &[Value],
+        when: Option<&Value>,
+    ) -> bool {
         if !matches!(kind, "csp" | "headers" | "csrf" | "websocket") {
             return false;
         }
@@ -164,7 +177,9 @@ impl Checker {
             optouts,
         };
         for line in &b.lines {
-            let Some(key) = line.values.first() else { continue };
+            let Some(key) = line.values.first() else {
+                continue;
+            };
             let (vals, lw) = split_when(line.values.get(1..).unwrap_or(&[]));
             let lspan = line_span(&line.values, line.span);
             let cond = when_of(lw);
@@ -245,7 +260,9 @@ impl Checker {
             .chain(["include", "remove"])
             .collect();
         for line in &b.lines {
-            let Some(key) = line.values.first() else { continue };
+            let Some(key) = line.values.first() else {
+                continue;
+            };
             let (vals, lw) = split_when(line.values.get(1..).unwrap_or(&[]));
             let lspan = line_span(&line.values, line.span);
             let cond = when_of(lw);
@@ -307,13 +324,23 @@ impl Checker {
     }
 
     /// Checks one header's values and serializes them.
-    fn header_value(&mut self, name: &str, allowed: Option<&[&str]>, vals: &[Value], lspan: Span) -> Option<String> {
+    fn header_value(
+        &mut self,
+        name: &str,
+        allowed: Option<&[&str]>,
+        vals: &[Value],
+        lspan: Span,
+    ) -> Option<String> {
         let span = line_span(vals, lspan);
         let bad = |me: &mut Self, v: &Value, help: String| {
             me.diags.push(
-                Diagnostic::new("GL0902", v.span, format!("`{}` is not a valid {name} value", v.text))
-                    .label("invalid value")
-                    .help(help),
+                Diagnostic::new(
+                    "GL0902",
+                    v.span,
+                    format!("`{}` is not a valid {name} value", v.text),
+                )
+                .label("invalid value")
+                .help(help),
             );
         };
         match name {
@@ -338,9 +365,15 @@ impl Checker {
                 }
                 let Some((age, age_span)) = max_age else {
                     self.diags.push(
-                        Diagnostic::new("GL0902", span, "strict-transport-security needs `max-age=SECONDS`")
-                            .label("no max-age")
-                            .help("write `strict-transport-security max-age=63072000 includeSubDomains`"),
+                        Diagnostic::new(
+                            "GL0902",
+                            span,
+                            "strict-transport-security needs `max-age=SECONDS`",
+                        )
+                        .label("no max-age")
+                        .help(
+                            "write `strict-transport-security max-age=63072000 includeSubDomains`",
+                        ),
                     );
                     return None;
                 };
@@ -352,9 +385,15 @@ impl Checker {
                     );
                 } else if age < 86_400 * 180 && age > 0 {
                     self.diags.push(
-                        Diagnostic::new("GL0904", age_span, format!("HSTS max-age {age}s is short"))
-                            .label("browsers forget HTTPS-only after this")
-                            .help("use at least `max-age=31536000` (a year) once HTTPS works everywhere"),
+                        Diagnostic::new(
+                            "GL0904",
+                            age_span,
+                            format!("HSTS max-age {age}s is short"),
+                        )
+                        .label("browsers forget HTTPS-only after this")
+                        .help(
+                            "use at least `max-age=31536000` (a year) once HTTPS works everywhere",
+                        ),
                     );
                 }
                 let mut s = format!("max-age={age}");
@@ -369,7 +408,11 @@ impl Checker {
             "permissions-policy" => {
                 let text = match vals {
                     [v] if v.quoted => v.text.clone(),
-                    _ => vals.iter().map(|v| v.text.as_str()).collect::<Vec<_>>().join(", "),
+                    _ => vals
+                        .iter()
+                        .map(|v| v.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 };
                 let ok = !text.is_empty()
                     && text.split(',').all(|m| {
@@ -407,6 +450,21 @@ impl Checker {
                 let allowed = allowed.unwrap_or(&[]);
                 let mut out = Vec::new();
                 let many = name == "referrer-policy";
+                if let Some(v) = vals.iter().find(|v| {
+                    name == "x-frame-options"
+                        && v.text.to_ascii_uppercase().starts_with("ALLOW-FROM")
+                }) {
+                    self.diags.push(
+                        Diagnostic::new(
+                            "GL0905",
+                            v.span,
+                            "X-Frame-Options ALLOW-FROM is not supported by browsers",
+                        )
+                        .label("ignored: the page can be framed by anyone")
+                        .help("use `frame-ancestors https://allowed.example` in a csp block"),
+                    );
+                    return None;
+                }
                 if !many && vals.len() > 1 {
                     self.diags.push(
                         Diagnostic::new("GL0902", span, format!("{name} takes one value"))
@@ -419,15 +477,7 @@ impl Checker {
                     match allowed.iter().find(|a| a.eq_ignore_ascii_case(&v.text)) {
                         Some(a) => out.push(*a),
                         None => {
-                            if name == "x-frame-options" && v.text.to_ascii_uppercase().starts_with("ALLOW-FROM") {
-                                self.diags.push(
-                                    Diagnostic::new("GL0905", v.span, "X-Frame-Options ALLOW-FROM is not supported by browsers")
-                                        .label("ignored: the page can be framed by anyone")
-                                        .help("use `frame-ancestors https://allowed.example` in a csp block"),
-                                );
-                            } else {
-                                bad(self, v, format!("choose one of: {}", allowed.join(", ")));
-                            }
+                            bad(self, v, format!("choose one of: {}", allowed.join(", ")));
                             return None;
                         }
                     }
@@ -452,7 +502,9 @@ impl Checker {
             optouts: optouts.clone(),
         };
         for line in &b.lines {
-            let Some(key) = line.values.first() else { continue };
+            let Some(key) = line.values.first() else {
+                continue;
+            };
             let (vals, lw) = split_when(line.values.get(1..).unwrap_or(&[]));
             let lspan = line_span(&line.values, line.span);
             let cond = when_of(lw);
@@ -461,32 +513,57 @@ impl Checker {
                 "trusted-origins" | "self-origins" => {
                     for v in vals {
                         if let Some(o) = self.exact_origin(v, &key.text) {
-                            let list = if key.text == "trusted-origins" { &mut c.trusted } else { &mut c.self_origins };
+                            let list = if key.text == "trusted-origins" {
+                                &mut c.trusted
+                            } else {
+                                &mut c.self_origins
+                            };
                             list.push(mk(o, v.inner_span(), lspan, &cond));
                         }
                     }
                 }
                 "same-site" => {
-                    if let Some((allow, s)) = choice(vals, key, lspan, "allow", "reject", &mut self.diags) {
+                    if let Some((allow, s)) =
+                        choice(vals, key, lspan, "allow", "reject", &mut self.diags)
+                    {
                         c.same_site.push(mk(allow, s, lspan, &cond));
                     }
                 }
                 "missing-headers" => {
-                    if let Some((allow, s)) = choice(vals, key, lspan, "allow", "reject", &mut self.diags) {
+                    if let Some((allow, s)) =
+                        choice(vals, key, lspan, "allow", "reject", &mut self.diags)
+                    {
                         c.missing.push(mk(!allow, s, lspan, &cond));
                     }
                 }
                 "exempt" => match vals {
                     [m, p] if !m.quoted && p.quoted => {
-                        let Some(method) = super::lists::method(m, &mut self.diags) else { continue };
+                        if !guestlist::is_token(m.text.as_bytes()) {
+                            self.diags.push(
+                                Diagnostic::new(
+                                    "GL0301",
+                                    m.span,
+                                    format!("`{}` is not a method", m.text),
+                                )
+                                .label("a method is an HTTP token such as POST")
+                                .help("write `exempt POST \"/webhooks/*\"`"),
+                            );
+                            continue;
+                        }
+                        // Methods are matched byte-exactly, as sent.
+                        let method = m.text.clone();
                         if !self.route_pattern_ok(p) {
                             continue;
                         }
                         if matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
                             self.diags.push(
-                                Diagnostic::new("GL0953", m.span, format!("{method} is never checked"))
-                                    .label("safe methods always pass the csrf check")
-                                    .help("remove this exemption"),
+                                Diagnostic::new(
+                                    "GL0953",
+                                    m.span,
+                                    format!("{method} is never checked"),
+                                )
+                                .label("safe methods always pass the csrf check")
+                                .help("remove this exemption"),
                             );
                         }
                         if p.text == "/*" || p.text == "/" {
@@ -497,15 +574,22 @@ impl Checker {
                             let d = self.apply_optouts(d, &optouts);
                             self.diags.push(d);
                         }
-                        c.exempt.push(mk((method, p.text.clone()), p.inner_span(), lspan, &cond));
+                        c.exempt
+                            .push(mk((method, p.text.clone()), p.inner_span(), lspan, &cond));
                     }
                     _ => self.diags.push(
-                        Diagnostic::new("GL0104", lspan, "`exempt` takes a method and a quoted path pattern")
-                            .label("expected METHOD \"/path\"")
-                            .help("write `exempt POST \"/webhooks/*\"`"),
+                        Diagnostic::new(
+                            "GL0104",
+                            lspan,
+                            "`exempt` takes a method and a quoted path pattern",
+                        )
+                        .label("expected METHOD \"/path\"")
+                        .help("write `exempt POST \"/webhooks/*\"`"),
                     ),
                 },
-                _ => self.diags.push(unknown_setting(key, "csrf", &CSRF_SETTINGS)),
+                _ => self
+                    .diags
+                    .push(unknown_setting(key, "csrf", &CSRF_SETTINGS)),
             }
         }
         self.program.csrf.push(c);
@@ -564,7 +648,9 @@ impl Checker {
             optouts: optouts.clone(),
         };
         for line in &b.lines {
-            let Some(key) = line.values.first() else { continue };
+            let Some(key) = line.values.first() else {
+                continue;
+            };
             let (vals, lw) = split_when(line.values.get(1..).unwrap_or(&[]));
             let lspan = line_span(&line.values, line.span);
             let cond = when_of(lw);
@@ -591,18 +677,29 @@ impl Checker {
                     }
                 }
                 "missing-origin" => {
-                    if let Some((allow, s)) = choice(vals, key, lspan, "allow", "reject", &mut self.diags) {
+                    if let Some((allow, s)) =
+                        choice(vals, key, lspan, "allow", "reject", &mut self.diags)
+                    {
                         w.missing.push(mk(allow, s, lspan, &cond));
                     }
                 }
-                _ => self.diags.push(unknown_setting(key, "websocket", &WS_SETTINGS)),
+                _ => self
+                    .diags
+                    .push(unknown_setting(key, "websocket", &WS_SETTINGS)),
             }
         }
         self.program.websocket.push(w);
     }
 
     /// A guard line in a route block (`csp NAME`, ...); `false` if `key` is not one.
-    pub(super) fn guard_route_line(&mut self, key: &Value, vals: &[Value], lspan: Span, lw: Option<&Value>, r: &mut RouteDecl) -> bool {
+    pub(super) fn guard_route_line(
+        &mut self,
+        key: &Value,
+        vals: &[Value],
+        lspan: Span,
+        lw: Option<&Value>,
+        r: &mut RouteDecl,
+    ) -> bool {
         let list = match key.text.as_str() {
             "csp" if !key.quoted => &mut r.csp,
             "headers" if !key.quoted => &mut r.headers,
@@ -618,9 +715,13 @@ impl Checker {
                 when: when_of(lw),
             }),
             _ => self.diags.push(
-                Diagnostic::new("GL0104", lspan, format!("`{}` takes one policy name", key.text))
-                    .label("expected one name")
-                    .help(format!("write `{} NAME`", key.text)),
+                Diagnostic::new(
+                    "GL0104",
+                    lspan,
+                    format!("`{}` takes one policy name", key.text),
+                )
+                .label("expected one name")
+                .help(format!("write `{} NAME`", key.text)),
             ),
         }
         true
@@ -629,20 +730,52 @@ impl Checker {
     /// Duplicate names, unknown and unused references for the guard kinds.
     pub(super) fn resolve_guards(&mut self) {
         let kinds: [(&str, Vec<(String, Span)>); 4] = [
-            ("csp", self.program.csp.iter().map(|c| (c.name.clone(), c.name_span)).collect()),
-            ("headers", self.program.headers.iter().map(|c| (c.name.clone(), c.name_span)).collect()),
-            ("csrf", self.program.csrf.iter().map(|c| (c.name.clone(), c.name_span)).collect()),
-            ("websocket", self.program.websocket.iter().map(|c| (c.name.clone(), c.name_span)).collect()),
+            (
+                "csp",
+                self.program
+                    .csp
+                    .iter()
+                    .map(|c| (c.name.clone(), c.name_span))
+                    .collect(),
+            ),
+            (
+                "headers",
+                self.program
+                    .headers
+                    .iter()
+                    .map(|c| (c.name.clone(), c.name_span))
+                    .collect(),
+            ),
+            (
+                "csrf",
+                self.program
+                    .csrf
+                    .iter()
+                    .map(|c| (c.name.clone(), c.name_span))
+                    .collect(),
+            ),
+            (
+                "websocket",
+                self.program
+                    .websocket
+                    .iter()
+                    .map(|c| (c.name.clone(), c.name_span))
+                    .collect(),
+            ),
         ];
         for (kind, defs) in &kinds {
             let mut seen: HashMap<&str, Span> = HashMap::new();
             for (n, s) in defs {
                 if let Some(first) = seen.get(n.as_str()) {
                     self.diags.push(
-                        Diagnostic::new("GL0102", *s, format!("{kind} policy `{n}` is defined twice"))
-                            .label("second definition")
-                            .secondary(*first, "first defined here")
-                            .help("rename one of them"),
+                        Diagnostic::new(
+                            "GL0102",
+                            *s,
+                            format!("{kind} policy `{n}` is defined twice"),
+                        )
+                        .label("second definition")
+                        .secondary(*first, "first defined here")
+                        .help("rename one of them"),
                     );
                 } else {
                     seen.insert(n, *s);
@@ -664,8 +797,12 @@ impl Checker {
                     continue;
                 }
                 if !defs.iter().any(|(n, _)| *n == e.value) {
-                    let d = Diagnostic::new("GL0101", e.span, format!("unknown {kind} policy `{}`", e.value))
-                        .label(format!("no {kind} block has this name"));
+                    let d = Diagnostic::new(
+                        "GL0101",
+                        e.span,
+                        format!("unknown {kind} policy `{}`", e.value),
+                    )
+                    .label(format!("no {kind} block has this name"));
                     let d = match did_you_mean(&e.value, defs.iter().map(|(n, _)| n.as_str())) {
                         Some(s) => d.help(format!("did you mean `{s}`?")),
                         None if *kind == "headers" => d.help(format!("define it with `headers {} {{ ... }}`, or use the built-in `headers default`", e.value)),
@@ -679,7 +816,9 @@ impl Checker {
                     self.diags.push(
                         Diagnostic::new("GL0107", *s, format!("{kind} policy `{n}` is never used"))
                             .label("unused")
-                            .help(format!("attach it to a route: `route \"/path/*\" {{ {kind} {n} }}`")),
+                            .help(format!(
+                                "attach it to a route: `route \"/path/*\" {{ {kind} {n} }}`"
+                            )),
                     );
                 }
             }
@@ -689,16 +828,28 @@ impl Checker {
     /// Per-profile checks of the guard blocks and of how they combine on routes.
     pub(super) fn guards_in_profile(&mut self, program: &Program, profile: &str) {
         for c in program.csp.iter().filter(|c| active(&c.when, profile)) {
-            let lines: Vec<&CspLine> = c.directives.iter().filter(|l| active(&l.when, profile)).collect();
+            let lines: Vec<&CspLine> = c
+                .directives
+                .iter()
+                .filter(|l| active(&l.when, profile))
+                .collect();
             let report_only = c.report_only.iter().any(|e| active(&e.when, profile));
-            let endpoints: Vec<&Entry<(String, String)>> = c.endpoints.iter().filter(|e| active(&e.when, profile)).collect();
-            let found = super::csp::check(&lines, report_only, &endpoints);
+            let endpoints: Vec<&Entry<(String, String)>> = c
+                .endpoints
+                .iter()
+                .filter(|e| active(&e.when, profile))
+                .collect();
+            let found = super::csp::check(c.name_span, &lines, report_only, &endpoints);
             for d in found {
                 let d = self.apply_optouts(d, &c.optouts);
                 self.diags.push(d);
             }
         }
-        for w in program.websocket.iter().filter(|w| active(&w.when, profile)) {
+        for w in program
+            .websocket
+            .iter()
+            .filter(|w| active(&w.when, profile))
+        {
             let (eff, _) = program.expand_origins(&w.origins, profile);
             let same = w.same_origin.iter().any(|e| active(&e.when, profile));
             if eff.iter().any(|e| matches!(e.value, OriginRef::Any)) {
@@ -717,16 +868,30 @@ impl Checker {
                         .help("add `allow-origins same-origin` or the origins of the pages that open the socket"),
                 );
             }
-            let missing: Vec<&Entry<bool>> = w.missing.iter().filter(|e| active(&e.when, profile)).collect();
-            self.singular(&missing.iter().map(|e| (e.span, e.line)).collect::<Vec<_>>(), "missing-origin");
+            let missing: Vec<&Entry<bool>> = w
+                .missing
+                .iter()
+                .filter(|e| active(&e.when, profile))
+                .collect();
+            self.singular(
+                &missing.iter().map(|e| (e.span, e.line)).collect::<Vec<_>>(),
+                "missing-origin",
+            );
         }
         for c in program.csrf.iter().filter(|c| active(&c.when, profile)) {
             for (list, what) in [(&c.same_site, "same-site"), (&c.missing, "missing-headers")] {
-                let l: Vec<&Entry<bool>> = list.iter().filter(|e| active(&e.when, profile)).collect();
-                self.singular(&l.iter().map(|e| (e.span, e.line)).collect::<Vec<_>>(), what);
+                let l: Vec<&Entry<bool>> =
+                    list.iter().filter(|e| active(&e.when, profile)).collect();
+                self.singular(
+                    &l.iter().map(|e| (e.span, e.line)).collect::<Vec<_>>(),
+                    what,
+                );
             }
             for e in c.trusted.iter().filter(|e| active(&e.when, profile)) {
-                if e.value.starts_with("http://") && !e.value.contains("://localhost") && !e.value.contains("://127.0.0.1") {
+                if e.value.starts_with("http://")
+                    && !e.value.contains("://localhost")
+                    && !e.value.contains("://127.0.0.1")
+                {
                     self.diags.push(
                         Diagnostic::new("GL0956", e.span, "insecure trusted origin")
                             .label("plain-http pages can be rewritten by anyone on the network")
@@ -737,15 +902,25 @@ impl Checker {
         }
         // Routes: one of each guard, and conflicts between blocks.
         for r in program.routes.iter().filter(|r| active(&r.when, profile)) {
-            for (list, what) in [(&r.csp, "csp"), (&r.headers, "headers"), (&r.csrf, "csrf"), (&r.websocket, "websocket")] {
-                let l: Vec<&Entry<String>> = list.iter().filter(|e| active(&e.when, profile)).collect();
+            for (list, what) in [
+                (&r.csp, "csp"),
+                (&r.headers, "headers"),
+                (&r.csrf, "csrf"),
+                (&r.websocket, "websocket"),
+            ] {
+                let l: Vec<&Entry<String>> =
+                    list.iter().filter(|e| active(&e.when, profile)).collect();
                 if let [first, rest @ ..] = l.as_slice() {
                     for e in rest {
                         self.diags.push(
-                            Diagnostic::new("GL0105", e.span, format!("a route has one {what} policy"))
-                                .label(format!("second {what} policy"))
-                                .secondary(first.span, "first one here")
-                                .help(format!("merge them into one {what} block")),
+                            Diagnostic::new(
+                                "GL0105",
+                                e.span,
+                                format!("a route has one {what} policy"),
+                            )
+                            .label(format!("second {what} policy"))
+                            .secondary(first.span, "first one here")
+                            .help(format!("merge them into one {what} block")),
                         );
                     }
                 }
@@ -756,13 +931,30 @@ impl Checker {
 
     fn route_conflicts(&mut self, program: &Program, r: &RouteDecl, profile: &str) {
         let first = |l: &[Entry<String>]| l.iter().find(|e| active(&e.when, profile)).cloned();
-        let headers = first(&r.headers).map(|e| (resolved_headers(program, &e.value, profile), e.span));
-        let cors = first(&r.cors).and_then(|e| program.cors_decl(&e.value).map(|(_, c)| (c, e.span)));
-        let csp = first(&r.csp).and_then(|e| program.csp.iter().find(|c| c.name == e.value).map(|c| (c, e.span)));
-        let csrf = first(&r.csrf).and_then(|e| program.csrf.iter().find(|c| c.name == e.value).map(|c| (c, e.span)));
+        let headers =
+            first(&r.headers).map(|e| (resolved_headers(program, &e.value, profile), e.span));
+        let cors =
+            first(&r.cors).and_then(|e| program.cors_decl(&e.value).map(|(_, c)| (c, e.span)));
+        let csp = first(&r.csp).and_then(|e| {
+            program
+                .csp
+                .iter()
+                .find(|c| c.name == e.value)
+                .map(|c| (c, e.span))
+        });
+        let csrf = first(&r.csrf).and_then(|e| {
+            program
+                .csrf
+                .iter()
+                .find(|c| c.name == e.value)
+                .map(|c| (c, e.span))
+        });
         if let (Some((h, hspan)), Some((c, cspan))) = (&headers, &cors) {
             let (eff, _) = program.effective_origins(c, profile);
-            if h.iter().any(|(n, v)| n == "cross-origin-resource-policy" && v != "cross-origin") && !eff.is_empty() {
+            if h.iter()
+                .any(|(n, v)| n == "cross-origin-resource-policy" && v != "cross-origin")
+                && !eff.is_empty()
+            {
                 self.diags.push(
                     Diagnostic::new("GL0906", *hspan, "Cross-Origin-Resource-Policy blocks what the cors policy allows")
                         .label("this header set sends Cross-Origin-Resource-Policy: same-origin or same-site")
@@ -772,8 +964,14 @@ impl Checker {
             }
         }
         if let (Some((h, hspan)), Some((c, cspan))) = (&headers, &csp) {
-            let fa = c.directives.iter().find(|l| l.name == "frame-ancestors" && active(&l.when, profile));
-            let xfo = h.iter().find(|(n, _)| n == "x-frame-options").map(|(_, v)| v.as_str());
+            let fa = c
+                .directives
+                .iter()
+                .find(|l| l.name == "frame-ancestors" && active(&l.when, profile));
+            let xfo = h
+                .iter()
+                .find(|(n, _)| n == "x-frame-options")
+                .map(|(_, v)| v.as_str());
             if let (Some(fa), Some(xfo)) = (fa, xfo) {
                 let fa_none = fa.values.iter().all(|(v, _)| v == "'none'");
                 let fa_self = fa.values.iter().all(|(v, _)| v == "'self'");
@@ -810,7 +1008,11 @@ pub fn resolved_headers(program: &Program, name: &str, profile: &str) -> Vec<(St
 }
 
 /// [`resolved_headers`] with the removals.
-pub fn resolved_header_set(program: &Program, name: &str, profile: &str) -> (Vec<(String, String)>, Vec<String>) {
+pub fn resolved_header_set(
+    program: &Program,
+    name: &str,
+    profile: &str,
+) -> (Vec<(String, String)>, Vec<String>) {
     let mut set: BTreeMap<String, (usize, String)> = BTreeMap::new();
     let mut remove: Vec<String> = Vec::new();
     let mut order = 0usize;
@@ -819,8 +1021,12 @@ pub fn resolved_header_set(program: &Program, name: &str, profile: &str) -> (Vec
         slot.1 = v.to_string();
         order += 1;
     };
-    let decl = program.headers.iter().find(|h| h.name == name && active(&h.when, profile));
-    let include = name == DEFAULT_HEADERS || decl.is_some_and(|h| h.include_default.iter().any(|e| active(&e.when, profile)));
+    let decl = program
+        .headers
+        .iter()
+        .find(|h| h.name == name && active(&h.when, profile));
+    let include = name == DEFAULT_HEADERS
+        || decl.is_some_and(|h| h.include_default.iter().any(|e| active(&e.when, profile)));
     if include {
         for (n, v) in DEFAULT_SET {
             put(&mut set, n, v);
@@ -837,7 +1043,8 @@ pub fn resolved_header_set(program: &Program, name: &str, profile: &str) -> (Vec
             }
         }
     }
-    let mut v: Vec<(usize, String, String)> = set.into_iter().map(|(n, (o, v))| (o, n, v)).collect();
+    let mut v: Vec<(usize, String, String)> =
+        set.into_iter().map(|(n, (o, v))| (o, n, v)).collect();
     v.sort();
     (v.into_iter().map(|(_, n, v)| (n, v)).collect(), remove)
 }

@@ -77,7 +77,14 @@ fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -
 }
 
 const BLOCKS: [&str; 8] = [
-    "origins", "cors", "route", "test", "csp", "headers", "csrf", "websocket",
+    "origins",
+    "cors",
+    "route",
+    "test",
+    "csp",
+    "headers",
+    "csrf",
+    "websocket",
 ];
 const CORS_SETTINGS: [&str; 7] = [
     "allow-origins",
@@ -675,54 +682,54 @@ impl Checker {
     fn resolve(&mut self) {
         // Profiles.
         let mut profiles = BTreeSet::new();
-        let whens =
-            self.program
-                .sets
-                .iter()
-                .flat_map(|s| std::iter::once(&s.when).chain(s.items.iter().map(|e| &e.when)))
-                .chain(self.program.cors.iter().flat_map(|c| {
-                    std::iter::once(&c.when)
-                        .chain(c.origins.iter().map(|e| &e.when))
-                        .chain(c.credentials.iter().map(|e| &e.when))
-                        .chain(c.methods.iter().map(|e| &e.when))
-                        .chain(c.headers.iter().map(|e| &e.when))
-                        .chain(c.expose.iter().map(|e| &e.when))
-                        .chain(c.max_age.iter().map(|e| &e.when))
-                }))
-                .chain(self.program.routes.iter().flat_map(|r| {
-                    std::iter::once(&r.when)
-                        .chain(r.cors.iter().map(|e| &e.when))
-                        .chain(r.csp.iter().map(|e| &e.when))
-                        .chain(r.headers.iter().map(|e| &e.when))
-                        .chain(r.csrf.iter().map(|e| &e.when))
-                        .chain(r.websocket.iter().map(|e| &e.when))
-                }))
-                .chain(self.program.csp.iter().flat_map(|c| {
-                    std::iter::once(&c.when)
-                        .chain(c.directives.iter().map(|e| &e.when))
-                        .chain(c.report_only.iter().map(|e| &e.when))
-                        .chain(c.endpoints.iter().map(|e| &e.when))
-                }))
-                .chain(self.program.headers.iter().flat_map(|h| {
-                    std::iter::once(&h.when)
-                        .chain(h.include_default.iter().map(|e| &e.when))
-                        .chain(h.set.iter().map(|e| &e.when))
-                        .chain(h.remove.iter().map(|e| &e.when))
-                }))
-                .chain(self.program.csrf.iter().flat_map(|c| {
-                    std::iter::once(&c.when)
-                        .chain(c.trusted.iter().map(|e| &e.when))
-                        .chain(c.self_origins.iter().map(|e| &e.when))
-                        .chain(c.same_site.iter().map(|e| &e.when))
-                        .chain(c.missing.iter().map(|e| &e.when))
-                        .chain(c.exempt.iter().map(|e| &e.when))
-                }))
-                .chain(self.program.websocket.iter().flat_map(|w| {
-                    std::iter::once(&w.when)
-                        .chain(w.origins.iter().map(|e| &e.when))
-                        .chain(w.same_origin.iter().map(|e| &e.when))
-                        .chain(w.missing.iter().map(|e| &e.when))
-                }));
+        let whens = self
+            .program
+            .sets
+            .iter()
+            .flat_map(|s| std::iter::once(&s.when).chain(s.items.iter().map(|e| &e.when)))
+            .chain(self.program.cors.iter().flat_map(|c| {
+                std::iter::once(&c.when)
+                    .chain(c.origins.iter().map(|e| &e.when))
+                    .chain(c.credentials.iter().map(|e| &e.when))
+                    .chain(c.methods.iter().map(|e| &e.when))
+                    .chain(c.headers.iter().map(|e| &e.when))
+                    .chain(c.expose.iter().map(|e| &e.when))
+                    .chain(c.max_age.iter().map(|e| &e.when))
+            }))
+            .chain(self.program.routes.iter().flat_map(|r| {
+                std::iter::once(&r.when)
+                    .chain(r.cors.iter().map(|e| &e.when))
+                    .chain(r.csp.iter().map(|e| &e.when))
+                    .chain(r.headers.iter().map(|e| &e.when))
+                    .chain(r.csrf.iter().map(|e| &e.when))
+                    .chain(r.websocket.iter().map(|e| &e.when))
+            }))
+            .chain(self.program.csp.iter().flat_map(|c| {
+                std::iter::once(&c.when)
+                    .chain(c.directives.iter().map(|e| &e.when))
+                    .chain(c.report_only.iter().map(|e| &e.when))
+                    .chain(c.endpoints.iter().map(|e| &e.when))
+            }))
+            .chain(self.program.headers.iter().flat_map(|h| {
+                std::iter::once(&h.when)
+                    .chain(h.include_default.iter().map(|e| &e.when))
+                    .chain(h.set.iter().map(|e| &e.when))
+                    .chain(h.remove.iter().map(|e| &e.when))
+            }))
+            .chain(self.program.csrf.iter().flat_map(|c| {
+                std::iter::once(&c.when)
+                    .chain(c.trusted.iter().map(|e| &e.when))
+                    .chain(c.self_origins.iter().map(|e| &e.when))
+                    .chain(c.same_site.iter().map(|e| &e.when))
+                    .chain(c.missing.iter().map(|e| &e.when))
+                    .chain(c.exempt.iter().map(|e| &e.when))
+            }))
+            .chain(self.program.websocket.iter().flat_map(|w| {
+                std::iter::once(&w.when)
+                    .chain(w.origins.iter().map(|e| &e.when))
+                    .chain(w.same_origin.iter().map(|e| &e.when))
+                    .chain(w.missing.iter().map(|e| &e.when))
+            }));
         for w in whens.flatten() {
             if w.profile != DEFAULT_PROFILE {
                 profiles.insert(w.profile.clone());
