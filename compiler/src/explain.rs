@@ -22,6 +22,8 @@ pub struct Explanation {
     pub route: Option<String>,
     /// The applied CORS policy's name.
     pub cors: Option<String>,
+    /// The route's csp, headers, csrf and websocket policy names.
+    pub guards: [Option<String>; 4],
     /// The decision kind.
     pub kind: Kind,
     /// The status when the runtime answers by itself.
@@ -34,6 +36,36 @@ pub struct Explanation {
     pub reason_code: &'static str,
     /// Step by step.
     pub steps: Vec<Step>,
+}
+
+/// Every header the runtime sets for a decision, in order: CORS headers, the refusal reason,
+/// then the route's security headers and CSP (`{nonce}` stands for the per-response nonce).
+/// `explain` and `test` blocks both use this list.
+pub fn response_headers(
+    policy: &guestlist::Policy,
+    d: &guestlist::Decision<'_>,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = d
+        .headers()
+        .iter()
+        .map(|h| (h.name.as_str().to_string(), show(h.value.as_bytes())))
+        .collect();
+    if let Some(r) = d.refusal_reason() {
+        out.push((guestlist::REASON_HEADER.to_string(), r.to_string()));
+    }
+    let g = d.guards;
+    if let Some(h) = g.headers.and_then(|i| policy.header_sets().get(i as usize)) {
+        for (n, v) in h.set() {
+            out.push((n.as_str().to_string(), show(v.as_bytes())));
+        }
+    }
+    if let Some(c) = g.csp.and_then(|i| policy.csp_policies().get(i as usize)) {
+        out.push((c.header_name().as_str().to_string(), c.display_value()));
+        if let Some(v) = c.reporting_endpoints() {
+            out.push(("reporting-endpoints".to_string(), show(v.as_bytes())));
+        }
+    }
+    out
 }
 
 fn show(b: &[u8]) -> String {
@@ -83,7 +115,62 @@ pub fn explain(
             span: None,
         }),
     }
-    if let (Some(c), Some(r)) = (cors, d.route) {
+    let g = d.guards;
+    let csp = g.csp.and_then(|i| policy.csp_policies().get(i as usize));
+    let hset = g.headers.and_then(|i| policy.header_sets().get(i as usize));
+    let csrf = g.csrf.and_then(|i| policy.csrf_policies().get(i as usize));
+    let ws = g
+        .websocket
+        .and_then(|i| policy.websocket_policies().get(i as usize));
+    if let Some(c) = csp {
+        steps.push(Step {
+            text: format!(
+                "the route uses csp policy `{}`{}",
+                c.name(),
+                if c.has_nonce() {
+                    " (a fresh nonce per response, handed to the application)"
+                } else {
+                    ""
+                }
+            ),
+            span: g.csp.and_then(|i| prov.csp.get(i as usize).copied()),
+        });
+    }
+    if let Some(h) = hset {
+        steps.push(Step {
+            text: format!("the route uses header set `{}`", h.name()),
+            span: g
+                .headers
+                .and_then(|i| prov.headers.get(i as usize).copied().flatten()),
+        });
+    }
+    if let Some(w) = ws {
+        if matches!(d.kind, Kind::WebsocketAllowed | Kind::WebsocketRejected) {
+            steps.push(Step {
+                text: format!("GET with `Upgrade: websocket`: a WebSocket handshake, checked by websocket policy `{}`: {}", w.name(), d.reason.describe()),
+                span: g.websocket.and_then(|i| prov.websocket.get(i as usize).copied()),
+            });
+        }
+    }
+    if let Some(c) = csrf {
+        let why = match (d.kind, d.csrf_reason) {
+            (Kind::CsrfRejected, _) => Some(format!("refused with 403: {}", d.reason.describe())),
+            (_, Some(r)) => Some(format!("passes: {}", r.describe())),
+            _ => None,
+        };
+        if let Some(why) = why {
+            steps.push(Step {
+                text: format!("csrf policy `{}` (origins the route's cors policy allows are trusted too) {why}", c.name()),
+                span: g.csrf.and_then(|i| prov.csrf.get(i as usize).copied()),
+            });
+        }
+    }
+    if matches!(
+        d.kind,
+        Kind::CsrfRejected | Kind::WebsocketRejected | Kind::WebsocketAllowed
+    ) {
+        // Decided before CORS.
+    } else if let (Some(c), Some(r)) = (cors, d.route) {
         steps.push(Step {
             text: format!("the route uses cors policy `{}`", c.name()),
             span: prov.routes.get(r as usize).and_then(|p| p.cors_line),
@@ -99,6 +186,12 @@ pub fn explain(
         .filter(|(n, _)| n.eq_ignore_ascii_case("origin"))
         .map(|(_, v)| v.as_str())
         .collect::<Vec<_>>();
+    let cors = cors.filter(|_| {
+        !matches!(
+            d.kind,
+            Kind::CsrfRejected | Kind::WebsocketRejected | Kind::WebsocketAllowed
+        )
+    });
     if let Some(c) = cors {
         match (origin.as_slice(), d.origin_match) {
             ([], _) => steps.push(Step {
@@ -187,14 +280,19 @@ pub fn explain(
     };
     Explanation {
         route: route.map(|r| r.pattern().to_string()),
-        cors: cors.map(|c| c.name().to_string()),
+        cors: d
+            .cors
+            .and_then(|i| policy.cors_policies().get(i as usize))
+            .map(|c| c.name().to_string()),
+        guards: [
+            csp.map(|c| c.name().to_string()),
+            hset.map(|c| c.name().to_string()),
+            csrf.map(|c| c.name().to_string()),
+            ws.map(|c| c.name().to_string()),
+        ],
         kind: d.kind,
         status: d.status(),
-        headers: d
-            .headers()
-            .iter()
-            .map(|h| (h.name.as_str().to_string(), show(h.value.as_bytes())))
-            .collect(),
+        headers: response_headers(policy, &d),
         reason,
         reason_code: d.reason.code(),
         steps,

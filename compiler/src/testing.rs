@@ -37,16 +37,7 @@ fn run_one(t: &TestDecl, lowered: &Lowered) -> Vec<String> {
             d.reason.describe()
         ));
     }
-    let got: Vec<(String, String)> = d
-        .headers()
-        .iter()
-        .map(|h| {
-            (
-                h.name.as_str().to_string(),
-                String::from_utf8_lossy(h.value.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let got = crate::explain::response_headers(&lowered.policy, &d);
     for (name, value, _) in &t.expect_headers {
         if !got.iter().any(|(n, v)| n == name && v == value) {
             let actual: Vec<&str> = got

@@ -27,6 +27,18 @@ async fn login() -> &'static str {
     "login"
 }
 
+/// A page that uses the per-response CSP nonce the layer hands to the application.
+async fn page(nonce: Option<axum::Extension<guestlist::CspNonce>>) -> String {
+    match nonce {
+        Some(axum::Extension(n)) => format!("<script nonce=\"{n}\">app()</script>"),
+        None => "no nonce".to_string(),
+    }
+}
+
+async fn form() -> &'static str {
+    "saved"
+}
+
 /// The app, with `policy` applied by `guestlist::Layer`.
 pub fn app(policy: &'static guestlist::Policy) -> Router {
     Router::new()
@@ -36,6 +48,10 @@ pub fn app(policy: &'static guestlist::Policy) -> Router {
         )
         .route("/assets/{*path}", get(asset))
         .route("/login", get(login).post(login))
+        .route("/page", get(page))
+        .route("/form", get(form).post(form))
+        .route("/webhooks/{hook}", axum::routing::post(form))
+        .route("/live", get(form))
         .layer(guestlist::Layer::new(policy))
 }
 

@@ -644,7 +644,7 @@ impl Policy {
 }
 
 /// The request's one value of `name`: `Ok(None)` when absent, `Err(())` when repeated.
-fn single<'a, H>(headers: &'a H, name: RequestHeader) -> Result<Option<&'a [u8]>, ()>
+fn single<H>(headers: &H, name: RequestHeader) -> Result<Option<&[u8]>, ()>
 where
     H: HeaderLookup + ?Sized,
 {

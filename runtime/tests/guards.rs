@@ -92,11 +92,21 @@ fn decide(p: &Policy, method: &str, path: &str, headers: &[(&str, &str)]) -> (Ki
     (d.kind, d.reason)
 }
 
+/// method, path, request headers, expected kind, expected reason (the refusal's, or why the
+/// CSRF check passed).
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    &'a [(&'a str, &'a str)],
+    Kind,
+    Option<Reason>,
+);
+
 #[test]
 fn csrf_follows_go_cross_origin_protection() {
     let p = policy();
     let host = ("host", "site.test");
-    let cases: &[(&str, &str, &[(&str, &str)], Kind, Option<Reason>)] = &[
+    let cases: &[Case<'_>] = &[
         (
             "GET",
             "/x",

@@ -487,7 +487,7 @@ pub fn check(
     // GL0809/0810/0811: missing directives.
     let report_head = Some(head);
     if let Some(head) = report_head {
-        if !object.is_some_and(|o| !o.values.is_empty()) {
+        if object.is_none_or(|o| o.values.is_empty()) {
             out.push(
                 d("GL0809", head, "no object-src")
                     .label("plugins can load scripts")

@@ -736,7 +736,13 @@ fn explain(
                 "{}",
                 json!({
                     "route": e.route,
-                    "policies": { "cors": e.cors },
+                    "policies": {
+                        "cors": e.cors,
+                        "csp": e.guards[0],
+                        "headers": e.guards[1],
+                        "csrf": e.guards[2],
+                        "websocket": e.guards[3],
+                    },
                     "kind": e.kind.as_str(),
                     "status": e.status,
                     "headers": hs,

@@ -493,6 +493,17 @@ pub fn emit(
     opts: &Options,
 ) -> Result<Vec<File>, Unsupported> {
     let policy = &lowered.policy;
+    // Not emitted yet (issue 5 is open): refuse rather than drop a guard silently.
+    if let Some(r) = policy
+        .routes()
+        .iter()
+        .find(|r| r.guards() != guestlist::Guards::NONE)
+    {
+        return Err(Unsupported(format!(
+            "route \"{}\" has a csp, headers, csrf or websocket policy, which the nginx emitter does not export yet; serve this route through the Rust runtime, or leave those blocks out of the profile you emit",
+            r.pattern()
+        )));
+    }
     let ns = namespace(lowered);
     let mut w = Writer {
         http: String::new(),

@@ -10,3 +10,7 @@ pub static POLICY: guestlist::Policy = guestlist_macros::include_policy!("../pol
 /// The same policy in the `dev` profile (localhost allowed).
 pub static DEV_POLICY: guestlist::Policy =
     guestlist_macros::include_policy!("../policies/site.policy", profile = "dev");
+
+/// CSP, security headers, CSRF and WebSocket checks, compiled the same way.
+pub static GUARDS_POLICY: guestlist::Policy =
+    guestlist_macros::include_policy!("../policies/guards.policy");
