@@ -56,6 +56,13 @@ fn requests(c: &Compilation, profile: &str, n: usize, seed: u64) -> Vec<Request>
         "null".into(),
         "https://attacker.example".into(),
         "http://app.example.com".into(),
+        "http://localhost".into(),
+        "https://localhost:8080".into(),
+        "https://site.example.com".into(),
+        "https://trusted.example.com".into(),
+        "https://app.example.com".into(),
+        "https://Trusted.example.com".into(),
+        "https://localhost/x".into(),
     ];
     let mut names: Vec<String> = vec![
         "x-other".into(),
@@ -101,6 +108,20 @@ fn requests(c: &Compilation, profile: &str, n: usize, seed: u64) -> Vec<Request>
             names.push(h.to_ascii_uppercase());
         }
     }
+    for w in policy.websocket_policies() {
+        for o in w.origins().keys() {
+            good.push(o.to_string());
+        }
+        for p in w.patterns().keys() {
+            good.push(p.replace("*.", "ok.").replace(":*", ":8080"));
+        }
+    }
+    let ws_routes: Vec<String> = policy
+        .routes()
+        .iter()
+        .filter(|r| r.guards().websocket.is_some())
+        .map(|r| r.pattern().to_string())
+        .collect();
     let mut paths: Vec<String> = vec!["/nowhere".into(), "/".into(), "/%zz".into(), "/../x".into()];
     for r in policy.routes() {
         let p = r.pattern();
@@ -125,7 +146,7 @@ fn requests(c: &Compilation, profile: &str, n: usize, seed: u64) -> Vec<Request>
         }
     }
     let methods = [
-        "GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "OPTIONS", "OPTIONS",
+        "GET", "GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "OPTIONS", "OPTIONS",
     ];
     let acrms = [
         "GET", "HEAD", "POST", "PUT", "PATCH", "patch", "DELETE", "delete", "CONNECT", "X-Custom",
@@ -133,8 +154,17 @@ fn requests(c: &Compilation, profile: &str, n: usize, seed: u64) -> Vec<Request>
     ];
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        let method = rng.pick(&methods).to_string();
-        let path = rng.pick(&paths).clone();
+        let handshake = !ws_routes.is_empty() && rng.chance(15);
+        let method = if handshake {
+            "GET".to_string()
+        } else {
+            rng.pick(&methods).to_string()
+        };
+        let path = if handshake {
+            rng.pick(&ws_routes).clone()
+        } else {
+            rng.pick(&paths).clone()
+        };
         let mut h = Vec::new();
         if rng.chance(90) {
             let o = if !good.is_empty() && rng.chance(40) {
@@ -143,6 +173,34 @@ fn requests(c: &Compilation, profile: &str, n: usize, seed: u64) -> Vec<Request>
                 rng.pick(&origins)
             };
             h.push(("Origin".to_string(), o.clone()));
+        }
+        // The csrf and websocket checks read Host, Sec-Fetch-Site and Upgrade.
+        h.push((
+            "Host".into(),
+            rng.pick(&["localhost", "site.example.com", "localhost:8080"])
+                .to_string(),
+        ));
+        if rng.chance(60) {
+            let sfs = rng.pick(&[
+                "same-origin",
+                "none",
+                "same-site",
+                "cross-site",
+                "Same-Origin",
+                "bogus",
+            ]);
+            h.push(("Sec-Fetch-Site".into(), sfs.to_string()));
+        }
+        if method == "GET" && (handshake || rng.chance(40)) {
+            let up = rng.pick(&[
+                "websocket",
+                "WebSocket",
+                "h2c, websocket",
+                "h2c",
+                "websocketx",
+            ]);
+            h.push(("Upgrade".into(), up.to_string()));
+            h.push(("Connection".into(), "Upgrade".into()));
         }
         if method == "OPTIONS" && rng.chance(85) {
             h.push((
@@ -179,6 +237,7 @@ fn differential(
     profile: &str,
     n: usize,
     seed: u64,
+    required: &[&str],
 ) -> (usize, Vec<String>) {
     let c = Compilation::load(&[file]).unwrap();
     assert!(!c.has_errors(), "{}", c.render());
@@ -211,13 +270,7 @@ fn differential(
         }
     }
     println!("{} ({profile}) decisions: {kinds:?}", file.display());
-    for kind in [
-        "not-cors",
-        "actual-allowed",
-        "actual-not-allowed",
-        "preflight-ok",
-        "preflight-rejected",
-    ] {
+    for kind in required {
         assert!(
             kinds.get(kind).copied().unwrap_or(0) >= 40,
             "too few {kind} requests: {kinds:?}"
@@ -246,12 +299,31 @@ fn nginx_accepts_every_emitted_policy() {
     }
     files.sort();
     let mut checked = 0;
+    let mut refused = 0;
     for f in &files {
         let c = Compilation::load(&[f]).unwrap();
         if c.has_errors() {
             continue;
         }
         for profile in c.program.all_profiles() {
+            // A nonce CSP is refused for nginx, with the reason; nothing else may be.
+            let lowered = c.lower(&profile).unwrap();
+            let opts = guestlist_compiler::emit::nginx::Options {
+                include_root: "/x".into(),
+                upstream_include: None,
+                generated_by: "test".into(),
+            };
+            if let Err(e) =
+                guestlist_compiler::emit::nginx::emit(&lowered, &c.sources, &c.program, &opts)
+            {
+                assert!(
+                    e.to_string().contains("per-response nonce"),
+                    "{}: {e}",
+                    f.display()
+                );
+                refused += 1;
+                continue;
+            }
             let dir = tempdir(&format!(
                 "t-{}-{profile}",
                 f.file_stem().unwrap().to_string_lossy()
@@ -260,8 +332,12 @@ fn nginx_accepts_every_emitted_policy() {
             checked += 1;
         }
     }
-    println!("nginx -t passed for {checked} policy/profile pairs");
+    println!("nginx -t passed for {checked} policy/profile pairs; {refused} refused (nonce CSP)");
     assert!(checked >= 6, "{checked}");
+    assert!(
+        refused >= 1,
+        "examples/policies/guards.policy has a nonce CSP and must be refused"
+    );
 }
 
 #[test]
@@ -269,19 +345,51 @@ fn nginx_decides_like_the_runtime() {
     let Some(bin) = require_tool("nginx") else {
         return;
     };
+    let cors: &[&str] = &[
+        "not-cors",
+        "actual-allowed",
+        "actual-not-allowed",
+        "preflight-ok",
+        "preflight-rejected",
+    ];
+    let guards: &[&str] = &[
+        "not-cors",
+        "actual-allowed",
+        "preflight-rejected",
+        "csrf-rejected",
+        "websocket-allowed",
+        "websocket-rejected",
+    ];
     let cases = [
-        (root().join("examples/policies/site.policy"), "default", 11),
-        (root().join("examples/policies/site.policy"), "dev", 12),
+        (
+            root().join("examples/policies/site.policy"),
+            "default",
+            11,
+            cors,
+        ),
+        (
+            root().join("examples/policies/site.policy"),
+            "dev",
+            12,
+            cors,
+        ),
         (
             root().join("spec/policies/conformance.policy"),
             "default",
             13,
+            cors,
+        ),
+        (
+            root().join("spec/policies/guards.policy"),
+            "default",
+            14,
+            guards,
         ),
     ];
     let mut total = 0;
     let mut all = Vec::new();
-    for (file, profile, seed) in &cases {
-        let (n, mismatches) = differential(&bin, file, profile, 2000, *seed);
+    for (file, profile, seed, required) in &cases {
+        let (n, mismatches) = differential(&bin, file, profile, 2000, *seed, required);
         println!(
             "{} ({profile}): {n} requests, {} mismatches",
             file.display(),
@@ -303,6 +411,67 @@ fn nginx_decides_like_the_runtime() {
 
 /// With `proxy_pass`, the upstream's own `Access-Control-*` headers are hidden: one
 /// Access-Control-Allow-Origin, never two; the user's own add_header next to the include stays.
+#[test]
+fn proxied_locations_replace_the_upstreams_security_headers() {
+    let Some(bin) = require_tool("nginx") else {
+        return;
+    };
+    let c = Compilation::load(&[root().join("spec/policies/guards.policy")]).unwrap();
+    let dir = tempdir("proxied-guards");
+    let (conf, port) = setup(&bin, &c, "default", &dir, Upstream::Proxied, false).into_parts();
+    let server = start(&bin, &dir, &conf, port);
+    let get = |path: &str| {
+        let mut s = TcpStream::connect(server.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).unwrap();
+        raw
+    };
+    let lines = |raw: &str, name: &str| -> Vec<String> {
+        raw.lines()
+            .filter(|l| l.to_ascii_lowercase().starts_with(&format!("{name}:")))
+            .map(str::to_string)
+            .collect()
+    };
+    // The backend sends X-Powered-By, its own CSP and X-Frame-Options: the policy's replace them.
+    let raw = get("/api/x");
+    assert!(
+        raw.contains("\r\n\r\napp\n"),
+        "the request reached the backend: {raw}"
+    );
+    assert_eq!(
+        lines(&raw, "x-frame-options"),
+        ["x-frame-options: DENY"],
+        "{raw}"
+    );
+    assert!(lines(&raw, "x-powered-by").is_empty(), "{raw}");
+    // `remove server` hides the upstream's Server; nginx always adds its own (see the
+    // generated comment), so exactly one is sent.
+    assert_eq!(lines(&raw, "server").len(), 1, "{raw}");
+    // No csp on this route: the backend's own passes through, once.
+    assert_eq!(
+        lines(&raw, "content-security-policy"),
+        ["Content-Security-Policy: default-src *"],
+        "{raw}"
+    );
+    let raw = get("/");
+    let csp = lines(&raw, "content-security-policy");
+    assert_eq!(csp.len(), 1, "{raw}");
+    assert!(csp[0].contains("script-src 'self' 'sha256-"), "{raw}");
+    assert!(lines(&raw, "x-powered-by").is_empty(), "{raw}");
+    // A route without a header set or csp passes the backend's headers through.
+    let raw = get("/hooks/x");
+    assert_eq!(
+        lines(&raw, "x-powered-by"),
+        ["X-Powered-By: PHP/5"],
+        "{raw}"
+    );
+}
+
 #[test]
 fn proxied_locations_never_duplicate_cors_headers() {
     let Some(bin) = require_tool("nginx") else {
@@ -341,8 +510,12 @@ fn proxied_locations_never_duplicate_cors_headers() {
         "/assets/x",
         &[("Origin".into(), "https://a.test".into())],
     );
+    let cors: Vec<_> = h
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("access-control-"))
+        .collect();
     assert_eq!(
-        h,
+        cors,
         [("access-control-allow-origin".to_string(), "*".to_string())]
     );
 }

@@ -623,6 +623,10 @@ impl Policy {
                         let mut d = Decision::new(Kind::CsrfRejected, r);
                         d.route = Some(route);
                         d.guards = guards;
+                        // The refusal depends on Origin, as the route's CORS answer does.
+                        if cors.is_some_and(|(_, c)| !c.is_static_any()) {
+                            d.push(HeaderName::Vary, Value::Fixed("Origin"), true);
+                        }
                         return d;
                     }
                 }
@@ -643,7 +647,8 @@ impl Policy {
     }
 }
 
-/// The request's one value of `name`: `Ok(None)` when absent, `Err(())` when repeated.
+/// The request's one value of `name`: `Ok(None)` when absent or empty (as Go's
+/// `Header.Get` reads it), `Err(())` when repeated.
 fn single<H>(headers: &H, name: RequestHeader) -> Result<Option<&[u8]>, ()>
 where
     H: HeaderLookup + ?Sized,
@@ -651,7 +656,7 @@ where
     let mut it = headers.values(name);
     match (it.next(), it.next()) {
         (None, _) => Ok(None),
-        (Some(v), None) => Ok(Some(v)),
+        (Some(v), None) => Ok(Some(v).filter(|v| !v.is_empty())),
         (Some(_), Some(_)) => Err(()),
     }
 }

@@ -405,36 +405,17 @@ impl Checker {
                 }
                 Some(s)
             }
-            "permissions-policy" => {
-                let text = match vals {
-                    [v] if v.quoted => v.text.clone(),
-                    _ => vals
-                        .iter()
-                        .map(|v| v.text.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                };
-                let ok = !text.is_empty()
-                    && text.split(',').all(|m| {
-                        let m = m.trim();
-                        m.split_once('=').is_some_and(|(f, v)| {
-                            !f.is_empty()
-                                && f.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
-                                && !v.is_empty()
-                                && !v.contains('\'')
-                        })
-                    })
-                    && text.bytes().all(|b| (0x20..0x7f).contains(&b));
-                if !ok {
+            "permissions-policy" => match permissions_policy(vals) {
+                Ok(v) => Some(v),
+                Err(msg) => {
                     self.diags.push(
-                        Diagnostic::new("GL0902", span, "not a Permissions-Policy dictionary")
+                        Diagnostic::new("GL0902", span, format!("not a Permissions-Policy: {msg}"))
                             .label("expected members such as `camera=()`")
-                            .help("write `permissions-policy camera=() microphone=() geolocation=(self)`; origins go in double quotes inside one quoted value, and `self` is not quoted as in CSP"),
+                            .help("write `permissions-policy camera=() geolocation=(self https://maps.example.com)`; guestlist quotes the origins, and `self` is not quoted as in CSP"),
                     );
-                    return None;
+                    None
                 }
-                Some(text)
-            }
+            },
             "x-xss-protection" => match vals {
                 [v] if v.text == "0" => Some("0".into()),
                 _ => {
@@ -1047,4 +1028,81 @@ pub fn resolved_header_set(
         set.into_iter().map(|(n, (o, v))| (o, n, v)).collect();
     v.sort();
     (v.into_iter().map(|(_, n, v)| (n, v)).collect(), remove)
+}
+
+/// Parses `permissions-policy` members (`feature=()`, `feature=*`, `feature=self`,
+/// `feature=(self https://a.example)`), separated by spaces or commas, into the header's
+/// structured-field form with the origins double-quoted.
+fn permissions_policy(vals: &[Value]) -> Result<String, String> {
+    let span0 = vals.first().map(|v| v.span).ok_or("no member")?;
+    let text = vals
+        .iter()
+        .map(|v| v.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut members = Vec::new();
+    let mut cur = String::new();
+    let mut depth = 0i32;
+    for ch in text.chars() {
+        match ch {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if !(0..=1).contains(&depth) {
+            return Err("unbalanced parentheses".into());
+        }
+        if depth == 0 && (ch == ',' || ch == ' ') {
+            if !cur.is_empty() {
+                members.push(std::mem::take(&mut cur));
+            }
+        } else {
+            cur.push(ch);
+        }
+    }
+    if depth != 0 {
+        return Err("unbalanced parentheses".into());
+    }
+    if !cur.is_empty() {
+        members.push(cur);
+    }
+    if members.is_empty() {
+        return Err("no member".into());
+    }
+    let item = |t: &str| -> Result<String, String> {
+        if t == "self" || t == "*" {
+            return Ok(t.to_string());
+        }
+        if t.starts_with('\'') {
+            return Err(format!("`{t}`: write self without quotes"));
+        }
+        let a = origin::analyze(t, span0);
+        match a.origin {
+            Some(o) if !o.is_pattern() && a.diags.iter().all(|d| d.severity != Severity::Error) => {
+                Ok(format!("\"{}\"", o.canonical))
+            }
+            _ => Err(format!("`{t}` is not self, * or an origin")),
+        }
+    };
+    let mut out = Vec::new();
+    for m in members {
+        let (feature, value) = m
+            .split_once('=')
+            .ok_or_else(|| format!("`{m}` has no `=`"))?;
+        if feature.is_empty() || !feature.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') {
+            return Err(format!("`{feature}` is not a feature name"));
+        }
+        let v = match value.strip_prefix('(').and_then(|v| v.strip_suffix(')')) {
+            Some(inner) => {
+                let items = inner
+                    .split_whitespace()
+                    .map(item)
+                    .collect::<Result<Vec<_>, _>>()?;
+                format!("({})", items.join(" "))
+            }
+            None => item(value)?,
+        };
+        out.push(format!("{feature}={v}"));
+    }
+    Ok(out.join(", "))
 }

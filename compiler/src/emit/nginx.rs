@@ -203,6 +203,89 @@ impl Writer {
         self.http.push_str("}\n");
     }
 
+    /// Maps `$<v>_allowed` to 1 when `$http_origin` is allowed by `*`, the exact set (hash
+    /// lookup, then one byte-exact comparison) or a pattern; the one origin matcher, in nginx.
+    fn origin_match(
+        &mut self,
+        v: &str,
+        any: bool,
+        exact: &guestlist::KeySet,
+        patterns: &guestlist::KeySet,
+    ) -> Result<(), Unsupported> {
+        let origin_hdr = "$http_origin";
+        if any {
+            self.map(
+                origin_hdr,
+                &format!("{v}_allowed"),
+                &[(q(""), "0".into()), ("default".into(), "1".into())],
+            );
+            return Ok(());
+        }
+        let exact: Vec<&str> = exact.keys().iter().map(|k| k.as_ref()).collect();
+        let patterns: Vec<&str> = patterns.keys().iter().map(|k| k.as_ref()).collect();
+        let mut parts = Vec::new();
+        if !exact.is_empty() {
+            self.exact_set(&format!("{v}_exact"), &format!("{v}_hit"), &exact)?;
+            parts.push(format!("${v}_exact"));
+        }
+        if !patterns.is_empty() {
+            let mut lines = vec![("default".to_string(), "0".to_string())];
+            for p in &patterns {
+                check_value("origin pattern", p)?;
+                let r = pattern_regex(p)
+                    .ok_or_else(|| Unsupported(format!("cannot translate origin pattern {p:?}")))?;
+                let _ = writeln!(self.http, "# {p}");
+                lines.push((q(&format!("~{r}")), "1".into()));
+            }
+            self.map(origin_hdr, &format!("{v}_pattern"), &lines);
+            parts.push(format!("${v}_pattern"));
+        }
+        if parts.is_empty() {
+            // No origin entries (a websocket block with only `same-origin`).
+            self.map(
+                origin_hdr,
+                &format!("{v}_allowed"),
+                &[("default".into(), "0".into())],
+            );
+            return Ok(());
+        }
+        let zeros = "0".repeat(parts.len());
+        self.map(
+            &q(&parts.concat()),
+            &format!("{v}_allowed"),
+            &[(q(&zeros), "0".into()), ("default".into(), "1".into())],
+        );
+        Ok(())
+    }
+
+    /// `$<target>` is 1 when `$http_origin` is byte-exactly one of `origins` (nginx compares
+    /// string keys ignoring case, so a second map compares what the first found).
+    fn exact_set(&mut self, target: &str, hit: &str, origins: &[&str]) -> Result<(), Unsupported> {
+        let mut lines = vec![("default".to_string(), q(""))];
+        for o in origins {
+            check_value("origin", o)?;
+            lines.push((q(o), q(o)));
+        }
+        let _ = writeln!(
+            self.http,
+            "# exact origins: a hash lookup (nginx compares string keys ignoring case),"
+        );
+        let _ = writeln!(
+            self.http,
+            "# then one byte-exact comparison of the request's Origin with what it found"
+        );
+        self.map("$http_origin", hit, &lines);
+        self.map(
+            &q(&format!("$http_origin ${hit}")),
+            target,
+            &[
+                ("default".into(), "0".into()),
+                (q("~^(\\S+) \\1$"), "1".into()),
+            ],
+        );
+        Ok(())
+    }
+
     fn cors(&mut self, index: usize, c: &Cors, location: &str) -> Result<String, Unsupported> {
         let v = var_name(&self.ns, index);
         let static_any = c.any_origin() && !c.credentials();
@@ -211,64 +294,7 @@ impl Writer {
         let acrm = "$http_access_control_request_method";
         let acrh = "$http_access_control_request_headers";
         // 1. Is the origin allowed?
-        if c.any_origin() {
-            self.map(
-                origin_hdr,
-                &format!("{v}_allowed"),
-                &[(q(""), "0".into()), ("default".into(), "1".into())],
-            );
-        } else {
-            let exact: Vec<&str> = c.origins().keys().iter().map(|k| k.as_ref()).collect();
-            let patterns: Vec<&str> = c.patterns().keys().iter().map(|k| k.as_ref()).collect();
-            let mut parts = Vec::new();
-            if !exact.is_empty() {
-                let mut lines = vec![("default".to_string(), q(""))];
-                for o in &exact {
-                    check_value("origin", o)?;
-                    lines.push((q(o), q(o)));
-                }
-                let _ = writeln!(
-                    self.http,
-                    "# exact origins: a hash lookup (nginx compares string keys ignoring case),"
-                );
-                let _ = writeln!(
-                    self.http,
-                    "# then one byte-exact comparison of the request's Origin with what it found"
-                );
-                self.map(origin_hdr, &format!("{v}_hit"), &lines);
-                self.map(
-                    &q(&format!("$http_origin ${v}_hit")),
-                    &format!("{v}_exact"),
-                    &[
-                        ("default".into(), "0".into()),
-                        (q("~^(\\S+) \\1$"), "1".into()),
-                    ],
-                );
-                parts.push(format!("${v}_exact"));
-            }
-            if !patterns.is_empty() {
-                let mut lines = vec![("default".to_string(), "0".to_string())];
-                for p in &patterns {
-                    check_value("origin pattern", p)?;
-                    let r = pattern_regex(p).ok_or_else(|| {
-                        Unsupported(format!("cannot translate origin pattern {p:?}"))
-                    })?;
-                    let _ = writeln!(self.http, "# {p}");
-                    lines.push((q(&format!("~{r}")), "1".into()));
-                }
-                self.map(origin_hdr, &format!("{v}_pattern"), &lines);
-                parts.push(format!("${v}_pattern"));
-            }
-            let zeros = "0".repeat(parts.len());
-            if parts.is_empty() {
-                parts.push("0".into());
-            }
-            self.map(
-                &q(&parts.concat()),
-                &format!("{v}_allowed"),
-                &[(q(&zeros), "0".into()), ("default".into(), "1".into())],
-            );
-        }
+        self.origin_match(&v, c.any_origin(), c.origins(), c.patterns())?;
         // 2. Preflight = OPTIONS + Origin + Access-Control-Request-Method.
         self.map(
             origin_hdr,
@@ -478,6 +504,304 @@ impl Writer {
     }
 }
 
+impl Writer {
+    /// The maps every csrf check shares (emitted once).
+    fn csrf_shared(&mut self) {
+        if self.http.contains(&format!("${}_sfs ", self.ns)) {
+            return;
+        }
+        let ns = self.ns.clone();
+        let _ = writeln!(
+            self.http,
+            "\n# csrf: the request's method, Sec-Fetch-Site and Origin, classified"
+        );
+        self.map(
+            "$request_method",
+            &format!("{ns}_safe"),
+            &[
+                ("default".into(), "0".into()),
+                (q("~^(?:GET|HEAD|OPTIONS)$"), "1".into()),
+            ],
+        );
+        // Byte-exact, as the runtime compares them (string keys would ignore case).
+        self.map(
+            "$http_sec_fetch_site",
+            &format!("{ns}_sfs"),
+            &[
+                ("default".into(), "x".into()),
+                (q(""), "e".into()),
+                (q("~^(?:same-origin|none)$"), "so".into()),
+                (q("~^same-site$"), "ss".into()),
+            ],
+        );
+        self.map(
+            "$http_origin",
+            &format!("{ns}_has_origin"),
+            &[(q(""), "0".into()), ("default".into(), "1".into())],
+        );
+        // The origin's host[:port] equals Host, byte for byte.
+        self.map(
+            &q("$http_origin|$http_host"),
+            &format!("{ns}_origin_is_host"),
+            &[
+                ("default".into(), "0".into()),
+                (q("~^[^|]*?://([^/?#@|]+)\\|\\1$"), "1".into()),
+            ],
+        );
+    }
+
+    /// The csrf verdict of route `ri` as a reason code (empty: the request passes).
+    fn csrf_route(
+        &mut self,
+        ri: usize,
+        ci: u32,
+        c: &guestlist::Csrf,
+        r: &guestlist::Route,
+        policy: &guestlist::Policy,
+    ) -> Result<String, Unsupported> {
+        self.csrf_shared();
+        let ns = self.ns.clone();
+        let v = format!("{ns}c{ci}");
+        if !self.http.contains(&format!("${v}_trusted ")) {
+            let _ = writeln!(self.http, "\n# csrf policy `{}`", c.name());
+            let trusted: Vec<&str> = c.trusted().keys().iter().map(|k| k.as_ref()).collect();
+            if trusted.is_empty() {
+                self.map(
+                    "$http_origin",
+                    &format!("{v}_trusted"),
+                    &[("default".into(), "0".into())],
+                );
+            } else {
+                self.exact_set(&format!("{v}_trusted"), &format!("{v}_thit"), &trusted)?;
+            }
+            let own: Vec<&str> = c.self_origins().keys().iter().map(|k| k.as_ref()).collect();
+            if own.is_empty() {
+                self.map(
+                    &format!("${ns}_origin_is_host"),
+                    &format!("{v}_own"),
+                    &[("default".into(), "0".into()), ("1".into(), "1".into())],
+                );
+            } else {
+                self.exact_set(&format!("{v}_own"), &format!("{v}_ohit"), &own)?;
+            }
+            // Exemptions: method (byte-exact) and nginx's normalised path, as the runtime.
+            let mut lines = vec![("default".to_string(), "0".to_string())];
+            for e in c.exempt() {
+                check_value("exempt method", e.method())?;
+                check_value("exempt pattern", e.pattern())?;
+                let path = match e.pattern().strip_suffix('*') {
+                    Some(prefix) => re(prefix),
+                    None => format!("{}$", re(e.pattern())),
+                };
+                lines.push((q(&format!("~^{}:{path}", re(e.method()))), "1".into()));
+            }
+            self.map(&q("$request_method:$uri"), &format!("{v}_exempt"), &lines);
+        }
+        // Trusted on this route: listed, or allowed by the route's cors policy (never `*`).
+        let rv = format!("{ns}r{ri}");
+        let cors_var = r
+            .cors()
+            .and_then(|i| policy.cors_policies().get(i as usize).map(|c| (i, c)))
+            .filter(|(_, c)| !c.any_origin())
+            .map(|(i, _)| format!("${}_allowed", var_name(&ns, i as usize)));
+        let trusted = match cors_var {
+            Some(cv) => {
+                self.map(
+                    &q(&format!("${v}_trusted{cv}")),
+                    &format!("{rv}_trusted"),
+                    &[(q("00"), "0".into()), ("default".into(), "1".into())],
+                );
+                format!("${rv}_trusted")
+            }
+            None => format!("${v}_trusted"),
+        };
+        let key = q(&format!(
+            "${ns}_safe${v}_exempt{trusted}${v}_own:${ns}_sfs:${ns}_has_origin"
+        ));
+        let mut lines: Vec<(String, String)> = vec![
+            ("default".into(), q("")),
+            (q("~^1"), q("")),
+            (q("~^0...:so:"), q("")),
+        ];
+        if c.allow_same_site() {
+            lines.push((q("~^0...:ss:"), q("")));
+        }
+        lines.extend([
+            (q("~^01..:(?:x|ss):"), q("")),
+            (q("~^001.:(?:x|ss):1$"), q("")),
+            (q("~^0...:(?:x|ss):"), q("csrf-cross-site")),
+        ]);
+        if c.reject_missing() {
+            lines.push((q("~^01..:e:0$"), q("")));
+            lines.push((q("~^0...:e:0$"), q("csrf-missing-headers")));
+        } else {
+            lines.push((q("~^0...:e:0$"), q("")));
+        }
+        lines.extend([
+            (q("~^0..1:e:1$"), q("")),
+            (q("~^01..:e:1$"), q("")),
+            (q("~^0.1.:e:1$"), q("")),
+            (q("~^0...:e:1$"), q("csrf-origin-mismatch")),
+        ]);
+        let _ = writeln!(
+            self.http,
+            "\n# route \"{}\": csrf policy `{}`",
+            r.pattern(),
+            c.name()
+        );
+        self.map(&key, &format!("{rv}_csrf"), &lines);
+        Ok(format!("${rv}_csrf"))
+    }
+
+    /// The websocket verdict of policy `wi` as a reason code (empty: the request passes).
+    fn websocket(&mut self, wi: u32, w: &guestlist::WebSocket) -> Result<String, Unsupported> {
+        self.csrf_shared();
+        let ns = self.ns.clone();
+        let v = format!("{ns}w{wi}");
+        if self.http.contains(&format!("${v}_ws ")) {
+            return Ok(format!("${v}_ws"));
+        }
+        let _ = writeln!(self.http, "\n# websocket policy `{}`", w.name());
+        self.origin_match(&v, false, w.origins(), w.patterns())?;
+        // An opening handshake: GET with `websocket` among the Upgrade tokens.
+        self.map(
+            &q("$request_method:$http_upgrade"),
+            &format!("{v}_up"),
+            &[
+                ("default".into(), "0".into()),
+                (
+                    q("~^GET:(?:.*,)?[ \\t]*(?i:websocket)[ \\t]*(?:,|$)"),
+                    "1".into(),
+                ),
+            ],
+        );
+        let same = if w.same_origin() {
+            format!("${ns}_origin_is_host")
+        } else {
+            "0".into()
+        };
+        let missing = if w.allow_missing() {
+            q("")
+        } else {
+            q("websocket-missing-origin")
+        };
+        self.map(
+            &q(&format!("${v}_up:${ns}_has_origin:${v}_allowed:{same}")),
+            &format!("{v}_ws"),
+            &[
+                ("default".into(), q("websocket-origin-not-allowed")),
+                (q("~^0:"), q("")),
+                (q("~^1:0:"), missing),
+                (q("~^1:1:1:"), q("")),
+                (q("~^1:1:.:1$"), q("")),
+            ],
+        );
+        Ok(format!("${v}_ws"))
+    }
+
+    /// The route snippet's guard part: CSRF and WebSocket refusals, then the security headers
+    /// and CSP (static values, `always`, the upstream's own copies hidden).
+    fn route_guards(
+        &mut self,
+        ri: usize,
+        r: &guestlist::Route,
+        policy: &guestlist::Policy,
+        lowered: &Lowered,
+    ) -> Result<String, Unsupported> {
+        let g = r.guards();
+        let mut s = String::new();
+        let mut reasons = Vec::new();
+        if let Some(wi) = g.websocket {
+            if let Some(w) = policy.websocket_policies().get(wi as usize) {
+                reasons.push(self.websocket(wi, w)?);
+            }
+        }
+        if let Some(ci) = g.csrf {
+            if let Some(c) = policy.csrf_policies().get(ci as usize) {
+                reasons.push(self.csrf_route(ri, ci, c, r, policy)?);
+            }
+        }
+        if !reasons.is_empty() {
+            // At most one is non-empty: a WebSocket handshake is a GET, which csrf never refuses.
+            let rv = format!("{}r{ri}_reason", self.ns);
+            self.map(
+                &q(&reasons.concat()),
+                &rv,
+                &[("default".into(), q("")), (q("~^(?<r>.+)$"), "$r".into())],
+            );
+            s.push_str(
+                "# CSRF and WebSocket refusals: 403 with the reason, before the upstream.\n",
+            );
+            let _ = writeln!(s, "add_header Guestlist-Reason ${rv} always;");
+            let _ = writeln!(s, "if (${rv}) {{ return 403; }}");
+        }
+        let mut headers: Vec<(String, String)> = Vec::new();
+        let mut hide: Vec<String> = Vec::new();
+        if let Some(h) = g.headers.and_then(|i| policy.header_sets().get(i as usize)) {
+            for n in h.remove() {
+                hide.push(n.as_str().to_string());
+            }
+            for (n, v) in h.set() {
+                headers.push((n.as_str().to_string(), v.to_str().unwrap_or("").to_string()));
+            }
+        }
+        if let Some(c) = g.csp.and_then(|i| policy.csp_policies().get(i as usize)) {
+            if c.has_nonce() {
+                let at = g
+                    .csp
+                    .and_then(|i| lowered.provenance.csp.get(i as usize))
+                    .map(|_| "")
+                    .unwrap_or("");
+                return Err(Unsupported(format!(
+                    "csp policy `{}` on route \"{}\" has a per-response nonce{at}: nginx cannot make one safely (rewriting script tags would nonce injected scripts too); serve this route through the Rust runtime (guestlist::Layer), or emit a profile whose csp has no 'nonce'",
+                    c.name(),
+                    r.pattern()
+                )));
+            }
+            headers.push((c.header_name().as_str().to_string(), c.display_value()));
+            if let Some(v) = c.reporting_endpoints() {
+                headers.push((
+                    "reporting-endpoints".into(),
+                    v.to_str().unwrap_or("").to_string(),
+                ));
+            }
+        }
+        if !headers.is_empty() || !hide.is_empty() {
+            s.push_str("# Security headers: the upstream's own copies are hidden, ours are sent `always`.\n");
+            if hide.iter().any(|n| n == "server") {
+                s.push_str("# `remove server` hides the upstream's Server header; nginx still sends its own\n# (`server_tokens off;` hides its version).\n");
+            }
+            for n in hide.iter().chain(headers.iter().map(|(n, _)| n)) {
+                check_value("header name", n)?;
+                let _ = writeln!(s, "proxy_hide_header {n};");
+            }
+            for (n, v) in &headers {
+                let _ = writeln!(s, "add_header {n} {} always;", header_value(n, v)?);
+            }
+        }
+        Ok(s)
+    }
+}
+
+/// A header value as an nginx string: double-quoted, or single-quoted when it contains `"`
+/// (Reporting-Endpoints, Permissions-Policy origins).
+fn header_value(name: &str, v: &str) -> Result<String, Unsupported> {
+    if v.contains('"') {
+        if v.bytes()
+            .any(|b| b == b'\'' || b == b'\\' || b == b'$' || b < 0x20 || b == 0x7f)
+            || v.len() > 4000
+        {
+            return Err(Unsupported(format!(
+                "{name} value {v:?} cannot be written to nginx"
+            )));
+        }
+        Ok(format!("'{v}'"))
+    } else {
+        check_value(name, v)?;
+        Ok(q(v))
+    }
+}
+
 const TRAP: &str = "\
 # THE add_header TRAP: nginx drops every add_header inherited from the server or http level
 # in a location that has add_header lines of its own, and this snippet has some. Repeat the
@@ -493,17 +817,6 @@ pub fn emit(
     opts: &Options,
 ) -> Result<Vec<File>, Unsupported> {
     let policy = &lowered.policy;
-    // Not emitted yet (issue 5 is open): refuse rather than drop a guard silently.
-    if let Some(r) = policy
-        .routes()
-        .iter()
-        .find(|r| r.guards() != guestlist::Guards::NONE)
-    {
-        return Err(Unsupported(format!(
-            "route \"{}\" has a csp, headers, csrf or websocket policy, which the nginx emitter does not export yet; serve this route through the Rust runtime, or leave those blocks out of the profile you emit",
-            r.pattern()
-        )));
-    }
     let ns = namespace(lowered);
     let mut w = Writer {
         http: String::new(),
@@ -559,15 +872,6 @@ pub fn emit(
         )
     };
     let mut files = Vec::new();
-    files.push(File {
-        path: "guestlist-http.conf".into(),
-        text: header(&format!(
-            "# Include once inside `http {{}}`: `include {root}/guestlist-http.conf;`\n\
-             # It holds only `map` blocks; nothing is evaluated until a route snippet uses it.\n\
-             {hash_note}{}",
-            w.http
-        )),
-    });
     // Route snippets and the server file.
     let mut server = header(&format!(
         "# Include inside a `server {{}}`: `include {root}/guestlist-server.conf;`\n\
@@ -579,12 +883,11 @@ pub fn emit(
         let slug = slug(r.pattern());
         check_value("route pattern", r.pattern())?;
         let rel = format!("routes/{slug}.conf");
-        let body = match r.cors().and_then(|c| snippets.get(c as usize)) {
+        let mut body = match r.cors().and_then(|c| snippets.get(c as usize)) {
             Some(s) => s.clone(),
-            None => {
-                "# This route has no cors policy: responses pass through untouched.\n".to_string()
-            }
+            None => "# This route has no cors policy: no CORS headers are added.\n".to_string(),
         };
+        body.push_str(&w.route_guards(i, r, policy, lowered)?);
         let origin = lowered
             .provenance
             .routes
@@ -615,6 +918,17 @@ pub fn emit(
         }
         server.push_str("}\n");
     }
+    // The maps are complete once every route snippet is written.
+    let http_file = File {
+        path: "guestlist-http.conf".into(),
+        text: header(&format!(
+            "# Include once inside `http {{}}`: `include {root}/guestlist-http.conf;`\n\
+             # It holds only `map` blocks; nothing is evaluated until a route snippet uses it.\n\
+             {hash_note}{}",
+            w.http
+        )),
+    };
+    files.insert(0, http_file);
     files.push(File {
         path: "guestlist-server.conf".into(),
         text: server,

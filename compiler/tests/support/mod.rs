@@ -164,7 +164,7 @@ pub fn setup(
         "access_log off;".to_string()
     };
     let conf = format!(
-        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\nevents {{ worker_connections 256; }}\nhttp {{\n    {log}\n    client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n    map_hash_max_size 32768; map_hash_bucket_size 128; variables_hash_bucket_size 128;\n    include {d}/out/guestlist-http.conf;\n    server {{\n        listen 127.0.0.1:{port};\n        include {d}/out/guestlist-server.conf;\n{}    }}\n    server {{\n        listen 127.0.0.1:{backend};\n        location / {{ add_header Access-Control-Allow-Origin \"*\" always; return 200 \"app\\n\"; }}\n    }}\n}}\n",
+        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\nevents {{ worker_connections 256; }}\nhttp {{\n    {log}\n    client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n    map_hash_max_size 32768; map_hash_bucket_size 128; variables_hash_bucket_size 128;\n    include {d}/out/guestlist-http.conf;\n    server {{\n        listen 127.0.0.1:{port};\n        include {d}/out/guestlist-server.conf;\n{}    }}\n    server {{\n        listen 127.0.0.1:{backend};\n        location / {{ add_header Access-Control-Allow-Origin \"*\" always; add_header X-Powered-By \"PHP/5\" always; add_header Content-Security-Policy \"default-src *\" always; add_header X-Frame-Options \"ALLOWALL\" always; return 200 \"app\\n\"; }}\n    }}\n}}\n",
         if catch_all { String::new() } else { "        location / { return 200 \"unrouted\\n\"; }\n".to_string() }
     );
     let conf_path = dir.join("nginx.conf");
@@ -207,8 +207,31 @@ pub fn start(bin: &Path, dir: &Path, conf: &Path, port: u16) -> Nginx {
     Nginx { child, addr }
 }
 
-/// Sends one HTTP/1.1 request and returns the status and the CORS headers (lowercase names,
-/// sorted).
+/// The response headers a guestlist policy sets: CORS, Vary, the refusal reason, CSP and the
+/// security headers (lowercase).
+pub fn is_policy_header(n: &str) -> bool {
+    n.starts_with("access-control-")
+        || n.starts_with("cross-origin-")
+        || n.starts_with("content-security-policy")
+        || matches!(
+            n,
+            "vary"
+                | "guestlist-reason"
+                | "reporting-endpoints"
+                | "origin-agent-cluster"
+                | "referrer-policy"
+                | "strict-transport-security"
+                | "x-content-type-options"
+                | "x-dns-prefetch-control"
+                | "x-frame-options"
+                | "x-permitted-cross-domain-policies"
+                | "permissions-policy"
+                | "x-xss-protection"
+        )
+}
+
+/// Sends one HTTP/1.1 request (with `Host: localhost` unless `headers` has a Host) and returns
+/// the status and the headers a policy sets (lowercase names, sorted).
 pub fn send(
     addr: SocketAddr,
     method: &str,
@@ -217,7 +240,10 @@ pub fn send(
 ) -> (u16, Vec<(String, String)>) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        req.push_str("Host: localhost\r\n");
+    }
     for (n, v) in headers {
         req.push_str(&format!("{n}: {v}\r\n"));
     }
@@ -236,7 +262,7 @@ pub fn send(
     let mut hs: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .filter(|(n, _)| n.starts_with("access-control-") || n == "vary")
+        .filter(|(n, _)| is_policy_header(n))
         .collect();
     hs.sort();
     (status, hs)
