@@ -220,7 +220,12 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> String {
          check. Authenticate and authorize every request on the server.\n\n",
     );
     // Routes.
-    out.push_str("## Routes\n\n| route | matches | cors policy |\n|---|---|---|\n");
+    let guarded = policy.routes().iter().any(|r| r.guards() != guestlist::Guards::NONE);
+    if guarded {
+        out.push_str("## Routes\n\n| route | matches | cors policy | csp | headers | csrf | websocket |\n|---|---|---|---|---|---|---|\n");
+    } else {
+        out.push_str("## Routes\n\n| route | matches | cors policy |\n|---|---|---|\n");
+    }
     for r in policy.routes() {
         let matches = match r.pattern().strip_suffix('*') {
             Some(p) => format!("every path below `{p}`"),
@@ -232,7 +237,20 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> String {
             .map_or("— (no CORS headers)".to_string(), |c| {
                 format!("`{}`", c.name())
             });
-        let _ = writeln!(out, "| `{}` | {matches} | {cors} |", cell(r.pattern()));
+        let _ = write!(out, "| `{}` | {matches} | {cors} |", cell(r.pattern()));
+        if guarded {
+            let g = r.guards();
+            let name = |n: Option<&str>| n.map_or("—".to_string(), |n| format!("`{n}`"));
+            let _ = write!(
+                out,
+                " {} | {} | {} | {} |",
+                name(g.csp.and_then(|i| policy.csp_policies().get(i as usize)).map(|c| c.name())),
+                name(g.headers.and_then(|i| policy.header_sets().get(i as usize)).map(|c| c.name())),
+                name(g.csrf.and_then(|i| policy.csrf_policies().get(i as usize)).map(|c| c.name())),
+                name(g.websocket.and_then(|i| policy.websocket_policies().get(i as usize)).map(|c| c.name())),
+            );
+        }
+        out.push('\n');
     }
     out.push_str(
         "\nPaths are percent-decoded and normalised (`//` merged, `.` and `..` resolved) before \
@@ -355,6 +373,7 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> String {
             out.push_str("No route uses this policy in this profile.\n\n");
         }
     }
+    guard_sections(&mut out, policy);
     // Matrix.
     out.push_str("## Origin × route\n\n");
     let routes: Vec<&guestlist::Route> = policy.routes().iter().collect();
@@ -463,4 +482,96 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> String {
         }
     }
     out
+}
+
+/// The CSP, security-header, CSRF and WebSocket sections.
+fn guard_sections(out: &mut String, policy: &guestlist::Policy) {
+    for c in policy.csp_policies() {
+        let _ = writeln!(
+            out,
+            "## Content-Security-Policy `{}`\n\nSent as `{}`{} on every response of its routes{}:\n\n```\n{}\n```\n",
+            c.name(),
+            c.header_name().as_str(),
+            if c.report_only() { " (violations are reported, nothing is blocked)" } else { "" },
+            if c.has_nonce() {
+                "; `{nonce}` is a fresh 128-bit nonce per response, handed to the application for its `<script nonce>` tags"
+            } else {
+                ""
+            },
+            c.display_value()
+        );
+        if let Some(v) = c.reporting_endpoints().and_then(|v| v.to_str().ok()) {
+            let _ = writeln!(out, "With `Reporting-Endpoints: {v}`.\n");
+        }
+    }
+    for h in policy.header_sets() {
+        let _ = writeln!(out, "## Security headers `{}`\n\n| header | value |\n|---|---|", h.name());
+        for (n, v) in h.set() {
+            let _ = writeln!(out, "| `{}` | `{}` |", n.as_str(), cell(v.to_str().unwrap_or("")));
+        }
+        if !h.remove().is_empty() {
+            let removed: Vec<String> = h.remove().iter().map(|n| format!("`{}`", n.as_str())).collect();
+            let _ = writeln!(out, "\nRemoved from every response: {}.", removed.join(", "));
+        }
+        out.push_str("\nThe application's own values of these headers are replaced.\n\n");
+    }
+    for c in policy.csrf_policies() {
+        let list = |k: &guestlist::KeySet| -> String {
+            if k.is_empty() {
+                "none".to_string()
+            } else {
+                k.keys().iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ")
+            }
+        };
+        let _ = writeln!(out, "## CSRF policy `{}`\n\nCross-origin requests with unsafe methods are refused with 403 (`Guestlist-Reason` says why) before the application runs. Checked in this order:\n", c.name());
+        out.push_str("1. `GET`, `HEAD` and `OPTIONS` always pass.\n");
+        let _ = writeln!(
+            out,
+            "2. `Sec-Fetch-Site: same-origin` or `none` passes{}; any other value is refused unless the request is exempt or its Origin is trusted.",
+            if c.allow_same_site() { ", and so does `same-site`" } else { "; `same-site` (a sibling subdomain) is refused" }
+        );
+        let _ = writeln!(
+            out,
+            "3. Without `Sec-Fetch-Site`: no `Origin` either is {}; an `Origin` passes when it is the site's own ({}), exempt, or trusted.",
+            if c.reject_missing() { "**refused**" } else { "passed (not a browser, or a very old one)" },
+            if c.self_origins().is_empty() {
+                "its host equals the `Host` header".to_string()
+            } else {
+                format!("one of {}", list(c.self_origins()))
+            }
+        );
+        let _ = writeln!(
+            out,
+            "\nTrusted origins: {}, and on each route, the origins its cors policy allows by name or pattern (never `*`).",
+            list(c.trusted())
+        );
+        if c.exempt().is_empty() {
+            out.push_str("\nNo exemptions.\n\n");
+        } else {
+            out.push_str("\n| exempt method | path |\n|---|---|\n");
+            for e in c.exempt() {
+                let _ = writeln!(out, "| `{}` | `{}` |", e.method(), cell(e.pattern()));
+            }
+            out.push('\n');
+        }
+    }
+    for w in policy.websocket_policies() {
+        let mut allowed: Vec<String> = w
+            .origins()
+            .keys()
+            .iter()
+            .chain(w.patterns().keys())
+            .map(|o| format!("`{o}`"))
+            .collect();
+        if w.same_origin() {
+            allowed.insert(0, "the site itself (Origin host = `Host`)".to_string());
+        }
+        let _ = writeln!(
+            out,
+            "## WebSocket policy `{}`\n\nA handshake (`GET` with `Upgrade: websocket`) is accepted from: {}. A handshake without `Origin` is {}. Others get 403.\n",
+            w.name(),
+            allowed.join(", "),
+            if w.allow_missing() { "accepted (not a browser)" } else { "refused" }
+        );
+    }
 }
