@@ -127,7 +127,7 @@ pub const ALL: &[CodeInfo] = &[
     c("GL0825", N, "no require-trusted-types-for"),
     c("GL0826", N, "no CSP report destination"),
     c("GL0827", N, "report-to without report-uri"),
-    c("GL0828", W, "CSP directive set twice"),
+    c("GL0828", E, "CSP directive set twice"),
     c("GL0829", W, "'none' next to other sources"),
     c("GL0830", E, "literal nonce"),
     c("GL0831", E, "`,` or `;` in a CSP value"),

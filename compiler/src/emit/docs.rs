@@ -220,7 +220,10 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> String {
          check. Authenticate and authorize every request on the server.\n\n",
     );
     // Routes.
-    let guarded = policy.routes().iter().any(|r| r.guards() != guestlist::Guards::NONE);
+    let guarded = policy
+        .routes()
+        .iter()
+        .any(|r| r.guards() != guestlist::Guards::NONE);
     if guarded {
         out.push_str("## Routes\n\n| route | matches | cors policy | csp | headers | csrf | websocket |\n|---|---|---|---|---|---|---|\n");
     } else {
@@ -244,10 +247,26 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> String {
             let _ = write!(
                 out,
                 " {} | {} | {} | {} |",
-                name(g.csp.and_then(|i| policy.csp_policies().get(i as usize)).map(|c| c.name())),
-                name(g.headers.and_then(|i| policy.header_sets().get(i as usize)).map(|c| c.name())),
-                name(g.csrf.and_then(|i| policy.csrf_policies().get(i as usize)).map(|c| c.name())),
-                name(g.websocket.and_then(|i| policy.websocket_policies().get(i as usize)).map(|c| c.name())),
+                name(
+                    g.csp
+                        .and_then(|i| policy.csp_policies().get(i as usize))
+                        .map(|c| c.name())
+                ),
+                name(
+                    g.headers
+                        .and_then(|i| policy.header_sets().get(i as usize))
+                        .map(|c| c.name())
+                ),
+                name(
+                    g.csrf
+                        .and_then(|i| policy.csrf_policies().get(i as usize))
+                        .map(|c| c.name())
+                ),
+                name(
+                    g.websocket
+                        .and_then(|i| policy.websocket_policies().get(i as usize))
+                        .map(|c| c.name())
+                ),
             );
         }
         out.push('\n');
@@ -505,13 +524,30 @@ fn guard_sections(out: &mut String, policy: &guestlist::Policy) {
         }
     }
     for h in policy.header_sets() {
-        let _ = writeln!(out, "## Security headers `{}`\n\n| header | value |\n|---|---|", h.name());
+        let _ = writeln!(
+            out,
+            "## Security headers `{}`\n\n| header | value |\n|---|---|",
+            h.name()
+        );
         for (n, v) in h.set() {
-            let _ = writeln!(out, "| `{}` | `{}` |", n.as_str(), cell(v.to_str().unwrap_or("")));
+            let _ = writeln!(
+                out,
+                "| `{}` | `{}` |",
+                n.as_str(),
+                cell(v.to_str().unwrap_or(""))
+            );
         }
         if !h.remove().is_empty() {
-            let removed: Vec<String> = h.remove().iter().map(|n| format!("`{}`", n.as_str())).collect();
-            let _ = writeln!(out, "\nRemoved from every response: {}.", removed.join(", "));
+            let removed: Vec<String> = h
+                .remove()
+                .iter()
+                .map(|n| format!("`{}`", n.as_str()))
+                .collect();
+            let _ = writeln!(
+                out,
+                "\nRemoved from every response: {}.",
+                removed.join(", ")
+            );
         }
         out.push_str("\nThe application's own values of these headers are replaced.\n\n");
     }
@@ -520,7 +556,11 @@ fn guard_sections(out: &mut String, policy: &guestlist::Policy) {
             if k.is_empty() {
                 "none".to_string()
             } else {
-                k.keys().iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ")
+                k.keys()
+                    .iter()
+                    .map(|o| format!("`{o}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             }
         };
         let _ = writeln!(out, "## CSRF policy `{}`\n\nCross-origin requests with unsafe methods are refused with 403 (`Guestlist-Reason` says why) before the application runs. Checked in this order:\n", c.name());
