@@ -7,7 +7,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use guestlist::{CorsSpec, Kind, Policy, RouteSpec};
+use guestlist::{CorsSpec, CsrfSpec, Kind, Policy, PolicySpec, RouteSpec, WebSocketSpec};
 
 struct Counting;
 
@@ -136,6 +136,7 @@ fn main() {
         }
     }
     failures += through_layer(&policy);
+    failures += guards();
     // The control: something that allocates is seen.
     let (n, s) = count(|| format!("{}", cases.len()));
     if n == 0 || s.is_empty() {
@@ -241,6 +242,84 @@ fn through_layer(policy: &Policy) -> usize {
         println!("layer {method} room={with_room}: {overhead} allocations over the bare service (header map alone: {map_cost})");
         if !ok {
             eprintln!("FAILED layer {method}: {overhead} > {map_cost}");
+            failures += 1;
+        }
+    }
+    failures
+}
+
+/// CSRF and WebSocket decisions allocate nothing either, the exemption path (normalised into a
+/// stack buffer) included.
+fn guards() -> usize {
+    let policy = Policy::from_spec(PolicySpec {
+        routes: vec![
+            RouteSpec {
+                pattern: "/*".into(),
+                csrf: Some(0),
+                ..Default::default()
+            },
+            RouteSpec {
+                pattern: "/ws".into(),
+                websocket: Some(0),
+                ..Default::default()
+            },
+        ],
+        csrf: vec![CsrfSpec {
+            name: "forms".into(),
+            trusted: vec!["https://partner.test".into()],
+            exempt: vec![("POST".into(), "/hooks/*".into())],
+            ..Default::default()
+        }],
+        websocket: vec![WebSocketSpec {
+            name: "live".into(),
+            same_origin: true,
+            patterns: vec!["https://*.app.test".into()],
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+    .expect("policy builds");
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, Kind);
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "POST",
+            "/form",
+            vec![
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://evil.test"),
+            ],
+            Kind::CsrfRejected,
+        ),
+        (
+            "POST",
+            "/hooks//a/../b",
+            vec![("sec-fetch-site", "cross-site")],
+            Kind::NotCors,
+        ),
+        (
+            "POST",
+            "/form",
+            vec![("host", "site.test"), ("origin", "https://site.test")],
+            Kind::NotCors,
+        ),
+        (
+            "GET",
+            "/ws",
+            vec![("upgrade", "websocket"), ("origin", "https://x.app.test")],
+            Kind::WebsocketAllowed,
+        ),
+        (
+            "GET",
+            "/ws",
+            vec![("upgrade", "websocket"), ("origin", "https://evil.test")],
+            Kind::WebsocketRejected,
+        ),
+    ];
+    let mut failures = 0;
+    for (m, p, h, want) in &cases {
+        let (n, kind) = count(|| policy.decide(m, p, &h[..]).kind);
+        if n != 0 || kind != *want {
+            eprintln!("FAILED {m} {p}: {n} allocations, {kind:?} (want {want:?})");
             failures += 1;
         }
     }
