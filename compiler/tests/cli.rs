@@ -448,3 +448,85 @@ fn emit_rust_is_what_build_rs_writes() {
     assert_eq!(o.status.code(), Some(1));
     assert!(!out2.exists());
 }
+
+#[test]
+fn explain_json_names_every_guard_and_its_headers() {
+    let guards = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policies/guards.policy");
+    let explain = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["explain", guards.to_str().unwrap()];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--format", "json"]);
+        let o = bin().args(&all).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let v = explain(&["--method", "GET", "--path", "/page"]);
+    assert_eq!(
+        v["policies"],
+        serde_json::json!({"cors": null, "csp": "app", "headers": "hardened", "csrf": "forms", "websocket": null})
+    );
+    let names: Vec<&str> = v["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h[0].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"content-security-policy"), "{names:?}");
+    assert!(names.contains(&"reporting-endpoints"), "{names:?}");
+    assert!(names.contains(&"strict-transport-security"), "{names:?}");
+    let csp = v["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h[0] == "content-security-policy")
+        .unwrap();
+    assert!(
+        csp[1].as_str().unwrap().contains("'nonce-{nonce}'"),
+        "{csp}"
+    );
+    let v = explain(&[
+        "--method",
+        "POST",
+        "--path",
+        "/form",
+        "-H",
+        "Origin: https://evil.example",
+        "-H",
+        "Sec-Fetch-Site: cross-site",
+    ]);
+    assert_eq!(
+        (v["kind"].as_str(), v["status"].as_u64()),
+        (Some("csrf-rejected"), Some(403))
+    );
+    assert_eq!(v["reason_code"], "csrf-cross-site");
+    assert_eq!(
+        v["headers"][0],
+        serde_json::json!(["guestlist-reason", "csrf-cross-site"])
+    );
+    let v = explain(&[
+        "--method",
+        "GET",
+        "--path",
+        "/live",
+        "-H",
+        "Origin: https://evil.example",
+        "-H",
+        "Upgrade: websocket",
+    ]);
+    assert_eq!(v["kind"], "websocket-rejected");
+    assert_eq!(v["policies"]["websocket"], "live");
+    let v = explain(&[
+        "--method",
+        "GET",
+        "--path",
+        "/live",
+        "-H",
+        "Origin: https://app.example.com",
+        "-H",
+        "Upgrade: websocket",
+    ]);
+    assert_eq!(
+        (v["kind"].as_str(), v["reason_code"].as_str()),
+        (Some("websocket-allowed"), Some("websocket-origin-allowed"))
+    );
+}
