@@ -175,11 +175,12 @@ where
             } else {
                 None
             };
-            Some(GuardState {
+            // Boxed: only routes with guards pay for the state, and the future stays small.
+            Some(Box::new(GuardState {
                 policy: self.policy.clone(),
                 guards,
                 nonce,
-            })
+            }))
         } else {
             None
         };
@@ -243,7 +244,7 @@ pin_project_lite::pin_project! {
         Inner {
             #[pin] future: F,
             headers: ResponseHeaders<ACTUAL_CAPACITY>,
-            guard: Option<GuardState>,
+            guard: Option<Box<GuardState>>,
         },
     }
 }
