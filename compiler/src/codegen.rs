@@ -236,8 +236,18 @@ fn guards(g: &mut Gen<'_>, policy: &Policy) {
             );
         }
         g.out.push_str("    ];\n");
+        let token = match c.token() {
+            Some(t) => format!(
+                "{k}::__private::Option::Some({k}::TokenPolicy::from_raw_parts({:?}, {:?}, {:?}, {:?}))",
+                t.header(),
+                t.cookie(),
+                t.bind_cookie(),
+                t.same_site()
+            ),
+            None => format!("{k}::__private::Option::None"),
+        };
         exprs.push(format!(
-            "{k}::Csrf::from_raw_parts({:?}, {trusted}, {own}, {}, {}, &CSRF{i}_EXEMPT)",
+            "{k}::Csrf::from_raw_parts({:?}, {trusted}, {own}, {}, {}, &CSRF{i}_EXEMPT, {token})",
             c.name(),
             c.allow_same_site(),
             c.reject_missing()

@@ -54,6 +54,11 @@ pub fn response_headers(
         out.push((guestlist::REASON_HEADER.to_string(), r.to_string()));
     }
     let g = d.guards;
+    if let (Some(t), Some(tp)) = (d.token, policy.csrf_token_policy(g)) {
+        if t.issue {
+            out.push(("set-cookie".to_string(), tp.set_cookie("{token}")));
+        }
+    }
     if let Some(h) = g.headers.and_then(|i| policy.header_sets().get(i as usize)) {
         for (n, v) in h.set() {
             out.push((n.as_str().to_string(), show(v.as_bytes())));
@@ -90,9 +95,20 @@ pub fn explain(
     path: &str,
     headers: &[(String, String)],
 ) -> Explanation {
+    explain_with(lowered, method, path, headers, None)
+}
+
+/// [`explain`] with a CSRF secret for token checks (`--csrf-secret-hex`).
+pub fn explain_with(
+    lowered: &Lowered,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    secret: Option<&guestlist::CsrfSecret>,
+) -> Explanation {
     let policy = &lowered.policy;
     let prov = &lowered.provenance;
-    let d = policy.decide(method, path, headers);
+    let d = policy.decide_full(method, path, None, headers, secret);
     let mut steps = Vec::new();
     let route = d.route.and_then(|i| policy.routes().get(i as usize));
     let cors = d.cors.and_then(|i| policy.cors_policies().get(i as usize));
@@ -161,6 +177,18 @@ pub fn explain(
         if let Some(why) = why {
             steps.push(Step {
                 text: format!("csrf policy `{}` (origins the route's cors policy allows are trusted too) {why}", c.name()),
+                span: g.csrf.and_then(|i| prov.csrf.get(i as usize).copied()),
+            });
+        }
+        if let (Some(t), Some(tp)) = (d.token, c.token()) {
+            steps.push(Step {
+                text: format!(
+                    "csrf token (header {}, cookie {}, bound to cookie {}): {}",
+                    tp.header(),
+                    tp.cookie(),
+                    tp.bind_cookie(),
+                    t.reason.describe()
+                ),
                 span: g.csrf.and_then(|i| prov.csrf.get(i as usize).copied()),
             });
         }

@@ -224,6 +224,8 @@ pub struct CsrfDecl {
     pub missing: Vec<Entry<bool>>,
     /// `exempt METHOD "PATTERN"`.
     pub exempt: Vec<Entry<(String, String)>>,
+    /// `token header "H" cookie "__Host-C" bind-to cookie "S" [same-site lax|strict]`.
+    pub token: Vec<Entry<guestlist::TokenSpec>>,
     /// Opt-outs.
     pub optouts: Vec<OptOut>,
 }
@@ -274,6 +276,9 @@ pub struct TestDecl {
     pub expect_headers: Vec<(String, String, Span)>,
     /// `expect-no-header NAME`.
     pub expect_absent: Vec<(String, Span)>,
+    /// `csrf-token KIND`: attach a token made with the test secret (`valid`, `other-session`,
+    /// `tampered`, `malformed`, `cookie-only`, `header-only`).
+    pub csrf_token: Option<String>,
 }
 
 /// An origin entry of a CORS policy as it applies in one profile, with sets expanded.

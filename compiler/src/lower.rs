@@ -316,6 +316,11 @@ fn lower_guards(program: &Program, profile: &str) -> GuardSpecs {
                 .filter(|e| active(&e.when, profile))
                 .map(|e| e.value.clone())
                 .collect(),
+            token: c
+                .token
+                .iter()
+                .find(|e| active(&e.when, profile))
+                .map(|e| e.value.clone()),
         });
         g.csrf_names.push(c.name.clone());
         g.csrf_prov.push(c.head_span);

@@ -25,8 +25,63 @@ impl TestOutcome {
     }
 }
 
+/// The secret test blocks sign their tokens with (never a production secret: it is public).
+pub const TEST_SECRET: [u8; 32] = *b"guestlist test blocks, not prod!";
+
+/// The request headers of a test, with the `csrf-token` it asks for attached.
+fn test_headers(
+    t: &TestDecl,
+    lowered: &Lowered,
+    secret: &guestlist::CsrfSecret,
+) -> Vec<(String, String)> {
+    let mut headers = t.headers.clone();
+    let Some(kind) = &t.csrf_token else {
+        return headers;
+    };
+    let policy = &lowered.policy;
+    let d = policy.decide(&t.method, &t.path, &t.headers[..]);
+    let Some(tp) = policy.csrf_token_policy(d.guards) else {
+        return headers;
+    };
+    let session = t
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+        .flat_map(|(_, v)| v.split(';'))
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(n, _)| *n == tp.bind_cookie())
+        .map_or(String::new(), |(_, v)| v.to_string());
+    let minted = |s: &str| guestlist::mint_csrf_token(secret, s.as_bytes()).unwrap_or_default();
+    let token = match kind.as_str() {
+        "other-session" => minted(&format!("{session}-other")),
+        "tampered" => {
+            let mut t = minted(&session).into_bytes();
+            if let Some(b) = t.first_mut() {
+                *b = if *b == b'0' { b'1' } else { b'0' };
+            }
+            String::from_utf8(t).unwrap_or_default()
+        }
+        "malformed" => "not-a-token".to_string(),
+        _ => minted(&session),
+    };
+    if kind != "cookie-only" {
+        headers.push((tp.header().to_string(), token.clone()));
+    }
+    if kind != "header-only" {
+        headers.push(("cookie".to_string(), format!("{}={token}", tp.cookie())));
+    }
+    headers
+}
+
 fn run_one(t: &TestDecl, lowered: &Lowered) -> Vec<String> {
-    let d = lowered.policy.decide(&t.method, &t.path, &t.headers[..]);
+    let secret = guestlist::CsrfSecret::new(TEST_SECRET.to_vec());
+    let Ok(secret) = secret else {
+        return vec!["the test secret is invalid".to_string()];
+    };
+    let headers = test_headers(t, lowered, &secret);
+    let d = lowered
+        .policy
+        .decide_full(&t.method, &t.path, None, &headers[..], Some(&secret));
     let mut failures = Vec::new();
     if d.kind != t.expect {
         failures.push(format!(

@@ -13,6 +13,7 @@ use crate::headers::{
 use crate::keyset::KeySet;
 use crate::path::{already_normal, normalize, PathError, MAX_PATH};
 use crate::policy::{Cors, Guards, Policy};
+use crate::token::{cookie, ct_eq, verify as verify_token, CsrfSecret, TokenPolicy};
 
 /// What kind of request this was and what the runtime does with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -143,6 +144,28 @@ pub enum Reason {
     WebsocketOriginNotAllowed,
     /// WebSocket refusal: no `Origin` header.
     WebsocketMissingOrigin,
+    /// CSRF token: the header equals the cookie and verifies for this session.
+    CsrfTokenValid,
+    /// CSRF token: a safe request without a valid token cookie; the layer sets a new one.
+    CsrfTokenIssued,
+    /// CSRF token: a form post without the header; the application checks the submitted field
+    /// (`CsrfToken::verify_submitted`).
+    CsrfTokenDeferred,
+    /// CSRF token refusal: no token header on an unsafe request (and not a form post).
+    CsrfTokenMissing,
+    /// CSRF token refusal: no token cookie.
+    CsrfTokenCookieMissing,
+    /// CSRF token refusal: the header differs from the cookie (or is repeated).
+    CsrfTokenMismatch,
+    /// CSRF token refusal: not a token (wrong length or characters).
+    CsrfTokenMalformed,
+    /// CSRF token refusal: the MAC does not verify for this session (issued for another
+    /// session, tampered with, or made with a secret no longer accepted).
+    CsrfTokenOtherSession,
+    /// CSRF token refusal: the layer has no secret (`Layer::csrf_secret`).
+    CsrfTokenNoSecret,
+    /// CSRF token refusal: the runtime was built without the `csrf-token` feature.
+    CsrfTokenUnavailable,
 }
 
 impl Reason {
@@ -179,6 +202,16 @@ impl Reason {
             Reason::WebsocketNoOrigin => "websocket-no-origin",
             Reason::WebsocketOriginNotAllowed => "websocket-origin-not-allowed",
             Reason::WebsocketMissingOrigin => "websocket-missing-origin",
+            Reason::CsrfTokenValid => "csrf-token-valid",
+            Reason::CsrfTokenIssued => "csrf-token-issued",
+            Reason::CsrfTokenDeferred => "csrf-token-deferred",
+            Reason::CsrfTokenMissing => "csrf-token-missing",
+            Reason::CsrfTokenCookieMissing => "csrf-token-cookie-missing",
+            Reason::CsrfTokenMismatch => "csrf-token-mismatch",
+            Reason::CsrfTokenMalformed => "csrf-token-malformed",
+            Reason::CsrfTokenOtherSession => "csrf-token-other-session",
+            Reason::CsrfTokenNoSecret => "csrf-token-no-secret",
+            Reason::CsrfTokenUnavailable => "csrf-token-unavailable",
         }
     }
 
@@ -221,6 +254,16 @@ impl Reason {
             Reason::WebsocketNoOrigin => "no Origin (not a browser), and the websocket policy allows that",
             Reason::WebsocketOriginNotAllowed => "the origin may not open a WebSocket",
             Reason::WebsocketMissingOrigin => "a WebSocket handshake without Origin is refused",
+            Reason::CsrfTokenValid => "the CSRF token header equals the cookie and verifies for this session",
+            Reason::CsrfTokenIssued => "no valid CSRF token cookie for this session: a new one is set",
+            Reason::CsrfTokenDeferred => "a form post without the token header: the application checks the submitted field",
+            Reason::CsrfTokenMissing => "the request has no CSRF token header",
+            Reason::CsrfTokenCookieMissing => "the request has no CSRF token cookie",
+            Reason::CsrfTokenMismatch => "the CSRF token header differs from the cookie",
+            Reason::CsrfTokenMalformed => "the CSRF token is not a token (wrong length or characters)",
+            Reason::CsrfTokenOtherSession => "the CSRF token was not issued for this session (or was forged)",
+            Reason::CsrfTokenNoSecret => "no CSRF secret was given to the layer, so no token can verify",
+            Reason::CsrfTokenUnavailable => "the runtime was built without the csrf-token feature",
         }
     }
 }
@@ -324,6 +367,20 @@ const NO_HEADER: Header<'static> = Header {
     append: true,
 };
 
+/// What the CSRF token check found on a request it let through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenOutcome<'a> {
+    /// `CsrfTokenValid`, `CsrfTokenIssued` or `CsrfTokenDeferred`.
+    pub reason: Reason,
+    /// The request's token cookie.
+    pub cookie: Option<&'a [u8]>,
+    /// The session value the token is bound to (empty without a session cookie).
+    pub session: &'a [u8],
+    /// Whether the layer sets a new token cookie (none, or not valid for this session, or
+    /// made with the previous secret).
+    pub issue: bool,
+}
+
 /// The outcome of evaluating one request against a [`Policy`].
 #[derive(Debug, Clone, Copy)]
 pub struct Decision<'a> {
@@ -343,6 +400,9 @@ pub struct Decision<'a> {
     pub guards: Guards,
     /// Why the CSRF check let the request through, when the route has a csrf policy.
     pub csrf_reason: Option<Reason>,
+    /// The CSRF token check, when the route's csrf policy has a `token` line and the request
+    /// was not refused.
+    pub token: Option<TokenOutcome<'a>>,
     headers: [Header<'a>; CAPACITY],
     len: usize,
 }
@@ -358,6 +418,7 @@ impl<'a> Decision<'a> {
             offending: None,
             guards: Guards::NONE,
             csrf_reason: None,
+            token: None,
             headers: [NO_HEADER; CAPACITY],
             len: 0,
         }
@@ -593,6 +654,23 @@ impl Policy {
     where
         H: HeaderLookup + ?Sized,
     {
+        self.decide_full(method, path, authority, headers, None)
+    }
+
+    /// [`Policy::decide_with_authority`] with the CSRF secret that token checks need (routes
+    /// whose csrf policy has a `token` line; without a secret their unsafe requests are
+    /// refused with `csrf-token-no-secret`).
+    pub fn decide_full<'a, H>(
+        &'a self,
+        method: &str,
+        path: &str,
+        authority: Option<&'a str>,
+        headers: &'a H,
+        secret: Option<&CsrfSecret>,
+    ) -> Decision<'a>
+    where
+        H: HeaderLookup + ?Sized,
+    {
         let route = match self.route_for(path) {
             Ok(Some(r)) => r,
             Ok(None) => return Decision::new(Kind::NotCors, Reason::NoRoute),
@@ -604,6 +682,7 @@ impl Policy {
         };
         let cors = cors_index.and_then(|i| self.cors.get(i as usize).map(|c| (i, c)));
         let mut csrf_reason = None;
+        let mut token = None;
         if guards != Guards::NONE {
             if let Some(ws) = guards
                 .websocket
@@ -617,7 +696,17 @@ impl Policy {
                 }
             }
             if let Some(csrf) = guards.csrf.and_then(|i| self.csrf.get(i as usize)) {
-                match decide_csrf(csrf, cors.map(|c| c.1), method, path, authority, headers) {
+                let verdict =
+                    decide_csrf(csrf, cors.map(|c| c.1), method, path, authority, headers)
+                        .and_then(|r| {
+                            // The token check runs after the Fetch-Metadata check, on what it let
+                            // through (exempt requests excepted).
+                            if let (Some(t), false) = (&csrf.token, r == Reason::CsrfExempt) {
+                                token = Some(check_token(t, secret, method, headers)?);
+                            }
+                            Ok(r)
+                        });
+                match verdict {
                     Ok(r) => csrf_reason = Some(r),
                     Err(r) => {
                         let mut d = Decision::new(Kind::CsrfRejected, r);
@@ -643,7 +732,81 @@ impl Policy {
         d.route = Some(route);
         d.guards = guards;
         d.csrf_reason = csrf_reason;
+        d.token = token;
         d
+    }
+}
+
+/// Whether a request body is a form an HTML page can post without script (so it cannot
+/// carry the token header): `application/x-www-form-urlencoded`, `multipart/form-data`,
+/// `text/plain`.
+fn is_form<H>(headers: &H) -> bool
+where
+    H: HeaderLookup + ?Sized,
+{
+    headers
+        .values(RequestHeader::ContentType)
+        .next()
+        .is_some_and(|v| {
+            let media = v.split(|&b| b == b';').next().unwrap_or(&[]).trim_ascii();
+            [
+                &b"application/x-www-form-urlencoded"[..],
+                b"multipart/form-data",
+                b"text/plain",
+            ]
+            .iter()
+            .any(|f| media.eq_ignore_ascii_case(f))
+        })
+}
+
+/// The signed double-submit token check (spec/language.md, "csrf tokens").
+fn check_token<'a, H>(
+    t: &TokenPolicy,
+    secret: Option<&CsrfSecret>,
+    method: &str,
+    headers: &'a H,
+) -> Result<TokenOutcome<'a>, Reason>
+where
+    H: HeaderLookup + ?Sized,
+{
+    let session = cookie(headers, &t.bind_cookie).unwrap_or(&[]);
+    let tok_cookie = cookie(headers, &t.cookie);
+    let outcome = |reason, issue| TokenOutcome {
+        reason,
+        cookie: tok_cookie,
+        session,
+        issue,
+    };
+    let safe = matches!(method, "GET" | "HEAD" | "OPTIONS");
+    let Some(secret) = secret else {
+        return if safe {
+            Ok(outcome(Reason::CsrfTokenNoSecret, false))
+        } else {
+            Err(Reason::CsrfTokenNoSecret)
+        };
+    };
+    if safe {
+        return Ok(match tok_cookie.map(|c| verify_token(secret, session, c)) {
+            Some(Ok(false)) => outcome(Reason::CsrfTokenValid, false),
+            Some(Ok(true)) => outcome(Reason::CsrfTokenValid, true),
+            _ => outcome(Reason::CsrfTokenIssued, true),
+        });
+    }
+    let mut hv = headers.values_named(&t.header);
+    match (hv.next(), hv.next()) {
+        (None, _) if is_form(headers) => Ok(outcome(Reason::CsrfTokenDeferred, false)),
+        (None, _) => Err(Reason::CsrfTokenMissing),
+        (Some(_), Some(_)) => Err(Reason::CsrfTokenMismatch),
+        (Some(h), None) => {
+            let Some(c) = tok_cookie else {
+                return Err(Reason::CsrfTokenCookieMissing);
+            };
+            if !ct_eq(h, c) {
+                return Err(Reason::CsrfTokenMismatch);
+            }
+            verify_token(secret, session, h)?;
+            Ok(outcome(Reason::CsrfTokenValid, false))
+        }
     }
 }
 

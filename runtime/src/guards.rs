@@ -11,6 +11,7 @@ use http::{HeaderName as HttpName, HeaderValue};
 use crate::eval::OriginMatch;
 use crate::keyset::{BuildError, KeySet};
 use crate::policy::Str;
+use crate::token::{TokenPolicy, TokenSpec};
 
 /// One compiled `csp` block.
 #[derive(Debug, Clone)]
@@ -338,6 +339,8 @@ pub struct Csrf {
     pub(crate) reject_missing: bool,
     /// Method + path pairs that skip the check.
     pub(crate) exempt: Cow<'static, [Exempt]>,
+    /// The signed double-submit token, checked after the Fetch-Metadata check.
+    pub(crate) token: Option<TokenPolicy>,
 }
 
 /// Plain data for one `csrf` block.
@@ -355,6 +358,8 @@ pub struct CsrfSpec {
     pub reject_missing: bool,
     /// `(method, path pattern)` exemptions.
     pub exempt: Vec<(String, String)>,
+    /// The `token` line.
+    pub token: Option<TokenSpec>,
 }
 
 impl Csrf {
@@ -374,6 +379,7 @@ impl Csrf {
                     })
                     .collect(),
             ),
+            token: spec.token.map(TokenPolicy::build),
         })
     }
 
@@ -386,6 +392,7 @@ impl Csrf {
         allow_same_site: bool,
         reject_missing: bool,
         exempt: &'static [Exempt],
+        token: Option<TokenPolicy>,
     ) -> Csrf {
         Csrf {
             name: Cow::Borrowed(name),
@@ -394,7 +401,13 @@ impl Csrf {
             allow_same_site,
             reject_missing,
             exempt: Cow::Borrowed(exempt),
+            token,
         }
+    }
+
+    /// The token policy, if the block has a `token` line.
+    pub fn token(&self) -> Option<&TokenPolicy> {
+        self.token.as_ref()
     }
 
     /// The block's name.

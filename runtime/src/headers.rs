@@ -16,6 +16,10 @@ pub enum RequestHeader {
     SecFetchSite,
     /// `Upgrade`.
     Upgrade,
+    /// `Cookie`.
+    Cookie,
+    /// `Content-Type`.
+    ContentType,
 }
 
 impl RequestHeader {
@@ -28,6 +32,8 @@ impl RequestHeader {
             RequestHeader::Host => "host",
             RequestHeader::SecFetchSite => "sec-fetch-site",
             RequestHeader::Upgrade => "upgrade",
+            RequestHeader::Cookie => "cookie",
+            RequestHeader::ContentType => "content-type",
         }
     }
 }
@@ -45,13 +51,16 @@ pub trait HeaderLookup {
 
     /// All values of the header `name`, in order.
     fn values<'s>(&'s self, name: RequestHeader) -> Self::Values<'s>;
+
+    /// All values of a header the policy names (a CSRF token header), by lowercase name.
+    fn values_named<'s>(&'s self, name: &'s str) -> Self::Values<'s>;
 }
 
 /// Iterator for [`HeaderLookup`] on `[(name, value)]` slices.
 #[derive(Debug, Clone)]
 pub struct PairValues<'s, N, V> {
     pairs: std::slice::Iter<'s, (N, V)>,
-    name: &'static str,
+    name: &'s str,
 }
 
 impl<'s, N: AsRef<str>, V: AsRef<[u8]>> Iterator for PairValues<'s, N, V> {
@@ -75,6 +84,12 @@ impl<N: AsRef<str>, V: AsRef<[u8]>> HeaderLookup for [(N, V)] {
         PairValues {
             pairs: self.iter(),
             name: name.as_str(),
+        }
+    }
+    fn values_named<'s>(&'s self, name: &'s str) -> PairValues<'s, N, V> {
+        PairValues {
+            pairs: self.iter(),
+            name,
         }
     }
 }
@@ -106,9 +121,16 @@ impl HeaderLookup for http::HeaderMap {
             RequestHeader::Host => self.get_all(http::header::HOST),
             RequestHeader::SecFetchSite => self.get_all("sec-fetch-site"),
             RequestHeader::Upgrade => self.get_all(http::header::UPGRADE),
+            RequestHeader::Cookie => self.get_all(http::header::COOKIE),
+            RequestHeader::ContentType => self.get_all(http::header::CONTENT_TYPE),
         };
         MapValues {
             inner: inner.iter(),
+        }
+    }
+    fn values_named<'s>(&'s self, name: &'s str) -> MapValues<'s> {
+        MapValues {
+            inner: self.get_all(name).iter(),
         }
     }
 }
@@ -185,6 +207,13 @@ impl HeaderLookup for Prepared<'_> {
                 next: 0,
                 rest: Some(HeaderLookup::values(self.map, other)),
             },
+        }
+    }
+    fn values_named<'s>(&'s self, name: &'s str) -> PreparedValues<'s> {
+        PreparedValues {
+            origins: [None, None],
+            next: 0,
+            rest: Some(HeaderLookup::values_named(self.map, name)),
         }
     }
 }

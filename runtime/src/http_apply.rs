@@ -244,6 +244,20 @@ impl Policy {
         )
     }
 
+    /// The token policy of the csrf block in `guards`, if it has a `token` line.
+    pub fn csrf_token_policy(&self, guards: Guards) -> Option<&crate::token::TokenPolicy> {
+        guards
+            .csrf
+            .and_then(|i| self.csrf.get(i as usize))
+            .and_then(|c| c.token.as_ref())
+    }
+
+    /// Whether any route's csrf policy signs tokens, so the layer needs
+    /// [`crate::Layer::csrf_secret`]. Call it at start-up to fail fast.
+    pub fn needs_csrf_secret(&self) -> bool {
+        self.csrf.iter().any(|c| c.token.is_some())
+    }
+
     /// Whether the route's CSP needs a fresh nonce for each response.
     pub fn needs_nonce(&self, guards: Guards) -> bool {
         guards

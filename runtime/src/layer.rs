@@ -10,11 +10,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{Request, Response, StatusCode};
+use http::{HeaderValue, Request, Response, StatusCode};
 
 use crate::guards::CspNonce;
 use crate::http_apply::{ResponseHeaders, ACTUAL_CAPACITY};
 use crate::policy::{Guards, Policy};
+use crate::token::{CsrfSecret, CsrfToken};
 
 #[derive(Debug, Clone)]
 enum Shared {
@@ -42,6 +43,7 @@ impl Shared {
 #[derive(Debug, Clone)]
 pub struct Layer {
     policy: Shared,
+    secret: Option<Arc<CsrfSecret>>,
 }
 
 impl Layer {
@@ -49,6 +51,7 @@ impl Layer {
     pub const fn new(policy: &'static Policy) -> Layer {
         Layer {
             policy: Shared::Static(policy),
+            secret: None,
         }
     }
 
@@ -56,7 +59,16 @@ impl Layer {
     pub fn shared(policy: Arc<Policy>) -> Layer {
         Layer {
             policy: Shared::Arc(policy),
+            secret: None,
         }
+    }
+
+    /// The secret CSRF tokens are signed with (routes whose csrf policy has a `token` line).
+    /// Without it, unsafe requests on those routes are refused (`csrf-token-no-secret`); check
+    /// [`Policy::needs_csrf_secret`] at start-up.
+    pub fn csrf_secret(mut self, secret: CsrfSecret) -> Layer {
+        self.secret = Some(Arc::new(secret));
+        self
     }
 }
 
@@ -67,6 +79,7 @@ impl<S> tower_layer::Layer<S> for Layer {
         Service {
             inner,
             policy: self.policy.clone(),
+            secret: self.secret.clone(),
         }
     }
 }
@@ -76,6 +89,7 @@ impl<S> tower_layer::Layer<S> for Layer {
 pub struct Service<S> {
     inner: S,
     policy: Shared,
+    secret: Option<Arc<CsrfSecret>>,
 }
 
 #[cfg(feature = "tracing")]
@@ -127,21 +141,52 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let (headers, guards) = {
+        let (headers, guards, token) = {
             let policy = self.policy.get();
             let prepared = crate::headers::Prepared::new(req.headers());
             let authority = req.uri().authority().map(http::uri::Authority::as_str);
-            let d = policy.decide_with_authority(
+            let d = policy.decide_full(
                 req.method().as_str(),
                 req.uri().path(),
                 authority,
                 &prepared,
+                self.secret.as_deref(),
             );
             #[cfg(feature = "tracing")]
             trace(&d, req.method(), req.uri().path());
             let guards = d.guards;
+            // The token for the application, and the cookie to set when a new one is made.
+            let token = match (d.token, &self.secret) {
+                (Some(t), Some(secret)) => {
+                    let value = if t.issue {
+                        crate::token::mint(secret, t.session)
+                    } else {
+                        t.cookie
+                            .and_then(|c| std::str::from_utf8(c).ok())
+                            .map(str::to_string)
+                    };
+                    value.map(|value| {
+                        let cookie = t.issue.then(|| {
+                            policy
+                                .csrf_token_policy(guards)
+                                .and_then(|p| HeaderValue::try_from(p.set_cookie(&value)).ok())
+                        });
+                        (
+                            CsrfToken {
+                                value,
+                                pending: t.reason == crate::Reason::CsrfTokenDeferred,
+                                cookie: t.cookie.map(<[u8]>::to_vec),
+                                session: t.session.to_vec(),
+                                secret: Arc::clone(secret),
+                            },
+                            cookie.flatten(),
+                        )
+                    })
+                }
+                _ => None,
+            };
             match d.actual_response_headers_with(req.headers(), prepared.origin()) {
-                Some(h) => (h, guards),
+                Some(h) => (h, guards, token),
                 None => {
                     let mut response = d.preflight_response_with(req.headers(), prepared.origin());
                     if let Some(r) = &mut response {
@@ -155,8 +200,15 @@ where
                 }
             }
         };
-        // Only routes with a csp or headers policy pay for anything below.
-        let guard = if guards.csp.is_some() || guards.headers.is_some() {
+        let set_cookie = match token {
+            Some((t, cookie)) => {
+                req.extensions_mut().insert(t);
+                cookie
+            }
+            None => None,
+        };
+        // Only routes with a csp, headers or token policy pay for anything below.
+        let guard = if guards.csp.is_some() || guards.headers.is_some() || set_cookie.is_some() {
             let nonce = if self.policy.get().needs_nonce(guards) {
                 match CspNonce::generate() {
                     Some(n) => {
@@ -180,6 +232,7 @@ where
                 policy: self.policy.clone(),
                 guards,
                 nonce,
+                set_cookie,
             }))
         } else {
             None
@@ -227,6 +280,7 @@ struct GuardState {
     policy: Shared,
     guards: Guards,
     nonce: Option<CspNonce>,
+    set_cookie: Option<HeaderValue>,
 }
 
 pin_project_lite::pin_project! {
@@ -275,6 +329,10 @@ where
                             g.nonce.as_ref(),
                             resp.headers_mut(),
                         );
+                        // Appended: the application's own cookies are kept.
+                        if let Some(c) = g.set_cookie {
+                            resp.headers_mut().append(http::header::SET_COOKIE, c);
+                        }
                     }
                     Poll::Ready(Ok(resp))
                 }

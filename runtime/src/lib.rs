@@ -38,8 +38,11 @@ mod keyset;
 mod layer;
 mod path;
 mod policy;
+mod token;
 
-pub use eval::{Decision, Echo, Header, HeaderName, Kind, OriginMatch, Reason, Value};
+pub use eval::{
+    Decision, Echo, Header, HeaderName, Kind, OriginMatch, Reason, TokenOutcome, Value,
+};
 pub use guards::{
     Csp, CspNonce, CspSpec, Csrf, CsrfSpec, Exempt, HeaderSet, HeaderSetSpec, WebSocket,
     WebSocketSpec,
@@ -55,6 +58,9 @@ pub use keyset::{BuildError, KeySet};
 pub use layer::{Layer, ResponseFuture, Service};
 pub use path::{normalize as normalize_path, PathError, MAX_PATH};
 pub use policy::{Cors, CorsSpec, Guards, Policy, PolicySpec, Route, RouteSpec, Str};
+pub use token::{
+    mint as mint_csrf_token, CsrfSecret, CsrfToken, SecretError, TokenPolicy, TokenSpec, TOKEN_LEN,
+};
 
 /// Re-exports for generated code only; not part of the public API.
 #[doc(hidden)]

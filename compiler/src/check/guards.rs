@@ -37,13 +37,32 @@ pub const DEFAULT_SET: &[(&str, &str)] = &[
 /// What the built-in set removes.
 pub const DEFAULT_REMOVE: &[&str] = &["x-powered-by"];
 
-const CSRF_SETTINGS: [&str; 6] = [
+const CSRF_SETTINGS: [&str; 7] = [
     "trusted-origins",
     "self-origins",
     "same-site",
     "missing-headers",
     "exempt",
+    "token",
     "dangerously-allow",
+];
+
+/// Request headers a token may not travel in (they mean something else to browsers or
+/// servers, or browsers set them themselves).
+const TOKEN_HEADER_RESERVED: &[&str] = &[
+    "cookie",
+    "origin",
+    "host",
+    "referer",
+    "content-type",
+    "content-length",
+    "authorization",
+    "accept",
+    "accept-language",
+    "content-language",
+    "range",
+    "connection",
+    "upgrade",
 ];
 const WS_SETTINGS: [&str; 2] = ["allow-origins", "missing-origin"];
 
@@ -480,6 +499,7 @@ impl Checker {
             same_site: Vec::new(),
             missing: Vec::new(),
             exempt: Vec::new(),
+            token: Vec::new(),
             optouts: optouts.clone(),
         };
         for line in &b.lines {
@@ -491,6 +511,12 @@ impl Checker {
             let cond = when_of(lw);
             match key.text.as_str() {
                 "dangerously-allow" => {}
+                "secret" | "secret-hex" | "key" => self.diags.push(secret_in_file(key.span)),
+                "token" => {
+                    if let Some(t) = self.token_line(vals, key, lspan) {
+                        c.token.push(mk(t, key.span, lspan, &cond));
+                    }
+                }
                 "trusted-origins" | "self-origins" => {
                     for v in vals {
                         if let Some(o) = self.exact_origin(v, &key.text) {
@@ -574,6 +600,108 @@ impl Checker {
             }
         }
         self.program.csrf.push(c);
+    }
+
+    /// `token header "H" cookie "__Host-C" bind-to cookie "S" [same-site lax|strict]`; header
+    /// and cookie have defaults, the session binding does not.
+    fn token_line(
+        &mut self,
+        vals: &[Value],
+        key: &Value,
+        lspan: Span,
+    ) -> Option<guestlist::TokenSpec> {
+        let mut t = guestlist::TokenSpec {
+            header: "x-csrf-token".into(),
+            cookie: "__Host-csrf".into(),
+            bind_cookie: String::new(),
+            same_site: "Lax".into(),
+        };
+        let mut ok = true;
+        let mut bound = false;
+        let mut i = 0;
+        let malformed = |me: &mut Self, span: Span, what: &str| {
+            me.diags.push(
+                Diagnostic::new("GL0104", span, format!("malformed `token` line: {what}"))
+                    .label("unexpected here")
+                    .help("write `token header \"X-CSRF-Token\" cookie \"__Host-csrf\" bind-to cookie \"session\"` (header and cookie have these defaults; `same-site strict` is optional)"),
+            );
+        };
+        while let Some(k) = vals.get(i) {
+            let next = vals.get(i + 1);
+            match (k.text.as_str(), k.quoted, next) {
+                ("header", false, Some(v)) if v.quoted => {
+                    let n = v.text.to_ascii_lowercase();
+                    if !guestlist::is_token(n.as_bytes())
+                        || TOKEN_HEADER_RESERVED.contains(&n.as_str())
+                        || n.starts_with("sec-")
+                        || n.starts_with("access-control-")
+                    {
+                        self.diags.push(
+                            Diagnostic::new("GL0962", v.inner_span(), format!("`{}` cannot carry a CSRF token", v.text))
+                                .label("a header browsers set themselves, or that means something else")
+                                .help("use a custom header such as \"X-CSRF-Token\" (a page can only send it with fetch(), which is what makes it a proof)"),
+                        );
+                        ok = false;
+                    }
+                    t.header = n;
+                    i += 2;
+                }
+                ("cookie", false, Some(v)) if v.quoted => {
+                    if !v.text.starts_with("__Host-") || !guestlist::is_token(v.text.as_bytes()) {
+                        self.diags.push(
+                            Diagnostic::new("GL0959", v.inner_span(), format!("token cookie `{}` has no `__Host-` prefix", v.text))
+                                .label("a sibling subdomain or a plain-http page could set it")
+                                .help(format!("name it \"__Host-{}\": browsers then only accept it Secure, with Path=/ and no Domain", v.text.trim_start_matches("__Secure-")))
+                                .fix(v.inner_span(), format!("__Host-{}", v.text.trim_start_matches("__Secure-"))),
+                        );
+                        ok = false;
+                    }
+                    t.cookie = v.text.clone();
+                    i += 2;
+                }
+                ("bind-to", false, Some(c)) if c.is_word("cookie") => match vals.get(i + 2) {
+                    Some(v) if v.quoted && guestlist::is_token(v.text.as_bytes()) => {
+                        t.bind_cookie = v.text.clone();
+                        bound = true;
+                        i += 3;
+                    }
+                    _ => {
+                        malformed(
+                            self,
+                            c.span,
+                            "`bind-to cookie` needs the session cookie's quoted name",
+                        );
+                        return None;
+                    }
+                },
+                ("same-site", false, Some(v)) if v.is_word("lax") || v.is_word("strict") => {
+                    t.same_site = if v.text == "lax" {
+                        "Lax".into()
+                    } else {
+                        "Strict".into()
+                    };
+                    i += 2;
+                }
+                ("secret" | "secret-hex" | "key", false, _) => {
+                    self.diags.push(secret_in_file(k.span));
+                    return None;
+                }
+                _ => {
+                    malformed(self, k.span, &format!("`{}`", k.text));
+                    return None;
+                }
+            }
+        }
+        if !bound {
+            self.diags.push(
+                Diagnostic::new("GL0958", key.span, "CSRF token not bound to the session")
+                    .label("a token that is valid for every session can be replayed across sessions")
+                    .help("add `bind-to cookie \"NAME\"` with the name of the session cookie (OWASP: signing without session binding gives minimal protection)"),
+            );
+            ok = false;
+        }
+        let _ = lspan;
+        ok.then_some(t)
     }
 
     /// An exact origin for `trusted-origins` / `self-origins`: no `*`, no pattern, no `null`.
@@ -860,6 +988,15 @@ impl Checker {
             );
         }
         for c in program.csrf.iter().filter(|c| active(&c.when, profile)) {
+            let tokens: Vec<&Entry<guestlist::TokenSpec>> = c
+                .token
+                .iter()
+                .filter(|e| active(&e.when, profile))
+                .collect();
+            self.singular(
+                &tokens.iter().map(|e| (e.span, e.line)).collect::<Vec<_>>(),
+                "token",
+            );
             for (list, what) in [(&c.same_site, "same-site"), (&c.missing, "missing-headers")] {
                 let l: Vec<&Entry<bool>> =
                     list.iter().filter(|e| active(&e.when, profile)).collect();
@@ -980,6 +1117,12 @@ impl Checker {
             }
         }
     }
+}
+
+fn secret_in_file(span: Span) -> Diagnostic {
+    Diagnostic::new("GL0957", span, "a CSRF secret in a policy file")
+        .label("policy files are committed: a secret here is public")
+        .help("hand the secret to the layer at start-up: `Layer::new(&POLICY).csrf_secret(CsrfSecret::from_env(\"CSRF_SECRET\")?)` (32+ bytes, hex; `CSRF_SECRET_PREVIOUS` during a rotation)")
 }
 
 /// A header set's headers in `profile`: the built-in set (for `default` or `include default`)

@@ -96,13 +96,24 @@ const CORS_SETTINGS: [&str; 7] = [
     "dangerously-allow",
 ];
 const ROUTE_SETTINGS: [&str; 5] = ["cors", "csp", "headers", "csrf", "websocket"];
-const TEST_SETTINGS: [&str; 6] = [
+const TEST_SETTINGS: [&str; 7] = [
     "request",
     "header",
     "profile",
     "expect",
     "expect-header",
     "expect-no-header",
+    "csrf-token",
+];
+
+/// The values of a test block's `csrf-token` line.
+pub const TEST_TOKENS: [&str; 6] = [
+    "valid",
+    "other-session",
+    "tampered",
+    "malformed",
+    "cookie-only",
+    "header-only",
 ];
 
 fn unknown_setting(key: &Value, block: &str, known: &[&str]) -> Diagnostic {
@@ -581,6 +592,7 @@ impl Checker {
         let mut expect: Option<(guestlist::Kind, Span)> = None;
         let mut expect_headers = Vec::new();
         let mut expect_absent = Vec::new();
+        let mut csrf_token = None;
         let mut ok = true;
         for line in &b.lines {
             let Some(key) = line.values.first() else {
@@ -631,6 +643,10 @@ impl Checker {
                     expect_absent.push((n.text.to_ascii_lowercase(), lspan));
                 }
                 ("expect-no-header", _) => bad(self, "NAME"),
+                ("csrf-token", [k]) if !k.quoted && TEST_TOKENS.contains(&k.text.as_str()) => {
+                    csrf_token = Some(k.text.clone());
+                }
+                ("csrf-token", _) => bad(self, &TEST_TOKENS.join("|")),
                 _ => {
                     self.diags
                         .push(unknown_setting(key, "test", &TEST_SETTINGS));
@@ -674,6 +690,7 @@ impl Checker {
             expect_span,
             expect_headers,
             expect_absent,
+            csrf_token,
         });
     }
 }
@@ -723,6 +740,7 @@ impl Checker {
                     .chain(c.same_site.iter().map(|e| &e.when))
                     .chain(c.missing.iter().map(|e| &e.when))
                     .chain(c.exempt.iter().map(|e| &e.when))
+                    .chain(c.token.iter().map(|e| &e.when))
             }))
             .chain(self.program.websocket.iter().flat_map(|w| {
                 std::iter::once(&w.when)

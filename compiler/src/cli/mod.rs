@@ -171,6 +171,9 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
+        /// A test CSRF secret (hex, 32+ bytes) to check tokens with; never a production one.
+        #[arg(long = "csrf-secret-hex")]
+        csrf_secret_hex: Option<String>,
     },
 }
 
@@ -288,7 +291,18 @@ where
             headers,
             profile,
             format,
-        } => explain(&files, &method, &path, &headers, &profile, format, out, err),
+            csrf_secret_hex,
+        } => explain(
+            &files,
+            &method,
+            &path,
+            &headers,
+            &profile,
+            format,
+            csrf_secret_hex.as_deref(),
+            out,
+            err,
+        ),
     };
     match result {
         Ok(code) => code,
@@ -706,9 +720,16 @@ fn explain(
     raw_headers: &[String],
     profile: &str,
     format: Format,
+    secret_hex: Option<&str>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CliResult {
+    let secret = match secret_hex {
+        Some(h) => Some(
+            guestlist::CsrfSecret::from_hex(h).map_err(|e| format!("--csrf-secret-hex: {e}"))?,
+        ),
+        None => None,
+    };
     let mut headers = Vec::new();
     for h in raw_headers {
         let Some((n, v)) = h.split_once(':') else {
@@ -727,7 +748,7 @@ fn explain(
         return Ok(1);
     }
     let lowered = c.lower(profile)?;
-    let e = crate::explain::explain(&lowered, method, path, &headers);
+    let e = crate::explain::explain_with(&lowered, method, path, &headers, secret.as_ref());
     match format {
         Format::Json => {
             let hs: Vec<_> = e.headers.iter().map(|(n, v)| json!([n, v])).collect();

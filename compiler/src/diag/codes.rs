@@ -160,6 +160,11 @@ pub const ALL: &[CodeInfo] = &[
     c("GL0953", W, "exempting a safe method"),
     c("GL0955", N, "csrf does not trust a `*` cors policy"),
     c("GL0956", W, "insecure trusted origin"),
+    c("GL0957", E, "CSRF secret in a policy file"),
+    c("GL0958", E, "CSRF token not bound to the session"),
+    c("GL0959", E, "token cookie without the __Host- prefix"),
+    c("GL0960", W, "token route exported to nginx"),
+    c("GL0962", E, "token header that cannot carry a token"),
     c("GL0971", E, "`*` in websocket allow-origins"),
     c("GL0973", E, "websocket policy allows no origin"),
 ];
