@@ -321,6 +321,12 @@ impl Build {
                     }
                 })?;
             crate::emit::nginx::write(&nginx_dir, &files).map_err(|e| io(&nginx_dir, &e))?;
+            if self.cargo_output {
+                let warnings = crate::emit::nginx::warnings(&lowered, &c.program);
+                for line in crate::diag::render::render(&c.sources, &warnings).lines() {
+                    println!("cargo:warning={line}");
+                }
+            }
         }
         if let Some(docs) = &self.docs_path {
             let docs = self.resolve(docs);

@@ -530,3 +530,89 @@ fn explain_json_names_every_guard_and_its_headers() {
         (Some("websocket-allowed"), Some("websocket-origin-allowed"))
     );
 }
+
+#[test]
+fn token_routes_warn_when_exported_to_nginx_and_explain_checks_tokens() {
+    let guards = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policies/guards.policy");
+    let dir = support::tempdir("cli-token");
+    // The example has a nonce CSP (refused for nginx); a token-only policy is exported.
+    let p = dir.join("t.policy");
+    std::fs::write(
+        &p,
+        "csrf account {\n    token  header \"X-CSRF-Token\"  cookie \"__Host-csrf\"  bind-to cookie \"session\"\n}\nroute \"/account/*\" { csrf account }\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "emit",
+        "nginx",
+        p.to_str().unwrap(),
+        "-o",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("warning[GL0960]"),
+        "{}",
+        text(&o.stderr)
+    );
+    let snippet = std::fs::read_to_string(dir.join("out/routes/prefix-account.conf")).unwrap();
+    assert!(
+        snippet.contains("nginx cannot verify an\n# HMAC"),
+        "{snippet}"
+    );
+    // explain with a test secret: a token minted for another session is named as such.
+    let hex = "ab".repeat(32);
+    let secret = guestlist::CsrfSecret::from_hex(&hex).unwrap();
+    let other = guestlist::mint_csrf_token(&secret, b"mallory").unwrap();
+    let mine = guestlist::mint_csrf_token(&secret, b"alice").unwrap();
+    let explain = |token: &str| -> serde_json::Value {
+        let cookie = format!("Cookie: session=alice; __Host-csrf={token}");
+        let header = format!("X-CSRF-Token: {token}");
+        let o = run(&[
+            "explain",
+            guards.to_str().unwrap(),
+            "--method",
+            "POST",
+            "--path",
+            "/account/x",
+            "-H",
+            &cookie,
+            "-H",
+            &header,
+            "--csrf-secret-hex",
+            &hex,
+            "--format",
+            "json",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let v = explain(&other);
+    assert_eq!(
+        (v["kind"].as_str(), v["reason_code"].as_str()),
+        (Some("csrf-rejected"), Some("csrf-token-other-session"))
+    );
+    let v = explain(&mine);
+    assert_eq!(v["kind"], "not-cors");
+    let o = run(&[
+        "explain",
+        guards.to_str().unwrap(),
+        "--method",
+        "GET",
+        "--path",
+        "/",
+        "--csrf-secret-hex",
+        "abcd",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a short secret is a usage error: {}",
+        text(&o.stderr)
+    );
+    assert!(
+        text(&o.stderr).contains("at least 32"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -163,9 +163,10 @@ fn diagnostics_corpus() {
             }
         }
     }
-    // Every code in the registry that a policy can trigger has a case (GL0004 is tested below).
+    // Every code in the registry that a policy can trigger has a case (GL0004 is tested below,
+    // GL0960, raised when emitting nginx, in tests/cli.rs).
     for info in guestlist_compiler::diag::codes::ALL {
-        if info.code != "GL0004" && !codes_seen.contains(info.code) {
+        if !["GL0004", "GL0960"].contains(&info.code) && !codes_seen.contains(info.code) {
             failures.push(format!("no case asserts {}", info.code));
         }
     }

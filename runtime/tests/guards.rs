@@ -1,5 +1,6 @@
 //! CSP, security headers, CSRF and WebSocket verdicts through the tower layer, on tables built
 //! at run time. (The compiled path is covered by the compiler's and the conformance tests.)
+#![cfg(feature = "tower")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

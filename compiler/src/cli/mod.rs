@@ -380,6 +380,7 @@ fn write_nginx(
     upstream_include: Option<String>,
     include_root: Option<String>,
     command_line: &str,
+    err: &mut dyn Write,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let root = match include_root {
         Some(r) => r,
@@ -393,6 +394,10 @@ fn write_nginx(
     let files = crate::emit::nginx::emit(lowered, &c.sources, &c.program, &opts)?;
     crate::emit::nginx::write(dir, &files)
         .map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
+    let warnings = crate::emit::nginx::warnings(lowered, &c.program);
+    if !warnings.is_empty() {
+        err.write_all(crate::diag::render::render(&c.sources, &warnings).as_bytes())?;
+    }
     Ok(())
 }
 
@@ -416,6 +421,7 @@ fn emit_nginx(
         upstream_include,
         include_root,
         command_line,
+        err,
     )?;
     Ok(0)
 }
@@ -473,6 +479,7 @@ fn build_all(
         upstream_include,
         include_root,
         command_line,
+        err,
     )?;
     let md = dir.join("policy.md");
     write_file(

@@ -585,6 +585,16 @@ fn guard_sections(out: &mut String, policy: &guestlist::Policy) {
             "\nTrusted origins: {}, and on each route, the origins its cors policy allows by name or pattern (never `*`).",
             list(c.trusted())
         );
+        if let Some(t) = c.token() {
+            let _ = writeln!(
+                out,
+                "\n**CSRF token required.** Unsafe requests also need a signed token bound to the session (cookie `{}`): send it in the `{}` header (or, for form posts, a field the application checks). It must equal the `{}` cookie, which the server sets (`Secure`, `Path=/`, `SameSite={}`, readable by the page) on any request without a valid one.",
+                t.bind_cookie(),
+                t.header(),
+                t.cookie(),
+                t.same_site()
+            );
+        }
         if c.exempt().is_empty() {
             out.push_str("\nNo exemptions.\n\n");
         } else {

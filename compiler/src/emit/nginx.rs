@@ -721,6 +721,14 @@ impl Writer {
                 reasons.push(self.csrf_route(ri, ci, c, r, policy)?);
             }
         }
+        if let Some(t) = policy.csrf_token_policy(g) {
+            let _ = writeln!(
+                s,
+                "# This route's csrf policy signs tokens (header {}, cookie {}): nginx cannot verify an\n# HMAC, so the token is checked by the application's guestlist layer behind this proxy\n# (requests pass through to it); nginx still runs the Origin / Sec-Fetch-Site check.",
+                t.header(),
+                t.cookie()
+            );
+        }
         if !reasons.is_empty() {
             // At most one is non-empty: a WebSocket handshake is a GET, which csrf never refuses.
             let rv = format!("{}r{ri}_reason", self.ns);
@@ -781,6 +789,31 @@ impl Writer {
         }
         Ok(s)
     }
+}
+
+/// Warnings for exporting `lowered` to nginx: GL0960 on every token route (nginx passes them
+/// through; the token is verified by the application).
+pub fn warnings(lowered: &Lowered, program: &crate::ir::Program) -> Vec<crate::diag::Diagnostic> {
+    let mut out = Vec::new();
+    for c in lowered.policy.csrf_policies() {
+        if c.token().is_none() {
+            continue;
+        }
+        let Some(decl) = program.csrf.iter().find(|d| d.name == c.name()) else {
+            continue;
+        };
+        let span = decl
+            .token
+            .iter()
+            .find(|e| crate::ir::active(&e.when, &lowered.profile))
+            .map_or(decl.head_span, |e| e.line);
+        out.push(
+            crate::diag::Diagnostic::new("GL0960", span, format!("csrf policy `{}` signs tokens, which nginx cannot verify", c.name()))
+                .label("nginx passes these routes through without checking the token")
+                .help("keep guestlist::Layer (with Layer::csrf_secret) in the application behind nginx: it verifies the token"),
+        );
+    }
+    out
 }
 
 /// A header value as an nginx string: double-quoted, or single-quoted when it contains `"`
