@@ -493,3 +493,144 @@ fn chromium_agrees_with_nginx() {
     println!("Chromium and nginx agree on {n} calls");
     assert!(n >= 40);
 }
+
+/// Starts `guestlist serve` with `args`; returns the process guard, its address and its log.
+fn start_serve(args: &[&str], log_path: &Path) -> (Serve, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_guestlist"))
+        .arg("serve")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr: SocketAddr = line
+        .trim()
+        .trim_start_matches("listening on http://")
+        .parse()
+        .unwrap();
+    wait_for(addr);
+    (Serve(child), addr)
+}
+
+/// Signed double-submit CSRF tokens in a real browser: a page on the site reads its token
+/// (from the API's answer and from the `__Host-` cookie, which the page can read), posts with
+/// it and succeeds, and is refused without it; a page on another site posts a form without
+/// the token and is refused before the application.
+#[test]
+fn chromium_csrf_tokens() {
+    let Some(chromium) = require_tool("chromium") else {
+        return;
+    };
+    let dir = tempdir("browser-tokens");
+    let policy = dir.join("tokens.policy");
+    std::fs::write(
+        &policy,
+        "csrf account {\n    token  header \"X-CSRF-Token\"  cookie \"__Host-csrf\"  bind-to cookie \"session\"\n}\nroute \"/account/*\" { csrf account }\n",
+    )
+    .unwrap();
+    let pages = dir.join("pages");
+    std::fs::create_dir_all(&pages).unwrap();
+    std::fs::write(
+        pages.join("site.html"),
+        r#"<!doctype html><html><head><title>running</title></head><body><pre id="results"></pre><script>
+(async () => {
+  const out = {};
+  try {
+    document.cookie = "session=alice; path=/";
+    let r = await fetch("/account/token");
+    const tok = (await r.json()).csrf_token || "";
+    out.token = tok.length === 97 ? "ok" : "none";
+    out.cookie = document.cookie.includes("__Host-csrf=" + tok) ? "ok" : "missing";
+    r = await fetch("/account/save", {method: "POST", headers: {"X-CSRF-Token": tok, "Content-Type": "application/json"}, body: "{}"});
+    out.with_token = String(r.status);
+    r = await fetch("/account/save", {method: "POST", headers: {"Content-Type": "application/json"}, body: "{}"});
+    out.without_token = String(r.status) + " " + r.headers.get("guestlist-reason");
+    r = await fetch("/account/save", {method: "POST", headers: {"X-CSRF-Token": tok.replace(/^./, tok[0] === "0" ? "1" : "0"), "Content-Type": "application/json"}, body: "{}"});
+    out.tampered = String(r.status) + " " + r.headers.get("guestlist-reason");
+    document.cookie = "session=mallory; path=/";
+    r = await fetch("/account/save", {method: "POST", headers: {"X-CSRF-Token": tok, "Content-Type": "application/json"}, body: "{}"});
+    out.other_session = String(r.status) + " " + r.headers.get("guestlist-reason");
+  } catch (e) { out.error = String(e).replace(/[",:]/g, " "); }
+  document.getElementById("results").textContent = JSON.stringify(out);
+  document.title = "done";
+})();
+</script></body></html>"#,
+    )
+    .unwrap();
+    let hex = "5a".repeat(32);
+    let log_path = dir.join("serve.log");
+    let (_serve, addr) = start_serve(
+        &[
+            policy.to_str().unwrap(),
+            "--csrf-secret-hex",
+            &hex,
+            "--pages",
+            pages.to_str().unwrap(),
+        ],
+        &log_path,
+    );
+    let site = format!("http://site.localhost:{}", addr.port());
+    let results = run_page(
+        &chromium,
+        &format!("{site}/site.html"),
+        &tempdir("chromium-tokens-site"),
+    );
+    let want: BTreeMap<String, String> = [
+        ("token", "ok"),
+        ("cookie", "ok"),
+        ("with_token", "200"),
+        ("without_token", "403 csrf-token-missing"),
+        ("tampered", "403 csrf-token-mismatch"),
+        ("other_session", "403 csrf-token-other-session"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(
+        results,
+        want,
+        "log:\n{}",
+        std::fs::read_to_string(&log_path).unwrap()
+    );
+    // Another site posts a form (no token, no header) with the user's cookies: refused.
+    let evil = Arc::new(format!(
+        r#"<!doctype html><html><head><title>running</title></head><body><pre id="results"></pre><script>
+(async () => {{
+  const out = {{}};
+  try {{
+    await fetch("{site}/account/save", {{method: "POST", mode: "no-cors", credentials: "include", body: new URLSearchParams("amount=1000")}});
+    out.sent = "ok";
+  }} catch (e) {{ out.sent = "failed"; }}
+  document.getElementById("results").textContent = JSON.stringify(out);
+  document.title = "done";
+}})();
+</script></body></html>"#
+    ));
+    let evil_addr = page_server(evil);
+    let evil_origin = format!("http://evil.localhost:{}", evil_addr.port());
+    let results = run_page(
+        &chromium,
+        &format!("{evil_origin}/page.html"),
+        &tempdir("chromium-tokens-evil"),
+    );
+    assert_eq!(
+        results.get("sent").map(String::as_str),
+        Some("ok"),
+        "{results:?}"
+    );
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let refused = log.lines().any(|l| {
+        l.starts_with("POST /account/save ")
+            && l.contains(&format!("origin={evil_origin}"))
+            && l.contains("-> csrf-rejected (csrf-cross-site) 403")
+    });
+    assert!(
+        refused,
+        "the cross-site post must reach the server and be refused:\n{log}"
+    );
+}

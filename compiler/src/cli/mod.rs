@@ -132,6 +132,14 @@ enum Command {
         /// PEM private key (https).
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// A CSRF secret (hex, 32+ bytes) for routes whose csrf policy signs tokens; the token
+        /// appears as `csrf_token` in the JSON answers. For trying a policy, never production.
+        #[arg(long = "csrf-secret-hex")]
+        csrf_secret_hex: Option<String>,
+        /// Serve the files of this directory (GET, through the policy) next to the stand-in
+        /// API, so a page can call it from the same origin.
+        #[arg(long)]
+        pages: Option<PathBuf>,
     },
     /// Everything at once: `DIR/guestlist_policy.rs`, `DIR/nginx/`, `DIR/policy.md`.
     Build {
@@ -258,16 +266,27 @@ where
             profile,
             tls_cert,
             tls_key,
-        } => serve_cmd(
-            &files,
-            &profile,
-            serve::ServeOptions {
-                listen,
-                tls_cert,
-                tls_key,
-            },
-            err,
-        ),
+            csrf_secret_hex,
+            pages,
+        } => match csrf_secret_hex
+            .as_deref()
+            .map(guestlist::CsrfSecret::from_hex)
+            .transpose()
+        {
+            Ok(csrf_secret) => serve_cmd(
+                &files,
+                &profile,
+                serve::ServeOptions {
+                    listen,
+                    tls_cert,
+                    tls_key,
+                    csrf_secret,
+                    pages,
+                },
+                err,
+            ),
+            Err(e) => Err(format!("--csrf-secret-hex: {e}").into()),
+        },
         Command::Build {
             files,
             output,

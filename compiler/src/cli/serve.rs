@@ -25,6 +25,10 @@ pub struct ServeOptions {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key, for https.
     pub tls_key: Option<PathBuf>,
+    /// The CSRF secret for token routes.
+    pub csrf_secret: Option<guestlist::CsrfSecret>,
+    /// A directory of pages served (GET) next to the stand-in API.
+    pub pages: Option<PathBuf>,
 }
 
 fn json_escape(s: &str) -> String {
@@ -40,9 +44,32 @@ fn json_escape(s: &str) -> String {
     out
 }
 
-/// The stand-in application: 200 with the method and path.
-#[derive(Clone, Copy, Debug)]
-struct App;
+/// The stand-in application: 200 with the method and path (and the CSRF token the layer handed
+/// it, on token routes), or a page from `--pages`.
+#[derive(Clone, Debug)]
+struct App {
+    pages: Option<Arc<PathBuf>>,
+}
+
+impl App {
+    /// The page for a GET path, if `--pages` has that file (no `..`, no hidden files).
+    fn page(&self, path: &str) -> Option<(Vec<u8>, &'static str)> {
+        let dir = self.pages.as_ref()?;
+        let rel = path.trim_start_matches('/');
+        if rel.is_empty() || rel.split('/').any(|s| s.is_empty() || s.starts_with('.')) {
+            return None;
+        }
+        let bytes = std::fs::read(dir.join(rel)).ok()?;
+        let ctype = if rel.ends_with(".html") {
+            "text/html; charset=utf-8"
+        } else if rel.ends_with(".js") {
+            "text/javascript"
+        } else {
+            "application/octet-stream"
+        };
+        Some((bytes, ctype))
+    }
+}
 
 impl tower_service::Service<Request<Incoming>> for App {
     type Response = Response<Full<Bytes>>;
@@ -57,8 +84,24 @@ impl tower_service::Service<Request<Incoming>> for App {
     }
 
     fn call(&mut self, req: Request<Incoming>) -> Self::Future {
+        if req.method() == hyper::Method::GET {
+            if let Some((bytes, ctype)) = self.page(req.uri().path()) {
+                let mut resp = Response::new(Full::new(Bytes::from(bytes)));
+                resp.headers_mut().insert(
+                    hyper::header::CONTENT_TYPE,
+                    hyper::header::HeaderValue::from_static(ctype),
+                );
+                return std::future::ready(Ok(resp));
+            }
+        }
+        let token = req
+            .extensions()
+            .get::<guestlist::CsrfToken>()
+            .map_or_else(String::new, |t| {
+                format!(",\"csrf_token\":\"{}\"", json_escape(t.value()))
+            });
         let body = format!(
-            "{{\"method\":\"{}\",\"path\":\"{}\"}}\n",
+            "{{\"method\":\"{}\",\"path\":\"{}\"{token}}}\n",
             json_escape(req.method().as_str()),
             json_escape(req.uri().path())
         );
@@ -75,6 +118,7 @@ impl tower_service::Service<Request<Incoming>> for App {
 #[derive(Clone)]
 struct Logged {
     policy: Arc<guestlist::Policy>,
+    secret: Option<Arc<guestlist::CsrfSecret>>,
     inner: guestlist::Service<App>,
 }
 
@@ -94,9 +138,15 @@ impl tower_service::Service<Request<Incoming>> for Logged {
     }
 
     fn call(&mut self, req: Request<Incoming>) -> Self::Future {
-        let d = self
-            .policy
-            .decide(req.method().as_str(), req.uri().path(), req.headers());
+        let d = self.policy.decide_full(
+            req.method().as_str(),
+            req.uri().path(),
+            req.uri()
+                .authority()
+                .map(hyper::http::uri::Authority::as_str),
+            req.headers(),
+            self.secret.as_deref(),
+        );
         let origin = req.headers().get(hyper::header::ORIGIN).map_or_else(
             || "-".to_string(),
             |v| String::from_utf8_lossy(v.as_bytes()).into_owned(),
@@ -164,9 +214,19 @@ pub fn serve(policy: guestlist::Policy, opts: &ServeOptions) -> Result<(), Strin
             let _ = out.flush();
         }
         let policy = Arc::new(policy);
+        let secret = opts.csrf_secret.clone().map(Arc::new);
+        let mut layer = guestlist::Layer::shared(policy.clone());
+        if let Some(s) = &opts.csrf_secret {
+            layer = layer.csrf_secret(s.clone());
+        } else if policy.needs_csrf_secret() {
+            eprintln!("warning: the policy signs CSRF tokens and no --csrf-secret-hex was given: unsafe requests on those routes will be refused");
+        }
         let service = Logged {
-            policy: policy.clone(),
-            inner: guestlist::Layer::shared(policy).layer(App),
+            policy,
+            secret,
+            inner: layer.layer(App {
+                pages: opts.pages.clone().map(Arc::new),
+            }),
         };
         loop {
             let (stream, _) = match listener.accept().await {
