@@ -56,7 +56,7 @@ runtime_deps() {
   # default `tower` feature.
   local deps allowed
   deps=$(cargo tree -p guestlist -e normal --prefix none --format '{p}' | awk '{print $1}' | sort -u | tr '\n' ' ')
-  allowed="bytes cfg-if getrandom guestlist http itoa libc pin-project-lite tower-layer tower-service "
+  allowed="block-buffer bytes cfg-if cmov cpufeatures crypto-common ctutils digest getrandom guestlist hmac http hybrid-array itoa libc pin-project-lite sha2 tower-layer tower-service typenum "
   if [ "$deps" != "$allowed" ]; then
     echo "error: runtime dependencies changed: '$deps' (allowed: '$allowed')" >&2
     return 1
