@@ -424,6 +424,11 @@ impl<'a> Decision<'a> {
         }
     }
 
+    fn set(&mut self, kind: Kind, reason: Reason) {
+        self.kind = kind;
+        self.reason = reason;
+    }
+
     fn push(&mut self, name: HeaderName, value: Value<'a>, append: bool) {
         if let Some(slot) = self.headers.get_mut(self.len) {
             *slot = Header {
@@ -721,14 +726,11 @@ impl Policy {
                 }
             }
         }
-        let mut d = match cors {
-            Some((i, c)) => {
-                let mut d = decide_cors(c, method, headers);
-                d.cors = Some(i);
-                d
-            }
-            None => Decision::new(Kind::NotCors, Reason::NoCorsPolicy),
-        };
+        let mut d = Decision::new(Kind::NotCors, Reason::NoCorsPolicy);
+        if let Some((i, c)) = cors {
+            decide_cors(c, method, headers, &mut d);
+            d.cors = Some(i);
+        }
         d.route = Some(route);
         d.guards = guards;
         d.csrf_reason = csrf_reason;
@@ -972,7 +974,9 @@ where
     }
 }
 
-fn decide_cors<'a, H>(cors: &'a Cors, method: &str, headers: &'a H) -> Decision<'a>
+/// Decides the CORS part into `d` (written in place: a decision is a few hundred bytes, and
+/// returning it through every level would copy it each time).
+fn decide_cors<'a, H>(cors: &'a Cors, method: &str, headers: &'a H, d: &mut Decision<'a>)
 where
     H: HeaderLookup + ?Sized,
 {
@@ -980,7 +984,7 @@ where
     let mut origins = headers.values(RequestHeader::Origin);
     let (origin, multiple) = match (origins.next(), origins.next()) {
         (None, _) => {
-            let mut d = Decision::new(Kind::NotCors, Reason::NoOrigin);
+            d.set(Kind::NotCors, Reason::NoOrigin);
             if vary {
                 d.push(HeaderName::Vary, Value::Fixed("Origin"), true);
             } else {
@@ -989,7 +993,7 @@ where
                     d.push(HeaderName::ExposeHeaders, Value::Table(v), false);
                 }
             }
-            return d;
+            return;
         }
         (Some(o), None) => (o, false),
         (Some(o), Some(_)) => (o, true),
@@ -1013,7 +1017,7 @@ where
     if method == "OPTIONS" {
         let mut acrm_lines = headers.values(RequestHeader::RequestMethod);
         if let Some(acrm) = acrm_lines.next() {
-            let mut d = preflight(
+            preflight(
                 cors,
                 matched,
                 origin_reason,
@@ -1021,18 +1025,19 @@ where
                 acrm,
                 acrm_lines.next(),
                 headers,
+                d,
             );
             if vary {
                 d.push(HeaderName::Vary, Value::Fixed("Origin"), true);
             }
-            return d;
+            return;
         }
     }
 
     // Actual request: it reaches the application either way.
-    let mut d = match matched {
+    match matched {
         Some(m) => {
-            let mut d = Decision::new(Kind::ActualAllowed, Reason::OriginAllowed);
+            d.set(Kind::ActualAllowed, Reason::OriginAllowed);
             d.origin_match = Some(m);
             d.push(HeaderName::AllowOrigin, acao, false);
             if cors.credentials {
@@ -1041,14 +1046,12 @@ where
             if let Some(v) = &cors.aceh {
                 d.push(HeaderName::ExposeHeaders, Value::Table(v), false);
             }
-            d
         }
-        None => Decision::new(Kind::ActualNotAllowed, origin_reason),
-    };
+        None => d.set(Kind::ActualNotAllowed, origin_reason),
+    }
     if vary {
         d.push(HeaderName::Vary, Value::Fixed("Origin"), true);
     }
-    d
 }
 
 fn preflight<'a, H>(
@@ -1059,31 +1062,30 @@ fn preflight<'a, H>(
     acrm: &'a [u8],
     second_acrm: Option<&'a [u8]>,
     headers: &'a H,
-) -> Decision<'a>
-where
+    d: &mut Decision<'a>,
+) where
     H: HeaderLookup + ?Sized,
 {
-    let reject = |reason: Reason, offending: Option<&'a [u8]>| {
-        let mut d = Decision::new(Kind::PreflightRejected, reason);
+    let reject = |d: &mut Decision<'a>, reason: Reason, offending: Option<&'a [u8]>| {
+        d.set(Kind::PreflightRejected, reason);
         d.origin_match = matched;
         d.offending = offending;
-        d
     };
     // 1. origin
     let Some(m) = matched else {
-        return reject(origin_reason, None);
+        return reject(d, origin_reason, None);
     };
     // 2. method: one token, byte-exact.
     if second_acrm.is_some() {
-        return reject(Reason::RequestMethodInvalid, Some(acrm));
+        return reject(d, Reason::RequestMethodInvalid, Some(acrm));
     }
     // A listed (or safelisted) method is a token; only the others need the token check.
     if !cors.method_listed(acrm) {
         if !is_token(acrm) {
-            return reject(Reason::RequestMethodInvalid, Some(acrm));
+            return reject(d, Reason::RequestMethodInvalid, Some(acrm));
         }
         if !cors.any_method {
-            return reject(Reason::MethodNotAllowed, Some(acrm));
+            return reject(d, Reason::MethodNotAllowed, Some(acrm));
         }
     }
     // 3. headers: one bounded pass over every line.
@@ -1094,29 +1096,29 @@ where
         lines += 1;
         bytes += line.len();
         if lines > MAX_ACRH_LINES || bytes > MAX_ACRH_BYTES {
-            return reject(Reason::RequestHeadersInvalid, None);
+            return reject(d, Reason::RequestHeadersInvalid, None);
         }
         for name in NameList::new(line) {
             names += 1;
             if names > MAX_ACRH_NAMES {
-                return reject(Reason::RequestHeadersInvalid, Some(name));
+                return reject(d, Reason::RequestHeadersInvalid, Some(name));
             }
             // A listed name is a token (and may be Authorization); only the others need checks.
             if cors.headers.get(name).is_none() {
                 if !is_token(name) {
-                    return reject(Reason::RequestHeadersInvalid, Some(name));
+                    return reject(d, Reason::RequestHeadersInvalid, Some(name));
                 }
                 if name.eq_ignore_ascii_case(b"authorization") {
-                    return reject(Reason::AuthorizationNotListed, Some(name));
+                    return reject(d, Reason::AuthorizationNotListed, Some(name));
                 }
                 if !cors.any_header {
-                    return reject(Reason::HeaderNotAllowed, Some(name));
+                    return reject(d, Reason::HeaderNotAllowed, Some(name));
                 }
             }
         }
     }
     // 4. success
-    let mut d = Decision::new(Kind::PreflightOk, Reason::PreflightAllowed);
+    d.set(Kind::PreflightOk, Reason::PreflightAllowed);
     d.origin_match = Some(m);
     d.push(HeaderName::AllowOrigin, acao, false);
     if cors.credentials {
@@ -1148,7 +1150,6 @@ where
     if let Some(v) = &cors.max_age {
         d.push(HeaderName::MaxAge, Value::Table(v), false);
     }
-    d
 }
 
 #[cfg(test)]
