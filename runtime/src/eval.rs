@@ -469,6 +469,9 @@ impl<'a> Decision<'a> {
     }
 }
 
+/// Up to this many routes, the prefix search compares bytes instead of hashing.
+const FEW_ROUTES: usize = 8;
+
 const SAFELISTED_METHODS: [&[u8]; 3] = [b"GET", b"HEAD", b"POST"];
 
 /// Splits a request `Origin` into scheme, host and port when it has the strict form browsers
@@ -625,11 +628,27 @@ impl Policy {
                 }
             }
         }
-        // Longest prefix: every '/' in the path, from the right.
+        // Longest prefix: every '/' in the path, from the right, at a length some prefix
+        // route has.
         for (i, &b) in p.iter().enumerate().rev() {
-            if b == b'/' {
+            let wanted = if i < 64 {
+                (self.prefix_lens >> i) & 1 == 1
+            } else {
+                self.long_prefixes
+            };
+            if wanted && b == b'/' {
                 let head = p.get(..=i).unwrap_or(&[]);
-                if let Some(r) = self.route_keys.get_parts(&[head, b"*"]) {
+                if self.routes.len() <= FEW_ROUTES {
+                    // A few routes: comparing bytes beats hashing the pieces.
+                    let found = self.routes.iter().position(|r| {
+                        r.prefix
+                            && r.pattern.len() == head.len() + 1
+                            && r.pattern.as_bytes().starts_with(head)
+                    });
+                    if let Some(r) = found {
+                        return u32::try_from(r).ok();
+                    }
+                } else if let Some(r) = self.route_keys.get_parts(&[head, b"*"]) {
                     return Some(r);
                 }
             }

@@ -28,6 +28,37 @@ pub struct Policy {
     pub(crate) websocket: Cow<'static, [WebSocket]>,
     /// Whether any route is exact (otherwise the exact lookup is skipped).
     pub(crate) has_exact: bool,
+    /// The lengths of the prefix routes' literal prefixes (`/x/` of `/x/*`): bit `n - 1` for
+    /// length `n <= 64`, so the longest-prefix search probes only lengths some route has.
+    pub(crate) prefix_lens: u64,
+    /// Whether some prefix is longer than 64 bytes (every longer length is then probed).
+    pub(crate) long_prefixes: bool,
+}
+
+/// [`Policy::prefix_lens`] and [`Policy::long_prefixes`] of a route list.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "a bounded loop in a const fn, where `get` is not const"
+)]
+const fn prefix_lengths(routes: &[Route]) -> (u64, bool) {
+    let mut mask = 0u64;
+    let mut long = false;
+    let mut i = 0;
+    while i < routes.len() {
+        if routes[i].prefix {
+            let len = match &routes[i].pattern {
+                Cow::Borrowed(s) => s.len().saturating_sub(1),
+                Cow::Owned(s) => s.len().saturating_sub(1),
+            };
+            if len >= 1 && len <= 64 {
+                mask |= 1u64 << (len - 1);
+            } else {
+                long = true;
+            }
+        }
+        i += 1;
+    }
+    (mask, long)
 }
 
 #[expect(
@@ -176,6 +207,8 @@ impl Policy {
         csrf: Cow::Borrowed(&[]),
         websocket: Cow::Borrowed(&[]),
         has_exact: false,
+        prefix_lens: 0,
+        long_prefixes: false,
     };
 
     /// Builds a CORS-only policy from plain data at run time.
@@ -231,6 +264,7 @@ impl Policy {
                 .map(Cow::Owned)
         }
         let has_exact = any_exact(&built_routes);
+        let (prefix_lens, long_prefixes) = prefix_lengths(&built_routes);
         Ok(Policy {
             routes: Cow::Owned(built_routes),
             route_keys,
@@ -240,6 +274,8 @@ impl Policy {
             csrf: all(spec.csrf, Csrf::build)?,
             websocket: all(spec.websocket, WebSocket::build)?,
             has_exact,
+            prefix_lens,
+            long_prefixes,
         })
     }
 
@@ -263,6 +299,8 @@ impl Policy {
             csrf: Cow::Borrowed(csrf),
             websocket: Cow::Borrowed(websocket),
             has_exact: any_exact(routes),
+            prefix_lens: prefix_lengths(routes).0,
+            long_prefixes: prefix_lengths(routes).1,
         }
     }
 
