@@ -1,6 +1,7 @@
 //! The framework-free HTTP API: decide on `http::request::Parts`, turn a [`Decision`] into
-//! owned response headers without allocating, apply them to a response's `HeaderMap`, or build
-//! the preflight response. The tower layer is a thin wrapper over these.
+//! owned response headers without allocating ([`ActualHeaders`]), apply them to a response's
+//! `HeaderMap`, or build the response the runtime answers itself. The tower layer is a thin
+//! wrapper over these.
 
 use http::header::{self, HeaderMap, HeaderName as HttpName, HeaderValue, VARY};
 use http::{Response, StatusCode};
@@ -45,33 +46,27 @@ fn vary_has_origin(map: &HeaderMap) -> bool {
     })
 }
 
-const CAPACITY: usize = 16;
-
-/// Headers of a decision that reaches the application: at most Allow-Origin, Allow-Credentials,
-/// Expose-Headers and Vary.
-pub const ACTUAL_CAPACITY: usize = 4;
-
-/// Response headers owned independently of the request (values are `HeaderValue` clones, which
-/// share bytes instead of copying them), so they can outlive the request while the application
-/// runs.
+/// The CORS headers of a decision that reaches the application (Allow-Origin,
+/// Allow-Credentials, Expose-Headers, `Vary: Origin`), owned: values are `HeaderValue` clones,
+/// which share bytes. Applied like [`ResponseHeaders`]: the application's `Access-Control-*`
+/// headers replaced on a governed route, `Vary: Origin` appended unless already there.
 #[derive(Debug, Clone)]
-pub struct ResponseHeaders<const N: usize = CAPACITY> {
-    entries: [Option<(HeaderName, HeaderValue, bool)>; N],
+pub struct ActualHeaders {
+    acao: Option<HeaderValue>,
+    aceh: Option<HeaderValue>,
+    acac: bool,
+    vary: bool,
     governed: bool,
 }
 
-impl<const N: usize> ResponseHeaders<N> {
-    /// Applies the headers to a response. On a governed route, the application's own
-    /// `Access-Control-*` headers are replaced, never duplicated; `Vary: Origin` is appended,
-    /// never overwriting the application's `Vary`, and not repeated.
+impl ActualHeaders {
+    /// Applies the headers to a response's map.
     pub fn apply(&self, map: &mut HeaderMap) {
-        // Values are reference-counted bytes: the clone shares them.
         self.clone().apply_once(map);
     }
 
-    /// Like [`ResponseHeaders::apply`], moving the values out instead of cloning them (the
-    /// tower layer's future applies its headers once).
-    pub fn apply_once(&mut self, map: &mut HeaderMap) {
+    /// Like [`ActualHeaders::apply`], moving the values out.
+    pub fn apply_once(self, map: &mut HeaderMap) {
         let had_headers = !map.is_empty();
         if self.governed && had_headers {
             for name in &OWNED {
@@ -80,19 +75,20 @@ impl<const N: usize> ResponseHeaders<N> {
                 }
             }
         }
-        for entry in &mut self.entries {
-            let Some((name, value, append)) = entry.take() else {
-                continue;
-            };
-            if name == HeaderName::Vary {
-                if !had_headers || !vary_has_origin(map) {
-                    map.append(VARY, value);
-                }
-            } else if append {
-                map.append(http_name(name), value);
-            } else {
-                map.insert(http_name(name), value);
-            }
+        if let Some(v) = self.acao {
+            map.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        }
+        if self.acac {
+            map.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+        if let Some(v) = self.aceh {
+            map.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v);
+        }
+        if self.vary && (!had_headers || !vary_has_origin(map)) {
+            map.append(VARY, HeaderValue::from_static("Origin"));
         }
     }
 }
@@ -128,53 +124,39 @@ fn owned(
 }
 
 impl Decision<'_> {
-    /// Owned response headers for this decision; `request` is the header map it was decided
-    /// on (echoed values are cloned from it). Allocates nothing.
-    pub fn response_headers(&self, request: &HeaderMap) -> ResponseHeaders {
-        self.response_headers_in(request, None)
-    }
-
-    /// The same in a smaller value for decisions that reach the application (the tower layer
-    /// keeps it in its future while the application runs). `None` for preflights.
-    pub fn actual_response_headers(
-        &self,
-        request: &HeaderMap,
-    ) -> Option<ResponseHeaders<ACTUAL_CAPACITY>> {
-        if self.status().is_some() {
-            return None;
-        }
-        Some(self.response_headers_in(request, None))
+    /// The headers of a decision that reaches the application, in a small value the tower
+    /// layer keeps while the application runs. `None` for decisions the runtime answers itself.
+    pub fn actual_response_headers(&self, request: &HeaderMap) -> Option<ActualHeaders> {
+        self.actual_response_headers_with(request, None)
     }
 
     /// [`Decision::actual_response_headers`] with the request's `Origin` value already in hand.
-    #[cfg(feature = "tower")]
     pub(crate) fn actual_response_headers_with(
         &self,
         request: &HeaderMap,
         origin: Option<&HeaderValue>,
-    ) -> Option<ResponseHeaders<ACTUAL_CAPACITY>> {
+    ) -> Option<ActualHeaders> {
         if self.status().is_some() {
             return None;
         }
-        Some(self.response_headers_in(request, origin))
-    }
-
-    fn response_headers_in<const N: usize>(
-        &self,
-        request: &HeaderMap,
-        origin: Option<&HeaderValue>,
-    ) -> ResponseHeaders<N> {
-        let mut out = ResponseHeaders {
-            entries: [const { None }; N],
+        let mut out = ActualHeaders {
+            acao: None,
+            aceh: None,
+            acac: false,
+            vary: false,
             governed: self.cors.is_some(),
         };
-        let mut slots = out.entries.iter_mut();
+        // An actual request's decision holds at most these four (eval.rs).
         for h in self.headers() {
-            if let (Some(v), Some(slot)) = (owned(h.value, request, origin), slots.next()) {
-                *slot = Some((h.name, v, h.append));
+            match h.name {
+                HeaderName::AllowOrigin => out.acao = owned(h.value, request, origin),
+                HeaderName::AllowCredentials => out.acac = true,
+                HeaderName::ExposeHeaders => out.aceh = owned(h.value, request, origin),
+                HeaderName::Vary => out.vary = true,
+                _ => {}
             }
         }
-        out
+        Some(out)
     }
 
     /// Writes the decision's headers into a fresh response's map (preflights), with one
@@ -226,9 +208,14 @@ impl Decision<'_> {
         Some(resp)
     }
 
-    /// Applies the decision to response headers (see [`ResponseHeaders::apply`]).
+    /// Applies the decision to a response's headers: for a decision that reaches the
+    /// application, [`ActualHeaders::apply_once`]; for one the runtime answers itself, the
+    /// headers of [`Decision::preflight_response`].
     pub fn apply_to_headers(&self, request: &HeaderMap, response: &mut HeaderMap) {
-        self.response_headers(request).apply(response);
+        match self.actual_response_headers(request) {
+            Some(h) => h.apply_once(response),
+            None => self.write_new_headers(request, response),
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use http::{HeaderValue, Request, Response, StatusCode};
 
 use crate::guards::CspNonce;
-use crate::http_apply::{ResponseHeaders, ACTUAL_CAPACITY};
+use crate::http_apply::ActualHeaders;
 use crate::policy::{Guards, Policy};
 use crate::token::{CsrfSecret, CsrfToken};
 
@@ -186,7 +186,7 @@ where
                 _ => None,
             };
             match d.actual_response_headers_with(req.headers(), prepared.origin()) {
-                Some(h) => (h, guards, token),
+                Some(h) => (Some(h), guards, token),
                 None => {
                     let mut response = d.preflight_response_with(req.headers(), prepared.origin());
                     if let Some(r) = &mut response {
@@ -297,7 +297,7 @@ pin_project_lite::pin_project! {
         Ready { response: Option<Response<B>> },
         Inner {
             #[pin] future: F,
-            headers: ResponseHeaders<ACTUAL_CAPACITY>,
+            headers: Option<ActualHeaders>,
             guard: Option<Box<GuardState>>,
         },
     }
@@ -322,7 +322,9 @@ where
                 guard,
             } => match future.poll(cx) {
                 Poll::Ready(Ok(mut resp)) => {
-                    headers.apply_once(resp.headers_mut());
+                    if let Some(h) = headers.take() {
+                        h.apply_once(resp.headers_mut());
+                    }
                     if let Some(g) = guard.take() {
                         g.policy.get().apply_guard_headers(
                             g.guards,
