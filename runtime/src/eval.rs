@@ -469,9 +469,6 @@ impl<'a> Decision<'a> {
     }
 }
 
-/// Up to this many routes, the prefix search compares bytes instead of hashing.
-const FEW_ROUTES: usize = 8;
-
 const SAFELISTED_METHODS: [&[u8]; 3] = [b"GET", b"HEAD", b"POST"];
 
 /// Splits a request `Origin` into scheme, host and port when it has the strict form browsers
@@ -638,17 +635,7 @@ impl Policy {
             };
             if wanted && b == b'/' {
                 let head = p.get(..=i).unwrap_or(&[]);
-                if self.routes.len() <= FEW_ROUTES {
-                    // A few routes: comparing bytes beats hashing the pieces.
-                    let found = self.routes.iter().position(|r| {
-                        r.prefix
-                            && r.pattern.len() == head.len() + 1
-                            && r.pattern.as_bytes().starts_with(head)
-                    });
-                    if let Some(r) = found {
-                        return u32::try_from(r).ok();
-                    }
-                } else if let Some(r) = self.route_keys.get_parts(&[head, b"*"]) {
+                if let Some(r) = self.route_keys.get_parts(&[head, b"*"]) {
                     return Some(r);
                 }
             }

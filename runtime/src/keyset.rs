@@ -146,6 +146,10 @@ pub(crate) fn hash_parts(parts: &[&[u8]], fold_case: bool) -> u64 {
     h.finish()
 }
 
+/// Up to this many keys, lookups scan the keys instead of hashing (same answers; measured in
+/// BENCHMARKS.md: a hash of a short key costs more than a few length checks).
+const LINEAR_MAX: usize = 8;
+
 /// Whether the concatenation of `parts` equals `key`.
 #[inline]
 fn parts_eq(parts: &[&[u8]], key: &[u8], fold_case: bool) -> bool {
@@ -278,6 +282,15 @@ impl KeySet {
         if cap == 0 {
             return None;
         }
+        if self.keys.len() <= LINEAR_MAX {
+            // A handful of keys: comparing lengths and bytes beats hashing the key.
+            let total: usize = parts.iter().map(|p| p.len()).sum();
+            return self
+                .keys
+                .iter()
+                .position(|k| k.len() == total && parts_eq(parts, k.as_bytes(), self.fold_case))
+                .and_then(|i| u32::try_from(i).ok());
+        }
         let mask = cap - 1;
         let mut pos = (hash_parts(parts, self.fold_case) as usize) & mask;
         for _ in 0..cap {
@@ -370,12 +383,46 @@ mod tests {
 
     #[test]
     fn malformed_static_table_cannot_loop() {
-        static KEYS: [Cow<'static, str>; 1] = [Cow::Borrowed("a")];
+        // Enough keys for the hashed path (small sets scan their keys and ignore the slots).
+        static KEYS: [Cow<'static, str>; 9] = [
+            Cow::Borrowed("a"),
+            Cow::Borrowed("b"),
+            Cow::Borrowed("c"),
+            Cow::Borrowed("d"),
+            Cow::Borrowed("e"),
+            Cow::Borrowed("f"),
+            Cow::Borrowed("g"),
+            Cow::Borrowed("h"),
+            Cow::Borrowed("i"),
+        ];
         static SLOTS: [u32; 4] = [1, 1, 1, 1];
         let set = KeySet::from_raw_parts(&KEYS, &SLOTS, false);
         assert_eq!(set.get(b"zzz"), None);
-        static BAD: [u32; 4] = [9, 9, 9, 9];
+        static BAD: [u32; 4] = [99, 99, 99, 99];
         let set = KeySet::from_raw_parts(&KEYS, &BAD, false);
         assert_eq!(set.get(b"a"), None);
+        // A small set answers from its keys whatever its slots say.
+        let small = KeySet::from_raw_parts(&KEYS[..1], &BAD, false);
+        assert_eq!(small.get(b"a"), Some(0));
+        assert_eq!(small.get(b"b"), None);
+    }
+
+    #[test]
+    fn small_and_hashed_sets_agree() {
+        for n in [1usize, 5, 8, 9, 40] {
+            let keys: Vec<String> = (0..n).map(|i| format!("X-Key-{i}")).collect();
+            for fold in [false, true] {
+                let set = KeySet::new(keys.clone(), fold).unwrap();
+                for (i, k) in keys.iter().enumerate() {
+                    assert_eq!(set.get(k.as_bytes()), Some(i as u32));
+                    let lower = k.to_ascii_lowercase();
+                    assert_eq!(set.get(lower.as_bytes()), fold.then_some(i as u32));
+                    let (a, b) = k.split_at(3);
+                    assert_eq!(set.get_parts(&[a.as_bytes(), b.as_bytes()]), Some(i as u32));
+                }
+                assert_eq!(set.get(b"X-Key-"), None);
+                assert_eq!(set.get(b""), None);
+            }
+        }
     }
 }
