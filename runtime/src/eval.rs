@@ -1060,6 +1060,10 @@ where
     }
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the preflight's inputs, already looked up by decide_cors"
+)]
 fn preflight<'a, H>(
     cors: &'a Cors,
     matched: Option<crate::OriginMatch>,
@@ -1162,6 +1166,40 @@ fn preflight<'a, H>(
 mod tests {
     use super::*;
     use crate::{CorsSpec, RouteSpec};
+
+    #[test]
+    fn longest_prefix_probes_only_route_lengths_short_and_long() {
+        let long = format!("/{}/", "x".repeat(70));
+        let p = Policy::build(
+            vec![
+                RouteSpec {
+                    pattern: "/a/*".into(),
+                    ..Default::default()
+                },
+                RouteSpec {
+                    pattern: "/a/b/c/*".into(),
+                    ..Default::default()
+                },
+                RouteSpec {
+                    pattern: format!("{long}*"),
+                    ..Default::default()
+                },
+                RouteSpec {
+                    pattern: "/a/b".into(),
+                    ..Default::default()
+                },
+            ],
+            vec![],
+        )
+        .unwrap();
+        assert_eq!(p.route_for("/a/x/y/z").unwrap(), Some(0));
+        assert_eq!(p.route_for("/a/b/c/d/e").unwrap(), Some(1));
+        assert_eq!(p.route_for("/a/b/c").unwrap(), Some(0));
+        assert_eq!(p.route_for("/a/b").unwrap(), Some(3));
+        assert_eq!(p.route_for(&format!("{long}q/r")).unwrap(), Some(2));
+        assert_eq!(p.route_for(&long[..long.len() - 1]).unwrap(), None);
+        assert_eq!(p.route_for("/b/a/").unwrap(), None);
+    }
 
     fn policy() -> Policy {
         Policy::build(

@@ -46,14 +46,17 @@ const fn prefix_lengths(routes: &[Route]) -> (u64, bool) {
     let mut i = 0;
     while i < routes.len() {
         if routes[i].prefix {
-            let len = match &routes[i].pattern {
-                Cow::Borrowed(s) => s.len().saturating_sub(1),
-                Cow::Owned(s) => s.len().saturating_sub(1),
-            };
-            if len >= 1 && len <= 64 {
-                mask |= 1u64 << (len - 1);
-            } else {
-                long = true;
+            match &routes[i].pattern {
+                Cow::Borrowed(s) => {
+                    let len = s.len().saturating_sub(1);
+                    if len >= 1 && len <= 64 {
+                        mask |= 1u64 << (len - 1);
+                    } else {
+                        long = true;
+                    }
+                }
+                // Not reached by generated code (its patterns are borrowed); probe everything.
+                Cow::Owned(_) => return (u64::MAX, true),
             }
         }
         i += 1;
@@ -264,7 +267,13 @@ impl Policy {
                 .map(Cow::Owned)
         }
         let has_exact = any_exact(&built_routes);
-        let (prefix_lens, long_prefixes) = prefix_lengths(&built_routes);
+        let (mut prefix_lens, mut long_prefixes) = (0u64, false);
+        for r in built_routes.iter().filter(|r| r.prefix) {
+            match r.pattern.len().saturating_sub(1) {
+                len @ 1..=64 => prefix_lens |= 1u64 << (len - 1),
+                _ => long_prefixes = true,
+            }
+        }
         Ok(Policy {
             routes: Cow::Owned(built_routes),
             route_keys,
