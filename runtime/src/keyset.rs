@@ -150,6 +150,25 @@ pub(crate) fn hash_parts(parts: &[&[u8]], fold_case: bool) -> u64 {
 /// BENCHMARKS.md: a hash of a short key costs more than a few length checks).
 const LINEAR_MAX: usize = 8;
 
+/// ASCII case-insensitive equality of equal-length slices, eight bytes at a time.
+#[inline]
+fn eq_fold(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in ca.by_ref().zip(cb.by_ref()) {
+        let (Ok(x), Ok(y)) = (<[u8; 8]>::try_from(x), <[u8; 8]>::try_from(y)) else {
+            return false;
+        };
+        if lower8(u64::from_le_bytes(x)) != lower8(u64::from_le_bytes(y)) {
+            return false;
+        }
+    }
+    ca.remainder().eq_ignore_ascii_case(cb.remainder())
+}
+
 /// Whether the concatenation of `parts` equals `key`.
 #[inline]
 fn parts_eq(parts: &[&[u8]], key: &[u8], fold_case: bool) -> bool {
@@ -161,7 +180,7 @@ fn parts_eq(parts: &[&[u8]], key: &[u8], fold_case: bool) -> bool {
     for p in parts {
         let (head, tail) = rest.split_at(p.len());
         let same = if fold_case {
-            head.eq_ignore_ascii_case(p)
+            eq_fold(head, p)
         } else {
             head == *p
         };
@@ -405,6 +424,41 @@ mod tests {
         let small = KeySet::from_raw_parts(&KEYS[..1], &BAD, false);
         assert_eq!(small.get(b"a"), Some(0));
         assert_eq!(small.get(b"b"), None);
+    }
+
+    #[test]
+    fn eq_fold_is_ascii_case_insensitive_equality() {
+        let words: [&[u8]; 8] = [
+            b"",
+            b"a",
+            b"A",
+            b"content-type",
+            b"Content-Type",
+            b"CONTENT-TYPE",
+            b"content-typf",
+            b"x-\xc3\xa9\x40[`{@Zz",
+        ];
+        for a in words {
+            for b in words {
+                assert_eq!(eq_fold(a, b), a.eq_ignore_ascii_case(b), "{a:?} {b:?}");
+            }
+        }
+        // Every byte pair, one position at a time, at every offset of a 16-byte word.
+        for x in 0..=255u8 {
+            for y in [x, x ^ 0x20, x.wrapping_add(1)] {
+                for at in [0usize, 7, 8, 15] {
+                    let mut a = *b"abcdefghijklmnop";
+                    let mut b = a;
+                    a[at] = x;
+                    b[at] = y;
+                    assert_eq!(
+                        eq_fold(&a, &b),
+                        a.eq_ignore_ascii_case(&b),
+                        "{x} {y} at {at}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
