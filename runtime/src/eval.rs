@@ -682,31 +682,47 @@ impl Policy {
     where
         H: HeaderLookup + ?Sized,
     {
+        // One decision, written in place by every step and returned once (a decision is a
+        // few hundred bytes; each extra return path would copy it).
+        let mut d = Decision::new(Kind::NotCors, Reason::NoRoute);
+        self.decide_in(method, path, authority, headers, secret, &mut d);
+        d
+    }
+
+    fn decide_in<'a, H>(
+        &'a self,
+        method: &str,
+        path: &str,
+        authority: Option<&'a str>,
+        headers: &'a H,
+        secret: Option<&CsrfSecret>,
+        d: &mut Decision<'a>,
+    ) where
+        H: HeaderLookup + ?Sized,
+    {
         let route = match self.route_for(path) {
             Ok(Some(r)) => r,
-            Ok(None) => return Decision::new(Kind::NotCors, Reason::NoRoute),
-            Err(_) => return Decision::new(Kind::NotCors, Reason::PathInvalid),
+            Ok(None) => return,
+            Err(_) => return d.set(Kind::NotCors, Reason::PathInvalid),
         };
+        d.route = Some(route);
         let (cors_index, guards) = match self.routes.get(route as usize) {
             Some(r) => (r.cors, r.guards),
             None => (None, Guards::NONE),
         };
+        d.guards = guards;
         let cors = cors_index.and_then(|i| self.cors.get(i as usize).map(|c| (i, c)));
-        let mut csrf_reason = None;
-        let mut token = None;
         if guards != Guards::NONE {
             if let Some(ws) = guards
                 .websocket
                 .and_then(|i| self.websocket.get(i as usize))
             {
                 if is_websocket_upgrade(method, headers) {
-                    let mut d = decide_websocket(ws, authority, headers);
-                    d.route = Some(route);
-                    d.guards = guards;
-                    return d;
+                    return decide_websocket(ws, authority, headers, d);
                 }
             }
             if let Some(csrf) = guards.csrf.and_then(|i| self.csrf.get(i as usize)) {
+                let mut token = None;
                 let verdict =
                     decide_csrf(csrf, cors.map(|c| c.1), method, path, authority, headers)
                         .and_then(|r| {
@@ -718,30 +734,26 @@ impl Policy {
                             Ok(r)
                         });
                 match verdict {
-                    Ok(r) => csrf_reason = Some(r),
+                    Ok(r) => {
+                        d.csrf_reason = Some(r);
+                        d.token = token;
+                    }
                     Err(r) => {
-                        let mut d = Decision::new(Kind::CsrfRejected, r);
-                        d.route = Some(route);
-                        d.guards = guards;
+                        d.set(Kind::CsrfRejected, r);
                         // The refusal depends on Origin, as the route's CORS answer does.
                         if cors.is_some_and(|(_, c)| !c.is_static_any()) {
                             d.push(HeaderName::Vary, Value::Fixed("Origin"), true);
                         }
-                        return d;
+                        return;
                     }
                 }
             }
         }
-        let mut d = Decision::new(Kind::NotCors, Reason::NoCorsPolicy);
+        d.set(Kind::NotCors, Reason::NoCorsPolicy);
         if let Some((i, c)) = cors {
-            decide_cors(c, method, headers, &mut d);
+            decide_cors(c, method, headers, d);
             d.cors = Some(i);
         }
-        d.route = Some(route);
-        d.guards = guards;
-        d.csrf_reason = csrf_reason;
-        d.token = token;
-        d
     }
 }
 
@@ -860,31 +872,29 @@ fn decide_websocket<'a, H>(
     ws: &'a WebSocket,
     authority: Option<&'a str>,
     headers: &'a H,
-) -> Decision<'a>
-where
+    d: &mut Decision<'a>,
+) where
     H: HeaderLookup + ?Sized,
 {
-    let allowed = |reason| Decision::new(Kind::WebsocketAllowed, reason);
-    let refused = |reason| Decision::new(Kind::WebsocketRejected, reason);
     match single(headers, RequestHeader::Origin) {
-        Err(()) => refused(Reason::MultipleOrigins),
-        Ok(None) if ws.allow_missing => allowed(Reason::WebsocketNoOrigin),
-        Ok(None) => refused(Reason::WebsocketMissingOrigin),
+        Err(()) => d.set(Kind::WebsocketRejected, Reason::MultipleOrigins),
+        Ok(None) if ws.allow_missing => d.set(Kind::WebsocketAllowed, Reason::WebsocketNoOrigin),
+        Ok(None) => d.set(Kind::WebsocketRejected, Reason::WebsocketMissingOrigin),
         Ok(Some(o)) => {
             if let Some(m) = ws.match_origin(o) {
-                let mut d = allowed(Reason::WebsocketOriginAllowed);
+                d.set(Kind::WebsocketAllowed, Reason::WebsocketOriginAllowed);
                 d.origin_match = Some(m);
-                return d;
+                return;
             }
             if ws.same_origin {
                 if let (Some(a), Some(h)) = (origin_authority(o), request_host(headers, authority))
                 {
                     if a == h {
-                        return allowed(Reason::WebsocketSameOrigin);
+                        return d.set(Kind::WebsocketAllowed, Reason::WebsocketSameOrigin);
                     }
                 }
             }
-            refused(Reason::WebsocketOriginNotAllowed)
+            d.set(Kind::WebsocketRejected, Reason::WebsocketOriginNotAllowed);
         }
     }
 }
