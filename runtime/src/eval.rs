@@ -408,7 +408,7 @@ pub struct Decision<'a> {
 }
 
 impl<'a> Decision<'a> {
-    fn new(kind: Kind, reason: Reason) -> Self {
+    pub(crate) fn new(kind: Kind, reason: Reason) -> Self {
         Decision {
             kind,
             reason,
@@ -689,7 +689,9 @@ impl Policy {
         d
     }
 
-    fn decide_in<'a, H>(
+    /// [`Policy::decide_full`] into a decision the caller holds (the tower layer's, so the
+    /// decision is never copied).
+    pub(crate) fn decide_in<'a, H>(
         &'a self,
         method: &str,
         path: &str,

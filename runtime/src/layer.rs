@@ -145,12 +145,14 @@ where
             let policy = self.policy.get();
             let prepared = crate::headers::Prepared::new(req.headers());
             let authority = req.uri().authority().map(http::uri::Authority::as_str);
-            let d = policy.decide_full(
+            let mut d = crate::eval::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
+            policy.decide_in(
                 req.method().as_str(),
                 req.uri().path(),
                 authority,
                 &prepared,
                 self.secret.as_deref(),
+                &mut d,
             );
             #[cfg(feature = "tracing")]
             trace(&d, req.method(), req.uri().path());
