@@ -48,8 +48,8 @@ fn vary_has_origin(map: &HeaderMap) -> bool {
 
 /// The CORS headers of a decision that reaches the application (Allow-Origin,
 /// Allow-Credentials, Expose-Headers, `Vary: Origin`), owned: values are `HeaderValue` clones,
-/// which share bytes. Applied like [`ResponseHeaders`]: the application's `Access-Control-*`
-/// headers replaced on a governed route, `Vary: Origin` appended unless already there.
+/// which share bytes. Applying them replaces the application's `Access-Control-*` headers on a
+/// governed route and appends `Vary: Origin` unless it is already there.
 #[derive(Debug, Clone)]
 pub struct ActualHeaders {
     acao: Option<HeaderValue>,
@@ -159,8 +159,8 @@ impl Decision<'_> {
         Some(out)
     }
 
-    /// Writes the decision's headers into a fresh response's map (preflights), with one
-    /// reservation and no copy through [`ResponseHeaders`].
+    /// Writes the decision's headers into a fresh response's map (the responses the runtime
+    /// makes itself), with one reservation and no intermediate copy.
     pub fn write_new_headers(&self, request: &HeaderMap, map: &mut HeaderMap) {
         self.write_new_headers_with(request, None, map);
     }
