@@ -138,12 +138,14 @@ impl HeaderLookup for http::HeaderMap {
 /// An `http::HeaderMap` with its `Origin` lines looked up once, so the tower layer can decide
 /// and then clone the request's own `Origin` value into the response without a second lookup.
 #[cfg(feature = "tower")]
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub(crate) struct Prepared<'a> {
     map: &'a http::HeaderMap,
     /// The first two `Origin` field lines (the evaluator only needs to know whether there is
     /// more than one).
     origins: [Option<&'a http::HeaderValue>; 2],
+    /// The first `Access-Control-Request-Method` line, once the evaluator has looked it up.
+    method: std::cell::Cell<Option<&'a http::HeaderValue>>,
 }
 
 #[cfg(feature = "tower")]
@@ -155,12 +157,18 @@ impl<'a> Prepared<'a> {
         Prepared {
             map,
             origins: [first, second],
+            method: std::cell::Cell::new(None),
         }
     }
 
     /// The request's first `Origin` value.
     pub(crate) fn origin(&self) -> Option<&'a http::HeaderValue> {
         self.origins[0]
+    }
+
+    /// The request's first `Access-Control-Request-Method` value, if the evaluator read it.
+    pub(crate) fn method(&self) -> Option<&'a http::HeaderValue> {
+        self.method.get()
     }
 }
 
@@ -202,6 +210,23 @@ impl HeaderLookup for Prepared<'_> {
                 next: 0,
                 rest: None,
             },
+            RequestHeader::RequestMethod => {
+                let mut it = self
+                    .map
+                    .get_all(http::header::ACCESS_CONTROL_REQUEST_METHOD)
+                    .iter();
+                let first = it.next();
+                let second = first.and_then(|_| it.next());
+                self.method.set(first);
+                PreparedValues {
+                    origins: [
+                        first.map(http::HeaderValue::as_bytes),
+                        second.map(http::HeaderValue::as_bytes),
+                    ],
+                    next: 0,
+                    rest: None,
+                }
+            }
             other => PreparedValues {
                 origins: [None, None],
                 next: 0,

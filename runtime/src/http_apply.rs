@@ -93,13 +93,26 @@ impl ActualHeaders {
     }
 }
 
-fn echoed(request: &HeaderMap, origin: Option<&HeaderValue>, e: Echo) -> Option<HeaderValue> {
+/// Request values the caller already looked up (the tower layer's), so echoing them into the
+/// response needs no second lookup.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Known<'r> {
+    /// The first `Origin` value.
+    pub(crate) origin: Option<&'r HeaderValue>,
+    /// The first `Access-Control-Request-Method` value.
+    pub(crate) method: Option<&'r HeaderValue>,
+}
+
+fn echoed(request: &HeaderMap, known: Known<'_>, e: Echo) -> Option<HeaderValue> {
     match e {
-        Echo::Origin => match origin {
+        Echo::Origin => match known.origin {
             Some(o) => Some(o.clone()),
             None => request.get(header::ORIGIN).cloned(),
         },
-        Echo::Method => request.get(header::ACCESS_CONTROL_REQUEST_METHOD).cloned(),
+        Echo::Method => match known.method {
+            Some(m) => Some(m.clone()),
+            None => request.get(header::ACCESS_CONTROL_REQUEST_METHOD).cloned(),
+        },
         Echo::HeadersLine(n) => request
             .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
             .iter()
@@ -111,15 +124,11 @@ fn echoed(request: &HeaderMap, origin: Option<&HeaderValue>, e: Echo) -> Option<
 
 /// The owned `HeaderValue` for a decision's header value: table values and the request's own
 /// values are cloned (sharing their bytes), fixed ones are static.
-fn owned(
-    value: Value<'_>,
-    request: &HeaderMap,
-    origin: Option<&HeaderValue>,
-) -> Option<HeaderValue> {
+fn owned(value: Value<'_>, request: &HeaderMap, known: Known<'_>) -> Option<HeaderValue> {
     match value {
         Value::Table(v) => Some(v.clone()),
         Value::Fixed(s) => Some(HeaderValue::from_static(s)),
-        Value::Echo(e, _) => echoed(request, origin, e),
+        Value::Echo(e, _) => echoed(request, known, e),
     }
 }
 
@@ -127,14 +136,14 @@ impl Decision<'_> {
     /// The headers of a decision that reaches the application, in a small value the tower
     /// layer keeps while the application runs. `None` for decisions the runtime answers itself.
     pub fn actual_response_headers(&self, request: &HeaderMap) -> Option<ActualHeaders> {
-        self.actual_response_headers_with(request, None)
+        self.actual_response_headers_with(request, Known::default())
     }
 
     /// [`Decision::actual_response_headers`] with the request's `Origin` value already in hand.
     pub(crate) fn actual_response_headers_with(
         &self,
         request: &HeaderMap,
-        origin: Option<&HeaderValue>,
+        known: Known<'_>,
     ) -> Option<ActualHeaders> {
         if self.status().is_some() {
             return None;
@@ -149,9 +158,9 @@ impl Decision<'_> {
         // An actual request's decision holds at most these four (eval.rs).
         for h in self.headers() {
             match h.name {
-                HeaderName::AllowOrigin => out.acao = owned(h.value, request, origin),
+                HeaderName::AllowOrigin => out.acao = owned(h.value, request, known),
                 HeaderName::AllowCredentials => out.acac = true,
-                HeaderName::ExposeHeaders => out.aceh = owned(h.value, request, origin),
+                HeaderName::ExposeHeaders => out.aceh = owned(h.value, request, known),
                 HeaderName::Vary => out.vary = true,
                 _ => {}
             }
@@ -162,18 +171,13 @@ impl Decision<'_> {
     /// Writes the decision's headers into a fresh response's map (the responses the runtime
     /// makes itself), with one reservation and no intermediate copy.
     pub fn write_new_headers(&self, request: &HeaderMap, map: &mut HeaderMap) {
-        self.write_new_headers_with(request, None, map);
+        self.write_new_headers_with(request, Known::default(), map);
     }
 
-    fn write_new_headers_with(
-        &self,
-        request: &HeaderMap,
-        origin: Option<&HeaderValue>,
-        map: &mut HeaderMap,
-    ) {
+    fn write_new_headers_with(&self, request: &HeaderMap, known: Known<'_>, map: &mut HeaderMap) {
         map.reserve(self.headers().len());
         for h in self.headers() {
-            if let Some(v) = owned(h.value, request, origin) {
+            if let Some(v) = owned(h.value, request, known) {
                 if h.append {
                     map.append(http_name(h.name), v);
                 } else {
@@ -188,19 +192,19 @@ impl Decision<'_> {
     /// route's CSP and security headers are not in it: add them with
     /// [`Policy::apply_guard_headers`].
     pub fn preflight_response<B: Default>(&self, request: &HeaderMap) -> Option<Response<B>> {
-        self.preflight_response_with(request, None)
+        self.preflight_response_with(request, Known::default())
     }
 
     /// [`Decision::preflight_response`] with the request's `Origin` value already in hand.
     pub(crate) fn preflight_response_with<B: Default>(
         &self,
         request: &HeaderMap,
-        origin: Option<&HeaderValue>,
+        known: Known<'_>,
     ) -> Option<Response<B>> {
         let status = self.status().and_then(|s| StatusCode::from_u16(s).ok())?;
         let mut resp = Response::new(B::default());
         *resp.status_mut() = status;
-        self.write_new_headers_with(request, origin, resp.headers_mut());
+        self.write_new_headers_with(request, known, resp.headers_mut());
         if let Some(r) = self.refusal_reason() {
             resp.headers_mut()
                 .insert(REASON_HEADER, HeaderValue::from_static(r));

@@ -187,10 +187,14 @@ where
                 }
                 _ => None,
             };
-            match d.actual_response_headers_with(req.headers(), prepared.origin()) {
+            let known = crate::http_apply::Known {
+                origin: prepared.origin(),
+                method: prepared.method(),
+            };
+            match d.actual_response_headers_with(req.headers(), known) {
                 Some(h) => (Some(h), guards, token),
                 None => {
-                    let mut response = d.preflight_response_with(req.headers(), prepared.origin());
+                    let mut response = d.preflight_response_with(req.headers(), known);
                     if let Some(r) = &mut response {
                         if !self.guard_headers(guards, None, r) {
                             response = None;
