@@ -264,49 +264,16 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 fn mac(key: &[u8], session: &[u8], random: &[u8]) -> Option<hmac::Hmac<sha2::Sha256>> {
     use hmac::{KeyInit, Mac};
     let mut m = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).ok()?;
-    let mut len = itoa_buf(session.len());
-    m.update(len.as_bytes());
+    // Decimal lengths without allocating (`itoa`, already in the tree through `http`).
+    let mut len = itoa::Buffer::new();
+    m.update(len.format(session.len()).as_bytes());
     m.update(b"!");
     m.update(session);
     m.update(b"!");
-    len = itoa_buf(random.len());
-    m.update(len.as_bytes());
+    m.update(len.format(random.len()).as_bytes());
     m.update(b"!");
     m.update(random);
     Some(m)
-}
-
-/// A small decimal formatter that does not allocate.
-#[cfg(feature = "csrf-token")]
-struct Dec {
-    buf: [u8; 20],
-    start: usize,
-}
-
-#[cfg(feature = "csrf-token")]
-impl Dec {
-    fn as_bytes(&self) -> &[u8] {
-        self.buf.get(self.start..).unwrap_or(&[])
-    }
-}
-
-#[cfg(feature = "csrf-token")]
-fn itoa_buf(mut n: usize) -> Dec {
-    let mut d = Dec {
-        buf: [0; 20],
-        start: 20,
-    };
-    loop {
-        d.start -= 1;
-        if let Some(slot) = d.buf.get_mut(d.start) {
-            *slot = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || d.start == 0 {
-            break;
-        }
-    }
-    d
 }
 
 /// A new token for `session`, or `None` when the CSPRNG cannot be read.
