@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{did_you_mean, line_span, unknown_setting, when_of, Checker};
-use crate::ast::{split_when, Block, Value};
+use super::{did_you_mean, line_span, settings, unknown_setting, when_of, Checker, Setting};
+use crate::ast::{Block, Value};
 use crate::check::origin;
 use crate::diag::{Diagnostic, Severity};
 use crate::ir::{
@@ -195,13 +195,13 @@ impl Checker {
             endpoints: Vec::new(),
             optouts,
         };
-        for line in &b.lines {
-            let Some(key) = line.values.first() else {
-                continue;
-            };
-            let (vals, lw) = split_when(line.values.get(1..).unwrap_or(&[]));
-            let lspan = line_span(&line.values, line.span);
-            let cond = when_of(lw);
+        for Setting {
+            key,
+            vals,
+            lspan,
+            cond,
+        } in settings(&b.lines)
+        {
             if key.quoted {
                 self.diags.push(
                     Diagnostic::new("GL0104", key.span, "a setting starts with its name")
@@ -278,13 +278,13 @@ impl Checker {
             .map(|(n, _)| *n)
             .chain(["include", "remove"])
             .collect();
-        for line in &b.lines {
-            let Some(key) = line.values.first() else {
-                continue;
-            };
-            let (vals, lw) = split_when(line.values.get(1..).unwrap_or(&[]));
-            let lspan = line_span(&line.values, line.span);
-            let cond = when_of(lw);
+        for Setting {
+            key,
+            vals,
+            lspan,
+            cond,
+        } in settings(&b.lines)
+        {
             let lname = key.text.to_ascii_lowercase();
             if vals.is_empty() && !key.quoted {
                 self.diags.push(
@@ -502,13 +502,13 @@ impl Checker {
             token: Vec::new(),
             optouts: optouts.clone(),
         };
-        for line in &b.lines {
-            let Some(key) = line.values.first() else {
-                continue;
-            };
-            let (vals, lw) = split_when(line.values.get(1..).unwrap_or(&[]));
-            let lspan = line_span(&line.values, line.span);
-            let cond = when_of(lw);
+        for Setting {
+            key,
+            vals,
+            lspan,
+            cond,
+        } in settings(&b.lines)
+        {
             match key.text.as_str() {
                 "dangerously-allow" => {}
                 "secret" | "secret-hex" | "key" => self.diags.push(secret_in_file(key.span)),
@@ -559,7 +559,7 @@ impl Checker {
                         }
                         // Methods are matched byte-exactly, as sent.
                         let method = m.text.clone();
-                        if !self.route_pattern_ok(p) {
+                        if !self.check_route_pattern(p) {
                             continue;
                         }
                         if matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
@@ -736,13 +736,6 @@ impl Checker {
         Some(o.canonical)
     }
 
-    /// The route-pattern rules (GL0106) for `exempt` patterns.
-    fn route_pattern_ok(&mut self, p: &Value) -> bool {
-        let before = self.diags.len();
-        self.check_route_pattern(p);
-        self.diags.len() == before
-    }
-
     fn websocket_block(&mut self, b: &Block, name: &Value, when: crate::ir::Cond) {
         let optouts = self.optouts(b);
         let mut w = WebSocketDecl {
@@ -756,13 +749,13 @@ impl Checker {
             missing: Vec::new(),
             optouts: optouts.clone(),
         };
-        for line in &b.lines {
-            let Some(key) = line.values.first() else {
-                continue;
-            };
-            let (vals, lw) = split_when(line.values.get(1..).unwrap_or(&[]));
-            let lspan = line_span(&line.values, line.span);
-            let cond = when_of(lw);
+        for Setting {
+            key,
+            vals,
+            lspan,
+            cond,
+        } in settings(&b.lines)
+        {
             match key.text.as_str() {
                 "allow-origins" => {
                     for v in vals {
@@ -771,11 +764,7 @@ impl Checker {
                             continue;
                         }
                         if v.is_word("*") {
-                            self.diags.push(
-                                Diagnostic::new("GL0971", v.span, "`*` may open a WebSocket")
-                                    .label("every site could open this socket with the user's cookies")
-                                    .help("list the origins (or write `same-origin`); a WebSocket handshake is not protected by CORS (cross-site WebSocket hijacking)"),
-                            );
+                            self.diags.push(websocket_wildcard(v.span));
                             w.invalid += 1;
                             continue;
                         }
@@ -800,20 +789,23 @@ impl Checker {
         self.program.websocket.push(w);
     }
 
-    /// A guard line in a route block (`csp NAME`, ...); `false` if `key` is not one.
-    pub(super) fn guard_route_line(
+    /// A policy line in a route block (`cors NAME`, `csp NAME`, ...); `false` if `key` names
+    /// no policy kind.
+    pub(super) fn route_line(
         &mut self,
         key: &Value,
         vals: &[Value],
         lspan: Span,
-        lw: Option<&Value>,
+        when: crate::ir::Cond,
         r: &mut RouteDecl,
     ) -> bool {
         let list = match key.text.as_str() {
-            "csp" if !key.quoted => &mut r.csp,
-            "headers" if !key.quoted => &mut r.headers,
-            "csrf" if !key.quoted => &mut r.csrf,
-            "websocket" if !key.quoted => &mut r.websocket,
+            _ if key.quoted => return false,
+            "cors" => &mut r.cors,
+            "csp" => &mut r.csp,
+            "headers" => &mut r.headers,
+            "csrf" => &mut r.csrf,
+            "websocket" => &mut r.websocket,
             _ => return false,
         };
         match vals {
@@ -821,7 +813,7 @@ impl Checker {
                 value: n.text.clone(),
                 span: n.span,
                 line: lspan,
-                when: when_of(lw),
+                when,
             }),
             _ => self.diags.push(
                 Diagnostic::new(
@@ -961,14 +953,9 @@ impl Checker {
         {
             let (eff, _) = program.expand_origins(&w.origins, profile);
             let same = w.same_origin.iter().any(|e| active(&e.when, profile));
-            if eff.iter().any(|e| matches!(e.value, OriginRef::Any)) {
-                if let Some(e) = eff.iter().find(|e| matches!(e.value, OriginRef::Any)) {
-                    self.diags.push(
-                        Diagnostic::new("GL0971", e.span, "`*` may open a WebSocket")
-                            .label("every site could open this socket with the user's cookies")
-                            .help("list the origins (or write `same-origin`)"),
-                    );
-                }
+            // `*` through a set (a literal `*` was reported where it was written).
+            if let Some(e) = eff.iter().find(|e| matches!(e.value, OriginRef::Any)) {
+                self.diags.push(websocket_wildcard(e.span));
             }
             if eff.is_empty() && !same && w.invalid == 0 {
                 self.diags.push(
@@ -1117,6 +1104,12 @@ impl Checker {
             }
         }
     }
+}
+
+fn websocket_wildcard(span: Span) -> Diagnostic {
+    Diagnostic::new("GL0971", span, "`*` may open a WebSocket")
+        .label("every site could open this socket with the user's cookies")
+        .help("list the origins (or write `same-origin`); a WebSocket handshake is not protected by CORS (cross-site WebSocket hijacking)")
 }
 
 fn secret_in_file(span: Span) -> Diagnostic {

@@ -130,6 +130,32 @@ fn unknown_setting(key: &Value, block: &str, known: &[&str]) -> Diagnostic {
     d
 }
 
+/// One setting line of a block body, split the way every block reads it.
+struct Setting<'b> {
+    /// The setting's name (the line's first value).
+    key: &'b Value,
+    /// The values after the name, without a trailing `when NAME`.
+    vals: &'b [Value],
+    /// The whole line.
+    lspan: Span,
+    /// The line's `when`.
+    cond: Cond,
+}
+
+/// The non-empty lines of a block body as settings.
+fn settings(lines: &[ast::Line]) -> impl Iterator<Item = Setting<'_>> {
+    lines.iter().filter_map(|line| {
+        let key = line.values.first()?;
+        let (vals, lw) = split_when(line.values.get(1..).unwrap_or(&[]));
+        Some(Setting {
+            key,
+            vals,
+            lspan: line_span(&line.values, line.span),
+            cond: when_of(lw),
+        })
+    })
+}
+
 fn line_span(values: &[Value], fallback: Span) -> Span {
     match (values.first(), values.last()) {
         (Some(a), Some(b)) => a.span.to(b.span),
@@ -379,10 +405,13 @@ impl Checker {
             max_age: Vec::new(),
             optouts: optouts.clone(),
         };
-        for line in &b.lines {
-            let Some(key) = line.values.first() else {
-                continue;
-            };
+        for Setting {
+            key,
+            vals,
+            lspan,
+            cond,
+        } in settings(&b.lines)
+        {
             if key.quoted {
                 self.diags.push(
                     Diagnostic::new("GL0104", key.span, "a setting starts with its name")
@@ -391,9 +420,6 @@ impl Checker {
                 );
                 continue;
             }
-            let (vals, lw) = split_when(line.values.get(1..).unwrap_or(&[]));
-            let lspan = line_span(&line.values, line.span);
-            let cond = when_of(lw);
             fn mk<T>(value: T, span: Span, line: Span, when: &Cond) -> Entry<T> {
                 Entry {
                     value,
@@ -557,27 +583,14 @@ impl Checker {
             csrf: Vec::new(),
             websocket: Vec::new(),
         };
-        for line in &b.lines {
-            let Some(key) = line.values.first() else {
-                continue;
-            };
-            let (vals, lw) = split_when(line.values.get(1..).unwrap_or(&[]));
-            let lspan = line_span(&line.values, line.span);
-            if key.is_word("cors") {
-                match vals {
-                    [n] if !n.quoted => route.cors.push(Entry {
-                        value: n.text.clone(),
-                        span: n.span,
-                        line: lspan,
-                        when: when_of(lw),
-                    }),
-                    _ => self.diags.push(
-                        Diagnostic::new("GL0104", lspan, "`cors` takes one policy name")
-                            .label("expected one name")
-                            .help("write `cors NAME`"),
-                    ),
-                }
-            } else if !self.guard_route_line(key, vals, lspan, lw, &mut route) {
+        for Setting {
+            key,
+            vals,
+            lspan,
+            cond,
+        } in settings(&b.lines)
+        {
+            if !self.route_line(key, vals, lspan, cond, &mut route) {
                 self.diags
                     .push(unknown_setting(key, "route", &ROUTE_SETTINGS));
             }
