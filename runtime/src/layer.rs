@@ -94,37 +94,28 @@ pub struct Service<S> {
 
 #[cfg(feature = "tracing")]
 fn trace(d: &crate::Decision<'_>, method: &http::Method, path: &str) {
-    match d.kind {
-        crate::Kind::PreflightRejected => tracing::warn!(
-            target: "guestlist",
-            reason = d.reason.code(),
-            %method,
-            path,
-            "guestlist refused a CORS preflight with 403"
-        ),
-        crate::Kind::CsrfRejected => tracing::warn!(
-            target: "guestlist",
-            reason = d.reason.code(),
-            %method,
-            path,
-            "guestlist refused a cross-origin request with 403 (csrf)"
-        ),
-        crate::Kind::WebsocketRejected => tracing::warn!(
-            target: "guestlist",
-            reason = d.reason.code(),
-            %method,
-            path,
-            "guestlist refused a WebSocket handshake with 403"
-        ),
-        crate::Kind::ActualNotAllowed => tracing::info!(
-            target: "guestlist",
-            reason = d.reason.code(),
-            %method,
-            path,
-            "guestlist sent no CORS headers: origin not allowed"
-        ),
-        _ => {}
-    }
+    let refused = match d.kind {
+        crate::Kind::PreflightRejected => "guestlist refused a CORS preflight with 403",
+        crate::Kind::CsrfRejected => "guestlist refused a cross-origin request with 403 (csrf)",
+        crate::Kind::WebsocketRejected => "guestlist refused a WebSocket handshake with 403",
+        crate::Kind::ActualNotAllowed => {
+            return tracing::info!(
+                target: "guestlist",
+                reason = d.reason.code(),
+                %method,
+                path,
+                "guestlist sent no CORS headers: origin not allowed"
+            );
+        }
+        _ => return,
+    };
+    tracing::warn!(
+        target: "guestlist",
+        reason = d.reason.code(),
+        %method,
+        path,
+        "{refused}"
+    );
 }
 
 impl<S, ReqBody, ResBody> tower_service::Service<Request<ReqBody>> for Service<S>
