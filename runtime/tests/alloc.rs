@@ -3,8 +3,9 @@
 //! be caught, or the counter is broken.
 #![allow(unsafe_code, clippy::expect_used, clippy::panic)] // a counting allocator needs unsafe; tests fail by panicking
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::future::Future as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use guestlist::{CorsSpec, CsrfSpec, Kind, Policy, PolicySpec, RouteSpec, WebSocketSpec};
@@ -176,19 +177,6 @@ impl tower_service::Service<http::Request<()>> for App {
     }
 }
 
-fn run<S>(svc: &mut S, req: http::Request<()>) -> http::Response<()>
-where
-    S: tower_service::Service<http::Request<()>, Response = http::Response<()>>,
-    S::Error: std::fmt::Debug,
-{
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    let mut fut = std::pin::pin!(svc.call(req));
-    match fut.as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(r) => r.expect("infallible"),
-        std::task::Poll::Pending => panic!("the test service is always ready"),
-    }
-}
-
 /// Request header values are shared bytes, as hyper makes them (slices of its read buffer),
 /// so cloning one into the response is a reference-count increment, not an allocation.
 fn request(method: &str, origin: &'static str, acrm: Option<&'static str>) -> http::Request<()> {
@@ -221,10 +209,11 @@ fn through_layer(policy: &Policy) -> usize {
         let mut bare = App { with_room };
         let mut layered = layer.layer(App { with_room });
         // Warm up: the first clone of a table value built at run time shares its bytes once.
-        let _ = run(&mut layered, request(method, "https://7.example.com", acrm));
-        let (floor, _) = count(|| run(&mut bare, request(method, "https://7.example.com", acrm)));
+        let _ = common::run(&mut layered, request(method, "https://7.example.com", acrm));
+        let (floor, _) =
+            count(|| common::run(&mut bare, request(method, "https://7.example.com", acrm)));
         let (total, resp) =
-            count(|| run(&mut layered, request(method, "https://7.example.com", acrm)));
+            count(|| common::run(&mut layered, request(method, "https://7.example.com", acrm)));
         // What the added headers cost in a map of the same starting shape.
         let mut map = if with_room {
             http::HeaderMap::with_capacity(32)

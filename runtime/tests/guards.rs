@@ -8,7 +8,8 @@
     clippy::indexing_slicing
 )] // tests fail by panicking
 
-use std::future::Future as _;
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use guestlist::{
@@ -16,7 +17,6 @@ use guestlist::{
     RouteSpec, WebSocketSpec,
 };
 use tower_layer::Layer as _;
-use tower_service::Service as _;
 
 fn policy() -> Policy {
     Policy::from_spec(PolicySpec {
@@ -366,22 +366,13 @@ impl tower_service::Service<http::Request<()>> for App {
     }
 }
 
-fn run(svc: &mut guestlist::Service<App>, req: http::Request<()>) -> http::Response<()> {
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    let mut fut = std::pin::pin!(svc.call(req));
-    match fut.as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(r) => r.unwrap(),
-        std::task::Poll::Pending => panic!("the test service is always ready"),
-    }
-}
-
 #[test]
 fn layer_sets_nonce_csp_and_security_headers() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let mut svc = Layer::shared(Arc::new(policy())).layer(App { seen: seen.clone() });
     let mut nonces = Vec::new();
     for _ in 0..2 {
-        let resp = run(&mut svc, http::Request::get("/page").body(()).unwrap());
+        let resp = common::run(&mut svc, http::Request::get("/page").body(()).unwrap());
         assert_eq!(resp.status(), 200);
         let app_nonce = seen
             .lock()
@@ -409,7 +400,7 @@ fn layer_sets_nonce_csp_and_security_headers() {
     }
     assert_ne!(nonces[0], nonces[1], "a fresh nonce per response");
     // A route without csp/headers: the app's headers are left alone, no nonce.
-    let resp = run(&mut svc, http::Request::get("/ws").body(()).unwrap());
+    let resp = common::run(&mut svc, http::Request::get("/ws").body(()).unwrap());
     assert_eq!(resp.headers()["x-powered-by"], "Express");
     assert_eq!(seen.lock().unwrap().pop(), Some(None));
 }
@@ -423,7 +414,7 @@ fn layer_refuses_csrf_and_websocket_with_a_reason_before_the_app() {
         .header("origin", "https://evil.test")
         .body(())
         .unwrap();
-    let resp = run(&mut svc, req);
+    let resp = common::run(&mut svc, req);
     assert_eq!(resp.status(), 403);
     assert_eq!(resp.headers()["guestlist-reason"], "csrf-cross-site");
     // The refusal carries the route's security headers too.
@@ -437,7 +428,7 @@ fn layer_refuses_csrf_and_websocket_with_a_reason_before_the_app() {
         .header("origin", "https://evil.test")
         .body(())
         .unwrap();
-    let resp = run(&mut svc, req);
+    let resp = common::run(&mut svc, req);
     assert_eq!(resp.status(), 403);
     assert_eq!(
         resp.headers()["guestlist-reason"],
@@ -452,5 +443,5 @@ fn layer_refuses_csrf_and_websocket_with_a_reason_before_the_app() {
         .header("origin", "https://site.test")
         .body(())
         .unwrap();
-    assert_eq!(run(&mut svc, req).status(), 200);
+    assert_eq!(common::run(&mut svc, req).status(), 200);
 }

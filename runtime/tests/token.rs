@@ -9,12 +9,12 @@
     clippy::indexing_slicing
 )] // tests fail by panicking
 
-use std::future::Future as _;
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use guestlist::{CsrfSecret, CsrfSpec, CsrfToken, Layer, Policy, PolicySpec, RouteSpec, TokenSpec};
 use tower_layer::Layer as _;
-use tower_service::Service as _;
 
 fn policy() -> Arc<Policy> {
     Arc::new(
@@ -72,15 +72,6 @@ impl tower_service::Service<http::Request<()>> for App {
     }
 }
 
-fn call(svc: &mut guestlist::Service<App>, req: http::Request<()>) -> http::Response<()> {
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    let mut fut = std::pin::pin!(svc.call(req));
-    match fut.as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(r) => r.unwrap(),
-        std::task::Poll::Pending => panic!("always ready"),
-    }
-}
-
 fn get(session: &str, cookie: Option<&str>) -> http::Request<()> {
     let mut c = format!("session={session}");
     if let Some(t) = cookie {
@@ -107,7 +98,7 @@ fn post(session: &str, cookie: Option<&str>, header: Option<&str>) -> http::Requ
 
 /// Issues a token for `session` with a GET, as a page load would.
 fn issue(svc: &mut guestlist::Service<App>, app: &App, session: &str) -> String {
-    let r = call(svc, get(session, None));
+    let r = common::run(svc, get(session, None));
     let cookies: Vec<_> = r
         .headers()
         .get_all("set-cookie")
@@ -152,7 +143,7 @@ fn a_page_load_sets_a_host_cookie_and_hands_the_token_to_the_app() {
     let mut svc = Layer::shared(policy())
         .csrf_secret(secret(1))
         .layer(app.clone());
-    let r = call(&mut svc, get("alice", None));
+    let r = common::run(&mut svc, get("alice", None));
     let set = r
         .headers()
         .get_all("set-cookie")
@@ -177,7 +168,7 @@ fn a_page_load_sets_a_host_cookie_and_hands_the_token_to_the_app() {
         token
     );
     // With that cookie, the next page load keeps it (no new cookie).
-    let r = call(&mut svc, get("alice", Some(&token)));
+    let r = common::run(&mut svc, get("alice", Some(&token)));
     assert!(r
         .headers()
         .get_all("set-cookie")
@@ -188,7 +179,7 @@ fn a_page_load_sets_a_host_cookie_and_hands_the_token_to_the_app() {
         token
     );
     // A cookie issued for another session is replaced.
-    let r = call(&mut svc, get("mallory", Some(&token)));
+    let r = common::run(&mut svc, get("mallory", Some(&token)));
     assert!(r
         .headers()
         .get_all("set-cookie")
@@ -204,7 +195,7 @@ fn unsafe_requests_need_the_sessions_token_in_header_and_cookie() {
         .layer(app.clone());
     let t = issue(&mut svc, &app, "alice");
     assert_eq!(
-        reason(&call(&mut svc, post("alice", Some(&t), Some(&t)))),
+        reason(&common::run(&mut svc, post("alice", Some(&t), Some(&t)))),
         (200, None)
     );
     let cases: Vec<(http::Request<()>, &str)> = vec![
@@ -225,19 +216,25 @@ fn unsafe_requests_need_the_sessions_token_in_header_and_cookie() {
         ),
     ];
     for (req, want) in cases {
-        assert_eq!(reason(&call(&mut svc, req)), (403, Some(want.to_string())));
+        assert_eq!(
+            reason(&common::run(&mut svc, req)),
+            (403, Some(want.to_string()))
+        );
     }
     // A tampered MAC.
     let mut bad = t.clone().into_bytes();
     bad[10] = if bad[10] == b'f' { b'e' } else { b'f' };
     let bad = String::from_utf8(bad).unwrap();
     assert_eq!(
-        reason(&call(&mut svc, post("alice", Some(&bad), Some(&bad)))),
+        reason(&common::run(
+            &mut svc,
+            post("alice", Some(&bad), Some(&bad))
+        )),
         (403, Some("csrf-token-other-session".into()))
     );
     // Refused requests never reach the application.
     let before = app.seen.lock().unwrap().len();
-    call(&mut svc, post("alice", None, None));
+    common::run(&mut svc, post("alice", None, None));
     assert_eq!(app.seen.lock().unwrap().len(), before);
 }
 
@@ -253,7 +250,7 @@ fn form_posts_are_checked_by_the_application_with_the_helper() {
         .header("cookie", format!("session=alice; __Host-csrf={t}"))
         .body(())
         .unwrap();
-    assert_eq!(call(&mut svc, req).status(), 200);
+    assert_eq!(common::run(&mut svc, req).status(), 200);
     let ext = app.seen.lock().unwrap().pop().flatten().unwrap();
     assert!(ext.is_pending());
     assert_eq!(ext.verify_submitted(&t), Ok(()));
@@ -283,11 +280,11 @@ fn a_rotated_secret_is_accepted_during_the_rotation_only() {
         .csrf_secret(rotating)
         .layer(app.clone());
     assert_eq!(
-        reason(&call(&mut during, post("alice", Some(&t), Some(&t)))),
+        reason(&common::run(&mut during, post("alice", Some(&t), Some(&t)))),
         (200, None)
     );
     // A page load during the rotation re-issues the token under the new secret.
-    let r = call(&mut during, get("alice", Some(&t)));
+    let r = common::run(&mut during, get("alice", Some(&t)));
     assert!(r
         .headers()
         .get_all("set-cookie")
@@ -297,7 +294,7 @@ fn a_rotated_secret_is_accepted_during_the_rotation_only() {
         .csrf_secret(secret(2))
         .layer(app.clone());
     assert_eq!(
-        reason(&call(&mut after, post("alice", Some(&t), Some(&t)))),
+        reason(&common::run(&mut after, post("alice", Some(&t), Some(&t)))),
         (403, Some("csrf-token-other-session".into()))
     );
 }
@@ -308,10 +305,10 @@ fn without_a_secret_unsafe_requests_are_refused() {
     let mut svc = Layer::shared(policy()).layer(app.clone());
     assert!(policy().needs_csrf_secret());
     assert_eq!(
-        reason(&call(&mut svc, post("alice", None, Some("x")))),
+        reason(&common::run(&mut svc, post("alice", None, Some("x")))),
         (403, Some("csrf-token-no-secret".into()))
     );
-    assert_eq!(call(&mut svc, get("alice", None)).status(), 200);
+    assert_eq!(common::run(&mut svc, get("alice", None)).status(), 200);
 }
 
 proptest::proptest! {
