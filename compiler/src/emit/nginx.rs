@@ -191,6 +191,15 @@ fn pattern_regex(p: &str) -> Option<String> {
 struct Writer {
     http: String,
     ns: String,
+    /// The shared csrf maps, and the csrf and websocket policies whose maps are written.
+    emitted: std::collections::BTreeSet<String>,
+}
+
+impl Writer {
+    /// Whether the maps named `key` still need writing (true once per key).
+    fn first_time(&mut self, key: &str) -> bool {
+        self.emitted.insert(key.to_string())
+    }
 }
 
 impl Writer {
@@ -507,7 +516,7 @@ impl Writer {
 impl Writer {
     /// The maps every csrf check shares (emitted once).
     fn csrf_shared(&mut self) {
-        if self.http.contains(&format!("${}_sfs ", self.ns)) {
+        if !self.first_time("csrf-shared") {
             return;
         }
         let ns = self.ns.clone();
@@ -562,7 +571,7 @@ impl Writer {
         self.csrf_shared();
         let ns = self.ns.clone();
         let v = format!("{ns}c{ci}");
-        if !self.http.contains(&format!("${v}_trusted ")) {
+        if self.first_time(&format!("csrf {ci}")) {
             let _ = writeln!(self.http, "\n# csrf policy `{}`", c.name());
             let trusted: Vec<&str> = c.trusted().keys().iter().map(|k| k.as_ref()).collect();
             if trusted.is_empty() {
@@ -658,7 +667,7 @@ impl Writer {
         self.csrf_shared();
         let ns = self.ns.clone();
         let v = format!("{ns}w{wi}");
-        if self.http.contains(&format!("${v}_ws ")) {
+        if !self.first_time(&format!("websocket {wi}")) {
             return Ok(format!("${v}_ws"));
         }
         let _ = writeln!(self.http, "\n# websocket policy `{}`", w.name());
@@ -854,6 +863,7 @@ pub fn emit(
     let mut w = Writer {
         http: String::new(),
         ns: ns.clone(),
+        emitted: std::collections::BTreeSet::new(),
     };
     let root = opts.include_root.trim_end_matches('/');
     check_value("include root", root)?;
