@@ -59,16 +59,12 @@ pub fn response_headers(
             out.push(("set-cookie".to_string(), tp.set_cookie("{token}")));
         }
     }
-    if let Some(h) = g.headers.and_then(|i| policy.header_sets().get(i as usize)) {
-        for (n, v) in h.set() {
-            out.push((n.as_str().to_string(), show(v.as_bytes())));
-        }
-    }
-    if let Some(c) = g.csp.and_then(|i| policy.csp_policies().get(i as usize)) {
-        out.push((c.header_name().as_str().to_string(), c.display_value()));
-        if let Some(v) = c.reporting_endpoints() {
-            out.push(("reporting-endpoints".to_string(), show(v.as_bytes())));
-        }
+    for (name, value) in policy.guard_headers(g) {
+        let value = match value {
+            guestlist::GuardValue::Fixed(v) => show(v.as_bytes()),
+            guestlist::GuardValue::Csp(c) => c.display_value(),
+        };
+        out.push((name.as_str().to_string(), value));
     }
     out
 }

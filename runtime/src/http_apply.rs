@@ -11,6 +11,15 @@ use crate::guards::CspNonce;
 use crate::headers::names_a_header;
 use crate::policy::{Guards, Policy};
 
+/// The value of one of [`Policy::guard_headers`].
+#[derive(Debug, Clone, Copy)]
+pub enum GuardValue<'a> {
+    /// A fixed value from the policy.
+    Fixed(&'a HeaderValue),
+    /// The route's CSP, whose value may hold a per-response nonce.
+    Csp(&'a crate::guards::Csp),
+}
+
 /// The header that carries a CSRF or WebSocket refusal's reason code.
 pub const REASON_HEADER: &str = "guestlist-reason";
 
@@ -257,10 +266,34 @@ impl Policy {
             .is_some_and(|c| c.has_nonce())
     }
 
+    /// The headers a route's CSP and security-header policies set, in order: the header set's
+    /// headers, then the CSP and `Reporting-Endpoints`. The one list both the tower layer
+    /// ([`Policy::apply_guard_headers`]) and `guestlist explain` use.
+    pub fn guard_headers(
+        &self,
+        guards: Guards,
+    ) -> impl Iterator<Item = (HttpName, GuardValue<'_>)> {
+        let set = guards
+            .headers
+            .and_then(|i| self.header_sets.get(i as usize));
+        let csp = guards.csp.and_then(|i| self.csp.get(i as usize));
+        let fixed = set
+            .into_iter()
+            .flat_map(|s| s.set.iter().map(|(n, v)| (n.clone(), GuardValue::Fixed(v))));
+        let csp_header = csp.map(|c| (c.header_name(), GuardValue::Csp(c)));
+        let endpoints = csp.and_then(|c| c.reporting_endpoints.as_ref()).map(|v| {
+            (
+                HttpName::from_static("reporting-endpoints"),
+                GuardValue::Fixed(v),
+            )
+        });
+        fixed.chain(csp_header).chain(endpoints)
+    }
+
     /// Applies a route's CSP and security headers to a response: removes the header set's
-    /// `remove` names, then sets (replacing the application's) each fixed header, the CSP with
-    /// `nonce` in it, and `Reporting-Endpoints`. A nonce CSP without a nonce is not sent: the
-    /// caller decides (the tower layer always has one).
+    /// `remove` names, then sets (replacing the application's) each of
+    /// [`Policy::guard_headers`], the CSP with `nonce` in it. A nonce CSP without a nonce is
+    /// not sent: the caller decides (the tower layer always has one).
     pub fn apply_guard_headers(
         &self,
         guards: Guards,
@@ -274,19 +307,14 @@ impl Policy {
             for name in set.remove.iter() {
                 map.remove(name);
             }
-            for (name, value) in set.set.iter() {
-                map.insert(name.clone(), value.clone());
-            }
         }
-        if let Some(csp) = guards.csp.and_then(|i| self.csp.get(i as usize)) {
-            if let Some(v) = csp.value_with(nonce) {
-                map.insert(csp.header_name(), v);
-            }
-            if let Some(v) = &csp.reporting_endpoints {
-                map.insert(
-                    http::HeaderName::from_static("reporting-endpoints"),
-                    v.clone(),
-                );
+        for (name, value) in self.guard_headers(guards) {
+            let value = match value {
+                GuardValue::Fixed(v) => Some(v.clone()),
+                GuardValue::Csp(c) => c.value_with(nonce),
+            };
+            if let Some(v) = value {
+                map.insert(name, v);
             }
         }
     }

@@ -52,7 +52,7 @@ pub use headers::{
     is_token, HeaderLookup, NameList, PairValues, RequestHeader, MAX_ACRH_BYTES, MAX_ACRH_LINES,
     MAX_ACRH_NAMES,
 };
-pub use http_apply::{ActualHeaders, REASON_HEADER};
+pub use http_apply::{ActualHeaders, GuardValue, REASON_HEADER};
 pub use keyset::{BuildError, KeySet};
 #[cfg(feature = "tower")]
 pub use layer::{Layer, ResponseFuture, Service};

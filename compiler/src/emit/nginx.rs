@@ -715,7 +715,6 @@ impl Writer {
         ri: usize,
         r: &guestlist::Route,
         policy: &guestlist::Policy,
-        lowered: &Lowered,
     ) -> Result<String, Unsupported> {
         let g = r.guards();
         let mut s = String::new();
@@ -752,36 +751,25 @@ impl Writer {
             let _ = writeln!(s, "add_header Guestlist-Reason ${rv} always;");
             let _ = writeln!(s, "if (${rv}) {{ return 403; }}");
         }
+        let hide: Vec<String> = g
+            .headers
+            .and_then(|i| policy.header_sets().get(i as usize))
+            .map(|h| h.remove().iter().map(|n| n.as_str().to_string()).collect())
+            .unwrap_or_default();
         let mut headers: Vec<(String, String)> = Vec::new();
-        let mut hide: Vec<String> = Vec::new();
-        if let Some(h) = g.headers.and_then(|i| policy.header_sets().get(i as usize)) {
-            for n in h.remove() {
-                hide.push(n.as_str().to_string());
-            }
-            for (n, v) in h.set() {
-                headers.push((n.as_str().to_string(), v.to_str().unwrap_or("").to_string()));
-            }
-        }
-        if let Some(c) = g.csp.and_then(|i| policy.csp_policies().get(i as usize)) {
-            if c.has_nonce() {
-                let at = g
-                    .csp
-                    .and_then(|i| lowered.provenance.csp.get(i as usize))
-                    .map(|_| "")
-                    .unwrap_or("");
-                return Err(Unsupported(format!(
-                    "csp policy `{}` on route \"{}\" has a per-response nonce{at}: nginx cannot make one safely (rewriting script tags would nonce injected scripts too); serve this route through the Rust runtime (guestlist::Layer), or emit a profile whose csp has no 'nonce'",
-                    c.name(),
-                    r.pattern()
-                )));
-            }
-            headers.push((c.header_name().as_str().to_string(), c.display_value()));
-            if let Some(v) = c.reporting_endpoints() {
-                headers.push((
-                    "reporting-endpoints".into(),
-                    v.to_str().unwrap_or("").to_string(),
-                ));
-            }
+        for (name, value) in policy.guard_headers(g) {
+            let value = match value {
+                guestlist::GuardValue::Fixed(v) => v.to_str().unwrap_or("").to_string(),
+                guestlist::GuardValue::Csp(c) if c.has_nonce() => {
+                    return Err(Unsupported(format!(
+                        "csp policy `{}` on route \"{}\" has a per-response nonce: nginx cannot make one safely (rewriting script tags would nonce injected scripts too); serve this route through the Rust runtime (guestlist::Layer), or emit a profile whose csp has no 'nonce'",
+                        c.name(),
+                        r.pattern()
+                    )));
+                }
+                guestlist::GuardValue::Csp(c) => c.display_value(),
+            };
+            headers.push((name.as_str().to_string(), value));
         }
         if !headers.is_empty() || !hide.is_empty() {
             s.push_str("# Security headers: the upstream's own copies are hidden, ours are sent `always`.\n");
@@ -930,7 +918,7 @@ pub fn emit(
             Some(s) => s.clone(),
             None => "# This route has no cors policy: no CORS headers are added.\n".to_string(),
         };
-        body.push_str(&w.route_guards(i, r, policy, lowered)?);
+        body.push_str(&w.route_guards(i, r, policy)?);
         let origin = lowered
             .provenance
             .routes
