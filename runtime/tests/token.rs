@@ -312,9 +312,11 @@ fn without_a_secret_unsafe_requests_are_refused() {
 }
 
 proptest::proptest! {
-    /// No token verifies for a different session value.
+    /// No token verifies for a different session value. (Printable values without `;` and
+    /// space, so that each is read back from the Cookie line exactly as written: `b = ";"`
+    /// would be read as the empty session, which is `a = ""`'s.)
     #[test]
-    fn no_token_verifies_for_another_session(a in "[ -~]{0,40}", b in "[ -~]{0,40}") {
+    fn no_token_verifies_for_another_session(a in "[!-:<-~]{0,40}", b in "[!-:<-~]{0,40}") {
         proptest::prop_assume!(a != b);
         let s = secret(9);
         let t = guestlist::mint_csrf_token(&s, a.as_bytes()).unwrap();
@@ -325,14 +327,12 @@ proptest::proptest! {
         ];
         let d = policy.decide_full("POST", "/x", None, &headers[..], Some(&s));
         proptest::prop_assert_eq!(d.kind, guestlist::Kind::CsrfRejected);
-        // ... and it does verify for its own (when `a` survives the cookie syntax).
-        if !a.contains(';') && a.trim() == a {
-            let headers = [
-                ("cookie".to_string(), format!("session={a}; __Host-csrf={t}")),
-                ("x-csrf-token".to_string(), t.clone()),
-            ];
-            let d = policy.decide_full("POST", "/x", None, &headers[..], Some(&s));
-            proptest::prop_assert_eq!(d.kind, guestlist::Kind::NotCors);
-        }
+        // ... and it does verify for its own.
+        let headers = [
+            ("cookie".to_string(), format!("session={a}; __Host-csrf={t}")),
+            ("x-csrf-token".to_string(), t.clone()),
+        ];
+        let d = policy.decide_full("POST", "/x", None, &headers[..], Some(&s));
+        proptest::prop_assert_eq!(d.kind, guestlist::Kind::NotCors);
     }
 }
