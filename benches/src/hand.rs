@@ -69,8 +69,8 @@ fn acrh_ok(v: &[u8]) -> bool {
 pub enum HandFuture<F> {
     /// The preflight answer.
     Ready(Option<Response<()>>),
-    /// The application, then the CORS headers.
-    Inner(Pin<Box<F>>, Option<HeaderValue>),
+    /// The application, then the CORS headers (the future is stored inline, not boxed).
+    Inner(F, Option<HeaderValue>),
 }
 
 impl<S> Service<Request<()>> for Hand<S>
@@ -129,13 +129,13 @@ where
                 return HandFuture::Ready(Some(resp));
             }
         }
-        HandFuture::Inner(Box::pin(self.inner.call(req)), origin)
+        HandFuture::Inner(self.inner.call(req), origin)
     }
 }
 
 impl<F, E> Future for HandFuture<F>
 where
-    F: Future<Output = Result<Response<()>, E>>,
+    F: Future<Output = Result<Response<()>, E>> + Unpin,
 {
     type Output = Result<Response<()>, E>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -144,7 +144,7 @@ where
                 Some(r) => Poll::Ready(Ok(r)),
                 None => Poll::Pending,
             },
-            HandFuture::Inner(f, origin) => match f.as_mut().poll(cx) {
+            HandFuture::Inner(f, origin) => match Pin::new(f).poll(cx) {
                 Poll::Ready(Ok(mut resp)) => {
                     let m: &mut HeaderMap = resp.headers_mut();
                     if let Some(o) = origin.take() {

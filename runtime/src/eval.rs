@@ -403,8 +403,96 @@ pub struct Decision<'a> {
     /// The CSRF token check, when the route's csrf policy has a `token` line and the request
     /// was not refused.
     pub token: Option<TokenOutcome<'a>>,
-    headers: [Header<'a>; CAPACITY],
+    /// What the response headers are made from (see [`Decision::for_each_header`]).
+    out: Out<'a>,
+}
+
+/// The facts a decision's response headers are made from. The evaluator records these, not
+/// the headers themselves: the headers follow from them and the CORS table, one function
+/// ([`Decision::for_each_header`]) lists them, and the tower layer writes them straight into
+/// the response without building a list first.
+#[derive(Debug, Clone, Copy)]
+struct Out<'a> {
+    /// The applied CORS table (none: no CORS headers at all).
+    cors: Option<&'a Cors>,
+    /// Which headers besides `Vary`.
+    shape: Shape,
+    /// `Vary: Origin` is appended.
+    vary: bool,
+    /// The request's `Origin` (echoed in Allow-Origin).
+    origin: &'a [u8],
+    /// The preflight's `Access-Control-Request-Method` (echoed in Allow-Methods).
+    method: &'a [u8],
+    /// The preflight's `Access-Control-Request-Headers` lines that name a header, echoed one by
+    /// one when `allow-headers *` is literal (credentials); otherwise the table's list is sent.
+    echo_lines: Option<[&'a [u8]; MAX_ACRH_LINES]>,
+    /// How many of `echo_lines` are set.
+    echo_len: u8,
+    /// The preflight asked for at least one header (Allow-Headers is sent).
+    names: bool,
+}
+
+/// The CORS headers of a decision that reaches the application: [`Decision::actual_parts`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ActualParts<'a> {
+    /// Access-Control-Allow-Origin.
+    pub(crate) acao: Option<Value<'a>>,
+    /// Access-Control-Allow-Credentials: true.
+    pub(crate) acac: bool,
+    /// Access-Control-Expose-Headers.
+    pub(crate) aceh: Option<&'a http::HeaderValue>,
+    /// `Vary: Origin`.
+    pub(crate) vary: bool,
+}
+
+/// Which CORS headers (besides `Vary`) a decision sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// None.
+    None,
+    /// A request without `Origin` on a route whose answer never depends on it: `*` and the
+    /// exposed headers.
+    StaticAny,
+    /// An allowed actual request: Allow-Origin, Allow-Credentials, Expose-Headers.
+    Actual,
+    /// An allowed preflight: Allow-Origin, Allow-Credentials, Allow-Methods, Allow-Headers,
+    /// Max-Age.
+    Preflight,
+}
+
+impl Out<'_> {
+    const NONE: Out<'static> = Out {
+        cors: None,
+        shape: Shape::None,
+        vary: false,
+        origin: &[],
+        method: &[],
+        echo_lines: None,
+        echo_len: 0,
+        names: false,
+    };
+}
+
+/// The headers of a decision, in order: [`Decision::headers`]. Dereferences to a slice.
+#[derive(Debug, Clone, Copy)]
+pub struct Headers<'a> {
+    list: [Header<'a>; CAPACITY],
     len: usize,
+}
+
+impl<'a> std::ops::Deref for Headers<'a> {
+    type Target = [Header<'a>];
+    fn deref(&self) -> &[Header<'a>] {
+        self.list.get(..self.len).unwrap_or(&[])
+    }
+}
+
+impl<'a> IntoIterator for Headers<'a> {
+    type Item = Header<'a>;
+    type IntoIter = std::iter::Take<std::array::IntoIter<Header<'a>, CAPACITY>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.into_iter().take(self.len)
+    }
 }
 
 impl<'a> Decision<'a> {
@@ -419,8 +507,7 @@ impl<'a> Decision<'a> {
             guards: Guards::NONE,
             csrf_reason: None,
             token: None,
-            headers: [NO_HEADER; CAPACITY],
-            len: 0,
+            out: Out::NONE,
         }
     }
 
@@ -429,20 +516,135 @@ impl<'a> Decision<'a> {
         self.reason = reason;
     }
 
-    fn push(&mut self, name: HeaderName, value: Value<'a>, append: bool) {
-        if let Some(slot) = self.headers.get_mut(self.len) {
-            *slot = Header {
-                name,
-                value,
-                append,
-            };
-            self.len += 1;
+    /// The headers the runtime sets or appends, in order.
+    pub fn headers(&self) -> Headers<'a> {
+        let mut h = Headers {
+            list: [NO_HEADER; CAPACITY],
+            len: 0,
+        };
+        self.for_each_header(|x| {
+            if let Some(slot) = h.list.get_mut(h.len) {
+                *slot = x;
+                h.len += 1;
+            }
+        });
+        h
+    }
+
+    /// Calls `f` with each header the runtime sets or appends, in order: the one place that
+    /// says which headers a decision sends. [`Decision::headers`] collects them; the tower
+    /// layer writes them straight into the response.
+    #[inline]
+    pub fn for_each_header(&self, mut f: impl FnMut(Header<'a>)) {
+        let o = &self.out;
+        let Some(c) = o.cors else { return };
+        let set = |name, value| Header {
+            name,
+            value,
+            append: false,
+        };
+        let acao = if c.any_origin {
+            Value::Fixed("*")
+        } else {
+            Value::Echo(Echo::Origin, o.origin)
+        };
+        match o.shape {
+            Shape::None | Shape::StaticAny | Shape::Actual => {
+                let a = self.actual_parts();
+                if let Some(v) = a.acao {
+                    f(set(HeaderName::AllowOrigin, v));
+                }
+                if a.acac {
+                    f(set(HeaderName::AllowCredentials, Value::Fixed("true")));
+                }
+                if let Some(v) = a.aceh {
+                    f(set(HeaderName::ExposeHeaders, Value::Table(v)));
+                }
+            }
+            Shape::Preflight => {
+                f(set(HeaderName::AllowOrigin, acao));
+                if c.credentials {
+                    f(set(HeaderName::AllowCredentials, Value::Fixed("true")));
+                }
+                f(set(
+                    HeaderName::AllowMethods,
+                    Value::Echo(Echo::Method, o.method),
+                ));
+                if o.names {
+                    match &o.echo_lines {
+                        Some(lines) => {
+                            let n = usize::from(o.echo_len);
+                            for (i, line) in lines.iter().take(n).enumerate() {
+                                f(Header {
+                                    name: HeaderName::AllowHeaders,
+                                    value: Value::Echo(
+                                        Echo::HeadersLine(u8::try_from(i).unwrap_or(u8::MAX)),
+                                        line,
+                                    ),
+                                    append: i > 0,
+                                });
+                            }
+                        }
+                        None => {
+                            if let Some(v) = &c.acah {
+                                f(set(HeaderName::AllowHeaders, Value::Table(v)));
+                            }
+                        }
+                    }
+                }
+                if let Some(v) = &c.max_age {
+                    f(set(HeaderName::MaxAge, Value::Table(v)));
+                }
+            }
+        }
+        if o.vary {
+            f(Header {
+                name: HeaderName::Vary,
+                value: Value::Fixed("Origin"),
+                append: true,
+            });
         }
     }
 
-    /// The headers the runtime sets or appends, in order.
-    pub fn headers(&self) -> &[Header<'a>] {
-        self.headers.get(..self.len).unwrap_or(&[])
+    /// The CORS headers of a decision that reaches the application (what
+    /// [`Decision::for_each_header`] lists for it, bar `Vary`), for the tower layer, which
+    /// keeps them while the application runs.
+    #[inline]
+    pub(crate) fn actual_parts(&self) -> ActualParts<'a> {
+        let o = &self.out;
+        let none = ActualParts {
+            acao: None,
+            acac: false,
+            aceh: None,
+            vary: o.vary,
+        };
+        let Some(c) = o.cors else { return none };
+        match o.shape {
+            Shape::StaticAny => ActualParts {
+                acao: Some(Value::Fixed("*")),
+                aceh: c.aceh.as_ref(),
+                ..none
+            },
+            Shape::Actual => ActualParts {
+                acao: Some(if c.any_origin {
+                    Value::Fixed("*")
+                } else {
+                    Value::Echo(Echo::Origin, o.origin)
+                }),
+                acac: c.credentials,
+                aceh: c.aceh.as_ref(),
+                ..none
+            },
+            Shape::None | Shape::Preflight => none,
+        }
+    }
+
+    /// How many headers [`Decision::for_each_header`] lists.
+    #[inline]
+    pub fn header_count(&self) -> usize {
+        let mut n = 0;
+        self.for_each_header(|_| n += 1);
+        n
     }
 
     /// The status when the runtime answers by itself: 204 for an allowed preflight, 403 for
@@ -635,7 +837,7 @@ impl Policy {
             };
             if wanted && b == b'/' {
                 let head = p.get(..=i).unwrap_or(&[]);
-                if let Some(r) = self.route_keys.get_parts(&[head, b"*"]) {
+                if let Some(r) = self.route_keys.get_star(head) {
                     return Some(r);
                 }
             }
@@ -743,8 +945,9 @@ impl Policy {
                     Err(r) => {
                         d.set(Kind::CsrfRejected, r);
                         // The refusal depends on Origin, as the route's CORS answer does.
-                        if cors.is_some_and(|(_, c)| !c.is_static_any()) {
-                            d.push(HeaderName::Vary, Value::Fixed("Origin"), true);
+                        if let Some((_, c)) = cors.filter(|(_, c)| !c.is_static_any()) {
+                            d.out.cors = Some(c);
+                            d.out.vary = true;
                         }
                         return;
                     }
@@ -992,30 +1195,28 @@ where
     }
 }
 
-/// Decides the CORS part into `d` (written in place: a decision is a few hundred bytes, and
-/// returning it through every level would copy it each time).
+/// Decides the CORS part into `d` (written in place: returning a decision through every level
+/// would copy it each time). Records the facts the headers follow from, not the headers.
 fn decide_cors<'a, H>(cors: &'a Cors, method: &str, headers: &'a H, d: &mut Decision<'a>)
 where
     H: HeaderLookup + ?Sized,
 {
     let vary = !cors.is_static_any();
+    d.out.cors = Some(cors);
+    d.out.vary = vary;
     let mut origins = headers.values(RequestHeader::Origin);
     let (origin, multiple) = match (origins.next(), origins.next()) {
         (None, _) => {
             d.set(Kind::NotCors, Reason::NoOrigin);
-            if vary {
-                d.push(HeaderName::Vary, Value::Fixed("Origin"), true);
-            } else {
-                d.push(HeaderName::AllowOrigin, Value::Fixed("*"), false);
-                if let Some(v) = &cors.aceh {
-                    d.push(HeaderName::ExposeHeaders, Value::Table(v), false);
-                }
+            if !vary {
+                d.out.shape = Shape::StaticAny;
             }
             return;
         }
         (Some(o), None) => (o, false),
         (Some(o), Some(_)) => (o, true),
     };
+    d.out.origin = origin;
     let matched = if multiple {
         None
     } else {
@@ -1026,29 +1227,19 @@ where
     } else {
         Reason::OriginNotAllowed
     };
-    let acao: Value<'a> = if cors.any_origin {
-        Value::Fixed("*")
-    } else {
-        Value::Echo(Echo::Origin, origin)
-    };
 
     if method == "OPTIONS" {
         let mut acrm_lines = headers.values(RequestHeader::RequestMethod);
         if let Some(acrm) = acrm_lines.next() {
-            preflight(
+            return preflight(
                 cors,
                 matched,
                 origin_reason,
-                acao,
                 acrm,
                 acrm_lines.next(),
                 headers,
                 d,
             );
-            if vary {
-                d.push(HeaderName::Vary, Value::Fixed("Origin"), true);
-            }
-            return;
         }
     }
 
@@ -1057,30 +1248,16 @@ where
         Some(m) => {
             d.set(Kind::ActualAllowed, Reason::OriginAllowed);
             d.origin_match = Some(m);
-            d.push(HeaderName::AllowOrigin, acao, false);
-            if cors.credentials {
-                d.push(HeaderName::AllowCredentials, Value::Fixed("true"), false);
-            }
-            if let Some(v) = &cors.aceh {
-                d.push(HeaderName::ExposeHeaders, Value::Table(v), false);
-            }
+            d.out.shape = Shape::Actual;
         }
         None => d.set(Kind::ActualNotAllowed, origin_reason),
     }
-    if vary {
-        d.push(HeaderName::Vary, Value::Fixed("Origin"), true);
-    }
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the preflight's inputs, already looked up by decide_cors"
-)]
 fn preflight<'a, H>(
     cors: &'a Cors,
     matched: Option<crate::OriginMatch>,
     origin_reason: Reason,
-    acao: Value<'a>,
     acrm: &'a [u8],
     second_acrm: Option<&'a [u8]>,
     headers: &'a H,
@@ -1142,35 +1319,23 @@ fn preflight<'a, H>(
     // 4. success
     d.set(Kind::PreflightOk, Reason::PreflightAllowed);
     d.origin_match = Some(m);
-    d.push(HeaderName::AllowOrigin, acao, false);
-    if cors.credentials {
-        d.push(HeaderName::AllowCredentials, Value::Fixed("true"), false);
-    }
-    d.push(
-        HeaderName::AllowMethods,
-        Value::Echo(Echo::Method, acrm),
-        false,
-    );
-    if names > 0 {
-        if cors.any_header && cors.credentials {
-            // `*` is literal with credentials: echo what was asked (every name was checked).
-            let mut n = 0u8;
-            for line in headers.values(RequestHeader::RequestHeaders) {
-                if names_a_header(line) {
-                    d.push(
-                        HeaderName::AllowHeaders,
-                        Value::Echo(Echo::HeadersLine(n), line),
-                        n > 0,
-                    );
-                    n = n.saturating_add(1);
+    d.out.shape = Shape::Preflight;
+    d.out.method = acrm;
+    d.out.names = names > 0;
+    if names > 0 && cors.any_header && cors.credentials {
+        // `*` is literal with credentials: echo what was asked (every name was checked).
+        let mut list: [&'a [u8]; MAX_ACRH_LINES] = [&[]; MAX_ACRH_LINES];
+        let mut n = 0u8;
+        for line in headers.values(RequestHeader::RequestHeaders) {
+            if names_a_header(line) {
+                if let Some(slot) = list.get_mut(usize::from(n)) {
+                    *slot = line;
+                    n += 1;
                 }
             }
-        } else if let Some(v) = &cors.acah {
-            d.push(HeaderName::AllowHeaders, Value::Table(v), false);
         }
-    }
-    if let Some(v) = &cors.max_age {
-        d.push(HeaderName::MaxAge, Value::Table(v), false);
+        d.out.echo_lines = Some(list);
+        d.out.echo_len = n;
     }
 }
 

@@ -157,24 +157,14 @@ impl Decision<'_> {
         if self.status().is_some() {
             return None;
         }
-        let mut out = ActualHeaders {
-            acao: None,
-            aceh: None,
-            acac: false,
-            vary: false,
+        let a = self.actual_parts();
+        Some(ActualHeaders {
+            acao: a.acao.and_then(|v| owned(v, request, known)),
+            aceh: a.aceh.cloned(),
+            acac: a.acac,
+            vary: a.vary,
             governed: self.cors.is_some(),
-        };
-        // An actual request's decision holds at most these four (eval.rs).
-        for h in self.headers() {
-            match h.name {
-                HeaderName::AllowOrigin => out.acao = owned(h.value, request, known),
-                HeaderName::AllowCredentials => out.acac = true,
-                HeaderName::ExposeHeaders => out.aceh = owned(h.value, request, known),
-                HeaderName::Vary => out.vary = true,
-                _ => {}
-            }
-        }
-        Some(out)
+        })
     }
 
     /// Writes the decision's headers into a fresh response's map (the responses the runtime
@@ -184,8 +174,8 @@ impl Decision<'_> {
     }
 
     fn write_new_headers_with(&self, request: &HeaderMap, known: Known<'_>, map: &mut HeaderMap) {
-        map.reserve(self.headers().len());
-        for h in self.headers() {
+        map.reserve(self.header_count());
+        self.for_each_header(|h| {
             if let Some(v) = owned(h.value, request, known) {
                 if h.append {
                     map.append(http_name(h.name), v);
@@ -193,7 +183,7 @@ impl Decision<'_> {
                     map.insert(http_name(h.name), v);
                 }
             }
-        }
+        });
     }
 
     /// The response (empty body) when the runtime answers by itself: a preflight's 204 or 403,

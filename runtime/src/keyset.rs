@@ -290,7 +290,70 @@ impl KeySet {
     /// The index of `key`, if present.
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<u32> {
-        self.get_parts(&[key])
+        let eq = |k: &str| {
+            k.len() == key.len()
+                && if self.fold_case {
+                    eq_fold(k.as_bytes(), key)
+                } else {
+                    k.as_bytes() == key
+                }
+        };
+        if self.keys.len() <= LINEAR_MAX {
+            // A handful of keys: comparing lengths and bytes beats hashing the key.
+            return self
+                .keys
+                .iter()
+                .position(|k| eq(k))
+                .and_then(|i| u32::try_from(i).ok());
+        }
+        self.probe(hash_parts(&[key], self.fold_case), |k| eq(k))
+    }
+
+    /// The index of `head` followed by `*` (a prefix route's key), if present.
+    #[inline]
+    pub fn get_star(&self, head: &[u8]) -> Option<u32> {
+        let eq = |k: &str| {
+            k.len() == head.len() + 1
+                && k.as_bytes().last() == Some(&b'*')
+                && k.as_bytes().get(..head.len()).is_some_and(|h| {
+                    if self.fold_case {
+                        eq_fold(h, head)
+                    } else {
+                        h == head
+                    }
+                })
+        };
+        if self.keys.len() <= LINEAR_MAX {
+            return self
+                .keys
+                .iter()
+                .position(|k| eq(k))
+                .and_then(|i| u32::try_from(i).ok());
+        }
+        self.probe(hash_parts(&[head, b"*"], self.fold_case), |k| eq(k))
+    }
+
+    /// Linear probing from `hash` until `eq` accepts a key or an empty slot ends the run.
+    #[inline]
+    fn probe(&self, hash: u64, eq: impl Fn(&str) -> bool) -> Option<u32> {
+        let cap = self.slots.len();
+        if cap == 0 {
+            return None;
+        }
+        let mask = cap - 1;
+        let mut pos = (hash as usize) & mask;
+        for _ in 0..cap {
+            let slot = *self.slots.get(pos)?;
+            if slot == 0 {
+                return None;
+            }
+            let key = self.keys.get((slot - 1) as usize)?;
+            if eq(key) {
+                return Some(slot - 1);
+            }
+            pos = (pos + 1) & mask;
+        }
+        None
     }
 
     /// The index of the concatenation of `parts`, if present (no allocation: patterns are
@@ -310,20 +373,9 @@ impl KeySet {
                 .position(|k| k.len() == total && parts_eq(parts, k.as_bytes(), self.fold_case))
                 .and_then(|i| u32::try_from(i).ok());
         }
-        let mask = cap - 1;
-        let mut pos = (hash_parts(parts, self.fold_case) as usize) & mask;
-        for _ in 0..cap {
-            let slot = *self.slots.get(pos)?;
-            if slot == 0 {
-                return None;
-            }
-            let key = self.keys.get((slot - 1) as usize)?;
-            if parts_eq(parts, key.as_bytes(), self.fold_case) {
-                return Some(slot - 1);
-            }
-            pos = (pos + 1) & mask;
-        }
-        None
+        self.probe(hash_parts(parts, self.fold_case), |k| {
+            parts_eq(parts, k.as_bytes(), self.fold_case)
+        })
     }
 }
 
@@ -476,6 +528,31 @@ mod tests {
                 }
                 assert_eq!(set.get(b"X-Key-"), None);
                 assert_eq!(set.get(b""), None);
+            }
+        }
+    }
+
+    #[test]
+    fn get_star_is_get_parts_with_a_star() {
+        for n in [1usize, 8, 9, 40] {
+            let mut keys: Vec<String> = (0..n).map(|i| format!("/p{i}/*")).collect();
+            keys.push("/exact".into());
+            keys.push("/q/".into());
+            for fold in [false, true] {
+                let set = KeySet::new(keys.clone(), fold).unwrap();
+                let heads: Vec<String> = (0..n + 2)
+                    .map(|i| format!("/p{i}/"))
+                    .chain(["/exact".into(), "/exac".into(), "/q".into(), "/q/".into()])
+                    .chain(["/P0/".into(), "".into(), "/".into()])
+                    .collect();
+                for h in &heads {
+                    assert_eq!(
+                        set.get_star(h.as_bytes()),
+                        set.get_parts(&[h.as_bytes(), b"*"]),
+                        "{h:?} n={n} fold={fold}"
+                    );
+                }
+                assert_eq!(set.get_star(b"/p0/"), Some(0));
             }
         }
     }
