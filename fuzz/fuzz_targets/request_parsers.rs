@@ -85,7 +85,7 @@ fuzz_target!(|data: &[u8]| {
     let d = p.decide(&method, &path, &headers[..]);
     let acao = d
         .headers()
-        .iter()
+        .into_iter()
         .find(|h| h.name == guestlist::HeaderName::AllowOrigin);
     if let Some(h) = acao {
         assert!(h.value.as_bytes() == b"*" || h.value.as_bytes() == origin.as_bytes());
