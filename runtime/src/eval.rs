@@ -534,7 +534,7 @@ impl<'a> Decision<'a> {
     /// Calls `f` with each header the runtime sets or appends, in order: the one place that
     /// says which headers a decision sends. [`Decision::headers`] collects them; the tower
     /// layer writes them straight into the response.
-    #[inline]
+    #[inline(always)]
     pub fn for_each_header(&self, mut f: impl FnMut(Header<'a>)) {
         let o = &self.out;
         let Some(c) = o.cors else { return };
@@ -819,6 +819,7 @@ impl Policy {
         Ok(self.route_for_normal(p))
     }
 
+    #[inline]
     fn route_for_normal(&self, p: &[u8]) -> Option<u32> {
         if self.has_exact {
             if let Some(i) = self.route_keys.get(p) {

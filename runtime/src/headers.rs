@@ -102,6 +102,7 @@ pub struct MapValues<'s> {
 
 impl<'s> Iterator for MapValues<'s> {
     type Item = &'s [u8];
+    #[inline]
     fn next(&mut self) -> Option<&'s [u8]> {
         self.inner.next().map(http::HeaderValue::as_bytes)
     }
@@ -109,6 +110,7 @@ impl<'s> Iterator for MapValues<'s> {
 
 impl HeaderLookup for http::HeaderMap {
     type Values<'s> = MapValues<'s>;
+    #[inline]
     fn values<'s>(&'s self, name: RequestHeader) -> MapValues<'s> {
         let inner = match name {
             RequestHeader::Origin => self.get_all(http::header::ORIGIN),
@@ -150,6 +152,7 @@ pub(crate) struct Prepared<'a> {
 
 #[cfg(feature = "tower")]
 impl<'a> Prepared<'a> {
+    #[inline]
     pub(crate) fn new(map: &'a http::HeaderMap) -> Self {
         let mut it = map.get_all(http::header::ORIGIN).iter();
         let first = it.next();
@@ -162,11 +165,13 @@ impl<'a> Prepared<'a> {
     }
 
     /// The request's first `Origin` value.
+    #[inline]
     pub(crate) fn origin(&self) -> Option<&'a http::HeaderValue> {
         self.origins[0]
     }
 
     /// The request's first `Access-Control-Request-Method` value, if the evaluator read it.
+    #[inline]
     pub(crate) fn method(&self) -> Option<&'a http::HeaderValue> {
         self.method.get()
     }
@@ -184,6 +189,7 @@ pub struct PreparedValues<'s> {
 #[cfg(feature = "tower")]
 impl<'s> Iterator for PreparedValues<'s> {
     type Item = &'s [u8];
+    #[inline]
     fn next(&mut self) -> Option<&'s [u8]> {
         if let Some(rest) = &mut self.rest {
             return rest.next();
@@ -200,6 +206,7 @@ impl HeaderLookup for Prepared<'_> {
         = PreparedValues<'s>
     where
         Self: 's;
+    #[inline]
     fn values<'s>(&'s self, name: RequestHeader) -> PreparedValues<'s> {
         match name {
             RequestHeader::Origin => PreparedValues {

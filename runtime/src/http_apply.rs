@@ -75,6 +75,7 @@ impl ActualHeaders {
     }
 
     /// Like [`ActualHeaders::apply`], moving the values out.
+    #[inline]
     pub fn apply_once(self, map: &mut HeaderMap) {
         let had_headers = !map.is_empty();
         if self.governed && had_headers {
@@ -112,6 +113,7 @@ pub(crate) struct Known<'r> {
     pub(crate) method: Option<&'r HeaderValue>,
 }
 
+#[inline]
 fn echoed(request: &HeaderMap, known: Known<'_>, e: Echo) -> Option<HeaderValue> {
     match e {
         Echo::Origin => match known.origin {
@@ -133,6 +135,7 @@ fn echoed(request: &HeaderMap, known: Known<'_>, e: Echo) -> Option<HeaderValue>
 
 /// The owned `HeaderValue` for a decision's header value: table values and the request's own
 /// values are cloned (sharing their bytes), fixed ones are static.
+#[inline]
 fn owned(value: Value<'_>, request: &HeaderMap, known: Known<'_>) -> Option<HeaderValue> {
     match value {
         Value::Table(v) => Some(v.clone()),
@@ -149,6 +152,7 @@ impl Decision<'_> {
     }
 
     /// [`Decision::actual_response_headers`] with the request's `Origin` value already in hand.
+    #[inline]
     pub(crate) fn actual_response_headers_with(
         &self,
         request: &HeaderMap,

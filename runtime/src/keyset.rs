@@ -150,23 +150,30 @@ pub(crate) fn hash_parts(parts: &[&[u8]], fold_case: bool) -> u64 {
 /// BENCHMARKS.md: a hash of a short key costs more than a few length checks).
 const LINEAR_MAX: usize = 8;
 
-/// ASCII case-insensitive equality of equal-length slices, eight bytes at a time.
+/// ASCII case-insensitive equality of equal-length slices, eight bytes at a time (the last
+/// word overlaps the one before it when the length is not a multiple of eight).
 #[inline]
 fn eq_fold(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let mut ca = a.chunks_exact(8);
-    let mut cb = b.chunks_exact(8);
-    for (x, y) in ca.by_ref().zip(cb.by_ref()) {
-        let (Ok(x), Ok(y)) = (<[u8; 8]>::try_from(x), <[u8; 8]>::try_from(y)) else {
-            return false;
-        };
-        if lower8(u64::from_le_bytes(x)) != lower8(u64::from_le_bytes(y)) {
+    let word = |s: &[u8], at: usize| {
+        s.get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map(|w| lower8(u64::from_le_bytes(w)))
+    };
+    let n = a.len();
+    if n < 8 {
+        return a.eq_ignore_ascii_case(b);
+    }
+    let mut at = 0;
+    while at + 8 < n {
+        if word(a, at) != word(b, at) {
             return false;
         }
+        at += 8;
     }
-    ca.remainder().eq_ignore_ascii_case(cb.remainder())
+    word(a, n - 8) == word(b, n - 8)
 }
 
 /// Whether the concatenation of `parts` equals `key`.
@@ -287,50 +294,52 @@ impl KeySet {
         self.fold_case
     }
 
+    /// Whether stored key `k` equals `key` (ASCII case-insensitively in a fold-case set).
+    #[inline(always)]
+    fn key_eq(&self, k: &[u8], key: &[u8]) -> bool {
+        k.len() == key.len()
+            && if self.fold_case {
+                eq_fold(k, key)
+            } else {
+                k == key
+            }
+    }
+
     /// The index of `key`, if present.
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<u32> {
-        let eq = |k: &str| {
-            k.len() == key.len()
-                && if self.fold_case {
-                    eq_fold(k.as_bytes(), key)
-                } else {
-                    k.as_bytes() == key
-                }
-        };
         if self.keys.len() <= LINEAR_MAX {
             // A handful of keys: comparing lengths and bytes beats hashing the key.
-            return self
-                .keys
-                .iter()
-                .position(|k| eq(k))
-                .and_then(|i| u32::try_from(i).ok());
+            for (i, k) in self.keys.iter().enumerate() {
+                if self.key_eq(k.as_bytes(), key) {
+                    return u32::try_from(i).ok();
+                }
+            }
+            return None;
         }
-        self.probe(hash_parts(&[key], self.fold_case), |k| eq(k))
+        self.probe(hash_parts(&[key], self.fold_case), |k| {
+            self.key_eq(k.as_bytes(), key)
+        })
     }
 
     /// The index of `head` followed by `*` (a prefix route's key), if present.
     #[inline]
     pub fn get_star(&self, head: &[u8]) -> Option<u32> {
-        let eq = |k: &str| {
-            k.len() == head.len() + 1
-                && k.as_bytes().last() == Some(&b'*')
-                && k.as_bytes().get(..head.len()).is_some_and(|h| {
-                    if self.fold_case {
-                        eq_fold(h, head)
-                    } else {
-                        h == head
-                    }
-                })
+        let eq = |k: &[u8]| {
+            k.split_last()
+                .is_some_and(|(&last, h)| last == b'*' && self.key_eq(h, head))
         };
         if self.keys.len() <= LINEAR_MAX {
-            return self
-                .keys
-                .iter()
-                .position(|k| eq(k))
-                .and_then(|i| u32::try_from(i).ok());
+            for (i, k) in self.keys.iter().enumerate() {
+                if eq(k.as_bytes()) {
+                    return u32::try_from(i).ok();
+                }
+            }
+            return None;
         }
-        self.probe(hash_parts(&[head, b"*"], self.fold_case), |k| eq(k))
+        self.probe(hash_parts(&[head, b"*"], self.fold_case), |k| {
+            eq(k.as_bytes())
+        })
     }
 
     /// Linear probing from `hash` until `eq` accepts a key or an empty slot ends the run.
@@ -493,6 +502,19 @@ mod tests {
         for a in words {
             for b in words {
                 assert_eq!(eq_fold(a, b), a.eq_ignore_ascii_case(b), "{a:?} {b:?}");
+            }
+        }
+        // Every length up to three words (the last word overlaps when the length is not a
+        // multiple of eight): one byte changed, or its case flipped, at every position.
+        for n in 0..=24usize {
+            let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(eq_fold(&a, &a));
+            for at in 0..n {
+                for change in [0x20u8, 0x01] {
+                    let mut b = a.clone();
+                    b[at] ^= change;
+                    assert_eq!(eq_fold(&a, &b), a.eq_ignore_ascii_case(&b), "{n} {at}");
+                }
             }
         }
         // Every byte pair, one position at a time, at every offset of a 16-byte word.

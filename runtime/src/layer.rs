@@ -131,72 +131,117 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let (headers, guards, token) = {
-            let policy = self.policy.get();
-            let prepared = crate::headers::Prepared::new(req.headers());
-            let authority = req.uri().authority().map(http::uri::Authority::as_str);
-            let mut d = crate::eval::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
-            policy.decide_in(
-                req.method().as_str(),
-                req.uri().path(),
-                authority,
-                &prepared,
-                self.secret.as_deref(),
-                &mut d,
-            );
-            #[cfg(feature = "tracing")]
-            trace(&d, req.method(), req.uri().path());
-            let guards = d.guards;
-            // The token for the application, and the cookie to set when a new one is made.
-            let token = match (d.token, &self.secret) {
-                (Some(t), Some(secret)) => {
-                    let value = if t.issue {
-                        crate::token::mint(secret, t.session)
-                    } else {
-                        t.cookie
-                            .and_then(|c| std::str::from_utf8(c).ok())
-                            .map(str::to_string)
-                    };
-                    value.map(|value| {
-                        let cookie = t.issue.then(|| {
-                            policy
-                                .csrf_token_policy(guards)
-                                .and_then(|p| HeaderValue::try_from(p.set_cookie(&value)).ok())
-                        });
-                        (
-                            CsrfToken {
-                                value,
-                                pending: t.reason == crate::Reason::CsrfTokenDeferred,
-                                cookie: t.cookie.map(<[u8]>::to_vec),
-                                session: t.session.to_vec(),
-                                secret: Arc::clone(secret),
-                            },
-                            cookie.flatten(),
-                        )
-                    })
-                }
-                _ => None,
-            };
-            let known = crate::http_apply::Known {
-                origin: prepared.origin(),
-                method: prepared.method(),
-            };
-            match d.actual_response_headers_with(req.headers(), known) {
-                Some(h) => (Some(h), guards, token),
-                None => {
-                    let mut response = d.preflight_response_with(req.headers(), known);
-                    if let Some(r) = &mut response {
-                        if !self.guard_headers(guards, None, r) {
-                            response = None;
-                        }
-                    }
-                    return ResponseFuture {
-                        state: State::Ready { response },
-                    };
-                }
-            }
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let policy = self.policy.get();
+        let prepared = crate::headers::Prepared::new(req.headers());
+        let authority = req.uri().authority().map(http::uri::Authority::as_str);
+        let mut d = crate::eval::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
+        policy.decide_in(
+            req.method().as_str(),
+            req.uri().path(),
+            authority,
+            &prepared,
+            self.secret.as_deref(),
+            &mut d,
+        );
+        #[cfg(feature = "tracing")]
+        trace(&d, req.method(), req.uri().path());
+        let known = crate::http_apply::Known {
+            origin: prepared.origin(),
+            method: prepared.method(),
         };
+        let Some(headers) = d.actual_response_headers_with(req.headers(), known) else {
+            // Answered here: a preflight, or a CSRF or WebSocket refusal.
+            return ResponseFuture {
+                state: State::Ready {
+                    response: self.answer(&d, req.headers(), known),
+                },
+            };
+        };
+        let guards = d.guards;
+        if guards.csp.is_none() && guards.headers.is_none() && d.token.is_none() {
+            // The common case: CORS headers only.
+            return ResponseFuture {
+                state: State::Inner {
+                    future: self.inner.call(req),
+                    headers: Some(headers),
+                    guard: None,
+                },
+            };
+        }
+        let token = self.token(&d);
+        self.call_guarded(req, headers, guards, token)
+    }
+}
+
+/// A CSRF token for the application, and the cookie to set when a new one was made.
+type TokenForApp = Option<(CsrfToken, Option<HeaderValue>)>;
+
+impl<S> Service<S> {
+    /// The response the layer answers itself (a preflight's 204 or 403, a CSRF or WebSocket
+    /// refusal), with the route's CSP and security headers; a 500 when the CSP nonce could not
+    /// be made.
+    #[inline(never)]
+    fn answer<B: Default>(
+        &self,
+        d: &crate::Decision<'_>,
+        request: &http::HeaderMap,
+        known: crate::http_apply::Known<'_>,
+    ) -> Option<Response<B>> {
+        let mut response = d.preflight_response_with(request, known)?;
+        if !self.guard_headers(d.guards, None, &mut response) {
+            // No CSPRNG: refuse rather than send a guessable nonce.
+            response = Response::new(B::default());
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        }
+        Some(response)
+    }
+
+    /// The token the application gets, when the route's csrf policy has a `token` line.
+    #[inline(never)]
+    fn token(&self, d: &crate::Decision<'_>) -> TokenForApp {
+        let (t, secret) = (d.token?, self.secret.as_ref()?);
+        let value = if t.issue {
+            crate::token::mint(secret, t.session)
+        } else {
+            t.cookie
+                .and_then(|c| std::str::from_utf8(c).ok())
+                .map(str::to_string)
+        }?;
+        let cookie = if t.issue {
+            self.policy
+                .get()
+                .csrf_token_policy(d.guards)
+                .and_then(|p| HeaderValue::try_from(p.set_cookie(&value)).ok())
+        } else {
+            None
+        };
+        Some((
+            CsrfToken {
+                value,
+                pending: t.reason == crate::Reason::CsrfTokenDeferred,
+                cookie: t.cookie.map(<[u8]>::to_vec),
+                session: t.session.to_vec(),
+                secret: Arc::clone(secret),
+            },
+            cookie,
+        ))
+    }
+
+    /// A request on a route with a csp, headers or token policy: the nonce and token go to the
+    /// application as request extensions, and the future adds the headers and cookie.
+    #[inline(never)]
+    fn call_guarded<ReqBody, ResBody>(
+        &mut self,
+        mut req: Request<ReqBody>,
+        headers: ActualHeaders,
+        guards: Guards,
+        token: TokenForApp,
+    ) -> ResponseFuture<S::Future, ResBody>
+    where
+        S: tower_service::Service<Request<ReqBody>, Response = Response<ResBody>>,
+        ResBody: Default,
+    {
         let set_cookie = match token {
             Some((t, cookie)) => {
                 req.extensions_mut().insert(t);
@@ -204,7 +249,6 @@ where
             }
             None => None,
         };
-        // Only routes with a csp, headers or token policy pay for anything below.
         let guard = if guards.csp.is_some() || guards.headers.is_some() || set_cookie.is_some() {
             let nonce = if self.policy.get().needs_nonce(guards) {
                 match CspNonce::generate() {
@@ -237,14 +281,12 @@ where
         ResponseFuture {
             state: State::Inner {
                 future: self.inner.call(req),
-                headers,
+                headers: Some(headers),
                 guard,
             },
         }
     }
-}
 
-impl<S> Service<S> {
     /// Adds the route's CSP and security headers to a response the layer makes itself (a
     /// refusal or a preflight). A nonce CSP gets a fresh nonce no page will ever use, so that
     /// the header is still sent. `false` when no nonce could be made.
