@@ -33,29 +33,41 @@ impl Service<Request<()>> for Floor {
     }
 }
 
-/// `https://tenant-{i:05}.example.com` for `i < n`: equal lengths, so a linear scan compares
-/// every entry.
-pub fn origins(n: usize) -> Vec<String> {
-    (0..n)
-        .map(|i| format!("https://tenant-{i:05}.example.com"))
-        .collect()
+mod policy_text;
+pub use policy_text::{origins, policy_text, STATIC_SIZES};
+
+/// The benchmark policies as static tables, compiled by build.rs with
+/// `guestlist_compiler::Build` (what `include_policy!` and build.rs users get).
+#[allow(missing_docs, clippy::all)]
+pub mod statics {
+    include!(concat!(env!("OUT_DIR"), "/policy_1.rs"));
+    include!(concat!(env!("OUT_DIR"), "/policy_100.rs"));
+    include!(concat!(env!("OUT_DIR"), "/policy_1000.rs"));
+    include!(concat!(env!("OUT_DIR"), "/policy_10000.rs"));
 }
 
-/// A guestlist policy with `n` origins, written as policy text and compiled by the compiler.
+/// A guestlist policy with `n` origins, written as policy text and compiled by the compiler
+/// at run time.
 pub fn guestlist_policy(n: usize) -> guestlist::Policy {
-    let mut src = String::from("cors api {\n");
-    for o in origins(n) {
-        src.push_str(&format!("    allow-origins \"{o}\"\n"));
-    }
-    src.push_str(
-        "    allow-methods GET POST PUT DELETE\n    allow-headers content-type x-auth-token\n    expose-headers x-request-id x-ratelimit-remaining\n    allow-credentials true\n    max-age 2h\n}\nroute \"/*\" { cors api }\n",
-    );
-    let c = guestlist_compiler::Compilation::from_str("bench.policy", &src);
+    let c = guestlist_compiler::Compilation::from_str("bench.policy", &policy_text(n));
     assert!(!c.has_errors(), "{}", c.render());
     c.lower("default").expect("lowers").policy
 }
 
-/// guestlist's layer over an `n`-origin policy.
+/// guestlist's layer over the static `n`-origin policy (build.rs), for `n` in
+/// [`STATIC_SIZES`].
+pub fn guestlist_static_service(n: usize) -> guestlist::Service<Floor> {
+    let policy: &'static guestlist::Policy = match n {
+        1 => &statics::POLICY_1,
+        100 => &statics::POLICY_100,
+        1_000 => &statics::POLICY_1000,
+        10_000 => &statics::POLICY_10000,
+        _ => panic!("no static policy of {n} origins (STATIC_SIZES)"),
+    };
+    guestlist::Layer::new(policy).layer(Floor)
+}
+
+/// guestlist's layer over an `n`-origin policy built at run time (`Layer::shared`).
 pub fn guestlist_service(n: usize) -> guestlist::Service<Floor> {
     guestlist::Layer::shared(Arc::new(guestlist_policy(n))).layer(Floor)
 }

@@ -89,16 +89,13 @@ impl ActualHeaders {
             map.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
         }
         if self.acac {
-            map.insert(
-                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                HeaderValue::from_static("true"),
-            );
+            map.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
         }
         if let Some(v) = self.aceh {
             map.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v);
         }
         if self.vary && (!had_headers || !vary_has_origin(map)) {
-            map.append(VARY, HeaderValue::from_static("Origin"));
+            map.append(VARY, ORIGIN);
         }
     }
 }
@@ -133,13 +130,30 @@ fn echoed(request: &HeaderMap, known: Known<'_>, e: Echo) -> Option<HeaderValue>
     }
 }
 
+// The fixed values, checked once at compile time (`from_static` on a run-time string checks
+// every byte on every call).
+const TRUE: HeaderValue = HeaderValue::from_static("true");
+const ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
+const STAR: HeaderValue = HeaderValue::from_static("*");
+
+/// A fixed value as a `HeaderValue`.
+#[inline]
+fn fixed(s: &'static str) -> HeaderValue {
+    match s {
+        "true" => TRUE,
+        "Origin" => ORIGIN,
+        "*" => STAR,
+        other => HeaderValue::from_static(other),
+    }
+}
+
 /// The owned `HeaderValue` for a decision's header value: table values and the request's own
 /// values are cloned (sharing their bytes), fixed ones are static.
 #[inline]
 fn owned(value: Value<'_>, request: &HeaderMap, known: Known<'_>) -> Option<HeaderValue> {
     match value {
         Value::Table(v) => Some(v.clone()),
-        Value::Fixed(s) => Some(HeaderValue::from_static(s)),
+        Value::Fixed(s) => Some(fixed(s)),
         Value::Echo(e, _) => echoed(request, known, e),
     }
 }

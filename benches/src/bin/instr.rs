@@ -4,8 +4,10 @@
 //! As in perf-anchors.md, the request is built outside the counted region (and dropped inside
 //! it, by the service) and the response is dropped outside it. See scripts/instructions.sh.
 //!
-//! `instr VARIANT KIND N K` with VARIANT in floor|guestlist|tower-http|hand|guestlist-cloned|
-//! tower-http-cloned, KIND in get|preflight.
+//! `instr VARIANT KIND N K` with VARIANT in floor|hand|guestlist|guestlist-cloned|
+//! guestlist-static|guestlist-static-cloned|tower-http|tower-http-cloned, KIND in get|preflight.
+//! `guestlist` builds its tables at run time (`Layer::shared`); `guestlist-static` uses the
+//! static tables build.rs generated (what `include_policy!` gives), for N in STATIC_SIZES.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,7 +16,8 @@
 )] // a measuring tool fails loudly
 
 use guestlist_benches::{
-    guestlist_service, hand_service, run, tower_http_service, Floor, Requests,
+    guestlist_service, guestlist_static_service, hand_service, run, tower_http_service, Floor,
+    Requests,
 };
 use http::{Request, Response};
 use tower_service::Service;
@@ -75,6 +78,8 @@ fn main() {
         "floor" => go!(Floor, false),
         "guestlist" => go!(guestlist_service(n), false),
         "guestlist-cloned" => go!(guestlist_service(n), true),
+        "guestlist-static" => go!(guestlist_static_service(n), false),
+        "guestlist-static-cloned" => go!(guestlist_static_service(n), true),
         "tower-http" => go!(tower_http_service(n), false),
         "tower-http-cloned" => go!(tower_http_service(n), true),
         "hand" => go!(hand_service(n), false),

@@ -1,0 +1,26 @@
+//! The benchmark policy as policy text, shared by build.rs (static tables, as `include_policy!`
+//! and build.rs users get) and the library (tables built at run time).
+
+/// `https://tenant-{i:05}.example.com` for `i < n`: equal lengths, so a linear scan compares
+/// every entry.
+pub fn origins(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("https://tenant-{i:05}.example.com"))
+        .collect()
+}
+
+/// A single-route policy allowing `n` origins, configured like the tower-http layer it is
+/// compared with.
+pub fn policy_text(n: usize) -> String {
+    let mut src = String::from("cors api {\n");
+    for o in origins(n) {
+        src.push_str(&format!("    allow-origins \"{o}\"\n"));
+    }
+    src.push_str(
+        "    allow-methods GET POST PUT DELETE\n    allow-headers content-type x-auth-token\n    expose-headers x-request-id x-ratelimit-remaining\n    allow-credentials true\n    max-age 2h\n}\nroute \"/*\" { cors api }\n",
+    );
+    src
+}
+
+/// The list sizes compiled into static tables by build.rs.
+pub const STATIC_SIZES: [usize; 4] = [1, 100, 1_000, 10_000];
