@@ -17,16 +17,20 @@ use tower_service::Service;
 #[derive(Debug)]
 pub struct Matcher {
     origins: HashSet<Box<[u8]>, foldhash::fast::FixedState>,
-    /// One `*.suffix` pattern (`.example.com`), if any.
-    suffix: Option<&'static [u8]>,
+    /// `https://*.suffix` patterns, as the host suffixes they allow (`tenant-1.example.com`).
+    suffixes: HashSet<Box<[u8]>, foldhash::fast::FixedState>,
 }
 
 impl Matcher {
-    /// Exact origins, and optionally one suffix pattern (`".preview.example.com"`).
-    pub fn new(origins: &[String], suffix: Option<&'static str>) -> Matcher {
+    /// Exact origins and `https://*.suffix` patterns.
+    pub fn new(origins: &[String], patterns: &[String]) -> Matcher {
         Matcher {
             origins: origins.iter().map(|o| o.as_bytes().into()).collect(),
-            suffix: suffix.map(str::as_bytes),
+            suffixes: patterns
+                .iter()
+                .filter_map(|p| p.strip_prefix("https://*."))
+                .map(|s| s.as_bytes().into())
+                .collect(),
         }
     }
 
@@ -34,10 +38,16 @@ impl Matcher {
         if self.origins.contains(o) {
             return true;
         }
-        match self.suffix {
-            Some(s) => o.starts_with(b"https://") && o.len() > 8 + s.len() && o.ends_with(s),
-            None => false,
+        if self.suffixes.is_empty() {
+            return false;
         }
+        // https://HOST: every suffix of HOST after a dot, longest first.
+        let Some(host) = o.strip_prefix(b"https://") else {
+            return false;
+        };
+        host.iter().enumerate().any(|(i, &b)| {
+            b == b'.' && host.get(i + 1..).is_some_and(|s| self.suffixes.contains(s))
+        })
     }
 }
 

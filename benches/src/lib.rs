@@ -34,7 +34,7 @@ impl Service<Request<()>> for Floor {
 }
 
 mod policy_text;
-pub use policy_text::{origins, policy_text, STATIC_SIZES};
+pub use policy_text::{origins, pattern_policy_text, patterns, policy_text, STATIC_SIZES};
 
 /// The benchmark policies as static tables, compiled by build.rs with
 /// `guestlist_compiler::Build` (what `include_policy!` and build.rs users get).
@@ -49,7 +49,16 @@ pub mod statics {
 /// A guestlist policy with `n` origins, written as policy text and compiled by the compiler
 /// at run time.
 pub fn guestlist_policy(n: usize) -> guestlist::Policy {
-    let c = guestlist_compiler::Compilation::from_str("bench.policy", &policy_text(n));
+    compile(&policy_text(n))
+}
+
+/// A guestlist policy with `n` subdomain patterns, compiled at run time.
+pub fn guestlist_pattern_policy(n: usize) -> guestlist::Policy {
+    compile(&pattern_policy_text(n))
+}
+
+fn compile(src: &str) -> guestlist::Policy {
+    let c = guestlist_compiler::Compilation::from_str("bench.policy", src);
     assert!(!c.has_errors(), "{}", c.render());
     c.lower("default").expect("lowers").policy
 }
@@ -70,6 +79,11 @@ pub fn guestlist_static_service(n: usize) -> guestlist::Service<Floor> {
 /// guestlist's layer over an `n`-origin policy built at run time (`Layer::shared`).
 pub fn guestlist_service(n: usize) -> guestlist::Service<Floor> {
     guestlist::Layer::shared(Arc::new(guestlist_policy(n))).layer(Floor)
+}
+
+/// guestlist's layer over an `n`-pattern policy built at run time.
+pub fn guestlist_pattern_service(n: usize) -> guestlist::Service<Floor> {
+    guestlist::Layer::shared(Arc::new(guestlist_pattern_policy(n))).layer(Floor)
 }
 
 /// tower-http's `CorsLayer` with the same configuration (`AllowOrigin::list`).
@@ -114,6 +128,16 @@ impl Requests {
 
     fn origin(&self) -> HeaderValue {
         HeaderValue::from_maybe_shared(self.origin.clone()).unwrap()
+    }
+
+    /// Requests from a subdomain of the last pattern of an `n`-pattern list.
+    pub fn pattern_of(n: usize) -> Requests {
+        Requests {
+            origin: Bytes::from(format!(
+                "https://app.tenant-{:05}.example.com",
+                n.saturating_sub(1)
+            )),
+        }
     }
 
     /// `GET /` with `Origin`.
@@ -161,5 +185,10 @@ where
 
 /// The hand-written minimum over `n` origins.
 pub fn hand_service(n: usize) -> hand::Hand<Floor> {
-    hand::Hand::new(Floor, Arc::new(hand::Matcher::new(&origins(n), None)))
+    hand::Hand::new(Floor, Arc::new(hand::Matcher::new(&origins(n), &[])))
+}
+
+/// The hand-written minimum over `n` subdomain patterns (a hash set of host suffixes).
+pub fn hand_pattern_service(n: usize) -> hand::Hand<Floor> {
+    hand::Hand::new(Floor, Arc::new(hand::Matcher::new(&[], &patterns(n))))
 }

@@ -9,11 +9,27 @@ pub fn origins(n: usize) -> Vec<String> {
         .collect()
 }
 
+/// `https://*.tenant-{i:05}.example.com` for `i < n`: subdomain patterns.
+pub fn patterns(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("https://*.tenant-{i:05}.example.com"))
+        .collect()
+}
+
 /// A single-route policy allowing `n` origins, configured like the tower-http layer it is
 /// compared with.
 pub fn policy_text(n: usize) -> String {
+    policy_with(&origins(n))
+}
+
+/// The same policy allowing `n` subdomain patterns instead of exact origins.
+pub fn pattern_policy_text(n: usize) -> String {
+    policy_with(&patterns(n))
+}
+
+fn policy_with(entries: &[String]) -> String {
     let mut src = String::from("cors api {\n");
-    for o in origins(n) {
+    for o in entries {
         src.push_str(&format!("    allow-origins \"{o}\"\n"));
     }
     src.push_str(

@@ -113,9 +113,15 @@ impl Hasher {
             a.copy_from_slice(c);
             self.word(u64::from_le_bytes(a));
         }
-        for &b in chunks.remainder() {
-            self.buf |= u64::from(b) << (8 * self.used);
-            self.used += 1;
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            // `used` is 0 here: the tail is the start of the next word, loaded at once.
+            let mut a = [0u8; 8];
+            if let Some(dst) = a.get_mut(..rest.len()) {
+                dst.copy_from_slice(rest);
+            }
+            self.buf = u64::from_le_bytes(a);
+            self.used = rest.len() as u32;
         }
     }
 

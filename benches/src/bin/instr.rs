@@ -5,7 +5,9 @@
 //! it, by the service) and the response is dropped outside it. See scripts/instructions.sh.
 //!
 //! `instr VARIANT KIND N K` with VARIANT in floor|hand|guestlist|guestlist-cloned|
-//! guestlist-static|guestlist-static-cloned|tower-http|tower-http-cloned, KIND in get|preflight.
+//! guestlist-static|guestlist-static-cloned|tower-http|tower-http-cloned|hand-pattern|
+//! guestlist-pattern, KIND in get|preflight. The `-pattern` variants allow N subdomain patterns
+//! (`https://*.tenant-{i}.example.com`) and the request comes from a subdomain of the last.
 //! `guestlist` builds its tables at run time (`Layer::shared`); `guestlist-static` uses the
 //! static tables build.rs generated (what `include_policy!` gives), for N in STATIC_SIZES.
 #![allow(
@@ -16,8 +18,8 @@
 )] // a measuring tool fails loudly
 
 use guestlist_benches::{
-    guestlist_service, guestlist_static_service, hand_service, run, tower_http_service, Floor,
-    Requests,
+    guestlist_pattern_service, guestlist_service, guestlist_static_service, hand_pattern_service,
+    hand_service, run, tower_http_service, Floor, Requests,
 };
 use http::{Request, Response};
 use tower_service::Service;
@@ -50,7 +52,11 @@ fn main() {
         args[3].parse::<usize>().unwrap(),
         args[4].parse::<usize>().unwrap(),
     );
-    let reqs = Requests::last_of(n);
+    let reqs = if variant.ends_with("-pattern") {
+        Requests::pattern_of(n)
+    } else {
+        Requests::last_of(n)
+    };
     let make = || {
         if kind == "get" {
             reqs.get()
@@ -83,6 +89,8 @@ fn main() {
         "tower-http" => go!(tower_http_service(n), false),
         "tower-http-cloned" => go!(tower_http_service(n), true),
         "hand" => go!(hand_service(n), false),
+        "hand-pattern" => go!(hand_pattern_service(n), false),
+        "guestlist-pattern" => go!(guestlist_pattern_service(n), false),
         other => panic!("unknown variant {other}"),
     }
     std::hint::black_box(sink);
