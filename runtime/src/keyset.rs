@@ -328,6 +328,23 @@ impl KeySet {
         })
     }
 
+    /// For a small set (at most eight keys): the length of the key that `list` starts with,
+    /// when that key is followed by `,` or ends `list` (compared as the set compares). `None`
+    /// for larger sets, or when no key starts `list` so. The fast path of the
+    /// `Access-Control-Request-Headers` check, which browsers send as `a,b,c`.
+    #[inline]
+    pub(crate) fn leading_key(&self, list: &[u8]) -> Option<usize> {
+        if self.keys.len() > LINEAR_MAX {
+            return None;
+        }
+        self.keys.iter().find_map(|k| {
+            let n = k.len();
+            let head = list.get(..n)?;
+            let delimited = matches!(list.get(n), None | Some(b','));
+            (delimited && self.key_eq(k.as_bytes(), head)).then_some(n)
+        })
+    }
+
     /// The index of `head` followed by `*` (a prefix route's key), if present.
     #[inline]
     pub fn get_star(&self, head: &[u8]) -> Option<u32> {
