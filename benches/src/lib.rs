@@ -140,6 +140,18 @@ impl Requests {
         }
     }
 
+    /// A preflight whose `Access-Control-Request-Headers` is hostile: the two allowed names
+    /// separated by 1,000 commas.
+    pub fn hostile_preflight(&self) -> Request<()> {
+        let mut r = self.preflight();
+        let value = format!("content-type{}x-auth-token", ",".repeat(1000));
+        r.headers_mut().insert(
+            header::ACCESS_CONTROL_REQUEST_HEADERS,
+            HeaderValue::from_str(&value).unwrap(),
+        );
+        r
+    }
+
     /// `GET /` with `Origin`.
     pub fn get(&self) -> Request<()> {
         let mut r = Request::new(());

@@ -6,7 +6,8 @@
 //!
 //! `instr VARIANT KIND N K` with VARIANT in floor|hand|guestlist|guestlist-cloned|
 //! guestlist-static|guestlist-static-cloned|tower-http|tower-http-cloned|hand-pattern|
-//! guestlist-pattern, KIND in get|preflight. The `-pattern` variants allow N subdomain patterns
+//! guestlist-pattern, KIND in get|preflight|hostile
+//! (a preflight whose Access-Control-Request-Headers holds 1,000 commas). The `-pattern` variants allow N subdomain patterns
 //! (`https://*.tenant-{i}.example.com`) and the request comes from a subdomain of the last.
 //! `guestlist` builds its tables at run time (`Layer::shared`); `guestlist-static` uses the
 //! static tables build.rs generated (what `include_policy!` gives), for N in STATIC_SIZES.
@@ -57,12 +58,11 @@ fn main() {
     } else {
         Requests::last_of(n)
     };
-    let make = || {
-        if kind == "get" {
-            reqs.get()
-        } else {
-            reqs.preflight()
-        }
+    let make = || match kind.as_str() {
+        "get" => reqs.get(),
+        "preflight" => reqs.preflight(),
+        "hostile" => reqs.hostile_preflight(),
+        other => panic!("unknown kind {other}"),
     };
     let mut sink = 0usize;
     macro_rules! go {
