@@ -4,6 +4,7 @@
 # counting only the harness's `measured` functions (request built and response dropped outside,
 # as in perf-anchors.md).
 #   scripts/instructions.sh [SIZES...]     (default: 1 100 1000 10000 100000)
+# Prints three tables: exact origins, subdomain patterns, and the hostile preflight.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is required (apt-get install valgrind)" >&2; exit 1; }
@@ -15,14 +16,46 @@ count() { # variant kind n k
   valgrind --tool=callgrind --toggle-collect='*measured*' --callgrind-out-file=/dev/null "$BIN" "$@" 2>&1 | awk '/Collected/ {print $4}'
 }
 per() { local a b; a=$(count "$1" "$2" "$3" $K1); b=$(count "$1" "$2" "$3" $K2); echo $(( (b - a) / (K2 - K1) )); }
+# (a - f) / (b - f): overheads over the floor, compared.
 ratio() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN {printf "%.2f", (a-f)/(b-f)}'; }
-printf '%-9s %-7s %6s %6s %9s %11s %10s %8s %9s %10s %8s\n' kind n floor hand guestlist gl-ovh/hand tower-http tower/gl gl-cloned tower-cl. tc/gl
-for kind in ${KINDS:-get preflight}; do
+static_size() { case "$1" in 1|100|1000|10000) return 0;; *) return 1;; esac; }
+
+echo "## exact origins (the request comes from the last of N)"
+printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' request N floor hand \
+  "guestlist (static)" "guestlist (run time)" "static ovh / hand ovh" tower-http \
+  "tower-http ovh / guestlist ovh" "guestlist, cloned" "tower-http, cloned" "ratio, cloned"
+echo '|---|---|---|---|---|---|---|---|---|---|---|---|'
+for kind in get preflight; do
   for n in ${sizes[@]}; do
     f=$(per floor "$kind" "$n"); h=$(per hand "$kind" "$n"); g=$(per guestlist "$kind" "$n")
-    t=$(per tower-http "$kind" "$n"); gc=$(per guestlist-cloned "$kind" "$n")
-    tc=$(per tower-http-cloned "$kind" "$n")
-    printf '%-9s %-7s %6d %6d %9d %11s %10d %8s %9d %10d %8s\n' "$kind" "$n" "$f" "$h" "$g" \
-      "$(ratio "$g" "$h" "$f")" "$t" "$(ratio "$t" "$g" "$f")" "$gc" "$tc" "$(ratio "$tc" "$gc" "$f")"
+    gc=$(per guestlist-cloned "$kind" "$n")
+    if static_size "$n"; then s=$(per guestlist-static "$kind" "$n"); else s=$g; fi
+    if [ "$n" -le 10000 ]; then
+      t=$(per tower-http "$kind" "$n"); tc=$(per tower-http-cloned "$kind" "$n")
+      printf '| %s | %s | %d | %d | %d | %d | %s | %d | %s | %d | %d | %s |\n' "$kind" "$n" "$f" "$h" \
+        "$s" "$g" "$(ratio "$s" "$h" "$f")" "$t" "$(ratio "$t" "$s" "$f")" "$gc" "$tc" "$(ratio "$tc" "$gc" "$f")"
+    else
+      printf '| %s | %s | %d | %d | — | %d | %s | — | — | %d | — | — |\n' "$kind" "$n" "$f" "$h" \
+        "$g" "$(ratio "$g" "$h" "$f")" "$gc"
+    fi
   done
+done
+
+echo
+echo "## subdomain patterns (https://*.tenant-{i}.example.com; the request from app.tenant-{N-1})"
+printf '| %s | %s | %s | %s | %s | %s |\n' request N floor "hand (suffix set)" "guestlist (run time)" "ovh / hand ovh"
+echo '|---|---|---|---|---|---|'
+for n in ${sizes[@]}; do
+  [ "$n" -le 10000 ] || continue
+  f=$(per floor get "$n"); h=$(per hand-pattern get "$n"); g=$(per guestlist-pattern get "$n")
+  printf '| get | %s | %d | %d | %d | %s |\n' "$n" "$f" "$h" "$g" "$(ratio "$g" "$h" "$f")"
+done
+
+echo
+echo "## hostile preflight (1,000 commas in Access-Control-Request-Headers), one origin"
+printf '| %s | %s | %s | %s |\n' variant "normal preflight" "hostile preflight" "hostile / normal"
+echo '|---|---|---|---|'
+for v in guestlist-static hand tower-http; do
+  p=$(per "$v" preflight 1); x=$(per "$v" hostile 1)
+  printf '| %s | %d | %d | %s |\n' "$v" "$p" "$x" "$(awk -v x="$x" -v p="$p" 'BEGIN {printf "%.2f", x/p}')"
 done

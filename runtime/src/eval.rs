@@ -1014,6 +1014,7 @@ impl Policy {
 
     /// [`Policy::decide_full`] into a decision the caller holds (the tower layer's, so the
     /// decision is never copied).
+    #[inline(always)]
     pub(crate) fn decide_in<'a, H>(
         &'a self,
         method: &str,
@@ -1318,6 +1319,7 @@ where
 
 /// Decides the CORS part into `d` (written in place: returning a decision through every level
 /// would copy it each time). Records the facts the headers follow from, not the headers.
+#[inline(always)]
 fn decide_cors<'a, H>(cors: &'a Cors, method: &str, headers: &'a H, d: &mut Decision<'a>)
 where
     H: HeaderLookup + ?Sized,

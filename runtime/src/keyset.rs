@@ -135,6 +135,28 @@ impl Hasher {
     }
 }
 
+/// [`hash_parts`] of one contiguous key, without the streaming state (the same value).
+#[inline]
+pub(crate) fn hash_bytes(key: &[u8], fold_case: bool) -> u64 {
+    let word = |w: u64| if fold_case { lower8(w) } else { w };
+    let mut h = SEED;
+    let mut chunks = key.chunks_exact(8);
+    for c in chunks.by_ref() {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(c);
+        h = fold_mul(h ^ word(u64::from_le_bytes(a)), MUL);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut a = [0u8; 8];
+        if let Some(dst) = a.get_mut(..rest.len()) {
+            dst.copy_from_slice(rest);
+        }
+        h = fold_mul(h ^ word(u64::from_le_bytes(a)), MUL);
+    }
+    fold_mul(h ^ key.len() as u64, MUL)
+}
+
 /// Hashes the concatenation of `parts` (the table layout depends on it: generated code stores
 /// slot positions computed with this exact function, see `TABLE_FORMAT` in the crate root).
 #[inline]
@@ -323,7 +345,7 @@ impl KeySet {
             }
             return None;
         }
-        self.probe(hash_parts(&[key], self.fold_case), |k| {
+        self.probe(hash_bytes(key, self.fold_case), |k| {
             self.key_eq(k.as_bytes(), key)
         })
     }
@@ -442,6 +464,9 @@ mod tests {
         let key = b"https://tenant-00042.example.com:8443";
         for fold in [false, true] {
             let whole = hash_parts(&[key], fold);
+            for n in 0..key.len() {
+                assert_eq!(hash_bytes(&key[..n], fold), hash_parts(&[&key[..n]], fold));
+            }
             for i in 0..key.len() {
                 for j in i..key.len() {
                     let parts: [&[u8]; 3] = [&key[..i], &key[i..j], &key[j..]];
