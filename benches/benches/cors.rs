@@ -1,12 +1,16 @@
 //! guestlist vs tower-http's `CorsLayer` vs the bare service, in one run: an actual GET and a
 //! preflight, with 1, 100 and 10,000 allowed origins (the request uses the last one), plus the
-//! same under axum's clone-the-service-per-request pattern.
+//! same under axum's clone-the-service-per-request pattern. guestlist runs twice: over static
+//! tables from build.rs (`guestlist-static`, what `include_policy!` gives) and over tables
+//! built at run time (`guestlist`).
 //!
 //! `cargo bench -p guestlist-benches --bench cors -- --noplot`
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
-use guestlist_benches::{guestlist_service, run, tower_http_service, Floor, Requests};
+use guestlist_benches::{
+    guestlist_service, guestlist_static_service, run, tower_http_service, Floor, Requests,
+};
 
 fn bench(c: &mut Criterion) {
     for kind in ["get", "preflight"] {
@@ -31,6 +35,10 @@ fn bench(c: &mut Criterion) {
             let mut gl = guestlist_service(n);
             g.bench_with_input(BenchmarkId::new("guestlist", n), &reqs, |b, r| {
                 b.iter_batched(|| make(r), |req| run(&mut gl, req), BatchSize::SmallInput)
+            });
+            let mut gs = guestlist_static_service(n);
+            g.bench_with_input(BenchmarkId::new("guestlist-static", n), &reqs, |b, r| {
+                b.iter_batched(|| make(r), |req| run(&mut gs, req), BatchSize::SmallInput)
             });
             let mut th = tower_http_service(n);
             g.bench_with_input(BenchmarkId::new("tower-http", n), &reqs, |b, r| {
