@@ -48,11 +48,18 @@ sleep 1
 origin="Origin: https://tenant-09999.example.com"
 curl -s -D - -o /dev/null -H "$origin" http://127.0.0.1:38092/api/x | grep -i "access-control-allow-origin"
 run() { wrk -t1 -c32 -d"${SECONDS_PER_RUN}s" -H "$origin" "http://127.0.0.1:$1/api/x" | awk '/Requests\/sec/ {print $2}'; }
-plain=(); cors=()
+plain=(); cors=(); ratios=()
 for r in $(seq 1 "$ROUNDS"); do
-  plain+=("$(run 38091)"); cors+=("$(run 38092)")
-  echo "round $r: no CORS ${plain[-1]} req/s, guestlist ${cors[-1]} req/s"
+  # Alternate which server goes first, so a drift in the shared machine's speed does not always
+  # favour the same one.
+  if [ $((r % 2)) = 1 ]; then
+    p=$(run 38091); c=$(run 38092)
+  else
+    c=$(run 38092); p=$(run 38091)
+  fi
+  plain+=("$p"); cors+=("$c"); ratios+=("$(awk -v a="$c" -v b="$p" 'BEGIN {printf "%.3f", a/b}')")
+  echo "round $r: no CORS $p req/s, guestlist $c req/s, ratio ${ratios[-1]}"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 mp=$(median "${plain[@]}"); mc=$(median "${cors[@]}")
-echo "median: no CORS $mp req/s, guestlist ($N origins) $mc req/s, ratio $(awk -v a="$mc" -v b="$mp" 'BEGIN {printf "%.3f", a/b}')"
+echo "median: no CORS $mp req/s, guestlist ($N origins) $mc req/s, ratio of medians $(awk -v a="$mc" -v b="$mp" 'BEGIN {printf "%.3f", a/b}'), median of the rounds' ratios $(median "${ratios[@]}") (range $(printf '%s\n' "${ratios[@]}" | sort -g | head -1)-$(printf '%s\n' "${ratios[@]}" | sort -g | tail -1))"

@@ -188,6 +188,27 @@ fn pattern_regex(p: &str) -> Option<String> {
     Some(out)
 }
 
+/// The CORS state for each value of the five flags (is_pf, allowed, method_ok, headers_ok,
+/// has_origin), all 32 spelled out, so nginx finds the state with one hash lookup instead of
+/// trying regexes in turn.
+fn state_lines() -> Vec<(String, String)> {
+    let mut lines = Vec::new();
+    for bits in 0..32u32 {
+        let f = |i: u32| (bits >> (4 - i)) & 1 == 1;
+        let (is_pf, allowed, method_ok, headers_ok, has_origin) = (f(0), f(1), f(2), f(3), f(4));
+        let state = match (is_pf, has_origin) {
+            (true, _) if allowed && method_ok && headers_ok => "pok",
+            (true, _) => "prej",
+            (false, false) => "none",
+            (false, true) if allowed => "allowed",
+            (false, true) => "denied",
+        };
+        let key: String = (0..5).map(|i| if f(i) { '1' } else { '0' }).collect();
+        lines.push((q(&key), state.to_string()));
+    }
+    lines
+}
+
 struct Writer {
     http: String,
     ns: String,
@@ -267,14 +288,48 @@ impl Writer {
         Ok(())
     }
 
-    /// `$<target>` is 1 when `$http_origin` is byte-exactly one of `origins` (nginx compares
-    /// string keys ignoring case, so a second map compares what the first found).
+    /// `$<target>` is 1 when `$http_origin` is byte-exactly one of `origins`. nginx compares
+    /// string keys ignoring ASCII case, so a hit is confirmed: when every listed origin is
+    /// lowercase (canonical origins are), by checking that the request's Origin has no
+    /// uppercase letter (one short regex, run only on a hit); otherwise by comparing the
+    /// request's Origin with what the lookup found.
     fn exact_set(&mut self, target: &str, hit: &str, origins: &[&str]) -> Result<(), Unsupported> {
-        let mut lines = vec![("default".to_string(), q(""))];
         for o in origins {
             check_value("origin", o)?;
-            lines.push((q(o), q(o)));
         }
+        if origins
+            .iter()
+            .all(|o| !o.bytes().any(|b| b.is_ascii_uppercase()))
+        {
+            let mut lines = vec![("default".to_string(), "0".to_string())];
+            lines.extend(origins.iter().map(|o| (q(o), "1".to_string())));
+            let _ = writeln!(
+                self.http,
+                "# exact origins: a hash lookup (nginx compares string keys ignoring case; every"
+            );
+            let _ = writeln!(
+                self.http,
+                "# origin here is lowercase, so a hit is exact when the request's has no uppercase)"
+            );
+            self.map("$http_origin", hit, &lines);
+            let lower = format!("{hit}_lower");
+            self.map(
+                "$http_origin",
+                &lower,
+                &[("default".into(), "1".into()), (q("~[A-Z]"), "0".into())],
+            );
+            self.map(
+                &format!("${hit}"),
+                target,
+                &[
+                    (q("1"), format!("${lower}")),
+                    ("default".into(), "0".into()),
+                ],
+            );
+            return Ok(());
+        }
+        let mut lines = vec![("default".to_string(), q(""))];
+        lines.extend(origins.iter().map(|o| (q(o), q(o))));
         let _ = writeln!(
             self.http,
             "# exact origins: a hash lookup (nginx compares string keys ignoring case),"
@@ -310,12 +365,18 @@ impl Writer {
             &format!("{v}_has_origin"),
             &[(q(""), "0".into()), ("default".into(), "1".into())],
         );
+        // nginx refuses methods that are not uppercase (400), so the hash key is exact.
         self.map(
-            &q(&format!("$request_method:${v}_has_origin:{acrm}")),
+            acrm,
+            &format!("{v}_has_acrm"),
+            &[(q(""), "0".into()), ("default".into(), "1".into())],
+        );
+        self.map(
+            &q(&format!("$request_method:${v}_has_origin:${v}_has_acrm")),
             &format!("{v}_is_pf"),
             &[
                 ("default".into(), "0".into()),
-                (q("~^OPTIONS:1:."), "1".into()),
+                (q("OPTIONS:1:1"), "1".into()),
             ],
         );
         // 3. The requested method: safelisted, listed (byte-exact), or any token.
@@ -394,14 +455,7 @@ impl Writer {
                 "${v}_is_pf${v}_allowed${v}_method_ok${v}_headers_ok${v}_has_origin"
             )),
             &format!("{v}_state"),
-            &[
-                ("default".into(), "denied".into()),
-                (q("~^0...0$"), "none".into()),
-                (q("~^01..1$"), "allowed".into()),
-                (q("~^00..1$"), "denied".into()),
-                (q("~^1111.$"), "pok".into()),
-                (q("~^1"), "prej".into()),
-            ],
+            &state_lines(),
         );
         // 6. Header values by state ("" = not sent).
         let state = format!("${v}_state");
