@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# End to end: axum hello world with no CORS, guestlist, and tower-http (1,000 origins), wrk on
-# 127.0.0.1, interleaved rounds, medians and ratios, for GET and for preflights.
+# End to end: axum hello world with no CORS, guestlist, the hand-written minimum and tower-http
+# (1,000 origins), wrk on 127.0.0.1, interleaved rounds (the order rotates each round), medians
+# and the median of each round's ratio to no CORS, for GET and for preflights.
 #   scripts/bench-axum.sh [ROUNDS] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ work=$(mktemp -d); pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
 port=38101
 declare -A ports
-for v in none guestlist tower-http; do
+for v in none guestlist hand tower-http; do
   ports[$v]=$port; target/release/server "$v" "$port" "$N" & pids+=($!); port=$((port + 1))
 done
 sleep 1
@@ -31,13 +32,30 @@ run() { # variant kind
   fi | awk '/Requests\/sec/ {print $2}'
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a/b}'; }
+variants=(guestlist hand tower-http)
 for kind in get preflight; do
-  declare -a none=() gl=() th=()
+  declare -A rps=() rat=()
   for r in $(seq 1 "$ROUNDS"); do
-    none+=("$(run none $kind)"); gl+=("$(run guestlist $kind)"); th+=("$(run tower-http $kind)")
-    echo "$kind round $r: none ${none[-1]}, guestlist ${gl[-1]}, tower-http ${th[-1]}"
+    # Rotate the order, so a drift in the shared machine's speed favours no one.
+    order=(none "${variants[@]}")
+    k=$(( (r - 1) % ${#order[@]} ))
+    order=("${order[@]:$k}" "${order[@]:0:$k}")
+    declare -A this=()
+    for v in "${order[@]}"; do this[$v]=$(run "$v" "$kind"); done
+    line="$kind round $r: none ${this[none]}"
+    rps[none]+=" ${this[none]}"
+    for v in "${variants[@]}"; do
+      rps[$v]+=" ${this[$v]}"; rat[$v]+=" $(ratio "${this[$v]}" "${this[none]}")"
+      line+=", $v ${this[$v]} ($(ratio "${this[$v]}" "${this[none]}"))"
+    done
+    echo "$line"
+    unset this
   done
-  mn=$(median "${none[@]}"); mg=$(median "${gl[@]}"); mt=$(median "${th[@]}")
-  echo "$kind median req/s: none $mn, guestlist $mg ($(awk -v a="$mg" -v b="$mn" 'BEGIN{printf "%.3f", a/b}')), tower-http $mt ($(awk -v a="$mt" -v b="$mn" 'BEGIN{printf "%.3f", a/b}'))"
-  unset none gl th
+  line="$kind median req/s: none $(median ${rps[none]})"
+  for v in "${variants[@]}"; do
+    line+="; $v $(median ${rps[$v]}), median ratio $(median ${rat[$v]})"
+  done
+  echo "$line"
+  unset rps rat
 done

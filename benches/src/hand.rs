@@ -75,28 +75,31 @@ fn acrh_ok(v: &[u8]) -> bool {
     })
 }
 
-/// The response future.
-pub enum HandFuture<F> {
-    /// The preflight answer.
-    Ready(Option<Response<()>>),
-    /// The application, then the CORS headers (the future is stored inline, not boxed).
-    Inner(F, Option<HeaderValue>),
+pin_project_lite::pin_project! {
+    /// The response future.
+    #[project = HandProj]
+    pub enum HandFuture<F, B> {
+        /// The preflight answer.
+        Ready { response: Option<Response<B>> },
+        /// The application, then the CORS headers.
+        Inner { #[pin] future: F, origin: Option<HeaderValue> },
+    }
 }
 
-impl<S> Service<Request<()>> for Hand<S>
+impl<S, ReqB, ResB> Service<Request<ReqB>> for Hand<S>
 where
-    S: Service<Request<()>, Response = Response<()>>,
-    S::Future: Unpin,
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    ResB: Default,
 {
-    type Response = Response<()>;
+    type Response = Response<ResB>;
     type Error = S::Error;
-    type Future = HandFuture<S::Future>;
+    type Future = HandFuture<S::Future, ResB>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<()>) -> Self::Future {
+    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
         let h = req.headers();
         let origin = h
             .get(header::ORIGIN)
@@ -108,7 +111,7 @@ where
                     && METHODS.contains(&acrm.as_bytes())
                     && h.get(header::ACCESS_CONTROL_REQUEST_HEADERS)
                         .is_none_or(|v| acrh_ok(v.as_bytes()));
-                let mut resp = Response::new(());
+                let mut resp = Response::new(ResB::default());
                 if let (true, Some(o)) = (ok, origin) {
                     *resp.status_mut() = StatusCode::NO_CONTENT;
                     let m = resp.headers_mut();
@@ -136,25 +139,30 @@ where
                     resp.headers_mut()
                         .insert(header::VARY, HeaderValue::from_static("origin"));
                 }
-                return HandFuture::Ready(Some(resp));
+                return HandFuture::Ready {
+                    response: Some(resp),
+                };
             }
         }
-        HandFuture::Inner(self.inner.call(req), origin)
+        HandFuture::Inner {
+            future: self.inner.call(req),
+            origin,
+        }
     }
 }
 
-impl<F, E> Future for HandFuture<F>
+impl<F, B, E> Future for HandFuture<F, B>
 where
-    F: Future<Output = Result<Response<()>, E>> + Unpin,
+    F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = Result<Response<()>, E>;
+    type Output = Result<Response<B>, E>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.get_mut() {
-            HandFuture::Ready(r) => match r.take() {
+        match self.project() {
+            HandProj::Ready { response } => match response.take() {
                 Some(r) => Poll::Ready(Ok(r)),
                 None => Poll::Pending,
             },
-            HandFuture::Inner(f, origin) => match Pin::new(f).poll(cx) {
+            HandProj::Inner { future, origin } => match future.poll(cx) {
                 Poll::Ready(Ok(mut resp)) => {
                     let m: &mut HeaderMap = resp.headers_mut();
                     if let Some(o) = origin.take() {

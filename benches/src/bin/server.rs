@@ -1,6 +1,6 @@
 //! The end-to-end benchmark server: axum hello world on 127.0.0.1 (current-thread runtime),
-//! with no CORS, guestlist, or tower-http's CorsLayer over N origins.
-//! `server none|guestlist|tower-http PORT [N]`; see scripts/bench-axum.sh.
+//! with no CORS, guestlist, the hand-written minimum, or tower-http's CorsLayer over N origins.
+//! `server none|guestlist|hand|tower-http PORT [N]`; see scripts/bench-axum.sh.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
-use guestlist_benches::{guestlist_policy, origins};
+use guestlist_benches::{guestlist_policy, hand, origins};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -23,6 +23,12 @@ fn main() {
     let app = match variant.as_str() {
         "none" => app,
         "guestlist" => app.layer(guestlist::Layer::shared(Arc::new(guestlist_policy(n)))),
+        "hand" => {
+            let matcher = Arc::new(hand::Matcher::new(&origins(n), &[]));
+            app.layer(tower_layer::layer_fn(move |inner| {
+                hand::Hand::new(inner, Arc::clone(&matcher))
+            }))
+        }
         "tower-http" => {
             use tower_http::cors::{AllowOrigin, CorsLayer};
             let list: Vec<http::HeaderValue> =
