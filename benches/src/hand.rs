@@ -75,14 +75,23 @@ fn acrh_ok(v: &[u8]) -> bool {
     })
 }
 
-pin_project_lite::pin_project! {
-    /// The response future.
-    #[project = HandProj]
-    pub enum HandFuture<F, B> {
-        /// The preflight answer.
-        Ready { response: Option<Response<B>> },
-        /// The application, then the CORS headers.
-        Inner { #[pin] future: F, origin: Option<HeaderValue> },
+pub use future::HandFuture;
+use future::HandProj;
+
+/// The response future (its fields are the macro's; the variants say what they hold).
+#[allow(missing_docs)]
+mod future {
+    use http::{HeaderValue, Response};
+
+    pin_project_lite::pin_project! {
+        /// The response future.
+        #[project = HandProj]
+        pub enum HandFuture<F, B> {
+            /// The preflight answer.
+            Ready { response: Option<Response<B>> },
+            /// The application, then the CORS headers.
+            Inner { #[pin] future: F, origin: Option<HeaderValue> },
+        }
     }
 }
 
