@@ -419,10 +419,11 @@ struct Out<'a> {
     shape: Shape,
     /// `Vary: Origin` is appended.
     vary: bool,
-    /// The request's `Origin` (echoed in Allow-Origin).
-    origin: &'a [u8],
+    /// The request's `Origin` (echoed in Allow-Origin). An `Option`, like every field a new
+    /// decision starts without, so that a fresh decision is all zero bytes.
+    origin: Option<&'a [u8]>,
     /// The preflight's `Access-Control-Request-Method` (echoed in Allow-Methods).
-    method: &'a [u8],
+    method: Option<&'a [u8]>,
     /// The preflight's `Access-Control-Request-Headers` lines that name a header, echoed one by
     /// one when `allow-headers *` is literal (credentials); otherwise the table's list is sent.
     echo_lines: Option<[&'a [u8]; MAX_ACRH_LINES]>,
@@ -465,8 +466,8 @@ impl Out<'_> {
         cors: None,
         shape: Shape::None,
         vary: false,
-        origin: &[],
-        method: &[],
+        origin: None,
+        method: None,
         echo_lines: None,
         echo_len: 0,
         names: false,
@@ -546,7 +547,7 @@ impl<'a> Decision<'a> {
         let acao = if c.any_origin {
             Value::Fixed("*")
         } else {
-            Value::Echo(Echo::Origin, o.origin)
+            Value::Echo(Echo::Origin, o.origin.unwrap_or_default())
         };
         match o.shape {
             Shape::None | Shape::StaticAny | Shape::Actual => {
@@ -568,7 +569,7 @@ impl<'a> Decision<'a> {
                 }
                 f(set(
                     HeaderName::AllowMethods,
-                    Value::Echo(Echo::Method, o.method),
+                    Value::Echo(Echo::Method, o.method.unwrap_or_default()),
                 ));
                 if o.names {
                     match &o.echo_lines {
@@ -629,7 +630,7 @@ impl<'a> Decision<'a> {
                 acao: Some(if c.any_origin {
                     Value::Fixed("*")
                 } else {
-                    Value::Echo(Echo::Origin, o.origin)
+                    Value::Echo(Echo::Origin, o.origin.unwrap_or_default())
                 }),
                 acac: c.credentials,
                 aceh: c.aceh.as_ref(),
@@ -1339,7 +1340,7 @@ where
         (Some(o), None) => (o, false),
         (Some(o), Some(_)) => (o, true),
     };
-    d.out.origin = origin;
+    d.out.origin = Some(origin);
     let matched = if multiple {
         None
     } else {
@@ -1452,7 +1453,7 @@ fn preflight<'a, H>(
     d.set(Kind::PreflightOk, Reason::PreflightAllowed);
     d.origin_match = Some(m);
     d.out.shape = Shape::Preflight;
-    d.out.method = acrm;
+    d.out.method = Some(acrm);
     d.out.names = names > 0;
     if names > 0 && cors.any_header && cors.credentials {
         // `*` is literal with credentials: echo what was asked (every name was checked).
