@@ -824,29 +824,40 @@ pub(crate) fn match_origin(
                 return found;
             }
         }
-        if let Some(i) = patterns.get_parts(&[scheme, b"://", host, b":*"]) {
+        match_pattern_by_parts(patterns, scheme, host, port)
+    }
+}
+
+/// The pattern search with keys probed piece by piece: `scheme://host:*`, then every strict
+/// suffix of the host at a label boundary, longest first, with the origin's port or `:*`. For
+/// origins with a port, or too long for [`match_default_port`]'s buffer.
+fn match_pattern_by_parts(
+    patterns: &KeySet,
+    scheme: &[u8],
+    host: &[u8],
+    port: Option<&[u8]>,
+) -> Option<OriginMatch> {
+    if let Some(i) = patterns.get_parts(&[scheme, b"://", host, b":*"]) {
+        return Some(OriginMatch::Pattern(i));
+    }
+    if host.first() == Some(&b'[') {
+        return None;
+    }
+    for (i, &b) in host.iter().enumerate() {
+        if b != b'.' {
+            continue;
+        }
+        let suffix = host.get(i + 1..).unwrap_or(&[]);
+        let found = match port {
+            Some(p) => patterns.get_parts(&[scheme, b"://*.", suffix, b":", p]),
+            None => patterns.get_parts(&[scheme, b"://*.", suffix]),
+        }
+        .or_else(|| patterns.get_parts(&[scheme, b"://*.", suffix, b":*"]));
+        if let Some(i) = found {
             return Some(OriginMatch::Pattern(i));
         }
-        if host.first() == Some(&b'[') {
-            return None;
-        }
-        // Every strict suffix of the host at a label boundary, longest first.
-        for (i, &b) in host.iter().enumerate() {
-            if b != b'.' {
-                continue;
-            }
-            let suffix = host.get(i + 1..).unwrap_or(&[]);
-            let found = match port {
-                Some(p) => patterns.get_parts(&[scheme, b"://*.", suffix, b":", p]),
-                None => patterns.get_parts(&[scheme, b"://*.", suffix]),
-            }
-            .or_else(|| patterns.get_parts(&[scheme, b"://*.", suffix, b":*"]));
-            if let Some(i) = found {
-                return Some(OriginMatch::Pattern(i));
-            }
-        }
-        None
     }
+    None
 }
 
 /// How many names `line` lists when it is `a,b,c` with every name a key of `set` (a small
@@ -1574,30 +1585,11 @@ mod tests {
             .collect()
     }
 
-    /// The pattern search piece by piece (what `match_origin` does for origins with a port).
+    /// The pattern search piece by piece, for any origin (what `match_origin` does for
+    /// origins with a port).
     fn match_by_parts(patterns: &KeySet, origin: &[u8]) -> Option<OriginMatch> {
         let (scheme, host, port) = split_origin(origin)?;
-        if let Some(i) = patterns.get_parts(&[scheme, b"://", host, b":*"]) {
-            return Some(OriginMatch::Pattern(i));
-        }
-        if host.first() == Some(&b'[') {
-            return None;
-        }
-        for (i, &b) in host.iter().enumerate() {
-            if b != b'.' {
-                continue;
-            }
-            let suffix = &host[i + 1..];
-            let found = match port {
-                Some(p) => patterns.get_parts(&[scheme, b"://*.", suffix, b":", p]),
-                None => patterns.get_parts(&[scheme, b"://*.", suffix]),
-            }
-            .or_else(|| patterns.get_parts(&[scheme, b"://*.", suffix, b":*"]));
-            if let Some(i) = found {
-                return Some(OriginMatch::Pattern(i));
-            }
-        }
-        None
+        match_pattern_by_parts(patterns, scheme, host, port)
     }
 
     /// The host check as first written (several passes), the reference for the one-pass one.
