@@ -79,7 +79,8 @@ pub fn wait_for(addr: SocketAddr) {
     }
 }
 
-/// A running nginx, stopped on drop.
+/// A running nginx, stopped on drop. It runs as one process (`master_process off`), so
+/// killing it leaves no worker behind holding the port.
 pub struct Nginx {
     child: Child,
     /// Where it listens.
@@ -164,7 +165,7 @@ pub fn setup(
         "access_log off;".to_string()
     };
     let conf = format!(
-        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\nevents {{ worker_connections 256; }}\nhttp {{\n    {log}\n    client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n    map_hash_max_size 32768; map_hash_bucket_size 128; variables_hash_bucket_size 128;\n    include {d}/out/guestlist-http.conf;\n    server {{\n        listen 127.0.0.1:{port};\n        include {d}/out/guestlist-server.conf;\n{}    }}\n    server {{\n        listen 127.0.0.1:{backend};\n        location / {{ add_header Access-Control-Allow-Origin \"*\" always; add_header X-Powered-By \"PHP/5\" always; add_header Content-Security-Policy \"default-src *\" always; add_header X-Frame-Options \"ALLOWALL\" always; return 200 \"app\\n\"; }}\n    }}\n}}\n",
+        "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\nevents {{ worker_connections 256; }}\nhttp {{\n    {log}\n    client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n    map_hash_max_size 32768; map_hash_bucket_size 128; variables_hash_bucket_size 128;\n    include {d}/out/guestlist-http.conf;\n    server {{\n        listen 127.0.0.1:{port};\n        include {d}/out/guestlist-server.conf;\n{}    }}\n    server {{\n        listen 127.0.0.1:{backend};\n        location / {{ add_header Access-Control-Allow-Origin \"*\" always; add_header X-Powered-By \"PHP/5\" always; add_header Content-Security-Policy \"default-src *\" always; add_header X-Frame-Options \"ALLOWALL\" always; return 200 \"app\\n\"; }}\n    }}\n}}\n",
         if catch_all { String::new() } else { "        location / { return 200 \"unrouted\\n\"; }\n".to_string() }
     );
     let conf_path = dir.join("nginx.conf");
