@@ -964,33 +964,12 @@ impl Checker {
                         .help("add `allow-origins same-origin` or the origins of the pages that open the socket"),
                 );
             }
-            let missing: Vec<&Entry<bool>> = w
-                .missing
-                .iter()
-                .filter(|e| active(&e.when, profile))
-                .collect();
-            self.singular(
-                &missing.iter().map(|e| (e.span, e.line)).collect::<Vec<_>>(),
-                "missing-origin",
-            );
+            self.singular(&w.missing, profile, "missing-origin");
         }
         for c in program.csrf.iter().filter(|c| active(&c.when, profile)) {
-            let tokens: Vec<&Entry<guestlist::TokenSpec>> = c
-                .token
-                .iter()
-                .filter(|e| active(&e.when, profile))
-                .collect();
-            self.singular(
-                &tokens.iter().map(|e| (e.span, e.line)).collect::<Vec<_>>(),
-                "token",
-            );
+            self.singular(&c.token, profile, "token");
             for (list, what) in [(&c.same_site, "same-site"), (&c.missing, "missing-headers")] {
-                let l: Vec<&Entry<bool>> =
-                    list.iter().filter(|e| active(&e.when, profile)).collect();
-                self.singular(
-                    &l.iter().map(|e| (e.span, e.line)).collect::<Vec<_>>(),
-                    what,
-                );
+                self.singular(list, profile, what);
             }
             for e in c.trusted.iter().filter(|e| active(&e.when, profile)) {
                 if e.value.starts_with("http://")

@@ -951,26 +951,10 @@ impl Checker {
                 .help("limit this entry with the same `when`, or remove the set's `when`"),
             );
         }
-        let creds: Vec<&Entry<bool>> = c
-            .credentials
-            .iter()
-            .filter(|e| active(&e.when, profile))
-            .collect();
-        self.singular(
-            &creds.iter().map(|e| (e.span, e.line)).collect::<Vec<_>>(),
-            "allow-credentials",
-        );
+        let creds = self.singular(&c.credentials, profile, "allow-credentials");
         let credentials = creds.first().is_some_and(|e| e.value);
         let cred_span = creds.first().map(|e| e.span);
-        let ages: Vec<&Entry<i64>> = c
-            .max_age
-            .iter()
-            .filter(|e| active(&e.when, profile))
-            .collect();
-        self.singular(
-            &ages.iter().map(|e| (e.span, e.line)).collect::<Vec<_>>(),
-            "max-age",
-        );
+        let ages = self.singular(&c.max_age, profile, "max-age");
 
         let broken = c.invalid > 0
             || c.origins.iter().any(|e| match &e.value {
@@ -1198,17 +1182,29 @@ impl Checker {
         }
     }
 
-    fn singular(&mut self, entries: &[(Span, Span)], what: &str) {
-        if let [first, rest @ ..] = entries {
-            for (span, _) in rest {
+    /// The entries of a setting that may be given once, active in `profile`; a second one is
+    /// GL0105.
+    fn singular<'e, T>(
+        &mut self,
+        entries: &'e [Entry<T>],
+        profile: &str,
+        what: &str,
+    ) -> Vec<&'e Entry<T>> {
+        let active: Vec<&Entry<T>> = entries
+            .iter()
+            .filter(|e| active(&e.when, profile))
+            .collect();
+        if let [first, rest @ ..] = active.as_slice() {
+            for e in rest {
                 self.diags.push(
-                    Diagnostic::new("GL0105", *span, format!("`{what}` is set twice"))
+                    Diagnostic::new("GL0105", e.span, format!("`{what}` is set twice"))
                         .label("second setting")
-                        .secondary(first.0, "first set here")
+                        .secondary(first.span, "first set here")
                         .help("keep one; to vary it by profile, give each a different `when`"),
                 );
             }
         }
+        active
     }
 
     fn routes_in_profile(&mut self, program: &Program, profile: &str) {
