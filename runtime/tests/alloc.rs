@@ -151,29 +151,20 @@ fn main() {
 }
 
 /// The service behind the layer: answers 200 with a prepared header map (empty, or with room).
-#[derive(Clone)]
-struct App {
-    with_room: bool,
-}
-
-impl tower_service::Service<http::Request<()>> for App {
-    type Response = http::Response<()>;
-    type Error = std::convert::Infallible;
-    type Future = std::future::Ready<Result<http::Response<()>, std::convert::Infallible>>;
-    fn poll_ready(
-        &mut self,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-    fn call(&mut self, _: http::Request<()>) -> Self::Future {
-        let mut r = http::Response::new(());
-        if self.with_room {
-            *r.headers_mut() = http::HeaderMap::with_capacity(32);
-            r.headers_mut()
-                .insert("content-type", http::HeaderValue::from_static("text/plain"));
-        }
-        std::future::ready(Ok(r))
+fn app(with_room: bool) -> common::App<()> {
+    if with_room {
+        common::App::new(
+            |_| (),
+            || {
+                let mut r = http::Response::new(());
+                *r.headers_mut() = http::HeaderMap::with_capacity(32);
+                r.headers_mut()
+                    .insert("content-type", http::HeaderValue::from_static("text/plain"));
+                r
+            },
+        )
+    } else {
+        common::App::new(|_| (), || http::Response::new(()))
     }
 }
 
@@ -206,8 +197,8 @@ fn through_layer(policy: &Policy) -> usize {
         ("OPTIONS", Some("PUT"), false),
         ("GET", None, true),
     ] {
-        let mut bare = App { with_room };
-        let mut layered = layer.layer(App { with_room });
+        let mut bare = app(with_room);
+        let mut layered = layer.layer(app(with_room));
         // Warm up: the first clone of a table value built at run time shares its bytes once.
         let _ = common::run(&mut layered, request(method, "https://7.example.com", acrm));
         let (floor, _) =

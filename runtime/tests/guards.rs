@@ -10,7 +10,7 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use guestlist::{
     CorsSpec, CspNonce, CspSpec, CsrfSpec, HeaderSetSpec, Kind, Layer, Policy, PolicySpec, Reason,
@@ -336,40 +336,27 @@ fn websocket_handshakes_are_checked_by_origin() {
     );
 }
 
-/// Answers 200 and records the nonce the layer handed to the application.
-#[derive(Clone)]
-struct App {
-    seen: Arc<Mutex<Vec<Option<CspNonce>>>>,
-}
-
-impl tower_service::Service<http::Request<()>> for App {
-    type Response = http::Response<()>;
-    type Error = std::convert::Infallible;
-    type Future = std::future::Ready<Result<http::Response<()>, std::convert::Infallible>>;
-    fn poll_ready(
-        &mut self,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-    fn call(&mut self, req: http::Request<()>) -> Self::Future {
-        self.seen
-            .lock()
-            .unwrap()
-            .push(req.extensions().get::<CspNonce>().copied());
-        let mut r = http::Response::new(());
-        r.headers_mut()
-            .insert("x-powered-by", "Express".parse().unwrap());
-        r.headers_mut()
-            .insert("content-security-policy", "default-src *".parse().unwrap());
-        std::future::ready(Ok(r))
-    }
+/// The application: answers 200 with headers the policy replaces, and records the nonce the
+/// layer handed to it.
+fn app() -> common::App<Option<CspNonce>> {
+    common::App::new(
+        |req| req.extensions().get::<CspNonce>().copied(),
+        || {
+            let mut r = http::Response::new(());
+            r.headers_mut()
+                .insert("x-powered-by", "Express".parse().unwrap());
+            r.headers_mut()
+                .insert("content-security-policy", "default-src *".parse().unwrap());
+            r
+        },
+    )
 }
 
 #[test]
 fn layer_sets_nonce_csp_and_security_headers() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let mut svc = Layer::shared(Arc::new(policy())).layer(App { seen: seen.clone() });
+    let app = app();
+    let seen = app.seen.clone();
+    let mut svc = Layer::shared(Arc::new(policy())).layer(app);
     let mut nonces = Vec::new();
     for _ in 0..2 {
         let resp = common::run(&mut svc, http::Request::get("/page").body(()).unwrap());
@@ -407,8 +394,9 @@ fn layer_sets_nonce_csp_and_security_headers() {
 
 #[test]
 fn layer_refuses_csrf_and_websocket_with_a_reason_before_the_app() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let mut svc = Layer::shared(Arc::new(policy())).layer(App { seen: seen.clone() });
+    let app = app();
+    let seen = app.seen.clone();
+    let mut svc = Layer::shared(Arc::new(policy())).layer(app);
     let req = http::Request::post("/form")
         .header("sec-fetch-site", "cross-site")
         .header("origin", "https://evil.test")

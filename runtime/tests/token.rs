@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use guestlist::{CsrfSecret, CsrfSpec, CsrfToken, Layer, Policy, PolicySpec, RouteSpec, TokenSpec};
 use tower_layer::Layer as _;
@@ -44,32 +44,20 @@ fn secret(byte: u8) -> CsrfSecret {
     CsrfSecret::new(vec![byte; 32]).unwrap()
 }
 
-/// Answers 200 "ok" and records the token the layer handed to the application.
-#[derive(Clone, Default)]
-struct App {
-    seen: Arc<Mutex<Vec<Option<CsrfToken>>>>,
-}
+/// The application: answers 200 with a cookie of its own, and records the token the layer
+/// handed to it.
+type App = common::App<Option<CsrfToken>>;
 
-impl tower_service::Service<http::Request<()>> for App {
-    type Response = http::Response<()>;
-    type Error = std::convert::Infallible;
-    type Future = std::future::Ready<Result<http::Response<()>, std::convert::Infallible>>;
-    fn poll_ready(
-        &mut self,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-    fn call(&mut self, req: http::Request<()>) -> Self::Future {
-        self.seen
-            .lock()
-            .unwrap()
-            .push(req.extensions().get::<CsrfToken>().cloned());
-        let mut r = http::Response::new(());
-        r.headers_mut()
-            .append("set-cookie", "app=1".parse().unwrap());
-        std::future::ready(Ok(r))
-    }
+fn app() -> App {
+    App::new(
+        |req| req.extensions().get::<CsrfToken>().cloned(),
+        || {
+            let mut r = http::Response::new(());
+            r.headers_mut()
+                .append("set-cookie", "app=1".parse().unwrap());
+            r
+        },
+    )
 }
 
 fn get(session: &str, cookie: Option<&str>) -> http::Request<()> {
@@ -139,7 +127,7 @@ fn reason(r: &http::Response<()>) -> (u16, Option<String>) {
 
 #[test]
 fn a_page_load_sets_a_host_cookie_and_hands_the_token_to_the_app() {
-    let app = App::default();
+    let app = app();
     let mut svc = Layer::shared(policy())
         .csrf_secret(secret(1))
         .layer(app.clone());
@@ -189,7 +177,7 @@ fn a_page_load_sets_a_host_cookie_and_hands_the_token_to_the_app() {
 
 #[test]
 fn unsafe_requests_need_the_sessions_token_in_header_and_cookie() {
-    let app = App::default();
+    let app = app();
     let mut svc = Layer::shared(policy())
         .csrf_secret(secret(1))
         .layer(app.clone());
@@ -240,7 +228,7 @@ fn unsafe_requests_need_the_sessions_token_in_header_and_cookie() {
 
 #[test]
 fn form_posts_are_checked_by_the_application_with_the_helper() {
-    let app = App::default();
+    let app = app();
     let mut svc = Layer::shared(policy())
         .csrf_secret(secret(1))
         .layer(app.clone());
@@ -267,7 +255,7 @@ fn form_posts_are_checked_by_the_application_with_the_helper() {
 
 #[test]
 fn a_rotated_secret_is_accepted_during_the_rotation_only() {
-    let app = App::default();
+    let app = app();
     let mut old = Layer::shared(policy())
         .csrf_secret(secret(1))
         .layer(app.clone());
@@ -301,7 +289,7 @@ fn a_rotated_secret_is_accepted_during_the_rotation_only() {
 
 #[test]
 fn without_a_secret_unsafe_requests_are_refused() {
-    let app = App::default();
+    let app = app();
     let mut svc = Layer::shared(policy()).layer(app.clone());
     assert!(policy().needs_csrf_secret());
     assert_eq!(

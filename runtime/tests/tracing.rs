@@ -2,6 +2,8 @@
 //! 403 in production is never silent.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use guestlist::{CorsSpec, Policy, RouteSpec};
@@ -45,24 +47,6 @@ impl Subscriber for Recorder {
     fn exit(&self, _: &Id) {}
 }
 
-#[derive(Clone)]
-struct App;
-
-impl tower_service::Service<http::Request<()>> for App {
-    type Response = http::Response<()>;
-    type Error = std::convert::Infallible;
-    type Future = std::future::Ready<Result<http::Response<()>, std::convert::Infallible>>;
-    fn poll_ready(
-        &mut self,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-    fn call(&mut self, _: http::Request<()>) -> Self::Future {
-        std::future::ready(Ok(http::Response::new(())))
-    }
-}
-
 #[test]
 fn refusals_are_traced_with_their_reason() {
     let policy = Policy::build(
@@ -78,7 +62,8 @@ fn refusals_are_traced_with_their_reason() {
         }],
     )
     .unwrap();
-    let mut svc = guestlist::Layer::shared(Arc::new(policy)).layer(App);
+    let mut svc = guestlist::Layer::shared(Arc::new(policy))
+        .layer(common::App::new(|_| (), || http::Response::new(())));
     let rec = Recorder::default();
     tracing::subscriber::with_default(rec.clone(), || {
         let preflight = http::Request::options("/x")

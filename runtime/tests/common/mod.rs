@@ -16,3 +16,52 @@ where
         std::task::Poll::Pending => panic!("the test service is always ready"),
     }
 }
+
+/// A stand-in application, always ready: records `record(&request)` in `seen`, then answers
+/// `respond()`. Each test file passes what it needs to see (the CSP nonce, the CSRF token the
+/// layer handed over) and what the application's own response holds.
+pub struct App<T> {
+    /// What `record` returned for each request, in order.
+    pub seen: std::sync::Arc<std::sync::Mutex<Vec<T>>>,
+    record: fn(&http::Request<()>) -> T,
+    respond: fn() -> http::Response<()>,
+}
+
+impl<T> App<T> {
+    /// An application that records `record(&request)` and answers `respond()`.
+    pub fn new(record: fn(&http::Request<()>) -> T, respond: fn() -> http::Response<()>) -> Self {
+        App {
+            seen: Default::default(),
+            record,
+            respond,
+        }
+    }
+}
+
+// Not derived: a derive would require `T: Clone`, and clones share `seen`.
+impl<T> Clone for App<T> {
+    fn clone(&self) -> Self {
+        App {
+            seen: std::sync::Arc::clone(&self.seen),
+            record: self.record,
+            respond: self.respond,
+        }
+    }
+}
+
+impl<T> tower_service::Service<http::Request<()>> for App<T> {
+    type Response = http::Response<()>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<http::Response<()>, std::convert::Infallible>>;
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn call(&mut self, req: http::Request<()>) -> Self::Future {
+        let seen = (self.record)(&req);
+        self.seen.lock().expect("not poisoned").push(seen);
+        std::future::ready(Ok((self.respond)()))
+    }
+}
