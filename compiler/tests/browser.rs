@@ -442,25 +442,8 @@ fn chromium_agrees_with_guestlist_serve() {
     let (_, lowered) = lowered();
     let dir = tempdir("browser-serve");
     let log_path = dir.join("serve.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_guestlist"))
-        .arg("serve")
-        .arg(root().join("spec/policies/browser.policy"))
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _guard = Serve(child);
-    let addr: SocketAddr = line
-        .trim()
-        .trim_start_matches("listening on http://")
-        .parse()
-        .unwrap();
-    wait_for(addr);
+    let policy = root().join("spec/policies/browser.policy");
+    let (_guard, addr) = start_serve(&[policy.to_str().unwrap()], &log_path);
     let log = || std::fs::read_to_string(&log_path).unwrap();
     let n = check_server(&chromium, &lowered, addr.port(), &log, "serve");
     println!("Chromium and guestlist serve agree on {n} calls");
