@@ -544,11 +544,6 @@ impl<'a> Decision<'a> {
             value,
             append: false,
         };
-        let acao = if c.any_origin {
-            Value::Fixed("*")
-        } else {
-            Value::Echo(Echo::Origin, o.origin.unwrap_or_default())
-        };
         match o.shape {
             Shape::None | Shape::StaticAny | Shape::Actual => {
                 let a = self.actual_parts();
@@ -563,7 +558,7 @@ impl<'a> Decision<'a> {
                 }
             }
             Shape::Preflight => {
-                f(set(HeaderName::AllowOrigin, acao));
+                f(set(HeaderName::AllowOrigin, self.allow_origin(c)));
                 if c.credentials {
                     f(set(HeaderName::AllowCredentials, Value::Fixed("true")));
                 }
@@ -607,6 +602,16 @@ impl<'a> Decision<'a> {
         }
     }
 
+    /// Access-Control-Allow-Origin for an allowed request: `*`, or the request's `Origin`.
+    #[inline]
+    fn allow_origin(&self, c: &Cors) -> Value<'a> {
+        if c.any_origin {
+            Value::Fixed("*")
+        } else {
+            Value::Echo(Echo::Origin, self.out.origin.unwrap_or_default())
+        }
+    }
+
     /// The CORS headers of a decision that reaches the application (what
     /// [`Decision::for_each_header`] lists for it, bar `Vary`), for the tower layer, which
     /// keeps them while the application runs.
@@ -627,11 +632,7 @@ impl<'a> Decision<'a> {
                 ..none
             },
             Shape::Actual => ActualParts {
-                acao: Some(if c.any_origin {
-                    Value::Fixed("*")
-                } else {
-                    Value::Echo(Echo::Origin, o.origin.unwrap_or_default())
-                }),
+                acao: Some(self.allow_origin(c)),
                 acac: c.credentials,
                 aceh: c.aceh.as_ref(),
                 ..none
