@@ -174,6 +174,14 @@ where
     }
 }
 
+/// The answer when a CSP nonce cannot be made (no CSPRNG): a 500, rather than a guessable
+/// nonce.
+fn no_nonce<B: Default>() -> Response<B> {
+    let mut r = Response::new(B::default());
+    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    r
+}
+
 /// A CSRF token for the application, and the cookie to set when a new one was made.
 type TokenForApp = Option<(CsrfToken, Option<HeaderValue>)>;
 
@@ -190,9 +198,7 @@ impl<S> Service<S> {
     ) -> Option<Response<B>> {
         let mut response = d.preflight_response_with(request, known)?;
         if !self.guard_headers(d.guards, None, &mut response) {
-            // No CSPRNG: refuse rather than send a guessable nonce.
-            response = Response::new(B::default());
-            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            response = no_nonce();
         }
         Some(response)
     }
@@ -257,11 +263,10 @@ impl<S> Service<S> {
                         Some(n)
                     }
                     None => {
-                        // No CSPRNG: refuse rather than send a guessable nonce.
-                        let mut r = Response::new(ResBody::default());
-                        *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
                         return ResponseFuture {
-                            state: State::Ready { response: Some(r) },
+                            state: State::Ready {
+                                response: Some(no_nonce()),
+                            },
                         };
                     }
                 }
