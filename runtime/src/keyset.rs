@@ -336,18 +336,22 @@ impl KeySet {
     /// The index of `key`, if present.
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<u32> {
+        self.find(|| hash_bytes(key, self.fold_case), |k| self.key_eq(k, key))
+    }
+
+    /// The index of the key `eq` accepts: the keys of a small set are scanned (comparing
+    /// lengths and bytes beats hashing a short key), a larger set is probed from `hash()`.
+    #[inline(always)]
+    fn find(&self, hash: impl FnOnce() -> u64, eq: impl Fn(&[u8]) -> bool) -> Option<u32> {
         if self.keys.len() <= LINEAR_MAX {
-            // A handful of keys: comparing lengths and bytes beats hashing the key.
             for (i, k) in self.keys.iter().enumerate() {
-                if self.key_eq(k.as_bytes(), key) {
+                if eq(k.as_bytes()) {
                     return u32::try_from(i).ok();
                 }
             }
             return None;
         }
-        self.probe(hash_bytes(key, self.fold_case), |k| {
-            self.key_eq(k.as_bytes(), key)
-        })
+        self.probe(hash(), eq)
     }
 
     /// For a small set (at most eight keys): the length of the key that `list` starts with,
@@ -370,26 +374,18 @@ impl KeySet {
     /// The index of `head` followed by `*` (a prefix route's key), if present.
     #[inline]
     pub fn get_star(&self, head: &[u8]) -> Option<u32> {
-        let eq = |k: &[u8]| {
-            k.split_last()
-                .is_some_and(|(&last, h)| last == b'*' && self.key_eq(h, head))
-        };
-        if self.keys.len() <= LINEAR_MAX {
-            for (i, k) in self.keys.iter().enumerate() {
-                if eq(k.as_bytes()) {
-                    return u32::try_from(i).ok();
-                }
-            }
-            return None;
-        }
-        self.probe(hash_parts(&[head, b"*"], self.fold_case), |k| {
-            eq(k.as_bytes())
-        })
+        self.find(
+            || hash_parts(&[head, b"*"], self.fold_case),
+            |k| {
+                k.split_last()
+                    .is_some_and(|(&last, h)| last == b'*' && self.key_eq(h, head))
+            },
+        )
     }
 
     /// Linear probing from `hash` until `eq` accepts a key or an empty slot ends the run.
-    #[inline]
-    fn probe(&self, hash: u64, eq: impl Fn(&str) -> bool) -> Option<u32> {
+    #[inline(always)]
+    fn probe(&self, hash: u64, eq: impl Fn(&[u8]) -> bool) -> Option<u32> {
         let cap = self.slots.len();
         if cap == 0 {
             return None;
@@ -402,7 +398,7 @@ impl KeySet {
                 return None;
             }
             let key = self.keys.get((slot - 1) as usize)?;
-            if eq(key) {
+            if eq(key.as_bytes()) {
                 return Some(slot - 1);
             }
             pos = (pos + 1) & mask;
@@ -414,22 +410,11 @@ impl KeySet {
     /// looked up as `scheme`, `"://*."`, `suffix`, `port` pieces).
     #[inline]
     pub fn get_parts(&self, parts: &[&[u8]]) -> Option<u32> {
-        let cap = self.slots.len();
-        if cap == 0 {
-            return None;
-        }
-        if self.keys.len() <= LINEAR_MAX {
-            // A handful of keys: comparing lengths and bytes beats hashing the key.
-            let total: usize = parts.iter().map(|p| p.len()).sum();
-            return self
-                .keys
-                .iter()
-                .position(|k| k.len() == total && parts_eq(parts, k.as_bytes(), self.fold_case))
-                .and_then(|i| u32::try_from(i).ok());
-        }
-        self.probe(hash_parts(parts, self.fold_case), |k| {
-            parts_eq(parts, k.as_bytes(), self.fold_case)
-        })
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        self.find(
+            || hash_parts(parts, self.fold_case),
+            |k| k.len() == total && parts_eq(parts, k, self.fold_case),
+        )
     }
 }
 
