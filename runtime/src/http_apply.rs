@@ -34,6 +34,7 @@ const OWNED: [HttpName; 6] = [
     header::ACCESS_CONTROL_EXPOSE_HEADERS,
 ];
 
+#[inline(always)]
 fn http_name(n: HeaderName) -> HttpName {
     match n {
         HeaderName::AllowOrigin => header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -110,7 +111,7 @@ pub(crate) struct Known<'r> {
     pub(crate) method: Option<&'r HeaderValue>,
 }
 
-#[inline]
+#[inline(always)]
 fn echoed(request: &HeaderMap, known: Known<'_>, e: Echo) -> Option<HeaderValue> {
     match e {
         Echo::Origin => match known.origin {
@@ -137,7 +138,7 @@ const ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
 const STAR: HeaderValue = HeaderValue::from_static("*");
 
 /// A fixed value as a `HeaderValue`.
-#[inline]
+#[inline(always)]
 fn fixed(s: &'static str) -> HeaderValue {
     match s {
         "true" => TRUE,
@@ -149,7 +150,7 @@ fn fixed(s: &'static str) -> HeaderValue {
 
 /// The owned `HeaderValue` for a decision's header value: table values and the request's own
 /// values are cloned (sharing their bytes), fixed ones are static.
-#[inline]
+#[inline(always)]
 fn owned(value: Value<'_>, request: &HeaderMap, known: Known<'_>) -> Option<HeaderValue> {
     match value {
         Value::Table(v) => Some(v.clone()),
@@ -193,15 +194,20 @@ impl Decision<'_> {
 
     fn write_new_headers_with(&self, request: &HeaderMap, known: Known<'_>, map: &mut HeaderMap) {
         map.reserve(self.header_count());
-        self.for_each_header(|h| {
-            if let Some(v) = owned(h.value, request, known) {
-                if h.append {
-                    map.append(http_name(h.name), v);
-                } else {
-                    map.insert(http_name(h.name), v);
+        // Inlined at each of `for_each_header`'s call sites, where the name and the kind of
+        // value are constants.
+        self.for_each_header(
+            #[inline(always)]
+            |h| {
+                if let Some(v) = owned(h.value, request, known) {
+                    if h.append {
+                        map.append(http_name(h.name), v);
+                    } else {
+                        map.insert(http_name(h.name), v);
+                    }
                 }
-            }
-        });
+            },
+        );
     }
 
     /// The response (empty body) when the runtime answers by itself: a preflight's 204 or 403,
