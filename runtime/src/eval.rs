@@ -962,21 +962,30 @@ impl Policy {
             }
         }
         // Longest prefix: every '/' in the path, from the right, at a length some prefix
-        // route has.
-        for (i, &b) in p.iter().enumerate().rev() {
-            let wanted = if i < 64 {
-                (self.prefix_lens >> i) & 1 == 1
+        // route has. Positions from 64 on are scanned (when some prefix is that long); below
+        // 64 they are the set bits of `prefix_lens` under the path's length, high to low.
+        let mut long = if self.long_prefixes { p.len() } else { 0 };
+        let mut lens = match p.len() {
+            n @ 0..64 => self.prefix_lens & ((1u64 << n) - 1),
+            _ => self.prefix_lens,
+        };
+        loop {
+            let i = if long > 64 {
+                long -= 1;
+                long
+            } else if lens != 0 {
+                let i = 63 - lens.leading_zeros() as usize;
+                lens ^= 1u64 << i;
+                i
             } else {
-                self.long_prefixes
+                return None;
             };
-            if wanted && b == b'/' {
-                let head = p.get(..=i).unwrap_or(&[]);
-                if let Some(r) = self.route_keys.get_star(head) {
+            if p.get(i) == Some(&b'/') {
+                if let Some(r) = self.route_keys.get_star(p.get(..=i).unwrap_or(&[])) {
                     return Some(r);
                 }
             }
         }
-        None
     }
 
     /// Decides what to do with a request: `method` as sent (case-sensitive), `path` the request
