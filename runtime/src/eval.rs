@@ -955,20 +955,43 @@ impl Policy {
     #[inline]
     fn route_for_normal(&self, p: &[u8]) -> Option<u32> {
         if self.has_exact {
-            if let Some(i) = self.route_keys.get(p) {
-                if self.routes.get(i as usize).is_some_and(|r| !r.prefix) {
-                    return Some(i);
-                }
+            if let Some(r) = self.exact_route(p) {
+                return Some(r);
             }
         }
-        // Longest prefix: every '/' in the path, from the right, at a length some prefix
-        // route has. Positions from 64 on are scanned (when some prefix is that long); below
-        // 64 they are the set bits of `prefix_lens` under the path's length, high to low.
-        let mut long = if self.long_prefixes { p.len() } else { 0 };
-        let mut lens = match p.len() {
+        // The lengths (bit `n - 1` for length `n`) of the prefix routes the path is long
+        // enough for. When `/*` is the only one (a one-route policy, or a path no longer
+        // prefix matches), it is the answer, without a probe.
+        let lens = match p.len() {
             n @ 0..64 => self.prefix_lens & ((1u64 << n) - 1),
             _ => self.prefix_lens,
         };
+        if lens <= 1 && (p.len() <= 64 || !self.long_prefixes) {
+            return if lens == 1 && self.root.is_some() {
+                self.root
+            } else {
+                self.longest_prefix(p, lens)
+            };
+        }
+        self.longest_prefix(p, lens)
+    }
+
+    /// The exact route for `p`, if any.
+    #[inline(never)]
+    fn exact_route(&self, p: &[u8]) -> Option<u32> {
+        let i = self.route_keys.get(p)?;
+        self.routes
+            .get(i as usize)
+            .is_some_and(|r| !r.prefix)
+            .then_some(i)
+    }
+
+    /// Longest prefix: every '/' in the path, from the right, at a length some prefix route
+    /// has. Positions from 64 on are scanned (when some prefix is that long); below 64 they
+    /// are the set bits of `lens`, high to low.
+    #[inline(never)]
+    fn longest_prefix(&self, p: &[u8], mut lens: u64) -> Option<u32> {
+        let mut long = if self.long_prefixes { p.len() } else { 0 };
         loop {
             let i = if long > 64 {
                 long -= 1;
@@ -980,6 +1003,9 @@ impl Policy {
             } else {
                 return None;
             };
+            if i == 0 && self.root.is_some() {
+                return self.root;
+            }
             if p.get(i) == Some(&b'/') {
                 if let Some(r) = self.route_keys.get_star(p.get(..=i).unwrap_or(&[])) {
                     return Some(r);
@@ -1778,6 +1804,50 @@ mod tests {
         assert_eq!(p.route_for("/assets//x/../y"), Ok(Some(1)));
         assert_eq!(p.route_for("/api/../plain"), Ok(Some(3)));
         assert_eq!(p.route_for("/x"), Ok(None));
+    }
+
+    #[test]
+    fn the_root_route_is_the_fallback_of_every_path() {
+        let route = |pattern: &str| RouteSpec {
+            pattern: pattern.into(),
+            ..Default::default()
+        };
+        let long = format!("/{}/*", "l".repeat(70));
+        let p = Policy::build(
+            vec![
+                route("/a/*"),
+                route("/*"),
+                route("/a/b"),
+                route(&long),
+                route("/a/c/d/*"),
+            ],
+            vec![],
+        )
+        .unwrap();
+        assert_eq!(p.root, Some(1));
+        let long_path = format!("{}x", &long[..long.len() - 1]);
+        for (path, want) in [
+            ("/", 1),
+            ("/x", 1),
+            ("/x/y/z", 1),
+            ("/a", 1),
+            ("/a/", 0),
+            ("/a/z", 0),
+            ("/a/b", 2),
+            ("/a/b/", 0),
+            ("/a/c/d", 0),
+            ("/a/c/d/", 4),
+            ("/a/c/d/e", 4),
+            (long_path.as_str(), 3),
+            (&long_path[..long_path.len() - 2], 1),
+        ] {
+            assert_eq!(p.route_for(path), Ok(Some(want)), "{path}");
+        }
+        // Without `/*`, an unmatched path has no route.
+        let q = Policy::build(vec![route("/a/*")], vec![]).unwrap();
+        assert_eq!(q.root, None);
+        assert_eq!(q.route_for("/b"), Ok(None));
+        assert_eq!(q.route_for("/a/b"), Ok(Some(0)));
     }
 
     #[test]

@@ -178,21 +178,18 @@ pub(crate) fn hash_parts(parts: &[&[u8]], fold_case: bool) -> u64 {
 /// BENCHMARKS.md: a hash of a short key costs more than a few length checks).
 const LINEAR_MAX: usize = 8;
 
-/// ASCII case-insensitive equality of equal-length slices, eight bytes at a time (the last
-/// word overlaps the one before it when the length is not a multiple of eight).
-#[inline]
-fn eq_fold(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
+/// Equality of slices of at least eight bytes, eight bytes at a time through `map` (the
+/// last word overlaps the one before it when the length is not a multiple of eight).
+#[inline(always)]
+fn eq_words(a: &[u8], b: &[u8], map: impl Fn(u64) -> u64) -> bool {
     let word = |s: &[u8], at: usize| {
         s.get(at..at + 8)
             .and_then(|w| <[u8; 8]>::try_from(w).ok())
-            .map(|w| lower8(u64::from_le_bytes(w)))
+            .map(|w| map(u64::from_le_bytes(w)))
     };
     let n = a.len();
-    if n < 8 {
-        return a.eq_ignore_ascii_case(b);
+    if n != b.len() || n < 8 {
+        return false;
     }
     let mut at = 0;
     while at + 8 < n {
@@ -202,6 +199,33 @@ fn eq_fold(a: &[u8], b: &[u8]) -> bool {
         at += 8;
     }
     word(a, n - 8) == word(b, n - 8)
+}
+
+/// ASCII case-insensitive equality, eight bytes at a time.
+#[inline]
+fn eq_fold(a: &[u8], b: &[u8]) -> bool {
+    if a.len() < 8 {
+        return a.eq_ignore_ascii_case(b);
+    }
+    eq_words(a, b, lower8)
+}
+
+/// Byte equality without a call to `memcmp` (keys are short: origins, paths): eight bytes
+/// at a time, and a short slice as two overlapping loads.
+#[inline]
+fn eq_exact(a: &[u8], b: &[u8]) -> bool {
+    fn two<const N: usize>(s: &[u8]) -> Option<([u8; N], [u8; N])> {
+        let head = s.get(..N)?.try_into().ok()?;
+        let tail = s.get(s.len().checked_sub(N)?..)?.try_into().ok()?;
+        Some((head, tail))
+    }
+    match a.len() {
+        n if n != b.len() => false,
+        8.. => eq_words(a, b, |w| w),
+        4..8 => two::<4>(a) == two::<4>(b),
+        2..4 => two::<2>(a) == two::<2>(b),
+        _ => a == b,
+    }
 }
 
 /// Whether the concatenation of `parts` equals `key`.
@@ -217,7 +241,7 @@ fn parts_eq(parts: &[&[u8]], key: &[u8], fold_case: bool) -> bool {
         let same = if fold_case {
             eq_fold(head, p)
         } else {
-            head == *p
+            eq_exact(head, p)
         };
         if !same {
             return false;
@@ -329,7 +353,7 @@ impl KeySet {
             && if self.fold_case {
                 eq_fold(k, key)
             } else {
-                k == key
+                eq_exact(k, key)
             }
     }
 
@@ -518,6 +542,24 @@ mod tests {
         let small = KeySet::from_raw_parts(&KEYS[..1], &BAD, false);
         assert_eq!(small.get(b"a"), Some(0));
         assert_eq!(small.get(b"b"), None);
+    }
+
+    #[test]
+    fn eq_exact_is_byte_equality() {
+        // Every length up to three words: equal, one byte changed at every position, and
+        // different lengths.
+        for n in 0..=24usize {
+            let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(eq_exact(&a, &a));
+            assert!(!eq_exact(&a, &a[..n.saturating_sub(1)]) || n == 0);
+            for at in 0..n {
+                for change in [0x20u8, 0x01, 0x80] {
+                    let mut b = a.clone();
+                    b[at] ^= change;
+                    assert!(!eq_exact(&a, &b), "{n} {at} {change}");
+                }
+            }
+        }
     }
 
     #[test]

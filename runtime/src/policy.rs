@@ -33,6 +33,9 @@ pub struct Policy {
     pub(crate) prefix_lens: u64,
     /// Whether some prefix is longer than 64 bytes (every longer length is then probed).
     pub(crate) long_prefixes: bool,
+    /// The `/*` route (prefix `/`), which every normal path falls back to, so that the
+    /// longest-prefix search ends without a probe.
+    pub(crate) root: Option<u32>,
 }
 
 /// [`Policy::prefix_lens`] and [`Policy::long_prefixes`] of a route list.
@@ -62,6 +65,26 @@ const fn prefix_lengths(routes: &[Route]) -> (u64, bool) {
         i += 1;
     }
     (mask, long)
+}
+
+/// The index of the `/*` route, if there is one.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "a bounded loop in a const fn, where `get` is not const"
+)]
+const fn root_route(routes: &[Route]) -> Option<u32> {
+    let mut i = 0;
+    while i < routes.len() && i < u32::MAX as usize {
+        let p = match &routes[i].pattern {
+            Cow::Borrowed(s) => s.as_bytes(),
+            Cow::Owned(s) => s.as_bytes(),
+        };
+        if routes[i].prefix && p.len() == 2 && p[0] == b'/' && p[1] == b'*' {
+            return Some(i as u32);
+        }
+        i += 1;
+    }
+    None
 }
 
 #[expect(
@@ -212,6 +235,7 @@ impl Policy {
         has_exact: false,
         prefix_lens: 0,
         long_prefixes: false,
+        root: None,
     };
 
     /// Builds a CORS-only policy from plain data at run time.
@@ -267,6 +291,7 @@ impl Policy {
                 .map(Cow::Owned)
         }
         let has_exact = any_exact(&built_routes);
+        let root = root_route(&built_routes);
         let (mut prefix_lens, mut long_prefixes) = (0u64, false);
         for r in built_routes.iter().filter(|r| r.prefix) {
             match r.pattern.len().saturating_sub(1) {
@@ -285,6 +310,7 @@ impl Policy {
             has_exact,
             prefix_lens,
             long_prefixes,
+            root,
         })
     }
 
@@ -310,6 +336,7 @@ impl Policy {
             has_exact: any_exact(routes),
             prefix_lens: prefix_lengths(routes).0,
             long_prefixes: prefix_lengths(routes).1,
+            root: root_route(routes),
         }
     }
 
