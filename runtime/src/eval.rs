@@ -1843,6 +1843,28 @@ mod tests {
         ] {
             assert_eq!(p.route_for(path), Ok(Some(want)), "{path}");
         }
+        // Generated (borrowed) tables find it at compile time.
+        use crate::policy::Route;
+        use std::borrow::Cow;
+        static ROUTES: [Route; 2] = [
+            Route {
+                pattern: Cow::Borrowed("/a/*"),
+                prefix: true,
+                cors: None,
+                guards: Guards::NONE,
+            },
+            Route {
+                pattern: Cow::Borrowed("/*"),
+                prefix: true,
+                cors: None,
+                guards: Guards::NONE,
+            },
+        ];
+        let keys = KeySet::new(["/a/*".to_string(), "/*".to_string()], false).unwrap();
+        let g = Policy::from_raw_parts(&ROUTES, keys, &[], &[], &[], &[], &[]);
+        assert_eq!(g.root, Some(1));
+        assert_eq!(g.route_for("/b/c"), Ok(Some(1)));
+        assert_eq!(g.route_for("/a/c"), Ok(Some(0)));
         // Without `/*`, an unmatched path has no route.
         let q = Policy::build(vec![route("/a/*")], vec![]).unwrap();
         assert_eq!(q.root, None);

@@ -67,7 +67,7 @@ const fn prefix_lengths(routes: &[Route]) -> (u64, bool) {
     (mask, long)
 }
 
-/// The index of the `/*` route, if there is one.
+/// The index of the `/*` route of generated tables, if there is one.
 #[expect(
     clippy::indexing_slicing,
     reason = "a bounded loop in a const fn, where `get` is not const"
@@ -75,12 +75,12 @@ const fn prefix_lengths(routes: &[Route]) -> (u64, bool) {
 const fn root_route(routes: &[Route]) -> Option<u32> {
     let mut i = 0;
     while i < routes.len() && i < u32::MAX as usize {
-        let p = match &routes[i].pattern {
-            Cow::Borrowed(s) => s.as_bytes(),
-            Cow::Owned(s) => s.as_bytes(),
-        };
-        if routes[i].prefix && p.len() == 2 && p[0] == b'/' && p[1] == b'*' {
-            return Some(i as u32);
+        // Generated tables borrow their patterns; `from_spec` finds the route itself.
+        if let Cow::Borrowed(s) = &routes[i].pattern {
+            let p = s.as_bytes();
+            if routes[i].prefix && p.len() == 2 && p[0] == b'/' && p[1] == b'*' {
+                return Some(i as u32);
+            }
         }
         i += 1;
     }
@@ -291,7 +291,10 @@ impl Policy {
                 .map(Cow::Owned)
         }
         let has_exact = any_exact(&built_routes);
-        let root = root_route(&built_routes);
+        let root = built_routes
+            .iter()
+            .position(|r| r.prefix && r.pattern == "/*")
+            .and_then(|i| u32::try_from(i).ok());
         let (mut prefix_lens, mut long_prefixes) = (0u64, false);
         for r in built_routes.iter().filter(|r| r.prefix) {
             match r.pattern.len().saturating_sub(1) {
