@@ -152,11 +152,7 @@ where
         };
         let Some(headers) = d.actual_response_headers_with(req.headers(), known) else {
             // Answered here: a preflight, or a CSRF or WebSocket refusal.
-            return ResponseFuture {
-                state: State::Ready {
-                    response: self.answer(&d, req.headers(), known),
-                },
-            };
+            return self.answer(&d, req.headers(), known);
         };
         let guards = d.guards;
         if guards.csp.is_none() && guards.headers.is_none() && d.token.is_none() {
@@ -190,17 +186,21 @@ impl<S> Service<S> {
     /// refusal), with the route's CSP and security headers; a 500 when the CSP nonce could not
     /// be made.
     #[inline(never)]
-    fn answer<B: Default>(
+    fn answer<F, B: Default>(
         &self,
         d: &crate::Decision<'_>,
         request: &http::HeaderMap,
         known: crate::http_apply::Known<'_>,
-    ) -> Option<Response<B>> {
-        let mut response = d.preflight_response_with(request, known)?;
-        if !self.guard_headers(d.guards, None, &mut response) {
-            response = no_nonce();
+    ) -> ResponseFuture<F, B> {
+        let response = d.preflight_response_with(request, known).map(|mut r| {
+            if !self.guard_headers(d.guards, None, &mut r) {
+                r = no_nonce();
+            }
+            r
+        });
+        ResponseFuture {
+            state: State::Ready { response },
         }
-        Some(response)
     }
 
     /// The token the application gets, when the route's csrf policy has a `token` line.
