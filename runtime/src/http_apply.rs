@@ -77,25 +77,33 @@ impl ActualHeaders {
 
     /// Like [`ActualHeaders::apply`], moving the values out.
     #[inline]
-    pub fn apply_once(self, map: &mut HeaderMap) {
+    pub fn apply_once(mut self, map: &mut HeaderMap) {
+        self.apply_taken(map);
+    }
+
+    /// Applies the headers, taking the values out of `self` (which then applies nothing): the
+    /// response future's way, which moves no more than the values.
+    #[inline]
+    pub(crate) fn apply_taken(&mut self, map: &mut HeaderMap) {
         let had_headers = !map.is_empty();
-        if self.governed && had_headers {
+        let governed = std::mem::take(&mut self.governed);
+        if governed && had_headers {
             for name in &OWNED {
                 if map.contains_key(name) {
                     map.remove(name);
                 }
             }
         }
-        if let Some(v) = self.acao {
+        if let Some(v) = self.acao.take() {
             map.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
         }
-        if self.acac {
+        if std::mem::take(&mut self.acac) {
             map.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
         }
-        if let Some(v) = self.aceh {
+        if let Some(v) = self.aceh.take() {
             map.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v);
         }
-        if self.vary && (!had_headers || !vary_has_origin(map)) {
+        if std::mem::take(&mut self.vary) && (!had_headers || !vary_has_origin(map)) {
             map.append(VARY, ORIGIN);
         }
     }

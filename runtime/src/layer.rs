@@ -160,7 +160,7 @@ where
             return ResponseFuture {
                 state: State::Inner {
                     future: self.inner.call(req),
-                    headers: Some(headers),
+                    headers,
                     guard: None,
                 },
             };
@@ -286,7 +286,7 @@ impl<S> Service<S> {
         ResponseFuture {
             state: State::Inner {
                 future: self.inner.call(req),
-                headers: Some(headers),
+                headers,
                 guard,
             },
         }
@@ -341,7 +341,7 @@ pin_project_lite::pin_project! {
         Ready { response: Option<Response<B>> },
         Inner {
             #[pin] future: F,
-            headers: Option<ActualHeaders>,
+            headers: ActualHeaders,
             guard: Option<Box<GuardState>>,
         },
     }
@@ -366,9 +366,7 @@ where
                 guard,
             } => match future.poll(cx) {
                 Poll::Ready(Ok(mut resp)) => {
-                    if let Some(h) = headers.take() {
-                        h.apply_once(resp.headers_mut());
-                    }
+                    headers.apply_taken(resp.headers_mut());
                     if let Some(g) = guard.take() {
                         g.policy.get().apply_guard_headers(
                             g.guards,
