@@ -360,7 +360,12 @@ impl KeySet {
     /// The index of `key`, if present.
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<u32> {
-        self.find(|| hash_bytes(key, self.fold_case), |k| self.key_eq(k, key))
+        self.find(
+            #[inline(always)]
+            || hash_bytes(key, self.fold_case),
+            #[inline(always)]
+            |k| self.key_eq(k, key),
+        )
     }
 
     /// The index of the key `eq` accepts: the keys of a small set are scanned (comparing
