@@ -109,18 +109,12 @@ impl Hasher {
         }
         let mut chunks = bytes.chunks_exact(8);
         for c in chunks.by_ref() {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(c);
-            self.word(u64::from_le_bytes(a));
+            self.word(le_word(c));
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
             // `used` is 0 here: the tail is the start of the next word, loaded at once.
-            let mut a = [0u8; 8];
-            if let Some(dst) = a.get_mut(..rest.len()) {
-                dst.copy_from_slice(rest);
-            }
-            self.buf = u64::from_le_bytes(a);
+            self.buf = le_word(rest);
             self.used = rest.len() as u32;
         }
     }
@@ -142,19 +136,23 @@ pub(crate) fn hash_bytes(key: &[u8], fold_case: bool) -> u64 {
     let mut h = SEED;
     let mut chunks = key.chunks_exact(8);
     for c in chunks.by_ref() {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(c);
-        h = fold_mul(h ^ word(u64::from_le_bytes(a)), MUL);
+        h = fold_mul(h ^ word(le_word(c)), MUL);
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut a = [0u8; 8];
-        if let Some(dst) = a.get_mut(..rest.len()) {
-            dst.copy_from_slice(rest);
-        }
-        h = fold_mul(h ^ word(u64::from_le_bytes(a)), MUL);
+        h = fold_mul(h ^ word(le_word(rest)), MUL);
     }
     fold_mul(h ^ key.len() as u64, MUL)
+}
+
+/// Up to eight bytes as a little-endian word, zero-padded (both hashers' word and tail load).
+#[inline(always)]
+fn le_word(bytes: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    if let Some(dst) = a.get_mut(..bytes.len()) {
+        dst.copy_from_slice(bytes);
+    }
+    u64::from_le_bytes(a)
 }
 
 /// Hashes the concatenation of `parts` (the table layout depends on it: generated code stores
