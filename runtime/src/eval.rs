@@ -809,24 +809,22 @@ pub(crate) fn match_origin(
     patterns: &KeySet,
     origin: &[u8],
 ) -> Option<OriginMatch> {
-    {
-        if any {
-            return Some(OriginMatch::Any);
-        }
-        if let Some(i) = exact.get(origin) {
-            return Some(OriginMatch::Exact(i));
-        }
-        if patterns.is_empty() {
-            return None;
-        }
-        let (scheme, host, port) = split_origin(origin)?;
-        if port.is_none() {
-            if let Some(found) = match_default_port(patterns, scheme, host) {
-                return found;
-            }
-        }
-        match_pattern_by_parts(patterns, scheme, host, port)
+    if any {
+        return Some(OriginMatch::Any);
     }
+    if let Some(i) = exact.get(origin) {
+        return Some(OriginMatch::Exact(i));
+    }
+    if patterns.is_empty() {
+        return None;
+    }
+    let (scheme, host, port) = split_origin(origin)?;
+    if port.is_none() {
+        if let Some(found) = match_default_port(patterns, scheme, host) {
+            return found;
+        }
+    }
+    match_pattern_by_parts(patterns, scheme, host, port)
 }
 
 /// The pattern search with keys probed piece by piece: `scheme://host:*`, then every strict
@@ -966,12 +964,8 @@ impl Policy {
             n @ 0..64 => self.prefix_lens & ((1u64 << n) - 1),
             _ => self.prefix_lens,
         };
-        if lens <= 1 && (p.len() <= 64 || !self.long_prefixes) {
-            return if lens == 1 && self.root.is_some() {
-                self.root
-            } else {
-                self.longest_prefix(p, lens)
-            };
+        if lens == 1 && self.root.is_some() && (p.len() <= 64 || !self.long_prefixes) {
+            return self.root;
         }
         self.longest_prefix(p, lens)
     }
