@@ -332,6 +332,29 @@ fn trim_ows(mut s: &[u8]) -> &[u8] {
     s
 }
 
+/// Every string of up to `max_len` bytes over `alphabet`, shortest first: exhaustive inputs
+/// for checking a fast scanner against its definition.
+#[cfg(test)]
+pub(crate) fn every_string(alphabet: &[u8], max_len: usize) -> Vec<Vec<u8>> {
+    let mut all: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut frontier = all.clone();
+    for _ in 0..max_len {
+        let next: Vec<Vec<u8>> = frontier
+            .iter()
+            .flat_map(|s| {
+                alphabet.iter().map(move |&b| {
+                    let mut t = s.clone();
+                    t.push(b);
+                    t
+                })
+            })
+            .collect();
+        all.extend(next.iter().cloned());
+        frontier = next;
+    }
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,23 +381,7 @@ mod tests {
                 .filter(|i| !i.is_empty())
                 .collect()
         };
-        let alphabet = b", \tab";
-        let mut all: Vec<Vec<u8>> = vec![Vec::new()];
-        let mut frontier = all.clone();
-        for _ in 0..6 {
-            let next: Vec<Vec<u8>> = frontier
-                .iter()
-                .flat_map(|s| {
-                    alphabet.iter().map(move |&b| {
-                        let mut t = s.clone();
-                        t.push(b);
-                        t
-                    })
-                })
-                .collect();
-            all.extend(next.iter().cloned());
-            frontier = next;
-        }
+        let mut all = every_string(b", \tab", 6);
         for n in [7usize, 8, 9, 16, 17, 1000] {
             all.push(format!("a{}b", ",".repeat(n)).into_bytes());
             all.push(format!("{} a {}", ",".repeat(n), ",".repeat(n)).into_bytes());
