@@ -818,13 +818,84 @@ pub(crate) fn match_origin(
     if patterns.is_empty() {
         return None;
     }
-    let (scheme, host, port) = split_origin(origin)?;
-    if port.is_none() {
+    match_pattern(patterns, origin)
+}
+
+/// The pattern search. An origin without a port (what browsers send for default ports) is
+/// probed before it is checked, and only a hit is checked: the hit's key is a strict pattern
+/// (see [`strict_pattern`]), so its scheme and host suffix are already known good, and the
+/// origin is strict exactly when the labels in front of that suffix are ([`strict_labels`]).
+/// A miss needs no check at all: a malformed origin has no match either. Origins with a port,
+/// IPv6 hosts and origins too long for the key buffer are split and checked first.
+fn match_pattern(patterns: &KeySet, origin: &[u8]) -> Option<OriginMatch> {
+    if let Some((scheme, host)) = split_portless(origin) {
         if let Some(found) = match_default_port(patterns, scheme, host) {
-            return found;
+            return found
+                .filter(|&(_, at)| strict_labels(host, at))
+                .map(|(m, _)| m);
         }
     }
+    let (scheme, host, port) = split_origin(origin)?;
     match_pattern_by_parts(patterns, scheme, host, port)
+}
+
+/// `(scheme, host)` of an origin whose host is not bracketed (IPv6) and has no port, checked
+/// for nothing else. A port is at most `:` and five digits, so only the last six bytes are
+/// looked at; a `:` further in makes the host malformed, which [`strict_labels`] catches on a
+/// hit (a strict key holds no `:` in a host).
+#[inline]
+fn split_portless(o: &[u8]) -> Option<(&[u8], &[u8])> {
+    let sep = o.iter().take(64).position(|&b| b == b':')?;
+    let (scheme, rest) = (o.get(..sep)?, o.get(sep..)?.strip_prefix(b"://")?);
+    if rest.first() == Some(&b'[') || rest.iter().rev().take(6).any(|&b| b == b':') {
+        return None;
+    }
+    Some((scheme, rest))
+}
+
+/// Whether `host[..at]`, the labels in front of a matched pattern's host suffix (`""` or
+/// `"a.b."`), are strict labels (lowercase letters, digits, `-`; 1 to 63 bytes each, each
+/// followed by a dot), and the whole host is at most 253 bytes: with the strict suffix, what
+/// [`split_origin`] accepts.
+#[inline]
+fn strict_labels(host: &[u8], at: usize) -> bool {
+    if host.len() > 253 {
+        return false;
+    }
+    let mut label = 0usize;
+    for &b in host.get(..at).unwrap_or(&[]) {
+        match HOST_BYTE.get(usize::from(b)).copied().unwrap_or(OTHER) {
+            LABEL if label < 63 => label += 1,
+            DOT if label > 0 => label = 0,
+            _ => return false,
+        }
+    }
+    label == 0
+}
+
+/// Whether `p` has one of the pattern forms the matcher probes (`scheme://*.host`,
+/// `scheme://*.host:port`, `scheme://*.host:*`, `scheme://host:*`) with `scheme://host[:port]`
+/// an origin [`split_origin`] accepts. Pattern tables hold only such keys (the compiler writes
+/// them so, and run-time tables are checked when built); [`match_pattern`] relies on it.
+pub(crate) fn strict_pattern(p: &str) -> bool {
+    let p = p.as_bytes();
+    let Some(sep) = p.windows(3).position(|w| w == b"://") else {
+        return false;
+    };
+    let (head, rest) = p.split_at(sep + 3);
+    let (wild, rest) = match rest.strip_prefix(b"*.") {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
+    let (rest, any_port) = match rest.strip_suffix(b":*") {
+        Some(r) => (r, true),
+        None => (rest, false),
+    };
+    if !wild && !any_port {
+        return false;
+    }
+    let origin = [head, rest].concat();
+    split_origin(&origin).is_some_and(|(_, _, port)| !(any_port && port.is_some()))
 }
 
 /// The pattern search with keys probed piece by piece: `scheme://host:*`, then every strict
@@ -884,16 +955,16 @@ const KEY_BUF: usize = 256;
 /// pieces. The buffer holds `scheme://*.` + host + `:*`; for each suffix, longest first, the
 /// `scheme://*.` lead is written just before it (over host bytes already passed).
 /// `None` when the origin is too long for the buffer (the caller then probes piece by piece);
-/// `Some(answer)` otherwise.
+/// otherwise `Some` of the match and where in `host` the matched key's host starts.
 #[inline]
 fn match_default_port(
     patterns: &KeySet,
     scheme: &[u8],
     host: &[u8],
-) -> Option<Option<OriginMatch>> {
+) -> Option<Option<(OriginMatch, usize)>> {
     let lead = scheme.len() + 5; // "scheme://*."
     let end = lead + host.len() + 2; // + ":*"
-    if end > KEY_BUF {
+    if end > KEY_BUF || host.is_empty() {
         return None;
     }
     let mut buf = [0u8; KEY_BUF];
@@ -906,10 +977,7 @@ fn match_default_port(
     buf.get_mut(start + scheme.len()..lead)?
         .copy_from_slice(b"://");
     if let Some(i) = patterns.get(buf.get(start..end)?) {
-        return Some(Some(OriginMatch::Pattern(i)));
-    }
-    if host.first() == Some(&b'[') {
-        return Some(None);
+        return Some(Some((OriginMatch::Pattern(i), 0)));
     }
     for (i, &b) in host.iter().enumerate() {
         if b != b'.' {
@@ -924,8 +992,8 @@ fn match_default_port(
         let found = patterns
             .get(buf.get(start..end - 2)?)
             .or_else(|| patterns.get(buf.get(start..end)?));
-        if let Some(i) = found {
-            return Some(Some(OriginMatch::Pattern(i)));
+        if let Some(k) = found {
+            return Some(Some((OriginMatch::Pattern(k), i + 1)));
         }
     }
     Some(None)
@@ -1772,6 +1840,116 @@ mod tests {
                     == (extra > 0)
             );
         }
+    }
+
+    #[test]
+    fn probing_before_checking_agrees_with_checking_first() {
+        // The matcher checks an origin only when a probe hits; the reference splits and checks
+        // every origin first. Every string of up to 5 bytes over an alphabet with every byte
+        // class the checks distinguish, in front of and instead of a pattern's host.
+        let keys = [
+            "https://*.example.com",
+            "https://*.a.example.com:*",
+            "https://host.example.net:*",
+            "http://*.b.c:8080",
+            "https://*.com",
+        ];
+        let set = KeySet::new(keys, false).unwrap();
+        let mut hits = 0;
+        for s in crate::headers::every_string(b"a0-.:[Z", 5) {
+            let s = String::from_utf8(s).unwrap();
+            for o in [
+                format!("https://{s}"),
+                format!("https://{s}.example.com"),
+                format!("https://{s}example.com"),
+                format!("https://{s}.a.example.com"),
+                format!("http://{s}.b.c:8080"),
+                format!("https://{s}host.example.net"),
+                format!("https://x.{s}"),
+                format!("http{s}://x.example.com"),
+            ] {
+                let got = match_origin(false, &KeySet::EMPTY, &set, o.as_bytes());
+                assert_eq!(got, match_by_parts(&set, o.as_bytes()), "{o}");
+                hits += usize::from(got.is_some());
+            }
+        }
+        assert!(hits > 1000, "{hits}");
+        // Labels of 63 and 64 bytes, hosts of 253 and 254.
+        let label = |n| "a".repeat(n);
+        for o in [
+            format!("https://{}.example.com", label(63)),
+            format!("https://{}.example.com", label(64)),
+            format!("https://{}.{}.example.com", label(63), label(64)),
+            format!(
+                "https://{}.{}.{}.example.com",
+                label(63),
+                label(63),
+                label(63)
+            ),
+            format!(
+                "https://{}.{}.{}.{}.com",
+                label(63),
+                label(63),
+                label(63),
+                label(57)
+            ),
+            format!(
+                "https://{}.{}.{}.{}.com",
+                label(63),
+                label(63),
+                label(63),
+                label(58)
+            ),
+        ] {
+            assert_eq!(
+                match_origin(false, &KeySet::EMPTY, &set, o.as_bytes()),
+                match_by_parts(&set, o.as_bytes()),
+                "{o}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_strict_patterns_are_tables_keys() {
+        for ok in [
+            "https://*.example.com",
+            "https://*.example.com:8443",
+            "https://*.example.com:*",
+            "https://example.com:*",
+            "https://[::1]:*",
+            "http://*.xn--bcher-kva.example",
+            "chrome-extension://*.abc",
+        ] {
+            assert!(strict_pattern(ok), "{ok}");
+        }
+        for bad in [
+            "https://example.com",
+            "https://*.Example.com",
+            "HTTPS://*.example.com",
+            "https://*.example.com:0",
+            "https://*.example..com",
+            "https://*..example.com",
+            "https://*.example.com.",
+            "https://*.",
+            "https://*.example.com:8443:*",
+            "https:/*.example.com",
+            "*.example.com",
+            "",
+        ] {
+            assert!(!strict_pattern(bad), "{bad}");
+        }
+        let spec = |p: &str| CorsSpec {
+            name: "c".into(),
+            patterns: vec![p.into()],
+            ..Default::default()
+        };
+        assert!(Policy::build(vec![], vec![spec("https://*.example.com")]).is_ok());
+        assert_eq!(
+            Policy::build(vec![], vec![spec("https://*.EXAMPLE.com")]).err(),
+            Some(crate::BuildError::InvalidPattern(
+                "https://*.EXAMPLE.com".into()
+            ))
+        );
     }
 
     #[test]

@@ -469,7 +469,7 @@ impl WebSocket {
             name: Cow::Owned(spec.name),
             same_origin: spec.same_origin,
             origins: KeySet::new(spec.origins, false)?,
-            patterns: KeySet::new(spec.patterns, false)?,
+            patterns: crate::keyset::pattern_set(spec.patterns)?,
             allow_missing: spec.allow_missing,
         })
     }

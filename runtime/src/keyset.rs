@@ -24,6 +24,10 @@ pub enum BuildError {
     WildcardWithCredentials(String),
     /// A header value that HTTP cannot carry.
     InvalidHeaderValue(String),
+    /// An origin pattern not in the strict form the matcher relies on (`scheme://*.host`,
+    /// `scheme://*.host:port`, `scheme://*.host:*` or `scheme://host:*`, lowercase, as the
+    /// compiler writes them).
+    InvalidPattern(String),
 }
 
 impl std::fmt::Display for BuildError {
@@ -33,6 +37,7 @@ impl std::fmt::Display for BuildError {
             BuildError::TooManyKeys => write!(f, "too many keys for one table"),
             BuildError::BadReference(what) => write!(f, "reference out of range: {what}"),
             BuildError::InvalidHeaderValue(v) => write!(f, "invalid header value {v:?}"),
+            BuildError::InvalidPattern(p) => write!(f, "invalid origin pattern {p:?}"),
             BuildError::WildcardWithCredentials(name) => {
                 write!(f, "cors policy {name:?} allows origin `*` with credentials")
             }
@@ -41,6 +46,15 @@ impl std::fmt::Display for BuildError {
 }
 
 impl std::error::Error for BuildError {}
+
+/// A table of origin patterns: every key must be a strict pattern (see
+/// `eval::strict_pattern`), which the pattern matcher relies on.
+pub(crate) fn pattern_set(patterns: Vec<String>) -> Result<KeySet, BuildError> {
+    if let Some(bad) = patterns.iter().find(|p| !crate::eval::strict_pattern(p)) {
+        return Err(BuildError::InvalidPattern(bad.clone()));
+    }
+    KeySet::new(patterns, false)
+}
 
 /// A set of byte-string keys; each key's identity is its index in insertion order.
 #[derive(Debug, Clone)]
@@ -140,19 +154,46 @@ pub(crate) fn hash_bytes(key: &[u8], fold_case: bool) -> u64 {
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        h = fold_mul(h ^ word(le_word(rest)), MUL);
+        // A key of eight bytes or more: its last eight, shifted down past the bytes already
+        // hashed (the same zero-padded word as `le_word(rest)`, one load).
+        let tail = match key.last_chunk::<8>() {
+            Some(w) => u64::from_le_bytes(*w) >> (8 * (8 - rest.len())),
+            None => le_word(rest),
+        };
+        h = fold_mul(h ^ word(tail), MUL);
     }
     fold_mul(h ^ key.len() as u64, MUL)
 }
 
 /// Up to eight bytes as a little-endian word, zero-padded (both hashers' word and tail load).
+/// A tail of one to seven bytes is read as two overlapping loads of the widest size that fits
+/// (a `memcpy` into a zeroed word would be a call per hash).
 #[inline(always)]
 fn le_word(bytes: &[u8]) -> u64 {
-    let mut a = [0u8; 8];
-    if let Some(dst) = a.get_mut(..bytes.len()) {
-        dst.copy_from_slice(bytes);
+    let n = bytes.len();
+    let at = |i: usize| bytes.get(i).copied().map_or(0, u64::from);
+    if let Some(w) = bytes.first_chunk::<8>() {
+        return u64::from_le_bytes(*w);
     }
-    u64::from_le_bytes(a)
+    if n >= 4 {
+        let lo = bytes
+            .first_chunk::<4>()
+            .map_or(0, |w| u32::from_le_bytes(*w));
+        let hi = bytes
+            .last_chunk::<4>()
+            .map_or(0, |w| u32::from_le_bytes(*w));
+        return u64::from(lo) | (u64::from(hi) << (8 * (n - 4)));
+    }
+    if n >= 2 {
+        let lo = bytes
+            .first_chunk::<2>()
+            .map_or(0, |w| u16::from_le_bytes(*w));
+        let hi = bytes
+            .last_chunk::<2>()
+            .map_or(0, |w| u16::from_le_bytes(*w));
+        return u64::from(lo) | (u64::from(hi) << (8 * (n - 2)));
+    }
+    at(0)
 }
 
 /// Hashes the concatenation of `parts` (the table layout depends on it: generated code stores
@@ -469,6 +510,17 @@ mod tests {
             set.get_parts(&[b"https://", b"7", b".example.com"]),
             Some(7)
         );
+    }
+
+    #[test]
+    fn word_loads_are_zero_padded_little_endian() {
+        let bytes = b"\x01\x82\x03\xf4\x05\x06\x07\x88\x09";
+        for n in 0..=bytes.len() {
+            let mut want = [0u8; 8];
+            let k = n.min(8);
+            want[..k].copy_from_slice(&bytes[..k]);
+            assert_eq!(le_word(&bytes[..n]), u64::from_le_bytes(want), "{n}");
+        }
     }
 
     #[test]

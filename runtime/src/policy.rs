@@ -455,7 +455,7 @@ impl Cors {
         };
         Ok(Cors {
             origins: KeySet::new(spec.origins, false)?,
-            patterns: KeySet::new(spec.patterns, false)?,
+            patterns: crate::keyset::pattern_set(spec.patterns)?,
             headers: KeySet::new(spec.headers, true)?,
             name: Cow::Owned(spec.name),
             any_origin: spec.any_origin,
