@@ -70,6 +70,16 @@ pub struct ActualHeaders {
 }
 
 impl ActualHeaders {
+    /// No headers.
+    #[cfg(feature = "tower")]
+    pub(crate) const NONE: ActualHeaders = ActualHeaders {
+        acao: None,
+        aceh: None,
+        acac: false,
+        vary: false,
+        governed: false,
+    };
+
     /// Applies the headers to a response's map.
     pub fn apply(&self, map: &mut HeaderMap) {
         self.clone().apply_once(map);

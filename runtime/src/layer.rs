@@ -160,9 +160,9 @@ where
             return ResponseFuture {
                 state: State::Inner {
                     future: self.inner.call(req),
-                    headers,
-                    guard: None,
                 },
+                headers,
+                guard: None,
             };
         }
         let token = self.token(&d);
@@ -198,9 +198,7 @@ impl<S> Service<S> {
             }
             r
         });
-        ResponseFuture {
-            state: State::Ready { response },
-        }
+        ResponseFuture::ready(response)
     }
 
     /// The token the application gets, when the route's csrf policy has a `token` line.
@@ -263,11 +261,7 @@ impl<S> Service<S> {
                         Some(n)
                     }
                     None => {
-                        return ResponseFuture {
-                            state: State::Ready {
-                                response: Some(no_nonce()),
-                            },
-                        };
+                        return ResponseFuture::ready(Some(no_nonce()));
                     }
                 }
             } else {
@@ -286,9 +280,9 @@ impl<S> Service<S> {
         ResponseFuture {
             state: State::Inner {
                 future: self.inner.call(req),
-                headers,
-                guard,
             },
+            headers,
+            guard,
         }
     }
 
@@ -332,6 +326,22 @@ pin_project_lite::pin_project! {
     pub struct ResponseFuture<F, B> {
         #[pin]
         state: State<F, B>,
+        // Beside the state rather than in its `Inner` variant: so the application's future
+        // is written straight into place (in the variant, the whole state was assembled in a
+        // temporary and copied).
+        headers: ActualHeaders,
+        guard: Option<Box<GuardState>>,
+    }
+}
+
+impl<F, B> ResponseFuture<F, B> {
+    /// A response the layer made itself.
+    fn ready(response: Option<Response<B>>) -> Self {
+        ResponseFuture {
+            state: State::Ready { response },
+            headers: ActualHeaders::NONE,
+            guard: None,
+        }
     }
 }
 
@@ -339,11 +349,7 @@ pin_project_lite::pin_project! {
     #[project = StateProj]
     enum State<F, B> {
         Ready { response: Option<Response<B>> },
-        Inner {
-            #[pin] future: F,
-            headers: ActualHeaders,
-            guard: Option<Box<GuardState>>,
-        },
+        Inner { #[pin] future: F },
     }
 }
 
@@ -354,20 +360,17 @@ where
     type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
+        let this = self.project();
+        match this.state.project() {
             StateProj::Ready { response } => match response.take() {
                 Some(r) => Poll::Ready(Ok(r)),
                 // Polled after completion: stay pending rather than panic.
                 None => Poll::Pending,
             },
-            StateProj::Inner {
-                future,
-                headers,
-                guard,
-            } => match future.poll(cx) {
+            StateProj::Inner { future } => match future.poll(cx) {
                 Poll::Ready(Ok(mut resp)) => {
-                    headers.apply_taken(resp.headers_mut());
-                    if let Some(g) = guard.take() {
+                    this.headers.apply_taken(resp.headers_mut());
+                    if let Some(g) = this.guard.take() {
                         g.policy.get().apply_guard_headers(
                             g.guards,
                             g.nonce.as_ref(),
