@@ -7,13 +7,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}; SECS=${2:-5}; N=1000
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
+# As in perf-anchors.md: the servers (current-thread runtimes) on one core, wrk on the other,
+# so that neither competes with the other for a core (when there are two and taskset exists).
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  on_server() { taskset -c 1 "$@"; }; on_client() { taskset -c 0 "$@"; }
+else
+  on_server() { "$@"; }; on_client() { "$@"; }
+fi
 cargo build --quiet --release -p guestlist-benches --bin server
 work=$(mktemp -d); pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
 port=38101
 declare -A ports
 for v in none guestlist hand tower-http; do
-  ports[$v]=$port; target/release/server "$v" "$port" "$N" & pids+=($!); port=$((port + 1))
+  ports[$v]=$port; on_server target/release/server "$v" "$port" "$N" & pids+=($!); port=$((port + 1))
 done
 sleep 1
 origin=$(printf 'https://tenant-%05d.example.com' $((N - 1)))
@@ -26,9 +33,9 @@ LUA
 curl -s -o /dev/null -w "guestlist preflight: %{http_code}\n" -X OPTIONS -H "Origin: $origin" -H "Access-Control-Request-Method: PUT" "http://127.0.0.1:${ports[guestlist]}/"
 run() { # variant kind
   if [ "$2" = get ]; then
-    wrk -t1 -c32 -d"${SECS}s" -H "Origin: $origin" "http://127.0.0.1:${ports[$1]}/"
+    on_client wrk -t1 -c32 -d"${SECS}s" -H "Origin: $origin" "http://127.0.0.1:${ports[$1]}/"
   else
-    wrk -t1 -c32 -d"${SECS}s" -s "$work/preflight.lua" "http://127.0.0.1:${ports[$1]}/"
+    on_client wrk -t1 -c32 -d"${SECS}s" -s "$work/preflight.lua" "http://127.0.0.1:${ports[$1]}/"
   fi | awk '/Requests\/sec/ {print $2}'
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
