@@ -859,7 +859,13 @@ fn split_portless(o: &[u8]) -> Option<(&[u8], &[u8])> {
 /// [`split_origin`] accepts.
 #[inline]
 fn strict_labels(host: &[u8], at: usize) -> bool {
-    if host.len() > 253 {
+    // A host must start with a label byte. When the hit is the `scheme://host:*` probe
+    // (`at == 0`), the key may be a wildcard pattern `scheme://*.suffix:*` met by an origin
+    // whose host is literally `*.suffix`: the check on the first byte refuses it.
+    let starts_with_label = host
+        .first()
+        .is_some_and(|&b| HOST_BYTE.get(usize::from(b)).copied() == Some(LABEL));
+    if host.len() > 253 || !starts_with_label {
         return false;
     }
     let mut label = 0usize;
@@ -1856,7 +1862,7 @@ mod tests {
         ];
         let set = KeySet::new(keys, false).unwrap();
         let mut hits = 0;
-        for s in crate::headers::every_string(b"a0-.:[Z", 5) {
+        for s in crate::headers::every_string(b"a0-.:[Z*", 5) {
             let s = String::from_utf8(s).unwrap();
             for o in [
                 format!("https://{s}"),
