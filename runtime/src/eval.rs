@@ -710,6 +710,24 @@ static HOST_BYTE: [u8; 256] = {
     t
 };
 
+/// One pass over host labels: lowercase letters, digits, '-' and '.', labels of 1 to 63
+/// bytes, up to the first ':' or the end. `(where it stopped, length of the last label)`
+/// (`0` when the bytes end with a dot or are empty); `None` at any other byte, an empty label
+/// or a label longer than 63 bytes.
+#[inline]
+fn scan_labels(bytes: &[u8]) -> Option<(usize, usize)> {
+    let mut label = 0usize;
+    for (i, &b) in bytes.iter().enumerate() {
+        match HOST_BYTE.get(usize::from(b)).copied().unwrap_or(OTHER) {
+            LABEL if label < 63 => label += 1,
+            DOT if label > 0 => label = 0,
+            COLON => return Some((i, label)),
+            _ => return None,
+        }
+    }
+    Some((bytes.len(), label))
+}
+
 fn split_origin(o: &[u8]) -> Option<OriginParts<'_>> {
     if o.len() > 64 + 3 + 255 + 6 {
         return None;
@@ -742,26 +760,7 @@ fn split_origin(o: &[u8]) -> Option<OriginParts<'_>> {
         }
         (host, rest.get(close + 1..)?)
     } else {
-        // One pass: lowercase letters, digits, '-' and '.', labels of 1 to 63 bytes, up to the
-        // port's ':'.
-        let mut end = rest.len();
-        let mut label = 0usize;
-        for (i, &b) in rest.iter().enumerate() {
-            match HOST_BYTE.get(usize::from(b)).copied().unwrap_or(OTHER) {
-                LABEL => {
-                    label += 1;
-                    if label > 63 {
-                        return None;
-                    }
-                }
-                DOT if label > 0 => label = 0,
-                COLON => {
-                    end = i;
-                    break;
-                }
-                _ => return None,
-            }
-        }
+        let (end, label) = scan_labels(rest)?;
         if label == 0 || end > 253 {
             return None;
         }
@@ -868,15 +867,8 @@ fn strict_labels(host: &[u8], at: usize) -> bool {
     if host.len() > 253 || !starts_with_label {
         return false;
     }
-    let mut label = 0usize;
-    for &b in host.get(..at).unwrap_or(&[]) {
-        match HOST_BYTE.get(usize::from(b)).copied().unwrap_or(OTHER) {
-            LABEL if label < 63 => label += 1,
-            DOT if label > 0 => label = 0,
-            _ => return false,
-        }
-    }
-    label == 0
+    // Every byte a label byte or a dot (no ':'), ending with a dot (or empty).
+    scan_labels(host.get(..at).unwrap_or(&[])) == Some((at, 0))
 }
 
 /// Whether `p` has one of the pattern forms the matcher probes (`scheme://*.host`,
