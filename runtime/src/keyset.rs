@@ -170,30 +170,27 @@ pub(crate) fn hash_bytes(key: &[u8], fold_case: bool) -> u64 {
 /// (a `memcpy` into a zeroed word would be a call per hash).
 #[inline(always)]
 fn le_word(bytes: &[u8]) -> u64 {
-    let n = bytes.len();
-    let at = |i: usize| bytes.get(i).copied().map_or(0, u64::from);
     if let Some(w) = bytes.first_chunk::<8>() {
         return u64::from_le_bytes(*w);
     }
-    if n >= 4 {
-        let lo = bytes
-            .first_chunk::<4>()
-            .map_or(0, |w| u32::from_le_bytes(*w));
-        let hi = bytes
-            .last_chunk::<4>()
-            .map_or(0, |w| u32::from_le_bytes(*w));
-        return u64::from(lo) | (u64::from(hi) << (8 * (n - 4)));
-    }
-    if n >= 2 {
-        let lo = bytes
-            .first_chunk::<2>()
-            .map_or(0, |w| u16::from_le_bytes(*w));
-        let hi = bytes
-            .last_chunk::<2>()
-            .map_or(0, |w| u16::from_le_bytes(*w));
-        return u64::from(lo) | (u64::from(hi) << (8 * (n - 2)));
-    }
-    at(0)
+    overlapping::<4>(bytes)
+        .or_else(|| overlapping::<2>(bytes))
+        .unwrap_or_else(|| bytes.first().copied().map_or(0, u64::from))
+}
+
+/// `N` to `2N` bytes as a zero-padded little-endian word, from the first `N` and the last `N`
+/// (overlapping: the shared bytes are the same in both). `None` for fewer than `N` bytes.
+#[inline(always)]
+fn overlapping<const N: usize>(bytes: &[u8]) -> Option<u64> {
+    let word = |c: &[u8; N]| {
+        let mut w = [0u8; 8];
+        if let Some(dst) = w.get_mut(..N) {
+            dst.copy_from_slice(c);
+        }
+        u64::from_le_bytes(w)
+    };
+    let (lo, hi) = (bytes.first_chunk::<N>()?, bytes.last_chunk::<N>()?);
+    Some(word(lo) | (word(hi) << (8 * (bytes.len() - N))))
 }
 
 /// Hashes the concatenation of `parts` (the table layout depends on it: generated code stores
