@@ -801,7 +801,7 @@ impl Cors {
 }
 
 /// The one origin matcher (cors and websocket): `*`, then the exact set, then patterns.
-#[inline]
+#[inline(always)]
 pub(crate) fn match_origin(
     any: bool,
     exact: &KeySet,
@@ -826,6 +826,7 @@ pub(crate) fn match_origin(
 /// origin is strict exactly when the labels in front of that suffix are ([`strict_labels`]).
 /// A miss needs no check at all: a malformed origin has no match either. Origins with a port,
 /// IPv6 hosts and origins too long for the key buffer are split and checked first.
+#[inline(never)]
 fn match_pattern(patterns: &KeySet, origin: &[u8]) -> Option<OriginMatch> {
     if let Some((scheme, host)) = split_portless(origin) {
         if let Some(found) = match_default_port(patterns, scheme, host) {
@@ -999,7 +1000,7 @@ fn match_default_port(
 
 impl Policy {
     /// The route for a request path, or why there is none.
-    #[inline]
+    #[inline(always)]
     pub fn route_for(&self, path: &str) -> Result<Option<u32>, PathError> {
         match already_normal(path)? {
             Some(p) => Ok(self.route_for_normal(p)),

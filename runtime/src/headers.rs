@@ -164,6 +164,12 @@ impl<'a> Prepared<'a> {
         }
     }
 
+    /// The request's first two `Origin` values.
+    #[inline]
+    pub(crate) fn origins(&self) -> [Option<&'a http::HeaderValue>; 2] {
+        self.origins
+    }
+
     /// The request's first `Origin` value.
     #[inline]
     pub(crate) fn origin(&self) -> Option<&'a http::HeaderValue> {

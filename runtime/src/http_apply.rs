@@ -60,13 +60,25 @@ fn vary_has_origin(map: &HeaderMap) -> bool {
 /// Allow-Credentials, Expose-Headers, `Vary: Origin`), owned: values are `HeaderValue` clones,
 /// which share bytes. Applying them replaces the application's `Access-Control-*` headers on a
 /// governed route and appends `Vary: Origin` unless it is already there.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActualHeaders {
     acao: Option<HeaderValue>,
     aceh: Option<HeaderValue>,
-    acac: bool,
-    vary: bool,
-    governed: bool,
+    /// [`ACAC`], [`VARY_ORIGIN`], [`GOVERNED`]: one byte, taken at once.
+    flags: u8,
+}
+
+/// Send `Access-Control-Allow-Credentials: true`.
+const ACAC: u8 = 1;
+/// Append `Vary: Origin` (unless the response already varies on it).
+const VARY_ORIGIN: u8 = 2;
+/// The route has a CORS policy: the application's `Access-Control-*` headers are replaced.
+const GOVERNED: u8 = 4;
+
+/// The flag byte of [`ActualHeaders`].
+#[inline(always)]
+fn flags(acac: bool, vary: bool, governed: bool) -> u8 {
+    (u8::from(acac) * ACAC) | (u8::from(vary) * VARY_ORIGIN) | (u8::from(governed) * GOVERNED)
 }
 
 impl ActualHeaders {
@@ -75,9 +87,7 @@ impl ActualHeaders {
     pub(crate) const NONE: ActualHeaders = ActualHeaders {
         acao: None,
         aceh: None,
-        acac: false,
-        vary: false,
-        governed: false,
+        flags: 0,
     };
 
     /// Applies the headers to a response's map.
@@ -96,25 +106,25 @@ impl ActualHeaders {
     #[inline]
     pub(crate) fn apply_taken(&mut self, map: &mut HeaderMap) {
         let had_headers = !map.is_empty();
-        let governed = std::mem::take(&mut self.governed);
-        if governed && had_headers {
+        let flags = std::mem::take(&mut self.flags);
+        if flags & GOVERNED != 0 && had_headers {
             for name in &OWNED {
                 if map.contains_key(name) {
                     map.remove(name);
                 }
             }
         }
+        if flags & VARY_ORIGIN != 0 && (!had_headers || !vary_has_origin(map)) {
+            map.append(VARY, ORIGIN);
+        }
         if let Some(v) = self.acao.take() {
             map.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
         }
-        if std::mem::take(&mut self.acac) {
+        if flags & ACAC != 0 {
             map.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
         }
         if let Some(v) = self.aceh.take() {
             map.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v);
-        }
-        if std::mem::take(&mut self.vary) && (!had_headers || !vary_has_origin(map)) {
-            map.append(VARY, ORIGIN);
         }
     }
 }
@@ -198,9 +208,7 @@ impl Decision<'_> {
         Some(ActualHeaders {
             acao: a.acao.and_then(|v| owned(v, request, known)),
             aceh: a.aceh.cloned(),
-            acac: a.acac,
-            vary: a.vary,
-            governed: self.cors.is_some(),
+            flags: flags(a.acac, a.vary, self.cors.is_some()),
         })
     }
 
@@ -452,5 +460,213 @@ mod tests {
         assert_eq!(acah, ["x-a", "x-b, x-c"]);
         assert_eq!(resp.headers()["access-control-allow-methods"], "POST");
         assert_eq!(resp.headers()["access-control-max-age"], "60");
+    }
+
+    /// The layer's fast path gives, request by request, the headers the general path gives
+    /// (`decide_full` then `actual_response_headers`), and is taken for the common requests.
+    #[cfg(feature = "tower")]
+    #[test]
+    fn the_common_path_agrees_with_the_general_path() {
+        use crate::{HeaderSetSpec, PolicySpec};
+        let cors = |name: &str, any: bool, credentials: bool, expose: bool| CorsSpec {
+            name: name.into(),
+            any_origin: any,
+            origins: if any {
+                vec![]
+            } else {
+                vec!["https://a.test".into(), "http://localhost:3000".into()]
+            },
+            patterns: if any {
+                vec![]
+            } else {
+                vec!["https://*.b.test".into(), "http://dev.test:*".into()]
+            },
+            credentials,
+            expose: if expose {
+                vec!["x-request-id".into()]
+            } else {
+                vec![]
+            },
+            ..Default::default()
+        };
+        let route = |pattern: &str, cors: Option<usize>, headers: Option<usize>| RouteSpec {
+            pattern: pattern.into(),
+            cors,
+            headers,
+            ..Default::default()
+        };
+        let policies = [
+            // One route: the shape the benchmarks measure.
+            PolicySpec {
+                routes: vec![route("/*", Some(0), None)],
+                cors: vec![cors("a", false, true, true)],
+                ..Default::default()
+            },
+            // Exact and prefix routes, `*` with and without exposed headers, a route without
+            // CORS and one with a header set (a guard: the general path's).
+            PolicySpec {
+                routes: vec![
+                    route("/api/*", Some(0), None),
+                    route("/public/*", Some(1), None),
+                    route("/public/x", Some(2), None),
+                    route("/static/*", None, None),
+                    route("/admin/*", Some(0), Some(0)),
+                    route("/x", Some(3), None),
+                ],
+                cors: vec![
+                    cors("a", false, true, true),
+                    cors("any", true, false, true),
+                    cors("any-bare", true, false, false),
+                    cors("plain", false, false, false),
+                ],
+                headers: vec![HeaderSetSpec {
+                    name: "h".into(),
+                    set: vec![("x-frame-options".into(), "DENY".into())],
+                    remove: vec![],
+                }],
+                ..Default::default()
+            },
+        ];
+        let methods = [
+            "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "FOO",
+        ];
+        let paths = [
+            "/",
+            "/api",
+            "/api/",
+            "/api/v1/users/123",
+            "/api/v1/users/123?x=/y",
+            "/api//v1",
+            "/api/./v1",
+            "/api/%2e%2e/public/x",
+            "/public/x",
+            "/public/x/",
+            "/public/y",
+            "/static/app.js",
+            "/admin/x",
+            "/x",
+            "/x/",
+            "/.well-known/x",
+        ];
+        let origins: [&[&str]; 10] = [
+            &[],
+            &["https://a.test"],
+            &["http://localhost:3000"],
+            &["https://x.b.test"],
+            &["http://dev.test:8080"],
+            &["https://evil.test"],
+            &["https://A.test"],
+            &["null"],
+            &["https://a.test", "https://a.test"],
+            &["https://evil.test", "https://a.test"],
+        ];
+        let mut taken = 0;
+        for spec in policies {
+            let p = Policy::from_spec(spec).unwrap();
+            for method in methods {
+                for path in paths {
+                    for list in origins {
+                        for preflight in [false, true] {
+                            let mut b = Request::builder().method(method).uri(path);
+                            for o in list {
+                                b = b.header("origin", *o);
+                            }
+                            if preflight {
+                                b = b.header("access-control-request-method", "PUT");
+                            }
+                            let (parts, ()) = b.body(()).unwrap().into_parts();
+                            let prepared = crate::headers::Prepared::new(&parts.headers);
+                            let Some(fast) = p.decide_common(
+                                &parts.method,
+                                parts.uri.path(),
+                                prepared.origins(),
+                            ) else {
+                                continue;
+                            };
+                            taken += 1;
+                            let d = p.decide_parts(&parts);
+                            assert!(d.reaches_app() && d.guards == crate::Guards::NONE);
+                            let general = d.actual_response_headers(&parts.headers);
+                            let what = format!("{method} {path} {list:?} {preflight}");
+                            assert_eq!(Some(fast.into_headers()), general, "{what}");
+                        }
+                    }
+                }
+            }
+        }
+        // Taken for most requests (the test would pass vacuously otherwise): non-OPTIONS
+        // requests on CORS-only routes.
+        assert!(taken > 1_000, "{taken}");
+    }
+}
+
+/// The common request's CORS answer, decided without a [`Decision`]: see
+/// [`Policy::decide_common`].
+#[cfg(feature = "tower")]
+#[derive(Debug)]
+pub(crate) struct Common<'p> {
+    cors: &'p crate::policy::Cors,
+    /// Access-Control-Allow-Origin, when the request is allowed.
+    acao: Option<HeaderValue>,
+}
+
+#[cfg(feature = "tower")]
+impl Common<'_> {
+    /// The headers, as [`Decision::actual_response_headers`] gives them for the same request.
+    #[inline(always)]
+    pub(crate) fn into_headers(self) -> ActualHeaders {
+        let c = self.cors;
+        let allowed = self.acao.is_some();
+        ActualHeaders {
+            aceh: if allowed { c.aceh.clone() } else { None },
+            flags: flags(allowed && c.credentials, !c.is_static_any(), true),
+            acao: self.acao,
+        }
+    }
+}
+
+#[cfg(feature = "tower")]
+impl Policy {
+    /// The tower layer's fast path: the CORS answer to the common request, which is not
+    /// `OPTIONS`, on a route with a CORS policy and no other policy, with at most one `Origin`
+    /// line. The same answer as [`Policy::decide_full`] then
+    /// [`Decision::actual_response_headers`] (the layer's tests check it request by request),
+    /// without building the few-hundred-byte [`Decision`] and reading it back: the same route
+    /// lookup, the same origin matcher, the same rules of `decide_cors` for an actual request.
+    /// `None` for every other request, which the general path decides.
+    #[inline(always)]
+    pub(crate) fn decide_common(
+        &self,
+        method: &http::Method,
+        path: &str,
+        origins: [Option<&HeaderValue>; 2],
+    ) -> Option<Common<'_>> {
+        if *method == http::Method::OPTIONS {
+            return None;
+        }
+        let route = self.route_for(path).ok()??;
+        let r = self.routes.get(route as usize)?;
+        if r.guards != Guards::NONE {
+            return None;
+        }
+        let c = self.cors.get(r.cors? as usize)?;
+        let acao = match origins {
+            // No `Origin`: `*` only when the answer never depends on it.
+            [None, _] => c.is_static_any().then_some(STAR),
+            [Some(o), None] => match c.match_origin(o.as_bytes()) {
+                Some(_) if c.any_origin => Some(STAR),
+                Some(_) => Some(o.clone()),
+                None => {
+                    // A refused origin is logged, and only the general path logs.
+                    #[cfg(feature = "tracing")]
+                    return None;
+                    #[cfg(not(feature = "tracing"))]
+                    None
+                }
+            },
+            // Two `Origin` lines: never allowed.
+            [Some(_), Some(_)] => None,
+        };
+        Some(Common { cors: c, acao })
     }
 }

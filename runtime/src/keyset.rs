@@ -169,7 +169,7 @@ pub(crate) fn hash_bytes(key: &[u8], fold_case: bool) -> u64 {
 /// A tail of one to seven bytes is read as two overlapping loads of the widest size that fits
 /// (a `memcpy` into a zeroed word would be a call per hash).
 #[inline(always)]
-fn le_word(bytes: &[u8]) -> u64 {
+pub(crate) fn le_word(bytes: &[u8]) -> u64 {
     if let Some(w) = bytes.first_chunk::<8>() {
         return u64::from_le_bytes(*w);
     }
@@ -248,7 +248,7 @@ fn eq_fold(a: &[u8], b: &[u8]) -> bool {
 
 /// Byte equality without a call to `memcmp` (keys are short: origins, paths): eight bytes
 /// at a time, and a short slice as two overlapping loads.
-#[inline]
+#[inline(always)]
 fn eq_exact(a: &[u8], b: &[u8]) -> bool {
     fn two<const N: usize>(s: &[u8]) -> Option<([u8; N], [u8; N])> {
         let head = s.get(..N)?.try_into().ok()?;

@@ -134,6 +134,20 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let policy = self.policy.get();
         let prepared = crate::headers::Prepared::new(req.headers());
+        // The common request (CORS only, not a preflight) without a `Decision`.
+        if let Some(common) =
+            policy.decide_common(req.method(), req.uri().path(), prepared.origins())
+        {
+            // Made before the application is called, so the future is written into place.
+            let headers = common.into_headers();
+            return ResponseFuture {
+                state: State::Inner {
+                    future: self.inner.call(req),
+                },
+                headers,
+                guard: None,
+            };
+        }
         let authority = req.uri().authority().map(http::uri::Authority::as_str);
         let mut d = crate::eval::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
         policy.decide_in(
