@@ -146,7 +146,30 @@ impl Hasher {
 /// [`hash_parts`] of one contiguous key, without the streaming state (the same value).
 #[inline]
 pub(crate) fn hash_bytes(key: &[u8], fold_case: bool) -> u64 {
-    let word = |w: u64| if fold_case { lower8(w) } else { w };
+    // One function per case: the exact hash (origins, routes) needs few registers, and no
+    // branch per word.
+    if fold_case {
+        hash_folded(key)
+    } else {
+        hash_exact(key)
+    }
+}
+
+/// [`hash_bytes`] of an exact set's key.
+#[inline(never)]
+fn hash_exact(key: &[u8]) -> u64 {
+    hash_words(key, |w| w)
+}
+
+/// [`hash_bytes`] of a fold-case set's key.
+#[inline(never)]
+fn hash_folded(key: &[u8]) -> u64 {
+    hash_words(key, lower8)
+}
+
+/// [`hash_bytes`] with `word` applied to every word.
+#[inline(always)]
+fn hash_words(key: &[u8], word: impl Fn(u64) -> u64) -> u64 {
     let mut h = SEED;
     let mut chunks = key.chunks_exact(8);
     for c in chunks.by_ref() {
