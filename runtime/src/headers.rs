@@ -152,22 +152,17 @@ pub(crate) struct Prepared<'a> {
 
 #[cfg(feature = "tower")]
 impl<'a> Prepared<'a> {
+    /// With the first two `Origin` lines already looked up ([`origin_lines`]).
     #[inline]
-    pub(crate) fn new(map: &'a http::HeaderMap) -> Self {
-        let mut it = map.get_all(http::header::ORIGIN).iter();
-        let first = it.next();
-        let second = first.and_then(|_| it.next());
+    pub(crate) fn with_origins(
+        map: &'a http::HeaderMap,
+        origins: [Option<&'a http::HeaderValue>; 2],
+    ) -> Self {
         Prepared {
             map,
-            origins: [first, second],
+            origins,
             method: std::cell::Cell::new(None),
         }
-    }
-
-    /// The request's first two `Origin` values.
-    #[inline]
-    pub(crate) fn origins(&self) -> [Option<&'a http::HeaderValue>; 2] {
-        self.origins
     }
 
     /// The request's first `Origin` value.
@@ -181,6 +176,17 @@ impl<'a> Prepared<'a> {
     pub(crate) fn method(&self) -> Option<&'a http::HeaderValue> {
         self.method.get()
     }
+}
+
+/// The first two `Origin` field lines of a request (the evaluator only needs to know whether
+/// there is more than one).
+#[cfg(feature = "tower")]
+#[inline]
+pub(crate) fn origin_lines(map: &http::HeaderMap) -> [Option<&http::HeaderValue>; 2] {
+    let mut it = map.get_all(http::header::ORIGIN).iter();
+    let first = it.next();
+    let second = first.and_then(|_| it.next());
+    [first, second]
 }
 
 /// Iterator for [`HeaderLookup`] on the tower layer's prepared headers.

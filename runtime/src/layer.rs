@@ -133,11 +133,9 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let policy = self.policy.get();
-        let prepared = crate::headers::Prepared::new(req.headers());
+        let origins = crate::headers::origin_lines(req.headers());
         // The common request (CORS only, not a preflight) without a `Decision`.
-        if let Some(common) =
-            policy.decide_common(req.method(), req.uri().path(), prepared.origins())
-        {
+        if let Some(common) = policy.decide_common(req.method(), req.uri().path(), origins) {
             // Made before the application is called, so the future is written into place.
             let headers = common.into_headers();
             return ResponseFuture {
@@ -148,6 +146,7 @@ where
                 guard: None,
             };
         }
+        let prepared = crate::headers::Prepared::with_origins(req.headers(), origins);
         let authority = req.uri().authority().map(http::uri::Authority::as_str);
         let mut d = crate::eval::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
         policy.decide_in(
@@ -384,7 +383,14 @@ where
             StateProj::Inner { future } => match future.poll(cx) {
                 Poll::Ready(Ok(mut resp)) => {
                     this.headers.apply_taken(resp.headers_mut());
-                    if let Some(g) = this.guard.take() {
+                    // Looked at before it is taken: most routes have no guard, and a take
+                    // writes.
+                    let guard = if this.guard.is_some() {
+                        this.guard.take()
+                    } else {
+                        None
+                    };
+                    if let Some(g) = guard {
                         g.policy.get().apply_guard_headers(
                             g.guards,
                             g.nonce.as_ref(),
