@@ -53,7 +53,32 @@ pub(crate) fn pattern_set(patterns: Vec<String>) -> Result<KeySet, BuildError> {
     if let Some(bad) = patterns.iter().find(|p| !crate::eval::strict_pattern(p)) {
         return Err(BuildError::InvalidPattern(bad.clone()));
     }
-    KeySet::new(patterns, false)
+    let host_any_port = patterns.iter().any(|p| !has_wildcard_label(p.as_bytes()));
+    Ok(KeySet {
+        host_any_port,
+        ..KeySet::new(patterns, false)?
+    })
+}
+
+/// Whether a pattern key holds `://*.` (a wildcard label; otherwise it is `scheme://host:*`).
+#[expect(
+    clippy::indexing_slicing,
+    reason = "a bounded loop in a const fn, where `get` is not const"
+)]
+const fn has_wildcard_label(k: &[u8]) -> bool {
+    let mut i = 0;
+    while i + 5 <= k.len() {
+        if k[i] == b':'
+            && k[i + 1] == b'/'
+            && k[i + 2] == b'/'
+            && k[i + 3] == b'*'
+            && k[i + 4] == b'.'
+        {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
 /// A set of byte-string keys; each key's identity is its index in insertion order.
@@ -63,6 +88,10 @@ pub struct KeySet {
     /// `0` marks an empty slot; otherwise `key index + 1`.
     slots: Cow<'static, [u32]>,
     fold_case: bool,
+    /// Pattern sets: whether some key is `scheme://host:*`, so that the pattern matcher's
+    /// `scheme://host:*` probe can hit. `true` (probe) unless the set was built as a pattern
+    /// set ([`pattern_set`], [`KeySet::as_patterns`]).
+    pub(crate) host_any_port: bool,
 }
 
 const SEED: u64 = 0x243f_6a88_85a3_08d3;
@@ -322,6 +351,7 @@ impl KeySet {
         keys: Cow::Borrowed(&[]),
         slots: Cow::Borrowed(&[]),
         fold_case: false,
+        host_any_port: true,
     };
 
     /// Builds a set from keys; `fold_case` makes lookups ASCII case-insensitive (header names).
@@ -366,6 +396,7 @@ impl KeySet {
             keys: Cow::Owned(keys),
             slots: Cow::Owned(slots),
             fold_case,
+            host_any_port: true,
         })
     }
 
@@ -382,7 +413,33 @@ impl KeySet {
             keys: Cow::Borrowed(keys),
             slots: Cow::Borrowed(slots),
             fold_case,
+            host_any_port: true,
         }
+    }
+
+    /// This set as a pattern set: records whether some key is `scheme://host:*` (a key without
+    /// `://*.`), which the pattern matcher's first probe looks for. A `const fn`, so that
+    /// generated tables get it at compile time.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "bounded loops in a const fn, where `get` is not const"
+    )]
+    pub(crate) const fn as_patterns(mut self) -> KeySet {
+        let Cow::Borrowed(keys) = &self.keys else {
+            // Run-time sets are built by `pattern_set`, which computes it.
+            return self;
+        };
+        let mut any = false;
+        let mut i = 0;
+        while i < keys.len() && !any {
+            any = match &keys[i] {
+                Cow::Borrowed(k) => !has_wildcard_label(k.as_bytes()),
+                Cow::Owned(_) => true,
+            };
+            i += 1;
+        }
+        self.host_any_port = any;
+        self
     }
 
     /// The raw slot array (for code generation).
@@ -623,6 +680,35 @@ mod tests {
         let small = KeySet::from_raw_parts(&KEYS[..1], &BAD, false);
         assert_eq!(small.get(b"a"), Some(0));
         assert_eq!(small.get(b"b"), None);
+    }
+
+    #[test]
+    fn pattern_sets_know_whether_they_have_host_any_port_keys() {
+        static WILD: [Cow<'static, str>; 2] = [
+            Cow::Borrowed("https://*.a.example.com"),
+            Cow::Borrowed("https://*.b.example.com:*"),
+        ];
+        static PLAIN: [Cow<'static, str>; 2] = [
+            Cow::Borrowed("https://*.a.example.com"),
+            Cow::Borrowed("http://localhost:*"),
+        ];
+        // Generated tables: computed in a `const`.
+        const WILD_SET: KeySet = KeySet::from_raw_parts(&WILD, &[], false).as_patterns();
+        const PLAIN_SET: KeySet = KeySet::from_raw_parts(&PLAIN, &[], false).as_patterns();
+        assert!(!WILD_SET.host_any_port);
+        assert!(PLAIN_SET.host_any_port);
+        // Run-time tables.
+        let set = |keys: &[Cow<'static, str>]| {
+            pattern_set(keys.iter().map(|k| k.to_string()).collect()).unwrap()
+        };
+        assert!(!set(&WILD).host_any_port);
+        assert!(set(&PLAIN).host_any_port);
+        // Any other set probes.
+        assert!(
+            KeySet::new(["https://*.a.example.com"], false)
+                .unwrap()
+                .host_any_port
+        );
     }
 
     #[test]

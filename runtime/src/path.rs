@@ -52,7 +52,7 @@ fn hex(b: u8) -> Option<u8> {
 
 /// Bytes `b` of `w` marked by their high bit (exact, no false positives; SWAR).
 #[inline(always)]
-fn bytes_eq(w: u64, b: u8) -> u64 {
+pub(crate) fn bytes_eq(w: u64, b: u8) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let x = w ^ (0x0101_0101_0101_0101 * u64::from(b));
     // A byte of `x` is zero exactly when its low seven bits plus 0x7f do not carry into the
