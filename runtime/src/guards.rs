@@ -487,7 +487,7 @@ impl WebSocket {
             name: Cow::Borrowed(name),
             same_origin,
             origins,
-            patterns: patterns.as_patterns(),
+            patterns: patterns.into_patterns(),
             allow_missing,
         }
     }

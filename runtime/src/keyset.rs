@@ -90,7 +90,7 @@ pub struct KeySet {
     fold_case: bool,
     /// Pattern sets: whether some key is `scheme://host:*`, so that the pattern matcher's
     /// `scheme://host:*` probe can hit. `true` (probe) unless the set was built as a pattern
-    /// set ([`pattern_set`], [`KeySet::as_patterns`]).
+    /// set ([`pattern_set`], [`KeySet::into_patterns`]).
     pub(crate) host_any_port: bool,
 }
 
@@ -424,7 +424,7 @@ impl KeySet {
         clippy::indexing_slicing,
         reason = "bounded loops in a const fn, where `get` is not const"
     )]
-    pub(crate) const fn as_patterns(mut self) -> KeySet {
+    pub(crate) const fn into_patterns(mut self) -> KeySet {
         let Cow::Borrowed(keys) = &self.keys else {
             // Run-time sets are built by `pattern_set`, which computes it.
             return self;
@@ -693,8 +693,8 @@ mod tests {
             Cow::Borrowed("http://localhost:*"),
         ];
         // Generated tables: computed in a `const`.
-        const WILD_SET: KeySet = KeySet::from_raw_parts(&WILD, &[], false).as_patterns();
-        const PLAIN_SET: KeySet = KeySet::from_raw_parts(&PLAIN, &[], false).as_patterns();
+        const WILD_SET: KeySet = KeySet::from_raw_parts(&WILD, &[], false).into_patterns();
+        const PLAIN_SET: KeySet = KeySet::from_raw_parts(&PLAIN, &[], false).into_patterns();
         assert!(!WILD_SET.host_any_port);
         assert!(PLAIN_SET.host_any_port);
         // Run-time tables.

@@ -493,7 +493,7 @@ impl Cors {
             name: Cow::Borrowed(name),
             any_origin,
             origins,
-            patterns: patterns.as_patterns(),
+            patterns: patterns.into_patterns(),
             credentials,
             any_method,
             methods: Cow::Borrowed(methods),
