@@ -1227,6 +1227,62 @@ impl Policy {
     }
 }
 
+/// The CORS answer to the common request, from [`Policy::decide_common`].
+#[cfg(feature = "tower")]
+#[derive(Debug)]
+pub(crate) struct Common<'a> {
+    /// The route's CORS table.
+    pub(crate) cors: &'a Cors,
+    /// Access-Control-Allow-Origin, when the request is allowed: `*`, or the request's
+    /// `Origin` (a clone, which shares its bytes).
+    pub(crate) acao: Option<http::HeaderValue>,
+}
+
+#[cfg(feature = "tower")]
+impl Policy {
+    /// The tower layer's fast path: the common request, which is not `OPTIONS`, on a route with
+    /// a CORS policy and no other policy, with at most one `Origin` line, decided without
+    /// building (and then reading back) a few-hundred-byte [`Decision`]. Its answer is the one
+    /// [`Policy::decide_full`] gives (the same route lookup, the same origin matcher, the rules
+    /// of `decide_cors` for an actual request); a test checks the two request by request.
+    /// `None` for every other request, which `decide_full` decides. `origins` are the first two
+    /// `Origin` lines.
+    #[inline(always)]
+    pub(crate) fn decide_common<'a>(
+        &'a self,
+        options: bool,
+        path: &str,
+        origins: [Option<&'a http::HeaderValue>; 2],
+    ) -> Option<Common<'a>> {
+        if options {
+            return None;
+        }
+        let route = self.route_for(path).ok()??;
+        let r = self.routes.get(route as usize)?;
+        if r.guards != Guards::NONE {
+            return None;
+        }
+        let cors = self.cors.get(r.cors? as usize)?;
+        let star = || crate::http_apply::STAR;
+        let acao = match origins {
+            // No `Origin`: `*` only when the answer never depends on it.
+            [None, _] => cors.is_static_any().then(star),
+            [Some(o), None] => {
+                let allowed = cors.match_origin(o.as_bytes()).is_some();
+                // A refused origin is logged, and only the general path logs.
+                #[cfg(feature = "tracing")]
+                if !allowed {
+                    return None;
+                }
+                allowed.then(|| if cors.any_origin { star() } else { o.clone() })
+            }
+            // Two `Origin` lines: never allowed.
+            [Some(_), Some(_)] => None,
+        };
+        Some(Common { cors, acao })
+    }
+}
+
 /// Whether a request body is a form an HTML page can post without script (so it cannot
 /// carry the token header): `application/x-www-form-urlencoded`, `multipart/form-data`,
 /// `text/plain`.

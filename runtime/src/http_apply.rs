@@ -129,6 +129,22 @@ impl ActualHeaders {
     }
 }
 
+#[cfg(feature = "tower")]
+impl ActualHeaders {
+    /// The headers of the layer's fast path ([`Policy::decide_common`]): as
+    /// [`Decision::actual_response_headers`] gives them for the same request.
+    #[inline(always)]
+    pub(crate) fn common(c: crate::eval::Common<'_>) -> Self {
+        let cors = c.cors;
+        let allowed = c.acao.is_some();
+        ActualHeaders {
+            aceh: if allowed { cors.aceh.clone() } else { None },
+            flags: flags(allowed && cors.credentials, !cors.is_static_any(), true),
+            acao: c.acao,
+        }
+    }
+}
+
 /// Request values the caller already looked up (the tower layer's), so echoing them into the
 /// response needs no second lookup.
 #[derive(Debug, Clone, Copy, Default)]
@@ -163,7 +179,7 @@ fn echoed(request: &HeaderMap, known: Known<'_>, e: Echo) -> Option<HeaderValue>
 // every byte on every call).
 const TRUE: HeaderValue = HeaderValue::from_static("true");
 const ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
-const STAR: HeaderValue = HeaderValue::from_static("*");
+pub(crate) const STAR: HeaderValue = HeaderValue::from_static("*");
 
 /// A fixed value as a `HeaderValue`.
 #[inline(always)]
@@ -467,6 +483,7 @@ mod tests {
     #[cfg(feature = "tower")]
     #[test]
     fn the_common_path_agrees_with_the_general_path() {
+        use super::ActualHeaders;
         use crate::{HeaderSetSpec, PolicySpec};
         let cors = |name: &str, any: bool, credentials: bool, expose: bool| CorsSpec {
             name: name.into(),
@@ -576,9 +593,11 @@ mod tests {
                             }
                             let (parts, ()) = b.body(()).unwrap().into_parts();
                             let origins = crate::headers::origin_lines(&parts.headers);
-                            let Some(fast) =
-                                p.decide_common(&parts.method, parts.uri.path(), origins)
-                            else {
+                            let Some(fast) = p.decide_common(
+                                parts.method == http::Method::OPTIONS,
+                                parts.uri.path(),
+                                origins,
+                            ) else {
                                 continue;
                             };
                             taken += 1;
@@ -586,7 +605,8 @@ mod tests {
                             assert!(d.reaches_app() && d.guards == crate::Guards::NONE);
                             let general = d.actual_response_headers(&parts.headers);
                             let what = format!("{method} {path} {list:?} {preflight}");
-                            assert_eq!(Some(fast.into_headers()), general, "{what}");
+                            let fast = ActualHeaders::common(fast);
+                            assert_eq!(Some(fast), general, "{what}");
                         }
                     }
                 }
@@ -595,76 +615,5 @@ mod tests {
         // Taken for most requests (the test would pass vacuously otherwise): non-OPTIONS
         // requests on CORS-only routes.
         assert!(taken > 1_000, "{taken}");
-    }
-}
-
-/// The common request's CORS answer, decided without a [`Decision`]: see
-/// [`Policy::decide_common`].
-#[cfg(feature = "tower")]
-#[derive(Debug)]
-pub(crate) struct Common<'p> {
-    cors: &'p crate::policy::Cors,
-    /// Access-Control-Allow-Origin, when the request is allowed.
-    acao: Option<HeaderValue>,
-}
-
-#[cfg(feature = "tower")]
-impl Common<'_> {
-    /// The headers, as [`Decision::actual_response_headers`] gives them for the same request.
-    #[inline(always)]
-    pub(crate) fn into_headers(self) -> ActualHeaders {
-        let c = self.cors;
-        let allowed = self.acao.is_some();
-        ActualHeaders {
-            aceh: if allowed { c.aceh.clone() } else { None },
-            flags: flags(allowed && c.credentials, !c.is_static_any(), true),
-            acao: self.acao,
-        }
-    }
-}
-
-#[cfg(feature = "tower")]
-impl Policy {
-    /// The tower layer's fast path: the CORS answer to the common request, which is not
-    /// `OPTIONS`, on a route with a CORS policy and no other policy, with at most one `Origin`
-    /// line. The same answer as [`Policy::decide_full`] then
-    /// [`Decision::actual_response_headers`] (the layer's tests check it request by request),
-    /// without building the few-hundred-byte [`Decision`] and reading it back: the same route
-    /// lookup, the same origin matcher, the same rules of `decide_cors` for an actual request.
-    /// `None` for every other request, which the general path decides.
-    #[inline(always)]
-    pub(crate) fn decide_common(
-        &self,
-        method: &http::Method,
-        path: &str,
-        origins: [Option<&HeaderValue>; 2],
-    ) -> Option<Common<'_>> {
-        if *method == http::Method::OPTIONS {
-            return None;
-        }
-        let route = self.route_for(path).ok()??;
-        let r = self.routes.get(route as usize)?;
-        if r.guards != Guards::NONE {
-            return None;
-        }
-        let c = self.cors.get(r.cors? as usize)?;
-        let acao = match origins {
-            // No `Origin`: `*` only when the answer never depends on it.
-            [None, _] => c.is_static_any().then_some(STAR),
-            [Some(o), None] => match c.match_origin(o.as_bytes()) {
-                Some(_) if c.any_origin => Some(STAR),
-                Some(_) => Some(o.clone()),
-                None => {
-                    // A refused origin is logged, and only the general path logs.
-                    #[cfg(feature = "tracing")]
-                    return None;
-                    #[cfg(not(feature = "tracing"))]
-                    None
-                }
-            },
-            // Two `Origin` lines: never allowed.
-            [Some(_), Some(_)] => None,
-        };
-        Some(Common { cors: c, acao })
     }
 }

@@ -135,9 +135,10 @@ where
         let policy = self.policy.get();
         let origins = crate::headers::origin_lines(req.headers());
         // The common request (CORS only, not a preflight) without a `Decision`.
-        if let Some(common) = policy.decide_common(req.method(), req.uri().path(), origins) {
+        let options = *req.method() == http::Method::OPTIONS;
+        if let Some(common) = policy.decide_common(options, req.uri().path(), origins) {
             // Made before the application is called, so the future is written into place.
-            let headers = common.into_headers();
+            let headers = ActualHeaders::common(common);
             return ResponseFuture {
                 state: State::Inner {
                     future: self.inner.call(req),
