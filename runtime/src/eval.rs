@@ -1774,9 +1774,37 @@ mod tests {
 
     /// The pattern search piece by piece, for any origin (what `match_origin` does for
     /// origins with a port).
+    /// The pattern search's reference: the origin split and checked first, then every candidate
+    /// key, in the matcher's order, looked for in the key list itself (no hashing, no probing).
     fn match_by_parts(patterns: &KeySet, origin: &[u8]) -> Option<OriginMatch> {
         let (scheme, host, port) = split_origin(origin)?;
-        match_pattern_by_parts(patterns, scheme, host, port)
+        let (scheme, host) = (
+            std::str::from_utf8(scheme).ok()?,
+            std::str::from_utf8(host).ok()?,
+        );
+        let index = |key: String| {
+            patterns
+                .keys()
+                .iter()
+                .position(|k| *k == key)
+                .map(|i| OriginMatch::Pattern(i as u32))
+        };
+        if let Some(m) = index(format!("{scheme}://{host}:*")) {
+            return Some(m);
+        }
+        if host.starts_with('[') {
+            return None;
+        }
+        let port = port.map(|p| format!(":{}", std::str::from_utf8(p).unwrap_or("?")));
+        for (i, _) in host.match_indices('.') {
+            let suffix = &host[i + 1..];
+            let this_port = format!("{scheme}://*.{suffix}{}", port.as_deref().unwrap_or(""));
+            if let Some(m) = index(this_port).or_else(|| index(format!("{scheme}://*.{suffix}:*")))
+            {
+                return Some(m);
+            }
+        }
+        None
     }
 
     /// The host check as first written (several passes), the reference for the one-pass one.
@@ -1916,7 +1944,7 @@ mod tests {
         for extra in [0usize, 20] {
             let mut keys: Vec<String> = base.iter().map(|k| k.to_string()).collect();
             keys.extend((0..extra).map(|i| format!("https://*.t{i}.example.io")));
-            let set = KeySet::new(keys, false).unwrap();
+            let set = crate::keyset::pattern_set(keys).unwrap();
             for o in origins.iter().map(|o| o.to_string()).chain([long.clone()]) {
                 assert_eq!(
                     match_origin(false, &KeySet::EMPTY, &set, o.as_bytes()),
@@ -1936,9 +1964,12 @@ mod tests {
         // The matcher checks an origin only when a probe hits; the reference splits and checks
         // every origin first. Every string of up to 5 bytes over an alphabet with every byte
         // class the checks distinguish, in front of and instead of a pattern's host.
-        // Twice: with a `scheme://host:*` key, and without one (the matcher then skips that
-        // probe; the reference, a set not built as a pattern set, always makes it).
+        // With a `scheme://host:*` key and without one (the matcher then skips that probe; the
+        // reference always looks), each as a small set (scanned) and a large one (probed).
+        // (`*.com:*` before `*.com`: when both port forms of a suffix are listed, the
+        // default-port one is the match.)
         let with = vec![
+            "https://*.com:*",
             "https://*.example.com",
             "https://*.a.example.com:*",
             "https://host.example.net:*",
@@ -1947,31 +1978,37 @@ mod tests {
         ];
         let without: Vec<_> = with.iter().copied().filter(|k| k.contains("*.")).collect();
         let mut hits = 0;
-        for keys in [with, without] {
-            let keys: Vec<String> = keys.into_iter().map(String::from).collect();
-            let set = crate::keyset::pattern_set(keys.clone()).unwrap();
-            assert_eq!(set.host_any_port, keys.len() == 5);
-            let reference = KeySet::new(keys, false).unwrap();
-            for s in crate::headers::every_string(b"a0-.:[Z*", 5) {
-                let s = String::from_utf8(s).unwrap();
-                for o in [
-                    format!("https://{s}"),
-                    format!("https://{s}.example.com"),
-                    format!("https://{s}example.com"),
-                    format!("https://{s}.a.example.com"),
-                    format!("http://{s}.b.c:8080"),
-                    format!("https://{s}host.example.net"),
-                    format!("https://x.{s}"),
-                    format!("http{s}://x.example.com"),
-                ] {
-                    let got = match_origin(false, &KeySet::EMPTY, &set, o.as_bytes());
-                    assert_eq!(got, match_by_parts(&reference, o.as_bytes()), "{o}");
-                    hits += usize::from(got.is_some());
+        for (keys, host_any_port) in [(with, true), (without, false)] {
+            for extra in [0, 12] {
+                let mut keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+                keys.extend((0..extra).map(|i| format!("https://*.t{i}.example.io")));
+                let set = crate::keyset::pattern_set(keys).unwrap();
+                assert_eq!(set.host_any_port, host_any_port);
+                for s in crate::headers::every_string(b"a0-.:[Z*", 5) {
+                    let s = String::from_utf8(s).unwrap();
+                    for o in [
+                        format!("https://{s}"),
+                        format!("https://{s}.example.com"),
+                        format!("https://{s}example.com"),
+                        format!("https://{s}.a.example.com"),
+                        format!("http://{s}.b.c:8080"),
+                        format!("https://{s}host.example.net"),
+                        format!("https://x.{s}"),
+                        format!("http{s}://x.example.com"),
+                    ] {
+                        let got = match_origin(false, &KeySet::EMPTY, &set, o.as_bytes());
+                        assert_eq!(got, match_by_parts(&set, o.as_bytes()), "{o}");
+                        hits += usize::from(got.is_some());
+                    }
                 }
             }
         }
         assert!(hits > 1000, "{hits}");
-        let set = KeySet::new(["https://*.example.com", "https://*.com"], false).unwrap();
+        let set = crate::keyset::pattern_set(vec![
+            "https://*.example.com".to_string(),
+            "https://*.com".to_string(),
+        ])
+        .unwrap();
         // Labels of 63 and 64 bytes, hosts of 253 and 254.
         let label = |n| "a".repeat(n);
         for o in [
