@@ -796,7 +796,14 @@ impl Cors {
 
     /// Safelisted or listed (byte-exact).
     fn method_listed(&self, m: &[u8]) -> bool {
-        SAFELISTED_METHODS.contains(&m) || self.methods.iter().any(|x| x.as_bytes() == m)
+        // Compared a word at a time (slice `==` is a `memcmp` call per method).
+        SAFELISTED_METHODS
+            .iter()
+            .any(|s| crate::keyset::eq_exact(s, m))
+            || self
+                .methods
+                .iter()
+                .any(|x| crate::keyset::eq_exact(x.as_bytes(), m))
     }
 }
 

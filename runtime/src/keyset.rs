@@ -301,7 +301,7 @@ fn eq_fold(a: &[u8], b: &[u8]) -> bool {
 /// Byte equality without a call to `memcmp` (keys are short: origins, paths): eight bytes
 /// at a time, and a short slice as two overlapping loads.
 #[inline(always)]
-fn eq_exact(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn eq_exact(a: &[u8], b: &[u8]) -> bool {
     fn two<const N: usize>(s: &[u8]) -> Option<([u8; N], [u8; N])> {
         let head = s.get(..N)?.try_into().ok()?;
         let tail = s.get(s.len().checked_sub(N)?..)?.try_into().ok()?;
