@@ -398,4 +398,89 @@ fuzz_target!(|input: Input| {
     let (kind, want) = model.decide(method, &req);
     assert_eq!(d.kind.as_str(), kind, "kind differs for {req:?}");
     assert_eq!(got, want, "headers differ for {req:?}");
+    through_the_layer(policy, method, &req, &kind, &want);
 });
+
+/// The same request through the tower layer (its fast path for actual requests, its general
+/// path for preflights), against the same model: the response's status and headers, per name
+/// in order (the layer may write different names in another order).
+fn through_the_layer(
+    policy: guestlist::Policy,
+    method: &str,
+    req: &[(String, String)],
+    kind: &str,
+    want: &[(String, String)],
+) {
+    use std::collections::BTreeMap;
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    use tower_layer::Layer as _;
+    use tower_service::Service as _;
+
+    let mut b = http::Request::builder().method(method).uri("/api/x");
+    for (n, v) in req {
+        // Values HTTP cannot carry never reach a layer.
+        let Ok(v) = http::HeaderValue::from_str(v) else {
+            return;
+        };
+        b = b.header(n.as_str(), v);
+    }
+    let request = b.body(()).expect("request");
+    let app = tower_service_fn(|_req: http::Request<()>| {
+        std::future::ready(Ok::<_, std::convert::Infallible>(http::Response::new(())))
+    });
+    let mut svc = guestlist::Layer::shared(std::sync::Arc::new(policy)).layer(app);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut fut = std::pin::pin!(svc.call(request));
+    let Poll::Ready(Ok(resp)) = fut.as_mut().poll(&mut cx) else {
+        panic!("the layer's future is ready when the application's is");
+    };
+    let status = match kind {
+        "preflight-ok" => 204,
+        "preflight-rejected" => 403,
+        _ => 200,
+    };
+    assert_eq!(resp.status().as_u16(), status, "status differs for {req:?}");
+    let by_name = |pairs: &mut dyn Iterator<Item = (String, String)>| {
+        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (n, v) in pairs {
+            m.entry(n).or_default().push(v);
+        }
+        m
+    };
+    let got = by_name(&mut resp.headers().iter().map(|(n, v)| {
+        (
+            n.as_str().to_string(),
+            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        )
+    }));
+    let want = by_name(&mut want.iter().cloned());
+    assert_eq!(got, want, "layer headers differ for {req:?}");
+}
+
+/// A tower service from a closure (the fuzz crate does not depend on `tower`).
+fn tower_service_fn<F>(f: F) -> ServiceFn<F> {
+    ServiceFn(f)
+}
+
+#[derive(Clone)]
+struct ServiceFn<F>(F);
+
+impl<F, Fut, R> tower_service::Service<http::Request<()>> for ServiceFn<F>
+where
+    F: FnMut(http::Request<()>) -> Fut,
+    Fut: std::future::Future<Output = Result<R, std::convert::Infallible>>,
+{
+    type Response = R;
+    type Error = std::convert::Infallible;
+    type Future = Fut;
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn call(&mut self, req: http::Request<()>) -> Fut {
+        (self.0)(req)
+    }
+}

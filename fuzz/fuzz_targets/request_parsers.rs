@@ -48,7 +48,14 @@ fuzz_target!(|data: &[u8]| {
         let _ = guestlist::NameList::new(line).count();
     }
     if let Some(extra) = extra {
-        let names = ["Sec-Fetch-Site", "Upgrade", "Cookie", "X-CSRF-Token", "Host", "Content-Type"];
+        let names = [
+            "Sec-Fetch-Site",
+            "Upgrade",
+            "Cookie",
+            "X-CSRF-Token",
+            "Host",
+            "Content-Type",
+        ];
         for (n, v) in names.iter().zip(extra.split(|&b| b == 0xff)) {
             headers.push((n.to_string(), String::from_utf8_lossy(v).into_owned()));
         }
