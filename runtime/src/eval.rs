@@ -863,7 +863,9 @@ fn split_portless(o: &[u8]) -> Option<(&[u8], &[u8])> {
     let (scheme, rest) = (o.get(..sep)?, o.get(sep..)?.strip_prefix(b"://")?);
     // A ':' in the last six bytes: the last eight as one word, its top six bytes looked at.
     let port = match rest.last_chunk::<8>() {
-        Some(w) => crate::path::bytes_eq(u64::from_le_bytes(*w), b':') & 0x8080_8080_8080_0000 != 0,
+        Some(w) => {
+            crate::keyset::bytes_eq(u64::from_le_bytes(*w), b':') & 0x8080_8080_8080_0000 != 0
+        }
         None => rest.iter().rev().take(6).any(|&b| b == b':'),
     };
     if port || rest.first() == Some(&b'[') {

@@ -217,6 +217,16 @@ fn hash_words(key: &[u8], word: impl Fn(u64) -> u64) -> u64 {
     fold_mul(h ^ key.len() as u64, MUL)
 }
 
+/// Bytes `b` of `w` marked by their high bit (exact, no false positives; SWAR).
+#[inline(always)]
+pub(crate) fn bytes_eq(w: u64, b: u8) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let x = w ^ (0x0101_0101_0101_0101 * u64::from(b));
+    // A byte of `x` is zero exactly when its low seven bits plus 0x7f do not carry into the
+    // high bit and its own high bit is clear.
+    !(((x & LOW7) + LOW7) | x | LOW7)
+}
+
 /// Up to eight bytes as a little-endian word, zero-padded (both hashers' word and tail load).
 /// A tail of one to seven bytes is read as two overlapping loads of the widest size that fits
 /// (a `memcpy` into a zeroed word would be a call per hash).

@@ -28,19 +28,6 @@ pub enum PathError {
     TooLong,
 }
 
-/// Whether `path` (already cut at `?`/`#`) needs the slow path.
-#[inline]
-fn is_plain(path: &[u8]) -> bool {
-    let mut prev = 0u8;
-    for &b in path {
-        if b == b'%' || (prev == b'/' && (b == b'/' || b == b'.')) {
-            return false;
-        }
-        prev = b;
-    }
-    true
-}
-
 fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -48,16 +35,6 @@ fn hex(b: u8) -> Option<u8> {
         b'A'..=b'F' => Some(b - b'A' + 10),
         _ => None,
     }
-}
-
-/// Bytes `b` of `w` marked by their high bit (exact, no false positives; SWAR).
-#[inline(always)]
-pub(crate) fn bytes_eq(w: u64, b: u8) -> u64 {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let x = w ^ (0x0101_0101_0101_0101 * u64::from(b));
-    // A byte of `x` is zero exactly when its low seven bits plus 0x7f do not carry into the
-    // high bit and its own high bit is clear.
-    !(((x & LOW7) + LOW7) | x | LOW7)
 }
 
 /// Whether `path` holds none of `%`, `?`, `#`, `//`, `/.`: then it is already normal and has no
@@ -71,7 +48,8 @@ fn is_plain_target(path: &[u8]) -> bool {
     plain_bytes(path, false)
 }
 
-/// [`is_plain_target`]'s byte loop; `prev_slash` says whether the byte before `bytes` is `/`.
+/// [`is_plain_target`]'s byte loop, and the check of a path already cut at `?`/`#`;
+/// `prev_slash` says whether the byte before `bytes` is `/`.
 #[inline(always)]
 fn plain_bytes(bytes: &[u8], mut prev_slash: bool) -> bool {
     for &b in bytes {
@@ -87,10 +65,11 @@ fn plain_bytes(bytes: &[u8], mut prev_slash: bool) -> bool {
 /// line: the word constants would cost a path as short as `/` more than its one byte does.
 #[inline(never)]
 fn is_plain_target_words(path: &[u8]) -> bool {
+    use crate::keyset::{bytes_eq, le_word};
     let mut after_slash = 0u64;
     let mut chunks = path.chunks_exact(8);
     for c in chunks.by_ref() {
-        let w = crate::keyset::le_word(c);
+        let w = le_word(c);
         let slash = bytes_eq(w, b'/');
         let bad = bytes_eq(w, b'%') | bytes_eq(w, b'?') | bytes_eq(w, b'#');
         // Byte i follows a '/' when byte i - 1 is one (little-endian: the next byte up).
@@ -123,7 +102,7 @@ pub fn already_normal(raw: &str) -> Result<Option<&[u8]>, PathError> {
     if path.len() > MAX_PATH {
         return Err(PathError::TooLong);
     }
-    Ok(is_plain(path).then_some(path))
+    Ok(plain_bytes(path, false).then_some(path))
 }
 
 /// Normalises `raw` (a request target's path, possibly with a query) into `buf`, or returns the
