@@ -386,21 +386,26 @@ mod tests {
     use crate::{CorsSpec, Policy, RouteSpec};
     use http::{HeaderMap, Request};
 
-    #[test]
-    fn replaces_app_cors_headers_and_appends_vary() {
-        let p = Policy::build(
+    /// A policy of one route, `/*`, with `cors`.
+    fn one_route(cors: CorsSpec) -> Policy {
+        Policy::build(
             vec![RouteSpec {
                 pattern: "/*".into(),
                 cors: Some(0),
                 ..Default::default()
             }],
-            vec![CorsSpec {
-                name: "a".into(),
-                origins: vec!["https://a.test".into()],
-                ..Default::default()
-            }],
+            vec![cors],
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn replaces_app_cors_headers_and_appends_vary() {
+        let p = one_route(CorsSpec {
+            name: "a".into(),
+            origins: vec!["https://a.test".into()],
+            ..Default::default()
+        });
         let (parts, ()) = Request::get("/x")
             .header("origin", "https://a.test")
             .body(())
@@ -432,22 +437,14 @@ mod tests {
 
     #[test]
     fn preflight_response_is_built() {
-        let p = Policy::build(
-            vec![RouteSpec {
-                pattern: "/*".into(),
-                cors: Some(0),
-                ..Default::default()
-            }],
-            vec![CorsSpec {
-                name: "a".into(),
-                origins: vec!["https://a.test".into()],
-                credentials: true,
-                any_header: true,
-                max_age: Some(60),
-                ..Default::default()
-            }],
-        )
-        .unwrap();
+        let p = one_route(CorsSpec {
+            name: "a".into(),
+            origins: vec!["https://a.test".into()],
+            credentials: true,
+            any_header: true,
+            max_age: Some(60),
+            ..Default::default()
+        });
         let (parts, ()) = Request::options("/x")
             .header("origin", "https://a.test")
             .header("access-control-request-method", "PUT")
@@ -487,24 +484,16 @@ mod tests {
     /// holds, so `write_new_headers` reserves nothing for a fresh map).
     #[test]
     fn a_decision_writes_at_most_six_header_names() {
-        let p = Policy::build(
-            vec![RouteSpec {
-                pattern: "/*".into(),
-                cors: Some(0),
-                ..Default::default()
-            }],
-            vec![CorsSpec {
-                name: "a".into(),
-                origins: vec!["https://a.test".into()],
-                credentials: true,
-                methods: vec!["PUT".into()],
-                any_header: true,
-                expose: vec!["x-a".into()],
-                max_age: Some(60),
-                ..Default::default()
-            }],
-        )
-        .unwrap();
+        let p = one_route(CorsSpec {
+            name: "a".into(),
+            origins: vec!["https://a.test".into()],
+            credentials: true,
+            methods: vec!["PUT".into()],
+            any_header: true,
+            expose: vec!["x-a".into()],
+            max_age: Some(60),
+            ..Default::default()
+        });
         let mut widest = 0;
         for (method, acrm) in [
             ("GET", None),

@@ -234,23 +234,15 @@ fn through_layer(policy: &Policy) -> usize {
 /// them and still allocates no more than inserting them one by one into a fresh map does.
 fn many_headers() -> usize {
     use tower_layer::Layer as _;
-    let policy = Policy::build(
-        vec![RouteSpec {
-            pattern: "/*".into(),
-            cors: Some(0),
-            ..Default::default()
-        }],
-        vec![CorsSpec {
-            name: "echo".into(),
-            origins: vec!["https://7.example.com".into()],
-            credentials: true,
-            methods: vec!["PUT".into()],
-            any_header: true,
-            max_age: Some(60),
-            ..Default::default()
-        }],
-    )
-    .expect("policy builds");
+    let policy = common::one_route(CorsSpec {
+        name: "echo".into(),
+        origins: vec!["https://7.example.com".into()],
+        credentials: true,
+        methods: vec!["PUT".into()],
+        any_header: true,
+        max_age: Some(60),
+        ..Default::default()
+    });
     let policy: &'static Policy = Box::leak(Box::new(policy));
     let mut layered = guestlist::Layer::new(policy).layer(app(false));
     let request = || {

@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use guestlist::{CorsSpec, Policy, RouteSpec};
+use guestlist::CorsSpec;
 use tower_layer::Layer as _;
 use tower_service::Service as _;
 use tracing::field::{Field, Visit};
@@ -49,19 +49,11 @@ impl Subscriber for Recorder {
 
 #[test]
 fn refusals_are_traced_with_their_reason() {
-    let policy = Policy::build(
-        vec![RouteSpec {
-            pattern: "/*".into(),
-            cors: Some(0),
-            ..Default::default()
-        }],
-        vec![CorsSpec {
-            name: "a".into(),
-            origins: vec!["https://a.test".into()],
-            ..Default::default()
-        }],
-    )
-    .unwrap();
+    let policy = common::one_route(CorsSpec {
+        name: "a".into(),
+        origins: vec!["https://a.test".into()],
+        ..Default::default()
+    });
     let mut svc = guestlist::Layer::shared(Arc::new(policy))
         .layer(common::App::new(|_| (), || http::Response::new(())));
     let rec = Recorder::default();

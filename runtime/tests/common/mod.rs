@@ -65,3 +65,16 @@ impl<T> tower_service::Service<http::Request<()>> for App<T> {
         std::future::ready(Ok((self.respond)()))
     }
 }
+
+/// A policy of one route, `/*`, with `cors`.
+pub fn one_route(cors: guestlist::CorsSpec) -> guestlist::Policy {
+    guestlist::Policy::build(
+        vec![guestlist::RouteSpec {
+            pattern: "/*".into(),
+            cors: Some(0),
+            ..Default::default()
+        }],
+        vec![cors],
+    )
+    .expect("policy builds")
+}
