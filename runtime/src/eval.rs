@@ -1062,6 +1062,9 @@ impl Policy {
 
     #[inline]
     fn route_for_normal(&self, p: &[u8]) -> Option<u32> {
+        if self.only_root {
+            return self.root;
+        }
         if self.has_exact {
             if let Some(r) = self.exact_route(p) {
                 return Some(r);
@@ -1261,17 +1264,16 @@ impl Policy {
         &'a self,
         options: bool,
         path: &str,
-        origins: [Option<&'a http::HeaderValue>; 2],
+        origins: [Option<&http::HeaderValue>; 2],
     ) -> Option<Common<'a>> {
         if options {
             return None;
         }
         let route = self.route_for(path).ok()??;
-        let r = self.routes.get(route as usize)?;
-        if r.guards != Guards::NONE {
-            return None;
-        }
-        let cors = self.cors.get(r.cors? as usize)?;
+        // `NOT_CORS_ONLY` is out of range.
+        let cors = self
+            .cors
+            .get(self.routes.get(route as usize)?.cors_only as usize)?;
         let star = || crate::http_apply::STAR;
         let acao = match origins {
             // No `Origin`: `*` only when the answer never depends on it.
@@ -2147,31 +2149,82 @@ mod tests {
         }
         // Generated (borrowed) tables find it at compile time.
         use crate::policy::Route;
-        use std::borrow::Cow;
         static ROUTES: [Route; 2] = [
-            Route {
-                pattern: Cow::Borrowed("/a/*"),
-                prefix: true,
-                cors: None,
-                guards: Guards::NONE,
-            },
-            Route {
-                pattern: Cow::Borrowed("/*"),
-                prefix: true,
-                cors: None,
-                guards: Guards::NONE,
-            },
+            Route::from_raw_parts("/a/*", true, None, Guards::NONE),
+            Route::from_raw_parts("/*", true, None, Guards::NONE),
         ];
         let keys = KeySet::new(["/a/*".to_string(), "/*".to_string()], false).unwrap();
         let g = Policy::from_raw_parts(&ROUTES, keys, &[], &[], &[], &[], &[]);
         assert_eq!(g.root, Some(1));
+        assert!(!g.only_root);
         assert_eq!(g.route_for("/b/c"), Ok(Some(1)));
         assert_eq!(g.route_for("/a/c"), Ok(Some(0)));
         // Without `/*`, an unmatched path has no route.
         let q = Policy::build(vec![route("/a/*")], vec![]).unwrap();
         assert_eq!(q.root, None);
+        assert!(!q.only_root);
         assert_eq!(q.route_for("/b"), Ok(None));
         assert_eq!(q.route_for("/a/b"), Ok(Some(0)));
+        // `/*` alone: every normal path is its route, without a lookup; a path that cannot
+        // be normalised still has none.
+        static ONLY: [Route; 1] = [Route::from_raw_parts("/*", true, None, Guards::NONE)];
+        let keys = KeySet::new(["/*".to_string()], false).unwrap();
+        let g = Policy::from_raw_parts(&ONLY, keys, &[], &[], &[], &[], &[]);
+        let q = Policy::build(vec![route("/*")], vec![]).unwrap();
+        for p in [&g, &q] {
+            assert!(p.only_root);
+            assert_eq!(p.route_for("/"), Ok(Some(0)));
+            assert_eq!(p.route_for(&long_path), Ok(Some(0)));
+            assert_eq!(p.route_for("/a/%2e%2e/b//c"), Ok(Some(0)));
+            assert!(p.route_for("/..").is_err());
+            assert!(p.route_for("x").is_err());
+        }
+        // `/*` beside an exact route, or beside a longer prefix: looked up.
+        for other in ["/a", "/a/*"] {
+            let p = Policy::build(vec![route("/*"), route(other)], vec![]).unwrap();
+            assert!(!p.only_root);
+            assert_eq!(
+                p.route_for("/a"),
+                Ok(Some(usize::from(other == "/a") as u32))
+            );
+        }
+    }
+
+    #[test]
+    fn a_route_is_cors_only_with_a_cors_policy_and_nothing_else() {
+        use crate::policy::{Route, NOT_CORS_ONLY};
+        let none = Guards::NONE;
+        assert_eq!(
+            Route::from_raw_parts("/*", true, Some(3), none).cors_only,
+            3
+        );
+        assert_eq!(
+            Route::from_raw_parts("/*", true, None, none).cors_only,
+            NOT_CORS_ONLY
+        );
+        for g in [
+            Guards {
+                csp: Some(0),
+                ..none
+            },
+            Guards {
+                headers: Some(0),
+                ..none
+            },
+            Guards {
+                csrf: Some(0),
+                ..none
+            },
+            Guards {
+                websocket: Some(0),
+                ..none
+            },
+        ] {
+            assert_eq!(
+                Route::from_raw_parts("/*", true, Some(3), g).cors_only,
+                NOT_CORS_ONLY
+            );
+        }
     }
 
     #[test]
