@@ -675,6 +675,13 @@ impl<'a> Decision<'a> {
 
 const SAFELISTED_METHODS: [&[u8]; 3] = [b"GET", b"HEAD", b"POST"];
 
+/// [`SAFELISTED_METHODS`] as [`crate::policy::method_words`] writes them.
+const SAFELISTED_WORDS: [u64; 3] = [
+    u32::from_le_bytes(*b"GET\0") as u64,
+    u32::from_le_bytes(*b"HEAD") as u64,
+    u32::from_le_bytes(*b"POST") as u64,
+];
+
 /// Splits a request `Origin` into scheme, host and port when it has the strict form browsers
 /// send (`scheme://host[:port]`, lowercase, no default-port check). Only such origins can match
 /// a pattern; exact entries are compared byte-exactly before this is called.
@@ -795,7 +802,22 @@ impl Cors {
     }
 
     /// Safelisted or listed (byte-exact).
+    #[inline]
     fn method_listed(&self, m: &[u8]) -> bool {
+        // A method of up to eight bytes is one integer, compared with each listed one's.
+        if let (1..=8, Some(words)) = (m.len(), &self.method_words) {
+            let w = crate::keyset::le_word(m);
+            // No listed method holds a NUL byte: one that ends `m` is in no listed word.
+            let ends_nonzero = (71 - w.leading_zeros()) / 8 == m.len() as u32;
+            return ends_nonzero
+                && (SAFELISTED_WORDS.contains(&w) || words.iter().any(|&x| x == w));
+        }
+        self.method_listed_bytes(m)
+    }
+
+    /// [`Cors::method_listed`] for longer methods, or more than eight listed.
+    #[inline(never)]
+    fn method_listed_bytes(&self, m: &[u8]) -> bool {
         // Compared a word at a time (slice `==` is a `memcmp` call per method).
         SAFELISTED_METHODS
             .iter()
@@ -1685,6 +1707,7 @@ fn preflight<'a, H>(
 mod tests {
     use super::*;
     use crate::{CorsSpec, RouteSpec};
+    use std::borrow::Cow;
 
     #[test]
     fn longest_prefix_probes_only_route_lengths_short_and_long() {
@@ -1887,13 +1910,97 @@ mod tests {
     }
 
     #[test]
+    fn methods_compared_as_words_are_compared_as_bytes() {
+        let naive = |c: &Cors, m: &[u8]| {
+            SAFELISTED_METHODS.contains(&m) || c.methods.iter().any(|x| x.as_bytes() == m)
+        };
+        let lists: [&[&str]; 6] = [
+            &[],
+            &["PUT", "DELETE"],
+            &["PATCH", "PROPFIND", "X"],
+            // More than eight, or longer than eight bytes: compared byte by byte.
+            &["A", "B", "C", "D", "E", "F", "G", "H", "PUT"],
+            &["PUT", "MKCALENDAR"],
+            &["PU\0", "X"],
+        ];
+        let tries: [&[u8]; 20] = [
+            b"",
+            b"G",
+            b"GE",
+            b"GET",
+            b"GET\0",
+            b"\0GET",
+            b"G\0ET",
+            b"get",
+            b"HEAD",
+            b"POST",
+            b"PUT",
+            b"PUTS",
+            b"PU\0",
+            b"PU",
+            b"DELETE",
+            b"PATCH",
+            b"PROPFIND",
+            b"PROPFINDX",
+            b"MKCALENDAR",
+            b"X",
+        ];
+        for methods in lists {
+            let p = Policy::build(
+                vec![],
+                vec![CorsSpec {
+                    methods: methods.iter().map(|m| m.to_string()).collect(),
+                    ..Default::default()
+                }],
+            )
+            .unwrap();
+            let c = &p.cors_policies()[0];
+            assert_eq!(
+                c.method_words.is_some(),
+                methods.len() <= 8 && methods.iter().all(|m| m.len() <= 8 && !m.contains('\0')),
+                "{methods:?}"
+            );
+            for m in tries {
+                assert_eq!(c.method_listed(m), naive(c, m), "{methods:?} {m:?}");
+            }
+        }
+        // Generated tables: computed in a `const`.
+        static METHODS: [Cow<'static, str>; 2] = [Cow::Borrowed("PUT"), Cow::Borrowed("DELETE")];
+        const WORDS: Option<[u64; 8]> = crate::policy::method_words(&METHODS);
+        assert_eq!(
+            WORDS,
+            Some([
+                u64::from(u32::from_le_bytes(*b"PUT\0")),
+                u64::from_le_bytes(*b"DELETE\0\0"),
+                0,
+                0,
+                0,
+                0,
+                0,
+                0
+            ])
+        );
+    }
+
+    #[test]
     fn listed_line_accepts_only_the_canonical_form_of_listed_names() {
-        let set = KeySet::new(["Content-Type", "x-auth-token", "x-a"], true).unwrap();
+        // As `Cors::build` makes it: the names lowercased.
+        let p = Policy::build(
+            vec![],
+            vec![CorsSpec {
+                headers: vec!["Content-Type".into(), "x-auth-token".into(), "x-a".into()],
+                ..Default::default()
+            }],
+        )
+        .unwrap();
+        let set = &p.cors_policies()[0].headers;
         for (line, want) in [
             (&b"content-type"[..], Some(1)),
             (b"content-type,x-auth-token", Some(2)),
             (b"x-a,x-auth-token,content-type", Some(3)),
-            (b"X-AUTH-TOKEN", Some(1)),
+            // Other case: left to the general scan, which folds it.
+            (b"X-AUTH-TOKEN", None),
+            (b"Content-Type", None),
             (b"x-a,x-a", Some(2)),
             (b"content-type, x-auth-token", None),
             (b"content-type,,x-a", None),
@@ -1904,7 +2011,7 @@ mod tests {
             (b"", None),
         ] {
             assert_eq!(
-                listed_line(&set, line),
+                listed_line(set, line),
                 want,
                 "{:?}",
                 String::from_utf8_lossy(line)

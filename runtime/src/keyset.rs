@@ -536,9 +536,11 @@ impl KeySet {
     }
 
     /// For a small set (at most eight keys): the length of the key that `list` starts with,
-    /// when that key is followed by `,` or ends `list` (compared as the set compares). `None`
-    /// for larger sets, or when no key starts `list` so. The fast path of the
-    /// `Access-Control-Request-Headers` check, which browsers send as `a,b,c`.
+    /// byte for byte, when that key is followed by `,` or ends `list`. `None` for larger sets,
+    /// or when no key starts `list` so. The fast path of the `Access-Control-Request-Headers`
+    /// check, which browsers send as `a,b,c` in lowercase: the runtime's header sets hold
+    /// lowercase keys (`Cors::build`), so a byte comparison finds them without folding case.
+    /// A name in other case is no key here, and is left to the set's own lookup.
     #[inline]
     pub(crate) fn leading_key(&self, list: &[u8]) -> Option<usize> {
         if self.keys.len() > LINEAR_MAX {
@@ -548,7 +550,7 @@ impl KeySet {
             let n = k.len();
             let head = list.get(..n)?;
             let delimited = matches!(list.get(n), None | Some(b','));
-            (delimited && self.key_eq(k.as_bytes(), head)).then_some(n)
+            (delimited && eq_exact(k.as_bytes(), head)).then_some(n)
         })
     }
 

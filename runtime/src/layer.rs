@@ -199,7 +199,7 @@ impl<S> Service<S> {
     /// The response the layer answers itself (a preflight's 204 or 403, a CSRF or WebSocket
     /// refusal), with the route's CSP and security headers; a 500 when the CSP nonce could not
     /// be made.
-    #[inline(never)]
+    #[inline]
     fn answer<F, B: Default>(
         &self,
         d: &crate::Decision<'_>,

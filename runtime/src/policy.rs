@@ -177,6 +177,8 @@ pub struct Cors {
     pub(crate) credentials: bool,
     pub(crate) any_method: bool,
     pub(crate) methods: Cow<'static, [Str]>,
+    /// `methods` as words ([`method_words`]), when they fit.
+    pub(crate) method_words: Option<[u64; 8]>,
     pub(crate) any_header: bool,
     /// Explicitly allowed request header names, matched ASCII case-insensitively.
     pub(crate) headers: KeySet,
@@ -472,6 +474,42 @@ fn join(items: &[String]) -> Result<Option<HeaderValue>, BuildError> {
     }
 }
 
+/// Up to eight methods of one to eight bytes, none of them NUL, each as its bytes in a
+/// zero-padded little-endian word, and `0` in the unused places (no method is empty, so no
+/// method's word is `0`): the preflight compares the request's method with each as one
+/// integer (a method that ends in NUL is no listed one). `None` for other lists, which are
+/// compared byte by byte.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "bounded loops in a const fn, where `get` is not const"
+)]
+pub(crate) const fn method_words(methods: &[Str]) -> Option<[u64; 8]> {
+    if methods.len() > 8 {
+        return None;
+    }
+    let mut words = [0u64; 8];
+    let mut i = 0;
+    while i < methods.len() {
+        let m = match &methods[i] {
+            Cow::Borrowed(m) => m.as_bytes(),
+            Cow::Owned(m) => m.as_bytes(),
+        };
+        if m.is_empty() || m.len() > 8 {
+            return None;
+        }
+        let mut j = 0;
+        while j < m.len() {
+            if m[j] == 0 {
+                return None;
+            }
+            words[i] |= (m[j] as u64) << (8 * j);
+            j += 1;
+        }
+        i += 1;
+    }
+    Some(words)
+}
+
 impl Cors {
     fn build(spec: CorsSpec) -> Result<Cors, BuildError> {
         if spec.any_origin && spec.credentials {
@@ -495,15 +533,22 @@ impl Cors {
         } else {
             join(&spec.expose)?
         };
+        let methods: Vec<Str> = spec.methods.into_iter().map(Cow::Owned).collect();
         Ok(Cors {
+            method_words: method_words(&methods),
             origins: KeySet::new(spec.origins, false)?,
             patterns: crate::keyset::pattern_set(spec.patterns)?,
-            headers: KeySet::new(spec.headers, true)?,
+            // Lowercase (the set ignores case; browsers send lowercase names, which the
+            // preflight's fast path then finds byte for byte).
+            headers: KeySet::new(
+                spec.headers.into_iter().map(|h| h.to_ascii_lowercase()),
+                true,
+            )?,
             name: Cow::Owned(spec.name),
             any_origin: spec.any_origin,
             credentials: spec.credentials,
             any_method: spec.any_method,
-            methods: Cow::Owned(spec.methods.into_iter().map(Cow::Owned).collect()),
+            methods: Cow::Owned(methods),
             any_header: spec.any_header,
             acah,
             aceh,
@@ -539,6 +584,7 @@ impl Cors {
             credentials,
             any_method,
             methods: Cow::Borrowed(methods),
+            method_words: method_words(methods),
             any_header,
             headers,
             acah,
