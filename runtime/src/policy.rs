@@ -478,10 +478,11 @@ fn join(items: &[String]) -> Result<Option<HeaderValue>, BuildError> {
 /// zero-padded little-endian word, and `0` in the unused places (no method is empty, so no
 /// method's word is `0`): the preflight compares the request's method with each as one
 /// integer (a method that ends in NUL is no listed one). `None` for other lists, which are
-/// compared byte by byte.
+/// compared byte by byte. A `const fn` for generated tables' borrowed lists; `Cors::build`
+/// uses [`method_words_of`].
 #[expect(
     clippy::indexing_slicing,
-    reason = "bounded loops in a const fn, where `get` is not const"
+    reason = "a bounded loop in a const fn, where `get` is not const"
 )]
 pub(crate) const fn method_words(methods: &[Str]) -> Option<[u64; 8]> {
     if methods.len() > 8 {
@@ -490,24 +491,50 @@ pub(crate) const fn method_words(methods: &[Str]) -> Option<[u64; 8]> {
     let mut words = [0u64; 8];
     let mut i = 0;
     while i < methods.len() {
-        let m = match &methods[i] {
-            Cow::Borrowed(m) => m.as_bytes(),
-            Cow::Owned(m) => m.as_bytes(),
+        words[i] = match &methods[i] {
+            Cow::Borrowed(m) => match method_word(m.as_bytes()) {
+                Some(w) => w,
+                None => return None,
+            },
+            // Not in generated tables (`String::as_bytes` is not `const` before Rust 1.87).
+            Cow::Owned(_) => return None,
         };
-        if m.is_empty() || m.len() > 8 {
-            return None;
-        }
-        let mut j = 0;
-        while j < m.len() {
-            if m[j] == 0 {
-                return None;
-            }
-            words[i] |= (m[j] as u64) << (8 * j);
-            j += 1;
-        }
         i += 1;
     }
     Some(words)
+}
+
+/// [`method_words`] of a list built at run time.
+fn method_words_of(methods: &[String]) -> Option<[u64; 8]> {
+    let mut words = [0u64; 8];
+    if methods.len() > words.len() {
+        return None;
+    }
+    for (w, m) in words.iter_mut().zip(methods) {
+        *w = method_word(m.as_bytes())?;
+    }
+    Some(words)
+}
+
+/// One method of [`method_words`]: its bytes as a zero-padded little-endian word.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "a bounded loop in a const fn, where `get` is not const"
+)]
+const fn method_word(m: &[u8]) -> Option<u64> {
+    if m.is_empty() || m.len() > 8 {
+        return None;
+    }
+    let mut w = 0u64;
+    let mut j = 0;
+    while j < m.len() {
+        if m[j] == 0 {
+            return None;
+        }
+        w |= (m[j] as u64) << (8 * j);
+        j += 1;
+    }
+    Some(w)
 }
 
 impl Cors {
@@ -533,9 +560,9 @@ impl Cors {
         } else {
             join(&spec.expose)?
         };
-        let methods: Vec<Str> = spec.methods.into_iter().map(Cow::Owned).collect();
+        let method_words = method_words_of(&spec.methods);
         Ok(Cors {
-            method_words: method_words(&methods),
+            method_words,
             origins: KeySet::new(spec.origins, false)?,
             patterns: crate::keyset::pattern_set(spec.patterns)?,
             // Lowercase (the set ignores case; browsers send lowercase names, which the
@@ -548,7 +575,7 @@ impl Cors {
             any_origin: spec.any_origin,
             credentials: spec.credentials,
             any_method: spec.any_method,
-            methods: Cow::Owned(methods),
+            methods: Cow::Owned(spec.methods.into_iter().map(Cow::Owned).collect()),
             any_header: spec.any_header,
             acah,
             aceh,
