@@ -524,7 +524,10 @@ fn chromium_csrf_tokens() {
 (async () => {
   const out = {};
   try {
-    document.cookie = "session=alice; path=/";
+    // The Cookie Store API resolves once the cookie is stored: a `document.cookie` write
+    // reaches Chromium's network service asynchronously, and a fetch right after it was
+    // once sent without it (on a loaded machine).
+    await cookieStore.set({name: "session", value: "alice", path: "/"});
     let r = await fetch("/account/token");
     const tok = (await r.json()).csrf_token || "";
     out.token = tok.length === 97 ? "ok" : "none";
@@ -535,7 +538,7 @@ fn chromium_csrf_tokens() {
     out.without_token = String(r.status) + " " + r.headers.get("guestlist-reason");
     r = await fetch("/account/save", {method: "POST", headers: {"X-CSRF-Token": tok.replace(/^./, tok[0] === "0" ? "1" : "0"), "Content-Type": "application/json"}, body: "{}"});
     out.tampered = String(r.status) + " " + r.headers.get("guestlist-reason");
-    document.cookie = "session=mallory; path=/";
+    await cookieStore.set({name: "session", value: "mallory", path: "/"});
     r = await fetch("/account/save", {method: "POST", headers: {"X-CSRF-Token": tok, "Content-Type": "application/json"}, body: "{}"});
     out.other_session = String(r.status) + " " + r.headers.get("guestlist-reason");
   } catch (e) { out.error = String(e).replace(/[",:]/g, " "); }
