@@ -345,6 +345,8 @@ pub(crate) fn eq_exact(a: &[u8], b: &[u8]) -> bool {
         n if n != b.len() => false,
         // Four words, the last two overlapping the first two: most origins are 17 to 32 bytes.
         n @ 17..=32 => same(0) && same(8) && same(n - 16) && same(n - 8),
+        // Two words, the second overlapping the first: most header names.
+        n @ 8..=16 => same(0) && same(n - 8),
         8.. => eq_words(a, b, |w| w),
         4..8 => two::<4>(a) == two::<4>(b),
         2..4 => two::<2>(a) == two::<2>(b),
@@ -745,9 +747,9 @@ mod tests {
 
     #[test]
     fn eq_exact_is_byte_equality() {
-        // Every length up to three words: equal, one byte changed at every position, and
+        // Every length up to five words: equal, one byte changed at every position, and
         // different lengths.
-        for n in 0..=24usize {
+        for n in 0..=40usize {
             let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
             assert!(eq_exact(&a, &a));
             assert!(!eq_exact(&a, &a[..n.saturating_sub(1)]) || n == 0);
