@@ -113,18 +113,18 @@ impl HeaderLookup for http::HeaderMap {
     #[inline]
     fn values<'s>(&'s self, name: RequestHeader) -> MapValues<'s> {
         let inner = match name {
-            RequestHeader::Origin => self.get_all(http::header::ORIGIN),
+            RequestHeader::Origin => self.get_all(&http::header::ORIGIN),
             RequestHeader::RequestMethod => {
-                self.get_all(http::header::ACCESS_CONTROL_REQUEST_METHOD)
+                self.get_all(&http::header::ACCESS_CONTROL_REQUEST_METHOD)
             }
             RequestHeader::RequestHeaders => {
-                self.get_all(http::header::ACCESS_CONTROL_REQUEST_HEADERS)
+                self.get_all(&http::header::ACCESS_CONTROL_REQUEST_HEADERS)
             }
-            RequestHeader::Host => self.get_all(http::header::HOST),
+            RequestHeader::Host => self.get_all(&http::header::HOST),
             RequestHeader::SecFetchSite => self.get_all("sec-fetch-site"),
-            RequestHeader::Upgrade => self.get_all(http::header::UPGRADE),
-            RequestHeader::Cookie => self.get_all(http::header::COOKIE),
-            RequestHeader::ContentType => self.get_all(http::header::CONTENT_TYPE),
+            RequestHeader::Upgrade => self.get_all(&http::header::UPGRADE),
+            RequestHeader::Cookie => self.get_all(&http::header::COOKIE),
+            RequestHeader::ContentType => self.get_all(&http::header::CONTENT_TYPE),
         };
         MapValues {
             inner: inner.iter(),
@@ -183,7 +183,7 @@ impl<'a> Prepared<'a> {
 #[cfg(feature = "tower")]
 #[inline]
 pub(crate) fn origin_lines(map: &http::HeaderMap) -> [Option<&http::HeaderValue>; 2] {
-    let mut it = map.get_all(http::header::ORIGIN).iter();
+    let mut it = map.get_all(&http::header::ORIGIN).iter();
     let first = it.next();
     let second = first.and_then(|_| it.next());
     [first, second]
@@ -232,7 +232,7 @@ impl HeaderLookup for Prepared<'_> {
             RequestHeader::RequestMethod => {
                 let mut it = self
                     .map
-                    .get_all(http::header::ACCESS_CONTROL_REQUEST_METHOD)
+                    .get_all(&http::header::ACCESS_CONTROL_REQUEST_METHOD)
                     .iter();
                 let first = it.next();
                 let second = first.and_then(|_| it.next());

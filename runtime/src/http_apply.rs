@@ -48,7 +48,7 @@ fn http_name(n: HeaderName) -> HttpName {
 }
 
 fn vary_has_origin(map: &HeaderMap) -> bool {
-    map.get_all(VARY).iter().any(|v| {
+    map.get_all(&VARY).iter().any(|v| {
         v.as_bytes().split(|&b| b == b',').any(|t| {
             let t = t.trim_ascii();
             t.eq_ignore_ascii_case(b"origin") || t == b"*"
@@ -162,14 +162,14 @@ fn echoed(request: &HeaderMap, known: Known<'_>, e: Echo) -> Option<HeaderValue>
     match e {
         Echo::Origin => match known.origin {
             Some(o) => Some(o.clone()),
-            None => request.get(header::ORIGIN).cloned(),
+            None => request.get(&header::ORIGIN).cloned(),
         },
         Echo::Method => match known.method {
             Some(m) => Some(m.clone()),
-            None => request.get(header::ACCESS_CONTROL_REQUEST_METHOD).cloned(),
+            None => request.get(&header::ACCESS_CONTROL_REQUEST_METHOD).cloned(),
         },
         Echo::HeadersLine(n) => request
-            .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .get_all(&header::ACCESS_CONTROL_REQUEST_HEADERS)
             .iter()
             .filter(|v| names_a_header(v.as_bytes()))
             .nth(usize::from(n))
