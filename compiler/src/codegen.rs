@@ -124,7 +124,7 @@ pub fn policy_expr(lowered: &Lowered, krate: &str, extra: &[String]) -> String {
     let mut cors_exprs = Vec::new();
     for (i, c) in policy.cors_policies().iter().enumerate() {
         let origins = g.keyset(&format!("CORS{i}_ORIGINS"), c.origins());
-        let patterns = g.keyset(&format!("CORS{i}_PATTERNS"), c.patterns());
+        let patterns = g.keyset(&format!("CORS{i}_PATTERNS"), c.patterns().as_keyset());
         let headers = g.keyset(&format!("CORS{i}_HEADERS"), c.headers());
         g.cow_array(&format!("CORS{i}_METHODS"), c.methods());
         cors_exprs.push(format!(
@@ -257,7 +257,7 @@ fn guards(g: &mut Gen<'_>, policy: &Policy) {
     let mut exprs = Vec::new();
     for (i, w) in policy.websocket_policies().iter().enumerate() {
         let origins = g.keyset(&format!("WS{i}_ORIGINS"), w.origins());
-        let patterns = g.keyset(&format!("WS{i}_PATTERNS"), w.patterns());
+        let patterns = g.keyset(&format!("WS{i}_PATTERNS"), w.patterns().as_keyset());
         exprs.push(format!(
             "{k}::WebSocket::from_raw_parts({:?}, {}, {origins}, {patterns}, {})",
             w.name(),

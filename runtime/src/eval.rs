@@ -10,7 +10,7 @@ use crate::headers::{
     is_token, names_a_header, HeaderLookup, NameList, RequestHeader, MAX_ACRH_BYTES,
     MAX_ACRH_LINES, MAX_ACRH_NAMES,
 };
-use crate::keyset::KeySet;
+use crate::keyset::{KeySet, PatternSet};
 use crate::path::{already_normal, normalize, PathError, MAX_PATH};
 use crate::policy::{Cors, Guards, Policy};
 use crate::token::{cookie, ct_eq, verify as verify_token, CsrfSecret, TokenPolicy};
@@ -838,7 +838,7 @@ impl Cors {
 pub(crate) fn match_origin(
     any: bool,
     exact: &KeySet,
-    patterns: &KeySet,
+    patterns: &PatternSet,
     origin: &[u8],
 ) -> Option<OriginMatch> {
     if any {
@@ -854,22 +854,53 @@ pub(crate) fn match_origin(
 }
 
 /// The pattern search. An origin without a port (what browsers send for default ports) is
-/// probed before it is checked, and only a hit is checked: the hit's key is a strict pattern
+/// searched before it is checked, and only a hit is checked: the hit's key is a strict pattern
 /// (see [`strict_pattern`]), so its scheme and host suffix are already known good, and the
 /// origin is strict exactly when the labels in front of that suffix are ([`strict_labels`]).
-/// A miss needs no check at all: a malformed origin has no match either. Origins with a port,
-/// IPv6 hosts and origins too long for the key buffer are split and checked first.
+/// A miss needs no check at all: a malformed origin has no match either. Origins with a port
+/// and IPv6 hosts are split and checked first.
 #[inline(never)]
-fn match_pattern(patterns: &KeySet, origin: &[u8]) -> Option<OriginMatch> {
+fn match_pattern(patterns: &PatternSet, origin: &[u8]) -> Option<OriginMatch> {
     if let Some((scheme, host)) = split_portless(origin) {
-        if let Some(found) = match_default_port(patterns, scheme, host) {
-            return found
-                .filter(|&(_, at)| strict_labels(host, at))
-                .map(|(m, _)| m);
+        let head = scheme.len() + 3;
+        return match_host(patterns, origin, head, origin.len())
+            .filter(|&(_, at)| strict_labels(host, at))
+            .map(|(m, _)| m);
+    }
+    let (scheme, host, _) = split_origin(origin)?;
+    let head = scheme.len() + 3;
+    match_host(patterns, origin, head, head + host.len()).map(|(m, _)| m)
+}
+
+/// The keys that allow an origin `scheme://host[:port]` (`origin[..head]` is `scheme://`, the
+/// host ends at `host_end`): `scheme://host:*`, then every suffix of the host at a label
+/// boundary, longest first, with the origin's port (or none) before `:*`. The match, and
+/// where in the host the matched key's host starts.
+#[inline(always)]
+fn match_host(
+    patterns: &PatternSet,
+    origin: &[u8],
+    head: usize,
+    host_end: usize,
+) -> Option<(OriginMatch, usize)> {
+    if patterns.host_any_port {
+        if let Some(i) = patterns.find_host_any_port(origin, head, host_end) {
+            return Some((OriginMatch::Pattern(i), 0));
         }
     }
-    let (scheme, host, port) = split_origin(origin)?;
-    match_pattern_by_parts(patterns, scheme, host, port)
+    let host = origin.get(head..host_end)?;
+    if host.first() == Some(&b'[') {
+        return None;
+    }
+    for (i, &b) in host.iter().enumerate() {
+        if b != b'.' {
+            continue;
+        }
+        if let Some(k) = patterns.find_wild(origin, head, head + i, host_end) {
+            return Some((OriginMatch::Pattern(k), i + 1));
+        }
+    }
+    None
 }
 
 /// `(scheme, host)` of an origin whose host is not bracketed (IPv6) and has no port, checked
@@ -944,40 +975,6 @@ pub(crate) fn strict_pattern(p: &str) -> bool {
     split_origin(&origin).is_some_and(|(_, _, port)| !(any_port && port.is_some()))
 }
 
-/// The pattern search with keys probed piece by piece: `scheme://host:*`, then every strict
-/// suffix of the host at a label boundary, longest first, with the origin's port or `:*`. For
-/// origins with a port, or too long for [`match_default_port`]'s buffer.
-fn match_pattern_by_parts(
-    patterns: &KeySet,
-    scheme: &[u8],
-    host: &[u8],
-    port: Option<&[u8]>,
-) -> Option<OriginMatch> {
-    if patterns.host_any_port {
-        if let Some(i) = patterns.get_parts(&[scheme, b"://", host, b":*"]) {
-            return Some(OriginMatch::Pattern(i));
-        }
-    }
-    if host.first() == Some(&b'[') {
-        return None;
-    }
-    for (i, &b) in host.iter().enumerate() {
-        if b != b'.' {
-            continue;
-        }
-        let suffix = host.get(i + 1..).unwrap_or(&[]);
-        let found = match port {
-            Some(p) => patterns.get_parts(&[scheme, b"://*.", suffix, b":", p]),
-            None => patterns.get_parts(&[scheme, b"://*.", suffix]),
-        }
-        .or_else(|| patterns.get_parts(&[scheme, b"://*.", suffix, b":*"]));
-        if let Some(i) = found {
-            return Some(OriginMatch::Pattern(i));
-        }
-    }
-    None
-}
-
 /// How many names `line` lists when it is `a,b,c` with every name a key of `set` (a small
 /// set); `None` otherwise.
 #[inline]
@@ -993,78 +990,6 @@ fn listed_line(set: &KeySet, line: &[u8]) -> Option<usize> {
             Some(_) => return None,
         }
     }
-}
-
-/// The longest origin [`match_default_port`] builds its keys for.
-const KEY_BUF: usize = 256;
-
-/// Pattern matching for an origin without a port (the common case), with every candidate key
-/// built contiguously in one stack buffer, so each probe hashes one slice instead of four
-/// pieces. The buffer holds `scheme://*.` + host + `:*`; for each suffix, longest first, the
-/// `scheme://*.` lead is written just before it (over host bytes already passed).
-/// `None` when the origin is too long for the buffer (the caller then probes piece by piece);
-/// otherwise `Some` of the match and where in `host` the matched key's host starts.
-#[inline]
-fn match_default_port(
-    patterns: &KeySet,
-    scheme: &[u8],
-    host: &[u8],
-) -> Option<Option<(OriginMatch, usize)>> {
-    // A short buffer for the usual origin: the buffer is zeroed first.
-    if scheme.len() + host.len() + 7 <= SHORT_KEY_BUF {
-        match_default_port_in::<SHORT_KEY_BUF>(patterns, scheme, host)
-    } else {
-        match_default_port_in::<KEY_BUF>(patterns, scheme, host)
-    }
-}
-
-/// A buffer size that holds the keys of most origins (`https://*.` and 54 bytes of host).
-const SHORT_KEY_BUF: usize = 64;
-
-/// [`match_default_port`] with an `N`-byte buffer.
-#[inline(always)]
-fn match_default_port_in<const N: usize>(
-    patterns: &KeySet,
-    scheme: &[u8],
-    host: &[u8],
-) -> Option<Option<(OriginMatch, usize)>> {
-    let lead = scheme.len() + 5; // "scheme://*."
-    let end = lead + host.len() + 2; // + ":*"
-    if end > N || host.is_empty() {
-        return None;
-    }
-    let mut buf = [0u8; N];
-    buf.get_mut(lead..end - 2)?.copy_from_slice(host);
-    buf.get_mut(end - 2..end)?.copy_from_slice(b":*");
-    // `scheme://host:*`, when the set has such keys.
-    if patterns.host_any_port {
-        let start = lead - scheme.len() - 3;
-        buf.get_mut(start..start + scheme.len())?
-            .copy_from_slice(scheme);
-        buf.get_mut(start + scheme.len()..lead)?
-            .copy_from_slice(b"://");
-        if let Some(i) = patterns.get(buf.get(start..end)?) {
-            return Some(Some((OriginMatch::Pattern(i), 0)));
-        }
-    }
-    for (i, &b) in host.iter().enumerate() {
-        if b != b'.' {
-            continue;
-        }
-        // The suffix starts at lead + i + 1; its key starts `lead` bytes before that.
-        let start = i + 1;
-        buf.get_mut(start..start + scheme.len())?
-            .copy_from_slice(scheme);
-        buf.get_mut(start + scheme.len()..start + lead)?
-            .copy_from_slice(b"://*.");
-        let found = patterns
-            .get(buf.get(start..end - 2)?)
-            .or_else(|| patterns.get(buf.get(start..end)?));
-        if let Some(k) = found {
-            return Some(Some((OriginMatch::Pattern(k), i + 1)));
-        }
-    }
-    Some(None)
 }
 
 impl Policy {
@@ -1814,7 +1739,7 @@ mod tests {
     /// origins with a port).
     /// The pattern search's reference: the origin split and checked first, then every candidate
     /// key, in the matcher's order, looked for in the key list itself (no hashing, no probing).
-    fn match_by_parts(patterns: &KeySet, origin: &[u8]) -> Option<OriginMatch> {
+    fn match_by_parts(patterns: &PatternSet, origin: &[u8]) -> Option<OriginMatch> {
         let (scheme, host, port) = split_origin(origin)?;
         let (scheme, host) = (
             std::str::from_utf8(scheme).ok()?,

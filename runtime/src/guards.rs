@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use http::{HeaderName as HttpName, HeaderValue};
 
 use crate::eval::OriginMatch;
-use crate::keyset::{BuildError, KeySet};
+use crate::keyset::{BuildError, KeySet, PatternSet};
 use crate::policy::Str;
 use crate::token::{TokenPolicy, TokenSpec};
 
@@ -443,7 +443,7 @@ pub struct WebSocket {
     /// `same-origin`: an `Origin` whose host equals `Host` is allowed.
     pub(crate) same_origin: bool,
     pub(crate) origins: KeySet,
-    pub(crate) patterns: KeySet,
+    pub(crate) patterns: PatternSet,
     /// A handshake without `Origin` (not a browser) is allowed.
     pub(crate) allow_missing: bool,
 }
@@ -487,7 +487,7 @@ impl WebSocket {
             name: Cow::Borrowed(name),
             same_origin,
             origins,
-            patterns: patterns.into_patterns(),
+            patterns: PatternSet::from_keyset(patterns),
             allow_missing,
         }
     }
@@ -505,7 +505,7 @@ impl WebSocket {
         &self.origins
     }
     /// Origin patterns.
-    pub fn patterns(&self) -> &KeySet {
+    pub fn patterns(&self) -> &PatternSet {
         &self.patterns
     }
     /// Whether a handshake without `Origin` is allowed.

@@ -49,15 +49,37 @@ impl std::error::Error for BuildError {}
 
 /// A table of origin patterns: every key must be a strict pattern (see
 /// `eval::strict_pattern`), which the pattern matcher relies on.
-pub(crate) fn pattern_set(patterns: Vec<String>) -> Result<KeySet, BuildError> {
+pub(crate) fn pattern_set(patterns: Vec<String>) -> Result<PatternSet, BuildError> {
     if let Some(bad) = patterns.iter().find(|p| !crate::eval::strict_pattern(p)) {
         return Err(BuildError::InvalidPattern(bad.clone()));
     }
     let host_any_port = patterns.iter().any(|p| !has_wildcard_label(p.as_bytes()));
-    Ok(KeySet {
+    Ok(PatternSet {
+        set: KeySet::build(patterns, false, |k| hash_bytes(pattern_host(k), false))?,
         host_any_port,
-        ..KeySet::new(patterns, false)?
     })
+}
+
+/// The host part of a pattern key, which its slot is hashed from: `suffix` of
+/// `scheme://*.suffix`, `scheme://*.suffix:port` and `scheme://*.suffix:*`, `host` of
+/// `scheme://host:*` (an IPv6 host with its brackets). Any other key hashes from what follows
+/// its `://` (it can only be looked up, never matched by an origin).
+fn pattern_host(k: &[u8]) -> &[u8] {
+    let Some(at) = k.windows(3).position(|w| w == b"://") else {
+        return k;
+    };
+    let rest = k.get(at + 3..).unwrap_or_default();
+    if let Some(host) = rest.strip_suffix(b":*") {
+        return host.strip_prefix(b"*.").unwrap_or(host);
+    }
+    match rest.strip_prefix(b"*.") {
+        // A wildcard key's suffix is a DNS name: a `:` starts its port.
+        Some(suffix) => match suffix.iter().rposition(|&b| b == b':') {
+            Some(colon) => suffix.get(..colon).unwrap_or_default(),
+            None => suffix,
+        },
+        None => rest,
+    }
 }
 
 /// Whether a pattern key holds `://*.` (a wildcard label; otherwise it is `scheme://host:*`).
@@ -81,6 +103,146 @@ const fn has_wildcard_label(k: &[u8]) -> bool {
     false
 }
 
+/// A set of origin patterns (`scheme://*.suffix`, `scheme://*.suffix:port`,
+/// `scheme://*.suffix:*`, `scheme://host:*`), each key's slot hashed from its host part
+/// ([`pattern_host`]) alone: the matcher hashes each suffix of an origin's host where it lies
+/// in the origin, with no key to assemble, and compares a visited key piece by piece. The
+/// port forms of one suffix share a probe run.
+#[derive(Debug, Clone)]
+pub struct PatternSet {
+    set: KeySet,
+    /// Whether some key is `scheme://host:*`, so that the matcher's `scheme://host:*` probe
+    /// can hit.
+    pub(crate) host_any_port: bool,
+}
+
+impl PatternSet {
+    /// An empty set.
+    pub const EMPTY: PatternSet = PatternSet {
+        set: KeySet::EMPTY,
+        host_any_port: false,
+    };
+
+    /// Used by generated code: a set whose slots [`pattern_set`] laid out at compile time.
+    /// Records whether some key is `scheme://host:*` (a key without `://*.`); a `const fn`,
+    /// so that generated tables get it at compile time.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "bounded loops in a const fn, where `get` is not const"
+    )]
+    pub(crate) const fn from_keyset(set: KeySet) -> PatternSet {
+        let host_any_port = match &set.keys {
+            Cow::Borrowed(keys) => {
+                let mut any = false;
+                let mut i = 0;
+                while i < keys.len() && !any {
+                    any = match &keys[i] {
+                        Cow::Borrowed(k) => !has_wildcard_label(k.as_bytes()),
+                        Cow::Owned(_) => true,
+                    };
+                    i += 1;
+                }
+                any
+            }
+            // Run-time sets are built by `pattern_set`, which computes it.
+            Cow::Owned(_) => true,
+        };
+        PatternSet { set, host_any_port }
+    }
+
+    /// The keys (pattern texts) in index order.
+    pub fn keys(&self) -> &[Cow<'static, str>] {
+        self.set.keys()
+    }
+
+    /// Number of patterns.
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    /// Whether the set has no patterns.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+
+    /// The keys and slots, for code generation.
+    #[doc(hidden)]
+    pub fn as_keyset(&self) -> &KeySet {
+        &self.set
+    }
+
+    /// The index of the pattern whose text is `key`, if present.
+    pub fn get(&self, key: &[u8]) -> Option<u32> {
+        self.set.find(
+            || hash_bytes(pattern_host(key), false),
+            |k| eq_exact(k, key),
+        )
+    }
+
+    /// For an origin `scheme://host[:port]` (`origin[..head]` is `scheme://`, the host ends at
+    /// `host_end`) and a dot of its host at `dot`: the index of `scheme://*.suffix[:port]` (the
+    /// origin with `*` for the labels before the dot), else of `scheme://*.suffix:*`. Both are
+    /// in the one probe run of the suffix, and both are compared with the origin's own bytes.
+    #[inline(always)]
+    pub(crate) fn find_wild(
+        &self,
+        origin: &[u8],
+        head: usize,
+        dot: usize,
+        host_end: usize,
+    ) -> Option<u32> {
+        let (Some(scheme), Some(dotted), Some(suffix)) = (
+            origin.get(..head),
+            origin.get(dot..),
+            origin.get(dot + 1..host_end),
+        ) else {
+            return None;
+        };
+        // `k` is `scheme://*` and then `rest`: the origin's `scheme://`, a `*`, the rest.
+        #[inline(always)]
+        fn is_wild(k: &[u8], scheme: &[u8], rest: &[u8]) -> bool {
+            let head = scheme.len();
+            k.len() == head + 1 + rest.len()
+                && k.get(head + 1..).is_some_and(|r| eq_exact(r, rest))
+                && k.get(head) == Some(&b'*')
+                && k.get(..head).is_some_and(|s| eq_exact(s, scheme))
+        }
+        let h = hash_bytes(suffix, false);
+        // With the origin's port (or none), then `:*`.
+        self.set
+            .find(|| h, |k| is_wild(k, scheme, dotted))
+            .or_else(|| {
+                let host_dotted = origin.get(dot..host_end).unwrap_or_default();
+                self.set.find(
+                    || h,
+                    |k| {
+                        k.strip_suffix(b":*")
+                            .is_some_and(|k| is_wild(k, scheme, host_dotted))
+                    },
+                )
+            })
+    }
+
+    /// For an origin whose host ends at `host_end`, with no port or any: the index of
+    /// `scheme://host:*`, compared with the origin's own bytes. `head` is where the host
+    /// starts.
+    #[inline]
+    pub(crate) fn find_host_any_port(
+        &self,
+        origin: &[u8],
+        head: usize,
+        host_end: usize,
+    ) -> Option<u32> {
+        let (Some(lead), Some(host)) = (origin.get(..host_end), origin.get(head..host_end)) else {
+            return None;
+        };
+        self.set.find(
+            || hash_bytes(host, false),
+            |k| k.strip_suffix(b":*").is_some_and(|k| eq_exact(k, lead)),
+        )
+    }
+}
+
 /// A set of byte-string keys; each key's identity is its index in insertion order.
 #[derive(Debug, Clone)]
 pub struct KeySet {
@@ -88,10 +250,6 @@ pub struct KeySet {
     /// `0` marks an empty slot; otherwise `key index + 1`.
     slots: Cow<'static, [u32]>,
     fold_case: bool,
-    /// Pattern sets: whether some key is `scheme://host:*`, so that the pattern matcher's
-    /// `scheme://host:*` probe can hit. `true` (probe) unless the set was built as a pattern
-    /// set ([`pattern_set`], [`KeySet::into_patterns`]).
-    pub(crate) host_any_port: bool,
 }
 
 const SEED: u64 = 0x243f_6a88_85a3_08d3;
@@ -383,11 +541,23 @@ impl KeySet {
         keys: Cow::Borrowed(&[]),
         slots: Cow::Borrowed(&[]),
         fold_case: false,
-        host_any_port: true,
     };
 
     /// Builds a set from keys; `fold_case` makes lookups ASCII case-insensitive (header names).
     pub fn new<I, S>(keys: I, fold_case: bool) -> Result<KeySet, BuildError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        KeySet::build(keys, fold_case, |k| hash_parts(&[k], fold_case))
+    }
+
+    /// [`KeySet::new`] with each key's slot hashed by `hash` (pattern sets hash a part).
+    fn build<I, S>(
+        keys: I,
+        fold_case: bool,
+        hash: impl Fn(&[u8]) -> u64,
+    ) -> Result<KeySet, BuildError>
     where
         I: IntoIterator<Item = S>,
         S: Into<Cow<'static, str>>,
@@ -407,7 +577,7 @@ impl KeySet {
         let mask = cap - 1;
         let mut slots = vec![0u32; cap];
         for (i, key) in keys.iter().enumerate() {
-            let mut pos = (hash_parts(&[key.as_bytes()], fold_case) as usize) & mask;
+            let mut pos = (hash(key.as_bytes()) as usize) & mask;
             loop {
                 let Some(slot) = slots.get_mut(pos) else {
                     return Err(BuildError::BadReference("slot"));
@@ -428,7 +598,6 @@ impl KeySet {
             keys: Cow::Owned(keys),
             slots: Cow::Owned(slots),
             fold_case,
-            host_any_port: true,
         })
     }
 
@@ -445,33 +614,7 @@ impl KeySet {
             keys: Cow::Borrowed(keys),
             slots: Cow::Borrowed(slots),
             fold_case,
-            host_any_port: true,
         }
-    }
-
-    /// This set as a pattern set: records whether some key is `scheme://host:*` (a key without
-    /// `://*.`), which the pattern matcher's first probe looks for. A `const fn`, so that
-    /// generated tables get it at compile time.
-    #[expect(
-        clippy::indexing_slicing,
-        reason = "bounded loops in a const fn, where `get` is not const"
-    )]
-    pub(crate) const fn into_patterns(mut self) -> KeySet {
-        let Cow::Borrowed(keys) = &self.keys else {
-            // Run-time sets are built by `pattern_set`, which computes it.
-            return self;
-        };
-        let mut any = false;
-        let mut i = 0;
-        while i < keys.len() && !any {
-            any = match &keys[i] {
-                Cow::Borrowed(k) => !has_wildcard_label(k.as_bytes()),
-                Cow::Owned(_) => true,
-            };
-            i += 1;
-        }
-        self.host_any_port = any;
-        self
     }
 
     /// The raw slot array (for code generation).
@@ -727,8 +870,10 @@ mod tests {
             Cow::Borrowed("http://localhost:*"),
         ];
         // Generated tables: computed in a `const`.
-        static WILD_SET: KeySet = KeySet::from_raw_parts(&WILD, &[], false).into_patterns();
-        static PLAIN_SET: KeySet = KeySet::from_raw_parts(&PLAIN, &[], false).into_patterns();
+        static WILD_SET: PatternSet =
+            PatternSet::from_keyset(KeySet::from_raw_parts(&WILD, &[], false));
+        static PLAIN_SET: PatternSet =
+            PatternSet::from_keyset(KeySet::from_raw_parts(&PLAIN, &[], false));
         assert!(!WILD_SET.host_any_port);
         assert!(PLAIN_SET.host_any_port);
         // Run-time tables.
@@ -737,12 +882,64 @@ mod tests {
         };
         assert!(!set(&WILD).host_any_port);
         assert!(set(&PLAIN).host_any_port);
-        // Any other set probes.
-        assert!(
-            KeySet::new(["https://*.a.example.com"], false)
-                .unwrap()
-                .host_any_port
-        );
+    }
+
+    #[test]
+    fn pattern_keys_are_hashed_by_their_host_part() {
+        for (key, host) in [
+            ("https://*.example.com", "example.com"),
+            ("https://*.example.com:8443", "example.com"),
+            ("https://*.example.com:*", "example.com"),
+            ("http://localhost:*", "localhost"),
+            ("http://[::1]:*", "[::1]"),
+            ("http://*.a.b", "a.b"),
+            ("no-scheme", "no-scheme"),
+            ("https://plain.example.com", "plain.example.com"),
+        ] {
+            assert_eq!(pattern_host(key.as_bytes()), host.as_bytes(), "{key}");
+        }
+        // Every key is found by its text, in small (scanned) and large (hashed) sets.
+        for n in [3usize, 40] {
+            let keys: Vec<String> = (0..n)
+                .flat_map(|i| {
+                    [
+                        format!("https://*.t{i}.example.com"),
+                        format!("https://*.t{i}.example.com:8443"),
+                        format!("http://*.t{i}.example.com:*"),
+                        format!("http://h{i}.example.com:*"),
+                    ]
+                })
+                .collect();
+            let set = pattern_set(keys.clone()).unwrap();
+            for (i, k) in keys.iter().enumerate() {
+                assert_eq!(set.get(k.as_bytes()), Some(i as u32), "{k}");
+            }
+            assert_eq!(set.get(b"https://*.t0.example.com:1"), None);
+            assert_eq!(set.get(b"https://t0.example.com"), None);
+            // An origin's first label stands for the `*`.
+            let wild = |origin: &str| {
+                let o = origin.as_bytes();
+                let head = origin.find("://").unwrap() + 3;
+                let dot = head + origin[head..].find('.').unwrap();
+                let host_end = head + origin[head..].find(':').unwrap_or(origin.len() - head);
+                set.find_wild(o, head, dot, host_end)
+            };
+            assert_eq!(wild("https://a.t1.example.com"), Some(4));
+            assert_eq!(wild("https://a.t1.example.com:8443"), Some(5));
+            assert_eq!(wild("https://a.t1.example.com:8444"), None);
+            assert_eq!(wild("https://a.t1.example.co"), None);
+            assert_eq!(wild("http://a.t1.example.com:1"), Some(6));
+            assert_eq!(wild("http://a.t1.example.com"), Some(6));
+            assert_eq!(wild("ftp://a.t1.example.com"), None);
+            let any = |origin: &str, host_end: usize| {
+                let head = origin.find("://").unwrap() + 3;
+                set.find_host_any_port(origin.as_bytes(), head, host_end)
+            };
+            assert_eq!(any("http://h1.example.com", 21), Some(7));
+            assert_eq!(any("http://h1.example.com:8080", 21), Some(7));
+            assert_eq!(any("https://h1.example.com", 22), None);
+            assert_eq!(any("http://h1.example.co", 20), None);
+        }
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub use headers::{
     MAX_ACRH_NAMES,
 };
 pub use http_apply::{ActualHeaders, GuardValue, REASON_HEADER};
-pub use keyset::{BuildError, KeySet};
+pub use keyset::{BuildError, KeySet, PatternSet};
 #[cfg(feature = "tower")]
 pub use layer::{Layer, ResponseFuture, Service};
 pub use path::{normalize as normalize_path, PathError, MAX_PATH};
@@ -71,7 +71,7 @@ pub mod __private {
 
     /// The table layout version generated code was written for (hash function, slot layout,
     /// `from_raw_parts` signatures).
-    pub const TABLE_FORMAT: u32 = 3;
+    pub const TABLE_FORMAT: u32 = 4;
 
     /// Called by generated code in a `const`, so a runtime/compiler version mismatch fails to
     /// compile instead of misbehaving.

@@ -9,7 +9,7 @@ use http::HeaderValue;
 use crate::guards::{
     Csp, CspSpec, Csrf, CsrfSpec, HeaderSet, HeaderSetSpec, WebSocket, WebSocketSpec,
 };
-use crate::keyset::{BuildError, KeySet};
+use crate::keyset::{BuildError, KeySet, PatternSet};
 
 /// A string owned by a table: borrowed in `static`s, owned when built at run time.
 pub type Str = Cow<'static, str>;
@@ -173,7 +173,7 @@ pub struct Cors {
     pub(crate) origins: KeySet,
     /// Pattern origins: `scheme://*.suffix`, `scheme://*.suffix:port`, `scheme://*.suffix:*`,
     /// `scheme://host:*`.
-    pub(crate) patterns: KeySet,
+    pub(crate) patterns: PatternSet,
     pub(crate) credentials: bool,
     pub(crate) any_method: bool,
     pub(crate) methods: Cow<'static, [Str]>,
@@ -607,7 +607,7 @@ impl Cors {
             name: Cow::Borrowed(name),
             any_origin,
             origins,
-            patterns: patterns.into_patterns(),
+            patterns: PatternSet::from_keyset(patterns),
             credentials,
             any_method,
             methods: Cow::Borrowed(methods),
@@ -633,7 +633,7 @@ impl Cors {
         &self.origins
     }
     /// Origin patterns.
-    pub fn patterns(&self) -> &KeySet {
+    pub fn patterns(&self) -> &PatternSet {
         &self.patterns
     }
     /// Whether credentials are allowed.

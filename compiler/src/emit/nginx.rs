@@ -240,7 +240,7 @@ impl Writer {
         v: &str,
         any: bool,
         exact: &guestlist::KeySet,
-        patterns: &guestlist::KeySet,
+        patterns: &guestlist::PatternSet,
     ) -> Result<(), Unsupported> {
         let origin_hdr = "$http_origin";
         if any {
