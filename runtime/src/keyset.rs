@@ -207,7 +207,12 @@ impl PatternSet {
                 && k.get(head) == Some(&b'*')
                 && k.get(..head).is_some_and(|s| eq_exact(s, scheme))
         }
-        let h = hash_bytes(suffix, false);
+        // Small sets are scanned: no hash.
+        let h = if self.set.keys.len() > LINEAR_MAX {
+            hash_bytes(suffix, false)
+        } else {
+            0
+        };
         // With the origin's port (or none), then `:*`.
         self.set
             .find(|| h, |k| is_wild(k, scheme, dotted))
