@@ -854,50 +854,58 @@ pub(crate) fn match_origin(
 }
 
 /// The pattern search. An origin without a port (what browsers send for default ports) is
-/// searched before it is checked, and only a hit is checked: the hit's key is a strict pattern
-/// (see [`strict_pattern`]), so its scheme and host suffix are already known good, and the
-/// origin is strict exactly when the labels in front of that suffix are ([`strict_labels`]).
-/// A miss needs no check at all: a malformed origin has no match either. Origins with a port
-/// and IPv6 hosts are split and checked first.
+/// searched as it is checked: each key probed is a strict pattern (see [`strict_pattern`]),
+/// so a hit's scheme and host suffix are already known good, and the origin is strict exactly
+/// when the labels in front of that suffix are, which the search checks as it walks to the
+/// suffix. Origins with a port and IPv6 hosts are split and checked first.
 #[inline(never)]
 fn match_pattern(patterns: &PatternSet, origin: &[u8]) -> Option<OriginMatch> {
-    if let Some((scheme, host)) = split_portless(origin) {
-        let head = scheme.len() + 3;
-        return match_host(patterns, origin, head, origin.len())
-            .filter(|&(_, at)| strict_labels(host, at))
-            .map(|(m, _)| m);
+    if let Some((scheme, _)) = split_portless(origin) {
+        return match_host(patterns, origin, scheme.len() + 3, origin.len());
     }
     let (scheme, host, _) = split_origin(origin)?;
     let head = scheme.len() + 3;
-    match_host(patterns, origin, head, head + host.len()).map(|(m, _)| m)
+    match_host(patterns, origin, head, head + host.len())
 }
 
-/// The keys that allow an origin `scheme://host[:port]` (`origin[..head]` is `scheme://`, the
+/// The key that allows an origin `scheme://host[:port]` (`origin[..head]` is `scheme://`, the
 /// host ends at `host_end`): `scheme://host:*`, then every suffix of the host at a label
-/// boundary, longest first, with the origin's port (or none) before `:*`. The match, and
-/// where in the host the matched key's host starts.
+/// boundary, longest first, with the origin's port (or none) before `:*`. Only a host that
+/// starts with a label byte (or is bracketed) and has at most 253 bytes (unless bracketed)
+/// matches, and a suffix only when the labels in front of it are strict (1 to 63 label bytes,
+/// each followed by a dot): a byte that breaks that ends the search, as every shorter suffix
+/// has it in front too.
 #[inline(always)]
 fn match_host(
     patterns: &PatternSet,
     origin: &[u8],
     head: usize,
     host_end: usize,
-) -> Option<(OriginMatch, usize)> {
-    if patterns.host_any_port {
-        if let Some(i) = patterns.find_host_any_port(origin, head, host_end) {
-            return Some((OriginMatch::Pattern(i), 0));
-        }
-    }
+) -> Option<OriginMatch> {
     let host = origin.get(head..host_end)?;
-    if host.first() == Some(&b'[') {
+    let &first = host.first()?;
+    let class = |b: u8| HOST_BYTE.get(usize::from(b)).copied().unwrap_or(OTHER);
+    let bracketed = first == b'[';
+    if !bracketed && (host.len() > 253 || class(first) != LABEL) {
         return None;
     }
-    for (i, &b) in host.iter().enumerate() {
-        if b != b'.' {
-            continue;
+    if patterns.host_any_port {
+        if let Some(i) = patterns.find_host_any_port(origin, head, host_end) {
+            return Some(OriginMatch::Pattern(i));
         }
-        if let Some(k) = patterns.find_wild(origin, head, head + i, host_end) {
-            return Some((OriginMatch::Pattern(k), i + 1));
+    }
+    let mut label = 0usize;
+    for (i, &b) in host.iter().enumerate() {
+        match class(b) {
+            LABEL if label < 63 => label += 1,
+            DOT if label > 0 => {
+                if let Some(k) = patterns.find_wild(origin, head, head + i, host_end) {
+                    return Some(OriginMatch::Pattern(k));
+                }
+                label = 0;
+            }
+            // An IPv6 host, or not a strict host.
+            _ => return None,
         }
     }
     None
@@ -905,8 +913,8 @@ fn match_host(
 
 /// `(scheme, host)` of an origin whose host is not bracketed (IPv6) and has no port, checked
 /// for nothing else. A port is at most `:` and five digits, so only the last six bytes are
-/// looked at; a `:` further in makes the host malformed, which [`strict_labels`] catches on a
-/// hit (a strict key holds no `:` in a host).
+/// looked at; a `:` further in makes the host malformed, which [`match_host`] refuses as it
+/// walks the host (a strict key holds no `:` in a host).
 #[inline]
 fn split_portless(o: &[u8]) -> Option<(&[u8], &[u8])> {
     // The two schemes nearly every origin has, without a search for the ':'.
@@ -929,25 +937,6 @@ fn split_portless(o: &[u8]) -> Option<(&[u8], &[u8])> {
         return None;
     }
     Some((scheme, rest))
-}
-
-/// Whether `host[..at]`, the labels in front of a matched pattern's host suffix (`""` or
-/// `"a.b."`), are strict labels (lowercase letters, digits, `-`; 1 to 63 bytes each, each
-/// followed by a dot), and the whole host is at most 253 bytes: with the strict suffix, what
-/// [`split_origin`] accepts.
-#[inline]
-fn strict_labels(host: &[u8], at: usize) -> bool {
-    // A host must start with a label byte. When the hit is the `scheme://host:*` probe
-    // (`at == 0`), the key may be a wildcard pattern `scheme://*.suffix:*` met by an origin
-    // whose host is literally `*.suffix`: the check on the first byte refuses it.
-    let starts_with_label = host
-        .first()
-        .is_some_and(|&b| HOST_BYTE.get(usize::from(b)).copied() == Some(LABEL));
-    if host.len() > 253 || !starts_with_label {
-        return false;
-    }
-    // Every byte a label byte or a dot (no ':'), ending with a dot (or empty).
-    scan_labels(host.get(..at).unwrap_or(&[])) == Some((at, 0))
 }
 
 /// Whether `p` has one of the pattern forms the matcher probes (`scheme://*.host`,
