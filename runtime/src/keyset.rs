@@ -104,10 +104,10 @@ const fn has_wildcard_label(k: &[u8]) -> bool {
 }
 
 /// A set of origin patterns (`scheme://*.suffix`, `scheme://*.suffix:port`,
-/// `scheme://*.suffix:*`, `scheme://host:*`), each key's slot hashed from its host part
-/// ([`pattern_host`]) alone: the matcher hashes each suffix of an origin's host where it lies
-/// in the origin, with no key to assemble, and compares a visited key piece by piece. The
-/// port forms of one suffix share a probe run.
+/// `scheme://*.suffix:*`, `scheme://host:*`), each key's slot hashed from its host part alone
+/// (its suffix, or the host of `scheme://host:*`): the matcher hashes each suffix of an
+/// origin's host where it lies in the origin, with no key to assemble, and compares a visited
+/// key with the origin's own bytes. The port forms of one suffix share a probe run.
 #[derive(Debug, Clone)]
 pub struct PatternSet {
     set: KeySet,
@@ -739,8 +739,8 @@ impl KeySet {
         None
     }
 
-    /// The index of the concatenation of `parts`, if present (no allocation: patterns are
-    /// looked up as `scheme`, `"://*."`, `suffix`, `port` pieces).
+    /// The index of the concatenation of `parts`, if present, without assembling it (no
+    /// allocation).
     #[inline]
     pub fn get_parts(&self, parts: &[&[u8]]) -> Option<u32> {
         let total: usize = parts.iter().map(|p| p.len()).sum();
