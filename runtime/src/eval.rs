@@ -860,6 +860,21 @@ pub(crate) fn match_origin(
 /// suffix. Origins with a port and IPv6 hosts are split and checked first.
 #[inline(never)]
 fn match_pattern(patterns: &PatternSet, origin: &[u8]) -> Option<OriginMatch> {
+    if !patterns.any_port {
+        // Every key is `scheme://*.suffix[:port]`: a hit is byte for byte a strict key from
+        // the dot on, its port too, so the origin needs no split at all (an origin with a
+        // port is searched as one whose last label holds it: no key can match past the `:`).
+        let head = if origin.starts_with(b"https://") {
+            8
+        } else if origin.starts_with(b"http://") {
+            7
+        } else {
+            0
+        };
+        if head > 0 && origin.len() - head <= 253 {
+            return match_host(patterns, origin, head, origin.len());
+        }
+    }
     if let Some((scheme, _)) = split_portless(origin) {
         return match_host(patterns, origin, scheme.len() + 3, origin.len());
     }
@@ -2013,13 +2028,24 @@ mod tests {
             "https://*.com",
         ];
         let without: Vec<_> = with.iter().copied().filter(|k| k.contains("*.")).collect();
+        // No `:*` key at all: the matcher then searches without splitting the origin.
+        let no_any_port: Vec<_> = with
+            .iter()
+            .copied()
+            .filter(|k| !k.ends_with(":*"))
+            .collect();
         let mut hits = 0;
-        for (keys, host_any_port) in [(with, true), (without, false)] {
+        for (keys, host_any_port, any_port) in [
+            (with, true, true),
+            (without, false, true),
+            (no_any_port, false, false),
+        ] {
             for extra in [0, 12] {
                 let mut keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
                 keys.extend((0..extra).map(|i| format!("https://*.t{i}.example.io")));
                 let set = crate::keyset::pattern_set(keys).unwrap();
                 assert_eq!(set.host_any_port, host_any_port);
+                assert_eq!(set.any_port, any_port);
                 for s in crate::headers::every_string(b"a0-.:[Z*", 5) {
                     let s = String::from_utf8(s).unwrap();
                     for o in [
@@ -2031,6 +2057,8 @@ mod tests {
                         format!("https://{s}host.example.net"),
                         format!("https://x.{s}"),
                         format!("http{s}://x.example.com"),
+                        format!("http://x.b.c:80{s}"),
+                        format!("https://{s}.com:443"),
                     ] {
                         let got = match_origin(false, &KeySet::EMPTY, &set, o.as_bytes());
                         assert_eq!(got, match_by_parts(&set, o.as_bytes()), "{o}");
@@ -2043,11 +2071,17 @@ mod tests {
         let set = crate::keyset::pattern_set(vec![
             "https://*.example.com".to_string(),
             "https://*.com".to_string(),
+            "https://*.com:8443".to_string(),
         ])
         .unwrap();
-        // Labels of 63 and 64 bytes, hosts of 253 and 254.
+        // Labels of 63 and 64 bytes, hosts of 253 and 254, with and without a port.
         let label = |n| "a".repeat(n);
+        let with_port = |n| format!("https://{0}.{0}.{0}.{1}.com:8443", label(63), label(n));
+        let mut hits = 0;
         for o in [
+            with_port(50),
+            with_port(57),
+            with_port(58),
             format!("https://{}.example.com", label(63)),
             format!("https://{}.example.com", label(64)),
             format!("https://{}.{}.example.com", label(63), label(64)),
@@ -2072,12 +2106,11 @@ mod tests {
                 label(58)
             ),
         ] {
-            assert_eq!(
-                match_origin(false, &KeySet::EMPTY, &set, o.as_bytes()),
-                match_by_parts(&set, o.as_bytes()),
-                "{o}"
-            );
+            let got = match_origin(false, &KeySet::EMPTY, &set, o.as_bytes());
+            assert_eq!(got, match_by_parts(&set, o.as_bytes()), "{o}");
+            hits += usize::from(got.is_some());
         }
+        assert_eq!(hits, 5);
     }
 
     #[test]

@@ -54,32 +54,26 @@ pub(crate) fn pattern_set(patterns: Vec<String>) -> Result<PatternSet, BuildErro
         return Err(BuildError::InvalidPattern(bad.clone()));
     }
     let host_any_port = patterns.iter().any(|p| !has_wildcard_label(p.as_bytes()));
+    let any_port = patterns.iter().any(|p| p.ends_with(":*"));
     Ok(PatternSet {
         set: KeySet::build(patterns, false, |k| hash_bytes(pattern_host(k), false))?,
         host_any_port,
+        any_port,
     })
 }
 
-/// The host part of a pattern key, which its slot is hashed from: `suffix` of
-/// `scheme://*.suffix`, `scheme://*.suffix:port` and `scheme://*.suffix:*`, `host` of
-/// `scheme://host:*` (an IPv6 host with its brackets). Any other key hashes from what follows
-/// its `://` (it can only be looked up, never matched by an origin).
+/// The part of a pattern key its slot is hashed from: what follows `*.` in
+/// `scheme://*.suffix` and `scheme://*.suffix:port` (the port included, as it follows the
+/// suffix in an origin), `suffix` of `scheme://*.suffix:*`, `host` of `scheme://host:*` (an
+/// IPv6 host with its brackets). Any other key hashes from what follows its `://` (it can
+/// only be looked up, never matched by an origin).
 fn pattern_host(k: &[u8]) -> &[u8] {
     let Some(at) = k.windows(3).position(|w| w == b"://") else {
         return k;
     };
     let rest = k.get(at + 3..).unwrap_or_default();
-    if let Some(host) = rest.strip_suffix(b":*") {
-        return host.strip_prefix(b"*.").unwrap_or(host);
-    }
-    match rest.strip_prefix(b"*.") {
-        // A wildcard key's suffix is a DNS name: a `:` starts its port.
-        Some(suffix) => match suffix.iter().rposition(|&b| b == b':') {
-            Some(colon) => suffix.get(..colon).unwrap_or_default(),
-            None => suffix,
-        },
-        None => rest,
-    }
+    let rest = rest.strip_suffix(b":*").unwrap_or(rest);
+    rest.strip_prefix(b"*.").unwrap_or(rest)
 }
 
 /// Whether a pattern key holds `://*.` (a wildcard label; otherwise it is `scheme://host:*`).
@@ -114,6 +108,9 @@ pub struct PatternSet {
     /// Whether some key is `scheme://host:*`, so that the matcher's `scheme://host:*` probe
     /// can hit.
     pub(crate) host_any_port: bool,
+    /// Whether some key ends in `:*` (`scheme://*.suffix:*` or `scheme://host:*`). Without
+    /// one, every key is `scheme://*.suffix[:port]`, and the matcher needs no port split.
+    pub(crate) any_port: bool,
 }
 
 impl PatternSet {
@@ -121,6 +118,7 @@ impl PatternSet {
     pub const EMPTY: PatternSet = PatternSet {
         set: KeySet::EMPTY,
         host_any_port: false,
+        any_port: false,
     };
 
     /// Used by generated code: a set whose slots [`pattern_set`] laid out at compile time.
@@ -131,23 +129,31 @@ impl PatternSet {
         reason = "bounded loops in a const fn, where `get` is not const"
     )]
     pub(crate) const fn from_keyset(set: KeySet) -> PatternSet {
-        let host_any_port = match &set.keys {
+        let (mut host_any_port, mut any_port) = (false, false);
+        match &set.keys {
             Cow::Borrowed(keys) => {
-                let mut any = false;
                 let mut i = 0;
-                while i < keys.len() && !any {
-                    any = match &keys[i] {
-                        Cow::Borrowed(k) => !has_wildcard_label(k.as_bytes()),
-                        Cow::Owned(_) => true,
-                    };
+                while i < keys.len() {
+                    match &keys[i] {
+                        Cow::Borrowed(k) => {
+                            let k = k.as_bytes();
+                            host_any_port |= !has_wildcard_label(k);
+                            any_port |=
+                                k.len() >= 2 && k[k.len() - 2] == b':' && k[k.len() - 1] == b'*';
+                        }
+                        Cow::Owned(_) => (host_any_port, any_port) = (true, true),
+                    }
                     i += 1;
                 }
-                any
             }
-            // Run-time sets are built by `pattern_set`, which computes it.
-            Cow::Owned(_) => true,
-        };
-        PatternSet { set, host_any_port }
+            // Run-time sets are built by `pattern_set`, which computes both.
+            Cow::Owned(_) => (host_any_port, any_port) = (true, true),
+        }
+        PatternSet {
+            set,
+            host_any_port,
+            any_port,
+        }
     }
 
     /// The keys (pattern texts) in index order.
@@ -208,24 +214,29 @@ impl PatternSet {
                 && k.get(..head).is_some_and(|s| eq_exact(s, scheme))
         }
         // Small sets are scanned: no hash.
-        let h = if self.set.keys.len() > LINEAR_MAX {
-            hash_bytes(suffix, false)
+        let hashed = self.set.keys.len() > LINEAR_MAX;
+        let hash = |part: &[u8]| if hashed { hash_bytes(part, false) } else { 0 };
+        // With the origin's port (or none): hashed with the port, as the key is.
+        let with_port = dotted.get(1..).unwrap_or_default();
+        let h = hash(with_port);
+        let found = self.set.find(|| h, |k| is_wild(k, scheme, dotted));
+        if found.is_some() || !self.any_port {
+            return found;
+        }
+        // Then `:*`, hashed without the port.
+        let h = if suffix.len() == with_port.len() {
+            h
         } else {
-            0
+            hash(suffix)
         };
-        // With the origin's port (or none), then `:*`.
-        self.set
-            .find(|| h, |k| is_wild(k, scheme, dotted))
-            .or_else(|| {
-                let host_dotted = origin.get(dot..host_end).unwrap_or_default();
-                self.set.find(
-                    || h,
-                    |k| {
-                        k.strip_suffix(b":*")
-                            .is_some_and(|k| is_wild(k, scheme, host_dotted))
-                    },
-                )
-            })
+        let host_dotted = origin.get(dot..host_end).unwrap_or_default();
+        self.set.find(
+            || h,
+            |k| {
+                k.strip_suffix(b":*")
+                    .is_some_and(|k| is_wild(k, scheme, host_dotted))
+            },
+        )
     }
 
     /// For an origin whose host ends at `host_end`, with no port or any: the index of
@@ -893,7 +904,7 @@ mod tests {
     fn pattern_keys_are_hashed_by_their_host_part() {
         for (key, host) in [
             ("https://*.example.com", "example.com"),
-            ("https://*.example.com:8443", "example.com"),
+            ("https://*.example.com:8443", "example.com:8443"),
             ("https://*.example.com:*", "example.com"),
             ("http://localhost:*", "localhost"),
             ("http://[::1]:*", "[::1]"),
