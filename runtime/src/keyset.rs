@@ -219,7 +219,11 @@ impl PatternSet {
         // With the origin's port (or none): hashed with the port, as the key is.
         let with_port = dotted.get(1..).unwrap_or_default();
         let h = hash(with_port);
-        let found = self.set.find(|| h, |k| is_wild(k, scheme, dotted));
+        let found = self.set.find(
+            || h,
+            #[inline(always)]
+            |k| is_wild(k, scheme, dotted),
+        );
         if found.is_some() || !self.any_port {
             return found;
         }
