@@ -857,22 +857,20 @@ pub(crate) fn match_origin(
 /// searched as it is checked: each key probed is a strict pattern (see [`strict_pattern`]),
 /// so a hit's scheme and host suffix are already known good, and the origin is strict exactly
 /// when the labels in front of that suffix are, which the search checks as it walks to the
-/// suffix. Origins with a port and IPv6 hosts are split and checked first.
+/// suffix. A set without `:*` keys needs no split of an `http`/`https` origin at all (its port,
+/// if any, is compared as part of the key). Otherwise origins with a port and IPv6 hosts are
+/// split and checked first.
 #[inline(never)]
 fn match_pattern(patterns: &PatternSet, origin: &[u8]) -> Option<OriginMatch> {
     if !patterns.any_port {
         // Every key is `scheme://*.suffix[:port]`: a hit is byte for byte a strict key from
         // the dot on, its port too, so the origin needs no split at all (an origin with a
         // port is searched as one whose last label holds it: no key can match past the `:`).
-        let head = if origin.starts_with(b"https://") {
-            8
-        } else if origin.starts_with(b"http://") {
-            7
-        } else {
-            0
-        };
-        if head > 0 && origin.len() - head <= 253 {
-            return match_host(patterns, origin, head, origin.len());
+        if let Some(sep) = common_scheme(origin) {
+            let head = sep + 3;
+            if origin.len() - head <= 253 {
+                return match_host(patterns, origin, head, origin.len());
+            }
         }
     }
     if let Some((scheme, _)) = split_portless(origin) {
@@ -926,19 +924,28 @@ fn match_host(
     None
 }
 
+/// The length of an origin's scheme when it is one of the two nearly every origin has
+/// (`https://`, `http://`), found without a search for the `:`.
+#[inline(always)]
+fn common_scheme(o: &[u8]) -> Option<usize> {
+    if o.starts_with(b"https://") {
+        Some(5)
+    } else if o.starts_with(b"http://") {
+        Some(4)
+    } else {
+        None
+    }
+}
+
 /// `(scheme, host)` of an origin whose host is not bracketed (IPv6) and has no port, checked
 /// for nothing else. A port is at most `:` and five digits, so only the last six bytes are
 /// looked at; a `:` further in makes the host malformed, which [`match_host`] refuses as it
 /// walks the host (a strict key holds no `:` in a host).
 #[inline]
 fn split_portless(o: &[u8]) -> Option<(&[u8], &[u8])> {
-    // The two schemes nearly every origin has, without a search for the ':'.
-    let sep = if o.starts_with(b"https://") {
-        5
-    } else if o.starts_with(b"http://") {
-        4
-    } else {
-        o.iter().take(64).position(|&b| b == b':')?
+    let sep = match common_scheme(o) {
+        Some(sep) => sep,
+        None => o.iter().take(64).position(|&b| b == b':')?,
     };
     let (scheme, rest) = (o.get(..sep)?, o.get(sep..)?.strip_prefix(b"://")?);
     // A ':' in the last six bytes: the last eight as one word, its top six bytes looked at.

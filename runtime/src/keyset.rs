@@ -98,10 +98,10 @@ const fn has_wildcard_label(k: &[u8]) -> bool {
 }
 
 /// A set of origin patterns (`scheme://*.suffix`, `scheme://*.suffix:port`,
-/// `scheme://*.suffix:*`, `scheme://host:*`), each key's slot hashed from its host part alone
-/// (its suffix, or the host of `scheme://host:*`): the matcher hashes each suffix of an
-/// origin's host where it lies in the origin, with no key to assemble, and compares a visited
-/// key with the origin's own bytes. The port forms of one suffix share a probe run.
+/// `scheme://*.suffix:*`, `scheme://host:*`), each key's slot hashed from its host part (the
+/// suffix with its port, if the key has one, or the host of `scheme://host:*`): the matcher
+/// hashes each suffix of an origin's host where it lies in the origin, with no key to
+/// assemble, and compares a visited key with the origin's own bytes.
 #[derive(Debug, Clone)]
 pub struct PatternSet {
     set: KeySet,
@@ -122,8 +122,8 @@ impl PatternSet {
     };
 
     /// Used by generated code: a set whose slots [`pattern_set`] laid out at compile time.
-    /// Records whether some key is `scheme://host:*` (a key without `://*.`); a `const fn`,
-    /// so that generated tables get it at compile time.
+    /// Records whether some key is `scheme://host:*` (a key without `://*.`) and whether some
+    /// key ends in `:*`; a `const fn`, so that generated tables get both at compile time.
     #[expect(
         clippy::indexing_slicing,
         reason = "bounded loops in a const fn, where `get` is not const"

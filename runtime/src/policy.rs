@@ -89,9 +89,10 @@ const fn root_route(routes: &[Route]) -> Option<u32> {
     None
 }
 
-/// Whether the only route is a `/*` one: no exact route, and no prefix but `/` (bit 0).
-const fn only_root(has_exact: bool, prefix_lens: u64, long_prefixes: bool) -> bool {
-    !has_exact && prefix_lens == 1 && !long_prefixes
+/// Whether the only route is the `/*` one (`root`): no exact route, and no prefix but `/`
+/// (bit 0).
+const fn only_root(root: Option<u32>, has_exact: bool, prefix_lens: u64, long: bool) -> bool {
+    root.is_some() && !has_exact && prefix_lens == 1 && !long
 }
 
 #[expect(
@@ -350,7 +351,7 @@ impl Policy {
             prefix_lens,
             long_prefixes,
             root,
-            only_root: root.is_some() && only_root(has_exact, prefix_lens, long_prefixes),
+            only_root: only_root(root, has_exact, prefix_lens, long_prefixes),
         })
     }
 
@@ -377,12 +378,12 @@ impl Policy {
             prefix_lens: prefix_lengths(routes).0,
             long_prefixes: prefix_lengths(routes).1,
             root: root_route(routes),
-            only_root: root_route(routes).is_some()
-                && only_root(
-                    any_exact(routes),
-                    prefix_lengths(routes).0,
-                    prefix_lengths(routes).1,
-                ),
+            only_root: only_root(
+                root_route(routes),
+                any_exact(routes),
+                prefix_lengths(routes).0,
+                prefix_lengths(routes).1,
+            ),
         }
     }
 

@@ -230,8 +230,8 @@ fn through_layer(policy: &Policy) -> usize {
 }
 
 /// A preflight answer with more header lines than an empty map's first table holds (six), some
-/// of them repeated (echoed `Access-Control-Allow-Headers` lines): the layer reserves room for
-/// them and still allocates no more than inserting them one by one into a fresh map does.
+/// of them repeated (echoed `Access-Control-Allow-Headers` lines): the layer's fresh map grows
+/// as they are written, and allocates no more than inserting them one by one into one does.
 fn many_headers() -> usize {
     use tower_layer::Layer as _;
     let policy = common::one_route(CorsSpec {
