@@ -869,10 +869,41 @@ fn match_pattern(patterns: &PatternSet, origin: &[u8]) -> Option<OriginMatch> {
         if let Some(sep) = common_scheme(origin) {
             let head = sep + 3;
             if origin.len() - head <= 253 {
-                return match_host(patterns, origin, head, origin.len());
+                return match_suffixes(patterns, origin, head).map(OriginMatch::Pattern);
             }
         }
     }
+    match_pattern_split(patterns, origin)
+}
+
+/// [`match_host`] for a set without `:*` keys and an `https`/`http` origin whose host (with
+/// its port, if any) starts at `head` and has at most 253 bytes: each label in front of a dot
+/// is checked (1 to 63 label bytes) when the dot is reached, and the suffix from the dot on
+/// probed.
+#[inline(always)]
+fn match_suffixes(patterns: &PatternSet, origin: &[u8], head: usize) -> Option<u32> {
+    let wild = crate::keyset::WildHead::new(head == 8);
+    let mut start = head;
+    let mut i = head;
+    while let Some(&b) = origin.get(i) {
+        let class = HOST_BYTE.get(usize::from(b)).copied().unwrap_or(OTHER);
+        if class != LABEL {
+            if class != DOT || i == start || i - start > 63 {
+                return None;
+            }
+            if let Some(k) = patterns.find_suffix(origin, wild, i) {
+                return Some(k);
+            }
+            start = i + 1;
+        }
+        i += 1;
+    }
+    None
+}
+
+/// [`match_pattern`] for sets with `:*` keys, and other origins: split first.
+#[inline(never)]
+fn match_pattern_split(patterns: &PatternSet, origin: &[u8]) -> Option<OriginMatch> {
     if let Some((scheme, _)) = split_portless(origin) {
         return match_host(patterns, origin, scheme.len() + 3, origin.len());
     }
@@ -2033,6 +2064,10 @@ mod tests {
             "https://host.example.net:*",
             "http://*.b.c:8080",
             "https://*.com",
+            // Schemes as long as `https` and `http`, one byte off.
+            "httpz://*.example.com",
+            "xttps://*.example.org",
+            "htxp://*.b.c:8080",
         ];
         let without: Vec<_> = with.iter().copied().filter(|k| k.contains("*.")).collect();
         // No `:*` key at all: the matcher then searches without splitting the origin.
@@ -2066,6 +2101,9 @@ mod tests {
                         format!("http{s}://x.example.com"),
                         format!("http://x.b.c:80{s}"),
                         format!("https://{s}.com:443"),
+                        format!("httpz://{s}.example.com"),
+                        format!("htxp://{s}.b.c:8080"),
+                        format!("https://{s}.example.org"),
                     ] {
                         let got = match_origin(false, &KeySet::EMPTY, &set, o.as_bytes());
                         assert_eq!(got, match_by_parts(&set, o.as_bytes()), "{o}");

@@ -204,15 +204,6 @@ impl PatternSet {
         ) else {
             return None;
         };
-        // `k` is `scheme://*` and then `rest`: the origin's `scheme://`, a `*`, the rest.
-        #[inline(always)]
-        fn is_wild(k: &[u8], scheme: &[u8], rest: &[u8]) -> bool {
-            let head = scheme.len();
-            k.len() == head + 1 + rest.len()
-                && k.get(head + 1..).is_some_and(|r| eq_exact(r, rest))
-                && k.get(head) == Some(&b'*')
-                && k.get(..head).is_some_and(|s| eq_exact(s, scheme))
-        }
         // Small sets are scanned: no hash.
         let hashed = self.set.keys.len() > LINEAR_MAX;
         let hash = |part: &[u8]| if hashed { hash_bytes(part, false) } else { 0 };
@@ -241,6 +232,25 @@ impl PatternSet {
                     .is_some_and(|k| is_wild(k, scheme, host_dotted))
             },
         )
+    }
+
+    /// [`PatternSet::find_wild`] for a set without `:*` keys and an `https`/`http` origin: the
+    /// index of `scheme://*.suffix[:port]` (which starts with `head`) where `origin[dot..]` is
+    /// `.suffix[:port]`.
+    #[inline(always)]
+    pub(crate) fn find_suffix(&self, origin: &[u8], head: WildHead, dot: usize) -> Option<u32> {
+        let dotted = origin.get(dot..)?;
+        let keys = &self.set.keys;
+        if keys.len() <= LINEAR_MAX {
+            for (i, k) in keys.iter().enumerate() {
+                if head.starts(k.as_bytes(), dotted) {
+                    return u32::try_from(i).ok();
+                }
+            }
+            return None;
+        }
+        let h = hash_exact(dotted.get(1..).unwrap_or_default());
+        self.set.probe(h, |k| head.starts(k, dotted))
     }
 
     /// For an origin whose host ends at `host_end`, with no port or any: the index of
@@ -763,6 +773,59 @@ impl KeySet {
             || hash_parts(parts, self.fold_case),
             |k| k.len() == total && parts_eq(parts, k, self.fold_case),
         )
+    }
+}
+
+/// Whether `k` is `scheme://*` and then `rest`: the origin's `scheme://`, a `*`, the rest.
+#[inline(always)]
+fn is_wild(k: &[u8], scheme: &[u8], rest: &[u8]) -> bool {
+    let head = scheme.len();
+    k.len() == head + 1 + rest.len()
+        && k.get(head + 1..).is_some_and(|r| eq_exact(r, rest))
+        && k.get(head) == Some(&b'*')
+        && k.get(..head).is_some_and(|s| eq_exact(s, scheme))
+}
+
+/// What a `scheme://*.` key for an origin that starts `https://` or `http://` starts with:
+/// `https://*` or `http://*`, as its first eight bytes and the eight that end at the `*`.
+#[derive(Clone, Copy)]
+pub(crate) struct WildHead {
+    first: u64,
+    last: u64,
+    len: usize,
+}
+
+impl WildHead {
+    /// For an `https` (else `http`) origin.
+    #[inline(always)]
+    pub(crate) const fn new(https: bool) -> WildHead {
+        if https {
+            WildHead {
+                first: u64::from_le_bytes(*b"https://"),
+                last: u64::from_le_bytes(*b"ttps://*"),
+                len: 9,
+            }
+        } else {
+            WildHead {
+                first: u64::from_le_bytes(*b"http://*"),
+                last: u64::from_le_bytes(*b"http://*"),
+                len: 8,
+            }
+        }
+    }
+
+    /// Whether `k` is this head and then `dotted`.
+    #[inline(always)]
+    fn starts(self, k: &[u8], dotted: &[u8]) -> bool {
+        let word = |at: usize| {
+            k.get(at..at + 8)
+                .and_then(|w| <[u8; 8]>::try_from(w).ok())
+                .map(u64::from_le_bytes)
+        };
+        k.len() == self.len + dotted.len()
+            && k.get(self.len..).is_some_and(|r| eq_exact(r, dotted))
+            && word(0) == Some(self.first)
+            && word(self.len - 8) == Some(self.last)
     }
 }
 
