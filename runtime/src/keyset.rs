@@ -968,6 +968,41 @@ mod tests {
     }
 
     #[test]
+    fn a_malformed_generated_pattern_table_only_misses() {
+        // Keys a compiler never writes, in a set without `:*` keys (so `find_suffix` searches
+        // it): a plain origin (no `*` where `WildHead` expects one) and schemes one byte off.
+        static BAD: [Cow<'static, str>; 4] = [
+            Cow::Borrowed("https://a.example.com"),
+            Cow::Borrowed("http://ab.example.com"),
+            Cow::Borrowed("https:/*.example.com"),
+            Cow::Borrowed("https//*.example.com"),
+        ];
+        static SET: PatternSet = PatternSet::from_keyset(KeySet::from_raw_parts(&BAD, &[], false));
+        assert!(!SET.any_port);
+        for origin in [
+            "https://b.example.com",
+            "https://a.example.com",
+            "http://b.example.com",
+            "http://xy.example.com",
+            "https:/x.example.com",
+        ] {
+            assert_eq!(
+                crate::eval::match_origin(false, &KeySet::EMPTY, &SET, origin.as_bytes()),
+                None,
+                "{origin}"
+            );
+        }
+        // The same origins under the well-formed key do match (the search above ran).
+        static GOOD: [Cow<'static, str>; 1] = [Cow::Borrowed("https://*.example.com")];
+        static GOOD_SET: PatternSet =
+            PatternSet::from_keyset(KeySet::from_raw_parts(&GOOD, &[], false));
+        let hit = |o: &str| {
+            crate::eval::match_origin(false, &KeySet::EMPTY, &GOOD_SET, o.as_bytes()).is_some()
+        };
+        assert!(hit("https://b.example.com") && hit("https://a.example.com"));
+    }
+
+    #[test]
     fn pattern_keys_are_hashed_by_their_host_part() {
         for (key, host) in [
             ("https://*.example.com", "example.com"),
