@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # End to end: axum hello world with no CORS, guestlist, the hand-written minimum and tower-http
 # (1,000 origins), wrk on 127.0.0.1, interleaved rounds (the order rotates each round), medians
-# and the median of each round's ratio to no CORS, for GET and for preflights.
+# and the median of each round's ratio to no CORS, for GET and for preflights. Preflight rounds
+# also run `static`, no CORS layer with the application answering OPTIONS with a constant 204 of
+# the same bytes as guestlist's answer, and give each layer's median ratio to it: the layer's
+# own cost, apart from the bigger response every CORS answer is next to a bare 405.
 #   scripts/bench-axum.sh [ROUNDS] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,17 +13,19 @@ command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2;
 # As in perf-anchors.md: the servers (current-thread runtimes) on one core, wrk on the other,
 # so that neither competes with the other for a core (when there are two and taskset exists).
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-  on_server() { taskset -c 1 "$@"; }; on_client() { taskset -c 0 "$@"; }
+  on_server=(taskset -c 1); on_client() { taskset -c 0 "$@"; }
 else
-  on_server() { "$@"; }; on_client() { "$@"; }
+  on_server=(); on_client() { "$@"; }
 fi
 cargo build --quiet --release -p guestlist-benches --bin server
 work=$(mktemp -d); pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
 port=38101
 declare -A ports
-for v in none guestlist hand tower-http; do
-  ports[$v]=$port; on_server target/release/server "$v" "$port" "$N" & pids+=($!); port=$((port + 1))
+for v in none static guestlist hand tower-http; do
+  # A simple command, so that `$!` is the server itself (taskset execs it) and the trap stops it.
+  ports[$v]=$port; "${on_server[@]}" target/release/server "$v" "$port" "$N" & pids+=($!)
+  port=$((port + 1))
 done
 sleep 1
 origin=$(printf 'https://tenant-%05d.example.com' $((N - 1)))
@@ -40,9 +45,11 @@ run() { # variant kind
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a/b}'; }
-variants=(guestlist hand tower-http)
+layers=(guestlist hand tower-http)
 for kind in get preflight; do
-  declare -A rps=() rat=()
+  declare -A rps=() rat=() same=()
+  variants=("${layers[@]}")
+  if [ "$kind" = preflight ]; then variants=(static "${layers[@]}"); fi
   for r in $(seq 1 "$ROUNDS"); do
     # Rotate the order, so a drift in the shared machine's speed favours no one.
     order=(none "${variants[@]}")
@@ -55,6 +62,7 @@ for kind in get preflight; do
     for v in "${variants[@]}"; do
       rps[$v]+=" ${this[$v]}"; rat[$v]+=" $(ratio "${this[$v]}" "${this[none]}")"
       line+=", $v ${this[$v]} ($(ratio "${this[$v]}" "${this[none]}"))"
+      if [ "$kind" = preflight ]; then same[$v]+=" $(ratio "${this[$v]}" "${this[static]}")"; fi
     done
     echo "$line"
     unset this
@@ -64,5 +72,10 @@ for kind in get preflight; do
     line+="; $v $(median ${rps[$v]}), median ratio $(median ${rat[$v]})"
   done
   echo "$line"
-  unset rps rat
+  if [ "$kind" = preflight ]; then
+    line="preflight median ratio to static (same bytes, no CORS work):"
+    for v in "${layers[@]}"; do line+=" $v $(median ${same[$v]});"; done
+    echo "$line"
+  fi
+  unset rps rat same
 done

@@ -1,6 +1,10 @@
 //! The end-to-end benchmark server: axum hello world on 127.0.0.1 (current-thread runtime),
-//! with no CORS, guestlist, the hand-written minimum, or tower-http's CorsLayer over N origins.
-//! `server none|guestlist|hand|tower-http PORT [N]`; see scripts/bench-axum.sh.
+//! with no CORS, guestlist, the hand-written minimum, or tower-http's CorsLayer over N origins;
+//! or `static`: no CORS layer, the application itself answering `OPTIONS /` with a constant
+//! 204 and the header lines guestlist's answer to the benchmark's preflight has (the same
+//! bytes on the wire without any CORS work: what a preflight costs hyper and the network,
+//! the layer aside).
+//! `server none|static|guestlist|hand|tower-http PORT [N]`; see scripts/bench-axum.sh.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -22,6 +26,32 @@ fn main() {
     let app = Router::new().route("/", get(|| async { "Hello, World!" }));
     let app = match variant.as_str() {
         "none" => app,
+        "static" => {
+            let last = origins(n).pop().unwrap();
+            let answer = move || {
+                let last = last.clone();
+                async move {
+                    (
+                        http::StatusCode::NO_CONTENT,
+                        [
+                            ("vary", "Origin".to_string()),
+                            ("access-control-allow-origin", last),
+                            ("access-control-allow-credentials", "true".to_string()),
+                            ("access-control-allow-methods", "PUT".to_string()),
+                            (
+                                "access-control-allow-headers",
+                                "content-type, x-auth-token".to_string(),
+                            ),
+                            ("access-control-max-age", "7200".to_string()),
+                            // What axum's method router adds to a layer's answer to an
+                            // OPTIONS request on a GET route.
+                            ("allow", "GET,HEAD".to_string()),
+                        ],
+                    )
+                }
+            };
+            Router::new().route("/", get(|| async { "Hello, World!" }).options(answer))
+        }
         "guestlist" => app.layer(guestlist::Layer::shared(Arc::new(guestlist_policy(n)))),
         "hand" => {
             let matcher = Arc::new(hand::Matcher::new(&origins(n), &[]));
