@@ -6,9 +6,14 @@
 # the same bytes as guestlist's answer, and give each layer's median ratio to it: the layer's
 # own cost, apart from the bigger response every CORS answer is next to a bare 405.
 #   scripts/bench-axum.sh [ROUNDS] [SECONDS]
+# PAIRS=1 scripts/bench-axum.sh [PAIRS] [SECONDS] measures in pairs instead: each layer (and
+# `static`) against its reference (no CORS; for preflights also `static`) in back-to-back runs,
+# the order swapped every pair, and reports the median of the pairs' ratios. Adjacent runs
+# share the machine's state of the moment, so a drift of the shared VM's speed over a round
+# of five servers weighs less.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${1:-5}; SECS=${2:-5}; N=1000
+ROUNDS=${1:-5}; SECS=${2:-5}; N=1000; PAIRS=${PAIRS:-0}
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
 # As in perf-anchors.md: the servers (current-thread runtimes) on one core, wrk on the other,
 # so that neither competes with the other for a core (when there are two and taskset exists).
@@ -46,6 +51,21 @@ run() { # variant kind
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a/b}'; }
 layers=(guestlist hand tower-http)
+if [ "$PAIRS" = 1 ]; then
+  pairs() { # kind variant reference
+    local i a b rs=()
+    for i in $(seq 1 "$ROUNDS"); do
+      if [ $((i % 2)) = 1 ]; then a=$(run "$2" "$1"); b=$(run "$3" "$1");
+      else b=$(run "$3" "$1"); a=$(run "$2" "$1"); fi
+      rs+=("$(ratio "$a" "$b")")
+    done
+    echo "$1 $2 / $3: median of $ROUNDS pair ratios $(median "${rs[@]}") (pairs: ${rs[*]})"
+  }
+  for v in guestlist hand; do pairs get "$v" none; done
+  for v in static guestlist hand; do pairs preflight "$v" none; done
+  for v in guestlist hand; do pairs preflight "$v" static; done
+  exit 0
+fi
 for kind in get preflight; do
   declare -A rps=() rat=() same=()
   variants=("${layers[@]}")
