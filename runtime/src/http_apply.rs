@@ -47,13 +47,28 @@ fn http_name(n: HeaderName) -> HttpName {
     }
 }
 
-fn vary_has_origin(map: &HeaderMap) -> bool {
-    map.get_all(&VARY).iter().any(|v| {
-        v.as_bytes().split(|&b| b == b',').any(|t| {
-            let t = t.trim_ascii();
-            t.eq_ignore_ascii_case(b"origin") || t == b"*"
-        })
+/// Whether a `Vary` value lists `Origin` (or is `*`).
+fn varies_by_origin(v: &HeaderValue) -> bool {
+    v.as_bytes().split(|&b| b == b',').any(|t| {
+        let t = t.trim_ascii();
+        t.eq_ignore_ascii_case(b"origin") || t == b"*"
     })
+}
+
+/// One pass over an application's response headers: whether it set one of [`OWNED`], and
+/// whether its `Vary` already lists `Origin`. A response holds a few headers; looking each of
+/// the six names up (and `Vary`) hashed seven names, about 600 instructions per response.
+#[inline(never)]
+fn scan_app_headers(map: &HeaderMap) -> (bool, bool) {
+    let (mut owned, mut vary_origin) = (false, false);
+    for (name, value) in map {
+        if *name == VARY {
+            vary_origin |= varies_by_origin(value);
+        } else if OWNED.contains(name) {
+            owned = true;
+        }
+    }
+    (owned, vary_origin)
 }
 
 /// The CORS headers of a decision that reaches the application (Allow-Origin,
@@ -105,16 +120,18 @@ impl ActualHeaders {
     /// response future's way, which moves no more than the values.
     #[inline]
     pub(crate) fn apply_taken(&mut self, map: &mut HeaderMap) {
-        let had_headers = !map.is_empty();
         let flags = std::mem::take(&mut self.flags);
-        if flags & GOVERNED != 0 && had_headers {
+        let (owned, vary_origin) = if map.is_empty() {
+            (false, false)
+        } else {
+            scan_app_headers(map)
+        };
+        if flags & GOVERNED != 0 && owned {
             for name in &OWNED {
-                if map.contains_key(name) {
-                    map.remove(name);
-                }
+                map.remove(name);
             }
         }
-        if flags & VARY_ORIGIN != 0 && (!had_headers || !vary_has_origin(map)) {
+        if flags & VARY_ORIGIN != 0 && !vary_origin {
             map.append(VARY, ORIGIN);
         }
         // In this order: where a name lands in `http`'s table depends on the names before it,
@@ -435,6 +452,93 @@ mod tests {
             resp.get_all("access-control-allow-origin").iter().count(),
             1
         );
+    }
+
+    #[test]
+    fn app_headers_are_scanned_in_one_pass() {
+        let p = one_route(CorsSpec {
+            name: "a".into(),
+            origins: vec!["https://a.test".into()],
+            ..Default::default()
+        });
+        let (parts, ()) = Request::get("/x")
+            .header("origin", "https://a.test")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let d = p.decide_parts(&parts);
+        // The application's headers, then the Vary lines and Access-Control-* names after.
+        type Case = (
+            &'static [(&'static str, &'static str)],
+            &'static [&'static str],
+            &'static [&'static str],
+        );
+        let cases: [Case; 7] = [
+            (
+                &[("content-type", "text/plain")],
+                &["Origin"],
+                &["access-control-allow-origin"],
+            ),
+            (
+                &[("vary", "accept-encoding"), ("vary", "x, ORIGIN")],
+                &["accept-encoding", "x, ORIGIN"],
+                &["access-control-allow-origin"],
+            ),
+            (
+                &[("vary", "Origin"), ("vary", "accept-encoding")],
+                &["Origin", "accept-encoding"],
+                &["access-control-allow-origin"],
+            ),
+            (&[("vary", "*")], &["*"], &["access-control-allow-origin"]),
+            (
+                &[("vary", "origins"), ("content-type", "text/plain")],
+                &["origins", "Origin"],
+                &["access-control-allow-origin"],
+            ),
+            (
+                &[
+                    ("content-type", "text/plain"),
+                    ("access-control-expose-headers", "x-secret"),
+                    ("access-control-max-age", "9"),
+                ],
+                &["Origin"],
+                &["access-control-allow-origin"],
+            ),
+            (
+                &[
+                    ("access-control-allow-credentials", "true"),
+                    ("x-other", "1"),
+                ],
+                &["Origin"],
+                &["access-control-allow-origin"],
+            ),
+        ];
+        for (app, vary, cors) in cases {
+            let mut resp = HeaderMap::new();
+            for (n, v) in app {
+                resp.append(
+                    http::header::HeaderName::from_static(n),
+                    http::HeaderValue::from_static(v),
+                );
+            }
+            d.apply_to_headers(&parts.headers, &mut resp);
+            let got: Vec<_> = resp.get_all(http::header::VARY).iter().collect();
+            assert_eq!(got, vary, "{app:?}");
+            let mut names: Vec<_> = resp
+                .keys()
+                .map(|k| k.as_str())
+                .filter(|k| k.starts_with("access-control-"))
+                .collect();
+            names.sort_unstable();
+            assert_eq!(names, cors, "{app:?}");
+            // The application's other headers stay.
+            for (n, v) in app
+                .iter()
+                .filter(|(n, _)| !n.starts_with("access-control-"))
+            {
+                assert!(resp.get_all(*n).iter().any(|x| x == v), "{app:?}: {n}");
+            }
+        }
     }
 
     #[test]
