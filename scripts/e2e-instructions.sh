@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# End to end in instructions: the axum benchmark server (benches/src/bin/server.rs, 1,000
+# origins) under valgrind's callgrind, sent K requests over one keep-alive connection by curl on
+# 127.0.0.1; per request = (I(K2) - I(K1)) / (K2 - K1), for the whole server process (hyper,
+# axum, the layer, the allocator). User-space only: the kernel's share of a request (socket
+# reads and writes, epoll) is not counted, so the ratios here are lower bounds of what the
+# layers cost in throughput. Unlike wrk's requests per second, the counts do not move with the
+# shared machine's load.
+#   scripts/e2e-instructions.sh [VARIANT ...]   (default: none static guestlist hand tower-http)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for tool in valgrind curl; do
+  command -v "$tool" >/dev/null || { echo "$tool is required (apt-get install $tool)" >&2; exit 1; }
+done
+cargo build --quiet --release -p guestlist-benches --bin server
+K1=100; K2=600
+origin=https://tenant-00999.example.com
+variants=("${@:-none static guestlist hand tower-http}")
+read -r -a variants <<< "${variants[*]}"
+
+count() { # variant kind k -> instructions of the server process
+  local v=$1 kind=$2 k=$3 port out vp i
+  port=$((38300 + RANDOM % 500)); out=$(mktemp)
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/server "$v" "$port" 1000 2> "$out" &
+  vp=$!
+  for i in $(seq 1 150); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+    sleep 0.2
+  done
+  local urls=()
+  for i in $(seq 1 "$k"); do urls+=("http://127.0.0.1:$port/"); done
+  if [ "$kind" = get ]; then
+    curl -s -H "Origin: $origin" "${urls[@]}" > /dev/null
+  else
+    curl -s -X OPTIONS -H "Origin: $origin" -H "Access-Control-Request-Method: PUT" \
+      -H "Access-Control-Request-Headers: content-type,x-auth-token" "${urls[@]}" > /dev/null
+  fi
+  kill -TERM "$vp"; wait "$vp" || true
+  awk '/Collected/ {print $4}' "$out"; rm -f "$out"
+}
+per() { local a b; a=$(count "$1" "$2" $K1); b=$(count "$1" "$2" $K2); echo $(( (b - a) / (K2 - K1) )); }
+
+echo "| request | variant | instructions per request | no CORS / variant |"
+echo "|---|---|---|---|"
+for kind in get preflight; do
+  base=""
+  for v in "${variants[@]}"; do
+    if [ "$kind" = get ] && [ "$v" = static ]; then continue; fi # the same server as none for GET
+    n=$(per "$v" "$kind")
+    [ "$v" = none ] && base=$n
+    r=$([ -n "$base" ] && awk -v a="$base" -v b="$n" 'BEGIN {printf "%.3f", a/b}' || echo "—")
+    echo "| $kind | $v | $n | $r |"
+  done
+done
