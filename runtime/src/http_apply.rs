@@ -418,8 +418,8 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn replaces_app_cors_headers_and_appends_vary() {
+    /// A one-route policy that allows `https://a.test`, and a GET from it.
+    fn allowed_get() -> (Policy, http::request::Parts) {
         let p = one_route(CorsSpec {
             name: "a".into(),
             origins: vec!["https://a.test".into()],
@@ -430,6 +430,12 @@ mod tests {
             .body(())
             .unwrap()
             .into_parts();
+        (p, parts)
+    }
+
+    #[test]
+    fn replaces_app_cors_headers_and_appends_vary() {
+        let (p, parts) = allowed_get();
         let d = p.decide_parts(&parts);
         let mut resp = HeaderMap::new();
         resp.insert("access-control-allow-origin", "*".parse().unwrap());
@@ -456,16 +462,7 @@ mod tests {
 
     #[test]
     fn app_headers_are_scanned_in_one_pass() {
-        let p = one_route(CorsSpec {
-            name: "a".into(),
-            origins: vec!["https://a.test".into()],
-            ..Default::default()
-        });
-        let (parts, ()) = Request::get("/x")
-            .header("origin", "https://a.test")
-            .body(())
-            .unwrap()
-            .into_parts();
+        let (p, parts) = allowed_get();
         let d = p.decide_parts(&parts);
         // The application's headers, then the Vary lines and Access-Control-* names after.
         type Case = (
