@@ -240,17 +240,12 @@ impl PatternSet {
     #[inline(always)]
     pub(crate) fn find_suffix(&self, origin: &[u8], head: WildHead, dot: usize) -> Option<u32> {
         let dotted = origin.get(dot..)?;
-        let keys = &self.set.keys;
-        if keys.len() <= LINEAR_MAX {
-            for (i, k) in keys.iter().enumerate() {
-                if head.starts(k.as_bytes(), dotted) {
-                    return u32::try_from(i).ok();
-                }
-            }
-            return None;
-        }
-        let h = hash_exact(dotted.get(1..).unwrap_or_default());
-        self.set.probe(h, |k| head.starts(k, dotted))
+        self.set.find(
+            #[inline(always)]
+            || hash_exact(dotted.get(1..).unwrap_or_default()),
+            #[inline(always)]
+            |k| head.starts(k, dotted),
+        )
     }
 
     /// For an origin whose host ends at `host_end`, with no port or any: the index of
