@@ -877,21 +877,38 @@ fn match_pattern(patterns: &PatternSet, origin: &[u8]) -> Option<OriginMatch> {
 }
 
 /// [`match_host`] for a set without `:*` keys and an `https`/`http` origin whose host (with
-/// its port, if any) starts at `head` and has at most 253 bytes: each label in front of a dot
-/// is checked (1 to 63 label bytes) when the dot is reached, and the suffix from the dot on
-/// probed.
+/// its port, if any) starts at `head` and has at most 253 bytes: the suffix from each dot on
+/// is probed, port included ([`probe_at_dots`]).
 #[inline(always)]
 fn match_suffixes(patterns: &PatternSet, origin: &[u8], head: usize) -> Option<u32> {
     let wild = crate::keyset::WildHead::new(head == 8);
+    probe_at_dots(origin, head, origin.len(), move |dot| {
+        patterns.find_suffix(origin, wild, dot)
+    })
+}
+
+/// The one walk over host labels of both searches: `probe` at each dot of `origin[head..end]`
+/// whose label in front is strict (1 to 63 label bytes, checked when the dot is reached),
+/// until it finds a key; any other byte, or a label that breaks that, ends the search, as
+/// every shorter suffix has it in front too. (The last label is the suffix's, which a hit
+/// compares with a strict key.)
+#[inline(always)]
+fn probe_at_dots(
+    origin: &[u8],
+    head: usize,
+    end: usize,
+    mut probe: impl FnMut(usize) -> Option<u32>,
+) -> Option<u32> {
+    let walked = origin.get(..end)?;
     let mut start = head;
     let mut i = head;
-    while let Some(&b) = origin.get(i) {
+    while let Some(&b) = walked.get(i) {
         let class = HOST_BYTE.get(usize::from(b)).copied().unwrap_or(OTHER);
         if class != LABEL {
             if class != DOT || i == start || i - start > 63 {
                 return None;
             }
-            if let Some(k) = patterns.find_suffix(origin, wild, i) {
+            if let Some(k) = probe(i) {
                 return Some(k);
             }
             start = i + 1;
@@ -938,21 +955,11 @@ fn match_host(
             return Some(OriginMatch::Pattern(i));
         }
     }
-    let mut label = 0usize;
-    for (i, &b) in host.iter().enumerate() {
-        match class(b) {
-            LABEL if label < 63 => label += 1,
-            DOT if label > 0 => {
-                if let Some(k) = patterns.find_wild(origin, head, head + i, host_end) {
-                    return Some(OriginMatch::Pattern(k));
-                }
-                label = 0;
-            }
-            // An IPv6 host, or not a strict host.
-            _ => return None,
-        }
-    }
-    None
+    // An IPv6 host ends the walk at its `[`.
+    probe_at_dots(origin, head, host_end, move |dot| {
+        patterns.find_wild(origin, head, dot, host_end)
+    })
+    .map(OriginMatch::Pattern)
 }
 
 /// The length of an origin's scheme when it is one of the two nearly every origin has
