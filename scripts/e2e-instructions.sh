@@ -15,8 +15,8 @@ done
 cargo build --quiet --release -p guestlist-benches --bin server
 K1=100; K2=600
 origin=https://tenant-00999.example.com
-variants=("${@:-none static guestlist hand tower-http}")
-read -r -a variants <<< "${variants[*]}"
+variants=(none static guestlist hand tower-http)
+if [ $# -gt 0 ]; then variants=("$@"); fi
 
 count() { # variant kind k -> instructions of the server process
   local v=$1 kind=$2 k=$3 port out vp i
