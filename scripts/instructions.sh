@@ -43,12 +43,15 @@ done
 
 echo
 echo "## subdomain patterns (https://*.tenant-{i}.example.com; the request from app.tenant-{N-1})"
-printf '| %s | %s | %s | %s | %s | %s |\n' request N floor "hand (suffix set)" "guestlist (run time)" "ovh / hand ovh"
-echo '|---|---|---|---|---|---|'
+printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' request N floor "hand (suffix set)" \
+  "guestlist (static)" "guestlist (run time)" "static ovh / hand ovh" "run time ovh / hand ovh"
+echo '|---|---|---|---|---|---|---|---|'
 for n in ${sizes[@]}; do
-  [ "$n" -le 10000 ] || continue
-  f=$(per floor get "$n"); h=$(per hand-pattern get "$n"); g=$(per guestlist-pattern get "$n")
-  printf '| get | %s | %d | %d | %d | %s |\n' "$n" "$f" "$h" "$g" "$(ratio "$g" "$h" "$f")"
+  static_size "$n" || continue
+  f=$(per floor get "$n"); h=$(per hand-pattern get "$n")
+  s=$(per guestlist-static-pattern get "$n"); g=$(per guestlist-pattern get "$n")
+  printf '| get | %s | %d | %d | %d | %d | %s | %s |\n' "$n" "$f" "$h" "$s" "$g" \
+    "$(ratio "$s" "$h" "$f")" "$(ratio "$g" "$h" "$f")"
 done
 
 echo

@@ -44,6 +44,10 @@ pub mod statics {
     include!(concat!(env!("OUT_DIR"), "/policy_100.rs"));
     include!(concat!(env!("OUT_DIR"), "/policy_1000.rs"));
     include!(concat!(env!("OUT_DIR"), "/policy_10000.rs"));
+    include!(concat!(env!("OUT_DIR"), "/policy_pattern_1.rs"));
+    include!(concat!(env!("OUT_DIR"), "/policy_pattern_100.rs"));
+    include!(concat!(env!("OUT_DIR"), "/policy_pattern_1000.rs"));
+    include!(concat!(env!("OUT_DIR"), "/policy_pattern_10000.rs"));
 }
 
 /// A guestlist policy with `n` origins, written as policy text and compiled by the compiler
@@ -72,6 +76,19 @@ pub fn guestlist_static_service(n: usize) -> guestlist::Service<Floor> {
         1_000 => &statics::POLICY_1000,
         10_000 => &statics::POLICY_10000,
         _ => panic!("no static policy of {n} origins (STATIC_SIZES)"),
+    };
+    guestlist::Layer::new(policy).layer(Floor)
+}
+
+/// guestlist's layer over the static `n`-pattern policy (build.rs), for `n` in
+/// [`STATIC_SIZES`].
+pub fn guestlist_static_pattern_service(n: usize) -> guestlist::Service<Floor> {
+    let policy: &'static guestlist::Policy = match n {
+        1 => &statics::POLICY_PATTERN_1,
+        100 => &statics::POLICY_PATTERN_100,
+        1_000 => &statics::POLICY_PATTERN_1000,
+        10_000 => &statics::POLICY_PATTERN_10000,
+        _ => panic!("no static policy of {n} patterns (STATIC_SIZES)"),
     };
     guestlist::Layer::new(policy).layer(Floor)
 }

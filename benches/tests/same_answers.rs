@@ -34,7 +34,8 @@ fn both_layers_allow_the_benchmark_requests() {
 #[test]
 fn every_measured_variant_allows_its_requests() {
     use guestlist_benches::{
-        guestlist_pattern_service, guestlist_static_service, hand_pattern_service, hand_service,
+        guestlist_pattern_service, guestlist_static_pattern_service, guestlist_static_service,
+        hand_pattern_service, hand_service,
     };
     let pairs = |r: &http::Response<()>| -> Vec<(String, String)> {
         let mut v: Vec<(String, String)> = r
@@ -70,9 +71,15 @@ fn every_measured_variant_allows_its_requests() {
         }
         assert_eq!(run(&mut st, reqs.hostile_preflight()).status(), 204);
     }
-    for n in [1, 100] {
+    for n in [1, 100, 1_000, 10_000] {
         let reqs = Requests::pattern_of(n);
         let a = run(&mut guestlist_pattern_service(n), reqs.get());
+        let s = run(&mut guestlist_static_pattern_service(n), reqs.get());
+        assert_eq!(
+            pairs(&a),
+            pairs(&s),
+            "static vs run-time pattern tables, n={n}"
+        );
         let h = run(&mut hand_pattern_service(n), reqs.get());
         assert!(a.headers().contains_key("access-control-allow-origin"));
         assert_eq!(

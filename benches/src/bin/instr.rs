@@ -6,9 +6,10 @@
 //!
 //! `instr VARIANT KIND N K` with VARIANT in floor|hand|guestlist|guestlist-cloned|
 //! guestlist-static|guestlist-static-cloned|tower-http|tower-http-cloned|hand-pattern|
-//! guestlist-pattern, KIND in get|preflight|hostile
-//! (a preflight whose Access-Control-Request-Headers holds 1,000 commas). The `-pattern` variants allow N subdomain patterns
-//! (`https://*.tenant-{i}.example.com`) and the request comes from a subdomain of the last.
+//! guestlist-pattern|guestlist-static-pattern, KIND in get|preflight|hostile (a preflight whose
+//! Access-Control-Request-Headers holds 1,000 commas). The `-pattern` variants allow N subdomain
+//! patterns (`https://*.tenant-{i}.example.com`) and the request comes from a subdomain of the
+//! last.
 //! `guestlist` builds its tables at run time (`Layer::shared`); `guestlist-static` uses the
 //! static tables build.rs generated (what `include_policy!` gives), for N in STATIC_SIZES.
 #![allow(
@@ -19,8 +20,9 @@
 )] // a measuring tool fails loudly
 
 use guestlist_benches::{
-    guestlist_pattern_service, guestlist_service, guestlist_static_service, hand_pattern_service,
-    hand_service, run, tower_http_service, Floor, Requests,
+    guestlist_pattern_service, guestlist_service, guestlist_static_pattern_service,
+    guestlist_static_service, hand_pattern_service, hand_service, run, tower_http_service, Floor,
+    Requests,
 };
 use http::{Request, Response};
 use tower_service::Service;
@@ -91,6 +93,7 @@ fn main() {
         "hand" => go!(hand_service(n), false),
         "hand-pattern" => go!(hand_pattern_service(n), false),
         "guestlist-pattern" => go!(guestlist_pattern_service(n), false),
+        "guestlist-static-pattern" => go!(guestlist_static_pattern_service(n), false),
         other => panic!("unknown variant {other}"),
     }
     std::hint::black_box(sink);
