@@ -138,8 +138,8 @@ impl ActualHeaders {
             map.append(VARY, ORIGIN);
         }
         // No line of the names below is left (the response had none, or `remove_replaced`
-        // took them out), so each is appended: the same as `insert`, which also looks for
-        // lines to replace and returns the old value (measured: BENCHMARKS.md).
+        // took them out), so each is appended: the same map as `insert` makes, for less
+        // (`insert` returns the value it replaced; measured: BENCHMARKS.md).
         // In this order: where a name lands in `http`'s table depends on the names before it,
         // and Allow-Origin last displaces the fewest entries (measured: BENCHMARKS.md).
         if let Some(v) = self.aceh.take() {
@@ -293,8 +293,8 @@ impl Decision<'_> {
         }
         // Inlined at each of `for_each_header`'s call sites, where the name and the kind of
         // value are constants. The map holds no line of any name, and a decision lists each
-        // name once (but for Allow-Headers lines after the first): `append` is `insert`
-        // without the search for lines to replace (measured: BENCHMARKS.md).
+        // name once (but for Allow-Headers lines after the first): `append` makes the map
+        // `insert` would, for less (measured: BENCHMARKS.md).
         self.for_each_header(
             #[inline(always)]
             |h| {
