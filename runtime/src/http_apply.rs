@@ -505,6 +505,20 @@ mod tests {
         );
     }
 
+    /// The lines of each header name that starts with `prefix`, by name.
+    fn lines_of(m: &HeaderMap, prefix: &str) -> Vec<(String, Vec<Vec<u8>>)> {
+        let mut v: Vec<_> = m
+            .keys()
+            .filter(|k| k.as_str().starts_with(prefix))
+            .map(|k| {
+                let vals = m.get_all(k).iter().map(|x| x.as_bytes().to_vec()).collect();
+                (k.as_str().to_string(), vals)
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
     #[test]
     fn app_headers_are_scanned_in_one_pass() {
         let (p, parts) = allowed_get();
@@ -557,18 +571,7 @@ mod tests {
         ];
         // The Access-Control-* lines of an empty response, to which the application's own
         // must give way: each name once, with the same values.
-        let cors_lines = |m: &HeaderMap| -> Vec<(String, Vec<Vec<u8>>)> {
-            let mut v: Vec<_> = m
-                .keys()
-                .filter(|k| k.as_str().starts_with("access-control-"))
-                .map(|k| {
-                    let vals = m.get_all(k).iter().map(|x| x.as_bytes().to_vec()).collect();
-                    (k.as_str().to_string(), vals)
-                })
-                .collect();
-            v.sort();
-            v
-        };
+        let cors_lines = |m: &HeaderMap| lines_of(m, "access-control-");
         let mut fresh = HeaderMap::new();
         d.apply_to_headers(&parts.headers, &mut fresh);
         let expected = cors_lines(&fresh);
@@ -671,17 +674,7 @@ mod tests {
             .into_parts();
         let d = p.decide_parts(&parts);
         assert_eq!(d.status(), Some(204));
-        let lines = |m: &HeaderMap| -> Vec<(String, Vec<Vec<u8>>)> {
-            let mut v: Vec<_> = m
-                .keys()
-                .map(|k| {
-                    let vals = m.get_all(k).iter().map(|x| x.as_bytes().to_vec()).collect();
-                    (k.as_str().to_string(), vals)
-                })
-                .collect();
-            v.sort();
-            v
-        };
+        let lines = |m: &HeaderMap| lines_of(m, "");
         let mut fresh = HeaderMap::new();
         d.write_new_headers(&parts.headers, &mut fresh);
         assert_eq!(fresh.keys_len(), 6, "{fresh:?}");
