@@ -152,9 +152,7 @@ impl ActualHeaders {
             map.append(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
         }
     }
-}
 
-impl ActualHeaders {
     /// Removes the application's lines of the names these headers replace: on a governed
     /// route every name in [`OWNED`], else only the names these headers set.
     #[cold]
