@@ -150,9 +150,13 @@ pub fn policy_expr(lowered: &Lowered, krate: &str, extra: &[String]) -> String {
     }
     g.out.push_str("    ];\n");
     guards(&mut g, policy);
+    let non_normal = match policy.non_normal_paths() {
+        guestlist::NonNormalPaths::Reject => "Reject",
+        guestlist::NonNormalPaths::TwoReadings => "TwoReadings",
+    };
     let _ = writeln!(
         g.out,
-        "    {k}::Policy::from_raw_parts(&ROUTES, {route_keys}, &CORS, &CSP, &HEADER_SETS, &CSRF, &WEBSOCKET)"
+        "    {k}::Policy::from_raw_parts(&ROUTES, {route_keys}, &CORS, &CSP, &HEADER_SETS, &CSRF, &WEBSOCKET, {k}::NonNormalPaths::{non_normal})"
     );
     g.out.push('}');
     g.out

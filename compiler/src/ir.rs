@@ -324,6 +324,19 @@ pub struct Program {
     pub tests: Vec<TestDecl>,
     /// Profile names used in `when` (sorted), not including the default.
     pub profiles: Vec<String>,
+    /// The `paths` block, if any.
+    pub paths: Option<PathsDecl>,
+}
+
+/// `paths { non-normal ... }`.
+#[derive(Debug, Clone)]
+pub struct PathsDecl {
+    /// What a path with dot segments gets.
+    pub non_normal: guestlist::NonNormalPaths,
+    /// The block's head.
+    pub span: Span,
+    /// The `non-normal` line.
+    pub line: Option<Span>,
 }
 
 impl Program {

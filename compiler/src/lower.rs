@@ -182,6 +182,10 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Bui
         headers: guards.headers,
         csrf: guards.csrf,
         websocket: guards.websocket,
+        non_normal: program
+            .paths
+            .as_ref()
+            .map_or_else(Default::default, |p| p.non_normal),
     };
     let policy = guestlist::Policy::from_spec(spec.clone())?;
     Ok(Lowered {

@@ -11,8 +11,8 @@ use crate::headers::{
     MAX_ACRH_LINES, MAX_ACRH_NAMES,
 };
 use crate::keyset::{KeySet, PatternSet};
-use crate::path::{already_normal, normalize, PathError, MAX_PATH};
-use crate::policy::{Cors, Guards, Policy};
+use crate::path::{already_normal, read_path, PathBuffers, PathError, PathForm};
+use crate::policy::{Cors, Guards, NonNormalPaths, Policy};
 use crate::token::{cookie, ct_eq, verify as verify_token, CsrfSecret, TokenPolicy};
 
 /// What kind of request this was and what the runtime does with it.
@@ -36,6 +36,9 @@ pub enum Kind {
     WebsocketAllowed,
     /// A WebSocket handshake the route's `websocket` policy refuses: 403.
     WebsocketRejected,
+    /// A path that cannot be read, or (by default) one with dot segments: 400 before any
+    /// route is chosen (spec/language.md, "Path forms").
+    PathRejected,
 }
 
 impl Kind {
@@ -50,6 +53,7 @@ impl Kind {
             Kind::CsrfRejected => "csrf-rejected",
             Kind::WebsocketAllowed => "websocket-allowed",
             Kind::WebsocketRejected => "websocket-rejected",
+            Kind::PathRejected => "path-rejected",
         }
     }
 
@@ -64,12 +68,13 @@ impl Kind {
             "csrf-rejected" => Kind::CsrfRejected,
             "websocket-allowed" => Kind::WebsocketAllowed,
             "websocket-rejected" => Kind::WebsocketRejected,
+            "path-rejected" => Kind::PathRejected,
             _ => return None,
         })
     }
 
     /// All kinds, in documentation order.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::NotCors,
         Kind::ActualAllowed,
         Kind::ActualNotAllowed,
@@ -78,6 +83,7 @@ impl Kind {
         Kind::CsrfRejected,
         Kind::WebsocketAllowed,
         Kind::WebsocketRejected,
+        Kind::PathRejected,
     ];
 }
 
@@ -86,8 +92,15 @@ impl Kind {
 pub enum Reason {
     /// No route matches the path.
     NoRoute,
-    /// The path cannot be normalised (see `path.rs`); it matches no route.
+    /// The path cannot be read (an invalid escape, `%00`, `..` above the root, too long, not
+    /// absolute): refused with 400 when the policy has a route.
     PathInvalid,
+    /// The path has a `.` or `..` segment once fully decoded, or a `\` (raw or `%5C`): refused
+    /// with 400 unless the policy says `paths { non-normal two-readings }`.
+    PathNotNormal,
+    /// The path reads as two routes (as sent and normalised), and the other reading's route
+    /// has no cors policy, so the request is not allowed.
+    ReadingsDisagree,
     /// The route has no CORS policy.
     NoCorsPolicy,
     /// The request has no `Origin` header.
@@ -174,6 +187,8 @@ impl Reason {
         match self {
             Reason::NoRoute => "no-route",
             Reason::PathInvalid => "path-invalid",
+            Reason::PathNotNormal => "path-not-normal",
+            Reason::ReadingsDisagree => "readings-disagree",
             Reason::NoCorsPolicy => "no-cors-policy",
             Reason::NoOrigin => "no-origin",
             Reason::OriginAllowed => "origin-allowed",
@@ -219,7 +234,9 @@ impl Reason {
     pub fn describe(self) -> &'static str {
         match self {
             Reason::NoRoute => "no route matches the path, so no policy applies",
-            Reason::PathInvalid => "the path cannot be normalised, so it matches no route",
+            Reason::PathInvalid => "the path cannot be read (an invalid escape, %00, `..` above the root, or too long): refused with 400",
+            Reason::PathNotNormal => "the path has a `.` or `..` segment (or a backslash) once decoded, which browsers never send: refused with 400",
+            Reason::ReadingsDisagree => "the path reads as two routes (as sent and normalised), and one of them has no cors policy: not allowed",
             Reason::NoCorsPolicy => "the route has no cors policy",
             Reason::NoOrigin => "the request has no Origin header, so it is not a CORS request",
             Reason::OriginAllowed => "the origin is allowed",
@@ -379,6 +396,8 @@ pub struct TokenOutcome<'a> {
     /// Whether the layer sets a new token cookie (none, or not valid for this session, or
     /// made with the previous secret).
     pub issue: bool,
+    /// The csrf policy (index) whose `token` line was checked.
+    pub csrf: u32,
 }
 
 /// The outcome of evaluating one request against a [`Policy`].
@@ -403,8 +422,47 @@ pub struct Decision<'a> {
     /// The CSRF token check, when the route's csrf policy has a `token` line and the request
     /// was not refused.
     pub token: Option<TokenOutcome<'a>>,
+    /// When the path is not structurally normal: its normalised reading (the fields above are
+    /// the as-sent reading's).
+    pub readings: Option<Readings>,
     /// What the response headers are made from (see [`Decision::for_each_header`]).
     out: Out<'a>,
+}
+
+/// One of the two readings of a path that is not structurally normal (spec/language.md, "Path
+/// forms").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reading {
+    /// Every escape but `%2E`, `%2F` and `%5C` decoded; nothing merged or resolved: the path as
+    /// a router that takes it as sent sees it.
+    AsSent,
+    /// Decoded, `//` merged, dot segments resolved: the path nginx's `location` sees.
+    Normalised,
+}
+
+impl Reading {
+    /// The stable name (`explain --format json`): `as-sent` or `normalised`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reading::AsSent => "as-sent",
+            Reading::Normalised => "normalised",
+        }
+    }
+}
+
+/// The normalised reading of a path that is not structurally normal: its route and that
+/// route's policies. The decision is no looser than either reading's (spec/language.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readings {
+    /// The normalised reading's route.
+    pub route: Option<u32>,
+    /// Its CORS policy.
+    pub cors: Option<u32>,
+    /// Its CSP, header, CSRF and WebSocket policies.
+    pub guards: Guards,
+    /// The reading whose check refused the request, when one did (the as-sent reading's
+    /// checks run first).
+    pub refused_by: Option<Reading>,
 }
 
 /// The facts a decision's response headers are made from. The evaluator records these, not
@@ -415,6 +473,9 @@ pub struct Decision<'a> {
 struct Out<'a> {
     /// The applied CORS table (none: no CORS headers at all).
     cors: Option<&'a Cors>,
+    /// A path's other reading's CORS table, when it differs and both allow the request: the
+    /// headers take the stricter setting of the two.
+    other: Option<&'a Cors>,
     /// Which headers besides `Vary`.
     shape: Shape,
     /// `Vary: Origin` is appended.
@@ -464,6 +525,7 @@ enum Shape {
 impl Out<'_> {
     const NONE: Out<'static> = Out {
         cors: None,
+        other: None,
         shape: Shape::None,
         vary: false,
         origin: None,
@@ -508,6 +570,7 @@ impl<'a> Decision<'a> {
             guards: Guards::NONE,
             csrf_reason: None,
             token: None,
+            readings: None,
             out: Out::NONE,
         }
     }
@@ -559,7 +622,7 @@ impl<'a> Decision<'a> {
             }
             Shape::Preflight => {
                 f(set(HeaderName::AllowOrigin, self.allow_origin(c)));
-                if c.credentials {
+                if self.credentials(c) {
                     f(set(HeaderName::AllowCredentials, Value::Fixed("true")));
                 }
                 f(set(
@@ -588,7 +651,11 @@ impl<'a> Decision<'a> {
                         }
                     }
                 }
-                if let Some(v) = &c.max_age {
+                let max_age = match o.other {
+                    None => c.max_age.as_ref(),
+                    Some(b) => stricter_max_age(c, b),
+                };
+                if let Some(v) = max_age {
                     f(set(HeaderName::MaxAge, Value::Table(v)));
                 }
             }
@@ -605,10 +672,26 @@ impl<'a> Decision<'a> {
     /// Access-Control-Allow-Origin for an allowed request: `*`, or the request's `Origin`.
     #[inline]
     fn allow_origin(&self, c: &Cors) -> Value<'a> {
-        if c.any_origin {
+        if c.any_origin && self.out.other.is_none_or(|b| b.any_origin) {
             Value::Fixed("*")
         } else {
             Value::Echo(Echo::Origin, self.out.origin.unwrap_or_default())
+        }
+    }
+
+    /// Whether Access-Control-Allow-Credentials is sent: the table's setting, and the other
+    /// reading's when there is one.
+    #[inline]
+    fn credentials(&self, c: &Cors) -> bool {
+        c.credentials && self.out.other.is_none_or(|b| b.credentials)
+    }
+
+    /// Access-Control-Expose-Headers: the table's, or the stricter of two readings'.
+    #[inline]
+    fn expose(&self, c: &'a Cors) -> Option<&'a http::HeaderValue> {
+        match self.out.other {
+            None => c.aceh.as_ref(),
+            Some(b) => stricter_expose(c, b),
         }
     }
 
@@ -628,13 +711,13 @@ impl<'a> Decision<'a> {
         match o.shape {
             Shape::StaticAny => ActualParts {
                 acao: Some(Value::Fixed("*")),
-                aceh: c.aceh.as_ref(),
+                aceh: self.expose(c),
                 ..none
             },
             Shape::Actual => ActualParts {
                 acao: Some(self.allow_origin(c)),
-                acac: c.credentials,
-                aceh: c.aceh.as_ref(),
+                acac: self.credentials(c),
+                aceh: self.expose(c),
                 ..none
             },
             Shape::None | Shape::Preflight => none,
@@ -650,19 +733,23 @@ impl<'a> Decision<'a> {
     }
 
     /// The status when the runtime answers by itself: 204 for an allowed preflight, 403 for
-    /// a refused preflight, CSRF check or WebSocket handshake.
+    /// a refused preflight, CSRF check or WebSocket handshake, 400 for a refused path.
     pub fn status(&self) -> Option<u16> {
         match self.kind {
             Kind::PreflightOk => Some(204),
             Kind::PreflightRejected | Kind::CsrfRejected | Kind::WebsocketRejected => Some(403),
+            Kind::PathRejected => Some(400),
             _ => None,
         }
     }
 
-    /// For a CSRF or WebSocket refusal, the short reason sent in the `Guestlist-Reason` header.
+    /// For a CSRF, WebSocket or path refusal, the short reason sent in the `Guestlist-Reason`
+    /// header.
     pub fn refusal_reason(&self) -> Option<&'static str> {
         match self.kind {
-            Kind::CsrfRejected | Kind::WebsocketRejected => Some(self.reason.code()),
+            Kind::CsrfRejected | Kind::WebsocketRejected | Kind::PathRejected => {
+                Some(self.reason.code())
+            }
             _ => None,
         }
     }
@@ -681,6 +768,37 @@ const SAFELISTED_WORDS: [u64; 3] = [
     u32::from_le_bytes(*b"HEAD") as u64,
     u32::from_le_bytes(*b"POST") as u64,
 ];
+
+/// The stricter of two readings' exposed headers: the list the other contains (`*` contains
+/// every list), none when neither contains the other (spec/language.md, "Path forms").
+fn stricter_expose<'a>(a: &'a Cors, b: &'a Cors) -> Option<&'a http::HeaderValue> {
+    let (x, y) = (a.aceh.as_ref()?, b.aceh.as_ref()?);
+    if list_within(x.as_bytes(), y.as_bytes()) {
+        Some(x)
+    } else if list_within(y.as_bytes(), x.as_bytes()) {
+        Some(y)
+    } else {
+        None
+    }
+}
+
+/// Whether every name of the comma list `x` is in `y` (ASCII case ignored), or `y` is `*`.
+fn list_within(x: &[u8], y: &[u8]) -> bool {
+    y == b"*" || NameList::new(x).all(|n| NameList::new(y).any(|m| m.eq_ignore_ascii_case(n)))
+}
+
+/// The smaller of two readings' max-ages; none unless both send one (a browser's default is
+/// five seconds).
+fn stricter_max_age<'a>(a: &'a Cors, b: &'a Cors) -> Option<&'a http::HeaderValue> {
+    let (x, y) = (a.max_age.as_ref()?, b.max_age.as_ref()?);
+    let seconds = |v: &http::HeaderValue| {
+        std::str::from_utf8(v.as_bytes())
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Some(if seconds(x) <= seconds(y) { x } else { y })
+}
 
 /// Splits a request `Origin` into scheme, host and port when it has the strict form browsers
 /// send (`scheme://host[:port]`, lowercase, no default-port check). Only such origins can match
@@ -1041,23 +1159,58 @@ fn listed_line(set: &KeySet, line: &[u8]) -> Option<usize> {
     }
 }
 
+/// The routes a request path selects: [`Policy::routes_for`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathRoutes {
+    /// A structurally normal path: one reading, and its route.
+    Normal(Option<u32>),
+    /// A path that is not structurally normal: each reading's route.
+    TwoReadings {
+        /// The as-sent reading's route.
+        as_sent: Option<u32>,
+        /// The normalised reading's route.
+        normalised: Option<u32>,
+        /// The fully decoded path has a dot segment or a backslash (refused by default).
+        dot_segments: bool,
+    },
+}
+
 impl Policy {
-    /// The route for a request path, or why there is none.
-    #[inline(always)]
+    /// The route nginx's `location` would pick for a request path (its normalised reading),
+    /// or why the path cannot be read.
     pub fn route_for(&self, path: &str) -> Result<Option<u32>, PathError> {
+        Ok(match self.routes_for(path)? {
+            PathRoutes::Normal(r) => r,
+            PathRoutes::TwoReadings { normalised, .. } => normalised,
+        })
+    }
+
+    /// The routes of a request path's readings (spec/language.md, "Path forms").
+    #[inline(always)]
+    pub fn routes_for(&self, path: &str) -> Result<PathRoutes, PathError> {
         match already_normal(path)? {
-            Some(p) => Ok(self.route_for_normal(p)),
-            None => self.route_for_slow(path),
+            Some(p) => Ok(PathRoutes::Normal(self.route_for_normal(p))),
+            None => self.routes_for_slow(path),
         }
     }
 
-    /// Paths with `%`, `//` or dot segments: normalised in a stack buffer, kept out of line so
-    /// the common path does not pay for the buffer.
+    /// Paths with escapes, `\`, `//` or a segment that starts with `.`: read in stack buffers,
+    /// out of line so the common path does not pay for them.
     #[inline(never)]
-    fn route_for_slow(&self, path: &str) -> Result<Option<u32>, PathError> {
-        let mut buf = [0u8; MAX_PATH];
-        let p = normalize(path, &mut buf)?;
-        Ok(self.route_for_normal(p))
+    fn routes_for_slow(&self, path: &str) -> Result<PathRoutes, PathError> {
+        let mut bufs = PathBuffers::new();
+        Ok(match read_path(path, &mut bufs)? {
+            PathForm::Normal(p) => PathRoutes::Normal(self.route_for_normal(p)),
+            PathForm::TwoReadings {
+                as_sent,
+                normalised,
+                dot_segments,
+            } => PathRoutes::TwoReadings {
+                as_sent: self.route_for_normal(as_sent),
+                normalised: self.route_for_normal(normalised),
+                dot_segments,
+            },
+        })
     }
 
     #[inline]
@@ -1181,11 +1334,47 @@ impl Policy {
     ) where
         H: HeaderLookup + ?Sized,
     {
-        let route = match self.route_for(path) {
-            Ok(Some(r)) => r,
-            Ok(None) => return,
-            Err(_) => return d.set(Kind::NotCors, Reason::PathInvalid),
+        let request = Request {
+            method,
+            path,
+            authority,
+            headers,
+            secret,
         };
+        match self.routes_for(path) {
+            Ok(PathRoutes::Normal(Some(route))) => self.decide_route(route, &request, d),
+            Ok(PathRoutes::Normal(None)) => {}
+            Ok(PathRoutes::TwoReadings { dot_segments, .. })
+                if dot_segments && self.non_normal == NonNormalPaths::Reject =>
+            {
+                self.refuse_path(Reason::PathNotNormal, d);
+            }
+            Ok(PathRoutes::TwoReadings {
+                as_sent,
+                normalised,
+                ..
+            }) => self.decide_two(as_sent, normalised, &request, d),
+            Err(_) => self.refuse_path(Reason::PathInvalid, d),
+        }
+    }
+
+    /// A path refused before any route is chosen: 400 when the policy has a route (as nginx
+    /// answers), nothing when it has none.
+    #[cold]
+    fn refuse_path(&self, reason: Reason, d: &mut Decision<'_>) {
+        if self.routes.is_empty() {
+            d.set(Kind::NotCors, reason);
+        } else {
+            d.set(Kind::PathRejected, reason);
+        }
+    }
+
+    /// The decision on one route (a structurally normal path's, or both readings').
+    #[inline(always)]
+    fn decide_route<'a, H>(&'a self, route: u32, rq: &Request<'a, '_, H>, d: &mut Decision<'a>)
+    where
+        H: HeaderLookup + ?Sized,
+    {
         d.route = Some(route);
         let (cors_index, guards) = match self.routes.get(route as usize) {
             Some(r) => (r.cors, r.guards),
@@ -1198,24 +1387,13 @@ impl Policy {
                 .websocket
                 .and_then(|i| self.websocket.get(i as usize))
             {
-                if is_websocket_upgrade(method, headers) {
-                    return decide_websocket(ws, authority, headers, d);
+                if is_websocket_upgrade(rq.method, rq.headers) {
+                    return decide_websocket(ws, rq.authority, rq.headers, d);
                 }
             }
-            if let Some(csrf) = guards.csrf.and_then(|i| self.csrf.get(i as usize)) {
-                let mut token = None;
-                let verdict =
-                    decide_csrf(csrf, cors.map(|c| c.1), method, path, authority, headers)
-                        .and_then(|r| {
-                            // The token check runs after the Fetch-Metadata check, on what it let
-                            // through (exempt requests excepted).
-                            if let (Some(t), false) = (&csrf.token, r == Reason::CsrfExempt) {
-                                token = Some(check_token(t, secret, method, headers)?);
-                            }
-                            Ok(r)
-                        });
-                match verdict {
-                    Ok(r) => {
+            if let Some(ci) = guards.csrf {
+                match self.check_csrf(ci, cors.map(|c| c.1), rq) {
+                    Ok((r, token)) => {
                         d.csrf_reason = Some(r);
                         d.token = token;
                     }
@@ -1233,10 +1411,247 @@ impl Policy {
         }
         d.set(Kind::NotCors, Reason::NoCorsPolicy);
         if let Some((i, c)) = cors {
-            decide_cors(c, method, headers, d);
+            decide_cors(c, rq.method, rq.headers, d);
             d.cors = Some(i);
         }
     }
+
+    /// The csrf check of policy `ci`, then its token check (exempt requests excepted): why the
+    /// request passes and the token outcome, or why it is refused.
+    fn check_csrf<'a, H>(
+        &'a self,
+        ci: u32,
+        cors: Option<&Cors>,
+        rq: &Request<'a, '_, H>,
+    ) -> Result<(Reason, Option<TokenOutcome<'a>>), Reason>
+    where
+        H: HeaderLookup + ?Sized,
+    {
+        let Some(csrf) = self.csrf.get(ci as usize) else {
+            return Ok((Reason::CsrfSafeMethod, None));
+        };
+        let r = decide_csrf(csrf, cors, rq.method, rq.path, rq.authority, rq.headers)?;
+        let token = match (&csrf.token, r == Reason::CsrfExempt) {
+            (Some(t), false) => {
+                let mut outcome = check_token(t, rq.secret, rq.method, rq.headers)?;
+                outcome.csrf = ci;
+                Some(outcome)
+            }
+            _ => None,
+        };
+        Ok((r, token))
+    }
+
+    /// A path that is not structurally normal: the decision is no looser than either
+    /// reading's (spec/language.md, "Path forms"). Every reading's guards run and each must
+    /// pass; CORS is allowed only where both readings allow it, with the stricter settings.
+    #[inline(never)]
+    fn decide_two<'a, H>(
+        &'a self,
+        as_sent: Option<u32>,
+        normalised: Option<u32>,
+        rq: &Request<'a, '_, H>,
+        d: &mut Decision<'a>,
+    ) where
+        H: HeaderLookup + ?Sized,
+    {
+        let parts = |r: Option<u32>| {
+            r.and_then(|i| self.routes.get(i as usize))
+                .map_or((None, Guards::NONE), |r| (r.cors, r.guards))
+        };
+        let (cors_s, guards_s) = parts(as_sent);
+        let (cors_n, guards_n) = parts(normalised);
+        if as_sent == normalised || (cors_s == cors_n && guards_s == guards_n) {
+            // One policy, read twice: its checks (an exemption never applies: the path is not
+            // structurally normal).
+            if let Some(r) = as_sent.or(normalised) {
+                self.decide_route(r, rq, d);
+            }
+            d.route = as_sent;
+            d.readings = Some(Readings {
+                route: normalised,
+                cors: cors_n,
+                guards: guards_n,
+                refused_by: None,
+            });
+            return;
+        }
+        d.route = as_sent;
+        d.guards = guards_s;
+        let mut readings = Readings {
+            route: normalised,
+            cors: cors_n,
+            guards: guards_n,
+            refused_by: None,
+        };
+        let table = |i: Option<u32>| i.and_then(|i| self.cors.get(i as usize));
+        let (table_s, table_n) = (table(cors_s), table(cors_n));
+        let each = [
+            (Reading::AsSent, guards_s, table_s),
+            (Reading::Normalised, guards_n, table_n),
+        ];
+        // WebSocket handshakes: every reading's websocket policy must allow it.
+        let ws = |g: Guards| g.websocket.and_then(|i| self.websocket.get(i as usize));
+        if (ws(guards_s).is_some() || ws(guards_n).is_some())
+            && is_websocket_upgrade(rq.method, rq.headers)
+        {
+            let mut allowed: Option<Decision<'a>> = None;
+            for (reading, g, _) in each {
+                let Some(w) = ws(g) else { continue };
+                let mut one = Decision::new(Kind::NotCors, Reason::NoRoute);
+                decide_websocket(w, rq.authority, rq.headers, &mut one);
+                if one.kind == Kind::WebsocketRejected {
+                    d.set(one.kind, one.reason);
+                    readings.refused_by = Some(reading);
+                    d.readings = Some(readings);
+                    return;
+                }
+                allowed.get_or_insert(one);
+            }
+            if let Some(one) = allowed {
+                d.set(one.kind, one.reason);
+                d.origin_match = one.origin_match;
+            }
+            d.readings = Some(readings);
+            return;
+        }
+        // CSRF: every reading's check must pass.
+        for (reading, g, cors) in each {
+            let Some(ci) = g.csrf else { continue };
+            match self.check_csrf(ci, cors, rq) {
+                Ok((r, token)) => {
+                    d.csrf_reason.get_or_insert(r);
+                    if d.token.is_none() {
+                        d.token = token;
+                    }
+                }
+                Err(r) => {
+                    d.set(Kind::CsrfRejected, r);
+                    if let Some(c) = table_s.or(table_n) {
+                        if !(table_s.is_none_or(Cors::is_static_any)
+                            && table_n.is_none_or(Cors::is_static_any))
+                        {
+                            d.out.cors = Some(c);
+                            d.out.vary = true;
+                        }
+                    }
+                    readings.refused_by = Some(reading);
+                    d.readings = Some(readings);
+                    return;
+                }
+            }
+        }
+        d.set(Kind::NotCors, Reason::NoCorsPolicy);
+        if cors_s == cors_n {
+            if let (Some(i), Some(c)) = (cors_s, table_s) {
+                decide_cors(c, rq.method, rq.headers, d);
+                d.cors = Some(i);
+            }
+        } else {
+            readings.refused_by = decide_cors_two(table_s, table_n, rq.method, rq.headers, d);
+            d.cors = cors_s.or(cors_n);
+        }
+        d.readings = Some(readings);
+    }
+}
+
+/// The parts of a request the evaluator reads, passed down as one value.
+struct Request<'a, 's, H: ?Sized> {
+    method: &'s str,
+    path: &'s str,
+    authority: Option<&'a str>,
+    headers: &'a H,
+    secret: Option<&'s CsrfSecret>,
+}
+
+/// The CORS decision for a path whose two readings have different cors policies (at least one
+/// of them has one): allowed only where both allow, with the stricter settings of the two; a
+/// reading with no cors policy allows nothing. Returns the reading that refused, if one did.
+#[inline(never)]
+fn decide_cors_two<'a, H>(
+    table_s: Option<&'a Cors>,
+    table_n: Option<&'a Cors>,
+    method: &str,
+    headers: &'a H,
+    d: &mut Decision<'a>,
+) -> Option<Reading>
+where
+    H: HeaderLookup + ?Sized,
+{
+    let one = |c: Option<&'a Cors>| {
+        let mut x = Decision::new(Kind::NotCors, Reason::NoCorsPolicy);
+        if let Some(c) = c {
+            decide_cors(c, method, headers, &mut x);
+        }
+        x
+    };
+    let (ds, dn) = (one(table_s), one(table_n));
+    // The reading with a cors policy (the as-sent one when both have one) says what kind of
+    // request this is: a preflight, an actual request, or one without Origin.
+    let (first, first_table) = match (table_s, table_n) {
+        (Some(c), _) => (ds, c),
+        (None, Some(c)) => (dn, c),
+        (None, None) => return None,
+    };
+    let vary = ds.out.vary || dn.out.vary;
+    let both = |kind: Kind| ds.kind == kind && dn.kind == kind;
+    let merged = match first.kind {
+        Kind::PreflightOk | Kind::PreflightRejected => both(Kind::PreflightOk),
+        Kind::ActualAllowed | Kind::ActualNotAllowed => both(Kind::ActualAllowed),
+        _ => ds.reason == Reason::NoOrigin && dn.reason == Reason::NoOrigin,
+    };
+    if merged {
+        // Both tables allow (or neither sees an Origin): the as-sent reading's answer, with
+        // the other table's stricter settings folded in where the headers are written.
+        d.set(ds.kind, ds.reason);
+        d.origin_match = ds.origin_match;
+        d.out = Out {
+            other: table_n,
+            vary,
+            ..ds.out
+        };
+        if ds.out.shape == Shape::StaticAny && dn.out.shape != Shape::StaticAny {
+            d.out.shape = Shape::None;
+        }
+        if ds.kind == Kind::PreflightOk && ds.out.names {
+            // Every requested name passed both tables: they are echoed.
+            let (lines, n) = request_header_lines(headers);
+            d.out.echo_lines = Some(lines);
+            d.out.echo_len = n;
+        }
+        return None;
+    }
+    // Not allowed: the first refusing reading's answer (the as-sent reading's first); a
+    // reading with no cors policy refuses with `readings-disagree`.
+    let refusal = |x: &Decision<'a>, has_table: bool| match x.kind {
+        Kind::PreflightRejected | Kind::ActualNotAllowed => Some((x.kind, x.reason)),
+        _ if has_table => None,
+        _ => Some(match first.kind {
+            Kind::PreflightOk | Kind::PreflightRejected => {
+                (Kind::PreflightRejected, Reason::ReadingsDisagree)
+            }
+            Kind::ActualAllowed | Kind::ActualNotAllowed => {
+                (Kind::ActualNotAllowed, Reason::ReadingsDisagree)
+            }
+            _ => (Kind::NotCors, first.reason),
+        }),
+    };
+    let (reading, refused, (kind, reason)) = match (
+        refusal(&ds, table_s.is_some()),
+        refusal(&dn, table_n.is_some()),
+    ) {
+        (Some(r), _) => (Reading::AsSent, &ds, r),
+        (None, Some(r)) => (Reading::Normalised, &dn, r),
+        // Not reached: `merged` covers two tables that both allow.
+        (None, None) => (Reading::AsSent, &ds, (first.kind, first.reason)),
+    };
+    d.set(kind, reason);
+    d.origin_match = refused.origin_match;
+    d.offending = refused.offending;
+    // No CORS headers; the application's own are replaced (the path is governed).
+    d.out.cors = Some(first_table);
+    d.out.vary = vary;
+    (kind != Kind::NotCors).then_some(reading)
 }
 
 /// The CORS answer to the common request, from [`Policy::decide_common`].
@@ -1269,7 +1684,8 @@ impl Policy {
         if options {
             return None;
         }
-        let route = self.route_for(path).ok()??;
+        // Plain paths only: any other path is read by the general path.
+        let route = self.route_for_normal(already_normal(path).ok()??)?;
         // `NOT_CORS_ONLY` is out of range.
         let cors = self
             .cors
@@ -1329,6 +1745,7 @@ where
     let session = cookie(headers, &t.bind_cookie).unwrap_or(&[]);
     let tok_cookie = cookie(headers, &t.cookie);
     let outcome = |reason, issue| TokenOutcome {
+        csrf: 0,
         reason,
         cookie: tok_cookie,
         session,
@@ -1452,12 +1869,14 @@ where
     if matches!(method, "GET" | "HEAD" | "OPTIONS") {
         return Ok(Reason::CsrfSafeMethod);
     }
+    // Only a structurally normal path is exempt, on a direct match of its one reading: a
+    // path the application could read otherwise (`//`, `%2F`, dot segments) never is.
     let exempt = || {
         if csrf.exempt.is_empty() {
             return false;
         }
-        let mut buf = [0u8; MAX_PATH];
-        let Ok(p) = normalize(path, &mut buf) else {
+        let mut bufs = PathBuffers::new();
+        let Ok(PathForm::Normal(p)) = read_path(path, &mut bufs) else {
             return false;
         };
         csrf.exempt
@@ -1666,19 +2085,29 @@ fn preflight<'a, H>(
     d.out.names = names > 0;
     if names > 0 && cors.any_header && cors.credentials {
         // `*` is literal with credentials: echo what was asked (every name was checked).
-        let mut list: [&'a [u8]; MAX_ACRH_LINES] = [&[]; MAX_ACRH_LINES];
-        let mut n = 0u8;
-        for line in headers.values(RequestHeader::RequestHeaders) {
-            if names_a_header(line) {
-                if let Some(slot) = list.get_mut(usize::from(n)) {
-                    *slot = line;
-                    n += 1;
-                }
-            }
-        }
-        d.out.echo_lines = Some(list);
+        let (lines, n) = request_header_lines(headers);
+        d.out.echo_lines = Some(lines);
         d.out.echo_len = n;
     }
+}
+
+/// The request's `Access-Control-Request-Headers` lines that name a header, to echo (a
+/// preflight that passed has at most [`MAX_ACRH_LINES`]).
+fn request_header_lines<'a, H>(headers: &'a H) -> ([&'a [u8]; MAX_ACRH_LINES], u8)
+where
+    H: HeaderLookup + ?Sized,
+{
+    let mut list: [&'a [u8]; MAX_ACRH_LINES] = [&[]; MAX_ACRH_LINES];
+    let mut n = 0u8;
+    for line in headers.values(RequestHeader::RequestHeaders) {
+        if names_a_header(line) {
+            if let Some(slot) = list.get_mut(usize::from(n)) {
+                *slot = line;
+                n += 1;
+            }
+        }
+    }
+    (list, n)
 }
 
 #[cfg(test)]
@@ -2264,7 +2693,16 @@ mod tests {
             Route::from_raw_parts("/*", true, None, Guards::NONE),
         ];
         let keys = KeySet::new(["/a/*".to_string(), "/*".to_string()], false).unwrap();
-        let g = Policy::from_raw_parts(&ROUTES, keys, &[], &[], &[], &[], &[]);
+        let g = Policy::from_raw_parts(
+            &ROUTES,
+            keys,
+            &[],
+            &[],
+            &[],
+            &[],
+            &[],
+            NonNormalPaths::Reject,
+        );
         assert_eq!(g.root, Some(1));
         assert!(!g.only_root);
         assert_eq!(g.route_for("/b/c"), Ok(Some(1)));
@@ -2279,7 +2717,8 @@ mod tests {
         // be normalised still has none.
         static ONLY: [Route; 1] = [Route::from_raw_parts("/*", true, None, Guards::NONE)];
         let keys = KeySet::new(["/*".to_string()], false).unwrap();
-        let g = Policy::from_raw_parts(&ONLY, keys, &[], &[], &[], &[], &[]);
+        let g =
+            Policy::from_raw_parts(&ONLY, keys, &[], &[], &[], &[], &[], NonNormalPaths::Reject);
         let q = Policy::build(vec![route("/*")], vec![]).unwrap();
         for p in [&g, &q] {
             assert!(p.only_root);

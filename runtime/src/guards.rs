@@ -241,6 +241,11 @@ pub struct HeaderSetSpec {
 }
 
 impl HeaderSet {
+    /// The value the set gives `name`, if it sets it.
+    pub(crate) fn value(&self, name: &HttpName) -> Option<&HeaderValue> {
+        self.set.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
     pub(crate) fn build(spec: HeaderSetSpec) -> Result<HeaderSet, BuildError> {
         let set = spec
             .set

@@ -6,7 +6,7 @@
 use http::header::{self, HeaderMap, HeaderName as HttpName, HeaderValue, VARY};
 use http::{Response, StatusCode};
 
-use crate::eval::{Decision, Echo, HeaderName, Value};
+use crate::eval::{Decision, Echo, HeaderName, TokenOutcome, Value};
 use crate::guards::CspNonce;
 use crate::headers::names_a_header;
 use crate::policy::{Guards, Policy};
@@ -375,51 +375,94 @@ impl Policy {
             .and_then(|c| c.token.as_ref())
     }
 
+    /// The token policy a decision's token outcome was checked against.
+    pub fn token_policy_of(&self, t: &TokenOutcome<'_>) -> Option<&crate::token::TokenPolicy> {
+        self.csrf
+            .get(t.csrf as usize)
+            .and_then(|c| c.token.as_ref())
+    }
+
     /// Whether any route's csrf policy signs tokens, so the layer needs
     /// [`crate::Layer::csrf_secret`]. Call it at start-up to fail fast.
     pub fn needs_csrf_secret(&self) -> bool {
         self.csrf.iter().any(|c| c.token.is_some())
     }
 
-    /// Whether the route's CSP needs a fresh nonce for each response.
-    pub fn needs_nonce(&self, guards: Guards) -> bool {
-        guards
-            .csp
-            .and_then(|i| self.csp.get(i as usize))
-            .is_some_and(|c| c.has_nonce())
+    /// Whether the route's CSP (or, for a path with two readings, either route's) needs a
+    /// fresh nonce for each response.
+    pub fn needs_nonce(&self, guards: Guards, normalised: Option<Guards>) -> bool {
+        let nonce = |g: Guards| {
+            g.csp
+                .and_then(|i| self.csp.get(i as usize))
+                .is_some_and(|c| c.has_nonce())
+        };
+        nonce(guards) || normalised.is_some_and(nonce)
     }
 
-    /// The headers a route's CSP and security-header policies set, in order: the header set's
-    /// headers, then the CSP and `Reporting-Endpoints`. The one list both the tower layer
-    /// ([`Policy::apply_guard_headers`]) and `guestlist explain` use.
-    pub fn guard_headers(
-        &self,
+    /// Calls `f` with each header a route's CSP and security-header policies set, in order:
+    /// the header set's headers, then the CSP and `Reporting-Endpoints`; the one list the
+    /// tower layer ([`Policy::apply_guard_headers`]), `guestlist explain` and the emitters
+    /// read. For a path with two readings (`normalised`: the normalised reading's route's
+    /// guards, when they differ), the header set is the as-sent route's, with
+    /// Strict-Transport-Security, X-Frame-Options, Cross-Origin-Opener-Policy and
+    /// Cross-Origin-Resource-Policy taking the stricter value where both routes set one, and
+    /// both routes' CSPs are sent (`append`: a line after one of the same name).
+    pub fn for_each_guard_header<'p>(
+        &'p self,
         guards: Guards,
-    ) -> impl Iterator<Item = (HttpName, GuardValue<'_>)> {
-        let set = guards
-            .headers
-            .and_then(|i| self.header_sets.get(i as usize));
-        let csp = guards.csp.and_then(|i| self.csp.get(i as usize));
-        let fixed = set
-            .into_iter()
-            .flat_map(|s| s.set.iter().map(|(n, v)| (n.clone(), GuardValue::Fixed(v))));
-        let csp_header = csp.map(|c| (c.header_name(), GuardValue::Csp(c)));
-        let endpoints = csp.and_then(|c| c.reporting_endpoints.as_ref()).map(|v| {
-            (
-                HttpName::from_static("reporting-endpoints"),
-                GuardValue::Fixed(v),
-            )
-        });
-        fixed.chain(csp_header).chain(endpoints)
+        normalised: Option<Guards>,
+        mut f: impl FnMut(GuardHeader<'p>),
+    ) {
+        let set = |g: Guards| g.headers.and_then(|i| self.header_sets.get(i as usize));
+        let csp = |g: Guards| g.csp.and_then(|i| self.csp.get(i as usize));
+        let other_set = normalised.and_then(set);
+        if let Some(s) = set(guards) {
+            for (name, value) in s.set.iter() {
+                let value = match other_set.and_then(|o| o.value(name)) {
+                    Some(other) => stricter(name, value, other),
+                    None => value,
+                };
+                f(GuardHeader {
+                    name: name.clone(),
+                    value: GuardValue::Fixed(value),
+                    append: false,
+                });
+            }
+        }
+        let first = csp(guards);
+        let second = normalised.filter(|g| g.csp != guards.csp).and_then(csp);
+        for (c, after) in [(first, None), (second, first)] {
+            let Some(c) = c else { continue };
+            f(GuardHeader {
+                name: c.header_name(),
+                value: GuardValue::Csp(c),
+                append: after.is_some_and(|a| a.header_name() == c.header_name()),
+            });
+            if let Some(v) = c.reporting_endpoints.as_ref() {
+                f(GuardHeader {
+                    name: HttpName::from_static("reporting-endpoints"),
+                    value: GuardValue::Fixed(v),
+                    append: after.is_some_and(|a| a.reporting_endpoints.is_some()),
+                });
+            }
+        }
+    }
+
+    /// [`Policy::for_each_guard_header`] of one route, collected (explain, the emitters).
+    pub fn guard_headers(&self, guards: Guards) -> Vec<(HttpName, GuardValue<'_>)> {
+        let mut out = Vec::new();
+        self.for_each_guard_header(guards, None, |h| out.push((h.name, h.value)));
+        out
     }
 
     /// Applies a route's CSP and security headers to a response: removes the header set's
     /// `remove` names, then sets (replacing the application's) each of
-    /// [`Policy::guard_headers`], the CSP with `nonce` in it. A nonce CSP without a nonce is
-    /// not sent: the caller decides (the tower layer always has one).
+    /// [`Policy::for_each_guard_header`], the CSP with `nonce` in it. A nonce CSP without a
+    /// nonce is not sent: the caller decides (the tower layer always has one).
     pub fn apply_guard_headers(
         &self,
         guards: Guards,
+        normalised: Option<Guards>,
         nonce: Option<&CspNonce>,
         map: &mut HeaderMap,
     ) {
@@ -431,16 +474,98 @@ impl Policy {
                 map.remove(name);
             }
         }
-        for (name, value) in self.guard_headers(guards) {
-            let value = match value {
+        self.for_each_guard_header(guards, normalised, |h| {
+            let value = match h.value {
                 GuardValue::Fixed(v) => Some(v.clone()),
                 GuardValue::Csp(c) => c.value_with(nonce),
             };
             if let Some(v) = value {
-                map.insert(name, v);
+                if h.append {
+                    map.append(h.name, v);
+                } else {
+                    map.insert(h.name, v);
+                }
             }
+        });
+    }
+}
+
+/// One of [`Policy::for_each_guard_header`].
+#[derive(Debug, Clone)]
+pub struct GuardHeader<'a> {
+    /// The header's name.
+    pub name: HttpName,
+    /// Its value.
+    pub value: GuardValue<'a>,
+    /// Appended after a line of the same name the list already gave (a second CSP); every
+    /// other header replaces the application's.
+    pub append: bool,
+}
+
+/// The stricter of two routes' values of a security header whose values are ordered (spec:
+/// "Path forms"); `a` (the as-sent route's) for every other header and on a tie.
+fn stricter<'v>(name: &HttpName, a: &'v HeaderValue, b: &'v HeaderValue) -> &'v HeaderValue {
+    fn token(v: &HeaderValue) -> &[u8] {
+        let v = v.as_bytes();
+        v.split(|&c| c == b';').next().unwrap_or(v).trim_ascii()
+    }
+    fn rank(order: &[&[u8]], v: &HeaderValue) -> usize {
+        let t = token(v);
+        order
+            .iter()
+            .position(|o| o.eq_ignore_ascii_case(t))
+            .unwrap_or(0)
+    }
+    // Each list from the loosest to the strictest.
+    let (ra, rb) = match name.as_str() {
+        "strict-transport-security" => (hsts_rank(a), hsts_rank(b)),
+        "x-frame-options" => {
+            let order: &[&[u8]] = &[b"", b"SAMEORIGIN", b"DENY"];
+            ((rank(order, a), 0, 0), (rank(order, b), 0, 0))
+        }
+        "cross-origin-opener-policy" => {
+            let order: &[&[u8]] = &[
+                b"unsafe-none",
+                b"noopener-allow-popups",
+                b"same-origin-allow-popups",
+                b"same-origin",
+            ];
+            ((rank(order, a), 0, 0), (rank(order, b), 0, 0))
+        }
+        "cross-origin-resource-policy" => {
+            let order: &[&[u8]] = &[b"cross-origin", b"same-site", b"same-origin"];
+            ((rank(order, a), 0, 0), (rank(order, b), 0, 0))
+        }
+        _ => return a,
+    };
+    if rb > ra {
+        b
+    } else {
+        a
+    }
+}
+
+/// Strict-Transport-Security, ordered: the longer max-age, then `includeSubDomains`, then
+/// `preload`.
+fn hsts_rank(v: &HeaderValue) -> (usize, usize, usize) {
+    let (mut age, mut sub, mut preload) = (0usize, 0, 0);
+    for d in v.as_bytes().split(|&c| c == b';') {
+        let d = d.trim_ascii();
+        if d.eq_ignore_ascii_case(b"includeSubDomains") {
+            sub = 1;
+        } else if d.eq_ignore_ascii_case(b"preload") {
+            preload = 1;
+        } else if d
+            .get(..8)
+            .is_some_and(|k| k.eq_ignore_ascii_case(b"max-age="))
+        {
+            age = std::str::from_utf8(d.get(8..).unwrap_or_default())
+                .ok()
+                .and_then(|s| s.trim_matches('"').parse().ok())
+                .unwrap_or(0);
         }
     }
+    (age, sub, preload)
 }
 
 #[cfg(test)]

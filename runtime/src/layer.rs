@@ -168,8 +168,11 @@ where
             // Answered here: a preflight, or a CSRF or WebSocket refusal.
             return self.answer(&d, req.headers(), known);
         };
-        let guards = d.guards;
-        if guards.csp.is_none() && guards.headers.is_none() && d.token.is_none() {
+        let guards = RouteGuards {
+            route: d.guards,
+            normalised: d.readings.map(|r| r.guards),
+        };
+        if !guards.has_headers() && d.token.is_none() {
             // The common case: CORS headers only.
             return ResponseFuture {
                 state: State::Inner {
@@ -206,8 +209,12 @@ impl<S> Service<S> {
         request: &http::HeaderMap,
         known: crate::http_apply::Known<'_>,
     ) -> ResponseFuture<F, B> {
+        let guards = RouteGuards {
+            route: d.guards,
+            normalised: d.readings.map(|r| r.guards),
+        };
         let response = d.preflight_response_with(request, known).map(|mut r| {
-            if !self.guard_headers(d.guards, None, &mut r) {
+            if !self.guard_headers(guards, None, &mut r) {
                 r = no_nonce();
             }
             r
@@ -229,7 +236,7 @@ impl<S> Service<S> {
         let cookie = if t.issue {
             self.policy
                 .get()
-                .csrf_token_policy(d.guards)
+                .token_policy_of(&t)
                 .and_then(|p| HeaderValue::try_from(p.set_cookie(&value)).ok())
         } else {
             None
@@ -253,7 +260,7 @@ impl<S> Service<S> {
         &mut self,
         mut req: Request<ReqBody>,
         headers: ActualHeaders,
-        guards: Guards,
+        guards: RouteGuards,
         token: TokenForApp,
     ) -> ResponseFuture<S::Future, ResBody>
     where
@@ -267,8 +274,12 @@ impl<S> Service<S> {
             }
             None => None,
         };
-        let guard = if guards.csp.is_some() || guards.headers.is_some() || set_cookie.is_some() {
-            let nonce = if self.policy.get().needs_nonce(guards) {
+        let guard = if guards.has_headers() || set_cookie.is_some() {
+            let nonce = if self
+                .policy
+                .get()
+                .needs_nonce(guards.route, guards.normalised)
+            {
                 match CspNonce::generate() {
                     Some(n) => {
                         req.extensions_mut().insert(n);
@@ -305,24 +316,47 @@ impl<S> Service<S> {
     /// the header is still sent. `false` when no nonce could be made.
     fn guard_headers<B>(
         &self,
-        guards: Guards,
+        guards: RouteGuards,
         nonce: Option<CspNonce>,
         r: &mut Response<B>,
     ) -> bool {
-        if guards.csp.is_none() && guards.headers.is_none() {
+        if !guards.has_headers() {
             return true;
         }
         let policy = self.policy.get();
         let nonce = match nonce {
             Some(n) => Some(n),
-            None if policy.needs_nonce(guards) => match CspNonce::generate() {
-                Some(n) => Some(n),
-                None => return false,
-            },
+            None if policy.needs_nonce(guards.route, guards.normalised) => {
+                match CspNonce::generate() {
+                    Some(n) => Some(n),
+                    None => return false,
+                }
+            }
             None => None,
         };
-        policy.apply_guard_headers(guards, nonce.as_ref(), r.headers_mut());
+        policy.apply_guard_headers(
+            guards.route,
+            guards.normalised,
+            nonce.as_ref(),
+            r.headers_mut(),
+        );
         true
+    }
+}
+
+/// The guards whose headers a response gets: the route's, and for a path with two readings
+/// the normalised reading's route's.
+#[derive(Debug, Clone, Copy)]
+struct RouteGuards {
+    route: Guards,
+    normalised: Option<Guards>,
+}
+
+impl RouteGuards {
+    /// Whether either route sets a CSP or security headers.
+    fn has_headers(&self) -> bool {
+        let set = |g: Guards| g.csp.is_some() || g.headers.is_some();
+        set(self.route) || self.normalised.is_some_and(set)
     }
 }
 
@@ -330,7 +364,7 @@ impl<S> Service<S> {
 #[derive(Debug)]
 struct GuardState {
     policy: Shared,
-    guards: Guards,
+    guards: RouteGuards,
     nonce: Option<CspNonce>,
     set_cookie: Option<HeaderValue>,
 }
@@ -393,7 +427,8 @@ where
                     };
                     if let Some(g) = guard {
                         g.policy.get().apply_guard_headers(
-                            g.guards,
+                            g.guards.route,
+                            g.guards.normalised,
                             g.nonce.as_ref(),
                             resp.headers_mut(),
                         );

@@ -41,7 +41,8 @@ mod policy;
 mod token;
 
 pub use eval::{
-    Decision, Echo, Header, HeaderName, Kind, OriginMatch, Reason, TokenOutcome, Value,
+    Decision, Echo, Header, HeaderName, Kind, OriginMatch, PathRoutes, Reading, Readings, Reason,
+    TokenOutcome, Value,
 };
 pub use guards::{
     Csp, CspNonce, CspSpec, Csrf, CsrfSpec, Exempt, HeaderSet, HeaderSetSpec, WebSocket,
@@ -52,12 +53,16 @@ pub use headers::{
     is_token, HeaderLookup, NameList, PairValues, RequestHeader, MAX_ACRH_BYTES, MAX_ACRH_LINES,
     MAX_ACRH_NAMES,
 };
-pub use http_apply::{ActualHeaders, GuardValue, REASON_HEADER};
+pub use http_apply::{ActualHeaders, GuardHeader, GuardValue, REASON_HEADER};
 pub use keyset::{BuildError, KeySet, PatternSet};
 #[cfg(feature = "tower")]
 pub use layer::{Layer, ResponseFuture, Service};
-pub use path::{normalize as normalize_path, PathError, MAX_PATH};
-pub use policy::{Cors, CorsSpec, Guards, Policy, PolicySpec, Route, RouteSpec, Str};
+pub use path::{
+    normalize as normalize_path, read_path, PathBuffers, PathError, PathForm, MAX_PATH,
+};
+pub use policy::{
+    Cors, CorsSpec, Guards, NonNormalPaths, Policy, PolicySpec, Route, RouteSpec, Str,
+};
 pub use token::{
     mint as mint_csrf_token, CsrfSecret, CsrfToken, SecretError, TokenPolicy, TokenSpec, TOKEN_LEN,
 };
@@ -71,7 +76,7 @@ pub mod __private {
 
     /// The table layout version generated code was written for (hash function, slot layout,
     /// `from_raw_parts` signatures).
-    pub const TABLE_FORMAT: u32 = 4;
+    pub const TABLE_FORMAT: u32 = 5;
 
     /// Called by generated code in a `const`, so a runtime/compiler version mismatch fails to
     /// compile instead of misbehaving.

@@ -1,21 +1,23 @@
-//! Request-path normalisation, identical to nginx's before `location` matching, so that the
-//! Rust runtime and the emitted nginx config pick the same route for the same request.
+//! Request paths: how the evaluator reads one (spec/language.md, "Path forms").
 //!
-//! Normative text: `spec/language.md`, section "Routes". In short, on the raw request target:
-//! 1. cut at the first `?` or `#` (query and fragment never select a route);
-//! 2. the path must start with `/`;
-//! 3. percent-decode every `%XX` (so `%2F` becomes a `/` and separates segments, as in nginx);
-//!    a `%` not followed by two hex digits, or a decoded NUL byte, makes the path invalid;
-//! 4. merge runs of `/` into one;
-//! 5. remove `.` segments and resolve `..` segments; a `..` above the root makes the path invalid
-//!    (nginx answers 400).
+//! A path is **structurally normal** when, after decoding every escape but `%2E`, `%2F` and
+//! `%5C` (any case), it has no empty segment (`//`), no `.` or `..` segment, no `\`, and none of
+//! those three escapes. Such a path has one reading: itself, decoded. Every other path has two:
+//! - the **as-sent reading** decodes every escape but `%2E`/`%2F`/`%5C`, merges nothing and
+//!   resolves nothing: what a router that takes the path as sent (axum, hyper) sees;
+//! - the **normalised reading** is nginx's (what `location` matches): cut at `?`/`#`, decode
+//!   every escape, merge runs of `/`, remove `.` segments and resolve `..` segments.
 //!
-//! An invalid path, or one longer than [`MAX_PATH`] bytes, matches no route.
+//! A path that cannot be read at all is invalid ([`PathError`]): it does not start with `/`,
+//! holds a `%` not followed by two hex digits or a `%00`, climbs above the root with `..`, or is
+//! longer than [`MAX_PATH`] bytes. nginx answers 400 to the same paths.
 
-/// The longest path (after decoding) that is matched against routes; longer paths match none.
+use crate::keyset::{bytes_eq, le_word};
+
+/// The longest path (before decoding) that is read; longer paths are invalid.
 pub const MAX_PATH: usize = 8192;
 
-/// Why a path could not be normalised.
+/// Why a path cannot be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathError {
     /// Does not start with `/`.
@@ -28,6 +30,47 @@ pub enum PathError {
     TooLong,
 }
 
+/// A path, read: [`read_path`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathForm<'a> {
+    /// Structurally normal: one reading, the path decoded.
+    Normal(&'a [u8]),
+    /// Not structurally normal: two readings.
+    TwoReadings {
+        /// Every escape but `%2E`/`%2F`/`%5C` decoded, nothing merged or resolved.
+        as_sent: &'a [u8],
+        /// nginx's normal form.
+        normalised: &'a [u8],
+        /// The fully decoded path has a `.` or `..` segment, or a `\` (raw or `%5C`): such a
+        /// path is refused unless the policy says `paths { non-normal two-readings }`.
+        dot_segments: bool,
+    },
+}
+
+/// The two buffers the readings of a path that is not plain are written to (16 KiB: keep it
+/// out of hot stack frames).
+#[derive(Debug)]
+pub struct PathBuffers {
+    as_sent: [u8; MAX_PATH],
+    normalised: [u8; MAX_PATH],
+}
+
+impl PathBuffers {
+    /// Zeroed buffers.
+    pub fn new() -> PathBuffers {
+        PathBuffers {
+            as_sent: [0; MAX_PATH],
+            normalised: [0; MAX_PATH],
+        }
+    }
+}
+
+impl Default for PathBuffers {
+    fn default() -> Self {
+        PathBuffers::new()
+    }
+}
+
 fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -37,9 +80,19 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
-/// Whether `path` holds none of `%`, `?`, `#`, `//`, `/.`: then it is already normal and has no
-/// query or fragment to cut (what every plain request path looks like, and what
-/// `http::Uri::path` gives).
+/// The byte `%XX` at `path[i..]` decodes to: never NUL.
+fn escape(path: &[u8], i: usize) -> Result<u8, PathError> {
+    let hi = path.get(i + 1).copied().and_then(hex);
+    let lo = path.get(i + 2).copied().and_then(hex);
+    match (hi, lo) {
+        (Some(h), Some(l)) if (h << 4 | l) != 0 => Ok(h << 4 | l),
+        _ => Err(PathError::BadPercentEncoding),
+    }
+}
+
+/// Whether `path` holds none of `%`, `?`, `#`, `\`, `//`, `/.`: then it is structurally normal,
+/// its own reading, and has no query or fragment to cut (what every plain request path looks
+/// like, and what `http::Uri::path` gives).
 #[inline]
 fn is_plain_target(path: &[u8]) -> bool {
     if path.len() >= 8 {
@@ -53,7 +106,7 @@ fn is_plain_target(path: &[u8]) -> bool {
 #[inline(always)]
 fn plain_bytes(bytes: &[u8], mut prev_slash: bool) -> bool {
     for &b in bytes {
-        if matches!(b, b'%' | b'?' | b'#') || (prev_slash && matches!(b, b'/' | b'.')) {
+        if matches!(b, b'%' | b'?' | b'#' | b'\\') || (prev_slash && matches!(b, b'/' | b'.')) {
             return false;
         }
         prev_slash = b == b'/';
@@ -65,13 +118,12 @@ fn plain_bytes(bytes: &[u8], mut prev_slash: bool) -> bool {
 /// line: the word constants would cost a path as short as `/` more than its one byte does.
 #[inline(never)]
 fn is_plain_target_words(path: &[u8]) -> bool {
-    use crate::keyset::{bytes_eq, le_word};
     let mut after_slash = 0u64;
     let mut chunks = path.chunks_exact(8);
     for c in chunks.by_ref() {
         let w = le_word(c);
         let slash = bytes_eq(w, b'/');
-        let bad = bytes_eq(w, b'%') | bytes_eq(w, b'?') | bytes_eq(w, b'#');
+        let bad = bytes_eq(w, b'%') | bytes_eq(w, b'?') | bytes_eq(w, b'#') | bytes_eq(w, b'\\');
         // Byte i follows a '/' when byte i - 1 is one (little-endian: the next byte up).
         let follows = (slash << 8) | after_slash;
         if bad | (follows & (slash | bytes_eq(w, b'.'))) != 0 {
@@ -82,15 +134,8 @@ fn is_plain_target_words(path: &[u8]) -> bool {
     plain_bytes(chunks.remainder(), after_slash != 0)
 }
 
-/// The path itself when it is already normal (the common case: no copy, no buffer), `None`
-/// when it needs [`normalize`].
-#[inline]
-pub fn already_normal(raw: &str) -> Result<Option<&[u8]>, PathError> {
-    let raw = raw.as_bytes();
-    // The common case in one pass: nothing to cut, nothing to normalise.
-    if raw.first() == Some(&b'/') && raw.len() <= MAX_PATH && is_plain_target(raw) {
-        return Ok(Some(raw));
-    }
+/// The path of a request target: cut at the first `?` or `#`, absolute, at most [`MAX_PATH`].
+fn cut(raw: &[u8]) -> Result<&[u8], PathError> {
     let end = raw
         .iter()
         .position(|&b| b == b'?' || b == b'#')
@@ -102,35 +147,120 @@ pub fn already_normal(raw: &str) -> Result<Option<&[u8]>, PathError> {
     if path.len() > MAX_PATH {
         return Err(PathError::TooLong);
     }
+    Ok(path)
+}
+
+/// The path itself when it is plain (the common case: no copy, no buffer), `None` when it
+/// needs [`read_path`]'s buffers.
+#[inline]
+pub fn already_normal(raw: &str) -> Result<Option<&[u8]>, PathError> {
+    let raw = raw.as_bytes();
+    // The common case in one pass: nothing to cut, nothing to decode.
+    if raw.first() == Some(&b'/') && raw.len() <= MAX_PATH && is_plain_target(raw) {
+        return Ok(Some(raw));
+    }
+    let path = cut(raw)?;
     Ok(plain_bytes(path, false).then_some(path))
 }
 
-/// Normalises `raw` (a request target's path, possibly with a query) into `buf`, or returns the
-/// input slice itself when it is already normal.
+/// Reads a request target's path (a query or fragment is cut off): its one reading when it is
+/// structurally normal, else its two.
+#[inline]
+pub fn read_path<'a>(raw: &'a str, bufs: &'a mut PathBuffers) -> Result<PathForm<'a>, PathError> {
+    match already_normal(raw)? {
+        Some(p) => Ok(PathForm::Normal(p)),
+        None => read_decoded(raw.as_bytes(), bufs),
+    }
+}
+
+/// [`read_path`] for a path with escapes, `\`, `//` or a segment starting with `.`.
+#[inline(never)]
+fn read_decoded<'a>(raw: &'a [u8], bufs: &'a mut PathBuffers) -> Result<PathForm<'a>, PathError> {
+    let path = cut(raw)?;
+    let PathBuffers {
+        as_sent,
+        normalised,
+    } = bufs;
+    // The as-sent reading: every escape but the three that make a path non-normal decoded.
+    let mut n = 0usize;
+    let mut kept = false;
+    let mut backslash = false;
+    let mut i = 0usize;
+    while let Some(&b) = path.get(i) {
+        if b == b'%' {
+            let v = escape(path, i)?;
+            if matches!(v, b'.' | b'/' | b'\\') {
+                kept = true;
+                backslash |= v == b'\\';
+                for k in 0..3 {
+                    put(as_sent, &mut n, path.get(i + k).copied().unwrap_or(b'%'));
+                }
+            } else {
+                put(as_sent, &mut n, v);
+            }
+            i += 3;
+        } else {
+            backslash |= b == b'\\';
+            put(as_sent, &mut n, b);
+            i += 1;
+        }
+    }
+    let sent = as_sent.get(..n).unwrap_or(&[]);
+    if !kept && !backslash && segments_normal(sent) {
+        return Ok(PathForm::Normal(sent));
+    }
+    // The normalised reading: everything decoded, then merged and resolved in place.
+    let n = decode_all(path, normalised)?;
+    let dot_segments = backslash || has_dot_segment(normalised.get(..n).unwrap_or(&[]));
+    let w = resolve(normalised, n)?;
+    Ok(PathForm::TwoReadings {
+        as_sent: sent,
+        normalised: normalised.get(..w).unwrap_or(&[]),
+        dot_segments,
+    })
+}
+
+/// No empty segment (`//`) and no `.` or `..` segment; a trailing `/` is not an empty segment.
+fn segments_normal(p: &[u8]) -> bool {
+    let mut segments = p.split(|&b| b == b'/');
+    // The empty piece before the leading '/'.
+    segments.next();
+    let mut last_empty = false;
+    for s in segments {
+        if last_empty || s == b"." || s == b".." {
+            return false;
+        }
+        last_empty = s.is_empty();
+    }
+    true
+}
+
+/// Whether a decoded path has a `.` or `..` segment.
+fn has_dot_segment(p: &[u8]) -> bool {
+    p.split(|&b| b == b'/').any(|s| s == b"." || s == b"..")
+}
+
+/// Normalises `raw` (a request target's path, possibly with a query) into `buf` (nginx's
+/// normal form: the normalised reading), or returns the input slice itself when it is plain.
 pub fn normalize<'a>(raw: &'a str, buf: &'a mut [u8; MAX_PATH]) -> Result<&'a [u8], PathError> {
     if let Some(p) = already_normal(raw)? {
         return Ok(p);
     }
-    let raw = raw.as_bytes();
-    let end = raw
-        .iter()
-        .position(|&b| b == b'?' || b == b'#')
-        .unwrap_or(raw.len());
-    let path = raw.get(..end).unwrap_or(raw);
-    // Pass 1: percent-decode into buf.
+    let path = cut(raw.as_bytes())?;
+    let n = decode_all(path, buf)?;
+    let w = resolve(buf, n)?;
+    Ok(buf.get(..w).unwrap_or(&[]))
+}
+
+/// Percent-decodes every escape of `path` into `buf`; returns the decoded length.
+fn decode_all(path: &[u8], buf: &mut [u8]) -> Result<usize, PathError> {
     let mut n = 0usize;
     let mut i = 0usize;
     while let Some(&b) = path.get(i) {
         let out = if b == b'%' {
-            let hi = path.get(i + 1).copied().and_then(hex);
-            let lo = path.get(i + 2).copied().and_then(hex);
-            match (hi, lo) {
-                (Some(h), Some(l)) if (h << 4 | l) != 0 => {
-                    i += 3;
-                    h << 4 | l
-                }
-                _ => return Err(PathError::BadPercentEncoding),
-            }
+            let v = escape(path, i)?;
+            i += 3;
+            v
         } else {
             i += 1;
             b
@@ -139,7 +269,12 @@ pub fn normalize<'a>(raw: &'a str, buf: &'a mut [u8; MAX_PATH]) -> Result<&'a [u
         *slot = out;
         n += 1;
     }
-    // Pass 2: in place, merge slashes and resolve dot segments. `w` never passes `r`.
+    Ok(n)
+}
+
+/// Merges slashes and resolves dot segments of the decoded path `buf[..n]`, in place; returns
+/// the normal form's length. `w` never passes `r`.
+fn resolve(buf: &mut [u8], n: usize) -> Result<usize, PathError> {
     let mut w = 0usize; // write position; buf[..w] is the normalised output so far
     let mut r = 0usize;
     while r < n {
@@ -191,7 +326,7 @@ pub fn normalize<'a>(raw: &'a str, buf: &'a mut [u8; MAX_PATH]) -> Result<&'a [u
     if w == 0 {
         put(buf, &mut w, b'/');
     }
-    Ok(buf.get(..w).unwrap_or(&[]))
+    Ok(w)
 }
 
 #[inline]

@@ -38,6 +38,20 @@ pub struct Policy {
     pub(crate) root: Option<u32>,
     /// Whether `/*` is the only route (every normal path is `root`'s, without a lookup).
     pub(crate) only_root: bool,
+    /// What a path with dot segments gets (`paths { non-normal ... }`).
+    pub(crate) non_normal: NonNormalPaths,
+}
+
+/// What a policy does with a path whose fully decoded form has a `.` or `..` segment or a
+/// `\` (`paths { non-normal reject | two-readings }`; spec/language.md, "Path forms").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum NonNormalPaths {
+    /// `reject`, the default: 400 with `path-not-normal`. Browsers never send such paths.
+    #[default]
+    Reject,
+    /// `two-readings`: decided under the as-sent and the normalised reading, no looser than
+    /// either (as every other path that is not structurally normal is).
+    TwoReadings,
 }
 
 /// [`Policy::prefix_lens`] and [`Policy::long_prefixes`] of a route list.
@@ -223,6 +237,8 @@ pub struct PolicySpec {
     pub csrf: Vec<CsrfSpec>,
     /// WebSocket origin policies.
     pub websocket: Vec<WebSocketSpec>,
+    /// `paths { non-normal ... }`.
+    pub non_normal: NonNormalPaths,
 }
 
 /// Plain data for one CORS policy, for [`Policy::build`]. The compiler has already checked it;
@@ -270,6 +286,7 @@ impl Policy {
         long_prefixes: false,
         root: None,
         only_root: false,
+        non_normal: NonNormalPaths::Reject,
     };
 
     /// Builds a CORS-only policy from plain data at run time.
@@ -352,11 +369,16 @@ impl Policy {
             long_prefixes,
             root,
             only_root: only_root(root, has_exact, prefix_lens, long_prefixes),
+            non_normal: spec.non_normal,
         })
     }
 
     /// Used by generated code.
     #[doc(hidden)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "mirrors the struct for generated code"
+    )]
     pub const fn from_raw_parts(
         routes: &'static [Route],
         route_keys: KeySet,
@@ -365,6 +387,7 @@ impl Policy {
         header_sets: &'static [HeaderSet],
         csrf: &'static [Csrf],
         websocket: &'static [WebSocket],
+        non_normal: NonNormalPaths,
     ) -> Policy {
         Policy {
             routes: Cow::Borrowed(routes),
@@ -384,7 +407,13 @@ impl Policy {
                 prefix_lengths(routes).0,
                 prefix_lengths(routes).1,
             ),
+            non_normal,
         }
+    }
+
+    /// What the policy does with a path whose decoded form has dot segments.
+    pub fn non_normal_paths(&self) -> NonNormalPaths {
+        self.non_normal
     }
 
     /// The CSP policies.

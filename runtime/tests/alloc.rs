@@ -84,9 +84,15 @@ fn main() {
         ),
         (
             "GET",
-            "/api//x/../y?q=1",
+            "/api//x/y?q=1",
             vec![("origin", "https://a.b.preview.example.com")],
             Kind::ActualAllowed,
+        ),
+        (
+            "GET",
+            "/api//x/../y?q=1",
+            vec![("origin", "https://a.b.preview.example.com")],
+            Kind::PathRejected,
         ),
         (
             "GET",
@@ -317,9 +323,22 @@ fn guards() -> usize {
         ),
         (
             "POST",
-            "/hooks//a/../b",
+            "/hooks/a/b",
             vec![("sec-fetch-site", "cross-site")],
             Kind::NotCors,
+        ),
+        // Two readings: never exempt.
+        (
+            "POST",
+            "/hooks//a/b",
+            vec![("sec-fetch-site", "cross-site")],
+            Kind::CsrfRejected,
+        ),
+        (
+            "POST",
+            "/hooks//a/../b",
+            vec![("sec-fetch-site", "cross-site")],
+            Kind::PathRejected,
         ),
         (
             "POST",

@@ -84,6 +84,7 @@ fn policy() -> Policy {
                 ..Default::default()
             },
         ],
+        ..Default::default()
     })
     .unwrap()
 }
@@ -201,12 +202,57 @@ fn csrf_follows_go_cross_origin_protection() {
             Kind::CsrfRejected,
             Some(Reason::CsrfCrossSite),
         ),
+        // Dot segments are refused before any route; other forms the application could read
+        // as another path are never exempt (Go 1.25.1's direct-match rule).
         (
             "POST",
             "/hooks/../admin",
             &[("sec-fetch-site", "cross-site")],
+            Kind::PathRejected,
+            Some(Reason::PathNotNormal),
+        ),
+        (
+            "POST",
+            "/admin/%2e%2e/hooks/x",
+            &[("sec-fetch-site", "cross-site")],
+            Kind::PathRejected,
+            Some(Reason::PathNotNormal),
+        ),
+        (
+            "POST",
+            "//hooks/github",
+            &[("sec-fetch-site", "cross-site")],
             Kind::CsrfRejected,
             Some(Reason::CsrfCrossSite),
+        ),
+        (
+            "POST",
+            "/hooks//github",
+            &[("sec-fetch-site", "cross-site")],
+            Kind::CsrfRejected,
+            Some(Reason::CsrfCrossSite),
+        ),
+        (
+            "POST",
+            "/hooks%2Fgithub",
+            &[("sec-fetch-site", "cross-site")],
+            Kind::CsrfRejected,
+            Some(Reason::CsrfCrossSite),
+        ),
+        (
+            "POST",
+            "/hooks/x%zz",
+            &[("sec-fetch-site", "cross-site")],
+            Kind::PathRejected,
+            Some(Reason::PathInvalid),
+        ),
+        // An escape that decodes to an ordinary byte keeps a path structurally normal.
+        (
+            "POST",
+            "/%68ooks/github",
+            &[("sec-fetch-site", "cross-site")],
+            Kind::NotCors,
+            Some(Reason::CsrfExempt),
         ),
         (
             "POST",
@@ -255,7 +301,7 @@ fn csrf_follows_go_cross_origin_protection() {
         let d = p.decide(method, path, *headers);
         assert_eq!(d.kind, *kind, "{method} {path} {headers:?}");
         match (kind, reason) {
-            (Kind::CsrfRejected, Some(r)) => {
+            (Kind::CsrfRejected | Kind::PathRejected, Some(r)) => {
                 assert_eq!(d.reason, *r, "{method} {path} {headers:?}")
             }
             (Kind::CsrfRejected, None) => {}

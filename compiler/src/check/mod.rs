@@ -76,7 +76,7 @@ fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -
         .map(|(_, c)| c)
 }
 
-const BLOCKS: [&str; 8] = [
+const BLOCKS: [&str; 9] = [
     "origins",
     "cors",
     "route",
@@ -85,6 +85,7 @@ const BLOCKS: [&str; 8] = [
     "headers",
     "csrf",
     "websocket",
+    "paths",
 ];
 const CORS_SETTINGS: [&str; 7] = [
     "allow-origins",
@@ -210,6 +211,14 @@ impl Checker {
                         .help("write `route \"/api/*\" {` (everything below /api/) or `route \"/health\" {` (exactly /health)"),
                 ),
             },
+            "paths" => match (args, when) {
+                ([], None) => self.paths_block(b),
+                _ => self.diags.push(
+                    Diagnostic::new("GL0104", b.head_span, "malformed `paths` block")
+                        .label("`paths` takes no name and no `when`")
+                        .help("write `paths { non-normal reject }` (the default) or `paths { non-normal two-readings }`"),
+                ),
+            },
             "test" => match (args, when) {
                 ([n], None) if n.quoted => self.test_block(b, n),
                 _ => self.diags.push(
@@ -224,7 +233,7 @@ impl Checker {
                     .label("unknown block kind");
                 d = match did_you_mean(other, BLOCKS) {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None => d.help("blocks are `origins`, `cors`, `csp`, `headers`, `csrf`, `websocket`, `route` and `test`"),
+                    None => d.help("blocks are `origins`, `cors`, `csp`, `headers`, `csrf`, `websocket`, `route`, `paths` and `test`"),
                 };
                 self.diags.push(d);
             }
@@ -517,6 +526,68 @@ impl Checker {
         self.program.cors.push(c);
     }
 
+    /// `paths { non-normal reject | two-readings }`: what a path with dot segments gets
+    /// (spec/language.md, "Path forms"). One per program (GL1001).
+    fn paths_block(&mut self, b: &Block) {
+        if let Some(first) = &self.program.paths {
+            self.diags.push(
+                Diagnostic::new("GL1001", b.head_span, "a second `paths` block")
+                    .label("the path rules are set again here")
+                    .secondary(first.span, "first set here")
+                    .help("keep one `paths` block for the whole policy (imports included)"),
+            );
+            return;
+        }
+        let mut decl = crate::ir::PathsDecl {
+            non_normal: guestlist::NonNormalPaths::Reject,
+            span: b.head_span,
+            line: None,
+        };
+        for Setting {
+            key,
+            vals,
+            lspan,
+            cond,
+        } in settings(&b.lines)
+        {
+            if key.text != "non-normal" || key.quoted {
+                self.diags
+                    .push(unknown_setting(key, "paths", &["non-normal"]));
+                continue;
+            }
+            if let Some(w) = cond {
+                self.diags.push(
+                    Diagnostic::new("GL0104", w.span, "`paths` settings hold in every profile")
+                        .label("no `when` here")
+                        .help("remove `when`: a path is read the same way in every profile"),
+                );
+                continue;
+            }
+            if decl.line.is_some() {
+                self.diags.push(
+                    Diagnostic::new("GL0105", lspan, "`non-normal` is set twice")
+                        .label("set again here")
+                        .help("keep one `non-normal` line"),
+                );
+                continue;
+            }
+            decl.non_normal = match vals {
+                [v] if v.is_word("reject") => guestlist::NonNormalPaths::Reject,
+                [v] if v.is_word("two-readings") => guestlist::NonNormalPaths::TwoReadings,
+                _ => {
+                    self.diags.push(
+                        Diagnostic::new("GL0104", lspan, "`non-normal` takes `reject` or `two-readings`")
+                            .label("expected one of the two words")
+                            .help("write `non-normal reject` (paths with dot segments get 400, the default) or `non-normal two-readings`"),
+                    );
+                    continue;
+                }
+            };
+            decl.line = Some(lspan);
+        }
+        self.program.paths = Some(decl);
+    }
+
     /// The route-pattern rules (GL0106); `false` when the pattern was reported.
     fn check_route_pattern(&mut self, pattern: &Value) -> bool {
         let p = pattern.text.as_str();
@@ -546,7 +617,10 @@ impl Checker {
                 "paths are percent-decoded before matching: write the decoded character"
                     .to_string(),
             ))
-        } else if body.contains("//") || body.split('/').any(|s| s == "." || s == "..") {
+        } else if body.contains("//")
+            || body.contains('\\')
+            || body.split('/').any(|s| s == "." || s == "..")
+        {
             Some(("a route pattern is written normalised", "paths are normalised before matching (`//` merged, `.` and `..` resolved): write the normalised path".to_string()))
         } else if !p.bytes().all(|b| b.is_ascii_graphic()) {
             Some((

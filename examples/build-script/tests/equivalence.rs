@@ -96,18 +96,23 @@ fn summary(
     h: &[(String, String)],
 ) -> (String, String, Vec<(String, String)>) {
     let d = p.decide(m, path, h);
+    let mut headers: Vec<(String, String)> = d
+        .headers()
+        .iter()
+        .map(|x| {
+            (
+                x.name.as_str().to_string(),
+                String::from_utf8_lossy(x.value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    if let Some(r) = d.refusal_reason() {
+        headers.push((guestlist::REASON_HEADER.to_string(), r.to_string()));
+    }
     (
         d.kind.as_str().to_string(),
         d.reason.code().to_string(),
-        d.headers()
-            .iter()
-            .map(|x| {
-                (
-                    x.name.as_str().to_string(),
-                    String::from_utf8_lossy(x.value.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
+        headers,
     )
 }
 
@@ -145,7 +150,7 @@ fn macro_build_rs_and_explain_agree() {
     }
     assert_eq!(
         kinds.len(),
-        5,
+        6,
         "every decision kind is exercised: {kinds:?}"
     );
 }
@@ -167,10 +172,22 @@ async fn http_matches_the_decisions() {
             match kind.as_str() {
                 "preflight-ok" => assert_eq!(r.status, 204, "{m} {path} {h:?}"),
                 "preflight-rejected" => assert_eq!(r.status, 403, "{m} {path} {h:?}"),
-                _ => assert_ne!(r.status, 403, "{m} {path} {h:?}"),
+                "path-rejected" => assert_eq!(r.status, 400, "{m} {path} {h:?}"),
+                _ => assert!(![400, 403].contains(&r.status), "{m} {path} {h:?}"),
             }
-            // Exactly the decision's headers on the wire: the app's own `*` never leaks.
-            let mut want = headers.clone();
+            // The refusal's reason, then exactly the decision's CORS headers on the wire: the
+            // app's own `*` never leaks.
+            let (reason, mut want): (Vec<_>, Vec<_>) = headers
+                .clone()
+                .into_iter()
+                .partition(|(n, _)| n == guestlist::REASON_HEADER);
+            let got_reason: Vec<(String, String)> = r
+                .headers
+                .iter()
+                .filter(|(n, _)| n == guestlist::REASON_HEADER)
+                .cloned()
+                .collect();
+            assert_eq!(got_reason, reason, "{m} {path} {h:?}: {r:?}");
             let mut got = r.cors_headers();
             want.sort();
             got.sort();
