@@ -53,19 +53,18 @@ pub fn response_headers(
     if let Some(r) = d.refusal_reason() {
         out.push((guestlist::REASON_HEADER.to_string(), r.to_string()));
     }
-    let g = d.guards;
-    if let (Some(t), Some(tp)) = (d.token, policy.csrf_token_policy(g)) {
-        if t.issue {
+    if let Some(t) = d.token {
+        if let (true, Some(tp)) = (t.issue, policy.token_policy_of(&t)) {
             out.push(("set-cookie".to_string(), tp.set_cookie("{token}")));
         }
     }
-    for (name, value) in policy.guard_headers(g) {
-        let value = match value {
+    policy.for_each_guard_header(d.guards, d.readings.map(|r| r.guards), |h| {
+        let value = match h.value {
             guestlist::GuardValue::Fixed(v) => show(v.as_bytes()),
             guestlist::GuardValue::Csp(c) => c.display_value(),
         };
-        out.push((name.as_str().to_string(), value));
-    }
+        out.push((h.name.as_str().to_string(), value));
+    });
     out
 }
 

@@ -46,6 +46,53 @@ impl Rng {
 
 type Request = (String, String, Vec<(String, String)>);
 
+/// The path forms a request can take that are not structurally normal (spec/language.md,
+/// "Path forms"), each inserted at a segment start or at any byte of a path.
+const PATH_MUTATIONS: [&str; 17] = [
+    "./",
+    "x/../",
+    "%2e%2e/",
+    "%2E",
+    "//",
+    "%2F..%2F",
+    "%2f",
+    "%2F",
+    "%zz",
+    "%00",
+    "%5C",
+    "\\",
+    "../../../../",
+    "%2e/",
+    ".%2E/",
+    "%61",
+    ";x/",
+];
+
+/// `path` with one or two of [`PATH_MUTATIONS`] inserted (the query kept as it was).
+fn mutate(rng: &mut Rng, path: &str) -> String {
+    let (p, query) = match path.split_once('?') {
+        Some((p, q)) => (p.to_string(), format!("?{q}")),
+        None => (path.to_string(), String::new()),
+    };
+    let mut p = p;
+    for _ in 0..1 + rng.below(2) {
+        let starts: Vec<usize> = (1..=p.len())
+            .filter(|&i| p.as_bytes()[i - 1] == b'/')
+            .collect();
+        let at = if rng.chance(70) && !starts.is_empty() {
+            *rng.pick(&starts)
+        } else {
+            1 + rng.below(p.len())
+        };
+        if !p.is_char_boundary(at) {
+            continue;
+        }
+        let m = *rng.pick(&PATH_MUTATIONS);
+        p.insert_str(at, m);
+    }
+    format!("{p}{query}")
+}
+
 /// Requests across allowed, refused, pattern, suffix-confusion, wrong-case and `null` origins,
 /// no Origin, preflights with every method and header mix, and odd paths.
 fn requests(c: &Compilation, profile: &str, n: usize, seed: u64) -> Vec<Request> {
@@ -165,6 +212,13 @@ fn requests(c: &Compilation, profile: &str, n: usize, seed: u64) -> Vec<Request>
         } else {
             rng.pick(&paths).clone()
         };
+        // One request in eight takes a mutated path (the odd paths above are not normal
+        // either).
+        let path = if rng.chance(12) {
+            mutate(&mut rng, &path)
+        } else {
+            path
+        };
         let mut h = Vec::new();
         if rng.chance(90) {
             let o = if !good.is_empty() && rng.chance(40) {
@@ -230,6 +284,15 @@ fn requests(c: &Compilation, profile: &str, n: usize, seed: u64) -> Vec<Request>
     out
 }
 
+/// Whether a path is not structurally normal (a [`mutate`]d one, or one of the odd paths).
+fn is_mutated(p: &str) -> bool {
+    let p = p.split('?').next().unwrap_or(p);
+    p.contains("//")
+        || p.contains('%') && !p.contains("%61")
+        || p.contains('\\')
+        || p.split('/').any(|s| s == "." || s == "..")
+}
+
 /// Runs the differential test for one policy and profile; returns (requests, mismatches).
 fn differential(
     bin: &Path,
@@ -239,7 +302,18 @@ fn differential(
     seed: u64,
     required: &[&str],
 ) -> (usize, Vec<String>) {
-    let c = Compilation::load(&[file]).unwrap();
+    let c = if file.extension().is_some_and(|x| x == "toml") {
+        // A conformance file: its policy is the text between `policy = """` and `"""`.
+        let text = std::fs::read_to_string(file).unwrap();
+        let policy = text
+            .split_once("policy = \"\"\"")
+            .and_then(|(_, rest)| rest.split_once("\"\"\""))
+            .map(|(p, _)| p.to_string())
+            .unwrap();
+        Compilation::from_str(&file.to_string_lossy(), &policy)
+    } else {
+        Compilation::load(&[file]).unwrap()
+    };
     assert!(!c.has_errors(), "{}", c.render());
     let dir = tempdir(&format!(
         "diff-{}-{profile}",
@@ -256,7 +330,15 @@ fn differential(
         *kinds.entry(e.kind.as_str()).or_insert(0) += 1;
         let (status, got) = send(server.addr, m, p, h);
         let mut want = e.headers.clone();
+        if e.reason_code == "path-invalid" {
+            // nginx answers 400 itself to a path it cannot read, without the reason header
+            // (spec/nginx.md).
+            want.retain(|(n, _)| n != "guestlist-reason");
+        }
         want.sort();
+        if is_mutated(p) {
+            *kinds.entry("non-normal paths").or_insert(0) += 1;
+        }
         let status_ok = match e.status {
             Some(s) => status == s,
             None => status != 204 && status != 403 && status != 0,
@@ -276,6 +358,10 @@ fn differential(
             "too few {kind} requests: {kinds:?}"
         );
     }
+    assert!(
+        kinds.get("non-normal paths").copied().unwrap_or(0) >= 500,
+        "too few paths that are not structurally normal: {kinds:?}"
+    );
     (reqs.len(), mismatches)
 }
 
@@ -365,31 +451,44 @@ fn nginx_decides_like_the_runtime() {
             root().join("examples/policies/site.policy"),
             "default",
             11,
+            3000,
             cors,
         ),
         (
             root().join("examples/policies/site.policy"),
             "dev",
             12,
+            3000,
             cors,
         ),
         (
             root().join("spec/policies/conformance.policy"),
             "default",
             13,
+            3000,
             cors,
         ),
         (
             root().join("spec/policies/guards.policy"),
             "default",
             14,
+            3000,
             guards,
+        ),
+        // `paths { non-normal two-readings }`, nested routes with different cors policies,
+        // header sets and CSPs: the readings' pairs in named locations.
+        (
+            root().join("spec/cases/paths.toml"),
+            "default",
+            16,
+            6000,
+            cors,
         ),
     ];
     let mut total = 0;
     let mut all = Vec::new();
-    for (file, profile, seed, required) in &cases {
-        let (n, mismatches) = differential(&bin, file, profile, 2000, *seed, required);
+    for (file, profile, seed, n, required) in &cases {
+        let (n, mismatches) = differential(&bin, file, profile, *n, *seed, required);
         println!(
             "{} ({profile}): {n} requests, {} mismatches",
             file.display(),

@@ -653,7 +653,7 @@ impl<'a> Decision<'a> {
                 }
                 let max_age = match o.other {
                     None => c.max_age.as_ref(),
-                    Some(b) => stricter_max_age(c, b),
+                    Some(b) => c.stricter_max_age(b),
                 };
                 if let Some(v) = max_age {
                     f(set(HeaderName::MaxAge, Value::Table(v)));
@@ -691,7 +691,7 @@ impl<'a> Decision<'a> {
     fn expose(&self, c: &'a Cors) -> Option<&'a http::HeaderValue> {
         match self.out.other {
             None => c.aceh.as_ref(),
-            Some(b) => stricter_expose(c, b),
+            Some(b) => c.stricter_expose(b),
         }
     }
 
@@ -769,35 +769,38 @@ const SAFELISTED_WORDS: [u64; 3] = [
     u32::from_le_bytes(*b"POST") as u64,
 ];
 
-/// The stricter of two readings' exposed headers: the list the other contains (`*` contains
-/// every list), none when neither contains the other (spec/language.md, "Path forms").
-fn stricter_expose<'a>(a: &'a Cors, b: &'a Cors) -> Option<&'a http::HeaderValue> {
-    let (x, y) = (a.aceh.as_ref()?, b.aceh.as_ref()?);
-    if list_within(x.as_bytes(), y.as_bytes()) {
-        Some(x)
-    } else if list_within(y.as_bytes(), x.as_bytes()) {
-        Some(y)
-    } else {
-        None
-    }
-}
-
 /// Whether every name of the comma list `x` is in `y` (ASCII case ignored), or `y` is `*`.
 fn list_within(x: &[u8], y: &[u8]) -> bool {
     y == b"*" || NameList::new(x).all(|n| NameList::new(y).any(|m| m.eq_ignore_ascii_case(n)))
 }
 
-/// The smaller of two readings' max-ages; none unless both send one (a browser's default is
-/// five seconds).
-fn stricter_max_age<'a>(a: &'a Cors, b: &'a Cors) -> Option<&'a http::HeaderValue> {
-    let (x, y) = (a.max_age.as_ref()?, b.max_age.as_ref()?);
-    let seconds = |v: &http::HeaderValue| {
-        std::str::from_utf8(v.as_bytes())
-            .ok()
-            .and_then(|s| s.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    Some(if seconds(x) <= seconds(y) { x } else { y })
+impl Cors {
+    /// For a path whose two readings apply this table and `other`: the stricter exposed
+    /// headers, the list the other contains (`*` contains every list), none when neither
+    /// contains the other (spec/language.md, "Path forms").
+    pub fn stricter_expose<'a>(&'a self, other: &'a Cors) -> Option<&'a http::HeaderValue> {
+        let (x, y) = (self.aceh.as_ref()?, other.aceh.as_ref()?);
+        if list_within(x.as_bytes(), y.as_bytes()) {
+            Some(x)
+        } else if list_within(y.as_bytes(), x.as_bytes()) {
+            Some(y)
+        } else {
+            None
+        }
+    }
+
+    /// For a path whose two readings apply this table and `other`: the smaller max-age, none
+    /// unless both send one (a browser's default is five seconds).
+    pub fn stricter_max_age<'a>(&'a self, other: &'a Cors) -> Option<&'a http::HeaderValue> {
+        let (x, y) = (self.max_age.as_ref()?, other.max_age.as_ref()?);
+        let seconds = |v: &http::HeaderValue| {
+            std::str::from_utf8(v.as_bytes())
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Some(if seconds(x) <= seconds(y) { x } else { y })
+    }
 }
 
 /// Splits a request `Origin` into scheme, host and port when it has the strict form browsers

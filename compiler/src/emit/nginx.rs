@@ -647,7 +647,8 @@ impl Writer {
             } else {
                 self.exact_set(&format!("{v}_own"), &format!("{v}_ohit"), &own)?;
             }
-            // Exemptions: method (byte-exact) and nginx's normalised path, as the runtime.
+            // Exemptions: method (byte-exact) and path, only for a structurally normal path
+            // (the path form is empty), whose one reading is nginx's `$uri`: a direct match.
             let mut lines = vec![("default".to_string(), "0".to_string())];
             for e in c.exempt() {
                 check_value("exempt method", e.method())?;
@@ -656,9 +657,13 @@ impl Writer {
                     Some(prefix) => re(prefix),
                     None => format!("{}$", re(e.pattern())),
                 };
-                lines.push((q(&format!("~^{}:{path}", re(e.method()))), "1".into()));
+                lines.push((q(&format!("~^:{}:{path}", re(e.method()))), "1".into()));
             }
-            self.map(&q("$request_method:$uri"), &format!("{v}_exempt"), &lines);
+            self.map(
+                &q(&format!("${ns}_form:$request_method:$uri")),
+                &format!("{v}_exempt"),
+                &lines,
+            );
         }
         // Trusted on this route: listed, or allowed by the route's cors policy (never `*`).
         let rv = format!("{ns}r{ri}");
@@ -762,16 +767,14 @@ impl Writer {
         Ok(format!("${v}_ws"))
     }
 
-    /// The route snippet's guard part: CSRF and WebSocket refusals, then the security headers
-    /// and CSP (static values, `always`, the upstream's own copies hidden).
-    fn route_guards(
+    /// The WebSocket and CSRF refusal variables of one route (its reading's checks).
+    fn route_reasons(
         &mut self,
         ri: usize,
         r: &guestlist::Route,
         policy: &guestlist::Policy,
-    ) -> Result<String, Unsupported> {
+    ) -> Result<Vec<String>, Unsupported> {
         let g = r.guards();
-        let mut s = String::new();
         let mut reasons = Vec::new();
         if let Some(wi) = g.websocket {
             if let Some(w) = policy.websocket_policies().get(wi as usize) {
@@ -783,6 +786,20 @@ impl Writer {
                 reasons.push(self.csrf_route(ri, ci, c, r, policy)?);
             }
         }
+        Ok(reasons)
+    }
+
+    /// The route snippet's guard part: CSRF and WebSocket refusals, then the security headers
+    /// and CSP (static values, `always`, the upstream's own copies hidden).
+    fn route_guards(
+        &mut self,
+        ri: usize,
+        r: &guestlist::Route,
+        policy: &guestlist::Policy,
+    ) -> Result<String, Unsupported> {
+        let g = r.guards();
+        let mut s = String::new();
+        let reasons = self.route_reasons(ri, r, policy)?;
         if let Some(t) = policy.csrf_token_policy(g) {
             let _ = writeln!(
                 s,
@@ -791,55 +808,497 @@ impl Writer {
                 t.cookie()
             );
         }
-        if !reasons.is_empty() {
-            // At most one is non-empty: a WebSocket handshake is a GET, which csrf never refuses.
-            let rv = format!("{}r{ri}_reason", self.ns);
-            self.map(
-                &q(&reasons.concat()),
-                &rv,
-                &[("default".into(), q("")), (q("~^(?<r>.+)$"), "$r".into())],
-            );
-            s.push_str(
-                "# CSRF and WebSocket refusals: 403 with the reason, before the upstream.\n",
-            );
-            let _ = writeln!(s, "add_header Guestlist-Reason ${rv} always;");
-            let _ = writeln!(s, "if (${rv}) {{ return 403; }}");
-        }
-        let hide: Vec<String> = g
-            .headers
-            .and_then(|i| policy.header_sets().get(i as usize))
-            .map(|h| h.remove().iter().map(|n| n.as_str().to_string()).collect())
-            .unwrap_or_default();
-        let mut headers: Vec<(String, String)> = Vec::new();
-        for (name, value) in policy.guard_headers(g) {
-            let value = match value {
-                guestlist::GuardValue::Fixed(v) => v.to_str().unwrap_or("").to_string(),
-                guestlist::GuardValue::Csp(c) if c.has_nonce() => {
-                    return Err(Unsupported(format!(
-                        "csp policy `{}` on route \"{}\" has a per-response nonce: nginx cannot make one safely (rewriting script tags would nonce injected scripts too); serve this route through the Rust runtime (guestlist::Layer), or emit a profile whose csp has no 'nonce'",
-                        c.name(),
-                        r.pattern()
-                    )));
-                }
-                guestlist::GuardValue::Csp(c) => c.display_value(),
-            };
-            headers.push((name.as_str().to_string(), value));
-        }
-        if !headers.is_empty() || !hide.is_empty() {
-            s.push_str("# Security headers: the upstream's own copies are hidden, ours are sent `always`.\n");
-            if hide.iter().any(|n| n == "server") {
-                s.push_str("# `remove server` hides the upstream's Server header; nginx still sends its own\n# (`server_tokens off;` hides its version).\n");
-            }
-            for n in hide.iter().chain(headers.iter().map(|(n, _)| n)) {
-                check_value("header name", n)?;
-                let _ = writeln!(s, "proxy_hide_header {n};");
-            }
-            for (n, v) in &headers {
-                let _ = writeln!(s, "add_header {n} {} always;", header_value(n, v)?);
-            }
-        }
+        let rv = format!("{}r{ri}_reason", self.ns);
+        s.push_str(&self.refusals(&rv, &reasons));
+        s.push_str(&guard_headers(policy, g, None, r.pattern())?);
         Ok(s)
     }
+
+    /// `add_header Guestlist-Reason` and the 403 for the first non-empty of `reasons` (the
+    /// refusal variables of the checks, in the runtime's order), mapped into `$<rv>`.
+    fn refusals(&mut self, rv: &str, reasons: &[String]) -> String {
+        let mut s = String::new();
+        if reasons.is_empty() {
+            return s;
+        }
+        // At most one is non-empty on one route (a WebSocket handshake is a GET, which csrf
+        // never refuses); with two readings, the first non-empty one is the refusal.
+        self.map(
+            &q(&reasons.join("|")),
+            rv,
+            &[
+                ("default".into(), q("")),
+                (q("~^\\|*(?<r>[^|]+)"), "$r".into()),
+            ],
+        );
+        s.push_str("# CSRF and WebSocket refusals: 403 with the reason, before the upstream.\n");
+        let _ = writeln!(s, "add_header Guestlist-Reason ${rv} always;");
+        let _ = writeln!(s, "if (${rv}) {{ return 403; }}");
+        s
+    }
+}
+
+impl Writer {
+    /// The path rules (spec/language.md, "Path forms"), at the server level so that they hold
+    /// for every location: a path whose fully decoded form has a dot segment or a backslash
+    /// is refused with 400 (unless `non-normal two-readings`); any other path that is not
+    /// structurally normal, whose as-sent reading (matched on `$request_uri`) selects a route
+    /// with other policies than its normalised reading (`$uri`, what `location` matches), is
+    /// handed to a named location that applies both readings' policies. nginx itself answers
+    /// 400 to a path it cannot read (an invalid escape, `%00`, `..` above the root).
+    fn paths(
+        &mut self,
+        policy: &guestlist::Policy,
+        snippets: &[String],
+        opts: &Options,
+        server: &mut String,
+    ) -> Result<(), Unsupported> {
+        let ns = self.ns.clone();
+        let two_readings = policy.non_normal_paths() == guestlist::NonNormalPaths::TwoReadings;
+        let _ = writeln!(
+            self.http,
+            "\n# Path forms (spec/language.md): the raw path's form"
+        );
+        let mut form = vec![("default".to_string(), q(""))];
+        if !two_readings {
+            form.push((
+                q("~^[^?]*(?:/|%2[fF])(?:\\.|%2[eE]){1,2}(?:/|%2[fF]|\\?|$)"),
+                "dots".into(),
+            ));
+            // A backslash is written `\x5c`: nginx unescapes `\\` in quoted strings.
+            form.push((q("~^[^?]*(?:\\x5c|%5[cC])"), "dots".into()));
+        }
+        form.push((
+            q("~^[^?]*(?://|%2[eEfF]|%5[cC]|\\x5c|/\\.\\.?(?:/|\\?|$))"),
+            "two".into(),
+        ));
+        self.map("$request_uri", &format!("{ns}_form"), &form);
+        // The policies each route applies; routes with the same ones share an id, and 0 is
+        // "no policy" (no route, or a route with none).
+        let mut tuples: Vec<(Option<u32>, guestlist::Guards)> =
+            vec![(None, guestlist::Guards::NONE)];
+        let mut route_tuple = Vec::new();
+        for r in policy.routes() {
+            let t = (r.cors(), r.guards());
+            let id = match tuples.iter().position(|x| *x == t) {
+                Some(i) => i,
+                None => {
+                    tuples.push(t);
+                    tuples.len() - 1
+                }
+            };
+            route_tuple.push(id);
+        }
+        // Routes in the runtime's order of precedence: exact routes, then prefixes, longest
+        // first.
+        let mut order: Vec<usize> = (0..policy.routes().len()).collect();
+        order.sort_by_key(|&i| {
+            let r = policy.routes().get(i);
+            (
+                r.is_some_and(|r| r.is_prefix()),
+                std::cmp::Reverse(r.map_or(0, |r| r.pattern().len())),
+                i,
+            )
+        });
+        let mut sent = vec![("default".to_string(), "0".to_string())];
+        let mut norm = vec![("default".to_string(), "0".to_string())];
+        for &i in &order {
+            let (Some(r), Some(&t)) = (policy.routes().get(i), route_tuple.get(i)) else {
+                continue;
+            };
+            check_value("route pattern", r.pattern())?;
+            let (raw, decoded) = match r.pattern().strip_suffix('*') {
+                Some(prefix) => (
+                    format!("^{}", as_sent_re(prefix)),
+                    format!("^{}", re(prefix)),
+                ),
+                None => (
+                    format!("^{}(?:\\?|$)", as_sent_re(r.pattern())),
+                    format!("^{}$", re(r.pattern())),
+                ),
+            };
+            let _ = writeln!(self.http, "# route \"{}\"", r.pattern());
+            sent.push((q(&format!("~{raw}")), t.to_string()));
+            norm.push((q(&format!("~{decoded}")), t.to_string()));
+        }
+        let _ = writeln!(
+            self.http,
+            "# The policies of the route each reading selects: the as-sent reading (every escape but\n# %2E, %2F and %5C decoded, nothing merged or resolved) on the raw path, the normalised\n# reading on $uri."
+        );
+        self.map("$request_uri", &format!("{ns}_sent"), &sent);
+        self.map("$uri", &format!("{ns}_norm"), &norm);
+        // Pairs of readings whose routes apply different policies.
+        let mut pairs = vec![("default".to_string(), q(""))];
+        let mut locations = String::new();
+        let representative = |t: usize| -> Option<(usize, &guestlist::Route)> {
+            route_tuple
+                .iter()
+                .position(|&x| x == t)
+                .and_then(|i| policy.routes().get(i).map(|r| (i, r)))
+        };
+        for (ts, _) in tuples.iter().enumerate() {
+            for (tn, _) in tuples.iter().enumerate() {
+                if ts == tn {
+                    continue;
+                }
+                let name = format!("@{ns}_q{ts}_{tn}");
+                pairs.push((q(&format!("{ts}:{tn}")), q(&name)));
+                let (rs, rn) = (representative(ts), representative(tn));
+                let body = self.pair(policy, snippets, rs, rn)?;
+                let what = |r: Option<(usize, &guestlist::Route)>| {
+                    r.map_or("no route".to_string(), |(_, r)| {
+                        format!("route \"{}\"", r.pattern())
+                    })
+                };
+                let _ = writeln!(
+                    locations,
+                    "\n# As sent: {}; normalised: {}.\nlocation {name} {{",
+                    what(rs),
+                    what(rn)
+                );
+                for line in body.lines() {
+                    let _ = writeln!(locations, "    {line}");
+                }
+                if let Some(u) = &opts.upstream_include {
+                    let _ = writeln!(locations, "    include {u};");
+                }
+                locations.push_str("}\n");
+            }
+        }
+        self.map(
+            &q(&format!("${ns}_sent:${ns}_norm")),
+            &format!("{ns}_pair"),
+            &pairs,
+        );
+        let mut jump = vec![
+            ("default".to_string(), q("")),
+            (q("two"), format!("${ns}_pair")),
+        ];
+        if !two_readings {
+            jump.push((q("dots"), q(&format!("@{ns}_not_normal"))));
+        }
+        self.map(&format!("${ns}_form"), &format!("{ns}_path"), &jump);
+        let _ = writeln!(
+            server,
+            "\n# Path forms (spec/language.md): nginx answers 400 to a path it cannot read (an invalid\n\
+             # escape, %00, `..` above the root). {}A path that is not\n\
+             # structurally normal (`//`, %2F, %2E, %5C, dot segments), whose as-sent reading selects a\n\
+             # route with other policies than its normalised reading (what `location` matches), goes\n\
+             # to a named location below that applies both readings' policies, no looser than either.\n\
+             # (418 is only the internal jump; a location of yours that answers 418 itself goes there too.)\n\
+             error_page 418 = ${ns}_path;\n\
+             if (${ns}_path) {{ return 418; }}",
+            if two_readings {
+                ""
+            } else {
+                "A path with a `.` or `..` segment or a backslash, once\n# decoded, gets 400 and `Guestlist-Reason: path-not-normal`. "
+            }
+        );
+        if !two_readings {
+            let _ = writeln!(
+                server,
+                "location @{ns}_not_normal {{\n    add_header Guestlist-Reason path-not-normal always;\n    return 400;\n}}"
+            );
+        }
+        server.push_str(&locations);
+        Ok(())
+    }
+
+    /// The body of the named location for a path whose readings select routes `rs` (as sent)
+    /// and `rn` (normalised) with different policies: both readings' checks, CORS where both
+    /// allow, both CSPs (the runtime's `decide_two`).
+    fn pair(
+        &mut self,
+        policy: &guestlist::Policy,
+        snippets: &[String],
+        rs: Option<(usize, &guestlist::Route)>,
+        rn: Option<(usize, &guestlist::Route)>,
+    ) -> Result<String, Unsupported> {
+        let mut body = String::new();
+        let cors = |r: Option<(usize, &guestlist::Route)>| r.and_then(|(_, r)| r.cors());
+        let (cs, cn) = (cors(rs), cors(rn));
+        if cs == cn {
+            match cs.and_then(|c| snippets.get(c as usize)) {
+                Some(s) => body.push_str(s),
+                None => body.push_str("# Neither reading's route has a cors policy.\n"),
+            }
+        } else {
+            let table = |c: Option<u32>| {
+                c.and_then(|i| {
+                    policy
+                        .cors_policies()
+                        .get(i as usize)
+                        .map(|t| (i as usize, t))
+                })
+            };
+            body.push_str(&self.cors_pair(table(cs), table(cn))?);
+        }
+        let mut reasons = Vec::new();
+        for r in [rs, rn].into_iter().flatten() {
+            reasons.extend(self.route_reasons(r.0, r.1, policy)?);
+        }
+        let key = format!(
+            "{}q{}_{}_reason",
+            self.ns,
+            rs.map_or("n".to_string(), |r| r.0.to_string()),
+            rn.map_or("n".to_string(), |r| r.0.to_string())
+        );
+        body.push_str(&self.refusals(&key, &reasons));
+        let guards = |r: Option<(usize, &guestlist::Route)>| {
+            r.map_or(guestlist::Guards::NONE, |(_, r)| r.guards())
+        };
+        let pattern = rs.or(rn).map_or("", |(_, r)| r.pattern());
+        body.push_str(&guard_headers(
+            policy,
+            guards(rs),
+            Some(guards(rn)),
+            pattern,
+        )?);
+        Ok(body)
+    }
+
+    /// CORS for two readings with different cors policies (one may have none): allowed only
+    /// where both allow, with the stricter settings of the two (the runtime's
+    /// `decide_cors_two`). Each policy's own maps are already written.
+    fn cors_pair(
+        &mut self,
+        s: Option<(usize, &Cors)>,
+        n: Option<(usize, &Cors)>,
+    ) -> Result<String, Unsupported> {
+        let ns = self.ns.clone();
+        let ((Some(first), _) | (None, Some(first))) = (s, n) else {
+            return Ok(String::new());
+        };
+        let id = |x: Option<(usize, &Cors)>| x.map_or("n".to_string(), |(i, _)| i.to_string());
+        let v = format!("{ns}x{}_{}", id(s), id(n));
+        let var = |x: (usize, &Cors)| var_name(&ns, x.0);
+        let lines: Vec<(String, String)>;
+        let state = match (s, n) {
+            (Some(a), Some(b)) => {
+                lines = vec![
+                    ("default".into(), "denied".into()),
+                    (q("pok:pok"), "pok".into()),
+                    (q("allowed:allowed"), "allowed".into()),
+                    (q("none:none"), "none".into()),
+                    (q("~prej"), "prej".into()),
+                ];
+                format!("${}_state:${}_state", var(a), var(b))
+            }
+            _ => {
+                // One reading has no cors policy: it allows nothing.
+                lines = vec![
+                    ("default".into(), format!("${}_state", var(first))),
+                    ("pok".into(), "prej".into()),
+                    ("allowed".into(), "denied".into()),
+                ];
+                format!("${}_state", var(first))
+            }
+        };
+        let _ = writeln!(
+            self.http,
+            "\n# two readings: cors policy {} (as sent) and {} (normalised)",
+            s.map_or("none".to_string(), |(_, c)| format!("`{}`", c.name())),
+            n.map_or("none".to_string(), |(_, c)| format!("`{}`", c.name()))
+        );
+        self.map(&q(&state), &format!("{v}_state"), &lines);
+        let st = format!("${v}_state");
+        let both = match (s, n) {
+            (Some((_, a)), Some((_, b))) => Some((a, b)),
+            _ => None,
+        };
+        let static_any = both.is_some_and(|(a, b)| {
+            a.any_origin() && !a.credentials() && b.any_origin() && !b.credentials()
+        });
+        let vary = [s, n]
+            .into_iter()
+            .flatten()
+            .any(|(_, c)| !(c.any_origin() && !c.credentials()));
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# Two readings with different cors policies: CORS only where both allow, with the\n# stricter settings. The upstream's own CORS headers are hidden."
+        );
+        for h in OWNED {
+            let _ = writeln!(out, "proxy_hide_header {h};");
+        }
+        if let Some((a, b)) = both {
+            let acao = if a.any_origin() && b.any_origin() {
+                q("*")
+            } else {
+                "$http_origin".to_string()
+            };
+            let mut acao_lines = vec![
+                ("default".to_string(), q("")),
+                ("allowed".into(), acao.clone()),
+                ("pok".into(), acao),
+            ];
+            if static_any {
+                acao_lines.push(("none".into(), q("*")));
+            }
+            self.map(&st, &format!("{v}_acao"), &acao_lines);
+            let _ = writeln!(
+                out,
+                "add_header Access-Control-Allow-Origin ${v}_acao always;"
+            );
+            if a.credentials() && b.credentials() {
+                self.map(
+                    &st,
+                    &format!("{v}_acac"),
+                    &[
+                        ("default".into(), q("")),
+                        ("allowed".into(), q("true")),
+                        ("pok".into(), q("true")),
+                    ],
+                );
+                let _ = writeln!(
+                    out,
+                    "add_header Access-Control-Allow-Credentials ${v}_acac always;"
+                );
+            }
+            if let Some(e) = a.stricter_expose(b) {
+                let e = e.to_str().map_err(|_| {
+                    Unsupported("exposed headers are not visible ASCII".to_string())
+                })?;
+                check_value("exposed headers", e)?;
+                let mut l = vec![("default".to_string(), q("")), ("allowed".into(), q(e))];
+                if static_any {
+                    l.push(("none".into(), q(e)));
+                }
+                self.map(&st, &format!("{v}_aceh"), &l);
+                let _ = writeln!(
+                    out,
+                    "add_header Access-Control-Expose-Headers ${v}_aceh always;"
+                );
+            }
+            self.map(
+                &st,
+                &format!("{v}_acam"),
+                &[
+                    ("default".into(), q("")),
+                    ("pok".into(), "$http_access_control_request_method".into()),
+                ],
+            );
+            let _ = writeln!(
+                out,
+                "add_header Access-Control-Allow-Methods ${v}_acam always;"
+            );
+            self.map(
+                &q(&format!("{st}:${}_has_names", var(s.unwrap_or(first)))),
+                &format!("{v}_acah"),
+                &[
+                    ("default".into(), q("")),
+                    (q("pok:1"), "$http_access_control_request_headers".into()),
+                ],
+            );
+            let _ = writeln!(
+                out,
+                "add_header Access-Control-Allow-Headers ${v}_acah always;"
+            );
+            if let Some(m) = a.stricter_max_age(b) {
+                let m = m.to_str().map_err(|_| Unsupported("max-age".to_string()))?;
+                self.map(
+                    &st,
+                    &format!("{v}_acma"),
+                    &[("default".into(), q("")), ("pok".into(), q(m))],
+                );
+                let _ = writeln!(out, "add_header Access-Control-Max-Age ${v}_acma always;");
+            }
+        }
+        if vary {
+            out.push_str("add_header Vary Origin always;\n");
+        }
+        let _ = writeln!(out, "if (${v}_state = pok) {{ return 204; }}");
+        let _ = writeln!(out, "if (${v}_state = prej) {{ return 403; }}");
+        Ok(out)
+    }
+}
+
+/// A route pattern as a regex over the raw path (the as-sent reading): each byte matches
+/// itself or its escape (hex digits in either case), except `/` and `.`, which the as-sent
+/// reading never decodes from `%2F` and `%2E`.
+fn as_sent_re(p: &str) -> String {
+    let mut out = String::new();
+    for b in p.bytes() {
+        match b {
+            b'/' => out.push('/'),
+            b'.' => out.push_str("\\."),
+            _ => {
+                let lit = re(&char::from(b).to_string());
+                let hi = b >> 4;
+                let lo = b & 0xf;
+                let hex = |d: u8| {
+                    let c = char::from_digit(u32::from(d), 16).unwrap_or('0');
+                    if c.is_ascii_alphabetic() {
+                        format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
+                    } else {
+                        c.to_string()
+                    }
+                };
+                let _ = write!(out, "(?:{lit}|%{}{})", hex(hi), hex(lo));
+            }
+        }
+    }
+    out
+}
+
+/// The security headers and CSP of a route (or, for a path with two readings, of both routes:
+/// [`guestlist::Policy::for_each_guard_header`]), as `proxy_hide_header` and `add_header`
+/// lines.
+fn guard_headers(
+    policy: &guestlist::Policy,
+    g: guestlist::Guards,
+    normalised: Option<guestlist::Guards>,
+    pattern: &str,
+) -> Result<String, Unsupported> {
+    let mut s = String::new();
+    let hide: Vec<String> = g
+        .headers
+        .and_then(|i| policy.header_sets().get(i as usize))
+        .map(|h| h.remove().iter().map(|n| n.as_str().to_string()).collect())
+        .unwrap_or_default();
+    let mut list = Vec::new();
+    policy.for_each_guard_header(g, normalised, |h| list.push(h));
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for h in list {
+        let value = match h.value {
+            guestlist::GuardValue::Fixed(v) => v
+                .to_str()
+                .map_err(|_| {
+                    Unsupported(format!(
+                        "{} value on route \"{pattern}\" is not visible ASCII",
+                        h.name
+                    ))
+                })?
+                .to_string(),
+            guestlist::GuardValue::Csp(c) if c.has_nonce() => {
+                return Err(Unsupported(format!(
+                    "csp policy `{}` on route \"{pattern}\" has a per-response nonce: nginx cannot make one safely (rewriting script tags would nonce injected scripts too); serve this route through the Rust runtime (guestlist::Layer), or emit a profile whose csp has no 'nonce'",
+                    c.name(),
+                )));
+            }
+            guestlist::GuardValue::Csp(c) => c.display_value(),
+        };
+        headers.push((h.name.as_str().to_string(), value));
+    }
+    if !headers.is_empty() || !hide.is_empty() {
+        s.push_str(
+            "# Security headers: the upstream's own copies are hidden, ours are sent `always`.\n",
+        );
+        if hide.iter().any(|n| n == "server") {
+            s.push_str("# `remove server` hides the upstream's Server header; nginx still sends its own\n# (`server_tokens off;` hides its version).\n");
+        }
+        let mut hidden = std::collections::BTreeSet::new();
+        for n in hide.iter().chain(headers.iter().map(|(n, _)| n)) {
+            check_value("header name", n)?;
+            if hidden.insert(n.clone()) {
+                let _ = writeln!(s, "proxy_hide_header {n};");
+            }
+        }
+        for (n, v) in &headers {
+            let _ = writeln!(s, "add_header {n} {} always;", header_value(n, v)?);
+        }
+    }
+    Ok(s)
 }
 
 /// Warnings for exporting `lowered` to nginx: GL0960 on every token route (nginx passes them
@@ -1002,6 +1461,9 @@ pub fn emit(
             let _ = writeln!(server, "    include {u};");
         }
         server.push_str("}\n");
+    }
+    if !policy.routes().is_empty() {
+        w.paths(policy, &snippets, opts, &mut server)?;
     }
     // The maps are complete once every route snippet is written.
     let http_file = File {
