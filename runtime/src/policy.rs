@@ -701,7 +701,7 @@ impl Cors {
 
     /// `*` without credentials: the answer does not depend on `Origin` (no `Vary`).
     #[inline]
-    pub(crate) fn is_static_any(&self) -> bool {
+    pub fn is_static_any(&self) -> bool {
         self.any_origin && !self.credentials
     }
 }

@@ -1106,13 +1106,11 @@ impl Writer {
             (Some((_, a)), Some((_, b))) => Some((a, b)),
             _ => None,
         };
-        let static_any = both.is_some_and(|(a, b)| {
-            a.any_origin() && !a.credentials() && b.any_origin() && !b.credentials()
-        });
+        let static_any = both.is_some_and(|(a, b)| a.is_static_any() && b.is_static_any());
         let vary = [s, n]
             .into_iter()
             .flatten()
-            .any(|(_, c)| !(c.any_origin() && !c.credentials()));
+            .any(|(_, c)| !c.is_static_any());
         let mut out = String::new();
         let _ = writeln!(
             out,
