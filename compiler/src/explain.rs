@@ -1,7 +1,7 @@
 //! `guestlist explain`: one request, decided by the runtime's evaluator, explained step by
 //! step with the policy lines that made each step.
 
-use guestlist::{Kind, OriginMatch, Reason};
+use guestlist::{Kind, OriginMatch, Reading, Reason};
 
 use crate::source::Span;
 use crate::{Compilation, Lowered};
@@ -13,13 +13,30 @@ pub struct Step {
     pub text: String,
     /// The policy text responsible, if any.
     pub span: Option<Span>,
+    /// For a path with two readings: the reading this step is about.
+    pub reading: Option<Reading>,
+}
+
+/// One reading of a path that is not structurally normal.
+#[derive(Debug, Clone)]
+pub struct ReadingInfo {
+    /// Which reading.
+    pub reading: Reading,
+    /// The path as that reading sees it.
+    pub path: String,
+    /// The route it selects.
+    pub route: Option<String>,
 }
 
 /// The decision for one request, with its reasons.
 #[derive(Debug, Clone)]
 pub struct Explanation {
-    /// The matched route's pattern.
+    /// The matched route's pattern (for a path with two readings, the as-sent reading's).
     pub route: Option<String>,
+    /// For a path that is not structurally normal: its two readings.
+    pub readings: Vec<ReadingInfo>,
+    /// For a path with two readings: the reading whose check refused the request.
+    pub refused_by: Option<Reading>,
     /// The applied CORS policy's name.
     pub cors: Option<String>,
     /// The route's csp, headers, csrf and websocket policy names.
@@ -68,6 +85,94 @@ pub fn response_headers(
     out
 }
 
+/// The steps for one route's csp, headers, websocket and csrf policies; `decided`: this
+/// route's check made the decision (a refusal is attributed to it).
+fn guard_steps(
+    lowered: &Lowered,
+    d: &guestlist::Decision<'_>,
+    g: guestlist::Guards,
+    reading: Option<Reading>,
+    decided: bool,
+    steps: &mut Vec<Step>,
+) {
+    let policy = &lowered.policy;
+    let prov = &lowered.provenance;
+    let csp = g.csp.and_then(|i| policy.csp_policies().get(i as usize));
+    let hset = g.headers.and_then(|i| policy.header_sets().get(i as usize));
+    let csrf = g.csrf.and_then(|i| policy.csrf_policies().get(i as usize));
+    let ws = g
+        .websocket
+        .and_then(|i| policy.websocket_policies().get(i as usize));
+    if let Some(c) = csp {
+        steps.push(Step {
+            text: format!(
+                "the route uses csp policy `{}`{}",
+                c.name(),
+                if c.has_nonce() {
+                    " (a fresh nonce per response, handed to the application)"
+                } else {
+                    ""
+                }
+            ),
+            span: g.csp.and_then(|i| prov.csp.get(i as usize).copied()),
+            reading,
+        });
+    }
+    if let Some(h) = hset {
+        steps.push(Step {
+            text: format!("the route uses header set `{}`", h.name()),
+            span: g
+                .headers
+                .and_then(|i| prov.headers.get(i as usize).copied().flatten()),
+            reading,
+        });
+    }
+    if let Some(w) = ws {
+        if matches!(d.kind, Kind::WebsocketAllowed | Kind::WebsocketRejected) {
+            let verdict = if d.kind == Kind::WebsocketRejected && !decided {
+                "allowed".to_string()
+            } else {
+                d.reason.describe().to_string()
+            };
+            steps.push(Step {
+                text: format!("GET with `Upgrade: websocket`: a WebSocket handshake, checked by websocket policy `{}`: {verdict}", w.name()),
+                span: g.websocket.and_then(|i| prov.websocket.get(i as usize).copied()),
+                reading,
+            });
+        }
+    }
+    if let Some(c) = csrf {
+        let why = match (d.kind, d.csrf_reason) {
+            (Kind::CsrfRejected, _) if decided => {
+                Some(format!("refused with 403: {}", d.reason.describe()))
+            }
+            (Kind::CsrfRejected, _) => None,
+            (_, Some(r)) => Some(format!("passes: {}", r.describe())),
+            _ => None,
+        };
+        if let Some(why) = why {
+            steps.push(Step {
+                text: format!("csrf policy `{}` (origins the route's cors policy allows are trusted too) {why}", c.name()),
+                span: g.csrf.and_then(|i| prov.csrf.get(i as usize).copied()),
+                reading,
+            });
+        }
+        if let (Some(t), Some(tp)) = (d.token, c.token()) {
+            steps.push(Step {
+                text: format!(
+                    "csrf token (header {}, cookie {}, bound to cookie {}): {}",
+                    tp.header(),
+                    tp.cookie(),
+                    tp.bind_cookie(),
+                    t.reason.describe()
+                ),
+                span: g.csrf.and_then(|i| prov.csrf.get(i as usize).copied()),
+                reading,
+            });
+        }
+    }
+}
+
 fn show(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -80,6 +185,7 @@ fn method_ok(acrm: &str, cprov: Option<&crate::lower::CorsProv>) -> Step {
             format!("requested method {acrm} is allowed")
         },
         span: cprov.and_then(|p| p.method_lines.first().copied()),
+        reading: None,
     }
 }
 
@@ -108,102 +214,149 @@ pub fn explain_with(
     let route = d.route.and_then(|i| policy.routes().get(i as usize));
     let cors = d.cors.and_then(|i| policy.cors_policies().get(i as usize));
     let cprov = d.cors.and_then(|i| prov.cors.get(i as usize));
-    match (route, d.route) {
-        (Some(r), Some(i)) => steps.push(Step {
+    let route_name = |i: Option<u32>| {
+        i.and_then(|i| policy.routes().get(i as usize))
+            .map(|r| r.pattern().to_string())
+    };
+    let mut readings = Vec::new();
+    if let Some(r) = d.readings {
+        let mut bufs = guestlist::PathBuffers::new();
+        if let Ok(guestlist::PathForm::TwoReadings {
+            as_sent,
+            normalised,
+            ..
+        }) = guestlist::read_path(path, &mut bufs)
+        {
+            readings.push(ReadingInfo {
+                reading: Reading::AsSent,
+                path: show(as_sent),
+                route: route_name(d.route),
+            });
+            readings.push(ReadingInfo {
+                reading: Reading::Normalised,
+                path: show(normalised),
+                route: route_name(r.route),
+            });
+        }
+    }
+    let route_step = |i: Option<u32>, p: &str, reading: Option<Reading>| {
+        let read = match reading {
+            Some(Reading::AsSent) => "read as sent, ",
+            Some(Reading::Normalised) => "read normalised, ",
+            None => "",
+        };
+        match i.and_then(|i| policy.routes().get(i as usize).map(|r| (i, r))) {
+            Some((i, r)) => Step {
+                text: format!(
+                    "{read}route \"{}\" matches {p} ({})",
+                    r.pattern(),
+                    if r.is_prefix() {
+                        "longest matching prefix"
+                    } else {
+                        "exact match"
+                    }
+                ),
+                span: prov.routes.get(i as usize).map(|p| p.span),
+                reading,
+            },
+            None => Step {
+                text: format!("{read}no route matches {p}"),
+                span: None,
+                reading,
+            },
+        }
+    };
+    if d.kind == Kind::PathRejected {
+        steps.push(Step {
             text: format!(
-                "route \"{}\" matches {path} ({})",
-                r.pattern(),
-                if r.is_prefix() {
-                    "longest matching prefix"
-                } else {
-                    "exact match"
-                }
+                "{path} is refused with 400 before any route: {}",
+                d.reason.describe()
             ),
-            span: prov.routes.get(i as usize).map(|p| p.span),
-        }),
-        _ => steps.push(Step {
+            span: None,
+            reading: None,
+        });
+    } else if let (Some(r), [sent, norm]) = (d.readings, readings.as_slice()) {
+        steps.push(Step {
+            text: format!(
+                "{path} is not structurally normal: it has two readings, and the decision is no looser than either (an exemption never applies)"
+            ),
+            span: None,
+            reading: None,
+        });
+        steps.push(route_step(d.route, &sent.path, Some(Reading::AsSent)));
+        steps.push(route_step(r.route, &norm.path, Some(Reading::Normalised)));
+    } else if d.route.is_some() {
+        steps.push(route_step(d.route, path, None));
+    } else {
+        steps.push(Step {
             text: format!("no route matches {path}: {}", d.reason.describe()),
             span: None,
-        }),
-    }
-    let g = d.guards;
-    let csp = g.csp.and_then(|i| policy.csp_policies().get(i as usize));
-    let hset = g.headers.and_then(|i| policy.header_sets().get(i as usize));
-    let csrf = g.csrf.and_then(|i| policy.csrf_policies().get(i as usize));
-    let ws = g
-        .websocket
-        .and_then(|i| policy.websocket_policies().get(i as usize));
-    if let Some(c) = csp {
-        steps.push(Step {
-            text: format!(
-                "the route uses csp policy `{}`{}",
-                c.name(),
-                if c.has_nonce() {
-                    " (a fresh nonce per response, handed to the application)"
-                } else {
-                    ""
-                }
-            ),
-            span: g.csp.and_then(|i| prov.csp.get(i as usize).copied()),
+            reading: None,
         });
     }
-    if let Some(h) = hset {
-        steps.push(Step {
-            text: format!("the route uses header set `{}`", h.name()),
-            span: g
-                .headers
-                .and_then(|i| prov.headers.get(i as usize).copied().flatten()),
-        });
+    // The guards of each reading's route (one route for a structurally normal path).
+    let mut each: Vec<(guestlist::Guards, Option<Reading>)> = Vec::new();
+    match d.readings {
+        Some(r) if r.guards != d.guards => {
+            each.push((d.guards, Some(Reading::AsSent)));
+            each.push((r.guards, Some(Reading::Normalised)));
+        }
+        _ => each.push((d.guards, None)),
     }
-    if let Some(w) = ws {
-        if matches!(d.kind, Kind::WebsocketAllowed | Kind::WebsocketRejected) {
-            steps.push(Step {
-                text: format!("GET with `Upgrade: websocket`: a WebSocket handshake, checked by websocket policy `{}`: {}", w.name(), d.reason.describe()),
-                span: g.websocket.and_then(|i| prov.websocket.get(i as usize).copied()),
-            });
-        }
-    }
-    if let Some(c) = csrf {
-        let why = match (d.kind, d.csrf_reason) {
-            (Kind::CsrfRejected, _) => Some(format!("refused with 403: {}", d.reason.describe())),
-            (_, Some(r)) => Some(format!("passes: {}", r.describe())),
-            _ => None,
-        };
-        if let Some(why) = why {
-            steps.push(Step {
-                text: format!("csrf policy `{}` (origins the route's cors policy allows are trusted too) {why}", c.name()),
-                span: g.csrf.and_then(|i| prov.csrf.get(i as usize).copied()),
-            });
-        }
-        if let (Some(t), Some(tp)) = (d.token, c.token()) {
-            steps.push(Step {
-                text: format!(
-                    "csrf token (header {}, cookie {}, bound to cookie {}): {}",
-                    tp.header(),
-                    tp.cookie(),
-                    tp.bind_cookie(),
-                    t.reason.describe()
-                ),
-                span: g.csrf.and_then(|i| prov.csrf.get(i as usize).copied()),
-            });
-        }
+    let refused_by = d.readings.and_then(|r| r.refused_by);
+    for (g, reading) in each {
+        let this = |r: Option<Reading>| reading.is_none() || refused_by.is_none() || r == reading;
+        guard_steps(lowered, &d, g, reading, this(refused_by), &mut steps);
     }
     if matches!(
         d.kind,
         Kind::CsrfRejected | Kind::WebsocketRejected | Kind::WebsocketAllowed
     ) {
         // Decided before CORS.
+    } else if let Some(r) = d
+        .readings
+        .filter(|r| r.cors != route.and_then(|x| x.cors()))
+    {
+        let uses = |c: Option<u32>| match c.and_then(|i| policy.cors_policies().get(i as usize)) {
+            Some(c) => format!("cors policy `{}`", c.name()),
+            None => "no cors policy".to_string(),
+        };
+        let refused = match refused_by {
+            Some(x) => format!(" (the {} reading refuses)", x.as_str()),
+            None => String::new(),
+        };
+        steps.push(Step {
+            text: format!(
+                "read as sent, the route has {}; read normalised, {}: CORS only where both allow, with the stricter settings{refused}",
+                uses(route.and_then(|x| x.cors())),
+                uses(r.cors)
+            ),
+            span: None,
+            reading: None,
+        });
     } else if let (Some(c), Some(r)) = (cors, d.route) {
         steps.push(Step {
             text: format!("the route uses cors policy `{}`", c.name()),
             span: prov.routes.get(r as usize).and_then(|p| p.cors_line),
+            reading: None,
         });
     } else if d.reason == Reason::NoCorsPolicy {
         steps.push(Step {
             text: "the route has no cors policy: no CORS headers are added".into(),
             span: None,
+            reading: None,
         });
     }
+    // With two readings, the origin and preflight steps are the refusing reading's table's
+    // (a reading with no cors policy has no such steps).
+    let (cors, cprov) = match (d.readings, refused_by) {
+        (Some(_), _) if d.reason == Reason::ReadingsDisagree => (None, None),
+        (Some(r), Some(Reading::Normalised)) => (
+            r.cors.and_then(|i| policy.cors_policies().get(i as usize)),
+            r.cors.and_then(|i| prov.cors.get(i as usize)),
+        ),
+        _ => (cors, cprov),
+    };
     let origin = headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case("origin"))
@@ -220,14 +373,17 @@ pub fn explain_with(
             ([], _) => steps.push(Step {
                 text: "the request has no Origin header: not a CORS request, it reaches the application".into(),
                 span: None,
+                reading: None,
             }),
             (_, Some(OriginMatch::Any)) => steps.push(Step {
                 text: "`*` allows every origin (sent as `Access-Control-Allow-Origin: *`)".into(),
                 span: cprov.and_then(|p| p.any),
+                reading: None,
             }),
             ([o, ..], Some(OriginMatch::Exact(i))) => steps.push(Step {
                 text: format!("origin {o} is listed"),
                 span: cprov.and_then(|p| p.exact.get(i as usize).copied()),
+                reading: None,
             }),
             ([o, ..], Some(OriginMatch::Pattern(i))) => steps.push(Step {
                 text: format!(
@@ -235,14 +391,17 @@ pub fn explain_with(
                     c.patterns().keys().get(i as usize).map_or("", |k| k.as_ref())
                 ),
                 span: cprov.and_then(|p| p.patterns.get(i as usize).copied()),
+                reading: None,
             }),
             ([o], None) => steps.push(Step {
                 text: format!("origin {o} is not allowed: no entry of `{}` matches it byte for byte", c.name()),
                 span: cprov.and_then(|p| p.head),
+                reading: None,
             }),
             (_, None) => steps.push(Step {
                 text: "the request has more than one Origin header: treated as not allowed".into(),
                 span: None,
+                reading: None,
             }),
         }
     }
@@ -250,6 +409,7 @@ pub fn explain_with(
         steps.push(Step {
             text: "OPTIONS with Origin and Access-Control-Request-Method: a preflight, answered by the runtime (the application never sees it)".into(),
             span: None,
+            reading: None,
         });
         let acrm = headers
             .iter()
@@ -264,6 +424,7 @@ pub fn explain_with(
                 span: cprov
                     .and_then(|p| p.method_lines.first().copied())
                     .or(cprov.and_then(|p| p.head)),
+                reading: None,
             }),
             Reason::HeaderNotAllowed
             | Reason::AuthorizationNotListed
@@ -277,6 +438,7 @@ pub fn explain_with(
                         _ => "Access-Control-Request-Headers is malformed or over the limits (4096 bytes, 8 lines, 64 names)".to_string(),
                     },
                     span: cprov.and_then(|p| p.header_lines.first().copied()).or(cprov.and_then(|p| p.head)),
+                    reading: None,
                 });
             }
             Reason::PreflightAllowed => {
@@ -284,6 +446,7 @@ pub fn explain_with(
                 steps.push(Step {
                     text: "every requested header is allowed".into(),
                     span: cprov.and_then(|p| p.header_lines.first().copied()),
+                    reading: None,
                 });
             }
             _ => {}
@@ -294,6 +457,7 @@ pub fn explain_with(
             steps.push(Step {
                 text: "credentials are allowed (`Access-Control-Allow-Credentials: true`)".into(),
                 span: cprov.and_then(|p| p.credentials_line),
+                reading: None,
             });
         }
     }
@@ -301,17 +465,28 @@ pub fn explain_with(
         Some(o) => format!("{}: {}", d.reason.describe(), show(o)),
         None => d.reason.describe().to_string(),
     };
+    let g = d.guards;
     Explanation {
         route: route.map(|r| r.pattern().to_string()),
+        readings,
+        refused_by,
         cors: d
             .cors
             .and_then(|i| policy.cors_policies().get(i as usize))
             .map(|c| c.name().to_string()),
         guards: [
-            csp.map(|c| c.name().to_string()),
-            hset.map(|c| c.name().to_string()),
-            csrf.map(|c| c.name().to_string()),
-            ws.map(|c| c.name().to_string()),
+            g.csp
+                .and_then(|i| policy.csp_policies().get(i as usize))
+                .map(|c| c.name().to_string()),
+            g.headers
+                .and_then(|i| policy.header_sets().get(i as usize))
+                .map(|c| c.name().to_string()),
+            g.csrf
+                .and_then(|i| policy.csrf_policies().get(i as usize))
+                .map(|c| c.name().to_string()),
+            g.websocket
+                .and_then(|i| policy.websocket_policies().get(i as usize))
+                .map(|c| c.name().to_string()),
         ],
         kind: d.kind,
         status: d.status(),
@@ -336,7 +511,12 @@ pub fn render_human(
     }
     out.push('\n');
     for (i, s) in e.steps.iter().enumerate() {
-        out.push_str(&format!("{}. {}\n", i + 1, s.text));
+        let reading = match s.reading {
+            Some(Reading::AsSent) if !s.text.starts_with("read ") => "(read as sent) ",
+            Some(Reading::Normalised) if !s.text.starts_with("read ") => "(read normalised) ",
+            _ => "",
+        };
+        out.push_str(&format!("{}. {reading}{}\n", i + 1, s.text));
         if let Some(span) = s.span {
             let (file, line, col) = c.sources.location(span);
             let text = c

@@ -237,7 +237,8 @@ fn explain_json_contract() {
             "reason",
             "reason_code",
             "route",
-            "status"
+            "status",
+            "steps"
         ]
     );
     assert_eq!(v["route"], "/api/*");
@@ -290,6 +291,66 @@ fn explain_json_contract() {
     ]);
     assert_eq!(v["kind"], "actual-not-allowed");
     assert_eq!(v["reason_code"], "origin-not-allowed");
+    assert!(v.get("readings").is_none(), "{v}");
+}
+
+/// A path that is not structurally normal: `route` is the as-sent reading's, `readings` has
+/// both, and each step about one reading says which.
+#[test]
+fn explain_json_reports_both_readings() {
+    let v = explain_json(&[
+        "--method",
+        "GET",
+        "--path",
+        "/api%2Fusers",
+        "-H",
+        "Origin: https://app.example.com",
+    ]);
+    assert_eq!(v["route"], serde_json::Value::Null, "{v}");
+    assert_eq!(
+        v["readings"],
+        serde_json::json!([
+            {"reading": "as-sent", "path": "/api%2Fusers", "route": null},
+            {"reading": "normalised", "path": "/api/users", "route": "/api/*"},
+        ])
+    );
+    assert_eq!(v["kind"], "actual-not-allowed");
+    assert_eq!(v["reason_code"], "readings-disagree");
+    assert_eq!(v["refused_by"], "as-sent");
+    let readings: Vec<&str> = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["reading"].as_str())
+        .collect();
+    assert_eq!(readings, ["as-sent", "normalised"], "{v}");
+    // Both readings in one route: allowed, and still reported.
+    let v = explain_json(&[
+        "--method",
+        "GET",
+        "--path",
+        "/api//users",
+        "-H",
+        "Origin: https://app.example.com",
+    ]);
+    assert_eq!(v["route"], "/api/*");
+    assert_eq!(v["readings"][1]["path"], "/api/users");
+    assert_eq!(v["kind"], "actual-allowed");
+    // Refused before any route.
+    for (path, code) in [
+        ("/api/../x", "path-not-normal"),
+        ("/api/%zz", "path-invalid"),
+    ] {
+        let v = explain_json(&["--method", "POST", "--path", path]);
+        assert_eq!(v["kind"], "path-rejected", "{path}");
+        assert_eq!(v["status"], 400, "{path}");
+        assert_eq!(v["reason_code"], code, "{path}");
+        assert_eq!(
+            v["headers"],
+            serde_json::json!([["guestlist-reason", code]]),
+            "{path}"
+        );
+    }
 }
 
 #[test]

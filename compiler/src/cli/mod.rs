@@ -778,25 +778,55 @@ fn explain(
     match format {
         Format::Json => {
             let hs: Vec<_> = e.headers.iter().map(|(n, v)| json!([n, v])).collect();
-            writeln!(
-                out,
-                "{}",
-                json!({
-                    "route": e.route,
-                    "policies": {
-                        "cors": e.cors,
-                        "csp": e.guards[0],
-                        "headers": e.guards[1],
-                        "csrf": e.guards[2],
-                        "websocket": e.guards[3],
-                    },
-                    "kind": e.kind.as_str(),
-                    "status": e.status,
-                    "headers": hs,
-                    "reason": e.reason,
-                    "reason_code": e.reason_code,
+            let steps: Vec<_> = e
+                .steps
+                .iter()
+                .map(|s| {
+                    let mut step = json!({
+                        "text": s.text,
+                        "line": s.span.map(|sp| {
+                            let (f, l, col) = c.sources.location(sp);
+                            format!("{f}:{l}:{col}")
+                        }),
+                    });
+                    if let Some(r) = s.reading {
+                        step["reading"] = r.as_str().into();
+                    }
+                    step
                 })
-            )?;
+                .collect();
+            let mut v = json!({
+                "route": e.route,
+                "policies": {
+                    "cors": e.cors,
+                    "csp": e.guards[0],
+                    "headers": e.guards[1],
+                    "csrf": e.guards[2],
+                    "websocket": e.guards[3],
+                },
+                "kind": e.kind.as_str(),
+                "status": e.status,
+                "headers": hs,
+                "reason": e.reason,
+                "reason_code": e.reason_code,
+                "steps": steps,
+            });
+            // A path that is not structurally normal: its two readings, and which refused.
+            if !e.readings.is_empty() {
+                v["readings"] = e
+                    .readings
+                    .iter()
+                    .map(|r| {
+                        json!({
+                            "reading": r.reading.as_str(),
+                            "path": r.path,
+                            "route": r.route,
+                        })
+                    })
+                    .collect();
+                v["refused_by"] = e.refused_by.map(guestlist::Reading::as_str).into();
+            }
+            writeln!(out, "{v}")?;
         }
         Format::Human => {
             out.write_all(crate::explain::render_human(&c, method, path, &headers, &e).as_bytes())?;
