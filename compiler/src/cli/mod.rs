@@ -782,17 +782,17 @@ fn explain(
                 .steps
                 .iter()
                 .map(|s| {
-                    let mut step = json!({
-                        "text": s.text,
-                        "line": s.span.map(|sp| {
-                            let (f, l, col) = c.sources.location(sp);
-                            format!("{f}:{l}:{col}")
-                        }),
+                    let mut step = serde_json::Map::new();
+                    step.insert("text".into(), s.text.clone().into());
+                    let line = s.span.map(|sp| {
+                        let (f, l, col) = c.sources.location(sp);
+                        format!("{f}:{l}:{col}")
                     });
+                    step.insert("line".into(), line.into());
                     if let Some(r) = s.reading {
-                        step["reading"] = r.as_str().into();
+                        step.insert("reading".into(), r.as_str().into());
                     }
-                    step
+                    serde_json::Value::Object(step)
                 })
                 .collect();
             let mut v = json!({
@@ -812,8 +812,8 @@ fn explain(
                 "steps": steps,
             });
             // A path that is not structurally normal: its two readings, and which refused.
-            if !e.readings.is_empty() {
-                v["readings"] = e
+            if let (false, Some(obj)) = (e.readings.is_empty(), v.as_object_mut()) {
+                let readings = e
                     .readings
                     .iter()
                     .map(|r| {
@@ -824,7 +824,11 @@ fn explain(
                         })
                     })
                     .collect();
-                v["refused_by"] = e.refused_by.map(guestlist::Reading::as_str).into();
+                obj.insert("readings".into(), readings);
+                obj.insert(
+                    "refused_by".into(),
+                    e.refused_by.map(guestlist::Reading::as_str).into(),
+                );
             }
             writeln!(out, "{v}")?;
         }
