@@ -309,6 +309,12 @@ impl Build {
                     .to_string_lossy()
                     .into_owned(),
             };
+            let errors = crate::emit::nginx::errors(&lowered, &c.program);
+            if !errors.is_empty() {
+                return Err(BuildError {
+                    rendered: crate::diag::render::render(&c.sources, &errors),
+                });
+            }
             let opts = crate::emit::nginx::Options {
                 include_root: root,
                 upstream_include: self.nginx_upstream_include.clone(),

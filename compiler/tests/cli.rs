@@ -677,3 +677,43 @@ fn token_routes_warn_when_exported_to_nginx_and_explain_checks_tokens() {
         text(&o.stderr)
     );
 }
+
+/// GL1010: nginx answers 400 to a method with a byte other than A-Z, `_` and `-`, so `emit
+/// nginx` and `build` refuse a policy that allows one, with the method underlined, and write
+/// nothing; `check` only warns (GL0304).
+#[test]
+fn nginx_export_refuses_a_method_nginx_refuses() {
+    let dir = support::tempdir("gl1010");
+    let policy = dir.join("m.policy");
+    std::fs::write(
+        &policy,
+        "cors api {\n    allow-origins  \"https://app.example.com\"\n    allow-methods  PUT patch X.Y\n    max-age        2h\n}\nroute \"/api/*\" { cors api }\n",
+    )
+    .unwrap();
+    let p = policy.to_str().unwrap();
+    let o = run(&["check", p]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    for (args, out) in [
+        (vec!["emit", "nginx", p, "-o"], dir.join("nginx")),
+        (vec!["build", p, "-o"], dir.join("build")),
+    ] {
+        let mut args = args;
+        let out_s = out.to_str().unwrap().to_string();
+        args.push(&out_s);
+        let o = run(&args);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("error[GL1010]: nginx answers 400 to the method `patch`"),
+            "{err}"
+        );
+        assert!(err.contains("m.policy:3:24"), "{err}");
+        assert!(err.contains("help: write `PATCH`"), "{err}");
+        assert!(
+            err.contains("error[GL1010]: nginx answers 400 to the method `X.Y`"),
+            "{err}"
+        );
+        assert!(!err.contains("`PUT`"), "{err}");
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+}

@@ -167,6 +167,8 @@ pub const ALL: &[CodeInfo] = &[
     c("GL0962", E, "token header that cannot carry a token"),
     c("GL0971", E, "`*` in websocket allow-origins"),
     c("GL0973", E, "websocket policy allows no origin"),
+    c("GL1001", E, "a second `paths` block"),
+    c("GL1010", E, "a method nginx refuses"),
 ];
 
 /// Looks a code up.

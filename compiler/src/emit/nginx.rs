@@ -1299,6 +1299,48 @@ fn guard_headers(
     Ok(s)
 }
 
+/// Errors for exporting `lowered` to nginx: GL1010 at each `allow-methods` method holding a
+/// byte other than `A`-`Z`, `_` and `-`, which nginx answers with 400 before any
+/// configuration runs (so the policy would allow a method its edge never serves).
+pub fn errors(lowered: &Lowered, program: &crate::ir::Program) -> Vec<crate::diag::Diagnostic> {
+    let mut out = Vec::new();
+    for c in lowered.policy.cors_policies() {
+        let Some(decl) = program.cors.iter().find(|d| d.name == c.name()) else {
+            continue;
+        };
+        for e in decl
+            .methods
+            .iter()
+            .filter(|e| crate::ir::active(&e.when, &lowered.profile))
+        {
+            let crate::ir::ListValue::Name(m) = &e.value else {
+                continue;
+            };
+            if m.bytes()
+                .all(|b| b.is_ascii_uppercase() || b == b'_' || b == b'-')
+            {
+                continue;
+            }
+            out.push(
+                crate::diag::Diagnostic::new(
+                    "GL1010",
+                    e.span,
+                    format!("nginx answers 400 to the method `{m}`"),
+                )
+                .label("nginx refuses a method with any byte but A-Z, `_` and `-` before any configuration runs")
+                .help(
+                    if m.to_ascii_uppercase().bytes().all(|b| b.is_ascii_uppercase() || b == b'_' || b == b'-') {
+                        format!("write `{}` if that is what pages send, or serve this route through the Rust runtime (guestlist::Layer)", m.to_ascii_uppercase())
+                    } else {
+                        "remove it, or serve this route through the Rust runtime (guestlist::Layer) instead of nginx".to_string()
+                    },
+                ),
+            );
+        }
+    }
+    out
+}
+
 /// Warnings for exporting `lowered` to nginx: GL0960 on every token route (nginx passes them
 /// through; the token is verified by the application).
 pub fn warnings(lowered: &Lowered, program: &crate::ir::Program) -> Vec<crate::diag::Diagnostic> {
