@@ -113,6 +113,33 @@ fn header_block(
     out.push_str("```\n\n");
 }
 
+/// The path-form rule in words (spec/language.md, "Path forms").
+fn path_forms(mode: guestlist::NonNormalPaths) -> &'static str {
+    match mode {
+        guestlist::NonNormalPaths::Reject => {
+            "**Path forms.** A path's form never loosens a decision. A path the server cannot \
+             read (an invalid `%` escape, `%00`, `..` above the root) and a path with a `.` or \
+             `..` segment or a backslash once decoded (browsers never send one) are refused with \
+             400. A path with `//`, `%2F` or `%2E` is read twice, as the application's router sees \
+             it (as sent) and as nginx sees it (normalised): both readings' CSRF and WebSocket \
+             checks must pass, CORS is allowed only where both routes allow it, and an exemption \
+             never applies; `/api/group%2Fproject` still reaches `/api/*`. Not covered: `;` path \
+             parameters and case-insensitive routers in the application (Java servlet \
+             containers, ASP.NET), which read other paths than guestlist.\n\n"
+        }
+        guestlist::NonNormalPaths::TwoReadings => {
+            "**Path forms** (`paths { non-normal two-readings }`). A path's form never loosens a \
+             decision. A path the server cannot read (an invalid `%` escape, `%00`, `..` above \
+             the root) is refused with 400. A path with `//`, `%2F`, `%2E`, a backslash or dot \
+             segments is read twice, as the application's router sees it (as sent) and as nginx \
+             sees it (normalised): both readings' CSRF and WebSocket checks must pass, CORS is \
+             allowed only where both routes allow it, and an exemption never applies. Not \
+             covered: `;` path parameters and case-insensitive routers in the application (Java \
+             servlet containers, ASP.NET), which read other paths than guestlist.\n\n"
+        }
+    }
+}
+
 fn route_for_cors(policy: &Policy, index: usize) -> Option<&guestlist::Route> {
     policy
         .routes()
@@ -272,10 +299,10 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> String {
         out.push('\n');
     }
     out.push_str(
-        "\nPaths are percent-decoded and normalised (`//` merged, `.` and `..` resolved) before \
-         matching; an exact route beats every prefix route, and the longest prefix wins. Paths \
-         outside every route get no CORS headers.\n\n",
+        "\nAn exact route beats every prefix route, and the longest prefix wins; escapes such as \
+         `%61` are decoded first. Paths outside every route get no CORS headers.\n\n",
     );
+    out.push_str(path_forms(policy.non_normal_paths()));
     // Policies.
     for (i, cp) in policy.cors_policies().iter().enumerate() {
         let Some(d) = c.program.cors.iter().find(|d| d.name == cp.name()) else {
