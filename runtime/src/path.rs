@@ -362,7 +362,7 @@ mod tests {
         }
         let mut prev = 0u8;
         for &b in path {
-            if b == b'%' || (prev == b'/' && (b == b'/' || b == b'.')) {
+            if b == b'%' || b == b'\\' || (prev == b'/' && (b == b'/' || b == b'.')) {
                 return Ok(None);
             }
             prev = b;
@@ -376,7 +376,7 @@ mod tests {
         // does not, `already_normal` gives what the reference gives. Every string of up to 6
         // bytes over the bytes that matter, each padded at both ends so that every byte sits
         // at every position of an eight-byte word, and across a word boundary.
-        const ALPHABET: &[u8] = b"/.%?#a";
+        const ALPHABET: &[u8] = b"/.%?#a\\";
         let mut n = 0;
         for len in 0..=6u32 {
             for mut code in 0..ALPHABET.len().pow(len) {
@@ -403,7 +403,7 @@ mod tests {
                 }
             }
         }
-        assert!(n > 1_000_000, "{n}");
+        assert!(n > 3_500_000, "{n}");
         // The longest path, one byte more, and a long path with a `//` in its last word.
         let long = format!("/{}", "a".repeat(MAX_PATH));
         assert_eq!(already_normal(&long), Err(PathError::TooLong));
@@ -443,5 +443,81 @@ mod tests {
         assert_eq!(norm("/.."), Err(PathError::AboveRoot));
         assert_eq!(norm("/a/../../b"), Err(PathError::AboveRoot));
         assert_eq!(norm(&"/a".repeat(5000)), Err(PathError::TooLong));
+    }
+
+    fn read(p: &str) -> Result<(String, Option<(String, bool)>), PathError> {
+        let mut bufs = PathBuffers::new();
+        let show = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        read_path(p, &mut bufs).map(|f| match f {
+            PathForm::Normal(p) => (show(p), None),
+            PathForm::TwoReadings {
+                as_sent,
+                normalised,
+                dot_segments,
+            } => (show(as_sent), Some((show(normalised), dot_segments))),
+        })
+    }
+
+    #[test]
+    fn structurally_normal_paths_have_one_reading() {
+        for (input, want) in [
+            ("/", "/"),
+            ("/api/x", "/api/x"),
+            ("/api/x/", "/api/x/"),
+            ("/api/x?y=/../z//", "/api/x"),
+            ("/%61pi/x", "/api/x"),
+            ("/a%20b/%C3%A9", "/a b/\u{e9}"),
+            ("/.well-known/x", "/.well-known/x"),
+            ("/a/..b/.c./...", "/a/..b/.c./..."),
+            ("/a%252F", "/a%2F"),
+        ] {
+            assert_eq!(read(input), Ok((want.to_string(), None)), "{input}");
+        }
+    }
+
+    #[test]
+    fn other_paths_have_two_readings() {
+        let two = |sent: &str, norm: &str, dots: bool| {
+            Ok((sent.to_string(), Some((norm.to_string(), dots))))
+        };
+        for (input, want) in [
+            ("//webhooks/x", two("//webhooks/x", "/webhooks/x", false)),
+            ("/a//b", two("/a//b", "/a/b", false)),
+            ("/api%2Fx", two("/api%2Fx", "/api/x", false)),
+            ("/api%2fx", two("/api%2fx", "/api/x", false)),
+            ("/a%2Eb", two("/a%2Eb", "/a.b", false)),
+            ("/%61/%2F", two("/a/%2F", "/a/", false)),
+            (
+                "/account/%2e%2e/webhooks/x",
+                two("/account/%2e%2e/webhooks/x", "/webhooks/x", true),
+            ),
+            (
+                "/account/../webhooks/x",
+                two("/account/../webhooks/x", "/webhooks/x", true),
+            ),
+            ("/a/./b", two("/a/./b", "/a/b", true)),
+            ("/a/.", two("/a/.", "/a/", true)),
+            (
+                "/api/x%2F..%2F..%2Fpartner/y",
+                two("/api/x%2F..%2F..%2Fpartner/y", "/partner/y", true),
+            ),
+            ("/a\\b", two("/a\\b", "/a\\b", true)),
+            ("/a%5Cb", two("/a%5Cb", "/a\\b", true)),
+            ("/a%5cb", two("/a%5cb", "/a\\b", true)),
+        ] {
+            assert_eq!(read(input), want, "{input}");
+        }
+        for (input, err) in [
+            ("/account/x%zz", PathError::BadPercentEncoding),
+            ("/x%00", PathError::BadPercentEncoding),
+            ("/x%4", PathError::BadPercentEncoding),
+            ("/account/a%2F..%2F..%2F..%2Fx", PathError::AboveRoot),
+            ("/..", PathError::AboveRoot),
+            ("x", PathError::NotAbsolute),
+            ("*", PathError::NotAbsolute),
+        ] {
+            assert_eq!(read(input), Err(err), "{input}");
+        }
+        assert_eq!(read(&"/a".repeat(5000)), Err(PathError::TooLong));
     }
 }
