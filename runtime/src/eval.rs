@@ -81,7 +81,26 @@ impl Kind {
     ];
 }
 
-/// Why the decision came out as it did. Codes are stable (`explain --format json`).
+/// Why the decision came out as it did. Codes are stable (`explain --format json`); every
+/// one is listed in spec/language.md, section 7b, and in [`Reason::ALL`].
+///
+/// `Display` writes the description and the code, `the origin is not allowed by the policy
+/// (origin-not-allowed)`: words for whoever reads a log or an error page, and the stable code
+/// to search for. [`Reason::code`] alone is the machine-readable form. A refusal returned by
+/// [`CsrfToken::verify_submitted`](crate::CsrfToken::verify_submitted) is an error, so `?`
+/// works on it:
+///
+/// ```
+/// fn save(token: &guestlist::CsrfToken, field: &str) -> Result<(), Box<dyn std::error::Error>> {
+///     token.verify_submitted(field)?;
+///     Ok(())
+/// }
+/// # let _ = save;
+/// assert_eq!(
+///     guestlist::Reason::CsrfTokenMismatch.to_string(),
+///     "the CSRF token header differs from the cookie (csrf-token-mismatch)"
+/// );
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
     /// No route matches the path.
@@ -215,6 +234,56 @@ impl Reason {
         }
     }
 
+    /// Every reason, in the order of spec/language.md's table (section 7b), which is the
+    /// declaration order; a test checks the table and this list against each other.
+    pub const ALL: [Reason; 40] = [
+        Reason::NoRoute,
+        Reason::PathInvalid,
+        Reason::NoCorsPolicy,
+        Reason::NoOrigin,
+        Reason::OriginAllowed,
+        Reason::OriginNotAllowed,
+        Reason::MultipleOrigins,
+        Reason::RequestMethodInvalid,
+        Reason::MethodNotAllowed,
+        Reason::RequestHeadersInvalid,
+        Reason::HeaderNotAllowed,
+        Reason::AuthorizationNotListed,
+        Reason::PreflightAllowed,
+        Reason::CsrfSafeMethod,
+        Reason::CsrfSameOrigin,
+        Reason::CsrfSameSite,
+        Reason::CsrfNoBrowserHeaders,
+        Reason::CsrfOwnOrigin,
+        Reason::CsrfTrustedOrigin,
+        Reason::CsrfCorsOrigin,
+        Reason::CsrfExempt,
+        Reason::CsrfCrossSite,
+        Reason::CsrfOriginMismatch,
+        Reason::CsrfMissingHeaders,
+        Reason::CsrfAmbiguousHeaders,
+        Reason::WebsocketOriginAllowed,
+        Reason::WebsocketSameOrigin,
+        Reason::WebsocketNoOrigin,
+        Reason::WebsocketOriginNotAllowed,
+        Reason::WebsocketMissingOrigin,
+        Reason::CsrfTokenValid,
+        Reason::CsrfTokenIssued,
+        Reason::CsrfTokenDeferred,
+        Reason::CsrfTokenMissing,
+        Reason::CsrfTokenCookieMissing,
+        Reason::CsrfTokenMismatch,
+        Reason::CsrfTokenMalformed,
+        Reason::CsrfTokenOtherSession,
+        Reason::CsrfTokenNoSecret,
+        Reason::CsrfTokenUnavailable,
+    ];
+
+    /// The reason whose [`Reason::code`] is `code`.
+    pub fn from_code(code: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.code() == code)
+    }
+
     /// A one-line human explanation.
     pub fn describe(self) -> &'static str {
         match self {
@@ -267,6 +336,15 @@ impl Reason {
         }
     }
 }
+
+impl std::fmt::Display for Reason {
+    /// The description, then the code in parentheses (see [`Reason`]).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.describe(), self.code())
+    }
+}
+
+impl std::error::Error for Reason {}
 
 /// Which origin entry let the request in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
