@@ -1,5 +1,10 @@
 //! Reason codes: `Reason::ALL` against the specification's table (spec/language.md, section
 //! 7b), `code`/`from_code` round trips, and what `Display` and `Error` give a user.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail by panicking, helpers included"
+)]
 
 use std::collections::BTreeSet;
 use std::path::Path;
