@@ -357,9 +357,10 @@ pub enum OriginMatch {
     Pattern(u32),
 }
 
-/// A response header the runtime sets.
+/// A CORS response header the runtime sets: an `Access-Control-*` header or `Vary`
+/// ([`CorsHeader::as_str`] gives its lowercase name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HeaderName {
+pub enum CorsHeader {
     /// `Access-Control-Allow-Origin`
     AllowOrigin,
     /// `Access-Control-Allow-Credentials`
@@ -376,17 +377,17 @@ pub enum HeaderName {
     Vary,
 }
 
-impl HeaderName {
+impl CorsHeader {
     /// The lowercase header name.
     pub fn as_str(self) -> &'static str {
         match self {
-            HeaderName::AllowOrigin => "access-control-allow-origin",
-            HeaderName::AllowCredentials => "access-control-allow-credentials",
-            HeaderName::AllowMethods => "access-control-allow-methods",
-            HeaderName::AllowHeaders => "access-control-allow-headers",
-            HeaderName::MaxAge => "access-control-max-age",
-            HeaderName::ExposeHeaders => "access-control-expose-headers",
-            HeaderName::Vary => "vary",
+            CorsHeader::AllowOrigin => "access-control-allow-origin",
+            CorsHeader::AllowCredentials => "access-control-allow-credentials",
+            CorsHeader::AllowMethods => "access-control-allow-methods",
+            CorsHeader::AllowHeaders => "access-control-allow-headers",
+            CorsHeader::MaxAge => "access-control-max-age",
+            CorsHeader::ExposeHeaders => "access-control-expose-headers",
+            CorsHeader::Vary => "vary",
         }
     }
 }
@@ -402,6 +403,29 @@ pub enum Echo {
     HeadersLine(u8),
 }
 
+/// The values the runtime writes itself, whatever the policy: a closed set, so turning one
+/// into an `http::HeaderValue` cannot fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FixedValue {
+    /// `*` (Access-Control-Allow-Origin of `allow-origins *`).
+    Star,
+    /// `true` (Access-Control-Allow-Credentials).
+    True,
+    /// `Origin` (Vary).
+    Origin,
+}
+
+impl FixedValue {
+    /// The value's text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FixedValue::Star => "*",
+            FixedValue::True => "true",
+            FixedValue::Origin => "Origin",
+        }
+    }
+}
+
 /// A header value: from the policy's tables, a fixed string, or echoed from the request. The
 /// tower layer turns each into an `http::HeaderValue` without allocating (table values and
 /// request values are cloned, which shares their bytes).
@@ -410,7 +434,7 @@ pub enum Value<'a> {
     /// A precomputed value from the policy.
     Table(&'a http::HeaderValue),
     /// `*`, `true`, `Origin`.
-    Fixed(&'static str),
+    Fixed(FixedValue),
     /// A request header's value, echoed.
     Echo(Echo, &'a [u8]),
 }
@@ -420,7 +444,7 @@ impl<'a> Value<'a> {
     pub fn as_bytes(&self) -> &'a [u8] {
         match *self {
             Value::Table(v) => v.as_bytes(),
-            Value::Fixed(s) => s.as_bytes(),
+            Value::Fixed(f) => f.as_str().as_bytes(),
             Value::Echo(_, b) => b,
         }
     }
@@ -431,7 +455,7 @@ impl<'a> Value<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header<'a> {
     /// Which header.
-    pub name: HeaderName,
+    pub name: CorsHeader,
     /// Its value.
     pub value: Value<'a>,
     /// Append rather than replace.
@@ -440,8 +464,8 @@ pub struct Header<'a> {
 
 const CAPACITY: usize = 8 + MAX_ACRH_LINES;
 const NO_HEADER: Header<'static> = Header {
-    name: HeaderName::Vary,
-    value: Value::Fixed(""),
+    name: CorsHeader::Vary,
+    value: Value::Fixed(FixedValue::Origin),
     append: true,
 };
 
@@ -626,22 +650,28 @@ impl<'a> Decision<'a> {
             Shape::None | Shape::StaticAny | Shape::Actual => {
                 let a = self.actual_parts();
                 if let Some(v) = a.acao {
-                    f(set(HeaderName::AllowOrigin, v));
+                    f(set(CorsHeader::AllowOrigin, v));
                 }
                 if a.acac {
-                    f(set(HeaderName::AllowCredentials, Value::Fixed("true")));
+                    f(set(
+                        CorsHeader::AllowCredentials,
+                        Value::Fixed(FixedValue::True),
+                    ));
                 }
                 if let Some(v) = a.aceh {
-                    f(set(HeaderName::ExposeHeaders, Value::Table(v)));
+                    f(set(CorsHeader::ExposeHeaders, Value::Table(v)));
                 }
             }
             Shape::Preflight => {
-                f(set(HeaderName::AllowOrigin, self.allow_origin(c)));
+                f(set(CorsHeader::AllowOrigin, self.allow_origin(c)));
                 if c.credentials {
-                    f(set(HeaderName::AllowCredentials, Value::Fixed("true")));
+                    f(set(
+                        CorsHeader::AllowCredentials,
+                        Value::Fixed(FixedValue::True),
+                    ));
                 }
                 f(set(
-                    HeaderName::AllowMethods,
+                    CorsHeader::AllowMethods,
                     Value::Echo(Echo::Method, o.method.unwrap_or_default()),
                 ));
                 if o.names {
@@ -650,7 +680,7 @@ impl<'a> Decision<'a> {
                             let n = usize::from(o.echo_len);
                             for (i, line) in lines.iter().take(n).enumerate() {
                                 f(Header {
-                                    name: HeaderName::AllowHeaders,
+                                    name: CorsHeader::AllowHeaders,
                                     value: Value::Echo(
                                         Echo::HeadersLine(u8::try_from(i).unwrap_or(u8::MAX)),
                                         line,
@@ -661,20 +691,20 @@ impl<'a> Decision<'a> {
                         }
                         None => {
                             if let Some(v) = &c.acah {
-                                f(set(HeaderName::AllowHeaders, Value::Table(v)));
+                                f(set(CorsHeader::AllowHeaders, Value::Table(v)));
                             }
                         }
                     }
                 }
                 if let Some(v) = &c.max_age {
-                    f(set(HeaderName::MaxAge, Value::Table(v)));
+                    f(set(CorsHeader::MaxAge, Value::Table(v)));
                 }
             }
         }
         if o.vary {
             f(Header {
-                name: HeaderName::Vary,
-                value: Value::Fixed("Origin"),
+                name: CorsHeader::Vary,
+                value: Value::Fixed(FixedValue::Origin),
                 append: true,
             });
         }
@@ -684,7 +714,7 @@ impl<'a> Decision<'a> {
     #[inline]
     fn allow_origin(&self, c: &Cors) -> Value<'a> {
         if c.any_origin {
-            Value::Fixed("*")
+            Value::Fixed(FixedValue::Star)
         } else {
             Value::Echo(Echo::Origin, self.out.origin.unwrap_or_default())
         }
@@ -705,7 +735,7 @@ impl<'a> Decision<'a> {
         let Some(c) = o.cors else { return none };
         match o.shape {
             Shape::StaticAny => ActualParts {
-                acao: Some(Value::Fixed("*")),
+                acao: Some(Value::Fixed(FixedValue::Star)),
                 aceh: c.aceh.as_ref(),
                 ..none
             },
@@ -2280,7 +2310,7 @@ mod tests {
         assert!(Policy::build(vec![], vec![spec("https://*.example.com")]).is_ok());
         assert_eq!(
             Policy::build(vec![], vec![spec("https://*.EXAMPLE.com")]).err(),
-            Some(crate::BuildError::InvalidPattern(
+            Some(crate::TableError::InvalidPattern(
                 "https://*.EXAMPLE.com".into()
             ))
         );
