@@ -189,7 +189,7 @@ pub enum Reason {
 
 impl Reason {
     /// The stable code.
-    pub fn code(self) -> &'static str {
+    pub const fn code(self) -> &'static str {
         match self {
             Reason::NoRoute => "no-route",
             Reason::PathInvalid => "path-invalid",
@@ -345,6 +345,21 @@ impl std::fmt::Display for Reason {
 }
 
 impl std::error::Error for Reason {}
+
+// Every code is a valid header value (it is sent in `Guestlist-Reason` with
+// `HeaderValue::from_static`, which panics on anything else): checked when the crate compiles.
+const _: () = {
+    let mut i = 0;
+    while i < Reason::ALL.len() {
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "a const loop over the array's own indices; out of range is a compile error"
+        )]
+        let code = Reason::ALL[i].code();
+        std::mem::forget(http::HeaderValue::from_static(code));
+        i += 1;
+    }
+};
 
 /// Which origin entry let the request in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -337,6 +337,7 @@ impl Decision<'_> {
         *resp.status_mut() = status;
         self.write_new_headers_with(request, known, resp.headers_mut());
         if let Some(r) = self.refusal_reason() {
+            // Every reason code is a valid value: checked at compile time in eval.rs.
             resp.headers_mut()
                 .insert(REASON_HEADER, HeaderValue::from_static(r));
         }
