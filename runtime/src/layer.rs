@@ -184,9 +184,9 @@ where
     }
 }
 
-/// The answer when a CSP nonce cannot be made (no CSPRNG): a 500, rather than a guessable
-/// nonce. (Also the fallback, never expected, for a refusal the decision has no status for.)
-fn no_nonce<B: Default>() -> Response<B> {
+/// A 500: the answer when a CSP nonce cannot be made (no CSPRNG), rather than a guessable
+/// nonce; also the fallback, never expected, for a refusal the decision has no status for.
+fn server_error<B: Default>() -> Response<B> {
     let mut r = Response::new(B::default());
     *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     r
@@ -210,9 +210,9 @@ impl<S> Service<S> {
         // there to keep this total, never to be sent.
         let mut r = d
             .preflight_response_with(request, known)
-            .unwrap_or_else(no_nonce);
+            .unwrap_or_else(server_error);
         if !self.guard_headers(d.guards, None, &mut r) {
-            r = no_nonce();
+            r = server_error();
         }
         ResponseFuture::ready(r)
     }
@@ -277,7 +277,7 @@ impl<S> Service<S> {
                         Some(n)
                     }
                     None => {
-                        return ResponseFuture::ready(no_nonce());
+                        return ResponseFuture::ready(server_error());
                     }
                 }
             } else {
