@@ -111,7 +111,7 @@ impl Compilation {
                 known: self.program.all_profiles(),
             });
         }
-        lower::lower(&self.program, profile).map_err(LowerError::Build)
+        lower::lower(&self.program, profile).map_err(LowerError::Tables)
     }
 }
 
@@ -128,7 +128,7 @@ pub enum LowerError {
         known: Vec<String>,
     },
     /// The runtime refused the tables (a checker bug if it happens).
-    Build(guestlist::BuildError),
+    Tables(guestlist::TableError),
 }
 
 impl std::fmt::Display for LowerError {
@@ -140,7 +140,7 @@ impl std::fmt::Display for LowerError {
                 "unknown profile `{profile}`; the policy's profiles are: {}",
                 known.join(", ")
             ),
-            LowerError::Build(e) => write!(f, "internal error building tables: {e}"),
+            LowerError::Tables(e) => write!(f, "internal error building tables: {e}"),
         }
     }
 }

@@ -41,22 +41,108 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Reads `path`, checking size and encoding. `Err` carries a message for an I/O failure.
-fn read(path: &Path) -> Result<Result<String, (&'static str, String)>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if meta.is_dir() {
-        return Err("is a directory".into());
+/// Why `meta` (of a path, symlinks followed) is not a regular file, in words; `None` for a
+/// regular file. Opening a FIFO blocks until a writer appears, and reading a device or a
+/// `/proc` entry may never end (`/dev/stdin`, `/dev/zero`, `/proc/kmsg`), so anything but a
+/// regular file is refused before it is opened.
+fn not_regular(meta: &std::fs::Metadata) -> Option<&'static str> {
+    let t = meta.file_type();
+    if t.is_dir() {
+        return Some("is a directory");
     }
-    if meta.len() > MAX_FILE_BYTES as u64 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        if t.is_fifo() {
+            return Some("is a FIFO, not a regular file");
+        }
+        if t.is_char_device() {
+            return Some("is a character device, not a regular file");
+        }
+        if t.is_block_device() {
+            return Some("is a block device, not a regular file");
+        }
+        if t.is_socket() {
+            return Some("is a socket, not a regular file");
+        }
+        // `/proc` and `/sys` entries say they are regular files (of size 0); they are
+        // recognised by the file system they live on, when one is mounted there (an empty
+        // directory shares its parent's file system).
+        for (dir, what) in [
+            ("/proc", "is a /proc entry, not a regular file"),
+            ("/sys", "is a /sys entry, not a regular file"),
+        ] {
+            let mounted = match (std::fs::metadata(dir), std::fs::metadata("/")) {
+                (Ok(d), Ok(root)) => (d.dev() != root.dev()).then_some(d.dev()),
+                _ => None,
+            };
+            if mounted == Some(meta.dev()) {
+                return Some(what);
+            }
+        }
+    }
+    if !t.is_file() {
+        return Some("is not a regular file");
+    }
+    None
+}
+
+/// Why a policy file could not be opened or read.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// The operating system's error, in its words.
+    Io(String),
+    /// The path names something other than a regular file (a directory, FIFO, device, socket,
+    /// `/proc` entry): what it is, in words.
+    NotRegular(&'static str),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Io(e) => f.write_str(e),
+            ReadError::NotRegular(why) => f.write_str(why),
+        }
+    }
+}
+
+fn io(e: std::io::Error) -> ReadError {
+    ReadError::Io(e.to_string())
+}
+
+/// Opens `path` for reading when it is a regular file (symlinks followed). The one way policy
+/// files are opened (`load`, `guestlist fmt`): never a FIFO, device or `/proc` entry, whose
+/// reads can block forever. The type is checked on the path's metadata before opening, since
+/// opening a FIFO already blocks, and again on what was opened, in case the path changed.
+pub(crate) fn open_regular(path: &Path) -> Result<std::fs::File, ReadError> {
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if let Some(why) = not_regular(&meta) {
+        return Err(ReadError::NotRegular(why));
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    match not_regular(&file.metadata().map_err(io)?) {
+        Some(why) => Err(ReadError::NotRegular(why)),
+        None => Ok(file),
+    }
+}
+
+/// Reads `path`, checking that it is a regular file, its size and its encoding. The outer
+/// `Err` is a file that cannot be read; the inner one a file that is not a policy (GL0004).
+fn read(path: &Path) -> Result<Result<String, (&'static str, String)>, ReadError> {
+    use std::io::Read;
+    let file = open_regular(path)?;
+    let len = file.metadata().map_err(io)?.len();
+    if len > MAX_FILE_BYTES as u64 {
         return Ok(Err((
             "policy file is too large",
-            format!(
-                "policy files are at most {MAX_FILE_BYTES} bytes; this one has {}",
-                meta.len()
-            ),
+            format!("policy files are at most {MAX_FILE_BYTES} bytes; this one has {len}"),
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    // Bounded: a file that grows while it is read stops one byte past the limit.
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
     if bytes.len() > MAX_FILE_BYTES {
         return Ok(Err((
             "policy file is too large",
@@ -109,19 +195,25 @@ impl Loader {
         }
         let text = match read(path) {
             Ok(t) => t,
-            Err(message) => {
+            Err(e) => {
                 return match from {
                     Some(span) => {
+                        let help = match e {
+                            ReadError::Io(_) => "import paths are relative to the importing file",
+                            ReadError::NotRegular(_) => {
+                                "import a policy file (a regular file, not a FIFO, device or /proc entry)"
+                            }
+                        };
                         self.out.diagnostics.push(
                             Diagnostic::new("GL0002", span, format!("cannot read `{name}`"))
-                                .label(message)
-                                .help("import paths are relative to the importing file"),
+                                .label(e.to_string())
+                                .help(help),
                         );
                         Ok(())
                     }
                     None => Err(LoadError {
                         path: path.to_path_buf(),
-                        message,
+                        message: e.to_string(),
                     }),
                 };
             }

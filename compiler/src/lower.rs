@@ -67,7 +67,7 @@ pub struct Lowered {
 
 /// Lowers `program` for `profile`. The program must have passed the checker without errors;
 /// the runtime's build error is returned if it did not.
-pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::BuildError> {
+pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::TableError> {
     let mut cors_specs = Vec::new();
     let mut cors_prov = Vec::new();
     let mut cors_index = std::collections::HashMap::new();

@@ -13,7 +13,7 @@
 )] // tests fail by panicking
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -23,7 +23,7 @@ use std::time::Duration;
 use guestlist_compiler::{explain, Compilation, Lowered};
 
 mod support;
-use support::{require_tool, root, setup, start, tempdir, wait_for, Upstream};
+use support::{poll_until, require_tool, root, send, setup, start, tempdir, wait_for, Upstream};
 
 /// One `fetch()` a page makes.
 struct Call {
@@ -480,19 +480,28 @@ fn chromium_agrees_with_nginx() {
     };
     let (c, lowered) = lowered();
     let dir = tempdir("browser-nginx");
-    let (conf, port) = setup(&nginx, &c, "default", &dir, Upstream::Json, true).into_parts();
-    let _server = start(&nginx, &dir, &conf, port);
+    let server = start(
+        &nginx,
+        &setup(&nginx, &c, "default", &dir, Upstream::Json, true),
+    );
     let log_path = dir.join("logs/access.log");
     let log = || {
-        std::thread::sleep(Duration::from_millis(100));
-        let mut s = String::new();
-        std::fs::File::open(&log_path)
-            .unwrap()
-            .read_to_string(&mut s)
-            .unwrap();
-        s
+        // nginx writes a request's line once it has answered it. A request of our own, sent
+        // after Chromium got every answer, is logged after those: wait for its line.
+        let marker = "/guestlist-log-marker";
+        send(server.addr, "GET", marker, &[]);
+        poll_until(
+            "the access log to reach the marker request",
+            Duration::from_secs(10),
+            || {
+                let s = std::fs::read_to_string(&log_path).ok()?;
+                s.lines()
+                    .any(|l| l.starts_with(&format!("GET {marker} ")))
+                    .then_some(s)
+            },
+        )
     };
-    let n = check_server(&chromium, &lowered, port, &log, "nginx");
+    let n = check_server(&chromium, &lowered, server.addr.port(), &log, "nginx");
     println!("Chromium and nginx agree on {n} calls");
     assert!(n >= 40);
 }

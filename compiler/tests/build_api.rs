@@ -41,14 +41,25 @@ fn writes_rust_nginx_and_docs_only_when_changed() {
         dir.join("nginx/routes/prefix-api.conf"),
         dir.join("policy.md"),
     ];
+    assert!(std::fs::read_to_string(&files[2])
+        .unwrap()
+        .contains("include /etc/nginx/guestlist/routes/prefix-api.conf;"));
+    // Dated an hour back (not a sleep and a clock's granularity): a rewrite would date a file
+    // now.
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for f in &files {
+        std::fs::File::options()
+            .write(true)
+            .open(f)
+            .unwrap()
+            .set_modified(past)
+            .unwrap();
+    }
     let mtimes: Vec<_> = files
         .iter()
         .map(|f| std::fs::metadata(f).unwrap().modified().unwrap())
         .collect();
-    assert!(std::fs::read_to_string(&files[2])
-        .unwrap()
-        .contains("include /etc/nginx/guestlist/routes/prefix-api.conf;"));
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert!(mtimes.iter().all(|t| *t == past), "{mtimes:?}");
     build();
     let again: Vec<_> = files
         .iter()

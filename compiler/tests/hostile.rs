@@ -257,3 +257,98 @@ fn failed_writes_leave_no_half_written_file() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(std::fs::read_to_string(&good).unwrap(), "old");
 }
+
+/// Runs the CLI with `args`, its stdin an open pipe nobody writes to (so a read of
+/// `/dev/stdin` would wait), and kills it after `limit`: a command that has not finished by
+/// then fails the test instead of hanging it.
+fn run_within(args: &[&str], limit: std::time::Duration) -> Output {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_guestlist"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "`guestlist {}` still running after {limit:?}",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // Stdin is dropped only now: while the command ran, it stayed open and empty.
+    child.wait_with_output().unwrap()
+}
+
+/// A FIFO, a device or a `/proc` entry, named on the command line or imported, is refused
+/// before it is opened (opening a FIFO blocks until a writer comes; `/dev/stdin` would eat a
+/// language server's input): the reason in words, never a hang.
+#[cfg(unix)]
+#[test]
+fn only_regular_files_are_read() {
+    let dir = tempdir("hostile-fifo");
+    let fifo = dir.join("pipe.policy");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success(), "mkfifo failed");
+    let link = dir.join("link.policy");
+    std::os::unix::fs::symlink(&fifo, &link).unwrap();
+    let limit = std::time::Duration::from_secs(20);
+    let fifo_s = fifo.to_str().unwrap();
+    let link_s = link.to_str().unwrap();
+
+    // Named on the command line: an I/O error (exit 2) with the reason.
+    for (path, why) in [
+        (fifo_s, "is a FIFO, not a regular file"),
+        (link_s, "is a FIFO, not a regular file"),
+        ("/dev/null", "is a character device, not a regular file"),
+        ("/dev/stdin", "not a regular file"),
+        ("/proc/self/status", "is a /proc entry, not a regular file"),
+    ] {
+        for cmd in ["check", "fmt"] {
+            let o = run_within(&[cmd, path], limit);
+            no_panic(&o);
+            assert_eq!(
+                o.status.code(),
+                Some(2),
+                "{cmd} {path}: {}",
+                text(&o.stderr)
+            );
+            let e = text(&o.stderr);
+            assert!(
+                e.contains(&format!("cannot read {path}")),
+                "{cmd} {path}: {e}"
+            );
+            assert!(e.contains(why), "{cmd} {path}: {e}");
+        }
+    }
+
+    // Imported: GL0002 with the reason, and the rest of the policy still checked.
+    for (target, why) in [
+        (fifo_s, "is a FIFO, not a regular file"),
+        ("link.policy", "is a FIFO, not a regular file"),
+        ("/dev/stdin", "not a regular file"),
+        ("/proc/self/status", "is a /proc entry, not a regular file"),
+    ] {
+        let main = dir.join("main.policy");
+        std::fs::write(
+            &main,
+            format!("import \"{target}\"\ncors a {{ allow-origins \"https://a.example.com/\"; max-age 2h }}\nroute \"/a/*\" {{ cors a }}\n"),
+        )
+        .unwrap();
+        let o = run_within(&["check", main.to_str().unwrap()], limit);
+        no_panic(&o);
+        let e = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "import {target}: {e}");
+        assert!(e.contains("error[GL0002]"), "import {target}: {e}");
+        assert!(e.contains(why), "import {target}: {e}");
+        assert!(e.contains("a regular file"), "import {target}: {e}");
+        // The trailing slash: the importing file was checked all the same.
+        assert!(e.contains("GL0204"), "import {target}: {e}");
+    }
+}

@@ -319,8 +319,7 @@ fn differential(
         "diff-{}-{profile}",
         file.file_stem().unwrap().to_string_lossy()
     ));
-    let (conf, port) = setup(bin, &c, profile, &dir, Upstream::Return, false).into_parts();
-    let server = start(bin, &dir, &conf, port);
+    let server = start(bin, &setup(bin, &c, profile, &dir, Upstream::Return, false));
     let lowered = c.lower(profile).unwrap();
     let mut mismatches = Vec::new();
     let reqs = requests(&c, profile, n, seed);
@@ -517,8 +516,10 @@ fn proxied_locations_replace_the_upstreams_security_headers() {
     };
     let c = Compilation::load(&[root().join("spec/policies/guards.policy")]).unwrap();
     let dir = tempdir("proxied-guards");
-    let (conf, port) = setup(&bin, &c, "default", &dir, Upstream::Proxied, false).into_parts();
-    let server = start(&bin, &dir, &conf, port);
+    let server = start(
+        &bin,
+        &setup(&bin, &c, "default", &dir, Upstream::Proxied, false),
+    );
     let get = |path: &str| {
         let mut s = TcpStream::connect(server.addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -578,8 +579,10 @@ fn proxied_locations_never_duplicate_cors_headers() {
     };
     let c = Compilation::load(&[root().join("examples/policies/site.policy")]).unwrap();
     let dir = tempdir("proxied");
-    let (conf, port) = setup(&bin, &c, "default", &dir, Upstream::Proxied, false).into_parts();
-    let server = start(&bin, &dir, &conf, port);
+    let server = start(
+        &bin,
+        &setup(&bin, &c, "default", &dir, Upstream::Proxied, false),
+    );
     let mut s = TcpStream::connect(server.addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     s.write_all(b"GET /api/users HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example.com\r\nConnection: close\r\n\r\n").unwrap();
@@ -617,4 +620,39 @@ fn proxied_locations_never_duplicate_cors_headers() {
         cors,
         [("access-control-allow-origin".to_string(), "*".to_string())]
     );
+}
+
+/// A port taken between its choice and nginx's bind (another test, another program): nginx
+/// exits with "Address already in use", and the harness starts it again on another port
+/// instead of talking to whatever holds the first one.
+#[test]
+fn nginx_starts_on_another_port_when_its_port_is_taken() {
+    let Some(bin) = require_tool("nginx") else {
+        return;
+    };
+    let c = Compilation::load(&[root().join("examples/policies/site.policy")]).unwrap();
+    let dir = tempdir("port-taken");
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = held.local_addr().unwrap().port();
+    let server = support::start_trying(
+        &bin,
+        &setup(&bin, &c, "default", &dir, Upstream::Return, false),
+        taken,
+    );
+    assert_ne!(server.addr.port(), taken);
+    let (status, headers) = send(
+        server.addr,
+        "GET",
+        "/api/users",
+        &[("Origin".into(), "https://app.example.com".into())],
+    );
+    assert_eq!(status, 200);
+    assert!(
+        headers.contains(&(
+            "access-control-allow-origin".into(),
+            "https://app.example.com".into()
+        )),
+        "{headers:?}"
+    );
+    drop(held);
 }

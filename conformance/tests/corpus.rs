@@ -170,10 +170,8 @@ fn nginx() {
     for ((file, profile), group) in &groups {
         let comp = Compilation::from_str(file, &policies[file]);
         let dir = support::tempdir(&format!("corpus-{file}-{profile}"));
-        let (conf, port) =
-            support::setup(&bin, &comp, profile, &dir, support::Upstream::Return, false)
-                .into_parts();
-        let server = support::start(&bin, &dir, &conf, port);
+        let setup = support::setup(&bin, &comp, profile, &dir, support::Upstream::Return, false);
+        let server = support::start(&bin, &setup);
         for c in group {
             let (status, got) = support::send(server.addr, &c.method, &c.path, &c.headers);
             let mut want = c.expect.clone();

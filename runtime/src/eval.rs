@@ -87,7 +87,26 @@ impl Kind {
     ];
 }
 
-/// Why the decision came out as it did. Codes are stable (`explain --format json`).
+/// Why the decision came out as it did. Codes are stable (`explain --format json`); every
+/// one is listed in spec/language.md, section 7b, and in [`Reason::ALL`].
+///
+/// `Display` writes the description and the code, `the origin is not allowed by the policy
+/// (origin-not-allowed)`: words for whoever reads a log or an error page, and the stable code
+/// to search for. [`Reason::code`] alone is the machine-readable form. A refusal returned by
+/// [`CsrfToken::verify_submitted`](crate::CsrfToken::verify_submitted) is an error, so `?`
+/// works on it:
+///
+/// ```
+/// fn save(token: &guestlist::CsrfToken, field: &str) -> Result<(), Box<dyn std::error::Error>> {
+///     token.verify_submitted(field)?;
+///     Ok(())
+/// }
+/// # let _ = save;
+/// assert_eq!(
+///     guestlist::Reason::CsrfTokenMismatch.to_string(),
+///     "the CSRF token header differs from the cookie (csrf-token-mismatch)"
+/// );
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
     /// No route matches the path.
@@ -183,7 +202,7 @@ pub enum Reason {
 
 impl Reason {
     /// The stable code.
-    pub fn code(self) -> &'static str {
+    pub const fn code(self) -> &'static str {
         match self {
             Reason::NoRoute => "no-route",
             Reason::PathInvalid => "path-invalid",
@@ -228,6 +247,58 @@ impl Reason {
             Reason::CsrfTokenNoSecret => "csrf-token-no-secret",
             Reason::CsrfTokenUnavailable => "csrf-token-unavailable",
         }
+    }
+
+    /// Every reason, in the order of spec/language.md's table (section 7b), which is the
+    /// declaration order; a test checks the table and this list against each other.
+    pub const ALL: [Reason; 42] = [
+        Reason::NoRoute,
+        Reason::PathInvalid,
+        Reason::PathNotNormal,
+        Reason::ReadingsDisagree,
+        Reason::NoCorsPolicy,
+        Reason::NoOrigin,
+        Reason::OriginAllowed,
+        Reason::OriginNotAllowed,
+        Reason::MultipleOrigins,
+        Reason::RequestMethodInvalid,
+        Reason::MethodNotAllowed,
+        Reason::RequestHeadersInvalid,
+        Reason::HeaderNotAllowed,
+        Reason::AuthorizationNotListed,
+        Reason::PreflightAllowed,
+        Reason::CsrfSafeMethod,
+        Reason::CsrfSameOrigin,
+        Reason::CsrfSameSite,
+        Reason::CsrfNoBrowserHeaders,
+        Reason::CsrfOwnOrigin,
+        Reason::CsrfTrustedOrigin,
+        Reason::CsrfCorsOrigin,
+        Reason::CsrfExempt,
+        Reason::CsrfCrossSite,
+        Reason::CsrfOriginMismatch,
+        Reason::CsrfMissingHeaders,
+        Reason::CsrfAmbiguousHeaders,
+        Reason::WebsocketOriginAllowed,
+        Reason::WebsocketSameOrigin,
+        Reason::WebsocketNoOrigin,
+        Reason::WebsocketOriginNotAllowed,
+        Reason::WebsocketMissingOrigin,
+        Reason::CsrfTokenValid,
+        Reason::CsrfTokenIssued,
+        Reason::CsrfTokenDeferred,
+        Reason::CsrfTokenMissing,
+        Reason::CsrfTokenCookieMissing,
+        Reason::CsrfTokenMismatch,
+        Reason::CsrfTokenMalformed,
+        Reason::CsrfTokenOtherSession,
+        Reason::CsrfTokenNoSecret,
+        Reason::CsrfTokenUnavailable,
+    ];
+
+    /// The reason whose [`Reason::code`] is `code`.
+    pub fn from_code(code: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.code() == code)
     }
 
     /// A one-line human explanation.
@@ -285,6 +356,30 @@ impl Reason {
     }
 }
 
+impl std::fmt::Display for Reason {
+    /// The description, then the code in parentheses (see [`Reason`]).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.describe(), self.code())
+    }
+}
+
+impl std::error::Error for Reason {}
+
+// Every code is a valid header value (it is sent in `Guestlist-Reason` with
+// `HeaderValue::from_static`, which panics on anything else): checked when the crate compiles.
+const _: () = {
+    let mut i = 0;
+    while i < Reason::ALL.len() {
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "a const loop over the array's own indices; out of range is a compile error"
+        )]
+        let code = Reason::ALL[i].code();
+        std::mem::forget(http::HeaderValue::from_static(code));
+        i += 1;
+    }
+};
+
 /// Which origin entry let the request in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OriginMatch {
@@ -296,9 +391,10 @@ pub enum OriginMatch {
     Pattern(u32),
 }
 
-/// A response header the runtime sets.
+/// A CORS response header the runtime sets: an `Access-Control-*` header or `Vary`
+/// ([`CorsHeader::as_str`] gives its lowercase name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HeaderName {
+pub enum CorsHeader {
     /// `Access-Control-Allow-Origin`
     AllowOrigin,
     /// `Access-Control-Allow-Credentials`
@@ -315,17 +411,17 @@ pub enum HeaderName {
     Vary,
 }
 
-impl HeaderName {
+impl CorsHeader {
     /// The lowercase header name.
     pub fn as_str(self) -> &'static str {
         match self {
-            HeaderName::AllowOrigin => "access-control-allow-origin",
-            HeaderName::AllowCredentials => "access-control-allow-credentials",
-            HeaderName::AllowMethods => "access-control-allow-methods",
-            HeaderName::AllowHeaders => "access-control-allow-headers",
-            HeaderName::MaxAge => "access-control-max-age",
-            HeaderName::ExposeHeaders => "access-control-expose-headers",
-            HeaderName::Vary => "vary",
+            CorsHeader::AllowOrigin => "access-control-allow-origin",
+            CorsHeader::AllowCredentials => "access-control-allow-credentials",
+            CorsHeader::AllowMethods => "access-control-allow-methods",
+            CorsHeader::AllowHeaders => "access-control-allow-headers",
+            CorsHeader::MaxAge => "access-control-max-age",
+            CorsHeader::ExposeHeaders => "access-control-expose-headers",
+            CorsHeader::Vary => "vary",
         }
     }
 }
@@ -341,6 +437,29 @@ pub enum Echo {
     HeadersLine(u8),
 }
 
+/// The values the runtime writes itself, whatever the policy: a closed set, so turning one
+/// into an `http::HeaderValue` cannot fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FixedValue {
+    /// `*` (Access-Control-Allow-Origin of `allow-origins *`).
+    Star,
+    /// `true` (Access-Control-Allow-Credentials).
+    True,
+    /// `Origin` (Vary).
+    Origin,
+}
+
+impl FixedValue {
+    /// The value's text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FixedValue::Star => "*",
+            FixedValue::True => "true",
+            FixedValue::Origin => "Origin",
+        }
+    }
+}
+
 /// A header value: from the policy's tables, a fixed string, or echoed from the request. The
 /// tower layer turns each into an `http::HeaderValue` without allocating (table values and
 /// request values are cloned, which shares their bytes).
@@ -349,7 +468,7 @@ pub enum Value<'a> {
     /// A precomputed value from the policy.
     Table(&'a http::HeaderValue),
     /// `*`, `true`, `Origin`.
-    Fixed(&'static str),
+    Fixed(FixedValue),
     /// A request header's value, echoed.
     Echo(Echo, &'a [u8]),
 }
@@ -359,7 +478,7 @@ impl<'a> Value<'a> {
     pub fn as_bytes(&self) -> &'a [u8] {
         match *self {
             Value::Table(v) => v.as_bytes(),
-            Value::Fixed(s) => s.as_bytes(),
+            Value::Fixed(f) => f.as_str().as_bytes(),
             Value::Echo(_, b) => b,
         }
     }
@@ -370,7 +489,7 @@ impl<'a> Value<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header<'a> {
     /// Which header.
-    pub name: HeaderName,
+    pub name: CorsHeader,
     /// Its value.
     pub value: Value<'a>,
     /// Append rather than replace.
@@ -379,8 +498,8 @@ pub struct Header<'a> {
 
 const CAPACITY: usize = 8 + MAX_ACRH_LINES;
 const NO_HEADER: Header<'static> = Header {
-    name: HeaderName::Vary,
-    value: Value::Fixed(""),
+    name: CorsHeader::Vary,
+    value: Value::Fixed(FixedValue::Origin),
     append: true,
 };
 
@@ -611,22 +730,28 @@ impl<'a> Decision<'a> {
             Shape::None | Shape::StaticAny | Shape::Actual => {
                 let a = self.actual_parts();
                 if let Some(v) = a.acao {
-                    f(set(HeaderName::AllowOrigin, v));
+                    f(set(CorsHeader::AllowOrigin, v));
                 }
                 if a.acac {
-                    f(set(HeaderName::AllowCredentials, Value::Fixed("true")));
+                    f(set(
+                        CorsHeader::AllowCredentials,
+                        Value::Fixed(FixedValue::True),
+                    ));
                 }
                 if let Some(v) = a.aceh {
-                    f(set(HeaderName::ExposeHeaders, Value::Table(v)));
+                    f(set(CorsHeader::ExposeHeaders, Value::Table(v)));
                 }
             }
             Shape::Preflight => {
-                f(set(HeaderName::AllowOrigin, self.allow_origin(c)));
+                f(set(CorsHeader::AllowOrigin, self.allow_origin(c)));
                 if self.credentials(c) {
-                    f(set(HeaderName::AllowCredentials, Value::Fixed("true")));
+                    f(set(
+                        CorsHeader::AllowCredentials,
+                        Value::Fixed(FixedValue::True),
+                    ));
                 }
                 f(set(
-                    HeaderName::AllowMethods,
+                    CorsHeader::AllowMethods,
                     Value::Echo(Echo::Method, o.method.unwrap_or_default()),
                 ));
                 if o.names {
@@ -635,7 +760,7 @@ impl<'a> Decision<'a> {
                             let n = usize::from(o.echo_len);
                             for (i, line) in lines.iter().take(n).enumerate() {
                                 f(Header {
-                                    name: HeaderName::AllowHeaders,
+                                    name: CorsHeader::AllowHeaders,
                                     value: Value::Echo(
                                         Echo::HeadersLine(u8::try_from(i).unwrap_or(u8::MAX)),
                                         line,
@@ -646,7 +771,7 @@ impl<'a> Decision<'a> {
                         }
                         None => {
                             if let Some(v) = &c.acah {
-                                f(set(HeaderName::AllowHeaders, Value::Table(v)));
+                                f(set(CorsHeader::AllowHeaders, Value::Table(v)));
                             }
                         }
                     }
@@ -656,14 +781,14 @@ impl<'a> Decision<'a> {
                     Some(b) => c.stricter_max_age(b),
                 };
                 if let Some(v) = max_age {
-                    f(set(HeaderName::MaxAge, Value::Table(v)));
+                    f(set(CorsHeader::MaxAge, Value::Table(v)));
                 }
             }
         }
         if o.vary {
             f(Header {
-                name: HeaderName::Vary,
-                value: Value::Fixed("Origin"),
+                name: CorsHeader::Vary,
+                value: Value::Fixed(FixedValue::Origin),
                 append: true,
             });
         }
@@ -673,7 +798,7 @@ impl<'a> Decision<'a> {
     #[inline]
     fn allow_origin(&self, c: &Cors) -> Value<'a> {
         if c.any_origin && self.out.other.is_none_or(|b| b.any_origin) {
-            Value::Fixed("*")
+            Value::Fixed(FixedValue::Star)
         } else {
             Value::Echo(Echo::Origin, self.out.origin.unwrap_or_default())
         }
@@ -710,7 +835,7 @@ impl<'a> Decision<'a> {
         let Some(c) = o.cors else { return none };
         match o.shape {
             Shape::StaticAny => ActualParts {
-                acao: Some(Value::Fixed("*")),
+                acao: Some(Value::Fixed(FixedValue::Star)),
                 aceh: self.expose(c),
                 ..none
             },
@@ -2634,7 +2759,7 @@ mod tests {
         assert!(Policy::build(vec![], vec![spec("https://*.example.com")]).is_ok());
         assert_eq!(
             Policy::build(vec![], vec![spec("https://*.EXAMPLE.com")]).err(),
-            Some(crate::BuildError::InvalidPattern(
+            Some(crate::TableError::InvalidPattern(
                 "https://*.EXAMPLE.com".into()
             ))
         );

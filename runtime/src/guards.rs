@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use http::{HeaderName as HttpName, HeaderValue};
 
 use crate::eval::OriginMatch;
-use crate::keyset::{BuildError, KeySet, PatternSet};
+use crate::keyset::{KeySet, PatternSet, TableError};
 use crate::policy::Str;
 use crate::token::{TokenPolicy, TokenSpec};
 
@@ -111,9 +111,9 @@ impl std::fmt::Display for CspNonce {
 }
 
 impl Csp {
-    pub(crate) fn build(spec: CspSpec) -> Result<Csp, BuildError> {
+    pub(crate) fn build(spec: CspSpec) -> Result<Csp, TableError> {
         if spec.parts.is_empty() {
-            return Err(BuildError::BadReference("csp without a value"));
+            return Err(TableError::BadReference("csp without a value"));
         }
         let value = match spec.parts.as_slice() {
             [one] => Some(header_value(one)?),
@@ -213,12 +213,12 @@ impl Csp {
     }
 }
 
-fn header_value(s: &str) -> Result<HeaderValue, BuildError> {
-    HeaderValue::from_str(s).map_err(|_| BuildError::InvalidHeaderValue(s.to_string()))
+fn header_value(s: &str) -> Result<HeaderValue, TableError> {
+    HeaderValue::from_str(s).map_err(|_| TableError::InvalidHeaderValue(s.to_string()))
 }
 
-fn header_name(s: &str) -> Result<HttpName, BuildError> {
-    HttpName::from_bytes(s.as_bytes()).map_err(|_| BuildError::InvalidHeaderValue(s.to_string()))
+fn header_name(s: &str) -> Result<HttpName, TableError> {
+    HttpName::from_bytes(s.as_bytes()).map_err(|_| TableError::InvalidHeaderValue(s.to_string()))
 }
 
 /// One compiled `headers` block: fixed response headers, and headers to remove.
@@ -246,12 +246,12 @@ impl HeaderSet {
         self.set.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
-    pub(crate) fn build(spec: HeaderSetSpec) -> Result<HeaderSet, BuildError> {
+    pub(crate) fn build(spec: HeaderSetSpec) -> Result<HeaderSet, TableError> {
         let set = spec
             .set
             .iter()
             .map(|(n, v)| Ok((header_name(n)?, header_value(v)?)))
-            .collect::<Result<Vec<_>, BuildError>>()?;
+            .collect::<Result<Vec<_>, TableError>>()?;
         let remove = spec
             .remove
             .iter()
@@ -368,7 +368,7 @@ pub struct CsrfSpec {
 }
 
 impl Csrf {
-    pub(crate) fn build(spec: CsrfSpec) -> Result<Csrf, BuildError> {
+    pub(crate) fn build(spec: CsrfSpec) -> Result<Csrf, TableError> {
         Ok(Csrf {
             name: Cow::Owned(spec.name),
             trusted: KeySet::new(spec.trusted, false)?,
@@ -469,7 +469,7 @@ pub struct WebSocketSpec {
 }
 
 impl WebSocket {
-    pub(crate) fn build(spec: WebSocketSpec) -> Result<WebSocket, BuildError> {
+    pub(crate) fn build(spec: WebSocketSpec) -> Result<WebSocket, TableError> {
         Ok(WebSocket {
             name: Cow::Owned(spec.name),
             same_origin: spec.same_origin,

@@ -6,7 +6,7 @@
 use http::header::{self, HeaderMap, HeaderName as HttpName, HeaderValue, VARY};
 use http::{Response, StatusCode};
 
-use crate::eval::{Decision, Echo, HeaderName, TokenOutcome, Value};
+use crate::eval::{CorsHeader, Decision, Echo, FixedValue, TokenOutcome, Value};
 use crate::guards::CspNonce;
 use crate::headers::names_a_header;
 use crate::policy::{Guards, Policy};
@@ -35,15 +35,15 @@ const OWNED: [HttpName; 6] = [
 ];
 
 #[inline(always)]
-fn http_name(n: HeaderName) -> HttpName {
+fn http_name(n: CorsHeader) -> HttpName {
     match n {
-        HeaderName::AllowOrigin => header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderName::AllowCredentials => header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-        HeaderName::AllowMethods => header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderName::AllowHeaders => header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderName::MaxAge => header::ACCESS_CONTROL_MAX_AGE,
-        HeaderName::ExposeHeaders => header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderName::Vary => VARY,
+        CorsHeader::AllowOrigin => header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        CorsHeader::AllowCredentials => header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        CorsHeader::AllowMethods => header::ACCESS_CONTROL_ALLOW_METHODS,
+        CorsHeader::AllowHeaders => header::ACCESS_CONTROL_ALLOW_HEADERS,
+        CorsHeader::MaxAge => header::ACCESS_CONTROL_MAX_AGE,
+        CorsHeader::ExposeHeaders => header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        CorsHeader::Vary => VARY,
     }
 }
 
@@ -230,12 +230,11 @@ pub(crate) const STAR: HeaderValue = HeaderValue::from_static("*");
 
 /// A fixed value as a `HeaderValue`.
 #[inline(always)]
-fn fixed(s: &'static str) -> HeaderValue {
-    match s {
-        "true" => TRUE,
-        "Origin" => ORIGIN,
-        "*" => STAR,
-        other => HeaderValue::from_static(other),
+fn fixed(v: FixedValue) -> HeaderValue {
+    match v {
+        FixedValue::True => TRUE,
+        FixedValue::Origin => ORIGIN,
+        FixedValue::Star => STAR,
     }
 }
 
@@ -338,6 +337,7 @@ impl Decision<'_> {
         *resp.status_mut() = status;
         self.write_new_headers_with(request, known, resp.headers_mut());
         if let Some(r) = self.refusal_reason() {
+            // Every reason code is a valid value: checked at compile time in eval.rs.
             resp.headers_mut()
                 .insert(REASON_HEADER, HeaderValue::from_static(r));
         }
@@ -599,6 +599,16 @@ mod tests {
             .unwrap()
             .into_parts();
         (p, parts)
+    }
+
+    /// Every fixed value converts, to the text `FixedValue::as_str` gives (two listings of the
+    /// same three values, checked against each other).
+    #[test]
+    fn fixed_values_convert_to_their_text() {
+        use crate::FixedValue;
+        for v in [FixedValue::Star, FixedValue::True, FixedValue::Origin] {
+            assert_eq!(super::fixed(v).to_str().unwrap(), v.as_str(), "{v:?}");
+        }
     }
 
     #[test]

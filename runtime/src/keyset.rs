@@ -11,9 +11,12 @@
 
 use std::borrow::Cow;
 
-/// Error from building a table out of plain data.
+/// Why the runtime's tables cannot be built out of plain data ([`KeySet::new`],
+/// [`Policy::build`](crate::Policy::build), [`Policy::from_spec`](crate::Policy::from_spec)).
+/// The compiler's checker refuses such policies first, with a diagnostic; this is the runtime's
+/// own guard. (Not to be confused with `guestlist_compiler::BuildError`, build.rs's error.)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BuildError {
+pub enum TableError {
     /// A key appears twice; each key must be unique so that its index is its identity.
     DuplicateKey(String),
     /// More keys than a `u32` index can name.
@@ -30,28 +33,28 @@ pub enum BuildError {
     InvalidPattern(String),
 }
 
-impl std::fmt::Display for BuildError {
+impl std::fmt::Display for TableError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            BuildError::DuplicateKey(k) => write!(f, "duplicate key {k:?}"),
-            BuildError::TooManyKeys => write!(f, "too many keys for one table"),
-            BuildError::BadReference(what) => write!(f, "reference out of range: {what}"),
-            BuildError::InvalidHeaderValue(v) => write!(f, "invalid header value {v:?}"),
-            BuildError::InvalidPattern(p) => write!(f, "invalid origin pattern {p:?}"),
-            BuildError::WildcardWithCredentials(name) => {
+            TableError::DuplicateKey(k) => write!(f, "duplicate key {k:?}"),
+            TableError::TooManyKeys => write!(f, "too many keys for one table"),
+            TableError::BadReference(what) => write!(f, "reference out of range: {what}"),
+            TableError::InvalidHeaderValue(v) => write!(f, "invalid header value {v:?}"),
+            TableError::InvalidPattern(p) => write!(f, "invalid origin pattern {p:?}"),
+            TableError::WildcardWithCredentials(name) => {
                 write!(f, "cors policy {name:?} allows origin `*` with credentials")
             }
         }
     }
 }
 
-impl std::error::Error for BuildError {}
+impl std::error::Error for TableError {}
 
 /// A table of origin patterns: every key must be a strict pattern (see
 /// `eval::strict_pattern`), which the pattern matcher relies on.
-pub(crate) fn pattern_set(patterns: Vec<String>) -> Result<PatternSet, BuildError> {
+pub(crate) fn pattern_set(patterns: Vec<String>) -> Result<PatternSet, TableError> {
     if let Some(bad) = patterns.iter().find(|p| !crate::eval::strict_pattern(p)) {
-        return Err(BuildError::InvalidPattern(bad.clone()));
+        return Err(TableError::InvalidPattern(bad.clone()));
     }
     let host_any_port = patterns.iter().any(|p| !has_wildcard_label(p.as_bytes()));
     let any_port = patterns.iter().any(|p| p.ends_with(":*"));
@@ -569,7 +572,7 @@ impl KeySet {
     };
 
     /// Builds a set from keys; `fold_case` makes lookups ASCII case-insensitive (header names).
-    pub fn new<I, S>(keys: I, fold_case: bool) -> Result<KeySet, BuildError>
+    pub fn new<I, S>(keys: I, fold_case: bool) -> Result<KeySet, TableError>
     where
         I: IntoIterator<Item = S>,
         S: Into<Cow<'static, str>>,
@@ -582,7 +585,7 @@ impl KeySet {
         keys: I,
         fold_case: bool,
         hash: impl Fn(&[u8]) -> u64,
-    ) -> Result<KeySet, BuildError>
+    ) -> Result<KeySet, TableError>
     where
         I: IntoIterator<Item = S>,
         S: Into<Cow<'static, str>>,
@@ -590,7 +593,7 @@ impl KeySet {
         let keys: Vec<Cow<'static, str>> = keys.into_iter().map(Into::into).collect();
         let n = keys.len();
         if n >= (u32::MAX / 4) as usize {
-            return Err(BuildError::TooManyKeys);
+            return Err(TableError::TooManyKeys);
         }
         if n == 0 {
             return Ok(KeySet {
@@ -605,16 +608,16 @@ impl KeySet {
             let mut pos = (hash(key.as_bytes()) as usize) & mask;
             loop {
                 let Some(slot) = slots.get_mut(pos) else {
-                    return Err(BuildError::BadReference("slot"));
+                    return Err(TableError::BadReference("slot"));
                 };
                 if *slot == 0 {
                     // `i < u32::MAX / 4` was checked above.
-                    *slot = u32::try_from(i + 1).map_err(|_| BuildError::TooManyKeys)?;
+                    *slot = u32::try_from(i + 1).map_err(|_| TableError::TooManyKeys)?;
                     break;
                 }
                 let other = slots_key(&keys, *slot);
                 if parts_eq(&[key.as_bytes()], other.as_bytes(), fold_case) {
-                    return Err(BuildError::DuplicateKey(key.to_string()));
+                    return Err(TableError::DuplicateKey(key.to_string()));
                 }
                 pos = (pos + 1) & mask;
             }
@@ -903,11 +906,11 @@ mod tests {
     fn duplicates_are_refused() {
         assert!(matches!(
             KeySet::new(["a", "b", "a"], false),
-            Err(BuildError::DuplicateKey(_))
+            Err(TableError::DuplicateKey(_))
         ));
         assert!(matches!(
             KeySet::new(["A", "a"], true),
-            Err(BuildError::DuplicateKey(_))
+            Err(TableError::DuplicateKey(_))
         ));
     }
 

@@ -188,9 +188,9 @@ where
     }
 }
 
-/// The answer when a CSP nonce cannot be made (no CSPRNG): a 500, rather than a guessable
-/// nonce.
-fn no_nonce<B: Default>() -> Response<B> {
+/// A 500: the answer when a CSP nonce cannot be made (no CSPRNG), rather than a guessable
+/// nonce; also the fallback, never expected, for a refusal the decision has no status for.
+fn server_error<B: Default>() -> Response<B> {
     let mut r = Response::new(B::default());
     *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     r
@@ -214,13 +214,15 @@ impl<S> Service<S> {
             route: d.guards,
             normalised: d.readings.map(|r| r.guards),
         };
-        let response = d.preflight_response_with(request, known).map(|mut r| {
-            if !self.guard_headers(guards, None, &mut r) {
-                r = no_nonce();
-            }
-            r
-        });
-        ResponseFuture::ready(response)
+        // A decision the runtime answers always has a status, so a response: the fallback is
+        // there to keep this total, never to be sent.
+        let mut r = d
+            .preflight_response_with(request, known)
+            .unwrap_or_else(server_error);
+        if !self.guard_headers(guards, None, &mut r) {
+            r = server_error();
+        }
+        ResponseFuture::ready(r)
     }
 
     /// The token the application gets, when the route's csrf policy has a `token` line.
@@ -287,7 +289,7 @@ impl<S> Service<S> {
                         Some(n)
                     }
                     None => {
-                        return ResponseFuture::ready(Some(no_nonce()));
+                        return ResponseFuture::ready(server_error());
                     }
                 }
             } else {
@@ -372,6 +374,14 @@ struct GuardState {
 
 pin_project_lite::pin_project! {
     /// The future returned by [`Service`].
+    ///
+    /// It returns `Poll::Pending` only when the application's future did, which registered
+    /// the waker; a response the layer makes itself is ready at the first poll.
+    ///
+    /// # Panics
+    ///
+    /// When polled again after it returned `Poll::Ready` (as `std::future::Ready` does): the
+    /// response is gone, and staying pending without a waker would hang the task.
     pub struct ResponseFuture<F, B> {
         #[pin]
         state: State<F, B>,
@@ -385,9 +395,11 @@ pin_project_lite::pin_project! {
 
 impl<F, B> ResponseFuture<F, B> {
     /// A response the layer made itself.
-    fn ready(response: Option<Response<B>>) -> Self {
+    fn ready(response: Response<B>) -> Self {
         ResponseFuture {
-            state: State::Ready { response },
+            state: State::Ready {
+                response: Some(response),
+            },
             headers: ActualHeaders::NONE,
             guard: None,
         }
@@ -397,9 +409,23 @@ impl<F, B> ResponseFuture<F, B> {
 pin_project_lite::pin_project! {
     #[project = StateProj]
     enum State<F, B> {
+        // `None` once the response was returned.
         Ready { response: Option<Response<B>> },
         Inner { #[pin] future: F },
+        // The application's future completed (and was dropped).
+        Done,
     }
+}
+
+#[cold]
+#[inline(never)]
+#[expect(
+    clippy::panic,
+    reason = "polling a completed future breaks the Future contract; std's Ready panics too, and \
+              the alternative, Pending with no waker registered, hangs the task silently"
+)]
+fn polled_after_completion() -> ! {
+    panic!("guestlist::ResponseFuture polled after it returned Ready")
 }
 
 impl<F, B, E> Future for ResponseFuture<F, B>
@@ -410,38 +436,42 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        match this.state.project() {
+        let mut state = this.state;
+        match state.as_mut().project() {
             StateProj::Ready { response } => match response.take() {
                 Some(r) => Poll::Ready(Ok(r)),
-                // Polled after completion: stay pending rather than panic.
-                None => Poll::Pending,
+                None => polled_after_completion(),
             },
-            StateProj::Inner { future } => match future.poll(cx) {
-                Poll::Ready(Ok(mut resp)) => {
-                    this.headers.apply_taken(resp.headers_mut());
-                    // Looked at before it is taken: most routes have no guard, and a take
-                    // writes.
-                    let guard = if this.guard.is_some() {
-                        this.guard.take()
-                    } else {
-                        None
-                    };
-                    if let Some(g) = guard {
-                        g.policy.get().apply_guard_headers(
-                            g.guards.route,
-                            g.guards.normalised,
-                            g.nonce.as_ref(),
-                            resp.headers_mut(),
-                        );
-                        // Appended: the application's own cookies are kept.
-                        if let Some(c) = g.set_cookie {
-                            resp.headers_mut().append(http::header::SET_COOKIE, c);
-                        }
+            StateProj::Inner { future } => {
+                // Pending only from the application's future, which registered the waker.
+                let Poll::Ready(result) = future.poll(cx) else {
+                    return Poll::Pending;
+                };
+                // Never polled again: a second poll reaches `Done`, not a completed future.
+                state.set(State::Done);
+                let mut resp = result?;
+                this.headers.apply_taken(resp.headers_mut());
+                // Looked at before it is taken: most routes have no guard, and a take writes.
+                let guard = if this.guard.is_some() {
+                    this.guard.take()
+                } else {
+                    None
+                };
+                if let Some(g) = guard {
+                    g.policy.get().apply_guard_headers(
+                        g.guards.route,
+                        g.guards.normalised,
+                        g.nonce.as_ref(),
+                        resp.headers_mut(),
+                    );
+                    // Appended: the application's own cookies are kept.
+                    if let Some(c) = g.set_cookie {
+                        resp.headers_mut().append(http::header::SET_COOKIE, c);
                     }
-                    Poll::Ready(Ok(resp))
                 }
-                other => other,
-            },
+                Poll::Ready(Ok(resp))
+            }
+            StateProj::Done => polled_after_completion(),
         }
     }
 }

@@ -26,7 +26,7 @@
 //! let decision = policy.decide("OPTIONS", "/api/users", &request[..]);
 //! assert_eq!(decision.kind, Kind::PreflightOk);
 //! assert_eq!(decision.status(), Some(204));
-//! # Ok::<(), guestlist::BuildError>(())
+//! # Ok::<(), guestlist::TableError>(())
 //! ```
 
 mod eval;
@@ -41,8 +41,8 @@ mod policy;
 mod token;
 
 pub use eval::{
-    Decision, Echo, Header, HeaderName, Kind, OriginMatch, PathRoutes, Reading, Readings, Reason,
-    TokenOutcome, Value,
+    CorsHeader, Decision, Echo, FixedValue, Header, Kind, OriginMatch, PathRoutes, Reading,
+    Readings, Reason, TokenOutcome, Value,
 };
 pub use guards::{
     Csp, CspNonce, CspSpec, Csrf, CsrfSpec, Exempt, HeaderSet, HeaderSetSpec, WebSocket,
@@ -54,7 +54,7 @@ pub use headers::{
     MAX_ACRH_NAMES,
 };
 pub use http_apply::{ActualHeaders, GuardHeader, GuardValue, REASON_HEADER};
-pub use keyset::{BuildError, KeySet, PatternSet};
+pub use keyset::{KeySet, PatternSet, TableError};
 #[cfg(feature = "tower")]
 pub use layer::{Layer, ResponseFuture, Service};
 pub use path::{

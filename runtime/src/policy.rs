@@ -9,7 +9,7 @@ use http::HeaderValue;
 use crate::guards::{
     Csp, CspSpec, Csrf, CsrfSpec, HeaderSet, HeaderSetSpec, WebSocket, WebSocketSpec,
 };
-use crate::keyset::{BuildError, KeySet, PatternSet};
+use crate::keyset::{KeySet, PatternSet, TableError};
 
 /// A string owned by a table: borrowed in `static`s, owned when built at run time.
 pub type Str = Cow<'static, str>;
@@ -290,7 +290,7 @@ impl Policy {
     };
 
     /// Builds a CORS-only policy from plain data at run time.
-    pub fn build(routes: Vec<RouteSpec>, cors: Vec<CorsSpec>) -> Result<Policy, BuildError> {
+    pub fn build(routes: Vec<RouteSpec>, cors: Vec<CorsSpec>) -> Result<Policy, TableError> {
         Policy::from_spec(PolicySpec {
             routes,
             cors,
@@ -299,18 +299,18 @@ impl Policy {
     }
 
     /// Builds a policy from plain data at run time.
-    pub fn from_spec(spec: PolicySpec) -> Result<Policy, BuildError> {
+    pub fn from_spec(spec: PolicySpec) -> Result<Policy, TableError> {
         fn index(
             i: Option<usize>,
             len: usize,
             what: &'static str,
-        ) -> Result<Option<u32>, BuildError> {
+        ) -> Result<Option<u32>, TableError> {
             match i {
                 None => Ok(None),
                 Some(i) if i < len => u32::try_from(i)
                     .map(Some)
-                    .map_err(|_| BuildError::TooManyKeys),
-                Some(_) => Err(BuildError::BadReference(what)),
+                    .map_err(|_| TableError::TooManyKeys),
+                Some(_) => Err(TableError::BadReference(what)),
             }
         }
         let mut built_routes = Vec::with_capacity(spec.routes.len());
@@ -334,8 +334,8 @@ impl Policy {
         let route_keys = KeySet::new(spec.routes.into_iter().map(|r| r.pattern), false)?;
         fn all<S, T>(
             v: Vec<S>,
-            f: fn(S) -> Result<T, BuildError>,
-        ) -> Result<Cow<'static, [T]>, BuildError>
+            f: fn(S) -> Result<T, TableError>,
+        ) -> Result<Cow<'static, [T]>, TableError>
         where
             T: Clone,
         {
@@ -492,11 +492,11 @@ impl Route {
     }
 }
 
-fn value(s: &str) -> Result<HeaderValue, BuildError> {
-    HeaderValue::from_str(s).map_err(|_| BuildError::InvalidHeaderValue(s.to_string()))
+fn value(s: &str) -> Result<HeaderValue, TableError> {
+    HeaderValue::from_str(s).map_err(|_| TableError::InvalidHeaderValue(s.to_string()))
 }
 
-fn join(items: &[String]) -> Result<Option<HeaderValue>, BuildError> {
+fn join(items: &[String]) -> Result<Option<HeaderValue>, TableError> {
     if items.is_empty() {
         Ok(None)
     } else {
@@ -568,9 +568,9 @@ const fn method_word(m: &[u8]) -> Option<u64> {
 }
 
 impl Cors {
-    fn build(spec: CorsSpec) -> Result<Cors, BuildError> {
+    fn build(spec: CorsSpec) -> Result<Cors, TableError> {
         if spec.any_origin && spec.credentials {
-            return Err(BuildError::WildcardWithCredentials(spec.name));
+            return Err(TableError::WildcardWithCredentials(spec.name));
         }
         let acah = if spec.any_header {
             let mut v = String::from("*");

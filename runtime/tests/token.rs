@@ -1,7 +1,7 @@
 //! Signed double-submit CSRF tokens through the tower layer: the cookie and the request
 //! extension on safe requests, verification on unsafe ones, every refusal, rotation, and a
 //! property test that no token verifies for another session.
-#![cfg(feature = "csrf-token")]
+#![cfg(all(feature = "csrf-token", feature = "tower"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -5,7 +5,7 @@
 
 mod serve;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -690,8 +690,12 @@ fn check(
 fn fmt(files: &[PathBuf], check_only: bool, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
     let mut code = 0;
     for path in files {
-        let text =
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let cannot = |e: &dyn std::fmt::Display| format!("cannot read {}: {e}", path.display());
+        let mut text = Vec::new();
+        crate::load::open_regular(path)
+            .map_err(|e| cannot(&e))?
+            .read_to_end(&mut text)
+            .map_err(|e| cannot(&e))?;
         let text =
             String::from_utf8(text).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
         let name = path.to_string_lossy();

@@ -1,5 +1,6 @@
-//! Shared by the tests that run real programs (nginx, Chromium): finding and requiring tools,
-//! temporary directories, free ports on 127.0.0.1, and an nginx running an emitted policy.
+//! Shared by the tests that run real programs (nginx, Chromium): finding and requiring tools
+//! (a missing tool fails the test unless skipping is allowed), temporary directories, waiting
+//! for a server with a deadline, and an nginx running an emitted policy on 127.0.0.1.
 #![allow(
     dead_code,
     clippy::unwrap_used,
@@ -38,19 +39,35 @@ fn find_tool(name: &str) -> Option<PathBuf> {
     None
 }
 
-/// The tool's path; in CI (`CI=true`) a missing tool fails the test, elsewhere it says loudly
-/// that the test is skipped. `scripts/test.sh` installs the tools.
+/// The tool's path. A missing tool fails the test, in words that say how to install it;
+/// outside CI, `GUESTLIST_ALLOW_SKIP=1` turns that into a skip (see [`skip`]).
+/// `scripts/test.sh` installs the tools.
 pub fn require_tool(name: &str) -> Option<PathBuf> {
     match find_tool(name) {
         Some(p) => Some(p),
-        None if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("{name} is required in CI (scripts/test.sh installs it with apt-get)")
-        }
         None => {
-            eprintln!("SKIPPED: {name} is not installed; run scripts/test.sh to install it");
+            skip(&format!(
+                "{name} is not installed (scripts/test.sh installs it with apt-get)"
+            ));
             None
         }
     }
+}
+
+/// A test that cannot run (`why`) fails, unless skipping was allowed explicitly with
+/// `GUESTLIST_ALLOW_SKIP=1`, and never in CI (`CI=true`), where it always fails. An allowed
+/// skip writes `SKIPPED: why` straight to the process's stderr (past the test harness's
+/// capture, so it shows even for a passing test); `scripts/test.sh` counts those lines.
+pub fn skip(why: &str) {
+    let ci = std::env::var("CI").as_deref() == Ok("true");
+    let allowed = std::env::var("GUESTLIST_ALLOW_SKIP").as_deref() == Ok("1");
+    if ci {
+        panic!("{why}: required in CI (CI=true), where no test is skipped");
+    }
+    if !allowed {
+        panic!("{why}; set GUESTLIST_ALLOW_SKIP=1 to skip the tests that need it");
+    }
+    let _ = writeln!(std::io::stderr().lock(), "\nSKIPPED: {why}");
 }
 
 /// A fresh, empty temporary directory, unique to this test process and `name`.
@@ -61,8 +78,10 @@ pub fn tempdir(name: &str) -> PathBuf {
     d
 }
 
-/// A free port on 127.0.0.1.
-pub fn free_port() -> u16 {
+/// A port on 127.0.0.1 that was free a moment ago. Only for a program that binds it itself
+/// (nginx): another process can take it before that, so [`start`] retries with new ports when
+/// nginx cannot bind. A server in this process binds port 0 and reports its port instead.
+fn candidate_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -70,13 +89,26 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Polls `ready` every few milliseconds until it gives a value; fails the test after
+/// `deadline` with `what`: tests wait for a condition, never a fixed time.
+pub fn poll_until<T>(what: &str, deadline: Duration, mut ready: impl FnMut() -> Option<T>) -> T {
+    let end = Instant::now() + deadline;
+    loop {
+        if let Some(v) = ready() {
+            return v;
+        }
+        assert!(Instant::now() < end, "{what}: still not after {deadline:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Waits until something accepts connections on `addr`.
 pub fn wait_for(addr: SocketAddr) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {addr}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    poll_until(
+        &format!("a server listening on {addr}"),
+        Duration::from_secs(15),
+        || TcpStream::connect(addr).ok(),
+    );
 }
 
 /// A running nginx, stopped on drop. It runs as one process (`master_process off`), so
@@ -105,18 +137,46 @@ pub enum Upstream {
     Json,
 }
 
-/// An nginx configuration around an emitted policy.
+/// An nginx configuration around an emitted policy, checked with `nginx -t`; [`start`] runs
+/// it. The ports are chosen when it starts.
 pub struct NginxSetup {
-    /// The configuration file.
-    pub conf: PathBuf,
-    /// The guestlist server's port.
-    pub port: u16,
+    dir: PathBuf,
+    upstream: Upstream,
+    access_log: bool,
+    catch_all: bool,
 }
 
 impl NginxSetup {
-    /// `(conf, port)`.
-    pub fn into_parts(self) -> (PathBuf, u16) {
-        (self.conf, self.port)
+    /// Writes `dir/upstream.conf` and `dir/nginx.conf` for the server on `port` and the
+    /// proxied backend on `backend`; returns the configuration file.
+    fn write(&self, port: u16, backend: u16) -> PathBuf {
+        let dir = &self.dir;
+        let upstream_file = dir.join("upstream.conf");
+        let body = match self.upstream {
+            Upstream::Return => {
+                "add_header X-App \"yes\" always;\nreturn 200 \"app\\n\";\n".to_string()
+            }
+            Upstream::Proxied => format!(
+                "add_header X-App \"yes\" always;\nproxy_pass http://127.0.0.1:{backend};\n"
+            ),
+            Upstream::Json => {
+                "default_type application/json;\nreturn 200 '{\"ok\":true}';\n".to_string()
+            }
+        };
+        std::fs::write(&upstream_file, body).unwrap();
+        let d = dir.to_string_lossy();
+        let log = if self.access_log {
+            format!("log_format gl '$request_method $uri $http_origin $status';\n    access_log {d}/logs/access.log gl;")
+        } else {
+            "access_log off;".to_string()
+        };
+        let conf = format!(
+            "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\nevents {{ worker_connections 256; }}\nhttp {{\n    {log}\n    client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n    map_hash_max_size 32768; map_hash_bucket_size 128; variables_hash_bucket_size 128;\n    include {d}/out/guestlist-http.conf;\n    server {{\n        listen 127.0.0.1:{port};\n        include {d}/out/guestlist-server.conf;\n{}    }}\n    server {{\n        listen 127.0.0.1:{backend};\n        location / {{ add_header Access-Control-Allow-Origin \"*\" always; add_header X-Powered-By \"PHP/5\" always; add_header Content-Security-Policy \"default-src *\" always; add_header X-Frame-Options \"ALLOWALL\" always; return 200 \"app\\n\"; }}\n    }}\n}}\n",
+            if self.catch_all { String::new() } else { "        location / { return 200 \"unrouted\\n\"; }\n".to_string() }
+        );
+        let conf_path = dir.join("nginx.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        conf_path
     }
 }
 
@@ -135,41 +195,21 @@ pub fn setup(
     std::fs::create_dir_all(dir.join("logs")).unwrap();
     std::fs::create_dir_all(dir.join("tmp")).unwrap();
     let out = dir.join("out");
-    let backend = free_port();
-    let port = free_port();
-    let upstream_file = dir.join("upstream.conf");
-    let body = match upstream {
-        Upstream::Return => {
-            "add_header X-App \"yes\" always;\nreturn 200 \"app\\n\";\n".to_string()
-        }
-        Upstream::Proxied => {
-            format!("add_header X-App \"yes\" always;\nproxy_pass http://127.0.0.1:{backend};\n")
-        }
-        Upstream::Json => {
-            "default_type application/json;\nreturn 200 '{\"ok\":true}';\n".to_string()
-        }
-    };
-    std::fs::write(&upstream_file, body).unwrap();
     let opts = nginx::Options {
         include_root: out.to_string_lossy().into_owned(),
-        upstream_include: Some(upstream_file.to_string_lossy().into_owned()),
+        upstream_include: Some(dir.join("upstream.conf").to_string_lossy().into_owned()),
         generated_by: "guestlist test harness".into(),
     };
     let files = nginx::emit(&lowered, &c.sources, &c.program, &opts).unwrap();
     nginx::write(&out, &files).unwrap();
-    let catch_all = lowered.policy.routes().iter().any(|r| r.pattern() == "/*");
-    let d = dir.to_string_lossy();
-    let log = if access_log {
-        format!("log_format gl '$request_method $uri $http_origin $status';\n    access_log {d}/logs/access.log gl;")
-    } else {
-        "access_log off;".to_string()
+    let setup = NginxSetup {
+        dir: dir.to_path_buf(),
+        upstream,
+        access_log,
+        catch_all: lowered.policy.routes().iter().any(|r| r.pattern() == "/*"),
     };
-    let conf = format!(
-        "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\nevents {{ worker_connections 256; }}\nhttp {{\n    {log}\n    client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n    map_hash_max_size 32768; map_hash_bucket_size 128; variables_hash_bucket_size 128;\n    include {d}/out/guestlist-http.conf;\n    server {{\n        listen 127.0.0.1:{port};\n        include {d}/out/guestlist-server.conf;\n{}    }}\n    server {{\n        listen 127.0.0.1:{backend};\n        location / {{ add_header Access-Control-Allow-Origin \"*\" always; add_header X-Powered-By \"PHP/5\" always; add_header Content-Security-Policy \"default-src *\" always; add_header X-Frame-Options \"ALLOWALL\" always; return 200 \"app\\n\"; }}\n    }}\n}}\n",
-        if catch_all { String::new() } else { "        location / { return 200 \"unrouted\\n\"; }\n".to_string() }
-    );
-    let conf_path = dir.join("nginx.conf");
-    std::fs::write(&conf_path, conf).unwrap();
+    // `nginx -t` does not bind: any ports do for the check.
+    let conf_path = setup.write(candidate_port(), candidate_port());
     let t = Command::new(bin)
         .args(["-t", "-q", "-p"])
         .arg(dir)
@@ -184,28 +224,63 @@ pub fn setup(
         "nginx -t failed:\n{}",
         String::from_utf8_lossy(&t.stderr)
     );
-    NginxSetup {
-        conf: conf_path,
-        port,
-    }
+    setup
 }
 
-/// Starts nginx with a configuration made by [`setup`].
-pub fn start(bin: &Path, dir: &Path, conf: &Path, port: u16) -> Nginx {
-    let child = Command::new(bin)
-        .arg("-p")
-        .arg(dir)
-        .arg("-c")
-        .arg(conf)
-        .arg("-e")
-        .arg(dir.join("logs/error.log"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    wait_for(addr);
-    Nginx { child, addr }
+/// Starts nginx with a configuration made by [`setup`], on ports free a moment before; when
+/// another process took one of them first (nginx exits with "Address already in use"), again
+/// on new ports. Ready when nginx has written its pid file, which it does after binding.
+pub fn start(bin: &Path, setup: &NginxSetup) -> Nginx {
+    start_with(bin, setup, candidate_port)
+}
+
+/// [`start`], trying `port` first for the server (a test of the retry gives a port it holds).
+pub fn start_trying(bin: &Path, setup: &NginxSetup, port: u16) -> Nginx {
+    let mut first = Some(port);
+    start_with(bin, setup, || first.take().unwrap_or_else(candidate_port))
+}
+
+fn start_with(bin: &Path, setup: &NginxSetup, mut server_port: impl FnMut() -> u16) -> Nginx {
+    let dir = &setup.dir;
+    let pid_file = dir.join("nginx.pid");
+    let error_log = dir.join("logs/error.log");
+    for _attempt in 0..10 {
+        let port = server_port();
+        let conf = setup.write(port, candidate_port());
+        let _ = std::fs::remove_file(&pid_file);
+        let _ = std::fs::remove_file(&error_log);
+        let mut child = Command::new(bin)
+            .arg("-p")
+            .arg(dir)
+            .arg("-c")
+            .arg(&conf)
+            .arg("-e")
+            .arg(&error_log)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id().to_string();
+        let exited = poll_until("nginx to start", Duration::from_secs(15), || {
+            if let Some(status) = child.try_wait().unwrap() {
+                return Some(Some(status));
+            }
+            let written = std::fs::read_to_string(&pid_file).unwrap_or_default();
+            (written.trim() == pid).then_some(None)
+        });
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        match exited {
+            None => return Nginx { child, addr },
+            Some(status) => {
+                let log = std::fs::read_to_string(&error_log).unwrap_or_default();
+                assert!(
+                    log.contains("Address already in use"),
+                    "nginx exited ({status}) before it was ready:\n{log}"
+                );
+            }
+        }
+    }
+    panic!("nginx found no free port in 10 attempts");
 }
 
 /// The response headers a guestlist policy sets: CORS, Vary, the refusal reason, CSP and the
