@@ -45,7 +45,8 @@ fn main() {
         }
         for p in profiles {
             let lowered = c.lower(&p).unwrap();
-            let expr = guestlist_compiler::codegen::policy_expr(&lowered, "::guestlist", &[]);
+            let expr =
+                guestlist_compiler::codegen::policy_expr(&lowered, "::guestlist", &[]).unwrap();
             let _ = writeln!(statics, "static P{n}: ::guestlist::Policy = {expr};");
             let _ = writeln!(table, "    ({name:?}, {p:?}, &P{n}),");
             n += 1;

@@ -9,8 +9,9 @@ use std::borrow::Cow;
 use http::{HeaderName as HttpName, HeaderValue};
 
 use crate::eval::OriginMatch;
-use crate::keyset::{BuildError, KeySet, PatternSet};
-use crate::policy::Str;
+use crate::headers::{is_token, ValueScan};
+use crate::keyset::{refuse, BuildError, KeySet, PatternSet};
+use crate::policy::{static_value, value as header_value, Str};
 use crate::token::{TokenPolicy, TokenSpec};
 
 /// One compiled `csp` block.
@@ -117,9 +118,18 @@ impl Csp {
         }
         let value = match spec.parts.as_slice() {
             [one] => Some(header_value(one)?),
-            _ => {
-                // Check that the value with a nonce in it is a valid header value.
-                header_value(&spec.parts.join("AAAAAAAAAAAAAAAAAAAAAA"))?;
+            parts => {
+                // The value with a nonce in each nonce position.
+                let mut scan = ValueScan::START;
+                for (i, p) in parts.iter().enumerate() {
+                    if i > 0 {
+                        scan = scan.push(NONCE_STAND_IN);
+                    }
+                    scan = scan.push(p.as_bytes());
+                }
+                if !scan.finish() {
+                    return Err(BuildError::InvalidHeaderValue(parts.join("{nonce}")));
+                }
                 None
             }
         };
@@ -136,21 +146,47 @@ impl Csp {
         })
     }
 
-    /// Used by generated code.
-    #[doc(hidden)]
-    pub const fn from_raw_parts(
+    /// The constructor generated code calls (as `__private::csp`, in a `static`). Refuses, at
+    /// compile time, what [`Csp::build`] refuses at run time (no part, a value that is not a
+    /// header value with a nonce in each nonce position); the whole value of a policy without
+    /// a nonce is made from its one part, as [`Csp::build`] makes it.
+    pub(crate) const fn from_raw_parts(
         name: &'static str,
         report_only: bool,
         parts: &'static [Str],
-        value: Option<HeaderValue>,
-        reporting_endpoints: Option<HeaderValue>,
+        reporting_endpoints: Option<&'static str>,
     ) -> Csp {
+        let value = match parts {
+            [] => refuse("guestlist: a generated csp table has no value"),
+            [Cow::Borrowed(one)] => Some(static_value(one)),
+            _ => {
+                let mut scan = ValueScan::START;
+                let mut rest = parts;
+                while let [p, tail @ ..] = rest {
+                    let Cow::Borrowed(p) = p else {
+                        refuse("guestlist: a generated csp table owns a part");
+                    };
+                    scan = scan.push(p.as_bytes());
+                    if !tail.is_empty() {
+                        scan = scan.push(NONCE_STAND_IN);
+                    }
+                    rest = tail;
+                }
+                if !scan.finish() {
+                    refuse("guestlist: a generated csp table's value is not a header value (visible ASCII, spaces and tabs, with none at either end)");
+                }
+                None
+            }
+        };
         Csp {
             name: Cow::Borrowed(name),
             report_only,
             parts: Cow::Borrowed(parts),
             value,
-            reporting_endpoints,
+            reporting_endpoints: match reporting_endpoints {
+                Some(v) => Some(static_value(v)),
+                None => None,
+            },
         }
     }
 
@@ -213,11 +249,15 @@ impl Csp {
     }
 }
 
-fn header_value(s: &str) -> Result<HeaderValue, BuildError> {
-    HeaderValue::from_str(s).map_err(|_| BuildError::InvalidHeaderValue(s.to_string()))
-}
+/// What stands for a nonce when a CSP's value is checked: 22 base64url characters, as
+/// [`CspNonce`] writes (visible ASCII, so only the parts around it can make a value invalid).
+const NONCE_STAND_IN: &[u8; CspNonce::LEN] = b"AAAAAAAAAAAAAAAAAAAAAA";
 
+/// A header name of a run-time table: a token ([`is_token`]), or refused.
 fn header_name(s: &str) -> Result<HttpName, BuildError> {
+    if !is_token(s.as_bytes()) {
+        return Err(BuildError::InvalidHeaderValue(s.to_string()));
+    }
     HttpName::from_bytes(s.as_bytes()).map_err(|_| BuildError::InvalidHeaderValue(s.to_string()))
 }
 
@@ -259,9 +299,10 @@ impl HeaderSet {
         })
     }
 
-    /// Used by generated code.
-    #[doc(hidden)]
-    pub const fn from_raw_parts(
+    /// The constructor generated code calls (as `__private::header_set`, in a `static`); its
+    /// names and values are made by `__private::header_name` and `__private::header_value`,
+    /// which refuse at compile time what [`HeaderSet::build`] refuses at run time.
+    pub(crate) const fn from_raw_parts(
         name: &'static str,
         set: &'static [(HttpName, HeaderValue)],
         remove: &'static [HttpName],
@@ -297,9 +338,8 @@ pub struct Exempt {
 }
 
 impl Exempt {
-    /// Used by generated code.
-    #[doc(hidden)]
-    pub const fn from_raw_parts(method: &'static str, pattern: &'static str) -> Exempt {
+    /// The constructor generated code calls (as `__private::exempt`, in a `static`).
+    pub(crate) const fn from_raw_parts(method: &'static str, pattern: &'static str) -> Exempt {
         Exempt {
             method: Cow::Borrowed(method),
             pattern: Cow::Borrowed(pattern),
@@ -379,13 +419,13 @@ impl Csrf {
                     })
                     .collect(),
             ),
-            token: spec.token.map(TokenPolicy::build),
+            token: spec.token.map(TokenPolicy::build).transpose()?,
         })
     }
 
-    /// Used by generated code.
-    #[doc(hidden)]
-    pub const fn from_raw_parts(
+    /// The constructor generated code calls (as `__private::csrf`, in a `static`). Refuses,
+    /// at compile time, origin tables that ignore case, which [`Csrf::build`] never makes.
+    pub(crate) const fn from_raw_parts(
         name: &'static str,
         trusted: KeySet,
         self_origins: KeySet,
@@ -394,6 +434,9 @@ impl Csrf {
         exempt: &'static [Exempt],
         token: Option<TokenPolicy>,
     ) -> Csrf {
+        if trusted.fold_case() || self_origins.fold_case() {
+            refuse("guestlist: a generated csrf table's origins ignore case");
+        }
         Csrf {
             name: Cow::Borrowed(name),
             trusted,
@@ -474,20 +517,24 @@ impl WebSocket {
         })
     }
 
-    /// Used by generated code.
-    #[doc(hidden)]
-    pub const fn from_raw_parts(
+    /// The constructor generated code calls (as `__private::websocket`, in a `static`).
+    /// Refuses, at compile time, an origin table that ignores case, which [`WebSocket::build`]
+    /// never makes (its pattern set refuses what [`WebSocket::build`] refuses).
+    pub(crate) const fn from_raw_parts(
         name: &'static str,
         same_origin: bool,
         origins: KeySet,
-        patterns: KeySet,
+        patterns: PatternSet,
         allow_missing: bool,
     ) -> WebSocket {
+        if origins.fold_case() {
+            refuse("guestlist: a generated websocket table's origins ignore case");
+        }
         WebSocket {
             name: Cow::Borrowed(name),
             same_origin,
             origins,
-            patterns: PatternSet::from_keyset(patterns),
+            patterns,
             allow_missing,
         }
     }

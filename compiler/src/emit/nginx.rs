@@ -22,6 +22,7 @@ use std::path::Path;
 
 use guestlist::Cors;
 
+use crate::emit::{csp_text, header_text};
 use crate::Lowered;
 
 /// Options for [`emit`].
@@ -44,17 +45,7 @@ pub struct File {
     pub text: String,
 }
 
-/// Why a policy cannot be emitted to nginx.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsupported(pub String);
-
-impl std::fmt::Display for Unsupported {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Unsupported {}
+pub use super::Unsupported;
 
 /// The response headers the runtime owns on a governed route.
 const OWNED: [&str; 6] = [
@@ -212,6 +203,8 @@ fn state_lines() -> Vec<(String, String)> {
 struct Writer {
     http: String,
     ns: String,
+    /// Whether a header value holds `$`, written as the `$<ns>_dollar` variable.
+    dollar: bool,
     /// The shared csrf maps, and the csrf and websocket policies whose maps are written.
     emitted: std::collections::BTreeSet<String>,
 }
@@ -224,6 +217,38 @@ impl Writer {
 }
 
 impl Writer {
+    /// A header value as an nginx string (an `add_header` or `map` value, both read for
+    /// variables): the runtime's definition of a value ([`header_text`]), double-quoted, with
+    /// `\` and `"` escaped and each `$` written as `${ns}_dollar`, a variable holding `$`
+    /// (nginx strings have no escape for it). Values over 4000 bytes are refused: nginx reads
+    /// its configuration in 4096-byte tokens.
+    fn value(&mut self, name: &str, v: &str) -> Result<String, Unsupported> {
+        let v = header_text(name, v.as_bytes())?;
+        if v.len() > 4000 {
+            return Err(Unsupported(format!(
+                "the {name} value is {} bytes: nginx cannot read a value over 4000 bytes from its configuration",
+                v.len()
+            )));
+        }
+        let mut out = String::with_capacity(v.len() + 2);
+        out.push('"');
+        for ch in v.chars() {
+            match ch {
+                '\\' | '"' => {
+                    out.push('\\');
+                    out.push(ch);
+                }
+                '$' => {
+                    self.dollar = true;
+                    let _ = write!(out, "${{{}_dollar}}", self.ns);
+                }
+                _ => out.push(ch),
+            }
+        }
+        out.push('"');
+        Ok(out)
+    }
+
     fn map(&mut self, source: &str, target: &str, lines: &[(String, String)]) {
         let _ = writeln!(self.http, "map {source} ${target} {{");
         let w = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
@@ -485,10 +510,13 @@ impl Writer {
             );
         }
         if let Some(e) = c.expose_headers_value() {
-            check_value("exposed headers", e)?;
-            let mut lines = vec![("default".to_string(), q("")), ("allowed".into(), q(e))];
+            let e = self.value("access-control-expose-headers", e)?;
+            let mut lines = vec![
+                ("default".to_string(), q("")),
+                ("allowed".into(), e.clone()),
+            ];
             if static_any {
-                lines.push(("none".into(), q(e)));
+                lines.push(("none".into(), e));
             }
             self.map(&state, &format!("{v}_aceh"), &lines);
         }
@@ -501,10 +529,7 @@ impl Writer {
             acrh.to_string()
         } else {
             match c.allow_headers_value() {
-                Some(h) => {
-                    check_value("allowed headers", h)?;
-                    q(h)
-                }
+                Some(h) => self.value("access-control-allow-headers", h)?,
                 None => q(""),
             }
         };
@@ -514,10 +539,11 @@ impl Writer {
             &[("default".into(), q("")), (q("pok:1"), acah)],
         );
         if let Some(m) = c.max_age_value() {
+            let m = self.value("access-control-max-age", m)?;
             self.map(
                 &state,
                 &format!("{v}_acma"),
-                &[("default".into(), q("")), ("pok".into(), q(m))],
+                &[("default".into(), q("")), ("pok".into(), m)],
             );
         }
         // The location snippet for routes using this policy.
@@ -813,7 +839,9 @@ impl Writer {
         let mut headers: Vec<(String, String)> = Vec::new();
         for (name, value) in policy.guard_headers(g) {
             let value = match value {
-                guestlist::GuardValue::Fixed(v) => v.to_str().unwrap_or("").to_string(),
+                guestlist::GuardValue::Fixed(v) => {
+                    header_text(name.as_str(), v.as_bytes())?.to_string()
+                }
                 guestlist::GuardValue::Csp(c) if c.has_nonce() => {
                     return Err(Unsupported(format!(
                         "csp policy `{}` on route \"{}\" has a per-response nonce: nginx cannot make one safely (rewriting script tags would nonce injected scripts too); serve this route through the Rust runtime (guestlist::Layer), or emit a profile whose csp has no 'nonce'",
@@ -821,7 +849,7 @@ impl Writer {
                         r.pattern()
                     )));
                 }
-                guestlist::GuardValue::Csp(c) => c.display_value(),
+                guestlist::GuardValue::Csp(c) => csp_text(c)?,
             };
             headers.push((name.as_str().to_string(), value));
         }
@@ -835,7 +863,7 @@ impl Writer {
                 let _ = writeln!(s, "proxy_hide_header {n};");
             }
             for (n, v) in &headers {
-                let _ = writeln!(s, "add_header {n} {} always;", header_value(n, v)?);
+                let _ = writeln!(s, "add_header {n} {} always;", self.value(n, v)?);
             }
         }
         Ok(s)
@@ -867,25 +895,6 @@ pub fn warnings(lowered: &Lowered, program: &crate::ir::Program) -> Vec<crate::d
     out
 }
 
-/// A header value as an nginx string: double-quoted, or single-quoted when it contains `"`
-/// (Reporting-Endpoints, Permissions-Policy origins).
-fn header_value(name: &str, v: &str) -> Result<String, Unsupported> {
-    if v.contains('"') {
-        if v.bytes()
-            .any(|b| b == b'\'' || b == b'\\' || b == b'$' || b < 0x20 || b == 0x7f)
-            || v.len() > 4000
-        {
-            return Err(Unsupported(format!(
-                "{name} value {v:?} cannot be written to nginx"
-            )));
-        }
-        Ok(format!("'{v}'"))
-    } else {
-        check_value(name, v)?;
-        Ok(q(v))
-    }
-}
-
 const TRAP: &str = "\
 # THE add_header TRAP: nginx drops every add_header inherited from the server or http level
 # in a location that has add_header lines of its own, and this snippet has some. Repeat the
@@ -905,6 +914,7 @@ pub fn emit(
     let mut w = Writer {
         http: String::new(),
         ns: ns.clone(),
+        dollar: false,
         emitted: std::collections::BTreeSet::new(),
     };
     let root = opts.include_root.trim_end_matches('/');
@@ -1004,6 +1014,12 @@ pub fn emit(
         server.push_str("}\n");
     }
     // The maps are complete once every route snippet is written.
+    if w.dollar {
+        let _ = writeln!(
+            w.http,
+            "\n# `$` in a header value: nginx strings have no escape for it, a geo value is literal.\ngeo ${ns}_dollar {{ default \"$\"; }}"
+        );
+    }
     let http_file = File {
         path: "guestlist-http.conf".into(),
         text: header(&format!(
