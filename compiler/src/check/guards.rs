@@ -134,11 +134,7 @@ pub(super) fn not_a_header_value(v: &Value) -> Option<Diagnostic> {
             "remove the empty string".to_string(),
         )
     } else if let Some(c) = text.chars().find(|c| !c.is_ascii()) {
-        let encoded: String = c
-            .to_string()
-            .bytes()
-            .map(|b| format!("%{b:02X}"))
-            .collect();
+        let encoded: String = c.to_string().bytes().map(|b| format!("%{b:02X}")).collect();
         (
             format!("`{text}` holds non-ASCII text"),
             "HTTP header values are ASCII",
