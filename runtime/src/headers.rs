@@ -472,4 +472,48 @@ mod tests {
         let v: Vec<&[u8]> = h[..].values(RequestHeader::Origin).collect();
         assert_eq!(v, vec![&b"a"[..], b"b"]);
     }
+
+    #[test]
+    fn header_values_are_what_every_target_carries() {
+        // An independent oracle: what `http` stores (`HeaderValue::from_bytes`), minus what
+        // `HeaderValue::from_static` refuses (bytes of 0x80 and above), what receivers strip
+        // (white space at either end) and what nginx never sends (an empty value). Every
+        // string of up to three bytes over bytes of each class, and a few longer ones.
+        let oracle = |v: &[u8]| {
+            http::HeaderValue::from_bytes(v).is_ok()
+                && v.iter().all(|&b| b < 0x80)
+                && !v.is_empty()
+                && v.trim_ascii() == v
+                && v.first() != Some(&b'\t')
+                && v.last() != Some(&b'\t')
+        };
+        let alphabet = [
+            0, 1, b'\t', b'\n', b'\r', b' ', b'!', b'"', b'$', b'a', b'~', 0x7f, 0x80, 0xc3, 0xff,
+        ];
+        let mut all = every_string(&alphabet, 3);
+        all.push(b"default-src 'self'; report-uri https://a.example/r?x=$y".to_vec());
+        all.push("report-uri https://\u{e4}.example/r".as_bytes().to_vec());
+        all.push(b"a\tb c".to_vec());
+        for v in &all {
+            assert_eq!(is_header_value(v), oracle(v), "{v:?}");
+            // In pieces (a CSP around its nonces), the same answer.
+            for cut in 0..=v.len() {
+                let (a, b) = v.split_at(cut);
+                assert_eq!(
+                    ValueScan::START.push(a).push(b).finish(),
+                    oracle(v),
+                    "{v:?} at {cut}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tokens_are_tchars() {
+        for v in every_string(b"aZ0-!\" :;{}\x80", 2) {
+            let want =
+                !v.is_empty() && http::HeaderName::from_bytes(&v).is_ok() && !v.contains(&0x80);
+            assert_eq!(is_token(&v), want, "{v:?}");
+        }
+    }
 }

@@ -798,3 +798,222 @@ impl Cors {
         self.any_origin && !self.credentials
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CsrfSpec, HeaderSetSpec, TokenSpec};
+
+    fn csp(parts: &[&str], endpoints: Option<&str>) -> PolicySpec {
+        PolicySpec {
+            csp: vec![CspSpec {
+                name: "c".into(),
+                parts: parts.iter().map(|p| p.to_string()).collect(),
+                reporting_endpoints: endpoints.map(str::to_string),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn build_refuses_what_no_target_carries() {
+        let refused = |spec: PolicySpec| {
+            matches!(
+                Policy::from_spec(spec),
+                Err(BuildError::InvalidHeaderValue(_))
+            )
+        };
+        for value in [
+            "report-uri https://a.example/r\u{1}x",
+            "report-uri https://\u{e4}.example/r",
+            "",
+            " default-src 'self'",
+            "default-src 'self'\t",
+        ] {
+            assert!(refused(csp(&[value], None)), "{value:?}");
+        }
+        // With nonces: the value with a nonce in each position.
+        assert!(refused(csp(&[" script-src 'nonce-", "'"], None)));
+        assert!(refused(csp(&["script-src 'nonce-", "' \u{e4}"], None)));
+        assert!(Policy::from_spec(csp(&["script-src 'nonce-", "'"], None)).is_ok());
+        assert!(Policy::from_spec(csp(&["'nonce-", ""], None)).is_ok());
+        assert!(refused(csp(
+            &["default-src 'self'"],
+            Some("ep=\"https://\u{e4}.example/r\"")
+        )));
+        let headers = |name: &str, value: &str| PolicySpec {
+            headers: vec![HeaderSetSpec {
+                name: "h".into(),
+                set: vec![(name.into(), value.into())],
+                remove: vec![],
+            }],
+            ..Default::default()
+        };
+        assert!(refused(headers("x-frame-options", "DENY\u{1}")));
+        assert!(refused(headers("x frame", "DENY")));
+        assert!(Policy::from_spec(headers("x-frame-options", "DENY")).is_ok());
+        let token = |cookie: &str| PolicySpec {
+            csrf: vec![CsrfSpec {
+                name: "t".into(),
+                token: Some(TokenSpec {
+                    header: "X-CSRF-Token".into(),
+                    cookie: cookie.into(),
+                    bind_cookie: "session".into(),
+                    same_site: "Lax".into(),
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert!(refused(token("__Host-csrf; Domain=evil.example")));
+        assert!(Policy::from_spec(token("__Host-csrf")).is_ok());
+        let cors = |expose: &str| {
+            Policy::build(
+                vec![],
+                vec![CorsSpec {
+                    name: "c".into(),
+                    expose: vec![expose.into()],
+                    ..Default::default()
+                }],
+            )
+        };
+        assert!(matches!(
+            cors("X-\u{e4}"),
+            Err(BuildError::InvalidHeaderValue(_))
+        ));
+        assert!(cors("X-Total").is_ok());
+    }
+
+    // The constructors generated code calls refuse the same at run time as at compile time
+    // (trybuild shows the compile-time refusals: macros/tests/ui/bad_static_tables.rs).
+    #[test]
+    #[should_panic(expected = "allows origin `*` with credentials")]
+    fn a_static_cors_table_with_wildcard_and_credentials_is_refused() {
+        let none = KeySet::from_raw_parts(&[], &[], false);
+        let _ = Cors::from_raw_parts(
+            "c",
+            true,
+            none.clone(),
+            PatternSet::from_raw_parts(&[], &[]),
+            true,
+            false,
+            &[],
+            false,
+            KeySet::from_raw_parts(&[], &[], true),
+            None,
+            None,
+            None,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "header value that is not visible ASCII")]
+    fn a_static_header_value_that_is_not_one_is_refused() {
+        let _ = static_value("https://\u{e4}.example");
+    }
+
+    #[test]
+    fn static_and_run_time_tables_compute_the_same_metadata() {
+        static ROUTES: [Route; 3] = [
+            Route::from_raw_parts("/a/*", Some(0), Guards::NONE),
+            Route::from_raw_parts("/*", None, Guards::NONE),
+            Route::from_raw_parts("/b", None, Guards::NONE),
+        ];
+        static KEYS: [Str; 3] = [
+            Cow::Borrowed("/a/*"),
+            Cow::Borrowed("/*"),
+            Cow::Borrowed("/b"),
+        ];
+        static METHODS: [Str; 2] = [Cow::Borrowed("PUT"), Cow::Borrowed("PROPFIND")];
+        static PATTERNS: [Str; 2] = [
+            Cow::Borrowed("https://*.a.example"),
+            Cow::Borrowed("http://localhost:*"),
+        ];
+        static CORS: [Cors; 1] = [Cors::from_raw_parts(
+            "c",
+            false,
+            KeySet::from_raw_parts(&[], &[], false),
+            PatternSet::from_raw_parts(&PATTERNS, &[1, 2, 0, 0]),
+            false,
+            false,
+            &METHODS,
+            false,
+            KeySet::from_raw_parts(&[], &[], true),
+            None,
+            None,
+            Some("600"),
+        )];
+        static STATIC: Policy = Policy::from_raw_parts(
+            &ROUTES,
+            KeySet::from_raw_parts(&KEYS, &[0, 1, 0, 3, 0, 2, 0, 0], false),
+            &CORS,
+            &[],
+            &[],
+            &[],
+            &[],
+        );
+        let run_time = Policy::build(
+            KEYS.iter()
+                .enumerate()
+                .map(|(i, k)| RouteSpec {
+                    pattern: k.to_string(),
+                    cors: (i == 0).then_some(0),
+                    ..Default::default()
+                })
+                .collect(),
+            vec![CorsSpec {
+                name: "c".into(),
+                patterns: PATTERNS.iter().map(|p| p.to_string()).collect(),
+                methods: METHODS.iter().map(|m| m.to_string()).collect(),
+                max_age: Some(600),
+                ..Default::default()
+            }],
+        )
+        .unwrap();
+        let meta = |p: &Policy| {
+            let c = &p.cors[0];
+            (
+                p.has_exact,
+                p.prefix_lens,
+                p.long_prefixes,
+                p.root,
+                p.only_root,
+                p.routes
+                    .iter()
+                    .map(|r| (r.prefix, r.cors_only))
+                    .collect::<Vec<_>>(),
+                c.method_words,
+                c.patterns.host_any_port,
+                c.patterns.any_port,
+                c.max_age.clone(),
+            )
+        };
+        assert_eq!(meta(&STATIC), meta(&run_time));
+        assert_eq!(
+            meta(&STATIC),
+            (
+                true,
+                // `/a/` and `/`: lengths 3 and 1.
+                0b101,
+                false,
+                Some(1),
+                false,
+                vec![(true, 0), (true, NOT_CORS_ONLY), (false, NOT_CORS_ONLY)],
+                Some([
+                    u64::from_le_bytes(*b"PUT\0\0\0\0\0"),
+                    u64::from_le_bytes(*b"PROPFIND"),
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0
+                ]),
+                true,
+                true,
+                Some(HeaderValue::from_static("600")),
+            )
+        );
+    }
+}
