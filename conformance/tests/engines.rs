@@ -147,10 +147,9 @@ fn map_lines(http: &str, var: &str) -> Vec<(String, String)> {
         .take_while(|l| *l != "}")
         .map(|l| {
             let l = l.trim().strip_suffix(';').unwrap();
-            let split = if l.starts_with('"') {
-                l[1..].find('"').unwrap() + 2
-            } else {
-                l.find(' ').unwrap()
+            let split = match l.strip_prefix('"') {
+                Some(quoted) => quoted.find('"').unwrap() + 2,
+                None => l.find(' ').unwrap(),
             };
             (l[..split].to_string(), nginx_value(l[split..].trim()))
         })

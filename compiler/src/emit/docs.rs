@@ -54,12 +54,15 @@ fn sample_origin(c: &guestlist::Cors) -> Option<String> {
         .then(|| "https://any-site.example".to_string())
 }
 
+/// A worked example's outcome: the kind, the status when the runtime answers, the headers.
+type Worked = (Kind, Option<u16>, Vec<(String, String)>);
+
 fn headers_of(
     policy: &Policy,
     method: &str,
     path: &str,
     h: &[(String, String)],
-) -> Result<(Kind, Option<u16>, Vec<(String, String)>), Unsupported> {
+) -> Result<Worked, Unsupported> {
     let d = policy.decide(method, path, h);
     let headers = d
         .headers()
@@ -80,7 +83,7 @@ fn header_block(
     title: &str,
     request: &[(String, String)],
     method: &str,
-    result: (Kind, Option<u16>, Vec<(String, String)>),
+    result: Worked,
 ) {
     let _ = writeln!(out, "{title}\n\n```http");
     let _ = writeln!(out, "{method} ... HTTP/1.1");
