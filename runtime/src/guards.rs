@@ -119,14 +119,12 @@ impl Csp {
         let value = match spec.parts.as_slice() {
             [one] => Some(header_value(one)?),
             parts => {
-                // The value with a nonce in each nonce position.
-                let mut scan = ValueScan::START;
-                for (i, p) in parts.iter().enumerate() {
-                    if i > 0 {
-                        scan = scan.push(NONCE_STAND_IN);
-                    }
-                    scan = scan.push(p.as_bytes());
-                }
+                let scan = parts
+                    .iter()
+                    .enumerate()
+                    .fold(ValueScan::START, |s, (i, p)| {
+                        scan_part(s, p.as_bytes(), i + 1 == parts.len())
+                    });
                 if !scan.finish() {
                     return Err(BuildError::InvalidHeaderValue(parts.join("{nonce}")));
                 }
@@ -166,10 +164,7 @@ impl Csp {
                     let Cow::Borrowed(p) = p else {
                         refuse("guestlist: a generated csp table owns a part");
                     };
-                    scan = scan.push(p.as_bytes());
-                    if !tail.is_empty() {
-                        scan = scan.push(NONCE_STAND_IN);
-                    }
+                    scan = scan_part(scan, p.as_bytes(), tail.is_empty());
                     rest = tail;
                 }
                 if !scan.finish() {
@@ -252,6 +247,18 @@ impl Csp {
 /// What stands for a nonce when a CSP's value is checked: 22 base64url characters, as
 /// [`CspNonce`] writes (visible ASCII, so only the parts around it can make a value invalid).
 const NONCE_STAND_IN: &[u8; CspNonce::LEN] = b"AAAAAAAAAAAAAAAAAAAAAA";
+
+/// A CSP's value checked as far as its part `part`, and the nonce that follows the part
+/// unless it is the last: the one check of a value with nonces, for run-time tables
+/// ([`Csp::build`]) and generated ones ([`Csp::from_raw_parts`]).
+const fn scan_part(scan: ValueScan, part: &[u8], last: bool) -> ValueScan {
+    let scan = scan.push(part);
+    if last {
+        scan
+    } else {
+        scan.push(NONCE_STAND_IN)
+    }
+}
 
 /// A header name of a run-time table: a token ([`is_token`]), or refused.
 fn header_name(s: &str) -> Result<HttpName, BuildError> {

@@ -94,8 +94,9 @@ impl PatternKeys {
 }
 
 /// Refuses a malformed generated table. Only the constructors generated code calls (through
-/// `crate::__private`) use it, in the `static`s that code builds, where evaluation happens at
-/// compile time: the refusal is a build error naming what is wrong, never a run-time panic.
+/// `crate::__private`) use it; that code calls them in the `static`s it builds, which are
+/// evaluated at compile time, so the refusal is a build error naming what is wrong. (The
+/// tables the compiler generates pass these checks; only a hand-edited table is refused.)
 #[expect(
     clippy::panic,
     reason = "evaluated at compile time in generated statics: a build error, by design"

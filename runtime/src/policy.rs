@@ -918,6 +918,14 @@ mod tests {
     }
 
     #[test]
+    #[should_panic(expected = "csp table's value is not a header value")]
+    fn a_static_nonce_csp_that_is_not_a_header_value_is_refused() {
+        // A part that starts with a space: the value, nonces in place, would too.
+        static PARTS: [Str; 2] = [Cow::Borrowed(" script-src 'nonce-"), Cow::Borrowed("'")];
+        let _ = Csp::from_raw_parts("c", false, &PARTS, None);
+    }
+
+    #[test]
     fn static_and_run_time_tables_compute_the_same_metadata() {
         static ROUTES: [Route; 3] = [
             Route::from_raw_parts("/a/*", Some(0), Guards::NONE),
