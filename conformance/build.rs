@@ -5,6 +5,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+#[path = "every_policy.rs"]
+mod every_policy;
+
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/cases");
     println!("cargo:rerun-if-changed={}", dir.display());
@@ -45,13 +48,45 @@ fn main() {
         }
         for p in profiles {
             let lowered = c.lower(&p).unwrap();
-            let expr = guestlist_compiler::codegen::policy_expr(&lowered, "::guestlist", &[]);
+            let expr =
+                guestlist_compiler::codegen::policy_expr(&lowered, "::guestlist", &[]).unwrap();
             let _ = writeln!(statics, "static P{n}: ::guestlist::Policy = {expr};");
             let _ = writeln!(table, "    ({name:?}, {p:?}, &P{n}),");
             n += 1;
         }
     }
     table.push_str("];\n");
+    let every = every_policy(&mut statics, &mut n);
     let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("cases.rs");
-    std::fs::write(out, format!("{statics}\n{table}")).unwrap();
+    std::fs::write(out, format!("{statics}\n{table}\n{every}")).unwrap();
+}
+
+/// Every policy under `examples/` and `spec/` that checks without errors (policy files, and
+/// the policies of `spec/cases/*.toml`), for every profile it has, as static tables:
+/// `tests/engines.rs` compares them with the run-time tables and the nginx output.
+fn every_policy(statics: &mut String, n: &mut usize) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut table = String::from(
+        "/// (path from the repository root, profile, compiled policy) of every policy under\n\
+         /// `examples/` and `spec/` that checks without errors, for each of its profiles.\n\
+         pub static EVERY_POLICY: &[(&str, &str, &::guestlist::Policy)] = &[\n",
+    );
+    for dir in ["examples", "spec"] {
+        println!("cargo:rerun-if-changed={}", root.join(dir).display());
+    }
+    for (name, c) in every_policy::every_policy(&root) {
+        if c.has_errors() {
+            continue;
+        }
+        for p in c.program.all_profiles() {
+            let lowered = c.lower(&p).unwrap();
+            let expr =
+                guestlist_compiler::codegen::policy_expr(&lowered, "::guestlist", &[]).unwrap();
+            let _ = writeln!(statics, "static P{n}: ::guestlist::Policy = {expr};");
+            let _ = writeln!(table, "    ({name:?}, {p:?}, &P{n}),");
+            *n += 1;
+        }
+    }
+    table.push_str("];\n");
+    table
 }

@@ -241,7 +241,10 @@ impl Build {
             names.join(", "),
             self.profile
         );
-        let code = codegen::policy_file(&lowered, &self.runtime_crate, &self.static_name, &header);
+        let code = codegen::policy_file(&lowered, &self.runtime_crate, &self.static_name, &header)
+            .map_err(|e| BuildError {
+                rendered: format!("error: cannot generate Rust: {e}"),
+            })?;
         Ok((
             Generated {
                 code,
@@ -336,7 +339,11 @@ impl Build {
         }
         if let Some(docs) = &self.docs_path {
             let docs = self.resolve(docs);
-            let md = crate::emit::docs::emit(&c, &lowered, &self.generated_by());
+            let md = crate::emit::docs::emit(&c, &lowered, &self.generated_by()).map_err(|e| {
+                BuildError {
+                    rendered: format!("error: cannot emit documentation: {e}"),
+                }
+            })?;
             crate::write::write_if_changed(&docs, md.as_bytes()).map_err(|e| io(&docs, &e))?;
         }
         Ok(path)

@@ -4,12 +4,17 @@
 //!
 //! Generated code names the runtime only through `{krate}` (default `::guestlist`) and reaches
 //! `core`/`std` only through `{krate}::__private`, so a crate that shadows `core` still builds.
-//! It starts with a compile-time check of the runtime's `TABLE_FORMAT`.
+//! It starts with a compile-time check of the runtime's `TABLE_FORMAT`, and builds every table
+//! with the constructors of `{krate}::__private`, which check it when the user's crate
+//! compiles. It writes data only (keys, slot layouts, header names and values); whatever the
+//! runtime derives from that data (pattern-set flags, route-search lengths, a CSP's whole
+//! value) the constructors compute again from it.
 
 use std::fmt::Write as _;
 
 use guestlist::{KeySet, Policy};
 
+use crate::emit::{csp_text, header_name, header_text, Unsupported};
 use crate::Lowered;
 
 /// The table format this generator writes (must equal `guestlist::__private::TABLE_FORMAT` of
@@ -39,7 +44,8 @@ impl Gen<'_> {
         self.out.push_str("    ];\n");
     }
 
-    fn keyset(&mut self, prefix: &str, set: &KeySet) -> String {
+    /// The keys and slots of `set` as statics named `{prefix}_KEYS` and `{prefix}_SLOTS`.
+    fn keys_and_slots(&mut self, prefix: &str, set: &KeySet) {
         self.cow_array(&format!("{prefix}_KEYS"), set.keys());
         let slots = set.raw_slots();
         let _ = write!(
@@ -56,27 +62,46 @@ impl Gen<'_> {
             let _ = write!(self.out, "{s},");
         }
         self.out.push_str("\n    ];\n");
+    }
+
+    fn keyset(&mut self, prefix: &str, set: &KeySet) -> String {
+        self.keys_and_slots(prefix, set);
         format!(
-            "{}::KeySet::from_raw_parts(&{prefix}_KEYS, &{prefix}_SLOTS, {})",
+            "{}::__private::key_set(&{prefix}_KEYS, &{prefix}_SLOTS, {})",
             self.krate,
             set.fold_case()
         )
     }
 
-    fn opt_value(&self, v: Option<&str>) -> String {
+    fn pattern_set(&mut self, prefix: &str, set: &guestlist::PatternSet) -> String {
+        self.keys_and_slots(prefix, set.as_keyset());
+        format!(
+            "{}::__private::pattern_set(&{prefix}_KEYS, &{prefix}_SLOTS)",
+            self.krate
+        )
+    }
+
+    /// `Some("value")` or `None`, the value checked as the runtime checks it.
+    fn opt_value(&self, name: &str, v: Option<&str>) -> Result<String, Unsupported> {
         let k = self.krate;
-        match v {
+        Ok(match v {
             Some(s) => format!(
-                "{k}::__private::Option::Some({k}::__private::HeaderValue::from_static({s:?}))"
+                "{k}::__private::Option::Some({:?})",
+                header_text(name, s.as_bytes())?
             ),
             None => format!("{k}::__private::Option::None"),
-        }
+        })
     }
 }
 
-/// The body of the policy expression: `{ ...statics...; Policy::from_raw_parts(..) }`.
-/// `extra` lines go first inside the block (the macro's `include_bytes!`).
-pub fn policy_expr(lowered: &Lowered, krate: &str, extra: &[String]) -> String {
+/// The body of the policy expression: `{ ...statics...; __private::policy(..) }`.
+/// `extra` lines go first inside the block (the macro's `include_bytes!`). Fails when a table
+/// holds a header name or value that is not one (which `Policy::build` never lets through).
+pub fn policy_expr(
+    lowered: &Lowered,
+    krate: &str,
+    extra: &[String],
+) -> Result<String, Unsupported> {
     let policy: &Policy = &lowered.policy;
     let mut g = Gen {
         out: String::new(),
@@ -97,21 +122,17 @@ pub fn policy_expr(lowered: &Lowered, krate: &str, extra: &[String]) -> String {
         "    static ROUTES: [{k}::Route; {}] = [",
         policy.routes().len()
     );
+    let opt = |i: Option<u32>| match i {
+        Some(i) => format!("{k}::__private::Option::Some({i})"),
+        None => format!("{k}::__private::Option::None"),
+    };
     for r in policy.routes() {
-        let cors = match r.cors() {
-            Some(i) => format!("{k}::__private::Option::Some({i})"),
-            None => format!("{k}::__private::Option::None"),
-        };
-        let opt = |i: Option<u32>| match i {
-            Some(i) => format!("{k}::__private::Option::Some({i})"),
-            None => format!("{k}::__private::Option::None"),
-        };
         let gd = r.guards();
         let _ = writeln!(
             g.out,
-            "        {k}::Route::from_raw_parts({:?}, {}, {cors}, {k}::Guards {{ csp: {}, headers: {}, csrf: {}, websocket: {} }}),",
+            "        {k}::__private::route({:?}, {}, {k}::Guards {{ csp: {}, headers: {}, csrf: {}, websocket: {} }}),",
             r.pattern(),
-            r.is_prefix(),
+            opt(r.cors()),
             opt(gd.csp),
             opt(gd.headers),
             opt(gd.csrf),
@@ -124,19 +145,19 @@ pub fn policy_expr(lowered: &Lowered, krate: &str, extra: &[String]) -> String {
     let mut cors_exprs = Vec::new();
     for (i, c) in policy.cors_policies().iter().enumerate() {
         let origins = g.keyset(&format!("CORS{i}_ORIGINS"), c.origins());
-        let patterns = g.keyset(&format!("CORS{i}_PATTERNS"), c.patterns().as_keyset());
+        let patterns = g.pattern_set(&format!("CORS{i}_PATTERNS"), c.patterns());
         let headers = g.keyset(&format!("CORS{i}_HEADERS"), c.headers());
         g.cow_array(&format!("CORS{i}_METHODS"), c.methods());
         cors_exprs.push(format!(
-            "        {k}::Cors::from_raw_parts(\n            {:?},\n            {},\n            {origins},\n            {patterns},\n            {},\n            {},\n            &CORS{i}_METHODS,\n            {},\n            {headers},\n            {},\n            {},\n            {},\n        ),",
+            "        {k}::__private::cors(\n            {:?},\n            {},\n            {origins},\n            {patterns},\n            {},\n            {},\n            &CORS{i}_METHODS,\n            {},\n            {headers},\n            {},\n            {},\n            {},\n        ),",
             c.name(),
             c.any_origin(),
             c.credentials(),
             c.any_method(),
             c.any_header(),
-            g.opt_value(c.allow_headers_value()),
-            g.opt_value(c.expose_headers_value()),
-            g.opt_value(c.max_age_value()),
+            g.opt_value("access-control-allow-headers", c.allow_headers_value())?,
+            g.opt_value("access-control-expose-headers", c.expose_headers_value())?,
+            g.opt_value("access-control-max-age", c.max_age_value())?,
         ));
     }
     let _ = writeln!(
@@ -149,21 +170,21 @@ pub fn policy_expr(lowered: &Lowered, krate: &str, extra: &[String]) -> String {
         g.out.push('\n');
     }
     g.out.push_str("    ];\n");
-    guards(&mut g, policy);
+    guards(&mut g, policy)?;
     let non_normal = match policy.non_normal_paths() {
         guestlist::NonNormalPaths::Reject => "Reject",
         guestlist::NonNormalPaths::TwoReadings => "TwoReadings",
     };
     let _ = writeln!(
         g.out,
-        "    {k}::Policy::from_raw_parts(&ROUTES, {route_keys}, &CORS, &CSP, &HEADER_SETS, &CSRF, &WEBSOCKET, {k}::NonNormalPaths::{non_normal})"
+        "    {k}::__private::policy(&ROUTES, {route_keys}, &CORS, &CSP, &HEADER_SETS, &CSRF, &WEBSOCKET, {k}::NonNormalPaths::{non_normal})"
     );
     g.out.push('}');
-    g.out
+    Ok(g.out)
 }
 
 /// The CSP, header-set, CSRF and WebSocket tables.
-fn guards(g: &mut Gen<'_>, policy: &Policy) {
+fn guards(g: &mut Gen<'_>, policy: &Policy) -> Result<(), Unsupported> {
     let k = g.krate.to_string();
     let table = |g: &mut Gen<'_>, name: &str, ty: &str, exprs: Vec<String>| {
         let _ = writeln!(g.out, "    static {name}: [{k}::{ty}; {}] = [", exprs.len());
@@ -174,14 +195,15 @@ fn guards(g: &mut Gen<'_>, policy: &Policy) {
     };
     let mut exprs = Vec::new();
     for (i, c) in policy.csp_policies().iter().enumerate() {
+        csp_text(c)?;
         g.cow_array(&format!("CSP{i}_PARTS"), c.parts());
-        let value = match c.parts() {
-            [one] => g.opt_value(Some(one)),
-            _ => g.opt_value(None),
+        let endpoints = match c.reporting_endpoints() {
+            Some(v) => Some(header_text("reporting-endpoints", v.as_bytes())?),
+            None => None,
         };
-        let re = g.opt_value(c.reporting_endpoints().and_then(|v| v.to_str().ok()));
+        let re = g.opt_value("reporting-endpoints", endpoints)?;
         exprs.push(format!(
-            "{k}::Csp::from_raw_parts({:?}, {}, &CSP{i}_PARTS, {value}, {re})",
+            "{k}::__private::csp({:?}, {}, &CSP{i}_PARTS, {re})",
             c.name(),
             c.report_only()
         ));
@@ -197,9 +219,9 @@ fn guards(g: &mut Gen<'_>, policy: &Policy) {
         for (n, v) in h.set() {
             let _ = writeln!(
                 g.out,
-                "        ({k}::__private::HeaderName::from_static({:?}), {k}::__private::HeaderValue::from_static({:?})),",
-                n.as_str(),
-                v.to_str().unwrap_or("")
+                "        ({k}::__private::header_name({:?}), {k}::__private::header_value({:?})),",
+                header_name(n.as_str())?,
+                header_text(n.as_str(), v.as_bytes())?
             );
         }
         g.out.push_str("    ];\n");
@@ -211,13 +233,13 @@ fn guards(g: &mut Gen<'_>, policy: &Policy) {
         for n in h.remove() {
             let _ = writeln!(
                 g.out,
-                "        {k}::__private::HeaderName::from_static({:?}),",
-                n.as_str()
+                "        {k}::__private::header_name({:?}),",
+                header_name(n.as_str())?
             );
         }
         g.out.push_str("    ];\n");
         exprs.push(format!(
-            "{k}::HeaderSet::from_raw_parts({:?}, &HEADER_SET{i}, &HEADER_REMOVE{i})",
+            "{k}::__private::header_set({:?}, &HEADER_SET{i}, &HEADER_REMOVE{i})",
             h.name()
         ));
     }
@@ -234,7 +256,7 @@ fn guards(g: &mut Gen<'_>, policy: &Policy) {
         for e in c.exempt() {
             let _ = writeln!(
                 g.out,
-                "        {k}::Exempt::from_raw_parts({:?}, {:?}),",
+                "        {k}::__private::exempt({:?}, {:?}),",
                 e.method(),
                 e.pattern()
             );
@@ -242,8 +264,8 @@ fn guards(g: &mut Gen<'_>, policy: &Policy) {
         g.out.push_str("    ];\n");
         let token = match c.token() {
             Some(t) => format!(
-                "{k}::__private::Option::Some({k}::TokenPolicy::from_raw_parts({:?}, {:?}, {:?}, {:?}))",
-                t.header(),
+                "{k}::__private::Option::Some({k}::__private::token_policy({:?}, {:?}, {:?}, {:?}))",
+                header_name(t.header())?,
                 t.cookie(),
                 t.bind_cookie(),
                 t.same_site()
@@ -251,7 +273,7 @@ fn guards(g: &mut Gen<'_>, policy: &Policy) {
             None => format!("{k}::__private::Option::None"),
         };
         exprs.push(format!(
-            "{k}::Csrf::from_raw_parts({:?}, {trusted}, {own}, {}, {}, &CSRF{i}_EXEMPT, {token})",
+            "{k}::__private::csrf({:?}, {trusted}, {own}, {}, {}, &CSRF{i}_EXEMPT, {token})",
             c.name(),
             c.allow_same_site(),
             c.reject_missing()
@@ -261,19 +283,25 @@ fn guards(g: &mut Gen<'_>, policy: &Policy) {
     let mut exprs = Vec::new();
     for (i, w) in policy.websocket_policies().iter().enumerate() {
         let origins = g.keyset(&format!("WS{i}_ORIGINS"), w.origins());
-        let patterns = g.keyset(&format!("WS{i}_PATTERNS"), w.patterns().as_keyset());
+        let patterns = g.pattern_set(&format!("WS{i}_PATTERNS"), w.patterns());
         exprs.push(format!(
-            "{k}::WebSocket::from_raw_parts({:?}, {}, {origins}, {patterns}, {})",
+            "{k}::__private::websocket({:?}, {}, {origins}, {patterns}, {})",
             w.name(),
             w.same_origin(),
             w.allow_missing()
         ));
     }
     table(g, "WEBSOCKET", "WebSocket", exprs);
+    Ok(())
 }
 
 /// A whole file: a header comment and `pub static NAME: Policy = ...;`.
-pub fn policy_file(lowered: &Lowered, krate: &str, static_name: &str, header: &str) -> String {
+pub fn policy_file(
+    lowered: &Lowered,
+    krate: &str,
+    static_name: &str,
+    header: &str,
+) -> Result<String, Unsupported> {
     let mut out = String::new();
     for line in header.lines() {
         let _ = writeln!(out, "// {line}");
@@ -282,7 +310,7 @@ pub fn policy_file(lowered: &Lowered, krate: &str, static_name: &str, header: &s
         out,
         "// Profile: {}. Table format: {TABLE_FORMAT}.\n\n/// The compiled guestlist policy.\n#[allow(clippy::all)]\npub static {static_name}: {krate}::Policy = {};",
         lowered.profile,
-        policy_expr(lowered, krate, &[])
+        policy_expr(lowered, krate, &[])?
     );
-    out
+    Ok(out)
 }

@@ -717,3 +717,76 @@ fn nginx_export_refuses_a_method_nginx_refuses() {
         assert!(!out.exists(), "{args:?} wrote {}", out.display());
     }
 }
+
+/// The three policies issue 28 found `check` passing and a later stage failing: a control
+/// byte in a CSP string ("internal error building tables" from explain, emit rust, build and
+/// include_policy!), a non-ASCII CSP value (generated Rust that does not compile) and a
+/// non-ASCII report-to URL (generated Rust without the header, an empty nginx add_header),
+/// with an empty csp block (an empty header, which nginx never sends). Each is now a GL0839
+/// error at the string, from `check` and from every command that reads the policy; none
+/// reaches a stage that could fail another way.
+#[test]
+fn values_no_target_carries_are_check_errors_everywhere() {
+    let dir = tempdir("cli-header-values");
+    let head = "csp e {\n    script-src 'self'\n    object-src 'none'\n";
+    let cases = [
+        (
+            "control.policy",
+            format!("{head}    report-uri \"https://a.example/r\u{1}x\"\n}}\nroute \"/\" {{ csp e }}\n"),
+            "control.policy:4:17",
+        ),
+        (
+            "non-ascii.policy",
+            format!("{head}    report-uri \"https://\u{e4}.example/r\"\n}}\nroute \"/\" {{ csp e }}\n"),
+            "non-ascii.policy:4:17",
+        ),
+        (
+            "report-to.policy",
+            format!(
+                "{head}    report-to ep \"https://\u{e4}.example/r\"\n}}\nroute \"/\" {{ csp e }}\n"
+            ),
+            "report-to.policy:4:19",
+        ),
+        (
+            "empty.policy",
+            "csp e {\n    dangerously-allow GL0809 \"x\"\n    dangerously-allow GL0810 \"x\"\n}\nroute \"/\" { csp e }\n".to_string(),
+            "empty.policy:1:5",
+        ),
+    ];
+    for (name, policy, at) in &cases {
+        let p = dir.join(name);
+        std::fs::write(&p, policy).unwrap();
+        let p = p.to_str().unwrap();
+        let out = dir.join(format!("{name}.out"));
+        let out = out.to_str().unwrap();
+        let commands: [&[&str]; 7] = [
+            &["check", p],
+            &["explain", p, "--method", "GET", "--path", "/"],
+            &["emit", "rust", p],
+            &["emit", "nginx", p, "-o", out],
+            &["emit", "docs", p],
+            &["build", p, "-o", out],
+            &["test", p],
+        ];
+        for args in commands {
+            let o = run(args);
+            let err = text(&o.stderr);
+            assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+            assert!(
+                err.contains("error[GL0839]") && err.contains(at),
+                "{args:?}: {err}"
+            );
+            assert!(!err.contains("internal error"), "{args:?}: {err}");
+            assert!(!Path::new(out).exists(), "{args:?} wrote {out}");
+        }
+        // build.rs users get the same diagnostic.
+        let e = guestlist_compiler::Build::new()
+            .policy(p)
+            .out_dir(&dir)
+            .cargo_output(false)
+            .compile()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("error[GL0839]") && e.contains(at), "{e}");
+    }
+}

@@ -6,8 +6,8 @@
 pub static GUESTLIST_POLICY: ::guestlist::Policy = {
     const _: () = ::guestlist::__private::check_table_format(5);
     static ROUTES: [::guestlist::Route; 2] = [
-        ::guestlist::Route::from_raw_parts("/api/*", true, ::guestlist::__private::Option::Some(0), ::guestlist::Guards { csp: ::guestlist::__private::Option::None, headers: ::guestlist::__private::Option::None, csrf: ::guestlist::__private::Option::None, websocket: ::guestlist::__private::Option::None }),
-        ::guestlist::Route::from_raw_parts("/assets/*", true, ::guestlist::__private::Option::Some(1), ::guestlist::Guards { csp: ::guestlist::__private::Option::None, headers: ::guestlist::__private::Option::None, csrf: ::guestlist::__private::Option::None, websocket: ::guestlist::__private::Option::None }),
+        ::guestlist::__private::route("/api/*", ::guestlist::__private::Option::Some(0), ::guestlist::Guards { csp: ::guestlist::__private::Option::None, headers: ::guestlist::__private::Option::None, csrf: ::guestlist::__private::Option::None, websocket: ::guestlist::__private::Option::None }),
+        ::guestlist::__private::route("/assets/*", ::guestlist::__private::Option::Some(1), ::guestlist::Guards { csp: ::guestlist::__private::Option::None, headers: ::guestlist::__private::Option::None, csrf: ::guestlist::__private::Option::None, websocket: ::guestlist::__private::Option::None }),
     ];
     static ROUTE_KEYS: [::guestlist::__private::Cow<'static, str>; 2] = [
         ::guestlist::__private::Cow::Borrowed("/api/*"),
@@ -61,33 +61,33 @@ pub static GUESTLIST_POLICY: ::guestlist::Policy = {
         ::guestlist::__private::Cow::Borrowed("HEAD"),
     ];
     static CORS: [::guestlist::Cors; 2] = [
-        ::guestlist::Cors::from_raw_parts(
+        ::guestlist::__private::cors(
             "api",
             false,
-            ::guestlist::KeySet::from_raw_parts(&CORS0_ORIGINS_KEYS, &CORS0_ORIGINS_SLOTS, false),
-            ::guestlist::KeySet::from_raw_parts(&CORS0_PATTERNS_KEYS, &CORS0_PATTERNS_SLOTS, false),
+            ::guestlist::__private::key_set(&CORS0_ORIGINS_KEYS, &CORS0_ORIGINS_SLOTS, false),
+            ::guestlist::__private::pattern_set(&CORS0_PATTERNS_KEYS, &CORS0_PATTERNS_SLOTS),
             true,
             false,
             &CORS0_METHODS,
             false,
-            ::guestlist::KeySet::from_raw_parts(&CORS0_HEADERS_KEYS, &CORS0_HEADERS_SLOTS, true),
-            ::guestlist::__private::Option::Some(::guestlist::__private::HeaderValue::from_static("Content-Type, Authorization, X-Request-Id")),
-            ::guestlist::__private::Option::Some(::guestlist::__private::HeaderValue::from_static("X-Total-Count")),
-            ::guestlist::__private::Option::Some(::guestlist::__private::HeaderValue::from_static("7200")),
+            ::guestlist::__private::key_set(&CORS0_HEADERS_KEYS, &CORS0_HEADERS_SLOTS, true),
+            ::guestlist::__private::Option::Some("Content-Type, Authorization, X-Request-Id"),
+            ::guestlist::__private::Option::Some("X-Total-Count"),
+            ::guestlist::__private::Option::Some("7200"),
         ),
-        ::guestlist::Cors::from_raw_parts(
+        ::guestlist::__private::cors(
             "public",
             true,
-            ::guestlist::KeySet::from_raw_parts(&CORS1_ORIGINS_KEYS, &CORS1_ORIGINS_SLOTS, false),
-            ::guestlist::KeySet::from_raw_parts(&CORS1_PATTERNS_KEYS, &CORS1_PATTERNS_SLOTS, false),
+            ::guestlist::__private::key_set(&CORS1_ORIGINS_KEYS, &CORS1_ORIGINS_SLOTS, false),
+            ::guestlist::__private::pattern_set(&CORS1_PATTERNS_KEYS, &CORS1_PATTERNS_SLOTS),
             false,
             false,
             &CORS1_METHODS,
             false,
-            ::guestlist::KeySet::from_raw_parts(&CORS1_HEADERS_KEYS, &CORS1_HEADERS_SLOTS, true),
+            ::guestlist::__private::key_set(&CORS1_HEADERS_KEYS, &CORS1_HEADERS_SLOTS, true),
             ::guestlist::__private::Option::None,
             ::guestlist::__private::Option::None,
-            ::guestlist::__private::Option::Some(::guestlist::__private::HeaderValue::from_static("7200")),
+            ::guestlist::__private::Option::Some("7200"),
         ),
     ];
     static CSP: [::guestlist::Csp; 0] = [
@@ -98,5 +98,5 @@ pub static GUESTLIST_POLICY: ::guestlist::Policy = {
     ];
     static WEBSOCKET: [::guestlist::WebSocket; 0] = [
     ];
-    ::guestlist::Policy::from_raw_parts(&ROUTES, ::guestlist::KeySet::from_raw_parts(&ROUTE_KEYS, &ROUTE_SLOTS, false), &CORS, &CSP, &HEADER_SETS, &CSRF, &WEBSOCKET, ::guestlist::NonNormalPaths::Reject)
+    ::guestlist::__private::policy(&ROUTES, ::guestlist::__private::key_set(&ROUTE_KEYS, &ROUTE_SLOTS, false), &CORS, &CSP, &HEADER_SETS, &CSRF, &WEBSOCKET, ::guestlist::NonNormalPaths::Reject)
 };

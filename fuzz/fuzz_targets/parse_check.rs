@@ -1,4 +1,6 @@
-//! The parser, checker, renderer, lowering and formatter on any input: no panic, bounded time.
+//! The parser, checker, renderer, lowering, every output and the formatter on any input: no
+//! panic, bounded time; a policy `check` passes lowers in every profile, and its Rust and
+//! Markdown are generated (nginx may refuse it, with a reason, never a panic).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -9,7 +11,23 @@ fuzz_target!(|data: &[u8]| {
     let _ = c.render();
     if !c.has_errors() {
         for p in c.program.all_profiles() {
-            let _ = c.lower(&p);
+            let lowered = match c.lower(&p) {
+                Ok(l) => l,
+                Err(e) => panic!("checks without errors, but does not lower for {p}: {e}"),
+            };
+            if let Err(e) = guestlist_compiler::codegen::policy_expr(&lowered, "::guestlist", &[]) {
+                panic!("checks without errors, but no Rust is generated for {p}: {e}");
+            }
+            if let Err(e) = guestlist_compiler::emit::docs::emit(&c, &lowered, "fuzz") {
+                panic!("checks without errors, but no Markdown is generated for {p}: {e}");
+            }
+            let opts = guestlist_compiler::emit::nginx::Options {
+                include_root: "/etc/nginx/guestlist".into(),
+                upstream_include: None,
+                generated_by: "fuzz".into(),
+            };
+            // A refusal (a nonce CSP, a value over nginx's limit) is an error with its reason.
+            let _ = guestlist_compiler::emit::nginx::emit(&lowered, &c.sources, &c.program, &opts);
         }
     }
     if c.diagnostics.iter().all(|d| d.code != "GL0001") {

@@ -117,7 +117,11 @@ fn expand(input: Input) -> TokenStream {
             )
         })
         .collect();
-    let code = guestlist_compiler::codegen::policy_expr(&lowered, &runtime_crate(), &includes);
+    let code = match guestlist_compiler::codegen::policy_expr(&lowered, &runtime_crate(), &includes)
+    {
+        Ok(code) => code,
+        Err(e) => return error(span, &format!("guestlist cannot generate the tables: {e}")),
+    };
     match TokenStream::from_str(&code) {
         Ok(t) => t,
         Err(e) => error(

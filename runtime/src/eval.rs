@@ -966,78 +966,142 @@ static HOST_BYTE: [u8; 256] = {
 /// One pass over host labels: lowercase letters, digits, '-' and '.', labels of 1 to 63
 /// bytes, up to the first ':' or the end. `(where it stopped, length of the last label)`
 /// (`0` when the bytes end with a dot or are empty); `None` at any other byte, an empty label
-/// or a label longer than 63 bytes.
+/// or a label longer than 63 bytes. A `const fn`, as [`strict_pattern`] is.
 #[inline]
-fn scan_labels(bytes: &[u8]) -> Option<(usize, usize)> {
+#[expect(
+    clippy::indexing_slicing,
+    reason = "a byte indexes a 256-entry table; `get` is not const"
+)]
+const fn scan_labels(bytes: &[u8]) -> Option<(usize, usize)> {
     let mut label = 0usize;
-    for (i, &b) in bytes.iter().enumerate() {
-        match HOST_BYTE.get(usize::from(b)).copied().unwrap_or(OTHER) {
+    let mut i = 0;
+    let mut rest = bytes;
+    while let [b, tail @ ..] = rest {
+        match HOST_BYTE[*b as usize] {
             LABEL if label < 63 => label += 1,
             DOT if label > 0 => label = 0,
             COLON => return Some((i, label)),
             _ => return None,
         }
+        i += 1;
+        rest = tail;
     }
     Some((bytes.len(), label))
 }
 
 fn split_origin(o: &[u8]) -> Option<OriginParts<'_>> {
-    if o.len() > 64 + 3 + 255 + 6 {
+    if o.len() > MAX_ORIGIN {
         return None;
     }
+    let (scheme, rest) = split_scheme(o)?;
+    let (host, port) = split_authority(rest)?;
+    Some((scheme, host, port))
+}
+
+/// The longest origin [`split_origin`] accepts: a 64-byte scheme, `://`, a 255-byte host
+/// (253, or a bracketed IPv6 address) and `:` with five digits.
+const MAX_ORIGIN: usize = 64 + 3 + 255 + 6;
+
+/// `(scheme, what follows "://")` of an origin whose scheme is a lowercase letter followed by
+/// lowercase letters, digits, `+`, `.` and `-`.
+const fn split_scheme(o: &[u8]) -> Option<(&[u8], &[u8])> {
     // The scheme's characters exclude ':', so the first ':' must start "://".
-    let sep = o.iter().position(|&b| b == b':')?;
-    if o.get(sep..sep + 3) != Some(b"://") {
+    let mut sep = 0;
+    let mut rest = o;
+    while let [b, tail @ ..] = rest {
+        if *b == b':' {
+            break;
+        }
+        sep += 1;
+        rest = tail;
+    }
+    let Some((scheme, rest)) = o.split_at_checked(sep) else {
+        return None;
+    };
+    let [b':', b'/', b'/', rest @ ..] = rest else {
+        return None;
+    };
+    let [first, tail @ ..] = scheme else {
+        return None;
+    };
+    if !first.is_ascii_lowercase() {
         return None;
     }
-    let scheme = o.get(..sep)?;
-    let rest = o.get(sep + 3..)?;
-    let (first, tail) = scheme.split_first()?;
-    if !first.is_ascii_lowercase()
-        || !tail
-            .iter()
-            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+.-".contains(&b))
-    {
-        return None;
-    }
-    let (host, port) = if rest.first() == Some(&b'[') {
-        let close = rest.iter().position(|&b| b == b']')?;
-        let host = rest.get(..=close)?;
-        let inner = host.get(1..close)?;
-        if inner.is_empty()
-            || !inner.iter().all(|&b| {
-                b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b':' || b == b'.'
-            })
-        {
+    let mut t = tail;
+    while let [b, more @ ..] = t {
+        if !(b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(*b, b'+' | b'.' | b'-')) {
             return None;
         }
-        (host, rest.get(close + 1..)?)
+        t = more;
+    }
+    Some((scheme, rest))
+}
+
+/// `(host, port)` of an origin's `host[:port]`: lowercase labels of at most 253 bytes
+/// together, or a bracketed IPv6 address of hex digits, `:` and `.`; a port of 1 to 65535
+/// without a leading zero.
+const fn split_authority(rest: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+    let (host, port) = if let [b'[', inner @ ..] = rest {
+        let mut close = 1;
+        let mut t = inner;
+        loop {
+            match t {
+                [b']', ..] => break,
+                [b, more @ ..] => {
+                    if !(b.is_ascii_digit() || matches!(*b, b'a'..=b'f' | b':' | b'.')) {
+                        return None;
+                    }
+                    close += 1;
+                    t = more;
+                }
+                [] => return None,
+            }
+        }
+        if close == 1 {
+            return None;
+        }
+        let Some(split) = rest.split_at_checked(close + 1) else {
+            return None;
+        };
+        split
     } else {
-        let (end, label) = scan_labels(rest)?;
+        let Some((end, label)) = scan_labels(rest) else {
+            return None;
+        };
         if label == 0 || end > 253 {
             return None;
         }
-        (rest.get(..end)?, rest.get(end..)?)
+        let Some(split) = rest.split_at_checked(end) else {
+            return None;
+        };
+        split
     };
     let port = match port {
         [] => None,
         [b':', digits @ ..] => {
-            let ok = !digits.is_empty()
-                && digits.len() <= 5
-                && digits.first() != Some(&b'0')
-                && digits.iter().all(u8::is_ascii_digit)
-                && digits
-                    .iter()
-                    .fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'))
-                    <= 65535;
-            if !ok {
+            let [first, ..] = digits else {
+                return None;
+            };
+            if digits.len() > 5 || *first == b'0' {
+                return None;
+            }
+            let mut n = 0u32;
+            let mut d = digits;
+            while let [x, more @ ..] = d {
+                if !x.is_ascii_digit() {
+                    return None;
+                }
+                n = n * 10 + (*x - b'0') as u32;
+                d = more;
+            }
+            if n > 65535 {
                 return None;
             }
             Some(digits)
         }
         _ => return None,
     };
-    Some((scheme, host, port))
+    Some((host, port))
 }
 
 impl Cors {
@@ -1249,25 +1313,31 @@ fn split_portless(o: &[u8]) -> Option<(&[u8], &[u8])> {
 /// `scheme://*.host:port`, `scheme://*.host:*`, `scheme://host:*`) with `scheme://host[:port]`
 /// an origin [`split_origin`] accepts. Pattern tables hold only such keys (the compiler writes
 /// them so, and run-time tables are checked when built); [`match_pattern`] relies on it.
-pub(crate) fn strict_pattern(p: &str) -> bool {
+pub(crate) const fn strict_pattern(p: &str) -> bool {
     let p = p.as_bytes();
-    let Some(sep) = p.windows(3).position(|w| w == b"://") else {
+    // The origin the pattern stands for is `scheme://` and `rest`, without the `*.` and `:*`.
+    let Some((_, rest)) = split_scheme(p) else {
         return false;
     };
-    let (head, rest) = p.split_at(sep + 3);
-    let (wild, rest) = match rest.strip_prefix(b"*.") {
-        Some(r) => (true, r),
-        None => (false, rest),
+    let (wild, rest) = match rest {
+        [b'*', b'.', r @ ..] => (true, r),
+        r => (false, r),
     };
-    let (rest, any_port) = match rest.strip_suffix(b":*") {
-        Some(r) => (r, true),
-        None => (rest, false),
+    let (rest, any_port) = match rest {
+        [r @ .., b':', b'*'] => (r, true),
+        r => (r, false),
     };
     if !wild && !any_port {
         return false;
     }
-    let origin = [head, rest].concat();
-    split_origin(&origin).is_some_and(|(_, _, port)| !(any_port && port.is_some()))
+    let len = p.len() - if wild { 2 } else { 0 } - if any_port { 2 } else { 0 };
+    if len > MAX_ORIGIN {
+        return false;
+    }
+    match split_authority(rest) {
+        Some((_, port)) => !(any_port && port.is_some()),
+        None => false,
+    }
 }
 
 /// How many names `line` lists when it is `a,b,c` with every name a key of `set` (a small
@@ -2817,8 +2887,8 @@ mod tests {
         // Generated (borrowed) tables find it at compile time.
         use crate::policy::Route;
         static ROUTES: [Route; 2] = [
-            Route::from_raw_parts("/a/*", true, None, Guards::NONE),
-            Route::from_raw_parts("/*", true, None, Guards::NONE),
+            Route::from_raw_parts("/a/*", None, Guards::NONE),
+            Route::from_raw_parts("/*", None, Guards::NONE),
         ];
         let keys = KeySet::new(["/a/*".to_string(), "/*".to_string()], false).unwrap();
         let g = Policy::from_raw_parts(
@@ -2843,7 +2913,7 @@ mod tests {
         assert_eq!(q.route_for("/a/b"), Ok(Some(0)));
         // `/*` alone: every normal path is its route, without a lookup; a path that cannot
         // be normalised still has none.
-        static ONLY: [Route; 1] = [Route::from_raw_parts("/*", true, None, Guards::NONE)];
+        static ONLY: [Route; 1] = [Route::from_raw_parts("/*", None, Guards::NONE)];
         let keys = KeySet::new(["/*".to_string()], false).unwrap();
         let g =
             Policy::from_raw_parts(&ONLY, keys, &[], &[], &[], &[], &[], NonNormalPaths::Reject);
@@ -2871,12 +2941,9 @@ mod tests {
     fn a_route_is_cors_only_with_a_cors_policy_and_nothing_else() {
         use crate::policy::{Route, NOT_CORS_ONLY};
         let none = Guards::NONE;
+        assert_eq!(Route::from_raw_parts("/*", Some(3), none).cors_only, 3);
         assert_eq!(
-            Route::from_raw_parts("/*", true, Some(3), none).cors_only,
-            3
-        );
-        assert_eq!(
-            Route::from_raw_parts("/*", true, None, none).cors_only,
+            Route::from_raw_parts("/*", None, none).cors_only,
             NOT_CORS_ONLY
         );
         for g in [
@@ -2898,7 +2965,7 @@ mod tests {
             },
         ] {
             assert_eq!(
-                Route::from_raw_parts("/*", true, Some(3), g).cors_only,
+                Route::from_raw_parts("/*", Some(3), g).cors_only,
                 NOT_CORS_ONLY
             );
         }

@@ -9,8 +9,9 @@ use std::borrow::Cow;
 use http::{HeaderName as HttpName, HeaderValue};
 
 use crate::eval::OriginMatch;
-use crate::keyset::{KeySet, PatternSet, TableError};
-use crate::policy::Str;
+use crate::headers::{is_token, ValueScan};
+use crate::keyset::{refuse, KeySet, PatternSet, TableError};
+use crate::policy::{static_value, value as header_value, Str};
 use crate::token::{TokenPolicy, TokenSpec};
 
 /// One compiled `csp` block.
@@ -117,9 +118,16 @@ impl Csp {
         }
         let value = match spec.parts.as_slice() {
             [one] => Some(header_value(one)?),
-            _ => {
-                // Check that the value with a nonce in it is a valid header value.
-                header_value(&spec.parts.join("AAAAAAAAAAAAAAAAAAAAAA"))?;
+            parts => {
+                let scan = parts
+                    .iter()
+                    .enumerate()
+                    .fold(ValueScan::START, |s, (i, p)| {
+                        scan_part(s, p.as_bytes(), i + 1 == parts.len())
+                    });
+                if !scan.finish() {
+                    return Err(TableError::InvalidHeaderValue(parts.join("{nonce}")));
+                }
                 None
             }
         };
@@ -136,21 +144,44 @@ impl Csp {
         })
     }
 
-    /// Used by generated code.
-    #[doc(hidden)]
-    pub const fn from_raw_parts(
+    /// The constructor generated code calls (as `__private::csp`, in a `static`). Refuses, at
+    /// compile time, what [`Csp::build`] refuses at run time (no part, a value that is not a
+    /// header value with a nonce in each nonce position); the whole value of a policy without
+    /// a nonce is made from its one part, as [`Csp::build`] makes it.
+    pub(crate) const fn from_raw_parts(
         name: &'static str,
         report_only: bool,
         parts: &'static [Str],
-        value: Option<HeaderValue>,
-        reporting_endpoints: Option<HeaderValue>,
+        reporting_endpoints: Option<&'static str>,
     ) -> Csp {
+        let value = match parts {
+            [] => refuse("guestlist: a generated csp table has no value"),
+            [Cow::Borrowed(one)] => Some(static_value(one)),
+            _ => {
+                let mut scan = ValueScan::START;
+                let mut rest = parts;
+                while let [p, tail @ ..] = rest {
+                    let Cow::Borrowed(p) = p else {
+                        refuse("guestlist: a generated csp table owns a part");
+                    };
+                    scan = scan_part(scan, p.as_bytes(), tail.is_empty());
+                    rest = tail;
+                }
+                if !scan.finish() {
+                    refuse("guestlist: a generated csp table's value is not a header value (visible ASCII, spaces and tabs, with none at either end)");
+                }
+                None
+            }
+        };
         Csp {
             name: Cow::Borrowed(name),
             report_only,
             parts: Cow::Borrowed(parts),
             value,
-            reporting_endpoints,
+            reporting_endpoints: match reporting_endpoints {
+                Some(v) => Some(static_value(v)),
+                None => None,
+            },
         }
     }
 
@@ -213,11 +244,27 @@ impl Csp {
     }
 }
 
-fn header_value(s: &str) -> Result<HeaderValue, TableError> {
-    HeaderValue::from_str(s).map_err(|_| TableError::InvalidHeaderValue(s.to_string()))
+/// What stands for a nonce when a CSP's value is checked: 22 base64url characters, as
+/// [`CspNonce`] writes (visible ASCII, so only the parts around it can make a value invalid).
+const NONCE_STAND_IN: &[u8; CspNonce::LEN] = b"AAAAAAAAAAAAAAAAAAAAAA";
+
+/// A CSP's value checked as far as its part `part`, and the nonce that follows the part
+/// unless it is the last: the one check of a value with nonces, for run-time tables
+/// ([`Csp::build`]) and generated ones ([`Csp::from_raw_parts`]).
+const fn scan_part(scan: ValueScan, part: &[u8], last: bool) -> ValueScan {
+    let scan = scan.push(part);
+    if last {
+        scan
+    } else {
+        scan.push(NONCE_STAND_IN)
+    }
 }
 
+/// A header name of a run-time table: a token ([`is_token`]), or refused.
 fn header_name(s: &str) -> Result<HttpName, TableError> {
+    if !is_token(s.as_bytes()) {
+        return Err(TableError::InvalidHeaderValue(s.to_string()));
+    }
     HttpName::from_bytes(s.as_bytes()).map_err(|_| TableError::InvalidHeaderValue(s.to_string()))
 }
 
@@ -264,9 +311,10 @@ impl HeaderSet {
         })
     }
 
-    /// Used by generated code.
-    #[doc(hidden)]
-    pub const fn from_raw_parts(
+    /// The constructor generated code calls (as `__private::header_set`, in a `static`); its
+    /// names and values are made by `__private::header_name` and `__private::header_value`,
+    /// which refuse at compile time what [`HeaderSet::build`] refuses at run time.
+    pub(crate) const fn from_raw_parts(
         name: &'static str,
         set: &'static [(HttpName, HeaderValue)],
         remove: &'static [HttpName],
@@ -302,9 +350,8 @@ pub struct Exempt {
 }
 
 impl Exempt {
-    /// Used by generated code.
-    #[doc(hidden)]
-    pub const fn from_raw_parts(method: &'static str, pattern: &'static str) -> Exempt {
+    /// The constructor generated code calls (as `__private::exempt`, in a `static`).
+    pub(crate) const fn from_raw_parts(method: &'static str, pattern: &'static str) -> Exempt {
         Exempt {
             method: Cow::Borrowed(method),
             pattern: Cow::Borrowed(pattern),
@@ -384,13 +431,13 @@ impl Csrf {
                     })
                     .collect(),
             ),
-            token: spec.token.map(TokenPolicy::build),
+            token: spec.token.map(TokenPolicy::build).transpose()?,
         })
     }
 
-    /// Used by generated code.
-    #[doc(hidden)]
-    pub const fn from_raw_parts(
+    /// The constructor generated code calls (as `__private::csrf`, in a `static`). Refuses,
+    /// at compile time, origin tables that ignore case, which [`Csrf::build`] never makes.
+    pub(crate) const fn from_raw_parts(
         name: &'static str,
         trusted: KeySet,
         self_origins: KeySet,
@@ -399,6 +446,9 @@ impl Csrf {
         exempt: &'static [Exempt],
         token: Option<TokenPolicy>,
     ) -> Csrf {
+        if trusted.fold_case() || self_origins.fold_case() {
+            refuse("guestlist: a generated csrf table's origins ignore case");
+        }
         Csrf {
             name: Cow::Borrowed(name),
             trusted,
@@ -479,20 +529,24 @@ impl WebSocket {
         })
     }
 
-    /// Used by generated code.
-    #[doc(hidden)]
-    pub const fn from_raw_parts(
+    /// The constructor generated code calls (as `__private::websocket`, in a `static`).
+    /// Refuses, at compile time, an origin table that ignores case, which [`WebSocket::build`]
+    /// never makes (its pattern set refuses what [`WebSocket::build`] refuses).
+    pub(crate) const fn from_raw_parts(
         name: &'static str,
         same_origin: bool,
         origins: KeySet,
-        patterns: KeySet,
+        patterns: PatternSet,
         allow_missing: bool,
     ) -> WebSocket {
+        if origins.fold_case() {
+            refuse("guestlist: a generated websocket table's origins ignore case");
+        }
         WebSocket {
             name: Cow::Borrowed(name),
             same_origin,
             origins,
-            patterns: PatternSet::from_keyset(patterns),
+            patterns,
             allow_missing,
         }
     }

@@ -1,5 +1,6 @@
 //! Reading request headers without allocating: the [`HeaderLookup`] trait and the
-//! single-pass `Access-Control-Request-Headers` scanner.
+//! single-pass `Access-Control-Request-Headers` scanner; and what a header name
+//! ([`is_token`]) and a header value ([`is_header_value`]) may be.
 
 /// The request headers the evaluator reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -264,16 +265,77 @@ impl HeaderLookup for Prepared<'_> {
 
 /// Whether `b` is an RFC 9110 `tchar`.
 #[inline]
-pub fn is_tchar(b: u8) -> bool {
+pub const fn is_tchar(b: u8) -> bool {
     matches!(b,
         b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`'
         | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
 }
 
-/// Whether `s` is a non-empty RFC 9110 token.
+/// Whether `s` is a non-empty RFC 9110 token: a method, or a header name (the one definition
+/// of a valid header name; tables store names lowercase). A `const fn`, so that generated
+/// tables are checked at compile time.
 #[inline]
-pub fn is_token(s: &[u8]) -> bool {
-    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
+pub const fn is_token(s: &[u8]) -> bool {
+    let mut rest = s;
+    while let [b, tail @ ..] = rest {
+        if !is_tchar(*b) {
+            return false;
+        }
+        rest = tail;
+    }
+    !s.is_empty()
+}
+
+/// Whether `v` is a header value guestlist sends: one or more bytes, each a visible ASCII
+/// character (`!` to `~`), a space or a tab, the first and the last neither space nor tab.
+///
+/// The one definition, used by `Policy::build`, by the constructors generated tables call
+/// (at compile time), and by the compiler's checker and emitters. It is what every target
+/// carries alike: `http::HeaderValue::from_static` refuses bytes of 0x80 and above (which
+/// `HeaderValue::from_str` would take, and browsers and proxies read inconsistently),
+/// receivers strip leading and trailing white space, and nginx sends no header whose value is
+/// empty. Normative text: spec/language.md, section 1.
+pub const fn is_header_value(v: &[u8]) -> bool {
+    ValueScan::START.push(v).finish()
+}
+
+/// [`is_header_value`] of a value given in pieces (a CSP's parts around its nonces), so that
+/// static tables can be checked without joining them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ValueScan {
+    ok: bool,
+    empty: bool,
+    blank_at_end: bool,
+}
+
+impl ValueScan {
+    /// No byte yet.
+    pub(crate) const START: ValueScan = ValueScan {
+        ok: true,
+        empty: true,
+        blank_at_end: false,
+    };
+
+    /// The value continued with `bytes`.
+    pub(crate) const fn push(mut self, bytes: &[u8]) -> ValueScan {
+        let mut rest = bytes;
+        while let [b, tail @ ..] = rest {
+            let b = *b;
+            let blank = b == b' ' || b == b'\t';
+            if !(blank || b.is_ascii_graphic()) || (self.empty && blank) {
+                self.ok = false;
+            }
+            self.empty = false;
+            self.blank_at_end = blank;
+            rest = tail;
+        }
+        self
+    }
+
+    /// Whether the value pushed so far is a header value.
+    pub(crate) const fn finish(self) -> bool {
+        self.ok && !self.empty && !self.blank_at_end
+    }
 }
 
 /// Bounds on `Access-Control-Request-Headers`, so a hostile value costs at most one bounded
@@ -409,5 +471,49 @@ mod tests {
         let h = [("Origin", "a"), ("x", "y"), ("ORIGIN", "b")];
         let v: Vec<&[u8]> = h[..].values(RequestHeader::Origin).collect();
         assert_eq!(v, vec![&b"a"[..], b"b"]);
+    }
+
+    #[test]
+    fn header_values_are_what_every_target_carries() {
+        // An independent oracle: what `http` stores (`HeaderValue::from_bytes`), minus what
+        // `HeaderValue::from_static` refuses (bytes of 0x80 and above), what receivers strip
+        // (white space at either end) and what nginx never sends (an empty value). Every
+        // string of up to three bytes over bytes of each class, and a few longer ones.
+        let oracle = |v: &[u8]| {
+            http::HeaderValue::from_bytes(v).is_ok()
+                && v.iter().all(|&b| b < 0x80)
+                && !v.is_empty()
+                && v.trim_ascii() == v
+                && v.first() != Some(&b'\t')
+                && v.last() != Some(&b'\t')
+        };
+        let alphabet = [
+            0, 1, b'\t', b'\n', b'\r', b' ', b'!', b'"', b'$', b'a', b'~', 0x7f, 0x80, 0xc3, 0xff,
+        ];
+        let mut all = every_string(&alphabet, 3);
+        all.push(b"default-src 'self'; report-uri https://a.example/r?x=$y".to_vec());
+        all.push("report-uri https://\u{e4}.example/r".as_bytes().to_vec());
+        all.push(b"a\tb c".to_vec());
+        for v in &all {
+            assert_eq!(is_header_value(v), oracle(v), "{v:?}");
+            // In pieces (a CSP around its nonces), the same answer.
+            for cut in 0..=v.len() {
+                let (a, b) = v.split_at(cut);
+                assert_eq!(
+                    ValueScan::START.push(a).push(b).finish(),
+                    oracle(v),
+                    "{v:?} at {cut}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tokens_are_tchars() {
+        for v in every_string(b"aZ0-!\" :;{}\x80", 2) {
+            let want =
+                !v.is_empty() && http::HeaderName::from_bytes(&v).is_ok() && !v.contains(&0x80);
+            assert_eq!(is_token(&v), want, "{v:?}");
+        }
     }
 }

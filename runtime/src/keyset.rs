@@ -53,16 +53,90 @@ impl std::error::Error for TableError {}
 /// A table of origin patterns: every key must be a strict pattern (see
 /// `eval::strict_pattern`), which the pattern matcher relies on.
 pub(crate) fn pattern_set(patterns: Vec<String>) -> Result<PatternSet, TableError> {
-    if let Some(bad) = patterns.iter().find(|p| !crate::eval::strict_pattern(p)) {
-        return Err(TableError::InvalidPattern(bad.clone()));
+    let shape = patterns.iter().fold(PatternKeys::NONE, |s, p| s.add(p));
+    if !shape.strict {
+        if let Some(bad) = patterns.iter().find(|p| !crate::eval::strict_pattern(p)) {
+            return Err(TableError::InvalidPattern(bad.clone()));
+        }
     }
-    let host_any_port = patterns.iter().any(|p| !has_wildcard_label(p.as_bytes()));
-    let any_port = patterns.iter().any(|p| p.ends_with(":*"));
     Ok(PatternSet {
         set: KeySet::build(patterns, false, |k| hash_bytes(pattern_host(k), false))?,
-        host_any_port,
-        any_port,
+        host_any_port: shape.host_any_port,
+        any_port: shape.any_port,
     })
+}
+
+/// What a pattern set's keys say about it, key by key: whether every key is a strict pattern,
+/// and the two flags the matcher reads ([`PatternSet::host_any_port`],
+/// [`PatternSet::any_port`]). The one computation, for run-time sets ([`pattern_set`]) and
+/// generated ones ([`PatternSet::from_raw_parts`], at compile time).
+#[derive(Debug, Clone, Copy)]
+struct PatternKeys {
+    strict: bool,
+    host_any_port: bool,
+    any_port: bool,
+}
+
+impl PatternKeys {
+    /// No key.
+    const NONE: PatternKeys = PatternKeys {
+        strict: true,
+        host_any_port: false,
+        any_port: false,
+    };
+
+    /// The keys so far and `k`.
+    const fn add(self, key: &str) -> PatternKeys {
+        let k = key.as_bytes();
+        PatternKeys {
+            strict: self.strict && crate::eval::strict_pattern(key),
+            host_any_port: self.host_any_port || !has_wildcard_label(k),
+            any_port: self.any_port || matches!(k, [.., b':', b'*']),
+        }
+    }
+}
+
+/// Refuses a malformed generated table. Only the constructors generated code calls (through
+/// `crate::__private`) use it; that code calls them in the `static`s it builds, which are
+/// evaluated at compile time, so the refusal is a build error naming what is wrong. (The
+/// tables the compiler generates pass these checks; only a hand-edited table is refused.)
+#[expect(
+    clippy::panic,
+    reason = "evaluated at compile time in generated statics: a build error, by design"
+)]
+pub(crate) const fn refuse(what: &'static str) -> ! {
+    panic!("{}", what)
+}
+
+/// Whether `a` and `b` are the same bytes (a `const fn`, for compile-time table checks).
+pub(crate) const fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut a, mut b) = (a, b);
+    while let ([x, a_tail @ ..], [y, b_tail @ ..]) = (a, b) {
+        if *x != *y {
+            return false;
+        }
+        a = a_tail;
+        b = b_tail;
+    }
+    true
+}
+
+/// The slot count of a table of `n` keys (load at most 1/2, at least four slots; none for no
+/// key), as [`KeySet::new`] lays it out.
+const fn capacity(n: usize) -> usize {
+    if n == 0 {
+        0
+    } else {
+        let c = (n * 2).next_power_of_two();
+        if c < 4 {
+            4
+        } else {
+            c
+        }
+    }
 }
 
 /// The part of a pattern key its slot is hashed from: what follows `*.` in
@@ -80,22 +154,13 @@ fn pattern_host(k: &[u8]) -> &[u8] {
 }
 
 /// Whether a pattern key holds `://*.` (a wildcard label; otherwise it is `scheme://host:*`).
-#[expect(
-    clippy::indexing_slicing,
-    reason = "a bounded loop in a const fn, where `get` is not const"
-)]
 const fn has_wildcard_label(k: &[u8]) -> bool {
-    let mut i = 0;
-    while i + 5 <= k.len() {
-        if k[i] == b':'
-            && k[i + 1] == b'/'
-            && k[i + 2] == b'/'
-            && k[i + 3] == b'*'
-            && k[i + 4] == b'.'
-        {
+    let mut rest = k;
+    while let [_, tail @ ..] = rest {
+        if let [b':', b'/', b'/', b'*', b'.', ..] = rest {
             return true;
         }
-        i += 1;
+        rest = tail;
     }
     false
 }
@@ -124,38 +189,31 @@ impl PatternSet {
         any_port: false,
     };
 
-    /// Used by generated code: a set whose slots [`pattern_set`] laid out at compile time.
-    /// Records whether some key is `scheme://host:*` (a key without `://*.`) and whether some
-    /// key ends in `:*`; a `const fn`, so that generated tables get both at compile time.
-    #[expect(
-        clippy::indexing_slicing,
-        reason = "bounded loops in a const fn, where `get` is not const"
-    )]
-    pub(crate) const fn from_keyset(set: KeySet) -> PatternSet {
-        let (mut host_any_port, mut any_port) = (false, false);
-        match &set.keys {
-            Cow::Borrowed(keys) => {
-                let mut i = 0;
-                while i < keys.len() {
-                    match &keys[i] {
-                        Cow::Borrowed(k) => {
-                            let k = k.as_bytes();
-                            host_any_port |= !has_wildcard_label(k);
-                            any_port |=
-                                k.len() >= 2 && k[k.len() - 2] == b':' && k[k.len() - 1] == b'*';
-                        }
-                        Cow::Owned(_) => (host_any_port, any_port) = (true, true),
-                    }
-                    i += 1;
-                }
+    /// The constructor generated code calls (as `__private::pattern_set`, in a `static`): a set
+    /// whose slots [`pattern_set`] laid out when the code was generated. Refuses, at compile
+    /// time, what [`pattern_set`] refuses at run time (a key that is not a strict pattern) and
+    /// a malformed table ([`KeySet::from_raw_parts`]); the flags come from the keys, as
+    /// [`pattern_set`] computes them.
+    pub(crate) const fn from_raw_parts(
+        keys: &'static [Cow<'static, str>],
+        slots: &'static [u32],
+    ) -> PatternSet {
+        let set = KeySet::from_raw_parts(keys, slots, false);
+        let mut shape = PatternKeys::NONE;
+        let mut rest = keys;
+        while let [k, tail @ ..] = rest {
+            if let Cow::Borrowed(k) = k {
+                shape = shape.add(k);
             }
-            // Run-time sets are built by `pattern_set`, which computes both.
-            Cow::Owned(_) => (host_any_port, any_port) = (true, true),
+            rest = tail;
+        }
+        if !shape.strict {
+            refuse("guestlist: a generated pattern table holds a key that is not a strict origin pattern (scheme://*.host, scheme://*.host:port, scheme://*.host:* or scheme://host:*)");
         }
         PatternSet {
             set,
-            host_any_port,
-            any_port,
+            host_any_port: shape.host_any_port,
+            any_port: shape.any_port,
         }
     }
 
@@ -601,7 +659,7 @@ impl KeySet {
                 ..KeySet::EMPTY
             });
         }
-        let cap = (n * 2).next_power_of_two().max(4);
+        let cap = capacity(n);
         let mask = cap - 1;
         let mut slots = vec![0u32; cap];
         for (i, key) in keys.iter().enumerate() {
@@ -629,15 +687,46 @@ impl KeySet {
         })
     }
 
-    /// Used by generated code: a table whose slots were laid out by [`KeySet::new`] at compile
-    /// time. A malformed table cannot make lookups loop or panic (probing is bounded and every
-    /// access is checked); it can only make them miss.
-    #[doc(hidden)]
-    pub const fn from_raw_parts(
+    /// The constructor generated code calls (as `__private::key_set`, in a `static`): a table
+    /// whose slots [`KeySet::new`] laid out when the code was generated. Refuses, at compile
+    /// time, a table [`KeySet::new`] could not have made: an owned key, more keys than an
+    /// index names, a slot count other than the one for this many keys, or slots that do not
+    /// name each key once by count and range. (Where in its probe run each key sits is not
+    /// checked: that would take the hash at compile time. A key out of place can only make
+    /// lookups miss: probing is bounded and every access is checked.)
+    pub(crate) const fn from_raw_parts(
         keys: &'static [Cow<'static, str>],
         slots: &'static [u32],
         fold_case: bool,
     ) -> KeySet {
+        let n = keys.len();
+        if n >= (u32::MAX / 4) as usize {
+            refuse("guestlist: a generated key table has too many keys");
+        }
+        if slots.len() != capacity(n) {
+            refuse("guestlist: a generated key table's slot count does not fit its keys");
+        }
+        let mut rest = keys;
+        while let [k, tail @ ..] = rest {
+            if let Cow::Owned(_) = k {
+                refuse("guestlist: a generated key table owns a key");
+            }
+            rest = tail;
+        }
+        let mut used = 0;
+        let mut rest = slots;
+        while let [slot, tail @ ..] = rest {
+            if *slot as usize > n {
+                refuse("guestlist: a generated key table's slot names no key");
+            }
+            if *slot != 0 {
+                used += 1;
+            }
+            rest = tail;
+        }
+        if used != n {
+            refuse("guestlist: a generated key table's slots do not name every key once");
+        }
         KeySet {
             keys: Cow::Borrowed(keys),
             slots: Cow::Borrowed(slots),
@@ -667,8 +756,17 @@ impl KeySet {
     }
 
     /// Whether lookups ignore ASCII case.
-    pub fn fold_case(&self) -> bool {
+    pub const fn fold_case(&self) -> bool {
         self.fold_case
+    }
+
+    /// The keys of a generated table (`None` for a table built at run time), for the
+    /// compile-time checks of the tables that hold this one.
+    pub(crate) const fn borrowed_keys(&self) -> Option<&'static [Cow<'static, str>]> {
+        match &self.keys {
+            Cow::Borrowed(keys) => Some(*keys),
+            Cow::Owned(_) => None,
+        }
     }
 
     /// Whether stored key `k` equals `key` (ASCII case-insensitively in a fold-case set).
@@ -914,6 +1012,16 @@ mod tests {
         ));
     }
 
+    /// A table with the given parts, unchecked: one the generated-table constructor refuses,
+    /// to see what lookups do with it anyway.
+    fn unchecked(keys: &'static [Cow<'static, str>], slots: &'static [u32]) -> KeySet {
+        KeySet {
+            keys: Cow::Borrowed(keys),
+            slots: Cow::Borrowed(slots),
+            fold_case: false,
+        }
+    }
+
     #[test]
     fn malformed_static_table_cannot_loop() {
         // Enough keys for the hashed path (small sets scan their keys and ignore the slots).
@@ -929,13 +1037,13 @@ mod tests {
             Cow::Borrowed("i"),
         ];
         static SLOTS: [u32; 4] = [1, 1, 1, 1];
-        let set = KeySet::from_raw_parts(&KEYS, &SLOTS, false);
+        let set = unchecked(&KEYS, &SLOTS);
         assert_eq!(set.get(b"zzz"), None);
         static BAD: [u32; 4] = [99, 99, 99, 99];
-        let set = KeySet::from_raw_parts(&KEYS, &BAD, false);
+        let set = unchecked(&KEYS, &BAD);
         assert_eq!(set.get(b"a"), None);
         // A small set answers from its keys whatever its slots say.
-        let small = KeySet::from_raw_parts(&KEYS[..1], &BAD, false);
+        let small = unchecked(&KEYS[..1], &BAD);
         assert_eq!(small.get(b"a"), Some(0));
         assert_eq!(small.get(b"b"), None);
     }
@@ -950,19 +1058,19 @@ mod tests {
             Cow::Borrowed("https://*.a.example.com"),
             Cow::Borrowed("http://localhost:*"),
         ];
-        // Generated tables: computed in a `const`.
-        static WILD_SET: PatternSet =
-            PatternSet::from_keyset(KeySet::from_raw_parts(&WILD, &[], false));
-        static PLAIN_SET: PatternSet =
-            PatternSet::from_keyset(KeySet::from_raw_parts(&PLAIN, &[], false));
-        assert!(!WILD_SET.host_any_port);
-        assert!(PLAIN_SET.host_any_port);
+        // Generated tables: computed in a `const` (a set of two keys is scanned, so the slots
+        // only need the right count).
+        static WILD_SET: PatternSet = PatternSet::from_raw_parts(&WILD, &[1, 2, 0, 0]);
+        static PLAIN_SET: PatternSet = PatternSet::from_raw_parts(&PLAIN, &[1, 2, 0, 0]);
+        assert!(!WILD_SET.host_any_port && WILD_SET.any_port);
+        assert!(PLAIN_SET.host_any_port && PLAIN_SET.any_port);
         // Run-time tables.
         let set = |keys: &[Cow<'static, str>]| {
             pattern_set(keys.iter().map(|k| k.to_string()).collect()).unwrap()
         };
-        assert!(!set(&WILD).host_any_port);
-        assert!(set(&PLAIN).host_any_port);
+        assert!(!set(&WILD).host_any_port && set(&WILD).any_port);
+        assert!(set(&PLAIN).host_any_port && set(&PLAIN).any_port);
+        assert!(!set(&WILD[..1]).host_any_port && !set(&WILD[..1]).any_port);
     }
 
     #[test]
@@ -975,8 +1083,13 @@ mod tests {
             Cow::Borrowed("https:/*.example.com"),
             Cow::Borrowed("https//*.example.com"),
         ];
-        static SET: PatternSet = PatternSet::from_keyset(KeySet::from_raw_parts(&BAD, &[], false));
-        assert!(!SET.any_port);
+        let shape = BAD.iter().fold(PatternKeys::NONE, |s, k| s.add(k));
+        assert!(!shape.strict && !shape.any_port);
+        let set = PatternSet {
+            set: unchecked(&BAD, &[]),
+            host_any_port: shape.host_any_port,
+            any_port: shape.any_port,
+        };
         for origin in [
             "https://b.example.com",
             "https://a.example.com",
@@ -985,15 +1098,14 @@ mod tests {
             "https:/x.example.com",
         ] {
             assert_eq!(
-                crate::eval::match_origin(false, &KeySet::EMPTY, &SET, origin.as_bytes()),
+                crate::eval::match_origin(false, &KeySet::EMPTY, &set, origin.as_bytes()),
                 None,
                 "{origin}"
             );
         }
         // The same origins under the well-formed key do match (the search above ran).
         static GOOD: [Cow<'static, str>; 1] = [Cow::Borrowed("https://*.example.com")];
-        static GOOD_SET: PatternSet =
-            PatternSet::from_keyset(KeySet::from_raw_parts(&GOOD, &[], false));
+        static GOOD_SET: PatternSet = PatternSet::from_raw_parts(&GOOD, &[1, 0, 0, 0]);
         let hit = |o: &str| {
             crate::eval::match_origin(false, &KeySet::EMPTY, &GOOD_SET, o.as_bytes()).is_some()
         };

@@ -50,8 +50,8 @@ pub use guards::{
 };
 pub use headers::MapValues;
 pub use headers::{
-    is_token, HeaderLookup, NameList, PairValues, RequestHeader, MAX_ACRH_BYTES, MAX_ACRH_LINES,
-    MAX_ACRH_NAMES,
+    is_header_value, is_token, HeaderLookup, NameList, PairValues, RequestHeader, MAX_ACRH_BYTES,
+    MAX_ACRH_LINES, MAX_ACRH_NAMES,
 };
 pub use http_apply::{ActualHeaders, GuardHeader, GuardValue, REASON_HEADER};
 pub use keyset::{KeySet, PatternSet, TableError};
@@ -67,15 +67,31 @@ pub use token::{
     mint as mint_csrf_token, CsrfSecret, CsrfToken, SecretError, TokenPolicy, TokenSpec, TOKEN_LEN,
 };
 
-/// Re-exports for generated code only; not part of the public API.
+/// What generated code calls, and nothing else: re-exports of `core`/`std`/`http` items (so
+/// that a crate shadowing `core` still builds) and the constructors of static tables. Not part
+/// of the public API.
+///
+/// Generated code builds its tables in `static`s, whose initializers are evaluated at compile
+/// time, so each constructor's checks run when the user's crate compiles: a table that
+/// `Policy::build` would refuse at run time (`*` with credentials, an origin pattern that is
+/// not strict, a header name or value that is not one, an index out of range), or whose
+/// metadata could disagree with its keys, is a build error naming what is wrong. The metadata
+/// (pattern-set flags, route-search lengths, method words, whether a route is a prefix or
+/// cors-only, a CSP's whole value) is computed here from the keys by the same `const fn`s that
+/// `Policy::build` uses; it is never passed in.
 #[doc(hidden)]
 pub mod __private {
     pub use http::{HeaderName, HeaderValue};
     pub use std::borrow::Cow;
     pub use std::option::Option;
 
+    use crate::{
+        Cors, Csp, Csrf, Exempt, Guards, HeaderSet, KeySet, NonNormalPaths, PatternSet, Policy,
+        Route, Str, TokenPolicy, WebSocket,
+    };
+
     /// The table layout version generated code was written for (hash function, slot layout,
-    /// `from_raw_parts` signatures).
+    /// the constructors' signatures).
     pub const TABLE_FORMAT: u32 = 5;
 
     /// Called by generated code in a `const`, so a runtime/compiler version mismatch fails to
@@ -88,5 +104,165 @@ pub mod __private {
         if generated_for != TABLE_FORMAT {
             panic!("guestlist: this policy was generated for another table format; use the same version of guestlist, guestlist-macros and guestlist-compiler");
         }
+    }
+
+    /// A key table whose slots `KeySet::new` laid out.
+    pub const fn key_set(
+        keys: &'static [Cow<'static, str>],
+        slots: &'static [u32],
+        fold_case: bool,
+    ) -> KeySet {
+        KeySet::from_raw_parts(keys, slots, fold_case)
+    }
+
+    /// An origin pattern table whose slots the runtime laid out.
+    pub const fn pattern_set(
+        keys: &'static [Cow<'static, str>],
+        slots: &'static [u32],
+    ) -> PatternSet {
+        PatternSet::from_raw_parts(keys, slots)
+    }
+
+    /// A header value ([`crate::is_header_value`]).
+    pub const fn header_value(value: &'static str) -> HeaderValue {
+        crate::policy::static_value(value)
+    }
+
+    /// A header name (a lowercase token).
+    pub const fn header_name(name: &'static str) -> HeaderName {
+        crate::policy::static_name(name)
+    }
+
+    /// A route (`"/x"` exact, `"/x/*"` prefix).
+    pub const fn route(pattern: &'static str, cors: Option<u32>, guards: Guards) -> Route {
+        Route::from_raw_parts(pattern, cors, guards)
+    }
+
+    /// A policy: routes, their keys, and the tables they point into.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "mirrors the struct for generated code"
+    )]
+    pub const fn policy(
+        routes: &'static [Route],
+        route_keys: KeySet,
+        cors: &'static [Cors],
+        csp: &'static [Csp],
+        header_sets: &'static [HeaderSet],
+        csrf: &'static [Csrf],
+        websocket: &'static [WebSocket],
+        non_normal: NonNormalPaths,
+    ) -> Policy {
+        Policy::from_raw_parts(
+            routes,
+            route_keys,
+            cors,
+            csp,
+            header_sets,
+            csrf,
+            websocket,
+            non_normal,
+        )
+    }
+
+    /// A cors policy.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "mirrors the struct for generated code"
+    )]
+    pub const fn cors(
+        name: &'static str,
+        any_origin: bool,
+        origins: KeySet,
+        patterns: PatternSet,
+        credentials: bool,
+        any_method: bool,
+        methods: &'static [Str],
+        any_header: bool,
+        headers: KeySet,
+        allow_headers: Option<&'static str>,
+        expose_headers: Option<&'static str>,
+        max_age: Option<&'static str>,
+    ) -> Cors {
+        Cors::from_raw_parts(
+            name,
+            any_origin,
+            origins,
+            patterns,
+            credentials,
+            any_method,
+            methods,
+            any_header,
+            headers,
+            allow_headers,
+            expose_headers,
+            max_age,
+        )
+    }
+
+    /// A csp policy: its value split at each nonce, and its `Reporting-Endpoints` value.
+    pub const fn csp(
+        name: &'static str,
+        report_only: bool,
+        parts: &'static [Str],
+        reporting_endpoints: Option<&'static str>,
+    ) -> Csp {
+        Csp::from_raw_parts(name, report_only, parts, reporting_endpoints)
+    }
+
+    /// A security header set (names and values from [`header_name`] and [`header_value`]).
+    pub const fn header_set(
+        name: &'static str,
+        set: &'static [(HeaderName, HeaderValue)],
+        remove: &'static [HeaderName],
+    ) -> HeaderSet {
+        HeaderSet::from_raw_parts(name, set, remove)
+    }
+
+    /// A csrf exemption.
+    pub const fn exempt(method: &'static str, pattern: &'static str) -> Exempt {
+        Exempt::from_raw_parts(method, pattern)
+    }
+
+    /// A csrf policy.
+    pub const fn csrf(
+        name: &'static str,
+        trusted: KeySet,
+        self_origins: KeySet,
+        allow_same_site: bool,
+        reject_missing: bool,
+        exempt: &'static [Exempt],
+        token: Option<TokenPolicy>,
+    ) -> Csrf {
+        Csrf::from_raw_parts(
+            name,
+            trusted,
+            self_origins,
+            allow_same_site,
+            reject_missing,
+            exempt,
+            token,
+        )
+    }
+
+    /// A csrf policy's `token` line.
+    pub const fn token_policy(
+        header: &'static str,
+        cookie: &'static str,
+        bind_cookie: &'static str,
+        same_site: &'static str,
+    ) -> TokenPolicy {
+        TokenPolicy::from_raw_parts(header, cookie, bind_cookie, same_site)
+    }
+
+    /// A websocket policy.
+    pub const fn websocket(
+        name: &'static str,
+        same_origin: bool,
+        origins: KeySet,
+        patterns: PatternSet,
+        allow_missing: bool,
+    ) -> WebSocket {
+        WebSocket::from_raw_parts(name, same_origin, origins, patterns, allow_missing)
     }
 }

@@ -9,7 +9,8 @@ use http::HeaderValue;
 use crate::guards::{
     Csp, CspSpec, Csrf, CsrfSpec, HeaderSet, HeaderSetSpec, WebSocket, WebSocketSpec,
 };
-use crate::keyset::{KeySet, PatternSet, TableError};
+use crate::headers::{is_header_value, is_token};
+use crate::keyset::{bytes_equal, refuse, KeySet, PatternSet, TableError};
 
 /// A string owned by a table: borrowed in `static`s, owned when built at run time.
 pub type Str = Cow<'static, str>;
@@ -54,74 +55,57 @@ pub enum NonNormalPaths {
     TwoReadings,
 }
 
-/// [`Policy::prefix_lens`] and [`Policy::long_prefixes`] of a route list.
-#[expect(
-    clippy::indexing_slicing,
-    reason = "a bounded loop in a const fn, where `get` is not const"
-)]
-const fn prefix_lengths(routes: &[Route]) -> (u64, bool) {
-    let mut mask = 0u64;
-    let mut long = false;
-    let mut i = 0;
-    while i < routes.len() {
-        if routes[i].prefix {
-            match &routes[i].pattern {
-                Cow::Borrowed(s) => {
-                    let len = s.len().saturating_sub(1);
-                    if len >= 1 && len <= 64 {
-                        mask |= 1u64 << (len - 1);
-                    } else {
-                        long = true;
-                    }
-                }
-                // Not reached by generated code (its patterns are borrowed); probe everything.
-                Cow::Owned(_) => return (u64::MAX, true),
-            }
-        }
-        i += 1;
-    }
-    (mask, long)
+/// What a route list says about the route search, route by route: whether any route is
+/// exact, the prefix lengths ([`Policy::prefix_lens`], [`Policy::long_prefixes`]) and the `/*`
+/// route ([`Policy::root`]). The one computation, for run-time tables ([`Policy::from_spec`])
+/// and generated ones ([`Policy::from_raw_parts`], at compile time).
+#[derive(Debug, Clone, Copy)]
+struct RouteShape {
+    has_exact: bool,
+    prefix_lens: u64,
+    long_prefixes: bool,
+    root: Option<u32>,
 }
 
-/// The index of the `/*` route of generated tables, if there is one.
-#[expect(
-    clippy::indexing_slicing,
-    reason = "a bounded loop in a const fn, where `get` is not const"
-)]
-const fn root_route(routes: &[Route]) -> Option<u32> {
-    let mut i = 0;
-    while i < routes.len() && i < u32::MAX as usize {
-        // Generated tables borrow their patterns; `from_spec` finds the route itself.
-        if let Cow::Borrowed(s) = &routes[i].pattern {
-            let p = s.as_bytes();
-            if routes[i].prefix && p.len() == 2 && p[0] == b'/' && p[1] == b'*' {
-                return Some(i as u32);
-            }
+impl RouteShape {
+    /// No route.
+    const NONE: RouteShape = RouteShape {
+        has_exact: false,
+        prefix_lens: 0,
+        long_prefixes: false,
+        root: None,
+    };
+
+    /// The routes so far and route `index`, whose pattern is `pattern`.
+    const fn add(mut self, index: usize, pattern: &str) -> RouteShape {
+        let p = pattern.as_bytes();
+        if !is_prefix(p) {
+            self.has_exact = true;
+            return self;
         }
-        i += 1;
+        // The literal prefix: `/x/` of `/x/*`.
+        let len = p.len() - 1;
+        if len <= 64 {
+            self.prefix_lens |= 1u64 << (len - 1);
+        } else {
+            self.long_prefixes = true;
+        }
+        if self.root.is_none() && len == 1 && index < u32::MAX as usize {
+            self.root = Some(index as u32);
+        }
+        self
     }
-    None
+
+    /// Whether the only route is the `/*` one (`root`): no exact route, and no prefix but `/`
+    /// (bit 0).
+    const fn only_root(self) -> bool {
+        self.root.is_some() && !self.has_exact && self.prefix_lens == 1 && !self.long_prefixes
+    }
 }
 
-/// Whether the only route is the `/*` one (`root`): no exact route, and no prefix but `/`
-/// (bit 0).
-const fn only_root(root: Option<u32>, has_exact: bool, prefix_lens: u64, long: bool) -> bool {
-    root.is_some() && !has_exact && prefix_lens == 1 && !long
-}
-
-#[expect(
-    clippy::indexing_slicing,
-    reason = "a bounded loop in a const fn, where `get` is not const"
-)]
-const fn any_exact(routes: &[Route]) -> bool {
-    let mut i = 0;
-    while i < routes.len() {
-        if !routes[i].prefix {
-            return true;
-        }
-        i += 1;
-    }
-    false
+/// Whether a route pattern is a prefix route (`/x/*`, `/*`); otherwise it is exact.
+const fn is_prefix(pattern: &[u8]) -> bool {
+    matches!(pattern, [.., b'/', b'*'])
 }
 
 /// One `route` block.
@@ -242,7 +226,8 @@ pub struct PolicySpec {
 }
 
 /// Plain data for one CORS policy, for [`Policy::build`]. The compiler has already checked it;
-/// the runtime only refuses what it can never serve safely (`*` with credentials).
+/// the runtime only refuses what it can never serve safely (`*` with credentials, a header
+/// value that is not [`is_header_value`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CorsSpec {
     /// The block's name (for `explain` and tracing).
@@ -298,7 +283,10 @@ impl Policy {
         })
     }
 
-    /// Builds a policy from plain data at run time.
+    /// Builds a policy from plain data at run time. Refuses (with [`TableError`]) what no
+    /// table may hold: indexes out of range, duplicate keys, `*` with credentials, origin
+    /// patterns that are not strict, and header names and values that are not ones
+    /// ([`is_token`], [`is_header_value`]).
     pub fn from_spec(spec: PolicySpec) -> Result<Policy, TableError> {
         fn index(
             i: Option<usize>,
@@ -315,7 +303,7 @@ impl Policy {
         }
         let mut built_routes = Vec::with_capacity(spec.routes.len());
         for r in &spec.routes {
-            let prefix = r.pattern.ends_with("/*");
+            let prefix = is_prefix(r.pattern.as_bytes());
             let cors = index(r.cors, spec.cors.len(), "route's cors index")?;
             let guards = Guards {
                 csp: index(r.csp, spec.csp.len(), "route's csp index")?,
@@ -344,18 +332,10 @@ impl Policy {
                 .collect::<Result<Vec<_>, _>>()
                 .map(Cow::Owned)
         }
-        let has_exact = any_exact(&built_routes);
-        let root = built_routes
+        let shape = built_routes
             .iter()
-            .position(|r| r.prefix && r.pattern == "/*")
-            .and_then(|i| u32::try_from(i).ok());
-        let (mut prefix_lens, mut long_prefixes) = (0u64, false);
-        for r in built_routes.iter().filter(|r| r.prefix) {
-            match r.pattern.len().saturating_sub(1) {
-                len @ 1..=64 => prefix_lens |= 1u64 << (len - 1),
-                _ => long_prefixes = true,
-            }
-        }
+            .enumerate()
+            .fold(RouteShape::NONE, |s, (i, r)| s.add(i, &r.pattern));
         Ok(Policy {
             routes: Cow::Owned(built_routes),
             route_keys,
@@ -364,22 +344,24 @@ impl Policy {
             header_sets: all(spec.headers, HeaderSet::build)?,
             csrf: all(spec.csrf, Csrf::build)?,
             websocket: all(spec.websocket, WebSocket::build)?,
-            has_exact,
-            prefix_lens,
-            long_prefixes,
-            root,
-            only_root: only_root(root, has_exact, prefix_lens, long_prefixes),
+            has_exact: shape.has_exact,
+            prefix_lens: shape.prefix_lens,
+            long_prefixes: shape.long_prefixes,
+            root: shape.root,
+            only_root: shape.only_root(),
             non_normal: spec.non_normal,
         })
     }
 
-    /// Used by generated code.
-    #[doc(hidden)]
+    /// The constructor generated code calls (as `__private::policy`, in a `static`). Refuses,
+    /// at compile time, what [`Policy::from_spec`] refuses at run time (a route naming a
+    /// policy that is not there) and route keys that are not the routes' patterns; the route
+    /// search's metadata comes from the routes, as [`Policy::from_spec`] computes it.
     #[expect(
         clippy::too_many_arguments,
         reason = "mirrors the struct for generated code"
     )]
-    pub const fn from_raw_parts(
+    pub(crate) const fn from_raw_parts(
         routes: &'static [Route],
         route_keys: KeySet,
         cors: &'static [Cors],
@@ -389,6 +371,54 @@ impl Policy {
         websocket: &'static [WebSocket],
         non_normal: NonNormalPaths,
     ) -> Policy {
+        const fn in_range(i: Option<u32>, len: usize) -> bool {
+            match i {
+                Some(i) => (i as usize) < len,
+                None => true,
+            }
+        }
+        if route_keys.fold_case() {
+            refuse("guestlist: a generated route table ignores case");
+        }
+        let keys = route_keys.borrowed_keys();
+        if let Some(keys) = keys {
+            if keys.len() != routes.len() {
+                refuse("guestlist: a generated route table's keys are not its routes' patterns");
+            }
+        }
+        let mut shape = RouteShape::NONE;
+        let mut i = 0;
+        let mut rest = routes;
+        while let [r, tail @ ..] = rest {
+            let Cow::Borrowed(pattern) = r.pattern else {
+                refuse("guestlist: a generated route owns its pattern");
+            };
+            if let Some(keys) = keys {
+                let same = match keys.split_at_checked(i) {
+                    Some((_, [Cow::Borrowed(k), ..])) => {
+                        bytes_equal(k.as_bytes(), pattern.as_bytes())
+                    }
+                    _ => false,
+                };
+                if !same {
+                    refuse(
+                        "guestlist: a generated route table's keys are not its routes' patterns",
+                    );
+                }
+            }
+            let g = r.guards;
+            if !(in_range(r.cors, cors.len())
+                && in_range(g.csp, csp.len())
+                && in_range(g.headers, header_sets.len())
+                && in_range(g.csrf, csrf.len())
+                && in_range(g.websocket, websocket.len()))
+            {
+                refuse("guestlist: a generated route names a policy its table does not hold");
+            }
+            shape = shape.add(i, pattern);
+            i += 1;
+            rest = tail;
+        }
         Policy {
             routes: Cow::Borrowed(routes),
             route_keys,
@@ -397,16 +427,11 @@ impl Policy {
             header_sets: Cow::Borrowed(header_sets),
             csrf: Cow::Borrowed(csrf),
             websocket: Cow::Borrowed(websocket),
-            has_exact: any_exact(routes),
-            prefix_lens: prefix_lengths(routes).0,
-            long_prefixes: prefix_lengths(routes).1,
-            root: root_route(routes),
-            only_root: only_root(
-                root_route(routes),
-                any_exact(routes),
-                prefix_lengths(routes).0,
-                prefix_lengths(routes).1,
-            ),
+            has_exact: shape.has_exact,
+            prefix_lens: shape.prefix_lens,
+            long_prefixes: shape.long_prefixes,
+            root: shape.root,
+            only_root: shape.only_root(),
             non_normal,
         }
     }
@@ -454,17 +479,16 @@ impl Policy {
 }
 
 impl Route {
-    /// Used by generated code.
-    #[doc(hidden)]
-    pub const fn from_raw_parts(
+    /// The constructor generated code calls (as `__private::route`, in a `static`); whether
+    /// the route is a prefix route comes from its pattern, as in [`Policy::from_spec`].
+    pub(crate) const fn from_raw_parts(
         pattern: &'static str,
-        prefix: bool,
         cors: Option<u32>,
         guards: Guards,
     ) -> Route {
         Route {
             pattern: Cow::Borrowed(pattern),
-            prefix,
+            prefix: is_prefix(pattern.as_bytes()),
             cors,
             guards,
             cors_only: cors_only(cors, guards),
@@ -492,8 +516,60 @@ impl Route {
     }
 }
 
-fn value(s: &str) -> Result<HeaderValue, TableError> {
+/// A header value of a run-time table: [`is_header_value`], or refused.
+pub(crate) fn value(s: &str) -> Result<HeaderValue, TableError> {
+    if !is_header_value(s.as_bytes()) {
+        return Err(TableError::InvalidHeaderValue(s.to_string()));
+    }
     HeaderValue::from_str(s).map_err(|_| TableError::InvalidHeaderValue(s.to_string()))
+}
+
+/// A header value of a generated table: [`is_header_value`], or refused at compile time.
+pub(crate) const fn static_value(s: &'static str) -> HeaderValue {
+    if !is_header_value(s.as_bytes()) {
+        refuse("guestlist: a generated table holds a header value that is not visible ASCII, spaces and tabs (with none at either end)");
+    }
+    HeaderValue::from_static(s)
+}
+
+const fn static_value_opt(s: Option<&'static str>) -> Option<HeaderValue> {
+    match s {
+        Some(s) => Some(static_value(s)),
+        None => None,
+    }
+}
+
+/// A header name of a generated table: a lowercase token (tables hold names lowercase), or
+/// refused at compile time.
+pub(crate) const fn static_name(s: &'static str) -> http::HeaderName {
+    if !is_lowercase_token(s.as_bytes()) {
+        refuse("guestlist: a generated table holds a header name that is not a lowercase token");
+    }
+    http::HeaderName::from_static(s)
+}
+
+/// Whether `s` is a token without uppercase letters.
+pub(crate) const fn is_lowercase_token(s: &[u8]) -> bool {
+    let mut rest = s;
+    while let [b, tail @ ..] = rest {
+        if b.is_ascii_uppercase() {
+            return false;
+        }
+        rest = tail;
+    }
+    is_token(s)
+}
+
+/// Whether `s` is one to ten ASCII digits (a `u32` as `HeaderValue::from` writes it).
+const fn is_decimal(s: &[u8]) -> bool {
+    let mut rest = s;
+    while let [b, tail @ ..] = rest {
+        if !b.is_ascii_digit() {
+            return false;
+        }
+        rest = tail;
+    }
+    !s.is_empty() && s.len() <= 10
 }
 
 fn join(items: &[String]) -> Result<Option<HeaderValue>, TableError> {
@@ -508,45 +584,62 @@ fn join(items: &[String]) -> Result<Option<HeaderValue>, TableError> {
 /// zero-padded little-endian word, and `0` in the unused places (no method is empty, so no
 /// method's word is `0`): the preflight compares the request's method with each as one
 /// integer (a method that ends in NUL is no listed one). `None` for other lists, which are
-/// compared byte by byte. A `const fn` for generated tables' borrowed lists; `Cors::build`
-/// uses [`method_words_of`].
-#[expect(
-    clippy::indexing_slicing,
-    reason = "a bounded loop in a const fn, where `get` is not const"
-)]
-pub(crate) const fn method_words(methods: &[Str]) -> Option<[u64; 8]> {
-    if methods.len() > 8 {
-        return None;
-    }
-    let mut words = [0u64; 8];
-    let mut i = 0;
-    while i < methods.len() {
-        words[i] = match &methods[i] {
-            Cow::Borrowed(m) => match method_word(m.as_bytes()) {
-                Some(w) => w,
-                None => return None,
-            },
-            // Not in generated tables (`String::as_bytes` is not `const` before Rust 1.87).
-            Cow::Owned(_) => return None,
+/// compared byte by byte. Built method by method ([`MethodWords::add`]), the one computation
+/// for run-time tables ([`Cors::build`]) and generated ones (at compile time).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MethodWords {
+    words: Option<[u64; 8]>,
+    len: usize,
+}
+
+impl MethodWords {
+    /// No method.
+    pub(crate) const NONE: MethodWords = MethodWords {
+        words: Some([0; 8]),
+        len: 0,
+    };
+
+    /// The methods so far and `m`.
+    pub(crate) const fn add(mut self, m: &str) -> MethodWords {
+        self.words = match (self.words, method_word(m.as_bytes())) {
+            (Some(mut words), Some(w)) if self.len < 8 => {
+                let (_, [slot, ..]) = words.split_at_mut(self.len) else {
+                    return MethodWords {
+                        words: None,
+                        len: self.len,
+                    };
+                };
+                *slot = w;
+                Some(words)
+            }
+            _ => None,
         };
-        i += 1;
+        self.len += 1;
+        self
     }
-    Some(words)
+
+    /// The words, or `None` when the methods do not fit.
+    pub(crate) const fn words(self) -> Option<[u64; 8]> {
+        self.words
+    }
 }
 
-/// [`method_words`] of a list built at run time.
-fn method_words_of(methods: &[String]) -> Option<[u64; 8]> {
-    let mut words = [0u64; 8];
-    if methods.len() > words.len() {
-        return None;
+/// [`MethodWords`] of a generated table's list (`None` for an owned method, which generated
+/// tables never hold).
+pub(crate) const fn method_words(methods: &[Str]) -> Option<[u64; 8]> {
+    let mut words = MethodWords::NONE;
+    let mut rest = methods;
+    while let [m, tail @ ..] = rest {
+        match m {
+            Cow::Borrowed(m) => words = words.add(m),
+            Cow::Owned(_) => return None,
+        }
+        rest = tail;
     }
-    for (w, m) in words.iter_mut().zip(methods) {
-        *w = method_word(m.as_bytes())?;
-    }
-    Some(words)
+    words.words()
 }
 
-/// One method of [`method_words`]: its bytes as a zero-padded little-endian word.
+/// One method of [`MethodWords`]: its bytes as a zero-padded little-endian word.
 #[expect(
     clippy::indexing_slicing,
     reason = "a bounded loop in a const fn, where `get` is not const"
@@ -590,7 +683,11 @@ impl Cors {
         } else {
             join(&spec.expose)?
         };
-        let method_words = method_words_of(&spec.methods);
+        let method_words = spec
+            .methods
+            .iter()
+            .fold(MethodWords::NONE, |w, m| w.add(m))
+            .words();
         Ok(Cors {
             method_words,
             origins: KeySet::new(spec.origins, false)?,
@@ -613,40 +710,69 @@ impl Cors {
         })
     }
 
-    /// Used by generated code.
-    #[doc(hidden)]
+    /// The constructor generated code calls (as `__private::cors`, in a `static`). Refuses,
+    /// at compile time, what [`Cors::build`] refuses at run time (`*` with credentials, a
+    /// header value that is not [`is_header_value`]) and tables [`Cors::build`] never makes
+    /// (exact origins that ignore case, request header names that are not lowercase in a
+    /// set that ignores case, a max-age that is not a number); the method words come from the
+    /// methods, as [`Cors::build`] computes them.
     #[expect(
         clippy::too_many_arguments,
         reason = "mirrors the struct for generated code"
     )]
-    pub const fn from_raw_parts(
+    pub(crate) const fn from_raw_parts(
         name: &'static str,
         any_origin: bool,
         origins: KeySet,
-        patterns: KeySet,
+        patterns: PatternSet,
         credentials: bool,
         any_method: bool,
         methods: &'static [Str],
         any_header: bool,
         headers: KeySet,
-        acah: Option<HeaderValue>,
-        aceh: Option<HeaderValue>,
-        max_age: Option<HeaderValue>,
+        allow_headers: Option<&'static str>,
+        expose_headers: Option<&'static str>,
+        max_age: Option<&'static str>,
     ) -> Cors {
+        if any_origin && credentials {
+            refuse("guestlist: a generated cors table allows origin `*` with credentials");
+        }
+        if origins.fold_case() {
+            refuse("guestlist: a generated cors table's origins ignore case");
+        }
+        if !headers.fold_case() {
+            refuse("guestlist: a generated cors table's request headers do not ignore case");
+        }
+        if let Some(keys) = headers.borrowed_keys() {
+            let mut rest = keys;
+            while let [k, tail @ ..] = rest {
+                if let Cow::Borrowed(k) = k {
+                    if !is_lowercase_token(k.as_bytes()) {
+                        refuse("guestlist: a generated cors table's request header names are not lowercase header names");
+                    }
+                }
+                rest = tail;
+            }
+        }
+        if let Some(m) = max_age {
+            if !is_decimal(m.as_bytes()) {
+                refuse("guestlist: a generated cors table's max-age is not a number of seconds");
+            }
+        }
         Cors {
             name: Cow::Borrowed(name),
             any_origin,
             origins,
-            patterns: PatternSet::from_keyset(patterns),
+            patterns,
             credentials,
             any_method,
             methods: Cow::Borrowed(methods),
             method_words: method_words(methods),
             any_header,
             headers,
-            acah,
-            aceh,
-            max_age,
+            acah: static_value_opt(allow_headers),
+            aceh: static_value_opt(expose_headers),
+            max_age: static_value_opt(max_age),
         }
     }
 
@@ -703,5 +829,233 @@ impl Cors {
     #[inline]
     pub fn is_static_any(&self) -> bool {
         self.any_origin && !self.credentials
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CsrfSpec, HeaderSetSpec, TokenSpec};
+
+    fn csp(parts: &[&str], endpoints: Option<&str>) -> PolicySpec {
+        PolicySpec {
+            csp: vec![CspSpec {
+                name: "c".into(),
+                parts: parts.iter().map(|p| p.to_string()).collect(),
+                reporting_endpoints: endpoints.map(str::to_string),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn build_refuses_what_no_target_carries() {
+        let refused = |spec: PolicySpec| {
+            matches!(
+                Policy::from_spec(spec),
+                Err(TableError::InvalidHeaderValue(_))
+            )
+        };
+        for value in [
+            "report-uri https://a.example/r\u{1}x",
+            "report-uri https://\u{e4}.example/r",
+            "",
+            " default-src 'self'",
+            "default-src 'self'\t",
+        ] {
+            assert!(refused(csp(&[value], None)), "{value:?}");
+        }
+        // With nonces: the value with a nonce in each position.
+        assert!(refused(csp(&[" script-src 'nonce-", "'"], None)));
+        assert!(refused(csp(&["script-src 'nonce-", "' \u{e4}"], None)));
+        assert!(Policy::from_spec(csp(&["script-src 'nonce-", "'"], None)).is_ok());
+        assert!(Policy::from_spec(csp(&["'nonce-", ""], None)).is_ok());
+        assert!(refused(csp(
+            &["default-src 'self'"],
+            Some("ep=\"https://\u{e4}.example/r\"")
+        )));
+        let headers = |name: &str, value: &str| PolicySpec {
+            headers: vec![HeaderSetSpec {
+                name: "h".into(),
+                set: vec![(name.into(), value.into())],
+                remove: vec![],
+            }],
+            ..Default::default()
+        };
+        assert!(refused(headers("x-frame-options", "DENY\u{1}")));
+        assert!(refused(headers("x frame", "DENY")));
+        assert!(Policy::from_spec(headers("x-frame-options", "DENY")).is_ok());
+        let token = |cookie: &str| PolicySpec {
+            csrf: vec![CsrfSpec {
+                name: "t".into(),
+                token: Some(TokenSpec {
+                    header: "X-CSRF-Token".into(),
+                    cookie: cookie.into(),
+                    bind_cookie: "session".into(),
+                    same_site: "Lax".into(),
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert!(refused(token("__Host-csrf; Domain=evil.example")));
+        assert!(Policy::from_spec(token("__Host-csrf")).is_ok());
+        let cors = |expose: &str| {
+            Policy::build(
+                vec![],
+                vec![CorsSpec {
+                    name: "c".into(),
+                    expose: vec![expose.into()],
+                    ..Default::default()
+                }],
+            )
+        };
+        assert!(matches!(
+            cors("X-\u{e4}"),
+            Err(TableError::InvalidHeaderValue(_))
+        ));
+        assert!(cors("X-Total").is_ok());
+    }
+
+    // The constructors generated code calls refuse the same at run time as at compile time
+    // (trybuild shows the compile-time refusals: macros/tests/ui/bad_static_tables.rs).
+    #[test]
+    #[should_panic(expected = "allows origin `*` with credentials")]
+    fn a_static_cors_table_with_wildcard_and_credentials_is_refused() {
+        let none = KeySet::from_raw_parts(&[], &[], false);
+        let _ = Cors::from_raw_parts(
+            "c",
+            true,
+            none.clone(),
+            PatternSet::from_raw_parts(&[], &[]),
+            true,
+            false,
+            &[],
+            false,
+            KeySet::from_raw_parts(&[], &[], true),
+            None,
+            None,
+            None,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "header value that is not visible ASCII")]
+    fn a_static_header_value_that_is_not_one_is_refused() {
+        let _ = static_value("https://\u{e4}.example");
+    }
+
+    #[test]
+    #[should_panic(expected = "csp table's value is not a header value")]
+    fn a_static_nonce_csp_that_is_not_a_header_value_is_refused() {
+        // A part that starts with a space: the value, nonces in place, would too.
+        static PARTS: [Str; 2] = [Cow::Borrowed(" script-src 'nonce-"), Cow::Borrowed("'")];
+        let _ = Csp::from_raw_parts("c", false, &PARTS, None);
+    }
+
+    #[test]
+    fn static_and_run_time_tables_compute_the_same_metadata() {
+        static ROUTES: [Route; 3] = [
+            Route::from_raw_parts("/a/*", Some(0), Guards::NONE),
+            Route::from_raw_parts("/*", None, Guards::NONE),
+            Route::from_raw_parts("/b", None, Guards::NONE),
+        ];
+        static KEYS: [Str; 3] = [
+            Cow::Borrowed("/a/*"),
+            Cow::Borrowed("/*"),
+            Cow::Borrowed("/b"),
+        ];
+        static METHODS: [Str; 2] = [Cow::Borrowed("PUT"), Cow::Borrowed("PROPFIND")];
+        static PATTERNS: [Str; 2] = [
+            Cow::Borrowed("https://*.a.example"),
+            Cow::Borrowed("http://localhost:*"),
+        ];
+        static CORS: [Cors; 1] = [Cors::from_raw_parts(
+            "c",
+            false,
+            KeySet::from_raw_parts(&[], &[], false),
+            PatternSet::from_raw_parts(&PATTERNS, &[1, 2, 0, 0]),
+            false,
+            false,
+            &METHODS,
+            false,
+            KeySet::from_raw_parts(&[], &[], true),
+            None,
+            None,
+            Some("600"),
+        )];
+        static STATIC: Policy = Policy::from_raw_parts(
+            &ROUTES,
+            KeySet::from_raw_parts(&KEYS, &[0, 1, 0, 3, 0, 2, 0, 0], false),
+            &CORS,
+            &[],
+            &[],
+            &[],
+            &[],
+            NonNormalPaths::Reject,
+        );
+        let run_time = Policy::build(
+            KEYS.iter()
+                .enumerate()
+                .map(|(i, k)| RouteSpec {
+                    pattern: k.to_string(),
+                    cors: (i == 0).then_some(0),
+                    ..Default::default()
+                })
+                .collect(),
+            vec![CorsSpec {
+                name: "c".into(),
+                patterns: PATTERNS.iter().map(|p| p.to_string()).collect(),
+                methods: METHODS.iter().map(|m| m.to_string()).collect(),
+                max_age: Some(600),
+                ..Default::default()
+            }],
+        )
+        .unwrap();
+        let meta = |p: &Policy| {
+            let c = &p.cors[0];
+            (
+                p.has_exact,
+                p.prefix_lens,
+                p.long_prefixes,
+                p.root,
+                p.only_root,
+                p.routes
+                    .iter()
+                    .map(|r| (r.prefix, r.cors_only))
+                    .collect::<Vec<_>>(),
+                c.method_words,
+                c.patterns.host_any_port,
+                c.patterns.any_port,
+                c.max_age.clone(),
+            )
+        };
+        assert_eq!(meta(&STATIC), meta(&run_time));
+        assert_eq!(
+            meta(&STATIC),
+            (
+                true,
+                // `/a/` and `/`: lengths 3 and 1.
+                0b101,
+                false,
+                Some(1),
+                false,
+                vec![(true, 0), (true, NOT_CORS_ONLY), (false, NOT_CORS_ONLY)],
+                Some([
+                    u64::from_le_bytes(*b"PUT\0\0\0\0\0"),
+                    u64::from_le_bytes(*b"PROPFIND"),
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0
+                ]),
+                true,
+                true,
+                Some(HeaderValue::from_static("600")),
+            )
+        );
     }
 }

@@ -16,8 +16,9 @@
 use std::borrow::Cow;
 
 use crate::eval::Reason;
-use crate::headers::{HeaderLookup, RequestHeader};
-use crate::policy::Str;
+use crate::headers::{is_token, HeaderLookup, RequestHeader};
+use crate::keyset::{refuse, TableError};
+use crate::policy::{is_lowercase_token, Str};
 
 /// Hex characters of the MAC, the separator and the random part.
 pub const TOKEN_LEN: usize = 64 + 1 + 32;
@@ -177,23 +178,43 @@ pub struct TokenSpec {
 }
 
 impl TokenPolicy {
-    pub(crate) fn build(spec: TokenSpec) -> TokenPolicy {
-        TokenPolicy {
+    /// Refuses a header name that is not a token, and cookie names and a SameSite value that
+    /// would not make a `Set-Cookie` header value.
+    pub(crate) fn build(spec: TokenSpec) -> Result<TokenPolicy, TableError> {
+        for (what, ok) in [
+            (&spec.header, is_token(spec.header.as_bytes())),
+            (&spec.cookie, is_token(spec.cookie.as_bytes())),
+            (&spec.bind_cookie, is_token(spec.bind_cookie.as_bytes())),
+            (&spec.same_site, is_token(spec.same_site.as_bytes())),
+        ] {
+            if !ok {
+                return Err(TableError::InvalidHeaderValue(what.clone()));
+            }
+        }
+        Ok(TokenPolicy {
             header: Cow::Owned(spec.header.to_ascii_lowercase()),
             cookie: Cow::Owned(spec.cookie),
             bind_cookie: Cow::Owned(spec.bind_cookie),
             same_site: Cow::Owned(spec.same_site),
-        }
+        })
     }
 
-    /// Used by generated code.
-    #[doc(hidden)]
-    pub const fn from_raw_parts(
+    /// The constructor generated code calls (as `__private::token_policy`, in a `static`).
+    /// Refuses, at compile time, what [`TokenPolicy::build`] refuses at run time, and a
+    /// header name that is not lowercase, as [`TokenPolicy::build`] stores it.
+    pub(crate) const fn from_raw_parts(
         header: &'static str,
         cookie: &'static str,
         bind_cookie: &'static str,
         same_site: &'static str,
     ) -> TokenPolicy {
+        if !(is_lowercase_token(header.as_bytes())
+            && is_token(cookie.as_bytes())
+            && is_token(bind_cookie.as_bytes())
+            && is_token(same_site.as_bytes()))
+        {
+            refuse("guestlist: a generated csrf token table names a header or cookie that is not a token (header names lowercase)");
+        }
         TokenPolicy {
             header: Cow::Borrowed(header),
             cookie: Cow::Borrowed(cookie),

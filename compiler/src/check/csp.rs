@@ -314,6 +314,13 @@ pub fn check(
     endpoints: &[&Entry<(String, String)>],
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    if lines.is_empty() {
+        out.push(
+            d("GL0839", head, "csp policy without a directive")
+                .label("its Content-Security-Policy header would be empty, which a header cannot carry")
+                .help("add the policy's directives, or give this csp block (or its route lines) a `when` so that it applies only where it has directives"),
+        );
+    }
     // Syntax: names, duplicates, values.
     let mut dirs: Vec<Dir<'_>> = Vec::new();
     let mut by_name: HashMap<&str, usize> = HashMap::new();
@@ -363,6 +370,10 @@ pub fn check(
         }
         let mut values = Vec::new();
         for (v, span) in &l.values {
+            if !guestlist::is_header_value(v.as_bytes()) {
+                // GL0839, reported where the block was read.
+                continue;
+            }
             if v.contains([',', ';']) {
                 out.push(
                     d("GL0831", *span, format!("`{v}` contains `,` or `;`"))
@@ -748,6 +759,10 @@ pub fn check(
     // report-to endpoints.
     for e in endpoints {
         let (name, url) = &e.value;
+        if !guestlist::is_header_value(url.as_bytes()) {
+            // GL0839, reported where the block was read.
+            continue;
+        }
         if !url.starts_with("https://") {
             out.push(
                 d(

@@ -119,6 +119,55 @@ fn malformed_head(b: &Block, kind: &str) -> Diagnostic {
         ))
 }
 
+/// GL0839 for a string that goes into a header value but is not one by the runtime's
+/// definition ([`guestlist::is_header_value`]: visible ASCII, spaces and tabs, none at either
+/// end); `None` when it is one. Words always are: only strings can hold anything else.
+pub(super) fn not_a_header_value(v: &Value) -> Option<Diagnostic> {
+    let text = v.text.as_str();
+    if guestlist::is_header_value(text.as_bytes()) {
+        return None;
+    }
+    let (message, label, help) = if text.is_empty() {
+        (
+            "an empty CSP value".to_string(),
+            "nothing to send",
+            "remove the empty string".to_string(),
+        )
+    } else if let Some(c) = text.chars().find(|c| !c.is_ascii()) {
+        let encoded: String = c.to_string().bytes().map(|b| format!("%{b:02X}")).collect();
+        (
+            format!("`{text}` holds non-ASCII text"),
+            "HTTP header values are ASCII",
+            format!("write a non-ASCII host in punycode (`xn--...`, as browsers send it) and percent-encode other non-ASCII characters (`{c}` is `{encoded}`)"),
+        )
+    } else if let Some(c) = text.chars().find(|c| c.is_ascii_control() && *c != '\t') {
+        (
+            format!("`{}` holds a control character", text.escape_debug()),
+            "a header value cannot carry control characters",
+            format!(
+                "remove it, or percent-encode it (`%{:02X}`) where a URL needs it",
+                u32::from(c)
+            ),
+        )
+    } else {
+        (
+            format!("`{text}` starts or ends with white space"),
+            "receivers strip it: the value would not arrive as written",
+            "remove the white space inside the quotes".to_string(),
+        )
+    };
+    let span = if text.is_empty() {
+        v.span
+    } else {
+        v.inner_span()
+    };
+    Some(
+        Diagnostic::new("GL0839", span, message)
+            .label(label)
+            .help(help),
+    )
+}
+
 fn mk<T>(value: T, span: Span, line: Span, when: &crate::ir::Cond) -> Entry<T> {
     Entry {
         value,
@@ -225,6 +274,7 @@ impl Checker {
                 }
                 "report-to" => match vals {
                     [n, url] if !n.quoted => {
+                        self.diags.extend(not_a_header_value(url));
                         c.endpoints.push(mk((n.text.clone(), url.text.clone()), url.inner_span(), lspan, &cond));
                         c.directives.push(CspLine {
                             name: "report-to".into(),
@@ -242,6 +292,7 @@ impl Checker {
                 },
                 other => {
                     let lower = other.to_ascii_lowercase();
+                    self.diags.extend(vals.iter().filter_map(not_a_header_value));
                     c.directives.push(CspLine {
                         name: lower,
                         name_span: key.span,

@@ -142,6 +142,7 @@ pub const ALL: &[CodeInfo] = &[
     c("GL0836", N, "'unsafe-inline' in style-src"),
     c("GL0837", N, "'wasm-unsafe-eval'"),
     c("GL0838", W, "sandbox in a report-only policy"),
+    c("GL0839", E, "CSP value a header cannot carry"),
     c("GL0840", E, "malformed CSP value"),
     c("GL0902", E, "invalid security header value"),
     c("GL0903", W, "HSTS preload requirements not met"),

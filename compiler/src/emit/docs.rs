@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use guestlist::{Kind, Policy};
 
 use crate::diag::Severity;
+use crate::emit::{csp_text, header_text, Unsupported};
 use crate::ir::{active, Cond, CorsDecl, ListValue, OriginRef, DEFAULT_PROFILE};
 use crate::{Compilation, Lowered};
 
@@ -53,26 +54,28 @@ fn sample_origin(c: &guestlist::Cors) -> Option<String> {
         .then(|| "https://any-site.example".to_string())
 }
 
+/// A worked example's outcome: the kind, the status when the runtime answers, the headers.
+type Worked = (Kind, Option<u16>, Vec<(String, String)>);
+
 fn headers_of(
     policy: &Policy,
     method: &str,
     path: &str,
     h: &[(String, String)],
-) -> (Kind, Option<u16>, Vec<(String, String)>) {
+) -> Result<Worked, Unsupported> {
     let d = policy.decide(method, path, h);
-    (
-        d.kind,
-        d.status(),
-        d.headers()
-            .iter()
-            .map(|x| {
-                (
-                    x.name.as_str().to_string(),
-                    String::from_utf8_lossy(x.value.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-    )
+    let headers = d
+        .headers()
+        .iter()
+        .map(|x| {
+            let name = x.name.as_str();
+            Ok((
+                name.to_string(),
+                header_text(name, x.value.as_bytes())?.to_string(),
+            ))
+        })
+        .collect::<Result<_, Unsupported>>()?;
+    Ok((d.kind, d.status(), headers))
 }
 
 fn header_block(
@@ -80,7 +83,7 @@ fn header_block(
     title: &str,
     request: &[(String, String)],
     method: &str,
-    result: (Kind, Option<u16>, Vec<(String, String)>),
+    result: Worked,
 ) {
     let _ = writeln!(out, "{title}\n\n```http");
     let _ = writeln!(out, "{method} ... HTTP/1.1");
@@ -207,7 +210,9 @@ fn origins_table(out: &mut String, c: &Compilation, d: &CorsDecl) {
 }
 
 /// Renders the Markdown for `lowered` (one profile) with the policy's full declarations.
-pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> String {
+/// Fails when a table holds a header value that is not one (which `Policy::build` never lets
+/// through): the Markdown never shows a value other than the one sent.
+pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> Result<String, Unsupported> {
     let policy = &lowered.policy;
     let mut out = String::new();
     let files: Vec<String> = c
@@ -387,7 +392,7 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> String {
                     h.to_ascii_lowercase(),
                 ));
             }
-            let r = headers_of(policy, "OPTIONS", &path, &pre);
+            let r = headers_of(policy, "OPTIONS", &path, &pre)?;
             header_block(
                 &mut out,
                 &format!("A preflight from an allowed origin, to `{path}`:"),
@@ -396,7 +401,7 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> String {
                 r,
             );
             let act = vec![("Origin".to_string(), origin)];
-            let r = headers_of(policy, "GET", &path, &act);
+            let r = headers_of(policy, "GET", &path, &act)?;
             header_block(
                 &mut out,
                 "An actual request from an allowed origin:",
@@ -406,7 +411,7 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> String {
             );
             if !cp.any_origin() {
                 let bad = vec![("Origin".to_string(), "https://attacker.example".to_string())];
-                let r = headers_of(policy, "GET", &path, &bad);
+                let r = headers_of(policy, "GET", &path, &bad)?;
                 header_block(
                     &mut out,
                     "A request from an origin that is not allowed:",
@@ -419,7 +424,7 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> String {
             out.push_str("No route uses this policy in this profile.\n\n");
         }
     }
-    guard_sections(&mut out, policy);
+    guard_sections(&mut out, policy)?;
     // Matrix.
     out.push_str("## Origin × route\n\n");
     let routes: Vec<&guestlist::Route> = policy.routes().iter().collect();
@@ -527,12 +532,13 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> String {
             );
         }
     }
-    out
+    Ok(out)
 }
 
 /// The CSP, security-header, CSRF and WebSocket sections.
-fn guard_sections(out: &mut String, policy: &guestlist::Policy) {
+fn guard_sections(out: &mut String, policy: &guestlist::Policy) -> Result<(), Unsupported> {
     for c in policy.csp_policies() {
+        let value = csp_text(c)?;
         let _ = writeln!(
             out,
             "## Content-Security-Policy `{}`\n\nSent as `{}`{} on every response of its routes{}:\n\n```\n{}\n```\n",
@@ -544,9 +550,10 @@ fn guard_sections(out: &mut String, policy: &guestlist::Policy) {
             } else {
                 ""
             },
-            c.display_value()
+            value
         );
-        if let Some(v) = c.reporting_endpoints().and_then(|v| v.to_str().ok()) {
+        if let Some(v) = c.reporting_endpoints() {
+            let v = header_text("reporting-endpoints", v.as_bytes())?;
             let _ = writeln!(out, "With `Reporting-Endpoints: {v}`.\n");
         }
     }
@@ -561,7 +568,7 @@ fn guard_sections(out: &mut String, policy: &guestlist::Policy) {
                 out,
                 "| `{}` | `{}` |",
                 n.as_str(),
-                cell(v.to_str().unwrap_or(""))
+                cell(header_text(n.as_str(), v.as_bytes())?)
             );
         }
         if !h.remove().is_empty() {
@@ -651,4 +658,5 @@ fn guard_sections(out: &mut String, policy: &guestlist::Policy) {
             if w.allow_missing() { "accepted (not a browser)" } else { "refused" }
         );
     }
+    Ok(())
 }

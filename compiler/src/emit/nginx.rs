@@ -22,6 +22,7 @@ use std::path::Path;
 
 use guestlist::Cors;
 
+use crate::emit::{csp_text, header_text};
 use crate::Lowered;
 
 /// Options for [`emit`].
@@ -44,17 +45,7 @@ pub struct File {
     pub text: String,
 }
 
-/// Why a policy cannot be emitted to nginx.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsupported(pub String);
-
-impl std::fmt::Display for Unsupported {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Unsupported {}
+pub use super::Unsupported;
 
 /// The response headers the runtime owns on a governed route.
 const OWNED: [&str; 6] = [
@@ -212,6 +203,8 @@ fn state_lines() -> Vec<(String, String)> {
 struct Writer {
     http: String,
     ns: String,
+    /// Whether a header value holds `$`, written as the `$<ns>_dollar` variable.
+    dollar: bool,
     /// The shared csrf maps, and the csrf and websocket policies whose maps are written.
     emitted: std::collections::BTreeSet<String>,
 }
@@ -224,6 +217,38 @@ impl Writer {
 }
 
 impl Writer {
+    /// A header value as an nginx string (an `add_header` or `map` value, both read for
+    /// variables): the runtime's definition of a value ([`header_text`]), double-quoted, with
+    /// `\` and `"` escaped and each `$` written as `${ns}_dollar`, a variable holding `$`
+    /// (nginx strings have no escape for it). Values over 4000 bytes are refused: nginx reads
+    /// its configuration in 4096-byte tokens.
+    fn value(&mut self, name: &str, v: &str) -> Result<String, Unsupported> {
+        let v = header_text(name, v.as_bytes())?;
+        if v.len() > 4000 {
+            return Err(Unsupported(format!(
+                "the {name} value is {} bytes: nginx cannot read a value over 4000 bytes from its configuration",
+                v.len()
+            )));
+        }
+        let mut out = String::with_capacity(v.len() + 2);
+        out.push('"');
+        for ch in v.chars() {
+            match ch {
+                '\\' | '"' => {
+                    out.push('\\');
+                    out.push(ch);
+                }
+                '$' => {
+                    self.dollar = true;
+                    let _ = write!(out, "${{{}_dollar}}", self.ns);
+                }
+                _ => out.push(ch),
+            }
+        }
+        out.push('"');
+        Ok(out)
+    }
+
     fn map(&mut self, source: &str, target: &str, lines: &[(String, String)]) {
         let _ = writeln!(self.http, "map {source} ${target} {{");
         let w = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
@@ -485,10 +510,13 @@ impl Writer {
             );
         }
         if let Some(e) = c.expose_headers_value() {
-            check_value("exposed headers", e)?;
-            let mut lines = vec![("default".to_string(), q("")), ("allowed".into(), q(e))];
+            let e = self.value("access-control-expose-headers", e)?;
+            let mut lines = vec![
+                ("default".to_string(), q("")),
+                ("allowed".into(), e.clone()),
+            ];
             if static_any {
-                lines.push(("none".into(), q(e)));
+                lines.push(("none".into(), e));
             }
             self.map(&state, &format!("{v}_aceh"), &lines);
         }
@@ -501,10 +529,7 @@ impl Writer {
             acrh.to_string()
         } else {
             match c.allow_headers_value() {
-                Some(h) => {
-                    check_value("allowed headers", h)?;
-                    q(h)
-                }
+                Some(h) => self.value("access-control-allow-headers", h)?,
                 None => q(""),
             }
         };
@@ -514,10 +539,11 @@ impl Writer {
             &[("default".into(), q("")), (q("pok:1"), acah)],
         );
         if let Some(m) = c.max_age_value() {
+            let m = self.value("access-control-max-age", m)?;
             self.map(
                 &state,
                 &format!("{v}_acma"),
-                &[("default".into(), q("")), ("pok".into(), q(m))],
+                &[("default".into(), q("")), ("pok".into(), m)],
             );
         }
         // The location snippet for routes using this policy.
@@ -810,7 +836,7 @@ impl Writer {
         }
         let rv = format!("{}r{ri}_reason", self.ns);
         s.push_str(&self.refusals(&rv, &reasons));
-        s.push_str(&guard_headers(policy, g, None, r.pattern())?);
+        s.push_str(&self.guard_headers(policy, g, None, r.pattern())?);
         Ok(s)
     }
 
@@ -835,6 +861,61 @@ impl Writer {
         let _ = writeln!(s, "add_header Guestlist-Reason ${rv} always;");
         let _ = writeln!(s, "if (${rv}) {{ return 403; }}");
         s
+    }
+
+    /// The security headers and CSP of a route (or, for a path with two readings, of both routes:
+    /// [`guestlist::Policy::for_each_guard_header`]), as `proxy_hide_header` and `add_header`
+    /// lines.
+    fn guard_headers(
+        &mut self,
+        policy: &guestlist::Policy,
+        g: guestlist::Guards,
+        normalised: Option<guestlist::Guards>,
+        pattern: &str,
+    ) -> Result<String, Unsupported> {
+        let mut s = String::new();
+        let hide: Vec<String> = g
+            .headers
+            .and_then(|i| policy.header_sets().get(i as usize))
+            .map(|h| h.remove().iter().map(|n| n.as_str().to_string()).collect())
+            .unwrap_or_default();
+        let mut list = Vec::new();
+        policy.for_each_guard_header(g, normalised, |h| list.push(h));
+        let mut headers: Vec<(String, String)> = Vec::new();
+        for h in list {
+            let value = match h.value {
+                guestlist::GuardValue::Fixed(v) => {
+                    header_text(h.name.as_str(), v.as_bytes())?.to_string()
+                }
+                guestlist::GuardValue::Csp(c) if c.has_nonce() => {
+                    return Err(Unsupported(format!(
+                        "csp policy `{}` on route \"{pattern}\" has a per-response nonce: nginx cannot make one safely (rewriting script tags would nonce injected scripts too); serve this route through the Rust runtime (guestlist::Layer), or emit a profile whose csp has no 'nonce'",
+                        c.name(),
+                    )));
+                }
+                guestlist::GuardValue::Csp(c) => csp_text(c)?,
+            };
+            headers.push((h.name.as_str().to_string(), value));
+        }
+        if !headers.is_empty() || !hide.is_empty() {
+            s.push_str(
+                "# Security headers: the upstream's own copies are hidden, ours are sent `always`.\n",
+            );
+            if hide.iter().any(|n| n == "server") {
+                s.push_str("# `remove server` hides the upstream's Server header; nginx still sends its own\n# (`server_tokens off;` hides its version).\n");
+            }
+            let mut hidden = std::collections::BTreeSet::new();
+            for n in hide.iter().chain(headers.iter().map(|(n, _)| n)) {
+                check_value("header name", n)?;
+                if hidden.insert(n.clone()) {
+                    let _ = writeln!(s, "proxy_hide_header {n};");
+                }
+            }
+            for (n, v) in &headers {
+                let _ = writeln!(s, "add_header {n} {} always;", self.value(n, v)?);
+            }
+        }
+        Ok(s)
     }
 }
 
@@ -1048,12 +1129,7 @@ impl Writer {
             r.map_or(guestlist::Guards::NONE, |(_, r)| r.guards())
         };
         let pattern = rs.or(rn).map_or("", |(_, r)| r.pattern());
-        body.push_str(&guard_headers(
-            policy,
-            guards(rs),
-            Some(guards(rn)),
-            pattern,
-        )?);
+        body.push_str(&self.guard_headers(policy, guards(rs), Some(guards(rn)), pattern)?);
         Ok(body)
     }
 
@@ -1239,66 +1315,6 @@ fn as_sent_re(p: &str) -> String {
     out
 }
 
-/// The security headers and CSP of a route (or, for a path with two readings, of both routes:
-/// [`guestlist::Policy::for_each_guard_header`]), as `proxy_hide_header` and `add_header`
-/// lines.
-fn guard_headers(
-    policy: &guestlist::Policy,
-    g: guestlist::Guards,
-    normalised: Option<guestlist::Guards>,
-    pattern: &str,
-) -> Result<String, Unsupported> {
-    let mut s = String::new();
-    let hide: Vec<String> = g
-        .headers
-        .and_then(|i| policy.header_sets().get(i as usize))
-        .map(|h| h.remove().iter().map(|n| n.as_str().to_string()).collect())
-        .unwrap_or_default();
-    let mut list = Vec::new();
-    policy.for_each_guard_header(g, normalised, |h| list.push(h));
-    let mut headers: Vec<(String, String)> = Vec::new();
-    for h in list {
-        let value = match h.value {
-            guestlist::GuardValue::Fixed(v) => v
-                .to_str()
-                .map_err(|_| {
-                    Unsupported(format!(
-                        "{} value on route \"{pattern}\" is not visible ASCII",
-                        h.name
-                    ))
-                })?
-                .to_string(),
-            guestlist::GuardValue::Csp(c) if c.has_nonce() => {
-                return Err(Unsupported(format!(
-                    "csp policy `{}` on route \"{pattern}\" has a per-response nonce: nginx cannot make one safely (rewriting script tags would nonce injected scripts too); serve this route through the Rust runtime (guestlist::Layer), or emit a profile whose csp has no 'nonce'",
-                    c.name(),
-                )));
-            }
-            guestlist::GuardValue::Csp(c) => c.display_value(),
-        };
-        headers.push((h.name.as_str().to_string(), value));
-    }
-    if !headers.is_empty() || !hide.is_empty() {
-        s.push_str(
-            "# Security headers: the upstream's own copies are hidden, ours are sent `always`.\n",
-        );
-        if hide.iter().any(|n| n == "server") {
-            s.push_str("# `remove server` hides the upstream's Server header; nginx still sends its own\n# (`server_tokens off;` hides its version).\n");
-        }
-        let mut hidden = std::collections::BTreeSet::new();
-        for n in hide.iter().chain(headers.iter().map(|(n, _)| n)) {
-            check_value("header name", n)?;
-            if hidden.insert(n.clone()) {
-                let _ = writeln!(s, "proxy_hide_header {n};");
-            }
-        }
-        for (n, v) in &headers {
-            let _ = writeln!(s, "add_header {n} {} always;", header_value(n, v)?);
-        }
-    }
-    Ok(s)
-}
-
 /// Errors for exporting `lowered` to nginx: GL1010 at each `allow-methods` method holding a
 /// byte other than `A`-`Z`, `_` and `-`, which nginx answers with 400 before any
 /// configuration runs (so the policy would allow a method its edge never serves).
@@ -1366,25 +1382,6 @@ pub fn warnings(lowered: &Lowered, program: &crate::ir::Program) -> Vec<crate::d
     out
 }
 
-/// A header value as an nginx string: double-quoted, or single-quoted when it contains `"`
-/// (Reporting-Endpoints, Permissions-Policy origins).
-fn header_value(name: &str, v: &str) -> Result<String, Unsupported> {
-    if v.contains('"') {
-        if v.bytes()
-            .any(|b| b == b'\'' || b == b'\\' || b == b'$' || b < 0x20 || b == 0x7f)
-            || v.len() > 4000
-        {
-            return Err(Unsupported(format!(
-                "{name} value {v:?} cannot be written to nginx"
-            )));
-        }
-        Ok(format!("'{v}'"))
-    } else {
-        check_value(name, v)?;
-        Ok(q(v))
-    }
-}
-
 const TRAP: &str = "\
 # THE add_header TRAP: nginx drops every add_header inherited from the server or http level
 # in a location that has add_header lines of its own, and this snippet has some. Repeat the
@@ -1404,6 +1401,7 @@ pub fn emit(
     let mut w = Writer {
         http: String::new(),
         ns: ns.clone(),
+        dollar: false,
         emitted: std::collections::BTreeSet::new(),
     };
     let root = opts.include_root.trim_end_matches('/');
@@ -1506,6 +1504,12 @@ pub fn emit(
         w.paths(policy, &snippets, opts, &mut server)?;
     }
     // The maps are complete once every route snippet is written.
+    if w.dollar {
+        let _ = writeln!(
+            w.http,
+            "\n# `$` in a header value: nginx strings have no escape for it, a geo value is literal.\ngeo ${ns}_dollar {{ default \"$\"; }}"
+        );
+    }
     let http_file = File {
         path: "guestlist-http.conf".into(),
         text: header(&format!(
