@@ -758,11 +758,15 @@ fn split_origin(o: &[u8]) -> Option<OriginParts<'_>> {
         let close = rest.iter().position(|&b| b == b']')?;
         let host = rest.get(..=close)?;
         let inner = host.get(1..close)?;
-        if inner.is_empty()
-            || !inner.iter().all(|&b| {
-                b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b':' || b == b'.'
-            })
-        {
+        // An IPv6 literal (std's grammar: the characters alone let `[:]` or `[1]` through),
+        // in lowercase as browsers serialise it.
+        let lowercase = inner.iter().all(|&b| {
+            b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b':' || b == b'.'
+        });
+        let ipv6 = std::str::from_utf8(inner)
+            .ok()
+            .is_some_and(|s| s.parse::<std::net::Ipv6Addr>().is_ok());
+        if !lowercase || !ipv6 {
             return None;
         }
         (host, rest.get(close + 1..)?)
@@ -1819,66 +1823,108 @@ mod tests {
         None
     }
 
-    /// The host check as first written (several passes), the reference for the one-pass one.
-    fn reference_host(rest: &[u8]) -> Option<(&[u8], &[u8])> {
-        let end = rest.iter().position(|&b| b == b':').unwrap_or(rest.len());
-        let host = rest.get(..end)?;
-        if host.is_empty()
-            || host.len() > 253
-            || !host
-                .iter()
-                .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-            || host
-                .split(|&b| b == b'.')
-                .any(|l| l.is_empty() || l.len() > 63)
-        {
+    /// The strict origin form, re-stated from spec/language.md section 4 with the standard
+    /// library's parsers (no byte classes, no single pass): `scheme "://" host [":" port]` with
+    /// a lowercase RFC 3986 scheme; a host of lowercase LDH labels (RFC 1034: 1 to 63 bytes
+    /// each, 253 in all) or a bracketed IPv6 literal (std's `Ipv6Addr` grammar, lowercase);
+    /// a port of 1 to 65535 written without a leading zero. Origins longer than 328 bytes (a
+    /// 64-byte scheme, `://`, a 255-byte host, `:65535`) are never strict.
+    fn reference_split(o: &[u8]) -> Option<OriginParts<'_>> {
+        if o.len() > 328 {
             return None;
         }
-        Some((host, rest.get(end..)?))
+        let s = std::str::from_utf8(o).ok()?;
+        let (scheme, rest) = s.split_once("://")?;
+        let mut chars = scheme.chars();
+        let scheme_ok = chars.next()?.is_ascii_lowercase()
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
+        if !scheme_ok {
+            return None;
+        }
+        let (host, port) = if let Some(bracketed) = rest.strip_prefix('[') {
+            let (inner, after) = bracketed.split_once(']')?;
+            let ipv6 = inner.parse::<std::net::Ipv6Addr>().is_ok();
+            if !ipv6 || inner.chars().any(|c| c.is_ascii_uppercase()) {
+                return None;
+            }
+            (&rest[..inner.len() + 2], after)
+        } else {
+            let (host, after) = match rest.find(':') {
+                Some(i) => rest.split_at(i),
+                None => (rest, ""),
+            };
+            let ldh = |l: &str| {
+                (1..=63).contains(&l.len())
+                    && l.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            };
+            if host.len() > 253 || !host.split('.').all(ldh) {
+                return None;
+            }
+            (host, after)
+        };
+        let port = match port {
+            "" => None,
+            p => {
+                let digits = p.strip_prefix(':')?;
+                let n: u32 = digits.parse().ok()?;
+                let plain = digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
+                if !plain || !(1..=65535).contains(&n) {
+                    return None;
+                }
+                Some(digits.as_bytes())
+            }
+        };
+        Some((scheme.as_bytes(), host.as_bytes(), port))
     }
 
     #[test]
     fn one_pass_origin_split_agrees_with_the_reference() {
-        // Every string of up to 5 bytes over an alphabet with every byte class the host check
-        // distinguishes, behind "https://", and some long labels and hosts.
-        let mut inputs = crate::headers::every_string(b"a0-.:[Z_", 5);
+        let mut origins: Vec<Vec<u8>> = Vec::new();
+        // Every host part of up to 5 bytes over an alphabet with every byte class the host
+        // check distinguishes (brackets included), behind "https://".
+        for rest in crate::headers::every_string(b"a0-.:[]Z_", 5) {
+            origins.push([&b"https://"[..], &rest].concat());
+        }
+        // Every whole origin of up to 7 bytes over the separators and two host bytes.
+        origins.extend(crate::headers::every_string(b"a:/[]1", 7));
+        // Schemes, hosts and ports at and around every bound, combined.
+        let long_scheme = "a".repeat(70);
+        let schemes = ["https", "http", "a", "a1+.-", "1a", "A", "htTp", "", &long_scheme];
+        let mut hosts: Vec<String> = [
+            "a", "a.b", "a-b.c0", "-", "a..b", ".a", "a.", "A.b", "a_b", "[::1]", "[::]",
+            "[1:2:3:4:5:6:7:8]", "[1:2:3:4:5:6:7:8:9]", "[::ffff:1.2.3.4]", "[::FFFF]",
+            "[:]", "[]", "[1]", "[::1", "[::1]x", "[::1]]", "[g::1]", "[fe80::1%25eth0]",
+        ]
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
         for n in [62usize, 63, 64, 120, 252, 253, 254] {
-            inputs.push(vec![b'a'; n]);
-            let mut labels = Vec::new();
-            while labels.len() < n {
-                labels.extend_from_slice(b"abcdefghi.");
-            }
+            hosts.push("a".repeat(n));
+            let mut labels = "abcdefghi.".repeat(n / 10 + 1);
             labels.truncate(n);
-            inputs.push(labels.clone());
-            labels.extend_from_slice(b":443");
-            inputs.push(labels);
+            hosts.push(labels);
         }
-        for rest in &inputs {
-            let mut o = b"https://".to_vec();
-            o.extend_from_slice(rest);
-            let got = split_origin(&o).map(|(_, h, _)| h.to_vec());
-            let want = if rest.first() == Some(&b'[') {
-                got.clone() // the bracketed branch is unchanged
-            } else {
-                reference_host(rest).and_then(|(h, tail)| {
-                    // The port must parse too for split_origin to answer.
-                    let port_ok = match tail {
-                        [] => true,
-                        [b':', d @ ..] => {
-                            !d.is_empty()
-                                && d.len() <= 5
-                                && d.first() != Some(&b'0')
-                                && d.iter().all(u8::is_ascii_digit)
-                                && d.iter().fold(0u32, |a, &x| a * 10 + u32::from(x - b'0'))
-                                    <= 65535
-                        }
-                        _ => false,
-                    };
-                    port_ok.then(|| h.to_vec())
-                })
-            };
-            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&o));
+        let ports = [
+            "", ":", ":0", ":1", ":01", ":443", ":65535", ":65536", ":99999", ":123456", ":8a",
+            ":+1", ": 1", "::1",
+        ];
+        for scheme in schemes {
+            for host in &hosts {
+                for port in ports {
+                    origins.push(format!("{scheme}://{host}{port}").into_bytes());
+                }
+            }
         }
+        let mut strict = 0;
+        for o in &origins {
+            let want = reference_split(o);
+            strict += usize::from(want.is_some());
+            assert_eq!(split_origin(o), want, "{:?}", String::from_utf8_lossy(o));
+        }
+        // The inputs reach both answers, bracketed hosts included.
+        assert!(strict > 1_000, "{strict} strict origins");
+        assert!(reference_split(b"https://[::1]:8443").is_some());
         assert!(split_origin(b"ht:tp://x").is_none());
         assert!(split_origin(b"https:/x").is_none());
         assert_eq!(
