@@ -169,7 +169,11 @@ fuzz_target!(|input: Input| {
         expose: expose.clone(),
         max_age: input.max_age.map(u32::from),
     };
-    let chosen = if input.routes == 0 { u8::MAX } else { input.routes };
+    let chosen = if input.routes == 0 {
+        u8::MAX
+    } else {
+        input.routes
+    };
     let mut routes = Vec::new();
     let mut route_specs = Vec::new();
     for (i, pattern) in model::ROUTE_PATTERNS.iter().enumerate().take(8) {
@@ -234,14 +238,22 @@ fuzz_target!(|input: Input| {
         )
     }));
     let want = model.decide(method, &path, &req);
-    assert_eq!(d.kind.as_str(), want.kind, "kind differs for {method} {path} {req:?}");
+    assert_eq!(
+        d.kind.as_str(),
+        want.kind,
+        "kind differs for {method} {path} {req:?}"
+    );
     assert!(
         want.reasons.contains(&d.reason.code()),
         "reason {} is not one of {:?} for {method} {path} {req:?}",
         d.reason.code(),
         want.reasons
     );
-    assert_eq!(got, want.by_name(), "headers differ for {method} {path} {req:?}");
+    assert_eq!(
+        got,
+        want.by_name(),
+        "headers differ for {method} {path} {req:?}"
+    );
     through_the_layer(policy, method, &path, &req, &want);
 });
 

@@ -37,7 +37,15 @@ fn secret() -> &'static guestlist::CsrfSecret {
 }
 
 /// Paths of the policy's routes, for inputs that ask for one (flag [`ROUTE_PATH`]).
-const ROUTE_PATHS: &[&str] = &["/acct/x", "/acct/", "/api/x", "/api/hooks/x", "/b/x", "/ws", "/"];
+const ROUTE_PATHS: &[&str] = &[
+    "/acct/x",
+    "/acct/",
+    "/api/x",
+    "/api/hooks/x",
+    "/b/x",
+    "/ws",
+    "/",
+];
 
 /// Flags, the input's first byte.
 const ORIGIN: u8 = 1;
@@ -137,7 +145,11 @@ fuzz_target!(|data: &[u8]| {
         if flags & TAMPER != 0 {
             // One hex digit of the tag, changed in both copies.
             let i = usize::from(flags >> 5) % 64;
-            let c = if token.as_bytes()[i] == b'0' { "1" } else { "0" };
+            let c = if token.as_bytes()[i] == b'0' {
+                "1"
+            } else {
+                "0"
+            };
             token.replace_range(i..=i, c);
         }
         // The session cookie always, so that the input's own Cookie lines never supply one.
@@ -185,7 +197,11 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(Some(header[0].as_bytes()), t.cookie);
             assert_eq!(header[0].len(), guestlist::TOKEN_LEN);
             let (mac, random) = header[0].split_at(64);
-            assert_eq!(mac, tag(t.session, &random[1..]), "a token the formula did not make");
+            assert_eq!(
+                mac,
+                tag(t.session, &random[1..]),
+                "a token the formula did not make"
+            );
             reached(&VALID_CHECKED, "a valid token's form and MAC");
         }
     }
@@ -199,7 +215,8 @@ fuzz_target!(|data: &[u8]| {
         if flags & TAMPER != 0 {
             if unsafe_method {
                 // Refused, for the token, unless the Fetch-Metadata check refused it first.
-                let metadata_refused = d.kind == guestlist::Kind::CsrfRejected && !refused_for_token;
+                let metadata_refused =
+                    d.kind == guestlist::Kind::CsrfRejected && !refused_for_token;
                 assert!(
                     metadata_refused || d.reason == guestlist::Reason::CsrfTokenOtherSession,
                     "a changed token: {:?} {:?}",
@@ -207,19 +224,30 @@ fuzz_target!(|data: &[u8]| {
                     d.reason
                 );
             } else {
-                let t = d.token.expect("a safe request on a token route has an outcome");
-                assert_eq!((t.reason, t.issue), (guestlist::Reason::CsrfTokenIssued, true));
+                let t = d
+                    .token
+                    .expect("a safe request on a token route has an outcome");
+                assert_eq!(
+                    (t.reason, t.issue),
+                    (guestlist::Reason::CsrfTokenIssued, true)
+                );
             }
             assert_ne!(outcome, Some(guestlist::Reason::CsrfTokenValid));
             reached(&TAMPERED_CHECKED, "a changed token refused");
         } else if unsafe_method {
-            assert!(!refused_for_token, "the formula's token refused: {:?}", d.reason);
+            assert!(
+                !refused_for_token,
+                "the formula's token refused: {:?}",
+                d.reason
+            );
             if d.kind != guestlist::Kind::CsrfRejected {
                 assert_eq!(outcome, Some(guestlist::Reason::CsrfTokenValid));
             }
             reached(&MINTED_CHECKED, "the formula's token accepted");
         } else {
-            let t = d.token.expect("a safe request on a token route has an outcome");
+            let t = d
+                .token
+                .expect("a safe request on a token route has an outcome");
             assert_eq!(
                 (t.reason, t.issue),
                 (guestlist::Reason::CsrfTokenValid, false)
