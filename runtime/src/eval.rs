@@ -760,9 +760,9 @@ fn split_origin(o: &[u8]) -> Option<OriginParts<'_>> {
         let inner = host.get(1..close)?;
         // An IPv6 literal (std's grammar: the characters alone let `[:]` or `[1]` through),
         // in lowercase as browsers serialise it.
-        let lowercase = inner.iter().all(|&b| {
-            b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b':' || b == b'.'
-        });
+        let lowercase = inner
+            .iter()
+            .all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b':' || b == b'.');
         let ipv6 = std::str::from_utf8(inner)
             .ok()
             .is_some_and(|s| s.parse::<std::net::Ipv6Addr>().is_ok());
@@ -1890,11 +1890,41 @@ mod tests {
         origins.extend(crate::headers::every_string(b"a:/[]1", 7));
         // Schemes, hosts and ports at and around every bound, combined.
         let long_scheme = "a".repeat(70);
-        let schemes = ["https", "http", "a", "a1+.-", "1a", "A", "htTp", "", &long_scheme];
+        let schemes = [
+            "https",
+            "http",
+            "a",
+            "a1+.-",
+            "1a",
+            "A",
+            "htTp",
+            "",
+            &long_scheme,
+        ];
         let mut hosts: Vec<String> = [
-            "a", "a.b", "a-b.c0", "-", "a..b", ".a", "a.", "A.b", "a_b", "[::1]", "[::]",
-            "[1:2:3:4:5:6:7:8]", "[1:2:3:4:5:6:7:8:9]", "[::ffff:1.2.3.4]", "[::FFFF]",
-            "[:]", "[]", "[1]", "[::1", "[::1]x", "[::1]]", "[g::1]", "[fe80::1%25eth0]",
+            "a",
+            "a.b",
+            "a-b.c0",
+            "-",
+            "a..b",
+            ".a",
+            "a.",
+            "A.b",
+            "a_b",
+            "[::1]",
+            "[::]",
+            "[1:2:3:4:5:6:7:8]",
+            "[1:2:3:4:5:6:7:8:9]",
+            "[::ffff:1.2.3.4]",
+            "[::FFFF]",
+            "[:]",
+            "[]",
+            "[1]",
+            "[::1",
+            "[::1]x",
+            "[::1]]",
+            "[g::1]",
+            "[fe80::1%25eth0]",
         ]
         .iter()
         .map(|h| h.to_string())
