@@ -1,8 +1,10 @@
 //! `guestlist explain`: one request, decided by the runtime's evaluator, explained step by
-//! step with the policy lines that made each step.
+//! step with the policy lines that made each step, and the headers the tower layer answers it
+//! with ([`crate::response`]).
 
 use guestlist::{Kind, OriginMatch, Reading, Reason};
 
+use crate::response::AnswerError;
 use crate::source::Span;
 use crate::{Compilation, Lowered};
 
@@ -45,7 +47,8 @@ pub struct Explanation {
     pub kind: Kind,
     /// The status when the runtime answers by itself.
     pub status: Option<u16>,
-    /// Headers set or appended, in order (lowercase names).
+    /// The headers of the layer's response (lowercase names; lines of one name in order;
+    /// `{nonce}` and `{token}` for the per-response values).
     pub headers: Vec<(String, String)>,
     /// Human reason.
     pub reason: String,
@@ -53,36 +56,6 @@ pub struct Explanation {
     pub reason_code: &'static str,
     /// Step by step.
     pub steps: Vec<Step>,
-}
-
-/// Every header the runtime sets for a decision, in order: CORS headers, the refusal reason,
-/// then the route's security headers and CSP (`{nonce}` stands for the per-response nonce).
-/// `explain` and `test` blocks both use this list.
-pub fn response_headers(
-    policy: &guestlist::Policy,
-    d: &guestlist::Decision<'_>,
-) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = d
-        .headers()
-        .iter()
-        .map(|h| (h.name.as_str().to_string(), show(h.value.as_bytes())))
-        .collect();
-    if let Some(r) = d.refusal_reason() {
-        out.push((guestlist::REASON_HEADER.to_string(), r.to_string()));
-    }
-    if let Some(t) = d.token {
-        if let (true, Some(tp)) = (t.issue, policy.token_policy_of(&t)) {
-            out.push(("set-cookie".to_string(), tp.set_cookie("{token}")));
-        }
-    }
-    policy.for_each_guard_header(d.guards, d.readings.map(|r| r.guards), |h| {
-        let value = match h.value {
-            guestlist::GuardValue::Fixed(v) => show(v.as_bytes()),
-            guestlist::GuardValue::Csp(c) => c.display_value(),
-        };
-        out.push((h.name.as_str().to_string(), value));
-    });
-    out
 }
 
 /// The steps for one route's csp, headers, websocket and csrf policies; `decided`: this
@@ -189,13 +162,14 @@ fn method_ok(acrm: &str, cprov: Option<&crate::lower::CorsProv>) -> Step {
     }
 }
 
-/// Decides `method path headers` against `lowered` and explains it.
+/// Decides `method path headers` against `lowered` and explains it; `Err` for a request HTTP
+/// cannot carry.
 pub fn explain(
     lowered: &Lowered,
     method: &str,
     path: &str,
     headers: &[(String, String)],
-) -> Explanation {
+) -> Result<Explanation, AnswerError> {
     explain_with(lowered, method, path, headers, None)
 }
 
@@ -206,9 +180,14 @@ pub fn explain_with(
     path: &str,
     headers: &[(String, String)],
     secret: Option<&guestlist::CsrfSecret>,
-) -> Explanation {
+) -> Result<Explanation, AnswerError> {
     let policy = &lowered.policy;
     let prov = &lowered.provenance;
+    let mut layer = guestlist::Layer::shared(std::sync::Arc::new(policy.clone()));
+    if let Some(s) = secret {
+        layer = layer.csrf_secret(s.clone());
+    }
+    let answer = crate::response::answer(&layer, method, path, headers)?;
     let d = policy.decide_full(method, path, None, headers, secret);
     let mut steps = Vec::new();
     let route = d.route.and_then(|i| policy.routes().get(i as usize));
@@ -466,7 +445,7 @@ pub fn explain_with(
         None => d.reason.describe().to_string(),
     };
     let g = d.guards;
-    Explanation {
+    Ok(Explanation {
         route: route.map(|r| r.pattern().to_string()),
         readings,
         refused_by,
@@ -490,11 +469,11 @@ pub fn explain_with(
         ],
         kind: d.kind,
         status: d.status(),
-        headers: response_headers(policy, &d),
+        headers: answer.headers,
         reason,
         reason_code: d.reason.code(),
         steps,
-    }
+    })
 }
 
 /// The human format: numbered steps, each quoting its policy line.

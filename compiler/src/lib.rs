@@ -2,8 +2,9 @@
 //!
 //! Pipeline (each stage a module, each handing the next a value):
 //! `load` (files, imports) -> `syntax` (pest -> [`ast`]) -> [`check`] (-> [`ir::Program`] +
-//! diagnostics) -> [`lower`] (one profile -> `guestlist::Policy`) -> consumers: [`explain`],
-//! [`testing`], [`fmt`] (works on source text), and later codegen and emitters.
+//! diagnostics) -> [`lower`] (one profile -> `guestlist::Policy`) -> consumers: [`explain`] and
+//! [`testing`] (decisions from the policy, headers from the tower layer's [`response`]),
+//! [`fmt`] (works on source text), [`codegen`] and [`emit`].
 //!
 //! ```
 //! let c = guestlist_compiler::Compilation::from_str(
@@ -36,6 +37,7 @@ pub mod fmt;
 pub mod ir;
 pub mod load;
 pub mod lower;
+pub mod response;
 pub mod source;
 mod syntax;
 pub mod testing;

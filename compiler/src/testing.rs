@@ -1,4 +1,5 @@
-//! `guestlist test`: runs the policy's `test` blocks through the runtime's evaluator.
+//! `guestlist test`: runs the policy's `test` blocks through the runtime's evaluator (the
+//! decision kind) and its tower layer (the headers it writes, [`crate::response`]).
 
 use std::collections::BTreeMap;
 
@@ -92,7 +93,16 @@ fn run_one(t: &TestDecl, lowered: &Lowered) -> Vec<String> {
             d.reason.describe()
         ));
     }
-    let got = crate::explain::response_headers(&lowered.policy, &d);
+    // What the layer writes, with the same secret.
+    let layer = guestlist::Layer::shared(std::sync::Arc::new(lowered.policy.clone()))
+        .csrf_secret(secret.clone());
+    let got = match crate::response::answer(&layer, &t.method, &t.path, &headers) {
+        Ok(a) => a.headers,
+        Err(e) => {
+            failures.push(e.to_string());
+            return failures;
+        }
+    };
     for (name, value, _) in &t.expect_headers {
         if !got.iter().any(|(n, v)| n == name && v == value) {
             let actual: Vec<&str> = got

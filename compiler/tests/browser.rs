@@ -198,7 +198,7 @@ fn expected(lowered: &Lowered, origin: &str, call: &Call) -> (bool, bool) {
                 names.join(","),
             ));
         }
-        let pf = explain::explain(lowered, "OPTIONS", call.path, &h);
+        let pf = explain::explain(lowered, "OPTIONS", call.path, &h).unwrap();
         if pf.kind != guestlist::Kind::PreflightOk || !cors_ok(&pf) {
             return (false, true);
         }
@@ -207,7 +207,7 @@ fn expected(lowered: &Lowered, origin: &str, call: &Call) -> (bool, bool) {
     for (n, v) in call.headers {
         h.push(((*n).to_string(), (*v).to_string()));
     }
-    let actual = explain::explain(lowered, call.method, call.path, &h);
+    let actual = explain::explain(lowered, call.method, call.path, &h).unwrap();
     (
         actual.kind == guestlist::Kind::ActualAllowed && cors_ok(&actual),
         preflight,

@@ -185,6 +185,16 @@ fn test_command_runs_examples_and_reports_failures() {
         text(&o.stderr)
     );
     assert!(text(&o.stdout).contains("8 passed, 0 failed"));
+    // The guards' tests check what the layer writes: the CSP with the nonce the application
+    // got, the token cookie, refusal reasons.
+    let guards = root().join("examples/policies/guards.policy");
+    let o = run(&["test", guards.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("11 passed, 0 failed"),
+        "{}",
+        text(&o.stdout)
+    );
     let dir = tempdir("cli-test");
     let p = dir.join("t.policy");
     std::fs::write(&p, format!("import {:?}\ntest \"wrong on purpose\" {{\n    request GET \"/api/x\"\n    header Origin \"https://evil.test\"\n    expect actual-allowed\n    expect-header vary \"Accept\"\n}}\n", site().to_str().unwrap())).unwrap();
@@ -387,57 +397,318 @@ fn explain_human_quotes_policy_lines() {
     assert!(out.contains("result: preflight-rejected (403"), "{out}");
 }
 
-/// `explain` is the runtime's evaluator: the same requests give the same decision through
-/// `guestlist::Policy::decide` on the lowered tables and through the CLI.
-#[test]
-fn explain_agrees_with_the_runtime() {
-    let c = guestlist_compiler::Compilation::load(&[site()]).unwrap();
-    let lowered = c.lower("default").unwrap();
+/// `guestlist serve` on a policy, stopped when dropped.
+struct Served {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Served {
+    fn start(policy: &Path, extra: &[&str]) -> Served {
+        use std::io::BufRead;
+        let mut child = bin()
+            .arg("serve")
+            .arg(policy)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("first line gives the address: {line:?}"))
+            .to_string();
+        Served { child, addr }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends one HTTP/1.1 request and reads the status and every header line, in order, but for
+/// the transport's own (`date`, `content-length`, `connection`) and the stand-in
+/// application's `content-type`. Nonces and new tokens differ on every response: they are read
+/// as `{nonce}` and `{token}`, as explain shows them.
+fn over_http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+) -> (u64, Vec<(String, String)>) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    for (n, v) in headers {
+        req.push_str(&format!("{n}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let raw = String::from_utf8_lossy(&raw);
+    let head = raw.split("\r\n\r\n").next().unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let nonce = |v: &str| {
+        let mut out = String::new();
+        let mut rest = v;
+        while let Some((before, after)) = rest.split_once("'nonce-") {
+            let (n, tail) = after.split_once('\'').unwrap();
+            assert_eq!(n.len(), 22, "{v}");
+            out.push_str(&format!("{before}'nonce-{{nonce}}'"));
+            rest = tail;
+        }
+        out + rest
+    };
+    let token = |v: &str| match v.split_once('=') {
+        Some((name, rest)) => match rest.split_once(';') {
+            Some((t, attrs)) if t.len() == 97 => format!("{name}={{token}};{attrs}"),
+            _ => v.to_string(),
+        },
+        None => v.to_string(),
+    };
+    let headers = lines
+        .map(|l| {
+            let (n, v) = l.split_once(':').unwrap();
+            (n.trim().to_ascii_lowercase(), v.trim().to_string())
+        })
+        .filter(|(n, v)| {
+            let transport = matches!(n.as_str(), "date" | "content-length" | "connection");
+            let app = n == "content-type" && v == "application/json";
+            !transport && !app
+        })
+        .map(|(n, v)| match n.as_str() {
+            "content-security-policy" => (n, nonce(&v)),
+            "set-cookie" => (n, token(&v)),
+            _ => (n, v),
+        })
+        .collect();
+    (status, headers)
+}
+
+/// Header lines by name, each name's values in order.
+fn by_name(
+    lines: impl IntoIterator<Item = (String, String)>,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut m = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for (n, v) in lines {
+        m.entry(n).or_default().push(v);
+    }
+    m
+}
+
+type Req = (&'static str, String, Vec<(String, String)>);
+
+fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut v = vec![("Host".to_string(), "localhost".to_string())];
+    v.extend(pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+    v
+}
+
+/// Requests on site.policy: every route (and none), allowed and refused origins, preflights
+/// with methods and headers, no Origin.
+fn site_requests() -> Vec<Req> {
+    let mut out = Vec::new();
     let origins = [
         "https://app.example.com",
         "https://x.preview.example.com",
         "https://evil.test",
         "null",
     ];
-    let paths = ["/api/x", "/assets/a.css", "/", "/api"];
-    let methods = ["GET", "OPTIONS", "PUT"];
-    for o in origins {
-        for p in paths {
-            for m in methods {
-                let h = [
-                    ("Origin".to_string(), o.to_string()),
+    let paths = ["/api/x", "/assets/a.css", "/", "/api", "/api/../assets/b"];
+    for p in paths {
+        out.push(("GET", p.to_string(), h(&[])));
+        for o in origins {
+            for m in ["GET", "PUT"] {
+                out.push((m, p.to_string(), h(&[("Origin", o)])));
+            }
+            out.push((
+                "OPTIONS",
+                p.to_string(),
+                h(&[("Origin", o), ("Access-Control-Request-Method", "DELETE")]),
+            ));
+            out.push((
+                "OPTIONS",
+                p.to_string(),
+                h(&[
+                    ("Origin", o),
+                    ("Access-Control-Request-Method", "PUT"),
                     (
-                        "Access-Control-Request-Method".to_string(),
-                        "DELETE".to_string(),
+                        "Access-Control-Request-Headers",
+                        "content-type,x-request-id",
                     ),
-                ];
-                let d = lowered.policy.decide(m, p, &h[..]);
-                let v = explain_json(&[
+                ]),
+            ));
+        }
+    }
+    out
+}
+
+/// Requests on guards.policy: the CSP with its nonce and the header sets, CSRF refusals and
+/// passes, WebSocket handshakes, CSRF tokens (a new one on a safe request, a valid one, one
+/// for another session).
+fn guards_requests(secret: &guestlist::CsrfSecret) -> Vec<Req> {
+    let valid = guestlist::mint_csrf_token(secret, b"alice").unwrap();
+    let other = guestlist::mint_csrf_token(secret, b"mallory").unwrap();
+    let with_token = |t: &str| {
+        h(&[
+            ("Cookie", &format!("session=alice; __Host-csrf={t}")),
+            ("X-CSRF-Token", t),
+            ("Sec-Fetch-Site", "same-origin"),
+        ])
+    };
+    vec![
+        ("GET", "/page".into(), h(&[])),
+        (
+            "POST",
+            "/page".into(),
+            h(&[
+                ("Origin", "https://evil.example"),
+                ("Sec-Fetch-Site", "cross-site"),
+            ]),
+        ),
+        (
+            "OPTIONS",
+            "/page".into(),
+            h(&[
+                ("Origin", "https://evil.example"),
+                ("Access-Control-Request-Method", "PUT"),
+            ]),
+        ),
+        (
+            "POST",
+            "/form".into(),
+            h(&[
+                ("Origin", "https://evil.example"),
+                ("Sec-Fetch-Site", "cross-site"),
+            ]),
+        ),
+        (
+            "POST",
+            "/form".into(),
+            h(&[
+                ("Origin", "https://partner.example.com"),
+                ("Sec-Fetch-Site", "cross-site"),
+            ]),
+        ),
+        ("POST", "/form".into(), h(&[("Origin", "http://localhost")])),
+        (
+            "POST",
+            "/webhooks/github".into(),
+            h(&[("Sec-Fetch-Site", "cross-site")]),
+        ),
+        (
+            "GET",
+            "/live".into(),
+            h(&[
+                ("Upgrade", "websocket"),
+                ("Origin", "https://app.example.com"),
+            ]),
+        ),
+        (
+            "GET",
+            "/live".into(),
+            h(&[("Upgrade", "websocket"), ("Origin", "https://evil.example")]),
+        ),
+        ("GET", "/live".into(), h(&[("Upgrade", "websocket")])),
+        (
+            "GET",
+            "/account/x".into(),
+            h(&[("Cookie", "session=alice")]),
+        ),
+        ("GET", "/account/x".into(), with_token(&valid)),
+        ("POST", "/account/x".into(), with_token(&valid)),
+        ("POST", "/account/x".into(), with_token(&other)),
+        (
+            "POST",
+            "/account/x".into(),
+            h(&[("Sec-Fetch-Site", "same-origin")]),
+        ),
+    ]
+}
+
+/// `explain` against an independent source: the tower layer's actual HTTP answers, from
+/// `guestlist serve` (hyper, the runtime's layer, a stand-in application) on 127.0.0.1. For
+/// every request, the status explain gives (or the application's 200) and the headers it shows,
+/// name by name, are what the server sends; a refusal's reason code is its `Guestlist-Reason`.
+#[test]
+fn explain_agrees_with_the_layer_over_http() {
+    let hex = "ab".repeat(32);
+    let secret = guestlist::CsrfSecret::from_hex(&hex).unwrap();
+    let guards = root().join("examples/policies/guards.policy");
+    let mut checked = std::collections::BTreeMap::<String, usize>::new();
+    for (policy, requests) in [
+        (site(), site_requests()),
+        (guards, guards_requests(&secret)),
+    ] {
+        let server = Served::start(&policy, &["--csrf-secret-hex", &hex]);
+        for (m, p, hs) in &requests {
+            let mut args = vec!["explain".to_string(), policy.to_str().unwrap().to_string()];
+            for (n, v) in hs {
+                args.extend(["-H".to_string(), format!("{n}: {v}")]);
+            }
+            args.extend(
+                [
                     "--method",
                     m,
                     "--path",
                     p,
-                    "-H",
-                    &format!("Origin: {o}"),
-                    "-H",
-                    "Access-Control-Request-Method: DELETE",
-                ]);
-                assert_eq!(v["kind"], d.kind.as_str(), "{m} {p} {o}");
-                assert_eq!(v["reason_code"], d.reason.code());
-                let hs: Vec<serde_json::Value> = d
-                    .headers()
-                    .iter()
-                    .map(|h| {
-                        serde_json::json!([
-                            h.name.as_str(),
-                            String::from_utf8_lossy(h.value.as_bytes())
-                        ])
-                    })
-                    .collect();
-                assert_eq!(v["headers"], serde_json::Value::Array(hs));
+                    "--csrf-secret-hex",
+                    &hex,
+                    "--format",
+                    "json",
+                ]
+                .map(str::to_string),
+            );
+            let o = bin().args(&args).output().unwrap();
+            assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            let shown = by_name(v["headers"].as_array().unwrap().iter().map(|x| {
+                (
+                    x[0].as_str().unwrap().to_string(),
+                    x[1].as_str().unwrap().to_string(),
+                )
+            }));
+            let (status, sent) = over_http(&server.addr, m, p, hs);
+            let at = format!("{m} {p} {hs:?}: explain {v}");
+            assert_eq!(status, v["status"].as_u64().unwrap_or(200), "status: {at}");
+            assert_eq!(by_name(sent), shown, "headers: {at}");
+            if matches!(
+                v["kind"].as_str(),
+                Some("csrf-rejected" | "websocket-rejected")
+            ) {
+                assert_eq!(
+                    shown["guestlist-reason"],
+                    [v["reason_code"].as_str().unwrap()],
+                    "{at}"
+                );
             }
+            *checked
+                .entry(v["kind"].as_str().unwrap().to_string())
+                .or_default() += 1;
         }
     }
+    // Every kind of answer was compared.
+    assert_eq!(checked.len(), 9, "{checked:?}");
 }
 
 #[test]

@@ -325,7 +325,7 @@ fn differential(
     let reqs = requests(&c, profile, n, seed);
     let mut kinds = std::collections::BTreeMap::new();
     for (m, p, h) in &reqs {
-        let e = guestlist_compiler::explain::explain(&lowered, m, p, h);
+        let e = guestlist_compiler::explain::explain(&lowered, m, p, h).unwrap();
         *kinds.entry(e.kind.as_str()).or_insert(0) += 1;
         let (status, got) = send(server.addr, m, p, h);
         let mut want = e.headers.clone();

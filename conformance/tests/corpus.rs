@@ -1,6 +1,6 @@
 //! The conformance corpus (`spec/cases/*.toml`), run against every engine: the compiled static
-//! tables, `guestlist explain` (the compiler's lowering + the runtime), and a real nginx with
-//! the emitted configuration. A case an engine cannot run must say why (`nginx = false`,
+//! tables behind the tower layer (the status and headers it writes), `guestlist explain` (the
+//! compiler's lowering + the runtime), and a real nginx with the emitted configuration. A case an engine cannot run must say why (`nginx = false`,
 //! `why = ...`); the runner prints those gaps.
 #![allow(
     clippy::unwrap_used,
@@ -92,16 +92,29 @@ fn load() -> (BTreeMap<String, String>, Vec<Case>) {
     (policies, cases)
 }
 
-/// The kind and every header the runtime sets (CORS, refusal reason, security headers).
-fn summary(
-    policy: &guestlist::Policy,
-    d: &guestlist::Decision<'_>,
-) -> (String, Vec<(String, String)>) {
-    (
-        d.kind.as_str().to_string(),
-        guestlist_compiler::explain::response_headers(policy, d),
-    )
+/// Header lines by name, each name's values in order (the layer's map has an order of its own
+/// across names; the lines of one name, such as `Vary` or echoed `Access-Control-Allow-Headers`,
+/// keep theirs).
+fn by_name(lines: &[(String, String)]) -> BTreeMap<String, Vec<String>> {
+    let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (n, v) in lines {
+        m.entry(n.to_ascii_lowercase()).or_default().push(v.clone());
+    }
+    m
 }
+
+/// The status the layer answers a decision kind with (the stand-in application's 200 when the
+/// request reaches it).
+fn status(kind: &str) -> u16 {
+    match kind {
+        "preflight-ok" => 204,
+        "preflight-rejected" | "csrf-rejected" | "websocket-rejected" => 403,
+        "path-rejected" => 400,
+        _ => 200,
+    }
+}
+
+type Summary = (String, u16, BTreeMap<String, Vec<String>>);
 
 #[test]
 fn compiled_tables_and_explain() {
@@ -109,19 +122,25 @@ fn compiled_tables_and_explain() {
     let mut failures = Vec::new();
     let mut lowered = BTreeMap::new();
     for c in &cases {
-        let want = (c.kind.clone(), c.expect.clone());
+        let want: Summary = (c.kind.clone(), status(&c.kind), by_name(&c.expect));
+        // The static tables the code generator writes, decided and answered by the tower layer
+        // (`Layer::new`, what `include_policy!` users write).
         let compiled =
             guestlist_conformance::compiled(&c.file, &c.profile).expect("compiled by build.rs");
-        let got = summary(
-            compiled,
-            &compiled.decide(&c.method, &c.path, &c.headers[..]),
-        );
+        let d = compiled.decide(&c.method, &c.path, &c.headers[..]);
+        let layer = guestlist::Layer::new(compiled);
+        let got: Summary =
+            match guestlist_compiler::response::answer(&layer, &c.method, &c.path, &c.headers) {
+                Ok(a) => (d.kind.as_str().to_string(), a.status, by_name(&a.headers)),
+                Err(e) => (e.to_string(), 0, BTreeMap::new()),
+            };
         if got != want {
             failures.push(format!(
                 "compiled {}: {}: got {got:?}, want {want:?}",
                 c.file, c.name
             ));
         }
+        // `guestlist explain` on the compiler's lowering (its headers: the layer's too).
         let l = lowered
             .entry((c.file.clone(), c.profile.clone()))
             .or_insert_with(|| {
@@ -129,8 +148,15 @@ fn compiled_tables_and_explain() {
                     .lower(&c.profile)
                     .unwrap()
             });
-        let e = guestlist_compiler::explain::explain(l, &c.method, &c.path, &c.headers);
-        let got = (e.kind.as_str().to_string(), e.headers.clone());
+        let got: Summary =
+            match guestlist_compiler::explain::explain(l, &c.method, &c.path, &c.headers) {
+                Ok(e) => (
+                    e.kind.as_str().to_string(),
+                    e.status.unwrap_or(200),
+                    by_name(&e.headers),
+                ),
+                Err(e) => (e.to_string(), 0, BTreeMap::new()),
+            };
         if got != want {
             failures.push(format!(
                 "explain {}: {}: got {got:?}, want {want:?}",

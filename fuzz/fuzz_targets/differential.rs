@@ -1,10 +1,16 @@
-//! The compiled tables against a deliberately naive reference model of the semantics
-//! (spec/language.md section 7): linear scans, owned strings, no hashing. Any difference in
-//! kind, reason or headers is a crash.
+//! The compiled tables and the tower layer against a deliberately naive model of the
+//! semantics (spec/language.md sections 4, 6 and 7: `compiler/tests/model/mod.rs`, the
+//! property tests' oracle): routes picked by the input among nested patterns, with and without
+//! the cors block, and a path built from the input (segments of the model's lists: plain, dot,
+//! percent-encoded, broken). The decision's kind and reason code, and its headers, must be the
+//! model's; the layer's status and response headers too. Any difference is a crash.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+
+#[path = "../../compiler/tests/model/mod.rs"]
+mod model;
 
 const ORIGINS: &[&str] = &[
     "https://app.example.com",
@@ -13,6 +19,8 @@ const ORIGINS: &[&str] = &[
     "http://localhost:*",
     "https://*.example.org:*",
     "http://127.0.0.1:3000",
+    "http://[::1]:*",
+    "https://*.example.org:8443",
 ];
 const REQUEST_ORIGINS: &[&str] = &[
     "https://app.example.com",
@@ -25,8 +33,15 @@ const REQUEST_ORIGINS: &[&str] = &[
     "https://x.y.example.org:9",
     "https://x.example.org:09",
     "https://x.example.org:65536",
+    "https://x.example.org:8443",
     "http://localhost",
     "http://localhost:5173",
+    "http://[::1]:3000",
+    "http://[::1]",
+    "http://[::2]:3000",
+    // Hosts that are a pattern's own text (regressions/differential/origin-host-is-a-wildcard).
+    "https://*.example.org",
+    "https://*.example.org:8443",
     "null",
 ];
 const METHODS: &[&str] = &["PUT", "DELETE", "patch"];
@@ -42,6 +57,8 @@ const REQ_HEADERS: &[&str] = &[
     "",
     "a b",
 ];
+/// The request's method: mostly GET and OPTIONS.
+const METHOD_LINE: &[&str] = &["GET", "OPTIONS", "GET", "OPTIONS", "POST", "PUT", "patch"];
 
 #[derive(Debug, Arbitrary)]
 struct Input {
@@ -54,228 +71,41 @@ struct Input {
     any_header: bool,
     expose: bool,
     max_age: Option<u16>,
-    options: bool,
+    /// Bit i: `ROUTE_PATTERNS[i]` is a route (every one when zero).
+    routes: u8,
+    /// Bit i: that route has no cors line.
+    without_cors: u8,
+    /// The path: one segment per byte (high bit: the odd list).
+    path: Vec<u8>,
+    tail: u8,
+    method: u8,
     origin: Option<u8>,
     acrm: Option<u8>,
     acrh: Vec<Vec<u8>>,
     free_origin: Option<String>,
+    /// `paths { non-normal two-readings }` (paths with dot segments are read twice instead of
+    /// refused).
+    two_readings: bool,
 }
 
 fn pick<'a>(v: &[&'a str], i: u8) -> &'a str {
     v[usize::from(i) % v.len()]
 }
 
-/// The naive model: what the spec says, written the slow and obvious way.
-struct Model {
-    any_origin: bool,
-    origins: Vec<String>,
-    credentials: bool,
-    any_method: bool,
-    methods: Vec<String>,
-    any_header: bool,
-    headers: Vec<String>,
-    expose: Vec<String>,
-    max_age: Option<u16>,
-}
-
-fn valid_host(h: &str) -> bool {
-    !h.is_empty()
-        && h.len() <= 253
-        && h.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+/// A request path from the input: `/`, segments, a tail.
+fn path(bytes: &[u8], tail: u8) -> String {
+    let segments: Vec<&str> = bytes
+        .iter()
+        .take(8)
+        .map(|&b| {
+            if b & 0x80 == 0 {
+                pick(model::PATH_SEGMENTS, b)
+            } else {
+                pick(model::PATH_ODD_SEGMENTS, b & 0x7f)
+            }
         })
-}
-
-fn valid_port(p: &str) -> bool {
-    !p.is_empty()
-        && p.len() <= 5
-        && !p.starts_with('0')
-        && p.bytes().all(|b| b.is_ascii_digit())
-        && p.parse::<u32>().map_or(false, |n| n <= 65535)
-}
-
-impl Model {
-    fn origin_ok(&self, o: &str) -> bool {
-        if self.any_origin {
-            return true;
-        }
-        for entry in &self.origins {
-            if !entry.contains('*') {
-                if entry == o {
-                    return true;
-                }
-                continue;
-            }
-            let (scheme, rest) = entry.split_once("://").unwrap();
-            let Some(orest) = o.strip_prefix(&format!("{scheme}://")) else {
-                continue;
-            };
-            let (ohost, oport) = match orest.split_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (orest, None),
-            };
-            if !valid_host(ohost) || oport.is_some_and(|p| !valid_port(p)) {
-                continue;
-            }
-            let (ehost, eport) = match rest.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (rest, None),
-            };
-            let host_ok = match ehost.strip_prefix("*.") {
-                Some(suffix) => ohost.ends_with(&format!(".{suffix}")),
-                None => ohost == ehost,
-            };
-            let port_ok = match eport {
-                Some("*") => true,
-                Some(p) => oport == Some(p),
-                None => oport.is_none(),
-            };
-            if host_ok && port_ok {
-                return true;
-            }
-        }
-        false
-    }
-
-    fn decide(
-        &self,
-        method: &str,
-        headers: &[(String, String)],
-    ) -> (String, Vec<(String, String)>) {
-        let values = |n: &str| -> Vec<String> {
-            headers
-                .iter()
-                .filter(|(k, _)| k.eq_ignore_ascii_case(n))
-                .map(|(_, v)| v.clone())
-                .collect()
-        };
-        let static_any = self.any_origin && !self.credentials;
-        let mut out = Vec::new();
-        let origins = values("origin");
-        let vary = |out: &mut Vec<(String, String)>| {
-            if !static_any {
-                out.push(("vary".into(), "Origin".into()));
-            }
-        };
-        if origins.is_empty() {
-            if static_any {
-                out.push(("access-control-allow-origin".into(), "*".into()));
-                if !self.expose.is_empty() {
-                    out.push((
-                        "access-control-expose-headers".into(),
-                        self.expose.join(", "),
-                    ));
-                }
-            }
-            vary(&mut out);
-            return ("not-cors".into(), out);
-        }
-        let origin = origins[0].clone();
-        let allowed = origins.len() == 1 && self.origin_ok(&origin);
-        let acao = if self.any_origin {
-            "*".to_string()
-        } else {
-            origin.clone()
-        };
-        let acrms = values("access-control-request-method");
-        if method == "OPTIONS" && !acrms.is_empty() {
-            let token = |s: &str| {
-                !s.is_empty()
-                    && s.bytes()
-                        .all(|b| b"!#$%&'*+-.^_`|~".contains(&b) || b.is_ascii_alphanumeric())
-            };
-            let mut ok = allowed && acrms.len() == 1 && token(&acrms[0]);
-            let m = acrms[0].clone();
-            ok = ok
-                && (["GET", "HEAD", "POST"].contains(&m.as_str())
-                    || self.any_method
-                    || self.methods.contains(&m));
-            let lines = values("access-control-request-headers");
-            let mut names = Vec::new();
-            if ok {
-                let total: usize = lines.iter().map(String::len).sum();
-                ok = lines.len() <= 8 && total <= 4096;
-                for l in &lines {
-                    for n in l.split(',') {
-                        let n = n.trim_matches([' ', '\t']);
-                        if !n.is_empty() {
-                            names.push(n.to_string());
-                        }
-                    }
-                }
-                ok = ok && names.len() <= 64;
-                for n in &names {
-                    let listed = self.headers.iter().any(|h| h.eq_ignore_ascii_case(n));
-                    let allowed = token(n)
-                        && if n.eq_ignore_ascii_case("authorization") {
-                            listed
-                        } else {
-                            listed || self.any_header
-                        };
-                    ok = ok && allowed;
-                }
-            }
-            if !ok {
-                vary(&mut out);
-                return ("preflight-rejected".into(), out);
-            }
-            out.push(("access-control-allow-origin".into(), acao));
-            if self.credentials {
-                out.push(("access-control-allow-credentials".into(), "true".into()));
-            }
-            out.push(("access-control-allow-methods".into(), m));
-            if !names.is_empty() {
-                if self.any_header && self.credentials {
-                    for l in &lines {
-                        if l.split(',')
-                            .any(|n| !n.trim_matches([' ', '\t']).is_empty())
-                        {
-                            out.push(("access-control-allow-headers".into(), l.clone()));
-                        }
-                    }
-                } else if self.any_header {
-                    let mut v = "*".to_string();
-                    if self
-                        .headers
-                        .iter()
-                        .any(|h| h.eq_ignore_ascii_case("authorization"))
-                    {
-                        v.push_str(", Authorization");
-                    }
-                    out.push(("access-control-allow-headers".into(), v));
-                } else if !self.headers.is_empty() {
-                    out.push((
-                        "access-control-allow-headers".into(),
-                        self.headers.join(", "),
-                    ));
-                }
-            }
-            if let Some(a) = self.max_age {
-                out.push(("access-control-max-age".into(), a.to_string()));
-            }
-            vary(&mut out);
-            return ("preflight-ok".into(), out);
-        }
-        if !allowed {
-            vary(&mut out);
-            return ("actual-not-allowed".into(), out);
-        }
-        out.push(("access-control-allow-origin".into(), acao));
-        if self.credentials {
-            out.push(("access-control-allow-credentials".into(), "true".into()));
-        }
-        if !self.expose.is_empty() {
-            out.push((
-                "access-control-expose-headers".into(),
-                self.expose.join(", "),
-            ));
-        }
-        vary(&mut out);
-        ("actual-allowed".into(), out)
-    }
+        .collect();
+    format!("/{}{}", segments.join("/"), pick(model::PATH_TAILS, tail))
 }
 
 fn dedup(v: Vec<String>, fold: bool) -> Vec<String> {
@@ -342,25 +172,54 @@ fuzz_target!(|input: Input| {
         expose: expose.clone(),
         max_age: input.max_age.map(u32::from),
     };
-    let policy = guestlist::Policy::build(
-        vec![guestlist::RouteSpec {
-            pattern: "/api/*".into(),
-            cors: Some(0),
+    let chosen = if input.routes == 0 {
+        u8::MAX
+    } else {
+        input.routes
+    };
+    let mut routes = Vec::new();
+    let mut route_specs = Vec::new();
+    for (i, pattern) in model::ROUTE_PATTERNS.iter().enumerate().take(8) {
+        if chosen & (1 << i) == 0 {
+            continue;
+        }
+        let cors = (input.without_cors & (1 << i) == 0).then_some(0);
+        routes.push(model::Route {
+            pattern: pattern.to_string(),
+            cors,
+        });
+        route_specs.push(guestlist::RouteSpec {
+            pattern: pattern.to_string(),
+            cors,
             ..Default::default()
-        }],
-        vec![spec],
-    )
+        });
+    }
+    let policy = guestlist::Policy::from_spec(guestlist::PolicySpec {
+        routes: route_specs,
+        cors: vec![spec],
+        non_normal: if input.two_readings {
+            guestlist::NonNormalPaths::TwoReadings
+        } else {
+            guestlist::NonNormalPaths::Reject
+        },
+        ..Default::default()
+    })
     .expect("builds");
-    let model = Model {
-        any_origin,
-        origins,
-        credentials,
-        any_method: input.any_method,
-        methods,
-        any_header: input.any_header,
-        headers,
-        expose,
-        max_age: input.max_age,
+    let model = model::Model {
+        routes,
+        cors: vec![model::Cors {
+            any_origin,
+            origins,
+            credentials,
+            any_method: input.any_method,
+            methods,
+            any_header: input.any_header,
+            headers,
+            expose_any: false,
+            expose,
+            max_age: input.max_age.map(u32::from),
+        }],
+        two_readings: input.two_readings,
     };
     let mut req: Vec<(String, String)> = Vec::new();
     if let Some(o) = input.origin {
@@ -383,41 +242,51 @@ fuzz_target!(|input: Input| {
             .collect();
         req.push(("Access-Control-Request-Headers".into(), names.join(",")));
     }
-    let method = if input.options { "OPTIONS" } else { "GET" };
-    let d = policy.decide(method, "/api/x", &req[..]);
-    let got: Vec<(String, String)> = d
-        .headers()
-        .iter()
-        .map(|h| {
-            (
-                h.name.as_str().to_string(),
-                String::from_utf8_lossy(h.value.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let (kind, want) = model.decide(method, &req);
-    assert_eq!(d.kind.as_str(), kind, "kind differs for {req:?}");
-    assert_eq!(got, want, "headers differ for {req:?}");
-    through_the_layer(policy, method, &req, &kind, &want);
+    let method = pick(METHOD_LINE, input.method);
+    let path = path(&input.path, input.tail);
+    let d = policy.decide(method, &path, &req[..]);
+    let got = model::by_name(d.headers().iter().map(|h| {
+        (
+            h.name.as_str().to_string(),
+            String::from_utf8_lossy(h.value.as_bytes()).into_owned(),
+        )
+    }));
+    let want = model.decide(method, &path, &req);
+    assert_eq!(
+        d.kind.as_str(),
+        want.kind,
+        "kind differs for {method} {path} {req:?}"
+    );
+    assert!(
+        want.reasons.contains(&d.reason.code()),
+        "reason {} is not one of {:?} for {method} {path} {req:?}",
+        d.reason.code(),
+        want.reasons
+    );
+    assert_eq!(
+        got,
+        want.by_name(),
+        "headers differ for {method} {path} {req:?}"
+    );
+    through_the_layer(policy, method, &path, &req, &want);
 });
 
 /// The same request through the tower layer (its fast path for actual requests, its general
-/// path for preflights), against the same model: the response's status and headers, per name
-/// in order (the layer may write different names in another order).
+/// path for preflights), against the same model: the response's status and headers, by name
+/// (the layer may write different names in another order).
 fn through_the_layer(
     policy: guestlist::Policy,
     method: &str,
+    path: &str,
     req: &[(String, String)],
-    kind: &str,
-    want: &[(String, String)],
+    want: &model::Outcome,
 ) {
-    use std::collections::BTreeMap;
     use std::future::Future;
     use std::task::{Context, Poll, Waker};
     use tower_layer::Layer as _;
     use tower_service::Service as _;
 
-    let mut b = http::Request::builder().method(method).uri("/api/x");
+    let mut b = http::Request::builder().method(method).uri(path);
     for (n, v) in req {
         // Values HTTP cannot carry never reach a layer.
         let Ok(v) = http::HeaderValue::from_str(v) else {
@@ -425,7 +294,10 @@ fn through_the_layer(
         };
         b = b.header(n.as_str(), v);
     }
-    let request = b.body(()).expect("request");
+    // Nor do targets it cannot carry.
+    let Ok(request) = b.body(()) else {
+        return;
+    };
     let app = tower_service_fn(|_req: http::Request<()>| {
         std::future::ready(Ok::<_, std::convert::Infallible>(http::Response::new(())))
     });
@@ -435,27 +307,35 @@ fn through_the_layer(
     let Poll::Ready(Ok(resp)) = fut.as_mut().poll(&mut cx) else {
         panic!("the layer's future is ready when the application's is");
     };
-    let status = match kind {
+    let status = match want.kind {
         "preflight-ok" => 204,
         "preflight-rejected" => 403,
+        "path-rejected" => 400,
         _ => 200,
     };
-    assert_eq!(resp.status().as_u16(), status, "status differs for {req:?}");
-    let by_name = |pairs: &mut dyn Iterator<Item = (String, String)>| {
-        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (n, v) in pairs {
-            m.entry(n).or_default().push(v);
-        }
-        m
-    };
-    let got = by_name(&mut resp.headers().iter().map(|(n, v)| {
+    assert_eq!(
+        resp.status().as_u16(),
+        status,
+        "status differs for {method} {path} {req:?}"
+    );
+    let got = model::by_name(resp.headers().iter().map(|(n, v)| {
         (
             n.as_str().to_string(),
             String::from_utf8_lossy(v.as_bytes()).into_owned(),
         )
     }));
-    let want = by_name(&mut want.iter().cloned());
-    assert_eq!(got, want, "layer headers differ for {req:?}");
+    // A refused path carries its reason (the model's one reason) in `Guestlist-Reason`.
+    let mut want_headers = want.by_name();
+    if want.kind == "path-rejected" {
+        want_headers.insert(
+            guestlist::REASON_HEADER.to_string(),
+            want.reasons.iter().map(|r| r.to_string()).collect(),
+        );
+    }
+    assert_eq!(
+        got, want_headers,
+        "layer headers differ for {method} {path} {req:?}"
+    );
 }
 
 /// A tower service from a closure (the fuzz crate does not depend on `tower`).

@@ -1037,6 +1037,96 @@ const fn split_scheme(o: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((scheme, rest))
 }
 
+/// Whether `s` is an IPv6 address in text (RFC 4291 section 2.2, as `std::net::Ipv6Addr`
+/// parses it): eight groups of one to four hex digits, or fewer with one `::` standing for the
+/// zero groups left out, the last two groups optionally written as a dotted IPv4 address.
+const fn is_ipv6(s: &[u8]) -> bool {
+    let mut rest = s;
+    let mut groups = 0u32;
+    let mut compressed = false;
+    if let [b':', b':', tail @ ..] = rest {
+        compressed = true;
+        rest = tail;
+        if rest.is_empty() {
+            return true;
+        }
+    }
+    loop {
+        let group = rest;
+        let mut digits = 0;
+        while let [b, tail @ ..] = rest {
+            if !b.is_ascii_hexdigit() {
+                break;
+            }
+            digits += 1;
+            rest = tail;
+        }
+        if let [b'.', ..] = rest {
+            let room = if compressed { groups <= 5 } else { groups == 6 };
+            return room && is_ipv4(group);
+        }
+        if digits == 0 || digits > 4 {
+            return false;
+        }
+        groups += 1;
+        match rest {
+            [] => break,
+            [b':', b':', tail @ ..] => {
+                if compressed {
+                    return false;
+                }
+                compressed = true;
+                rest = tail;
+                if rest.is_empty() {
+                    break;
+                }
+            }
+            [b':', tail @ ..] if !tail.is_empty() => rest = tail,
+            _ => return false,
+        }
+    }
+    if compressed {
+        groups <= 7
+    } else {
+        groups == 8
+    }
+}
+
+/// Whether `s` is a dotted IPv4 address as `std::net::Ipv4Addr` parses it: four decimal
+/// octets up to 255, none with a leading zero.
+const fn is_ipv4(s: &[u8]) -> bool {
+    let mut rest = s;
+    let mut octets = 0;
+    loop {
+        let mut n = 0u32;
+        let mut digits = 0;
+        let mut first = 0u8;
+        while let [b, tail @ ..] = rest {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            if digits == 0 {
+                first = *b;
+            }
+            n = n * 10 + (*b - b'0') as u32;
+            digits += 1;
+            rest = tail;
+            if digits > 3 {
+                return false;
+            }
+        }
+        if digits == 0 || n > 255 || (digits > 1 && first == b'0') {
+            return false;
+        }
+        octets += 1;
+        match rest {
+            [] => return octets == 4,
+            [b'.', tail @ ..] if octets < 4 => rest = tail,
+            _ => return false,
+        }
+    }
+}
+
 /// `(host, port)` of an origin's `host[:port]`: lowercase labels of at most 253 bytes
 /// together, or a bracketed IPv6 address of hex digits, `:` and `.`; a port of 1 to 65535
 /// without a leading zero.
@@ -1057,12 +1147,17 @@ const fn split_authority(rest: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
                 [] => return None,
             }
         }
-        if close == 1 {
-            return None;
-        }
         let Some(split) = rest.split_at_checked(close + 1) else {
             return None;
         };
+        // An IPv6 literal by its grammar (the characters alone let `[:]` or `[1]` through),
+        // in lowercase as browsers serialise it.
+        let Some((literal, _)) = inner.split_at_checked(close - 1) else {
+            return None;
+        };
+        if !is_ipv6(literal) {
+            return None;
+        }
         split
     } else {
         let Some((end, label)) = scan_labels(rest) else {
@@ -2446,66 +2541,138 @@ mod tests {
         None
     }
 
-    /// The host check as first written (several passes), the reference for the one-pass one.
-    fn reference_host(rest: &[u8]) -> Option<(&[u8], &[u8])> {
-        let end = rest.iter().position(|&b| b == b':').unwrap_or(rest.len());
-        let host = rest.get(..end)?;
-        if host.is_empty()
-            || host.len() > 253
-            || !host
-                .iter()
-                .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-            || host
-                .split(|&b| b == b'.')
-                .any(|l| l.is_empty() || l.len() > 63)
-        {
+    /// The strict origin form, re-stated from spec/language.md section 4 with the standard
+    /// library's parsers (no byte classes, no single pass): `scheme "://" host [":" port]` with
+    /// a lowercase RFC 3986 scheme; a host of lowercase LDH labels (RFC 1034: 1 to 63 bytes
+    /// each, 253 in all) or a bracketed IPv6 literal (std's `Ipv6Addr` grammar, lowercase);
+    /// a port of 1 to 65535 written without a leading zero. Origins longer than 328 bytes (a
+    /// 64-byte scheme, `://`, a 255-byte host, `:65535`) are never strict.
+    fn reference_split(o: &[u8]) -> Option<OriginParts<'_>> {
+        if o.len() > 328 {
             return None;
         }
-        Some((host, rest.get(end..)?))
+        let s = std::str::from_utf8(o).ok()?;
+        let (scheme, rest) = s.split_once("://")?;
+        let mut chars = scheme.chars();
+        let scheme_ok = chars.next()?.is_ascii_lowercase()
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
+        if !scheme_ok {
+            return None;
+        }
+        let (host, port) = if let Some(bracketed) = rest.strip_prefix('[') {
+            let (inner, after) = bracketed.split_once(']')?;
+            let ipv6 = inner.parse::<std::net::Ipv6Addr>().is_ok();
+            if !ipv6 || inner.chars().any(|c| c.is_ascii_uppercase()) {
+                return None;
+            }
+            (&rest[..inner.len() + 2], after)
+        } else {
+            let (host, after) = match rest.find(':') {
+                Some(i) => rest.split_at(i),
+                None => (rest, ""),
+            };
+            let ldh = |l: &str| {
+                (1..=63).contains(&l.len())
+                    && l.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            };
+            if host.len() > 253 || !host.split('.').all(ldh) {
+                return None;
+            }
+            (host, after)
+        };
+        let port = match port {
+            "" => None,
+            p => {
+                let digits = p.strip_prefix(':')?;
+                let n: u32 = digits.parse().ok()?;
+                let plain = digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
+                if !plain || !(1..=65535).contains(&n) {
+                    return None;
+                }
+                Some(digits.as_bytes())
+            }
+        };
+        Some((scheme.as_bytes(), host.as_bytes(), port))
     }
 
     #[test]
     fn one_pass_origin_split_agrees_with_the_reference() {
-        // Every string of up to 5 bytes over an alphabet with every byte class the host check
-        // distinguishes, behind "https://", and some long labels and hosts.
-        let mut inputs = crate::headers::every_string(b"a0-.:[Z_", 5);
+        let mut origins: Vec<Vec<u8>> = Vec::new();
+        // Every host part of up to 5 bytes over an alphabet with every byte class the host
+        // check distinguishes (brackets included), behind "https://".
+        for rest in crate::headers::every_string(b"a0-.:[]Z_", 5) {
+            origins.push([&b"https://"[..], &rest].concat());
+        }
+        // Every whole origin of up to 7 bytes over the separators and two host bytes.
+        origins.extend(crate::headers::every_string(b"a:/[]1", 7));
+        // Schemes, hosts and ports at and around every bound, combined.
+        let long_scheme = "a".repeat(70);
+        let schemes = [
+            "https",
+            "http",
+            "a",
+            "a1+.-",
+            "1a",
+            "A",
+            "htTp",
+            "",
+            &long_scheme,
+        ];
+        let mut hosts: Vec<String> = [
+            "a",
+            "a.b",
+            "a-b.c0",
+            "-",
+            "a..b",
+            ".a",
+            "a.",
+            "A.b",
+            "a_b",
+            "[::1]",
+            "[::]",
+            "[1:2:3:4:5:6:7:8]",
+            "[1:2:3:4:5:6:7:8:9]",
+            "[::ffff:1.2.3.4]",
+            "[::FFFF]",
+            "[:]",
+            "[]",
+            "[1]",
+            "[::1",
+            "[::1]x",
+            "[::1]]",
+            "[g::1]",
+            "[fe80::1%25eth0]",
+        ]
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
         for n in [62usize, 63, 64, 120, 252, 253, 254] {
-            inputs.push(vec![b'a'; n]);
-            let mut labels = Vec::new();
-            while labels.len() < n {
-                labels.extend_from_slice(b"abcdefghi.");
-            }
+            hosts.push("a".repeat(n));
+            let mut labels = "abcdefghi.".repeat(n / 10 + 1);
             labels.truncate(n);
-            inputs.push(labels.clone());
-            labels.extend_from_slice(b":443");
-            inputs.push(labels);
+            hosts.push(labels);
         }
-        for rest in &inputs {
-            let mut o = b"https://".to_vec();
-            o.extend_from_slice(rest);
-            let got = split_origin(&o).map(|(_, h, _)| h.to_vec());
-            let want = if rest.first() == Some(&b'[') {
-                got.clone() // the bracketed branch is unchanged
-            } else {
-                reference_host(rest).and_then(|(h, tail)| {
-                    // The port must parse too for split_origin to answer.
-                    let port_ok = match tail {
-                        [] => true,
-                        [b':', d @ ..] => {
-                            !d.is_empty()
-                                && d.len() <= 5
-                                && d.first() != Some(&b'0')
-                                && d.iter().all(u8::is_ascii_digit)
-                                && d.iter().fold(0u32, |a, &x| a * 10 + u32::from(x - b'0'))
-                                    <= 65535
-                        }
-                        _ => false,
-                    };
-                    port_ok.then(|| h.to_vec())
-                })
-            };
-            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&o));
+        let ports = [
+            "", ":", ":0", ":1", ":01", ":443", ":65535", ":65536", ":99999", ":123456", ":8a",
+            ":+1", ": 1", "::1",
+        ];
+        for scheme in schemes {
+            for host in &hosts {
+                for port in ports {
+                    origins.push(format!("{scheme}://{host}{port}").into_bytes());
+                }
+            }
         }
+        let mut strict = 0;
+        for o in &origins {
+            let want = reference_split(o);
+            strict += usize::from(want.is_some());
+            assert_eq!(split_origin(o), want, "{:?}", String::from_utf8_lossy(o));
+        }
+        // The inputs reach both answers, bracketed hosts included.
+        assert!(strict > 1_000, "{strict} strict origins");
+        assert!(reference_split(b"https://[::1]:8443").is_some());
         assert!(split_origin(b"ht:tp://x").is_none());
         assert!(split_origin(b"https:/x").is_none());
         assert_eq!(

@@ -803,7 +803,8 @@ fn explain(
         return Ok(1);
     }
     let lowered = c.lower(profile)?;
-    let e = crate::explain::explain_with(&lowered, method, path, &headers, secret.as_ref());
+    let e = crate::explain::explain_with(&lowered, method, path, &headers, secret.as_ref())
+        .map_err(|e| e.to_string())?;
     match format {
         Format::Json => {
             let hs: Vec<_> = e.headers.iter().map(|(n, v)| json!([n, v])).collect();
