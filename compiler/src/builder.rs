@@ -300,35 +300,40 @@ impl Build {
         let io = |p: &Path, e: &dyn std::fmt::Display| BuildError {
             rendered: format!("error: cannot write {}: {e}", p.display()),
         };
+        // Every output is made before any is written: nothing is written when one is refused.
+        let nginx = match &self.nginx_dir {
+            Some(nginx_dir) => {
+                let errors = crate::emit::nginx::errors(&lowered, &c.program);
+                if !errors.is_empty() {
+                    return Err(BuildError {
+                        rendered: crate::diag::render::render(&c.sources, &errors),
+                    });
+                }
+                let nginx_dir = self.resolve(nginx_dir);
+                std::fs::create_dir_all(&nginx_dir).map_err(|e| io(&nginx_dir, &e))?;
+                let root = match &self.nginx_include_root {
+                    Some(r) => r.clone(),
+                    None => std::fs::canonicalize(&nginx_dir)
+                        .map_err(|e| io(&nginx_dir, &e))?
+                        .to_string_lossy()
+                        .into_owned(),
+                };
+                let opts = crate::emit::nginx::Options {
+                    include_root: root,
+                    upstream_include: self.nginx_upstream_include.clone(),
+                    generated_by: self.generated_by(),
+                };
+                let files = crate::emit::nginx::emit(&lowered, &c.sources, &c.program, &opts)
+                    .map_err(|e| BuildError {
+                        rendered: format!("error: cannot emit nginx configuration: {e}"),
+                    })?;
+                Some((nginx_dir, files))
+            }
+            None => None,
+        };
         crate::write::write_if_changed(&path, generated.code.as_bytes())
             .map_err(|e| io(&path, &e))?;
-        if let Some(nginx_dir) = &self.nginx_dir {
-            let nginx_dir = self.resolve(nginx_dir);
-            std::fs::create_dir_all(&nginx_dir).map_err(|e| io(&nginx_dir, &e))?;
-            let root = match &self.nginx_include_root {
-                Some(r) => r.clone(),
-                None => std::fs::canonicalize(&nginx_dir)
-                    .map_err(|e| io(&nginx_dir, &e))?
-                    .to_string_lossy()
-                    .into_owned(),
-            };
-            let errors = crate::emit::nginx::errors(&lowered, &c.program);
-            if !errors.is_empty() {
-                return Err(BuildError {
-                    rendered: crate::diag::render::render(&c.sources, &errors),
-                });
-            }
-            let opts = crate::emit::nginx::Options {
-                include_root: root,
-                upstream_include: self.nginx_upstream_include.clone(),
-                generated_by: self.generated_by(),
-            };
-            let files =
-                crate::emit::nginx::emit(&lowered, &c.sources, &c.program, &opts).map_err(|e| {
-                    BuildError {
-                        rendered: format!("error: cannot emit nginx configuration: {e}"),
-                    }
-                })?;
+        if let Some((nginx_dir, files)) = nginx {
             crate::emit::nginx::write(&nginx_dir, &files).map_err(|e| io(&nginx_dir, &e))?;
             if self.cargo_output {
                 let warnings = crate::emit::nginx::warnings(&lowered, &c.program);

@@ -111,3 +111,32 @@ fn errors_render_in_display_and_debug() {
     let none = Build::new().cargo_output(false).generate().unwrap_err();
     assert!(none.to_string().contains("has no policy"));
 }
+
+/// `Build::nginx` refuses a method nginx answers 400 to (GL1010), with the method underlined,
+/// and writes nothing: not the Rust, not the nginx files.
+#[test]
+fn nginx_refuses_a_method_nginx_refuses() {
+    let dir = tempdir("build-gl1010");
+    let policy = dir.join("m.policy");
+    std::fs::write(
+        &policy,
+        "cors api {\n    allow-origins  \"https://app.example.com\"\n    allow-methods  patch\n    max-age        2h\n}\nroute \"/api/*\" { cors api }\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let e = Build::new()
+        .policy(&policy)
+        .out_dir(&out)
+        .nginx(out.join("nginx"))
+        .cargo_output(false)
+        .compile()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("error[GL1010]: nginx answers 400 to the method `patch`"),
+        "{e}"
+    );
+    assert!(e.contains("m.policy:3:20"), "{e}");
+    assert!(!out.join("guestlist_policy.rs").exists());
+    assert!(!out.join("nginx").exists());
+}

@@ -180,10 +180,47 @@ fn nginx_headers(files: &[nginx::File], route: &guestlist::Route) -> Vec<(String
             // Not a table value: `Vary: Origin` follows from the decision.
             continue;
         }
-        let Some(var) = value.strip_prefix('$') else {
+        let Some(first) = value.strip_prefix('$') else {
             out.push((name, nginx_value(value)));
             continue;
         };
+        // A route whose paths may read as another route picks each header by the as-sent
+        // reading's policy id (`map $..._s`): a structurally normal path gets the default.
+        let by_reading = |v: &str| {
+            http.lines().any(|l| {
+                l.starts_with("map $") && l.ends_with(&format!(" ${v} {{")) && {
+                    let source = l.split(' ').nth(1).unwrap_or("");
+                    source.ends_with("_s")
+                }
+            })
+        };
+        let mut var = first.to_string();
+        let mut passed_on = false;
+        while by_reading(&var) {
+            let default = map_lines(http, &var)
+                .into_iter()
+                .find(|(k, _)| k == "default")
+                .map(|(_, v)| v)
+                .unwrap();
+            match default.strip_prefix('$') {
+                Some(v) if v.starts_with("upstream_http_") => {
+                    passed_on = true;
+                    break;
+                }
+                Some(v) => var = v.to_string(),
+                None => {
+                    if !default.is_empty() {
+                        out.push((name.clone(), default));
+                    }
+                    passed_on = true;
+                    break;
+                }
+            }
+        }
+        if passed_on {
+            // The upstream's own value, or a fixed one: not a table value the runtime sets.
+            continue;
+        }
         // A CORS header: the value its map gives an allowed request or a passed preflight.
         let key = match name.as_str() {
             "access-control-allow-credentials" | "access-control-expose-headers" => "allowed",
@@ -191,7 +228,7 @@ fn nginx_headers(files: &[nginx::File], route: &guestlist::Route) -> Vec<(String
             "access-control-max-age" => "pok",
             _ => continue,
         };
-        let lines = map_lines(http, var);
+        let lines = map_lines(http, &var);
         let value = lines
             .iter()
             .find(|(k, _)| k == key)

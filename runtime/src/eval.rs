@@ -879,7 +879,7 @@ impl<'a> Decision<'a> {
         }
     }
 
-    /// Whether the application is called (everything but preflights).
+    /// Whether the application is called (everything but preflights and refusals).
     pub fn reaches_app(&self) -> bool {
         self.status().is_none()
     }
@@ -893,6 +893,10 @@ const SAFELISTED_WORDS: [u64; 3] = [
     u32::from_le_bytes(*b"HEAD") as u64,
     u32::from_le_bytes(*b"POST") as u64,
 ];
+
+/// How long a browser caches a preflight without `Access-Control-Max-Age` (Fetch: five
+/// seconds).
+const BROWSER_MAX_AGE: u64 = 5;
 
 /// Whether every name of the comma list `x` is in `y` (ASCII case ignored), or `y` is `*`.
 fn list_within(x: &[u8], y: &[u8]) -> bool {
@@ -914,17 +918,23 @@ impl Cors {
         }
     }
 
-    /// For a path whose two readings apply this table and `other`: the smaller max-age, none
-    /// unless both send one (a browser's default is five seconds).
+    /// For a path whose two readings apply this table and `other`: the smaller max-age, a
+    /// table without one counting as the browser's default of five seconds (so none is sent
+    /// when that is the smaller; spec/language.md, "Path forms").
     pub fn stricter_max_age<'a>(&'a self, other: &'a Cors) -> Option<&'a http::HeaderValue> {
-        let (x, y) = (self.max_age.as_ref()?, other.max_age.as_ref()?);
-        let seconds = |v: &http::HeaderValue| {
-            std::str::from_utf8(v.as_bytes())
+        let seconds = |v: Option<&http::HeaderValue>| match v {
+            None => BROWSER_MAX_AGE,
+            Some(v) => std::str::from_utf8(v.as_bytes())
                 .ok()
                 .and_then(|s| s.parse::<u64>().ok())
-                .unwrap_or(0)
+                .unwrap_or(0),
         };
-        Some(if seconds(x) <= seconds(y) { x } else { y })
+        let (x, y) = (self.max_age.as_ref(), other.max_age.as_ref());
+        if seconds(x) <= seconds(y) {
+            x
+        } else {
+            y
+        }
     }
 }
 
@@ -2162,19 +2172,22 @@ where
     if matches!(method, "GET" | "HEAD" | "OPTIONS") {
         return Ok(Reason::CsrfSafeMethod);
     }
-    // Only a structurally normal path is exempt, on a direct match of its one reading: a
-    // path the application could read otherwise (`//`, `%2F`, dot segments) never is.
+    // Only a structurally normal path is exempt, on a direct match of its bytes as sent: a
+    // path the application could read otherwise (`//`, `%2F`, dot segments) never is, nor
+    // one whose pattern part is escaped (`/%68ooks/x`), which a router on the raw path (axum)
+    // does not read as the pattern.
     let exempt = || {
         if csrf.exempt.is_empty() {
             return false;
         }
         let mut bufs = PathBuffers::new();
-        let Ok(PathForm::Normal(p)) = read_path(path, &mut bufs) else {
+        let Ok(PathForm::Normal(_)) = read_path(path, &mut bufs) else {
             return false;
         };
+        let raw = path.split(['?', '#']).next().unwrap_or(path).as_bytes();
         csrf.exempt
             .iter()
-            .any(|e| e.method.as_bytes() == method.as_bytes() && e.matches_path(p))
+            .any(|e| e.method.as_bytes() == method.as_bytes() && e.matches_path(raw))
     };
     let origin = single(headers, RequestHeader::Origin);
     // Trusted: listed, or allowed by the route's cors policy (never through `*`).

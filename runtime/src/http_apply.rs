@@ -20,7 +20,7 @@ pub enum GuardValue<'a> {
     Csp(&'a crate::guards::Csp),
 }
 
-/// The header that carries a CSRF or WebSocket refusal's reason code.
+/// The header that carries a CSRF, WebSocket or path refusal's reason code.
 pub const REASON_HEADER: &str = "guestlist-reason";
 
 /// The `Access-Control-*` response headers the runtime owns on a governed route; any value the
@@ -319,7 +319,8 @@ impl Decision<'_> {
     }
 
     /// The response (empty body) when the runtime answers by itself: a preflight's 204 or 403,
-    /// or a CSRF or WebSocket refusal's 403 with its reason code in `Guestlist-Reason`. The
+    /// a CSRF or WebSocket refusal's 403 or a refused path's 400, the refusals with their
+    /// reason code in `Guestlist-Reason`. The
     /// route's CSP and security headers are not in it: add them with
     /// [`Policy::apply_guard_headers`].
     pub fn preflight_response<B: Default>(&self, request: &HeaderMap) -> Option<Response<B>> {
@@ -572,6 +573,80 @@ fn hsts_rank(v: &HeaderValue) -> (usize, usize, usize) {
 mod tests {
     use crate::{CorsSpec, Policy, RouteSpec};
     use http::{HeaderMap, Request};
+
+    /// The stricter of two values of each ordered security header, either way round, with
+    /// the as-sent route's value on a tie and for every other header.
+    #[test]
+    fn the_stricter_security_header_value_wins() {
+        let cases = [
+            ("x-frame-options", "SAMEORIGIN", "DENY", "DENY"),
+            ("x-frame-options", "DENY", "DENY", "DENY"),
+            (
+                "cross-origin-opener-policy",
+                "same-origin-allow-popups",
+                "same-origin",
+                "same-origin",
+            ),
+            (
+                "cross-origin-opener-policy",
+                "unsafe-none",
+                "noopener-allow-popups",
+                "noopener-allow-popups",
+            ),
+            (
+                "cross-origin-opener-policy",
+                "noopener-allow-popups",
+                "same-origin-allow-popups",
+                "same-origin-allow-popups",
+            ),
+            (
+                "cross-origin-resource-policy",
+                "cross-origin",
+                "same-site",
+                "same-site",
+            ),
+            (
+                "cross-origin-resource-policy",
+                "same-site",
+                "same-origin",
+                "same-origin",
+            ),
+            (
+                "strict-transport-security",
+                "max-age=600",
+                "max-age=31536000; includeSubDomains",
+                "max-age=31536000; includeSubDomains",
+            ),
+            (
+                "strict-transport-security",
+                "max-age=600",
+                "max-age=600; includeSubDomains",
+                "max-age=600; includeSubDomains",
+            ),
+            (
+                "strict-transport-security",
+                "max-age=600; includeSubDomains",
+                "max-age=600; includeSubDomains; preload",
+                "max-age=600; includeSubDomains; preload",
+            ),
+        ];
+        for (name, a, b, want) in cases {
+            let name = super::HttpName::from_static(name);
+            let (a, b) = (
+                super::HeaderValue::from_static(a),
+                super::HeaderValue::from_static(b),
+            );
+            assert_eq!(super::stricter(&name, &a, &b), want, "{name}: {a:?} {b:?}");
+            assert_eq!(super::stricter(&name, &b, &a), want, "{name}: {b:?} {a:?}");
+        }
+        // Headers without an order keep the as-sent route's value.
+        let name = super::HttpName::from_static("referrer-policy");
+        let (a, b) = (
+            super::HeaderValue::from_static("no-referrer"),
+            super::HeaderValue::from_static("origin"),
+        );
+        assert_eq!(super::stricter(&name, &a, &b), "no-referrer");
+    }
 
     /// A policy of one route, `/*`, with `cors`.
     fn one_route(cors: CorsSpec) -> Policy {

@@ -166,7 +166,7 @@ where
             method: prepared.method(),
         };
         let Some(headers) = d.actual_response_headers_with(req.headers(), known) else {
-            // Answered here: a preflight, or a CSRF or WebSocket refusal.
+            // Answered here: a preflight, or a CSRF, WebSocket or path refusal.
             return self.answer(&d, req.headers(), known);
         };
         let guards = RouteGuards {

@@ -40,7 +40,7 @@ fn cors_spec() -> impl Strategy<Value = CorsSpec> {
         proptest::sample::subsequence(vec!["PUT", "DELETE"], 0..=2),
         proptest::sample::subsequence(HEADER_NAMES.to_vec(), 0..=3),
         proptest::sample::subsequence(vec!["X-One", "X-Two", "X-Three"], 0..=3),
-        proptest::option::of(prop_oneof![Just(5u32), Just(60), Just(600)]),
+        proptest::option::of(prop_oneof![Just(0u32), Just(5), Just(60), Just(600)]),
     )
         .prop_map(
             |(origins, star, credentials, methods, headers, expose, max_age)| {
@@ -332,7 +332,7 @@ proptest! {
                 prop_assert_eq!(a.kind, Kind::PathRejected, "{} has dot segments", m);
             }
             Ok(PathRoutes::TwoReadings { as_sent, normalised, .. }) => {
-                prop_assert_ne!(a.reason, guestlist::Reason::CsrfExempt, "{} is exempt", m);
+                prop_assert_ne!(a.csrf_reason, Some(guestlist::Reason::CsrfExempt), "{} is exempt", m);
                 against.push(("the as-sent route".into(), plain_path(&policy, as_sent)));
                 against.push(("the normalised route".into(), plain_path(&policy, normalised)));
                 if policy.route_for(&p).unwrap() == normalised {
@@ -385,7 +385,7 @@ fn every_named_form() {
     let get = [("origin", "https://partner.test")];
     // method, path, request headers, kind, reason (or why the csrf check let it through).
     type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], Kind, &'a str);
-    let cases: [Case<'_>; 12] = [
+    let cases: [Case<'_>; 14] = [
         ("POST", "/webhooks/x", &post, Kind::NotCors, "csrf-exempt"),
         (
             "POST",
@@ -443,6 +443,22 @@ fn every_named_form() {
             Kind::PathRejected,
             "path-not-normal",
         ),
+        // A structurally normal path is exempt only when its bytes as sent match: a router on
+        // the raw path (axum) does not read `/%77ebhooks/x` as `/webhooks/x`.
+        (
+            "POST",
+            "/%77ebhooks/x",
+            &post,
+            Kind::CsrfRejected,
+            "csrf-cross-site",
+        ),
+        (
+            "POST",
+            "/webhooks/a%20b",
+            &post,
+            Kind::NotCors,
+            "csrf-exempt",
+        ),
         (
             "GET",
             "/api/x%2F..%2F..%2Fpartner/y",
@@ -481,4 +497,100 @@ fn every_named_form() {
         .headers()
         .iter()
         .all(|h| h.name.as_str() != "access-control-allow-origin"));
+}
+
+/// Through the tower layer: on a path whose readings disagree, the application's own
+/// `Access-Control-*` headers are replaced (none are sent), its `Vary` kept with `Origin`
+/// added, and both readings' CSPs are sent.
+#[cfg(feature = "tower")]
+mod common;
+
+#[cfg(feature = "tower")]
+mod through_the_layer {
+    use std::sync::Arc;
+
+    use guestlist::{CorsSpec, CspSpec, Layer, Policy, PolicySpec, RouteSpec};
+    use tower_layer::Layer as _;
+
+    use super::common;
+
+    fn app() -> common::App<()> {
+        common::App::new(
+            |_| (),
+            || {
+                let mut r = http::Response::new(());
+                let h = r.headers_mut();
+                h.insert("access-control-allow-origin", "*".parse().unwrap());
+                h.insert("access-control-allow-credentials", "true".parse().unwrap());
+                h.insert("vary", "Accept".parse().unwrap());
+                r
+            },
+        )
+    }
+
+    #[test]
+    fn the_applications_cors_headers_are_replaced_on_two_readings() {
+        let policy = Policy::from_spec(PolicySpec {
+            routes: vec![
+                RouteSpec {
+                    pattern: "/api/*".into(),
+                    cors: Some(0),
+                    csp: Some(0),
+                    ..RouteSpec::default()
+                },
+                RouteSpec {
+                    pattern: "/*".into(),
+                    csp: Some(1),
+                    ..RouteSpec::default()
+                },
+            ],
+            cors: vec![CorsSpec {
+                name: "api".into(),
+                origins: vec!["https://app.test".into()],
+                credentials: true,
+                ..CorsSpec::default()
+            }],
+            csp: ["default-src 'self'", "script-src 'none'"]
+                .iter()
+                .enumerate()
+                .map(|(i, v)| CspSpec {
+                    name: format!("p{i}"),
+                    parts: vec![(*v).to_string()],
+                    ..CspSpec::default()
+                })
+                .collect(),
+            ..PolicySpec::default()
+        })
+        .unwrap();
+        let mut svc = Layer::shared(Arc::new(policy)).layer(app());
+        let get = |path: &str| {
+            http::Request::get(path)
+                .header("origin", "https://app.test")
+                .body(())
+                .unwrap()
+        };
+        // One reading: the route's own answer.
+        let r = common::run(&mut svc, get("/api/x"));
+        assert_eq!(
+            r.headers()["access-control-allow-origin"],
+            "https://app.test"
+        );
+        // `/api%2Fx`: as sent under `/*` (no cors policy), normalised under `/api/*`.
+        let r = common::run(&mut svc, get("/api%2Fx"));
+        assert_eq!(r.status(), 200);
+        for name in [
+            "access-control-allow-origin",
+            "access-control-allow-credentials",
+        ] {
+            assert!(r.headers().get(name).is_none(), "{name}: {:?}", r.headers());
+        }
+        let vary: Vec<_> = r.headers().get_all("vary").iter().collect();
+        assert_eq!(vary, ["Accept", "Origin"]);
+        let csp: Vec<_> = r
+            .headers()
+            .get_all("content-security-policy")
+            .iter()
+            .collect();
+        assert_eq!(csp, ["script-src 'none'", "default-src 'self'"]);
+    }
 }

@@ -614,14 +614,14 @@ impl Checker {
         } else if p.contains('%') {
             Some((
                 "a route pattern is written decoded",
-                "paths are percent-decoded before matching: write the decoded character"
+                "request paths are matched with their escapes decoded: write the decoded character"
                     .to_string(),
             ))
         } else if body.contains("//")
             || body.contains('\\')
             || body.split('/').any(|s| s == "." || s == "..")
         {
-            Some(("a route pattern is written normalised", "paths are normalised before matching (`//` merged, `.` and `..` resolved): write the normalised path".to_string()))
+            Some(("a route pattern is written normalised", "a path with `//`, a dot segment or a backslash is refused or read twice, never matched as written (spec/language.md, \"Path forms\"): write the normalised path".to_string()))
         } else if !p.bytes().all(|b| b.is_ascii_graphic()) {
             Some((
                 "a route pattern is printable ASCII",

@@ -170,6 +170,7 @@ pub const ALL: &[CodeInfo] = &[
     c("GL0973", E, "websocket policy allows no origin"),
     c("GL1001", E, "a second `paths` block"),
     c("GL1010", E, "a method nginx refuses"),
+    c("GL1011", E, "two readings nginx cannot apply"),
 ];
 
 /// Looks a code up.

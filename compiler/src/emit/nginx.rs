@@ -375,8 +375,35 @@ impl Writer {
         Ok(())
     }
 
-    fn cors(&mut self, index: usize, c: &Cors, location: &str) -> Result<String, Unsupported> {
+    fn cors(
+        &mut self,
+        index: usize,
+        c: &Cors,
+        location: &str,
+    ) -> Result<(String, CorsVars), Unsupported> {
         let v = var_name(&self.ns, index);
+        let vars = CorsVars {
+            state: format!("${v}_state"),
+            acao: format!("${v}_acao"),
+            acac: if c.credentials() {
+                format!("${v}_acac")
+            } else {
+                String::new()
+            },
+            aceh: if c.expose_headers_value().is_some() {
+                format!("${v}_aceh")
+            } else {
+                String::new()
+            },
+            acam: format!("${v}_acam"),
+            acah: format!("${v}_acah"),
+            acma: if c.max_age_value().is_some() {
+                format!("${v}_acma")
+            } else {
+                String::new()
+            },
+            vary: !c.is_static_any(),
+        };
         let static_any = c.any_origin() && !c.credentials();
         let _ = writeln!(self.http, "\n# cors policy `{}` ({location})", c.name());
         let origin_hdr = "$http_origin";
@@ -589,7 +616,7 @@ impl Writer {
         s.push_str("# Preflights are answered here and never reach the upstream. Only `return` inside `if`.\n");
         let _ = writeln!(s, "if (${v}_state = pok) {{ return 204; }}");
         let _ = writeln!(s, "if (${v}_state = prej) {{ return 403; }}");
-        Ok(s)
+        Ok((s, vars))
     }
 }
 
@@ -674,25 +701,28 @@ impl Writer {
                 self.exact_set(&format!("{v}_own"), &format!("{v}_ohit"), &own)?;
             }
             // Exemptions: method (byte-exact) and path, only for a structurally normal path
-            // (the path form is empty), whose one reading is nginx's `$uri`: a direct match.
+            // (the path form is empty) whose bytes as sent match the pattern: a direct match.
             let mut lines = vec![("default".to_string(), "0".to_string())];
             for e in c.exempt() {
                 check_value("exempt method", e.method())?;
                 check_value("exempt pattern", e.pattern())?;
                 let path = match e.pattern().strip_suffix('*') {
                     Some(prefix) => re(prefix),
-                    None => format!("{}$", re(e.pattern())),
+                    None => format!("{}(?:[?#]|$)", re(e.pattern())),
                 };
                 lines.push((q(&format!("~^:{}:{path}", re(e.method()))), "1".into()));
             }
             self.map(
-                &q(&format!("${ns}_form:$request_method:$uri")),
+                &q(&format!("${ns}_form:$request_method:$request_uri")),
                 &format!("{v}_exempt"),
                 &lines,
             );
         }
         // Trusted on this route: listed, or allowed by the route's cors policy (never `*`).
         let rv = format!("{ns}r{ri}");
+        if !self.first_time(&format!("csrf route {ri}")) {
+            return Ok(format!("${rv}_csrf"));
+        }
         let cors_var = r
             .cors()
             .and_then(|i| policy.cors_policies().get(i as usize).map(|c| (i, c)))
@@ -826,17 +856,10 @@ impl Writer {
         let g = r.guards();
         let mut s = String::new();
         let reasons = self.route_reasons(ri, r, policy)?;
-        if let Some(t) = policy.csrf_token_policy(g) {
-            let _ = writeln!(
-                s,
-                "# This route's csrf policy signs tokens (header {}, cookie {}): nginx cannot verify an\n# HMAC, so the token is checked by the application's guestlist layer behind this proxy\n# (requests pass through to it); nginx still runs the Origin / Sec-Fetch-Site check.",
-                t.header(),
-                t.cookie()
-            );
-        }
+        s.push_str(&token_note(policy, g));
         let rv = format!("{}r{ri}_reason", self.ns);
         s.push_str(&self.refusals(&rv, &reasons));
-        s.push_str(&self.guard_headers(policy, g, None, r.pattern())?);
+        s.push_str(&self.guard_headers(policy, g, r.pattern())?);
         Ok(s)
     }
 
@@ -844,41 +867,28 @@ impl Writer {
     /// refusal variables of the checks, in the runtime's order), mapped into `$<rv>`.
     fn refusals(&mut self, rv: &str, reasons: &[String]) -> String {
         let mut s = String::new();
-        if reasons.is_empty() {
+        // At most one is non-empty on one route (a WebSocket handshake is a GET, which csrf
+        // never refuses).
+        let reason = self.first_reason(rv, reasons);
+        if reason == q("") {
             return s;
         }
-        // At most one is non-empty on one route (a WebSocket handshake is a GET, which csrf
-        // never refuses); with two readings, the first non-empty one is the refusal.
-        self.map(
-            &q(&reasons.join("|")),
-            rv,
-            &[
-                ("default".into(), q("")),
-                (q("~^\\|*(?<r>[^|]+)"), "$r".into()),
-            ],
-        );
         s.push_str("# CSRF and WebSocket refusals: 403 with the reason, before the upstream.\n");
-        let _ = writeln!(s, "add_header Guestlist-Reason ${rv} always;");
-        let _ = writeln!(s, "if (${rv}) {{ return 403; }}");
+        let _ = writeln!(s, "add_header Guestlist-Reason {reason} always;");
+        let _ = writeln!(s, "if ({reason}) {{ return 403; }}");
         s
     }
 
-    /// The security headers and CSP of a route (or, for a path with two readings, of both routes:
-    /// [`guestlist::Policy::for_each_guard_header`]), as `proxy_hide_header` and `add_header`
-    /// lines.
-    fn guard_headers(
+    /// The security headers and CSP of a route (or, for a path with two readings, of both
+    /// routes: [`guestlist::Policy::for_each_guard_header`]), as `(name, value)` texts; a
+    /// nonce CSP is refused (nginx cannot make a nonce safely).
+    fn guard_list(
         &mut self,
         policy: &guestlist::Policy,
         g: guestlist::Guards,
         normalised: Option<guestlist::Guards>,
         pattern: &str,
-    ) -> Result<String, Unsupported> {
-        let mut s = String::new();
-        let hide: Vec<String> = g
-            .headers
-            .and_then(|i| policy.header_sets().get(i as usize))
-            .map(|h| h.remove().iter().map(|n| n.as_str().to_string()).collect())
-            .unwrap_or_default();
+    ) -> Result<Vec<(String, String)>, Unsupported> {
         let mut list = Vec::new();
         policy.for_each_guard_header(g, normalised, |h| list.push(h));
         let mut headers: Vec<(String, String)> = Vec::new();
@@ -897,6 +907,23 @@ impl Writer {
             };
             headers.push((h.name.as_str().to_string(), value));
         }
+        Ok(headers)
+    }
+
+    /// A route's security headers and CSP as `proxy_hide_header` and `add_header` lines.
+    fn guard_headers(
+        &mut self,
+        policy: &guestlist::Policy,
+        g: guestlist::Guards,
+        pattern: &str,
+    ) -> Result<String, Unsupported> {
+        let mut s = String::new();
+        let hide: Vec<String> = g
+            .headers
+            .and_then(|i| policy.header_sets().get(i as usize))
+            .map(|h| h.remove().iter().map(|n| n.as_str().to_string()).collect())
+            .unwrap_or_default();
+        let headers = self.guard_list(policy, g, None, pattern)?;
         if !headers.is_empty() || !hide.is_empty() {
             s.push_str(
                 "# Security headers: the upstream's own copies are hidden, ours are sent `always`.\n",
@@ -919,19 +946,104 @@ impl Writer {
     }
 }
 
+/// The policies a route applies, as one id: routes with the same cors policy and guards share
+/// one, and `0` is "no policy" (no route, or a route with none). Two readings of a path only
+/// differ when their routes' ids do.
+struct PolicyIds {
+    /// Each id's (cors, guards); id 0 is no policy.
+    tuples: Vec<(Option<u32>, guestlist::Guards)>,
+    /// Each route's id.
+    of_route: Vec<usize>,
+}
+
+impl PolicyIds {
+    fn new(policy: &guestlist::Policy) -> PolicyIds {
+        let mut tuples: Vec<(Option<u32>, guestlist::Guards)> =
+            vec![(None, guestlist::Guards::NONE)];
+        let mut of_route = Vec::new();
+        for r in policy.routes() {
+            let t = (r.cors(), r.guards());
+            let id = match tuples.iter().position(|x| *x == t) {
+                Some(i) => i,
+                None => {
+                    tuples.push(t);
+                    tuples.len() - 1
+                }
+            };
+            of_route.push(id);
+        }
+        PolicyIds { tuples, of_route }
+    }
+
+    /// The first route with policy id `id` (its maps stand for every route with the id).
+    fn route<'p>(
+        &self,
+        policy: &'p guestlist::Policy,
+        id: usize,
+    ) -> Option<(usize, &'p guestlist::Route)> {
+        self.of_route
+            .iter()
+            .position(|&x| x == id)
+            .and_then(|i| policy.routes().get(i).map(|r| (i, r)))
+    }
+
+    /// The ids a path whose normalised reading selects route `ri` can have as its as-sent
+    /// reading's, besides the route's own. With `non-normal reject` a path with two readings
+    /// has no dot segment, so its normalised reading starts with its as-sent reading's route
+    /// prefix: the as-sent route is a prefix route whose literal prefix the route's pattern
+    /// starts with, or no route (when the policy has no `/*`). With `two-readings`, any.
+    fn partners(&self, policy: &guestlist::Policy, ri: usize) -> Vec<usize> {
+        let Some((own, r)) = self.of_route.get(ri).zip(policy.routes().get(ri)) else {
+            return Vec::new();
+        };
+        let mut out = std::collections::BTreeSet::new();
+        if policy.non_normal_paths() == guestlist::NonNormalPaths::TwoReadings {
+            out.extend(0..self.tuples.len());
+        } else {
+            if !policy.routes().iter().any(|x| x.pattern() == "/*") {
+                out.insert(0);
+            }
+            let literal = r.pattern().strip_suffix('*').unwrap_or(r.pattern());
+            for (x, id) in policy.routes().iter().zip(&self.of_route) {
+                if let Some(prefix) = x.pattern().strip_suffix('*') {
+                    if literal.starts_with(prefix) {
+                        out.insert(*id);
+                    }
+                }
+            }
+        }
+        out.remove(own);
+        out.into_iter().collect()
+    }
+}
+
+/// The CORS answer's variables (`""`: the header is not sent): one policy's, or two
+/// readings'.
+#[derive(Clone, Default)]
+struct CorsVars {
+    state: String,
+    acao: String,
+    acac: String,
+    aceh: String,
+    acam: String,
+    acah: String,
+    acma: String,
+    vary: bool,
+}
+
 impl Writer {
-    /// The path rules (spec/language.md, "Path forms"), at the server level so that they hold
-    /// for every location: a path whose fully decoded form has a dot segment or a backslash
-    /// is refused with 400 (unless `non-normal two-readings`); any other path that is not
-    /// structurally normal, whose as-sent reading (matched on `$request_uri`) selects a route
-    /// with other policies than its normalised reading (`$uri`, what `location` matches), is
-    /// handed to a named location that applies both readings' policies. nginx itself answers
-    /// 400 to a path it cannot read (an invalid escape, `%00`, `..` above the root).
+    /// The path rules at the server level (spec/language.md, "Path forms"): the raw path's
+    /// form (`$request_uri`, cut at `?`), the as-sent reading's policy id (the route patterns
+    /// as regexes over the raw path), and the 400 for a path with dot segments or a
+    /// backslash (unless `non-normal two-readings`), which jumps to a named location that
+    /// answers by itself. Everything else is decided in the route locations, where the
+    /// as-sent reading's id picks the answer (nothing is served from a named location, so
+    /// your own locations keep applying). nginx itself answers 400 to a path it cannot read
+    /// (an invalid escape, `%00`, `..` above the root).
     fn paths(
         &mut self,
         policy: &guestlist::Policy,
-        snippets: &[String],
-        opts: &Options,
+        ids: &PolicyIds,
         server: &mut String,
     ) -> Result<(), Unsupported> {
         let ns = self.ns.clone();
@@ -943,33 +1055,17 @@ impl Writer {
         let mut form = vec![("default".to_string(), q(""))];
         if !two_readings {
             form.push((
-                q("~^[^?]*(?:/|%2[fF])(?:\\.|%2[eE]){1,2}(?:/|%2[fF]|\\?|$)"),
+                q("~^[^?#]*(?:/|%2[fF])(?:\\.|%2[eE]){1,2}(?:/|%2[fF]|[?#]|$)"),
                 "dots".into(),
             ));
             // A backslash is written `\x5c`: nginx unescapes `\\` in quoted strings.
-            form.push((q("~^[^?]*(?:\\x5c|%5[cC])"), "dots".into()));
+            form.push((q("~^[^?#]*(?:\\x5c|%5[cC])"), "dots".into()));
         }
         form.push((
-            q("~^[^?]*(?://|%2[eEfF]|%5[cC]|\\x5c|/\\.\\.?(?:/|\\?|$))"),
+            q("~^[^?#]*(?://|%2[eEfF]|%5[cC]|\\x5c|/\\.\\.?(?:/|[?#]|$))"),
             "two".into(),
         ));
         self.map("$request_uri", &format!("{ns}_form"), &form);
-        // The policies each route applies; routes with the same ones share an id, and 0 is
-        // "no policy" (no route, or a route with none).
-        let mut tuples: Vec<(Option<u32>, guestlist::Guards)> =
-            vec![(None, guestlist::Guards::NONE)];
-        let mut route_tuple = Vec::new();
-        for r in policy.routes() {
-            let t = (r.cors(), r.guards());
-            let id = match tuples.iter().position(|x| *x == t) {
-                Some(i) => i,
-                None => {
-                    tuples.push(t);
-                    tuples.len() - 1
-                }
-            };
-            route_tuple.push(id);
-        }
         // Routes in the runtime's order of precedence: exact routes, then prefixes, longest
         // first.
         let mut order: Vec<usize> = (0..policy.routes().len()).collect();
@@ -982,239 +1078,409 @@ impl Writer {
             )
         });
         let mut sent = vec![("default".to_string(), "0".to_string())];
-        let mut norm = vec![("default".to_string(), "0".to_string())];
         for &i in &order {
-            let (Some(r), Some(&t)) = (policy.routes().get(i), route_tuple.get(i)) else {
+            let (Some(r), Some(&t)) = (policy.routes().get(i), ids.of_route.get(i)) else {
                 continue;
             };
             check_value("route pattern", r.pattern())?;
-            let (raw, decoded) = match r.pattern().strip_suffix('*') {
-                Some(prefix) => (
-                    format!("^{}", as_sent_re(prefix)),
-                    format!("^{}", re(prefix)),
-                ),
-                None => (
-                    format!("^{}(?:\\?|$)", as_sent_re(r.pattern())),
-                    format!("^{}$", re(r.pattern())),
-                ),
+            let raw = match r.pattern().strip_suffix('*') {
+                Some(prefix) => format!("^{}", as_sent_re(prefix)),
+                None => format!("^{}(?:[?#]|$)", as_sent_re(r.pattern())),
             };
             let _ = writeln!(self.http, "# route \"{}\"", r.pattern());
             sent.push((q(&format!("~{raw}")), t.to_string()));
-            norm.push((q(&format!("~{decoded}")), t.to_string()));
         }
         let _ = writeln!(
             self.http,
-            "# The policies of the route each reading selects: the as-sent reading (every escape but\n# %2E, %2F and %5C decoded, nothing merged or resolved) on the raw path, the normalised\n# reading on $uri."
+            "# The policies of the route the as-sent reading selects (every escape but %2E, %2F and\n# %5C decoded, nothing merged or resolved), read on the raw path."
         );
         self.map("$request_uri", &format!("{ns}_sent"), &sent);
-        self.map("$uri", &format!("{ns}_norm"), &norm);
-        // Pairs of readings whose routes apply different policies.
-        let mut pairs = vec![("default".to_string(), q(""))];
-        let mut locations = String::new();
-        let representative = |t: usize| -> Option<(usize, &guestlist::Route)> {
-            route_tuple
-                .iter()
-                .position(|&x| x == t)
-                .and_then(|i| policy.routes().get(i).map(|r| (i, r)))
-        };
-        for (ts, _) in tuples.iter().enumerate() {
-            for (tn, _) in tuples.iter().enumerate() {
-                if ts == tn {
-                    continue;
-                }
-                let name = format!("@{ns}_q{ts}_{tn}");
-                pairs.push((q(&format!("{ts}:{tn}")), q(&name)));
-                let (rs, rn) = (representative(ts), representative(tn));
-                let body = self.pair(policy, snippets, rs, rn)?;
-                let what = |r: Option<(usize, &guestlist::Route)>| {
-                    r.map_or("no route".to_string(), |(_, r)| {
-                        format!("route \"{}\"", r.pattern())
-                    })
-                };
-                let _ = writeln!(
-                    locations,
-                    "\n# As sent: {}; normalised: {}.\nlocation {name} {{",
-                    what(rs),
-                    what(rn)
-                );
-                for line in body.lines() {
-                    let _ = writeln!(locations, "    {line}");
-                }
-                if let Some(u) = &opts.upstream_include {
-                    let _ = writeln!(locations, "    include {u};");
-                }
-                locations.push_str("}\n");
-            }
+        if two_readings {
+            return Ok(());
         }
         self.map(
-            &q(&format!("${ns}_sent:${ns}_norm")),
-            &format!("{ns}_pair"),
-            &pairs,
+            &format!("${ns}_form"),
+            &format!("{ns}_path"),
+            &[
+                ("default".to_string(), q("")),
+                (q("dots"), q(&format!("@{ns}_not_normal"))),
+            ],
         );
-        let mut jump = vec![
-            ("default".to_string(), q("")),
-            (q("two"), format!("${ns}_pair")),
-        ];
-        if !two_readings {
-            jump.push((q("dots"), q(&format!("@{ns}_not_normal"))));
-        }
-        self.map(&format!("${ns}_form"), &format!("{ns}_path"), &jump);
         let _ = writeln!(
             server,
             "\n# Path forms (spec/language.md): nginx answers 400 to a path it cannot read (an invalid\n\
-             # escape, %00, `..` above the root). {}A path that is not\n\
-             # structurally normal (`//`, %2F, %2E, %5C, dot segments), whose as-sent reading selects a\n\
-             # route with other policies than its normalised reading (what `location` matches), goes\n\
-             # to a named location below that applies both readings' policies, no looser than either.\n\
-             # (418 is only the internal jump; a location of yours that answers 418 itself goes there too.)\n\
+             # escape, %00, `..` above the root). A path with a `.` or `..` segment or a backslash, once\n\
+             # decoded, gets 400 and `Guestlist-Reason: path-not-normal`, in a named location that\n\
+             # answers by itself (418 is only the internal jump). Every other path is decided in the\n\
+             # route locations below.\n\
              error_page 418 = ${ns}_path;\n\
-             if (${ns}_path) {{ return 418; }}",
-            if two_readings {
-                ""
-            } else {
-                "A path with a `.` or `..` segment or a backslash, once\n# decoded, gets 400 and `Guestlist-Reason: path-not-normal`. "
-            }
+             if (${ns}_path) {{ return 418; }}\n\
+             location @{ns}_not_normal {{\n    add_header Guestlist-Reason path-not-normal always;\n    return 400;\n}}"
         );
-        if !two_readings {
-            let _ = writeln!(
-                server,
-                "location @{ns}_not_normal {{\n    add_header Guestlist-Reason path-not-normal always;\n    return 400;\n}}"
-            );
-        }
-        server.push_str(&locations);
         Ok(())
     }
 
-    /// The body of the named location for a path whose readings select routes `rs` (as sent)
-    /// and `rn` (normalised) with different policies: both readings' checks, CORS where both
-    /// allow, both CSPs (the runtime's `decide_two`).
-    fn pair(
+    /// A map from the route's key (`$<ns>r<ri>_s`: the as-sent reading's policy id, or empty
+    /// for a structurally normal path) to `default`, or to a partner's value; the variable, or
+    /// the value itself when no partner's differs.
+    fn by_reading(
         &mut self,
-        policy: &guestlist::Policy,
-        snippets: &[String],
-        rs: Option<(usize, &guestlist::Route)>,
-        rn: Option<(usize, &guestlist::Route)>,
-    ) -> Result<String, Unsupported> {
-        let mut body = String::new();
-        let cors = |r: Option<(usize, &guestlist::Route)>| r.and_then(|(_, r)| r.cors());
-        let (cs, cn) = (cors(rs), cors(rn));
-        if cs == cn {
-            match cs.and_then(|c| snippets.get(c as usize)) {
-                Some(s) => body.push_str(s),
-                None => body.push_str("# Neither reading's route has a cors policy.\n"),
+        key: &str,
+        target: &str,
+        default: &str,
+        cases: &[(usize, String)],
+    ) -> String {
+        if cases.iter().all(|(_, v)| v == default) {
+            return default.to_string();
+        }
+        let mut lines = vec![("default".to_string(), default.to_string())];
+        for (id, v) in cases {
+            if v != default {
+                lines.push((q(&id.to_string()), v.clone()));
             }
-        } else {
-            let table = |c: Option<u32>| {
-                c.and_then(|i| {
-                    policy
-                        .cors_policies()
-                        .get(i as usize)
-                        .map(|t| (i as usize, t))
-                })
-            };
-            body.push_str(&self.cors_pair(table(cs), table(cn))?);
         }
-        let mut reasons = Vec::new();
-        for r in [rs, rn].into_iter().flatten() {
-            reasons.extend(self.route_reasons(r.0, r.1, policy)?);
-        }
-        let key = format!(
-            "{}q{}_{}_reason",
-            self.ns,
-            rs.map_or("n".to_string(), |r| r.0.to_string()),
-            rn.map_or("n".to_string(), |r| r.0.to_string())
-        );
-        body.push_str(&self.refusals(&key, &reasons));
-        let guards = |r: Option<(usize, &guestlist::Route)>| {
-            r.map_or(guestlist::Guards::NONE, |(_, r)| r.guards())
+        self.map(key, target, &lines);
+        format!("${target}")
+    }
+
+    /// The route snippet of route `ri` when its paths can have an as-sent reading with other
+    /// policies (`partners`): every header the route sets is a variable chosen by the as-sent
+    /// reading's policy id, the route's own answer for a structurally normal path and the two
+    /// readings' answer (the runtime's `decide_two`) otherwise; the upstream's own copies of
+    /// every such header are hidden, and passed on where the answer leaves them alone.
+    fn route_with_readings(
+        &mut self,
+        ri: usize,
+        policy: &guestlist::Policy,
+        ids: &PolicyIds,
+        partners: &[usize],
+        single: &[Option<CorsVars>],
+    ) -> Result<String, Unsupported> {
+        let ns = self.ns.clone();
+        let Some(r) = policy.routes().get(ri) else {
+            return Ok(String::new());
         };
-        let pattern = rs.or(rn).map_or("", |(_, r)| r.pattern());
-        body.push_str(&self.guard_headers(policy, guards(rs), Some(guards(rn)), pattern)?);
-        Ok(body)
+        let key = format!("${ns}r{ri}_s");
+        self.map(
+            &format!("${ns}_form"),
+            &format!("{ns}r{ri}_s"),
+            &[
+                ("default".to_string(), q("")),
+                (q("two"), format!("${ns}_sent")),
+            ],
+        );
+        let table = |c: Option<u32>| {
+            c.and_then(|i| {
+                policy
+                    .cors_policies()
+                    .get(i as usize)
+                    .map(|t| (i as usize, t))
+            })
+        };
+        let own_cors = r.cors();
+        let own = own_cors.and_then(|c| single.get(c as usize).cloned().flatten());
+        // Each partner's CORS answer (None: neither reading has a cors policy).
+        let mut answers: Vec<(usize, Option<CorsVars>)> = Vec::new();
+        for &p in partners {
+            let (pc, _) = ids
+                .tuples
+                .get(p)
+                .copied()
+                .unwrap_or((None, guestlist::Guards::NONE));
+            let a = if pc == own_cors {
+                own.clone()
+            } else {
+                Some(self.cors_pair(table(pc), table(own_cors))?)
+            };
+            answers.push((p, a));
+        }
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "# A path of this route that is not structurally normal may read, as sent, as another\n# route with other policies: each header below is chosen by that reading's policy id\n# (`${ns}r{ri}_s`), so that the answer is no looser than either reading's."
+        );
+        let any_cors = own.is_some() || answers.iter().any(|(_, a)| a.is_some());
+        if any_cors {
+            s.push_str("# The upstream's own CORS headers are hidden; where no policy governs the answer they\n# are passed on.\n");
+            for h in OWNED {
+                let _ = writeln!(s, "proxy_hide_header {h};");
+            }
+            type Field = fn(&CorsVars) -> &String;
+            let fields: [(&str, Field); 6] = [
+                ("Access-Control-Allow-Origin", |c| &c.acao),
+                ("Access-Control-Allow-Credentials", |c| &c.acac),
+                ("Access-Control-Expose-Headers", |c| &c.aceh),
+                ("Access-Control-Allow-Methods", |c| &c.acam),
+                ("Access-Control-Allow-Headers", |c| &c.acah),
+                ("Access-Control-Max-Age", |c| &c.acma),
+            ];
+            for (name, field) in fields {
+                let pass = upstream_var(name);
+                let value = |a: &Option<CorsVars>| match a {
+                    Some(c) if field(c).is_empty() => q(""),
+                    Some(c) => field(c).clone(),
+                    None => pass.clone(),
+                };
+                let default = value(&own);
+                let cases: Vec<(usize, String)> =
+                    answers.iter().map(|(p, a)| (*p, value(a))).collect();
+                let v = self.by_reading(
+                    &key,
+                    &format!("{ns}r{ri}_{}", short(name)),
+                    &default,
+                    &cases,
+                );
+                if v != q("") {
+                    let _ = writeln!(s, "add_header {name} {v} always;");
+                }
+            }
+            let vary = |a: &Option<CorsVars>| {
+                if a.as_ref().is_some_and(|c| c.vary) {
+                    q("Origin")
+                } else {
+                    q("")
+                }
+            };
+            let default = vary(&own);
+            let cases: Vec<(usize, String)> = answers.iter().map(|(p, a)| (*p, vary(a))).collect();
+            let v = self.by_reading(&key, &format!("{ns}r{ri}_vary"), &default, &cases);
+            if v != q("") {
+                let _ = writeln!(s, "add_header Vary {v} always;");
+            }
+            let state = |a: &Option<CorsVars>| a.as_ref().map_or(q(""), |c| c.state.clone());
+            let default = state(&own);
+            let cases: Vec<(usize, String)> = answers.iter().map(|(p, a)| (*p, state(a))).collect();
+            let v = self.by_reading(&key, &format!("{ns}r{ri}_state"), &default, &cases);
+            s.push_str("# Preflights are answered here and never reach the upstream. Only `return` inside `if`.\n");
+            let _ = writeln!(s, "if ({v} = pok) {{ return 204; }}");
+            let _ = writeln!(s, "if ({v} = prej) {{ return 403; }}");
+        } else {
+            s.push_str("# Neither reading's route has a cors policy: no CORS headers are added.\n");
+        }
+        // CSRF and WebSocket refusals: each reading's checks, the as-sent reading's first.
+        s.push_str(&token_note(policy, r.guards()));
+        let own_reasons = self.route_reasons(ri, r, policy)?;
+        let own_reason = self.first_reason(&format!("{ns}r{ri}_reason"), &own_reasons);
+        let mut cases = Vec::new();
+        for &p in partners {
+            let mut reasons = match ids.route(policy, p) {
+                Some((pi, pr)) => self.route_reasons(pi, pr, policy)?,
+                None => Vec::new(),
+            };
+            reasons.extend(own_reasons.iter().cloned());
+            cases.push((
+                p,
+                self.first_reason(&format!("{ns}r{ri}_p{p}_reason"), &reasons),
+            ));
+        }
+        let reason = self.by_reading(&key, &format!("{ns}r{ri}_why"), &own_reason, &cases);
+        if reason != q("") {
+            s.push_str(
+                "# CSRF and WebSocket refusals: 403 with the reason, before the upstream.\n",
+            );
+            let _ = writeln!(s, "add_header Guestlist-Reason {reason} always;");
+            let _ = writeln!(s, "if ({reason}) {{ return 403; }}");
+        }
+        // Security headers and CSPs: the list the runtime writes for each answer
+        // (`for_each_guard_header`), as slots of a name and its occurrence.
+        let g = r.guards();
+        let guards_of = |p: usize| ids.tuples.get(p).map_or(guestlist::Guards::NONE, |t| t.1);
+        // Per answer (None: the route's own): the headers it sets and the names it removes.
+        type Answer = (Option<usize>, Vec<(String, String)>, Vec<String>);
+        let mut lists: Vec<Answer> = Vec::new();
+        let removed = |gs: guestlist::Guards| -> Vec<String> {
+            gs.headers
+                .and_then(|i| policy.header_sets().get(i as usize))
+                .map(|h| h.remove().iter().map(|n| n.as_str().to_string()).collect())
+                .unwrap_or_default()
+        };
+        lists.push((
+            None,
+            self.guard_list(policy, g, None, r.pattern())?,
+            removed(g),
+        ));
+        for &p in partners {
+            let gs = guards_of(p);
+            lists.push((
+                Some(p),
+                self.guard_list(policy, gs, Some(g), r.pattern())?,
+                removed(gs),
+            ));
+        }
+        let mut slots: Vec<(String, usize)> = Vec::new();
+        let mut hide = std::collections::BTreeSet::new();
+        for (_, list, rm) in &lists {
+            let mut seen: Vec<&str> = Vec::new();
+            for (n, _) in list {
+                let k = seen.iter().filter(|x| **x == n.as_str()).count();
+                seen.push(n);
+                if !slots.contains(&(n.clone(), k)) {
+                    slots.push((n.clone(), k));
+                }
+                hide.insert(n.clone());
+            }
+            hide.extend(rm.iter().cloned());
+        }
+        if !slots.is_empty() || !hide.is_empty() {
+            s.push_str("# Security headers and CSPs: the upstream's own copies are hidden (passed on where the\n# answer neither sets nor removes them), ours are sent `always`.\n");
+            if hide.iter().any(|n| n == "server") {
+                s.push_str("# `remove server` hides the upstream's Server header; nginx still sends its own\n# (`server_tokens off;` hides its version).\n");
+            }
+            for n in &hide {
+                check_value("header name", n)?;
+                let _ = writeln!(s, "proxy_hide_header {n};");
+            }
+            // Names removed and never set are hidden only where an answer removes them.
+            for n in hide.iter().filter(|n| !slots.iter().any(|(x, _)| x == *n)) {
+                let value = |rm: &Vec<String>| {
+                    if rm.contains(n) {
+                        q("")
+                    } else {
+                        upstream_var(n)
+                    }
+                };
+                let default = lists.first().map_or(q(""), |l| value(&l.2));
+                let cases: Vec<(usize, String)> = lists
+                    .iter()
+                    .filter_map(|(p, _, rm)| p.map(|p| (p, value(rm))))
+                    .collect();
+                let v = self.by_reading(
+                    &key,
+                    &format!("{ns}r{ri}_h_{}", n.replace('-', "_")),
+                    &default,
+                    &cases,
+                );
+                if v != q("") {
+                    let _ = writeln!(s, "add_header {n} {v} always;");
+                }
+            }
+            for (i, (n, k)) in slots.iter().enumerate() {
+                let mut values = Vec::new();
+                for (p, list, rm) in &lists {
+                    let v = match list.iter().filter(|(x, _)| x == n).nth(*k) {
+                        Some((_, v)) => self.value(n, v)?,
+                        None if *k == 0 && !rm.contains(n) => upstream_var(n),
+                        None => q(""),
+                    };
+                    values.push((*p, v));
+                }
+                let default = values.first().map_or(q(""), |x| x.1.clone());
+                let cases: Vec<(usize, String)> = values
+                    .iter()
+                    .filter_map(|(p, v)| p.map(|p| (p, v.clone())))
+                    .collect();
+                let v = self.by_reading(&key, &format!("{ns}r{ri}_g{i}"), &default, &cases);
+                if v != q("") {
+                    let _ = writeln!(s, "add_header {n} {v} always;");
+                }
+            }
+        }
+        Ok(s)
+    }
+
+    /// `$<target>`: the first non-empty of the refusal variables `reasons` (`""` without any).
+    fn first_reason(&mut self, target: &str, reasons: &[String]) -> String {
+        match reasons {
+            [] => q(""),
+            [one] => one.clone(),
+            _ => {
+                self.map(
+                    &q(&reasons.join("|")),
+                    target,
+                    &[
+                        ("default".into(), q("")),
+                        (q("~^\\|*(?<r>[^|]+)"), "$r".into()),
+                    ],
+                );
+                format!("${target}")
+            }
+        }
     }
 
     /// CORS for two readings with different cors policies (one may have none): allowed only
     /// where both allow, with the stricter settings of the two (the runtime's
-    /// `decide_cors_two`). Each policy's own maps are already written.
+    /// `decide_cors_two`). Each policy's own maps are already written; the pair's are written
+    /// once.
     fn cors_pair(
         &mut self,
         s: Option<(usize, &Cors)>,
         n: Option<(usize, &Cors)>,
-    ) -> Result<String, Unsupported> {
+    ) -> Result<CorsVars, Unsupported> {
         let ns = self.ns.clone();
         let ((Some(first), _) | (None, Some(first))) = (s, n) else {
-            return Ok(String::new());
+            return Ok(CorsVars::default());
         };
         let id = |x: Option<(usize, &Cors)>| x.map_or("n".to_string(), |(i, _)| i.to_string());
         let v = format!("{ns}x{}_{}", id(s), id(n));
         let var = |x: (usize, &Cors)| var_name(&ns, x.0);
-        let lines: Vec<(String, String)>;
-        let state = match (s, n) {
-            (Some(a), Some(b)) => {
-                lines = vec![
-                    ("default".into(), "denied".into()),
-                    (q("pok:pok"), "pok".into()),
-                    (q("allowed:allowed"), "allowed".into()),
-                    (q("none:none"), "none".into()),
-                    (q("~prej"), "prej".into()),
-                ];
-                format!("${}_state:${}_state", var(a), var(b))
-            }
-            _ => {
-                // One reading has no cors policy: it allows nothing.
-                lines = vec![
-                    ("default".into(), format!("${}_state", var(first))),
-                    ("pok".into(), "prej".into()),
-                    ("allowed".into(), "denied".into()),
-                ];
-                format!("${}_state", var(first))
-            }
-        };
-        let _ = writeln!(
-            self.http,
-            "\n# two readings: cors policy {} (as sent) and {} (normalised)",
-            s.map_or("none".to_string(), |(_, c)| format!("`{}`", c.name())),
-            n.map_or("none".to_string(), |(_, c)| format!("`{}`", c.name()))
-        );
-        self.map(&q(&state), &format!("{v}_state"), &lines);
-        let st = format!("${v}_state");
         let both = match (s, n) {
             (Some((_, a)), Some((_, b))) => Some((a, b)),
             _ => None,
         };
         let static_any = both.is_some_and(|(a, b)| a.is_static_any() && b.is_static_any());
-        let vary = [s, n]
-            .into_iter()
-            .flatten()
-            .any(|(_, c)| !c.is_static_any());
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# Two readings with different cors policies: CORS only where both allow, with the\n# stricter settings. The upstream's own CORS headers are hidden."
-        );
-        for h in OWNED {
-            let _ = writeln!(out, "proxy_hide_header {h};");
-        }
-        if let Some((a, b)) = both {
-            let acao = if a.any_origin() && b.any_origin() {
-                q("*")
-            } else {
-                "$http_origin".to_string()
+        let st = format!("${v}_state");
+        let mut out = CorsVars {
+            state: st.clone(),
+            vary: [s, n]
+                .into_iter()
+                .flatten()
+                .any(|(_, c)| !c.is_static_any()),
+            ..CorsVars::default()
+        };
+        let fresh = self.first_time(&format!("cors pair {v}"));
+        if fresh {
+            let lines: Vec<(String, String)>;
+            let state = match (s, n) {
+                (Some(a), Some(b)) => {
+                    lines = vec![
+                        ("default".into(), "denied".into()),
+                        (q("pok:pok"), "pok".into()),
+                        (q("allowed:allowed"), "allowed".into()),
+                        (q("none:none"), "none".into()),
+                        (q("~prej"), "prej".into()),
+                    ];
+                    format!("${}_state:${}_state", var(a), var(b))
+                }
+                _ => {
+                    // One reading has no cors policy: it allows nothing.
+                    lines = vec![
+                        ("default".into(), format!("${}_state", var(first))),
+                        ("pok".into(), "prej".into()),
+                        ("allowed".into(), "denied".into()),
+                    ];
+                    format!("${}_state", var(first))
+                }
             };
-            let mut acao_lines = vec![
-                ("default".to_string(), q("")),
-                ("allowed".into(), acao.clone()),
-                ("pok".into(), acao),
-            ];
-            if static_any {
-                acao_lines.push(("none".into(), q("*")));
-            }
-            self.map(&st, &format!("{v}_acao"), &acao_lines);
             let _ = writeln!(
-                out,
-                "add_header Access-Control-Allow-Origin ${v}_acao always;"
+                self.http,
+                "\n# two readings: cors policy {} (as sent) and {} (normalised)",
+                s.map_or("none".to_string(), |(_, c)| format!("`{}`", c.name())),
+                n.map_or("none".to_string(), |(_, c)| format!("`{}`", c.name()))
             );
-            if a.credentials() && b.credentials() {
+            self.map(&q(&state), &format!("{v}_state"), &lines);
+        }
+        let Some((a, b)) = both else {
+            return Ok(out);
+        };
+        let acao = if a.any_origin() && b.any_origin() {
+            q("*")
+        } else {
+            "$http_origin".to_string()
+        };
+        let mut acao_lines = vec![
+            ("default".to_string(), q("")),
+            ("allowed".into(), acao.clone()),
+            ("pok".into(), acao),
+        ];
+        if static_any {
+            acao_lines.push(("none".into(), q("*")));
+        }
+        if fresh {
+            self.map(&st, &format!("{v}_acao"), &acao_lines);
+        }
+        out.acao = format!("${v}_acao");
+        if a.credentials() && b.credentials() {
+            if fresh {
                 self.map(
                     &st,
                     &format!("{v}_acac"),
@@ -1224,26 +1490,24 @@ impl Writer {
                         ("pok".into(), q("true")),
                     ],
                 );
-                let _ = writeln!(
-                    out,
-                    "add_header Access-Control-Allow-Credentials ${v}_acac always;"
-                );
             }
-            if let Some(e) = a.stricter_expose(b) {
-                let e = e.to_str().map_err(|_| {
-                    Unsupported("exposed headers are not visible ASCII".to_string())
-                })?;
-                check_value("exposed headers", e)?;
-                let mut l = vec![("default".to_string(), q("")), ("allowed".into(), q(e))];
-                if static_any {
-                    l.push(("none".into(), q(e)));
-                }
+            out.acac = format!("${v}_acac");
+        }
+        if let Some(e) = a.stricter_expose(b) {
+            let e = self.value("access-control-expose-headers", &text_of(e)?)?;
+            let mut l = vec![
+                ("default".to_string(), q("")),
+                ("allowed".into(), e.clone()),
+            ];
+            if static_any {
+                l.push(("none".into(), e));
+            }
+            if fresh {
                 self.map(&st, &format!("{v}_aceh"), &l);
-                let _ = writeln!(
-                    out,
-                    "add_header Access-Control-Expose-Headers ${v}_aceh always;"
-                );
             }
+            out.aceh = format!("${v}_aceh");
+        }
+        if fresh {
             self.map(
                 &st,
                 &format!("{v}_acam"),
@@ -1252,38 +1516,69 @@ impl Writer {
                     ("pok".into(), "$http_access_control_request_method".into()),
                 ],
             );
-            let _ = writeln!(
-                out,
-                "add_header Access-Control-Allow-Methods ${v}_acam always;"
-            );
             self.map(
-                &q(&format!("{st}:${}_has_names", var(s.unwrap_or(first)))),
+                &q(&format!("{st}:${}_has_names", var(first))),
                 &format!("{v}_acah"),
                 &[
                     ("default".into(), q("")),
                     (q("pok:1"), "$http_access_control_request_headers".into()),
                 ],
             );
-            let _ = writeln!(
-                out,
-                "add_header Access-Control-Allow-Headers ${v}_acah always;"
-            );
-            if let Some(m) = a.stricter_max_age(b) {
-                let m = m.to_str().map_err(|_| Unsupported("max-age".to_string()))?;
+        }
+        out.acam = format!("${v}_acam");
+        out.acah = format!("${v}_acah");
+        if let Some(m) = a.stricter_max_age(b) {
+            let m = self.value("access-control-max-age", &text_of(m)?)?;
+            if fresh {
                 self.map(
                     &st,
                     &format!("{v}_acma"),
-                    &[("default".into(), q("")), ("pok".into(), q(m))],
+                    &[("default".into(), q("")), ("pok".into(), m)],
                 );
-                let _ = writeln!(out, "add_header Access-Control-Max-Age ${v}_acma always;");
             }
+            out.acma = format!("${v}_acma");
         }
-        if vary {
-            out.push_str("add_header Vary Origin always;\n");
-        }
-        let _ = writeln!(out, "if (${v}_state = pok) {{ return 204; }}");
-        let _ = writeln!(out, "if (${v}_state = prej) {{ return 403; }}");
         Ok(out)
+    }
+}
+
+/// The comment on a route whose csrf policy signs tokens, which nginx cannot verify.
+fn token_note(policy: &guestlist::Policy, g: guestlist::Guards) -> String {
+    match policy.csrf_token_policy(g) {
+        Some(t) => format!(
+            "# This route's csrf policy signs tokens (header {}, cookie {}): nginx cannot verify an\n# HMAC, so the token is checked by the application's guestlist layer behind this proxy\n# (requests pass through to it); nginx still runs the Origin / Sec-Fetch-Site check.\n",
+            t.header(),
+            t.cookie()
+        ),
+        None => String::new(),
+    }
+}
+
+/// A table's header value as text (the runtime's values are visible ASCII).
+fn text_of(v: &http::HeaderValue) -> Result<String, Unsupported> {
+    v.to_str()
+        .map(str::to_string)
+        .map_err(|_| Unsupported("a header value that is not visible ASCII".to_string()))
+}
+
+/// `$upstream_http_<name>`: the upstream's own value of a header (its first line), passed on
+/// where the answer leaves the header alone.
+fn upstream_var(name: &str) -> String {
+    format!(
+        "$upstream_http_{}",
+        name.to_ascii_lowercase().replace('-', "_")
+    )
+}
+
+/// A short variable suffix for an `Access-Control-*` header.
+fn short(name: &str) -> &'static str {
+    match name {
+        "Access-Control-Allow-Origin" => "acao",
+        "Access-Control-Allow-Credentials" => "acac",
+        "Access-Control-Expose-Headers" => "aceh",
+        "Access-Control-Allow-Methods" => "acam",
+        "Access-Control-Allow-Headers" => "acah",
+        _ => "acma",
     }
 }
 
@@ -1317,9 +1612,29 @@ fn as_sent_re(p: &str) -> String {
 
 /// Errors for exporting `lowered` to nginx: GL1010 at each `allow-methods` method holding a
 /// byte other than `A`-`Z`, `_` and `-`, which nginx answers with 400 before any
-/// configuration runs (so the policy would allow a method its edge never serves).
+/// configuration runs (so the policy would allow a method its edge never serves); GL1011 for
+/// `paths { non-normal two-readings }` without a `/*` route (a path whose normalised reading
+/// matches no route reaches a location of yours, where the emitted configuration cannot apply
+/// its as-sent reading's policies).
 pub fn errors(lowered: &Lowered, program: &crate::ir::Program) -> Vec<crate::diag::Diagnostic> {
     let mut out = Vec::new();
+    let policy = &lowered.policy;
+    if policy.non_normal_paths() == guestlist::NonNormalPaths::TwoReadings
+        && !policy.routes().is_empty()
+        && !policy.routes().iter().any(|r| r.pattern() == "/*")
+    {
+        if let Some(p) = &program.paths {
+            out.push(
+                crate::diag::Diagnostic::new(
+                    "GL1011",
+                    p.line.unwrap_or(p.span),
+                    "nginx cannot apply both readings of a path that reaches none of the policy's routes",
+                )
+                .label("with `two-readings`, a path whose dot segments lead outside every route reaches one of your own locations")
+                .help("add `route \"/*\" { }` so that every path reaches a generated location, or keep `paths { non-normal reject }` (the default) for nginx"),
+            );
+        }
+    }
     for c in lowered.policy.cors_policies() {
         let Some(decl) = program.cors.iter().find(|d| d.name == c.name()) else {
             continue;
@@ -1416,14 +1731,18 @@ pub fn emit(
     };
     // Per-policy maps and snippets.
     let mut snippets = Vec::new();
+    let mut single = Vec::new();
     for (i, c) in policy.cors_policies().iter().enumerate() {
         let decl = program.cors.iter().find(|d| d.name == c.name());
         let location = decl.map_or_else(String::new, |d| {
             let (f, l, _) = sources.location(d.head_span);
             format!("{f}:{l}")
         });
-        snippets.push(w.cors(i, c, &location)?);
+        let (snippet, vars) = w.cors(i, c, &location)?;
+        snippets.push(snippet);
+        single.push(Some(vars));
     }
+    let ids = PolicyIds::new(policy);
     // Hash sizes a large policy needs.
     let (entries, longest) = policy
         .cors_policies()
@@ -1465,11 +1784,17 @@ pub fn emit(
         let slug = slug(r.pattern());
         check_value("route pattern", r.pattern())?;
         let rel = format!("routes/{slug}.conf");
-        let mut body = match r.cors().and_then(|c| snippets.get(c as usize)) {
-            Some(s) => s.clone(),
-            None => "# This route has no cors policy: no CORS headers are added.\n".to_string(),
+        let partners = ids.partners(policy, i);
+        let body = if partners.is_empty() {
+            let mut body = match r.cors().and_then(|c| snippets.get(c as usize)) {
+                Some(s) => s.clone(),
+                None => "# This route has no cors policy: no CORS headers are added.\n".to_string(),
+            };
+            body.push_str(&w.route_guards(i, r, policy)?);
+            body
+        } else {
+            w.route_with_readings(i, policy, &ids, &partners, &single)?
         };
-        body.push_str(&w.route_guards(i, r, policy)?);
         let origin = lowered
             .provenance
             .routes
@@ -1481,7 +1806,7 @@ pub fn emit(
         files.push(File {
             path: rel.clone(),
             text: header(&format!(
-                "# Route \"{}\"{origin}. Include inside your `location {{}}` for it:\n#     include {root}/{rel};\n{TRAP}\n{body}",
+                "# Route \"{}\"{origin}. Include inside your `location {{}}` for it:\n#     include {root}/{rel};\n# The 400 for a path with dot segments is in guestlist-server.conf (include it in the\n# server, or the route snippets alone let such paths through).\n{TRAP}\n{body}",
                 r.pattern()
             )),
         });
@@ -1501,8 +1826,19 @@ pub fn emit(
         server.push_str("}\n");
     }
     if !policy.routes().is_empty() {
-        w.paths(policy, &snippets, opts, &mut server)?;
+        w.paths(policy, &ids, &mut server)?;
     }
+    // nginx builds one hash of every variable; a policy with many routes or policies
+    // defines more than its defaults hold without a warning.
+    let variables = w.http.lines().filter(|l| l.starts_with("map ")).count();
+    let hash_note = if variables > 256 {
+        format!(
+            "{hash_note}# It defines {variables} variables: set\n#     variables_hash_max_size {}; variables_hash_bucket_size 128;\n# in `http {{}}` (nginx's defaults are 1024 and 64; nginx warns without them).\n",
+            (variables * 2).next_power_of_two().max(1024)
+        )
+    } else {
+        format!("{hash_note}# It defines {variables} variables; if nginx warns that it could not build the variables hash,\n# set `variables_hash_bucket_size 128;` in `http {{}}` (their names are long).\n")
+    };
     // The maps are complete once every route snippet is written.
     if w.dollar {
         let _ = writeln!(

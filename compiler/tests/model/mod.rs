@@ -22,7 +22,8 @@ pub const PATH_SEGMENTS: &[&str] = &["api", "a", "b", "x", "q", "A"];
 /// percent-encoded), encoded slashes and letters, broken and NUL escapes. Append new forms
 /// here.
 pub const PATH_ODD_SEGMENTS: &[&str] = &[
-    "", ".", "..", "%2e", "%2E%2e", "%2F", "a%2Fb", "%61pi", "%", "%zz", "%00", "%2",
+    "", ".", "..", "%2e", "%2E%2e", "%2F", "a%2Fb", "%61pi", "%", "%zz", "%00", "%2", "%5C",
+    "a%5cb", "\\",
 ];
 
 /// What the generators put after the segments.
@@ -522,12 +523,11 @@ impl Model {
                     push(&mut o.headers, "access-control-allow-headers", l.clone());
                 }
             }
-            if let (Some(x), Some(y)) = (ta.max_age, tb.max_age) {
-                push(
-                    &mut o.headers,
-                    "access-control-max-age",
-                    x.min(y).to_string(),
-                );
+            // The smaller max-age; none counts as a browser's five seconds.
+            let age = |t: &Cors| t.max_age.unwrap_or(5);
+            let smaller = if age(ta) <= age(tb) { ta } else { tb };
+            if let Some(x) = smaller.max_age {
+                push(&mut o.headers, "access-control-max-age", x.to_string());
             }
         } else {
             // The exposed list the other contains, none when neither contains the other.

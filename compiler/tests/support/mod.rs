@@ -133,6 +133,9 @@ pub enum Upstream {
     Return,
     /// `proxy_pass` to a backend that sends its own `Access-Control-Allow-Origin: *`.
     Proxied,
+    /// The same with a URI part (`proxy_pass http://backend/app/;`): the upstream sees the
+    /// normalised path with the location's prefix replaced.
+    ProxiedWithUri,
     /// `return 200` with a small JSON body, for the browser.
     Json,
 }
@@ -144,9 +147,17 @@ pub struct NginxSetup {
     upstream: Upstream,
     access_log: bool,
     catch_all: bool,
+    /// Lines of the user's own in the guestlist server block (after the include).
+    own: String,
 }
 
 impl NginxSetup {
+    /// The same setup with `lines` of the user's own in the server block (own locations).
+    pub fn with_own_lines(mut self, lines: &str) -> NginxSetup {
+        self.own = lines.to_string();
+        self
+    }
+
     /// Writes `dir/upstream.conf` and `dir/nginx.conf` for the server on `port` and the
     /// proxied backend on `backend`; returns the configuration file.
     fn write(&self, port: u16, backend: u16) -> PathBuf {
@@ -158,6 +169,9 @@ impl NginxSetup {
             }
             Upstream::Proxied => format!(
                 "add_header X-App \"yes\" always;\nproxy_pass http://127.0.0.1:{backend};\n"
+            ),
+            Upstream::ProxiedWithUri => format!(
+                "add_header X-App \"yes\" always;\nproxy_pass http://127.0.0.1:{backend}/app/;\n"
             ),
             Upstream::Json => {
                 "default_type application/json;\nreturn 200 '{\"ok\":true}';\n".to_string()
@@ -171,7 +185,8 @@ impl NginxSetup {
             "access_log off;".to_string()
         };
         let conf = format!(
-            "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\nevents {{ worker_connections 256; }}\nhttp {{\n    {log}\n    client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n    map_hash_max_size 32768; map_hash_bucket_size 128; variables_hash_bucket_size 128;\n    include {d}/out/guestlist-http.conf;\n    server {{\n        listen 127.0.0.1:{port};\n        include {d}/out/guestlist-server.conf;\n{}    }}\n    server {{\n        listen 127.0.0.1:{backend};\n        location / {{ add_header Access-Control-Allow-Origin \"*\" always; add_header X-Powered-By \"PHP/5\" always; add_header Content-Security-Policy \"default-src *\" always; add_header X-Frame-Options \"ALLOWALL\" always; return 200 \"app\\n\"; }}\n    }}\n}}\n",
+            "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\nevents {{ worker_connections 256; }}\nhttp {{\n    {log}\n    client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n    map_hash_max_size 32768; map_hash_bucket_size 128; variables_hash_bucket_size 128;\n    include {d}/out/guestlist-http.conf;\n    server {{\n        listen 127.0.0.1:{port};\n        include {d}/out/guestlist-server.conf;\n        {}\n{}    }}\n    server {{\n        listen 127.0.0.1:{backend};\n        location / {{ add_header Access-Control-Allow-Origin \"*\" always; add_header X-Powered-By \"PHP/5\" always; add_header Content-Security-Policy \"default-src *\" always; add_header X-Frame-Options \"ALLOWALL\" always; return 200 \"app\\n\"; }}\n    }}\n}}\n",
+            self.own,
             if self.catch_all { String::new() } else { "        location / { return 200 \"unrouted\\n\"; }\n".to_string() }
         );
         let conf_path = dir.join("nginx.conf");
@@ -207,6 +222,7 @@ pub fn setup(
         upstream,
         access_log,
         catch_all: lowered.policy.routes().iter().any(|r| r.pattern() == "/*"),
+        own: String::new(),
     };
     // `nginx -t` does not bind: any ports do for the check.
     let conf_path = setup.write(candidate_port(), candidate_port());
