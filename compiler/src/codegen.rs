@@ -242,11 +242,13 @@ fn guards(g: &mut Gen<'_>, policy: &Policy) {
         g.out.push_str("    ];\n");
         let token = match c.token() {
             Some(t) => format!(
-                "{k}::__private::Option::Some({k}::TokenPolicy::from_raw_parts({:?}, {:?}, {:?}, {:?}))",
+                "{k}::__private::Option::Some({k}::TokenPolicy::from_raw_parts({:?}, {:?}, {:?}, {:?}, {:?}, {}))",
                 t.header(),
                 t.cookie(),
                 t.bind_cookie(),
-                t.same_site()
+                t.same_site(),
+                t.field(),
+                t.defers_forms()
             ),
             None => format!("{k}::__private::Option::None"),
         };

@@ -425,8 +425,8 @@ fn through_the_layer(
         };
         b = b.header(n.as_str(), v);
     }
-    let request = b.body(()).expect("request");
-    let app = tower_service_fn(|_req: http::Request<()>| {
+    let request = b.body(String::new()).expect("request");
+    let app = tower_service_fn(|_req: http::Request<guestlist::RequestBody<String>>| {
         std::future::ready(Ok::<_, std::convert::Infallible>(http::Response::new(())))
     });
     let mut svc = guestlist::Layer::shared(std::sync::Arc::new(policy)).layer(app);
@@ -466,9 +466,9 @@ fn tower_service_fn<F>(f: F) -> ServiceFn<F> {
 #[derive(Clone)]
 struct ServiceFn<F>(F);
 
-impl<F, Fut, R> tower_service::Service<http::Request<()>> for ServiceFn<F>
+impl<B, F, Fut, R> tower_service::Service<http::Request<B>> for ServiceFn<F>
 where
-    F: FnMut(http::Request<()>) -> Fut,
+    F: FnMut(http::Request<B>) -> Fut,
     Fut: std::future::Future<Output = Result<R, std::convert::Infallible>>,
 {
     type Response = R;
@@ -480,7 +480,7 @@ where
     ) -> std::task::Poll<Result<(), Self::Error>> {
         std::task::Poll::Ready(Ok(()))
     }
-    fn call(&mut self, req: http::Request<()>) -> Fut {
+    fn call(&mut self, req: http::Request<B>) -> Fut {
         (self.0)(req)
     }
 }

@@ -7,11 +7,14 @@
 //! ```
 //!
 //! The token travels in a `__Host-` cookie (set by the layer, not HttpOnly, so pages can read
-//! it) and, on unsafe requests, in a header (or a form field the application checks with
-//! [`CsrfToken::verify_submitted`]). It is valid when the header equals the cookie (compared
-//! in constant time) and its MAC verifies, in constant time, for the request's session value
-//! under the current secret or, during a rotation, the previous one. The secret never appears
-//! in a policy file: the application hands it to the layer at start-up.
+//! it) and, on unsafe requests, in a header or, for an HTML form post, in a form field: the
+//! layer reads an `application/x-www-form-urlencoded` body of at most [`FORM_BODY_LIMIT`]
+//! bytes and finds the field itself ([`form_field`]); with `defer-forms`, the application
+//! checks it with [`CsrfToken::verify_submitted`]. It is valid when the submitted token equals
+//! the cookie (compared in constant time) and its MAC verifies, in constant time, for the
+//! request's session value under the current secret or, during a rotation, the previous one.
+//! The secret never appears in a policy file: the application hands it to the layer at
+//! start-up.
 
 use std::borrow::Cow;
 
@@ -21,6 +24,14 @@ use crate::policy::Str;
 
 /// Hex characters of the MAC, the separator and the random part.
 pub const TOKEN_LEN: usize = 64 + 1 + 32;
+
+/// The most bytes of an `application/x-www-form-urlencoded` body the layer reads to find the
+/// token field (64 KiB): a longer body is refused (`csrf-token-form-too-large`) rather than
+/// buffered. Larger forms send the token header, or the policy says `defer-forms`.
+pub const FORM_BODY_LIMIT: usize = 64 * 1024;
+
+/// The form field that carries the token when a `token` line names none.
+pub const DEFAULT_FORM_FIELD: &str = "csrf_token";
 
 /// The CSRF secret: at least 32 bytes, and optionally the previous secret during a rotation
 /// (tokens made with it still verify; new tokens use the current one). `Debug` never prints it.
@@ -161,6 +172,8 @@ pub struct TokenPolicy {
     pub(crate) cookie: Str,
     pub(crate) bind_cookie: Str,
     pub(crate) same_site: Str,
+    pub(crate) field: Str,
+    pub(crate) defer_forms: bool,
 }
 
 /// Plain data for a `token` line.
@@ -174,6 +187,14 @@ pub struct TokenSpec {
     pub bind_cookie: String,
     /// `Lax` or `Strict`.
     pub same_site: String,
+    /// The urlencoded form field carrying the token when the header is absent (the compiler
+    /// writes [`DEFAULT_FORM_FIELD`] when the line names none); compared with each field's
+    /// percent-decoded name, byte for byte.
+    pub field: String,
+    /// `defer-forms`: form posts without the header reach the application unverified, which
+    /// checks the field with [`CsrfToken::verify_submitted`]; otherwise the layer verifies an
+    /// urlencoded body's field and refuses other form posts.
+    pub defer_forms: bool,
 }
 
 impl TokenPolicy {
@@ -183,6 +204,8 @@ impl TokenPolicy {
             cookie: Cow::Owned(spec.cookie),
             bind_cookie: Cow::Owned(spec.bind_cookie),
             same_site: Cow::Owned(spec.same_site),
+            field: Cow::Owned(spec.field),
+            defer_forms: spec.defer_forms,
         }
     }
 
@@ -193,12 +216,16 @@ impl TokenPolicy {
         cookie: &'static str,
         bind_cookie: &'static str,
         same_site: &'static str,
+        field: &'static str,
+        defer_forms: bool,
     ) -> TokenPolicy {
         TokenPolicy {
             header: Cow::Borrowed(header),
             cookie: Cow::Borrowed(cookie),
             bind_cookie: Cow::Borrowed(bind_cookie),
             same_site: Cow::Borrowed(same_site),
+            field: Cow::Borrowed(field),
+            defer_forms,
         }
     }
 
@@ -217,6 +244,14 @@ impl TokenPolicy {
     /// `Lax` or `Strict`.
     pub fn same_site(&self) -> &str {
         &self.same_site
+    }
+    /// The urlencoded form field carrying the token when the header is absent.
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+    /// Whether form posts without the header are deferred to the application (`defer-forms`).
+    pub fn defers_forms(&self) -> bool {
+        self.defer_forms
     }
 
     /// The `Set-Cookie` value for a new token: `__Host-` attributes (Secure, Path=/, no
@@ -258,6 +293,132 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
         diff |= x ^ y;
     }
     std::hint::black_box(diff) == 0
+}
+
+/// The checks a submitted token (header or form field) passes, in order: there is a token
+/// cookie, the token equals it (constant time), and its MAC verifies for `session`.
+pub(crate) fn check_submitted(
+    secret: &CsrfSecret,
+    session: &[u8],
+    cookie: Option<&[u8]>,
+    submitted: &[u8],
+) -> Result<(), Reason> {
+    let Some(cookie) = cookie else {
+        return Err(Reason::CsrfTokenCookieMissing);
+    };
+    if !ct_eq(submitted, cookie) {
+        return Err(Reason::CsrfTokenMismatch);
+    }
+    verify(secret, session, submitted).map(|_| ())
+}
+
+/// What the token check knows of a form post's body ([`crate::Policy::decide_form`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormBody<'a> {
+    /// Not read (yet): an urlencoded post without the token header on a route that verifies
+    /// form fields passes the token check as `csrf-token-in-form`, which tells the caller to
+    /// read the body and decide again.
+    Unread,
+    /// The whole body, at most [`FORM_BODY_LIMIT`] bytes.
+    Read(&'a [u8]),
+    /// The body is longer than [`FORM_BODY_LIMIT`] (by its length or its size hint).
+    TooLarge,
+    /// The body could not be read (the stream failed).
+    Unreadable,
+}
+
+/// One byte of a percent-encoded form name or value at a time (`+` is a space), or `Err` at
+/// an escape that is not `%` and two hex digits.
+fn decode(raw: &[u8]) -> impl Iterator<Item = Result<u8, ()>> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let b = *raw.get(i)?;
+        i += 1;
+        Some(match b {
+            b'+' => Ok(b' '),
+            b'%' => {
+                let hi = raw.get(i).copied().and_then(hex_val);
+                let lo = raw.get(i + 1).copied().and_then(hex_val);
+                i += 2;
+                match (hi, lo) {
+                    (Some(hi), Some(lo)) => Ok((hi << 4) | lo),
+                    _ => Err(()),
+                }
+            }
+            b => Ok(b),
+        })
+    })
+}
+
+/// The token field of an `application/x-www-form-urlencoded` body (the WHATWG URL standard's
+/// form: `&`-separated `name=value` pairs, empty pairs skipped, a pair without `=` a name with
+/// an empty value, `+` a space, `%XX` a byte): the value of the one field whose decoded name
+/// is `name`, decoded into `buf`.
+///
+/// Stricter than the standard, which keeps a malformed escape as it is: any `%` that is not
+/// followed by two hex digits, anywhere in the body, refuses it (`csrf-token-form-invalid`),
+/// since a reader that decodes differently might see other fields. No field, or an empty one,
+/// is `csrf-token-missing`; the field twice (whatever the values) is `csrf-token-mismatch`,
+/// as a repeated header is; a value longer than a token is `csrf-token-malformed`.
+pub fn form_field<'b>(
+    body: &[u8],
+    name: &str,
+    buf: &'b mut [u8; TOKEN_LEN],
+) -> Result<&'b [u8], Reason> {
+    let invalid = |()| Reason::CsrfTokenFormInvalid;
+    // Once the field is found: the length of its value, decoded into `buf`, or why it is
+    // refused (repeated, or too long for a token).
+    let mut found: Option<Result<usize, Reason>> = None;
+    for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let (n, v) = match pair.iter().position(|&b| b == b'=') {
+            Some(eq) => (pair.get(..eq).unwrap_or(&[]), pair.get(eq + 1..).unwrap_or(&[])),
+            None => (pair, &[][..]),
+        };
+        // The decoded name equals `name` when every decoded byte matches and both end together.
+        let mut want = name.bytes();
+        let mut same = true;
+        for b in decode(n) {
+            let b = b.map_err(invalid)?;
+            same &= want.next() == Some(b);
+        }
+        same &= want.next().is_none();
+        if !same {
+            for b in decode(v) {
+                b.map_err(invalid)?;
+            }
+            continue;
+        }
+        if found.is_some() {
+            // Repeated: still scanned to the end, so an invalid body is refused as invalid.
+            found = Some(Err(Reason::CsrfTokenMismatch));
+            for b in decode(v) {
+                b.map_err(invalid)?;
+            }
+            continue;
+        }
+        let mut len = 0;
+        let mut long = false;
+        for b in decode(v) {
+            let b = b.map_err(invalid)?;
+            match buf.get_mut(len) {
+                Some(slot) => {
+                    *slot = b;
+                    len += 1;
+                }
+                None => long = true,
+            }
+        }
+        found = Some(if long {
+            Err(Reason::CsrfTokenMalformed)
+        } else {
+            Ok(len)
+        });
+    }
+    match found {
+        None | Some(Ok(0)) => Err(Reason::CsrfTokenMissing),
+        Some(Ok(len)) => Ok(buf.get(..len).unwrap_or(&[])),
+        Some(Err(r)) => Err(r),
+    }
 }
 
 #[cfg(feature = "csrf-token")]
@@ -346,9 +507,12 @@ pub fn mint(_: &CsrfSecret, _: &[u8]) -> Option<String> {
 }
 
 /// The request's CSRF token, in the request's extensions on every request to a route with a
-/// token policy: put [`CsrfToken::value`] in forms (a hidden field) or a `<meta>` tag; for
-/// form posts that cannot send the header, call [`CsrfToken::verify_submitted`] with the
-/// submitted field before acting (the layer never reads request bodies).
+/// token policy: put [`CsrfToken::value`] in forms (a hidden field named as the policy's
+/// `field`, `csrf_token` by default) or a `<meta>` tag. The layer verifies the header, or the
+/// field of an urlencoded form, before the application runs; only on a route whose policy
+/// says `defer-forms` does a form post without the header reach the application unverified
+/// ([`CsrfToken::is_pending`]), and the handler must then call
+/// [`CsrfToken::verify_submitted`] with the submitted field before acting.
 #[derive(Clone)]
 pub struct CsrfToken {
     pub(crate) value: String,
@@ -356,6 +520,9 @@ pub struct CsrfToken {
     pub(crate) cookie: Option<Vec<u8>>,
     pub(crate) session: Vec<u8>,
     pub(crate) secret: std::sync::Arc<CsrfSecret>,
+    /// For a pending token: set once [`CsrfToken::verify_submitted`] succeeds, shared by every
+    /// clone and read by the layer when the application answers.
+    pub(crate) verified: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl std::fmt::Debug for CsrfToken {
@@ -372,25 +539,43 @@ impl CsrfToken {
         &self.value
     }
 
-    /// Whether this unsafe request carried no token header and the application must check the
-    /// submitted form field with [`CsrfToken::verify_submitted`].
+    /// Whether this is a form post the layer deferred to the application (`defer-forms`, no
+    /// token header): nothing has verified its token, and the handler must call
+    /// [`CsrfToken::verify_submitted`] with the submitted field before acting. If it answers
+    /// without a successful call, the layer marks the response
+    /// ([`CsrfTokenUnverified`](crate::CsrfTokenUnverified)) and, with the `tracing` feature,
+    /// logs a warning.
     pub fn is_pending(&self) -> bool {
         self.pending
     }
 
+    /// Whether [`CsrfToken::verify_submitted`] succeeded on this token or a clone of it.
+    pub fn is_verified(&self) -> bool {
+        self.verified
+            .as_ref()
+            .is_some_and(|v| v.load(std::sync::atomic::Ordering::Acquire))
+    }
+
     /// Verifies a token submitted in a form field: it must equal the token cookie and verify
-    /// for this session (constant-time comparisons). Returns the refusal reason otherwise.
+    /// for this session (constant-time comparisons), the same checks as the layer's. Returns
+    /// the refusal reason otherwise.
     pub fn verify_submitted(&self, submitted: &str) -> Result<(), Reason> {
-        let Some(cookie) = &self.cookie else {
+        if self.cookie.is_none() {
             return Err(Reason::CsrfTokenCookieMissing);
-        };
+        }
         if submitted.is_empty() {
             return Err(Reason::CsrfTokenMissing);
         }
-        if !ct_eq(submitted.as_bytes(), cookie) {
-            return Err(Reason::CsrfTokenMismatch);
+        check_submitted(
+            &self.secret,
+            &self.session,
+            self.cookie.as_deref(),
+            submitted.as_bytes(),
+        )?;
+        if let Some(v) = &self.verified {
+            v.store(true, std::sync::atomic::Ordering::Release);
         }
-        verify(&self.secret, &self.session, submitted.as_bytes()).map(|_| ())
+        Ok(())
     }
 }
 

@@ -82,14 +82,14 @@ impl Future for GateFuture {
 #[derive(Clone)]
 struct App(Gate);
 
-impl tower_service::Service<http::Request<()>> for App {
+impl<B> tower_service::Service<http::Request<B>> for App {
     type Response = http::Response<()>;
     type Error = &'static str;
     type Future = GateFuture;
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
     }
-    fn call(&mut self, _: http::Request<()>) -> GateFuture {
+    fn call(&mut self, _: http::Request<B>) -> GateFuture {
         GateFuture(self.0.clone())
     }
 }
@@ -129,17 +129,17 @@ fn policy() -> Arc<Policy> {
     )
 }
 
-fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> http::Request<()> {
+fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> http::Request<String> {
     let mut b = http::Request::builder().method(method).uri(path);
     for (n, v) in headers {
         b = b.header(*n, *v);
     }
-    b.body(()).unwrap()
+    b.body(String::new()).unwrap()
 }
 
-type Fut = guestlist::ResponseFuture<GateFuture, ()>;
+type Fut = guestlist::ResponseFuture<App, String, ()>;
 
-fn call(gate: &Gate, req: http::Request<()>) -> Fut {
+fn call(gate: &Gate, req: http::Request<String>) -> Fut {
     let mut svc = Layer::shared(policy()).layer(App(gate.clone()));
     svc.call(req)
 }

@@ -61,17 +61,17 @@ fn refusals_are_traced_with_their_reason() {
         let preflight = http::Request::options("/x")
             .header("origin", "https://evil.test")
             .header("access-control-request-method", "PUT")
-            .body(())
+            .body(String::new())
             .unwrap();
         drop(svc.call(preflight));
         let actual = http::Request::get("/x")
             .header("origin", "https://evil.test")
-            .body(())
+            .body(String::new())
             .unwrap();
         drop(svc.call(actual));
         let allowed = http::Request::get("/x")
             .header("origin", "https://a.test")
-            .body(())
+            .body(String::new())
             .unwrap();
         drop(svc.call(allowed));
     });

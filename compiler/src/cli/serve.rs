@@ -71,7 +71,7 @@ impl App {
     }
 }
 
-impl tower_service::Service<Request<Incoming>> for App {
+impl tower_service::Service<Request<guestlist::RequestBody<Incoming>>> for App {
     type Response = Response<Full<Bytes>>;
     type Error = Infallible;
     type Future = std::future::Ready<Result<Self::Response, Infallible>>;
@@ -83,7 +83,7 @@ impl tower_service::Service<Request<Incoming>> for App {
         std::task::Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<Incoming>) -> Self::Future {
+    fn call(&mut self, req: Request<guestlist::RequestBody<Incoming>>) -> Self::Future {
         if req.method() == hyper::Method::GET {
             if let Some((bytes, ctype)) = self.page(req.uri().path()) {
                 let mut resp = Response::new(Full::new(Bytes::from(bytes)));
@@ -125,10 +125,7 @@ struct Logged {
 impl tower_service::Service<Request<Incoming>> for Logged {
     type Response = Response<Full<Bytes>>;
     type Error = Infallible;
-    type Future = guestlist::ResponseFuture<
-        std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>,
-        Full<Bytes>,
-    >;
+    type Future = guestlist::ResponseFuture<App, Incoming, Full<Bytes>>;
 
     fn poll_ready(
         &mut self,
