@@ -125,8 +125,7 @@ fn trace(d: &crate::Decision<'_>, method: &http::Method, path: &str) {
 
 impl<S, ReqBody, ResBody> tower_service::Service<Request<ReqBody>> for Service<S>
 where
-    S: tower_service::Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>
-        + Clone,
+    S: tower_service::Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>> + Clone,
     ReqBody: Body,
     ResBody: Default,
 {
@@ -190,7 +189,9 @@ where
                 guard: None,
             };
         }
-        if d.token.is_some_and(|t| t.reason == crate::Reason::CsrfTokenInForm) {
+        if d.token
+            .is_some_and(|t| t.reason == crate::Reason::CsrfTokenInForm)
+        {
             return self.read_form(req);
         }
         let token = token(policy, self.secret.as_ref(), &d);
@@ -408,12 +409,10 @@ fn guard_headers<B>(
     }
     let nonce = match nonce {
         Some(n) => Some(n),
-        None if policy.needs_nonce(guards.route, guards.normalised) => {
-            match CspNonce::generate() {
-                Some(n) => Some(n),
-                None => return false,
-            }
-        }
+        None if policy.needs_nonce(guards.route, guards.normalised) => match CspNonce::generate() {
+            Some(n) => Some(n),
+            None => return false,
+        },
         None => None,
     };
     policy.apply_guard_headers(
@@ -750,7 +749,9 @@ where
         let Some(headers) = d.actual_response_headers_with(&parts.headers, known) else {
             return ResponseFuture::ready(answer(policy, &d, &parts.headers, known));
         };
-        if read != Read::Done || d.token.is_some_and(|t| t.reason == crate::Reason::CsrfTokenInForm)
+        if read != Read::Done
+            || d.token
+                .is_some_and(|t| t.reason == crate::Reason::CsrfTokenInForm)
         {
             // Never expected: a body that was not read whole is refused by the token check.
             // The application never gets part of a body.

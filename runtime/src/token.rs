@@ -371,7 +371,10 @@ pub fn form_field<'b>(
     let mut found: Option<Result<usize, Reason>> = None;
     for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
         let (n, v) = match pair.iter().position(|&b| b == b'=') {
-            Some(eq) => (pair.get(..eq).unwrap_or(&[]), pair.get(eq + 1..).unwrap_or(&[])),
+            Some(eq) => (
+                pair.get(..eq).unwrap_or(&[]),
+                pair.get(eq + 1..).unwrap_or(&[]),
+            ),
             None => (pair, &[][..]),
         };
         // The decoded name equals `name` when every decoded byte matches and both end together.
@@ -683,5 +686,197 @@ mod tests {
         assert_eq!(cookie(&h[..], "session"), Some(&b"abc"[..]));
         assert_eq!(cookie(&h[..], "sess"), None);
         assert!(ct_eq(b"abc", b"abc") && !ct_eq(b"abc", b"abd") && !ct_eq(b"ab", b"abc"));
+    }
+
+    fn field(body: &str, name: &str) -> Result<Vec<u8>, Reason> {
+        let mut buf = [0u8; TOKEN_LEN];
+        form_field(body.as_bytes(), name, &mut buf).map(<[u8]>::to_vec)
+    }
+
+    #[test]
+    fn the_token_field_is_read_as_browsers_encode_forms() {
+        let ok = |v: &str| Ok(v.as_bytes().to_vec());
+        assert_eq!(field("csrf_token=abc", "csrf_token"), ok("abc"));
+        assert_eq!(field("a=1&csrf_token=abc&b=2", "csrf_token"), ok("abc"));
+        // Escapes and `+`, in names and values; hex digits of either case.
+        assert_eq!(
+            field("csrf%5Ftoken=a%2Eb%2ec+d", "csrf_token"),
+            ok("a.b.c d")
+        );
+        assert_eq!(field("form%5B_token%5D=x", "form[_token]"), ok("x"));
+        assert_eq!(field("my+field=x", "my field"), ok("x"));
+        // The name is compared whole and byte for byte.
+        for body in [
+            "csrf_token2=x",
+            "xcsrf_token=x",
+            "CSRF_TOKEN=x",
+            "csrf_toke=x",
+        ] {
+            assert_eq!(
+                field(body, "csrf_token"),
+                Err(Reason::CsrfTokenMissing),
+                "{body}"
+            );
+        }
+        // Empty pairs are skipped; a pair without `=` is a name with an empty value; only the
+        // first `=` splits; an escaped `&` or `=` does not split.
+        assert_eq!(field("&&csrf_token=x&&", "csrf_token"), ok("x"));
+        assert_eq!(
+            field("csrf_token", "csrf_token"),
+            Err(Reason::CsrfTokenMissing)
+        );
+        assert_eq!(
+            field("csrf_token=", "csrf_token"),
+            Err(Reason::CsrfTokenMissing)
+        );
+        assert_eq!(field("csrf_token==x", "csrf_token"), ok("=x"));
+        assert_eq!(field("csrf_token=a%26b%3Dc", "csrf_token"), ok("a&b=c"));
+        assert_eq!(field("", "csrf_token"), Err(Reason::CsrfTokenMissing));
+        // Repeated: refused, whatever the values (even equal, even empty).
+        for body in [
+            "csrf_token=x&csrf_token=x",
+            "csrf_token=x&csrf%5Ftoken=y",
+            "csrf_token&csrf_token=x",
+        ] {
+            assert_eq!(
+                field(body, "csrf_token"),
+                Err(Reason::CsrfTokenMismatch),
+                "{body}"
+            );
+        }
+        // A malformed escape anywhere refuses the body: before and after the field, in names
+        // and values, at the very end.
+        for body in [
+            "csrf_token=x&note=100%",
+            "csrf_token=x&note=%zz",
+            "n%2=1&csrf_token=x",
+            "csrf_token=x%4",
+            "csrf_token=%g0",
+            "%=1&csrf_token=x",
+            "csrf_token=x&csrf_token=%",
+        ] {
+            assert_eq!(
+                field(body, "csrf_token"),
+                Err(Reason::CsrfTokenFormInvalid),
+                "{body}"
+            );
+        }
+        // A value longer than a token cannot be one; escapes count once decoded.
+        let long = "a".repeat(TOKEN_LEN + 1);
+        assert_eq!(
+            field(&format!("csrf_token={long}"), "csrf_token"),
+            Err(Reason::CsrfTokenMalformed)
+        );
+        let exact = "a".repeat(TOKEN_LEN);
+        assert_eq!(
+            field(&format!("csrf_token={exact}"), "csrf_token"),
+            ok(&exact)
+        );
+        let escaped = "%61".repeat(TOKEN_LEN);
+        assert_eq!(
+            field(&format!("csrf_token={escaped}"), "csrf_token"),
+            ok(&exact)
+        );
+    }
+
+    /// The reading the spec describes, written for clarity rather than speed: every pair
+    /// decoded into owned bytes first, then the field looked for among them.
+    fn reference(body: &[u8], name: &str) -> Result<Vec<u8>, Reason> {
+        fn decode(s: &[u8]) -> Option<Vec<u8>> {
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < s.len() {
+                match s[i] {
+                    b'+' => out.push(b' '),
+                    b'%' => {
+                        let hex = std::str::from_utf8(s.get(i + 1..i + 3)?).ok()?;
+                        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                            return None;
+                        }
+                        out.push(u8::from_str_radix(hex, 16).ok()?);
+                        i += 2;
+                    }
+                    b => out.push(b),
+                }
+                i += 1;
+            }
+            Some(out)
+        }
+        let mut pairs = Vec::new();
+        for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+            let (n, v) = match pair.iter().position(|&b| b == b'=') {
+                Some(eq) => (&pair[..eq], &pair[eq + 1..]),
+                None => (pair, &b""[..]),
+            };
+            let (Some(n), Some(v)) = (decode(n), decode(v)) else {
+                return Err(Reason::CsrfTokenFormInvalid);
+            };
+            pairs.push((n, v));
+        }
+        let hits: Vec<Vec<u8>> = pairs
+            .into_iter()
+            .filter(|(n, _)| n == name.as_bytes())
+            .map(|(_, v)| v)
+            .collect();
+        match hits.as_slice() {
+            [] => Err(Reason::CsrfTokenMissing),
+            [v] if v.is_empty() => Err(Reason::CsrfTokenMissing),
+            [v] if v.len() > TOKEN_LEN => Err(Reason::CsrfTokenMalformed),
+            [v] => Ok(v.clone()),
+            _ => Err(Reason::CsrfTokenMismatch),
+        }
+    }
+
+    proptest::proptest! {
+        // Each case takes microseconds; the pairs' combinations need thousands to be met.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// `form_field` reads every body as the reference does: pieces of names, escapes (good,
+        /// short and bad), separators and long runs, put together at random.
+        #[test]
+        fn form_field_agrees_with_the_reference(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a", "b", "_b", "a_b", "=", "&", "+", "%", "%5F", "%5f", "%61", "%2", "%zz",
+                    "%26", "%3D", "x", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                ]),
+                0..24,
+            ),
+            name in proptest::sample::select(vec!["a", "a_b", "a b", "x"]),
+        ) {
+            let body = pieces.concat();
+            proptest::prop_assert_eq!(field(&body, name), reference(body.as_bytes(), name), "{}", body);
+        }
+
+        /// The same over bodies made of pairs, so that names repeat and escapes sit in names
+        /// and values: written, encoded and malformed forms of the field's name among others.
+        #[test]
+        fn form_field_agrees_with_the_reference_on_pairs(
+            pairs in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "a", "a_b", "a%5Fb", "a%5fb", "a+b", "%61", "b", "", "a%zz", "a_b_",
+                    ]),
+                    proptest::option::of(proptest::sample::select(vec![
+                        "", "x", "x+y", "%41", "%4", "%", "a=b", "%26", "%2x",
+                        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                    ])),
+                ),
+                0..6,
+            ),
+            name in proptest::sample::select(vec!["a", "a_b", "a b", "b"]),
+            sep in proptest::sample::select(vec!["&", "&&"]),
+        ) {
+            let body = pairs
+                .iter()
+                .map(|(n, v)| match v {
+                    Some(v) => format!("{n}={v}"),
+                    None => (*n).to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(sep);
+            proptest::prop_assert_eq!(field(&body, name), reference(body.as_bytes(), name), "{}", body);
+        }
     }
 }
