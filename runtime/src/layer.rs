@@ -1,9 +1,16 @@
 //! The tower layer (feature `tower`): applies a [`Policy`] to every request of a service.
 //!
-//! Preflights are answered here (204 or 403) and never reach the application. Every other
-//! request reaches it; its response gets the policy's headers. Cloning the layer or the service
-//! is O(1) (a reference or an `Arc`), which matters because axum clones the route's service for
-//! every request.
+//! Preflights are answered here (204 or 403) and never reach the application, nor do CSRF and
+//! WebSocket refusals. Every other request reaches it; its response gets the policy's headers.
+//! An urlencoded form post without the CSRF token header, on a route whose policy signs tokens,
+//! is read first (at most [`FORM_BODY_LIMIT`] bytes) and decided with its token field.
+//!
+//! The application is a `Clone` service of `Request<RequestBody<B>>`: [`RequestBody`] is the
+//! request's own body or, after a form was read, the same frames replayed, and the service
+//! that was ready goes with the future that reads the body (its clone stays), as in tower's
+//! middleware. axum's `Router::layer` and hyper's service functions fit as they are. Cloning
+//! the layer or the service is O(1) (a reference or an `Arc`), which matters because axum
+//! clones the route's service for every request.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -272,10 +272,12 @@ fn an_application_error_is_passed_on_once() {
 
 /// A request body that stays pending (keeping the waker it was polled with) until the test
 /// opens it, then gives one data frame.
+#[cfg(feature = "csrf-token")]
 struct GateBody {
     gate: Arc<Mutex<(Option<bytes::Bytes>, Option<Waker>)>>,
 }
 
+#[cfg(feature = "csrf-token")]
 impl http_body::Body for GateBody {
     type Data = bytes::Bytes;
     type Error = &'static str;
