@@ -148,14 +148,18 @@ impl tower_service::Service<Request<Incoming>> for Logged {
             || "-".to_string(),
             |v| String::from_utf8_lossy(v.as_bytes()).into_owned(),
         );
+        // With the token check's outcome: `csrf-token-in-form` means the layer reads the body
+        // and decides again before the application sees the request.
         eprintln!(
-            "{} {} origin={} -> {} ({}){}",
+            "{} {} origin={} -> {} ({}){}{}",
             req.method(),
             req.uri().path(),
             origin,
             d.kind.as_str(),
             d.reason.code(),
-            d.status().map_or_else(String::new, |s| format!(" {s}"))
+            d.status().map_or_else(String::new, |s| format!(" {s}")),
+            d.token
+                .map_or_else(String::new, |t| format!(" token={}", t.reason.code()))
         );
         self.inner.call(req)
     }
