@@ -457,6 +457,28 @@ struct GuardState {
     deferred: Option<Deferred>,
 }
 
+impl GuardState {
+    /// Adds the route's CSP and security headers and the token cookie to the application's
+    /// response, and marks an unverified deferred form post. Out of line: inlined, its
+    /// registers cost every response's poll, guarded or not.
+    #[inline(never)]
+    fn apply<B>(self: Box<Self>, resp: &mut Response<B>) {
+        self.policy.get().apply_guard_headers(
+            self.guards.route,
+            self.guards.normalised,
+            self.nonce.as_ref(),
+            resp.headers_mut(),
+        );
+        // Appended: the application's own cookies are kept.
+        if let Some(c) = self.set_cookie {
+            resp.headers_mut().append(http::header::SET_COOKIE, c);
+        }
+        if let Some(d) = &self.deferred {
+            unverified(d, resp);
+        }
+    }
+}
+
 /// A form post deferred to the application (`defer-forms`): whether it verified the token by
 /// the time it answered.
 #[derive(Debug)]
@@ -564,62 +586,64 @@ where
     type Output = Result<Response<ResBody>, S::Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        loop {
-            let this = self.as_mut().project();
-            let mut state = this.state;
-            match state.as_mut().project() {
-                StateProj::Ready { response } => {
-                    return match response.take() {
-                        Some(r) => Poll::Ready(Ok(r)),
-                        None => polled_after_completion(),
-                    }
+        let this = self.as_mut().project();
+        let mut state = this.state;
+        match state.as_mut().project() {
+            StateProj::Ready { response } => match response.take() {
+                Some(r) => Poll::Ready(Ok(r)),
+                None => polled_after_completion(),
+            },
+            StateProj::Reading { .. } => self.poll_form(cx),
+            StateProj::Inner { future } => {
+                // Pending only from the application's future, which registered the waker.
+                let Poll::Ready(result) = future.poll(cx) else {
+                    return Poll::Pending;
+                };
+                // Never polled again: a second poll reaches `Done`, not a completed future.
+                state.set(State::Done);
+                let mut resp = result?;
+                this.headers.apply_taken(resp.headers_mut());
+                // Looked at before it is taken: most routes have no guard, and a take writes.
+                let guard = if this.guard.is_some() {
+                    this.guard.take()
+                } else {
+                    None
+                };
+                if let Some(g) = guard {
+                    g.apply(&mut resp);
                 }
-                StateProj::Reading { reading } => {
-                    // Pending only from the body, which registered the waker.
-                    let Poll::Ready(read) = reading.as_mut().poll_read(cx) else {
-                        return Poll::Pending;
-                    };
-                    let next = reading.as_mut().finish(read);
-                    // The layer's answer, or the application's future, polled next time
-                    // round.
-                    self.set(next);
-                }
-                StateProj::Inner { future } => {
-                    // Pending only from the application's future, which registered the waker.
-                    let Poll::Ready(result) = future.poll(cx) else {
-                        return Poll::Pending;
-                    };
-                    // Never polled again: a second poll reaches `Done`, not a completed future.
-                    state.set(State::Done);
-                    let mut resp = result?;
-                    this.headers.apply_taken(resp.headers_mut());
-                    // Looked at before it is taken: most routes have no guard, and a take
-                    // writes.
-                    let guard = if this.guard.is_some() {
-                        this.guard.take()
-                    } else {
-                        None
-                    };
-                    if let Some(g) = guard {
-                        g.policy.get().apply_guard_headers(
-                            g.guards.route,
-                            g.guards.normalised,
-                            g.nonce.as_ref(),
-                            resp.headers_mut(),
-                        );
-                        // Appended: the application's own cookies are kept.
-                        if let Some(c) = g.set_cookie {
-                            resp.headers_mut().append(http::header::SET_COOKIE, c);
-                        }
-                        if let Some(d) = g.deferred {
-                            unverified(&d, &mut resp);
-                        }
-                    }
-                    return Poll::Ready(Ok(resp));
-                }
-                StateProj::Done => polled_after_completion(),
+                Poll::Ready(Ok(resp))
             }
+            StateProj::Done => polled_after_completion(),
         }
+    }
+}
+
+impl<S, ReqBody, ResBody> ResponseFuture<S, ReqBody, ResBody>
+where
+    S: tower_service::Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>,
+    ReqBody: Body,
+    ResBody: Default,
+{
+    /// Reading a form body: pending only while the body is (which registered the waker); then
+    /// this future becomes what `finish` made of it (the layer's answer, or the application's
+    /// future), polled at once. Out of line: inlined into `poll`, it cost every response.
+    #[cold]
+    #[inline(never)]
+    fn poll_form(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Response<ResBody>, S::Error>> {
+        let StateProj::Reading { reading } = self.as_mut().project().state.project() else {
+            polled_after_completion()
+        };
+        let Poll::Ready(read) = reading.as_mut().poll_read(cx) else {
+            return Poll::Pending;
+        };
+        let next = reading.as_mut().finish(read);
+        // Drops the reading state, and the body in it.
+        self.set(next);
+        self.poll(cx)
     }
 }
 
@@ -673,7 +697,9 @@ where
     B: Body,
 {
     /// Reads frames until the body ends, fails, or goes over the limit; the data is kept as
-    /// it came (each frame's bytes, in order) and so are trailers.
+    /// it came (each frame's bytes, in order) and so are trailers. Out of line, as `finish`
+    /// is: inlined into `ResponseFuture::poll`, they cost every response.
+    #[inline(never)]
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Read> {
         let mut this = self.project();
         loop {
@@ -707,6 +733,8 @@ where
 
     /// Decides again with what was read, and answers (a refusal) or calls the application with
     /// the body's frames.
+    #[cold]
+    #[inline(never)]
     fn finish<ResBody>(self: Pin<&mut Self>, read: Read) -> ResponseFuture<S, B, ResBody>
     where
         S: tower_service::Service<Request<RequestBody<B>>, Response = Response<ResBody>>,
