@@ -462,7 +462,7 @@ impl GuardState {
     /// response, and marks an unverified deferred form post. Out of line: inlined, its
     /// registers cost every response's poll, guarded or not.
     #[inline(never)]
-    fn apply<B>(self: Box<Self>, resp: &mut Response<B>) {
+    fn apply<B>(self, resp: &mut Response<B>) {
         self.policy.get().apply_guard_headers(
             self.guards.route,
             self.guards.normalised,
@@ -610,7 +610,7 @@ where
                     None
                 };
                 if let Some(g) = guard {
-                    g.apply(&mut resp);
+                    (*g).apply(&mut resp);
                 }
                 Poll::Ready(Ok(resp))
             }
