@@ -63,10 +63,11 @@ install_tools() {
 
 runtime_deps() {
   # The runtime stays light: its normal dependencies are an allow-list, with and without the
-  # default `tower` feature.
+  # default `tower` feature (whose http-body lets the layer read an urlencoded form's body to
+  # verify its CSRF token field).
   local deps allowed
   deps=$(cargo tree -p guestlist -e normal --prefix none --format '{p}' | awk '{print $1}' | sort -u | tr '\n' ' ')
-  allowed="block-buffer bytes cfg-if cmov cpufeatures crypto-common ctutils digest getrandom guestlist hmac http hybrid-array itoa libc pin-project-lite sha2 tower-layer tower-service typenum "
+  allowed="block-buffer bytes cfg-if cmov cpufeatures crypto-common ctutils digest getrandom guestlist hmac http http-body hybrid-array itoa libc pin-project-lite sha2 tower-layer tower-service typenum "
   if [ "$deps" != "$allowed" ]; then
     echo "error: runtime dependencies changed: '$deps' (allowed: '$allowed')" >&2
     return 1
@@ -77,7 +78,7 @@ runtime_deps() {
     echo "error: runtime dependencies (no default features) changed: '$deps' (allowed: '$allowed')" >&2
     return 1
   fi
-  echo "runtime dependencies: $deps(+ pin-project-lite tower-layer tower-service with tower)"
+  echo "runtime dependencies: $deps(+ http-body pin-project-lite tower-layer tower-service with tower)"
 }
 
 # `cargo test` with its output shown and appended to $TEST_LOG (pipefail: its exit status

@@ -17,18 +17,38 @@ use http::{header, HeaderValue, Method, Request, Response};
 use tower_layer::Layer as _;
 use tower_service::Service;
 
-/// The bare service: the floor every layer is measured against.
+/// The requests' body: empty, and, like `()`, of size zero (guestlist's layer needs an
+/// `http_body::Body`, which `()` is not).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoBody;
+
+impl http_body::Body for NoBody {
+    type Data = Bytes;
+    type Error = Infallible;
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        Poll::Ready(None)
+    }
+    fn is_end_stream(&self) -> bool {
+        true
+    }
+}
+
+/// The bare service: the floor every layer is measured against (it takes any body, so it
+/// sits under guestlist's layer, whose requests carry a `guestlist::RequestBody`, as well).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Floor;
 
-impl Service<Request<()>> for Floor {
+impl<B> Service<Request<B>> for Floor {
     type Response = Response<()>;
     type Error = Infallible;
     type Future = Ready<Result<Response<()>, Infallible>>;
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
     }
-    fn call(&mut self, _: Request<()>) -> Self::Future {
+    fn call(&mut self, _: Request<B>) -> Self::Future {
         ready(Ok(Response::new(())))
     }
 }
@@ -159,7 +179,7 @@ impl Requests {
 
     /// A preflight whose `Access-Control-Request-Headers` is hostile: the two allowed names
     /// separated by 1,000 commas.
-    pub fn hostile_preflight(&self) -> Request<()> {
+    pub fn hostile_preflight(&self) -> Request<NoBody> {
         let mut r = self.preflight();
         let value = format!("content-type{}x-auth-token", ",".repeat(1000));
         r.headers_mut().insert(
@@ -170,15 +190,15 @@ impl Requests {
     }
 
     /// `GET /` with `Origin`.
-    pub fn get(&self) -> Request<()> {
-        let mut r = Request::new(());
+    pub fn get(&self) -> Request<NoBody> {
+        let mut r = Request::new(NoBody);
         r.headers_mut().insert(header::ORIGIN, self.origin());
         r
     }
 
     /// A preflight for `PUT` with `content-type,x-auth-token`.
-    pub fn preflight(&self) -> Request<()> {
-        let mut r = Request::new(());
+    pub fn preflight(&self) -> Request<NoBody> {
+        let mut r = Request::new(NoBody);
         *r.method_mut() = Method::OPTIONS;
         let h = r.headers_mut();
         h.insert(header::ORIGIN, self.origin());
@@ -195,9 +215,9 @@ impl Requests {
 }
 
 /// One request through `svc`: `poll_ready`, `call`, one poll (every future here is ready).
-pub fn run<S>(svc: &mut S, req: Request<()>) -> Response<()>
+pub fn run<S>(svc: &mut S, req: Request<NoBody>) -> Response<()>
 where
-    S: Service<Request<()>, Response = Response<()>>,
+    S: Service<Request<NoBody>, Response = Response<()>>,
     S::Error: std::fmt::Debug,
 {
     let mut cx = Context::from_waker(Waker::noop());

@@ -264,11 +264,13 @@ fn guards(g: &mut Gen<'_>, policy: &Policy) -> Result<(), Unsupported> {
         g.out.push_str("    ];\n");
         let token = match c.token() {
             Some(t) => format!(
-                "{k}::__private::Option::Some({k}::__private::token_policy({:?}, {:?}, {:?}, {:?}))",
+                "{k}::__private::Option::Some({k}::__private::token_policy({:?}, {:?}, {:?}, {:?}, {:?}, {}))",
                 header_name(t.header())?,
                 t.cookie(),
                 t.bind_cookie(),
-                t.same_site()
+                t.same_site(),
+                t.field(),
+                t.defers_forms()
             ),
             None => format!("{k}::__private::Option::None"),
         };

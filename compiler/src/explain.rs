@@ -54,8 +54,49 @@ pub struct Explanation {
     pub reason: String,
     /// Stable reason code.
     pub reason_code: &'static str,
+    /// The CSRF token check, when the route's (or either reading's) csrf policy has a
+    /// `token` line.
+    pub csrf_token: Option<TokenCheck>,
     /// Step by step.
     pub steps: Vec<Step>,
+}
+
+/// What the CSRF token check made of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenCheck {
+    /// Its outcome (`csrf-token-valid`, `-issued`, `-in-form`, `-deferred`) or the refusal it
+    /// made; `None` when it did not run (the request was refused before it, is exempt, or is
+    /// a WebSocket handshake).
+    pub reason: Option<Reason>,
+    /// Whether the layer sets a new token cookie.
+    pub issue: bool,
+}
+
+impl TokenCheck {
+    /// The token check of decision `d`, when `policy` gives its route a token policy.
+    fn of(policy: &guestlist::Policy, d: &guestlist::Decision<'_>) -> Option<TokenCheck> {
+        let signs = |g: guestlist::Guards| policy.csrf_token_policy(g).is_some();
+        if !(signs(d.guards) || d.readings.is_some_and(|r| signs(r.guards))) {
+            return None;
+        }
+        Some(match d.token {
+            Some(t) => TokenCheck {
+                reason: Some(t.reason),
+                issue: t.issue,
+            },
+            // A refusal by the token check (every code of its own starts so).
+            None if d.kind == Kind::CsrfRejected && d.reason.code().starts_with("csrf-token-") => {
+                TokenCheck {
+                    reason: Some(d.reason),
+                    issue: false,
+                }
+            }
+            None => TokenCheck {
+                reason: None,
+                issue: false,
+            },
+        })
+    }
 }
 
 /// The steps for one route's csp, headers, websocket and csrf policies; `decided`: this
@@ -133,8 +174,17 @@ fn guard_steps(
         if let (Some(t), Some(tp)) = (d.token, c.token()) {
             steps.push(Step {
                 text: format!(
-                    "csrf token (header {}, cookie {}, bound to cookie {}): {}",
+                    "csrf token (header {}, {}, cookie {}, bound to cookie {}): {}",
                     tp.header(),
+                    if tp.defers_forms() {
+                        "form posts without it deferred to the application".to_string()
+                    } else {
+                        format!(
+                            "or form field {} of an urlencoded body up to {} KiB",
+                            tp.field(),
+                            guestlist::FORM_BODY_LIMIT / 1024
+                        )
+                    },
                     tp.cookie(),
                     tp.bind_cookie(),
                     t.reason.describe()
@@ -472,6 +522,7 @@ pub fn explain_with(
         headers: answer.headers,
         reason,
         reason_code: d.reason.code(),
+        csrf_token: TokenCheck::of(policy, &d),
         steps,
     })
 }

@@ -59,7 +59,7 @@ struct Reached;
 #[derive(Debug, Clone, Copy)]
 struct App;
 
-impl tower_service::Service<http::Request<()>> for App {
+impl tower_service::Service<http::Request<guestlist::RequestBody<String>>> for App {
     type Response = http::Response<()>;
     type Error = Infallible;
     type Future = std::future::Ready<Result<http::Response<()>, Infallible>>;
@@ -68,7 +68,7 @@ impl tower_service::Service<http::Request<()>> for App {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: http::Request<()>) -> Self::Future {
+    fn call(&mut self, req: http::Request<guestlist::RequestBody<String>>) -> Self::Future {
         let mut resp = http::Response::new(());
         let ext = resp.extensions_mut();
         ext.insert(Reached);
@@ -88,7 +88,7 @@ fn request(
     method: &str,
     path: &str,
     headers: &[(String, String)],
-) -> Result<http::Request<()>, AnswerError> {
+) -> Result<http::Request<String>, AnswerError> {
     let not_http = |why: String| AnswerError::NotHttp(why);
     let method = http::Method::from_bytes(method.as_bytes())
         .map_err(|_| not_http(format!("`{method}` is not a method token")))?;
@@ -96,7 +96,7 @@ fn request(
         .ok()
         .filter(|u| u.scheme().is_none() && u.authority().is_none())
         .ok_or_else(|| not_http(format!("`{path}` is not a request path")))?;
-    let mut req = http::Request::new(());
+    let mut req = http::Request::new(String::new());
     *req.method_mut() = method;
     *req.uri_mut() = uri;
     for (n, v) in headers {

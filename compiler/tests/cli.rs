@@ -191,7 +191,7 @@ fn test_command_runs_examples_and_reports_failures() {
     let o = run(&["test", guards.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
     assert!(
-        text(&o.stdout).contains("11 passed, 0 failed"),
+        text(&o.stdout).contains("14 passed, 0 failed"),
         "{}",
         text(&o.stdout)
     );
@@ -946,6 +946,98 @@ fn token_routes_warn_when_exported_to_nginx_and_explain_checks_tokens() {
         text(&o.stderr).contains("at least 32"),
         "{}",
         text(&o.stderr)
+    );
+}
+
+/// `explain --format json` reports the token check of a route whose csrf policy signs tokens:
+/// its outcome or refusal (`null` when it did not run), and whether a cookie is set; the key
+/// is absent on other routes. The text step names the form field the layer reads.
+#[test]
+fn explain_json_reports_the_token_check() {
+    let guards = root().join("examples/policies/guards.policy");
+    let hex = "cd".repeat(32);
+    let secret = guestlist::CsrfSecret::from_hex(&hex).unwrap();
+    let token = guestlist::mint_csrf_token(&secret, b"alice").unwrap();
+    let cookie = format!("Cookie: session=alice; __Host-csrf={token}");
+    let explain = |method: &str, path: &str, headers: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "explain",
+            guards.to_str().unwrap(),
+            "--method",
+            method,
+            "--path",
+            path,
+            "--csrf-secret-hex",
+            &hex,
+            "--format",
+            "json",
+        ];
+        for h in headers {
+            args.extend_from_slice(&["-H", h]);
+        }
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let urlencoded = "Content-Type: application/x-www-form-urlencoded";
+    let multipart = "Content-Type: multipart/form-data; boundary=x";
+    for (method, path, headers, kind, token) in [
+        (
+            "POST",
+            "/account/x",
+            vec![cookie.as_str(), urlencoded],
+            "not-cors",
+            serde_json::json!({"reason": "csrf-token-in-form", "issue": false}),
+        ),
+        (
+            "POST",
+            "/account/x",
+            vec![cookie.as_str(), multipart],
+            "csrf-rejected",
+            serde_json::json!({"reason": "csrf-token-form-unsupported", "issue": false}),
+        ),
+        (
+            "POST",
+            "/account/x",
+            vec![cookie.as_str(), "Content-Type: application/json"],
+            "csrf-rejected",
+            serde_json::json!({"reason": "csrf-token-missing", "issue": false}),
+        ),
+        (
+            "POST",
+            "/legacy/x",
+            vec![cookie.as_str(), multipart],
+            "not-cors",
+            serde_json::json!({"reason": "csrf-token-deferred", "issue": false}),
+        ),
+        (
+            "GET",
+            "/account/x",
+            vec!["Cookie: session=alice"],
+            "not-cors",
+            serde_json::json!({"reason": "csrf-token-issued", "issue": true}),
+        ),
+        (
+            "POST",
+            "/account/x",
+            vec![cookie.as_str(), urlencoded, "Sec-Fetch-Site: cross-site"],
+            "csrf-rejected",
+            serde_json::json!({"reason": null, "issue": false}),
+        ),
+    ] {
+        let v = explain(method, path, &headers);
+        assert_eq!(v["kind"], kind, "{method} {path} {headers:?}: {v}");
+        assert_eq!(v["csrf_token"], token, "{method} {path} {headers:?}: {v}");
+    }
+    let v = explain("POST", "/form", &[urlencoded]);
+    assert!(v.get("csrf_token").is_none(), "{v}");
+    let v = explain("POST", "/account/x", &[cookie.as_str(), urlencoded]);
+    assert!(
+        v["steps"].as_array().unwrap().iter().any(|s| s["text"]
+            .as_str()
+            .unwrap()
+            .contains("or form field csrf_token of an urlencoded body up to 64 KiB")),
+        "{v}"
     );
 }
 

@@ -44,19 +44,77 @@ impl Reply {
 
 /// Sends one request and reads the whole response (`Connection: close`).
 pub fn send(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let body = if method != "GET" && method != "OPTIONS" && method != "HEAD" {
+        Some(&b""[..])
+    } else {
+        None
+    };
+    send_body(addr, method, path, headers, body)
+}
+
+/// Sends one request with `body` (and its `Content-Length`; none for `None`).
+pub fn send_body(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Reply {
+    let mut req = head(addr, method, path, headers);
+    if let Some(b) = body {
+        req.extend_from_slice(format!("Content-Length: {}\r\n\r\n", b.len()).as_bytes());
+        req.extend_from_slice(b);
+    } else {
+        req.extend_from_slice(b"\r\n");
+    }
+    send_raw(addr, &req)
+}
+
+/// Sends one request whose body is `chunks` in chunked transfer coding, one chunk each.
+pub fn send_chunked(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    chunks: &[&[u8]],
+) -> Reply {
+    let mut req = head(addr, method, path, headers);
+    req.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
+    for c in chunks {
+        req.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+        req.extend_from_slice(c);
+        req.extend_from_slice(b"\r\n");
+    }
+    req.extend_from_slice(b"0\r\n\r\n");
+    send_raw(addr, &req)
+}
+
+fn head(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Vec<u8> {
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (n, v) in headers {
         req.push_str(&format!("{n}: {v}\r\n"));
     }
-    if method != "GET" && method != "OPTIONS" && method != "HEAD" {
-        req.push_str("Content-Length: 0\r\n");
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
+    req.into_bytes()
+}
+
+/// Writes `request` and reads the response until the server closes the connection. A
+/// response the server sends before it read the whole body may be followed by a reset (the
+/// unread bytes): what arrived before it is the response.
+pub fn send_raw(addr: SocketAddr, request: &[u8]) -> Reply {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // The server may answer and close before it read everything (a refused body).
+    let _ = s.write_all(request);
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
+    let mut buf = [0u8; 8192];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset && !raw.is_empty() => break,
+            Err(e) => panic!("reading the response: {e} (after {} bytes)", raw.len()),
+        }
+    }
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.split("\r\n");

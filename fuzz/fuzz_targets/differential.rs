@@ -295,10 +295,10 @@ fn through_the_layer(
         b = b.header(n.as_str(), v);
     }
     // Nor do targets it cannot carry.
-    let Ok(request) = b.body(()) else {
+    let Ok(request) = b.body(String::new()) else {
         return;
     };
-    let app = tower_service_fn(|_req: http::Request<()>| {
+    let app = tower_service_fn(|_req: http::Request<guestlist::RequestBody<String>>| {
         std::future::ready(Ok::<_, std::convert::Infallible>(http::Response::new(())))
     });
     let mut svc = guestlist::Layer::shared(std::sync::Arc::new(policy)).layer(app);
@@ -346,9 +346,9 @@ fn tower_service_fn<F>(f: F) -> ServiceFn<F> {
 #[derive(Clone)]
 struct ServiceFn<F>(F);
 
-impl<F, Fut, R> tower_service::Service<http::Request<()>> for ServiceFn<F>
+impl<B, F, Fut, R> tower_service::Service<http::Request<B>> for ServiceFn<F>
 where
-    F: FnMut(http::Request<()>) -> Fut,
+    F: FnMut(http::Request<B>) -> Fut,
     Fut: std::future::Future<Output = Result<R, std::convert::Infallible>>,
 {
     type Response = R;
@@ -360,7 +360,7 @@ where
     ) -> std::task::Poll<Result<(), Self::Error>> {
         std::task::Poll::Ready(Ok(()))
     }
-    fn call(&mut self, req: http::Request<()>) -> Fut {
+    fn call(&mut self, req: http::Request<B>) -> Fut {
         (self.0)(req)
     }
 }

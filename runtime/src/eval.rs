@@ -13,7 +13,10 @@ use crate::headers::{
 use crate::keyset::{KeySet, PatternSet};
 use crate::path::{already_normal, read_path, PathBuffers, PathError, PathForm};
 use crate::policy::{Cors, Guards, NonNormalPaths, Policy};
-use crate::token::{cookie, ct_eq, verify as verify_token, CsrfSecret, TokenPolicy};
+use crate::token::{
+    check_submitted, cookie, form_field, verify as verify_token, CsrfSecret, FormBody, TokenPolicy,
+    TOKEN_LEN,
+};
 
 /// What kind of request this was and what the runtime does with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,7 +107,7 @@ impl Kind {
 /// # let _ = save;
 /// assert_eq!(
 ///     guestlist::Reason::CsrfTokenMismatch.to_string(),
-///     "the CSRF token header differs from the cookie (csrf-token-mismatch)"
+///     "the CSRF token (header or form field) differs from the cookie, or is repeated (csrf-token-mismatch)"
 /// );
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -176,24 +179,38 @@ pub enum Reason {
     WebsocketOriginNotAllowed,
     /// WebSocket refusal: no `Origin` header.
     WebsocketMissingOrigin,
-    /// CSRF token: the header equals the cookie and verifies for this session.
+    /// CSRF token: the header (or an urlencoded form's token field) equals the cookie and
+    /// verifies for this session.
     CsrfTokenValid,
     /// CSRF token: a safe request without a valid token cookie; the layer sets a new one.
     CsrfTokenIssued,
-    /// CSRF token: a form post without the header; the application checks the submitted field
-    /// (`CsrfToken::verify_submitted`).
+    /// CSRF token, not yet decided: an urlencoded form post without the header; the layer
+    /// reads the body and decides again with it ([`Policy::decide_form`]).
+    CsrfTokenInForm,
+    /// CSRF token: a form post without the header on a route whose policy says `defer-forms`;
+    /// the application checks the submitted field (`CsrfToken::verify_submitted`).
     CsrfTokenDeferred,
-    /// CSRF token refusal: no token header on an unsafe request (and not a form post).
+    /// CSRF token refusal: no token header on an unsafe request, and no token field in its
+    /// urlencoded form (or not a form post).
     CsrfTokenMissing,
     /// CSRF token refusal: no token cookie.
     CsrfTokenCookieMissing,
-    /// CSRF token refusal: the header differs from the cookie (or is repeated).
+    /// CSRF token refusal: the header or form field differs from the cookie (or is repeated).
     CsrfTokenMismatch,
     /// CSRF token refusal: not a token (wrong length or characters).
     CsrfTokenMalformed,
     /// CSRF token refusal: the MAC does not verify for this session (issued for another
     /// session, tampered with, or made with a secret no longer accepted).
     CsrfTokenOtherSession,
+    /// CSRF token refusal: a `multipart/form-data` or `text/plain` form post without the
+    /// header, whose token the layer cannot read (unless the policy says `defer-forms`).
+    CsrfTokenFormUnsupported,
+    /// CSRF token refusal: an urlencoded form post without the header whose body is longer than
+    /// [`FORM_BODY_LIMIT`](crate::FORM_BODY_LIMIT).
+    CsrfTokenFormTooLarge,
+    /// CSRF token refusal: an urlencoded form post without the header whose body is not
+    /// urlencoded (a `%` not followed by two hex digits) or could not be read.
+    CsrfTokenFormInvalid,
     /// CSRF token refusal: the layer has no secret (`Layer::csrf_secret`).
     CsrfTokenNoSecret,
     /// CSRF token refusal: the runtime was built without the `csrf-token` feature.
@@ -238,12 +255,16 @@ impl Reason {
             Reason::WebsocketMissingOrigin => "websocket-missing-origin",
             Reason::CsrfTokenValid => "csrf-token-valid",
             Reason::CsrfTokenIssued => "csrf-token-issued",
+            Reason::CsrfTokenInForm => "csrf-token-in-form",
             Reason::CsrfTokenDeferred => "csrf-token-deferred",
             Reason::CsrfTokenMissing => "csrf-token-missing",
             Reason::CsrfTokenCookieMissing => "csrf-token-cookie-missing",
             Reason::CsrfTokenMismatch => "csrf-token-mismatch",
             Reason::CsrfTokenMalformed => "csrf-token-malformed",
             Reason::CsrfTokenOtherSession => "csrf-token-other-session",
+            Reason::CsrfTokenFormUnsupported => "csrf-token-form-unsupported",
+            Reason::CsrfTokenFormTooLarge => "csrf-token-form-too-large",
+            Reason::CsrfTokenFormInvalid => "csrf-token-form-invalid",
             Reason::CsrfTokenNoSecret => "csrf-token-no-secret",
             Reason::CsrfTokenUnavailable => "csrf-token-unavailable",
         }
@@ -251,7 +272,7 @@ impl Reason {
 
     /// Every reason, in the order of spec/language.md's table (section 7b), which is the
     /// declaration order; a test checks the table and this list against each other.
-    pub const ALL: [Reason; 42] = [
+    pub const ALL: [Reason; 46] = [
         Reason::NoRoute,
         Reason::PathInvalid,
         Reason::PathNotNormal,
@@ -286,12 +307,16 @@ impl Reason {
         Reason::WebsocketMissingOrigin,
         Reason::CsrfTokenValid,
         Reason::CsrfTokenIssued,
+        Reason::CsrfTokenInForm,
         Reason::CsrfTokenDeferred,
         Reason::CsrfTokenMissing,
         Reason::CsrfTokenCookieMissing,
         Reason::CsrfTokenMismatch,
         Reason::CsrfTokenMalformed,
         Reason::CsrfTokenOtherSession,
+        Reason::CsrfTokenFormUnsupported,
+        Reason::CsrfTokenFormTooLarge,
+        Reason::CsrfTokenFormInvalid,
         Reason::CsrfTokenNoSecret,
         Reason::CsrfTokenUnavailable,
     ];
@@ -342,14 +367,18 @@ impl Reason {
             Reason::WebsocketNoOrigin => "no Origin (not a browser), and the websocket policy allows that",
             Reason::WebsocketOriginNotAllowed => "the origin may not open a WebSocket",
             Reason::WebsocketMissingOrigin => "a WebSocket handshake without Origin is refused",
-            Reason::CsrfTokenValid => "the CSRF token header equals the cookie and verifies for this session",
+            Reason::CsrfTokenValid => "the CSRF token (header or form field) equals the cookie and verifies for this session",
             Reason::CsrfTokenIssued => "no valid CSRF token cookie for this session: a new one is set",
-            Reason::CsrfTokenDeferred => "a form post without the token header: the application checks the submitted field",
-            Reason::CsrfTokenMissing => "the request has no CSRF token header",
+            Reason::CsrfTokenInForm => "an urlencoded form post without the token header: the layer reads the body and checks its token field before the application runs",
+            Reason::CsrfTokenDeferred => "a form post without the token header, deferred by `defer-forms`: the application checks the submitted field",
+            Reason::CsrfTokenMissing => "the request has no CSRF token header (nor, in an urlencoded form, a token field)",
             Reason::CsrfTokenCookieMissing => "the request has no CSRF token cookie",
-            Reason::CsrfTokenMismatch => "the CSRF token header differs from the cookie",
+            Reason::CsrfTokenMismatch => "the CSRF token (header or form field) differs from the cookie, or is repeated",
             Reason::CsrfTokenMalformed => "the CSRF token is not a token (wrong length or characters)",
             Reason::CsrfTokenOtherSession => "the CSRF token was not issued for this session (or was forged)",
+            Reason::CsrfTokenFormUnsupported => "a multipart or text/plain form post without the token header: the layer only reads the token field of an urlencoded form (`defer-forms` hands such posts to the application)",
+            Reason::CsrfTokenFormTooLarge => "an urlencoded form post without the token header whose body is over the 64 KiB the layer reads",
+            Reason::CsrfTokenFormInvalid => "an urlencoded form post without the token header whose body is not urlencoded (a malformed %-escape) or could not be read",
             Reason::CsrfTokenNoSecret => "no CSRF secret was given to the layer, so no token can verify",
             Reason::CsrfTokenUnavailable => "the runtime was built without the csrf-token feature",
         }
@@ -506,7 +535,8 @@ const NO_HEADER: Header<'static> = Header {
 /// What the CSRF token check found on a request it let through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenOutcome<'a> {
-    /// `CsrfTokenValid`, `CsrfTokenIssued` or `CsrfTokenDeferred`.
+    /// `CsrfTokenValid`, `CsrfTokenIssued`, `CsrfTokenInForm` (the body is still to be read)
+    /// or `CsrfTokenDeferred`.
     pub reason: Reason,
     /// The request's token cookie.
     pub cookie: Option<&'a [u8]>,
@@ -1616,15 +1646,39 @@ impl Policy {
     where
         H: HeaderLookup + ?Sized,
     {
+        self.decide_form(method, path, authority, headers, secret, FormBody::Unread)
+    }
+
+    /// [`Policy::decide_full`] with what was read of the request's body. An urlencoded form
+    /// post without the token header, on a route whose token policy does not defer forms,
+    /// passes the token check as `csrf-token-in-form` while the body is [`FormBody::Unread`]:
+    /// the caller reads at most [`FORM_BODY_LIMIT`](crate::FORM_BODY_LIMIT) bytes of it and
+    /// decides again, and the token field decides (the tower layer does this itself).
+    pub fn decide_form<'a, H>(
+        &'a self,
+        method: &str,
+        path: &str,
+        authority: Option<&'a str>,
+        headers: &'a H,
+        secret: Option<&CsrfSecret>,
+        form: FormBody<'_>,
+    ) -> Decision<'a>
+    where
+        H: HeaderLookup + ?Sized,
+    {
         // One decision, written in place by every step and returned once (a decision is a
         // few hundred bytes; each extra return path would copy it).
         let mut d = Decision::new(Kind::NotCors, Reason::NoRoute);
-        self.decide_in(method, path, authority, headers, secret, &mut d);
+        self.decide_in(method, path, authority, headers, secret, form, &mut d);
         d
     }
 
-    /// [`Policy::decide_full`] into a decision the caller holds (the tower layer's, so the
+    /// [`Policy::decide_form`] into a decision the caller holds (the tower layer's, so the
     /// decision is never copied).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the request's parts, as decide_form takes them, and the decision to write"
+    )]
     #[inline(always)]
     pub(crate) fn decide_in<'a, H>(
         &'a self,
@@ -1633,6 +1687,7 @@ impl Policy {
         authority: Option<&'a str>,
         headers: &'a H,
         secret: Option<&CsrfSecret>,
+        form: FormBody<'_>,
         d: &mut Decision<'a>,
     ) where
         H: HeaderLookup + ?Sized,
@@ -1643,6 +1698,7 @@ impl Policy {
             authority,
             headers,
             secret,
+            form,
         };
         match self.routes_for(path) {
             Ok(PathRoutes::Normal(Some(route))) => self.decide_route(route, &request, d),
@@ -1736,7 +1792,7 @@ impl Policy {
         let r = decide_csrf(csrf, cors, rq.method, rq.path, rq.authority, rq.headers)?;
         let token = match (&csrf.token, r == Reason::CsrfExempt) {
             (Some(t), false) => {
-                let mut outcome = check_token(t, rq.secret, rq.method, rq.headers)?;
+                let mut outcome = check_token(t, rq.secret, rq.method, rq.headers, rq.form)?;
                 outcome.csrf = ci;
                 Some(outcome)
             }
@@ -1824,7 +1880,12 @@ impl Policy {
             match self.check_csrf(ci, cors, rq) {
                 Ok((r, token)) => {
                     d.csrf_reason.get_or_insert(r);
-                    if d.token.is_none() {
+                    // A reading whose check still needs the body wins: the caller reads it
+                    // only when the decision's outcome says so.
+                    let in_form = |t: Option<TokenOutcome<'_>>| {
+                        t.is_some_and(|t| t.reason == Reason::CsrfTokenInForm)
+                    };
+                    if d.token.is_none() || (in_form(token) && !in_form(d.token)) {
                         d.token = token;
                     }
                 }
@@ -1865,6 +1926,7 @@ struct Request<'a, 's, H: ?Sized> {
     authority: Option<&'a str>,
     headers: &'a H,
     secret: Option<&'s CsrfSecret>,
+    form: FormBody<'s>,
 }
 
 /// The CORS decision for a path whose two readings have different cors policies (at least one
@@ -2013,26 +2075,31 @@ impl Policy {
     }
 }
 
-/// Whether a request body is a form an HTML page can post without script (so it cannot
-/// carry the token header): `application/x-www-form-urlencoded`, `multipart/form-data`,
-/// `text/plain`.
-fn is_form<H>(headers: &H) -> bool
+/// A request body an HTML page can post without script (so it cannot carry the token header).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// `application/x-www-form-urlencoded`: the layer can read the token field.
+    Urlencoded,
+    /// `multipart/form-data` or `text/plain`.
+    Other,
+}
+
+/// The form the request's (first) `Content-Type` names, if it is one.
+fn form_kind<H>(headers: &H) -> Option<Form>
 where
     H: HeaderLookup + ?Sized,
 {
-    headers
-        .values(RequestHeader::ContentType)
-        .next()
-        .is_some_and(|v| {
-            let media = v.split(|&b| b == b';').next().unwrap_or(&[]).trim_ascii();
-            [
-                &b"application/x-www-form-urlencoded"[..],
-                b"multipart/form-data",
-                b"text/plain",
-            ]
-            .iter()
-            .any(|f| media.eq_ignore_ascii_case(f))
-        })
+    let v = headers.values(RequestHeader::ContentType).next()?;
+    let media = v.split(|&b| b == b';').next().unwrap_or(&[]).trim_ascii();
+    if media.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") {
+        Some(Form::Urlencoded)
+    } else if media.eq_ignore_ascii_case(b"multipart/form-data")
+        || media.eq_ignore_ascii_case(b"text/plain")
+    {
+        Some(Form::Other)
+    } else {
+        None
+    }
 }
 
 /// The signed double-submit token check (spec/language.md, "csrf tokens").
@@ -2041,6 +2108,7 @@ fn check_token<'a, H>(
     secret: Option<&CsrfSecret>,
     method: &str,
     headers: &'a H,
+    form: FormBody<'_>,
 ) -> Result<TokenOutcome<'a>, Reason>
 where
     H: HeaderLookup + ?Sized,
@@ -2070,21 +2138,34 @@ where
         });
     }
     let mut hv = headers.values_named(&t.header);
-    match (hv.next(), hv.next()) {
-        (None, _) if is_form(headers) => Ok(outcome(Reason::CsrfTokenDeferred, false)),
-        (None, _) => Err(Reason::CsrfTokenMissing),
-        (Some(_), Some(_)) => Err(Reason::CsrfTokenMismatch),
-        (Some(h), None) => {
-            let Some(c) = tok_cookie else {
-                return Err(Reason::CsrfTokenCookieMissing);
-            };
-            if !ct_eq(h, c) {
-                return Err(Reason::CsrfTokenMismatch);
+    let submitted = match (hv.next(), hv.next()) {
+        (Some(h), None) => h,
+        (Some(_), Some(_)) => return Err(Reason::CsrfTokenMismatch),
+        // No header: a form post's token is in its body, read by the layer (urlencoded only)
+        // or, with `defer-forms`, by the application.
+        (None, _) => match (form_kind(headers), form) {
+            (None, _) => return Err(Reason::CsrfTokenMissing),
+            (Some(_), _) if t.defer_forms => return Ok(outcome(Reason::CsrfTokenDeferred, false)),
+            (Some(Form::Other), _) => return Err(Reason::CsrfTokenFormUnsupported),
+            (Some(Form::Urlencoded), FormBody::Unread) => {
+                return Ok(outcome(Reason::CsrfTokenInForm, false))
             }
-            verify_token(secret, session, h)?;
-            Ok(outcome(Reason::CsrfTokenValid, false))
-        }
-    }
+            (Some(Form::Urlencoded), FormBody::TooLarge) => {
+                return Err(Reason::CsrfTokenFormTooLarge)
+            }
+            (Some(Form::Urlencoded), FormBody::Unreadable) => {
+                return Err(Reason::CsrfTokenFormInvalid)
+            }
+            (Some(Form::Urlencoded), FormBody::Read(body)) => {
+                let mut field = [0u8; TOKEN_LEN];
+                let v = form_field(body, &t.field, &mut field)?;
+                check_submitted(secret, session, tok_cookie, v)?;
+                return Ok(outcome(Reason::CsrfTokenValid, false));
+            }
+        },
+    };
+    check_submitted(secret, session, tok_cookie, submitted)?;
+    Ok(outcome(Reason::CsrfTokenValid, false))
 }
 
 /// The request's one value of `name`: `Ok(None)` when absent or empty (as Go's

@@ -1,21 +1,32 @@
 //! The tower layer (feature `tower`): applies a [`Policy`] to every request of a service.
 //!
-//! Preflights are answered here (204 or 403) and never reach the application. Every other
-//! request reaches it; its response gets the policy's headers. Cloning the layer or the service
-//! is O(1) (a reference or an `Arc`), which matters because axum clones the route's service for
-//! every request.
+//! Preflights are answered here (204 or 403) and never reach the application, nor do CSRF and
+//! WebSocket refusals. Every other request reaches it; its response gets the policy's headers.
+//! An urlencoded form post without the CSRF token header, on a route whose policy signs tokens,
+//! is read first (at most [`FORM_BODY_LIMIT`] bytes) and decided with its token field.
+//!
+//! The application is a `Clone` service of `Request<RequestBody<B>>`: [`RequestBody`] is the
+//! request's own body or, after a form was read, the same frames replayed, and the service
+//! that was ready goes with the future that reads the body (its clone stays), as in tower's
+//! middleware. axum's `Router::layer` and hyper's service functions fit as they are. Cloning
+//! the layer or the service is O(1) (a reference or an `Arc`), which matters because axum
+//! clones the route's service for every request.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::{Buf, Bytes};
 use http::{HeaderValue, Request, Response, StatusCode};
+use http_body::{Body, Frame, SizeHint};
 
 use crate::guards::CspNonce;
 use crate::http_apply::ActualHeaders;
 use crate::policy::{Guards, Policy};
-use crate::token::{CsrfSecret, CsrfToken};
+use crate::token::{CsrfSecret, CsrfToken, FormBody, FORM_BODY_LIMIT};
 
 #[derive(Debug, Clone)]
 enum Shared {
@@ -121,12 +132,13 @@ fn trace(d: &crate::Decision<'_>, method: &http::Method, path: &str) {
 
 impl<S, ReqBody, ResBody> tower_service::Service<Request<ReqBody>> for Service<S>
 where
-    S: tower_service::Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: tower_service::Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>> + Clone,
+    ReqBody: Body,
     ResBody: Default,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = ResponseFuture<S, ReqBody, ResBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -142,7 +154,7 @@ where
             let headers = ActualHeaders::common(common);
             return ResponseFuture {
                 state: State::Inner {
-                    future: self.inner.call(req),
+                    future: self.inner.call(req.map(RequestBody::new)),
                 },
                 headers,
                 guard: None,
@@ -157,6 +169,7 @@ where
             authority,
             &prepared,
             self.secret.as_deref(),
+            FormBody::Unread,
             &mut d,
         );
         #[cfg(feature = "tracing")]
@@ -167,7 +180,7 @@ where
         };
         let Some(headers) = d.actual_response_headers_with(req.headers(), known) else {
             // Answered here: a preflight, or a CSRF, WebSocket or path refusal.
-            return self.answer(&d, req.headers(), known);
+            return ResponseFuture::ready(answer(policy, &d, req.headers(), known));
         };
         let guards = RouteGuards {
             route: d.guards,
@@ -177,14 +190,26 @@ where
             // The common case: CORS headers only.
             return ResponseFuture {
                 state: State::Inner {
-                    future: self.inner.call(req),
+                    future: self.inner.call(req.map(RequestBody::new)),
                 },
                 headers,
                 guard: None,
             };
         }
-        let token = self.token(&d);
-        self.call_guarded(req, headers, guards, token)
+        if d.token
+            .is_some_and(|t| t.reason == crate::Reason::CsrfTokenInForm)
+        {
+            return self.read_form(req);
+        }
+        let token = token(policy, self.secret.as_ref(), &d);
+        call_guarded(
+            &mut self.inner,
+            &self.policy,
+            req.map(RequestBody::new),
+            headers,
+            guards,
+            token,
+        )
     }
 }
 
@@ -196,155 +221,214 @@ fn server_error<B: Default>() -> Response<B> {
     r
 }
 
-/// A CSRF token for the application, and the cookie to set when a new one was made.
-type TokenForApp = Option<(CsrfToken, Option<HeaderValue>)>;
+/// A CSRF token for the application, the cookie to set when a new one was made, and, for a
+/// form post deferred to the application, the flag its verification sets.
+struct ForApp {
+    token: Option<CsrfToken>,
+    set_cookie: Option<HeaderValue>,
+    deferred: Option<Arc<AtomicBool>>,
+}
 
 impl<S> Service<S> {
-    /// The response the layer answers itself (a preflight's 204 or 403, a CSRF or WebSocket
-    /// refusal), with the route's CSP and security headers; a 500 when the CSP nonce could not
-    /// be made.
-    #[inline]
-    fn answer<F, B: Default>(
-        &self,
-        d: &crate::Decision<'_>,
-        request: &http::HeaderMap,
-        known: crate::http_apply::Known<'_>,
-    ) -> ResponseFuture<F, B> {
-        let guards = RouteGuards {
-            route: d.guards,
-            normalised: d.readings.map(|r| r.guards),
-        };
-        // A decision the runtime answers always has a status, so a response: the fallback is
-        // there to keep this total, never to be sent.
-        let mut r = d
-            .preflight_response_with(request, known)
-            .unwrap_or_else(server_error);
-        if !self.guard_headers(guards, None, &mut r) {
-            r = server_error();
-        }
-        ResponseFuture::ready(r)
-    }
-
-    /// The token the application gets, when the route's csrf policy has a `token` line.
+    /// An urlencoded form post without the token header: the body is read (at most
+    /// [`FORM_BODY_LIMIT`] bytes) by the response future, which then decides again with it
+    /// and calls the application with the same bytes. The service that was ready goes with
+    /// the future; its clone stays here for the next `poll_ready`, as tower's middleware does.
+    #[cold]
     #[inline(never)]
-    fn token(&self, d: &crate::Decision<'_>) -> TokenForApp {
-        let (t, secret) = (d.token?, self.secret.as_ref()?);
-        let value = if t.issue {
-            crate::token::mint(secret, t.session)
-        } else {
-            t.cookie
-                .and_then(|c| std::str::from_utf8(c).ok())
-                .map(str::to_string)
-        }?;
-        let cookie = if t.issue {
-            self.policy
-                .get()
-                .token_policy_of(&t)
-                .and_then(|p| HeaderValue::try_from(p.set_cookie(&value)).ok())
-        } else {
-            None
-        };
-        Some((
-            CsrfToken {
-                value,
-                pending: t.reason == crate::Reason::CsrfTokenDeferred,
-                cookie: t.cookie.map(<[u8]>::to_vec),
-                session: t.session.to_vec(),
-                secret: Arc::clone(secret),
-            },
-            cookie,
-        ))
-    }
-
-    /// A request on a route with a csp, headers or token policy: the nonce and token go to the
-    /// application as request extensions, and the future adds the headers and cookie.
-    #[inline(never)]
-    fn call_guarded<ReqBody, ResBody>(
+    fn read_form<ReqBody, ResBody>(
         &mut self,
-        mut req: Request<ReqBody>,
-        headers: ActualHeaders,
-        guards: RouteGuards,
-        token: TokenForApp,
-    ) -> ResponseFuture<S::Future, ResBody>
+        req: Request<ReqBody>,
+    ) -> ResponseFuture<S, ReqBody, ResBody>
     where
-        S: tower_service::Service<Request<ReqBody>, Response = Response<ResBody>>,
+        S: tower_service::Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>
+            + Clone,
+        ReqBody: Body,
         ResBody: Default,
     {
-        let set_cookie = match token {
-            Some((t, cookie)) => {
-                req.extensions_mut().insert(t);
-                cookie
-            }
-            None => None,
-        };
-        let guard = if guards.has_headers() || set_cookie.is_some() {
-            let nonce = if self
-                .policy
-                .get()
-                .needs_nonce(guards.route, guards.normalised)
-            {
-                match CspNonce::generate() {
-                    Some(n) => {
-                        req.extensions_mut().insert(n);
-                        Some(n)
-                    }
-                    None => {
-                        return ResponseFuture::ready(server_error());
-                    }
+        let (parts, body) = req.into_parts();
+        let too_large = body.size_hint().lower() > FORM_BODY_LIMIT as u64;
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let mut reading = Box::pin(ReadForm {
+            body,
+            inner: Some(inner),
+            parts: Some(parts),
+            chunks: Vec::new(),
+            len: 0,
+            trailers: None,
+            policy: self.policy.clone(),
+            secret: self.secret.clone(),
+        });
+        if too_large {
+            // Refused by its length alone: nothing is read.
+            return reading.as_mut().finish(Read::TooLarge);
+        }
+        ResponseFuture {
+            state: State::Reading { reading },
+            headers: ActualHeaders::NONE,
+            guard: None,
+        }
+    }
+}
+
+/// The response the layer answers itself (a preflight's 204 or 403, a CSRF or WebSocket
+/// refusal), with the route's CSP and security headers; a 500 when the CSP nonce could not
+/// be made.
+#[inline]
+fn answer<B: Default>(
+    policy: &Policy,
+    d: &crate::Decision<'_>,
+    request: &http::HeaderMap,
+    known: crate::http_apply::Known<'_>,
+) -> Response<B> {
+    let guards = RouteGuards {
+        route: d.guards,
+        normalised: d.readings.map(|r| r.guards),
+    };
+    // A decision the runtime answers always has a status, so a response: the fallback is
+    // there to keep this total, never to be sent.
+    let mut r = d
+        .preflight_response_with(request, known)
+        .unwrap_or_else(server_error);
+    if !guard_headers(policy, guards, None, &mut r) {
+        r = server_error();
+    }
+    r
+}
+
+/// The token the application gets, when the route's csrf policy has a `token` line.
+#[inline(never)]
+fn token(policy: &Policy, secret: Option<&Arc<CsrfSecret>>, d: &crate::Decision<'_>) -> ForApp {
+    let mut out = ForApp {
+        token: None,
+        set_cookie: None,
+        deferred: None,
+    };
+    let Some(t) = d.token else {
+        return out;
+    };
+    let pending = t.reason == crate::Reason::CsrfTokenDeferred;
+    if pending {
+        // Set even when no token can be handed over: the layer still sees an unverified post.
+        out.deferred = Some(Arc::new(AtomicBool::new(false)));
+    }
+    let Some(secret) = secret else {
+        return out;
+    };
+    let value = if t.issue {
+        crate::token::mint(secret, t.session)
+    } else {
+        t.cookie
+            .and_then(|c| std::str::from_utf8(c).ok())
+            .map(str::to_string)
+    };
+    let Some(value) = value else {
+        return out;
+    };
+    if t.issue {
+        out.set_cookie = policy
+            .token_policy_of(&t)
+            .and_then(|p| HeaderValue::try_from(p.set_cookie(&value)).ok());
+    }
+    out.token = Some(CsrfToken {
+        value,
+        pending,
+        cookie: t.cookie.map(<[u8]>::to_vec),
+        session: t.session.to_vec(),
+        secret: Arc::clone(secret),
+        verified: out.deferred.clone(),
+    });
+    out
+}
+
+/// A request on a route with a csp, headers or token policy: the nonce and token go to the
+/// application as request extensions, and the future adds the headers and cookie.
+#[inline(never)]
+fn call_guarded<S, ReqBody, ResBody>(
+    inner: &mut S,
+    policy: &Shared,
+    mut req: Request<RequestBody<ReqBody>>,
+    headers: ActualHeaders,
+    guards: RouteGuards,
+    token: ForApp,
+) -> ResponseFuture<S, ReqBody, ResBody>
+where
+    S: tower_service::Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>,
+    ResBody: Default,
+{
+    if let Some(t) = token.token {
+        req.extensions_mut().insert(t);
+    }
+    let set_cookie = token.set_cookie;
+    let deferred = token.deferred;
+    let guard = if guards.has_headers() || set_cookie.is_some() || deferred.is_some() {
+        let nonce = if policy.get().needs_nonce(guards.route, guards.normalised) {
+            match CspNonce::generate() {
+                Some(n) => {
+                    req.extensions_mut().insert(n);
+                    Some(n)
                 }
-            } else {
-                None
-            };
-            // Boxed: only routes with guards pay for the state, and the future stays small.
-            Some(Box::new(GuardState {
-                policy: self.policy.clone(),
-                guards,
-                nonce,
-                set_cookie,
-            }))
+                None => {
+                    return ResponseFuture::ready(server_error());
+                }
+            }
         } else {
             None
         };
-        ResponseFuture {
-            state: State::Inner {
-                future: self.inner.call(req),
-            },
-            headers,
-            guard,
-        }
+        // Boxed: only routes with guards pay for the state, and the future stays small.
+        Some(Box::new(GuardState {
+            policy: policy.clone(),
+            guards,
+            nonce,
+            set_cookie,
+            deferred: deferred.map(|verified| Deferred {
+                verified,
+                #[cfg(feature = "tracing")]
+                method: req.method().clone(),
+                #[cfg(feature = "tracing")]
+                uri: req.uri().clone(),
+            }),
+        }))
+    } else {
+        None
+    };
+    ResponseFuture {
+        state: State::Inner {
+            future: inner.call(req),
+        },
+        headers,
+        guard,
     }
+}
 
-    /// Adds the route's CSP and security headers to a response the layer makes itself (a
-    /// refusal or a preflight). A nonce CSP gets a fresh nonce no page will ever use, so that
-    /// the header is still sent. `false` when no nonce could be made.
-    fn guard_headers<B>(
-        &self,
-        guards: RouteGuards,
-        nonce: Option<CspNonce>,
-        r: &mut Response<B>,
-    ) -> bool {
-        if !guards.has_headers() {
-            return true;
-        }
-        let policy = self.policy.get();
-        let nonce = match nonce {
-            Some(n) => Some(n),
-            None if policy.needs_nonce(guards.route, guards.normalised) => {
-                match CspNonce::generate() {
-                    Some(n) => Some(n),
-                    None => return false,
-                }
-            }
-            None => None,
-        };
-        policy.apply_guard_headers(
-            guards.route,
-            guards.normalised,
-            nonce.as_ref(),
-            r.headers_mut(),
-        );
-        true
+/// Adds the route's CSP and security headers to a response the layer makes itself (a
+/// refusal or a preflight). A nonce CSP gets a fresh nonce no page will ever use, so that
+/// the header is still sent. `false` when no nonce could be made.
+fn guard_headers<B>(
+    policy: &Policy,
+    guards: RouteGuards,
+    nonce: Option<CspNonce>,
+    r: &mut Response<B>,
+) -> bool {
+    if !guards.has_headers() {
+        return true;
     }
+    let nonce = match nonce {
+        Some(n) => Some(n),
+        None if policy.needs_nonce(guards.route, guards.normalised) => match CspNonce::generate() {
+            Some(n) => Some(n),
+            None => return false,
+        },
+        None => None,
+    };
+    policy.apply_guard_headers(
+        guards.route,
+        guards.normalised,
+        nonce.as_ref(),
+        r.headers_mut(),
+    );
+    true
 }
 
 /// The guards whose headers a response gets: the route's, and for a path with two readings
@@ -370,21 +454,78 @@ struct GuardState {
     guards: RouteGuards,
     nonce: Option<CspNonce>,
     set_cookie: Option<HeaderValue>,
+    deferred: Option<Deferred>,
 }
+
+impl GuardState {
+    /// Adds the route's CSP and security headers and the token cookie to the application's
+    /// response, and marks an unverified deferred form post. Out of line: inlined, its
+    /// registers cost every response's poll, guarded or not.
+    #[inline(never)]
+    fn apply<B>(self, resp: &mut Response<B>) {
+        self.policy.get().apply_guard_headers(
+            self.guards.route,
+            self.guards.normalised,
+            self.nonce.as_ref(),
+            resp.headers_mut(),
+        );
+        // Appended: the application's own cookies are kept.
+        if let Some(c) = self.set_cookie {
+            resp.headers_mut().append(http::header::SET_COOKIE, c);
+        }
+        if let Some(d) = &self.deferred {
+            unverified(d, resp);
+        }
+    }
+}
+
+/// A form post deferred to the application (`defer-forms`): whether it verified the token by
+/// the time it answered.
+#[derive(Debug)]
+struct Deferred {
+    verified: Arc<AtomicBool>,
+    #[cfg(feature = "tracing")]
+    method: http::Method,
+    #[cfg(feature = "tracing")]
+    uri: http::Uri,
+}
+
+/// A response extension: the application answered a form post that the layer deferred to it
+/// (the route's token policy says `defer-forms`, and the post had no token header) without a
+/// successful [`CsrfToken::verify_submitted`] on the request's token. The response is sent as
+/// the application made it (whatever the handler did is done); with the `tracing` feature the
+/// layer also logs a warning with reason `csrf-token-deferred`. An outer layer or a test can
+/// turn it into an alarm:
+///
+/// ```
+/// fn check(resp: &http::Response<()>) -> Result<(), &'static str> {
+///     match resp.extensions().get::<guestlist::CsrfTokenUnverified>() {
+///         Some(_) => Err("a handler acted on a form post without verifying its CSRF token"),
+///         None => Ok(()),
+///     }
+/// }
+/// # let _ = check;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsrfTokenUnverified;
 
 pin_project_lite::pin_project! {
     /// The future returned by [`Service`].
     ///
-    /// It returns `Poll::Pending` only when the application's future did, which registered
+    /// It returns `Poll::Pending` only when the request body it reads (an urlencoded form post
+    /// whose token field the layer verifies) or the application's future did, which registered
     /// the waker; a response the layer makes itself is ready at the first poll.
     ///
     /// # Panics
     ///
     /// When polled again after it returned `Poll::Ready` (as `std::future::Ready` does): the
     /// response is gone, and staying pending without a waker would hang the task.
-    pub struct ResponseFuture<F, B> {
+    pub struct ResponseFuture<S, ReqBody, ResBody>
+    where
+        S: tower_service::Service<Request<RequestBody<ReqBody>>>,
+    {
         #[pin]
-        state: State<F, B>,
+        state: State<S, ReqBody, ResBody>,
         // Beside the state rather than in its `Inner` variant: so the application's future
         // is written straight into place (in the variant, the whole state was assembled in a
         // temporary and copied).
@@ -393,9 +534,12 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<F, B> ResponseFuture<F, B> {
+impl<S, ReqBody, ResBody> ResponseFuture<S, ReqBody, ResBody>
+where
+    S: tower_service::Service<Request<RequestBody<ReqBody>>>,
+{
     /// A response the layer made itself.
-    fn ready(response: Response<B>) -> Self {
+    fn ready(response: Response<ResBody>) -> Self {
         ResponseFuture {
             state: State::Ready {
                 response: Some(response),
@@ -408,10 +552,15 @@ impl<F, B> ResponseFuture<F, B> {
 
 pin_project_lite::pin_project! {
     #[project = StateProj]
-    enum State<F, B> {
+    enum State<S, ReqBody, ResBody>
+    where
+        S: tower_service::Service<Request<RequestBody<ReqBody>>>,
+    {
         // `None` once the response was returned.
-        Ready { response: Option<Response<B>> },
-        Inner { #[pin] future: F },
+        Ready { response: Option<Response<ResBody>> },
+        // Reading a form body (boxed: only those posts pay for the state).
+        Reading { reading: Pin<Box<ReadForm<S, ReqBody>>> },
+        Inner { #[pin] future: S::Future },
         // The application's future completed (and was dropped).
         Done,
     }
@@ -428,20 +577,23 @@ fn polled_after_completion() -> ! {
     panic!("guestlist::ResponseFuture polled after it returned Ready")
 }
 
-impl<F, B, E> Future for ResponseFuture<F, B>
+impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody, ResBody>
 where
-    F: Future<Output = Result<Response<B>, E>>,
+    S: tower_service::Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>,
+    ReqBody: Body,
+    ResBody: Default,
 {
-    type Output = Result<Response<B>, E>;
+    type Output = Result<Response<ResBody>, S::Error>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.as_mut().project();
         let mut state = this.state;
         match state.as_mut().project() {
             StateProj::Ready { response } => match response.take() {
                 Some(r) => Poll::Ready(Ok(r)),
                 None => polled_after_completion(),
             },
+            StateProj::Reading { .. } => self.poll_form(cx),
             StateProj::Inner { future } => {
                 // Pending only from the application's future, which registered the waker.
                 let Poll::Ready(result) = future.poll(cx) else {
@@ -458,20 +610,290 @@ where
                     None
                 };
                 if let Some(g) = guard {
-                    g.policy.get().apply_guard_headers(
-                        g.guards.route,
-                        g.guards.normalised,
-                        g.nonce.as_ref(),
-                        resp.headers_mut(),
-                    );
-                    // Appended: the application's own cookies are kept.
-                    if let Some(c) = g.set_cookie {
-                        resp.headers_mut().append(http::header::SET_COOKIE, c);
-                    }
+                    (*g).apply(&mut resp);
                 }
                 Poll::Ready(Ok(resp))
             }
             StateProj::Done => polled_after_completion(),
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> ResponseFuture<S, ReqBody, ResBody>
+where
+    S: tower_service::Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>,
+    ReqBody: Body,
+    ResBody: Default,
+{
+    /// Reading a form body: pending only while the body is (which registered the waker); then
+    /// this future becomes what `finish` made of it (the layer's answer, or the application's
+    /// future), polled at once. Out of line: inlined into `poll`, it cost every response.
+    #[cold]
+    #[inline(never)]
+    fn poll_form(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Response<ResBody>, S::Error>> {
+        let StateProj::Reading { reading } = self.as_mut().project().state.project() else {
+            polled_after_completion()
+        };
+        let Poll::Ready(read) = reading.as_mut().poll_read(cx) else {
+            return Poll::Pending;
+        };
+        let next = reading.as_mut().finish(read);
+        // Drops the reading state, and the body in it.
+        self.set(next);
+        self.poll(cx)
+    }
+}
+
+/// Marks the application's response to a deferred form post whose token it never verified.
+#[cold]
+fn unverified<B>(d: &Deferred, resp: &mut Response<B>) {
+    if d.verified.load(Ordering::Acquire) {
+        return;
+    }
+    resp.extensions_mut().insert(CsrfTokenUnverified);
+    #[cfg(feature = "tracing")]
+    tracing::warn!(
+        target: "guestlist",
+        reason = crate::Reason::CsrfTokenDeferred.code(),
+        method = %d.method,
+        path = d.uri.path(),
+        "the application answered a form post deferred to it (defer-forms) without verifying its CSRF token"
+    );
+}
+
+/// How reading a form body ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// To its end, within the limit.
+    Done,
+    /// Over [`FORM_BODY_LIMIT`] (by its size hint, or by what was read).
+    TooLarge,
+    /// The body returned an error.
+    Failed,
+}
+
+pin_project_lite::pin_project! {
+    /// The layer's state while it reads an urlencoded form body: the body, what was read of
+    /// it, and what the application is called with afterwards.
+    struct ReadForm<S, B> {
+        #[pin]
+        body: B,
+        // Taken by `finish` (the state is replaced right after).
+        inner: Option<S>,
+        parts: Option<http::request::Parts>,
+        chunks: Vec<Bytes>,
+        len: usize,
+        trailers: Option<http::HeaderMap>,
+        policy: Shared,
+        secret: Option<Arc<CsrfSecret>>,
+    }
+}
+
+impl<S, B> ReadForm<S, B>
+where
+    B: Body,
+{
+    /// Reads frames until the body ends, fails, or goes over the limit; the data is kept as
+    /// it came (each frame's bytes, in order) and so are trailers. Out of line, as `finish`
+    /// is: inlined into `ResponseFuture::poll`, they cost every response.
+    #[inline(never)]
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Read> {
+        let mut this = self.project();
+        loop {
+            let frame = match std::task::ready!(this.body.as_mut().poll_frame(cx)) {
+                None => return Poll::Ready(Read::Done),
+                Some(Err(_)) => return Poll::Ready(Read::Failed),
+                Some(Ok(frame)) => frame,
+            };
+            match frame.into_data() {
+                Ok(mut data) => {
+                    let n = data.remaining();
+                    *this.len = this.len.saturating_add(n);
+                    if *this.len > FORM_BODY_LIMIT {
+                        return Poll::Ready(Read::TooLarge);
+                    }
+                    if n > 0 {
+                        this.chunks.push(data.copy_to_bytes(n));
+                    }
+                }
+                Err(frame) => {
+                    if let Ok(t) = frame.into_trailers() {
+                        match this.trailers {
+                            Some(h) => h.extend(t),
+                            None => *this.trailers = Some(t),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Decides again with what was read, and answers (a refusal) or calls the application with
+    /// the body's frames.
+    #[cold]
+    #[inline(never)]
+    fn finish<ResBody>(self: Pin<&mut Self>, read: Read) -> ResponseFuture<S, B, ResBody>
+    where
+        S: tower_service::Service<Request<RequestBody<B>>, Response = Response<ResBody>>,
+        ResBody: Default,
+    {
+        let this = self.project();
+        let (Some(mut inner), Some(parts)) = (this.inner.take(), this.parts.take()) else {
+            polled_after_completion()
+        };
+        let chunks = std::mem::take(this.chunks);
+        let joined;
+        let body: &[u8] = match chunks.as_slice() {
+            [] => &[],
+            [one] => one,
+            many => {
+                joined = many.concat();
+                &joined
+            }
+        };
+        let form = match read {
+            Read::Done => FormBody::Read(body),
+            Read::TooLarge => FormBody::TooLarge,
+            Read::Failed => FormBody::Unreadable,
+        };
+        let policy = this.policy.get();
+        let prepared = crate::headers::Prepared::with_origins(
+            &parts.headers,
+            crate::headers::origin_lines(&parts.headers),
+        );
+        let authority = parts.uri.authority().map(http::uri::Authority::as_str);
+        let mut d = crate::eval::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
+        policy.decide_in(
+            parts.method.as_str(),
+            parts.uri.path(),
+            authority,
+            &prepared,
+            this.secret.as_deref(),
+            form,
+            &mut d,
+        );
+        #[cfg(feature = "tracing")]
+        trace(&d, &parts.method, parts.uri.path());
+        let known = crate::http_apply::Known {
+            origin: prepared.origin(),
+            method: prepared.method(),
+        };
+        let Some(headers) = d.actual_response_headers_with(&parts.headers, known) else {
+            return ResponseFuture::ready(answer(policy, &d, &parts.headers, known));
+        };
+        if read != Read::Done
+            || d.token
+                .is_some_and(|t| t.reason == crate::Reason::CsrfTokenInForm)
+        {
+            // Never expected: a body that was not read whole is refused by the token check.
+            // The application never gets part of a body.
+            return ResponseFuture::ready(server_error());
+        }
+        let guards = RouteGuards {
+            route: d.guards,
+            normalised: d.readings.map(|r| r.guards),
+        };
+        let token = token(policy, this.secret.as_ref(), &d);
+        let body = RequestBody::replay(chunks, this.trailers.take());
+        call_guarded(
+            &mut inner,
+            this.policy,
+            Request::from_parts(parts, body),
+            headers,
+            guards,
+            token,
+        )
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The body of every request the layer passes to the application: the request's own body,
+    /// or, for a form post whose token field the layer read, the same bytes replayed (each data
+    /// frame as it was read, in order, then the trailers, if any). Its data is [`Bytes`] (a
+    /// frame of another buffer type is converted, without a copy for `Bytes` itself) and its
+    /// error the original body's.
+    #[derive(Debug)]
+    pub struct RequestBody<B> {
+        #[pin]
+        kind: BodyKind<B>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = BodyKindProj]
+    #[derive(Debug)]
+    enum BodyKind<B> {
+        Stream { #[pin] body: B },
+        // Boxed: only form posts the layer read carry it.
+        Replay { replay: Box<Replay> },
+    }
+}
+
+/// A body the layer read, handed on: the data frames still to give, last first, and the
+/// trailers.
+#[derive(Debug)]
+struct Replay {
+    chunks: Vec<Bytes>,
+    trailers: Option<http::HeaderMap>,
+}
+
+impl<B> RequestBody<B> {
+    /// The request's own body, passed through.
+    pub fn new(body: B) -> RequestBody<B> {
+        RequestBody {
+            kind: BodyKind::Stream { body },
+        }
+    }
+
+    fn replay(mut chunks: Vec<Bytes>, trailers: Option<http::HeaderMap>) -> RequestBody<B> {
+        chunks.reverse();
+        RequestBody {
+            kind: BodyKind::Replay {
+                replay: Box::new(Replay { chunks, trailers }),
+            },
+        }
+    }
+}
+
+impl<B> Body for RequestBody<B>
+where
+    B: Body,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        match self.project().kind.project() {
+            BodyKindProj::Stream { body } => body.poll_frame(cx).map(|frame| {
+                frame.map(|f| f.map(|f| f.map_data(|mut d| d.copy_to_bytes(d.remaining()))))
+            }),
+            BodyKindProj::Replay { replay } => Poll::Ready(match replay.chunks.pop() {
+                Some(data) => Some(Ok(Frame::data(data))),
+                None => replay.trailers.take().map(|t| Ok(Frame::trailers(t))),
+            }),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            BodyKind::Stream { body } => body.is_end_stream(),
+            BodyKind::Replay { replay } => replay.chunks.is_empty() && replay.trailers.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            BodyKind::Stream { body } => body.size_hint(),
+            BodyKind::Replay { replay } => {
+                let n: usize = replay.chunks.iter().map(Bytes::len).sum();
+                SizeHint::with_exact(n as u64)
+            }
         }
     }
 }

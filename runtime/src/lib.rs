@@ -56,7 +56,7 @@ pub use headers::{
 pub use http_apply::{ActualHeaders, GuardHeader, GuardValue, REASON_HEADER};
 pub use keyset::{KeySet, PatternSet, TableError};
 #[cfg(feature = "tower")]
-pub use layer::{Layer, ResponseFuture, Service};
+pub use layer::{CsrfTokenUnverified, Layer, RequestBody, ResponseFuture, Service};
 pub use path::{
     normalize as normalize_path, read_path, PathBuffers, PathError, PathForm, MAX_PATH,
 };
@@ -64,7 +64,8 @@ pub use policy::{
     Cors, CorsSpec, Guards, NonNormalPaths, Policy, PolicySpec, Route, RouteSpec, Str,
 };
 pub use token::{
-    mint as mint_csrf_token, CsrfSecret, CsrfToken, SecretError, TokenPolicy, TokenSpec, TOKEN_LEN,
+    form_field, mint as mint_csrf_token, CsrfSecret, CsrfToken, FormBody, SecretError, TokenPolicy,
+    TokenSpec, DEFAULT_FORM_FIELD, FORM_BODY_LIMIT, TOKEN_LEN,
 };
 
 /// What generated code calls, and nothing else: re-exports of `core`/`std`/`http` items (so
@@ -92,7 +93,7 @@ pub mod __private {
 
     /// The table layout version generated code was written for (hash function, slot layout,
     /// the constructors' signatures).
-    pub const TABLE_FORMAT: u32 = 5;
+    pub const TABLE_FORMAT: u32 = 6;
 
     /// Called by generated code in a `const`, so a runtime/compiler version mismatch fails to
     /// compile instead of misbehaving.
@@ -251,8 +252,10 @@ pub mod __private {
         cookie: &'static str,
         bind_cookie: &'static str,
         same_site: &'static str,
+        field: &'static str,
+        defer_forms: bool,
     ) -> TokenPolicy {
-        TokenPolicy::from_raw_parts(header, cookie, bind_cookie, same_site)
+        TokenPolicy::from_raw_parts(header, cookie, bind_cookie, same_site, field, defer_forms)
     }
 
     /// A websocket policy.

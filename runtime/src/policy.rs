@@ -894,6 +894,8 @@ mod tests {
                     cookie: cookie.into(),
                     bind_cookie: "session".into(),
                     same_site: "Lax".into(),
+                    field: "csrf_token".into(),
+                    defer_forms: false,
                 }),
                 ..Default::default()
             }],

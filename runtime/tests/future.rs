@@ -1,7 +1,8 @@
 //! The layer's `ResponseFuture`, polled by hand with a waker that counts: it is pending only
-//! while the application's future is, with the waker registered (so the task is woken), and
-//! never pending after it completed. Every state: a response the layer makes itself, the
-//! common CORS path, a route with guards (the boxed state), and an application error.
+//! while the request body it reads or the application's future is, with the waker registered
+//! (so the task is woken), and never pending after it completed. Every state: a response the
+//! layer makes itself, the common CORS path, a route with guards (the boxed state), a form
+//! body being read, and an application error.
 #![cfg(feature = "tower")]
 #![expect(
     clippy::unwrap_used,
@@ -82,14 +83,14 @@ impl Future for GateFuture {
 #[derive(Clone)]
 struct App(Gate);
 
-impl tower_service::Service<http::Request<()>> for App {
+impl<B> tower_service::Service<http::Request<B>> for App {
     type Response = http::Response<()>;
     type Error = &'static str;
     type Future = GateFuture;
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
     }
-    fn call(&mut self, _: http::Request<()>) -> GateFuture {
+    fn call(&mut self, _: http::Request<B>) -> GateFuture {
         GateFuture(self.0.clone())
     }
 }
@@ -129,17 +130,17 @@ fn policy() -> Arc<Policy> {
     )
 }
 
-fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> http::Request<()> {
+fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> http::Request<String> {
     let mut b = http::Request::builder().method(method).uri(path);
     for (n, v) in headers {
         b = b.header(*n, *v);
     }
-    b.body(()).unwrap()
+    b.body(String::new()).unwrap()
 }
 
-type Fut = guestlist::ResponseFuture<GateFuture, ()>;
+type Fut = guestlist::ResponseFuture<App, String, ()>;
 
-fn call(gate: &Gate, req: http::Request<()>) -> Fut {
+fn call(gate: &Gate, req: http::Request<String>) -> Fut {
     let mut svc = Layer::shared(policy()).layer(App(gate.clone()));
     svc.call(req)
 }
@@ -267,4 +268,111 @@ fn an_application_error_is_passed_on_once() {
     ));
     assert_repoll_panics(&mut fut, &waker);
     assert_eq!(gate.polls(), 2);
+}
+
+/// A request body that stays pending (keeping the waker it was polled with) until the test
+/// opens it, then gives one data frame.
+#[cfg(feature = "csrf-token")]
+struct GateBody {
+    gate: Arc<Mutex<(Option<bytes::Bytes>, Option<Waker>)>>,
+}
+
+#[cfg(feature = "csrf-token")]
+impl http_body::Body for GateBody {
+    type Data = bytes::Bytes;
+    type Error = &'static str;
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, &'static str>>> {
+        let mut g = self.gate.lock().unwrap();
+        match g.0.take() {
+            Some(b) if b.is_empty() => Poll::Ready(None),
+            Some(b) => {
+                // The end of the body comes at the next poll.
+                g.0 = Some(bytes::Bytes::new());
+                Poll::Ready(Some(Ok(http_body::Frame::data(b))))
+            }
+            None => {
+                g.1 = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// An urlencoded form post whose token field the layer reads: pending while the body is, with
+/// the body's waker registered and the application not yet called; then pending while the
+/// application is; then ready.
+#[cfg(feature = "csrf-token")]
+#[test]
+fn a_form_body_being_read_is_waited_for_with_the_waker_registered() {
+    let secret = guestlist::CsrfSecret::new(vec![3u8; 32]).unwrap();
+    let token = guestlist::mint_csrf_token(&secret, b"s").unwrap();
+    let policy = Policy::from_spec(PolicySpec {
+        routes: vec![RouteSpec {
+            pattern: "/*".into(),
+            csrf: Some(0),
+            ..Default::default()
+        }],
+        csrf: vec![guestlist::CsrfSpec {
+            name: "t".into(),
+            token: Some(guestlist::TokenSpec {
+                header: "x-csrf-token".into(),
+                cookie: "__Host-csrf".into(),
+                bind_cookie: "session".into(),
+                same_site: "Lax".into(),
+                field: "csrf_token".into(),
+                defer_forms: false,
+            }),
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+    .unwrap();
+    let app = Gate::default();
+    let mut svc = Layer::shared(Arc::new(policy))
+        .csrf_secret(secret)
+        .layer(App(app.clone()));
+    let body = GateBody {
+        gate: Arc::default(),
+    };
+    let body_gate = Arc::clone(&body.gate);
+    let req = http::Request::post("/f")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", format!("session=s; __Host-csrf={token}"))
+        .body(body)
+        .unwrap();
+    let waker = Arc::new(Counting::default());
+    let mut fut = Box::pin(svc.call(req));
+    let mut poll = || {
+        let w = Waker::from(Arc::clone(&waker));
+        let out = fut.as_mut().poll(&mut Context::from_waker(&w));
+        drop(w);
+        if out.is_pending() {
+            assert!(
+                Arc::strong_count(&waker) > 1,
+                "Pending without a registered waker"
+            );
+        }
+        out
+    };
+    for _ in 0..3 {
+        assert!(poll().is_pending());
+    }
+    assert_eq!(app.polls(), 0, "the application waits for the body");
+    {
+        let mut g = body_gate.lock().unwrap();
+        g.0 = Some(bytes::Bytes::from(format!("csrf_token={token}")));
+        g.1.take().unwrap().wake();
+    }
+    assert_eq!(waker.wakes.load(Ordering::SeqCst), 1);
+    // Read and verified: now the application's future is pending.
+    assert!(poll().is_pending());
+    assert_eq!(app.polls(), 1);
+    app.open(Ok(http::Response::new(())));
+    let Poll::Ready(Ok(r)) = poll() else {
+        panic!("ready once the application is")
+    };
+    assert_eq!(r.status(), 200);
 }

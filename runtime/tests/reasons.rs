@@ -122,7 +122,7 @@ fn a_reason_is_an_error() {
     let e = submit(Err(Reason::CsrfTokenMismatch)).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "the CSRF token header differs from the cookie (csrf-token-mismatch)"
+        "the CSRF token (header or form field) differs from the cookie, or is repeated (csrf-token-mismatch)"
     );
     assert_eq!(e.downcast_ref::<Reason>(), Some(&Reason::CsrfTokenMismatch));
     assert!(std::error::Error::source(&Reason::CsrfTokenMismatch).is_none());

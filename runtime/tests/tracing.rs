@@ -61,17 +61,17 @@ fn refusals_are_traced_with_their_reason() {
         let preflight = http::Request::options("/x")
             .header("origin", "https://evil.test")
             .header("access-control-request-method", "PUT")
-            .body(())
+            .body(String::new())
             .unwrap();
         drop(svc.call(preflight));
         let actual = http::Request::get("/x")
             .header("origin", "https://evil.test")
-            .body(())
+            .body(String::new())
             .unwrap();
         drop(svc.call(actual));
         let allowed = http::Request::get("/x")
             .header("origin", "https://a.test")
-            .body(())
+            .body(String::new())
             .unwrap();
         drop(svc.call(allowed));
     });
@@ -82,5 +82,57 @@ fn refusals_are_traced_with_their_reason() {
             (Level::WARN, "origin-not-allowed".to_string()),
             (Level::INFO, "origin-not-allowed".to_string())
         ]
+    );
+}
+
+/// A form post deferred to the application (`defer-forms`) that the application answers
+/// without verifying its token: a warning with reason `csrf-token-deferred`.
+#[cfg(feature = "csrf-token")]
+#[test]
+fn an_unverified_deferred_form_post_is_traced() {
+    let policy = guestlist::Policy::from_spec(guestlist::PolicySpec {
+        routes: vec![guestlist::RouteSpec {
+            pattern: "/*".into(),
+            csrf: Some(0),
+            ..Default::default()
+        }],
+        csrf: vec![guestlist::CsrfSpec {
+            name: "legacy".into(),
+            token: Some(guestlist::TokenSpec {
+                header: "x-csrf-token".into(),
+                cookie: "__Host-csrf".into(),
+                bind_cookie: "session".into(),
+                same_site: "Lax".into(),
+                field: "csrf_token".into(),
+                defer_forms: true,
+            }),
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+    .unwrap();
+    let secret = guestlist::CsrfSecret::new(vec![5u8; 32]).unwrap();
+    let token = guestlist::mint_csrf_token(&secret, b"s").unwrap();
+    let mut svc = guestlist::Layer::shared(Arc::new(policy))
+        .csrf_secret(secret)
+        .layer(common::App::new(|_| (), || http::Response::new(())));
+    let rec = Recorder::default();
+    tracing::subscriber::with_default(rec.clone(), || {
+        let post = http::Request::post("/save")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", format!("session=s; __Host-csrf={token}"))
+            .body(())
+            .unwrap();
+        let r = common::run(&mut svc, post);
+        assert_eq!(r.status(), 200);
+        assert!(r
+            .extensions()
+            .get::<guestlist::CsrfTokenUnverified>()
+            .is_some());
+    });
+    let events = rec.0.lock().unwrap().clone();
+    assert_eq!(
+        events,
+        vec![(Level::WARN, "csrf-token-deferred".to_string())]
     );
 }

@@ -22,16 +22,16 @@
 use guestlist_benches::{
     guestlist_pattern_service, guestlist_service, guestlist_static_pattern_service,
     guestlist_static_service, hand_pattern_service, hand_service, run, tower_http_service, Floor,
-    Requests,
+    NoBody, Requests,
 };
 use http::{Request, Response};
 use tower_service::Service;
 
 /// One request through `svc`: the only code callgrind counts.
 #[inline(never)]
-fn measured<S>(svc: &mut S, req: Request<()>) -> Response<()>
+fn measured<S>(svc: &mut S, req: Request<NoBody>) -> Response<()>
 where
-    S: Service<Request<()>, Response = Response<()>>,
+    S: Service<Request<NoBody>, Response = Response<()>>,
     S::Error: std::fmt::Debug,
 {
     run(svc, req)
@@ -39,9 +39,9 @@ where
 
 /// One request through a clone of `svc`, as axum clones a route's service per request.
 #[inline(never)]
-fn measured_cloned<S>(svc: &S, req: Request<()>) -> Response<()>
+fn measured_cloned<S>(svc: &S, req: Request<NoBody>) -> Response<()>
 where
-    S: Service<Request<()>, Response = Response<()>> + Clone,
+    S: Service<Request<NoBody>, Response = Response<()>> + Clone,
     S::Error: std::fmt::Debug,
 {
     run(&mut svc.clone(), req)

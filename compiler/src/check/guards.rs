@@ -47,6 +47,16 @@ const CSRF_SETTINGS: [&str; 7] = [
     "dangerously-allow",
 ];
 
+/// Whether `name` may name the urlencoded form field carrying a CSRF token: what HTML forms
+/// use for such fields (`csrf_token`, `_token`, `authenticity_token`, `form[_token]`), and
+/// nothing that would need escaping to be written or read.
+fn form_field_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.:[]".contains(&b))
+}
+
 /// Request headers a token may not travel in (they mean something else to browsers or
 /// servers, or browsers set them themselves).
 const TOKEN_HEADER_RESERVED: &[&str] = &[
@@ -653,8 +663,9 @@ impl Checker {
         self.program.csrf.push(c);
     }
 
-    /// `token header "H" cookie "__Host-C" bind-to cookie "S" [same-site lax|strict]`; header
-    /// and cookie have defaults, the session binding does not.
+    /// `token header "H" cookie "__Host-C" bind-to cookie "S" [same-site lax|strict]
+    /// [field "F"] [defer-forms]`; header, cookie and field have defaults, the session binding
+    /// does not.
     fn token_line(
         &mut self,
         vals: &[Value],
@@ -666,6 +677,8 @@ impl Checker {
             cookie: "__Host-csrf".into(),
             bind_cookie: String::new(),
             same_site: "Lax".into(),
+            field: guestlist::DEFAULT_FORM_FIELD.into(),
+            defer_forms: false,
         };
         let mut ok = true;
         let mut bound = false;
@@ -674,7 +687,7 @@ impl Checker {
             me.diags.push(
                 Diagnostic::new("GL0104", span, format!("malformed `token` line: {what}"))
                     .label("unexpected here")
-                    .help("write `token header \"X-CSRF-Token\" cookie \"__Host-csrf\" bind-to cookie \"session\"` (header and cookie have these defaults; `same-site strict` is optional)"),
+                    .help("write `token header \"X-CSRF-Token\" cookie \"__Host-csrf\" bind-to cookie \"session\" field \"csrf_token\"` (header, cookie and field have these defaults; `same-site strict` and `defer-forms` are optional)"),
             );
         };
         while let Some(k) = vals.get(i) {
@@ -725,6 +738,22 @@ impl Checker {
                         return None;
                     }
                 },
+                ("field", false, Some(v)) if v.quoted => {
+                    if !form_field_name(&v.text) {
+                        self.diags.push(
+                            Diagnostic::new("GL0963", v.inner_span(), format!("`{}` cannot name the token's form field", v.text))
+                                .label("the layer finds the field by its decoded name, byte for byte")
+                                .help("use 1 to 64 ASCII letters, digits and `_ - . : [ ]`, such as \"csrf_token\" (the default)"),
+                        );
+                        ok = false;
+                    }
+                    t.field = v.text.clone();
+                    i += 2;
+                }
+                ("defer-forms", false, _) => {
+                    t.defer_forms = true;
+                    i += 1;
+                }
                 ("same-site", false, Some(v)) if v.is_word("lax") || v.is_word("strict") => {
                     t.same_site = if v.text == "lax" {
                         "Lax".into()

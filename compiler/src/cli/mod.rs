@@ -841,6 +841,17 @@ fn explain(
                 "reason_code": e.reason_code,
                 "steps": steps,
             });
+            // A route whose csrf policy signs tokens: what the token check made of the request
+            // (`reason` null when it did not run).
+            if let (Some(t), Some(obj)) = (e.csrf_token, v.as_object_mut()) {
+                obj.insert(
+                    "csrf_token".into(),
+                    json!({
+                        "reason": t.reason.map(guestlist::Reason::code),
+                        "issue": t.issue,
+                    }),
+                );
+            }
             // A path that is not structurally normal: its two readings, and which refused.
             if let (false, Some(obj)) = (e.readings.is_empty(), v.as_object_mut()) {
                 let readings = e

@@ -71,7 +71,7 @@ impl App {
     }
 }
 
-impl tower_service::Service<Request<Incoming>> for App {
+impl tower_service::Service<Request<guestlist::RequestBody<Incoming>>> for App {
     type Response = Response<Full<Bytes>>;
     type Error = Infallible;
     type Future = std::future::Ready<Result<Self::Response, Infallible>>;
@@ -83,7 +83,7 @@ impl tower_service::Service<Request<Incoming>> for App {
         std::task::Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<Incoming>) -> Self::Future {
+    fn call(&mut self, req: Request<guestlist::RequestBody<Incoming>>) -> Self::Future {
         if req.method() == hyper::Method::GET {
             if let Some((bytes, ctype)) = self.page(req.uri().path()) {
                 let mut resp = Response::new(Full::new(Bytes::from(bytes)));
@@ -125,10 +125,7 @@ struct Logged {
 impl tower_service::Service<Request<Incoming>> for Logged {
     type Response = Response<Full<Bytes>>;
     type Error = Infallible;
-    type Future = guestlist::ResponseFuture<
-        std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>,
-        Full<Bytes>,
-    >;
+    type Future = guestlist::ResponseFuture<App, Incoming, Full<Bytes>>;
 
     fn poll_ready(
         &mut self,
@@ -151,14 +148,18 @@ impl tower_service::Service<Request<Incoming>> for Logged {
             || "-".to_string(),
             |v| String::from_utf8_lossy(v.as_bytes()).into_owned(),
         );
+        // With the token check's outcome: `csrf-token-in-form` means the layer reads the body
+        // and decides again before the application sees the request.
         eprintln!(
-            "{} {} origin={} -> {} ({}){}",
+            "{} {} origin={} -> {} ({}){}{}",
             req.method(),
             req.uri().path(),
             origin,
             d.kind.as_str(),
             d.reason.code(),
-            d.status().map_or_else(String::new, |s| format!(" {s}"))
+            d.status().map_or_else(String::new, |s| format!(" {s}")),
+            d.token
+                .map_or_else(String::new, |t| format!(" token={}", t.reason.code()))
         );
         self.inner.call(req)
     }

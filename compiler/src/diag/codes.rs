@@ -166,6 +166,7 @@ pub const ALL: &[CodeInfo] = &[
     c("GL0959", E, "token cookie without the __Host- prefix"),
     c("GL0960", W, "token route exported to nginx"),
     c("GL0962", E, "token header that cannot carry a token"),
+    c("GL0963", E, "token field name not allowed"),
     c("GL0971", E, "`*` in websocket allow-origins"),
     c("GL0973", E, "websocket policy allows no origin"),
     c("GL1001", E, "a second `paths` block"),

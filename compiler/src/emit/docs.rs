@@ -622,9 +622,18 @@ fn guard_sections(out: &mut String, policy: &guestlist::Policy) -> Result<(), Un
         if let Some(t) = c.token() {
             let _ = writeln!(
                 out,
-                "\n**CSRF token required.** Unsafe requests also need a signed token bound to the session (cookie `{}`): send it in the `{}` header (or, for form posts, a field the application checks). It must equal the `{}` cookie, which the server sets (`Secure`, `Path=/`, `SameSite={}`, readable by the page) on any request without a valid one.",
+                "\n**CSRF token required.** Unsafe requests also need a signed token bound to the session (cookie `{}`): send it in the `{}` header ({}). It must equal the `{}` cookie, which the server sets (`Secure`, `Path=/`, `SameSite={}`, readable by the page) on any request without a valid one.",
                 t.bind_cookie(),
                 t.header(),
+                if t.defers_forms() {
+                    "form posts without it reach the application, which must check the submitted field: `defer-forms`".to_string()
+                } else {
+                    format!(
+                        "or, in a form post, in the `{}` field of an urlencoded body of at most {} KiB; other form posts without the header are refused",
+                        t.field(),
+                        guestlist::FORM_BODY_LIMIT / 1024
+                    )
+                },
                 t.cookie(),
                 t.same_site()
             );

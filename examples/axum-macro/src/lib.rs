@@ -2,7 +2,7 @@
 
 #[path = "../../shared/app.rs"]
 mod app;
-pub use app::{app, serve};
+pub use app::{app, app_with_secret, serve, serve_with_secret};
 
 /// The site policy, compiled into static tables at build time.
 pub static POLICY: guestlist::Policy = guestlist_macros::include_policy!("../policies/site.policy");

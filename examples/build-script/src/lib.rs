@@ -2,7 +2,7 @@
 
 #[path = "../../shared/app.rs"]
 mod app;
-pub use app::{app, serve};
+pub use app::{app, app_with_secret, serve, serve_with_secret};
 
 // Defines `pub static GUESTLIST_POLICY: guestlist::Policy`.
 include!(concat!(env!("OUT_DIR"), "/guestlist_policy.rs"));
