@@ -1,11 +1,6 @@
 //! The `guestlist` binary, run as a user runs it: exit codes, formats, files written.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests fail by panicking
+#![expect(clippy::unwrap_used, clippy::panic, reason = "tests fail by panicking")]
 
 mod support;
 use support::tempdir;

@@ -3,12 +3,6 @@
 //! directives and sources the policy file declares, in order: one policy (no stray `,`), no
 //! directive lost or merged, the disposition matching the header name, and every directive
 //! valid by the crate's own grammar checks.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests fail by panicking
 
 use content_security_policy::{CspList, PolicyDisposition, PolicySource};
 use guestlist::CspNonce;

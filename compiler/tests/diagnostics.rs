@@ -10,12 +10,7 @@
 //! expected (notes may go unlisted). Every error must carry a help line. The rendered output
 //! is compared with `NAME.stderr` next to the case; `BLESS=1 cargo test` rewrites those.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests fail by panicking
+#![expect(clippy::unwrap_used, reason = "tests fail by panicking")]
 
 mod support;
 

@@ -1,11 +1,6 @@
 //! `fmt`: canonical, idempotent, structure-preserving, and every comment kept in place.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests fail by panicking
+#![expect(clippy::indexing_slicing, reason = "tests fail by panicking")]
 
 use guestlist_compiler::{fmt::format, Compilation};
 

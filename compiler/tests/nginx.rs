@@ -4,12 +4,11 @@
 //!
 //! nginx must be installed (`scripts/test.sh` installs it with apt-get). Without it the tests
 //! fail when `CI=true`, and say loudly that they skipped otherwise.
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests fail by panicking
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

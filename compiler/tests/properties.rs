@@ -7,12 +7,11 @@
 //! `fmt` is idempotent, keeps every comment, and parse(fmt(x)) has the structure of parse(x),
 //! for layouts whose strings hold `#`, `;` and braces, with `\r` and `\r\n` line breaks; a
 //! string broken by a `\r` is a syntax error.
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests fail by panicking
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
 
 mod model;
 

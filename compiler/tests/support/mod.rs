@@ -1,13 +1,12 @@
 //! Shared by the tests that run real programs (nginx, Chromium): finding and requiring tools
 //! (a missing tool fails the test unless skipping is allowed), temporary directories, waiting
 //! for a server with a deadline, and an nginx running an emitted policy on 127.0.0.1.
-#![allow(
+#![expect(
     dead_code,
     clippy::unwrap_used,
-    clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
-)] // tests fail by panicking
+    reason = "each test crate uses a part of the helpers; tests fail by panicking"
+)]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
