@@ -78,7 +78,7 @@ fn every_policy(statics: &mut String, n: &mut usize) -> String {
         if c.has_errors() {
             continue;
         }
-        for p in c.program.all_profiles() {
+        for p in c.profiles() {
             let lowered = c.lower(&p).unwrap();
             let expr =
                 guestlist_compiler::codegen::policy_expr(&lowered, "::guestlist", &[]).unwrap();

@@ -62,6 +62,12 @@ pub enum ListValue {
     Name(String),
 }
 
+/// Whether `method` is CORS-safelisted (`GET`, `HEAD`, `POST`, byte for byte, as browsers send
+/// them): a preflight never asks for it, so no `allow-methods` line needs to list it.
+pub fn is_safelisted_method(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "POST")
+}
+
 /// `dangerously-allow CODE "reason"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OptOut {

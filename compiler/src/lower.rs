@@ -1,8 +1,8 @@
 //! Lowering: a checked [`Program`] and one profile -> the runtime's [`guestlist::Policy`], plus
 //! a side table of where each table entry came from ([`Provenance`], for `explain` and docs).
 //!
-//! The runtime tables are built with the runtime's own [`guestlist::Policy::build`], so the
-//! CLI, tests and (later) generated code all evaluate through the same types.
+//! The runtime tables are built with the runtime's own [`guestlist::Policy::from_spec`], so the
+//! CLI, `explain`, `test` blocks and generated code all evaluate through the same types.
 
 use crate::ir::headers::{resolved_header_set, DEFAULT_HEADERS};
 use crate::ir::{active, CspDecl, Entry, ListValue, OriginRef, Program, NONCE};
@@ -53,17 +53,18 @@ pub struct Provenance {
     pub websocket: Vec<Span>,
 }
 
-/// A policy lowered for one profile.
+/// A policy lowered for one profile: the runtime's tables, which decide requests, and what the
+/// compiler's outputs need besides ([`Compilation::lower`](crate::Compilation::lower) makes one).
 #[derive(Debug, Clone)]
 pub struct Lowered {
     /// The profile.
-    pub profile: String,
+    pub(crate) profile: String,
     /// The runtime tables.
     pub policy: guestlist::Policy,
     /// The plain data the tables were built from.
-    pub spec: guestlist::PolicySpec,
+    pub(crate) spec: guestlist::PolicySpec,
     /// Where each entry came from.
-    pub provenance: Provenance,
+    pub(crate) provenance: Provenance,
 }
 
 /// Lowers `program` for `profile`. The program must have passed the checker without errors;

@@ -30,10 +30,15 @@ fn emitted_csp_parses_back_to_the_policy() {
     for f in &files {
         let c = Compilation::load(&[f]).unwrap();
         assert!(!c.has_errors(), "{}", c.render());
-        for profile in c.program.all_profiles() {
+        for profile in c.profiles() {
             let lowered = c.lower(&profile).unwrap();
             for csp in lowered.policy.csp_policies() {
-                let decl = c.program.csp.iter().find(|d| d.name == csp.name()).unwrap();
+                let decl = c
+                    .program()
+                    .csp
+                    .iter()
+                    .find(|d| d.name == csp.name())
+                    .unwrap();
                 let value = csp.value_with(Some(&nonce)).unwrap();
                 let value = value.to_str().unwrap();
                 let disposition = if csp.report_only() {

@@ -28,7 +28,7 @@ fn outputs() -> Vec<(String, String)> {
         upstream_include: Some("/etc/nginx/guestlist-upstream.conf".into()),
         generated_by: COMMAND.into(),
     };
-    for f in emit::nginx::emit(&lowered, &c.sources, &c.program, &opts).unwrap() {
+    for f in emit::nginx::emit(&c, &lowered, &opts).unwrap() {
         out.push((format!("nginx/{}", f.path), f.text));
     }
     out.push((

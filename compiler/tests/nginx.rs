@@ -389,7 +389,7 @@ fn nginx_accepts_every_emitted_policy() {
         if c.has_errors() {
             continue;
         }
-        for profile in c.program.all_profiles() {
+        for profile in c.profiles() {
             // A nonce CSP is refused for nginx, with the reason; nothing else may be.
             let lowered = c.lower(&profile).unwrap();
             let opts = guestlist_compiler::emit::nginx::Options {
@@ -397,9 +397,7 @@ fn nginx_accepts_every_emitted_policy() {
                 upstream_include: None,
                 generated_by: "test".into(),
             };
-            if let Err(e) =
-                guestlist_compiler::emit::nginx::emit(&lowered, &c.sources, &c.program, &opts)
-            {
+            if let Err(e) = guestlist_compiler::emit::nginx::emit(&c, &lowered, &opts) {
                 assert!(
                     e.to_string().contains("per-response nonce"),
                     "{}: {e}",

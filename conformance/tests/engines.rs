@@ -222,7 +222,7 @@ fn every_policy_carries_the_same_headers_in_every_engine() {
         if c.has_errors() {
             continue;
         }
-        for profile in c.program.all_profiles() {
+        for profile in c.profiles() {
             built.push((name.clone(), profile.clone()));
             let at = format!("{name} ({profile})");
             let lowered = c
@@ -239,9 +239,8 @@ fn every_policy_carries_the_same_headers_in_every_engine() {
                 failures.push(format!("{at}: generated tables differ from run-time ones"));
             }
             let nginx = nginx::emit(
+                &c,
                 &lowered,
-                &c.sources,
-                &c.program,
                 &nginx::Options {
                     include_root: "/etc/nginx/guestlist".into(),
                     upstream_include: None,

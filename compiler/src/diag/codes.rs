@@ -178,6 +178,6 @@ pub fn info(code: &str) -> Option<&'static CodeInfo> {
 }
 
 /// The default severity of `code` (error for unknown codes).
-pub fn default_severity(code: &str) -> Severity {
+pub(crate) fn default_severity(code: &str) -> Severity {
     info(code).map_or(Severity::Error, |c| c.severity)
 }

@@ -23,7 +23,7 @@ use std::path::Path;
 use guestlist::Cors;
 
 use crate::emit::{csp_text, header_text};
-use crate::Lowered;
+use crate::{Compilation, Lowered};
 
 /// Options for [`emit`].
 #[derive(Debug, Clone)]
@@ -1318,7 +1318,8 @@ fn as_sent_re(p: &str) -> String {
 /// Errors for exporting `lowered` to nginx: GL1010 at each `allow-methods` method holding a
 /// byte other than `A`-`Z`, `_` and `-`, which nginx answers with 400 before any
 /// configuration runs (so the policy would allow a method its edge never serves).
-pub fn errors(lowered: &Lowered, program: &crate::ir::Program) -> Vec<crate::diag::Diagnostic> {
+pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::Diagnostic> {
+    let program = &compilation.program;
     let mut out = Vec::new();
     for c in lowered.policy.cors_policies() {
         let Some(decl) = program.cors.iter().find(|d| d.name == c.name()) else {
@@ -1359,7 +1360,8 @@ pub fn errors(lowered: &Lowered, program: &crate::ir::Program) -> Vec<crate::dia
 
 /// Warnings for exporting `lowered` to nginx: GL0960 on every token route (nginx passes them
 /// through; the token is verified by the application).
-pub fn warnings(lowered: &Lowered, program: &crate::ir::Program) -> Vec<crate::diag::Diagnostic> {
+pub fn warnings(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::Diagnostic> {
+    let program = &compilation.program;
     let mut out = Vec::new();
     for c in lowered.policy.csrf_policies() {
         if c.token().is_none() {
@@ -1389,13 +1391,14 @@ const TRAP: &str = "\
 # file you include in every location. add_header lines written next to this include, in the
 # same location, are kept.";
 
-/// Emits the nginx files for a lowered policy.
+/// Emits the nginx files for `lowered`, a profile of `compilation`. [`errors`] says first
+/// whether nginx can carry the policy; [`write()`] writes the files.
 pub fn emit(
+    compilation: &Compilation,
     lowered: &Lowered,
-    sources: &crate::SourceMap,
-    program: &crate::ir::Program,
     opts: &Options,
 ) -> Result<Vec<File>, Unsupported> {
+    let (sources, program) = (&compilation.sources, &compilation.program);
     let policy = &lowered.policy;
     let ns = namespace(lowered);
     let mut w = Writer {

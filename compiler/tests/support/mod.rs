@@ -199,7 +199,7 @@ pub fn setup(
         upstream_include: Some(dir.join("upstream.conf").to_string_lossy().into_owned()),
         generated_by: "guestlist test harness".into(),
     };
-    let files = nginx::emit(&lowered, &c.sources, &c.program, &opts).unwrap();
+    let files = nginx::emit(c, &lowered, &opts).unwrap();
     nginx::write(&out, &files).unwrap();
     let setup = NginxSetup {
         dir: dir.to_path_buf(),
