@@ -2,7 +2,7 @@
 
 use super::Severity;
 
-/// One code.
+/// One diagnostic code: its default severity, whether an opt-out may lower it, and its title.
 #[derive(Debug, Clone, Copy)]
 pub struct CodeInfo {
     /// `GLnnnn`.

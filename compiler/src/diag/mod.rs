@@ -1,4 +1,5 @@
-//! Diagnostics: one data type for every stage (parse, load, check), rendered by `render.rs`.
+//! Diagnostics: one data type for every stage (load, parse, check, and what an output refuses),
+//! rendered as text by [`render`].
 //!
 //! Stages never stop at the first problem: each returns its result together with a
 //! `Vec<Diagnostic>`. Codes are stable and documented in `spec/diagnostics.md`; the table in

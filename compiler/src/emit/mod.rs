@@ -1,9 +1,9 @@
 //! Emitters: the same lowered policy exported to other forms. `nginx` writes configuration
-//! that makes the runtime's decisions in nginx; `docs` writes Markdown for reviewers. Rust
-//! output lives in `codegen.rs`. Every one of them writes a header name or value only when it
-//! is one by the runtime's definition ([`guestlist::is_token`], [`guestlist::is_header_value`]),
-//! and refuses the policy ([`Unsupported`]) otherwise: an output never drops, empties or
-//! weakens a value the runtime would send.
+//! that makes the runtime's decisions in nginx; `docs` writes Markdown for reviewers (Rust
+//! output is [`codegen`](crate::codegen)'s). Every one of them writes a header name or value
+//! only when it is one by the runtime's definition ([`guestlist::is_token`],
+//! [`guestlist::is_header_value`]), and refuses the policy ([`Unsupported`]) otherwise: an
+//! output never drops, empties or weakens a value the runtime would send.
 
 pub mod docs;
 pub mod nginx;

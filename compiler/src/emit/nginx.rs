@@ -45,7 +45,7 @@ pub struct File {
     pub text: String,
 }
 
-pub use super::Unsupported;
+use super::Unsupported;
 
 /// The response headers the runtime owns on a governed route.
 const OWNED: [&str; 6] = [
