@@ -1,6 +1,10 @@
 //! Compiles every policy of the conformance corpus (spec/cases/*.toml), for every profile its
 //! cases use, with the same code generation as `include_policy!` and build.rs users get.
-#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)] // a build script fails loudly
+#![expect(
+    clippy::panic,
+    clippy::unwrap_used,
+    reason = "a build script fails loudly"
+)]
 
 use std::fmt::Write as _;
 use std::path::Path;

@@ -5,12 +5,12 @@
 //! nginx configuration and the Markdown. Each must carry the same headers: the CSP, the
 //! security headers, `Reporting-Endpoints` and the CORS values. An output may refuse a policy
 //! only with an error saying why (nginx and a nonce CSP), never by writing another value.
-#![allow(
+#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
-)] // tests fail by panicking
+    reason = "tests fail by panicking"
+)]
 
 use std::collections::BTreeMap;
 use std::path::Path;
