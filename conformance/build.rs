@@ -1,6 +1,10 @@
 //! Compiles every policy of the conformance corpus (spec/cases/*.toml), for every profile its
 //! cases use, with the same code generation as `include_policy!` and build.rs users get.
-#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)] // a build script fails loudly
+#![expect(
+    clippy::panic,
+    clippy::unwrap_used,
+    reason = "a build script fails loudly"
+)]
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -78,7 +82,7 @@ fn every_policy(statics: &mut String, n: &mut usize) -> String {
         if c.has_errors() {
             continue;
         }
-        for p in c.program.all_profiles() {
+        for p in c.profiles() {
             let lowered = c.lower(&p).unwrap();
             let expr =
                 guestlist_compiler::codegen::policy_expr(&lowered, "::guestlist", &[]).unwrap();

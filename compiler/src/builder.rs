@@ -1,19 +1,6 @@
-//! The build.rs API: check a policy when the crate builds and write Rust to `OUT_DIR`.
-//!
-//! In `build.rs`:
-//!
-//! ```no_run
-//! guestlist_compiler::Build::new()
-//!     .policy("policies/site.policy")
-//!     .compile()
-//!     .unwrap(); // Display and Debug both render the diagnostics
-//! ```
-//!
-//! and in the crate, to define `pub static GUESTLIST_POLICY: guestlist::Policy`:
-//!
-//! ```ignore
-//! include!(concat!(env!("OUT_DIR"), "/guestlist_policy.rs"));
-//! ```
+//! The build.rs API ([`Build`]): checks a policy when the crate builds, and writes what
+//! [`codegen`](crate::codegen) makes of one profile to `OUT_DIR` (and, when asked, what
+//! [`emit`](crate::emit) makes of it elsewhere).
 
 use std::path::{Path, PathBuf};
 
@@ -22,11 +9,26 @@ use crate::ir::DEFAULT_PROFILE;
 use crate::{codegen, Compilation, Lowered};
 
 /// The file written to `OUT_DIR` unless [`Build::file_name`] says otherwise.
-pub const DEFAULT_FILE_NAME: &str = "guestlist_policy.rs";
+pub(crate) const DEFAULT_FILE_NAME: &str = "guestlist_policy.rs";
 /// The static defined in it unless [`Build::static_name`] says otherwise.
-pub const DEFAULT_STATIC_NAME: &str = "GUESTLIST_POLICY";
+pub(crate) const DEFAULT_STATIC_NAME: &str = "GUESTLIST_POLICY";
 
 /// Configures and runs the compiler from a build script.
+///
+/// In `build.rs`:
+///
+/// ```no_run
+/// guestlist_compiler::Build::new()
+///     .policy("policies/site.policy")
+///     .compile()
+///     .unwrap(); // Display and Debug both render the diagnostics
+/// ```
+///
+/// and in the crate, to define `pub static GUESTLIST_POLICY: guestlist::Policy`:
+///
+/// ```ignore
+/// include!(concat!(env!("OUT_DIR"), "/guestlist_policy.rs"));
+/// ```
 #[derive(Debug, Clone)]
 pub struct Build {
     policies: Vec<PathBuf>,
@@ -303,7 +305,7 @@ impl Build {
         // Every output is made before any is written: nothing is written when one is refused.
         let nginx = match &self.nginx_dir {
             Some(nginx_dir) => {
-                let errors = crate::emit::nginx::errors(&lowered, &c.program);
+                let errors = crate::emit::nginx::errors(&c, &lowered);
                 if !errors.is_empty() {
                     return Err(BuildError {
                         rendered: crate::diag::render::render(&c.sources, &errors),
@@ -323,8 +325,8 @@ impl Build {
                     upstream_include: self.nginx_upstream_include.clone(),
                     generated_by: self.generated_by(),
                 };
-                let files = crate::emit::nginx::emit(&lowered, &c.sources, &c.program, &opts)
-                    .map_err(|e| BuildError {
+                let files =
+                    crate::emit::nginx::emit(&c, &lowered, &opts).map_err(|e| BuildError {
                         rendered: format!("error: cannot emit nginx configuration: {e}"),
                     })?;
                 Some((nginx_dir, files))
@@ -336,7 +338,7 @@ impl Build {
         if let Some((nginx_dir, files)) = nginx {
             crate::emit::nginx::write(&nginx_dir, &files).map_err(|e| io(&nginx_dir, &e))?;
             if self.cargo_output {
-                let warnings = crate::emit::nginx::warnings(&lowered, &c.program);
+                let warnings = crate::emit::nginx::warnings(&c, &lowered);
                 for line in crate::diag::render::render(&c.sources, &warnings).lines() {
                     println!("cargo:warning={line}");
                 }

@@ -1,7 +1,12 @@
-//! Typed declarations: what the checker made of the syntax tree. Names are not yet resolved
-//! into tables and profiles are not yet applied; `lower.rs` does that for one profile.
+//! Typed declarations: what the checker made of the syntax tree, and the model both the checker
+//! and lowering read (origins, header sets, the nonce marker). Names are not yet resolved into
+//! tables and profiles are not yet applied; `lower.rs` does that for one profile.
 
-use crate::check::origin::Origin;
+pub mod headers;
+pub mod origin;
+
+pub use origin::Origin;
+
 use crate::source::Span;
 
 /// The name of the default (production) profile.
@@ -55,6 +60,12 @@ pub enum ListValue {
     Any,
     /// A name (methods normalized, headers as written).
     Name(String),
+}
+
+/// Whether `method` is CORS-safelisted (`GET`, `HEAD`, `POST`, byte for byte, as browsers send
+/// them): a preflight never asks for it, so no `allow-methods` line needs to list it.
+pub fn is_safelisted_method(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "POST")
 }
 
 /// `dangerously-allow CODE "reason"`.
@@ -154,6 +165,9 @@ pub struct CspLine {
     pub when: Cond,
 }
 
+/// The source expression that stands for the per-response nonce (`'nonce-...'` in the header).
+pub const NONCE: &str = "'nonce'";
+
 /// `csp NAME { ... }`.
 #[derive(Debug, Clone)]
 pub struct CspDecl {
@@ -250,7 +264,7 @@ pub struct WebSocketDecl {
     /// `missing-origin allow|reject` (`true` = allow).
     pub missing: Vec<Entry<bool>>,
     /// Opt-outs.
-    pub optouts: Vec<crate::ir::OptOut>,
+    pub optouts: Vec<OptOut>,
 }
 
 /// `test "NAME" { ... }`.

@@ -1,10 +1,47 @@
-//! The guestlist policy compiler.
+//! The guestlist policy compiler: it reads `.policy` files (which origins may call which routes,
+//! and each route's CSP, security headers, CSRF and WebSocket rules), checks them, and lowers
+//! them into the tables of the runtime crate, [`guestlist`], which decides each request. The
+//! same tables come out as Rust code, as an nginx configuration that decides alike, or as
+//! Markdown for reviewers.
 //!
-//! Pipeline (each stage a module, each handing the next a value):
-//! `load` (files, imports) -> `syntax` (pest -> [`ast`]) -> [`check`] (-> [`ir::Program`] +
-//! diagnostics) -> [`lower`] (one profile -> `guestlist::Policy`) -> consumers: [`explain`] and
-//! [`testing`] (decisions from the policy, headers from the tower layer's [`response`]),
-//! [`fmt`] (works on source text), [`codegen`] and [`emit`].
+//! # Three ways in
+//!
+//! **The `guestlist` command** (feature `cli`, [`cli::run`]): `guestlist check site.policy`,
+//! `fmt`, `test`, `explain`, `emit rust|nginx|docs`, `build` (every output at once), `serve`.
+//!
+//! **build.rs** ([`Build`]): checks the policy when the crate builds and writes a `static` to
+//! `OUT_DIR`; the diagnostics are the build error.
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() -> Result<(), guestlist_compiler::BuildError> {
+//!     guestlist_compiler::Build::new()
+//!         .policy("policies/site.policy")
+//!         .compile()?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! and in the crate, to define `pub static GUESTLIST_POLICY: guestlist::Policy`:
+//!
+//! ```ignore
+//! include!(concat!(env!("OUT_DIR"), "/guestlist_policy.rs"));
+//! ```
+//!
+//! **`include_policy!`** (crate `guestlist-macros`, which calls this one): the same tables as a
+//! `static`, with the policy's errors as `compile_error!` at the path literal.
+//!
+//! ```ignore
+//! static POLICY: guestlist::Policy = guestlist_macros::include_policy!("policies/site.policy");
+//! ```
+//!
+//! # As a library
+//!
+//! [`Compilation`] loads and checks a policy (every finding a [`Diagnostic`]) and lowers it for
+//! one profile into a [`Lowered`] policy, whose `policy` decides requests. From there:
+//! [`explain`] explains one request, [`testing`] runs the policy's `test` blocks, [`response`]
+//! shows what the tower layer answers, [`codegen`] writes the Rust tables, and [`emit`] the
+//! nginx configuration and the Markdown. [`fmt`] formats a policy's text.
 //!
 //! ```
 //! let c = guestlist_compiler::Compilation::from_str(
@@ -23,10 +60,14 @@
 //! let d = lowered.policy.decide("GET", "/api/x", &h[..]);
 //! assert_eq!(d.kind, guestlist::Kind::ActualAllowed);
 //! ```
+//!
+//! Inside, each stage is a module that hands the next a value: `load` (files, imports) ->
+//! `syntax` (text -> syntax tree) -> `check` (-> the typed declarations of `ir`, and
+//! diagnostics) -> `lower` (one profile -> `guestlist::Policy`) -> the consumers above.
 
-pub mod ast;
-pub mod builder;
-pub mod check;
+mod ast;
+mod builder;
+mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod codegen;
@@ -34,14 +75,18 @@ pub mod diag;
 pub mod emit;
 pub mod explain;
 pub mod fmt;
+// Reachable (not documented) for tests that compare an output with what the policy declares
+// (compiler/tests/csp_oracle.rs, examples/build-script/tests/equivalence.rs): the typed
+// declarations are the compiler's inner model, not an API.
+#[doc(hidden)]
 pub mod ir;
-pub mod load;
-pub mod lower;
+mod load;
+mod lower;
 pub mod response;
-pub mod source;
+mod source;
 mod syntax;
 pub mod testing;
-pub mod write;
+mod write;
 
 use std::path::Path;
 
@@ -49,19 +94,19 @@ pub use builder::{Build, BuildError, Generated};
 pub use diag::{Diagnostic, Severity};
 pub use load::LoadError;
 pub use lower::Lowered;
-pub use source::{SourceMap, Span};
+pub use source::{FileId, SourceFile, SourceMap, Span};
 
-/// One policy, loaded and checked.
+/// One policy, loaded and checked: its files, its findings, and what it declares.
 #[derive(Debug)]
 pub struct Compilation {
     /// The files read.
-    pub sources: SourceMap,
+    sources: SourceMap,
     /// Their syntax trees.
-    pub files: Vec<ast::File>,
+    files: Vec<ast::File>,
     /// What they declare.
-    pub program: ir::Program,
+    program: ir::Program,
     /// Every finding, sorted.
-    pub diagnostics: Vec<Diagnostic>,
+    diagnostics: Vec<Diagnostic>,
 }
 
 impl Compilation {
@@ -97,6 +142,21 @@ impl Compilation {
         check::has_errors(&self.diagnostics)
     }
 
+    /// Every finding (errors, warnings, notes), sorted by file and position.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// The files read (the policy and its imports), for locating and rendering diagnostics.
+    pub fn sources(&self) -> &SourceMap {
+        &self.sources
+    }
+
+    /// Every profile of the policy: `default` first, then those its `when` lines name.
+    pub fn profiles(&self) -> Vec<String> {
+        self.program.all_profiles()
+    }
+
     /// Renders every finding as rustc-like text.
     pub fn render(&self) -> String {
         diag::render::render(&self.sources, &self.diagnostics)
@@ -114,6 +174,19 @@ impl Compilation {
             });
         }
         lower::lower(&self.program, profile).map_err(LowerError::Tables)
+    }
+
+    /// The typed declarations (tests compare outputs with them; not an API).
+    #[doc(hidden)]
+    pub fn program(&self) -> &ir::Program {
+        &self.program
+    }
+
+    /// Each file's items without spans or comments, one string per item: what `fmt` must
+    /// preserve (tests compare a policy's structure with its formatted text's; not an API).
+    #[doc(hidden)]
+    pub fn structure(&self) -> Vec<String> {
+        self.files.iter().flat_map(ast::File::structure).collect()
     }
 }
 

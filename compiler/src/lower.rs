@@ -1,10 +1,11 @@
 //! Lowering: a checked [`Program`] and one profile -> the runtime's [`guestlist::Policy`], plus
 //! a side table of where each table entry came from ([`Provenance`], for `explain` and docs).
 //!
-//! The runtime tables are built with the runtime's own [`guestlist::Policy::build`], so the
-//! CLI, tests and (later) generated code all evaluate through the same types.
+//! The runtime tables are built with the runtime's own [`guestlist::Policy::from_spec`], so the
+//! CLI, `explain`, `test` blocks and generated code all evaluate through the same types.
 
-use crate::ir::{active, ListValue, OriginRef, Program};
+use crate::ir::headers::{resolved_header_set, DEFAULT_HEADERS};
+use crate::ir::{active, CspDecl, Entry, ListValue, OriginRef, Program, NONCE};
 use crate::source::Span;
 
 /// Where one route of the lowered policy came from.
@@ -52,17 +53,18 @@ pub struct Provenance {
     pub websocket: Vec<Span>,
 }
 
-/// A policy lowered for one profile.
+/// A policy lowered for one profile: the runtime's tables, which decide requests, and what the
+/// compiler's outputs need besides ([`Compilation::lower`](crate::Compilation::lower) makes one).
 #[derive(Debug, Clone)]
 pub struct Lowered {
     /// The profile.
-    pub profile: String,
+    pub(crate) profile: String,
     /// The runtime tables.
     pub policy: guestlist::Policy,
     /// The plain data the tables were built from.
-    pub spec: guestlist::PolicySpec,
+    pub(crate) spec: guestlist::PolicySpec,
     /// Where each entry came from.
-    pub provenance: Provenance,
+    pub(crate) provenance: Provenance,
 }
 
 /// Lowers `program` for `profile`. The program must have passed the checker without errors;
@@ -157,7 +159,7 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Tab
     let mut route_prov = Vec::new();
     for r in program.routes.iter().filter(|r| active(&r.when, profile)) {
         let line = r.cors.iter().find(|e| active(&e.when, profile));
-        let pick = |list: &[crate::ir::Entry<String>], names: &[String]| {
+        let pick = |list: &[Entry<String>], names: &[String]| {
             list.iter()
                 .find(|e| active(&e.when, profile))
                 .and_then(|e| names.iter().position(|n| *n == e.value))
@@ -221,7 +223,7 @@ struct GuardSpecs {
 
 /// The serialized CSP of one block in one profile, split at each `'nonce'`, and its
 /// `Reporting-Endpoints` value.
-pub fn csp_parts(c: &crate::ir::CspDecl, profile: &str) -> (Vec<String>, Option<String>) {
+pub fn csp_parts(c: &CspDecl, profile: &str) -> (Vec<String>, Option<String>) {
     let mut text = String::new();
     for l in c.directives.iter().filter(|l| active(&l.when, profile)) {
         if !text.is_empty() {
@@ -230,7 +232,7 @@ pub fn csp_parts(c: &crate::ir::CspDecl, profile: &str) -> (Vec<String>, Option<
         text.push_str(&l.name);
         for (v, _) in &l.values {
             text.push(' ');
-            if v.eq_ignore_ascii_case(crate::check::csp::NONCE) {
+            if v.eq_ignore_ascii_case(NONCE) {
                 text.push_str("'nonce-\u{0}'");
             } else {
                 text.push_str(v);
@@ -266,12 +268,12 @@ fn lower_guards(program: &Program, profile: &str) -> GuardSpecs {
         .iter()
         .filter(|r| active(&r.when, profile))
         .any(|r| {
-            r.headers.iter().any(|e| {
-                active(&e.when, profile) && e.value == crate::check::guards::DEFAULT_HEADERS
-            })
+            r.headers
+                .iter()
+                .any(|e| active(&e.when, profile) && e.value == DEFAULT_HEADERS)
         });
     let names = uses_default
-        .then(|| (crate::check::guards::DEFAULT_HEADERS.to_string(), None))
+        .then(|| (DEFAULT_HEADERS.to_string(), None))
         .into_iter()
         .chain(
             program
@@ -281,7 +283,7 @@ fn lower_guards(program: &Program, profile: &str) -> GuardSpecs {
                 .map(|h| (h.name.clone(), Some(h.head_span))),
         );
     for (name, head) in names {
-        let (set, remove) = crate::check::guards::resolved_header_set(program, &name, profile);
+        let (set, remove) = resolved_header_set(program, &name, profile);
         g.headers.push(guestlist::HeaderSetSpec {
             name: name.clone(),
             set,
@@ -291,7 +293,7 @@ fn lower_guards(program: &Program, profile: &str) -> GuardSpecs {
         g.header_prov.push(head);
     }
     for c in program.csrf.iter().filter(|c| active(&c.when, profile)) {
-        let on = |l: &[crate::ir::Entry<String>]| {
+        let on = |l: &[Entry<String>]| {
             let mut v: Vec<String> = Vec::new();
             for e in l.iter().filter(|e| active(&e.when, profile)) {
                 if !v.contains(&e.value) {

@@ -1,5 +1,6 @@
 //! What the runtime's tower layer answers to one request: the status and headers [`explain`]
-//! shows and `test` blocks check (a consumer of [`lower`]'s policy, beside them).
+//! shows and [`testing`] checks (for any `guestlist::Layer`: a lowered policy's or static
+//! tables').
 //!
 //! The request is built as the `http::Request` a server hands the layer and sent through a
 //! `guestlist::Layer` in front of a stand-in application (an empty 200 that hands back the CSP
@@ -10,7 +11,7 @@
 //! given: a header holding another one shows it as it is.
 //!
 //! [`explain`]: crate::explain
-//! [`lower`]: crate::lower
+//! [`testing`]: crate::testing
 
 use std::convert::Infallible;
 use std::future::Future;

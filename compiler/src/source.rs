@@ -19,7 +19,7 @@ pub struct Span {
 
 impl Span {
     /// A span in `file` from `start` to `end`.
-    pub fn new(file: FileId, start: usize, end: usize) -> Span {
+    pub(crate) fn new(file: FileId, start: usize, end: usize) -> Span {
         Span {
             file,
             start: u32::try_from(start).unwrap_or(u32::MAX),
@@ -28,7 +28,7 @@ impl Span {
     }
 
     /// The smallest span covering both (same file assumed).
-    pub fn to(self, other: Span) -> Span {
+    pub(crate) fn to(self, other: Span) -> Span {
         Span {
             file: self.file,
             start: self.start.min(other.start),
@@ -37,7 +37,7 @@ impl Span {
     }
 
     /// A sub-span, `start..end` relative to this span's start.
-    pub fn sub(self, start: usize, end: usize) -> Span {
+    pub(crate) fn sub(self, start: usize, end: usize) -> Span {
         let s = self.start as usize;
         Span::new(self.file, s + start, s + end)
     }
@@ -101,13 +101,13 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
-    /// An empty map.
-    pub fn new() -> Self {
-        SourceMap::default()
-    }
-
     /// Adds a file and returns its id.
-    pub fn add(&mut self, name: impl Into<String>, path: impl AsRef<Path>, text: String) -> FileId {
+    pub(crate) fn add(
+        &mut self,
+        name: impl Into<String>,
+        path: impl AsRef<Path>,
+        text: String,
+    ) -> FileId {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));

@@ -27,7 +27,7 @@ impl TestOutcome {
 }
 
 /// The secret test blocks sign their tokens with (never a production secret: it is public).
-pub const TEST_SECRET: [u8; 32] = *b"guestlist test blocks, not prod!";
+const TEST_SECRET: [u8; 32] = *b"guestlist test blocks, not prod!";
 
 /// The request headers of a test, with the `csrf-token` it asks for attached.
 fn test_headers(

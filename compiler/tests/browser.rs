@@ -5,12 +5,7 @@
 //! exactly as `guestlist explain` decides, and that the server's log shows each blocked request
 //! or preflight arrived (a blocked fetch and a dead server look alike). Each page also makes a
 //! same-origin control call that must succeed.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests fail by panicking
+#![expect(clippy::unwrap_used, reason = "tests fail by panicking")]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};

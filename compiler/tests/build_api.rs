@@ -1,11 +1,5 @@
 //! The build.rs API: files written (Rust, nginx, docs), only when their bytes change, and
 //! errors whose Display and Debug are the rendered diagnostics.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests fail by panicking
 
 mod support;
 use support::tempdir;

@@ -1,11 +1,6 @@
 //! The `guestlist` binary, run as a user runs it: exit codes, formats, files written.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests fail by panicking
+#![expect(clippy::unwrap_used, clippy::panic, reason = "tests fail by panicking")]
 
 mod support;
 use support::tempdir;
@@ -1081,12 +1076,12 @@ fn nginx_export_refuses_a_method_nginx_refuses() {
     }
 }
 
-/// The three policies issue 28 found `check` passing and a later stage failing: a control
-/// byte in a CSP string ("internal error building tables" from explain, emit rust, build and
-/// include_policy!), a non-ASCII CSP value (generated Rust that does not compile) and a
-/// non-ASCII report-to URL (generated Rust without the header, an empty nginx add_header),
-/// with an empty csp block (an empty header, which nginx never sends). Each is now a GL0839
-/// error at the string, from `check` and from every command that reads the policy; none
+/// Values no target can carry, which a later stage would otherwise be the first to meet: a
+/// control byte in a CSP string (explain, emit rust, build and include_policy! would fail with
+/// "internal error building tables"), a non-ASCII CSP value (generated Rust that would not
+/// compile) and a non-ASCII report-to URL (generated Rust without the header, an empty nginx
+/// add_header), with an empty csp block (an empty header, which nginx never sends). Each is a
+/// GL0839 error at the string, from `check` and from every command that reads the policy; none
 /// reaches a stage that could fail another way.
 #[test]
 fn values_no_target_carries_are_check_errors_everywhere() {

@@ -1,11 +1,6 @@
 //! Hostile input to the CLI and the runtime: a clear error or a correct decision, never a
 //! panic or a hang, and never a half-written output file.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests fail by panicking
+#![expect(clippy::unwrap_used, clippy::panic, reason = "tests fail by panicking")]
 
 mod support;
 use support::tempdir;

@@ -4,12 +4,11 @@
 //!
 //! nginx must be installed (`scripts/test.sh` installs it with apt-get). Without it the tests
 //! fail when `CI=true`, and say loudly that they skipped otherwise.
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests fail by panicking
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -393,7 +392,7 @@ fn nginx_accepts_every_emitted_policy() {
         if c.has_errors() {
             continue;
         }
-        for profile in c.program.all_profiles() {
+        for profile in c.profiles() {
             // A nonce CSP is refused for nginx, with the reason; nothing else may be.
             let lowered = c.lower(&profile).unwrap();
             let opts = guestlist_compiler::emit::nginx::Options {
@@ -401,9 +400,7 @@ fn nginx_accepts_every_emitted_policy() {
                 upstream_include: None,
                 generated_by: "test".into(),
             };
-            if let Err(e) =
-                guestlist_compiler::emit::nginx::emit(&lowered, &c.sources, &c.program, &opts)
-            {
+            if let Err(e) = guestlist_compiler::emit::nginx::emit(&c, &lowered, &opts) {
                 assert!(
                     e.to_string().contains("per-response nonce"),
                     "{}: {e}",

@@ -1,11 +1,10 @@
 //! `guestlist serve`: the first stdout line gives the bound address; requests are decided by
 //! the runtime's layer and logged with their decision; https with `--tls-cert/--tls-key`.
-#![allow(
+#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests fail by panicking
+    reason = "tests fail by panicking"
+)]
 
 mod support;
 

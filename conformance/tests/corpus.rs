@@ -2,12 +2,13 @@
 //! tables behind the tower layer (the status and headers it writes), `guestlist explain` (the
 //! compiler's lowering + the runtime), and a real nginx with the emitted configuration. A case an engine cannot run must say why (`nginx = false`,
 //! `why = ...`); the runner prints those gaps.
-#![allow(
+#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
-)] // tests fail by panicking
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -5,12 +5,12 @@
 //! nginx configuration and the Markdown. Each must carry the same headers: the CSP, the
 //! security headers, `Reporting-Endpoints` and the CORS values. An output may refuse a policy
 //! only with an error saying why (nginx and a nonce CSP), never by writing another value.
-#![allow(
+#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
-)] // tests fail by panicking
+    reason = "tests fail by panicking"
+)]
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -259,7 +259,7 @@ fn every_policy_carries_the_same_headers_in_every_engine() {
         if c.has_errors() {
             continue;
         }
-        for profile in c.program.all_profiles() {
+        for profile in c.profiles() {
             built.push((name.clone(), profile.clone()));
             let at = format!("{name} ({profile})");
             let lowered = c
@@ -276,9 +276,8 @@ fn every_policy_carries_the_same_headers_in_every_engine() {
                 failures.push(format!("{at}: generated tables differ from run-time ones"));
             }
             let nginx = nginx::emit(
+                &c,
                 &lowered,
-                &c.sources,
-                &c.program,
                 &nginx::Options {
                     include_root: "/etc/nginx/guestlist".into(),
                     upstream_include: None,

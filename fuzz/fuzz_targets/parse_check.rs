@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let c = guestlist_compiler::Compilation::from_str("fuzz.policy", &text);
     let _ = c.render();
     if !c.has_errors() {
-        for p in c.program.all_profiles() {
+        for p in c.profiles() {
             let lowered = match c.lower(&p) {
                 Ok(l) => l,
                 Err(e) => panic!("checks without errors, but does not lower for {p}: {e}"),
@@ -27,10 +27,10 @@ fuzz_target!(|data: &[u8]| {
                 generated_by: "fuzz".into(),
             };
             // A refusal (a nonce CSP, a value over nginx's limit) is an error with its reason.
-            let _ = guestlist_compiler::emit::nginx::emit(&lowered, &c.sources, &c.program, &opts);
+            let _ = guestlist_compiler::emit::nginx::emit(&c, &lowered, &opts);
         }
     }
-    if c.diagnostics.iter().all(|d| d.code != "GL0001") {
+    if c.diagnostics().iter().all(|d| d.code != "GL0001") {
         let once = guestlist_compiler::fmt::format(&text);
         assert_eq!(
             guestlist_compiler::fmt::format(&once),
@@ -39,8 +39,8 @@ fuzz_target!(|data: &[u8]| {
         );
         let again = guestlist_compiler::Compilation::from_str("fuzz.policy", &once);
         assert_eq!(
-            again.files[0].structure(),
-            c.files[0].structure(),
+            again.structure(),
+            c.structure(),
             "fmt changed the structure"
         );
     }

@@ -84,14 +84,14 @@ fn expand(input: Input) -> TokenStream {
     };
     if c.has_errors() {
         let errors: Vec<_> = c
-            .diagnostics
+            .diagnostics()
             .iter()
             .filter(|d| d.is_error())
             .cloned()
             .collect();
         return error(
             span,
-            &guestlist_compiler::diag::render::render(&c.sources, &errors),
+            &guestlist_compiler::diag::render::render(c.sources(), &errors),
         );
     }
     let profile = input
@@ -108,7 +108,7 @@ fn expand(input: Input) -> TokenStream {
         }
     };
     let includes: Vec<String> = c
-        .sources
+        .sources()
         .files()
         .map(|(_, f)| {
             format!(

@@ -1,7 +1,6 @@
 //! trybuild compile-fail tests for `include_policy!`'s messages. The policies are copied into
 //! trybuild's project directory, because the macro resolves paths against the compiling
 //! crate's directory. `TRYBUILD=overwrite` re-blesses the `.stderr` files.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
 
 use std::path::{Path, PathBuf};
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::diag::{Diagnostic, Severity};
-use crate::ir::{CspLine, Entry};
+use crate::ir::{CspLine, Entry, NONCE};
 use crate::source::Span;
 
 /// Directives that take a source list and fall back to `default-src`.
@@ -87,9 +87,6 @@ const SANDBOX: &[&str] = &[
     "allow-top-navigation-by-user-activation",
     "allow-top-navigation-to-custom-protocols",
 ];
-
-/// The placeholder for the per-response nonce.
-pub const NONCE: &str = "'nonce'";
 
 /// Whether `name` is a directive guestlist knows (current or deprecated).
 pub fn is_directive(name: &str) -> bool {

@@ -1,41 +1,18 @@
 //! The `csp`, `headers`, `csrf` and `websocket` blocks: typed declarations, name resolution of
 //! the route lines that attach them, and their per-profile checks (CSP lints live in `csp.rs`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use super::{did_you_mean, line_span, settings, unknown_setting, when_of, Checker, Setting};
 use crate::ast::{Block, Value};
 use crate::check::origin;
 use crate::diag::{Diagnostic, Severity};
+use crate::ir::headers::{resolved_header_set, DEFAULT_HEADERS};
 use crate::ir::{
     active, CspDecl, CspLine, CsrfDecl, Entry, HeaderLine, HeadersDecl, OriginRef, Program,
     RouteDecl, WebSocketDecl,
 };
 use crate::source::Span;
-
-/// The built-in header set's name.
-pub const DEFAULT_HEADERS: &str = "default";
-
-/// The built-in `headers default` set: helmet 8's defaults without the obsolete
-/// (`X-Download-Options` is for IE8; no current browser has the XSS filter `X-XSS-Protection`
-/// switches off) and without a CSP (that is the `csp` block's job). `spec/language.md` lists it.
-pub const DEFAULT_SET: &[(&str, &str)] = &[
-    ("cross-origin-opener-policy", "same-origin"),
-    ("cross-origin-resource-policy", "same-origin"),
-    ("origin-agent-cluster", "?1"),
-    ("referrer-policy", "no-referrer"),
-    (
-        "strict-transport-security",
-        "max-age=31536000; includeSubDomains",
-    ),
-    ("x-content-type-options", "nosniff"),
-    ("x-dns-prefetch-control", "off"),
-    ("x-frame-options", "SAMEORIGIN"),
-    ("x-permitted-cross-domain-policies", "none"),
-];
-
-/// What the built-in set removes.
-pub const DEFAULT_REMOVE: &[&str] = &["x-powered-by"];
 
 const CSRF_SETTINGS: [&str; 7] = [
     "trusted-origins",
@@ -1096,7 +1073,7 @@ impl Checker {
     fn route_conflicts(&mut self, program: &Program, r: &RouteDecl, profile: &str) {
         let first = |l: &[Entry<String>]| l.iter().find(|e| active(&e.when, profile)).cloned();
         let headers =
-            first(&r.headers).map(|e| (resolved_headers(program, &e.value, profile), e.span));
+            first(&r.headers).map(|e| (resolved_header_set(program, &e.value, profile).0, e.span));
         let cors =
             first(&r.cors).and_then(|e| program.cors_decl(&e.value).map(|(_, c)| (c, e.span)));
         let csp = first(&r.csp).and_then(|e| {
@@ -1175,54 +1152,6 @@ fn secret_in_file(span: Span) -> Diagnostic {
     Diagnostic::new("GL0957", span, "a CSRF secret in a policy file")
         .label("policy files are committed: a secret here is public")
         .help("hand the secret to the layer at start-up: `Layer::new(&POLICY).csrf_secret(CsrfSecret::from_env(\"CSRF_SECRET\")?)` (32+ bytes, hex; `CSRF_SECRET_PREVIOUS` during a rotation)")
-}
-
-/// A header set's headers in `profile`: the built-in set (for `default` or `include default`)
-/// then the block's own, later lines replacing earlier ones; and the removals.
-pub fn resolved_headers(program: &Program, name: &str, profile: &str) -> Vec<(String, String)> {
-    resolved_header_set(program, name, profile).0
-}
-
-/// [`resolved_headers`] with the removals.
-pub fn resolved_header_set(
-    program: &Program,
-    name: &str,
-    profile: &str,
-) -> (Vec<(String, String)>, Vec<String>) {
-    let mut set: BTreeMap<String, (usize, String)> = BTreeMap::new();
-    let mut remove: Vec<String> = Vec::new();
-    let mut order = 0usize;
-    let mut put = |set: &mut BTreeMap<String, (usize, String)>, n: &str, v: &str| {
-        let slot = set.entry(n.to_string()).or_insert((order, String::new()));
-        slot.1 = v.to_string();
-        order += 1;
-    };
-    let decl = program
-        .headers
-        .iter()
-        .find(|h| h.name == name && active(&h.when, profile));
-    let include = name == DEFAULT_HEADERS
-        || decl.is_some_and(|h| h.include_default.iter().any(|e| active(&e.when, profile)));
-    if include {
-        for (n, v) in DEFAULT_SET {
-            put(&mut set, n, v);
-        }
-        remove.extend(DEFAULT_REMOVE.iter().map(|s| s.to_string()));
-    }
-    if let Some(h) = decl {
-        for e in h.set.iter().filter(|e| active(&e.when, profile)) {
-            put(&mut set, &e.value.name, &e.value.value);
-        }
-        for e in h.remove.iter().filter(|e| active(&e.when, profile)) {
-            if !remove.contains(&e.value) {
-                remove.push(e.value.clone());
-            }
-        }
-    }
-    let mut v: Vec<(usize, String, String)> =
-        set.into_iter().map(|(n, (o, v))| (o, n, v)).collect();
-    v.sort();
-    (v.into_iter().map(|(_, n, v)| (n, v)).collect(), remove)
 }
 
 /// Parses `permissions-policy` members (`feature=()`, `feature=*`, `feature=self`,

@@ -1,8 +1,9 @@
 //! Methods, header names and durations: the per-entry checks of `allow-methods`,
-//! `allow-headers`, `expose-headers` and `max-age` (cors.md section 4.2).
+//! `allow-headers`, `expose-headers` and `max-age` (spec/language.md, section 5).
 
 use crate::ast::Value;
 use crate::diag::Diagnostic;
+use crate::ir::is_safelisted_method;
 
 /// Byte-case-insensitive `CONNECT`, `TRACE`, `TRACK` (Fetch "forbidden method").
 pub fn is_forbidden_method(m: &str) -> bool {
@@ -60,7 +61,7 @@ pub fn method(v: &Value, diags: &mut Vec<Diagnostic>) -> Option<String> {
                 .help(format!("if pages send `{upper}`, write `{upper}`")),
         );
     }
-    if matches!(m, "GET" | "HEAD" | "POST") {
+    if is_safelisted_method(m) {
         diags.push(
             Diagnostic::new("GL0305", v.span, format!("`{m}` is a CORS-safelisted method"))
                 .label("allowed in every preflight anyway")

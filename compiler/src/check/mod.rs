@@ -16,8 +16,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::ast::{self, split_when, Block, Item, Value};
 use crate::diag::{codes, Diagnostic, Severity};
 use crate::ir::{
-    active, Cond, CorsDecl, EffectiveOrigin, Entry, ListValue, OptOut, OriginRef, OriginSet,
-    Program, RouteDecl, TestDecl, When, DEFAULT_PROFILE,
+    active, Cond, CorsDecl, EffectiveOrigin, Entry, ListValue, OptOut, Origin, OriginRef,
+    OriginSet, Program, RouteDecl, TestDecl, When, DEFAULT_PROFILE,
 };
 use crate::source::Span;
 
@@ -1073,7 +1073,7 @@ impl Checker {
         // First mention of each canonical origin, and the patterns by (scheme, host), so that
         // duplicate and coverage checks stay linear in the number of origins.
         let mut seen: HashMap<&str, Span> = HashMap::new();
-        let mut patterns: HashMap<(&str, &str), Vec<(&origin::Origin, Span)>> = HashMap::new();
+        let mut patterns: HashMap<(&str, &str), Vec<(&Origin, Span)>> = HashMap::new();
         for e in &eff {
             let OriginRef::Literal(o) = e.value else {
                 continue;

@@ -1,4 +1,5 @@
-//! The `guestlist` command line (feature `cli`): `check`, `fmt`, `test`, `explain`.
+//! The `guestlist` command line (feature `cli`): `check`, `fmt`, `test`, `emit`, `serve`,
+//! `build` and `explain`, each a front end to the library ([`run`] is the whole command).
 //!
 //! Exit codes: 0 success; 1 the policy has errors, a test failed or `--check` found changes;
 //! 2 usage or I/O errors.
@@ -18,7 +19,7 @@ use crate::{Compilation, Diagnostic, Severity};
 /// guestlist: a policy compiler for CORS and the browser's other cross-origin guards.
 #[derive(Debug, Parser)]
 #[command(name = "guestlist", version, about, long_about = None)]
-pub struct Cli {
+struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -399,7 +400,7 @@ fn nginx_errors(
     lowered: &crate::Lowered,
     err: &mut dyn Write,
 ) -> Result<bool, Box<dyn std::error::Error>> {
-    let errors = crate::emit::nginx::errors(lowered, &c.program);
+    let errors = crate::emit::nginx::errors(c, lowered);
     if errors.is_empty() {
         return Ok(false);
     }
@@ -429,10 +430,10 @@ fn write_nginx(
         upstream_include,
         generated_by: command_line.to_string(),
     };
-    let files = crate::emit::nginx::emit(lowered, &c.sources, &c.program, &opts)?;
+    let files = crate::emit::nginx::emit(c, lowered, &opts)?;
     crate::emit::nginx::write(dir, &files)
         .map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
-    let warnings = crate::emit::nginx::warnings(lowered, &c.program);
+    let warnings = crate::emit::nginx::warnings(c, lowered);
     if !warnings.is_empty() {
         err.write_all(crate::diag::render::render(&c.sources, &warnings).as_bytes())?;
     }

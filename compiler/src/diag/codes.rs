@@ -2,7 +2,7 @@
 
 use super::Severity;
 
-/// One code.
+/// One diagnostic code: its default severity, whether an opt-out may lower it, and its title.
 #[derive(Debug, Clone, Copy)]
 pub struct CodeInfo {
     /// `GLnnnn`.
@@ -180,6 +180,6 @@ pub fn info(code: &str) -> Option<&'static CodeInfo> {
 }
 
 /// The default severity of `code` (error for unknown codes).
-pub fn default_severity(code: &str) -> Severity {
+pub(crate) fn default_severity(code: &str) -> Severity {
     info(code).map_or(Severity::Error, |c| c.severity)
 }

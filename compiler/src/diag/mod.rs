@@ -1,4 +1,5 @@
-//! Diagnostics: one data type for every stage (parse, load, check), rendered by `render.rs`.
+//! Diagnostics: one data type for every stage (load, parse, check, and what an output refuses),
+//! rendered as text by [`render`].
 //!
 //! Stages never stop at the first problem: each returns its result together with a
 //! `Vec<Diagnostic>`. Codes are stable and documented in `spec/diagnostics.md`; the table in
@@ -74,7 +75,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic with the code's default severity.
-    pub fn new(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
+    pub(crate) fn new(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: codes::default_severity(code),
             code,
@@ -89,13 +90,13 @@ impl Diagnostic {
     }
 
     /// Sets the text under the primary span.
-    pub fn label(mut self, text: impl Into<String>) -> Self {
+    pub(crate) fn label(mut self, text: impl Into<String>) -> Self {
         self.label = text.into();
         self
     }
 
     /// Adds a secondary label.
-    pub fn secondary(mut self, span: Span, text: impl Into<String>) -> Self {
+    pub(crate) fn secondary(mut self, span: Span, text: impl Into<String>) -> Self {
         self.secondary.push(Label {
             span,
             text: text.into(),
@@ -104,19 +105,19 @@ impl Diagnostic {
     }
 
     /// Sets the help line.
-    pub fn help(mut self, text: impl Into<String>) -> Self {
+    pub(crate) fn help(mut self, text: impl Into<String>) -> Self {
         self.help = Some(text.into());
         self
     }
 
     /// Adds a note.
-    pub fn note(mut self, text: impl Into<String>) -> Self {
+    pub(crate) fn note(mut self, text: impl Into<String>) -> Self {
         self.notes.push(text.into());
         self
     }
 
     /// Sets a machine-applicable fix.
-    pub fn fix(mut self, span: Span, replacement: impl Into<String>) -> Self {
+    pub(crate) fn fix(mut self, span: Span, replacement: impl Into<String>) -> Self {
         self.fix = Some(Fix {
             span,
             replacement: replacement.into(),
@@ -125,7 +126,7 @@ impl Diagnostic {
     }
 
     /// Overrides the severity.
-    pub fn severity(mut self, severity: Severity) -> Self {
+    pub(crate) fn severity(mut self, severity: Severity) -> Self {
         self.severity = severity;
         self
     }
@@ -138,7 +139,7 @@ impl Diagnostic {
 
 /// Sorts diagnostics by file, position and code, and drops exact duplicates (the same finding
 /// reached through two profiles).
-pub fn normalize(diags: &mut Vec<Diagnostic>) {
+pub(crate) fn normalize(diags: &mut Vec<Diagnostic>) {
     diags.sort_by(|a, b| {
         (a.span.file, a.span.start, a.code, &a.message).cmp(&(
             b.span.file,

@@ -8,7 +8,9 @@ use guestlist::{Kind, Policy};
 
 use crate::diag::Severity;
 use crate::emit::{csp_text, header_text, Unsupported};
-use crate::ir::{active, Cond, CorsDecl, ListValue, OriginRef, DEFAULT_PROFILE};
+use crate::ir::{
+    active, is_safelisted_method, Cond, CorsDecl, ListValue, OriginRef, DEFAULT_PROFILE,
+};
 use crate::{Compilation, Lowered};
 
 fn when(c: &Cond) -> String {
@@ -380,7 +382,7 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> Result<St
             let method = cp
                 .methods()
                 .iter()
-                .find(|m| !matches!(m.as_ref(), "GET" | "HEAD" | "POST"))
+                .find(|m| !is_safelisted_method(m))
                 .map_or("GET".to_string(), |m| m.to_string());
             let mut pre = vec![
                 ("Origin".to_string(), origin.clone()),

@@ -1,9 +1,9 @@
 //! Emitters: the same lowered policy exported to other forms. `nginx` writes configuration
-//! that makes the runtime's decisions in nginx; `docs` writes Markdown for reviewers. Rust
-//! output lives in `codegen.rs`. Every one of them writes a header name or value only when it
-//! is one by the runtime's definition ([`guestlist::is_token`], [`guestlist::is_header_value`]),
-//! and refuses the policy ([`Unsupported`]) otherwise: an output never drops, empties or
-//! weakens a value the runtime would send.
+//! that makes the runtime's decisions in nginx; `docs` writes Markdown for reviewers (Rust
+//! output is [`codegen`](crate::codegen)'s). Every one of them writes a header name or value
+//! only when it is one by the runtime's definition ([`guestlist::is_token`],
+//! [`guestlist::is_header_value`]), and refuses the policy ([`Unsupported`]) otherwise: an
+//! output never drops, empties or weakens a value the runtime would send.
 
 pub mod docs;
 pub mod nginx;
@@ -23,7 +23,7 @@ impl std::error::Error for Unsupported {}
 /// A header value of the lowered tables as text: [`guestlist::is_header_value`], or refused.
 /// The tables only hold such values (`Policy::build` refuses others), so a refusal here is a
 /// bug, reported as an error rather than written out as an empty or changed value.
-pub fn header_text<'a>(name: &str, value: &'a [u8]) -> Result<&'a str, Unsupported> {
+pub(crate) fn header_text<'a>(name: &str, value: &'a [u8]) -> Result<&'a str, Unsupported> {
     match std::str::from_utf8(value) {
         Ok(s) if guestlist::is_header_value(value) => Ok(s),
         _ => Err(Unsupported(format!(
@@ -34,7 +34,7 @@ pub fn header_text<'a>(name: &str, value: &'a [u8]) -> Result<&'a str, Unsupport
 }
 
 /// A header name of the lowered tables: a token ([`guestlist::is_token`]), or refused.
-pub fn header_name(name: &str) -> Result<&str, Unsupported> {
+pub(crate) fn header_name(name: &str) -> Result<&str, Unsupported> {
     if guestlist::is_token(name.as_bytes()) {
         Ok(name)
     } else {
@@ -44,7 +44,7 @@ pub fn header_name(name: &str) -> Result<&str, Unsupported> {
 
 /// A CSP's value as sent, `{nonce}` standing for each per-response nonce, after checking
 /// that the value with a nonce in each position is a header value.
-pub fn csp_text(c: &guestlist::Csp) -> Result<String, Unsupported> {
+pub(crate) fn csp_text(c: &guestlist::Csp) -> Result<String, Unsupported> {
     // A nonce is 22 base64url characters: only the parts around it can make a value invalid.
     header_text(
         c.header_name().as_str(),

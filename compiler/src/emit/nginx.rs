@@ -23,7 +23,7 @@ use std::path::Path;
 use guestlist::Cors;
 
 use crate::emit::{csp_text, header_text};
-use crate::Lowered;
+use crate::{Compilation, Lowered};
 
 /// Options for [`emit`].
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ pub struct File {
     pub text: String,
 }
 
-pub use super::Unsupported;
+use super::Unsupported;
 
 /// The response headers the runtime owns on a governed route.
 const OWNED: [&str; 6] = [
@@ -1616,7 +1616,8 @@ fn as_sent_re(p: &str) -> String {
 /// `paths { non-normal two-readings }` without a `/*` route (a path whose normalised reading
 /// matches no route reaches a location of yours, where the emitted configuration cannot apply
 /// its as-sent reading's policies).
-pub fn errors(lowered: &Lowered, program: &crate::ir::Program) -> Vec<crate::diag::Diagnostic> {
+pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::Diagnostic> {
+    let program = &compilation.program;
     let mut out = Vec::new();
     let policy = &lowered.policy;
     if policy.non_normal_paths() == guestlist::NonNormalPaths::TwoReadings
@@ -1674,7 +1675,8 @@ pub fn errors(lowered: &Lowered, program: &crate::ir::Program) -> Vec<crate::dia
 
 /// Warnings for exporting `lowered` to nginx: GL0960 on every token route (nginx passes them
 /// through; the token is verified by the application).
-pub fn warnings(lowered: &Lowered, program: &crate::ir::Program) -> Vec<crate::diag::Diagnostic> {
+pub fn warnings(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::Diagnostic> {
+    let program = &compilation.program;
     let mut out = Vec::new();
     for c in lowered.policy.csrf_policies() {
         if c.token().is_none() {
@@ -1704,13 +1706,14 @@ const TRAP: &str = "\
 # file you include in every location. add_header lines written next to this include, in the
 # same location, are kept.";
 
-/// Emits the nginx files for a lowered policy.
+/// Emits the nginx files for `lowered`, a profile of `compilation`. [`errors`] says first
+/// whether nginx can carry the policy; [`write()`] writes the files.
 pub fn emit(
+    compilation: &Compilation,
     lowered: &Lowered,
-    sources: &crate::SourceMap,
-    program: &crate::ir::Program,
     opts: &Options,
 ) -> Result<Vec<File>, Unsupported> {
+    let (sources, program) = (&compilation.sources, &compilation.program);
     let policy = &lowered.policy;
     let ns = namespace(lowered);
     let mut w = Writer {

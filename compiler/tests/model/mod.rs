@@ -10,7 +10,6 @@
 //! `Access-Control-Request-Headers` break several rules at once may be refused with any of
 //! their reasons ([`Outcome::reasons`]); the order of headers of different names is not
 //! specified ([`Outcome::by_name`]).
-#![allow(dead_code)] // each includer uses a part
 
 use std::collections::BTreeMap;
 

@@ -1,13 +1,12 @@
 //! Shared by the tests that run real programs (nginx, Chromium): finding and requiring tools
 //! (a missing tool fails the test unless skipping is allowed), temporary directories, waiting
 //! for a server with a deadline, and an nginx running an emitted policy on 127.0.0.1.
-#![allow(
+#![expect(
     dead_code,
     clippy::unwrap_used,
-    clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
-)] // tests fail by panicking
+    reason = "each test crate uses a part of the helpers; tests fail by panicking"
+)]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -215,7 +214,7 @@ pub fn setup(
         upstream_include: Some(dir.join("upstream.conf").to_string_lossy().into_owned()),
         generated_by: "guestlist test harness".into(),
     };
-    let files = nginx::emit(&lowered, &c.sources, &c.program, &opts).unwrap();
+    let files = nginx::emit(c, &lowered, &opts).unwrap();
     nginx::write(&out, &files).unwrap();
     let setup = NginxSetup {
         dir: dir.to_path_buf(),

@@ -24,7 +24,7 @@ fn requests() -> Vec<Request> {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/site-tests.policy");
     let c = guestlist_compiler::Compilation::load(&[root]).unwrap();
     let mut out: Vec<Request> = c
-        .program
+        .program()
         .tests
         .iter()
         .map(|t| {
