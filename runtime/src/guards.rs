@@ -8,10 +8,12 @@ use std::borrow::Cow;
 
 use http::{HeaderName as HttpName, HeaderValue};
 
-use crate::eval::OriginMatch;
 use crate::headers::{is_token, ValueScan};
-use crate::keyset::{refuse, KeySet, PatternSet, TableError};
-use crate::policy::{static_value, value as header_value, Str};
+use crate::headers::{static_value, value as header_value};
+use crate::keyset::Str;
+use crate::keyset::{refuse, KeySet, TableError};
+use crate::origin::OriginMatch;
+use crate::origin::PatternSet;
 use crate::token::{TokenPolicy, TokenSpec};
 
 /// One compiled `csp` block.
@@ -524,7 +526,7 @@ impl WebSocket {
             name: Cow::Owned(spec.name),
             same_origin: spec.same_origin,
             origins: KeySet::new(spec.origins, false)?,
-            patterns: crate::keyset::pattern_set(spec.patterns)?,
+            patterns: crate::origin::pattern_set(spec.patterns)?,
             allow_missing: spec.allow_missing,
         })
     }
@@ -574,19 +576,8 @@ impl WebSocket {
 
     /// Which entry allows `origin`.
     pub fn match_origin(&self, origin: &[u8]) -> Option<OriginMatch> {
-        crate::eval::match_origin(false, &self.origins, &self.patterns, origin)
+        crate::origin::match_origin(false, &self.origins, &self.patterns, origin)
     }
-}
-
-/// The host-and-port of a strictly formed origin (`scheme://host[:port]`), for comparing with
-/// `Host`. Byte-exact, as Go compares them.
-pub(crate) fn origin_authority(origin: &[u8]) -> Option<&[u8]> {
-    let sep = origin.windows(3).position(|w| w == b"://")?;
-    let rest = origin.get(sep + 3..)?;
-    if rest.is_empty() || rest.iter().any(|&b| matches!(b, b'/' | b'?' | b'#' | b'@')) {
-        return None;
-    }
-    Some(rest)
 }
 
 #[cfg(test)]
@@ -636,16 +627,5 @@ mod tests {
             c.display_value(),
             "script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'"
         );
-    }
-
-    #[test]
-    fn origin_authority_is_strict() {
-        assert_eq!(
-            origin_authority(b"https://a.test:8443"),
-            Some(&b"a.test:8443"[..])
-        );
-        assert_eq!(origin_authority(b"https://a.test/x"), None);
-        assert_eq!(origin_authority(b"null"), None);
-        assert_eq!(origin_authority(b"https://"), None);
     }
 }

@@ -1,6 +1,11 @@
 //! Reading request headers without allocating: the [`HeaderLookup`] trait and the
 //! single-pass `Access-Control-Request-Headers` scanner; and what a header name
-//! ([`is_token`]) and a header value ([`is_header_value`]) may be.
+//! ([`is_token`]) and a header value ([`is_header_value`]) may be, and the tables' header values
+//! built or checked by that definition.
+
+use http::HeaderValue;
+
+use crate::keyset::{refuse, TableError};
 
 /// The request headers the evaluator reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -406,6 +411,32 @@ fn trim_ows(mut s: &[u8]) -> &[u8] {
     s
 }
 
+/// The request's one value of `name`: `Ok(None)` when absent or empty (as Go's
+/// `Header.Get` reads it), `Err(())` when repeated.
+pub(crate) fn single<H>(headers: &H, name: RequestHeader) -> Result<Option<&[u8]>, ()>
+where
+    H: HeaderLookup + ?Sized,
+{
+    let mut it = headers.values(name);
+    match (it.next(), it.next()) {
+        (None, _) => Ok(None),
+        (Some(v), None) => Ok(Some(v).filter(|v| !v.is_empty())),
+        (Some(_), Some(_)) => Err(()),
+    }
+}
+
+/// The request's host: its one `Host` header, else the target's authority.
+pub(crate) fn request_host<'a, H>(headers: &'a H, authority: Option<&'a str>) -> Option<&'a [u8]>
+where
+    H: HeaderLookup + ?Sized,
+{
+    match single(headers, RequestHeader::Host) {
+        Ok(Some(h)) => Some(h),
+        Ok(None) => authority.map(str::as_bytes),
+        Err(()) => None,
+    }
+}
+
 /// Every string of up to `max_len` bytes over `alphabet`, shortest first: exhaustive inputs
 /// for checking a fast scanner against its definition.
 #[cfg(test)]
@@ -429,9 +460,59 @@ pub(crate) fn every_string(alphabet: &[u8], max_len: usize) -> Vec<Vec<u8>> {
     all
 }
 
+/// A header value of a run-time table: [`is_header_value`], or refused.
+pub(crate) fn value(s: &str) -> Result<HeaderValue, TableError> {
+    if !is_header_value(s.as_bytes()) {
+        return Err(TableError::InvalidHeaderValue(s.to_string()));
+    }
+    HeaderValue::from_str(s).map_err(|_| TableError::InvalidHeaderValue(s.to_string()))
+}
+
+/// A header value of a generated table: [`is_header_value`], or refused at compile time.
+pub(crate) const fn static_value(s: &'static str) -> HeaderValue {
+    if !is_header_value(s.as_bytes()) {
+        refuse("guestlist: a generated table holds a header value that is not visible ASCII, spaces and tabs (with none at either end)");
+    }
+    HeaderValue::from_static(s)
+}
+
+pub(crate) const fn static_value_opt(s: Option<&'static str>) -> Option<HeaderValue> {
+    match s {
+        Some(s) => Some(static_value(s)),
+        None => None,
+    }
+}
+
+/// A header name of a generated table: a lowercase token (tables hold names lowercase), or
+/// refused at compile time.
+pub(crate) const fn static_name(s: &'static str) -> http::HeaderName {
+    if !is_lowercase_token(s.as_bytes()) {
+        refuse("guestlist: a generated table holds a header name that is not a lowercase token");
+    }
+    http::HeaderName::from_static(s)
+}
+
+/// Whether `s` is a token without uppercase letters.
+pub(crate) const fn is_lowercase_token(s: &[u8]) -> bool {
+    let mut rest = s;
+    while let [b, tail @ ..] = rest {
+        if b.is_ascii_uppercase() {
+            return false;
+        }
+        rest = tail;
+    }
+    is_token(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[should_panic(expected = "header value that is not visible ASCII")]
+    fn a_static_header_value_that_is_not_one_is_refused() {
+        let _ = static_value("https://\u{e4}.example");
+    }
 
     #[test]
     fn name_list_tolerates_spaces_and_empties() {

@@ -6,7 +6,7 @@
 use http::header::{self, HeaderMap, HeaderName as HttpName, HeaderValue, VARY};
 use http::{Response, StatusCode};
 
-use crate::eval::{CorsHeader, Decision, Echo, FixedValue, TokenOutcome, Value};
+use crate::decision::{CorsHeader, Decision, Echo, FixedValue, TokenOutcome, Value, STAR};
 use crate::guards::CspNonce;
 use crate::headers::names_a_header;
 use crate::policy::{Guards, Policy};
@@ -226,7 +226,6 @@ fn echoed(request: &HeaderMap, known: Known<'_>, e: Echo) -> Option<HeaderValue>
 // every byte on every call).
 const TRUE: HeaderValue = HeaderValue::from_static("true");
 const ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
-pub(crate) const STAR: HeaderValue = HeaderValue::from_static("*");
 
 /// A fixed value as a `HeaderValue`.
 #[inline(always)]

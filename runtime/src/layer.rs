@@ -162,7 +162,7 @@ where
         }
         let prepared = crate::headers::Prepared::with_origins(req.headers(), origins);
         let authority = req.uri().authority().map(http::uri::Authority::as_str);
-        let mut d = crate::eval::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
+        let mut d = crate::decision::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
         policy.decide_in(
             req.method().as_str(),
             req.uri().path(),
@@ -765,7 +765,7 @@ where
             crate::headers::origin_lines(&parts.headers),
         );
         let authority = parts.uri.authority().map(http::uri::Authority::as_str);
-        let mut d = crate::eval::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
+        let mut d = crate::decision::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
         policy.decide_in(
             parts.method.as_str(),
             parts.uri.path(),

@@ -29,6 +29,11 @@
 //! # Ok::<(), guestlist::TableError>(())
 //! ```
 
+// The modules, bottom up (ARCHITECTURE.md, "Layering"): a module uses only those above it in
+// this list.
+mod cors;
+mod csrf;
+mod decision;
 mod eval;
 mod guards;
 mod headers;
@@ -36,14 +41,17 @@ mod http_apply;
 mod keyset;
 #[cfg(feature = "tower")]
 mod layer;
+mod origin;
 mod path;
 mod policy;
+mod reason;
 mod token;
+mod websocket;
 
-pub use eval::{
-    CorsHeader, Decision, Echo, FixedValue, Header, Kind, OriginMatch, PathRoutes, Reading,
-    Readings, Reason, TokenOutcome, Value,
+pub use decision::{
+    CorsHeader, Decision, Echo, FixedValue, Header, Headers, Reading, Readings, TokenOutcome, Value,
 };
+pub use eval::PathRoutes;
 pub use guards::{
     Csp, CspNonce, CspSpec, Csrf, CsrfSpec, Exempt, HeaderSet, HeaderSetSpec, WebSocket,
     WebSocketSpec,
@@ -54,15 +62,17 @@ pub use headers::{
     MAX_ACRH_LINES, MAX_ACRH_NAMES,
 };
 pub use http_apply::{ActualHeaders, GuardHeader, GuardValue, REASON_HEADER};
-pub use keyset::{KeySet, PatternSet, TableError};
+pub use keyset::Str;
+pub use keyset::{KeySet, TableError};
 #[cfg(feature = "tower")]
 pub use layer::{CsrfTokenUnverified, Layer, RequestBody, ResponseFuture, Service};
+pub use origin::OriginMatch;
+pub use origin::PatternSet;
 pub use path::{
     normalize as normalize_path, read_path, PathBuffers, PathError, PathForm, MAX_PATH,
 };
-pub use policy::{
-    Cors, CorsSpec, Guards, NonNormalPaths, Policy, PolicySpec, Route, RouteSpec, Str,
-};
+pub use policy::{Cors, CorsSpec, Guards, NonNormalPaths, Policy, PolicySpec, Route, RouteSpec};
+pub use reason::{Kind, Reason};
 pub use token::{
     form_field, mint as mint_csrf_token, CsrfSecret, CsrfToken, FormBody, SecretError, TokenPolicy,
     TokenSpec, DEFAULT_FORM_FIELD, FORM_BODY_LIMIT, TOKEN_LEN,
@@ -126,12 +136,12 @@ pub mod __private {
 
     /// A header value ([`crate::is_header_value`]).
     pub const fn header_value(value: &'static str) -> HeaderValue {
-        crate::policy::static_value(value)
+        crate::headers::static_value(value)
     }
 
     /// A header name (a lowercase token).
     pub const fn header_name(name: &'static str) -> HeaderName {
-        crate::policy::static_name(name)
+        crate::headers::static_name(name)
     }
 
     /// A route (`"/x"` exact, `"/x/*"` prefix).

@@ -9,11 +9,10 @@ use http::HeaderValue;
 use crate::guards::{
     Csp, CspSpec, Csrf, CsrfSpec, HeaderSet, HeaderSetSpec, WebSocket, WebSocketSpec,
 };
-use crate::headers::{is_header_value, is_token};
-use crate::keyset::{bytes_equal, refuse, KeySet, PatternSet, TableError};
-
-/// A string owned by a table: borrowed in `static`s, owned when built at run time.
-pub type Str = Cow<'static, str>;
+use crate::headers::{is_lowercase_token, static_value_opt, value};
+use crate::keyset::Str;
+use crate::keyset::{bytes_equal, refuse, KeySet, TableError};
+use crate::origin::PatternSet;
 
 /// A compiled policy: routes and the CORS, CSP, header, CSRF and WebSocket policies they
 /// point to.
@@ -516,50 +515,6 @@ impl Route {
     }
 }
 
-/// A header value of a run-time table: [`is_header_value`], or refused.
-pub(crate) fn value(s: &str) -> Result<HeaderValue, TableError> {
-    if !is_header_value(s.as_bytes()) {
-        return Err(TableError::InvalidHeaderValue(s.to_string()));
-    }
-    HeaderValue::from_str(s).map_err(|_| TableError::InvalidHeaderValue(s.to_string()))
-}
-
-/// A header value of a generated table: [`is_header_value`], or refused at compile time.
-pub(crate) const fn static_value(s: &'static str) -> HeaderValue {
-    if !is_header_value(s.as_bytes()) {
-        refuse("guestlist: a generated table holds a header value that is not visible ASCII, spaces and tabs (with none at either end)");
-    }
-    HeaderValue::from_static(s)
-}
-
-const fn static_value_opt(s: Option<&'static str>) -> Option<HeaderValue> {
-    match s {
-        Some(s) => Some(static_value(s)),
-        None => None,
-    }
-}
-
-/// A header name of a generated table: a lowercase token (tables hold names lowercase), or
-/// refused at compile time.
-pub(crate) const fn static_name(s: &'static str) -> http::HeaderName {
-    if !is_lowercase_token(s.as_bytes()) {
-        refuse("guestlist: a generated table holds a header name that is not a lowercase token");
-    }
-    http::HeaderName::from_static(s)
-}
-
-/// Whether `s` is a token without uppercase letters.
-pub(crate) const fn is_lowercase_token(s: &[u8]) -> bool {
-    let mut rest = s;
-    while let [b, tail @ ..] = rest {
-        if b.is_ascii_uppercase() {
-            return false;
-        }
-        rest = tail;
-    }
-    is_token(s)
-}
-
 /// Whether `s` is one to ten ASCII digits (a `u32` as `HeaderValue::from` writes it).
 const fn is_decimal(s: &[u8]) -> bool {
     let mut rest = s;
@@ -691,7 +646,7 @@ impl Cors {
         Ok(Cors {
             method_words,
             origins: KeySet::new(spec.origins, false)?,
-            patterns: crate::keyset::pattern_set(spec.patterns)?,
+            patterns: crate::origin::pattern_set(spec.patterns)?,
             // Lowercase (the set ignores case; browsers send lowercase names, which the
             // preflight's fast path then finds byte for byte).
             headers: KeySet::new(
@@ -940,12 +895,6 @@ mod tests {
             None,
             None,
         );
-    }
-
-    #[test]
-    #[should_panic(expected = "header value that is not visible ASCII")]
-    fn a_static_header_value_that_is_not_one_is_refused() {
-        let _ = static_value("https://\u{e4}.example");
     }
 
     #[test]

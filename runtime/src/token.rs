@@ -18,10 +18,11 @@
 
 use std::borrow::Cow;
 
-use crate::eval::Reason;
+use crate::headers::is_lowercase_token;
 use crate::headers::{is_token, HeaderLookup, RequestHeader};
+use crate::keyset::Str;
 use crate::keyset::{refuse, TableError};
-use crate::policy::{is_lowercase_token, Str};
+use crate::reason::Reason;
 
 /// Hex characters of the MAC, the separator and the random part.
 pub const TOKEN_LEN: usize = 64 + 1 + 32;
