@@ -197,7 +197,7 @@ pub(crate) fn hash_bytes(key: &[u8], fold_case: bool) -> u64 {
 
 /// [`hash_bytes`] of an exact set's key.
 #[inline(never)]
-pub(crate) fn hash_exact(key: &[u8]) -> u64 {
+fn hash_exact(key: &[u8]) -> u64 {
     hash_words(key, |w| w)
 }
 

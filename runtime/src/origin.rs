@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use crate::keyset::{eq_exact, hash_bytes, hash_exact, refuse, KeySet, TableError, LINEAR_MAX};
+use crate::keyset::{eq_exact, hash_bytes, refuse, KeySet, TableError, LINEAR_MAX};
 
 /// Which origin entry let the request in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -308,101 +308,27 @@ pub(crate) fn match_origin(
     match_pattern(patterns, origin)
 }
 
-/// The pattern search. An origin without a port (what browsers send for default ports) is
-/// searched as it is checked: each key probed is a strict pattern (see [`strict_pattern`]),
-/// so a hit's scheme and host suffix are already known good, and the origin is strict exactly
-/// when the labels in front of that suffix are, which the search checks as it walks to the
-/// suffix. A set without `:*` keys needs no split of an `http`/`https` origin at all (its port,
-/// if any, is compared as part of the key). Otherwise origins with a port and IPv6 hosts are
-/// split and checked first.
+/// The pattern search, the one for every pattern set: the origin's host is walked label by
+/// label from its start, and at each dot whose label in front is strict the suffix from the
+/// dot on is probed for `scheme://*.suffix[:port]` (and, in a set with `:*` keys, for
+/// `scheme://*.suffix:*`), after `scheme://host:*` when the set has such a key. Every key is a
+/// strict pattern ([`strict_pattern`]) and a hit compares the key with the origin's own bytes,
+/// so the origin is strict exactly when the labels in front of the matched suffix are, which
+/// the walk checks. A set without `:*` keys therefore needs no split at all (an origin's port
+/// is compared as part of the key: no key matches past a `:`); a set with them splits the
+/// origin first ([`split_origin`]), to know where its host ends.
 #[inline(never)]
 pub(crate) fn match_pattern(patterns: &PatternSet, origin: &[u8]) -> Option<OriginMatch> {
-    if !patterns.any_port {
-        // Every key is `scheme://*.suffix[:port]`: a hit is byte for byte a strict key from
-        // the dot on, its port too, so the origin needs no split at all (an origin with a
-        // port is searched as one whose last label holds it: no key can match past the `:`).
-        if let Some(sep) = common_scheme(origin) {
-            let head = sep + 3;
-            if origin.len() - head <= 253 {
-                return match_suffixes(patterns, origin, head).map(OriginMatch::Pattern);
-            }
+    let (head, host_end) = match scheme_end(origin) {
+        Some(sep) if !patterns.any_port && origin.len() - sep - 3 <= 253 => (sep + 3, origin.len()),
+        _ => {
+            let (scheme, host, _) = split_origin(origin)?;
+            (scheme.len() + 3, scheme.len() + 3 + host.len())
         }
-    }
-    match_pattern_split(patterns, origin)
-}
-
-/// [`match_host`] for a set without `:*` keys and an `https`/`http` origin whose host (with
-/// its port, if any) starts at `head` and has at most 253 bytes: the suffix from each dot on
-/// is probed, port included ([`probe_at_dots`]).
-#[inline(always)]
-pub(crate) fn match_suffixes(patterns: &PatternSet, origin: &[u8], head: usize) -> Option<u32> {
-    let wild = WildHead::new(head == 8);
-    probe_at_dots(origin, head, origin.len(), move |dot| {
-        patterns.find_suffix(origin, wild, dot)
-    })
-}
-
-/// The one walk over host labels of both searches: `probe` at each dot of `origin[head..end]`
-/// whose label in front is strict (1 to 63 label bytes, checked when the dot is reached),
-/// until it finds a key; any other byte, or a label that breaks that, ends the search, as
-/// every shorter suffix has it in front too. (The last label is the suffix's, which a hit
-/// compares with a strict key.)
-#[inline(always)]
-pub(crate) fn probe_at_dots(
-    origin: &[u8],
-    head: usize,
-    end: usize,
-    mut probe: impl FnMut(usize) -> Option<u32>,
-) -> Option<u32> {
-    let walked = origin.get(..end)?;
-    let mut start = head;
-    let mut i = head;
-    while let Some(&b) = walked.get(i) {
-        let class = HOST_BYTE.get(usize::from(b)).copied().unwrap_or(OTHER);
-        if class != LABEL {
-            if class != DOT || i == start || i - start > 63 {
-                return None;
-            }
-            if let Some(k) = probe(i) {
-                return Some(k);
-            }
-            start = i + 1;
-        }
-        i += 1;
-    }
-    None
-}
-
-/// [`match_pattern`] for sets with `:*` keys, and other origins: split first.
-#[inline(never)]
-pub(crate) fn match_pattern_split(patterns: &PatternSet, origin: &[u8]) -> Option<OriginMatch> {
-    if let Some((scheme, _)) = split_portless(origin) {
-        return match_host(patterns, origin, scheme.len() + 3, origin.len());
-    }
-    let (scheme, host, _) = split_origin(origin)?;
-    let head = scheme.len() + 3;
-    match_host(patterns, origin, head, head + host.len())
-}
-
-/// The key that allows an origin `scheme://host[:port]` (`origin[..head]` is `scheme://`, the
-/// host ends at `host_end`): `scheme://host:*`, then every suffix of the host at a label
-/// boundary, longest first, with the origin's port (or none) before `:*`. Only a host that
-/// starts with a label byte (or is bracketed) and has at most 253 bytes (unless bracketed)
-/// matches, and a suffix only when the labels in front of it are strict (1 to 63 label bytes,
-/// each followed by a dot): a byte that breaks that ends the search, as every shorter suffix
-/// has it in front too.
-#[inline(always)]
-pub(crate) fn match_host(
-    patterns: &PatternSet,
-    origin: &[u8],
-    head: usize,
-    host_end: usize,
-) -> Option<OriginMatch> {
+    };
     let host = origin.get(head..host_end)?;
     let &first = host.first()?;
-    let class = |b: u8| HOST_BYTE.get(usize::from(b)).copied().unwrap_or(OTHER);
-    let bracketed = first == b'[';
-    if !bracketed && (host.len() > 253 || class(first) != LABEL) {
+    if first != b'[' && (host.len() > 253 || class(first) != LABEL) {
         return None;
     }
     if patterns.host_any_port {
@@ -417,41 +343,54 @@ pub(crate) fn match_host(
     .map(OriginMatch::Pattern)
 }
 
-/// The length of an origin's scheme when it is one of the two nearly every origin has
-/// (`https://`, `http://`), found without a search for the `:`.
+/// The class of a byte of an origin's host ([`HOST_BYTE`]).
 #[inline(always)]
-pub(crate) fn common_scheme(o: &[u8]) -> Option<usize> {
+fn class(b: u8) -> u8 {
+    HOST_BYTE.get(usize::from(b)).copied().unwrap_or(OTHER)
+}
+
+/// Where an origin's scheme ends (its `://` follows): at once for the two schemes nearly every
+/// origin has, else by the one parser's scheme rule ([`split_scheme`]).
+#[inline(always)]
+fn scheme_end(o: &[u8]) -> Option<usize> {
     if o.starts_with(b"https://") {
         Some(5)
     } else if o.starts_with(b"http://") {
         Some(4)
     } else {
-        None
+        split_scheme(o).map(|(scheme, _)| scheme.len())
     }
 }
 
-/// `(scheme, host)` of an origin whose host is not bracketed (IPv6) and has no port, checked
-/// for nothing else. A port is at most `:` and five digits, so only the last six bytes are
-/// looked at; a `:` further in makes the host malformed, which [`match_host`] refuses as it
-/// walks the host (a strict key holds no `:` in a host).
-#[inline]
-pub(crate) fn split_portless(o: &[u8]) -> Option<(&[u8], &[u8])> {
-    let sep = match common_scheme(o) {
-        Some(sep) => sep,
-        None => o.iter().take(64).position(|&b| b == b':')?,
-    };
-    let (scheme, rest) = (o.get(..sep)?, o.get(sep..)?.strip_prefix(b"://")?);
-    // A ':' in the last six bytes: the last eight as one word, its top six bytes looked at.
-    let port = match rest.last_chunk::<8>() {
-        Some(w) => {
-            crate::keyset::bytes_eq(u64::from_le_bytes(*w), b':') & 0x8080_8080_8080_0000 != 0
+/// The one walk over host labels: `probe` at each dot of `origin[head..end]` whose label in
+/// front is strict (1 to 63 label bytes, checked when the dot is reached), until it finds a
+/// key; any other byte, or a label that breaks that, ends the search, as every shorter suffix
+/// has it in front too. (The last label is the suffix's, which a hit compares with a strict
+/// key.)
+#[inline(always)]
+fn probe_at_dots(
+    origin: &[u8],
+    head: usize,
+    end: usize,
+    mut probe: impl FnMut(usize) -> Option<u32>,
+) -> Option<u32> {
+    let walked = origin.get(..end)?;
+    let mut start = head;
+    let mut i = head;
+    while let Some(&b) = walked.get(i) {
+        let c = class(b);
+        if c != LABEL {
+            if c != DOT || i == start || i - start > 63 {
+                return None;
+            }
+            if let Some(k) = probe(i) {
+                return Some(k);
+            }
+            start = i + 1;
         }
-        None => rest.iter().rev().take(6).any(|&b| b == b':'),
-    };
-    if port || rest.first() == Some(&b'[') {
-        return None;
+        i += 1;
     }
-    Some((scheme, rest))
+    None
 }
 
 /// Whether `p` has one of the pattern forms the matcher probes (`scheme://*.host`,
@@ -698,20 +637,6 @@ impl PatternSet {
         )
     }
 
-    /// [`PatternSet::find_wild`] for a set without `:*` keys and an `https`/`http` origin: the
-    /// index of `scheme://*.suffix[:port]` (which starts with `head`) where `origin[dot..]` is
-    /// `.suffix[:port]`.
-    #[inline(always)]
-    pub(crate) fn find_suffix(&self, origin: &[u8], head: WildHead, dot: usize) -> Option<u32> {
-        let dotted = origin.get(dot..)?;
-        self.set.find(
-            #[inline(always)]
-            || hash_exact(dotted.get(1..).unwrap_or_default()),
-            #[inline(always)]
-            |k| head.starts(k, dotted),
-        )
-    }
-
     /// For an origin whose host ends at `host_end`, with no port or any: the index of
     /// `scheme://host:*`, compared with the origin's own bytes. `head` is where the host
     /// starts.
@@ -740,49 +665,6 @@ fn is_wild(k: &[u8], scheme: &[u8], rest: &[u8]) -> bool {
         && k.get(head + 1..).is_some_and(|r| eq_exact(r, rest))
         && k.get(head) == Some(&b'*')
         && k.get(..head).is_some_and(|s| eq_exact(s, scheme))
-}
-
-/// What a `scheme://*.` key for an origin that starts `https://` or `http://` starts with:
-/// `https://*` or `http://*`, as its first eight bytes and the eight that end at the `*`.
-#[derive(Clone, Copy)]
-pub(crate) struct WildHead {
-    first: u64,
-    last: u64,
-    len: usize,
-}
-
-impl WildHead {
-    /// For an `https` (else `http`) origin.
-    #[inline(always)]
-    pub(crate) const fn new(https: bool) -> WildHead {
-        if https {
-            WildHead {
-                first: u64::from_le_bytes(*b"https://"),
-                last: u64::from_le_bytes(*b"ttps://*"),
-                len: 9,
-            }
-        } else {
-            WildHead {
-                first: u64::from_le_bytes(*b"http://*"),
-                last: u64::from_le_bytes(*b"http://*"),
-                len: 8,
-            }
-        }
-    }
-
-    /// Whether `k` is this head and then `dotted`.
-    #[inline(always)]
-    fn starts(self, k: &[u8], dotted: &[u8]) -> bool {
-        let word = |at: usize| {
-            k.get(at..at + 8)
-                .and_then(|w| <[u8; 8]>::try_from(w).ok())
-                .map(u64::from_le_bytes)
-        };
-        k.len() == self.len + dotted.len()
-            && k.get(self.len..).is_some_and(|r| eq_exact(r, dotted))
-            && word(0) == Some(self.first)
-            && word(self.len - 8) == Some(self.last)
-    }
 }
 
 #[cfg(test)]
