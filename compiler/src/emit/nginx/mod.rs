@@ -1,0 +1,385 @@
+//! The nginx emitter: the same decisions as the runtime, as nginx `map`s and location snippets.
+//!
+//! Layout (see `spec/nginx.md`):
+//! - `guestlist-http.conf`: every `map`, included once inside `http {}`;
+//! - `routes/<slug>.conf`: one snippet per route, included inside a `location {}`;
+//! - `guestlist-server.conf`: one `location` per route (exact `=`, prefix `^~`), included
+//!   inside a `server {}`; each includes its route snippet, then the upstream include.
+//!
+//! How the runtime's semantics map onto nginx:
+//! - exact origins: a hash `map` (fast at any size, but nginx compares string keys ignoring
+//!   case), followed by one byte-exact equality check (a regex with a back-reference comparing
+//!   the request's `Origin` with the canonical origin the hash returned);
+//! - patterns: anchored, case-sensitive regexes with the runtime's label and port rules;
+//! - a per-policy `state` map: `none` (no Origin), `allowed`, `denied`, `pok` (preflight ok),
+//!   `prej` (preflight rejected); every header value is a map of the state, `""` meaning "not
+//!   sent" (nginx skips empty `add_header` values);
+//! - `add_header ... always` on every header, `if (...) { return 204/403; }` only (the one safe
+//!   use of `if`), `proxy_hide_header` for the upstream's own `Access-Control-*` headers.
+//!
+//! Its parts, bottom up: `values` (nginx strings, the map writer), `origins` (origin
+//! matching), `cors` (a cors policy's maps and snippet) and `guards` (csrf, WebSocket, security
+//! headers and CSP), `paths` (path forms and the two readings of a path); this file checks
+//! what nginx cannot carry and lays out the files.
+
+mod cors;
+mod guards;
+mod origins;
+mod paths;
+mod values;
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use self::paths::PolicyIds;
+use self::values::{check_value, q, Writer};
+use crate::emit::Unsupported;
+use crate::{Compilation, Lowered};
+
+/// Options for [`emit`].
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Absolute directory the `include` lines point to (where the files will live).
+    pub include_root: String,
+    /// A file to include in each generated `location` after the route snippet (`proxy_pass`).
+    pub upstream_include: Option<String>,
+    /// The exact command or API call that generated the files (for the header comment).
+    pub generated_by: String,
+}
+
+/// One emitted file: path relative to the output directory, and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    /// Relative path.
+    pub path: String,
+    /// Contents.
+    pub text: String,
+}
+
+/// The file-name slug of a route pattern: `exact-` or `prefix-`, then the path with `/` as
+/// `-`, lowercase letters and digits kept, every other byte as `_` and two hex digits. The
+/// encoding is injective, so slugs never collide.
+pub fn slug(pattern: &str) -> String {
+    let (kind, path) = match pattern.strip_suffix("/*") {
+        Some(p) => ("prefix", p),
+        None => ("exact", pattern),
+    };
+    let path = path.strip_prefix('/').unwrap_or(path);
+    let mut out = String::from(kind);
+    out.push('-');
+    if path.is_empty() {
+        out.push_str("root");
+        return out;
+    }
+    for b in path.bytes() {
+        match b {
+            b'a'..=b'z' | b'0'..=b'9' => out.push(char::from(b)),
+            b'/' => out.push('-'),
+            _ => {
+                let _ = write!(out, "_{b:02x}");
+            }
+        }
+    }
+    out
+}
+
+/// A short namespace for variable names: a hash of what the policy says, so two policies (or
+/// two projects) never share variables.
+fn namespace(lowered: &Lowered) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let text = format!("{:?}", lowered.spec);
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("gl{:08x}", h >> 32)
+}
+
+/// Errors for exporting `lowered` to nginx: GL1010 at each `allow-methods` method holding a
+/// byte other than `A`-`Z`, `_` and `-`, which nginx answers with 400 before any
+/// configuration runs (so the policy would allow a method its edge never serves); GL1011 for
+/// `paths { non-normal two-readings }` without a `/*` route (a path whose normalised reading
+/// matches no route reaches a location of yours, where the emitted configuration cannot apply
+/// its as-sent reading's policies).
+pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::Diagnostic> {
+    let program = &compilation.program;
+    let mut out = Vec::new();
+    let policy = &lowered.policy;
+    if policy.non_normal_paths() == guestlist::NonNormalPaths::TwoReadings
+        && !policy.routes().is_empty()
+        && !policy.routes().iter().any(|r| r.pattern() == "/*")
+    {
+        if let Some(p) = &program.paths {
+            out.push(
+                crate::diag::Diagnostic::new(
+                    "GL1011",
+                    p.line.unwrap_or(p.span),
+                    "nginx cannot apply both readings of a path that reaches none of the policy's routes",
+                )
+                .label("with `two-readings`, a path whose dot segments lead outside every route reaches one of your own locations")
+                .help("add `route \"/*\" { }` so that every path reaches a generated location, or keep `paths { non-normal reject }` (the default) for nginx"),
+            );
+        }
+    }
+    for c in lowered.policy.cors_policies() {
+        let Some(decl) = program.cors.iter().find(|d| d.name == c.name()) else {
+            continue;
+        };
+        for e in decl
+            .methods
+            .iter()
+            .filter(|e| crate::ir::active(&e.when, &lowered.profile))
+        {
+            let crate::ir::ListValue::Name(m) = &e.value else {
+                continue;
+            };
+            if m.bytes()
+                .all(|b| b.is_ascii_uppercase() || b == b'_' || b == b'-')
+            {
+                continue;
+            }
+            out.push(
+                crate::diag::Diagnostic::new(
+                    "GL1010",
+                    e.span,
+                    format!("nginx answers 400 to the method `{m}`"),
+                )
+                .label("nginx refuses a method with any byte but A-Z, `_` and `-` before any configuration runs")
+                .help(
+                    if m.to_ascii_uppercase().bytes().all(|b| b.is_ascii_uppercase() || b == b'_' || b == b'-') {
+                        format!("write `{}` if that is what pages send, or serve this route through the Rust runtime (guestlist::Layer)", m.to_ascii_uppercase())
+                    } else {
+                        "remove it, or serve this route through the Rust runtime (guestlist::Layer) instead of nginx".to_string()
+                    },
+                ),
+            );
+        }
+    }
+    out
+}
+
+/// Warnings for exporting `lowered` to nginx: GL0960 on every token route (nginx passes them
+/// through; the token is verified by the application).
+pub fn warnings(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::Diagnostic> {
+    let program = &compilation.program;
+    let mut out = Vec::new();
+    for c in lowered.policy.csrf_policies() {
+        if c.token().is_none() {
+            continue;
+        }
+        let Some(decl) = program.csrf.iter().find(|d| d.name == c.name()) else {
+            continue;
+        };
+        let span = decl
+            .token
+            .iter()
+            .find(|e| crate::ir::active(&e.when, &lowered.profile))
+            .map_or(decl.head_span, |e| e.line);
+        out.push(
+            crate::diag::Diagnostic::new("GL0960", span, format!("csrf policy `{}` signs tokens, which nginx cannot verify", c.name()))
+                .label("nginx passes these routes through without checking the token")
+                .help("keep guestlist::Layer (with Layer::csrf_secret) in the application behind nginx: it verifies the token"),
+        );
+    }
+    out
+}
+
+const TRAP: &str = "\
+# THE add_header TRAP: nginx drops every add_header inherited from the server or http level
+# in a location that has add_header lines of its own, and this snippet has some. Repeat the
+# server-level add_header lines (security headers) inside the location, or move them into a
+# file you include in every location. add_header lines written next to this include, in the
+# same location, are kept.";
+
+/// Emits the nginx files for `lowered`, a profile of `compilation`. [`errors`] says first
+/// whether nginx can carry the policy; [`write()`] writes the files.
+pub fn emit(
+    compilation: &Compilation,
+    lowered: &Lowered,
+    opts: &Options,
+) -> Result<Vec<File>, Unsupported> {
+    let (sources, program) = (&compilation.sources, &compilation.program);
+    let policy = &lowered.policy;
+    let ns = namespace(lowered);
+    let mut w = Writer::new(ns.clone());
+    let root = opts.include_root.trim_end_matches('/');
+    check_value("include root", root)?;
+    let header = |what: &str| {
+        format!(
+            "# DO NOT EDIT, generated by `{}`.\n# guestlist {} for profile `{}`; variables are namespaced `${ns}p<N>_`.\n{what}",
+            opts.generated_by,
+            env!("CARGO_PKG_VERSION"),
+            lowered.profile
+        )
+    };
+    // Per-policy maps and snippets.
+    let mut snippets = Vec::new();
+    let mut single = Vec::new();
+    for (i, c) in policy.cors_policies().iter().enumerate() {
+        let decl = program.cors.iter().find(|d| d.name == c.name());
+        let location = decl.map_or_else(String::new, |d| {
+            let (f, l, _) = sources.location(d.head_span);
+            format!("{f}:{l}")
+        });
+        let (snippet, vars) = w.cors(i, c, &location)?;
+        snippets.push(snippet);
+        single.push(Some(vars));
+    }
+    let ids = PolicyIds::new(policy);
+    // Hash sizes a large policy needs.
+    let (entries, longest) = policy
+        .cors_policies()
+        .iter()
+        .map(|c| {
+            (
+                c.origins().len(),
+                c.origins()
+                    .keys()
+                    .iter()
+                    .map(|k| k.len())
+                    .max()
+                    .unwrap_or(0),
+            )
+        })
+        .fold((0, 0), |(n, l), (n2, l2)| (n.max(n2), l.max(l2)));
+    // Measured on nginx 1.22: 10,000 origins of 33 bytes need 32768 / 128 to build the hash
+    // without a warning; room for two slots per key and four keys per bucket.
+    let hash_note = if entries <= 512 {
+        format!("# This policy's largest origin list has {entries} entries: nginx's default map hash sizes suffice.\n")
+    } else {
+        let bucket = (longest + 32).next_power_of_two().max(128);
+        let max_size = (entries * 2).next_power_of_two().max(2048);
+        format!(
+            "# This policy's largest origin list has {entries} entries of up to {longest} bytes: it needs\n\
+             #     map_hash_max_size {max_size}; map_hash_bucket_size {bucket};\n\
+             # in `http {{}}` (nginx's defaults are 2048 and 32/64; nginx warns and slows down without them).\n"
+        )
+    };
+    let mut files = Vec::new();
+    // Route snippets and the server file.
+    let mut server = header(&format!(
+        "# Include inside a `server {{}}`: `include {root}/guestlist-server.conf;`\n\
+         # One location per route, matched like the runtime: exact (`=`) beats prefix (`^~`), the\n\
+         # longest prefix wins, on nginx's normalised path (decoded, `//` merged, dots resolved).\n\
+         # Paths outside every route are left to your own locations.\n{TRAP}\n"
+    ));
+    for (i, r) in policy.routes().iter().enumerate() {
+        let slug = slug(r.pattern());
+        check_value("route pattern", r.pattern())?;
+        let rel = format!("routes/{slug}.conf");
+        let partners = ids.partners(policy, i);
+        let body = if partners.is_empty() {
+            let mut body = match r.cors().and_then(|c| snippets.get(c as usize)) {
+                Some(s) => s.clone(),
+                None => "# This route has no cors policy: no CORS headers are added.\n".to_string(),
+            };
+            body.push_str(&w.route_guards(i, r, policy)?);
+            body
+        } else {
+            w.route_with_readings(i, policy, &ids, &partners, &single)?
+        };
+        let origin = lowered
+            .provenance
+            .routes
+            .get(i)
+            .map_or_else(String::new, |p| {
+                let (f, l, _) = sources.location(p.span);
+                format!(" ({f}:{l})")
+            });
+        files.push(File {
+            path: rel.clone(),
+            text: header(&format!(
+                "# Route \"{}\"{origin}. Include inside your `location {{}}` for it:\n#     include {root}/{rel};\n# The 400 for a path with dot segments is in guestlist-server.conf (include it in the\n# server, or the route snippets alone let such paths through).\n{TRAP}\n{body}",
+                r.pattern()
+            )),
+        });
+        let (modifier, path) = match r.pattern().strip_suffix('*') {
+            Some(p) => ("^~", p),
+            None => ("=", r.pattern()),
+        };
+        let _ = writeln!(
+            server,
+            "\nlocation {modifier} {} {{\n    include {root}/{rel};",
+            q(path)
+        );
+        if let Some(u) = &opts.upstream_include {
+            check_value("upstream include", u)?;
+            let _ = writeln!(server, "    include {u};");
+        }
+        server.push_str("}\n");
+    }
+    if !policy.routes().is_empty() {
+        w.paths(policy, &ids, &mut server)?;
+    }
+    // nginx builds one hash of every variable; a policy with many routes or policies
+    // defines more than its defaults hold without a warning.
+    let variables = w.http.lines().filter(|l| l.starts_with("map ")).count();
+    let hash_note = if variables > 256 {
+        format!(
+            "{hash_note}# It defines {variables} variables: set\n#     variables_hash_max_size {}; variables_hash_bucket_size 128;\n# in `http {{}}` (nginx's defaults are 1024 and 64; nginx warns without them).\n",
+            (variables * 2).next_power_of_two().max(1024)
+        )
+    } else {
+        format!("{hash_note}# It defines {variables} variables; if nginx warns that it could not build the variables hash,\n# set `variables_hash_bucket_size 128;` in `http {{}}` (their names are long).\n")
+    };
+    // The maps are complete once every route snippet is written.
+    if w.dollar {
+        let _ = writeln!(
+            w.http,
+            "\n# `$` in a header value: nginx strings have no escape for it, a geo value is literal.\ngeo ${ns}_dollar {{ default \"$\"; }}"
+        );
+    }
+    let http_file = File {
+        path: "guestlist-http.conf".into(),
+        text: header(&format!(
+            "# Include once inside `http {{}}`: `include {root}/guestlist-http.conf;`\n\
+             # It holds only `map` blocks; nothing is evaluated until a route snippet uses it.\n\
+             {hash_note}{}",
+            w.http
+        )),
+    };
+    files.insert(0, http_file);
+    files.push(File {
+        path: "guestlist-server.conf".into(),
+        text: server,
+    });
+    Ok(files)
+}
+
+/// Writes the files under `dir` (atomically, only when changed) and removes route snippets of
+/// routes that no longer exist. Returns the files written.
+pub fn write(dir: &Path, files: &[File]) -> std::io::Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir.join("routes"))?;
+    let mut written = Vec::new();
+    for f in files {
+        let p = dir.join(&f.path);
+        crate::write::write_if_changed(&p, f.text.as_bytes())?;
+        written.push(p);
+    }
+    for e in std::fs::read_dir(dir.join("routes"))? {
+        let p = e?.path();
+        let generated =
+            std::fs::read_to_string(&p).is_ok_and(|t| t.starts_with("# DO NOT EDIT, generated by"));
+        if generated && !written.contains(&p) {
+            std::fs::remove_file(&p)?;
+        }
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_injective() {
+        assert_eq!(slug("/api/*"), "prefix-api");
+        assert_eq!(slug("/api/v1/users"), "exact-api-v1-users");
+        assert_eq!(slug("/*"), "prefix-root");
+        assert_eq!(slug("/"), "exact-root");
+        assert_eq!(slug("/a-b"), "exact-a_2db");
+        assert_ne!(slug("/a-b"), slug("/a/b"));
+        assert_ne!(slug("/A"), slug("/a"));
+        assert_ne!(slug("/x/"), slug("/x/*"));
+    }
+}

@@ -1,0 +1,617 @@
+//! Path forms in nginx (spec/nginx.md): the server-level maps of the raw path's form and of
+//! the as-sent reading's policy id ([`PolicyIds`]), the 400 for a path with dot segments, and
+//! the route snippet of a route whose paths can read, as sent, as a route with other
+//! policies, every header chosen by that reading. The top of the emitter's parts: built on
+//! `values`, `cors` and `guards`.
+
+use std::fmt::Write as _;
+
+use guestlist::Cors;
+
+use super::cors::{CorsVars, OWNED};
+use super::guards::token_note;
+use super::values::{check_value, q, re, text_of, upstream_var, var_name, Writer};
+use crate::emit::Unsupported;
+
+/// The policies a route applies, as one id: routes with the same cors policy and guards share
+/// one, and `0` is "no policy" (no route, or a route with none). Two readings of a path only
+/// differ when their routes' ids do.
+pub(super) struct PolicyIds {
+    /// Each id's (cors, guards); id 0 is no policy.
+    tuples: Vec<(Option<u32>, guestlist::Guards)>,
+    /// Each route's id.
+    of_route: Vec<usize>,
+}
+
+impl PolicyIds {
+    pub(super) fn new(policy: &guestlist::Policy) -> PolicyIds {
+        let mut tuples: Vec<(Option<u32>, guestlist::Guards)> =
+            vec![(None, guestlist::Guards::NONE)];
+        let mut of_route = Vec::new();
+        for r in policy.routes() {
+            let t = (r.cors(), r.guards());
+            let id = match tuples.iter().position(|x| *x == t) {
+                Some(i) => i,
+                None => {
+                    tuples.push(t);
+                    tuples.len() - 1
+                }
+            };
+            of_route.push(id);
+        }
+        PolicyIds { tuples, of_route }
+    }
+
+    /// The first route with policy id `id` (its maps stand for every route with the id).
+    fn route<'p>(
+        &self,
+        policy: &'p guestlist::Policy,
+        id: usize,
+    ) -> Option<(usize, &'p guestlist::Route)> {
+        self.of_route
+            .iter()
+            .position(|&x| x == id)
+            .and_then(|i| policy.routes().get(i).map(|r| (i, r)))
+    }
+
+    /// The ids a path whose normalised reading selects route `ri` can have as its as-sent
+    /// reading's, besides the route's own. With `non-normal reject` a path with two readings
+    /// has no dot segment, so its normalised reading starts with its as-sent reading's route
+    /// prefix: the as-sent route is a prefix route whose literal prefix the route's pattern
+    /// starts with, or no route (when the policy has no `/*`). With `two-readings`, any.
+    pub(super) fn partners(&self, policy: &guestlist::Policy, ri: usize) -> Vec<usize> {
+        let Some((own, r)) = self.of_route.get(ri).zip(policy.routes().get(ri)) else {
+            return Vec::new();
+        };
+        let mut out = std::collections::BTreeSet::new();
+        if policy.non_normal_paths() == guestlist::NonNormalPaths::TwoReadings {
+            out.extend(0..self.tuples.len());
+        } else {
+            if !policy.routes().iter().any(|x| x.pattern() == "/*") {
+                out.insert(0);
+            }
+            let literal = r.pattern().strip_suffix('*').unwrap_or(r.pattern());
+            for (x, id) in policy.routes().iter().zip(&self.of_route) {
+                if let Some(prefix) = x.pattern().strip_suffix('*') {
+                    if literal.starts_with(prefix) {
+                        out.insert(*id);
+                    }
+                }
+            }
+        }
+        out.remove(own);
+        out.into_iter().collect()
+    }
+}
+
+impl Writer {
+    /// The path rules at the server level (spec/language.md, "Path forms"): the raw path's
+    /// form (`$request_uri`, cut at `?`), the as-sent reading's policy id (the route patterns
+    /// as regexes over the raw path), and the 400 for a path with dot segments or a
+    /// backslash (unless `non-normal two-readings`), which jumps to a named location that
+    /// answers by itself. Everything else is decided in the route locations, where the
+    /// as-sent reading's id picks the answer (nothing is served from a named location, so
+    /// your own locations keep applying). nginx itself answers 400 to a path it cannot read
+    /// (an invalid escape, `%00`, `..` above the root).
+    pub(super) fn paths(
+        &mut self,
+        policy: &guestlist::Policy,
+        ids: &PolicyIds,
+        server: &mut String,
+    ) -> Result<(), Unsupported> {
+        let ns = self.ns.clone();
+        let two_readings = policy.non_normal_paths() == guestlist::NonNormalPaths::TwoReadings;
+        let _ = writeln!(
+            self.http,
+            "\n# Path forms (spec/language.md): the raw path's form"
+        );
+        let mut form = vec![("default".to_string(), q(""))];
+        if !two_readings {
+            form.push((
+                q("~^[^?#]*(?:/|%2[fF])(?:\\.|%2[eE]){1,2}(?:/|%2[fF]|[?#]|$)"),
+                "dots".into(),
+            ));
+            // A backslash is written `\x5c`: nginx unescapes `\\` in quoted strings.
+            form.push((q("~^[^?#]*(?:\\x5c|%5[cC])"), "dots".into()));
+        }
+        form.push((
+            q("~^[^?#]*(?://|%2[eEfF]|%5[cC]|\\x5c|/\\.\\.?(?:/|[?#]|$))"),
+            "two".into(),
+        ));
+        self.map("$request_uri", &format!("{ns}_form"), &form);
+        // Routes in the runtime's order of precedence: exact routes, then prefixes, longest
+        // first.
+        let mut order: Vec<usize> = (0..policy.routes().len()).collect();
+        order.sort_by_key(|&i| {
+            let r = policy.routes().get(i);
+            (
+                r.is_some_and(|r| r.is_prefix()),
+                std::cmp::Reverse(r.map_or(0, |r| r.pattern().len())),
+                i,
+            )
+        });
+        let mut sent = vec![("default".to_string(), "0".to_string())];
+        for &i in &order {
+            let (Some(r), Some(&t)) = (policy.routes().get(i), ids.of_route.get(i)) else {
+                continue;
+            };
+            check_value("route pattern", r.pattern())?;
+            let raw = match r.pattern().strip_suffix('*') {
+                Some(prefix) => format!("^{}", as_sent_re(prefix)),
+                None => format!("^{}(?:[?#]|$)", as_sent_re(r.pattern())),
+            };
+            let _ = writeln!(self.http, "# route \"{}\"", r.pattern());
+            sent.push((q(&format!("~{raw}")), t.to_string()));
+        }
+        let _ = writeln!(
+            self.http,
+            "# The policies of the route the as-sent reading selects (every escape but %2E, %2F and\n# %5C decoded, nothing merged or resolved), read on the raw path."
+        );
+        self.map("$request_uri", &format!("{ns}_sent"), &sent);
+        if two_readings {
+            return Ok(());
+        }
+        self.map(
+            &format!("${ns}_form"),
+            &format!("{ns}_path"),
+            &[
+                ("default".to_string(), q("")),
+                (q("dots"), q(&format!("@{ns}_not_normal"))),
+            ],
+        );
+        let _ = writeln!(
+            server,
+            "\n# Path forms (spec/language.md): nginx answers 400 to a path it cannot read (an invalid\n\
+             # escape, %00, `..` above the root). A path with a `.` or `..` segment or a backslash, once\n\
+             # decoded, gets 400 and `Guestlist-Reason: path-not-normal`, in a named location that\n\
+             # answers by itself (418 is only the internal jump). Every other path is decided in the\n\
+             # route locations below.\n\
+             error_page 418 = ${ns}_path;\n\
+             if (${ns}_path) {{ return 418; }}\n\
+             location @{ns}_not_normal {{\n    add_header Guestlist-Reason path-not-normal always;\n    return 400;\n}}"
+        );
+        Ok(())
+    }
+
+    /// A map from the route's key (`$<ns>r<ri>_s`: the as-sent reading's policy id, or empty
+    /// for a structurally normal path) to `default`, or to a partner's value; the variable, or
+    /// the value itself when no partner's differs.
+    fn by_reading(
+        &mut self,
+        key: &str,
+        target: &str,
+        default: &str,
+        cases: &[(usize, String)],
+    ) -> String {
+        if cases.iter().all(|(_, v)| v == default) {
+            return default.to_string();
+        }
+        let mut lines = vec![("default".to_string(), default.to_string())];
+        for (id, v) in cases {
+            if v != default {
+                lines.push((q(&id.to_string()), v.clone()));
+            }
+        }
+        self.map(key, target, &lines);
+        format!("${target}")
+    }
+
+    /// The route snippet of route `ri` when its paths can have an as-sent reading with other
+    /// policies (`partners`): every header the route sets is a variable chosen by the as-sent
+    /// reading's policy id, the route's own answer for a structurally normal path and the two
+    /// readings' answer (the runtime's `decide_two`) otherwise; the upstream's own copies of
+    /// every such header are hidden, and passed on where the answer leaves them alone.
+    pub(super) fn route_with_readings(
+        &mut self,
+        ri: usize,
+        policy: &guestlist::Policy,
+        ids: &PolicyIds,
+        partners: &[usize],
+        single: &[Option<CorsVars>],
+    ) -> Result<String, Unsupported> {
+        let ns = self.ns.clone();
+        let Some(r) = policy.routes().get(ri) else {
+            return Ok(String::new());
+        };
+        let key = format!("${ns}r{ri}_s");
+        self.map(
+            &format!("${ns}_form"),
+            &format!("{ns}r{ri}_s"),
+            &[
+                ("default".to_string(), q("")),
+                (q("two"), format!("${ns}_sent")),
+            ],
+        );
+        let table = |c: Option<u32>| {
+            c.and_then(|i| {
+                policy
+                    .cors_policies()
+                    .get(i as usize)
+                    .map(|t| (i as usize, t))
+            })
+        };
+        let own_cors = r.cors();
+        let own = own_cors.and_then(|c| single.get(c as usize).cloned().flatten());
+        // Each partner's CORS answer (None: neither reading has a cors policy).
+        let mut answers: Vec<(usize, Option<CorsVars>)> = Vec::new();
+        for &p in partners {
+            let (pc, _) = ids
+                .tuples
+                .get(p)
+                .copied()
+                .unwrap_or((None, guestlist::Guards::NONE));
+            let a = if pc == own_cors {
+                own.clone()
+            } else {
+                Some(self.cors_pair(table(pc), table(own_cors))?)
+            };
+            answers.push((p, a));
+        }
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "# A path of this route that is not structurally normal may read, as sent, as another\n# route with other policies: each header below is chosen by that reading's policy id\n# (`${ns}r{ri}_s`), so that the answer is no looser than either reading's."
+        );
+        let any_cors = own.is_some() || answers.iter().any(|(_, a)| a.is_some());
+        if any_cors {
+            s.push_str("# The upstream's own CORS headers are hidden; where no policy governs the answer they\n# are passed on.\n");
+            for h in OWNED {
+                let _ = writeln!(s, "proxy_hide_header {h};");
+            }
+            type Field = fn(&CorsVars) -> &String;
+            let fields: [(&str, Field); 6] = [
+                ("Access-Control-Allow-Origin", |c| &c.acao),
+                ("Access-Control-Allow-Credentials", |c| &c.acac),
+                ("Access-Control-Expose-Headers", |c| &c.aceh),
+                ("Access-Control-Allow-Methods", |c| &c.acam),
+                ("Access-Control-Allow-Headers", |c| &c.acah),
+                ("Access-Control-Max-Age", |c| &c.acma),
+            ];
+            for (name, field) in fields {
+                let pass = upstream_var(name);
+                let value = |a: &Option<CorsVars>| match a {
+                    Some(c) if field(c).is_empty() => q(""),
+                    Some(c) => field(c).clone(),
+                    None => pass.clone(),
+                };
+                let default = value(&own);
+                let cases: Vec<(usize, String)> =
+                    answers.iter().map(|(p, a)| (*p, value(a))).collect();
+                let v = self.by_reading(
+                    &key,
+                    &format!("{ns}r{ri}_{}", short(name)),
+                    &default,
+                    &cases,
+                );
+                if v != q("") {
+                    let _ = writeln!(s, "add_header {name} {v} always;");
+                }
+            }
+            let vary = |a: &Option<CorsVars>| {
+                if a.as_ref().is_some_and(|c| c.vary) {
+                    q("Origin")
+                } else {
+                    q("")
+                }
+            };
+            let default = vary(&own);
+            let cases: Vec<(usize, String)> = answers.iter().map(|(p, a)| (*p, vary(a))).collect();
+            let v = self.by_reading(&key, &format!("{ns}r{ri}_vary"), &default, &cases);
+            if v != q("") {
+                let _ = writeln!(s, "add_header Vary {v} always;");
+            }
+            let state = |a: &Option<CorsVars>| a.as_ref().map_or(q(""), |c| c.state.clone());
+            let default = state(&own);
+            let cases: Vec<(usize, String)> = answers.iter().map(|(p, a)| (*p, state(a))).collect();
+            let v = self.by_reading(&key, &format!("{ns}r{ri}_state"), &default, &cases);
+            s.push_str("# Preflights are answered here and never reach the upstream. Only `return` inside `if`.\n");
+            let _ = writeln!(s, "if ({v} = pok) {{ return 204; }}");
+            let _ = writeln!(s, "if ({v} = prej) {{ return 403; }}");
+        } else {
+            s.push_str("# Neither reading's route has a cors policy: no CORS headers are added.\n");
+        }
+        // CSRF and WebSocket refusals: each reading's checks, the as-sent reading's first.
+        s.push_str(&token_note(policy, r.guards()));
+        let own_reasons = self.route_reasons(ri, r, policy)?;
+        let own_reason = self.first_reason(&format!("{ns}r{ri}_reason"), &own_reasons);
+        let mut cases = Vec::new();
+        for &p in partners {
+            let mut reasons = match ids.route(policy, p) {
+                Some((pi, pr)) => self.route_reasons(pi, pr, policy)?,
+                None => Vec::new(),
+            };
+            reasons.extend(own_reasons.iter().cloned());
+            cases.push((
+                p,
+                self.first_reason(&format!("{ns}r{ri}_p{p}_reason"), &reasons),
+            ));
+        }
+        let reason = self.by_reading(&key, &format!("{ns}r{ri}_why"), &own_reason, &cases);
+        if reason != q("") {
+            s.push_str(
+                "# CSRF and WebSocket refusals: 403 with the reason, before the upstream.\n",
+            );
+            let _ = writeln!(s, "add_header Guestlist-Reason {reason} always;");
+            let _ = writeln!(s, "if ({reason}) {{ return 403; }}");
+        }
+        // Security headers and CSPs: the list the runtime writes for each answer
+        // (`for_each_guard_header`), as slots of a name and its occurrence.
+        let g = r.guards();
+        let guards_of = |p: usize| ids.tuples.get(p).map_or(guestlist::Guards::NONE, |t| t.1);
+        // Per answer (None: the route's own): the headers it sets and the names it removes.
+        type Answer = (Option<usize>, Vec<(String, String)>, Vec<String>);
+        let mut lists: Vec<Answer> = Vec::new();
+        let removed = |gs: guestlist::Guards| -> Vec<String> {
+            gs.headers
+                .and_then(|i| policy.header_sets().get(i as usize))
+                .map(|h| h.remove().iter().map(|n| n.as_str().to_string()).collect())
+                .unwrap_or_default()
+        };
+        lists.push((
+            None,
+            self.guard_list(policy, g, None, r.pattern())?,
+            removed(g),
+        ));
+        for &p in partners {
+            let gs = guards_of(p);
+            lists.push((
+                Some(p),
+                self.guard_list(policy, gs, Some(g), r.pattern())?,
+                removed(gs),
+            ));
+        }
+        let mut slots: Vec<(String, usize)> = Vec::new();
+        let mut hide = std::collections::BTreeSet::new();
+        for (_, list, rm) in &lists {
+            let mut seen: Vec<&str> = Vec::new();
+            for (n, _) in list {
+                let k = seen.iter().filter(|x| **x == n.as_str()).count();
+                seen.push(n);
+                if !slots.contains(&(n.clone(), k)) {
+                    slots.push((n.clone(), k));
+                }
+                hide.insert(n.clone());
+            }
+            hide.extend(rm.iter().cloned());
+        }
+        if !slots.is_empty() || !hide.is_empty() {
+            s.push_str("# Security headers and CSPs: the upstream's own copies are hidden (passed on where the\n# answer neither sets nor removes them), ours are sent `always`.\n");
+            if hide.iter().any(|n| n == "server") {
+                s.push_str("# `remove server` hides the upstream's Server header; nginx still sends its own\n# (`server_tokens off;` hides its version).\n");
+            }
+            for n in &hide {
+                check_value("header name", n)?;
+                let _ = writeln!(s, "proxy_hide_header {n};");
+            }
+            // Names removed and never set are hidden only where an answer removes them.
+            for n in hide.iter().filter(|n| !slots.iter().any(|(x, _)| x == *n)) {
+                let value = |rm: &Vec<String>| {
+                    if rm.contains(n) {
+                        q("")
+                    } else {
+                        upstream_var(n)
+                    }
+                };
+                let default = lists.first().map_or(q(""), |l| value(&l.2));
+                let cases: Vec<(usize, String)> = lists
+                    .iter()
+                    .filter_map(|(p, _, rm)| p.map(|p| (p, value(rm))))
+                    .collect();
+                let v = self.by_reading(
+                    &key,
+                    &format!("{ns}r{ri}_h_{}", n.replace('-', "_")),
+                    &default,
+                    &cases,
+                );
+                if v != q("") {
+                    let _ = writeln!(s, "add_header {n} {v} always;");
+                }
+            }
+            for (i, (n, k)) in slots.iter().enumerate() {
+                let mut values = Vec::new();
+                for (p, list, rm) in &lists {
+                    let v = match list.iter().filter(|(x, _)| x == n).nth(*k) {
+                        Some((_, v)) => self.value(n, v)?,
+                        None if *k == 0 && !rm.contains(n) => upstream_var(n),
+                        None => q(""),
+                    };
+                    values.push((*p, v));
+                }
+                let default = values.first().map_or(q(""), |x| x.1.clone());
+                let cases: Vec<(usize, String)> = values
+                    .iter()
+                    .filter_map(|(p, v)| p.map(|p| (p, v.clone())))
+                    .collect();
+                let v = self.by_reading(&key, &format!("{ns}r{ri}_g{i}"), &default, &cases);
+                if v != q("") {
+                    let _ = writeln!(s, "add_header {n} {v} always;");
+                }
+            }
+        }
+        Ok(s)
+    }
+
+    /// CORS for two readings with different cors policies (one may have none): allowed only
+    /// where both allow, with the stricter settings of the two (the runtime's
+    /// `decide_cors_two`). Each policy's own maps are already written; the pair's are written
+    /// once.
+    fn cors_pair(
+        &mut self,
+        s: Option<(usize, &Cors)>,
+        n: Option<(usize, &Cors)>,
+    ) -> Result<CorsVars, Unsupported> {
+        let ns = self.ns.clone();
+        let ((Some(first), _) | (None, Some(first))) = (s, n) else {
+            return Ok(CorsVars::default());
+        };
+        let id = |x: Option<(usize, &Cors)>| x.map_or("n".to_string(), |(i, _)| i.to_string());
+        let v = format!("{ns}x{}_{}", id(s), id(n));
+        let var = |x: (usize, &Cors)| var_name(&ns, x.0);
+        let both = match (s, n) {
+            (Some((_, a)), Some((_, b))) => Some((a, b)),
+            _ => None,
+        };
+        let static_any = both.is_some_and(|(a, b)| a.is_static_any() && b.is_static_any());
+        let st = format!("${v}_state");
+        let mut out = CorsVars {
+            state: st.clone(),
+            vary: [s, n]
+                .into_iter()
+                .flatten()
+                .any(|(_, c)| !c.is_static_any()),
+            ..CorsVars::default()
+        };
+        let fresh = self.first_time(&format!("cors pair {v}"));
+        if fresh {
+            let lines: Vec<(String, String)>;
+            let state = match (s, n) {
+                (Some(a), Some(b)) => {
+                    lines = vec![
+                        ("default".into(), "denied".into()),
+                        (q("pok:pok"), "pok".into()),
+                        (q("allowed:allowed"), "allowed".into()),
+                        (q("none:none"), "none".into()),
+                        (q("~prej"), "prej".into()),
+                    ];
+                    format!("${}_state:${}_state", var(a), var(b))
+                }
+                _ => {
+                    // One reading has no cors policy: it allows nothing.
+                    lines = vec![
+                        ("default".into(), format!("${}_state", var(first))),
+                        ("pok".into(), "prej".into()),
+                        ("allowed".into(), "denied".into()),
+                    ];
+                    format!("${}_state", var(first))
+                }
+            };
+            let _ = writeln!(
+                self.http,
+                "\n# two readings: cors policy {} (as sent) and {} (normalised)",
+                s.map_or("none".to_string(), |(_, c)| format!("`{}`", c.name())),
+                n.map_or("none".to_string(), |(_, c)| format!("`{}`", c.name()))
+            );
+            self.map(&q(&state), &format!("{v}_state"), &lines);
+        }
+        let Some((a, b)) = both else {
+            return Ok(out);
+        };
+        let acao = if a.any_origin() && b.any_origin() {
+            q("*")
+        } else {
+            "$http_origin".to_string()
+        };
+        let mut acao_lines = vec![
+            ("default".to_string(), q("")),
+            ("allowed".into(), acao.clone()),
+            ("pok".into(), acao),
+        ];
+        if static_any {
+            acao_lines.push(("none".into(), q("*")));
+        }
+        if fresh {
+            self.map(&st, &format!("{v}_acao"), &acao_lines);
+        }
+        out.acao = format!("${v}_acao");
+        if a.credentials() && b.credentials() {
+            if fresh {
+                self.map(
+                    &st,
+                    &format!("{v}_acac"),
+                    &[
+                        ("default".into(), q("")),
+                        ("allowed".into(), q("true")),
+                        ("pok".into(), q("true")),
+                    ],
+                );
+            }
+            out.acac = format!("${v}_acac");
+        }
+        if let Some(e) = a.stricter_expose(b) {
+            let e = self.value("access-control-expose-headers", &text_of(e)?)?;
+            let mut l = vec![
+                ("default".to_string(), q("")),
+                ("allowed".into(), e.clone()),
+            ];
+            if static_any {
+                l.push(("none".into(), e));
+            }
+            if fresh {
+                self.map(&st, &format!("{v}_aceh"), &l);
+            }
+            out.aceh = format!("${v}_aceh");
+        }
+        if fresh {
+            self.map(
+                &st,
+                &format!("{v}_acam"),
+                &[
+                    ("default".into(), q("")),
+                    ("pok".into(), "$http_access_control_request_method".into()),
+                ],
+            );
+            self.map(
+                &q(&format!("{st}:${}_has_names", var(first))),
+                &format!("{v}_acah"),
+                &[
+                    ("default".into(), q("")),
+                    (q("pok:1"), "$http_access_control_request_headers".into()),
+                ],
+            );
+        }
+        out.acam = format!("${v}_acam");
+        out.acah = format!("${v}_acah");
+        if let Some(m) = a.stricter_max_age(b) {
+            let m = self.value("access-control-max-age", &text_of(m)?)?;
+            if fresh {
+                self.map(
+                    &st,
+                    &format!("{v}_acma"),
+                    &[("default".into(), q("")), ("pok".into(), m)],
+                );
+            }
+            out.acma = format!("${v}_acma");
+        }
+        Ok(out)
+    }
+}
+
+/// A short variable suffix for an `Access-Control-*` header.
+fn short(name: &str) -> &'static str {
+    match name {
+        "Access-Control-Allow-Origin" => "acao",
+        "Access-Control-Allow-Credentials" => "acac",
+        "Access-Control-Expose-Headers" => "aceh",
+        "Access-Control-Allow-Methods" => "acam",
+        "Access-Control-Allow-Headers" => "acah",
+        _ => "acma",
+    }
+}
+
+/// A route pattern as a regex over the raw path (the as-sent reading): each byte matches
+/// itself or its escape (hex digits in either case), except `/` and `.`, which the as-sent
+/// reading never decodes from `%2F` and `%2E`.
+fn as_sent_re(p: &str) -> String {
+    let mut out = String::new();
+    for b in p.bytes() {
+        match b {
+            b'/' => out.push('/'),
+            b'.' => out.push_str("\\."),
+            _ => {
+                let lit = re(&char::from(b).to_string());
+                let hi = b >> 4;
+                let lo = b & 0xf;
+                let hex = |d: u8| {
+                    let c = char::from_digit(u32::from(d), 16).unwrap_or('0');
+                    if c.is_ascii_alphabetic() {
+                        format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
+                    } else {
+                        c.to_string()
+                    }
+                };
+                let _ = write!(out, "(?:{lit}|%{}{})", hex(hi), hex(lo));
+            }
+        }
+    }
+    out
+}

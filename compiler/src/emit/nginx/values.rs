@@ -1,0 +1,131 @@
+//! The bottom of the nginx emitter: nginx strings and regexes (quoting, escaping, the checks
+//! that a value can be written at all, variable names) and the [`Writer`] that collects the
+//! `map` blocks of `guestlist-http.conf`. Every other part of the emitter writes through it.
+
+use std::fmt::Write as _;
+
+use crate::emit::{header_text, Unsupported};
+
+/// Escapes regex metacharacters (origins and header names contain no backslash).
+pub(super) fn re(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$#".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A double-quoted nginx string (the values we emit have no `"`, `\`, `$` or control bytes;
+/// the checker guarantees tokens and canonical origins, and [`check_value`] enforces it).
+pub(super) fn q(s: &str) -> String {
+    format!("\"{s}\"")
+}
+
+/// Refuses a value nginx cannot read back as written.
+pub(super) fn check_value(what: &str, s: &str) -> Result<(), Unsupported> {
+    if s.bytes()
+        .any(|b| b == b'"' || b == b'\\' || b == b'$' || b < 0x20 || b == 0x7f)
+        || s.len() > 4000
+    {
+        return Err(Unsupported(format!(
+            "{what} {s:?} cannot be written to nginx (contains `\"`, `\\`, `$` or a control byte, or is over 4000 bytes)"
+        )));
+    }
+    Ok(())
+}
+
+/// Variable prefix for policy `index`: short, so nginx's variables hash stays small (the
+/// policy's name is in the comment above its maps).
+pub(super) fn var_name(ns: &str, index: usize) -> String {
+    format!("{ns}p{index}")
+}
+
+/// A table's header value as text (the runtime's values are visible ASCII).
+pub(super) fn text_of(v: &http::HeaderValue) -> Result<String, Unsupported> {
+    v.to_str()
+        .map(str::to_string)
+        .map_err(|_| Unsupported("a header value that is not visible ASCII".to_string()))
+}
+
+/// `$upstream_http_<name>`: the upstream's own value of a header (its first line), passed on
+/// where the answer leaves the header alone.
+pub(super) fn upstream_var(name: &str) -> String {
+    format!(
+        "$upstream_http_{}",
+        name.to_ascii_lowercase().replace('-', "_")
+    )
+}
+
+/// The maps of `guestlist-http.conf` as they are written.
+pub(super) struct Writer {
+    /// The text of `guestlist-http.conf` so far.
+    pub(super) http: String,
+    /// The namespace every variable name starts with.
+    pub(super) ns: String,
+    /// Whether a header value holds `$`, written as the `$<ns>_dollar` variable.
+    pub(super) dollar: bool,
+    /// The shared csrf maps, and the csrf and websocket policies whose maps are written.
+    emitted: std::collections::BTreeSet<String>,
+}
+
+impl Writer {
+    /// A writer with no maps yet, its variables namespaced `ns`.
+    pub(super) fn new(ns: String) -> Writer {
+        Writer {
+            http: String::new(),
+            ns,
+            dollar: false,
+            emitted: std::collections::BTreeSet::new(),
+        }
+    }
+
+    /// Whether the maps named `key` still need writing (true once per key).
+    pub(super) fn first_time(&mut self, key: &str) -> bool {
+        self.emitted.insert(key.to_string())
+    }
+
+    /// A header value as an nginx string (an `add_header` or `map` value, both read for
+    /// variables): the runtime's definition of a value ([`header_text`]), double-quoted, with
+    /// `\` and `"` escaped and each `$` written as `${ns}_dollar`, a variable holding `$`
+    /// (nginx strings have no escape for it). Values over 4000 bytes are refused: nginx reads
+    /// its configuration in 4096-byte tokens.
+    pub(super) fn value(&mut self, name: &str, v: &str) -> Result<String, Unsupported> {
+        let v = header_text(name, v.as_bytes())?;
+        if v.len() > 4000 {
+            return Err(Unsupported(format!(
+                "the {name} value is {} bytes: nginx cannot read a value over 4000 bytes from its configuration",
+                v.len()
+            )));
+        }
+        let mut out = String::with_capacity(v.len() + 2);
+        out.push('"');
+        for ch in v.chars() {
+            match ch {
+                '\\' | '"' => {
+                    out.push('\\');
+                    out.push(ch);
+                }
+                '$' => {
+                    self.dollar = true;
+                    let _ = write!(out, "${{{}_dollar}}", self.ns);
+                }
+                _ => out.push(ch),
+            }
+        }
+        out.push('"');
+        Ok(out)
+    }
+
+    /// Writes `map SOURCE $TARGET { KEY VALUE; ... }`, the keys aligned.
+    pub(super) fn map(&mut self, source: &str, target: &str, lines: &[(String, String)]) {
+        let _ = writeln!(self.http, "map {source} ${target} {{");
+        let w = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        for (k, v) in lines {
+            let _ = writeln!(self.http, "    {k:w$} {v};");
+        }
+        self.http.push_str("}\n");
+    }
+}
