@@ -46,7 +46,6 @@ impl Cors {
     }
 
     /// [`Cors::method_listed`] for longer methods, or more than eight listed.
-    #[inline(never)]
     fn method_listed_bytes(&self, m: &[u8]) -> bool {
         // Compared a word at a time (slice `==` is a `memcmp` call per method).
         SAFELISTED_METHODS
@@ -79,7 +78,6 @@ pub(crate) fn listed_line(set: &KeySet, line: &[u8]) -> Option<usize> {
 /// The CORS decision for a path whose two readings have different cors policies (at least one
 /// of them has one): allowed only where both allow, with the stricter settings of the two; a
 /// reading with no cors policy allows nothing. Returns the reading that refused, if one did.
-#[inline(never)]
 pub(crate) fn decide_cors_two<'a, H>(
     table_s: Option<&'a Cors>,
     table_n: Option<&'a Cors>,
@@ -168,7 +166,6 @@ where
 
 /// Decides the CORS part into `d` (written in place: returning a decision through every level
 /// would copy it each time). Records the facts the headers follow from, not the headers.
-#[inline(always)]
 pub(crate) fn decide_cors<'a, H>(cors: &'a Cors, method: &str, headers: &'a H, d: &mut Decision<'a>)
 where
     H: HeaderLookup + ?Sized,

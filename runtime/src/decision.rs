@@ -339,7 +339,6 @@ impl<'a> Decision<'a> {
     /// Calls `f` with each header the runtime sets or appends, in order: the one place that
     /// says which headers a decision sends. [`Decision::headers`] collects them; the tower
     /// layer writes them straight into the response.
-    #[inline(always)]
     pub fn for_each_header(&self, mut f: impl FnMut(Header<'a>)) {
         let o = &self.out;
         let Some(c) = o.cors else { return };

@@ -235,7 +235,6 @@ impl<S> Service<S> {
     /// and calls the application with the same bytes. The service that was ready goes with
     /// the future; its clone stays here for the next `poll_ready`, as tower's middleware does.
     #[cold]
-    #[inline(never)]
     fn read_form<ReqBody, ResBody>(
         &mut self,
         req: Request<ReqBody>,
@@ -298,7 +297,6 @@ fn answer<B: Default>(
 }
 
 /// The token the application gets, when the route's csrf policy has a `token` line.
-#[inline(never)]
 fn token(policy: &Policy, secret: Option<&Arc<CsrfSecret>>, d: &crate::Decision<'_>) -> ForApp {
     let mut out = ForApp {
         token: None,
@@ -344,7 +342,6 @@ fn token(policy: &Policy, secret: Option<&Arc<CsrfSecret>>, d: &crate::Decision<
 
 /// A request on a route with a csp, headers or token policy: the nonce and token go to the
 /// application as request extensions, and the future adds the headers and cookie.
-#[inline(never)]
 fn call_guarded<S, ReqBody, ResBody>(
     inner: &mut S,
     policy: &Shared,
@@ -459,9 +456,7 @@ struct GuardState {
 
 impl GuardState {
     /// Adds the route's CSP and security headers and the token cookie to the application's
-    /// response, and marks an unverified deferred form post. Out of line: inlined, its
-    /// registers cost every response's poll, guarded or not.
-    #[inline(never)]
+    /// response, and marks an unverified deferred form post.
     fn apply<B>(self, resp: &mut Response<B>) {
         self.policy.get().apply_guard_headers(
             self.guards.route,
@@ -567,7 +562,6 @@ pin_project_lite::pin_project! {
 }
 
 #[cold]
-#[inline(never)]
 #[expect(
     clippy::panic,
     reason = "polling a completed future breaks the Future contract; std's Ready panics too, and \
@@ -627,9 +621,8 @@ where
 {
     /// Reading a form body: pending only while the body is (which registered the waker); then
     /// this future becomes what `finish` made of it (the layer's answer, or the application's
-    /// future), polled at once. Out of line: inlined into `poll`, it cost every response.
+    /// future), polled at once.
     #[cold]
-    #[inline(never)]
     fn poll_form(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -697,9 +690,7 @@ where
     B: Body,
 {
     /// Reads frames until the body ends, fails, or goes over the limit; the data is kept as
-    /// it came (each frame's bytes, in order) and so are trailers. Out of line, as `finish`
-    /// is: inlined into `ResponseFuture::poll`, they cost every response.
-    #[inline(never)]
+    /// it came (each frame's bytes, in order) and so are trailers.
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Read> {
         let mut this = self.project();
         loop {
@@ -734,7 +725,6 @@ where
     /// Decides again with what was read, and answers (a refusal) or calls the application with
     /// the body's frames.
     #[cold]
-    #[inline(never)]
     fn finish<ResBody>(self: Pin<&mut Self>, read: Read) -> ResponseFuture<S, B, ResBody>
     where
         S: tower_service::Service<Request<RequestBody<B>>, Response = Response<ResBody>>,

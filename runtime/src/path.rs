@@ -103,7 +103,6 @@ fn is_plain_target(path: &[u8]) -> bool {
 
 /// [`is_plain_target`]'s byte loop, and the check of a path already cut at `?`/`#`;
 /// `prev_slash` says whether the byte before `bytes` is `/`.
-#[inline(always)]
 fn plain_bytes(bytes: &[u8], mut prev_slash: bool) -> bool {
     for &b in bytes {
         if matches!(b, b'%' | b'?' | b'#' | b'\\') || (prev_slash && matches!(b, b'/' | b'.')) {
@@ -114,9 +113,7 @@ fn plain_bytes(bytes: &[u8], mut prev_slash: bool) -> bool {
     true
 }
 
-/// [`is_plain_target`] eight bytes per step (SWAR), then the last few one by one. Out of
-/// line: the word constants would cost a path as short as `/` more than its one byte does.
-#[inline(never)]
+/// [`is_plain_target`] eight bytes per step (SWAR), then the last few one by one.
 fn is_plain_target_words(path: &[u8]) -> bool {
     let mut after_slash = 0u64;
     let mut chunks = path.chunks_exact(8);
@@ -174,7 +171,6 @@ pub fn read_path<'a>(raw: &'a str, bufs: &'a mut PathBuffers) -> Result<PathForm
 }
 
 /// [`read_path`] for a path with escapes, `\`, `//` or a segment starting with `.`.
-#[inline(never)]
 fn read_decoded<'a>(raw: &'a [u8], bufs: &'a mut PathBuffers) -> Result<PathForm<'a>, PathError> {
     let path = cut(raw)?;
     let PathBuffers {
