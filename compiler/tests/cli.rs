@@ -1076,6 +1076,49 @@ fn nginx_export_refuses_a_method_nginx_refuses() {
     }
 }
 
+/// GL1011: nginx picks a location by the normalised path, so `emit nginx` and `build` refuse
+/// `paths { non-normal two-readings }` at the setting and write nothing; `check` and `emit
+/// rust` (the runtime applies both readings) accept it.
+#[test]
+fn nginx_export_refuses_two_readings() {
+    let dir = support::tempdir("gl1011");
+    let policy = dir.join("p.policy");
+    std::fs::write(
+        &policy,
+        "paths { non-normal two-readings }\ncors api {\n    allow-origins  \"https://app.example.com\"\n    max-age        2h\n}\nroute \"/api/*\" { cors api }\nroute \"/*\" { }\n",
+    )
+    .unwrap();
+    let p = policy.to_str().unwrap();
+    let o = run(&["check", p]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let rust = dir.join("rust");
+    let o = run(&["emit", "rust", p, "-o", rust.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    for (args, out) in [
+        (vec!["emit", "nginx", p, "-o"], dir.join("nginx")),
+        (vec!["build", p, "-o"], dir.join("build")),
+    ] {
+        let mut args = args;
+        let out_s = out.to_str().unwrap().to_string();
+        args.push(&out_s);
+        let o = run(&args);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(
+                "error[GL1011]: nginx cannot apply both readings of a path with dot segments"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("p.policy:1:9"), "{err}");
+        assert!(
+            err.contains("help: keep `paths { non-normal reject }`"),
+            "{err}"
+        );
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+}
+
 /// Values no target can carry, which a later stage would otherwise be the first to meet: a
 /// control byte in a CSP string (explain, emit rust, build and include_policy! would fail with
 /// "internal error building tables"), a non-ASCII CSP value (generated Rust that would not

@@ -19,7 +19,7 @@ use std::time::Duration;
 use guestlist_compiler::Compilation;
 
 mod support;
-use support::{require_tool, root, send, setup, start, tempdir, Upstream};
+use support::{require_tool, root, send, send_raw, setup, start, tempdir, Upstream};
 
 /// Status and the CORS headers (lowercase names) of one request.
 /// xorshift64*: a seeded generator, so every run sends the same requests.
@@ -474,10 +474,11 @@ fn nginx_decides_like_the_runtime() {
             3000,
             guards,
         ),
-        // `paths { non-normal two-readings }`, nested routes with different cors policies,
-        // header sets and CSPs: each route's answers chosen by the as-sent reading.
+        // Nested routes with different cors policies, header sets and CSPs, and paths with
+        // encoded or doubled slashes: both readings decided, each route's headers chosen by
+        // the as-sent reading.
         (
-            root().join("spec/cases/paths.toml"),
+            root().join("spec/cases/readings.toml"),
             "default",
             16,
             8000,
@@ -659,8 +660,10 @@ fn nginx_starts_on_another_port_when_its_port_is_taken() {
 
 /// The path rules never take a request past your own locations: a path with two readings
 /// whose as-sent reading selects another route is still served by the location nginx chooses
-/// for it (here one of yours that denies everything), with the route's headers chosen by the
-/// as-sent reading; and an upstream include with a URI part works.
+/// for it (here one of yours that denies everything), a path whose dot segments would lead
+/// into one of yours is refused with 400 before any location runs, a 418 of yours stays a
+/// 418 (the path rules jump with 418 internally), and an upstream include with a URI part
+/// works.
 #[test]
 fn the_path_rules_never_bypass_your_own_locations() {
     let Some(bin) = require_tool("nginx") else {
@@ -669,21 +672,23 @@ fn the_path_rules_never_bypass_your_own_locations() {
     let cases = [
         (
             "route \"/api/*\" { cors api }\n",
-            "location ^~ /api/admin/ { deny all; }",
+            "location ^~ /api/admin/ { deny all; } location = /tea { return 418; }",
             &[
-                "/api/admin/secret",
-                "/api%2Fadmin/secret",
-                "//api/admin/secret",
-                "/api//admin/secret",
+                ("/tea", 418),
+                ("/api/admin/secret", 403),
+                ("/api%2Fadmin/secret", 403),
+                ("//api/admin/secret", 403),
+                ("/api//admin/secret", 403),
             ][..],
         ),
         (
-            "paths { non-normal two-readings }\nroute \"/api/*\" { cors api }\nroute \"/*\" { }\n",
+            "route \"/api/*\" { cors api }\nroute \"/*\" { }\n",
             "location ^~ /admin/ { deny all; }",
             &[
-                "/admin/secret",
-                "/api/../admin/secret",
-                "/api/%2e%2e/admin/secret",
+                ("/admin/secret", 403),
+                ("/api/../admin/secret", 400),
+                ("/api/%2e%2e/admin/secret", 400),
+                ("/api/..%2Fadmin/secret", 400),
             ][..],
         ),
     ];
@@ -697,7 +702,7 @@ fn the_path_rules_never_bypass_your_own_locations() {
             let dir = tempdir(&format!("own-locations-{i}-{upstream:?}"));
             let setup = setup(&bin, &c, "default", &dir, upstream, false).with_own_lines(own);
             let server = start(&bin, &setup);
-            for p in *paths {
+            for (p, want) in *paths {
                 let (status, _) = send(
                     server.addr,
                     "GET",
@@ -705,8 +710,8 @@ fn the_path_rules_never_bypass_your_own_locations() {
                     &[("Origin".into(), "https://app.example.com".into())],
                 );
                 assert_eq!(
-                    status, 403,
-                    "{upstream:?} GET {p}: your `deny all` location"
+                    status, *want,
+                    "{upstream:?} GET {p}: your `deny all` location, or 400 for dot segments"
                 );
             }
             // The route itself still reaches the upstream, with its CORS headers.
@@ -726,4 +731,76 @@ fn the_path_rules_never_bypass_your_own_locations() {
             );
         }
     }
+}
+
+/// A backend that repeats headers: on a path with one reading the upstream's lines reach the
+/// client whole, except a header the route's own answer replaces; on a path whose as-sent
+/// reading is a partner route, the partner's combinable headers (CSP, Permissions-Policy,
+/// Referrer-Policy) are added after the upstream's and the others replace them.
+#[test]
+fn repeated_upstream_headers_reach_the_client_whole() {
+    let Some(bin) = require_tool("nginx") else {
+        return;
+    };
+    let text = "cors api {\n    allow-origins \"https://app.example.com\"\n}\nheaders outer {\n    permissions-policy geolocation=()\n    referrer-policy strict-origin\n    x-frame-options DENY\n    strict-transport-security max-age=600\n    cross-origin-opener-policy same-origin\n}\ncsp outer {\n    default-src 'none'\n}\nroute \"/api/*\" { cors api; headers outer; csp outer }\nroute \"/api/b/*\" { cors api }\n";
+    let c = Compilation::from_str("repeat.policy", text);
+    assert!(!c.has_errors(), "{}", c.render());
+    let dir = tempdir("repeating-upstream");
+    let server = start(
+        &bin,
+        &setup(&bin, &c, "default", &dir, Upstream::ProxiedRepeating, false),
+    );
+    let values = |path: &str| {
+        let (status, h) = send_raw(
+            server.addr,
+            "GET",
+            path,
+            &[("Origin".into(), "https://app.example.com".into())],
+        );
+        assert_eq!(status, 200, "GET {path}");
+        move |name: &str| -> Vec<String> {
+            h.iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+                .collect()
+        }
+    };
+    let one = values("/api/b/x");
+    assert_eq!(one("permissions-policy"), ["camera=()", "usb=()"]);
+    assert_eq!(one("referrer-policy"), ["no-referrer", "same-origin"]);
+    assert_eq!(
+        one("content-security-policy"),
+        ["img-src *", "script-src 'self'"]
+    );
+    // Hidden for the partner's answer, passed on from its first line: the line browsers read.
+    assert_eq!(one("strict-transport-security"), ["max-age=1"]);
+    assert_eq!(one("x-frame-options"), ["SAMEORIGIN"]);
+    assert_eq!(one("set-cookie"), ["a=1", "b=2"]);
+    assert!(one("cross-origin-opener-policy").is_empty());
+
+    let two = values("/api/b%2Fx");
+    assert_eq!(
+        two("permissions-policy"),
+        ["camera=()", "usb=()", "geolocation=()"]
+    );
+    assert_eq!(
+        two("referrer-policy"),
+        ["no-referrer", "same-origin", "strict-origin"]
+    );
+    assert_eq!(
+        two("content-security-policy"),
+        ["img-src *", "script-src 'self'", "default-src 'none'"]
+    );
+    assert_eq!(two("strict-transport-security"), ["max-age=600"]);
+    assert_eq!(two("x-frame-options"), ["DENY"]);
+    assert_eq!(two("set-cookie"), ["a=1", "b=2"]);
+    assert_eq!(two("cross-origin-opener-policy"), ["same-origin"]);
+
+    // The route that sets them: its own values only.
+    let own = values("/api/x");
+    assert_eq!(own("permissions-policy"), ["geolocation=()"]);
+    assert_eq!(own("referrer-policy"), ["strict-origin"]);
+    assert_eq!(own("content-security-policy"), ["default-src 'none'"]);
+    assert_eq!(own("strict-transport-security"), ["max-age=600"]);
+    assert_eq!(own("set-cookie"), ["a=1", "b=2"]);
 }

@@ -138,7 +138,9 @@ fn path_forms(mode: guestlist::NonNormalPaths) -> &'static str {
              the root) is refused with 400. A path with `//`, `%2F`, `%2E`, a backslash or dot \
              segments is read twice, as the application's router sees it (as sent) and as nginx \
              sees it (normalised): both readings' CSRF and WebSocket checks must pass, CORS is \
-             allowed only where both routes allow it, and an exemption never applies. Not \
+             allowed only where both routes allow it, and an exemption never applies. The Rust \
+             runtime applies this mode; nginx cannot (it serves a path with dot segments from \
+             the location of the path they lead to), so `emit nginx` refuses it (GL1011). Not \
              covered: `;` path parameters and case-insensitive routers in the application (Java \
              servlet containers, ASP.NET), which read other paths than guestlist.\n\n"
         }

@@ -137,6 +137,10 @@ pub enum Upstream {
     ProxiedWithUri,
     /// `return 200` with a small JSON body, for the browser.
     Json,
+    /// `proxy_pass` to a backend that sends two lines of `Permissions-Policy`,
+    /// `Referrer-Policy`, `Content-Security-Policy`, `Strict-Transport-Security` and
+    /// `Set-Cookie`, and one `X-Frame-Options: SAMEORIGIN`.
+    ProxiedRepeating,
 }
 
 /// An nginx configuration around an emitted policy, checked with `nginx -t`; [`start`] runs
@@ -175,6 +179,9 @@ impl NginxSetup {
             Upstream::Json => {
                 "default_type application/json;\nreturn 200 '{\"ok\":true}';\n".to_string()
             }
+            Upstream::ProxiedRepeating => {
+                format!("proxy_pass http://127.0.0.1:{backend}/repeating/;\n")
+            }
         };
         std::fs::write(&upstream_file, body).unwrap();
         let d = dir.to_string_lossy();
@@ -184,7 +191,7 @@ impl NginxSetup {
             "access_log off;".to_string()
         };
         let conf = format!(
-            "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\nevents {{ worker_connections 256; }}\nhttp {{\n    {log}\n    client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n    map_hash_max_size 32768; map_hash_bucket_size 128; variables_hash_bucket_size 128;\n    include {d}/out/guestlist-http.conf;\n    server {{\n        listen 127.0.0.1:{port};\n        include {d}/out/guestlist-server.conf;\n        {}\n{}    }}\n    server {{\n        listen 127.0.0.1:{backend};\n        location / {{ add_header Access-Control-Allow-Origin \"*\" always; add_header X-Powered-By \"PHP/5\" always; add_header Content-Security-Policy \"default-src *\" always; add_header X-Frame-Options \"ALLOWALL\" always; return 200 \"app\\n\"; }}\n    }}\n}}\n",
+            "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\nevents {{ worker_connections 256; }}\nhttp {{\n    {log}\n    client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n    map_hash_max_size 32768; map_hash_bucket_size 128; variables_hash_bucket_size 128;\n    include {d}/out/guestlist-http.conf;\n    server {{\n        listen 127.0.0.1:{port};\n        include {d}/out/guestlist-server.conf;\n        {}\n{}    }}\n    server {{\n        listen 127.0.0.1:{backend};\n        location / {{ add_header Access-Control-Allow-Origin \"*\" always; add_header X-Powered-By \"PHP/5\" always; add_header Content-Security-Policy \"default-src *\" always; add_header X-Frame-Options \"ALLOWALL\" always; return 200 \"app\\n\"; }}\n        location /repeating/ {{ add_header Permissions-Policy \"camera=()\" always; add_header Permissions-Policy \"usb=()\" always; add_header Referrer-Policy \"no-referrer\" always; add_header Referrer-Policy \"same-origin\" always; add_header Content-Security-Policy \"img-src *\" always; add_header Content-Security-Policy \"script-src 'self'\" always; add_header Strict-Transport-Security \"max-age=1\" always; add_header Strict-Transport-Security \"max-age=2\" always; add_header Set-Cookie \"a=1\" always; add_header Set-Cookie \"b=2\" always; add_header X-Frame-Options \"SAMEORIGIN\" always; return 200 \"app\\n\"; }}\n    }}\n}}\n",
             self.own,
             if self.catch_all { String::new() } else { "        location / { return 200 \"unrouted\\n\"; }\n".to_string() }
         );
@@ -329,6 +336,19 @@ pub fn send(
     path: &str,
     headers: &[(String, String)],
 ) -> (u16, Vec<(String, String)>) {
+    let (status, mut hs) = send_raw(addr, method, path, headers);
+    hs.retain(|(n, _)| is_policy_header(n));
+    hs.sort();
+    (status, hs)
+}
+
+/// [`send`], returning every response header in the order sent (lowercase names).
+pub fn send_raw(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+) -> (u16, Vec<(String, String)>) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
@@ -350,11 +370,9 @@ pub fn send(
         .and_then(|l| l.split(' ').nth(1))
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let mut hs: Vec<(String, String)> = lines
+    let hs: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .filter(|(n, _)| is_policy_header(n))
         .collect();
-    hs.sort();
     (status, hs)
 }

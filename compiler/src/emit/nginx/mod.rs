@@ -98,26 +98,26 @@ fn namespace(lowered: &Lowered) -> String {
 /// Errors for exporting `lowered` to nginx: GL1010 at each `allow-methods` method holding a
 /// byte other than `A`-`Z`, `_` and `-`, which nginx answers with 400 before any
 /// configuration runs (so the policy would allow a method its edge never serves); GL1011 for
-/// `paths { non-normal two-readings }` without a `/*` route (a path whose normalised reading
-/// matches no route reaches a location of yours, where the emitted configuration cannot apply
-/// its as-sent reading's policies).
+/// `paths { non-normal two-readings }`: nginx picks a location by the normalised path, and a
+/// path whose dot segments lead out of a route (`/api/..%2Fstatic/x`) reaches whatever
+/// location of yours serves the other path, where nothing can apply the as-sent reading's
+/// policies.
 pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::Diagnostic> {
     let program = &compilation.program;
     let mut out = Vec::new();
     let policy = &lowered.policy;
     if policy.non_normal_paths() == guestlist::NonNormalPaths::TwoReadings
         && !policy.routes().is_empty()
-        && !policy.routes().iter().any(|r| r.pattern() == "/*")
     {
         if let Some(p) = &program.paths {
             out.push(
                 crate::diag::Diagnostic::new(
                     "GL1011",
                     p.line.unwrap_or(p.span),
-                    "nginx cannot apply both readings of a path that reaches none of the policy's routes",
+                    "nginx cannot apply both readings of a path with dot segments",
                 )
-                .label("with `two-readings`, a path whose dot segments lead outside every route reaches one of your own locations")
-                .help("add `route \"/*\" { }` so that every path reaches a generated location, or keep `paths { non-normal reject }` (the default) for nginx"),
+                .label("nginx serves `/api/../static/x` from the location of `/static/x`, which may be one of yours, where the as-sent route's checks cannot run")
+                .help("keep `paths { non-normal reject }` (the default) for an nginx edge: paths with dot segments are refused with 400, as browsers never send them"),
             );
         }
     }

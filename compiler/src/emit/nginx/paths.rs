@@ -55,27 +55,23 @@ impl PolicyIds {
     }
 
     /// The ids a path whose normalised reading selects route `ri` can have as its as-sent
-    /// reading's, besides the route's own. With `non-normal reject` a path with two readings
-    /// has no dot segment, so its normalised reading starts with its as-sent reading's route
-    /// prefix: the as-sent route is a prefix route whose literal prefix the route's pattern
-    /// starts with, or no route (when the policy has no `/*`). With `two-readings`, any.
+    /// reading's, besides the route's own. nginx serves `non-normal reject` only (GL1011), so
+    /// a path with two readings has no dot segment, and its normalised reading starts with its
+    /// as-sent reading's route prefix: the as-sent route is a prefix route whose literal
+    /// prefix the route's pattern starts with, or no route (when the policy has no `/*`).
     pub(super) fn partners(&self, policy: &guestlist::Policy, ri: usize) -> Vec<usize> {
         let Some((own, r)) = self.of_route.get(ri).zip(policy.routes().get(ri)) else {
             return Vec::new();
         };
         let mut out = std::collections::BTreeSet::new();
-        if policy.non_normal_paths() == guestlist::NonNormalPaths::TwoReadings {
-            out.extend(0..self.tuples.len());
-        } else {
-            if !policy.routes().iter().any(|x| x.pattern() == "/*") {
-                out.insert(0);
-            }
-            let literal = r.pattern().strip_suffix('*').unwrap_or(r.pattern());
-            for (x, id) in policy.routes().iter().zip(&self.of_route) {
-                if let Some(prefix) = x.pattern().strip_suffix('*') {
-                    if literal.starts_with(prefix) {
-                        out.insert(*id);
-                    }
+        if !policy.routes().iter().any(|x| x.pattern() == "/*") {
+            out.insert(0);
+        }
+        let literal = r.pattern().strip_suffix('*').unwrap_or(r.pattern());
+        for (x, id) in policy.routes().iter().zip(&self.of_route) {
+            if let Some(prefix) = x.pattern().strip_suffix('*') {
+                if literal.starts_with(prefix) {
+                    out.insert(*id);
                 }
             }
         }
@@ -88,8 +84,7 @@ impl Writer {
     /// The path rules at the server level (spec/language.md, "Path forms"): the raw path's
     /// form (`$request_uri`, cut at `?`), the as-sent reading's policy id (the route patterns
     /// as regexes over the raw path), and the 400 for a path with dot segments or a
-    /// backslash (unless `non-normal two-readings`), which jumps to a named location that
-    /// answers by itself. Everything else is decided in the route locations, where the
+    /// backslash, which jumps to a named location that answers by itself. Everything else is decided in the route locations, where the
     /// as-sent reading's id picks the answer (nothing is served from a named location, so
     /// your own locations keep applying). nginx itself answers 400 to a path it cannot read
     /// (an invalid escape, `%00`, `..` above the root).
@@ -100,20 +95,17 @@ impl Writer {
         server: &mut String,
     ) -> Result<(), Unsupported> {
         let ns = self.ns.clone();
-        let two_readings = policy.non_normal_paths() == guestlist::NonNormalPaths::TwoReadings;
         let _ = writeln!(
             self.http,
             "\n# Path forms (spec/language.md): the raw path's form"
         );
         let mut form = vec![("default".to_string(), q(""))];
-        if !two_readings {
-            form.push((
-                q("~^[^?#]*(?:/|%2[fF])(?:\\.|%2[eE]){1,2}(?:/|%2[fF]|[?#]|$)"),
-                "dots".into(),
-            ));
-            // A backslash is written `\x5c`: nginx unescapes `\\` in quoted strings.
-            form.push((q("~^[^?#]*(?:\\x5c|%5[cC])"), "dots".into()));
-        }
+        form.push((
+            q("~^[^?#]*(?:/|%2[fF])(?:\\.|%2[eE]){1,2}(?:/|%2[fF]|[?#]|$)"),
+            "dots".into(),
+        ));
+        // A backslash is written `\x5c`: nginx unescapes `\\` in quoted strings.
+        form.push((q("~^[^?#]*(?:\\x5c|%5[cC])"), "dots".into()));
         form.push((
             q("~^[^?#]*(?://|%2[eEfF]|%5[cC]|\\x5c|/\\.\\.?(?:/|[?#]|$))"),
             "two".into(),
@@ -148,14 +140,13 @@ impl Writer {
             "# The policies of the route the as-sent reading selects (every escape but %2E, %2F and\n# %5C decoded, nothing merged or resolved), read on the raw path."
         );
         self.map("$request_uri", &format!("{ns}_sent"), &sent);
-        if two_readings {
-            return Ok(());
-        }
+        // The jump's target: for a path with dot segments the 400; for every other 418 (one of
+        // your own locations answering 418) a named location that answers 418 again.
         self.map(
             &format!("${ns}_form"),
             &format!("{ns}_path"),
             &[
-                ("default".to_string(), q("")),
+                ("default".to_string(), q(&format!("@{ns}_teapot"))),
                 (q("dots"), q(&format!("@{ns}_not_normal"))),
             ],
         );
@@ -164,11 +155,12 @@ impl Writer {
             "\n# Path forms (spec/language.md): nginx answers 400 to a path it cannot read (an invalid\n\
              # escape, %00, `..` above the root). A path with a `.` or `..` segment or a backslash, once\n\
              # decoded, gets 400 and `Guestlist-Reason: path-not-normal`, in a named location that\n\
-             # answers by itself (418 is only the internal jump). Every other path is decided in the\n\
-             # route locations below.\n\
+             # answers by itself (418 is only the internal jump: a 418 of your own is answered 418\n\
+             # again). Every other path is decided in the route locations.\n\
              error_page 418 = ${ns}_path;\n\
-             if (${ns}_path) {{ return 418; }}\n\
-             location @{ns}_not_normal {{\n    add_header Guestlist-Reason path-not-normal always;\n    return 400;\n}}"
+             if (${ns}_form = dots) {{ return 418; }}\n\
+             location @{ns}_not_normal {{\n    add_header Guestlist-Reason path-not-normal always;\n    return 400;\n}}\n\
+             location @{ns}_teapot {{\n    return 418;\n}}"
         );
         Ok(())
     }
@@ -360,9 +352,22 @@ impl Writer {
                 removed(gs),
             ));
         }
+        // The route's own headers and removals are hidden on every response, as on a route
+        // whose paths have one reading. A header only a partner sets or removes: one whose
+        // lines combine (`is_added_beside`) is added after the upstream's, which it overrides
+        // or tightens; any other is hidden and passed on (its first line, which is how
+        // browsers read it) where the answer leaves it alone; nginx's own Server is left
+        // alone; headers nginx manages or that may repeat cannot be hidden for some requests
+        // only.
+        let (own_list, own_rm) = lists
+            .first()
+            .map(|(_, l, rm)| (l.clone(), rm.clone()))
+            .unwrap_or_default();
+        let governed =
+            |n: &str| own_list.iter().any(|(x, _)| x == n) || own_rm.iter().any(|x| x == n);
         let mut slots: Vec<(String, usize)> = Vec::new();
         let mut hide = std::collections::BTreeSet::new();
-        for (_, list, rm) in &lists {
+        for (p, list, rm) in &lists {
             let mut seen: Vec<&str> = Vec::new();
             for (n, _) in list {
                 let k = seen.iter().filter(|x| **x == n.as_str()).count();
@@ -370,9 +375,23 @@ impl Writer {
                 if !slots.contains(&(n.clone(), k)) {
                     slots.push((n.clone(), k));
                 }
+                if governed(n) || !is_added_beside(n) {
+                    hide.insert(n.clone());
+                }
+            }
+            for n in rm {
+                if n == "server" && !governed(n) {
+                    continue;
+                }
+                if !governed(n) && never_hidden_for_some(n) {
+                    return Err(Unsupported(format!(
+                        "route \"{}\" removes `{n}`, which nginx cannot remove only from the paths of route \"{}\" that read as it when sent (`{n}` is managed by nginx or may repeat); remove it from both routes' header sets, or from neither",
+                        p.and_then(|p| ids.route(policy, p)).map_or("", |(_, x)| x.pattern()),
+                        r.pattern()
+                    )));
+                }
                 hide.insert(n.clone());
             }
-            hide.extend(rm.iter().cloned());
         }
         if !slots.is_empty() || !hide.is_empty() {
             s.push_str("# Security headers and CSPs: the upstream's own copies are hidden (passed on where the\n# answer neither sets nor removes them), ours are sent `always`.\n");
@@ -383,10 +402,10 @@ impl Writer {
                 check_value("header name", n)?;
                 let _ = writeln!(s, "proxy_hide_header {n};");
             }
-            // Names removed and never set are hidden only where an answer removes them.
+            // Hidden names no answer sets: passed on unless the answer removes them.
             for n in hide.iter().filter(|n| !slots.iter().any(|(x, _)| x == *n)) {
                 let value = |rm: &Vec<String>| {
-                    if rm.contains(n) {
+                    if rm.contains(n) || n == "server" {
                         q("")
                     } else {
                         upstream_var(n)
@@ -399,7 +418,7 @@ impl Writer {
                     .collect();
                 let v = self.by_reading(
                     &key,
-                    &format!("{ns}r{ri}_h_{}", n.replace('-', "_")),
+                    &format!("{ns}r{ri}_h_{}", var_part(n)),
                     &default,
                     &cases,
                 );
@@ -408,11 +427,12 @@ impl Writer {
                 }
             }
             for (i, (n, k)) in slots.iter().enumerate() {
+                let hidden = hide.contains(n);
                 let mut values = Vec::new();
                 for (p, list, rm) in &lists {
                     let v = match list.iter().filter(|(x, _)| x == n).nth(*k) {
                         Some((_, v)) => self.value(n, v)?,
-                        None if *k == 0 && !rm.contains(n) => upstream_var(n),
+                        None if hidden && *k == 0 && !rm.contains(n) => upstream_var(n),
                         None => q(""),
                     };
                     values.push((*p, v));
@@ -574,6 +594,59 @@ impl Writer {
         }
         Ok(out)
     }
+}
+
+/// Whether a header a partner sets (and the route does not) is added after the upstream's
+/// lines rather than hiding them, so that the upstream's lines reach every other request
+/// whole (nginx 1.22 passes on only the first line of a hidden header): the CSPs (one more
+/// policy is never looser), Reporting-Endpoints and Permissions-Policy (dictionaries: a later
+/// member replaces an earlier one of the same name) and Referrer-Policy (the last valid
+/// token wins). The headers hidden instead are read from their first line by browsers
+/// (Strict-Transport-Security, X-Content-Type-Options) or are single values that two lines
+/// would make invalid or conflicting.
+fn is_added_beside(name: &str) -> bool {
+    matches!(
+        name,
+        "content-security-policy"
+            | "content-security-policy-report-only"
+            | "reporting-endpoints"
+            | "permissions-policy"
+            | "referrer-policy"
+    )
+}
+
+/// Headers nginx manages or that may repeat: never hidden for some requests only (their
+/// upstream value could not be passed on whole).
+fn never_hidden_for_some(name: &str) -> bool {
+    matches!(
+        name,
+        "set-cookie"
+            | "content-length"
+            | "transfer-encoding"
+            | "connection"
+            | "date"
+            | "vary"
+            | "content-type"
+            | "location"
+            | "www-authenticate"
+            | "link"
+            | "cache-control"
+    )
+}
+
+/// A header name as part of a variable name: lowercase letters and digits kept, every other
+/// byte as `_` and two hex digits (injective, as the slugs are).
+fn var_part(name: &str) -> String {
+    let mut out = String::new();
+    for b in name.bytes() {
+        match b {
+            b'a'..=b'z' | b'0'..=b'9' => out.push(char::from(b)),
+            _ => {
+                let _ = write!(out, "_{b:02x}");
+            }
+        }
+    }
+    out
 }
 
 /// A short variable suffix for an `Access-Control-*` header.
