@@ -7,14 +7,16 @@
 //! "No looser" (spec): a refusal, or allowed origins, methods, request headers and exposed
 //! headers that are subsets, credentials only where the other sends them, a max-age at most
 //! the other's, and the other's guard refusals and CSPs included. It is judged on what a
-//! browser sees: status and headers.
+//! browser sees: status and headers. The generated routes carry cors policies, CSPs, header
+//! sets, CSRF origin checks with an exemption, signed-token CSRF (decided with a secret; some
+//! requests carry a valid token, some a forged one) and WebSocket origin checks.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests fail by panicking
 
 use std::collections::BTreeSet;
 
 use guestlist::{
-    CorsSpec, CspSpec, CsrfSpec, Decision, GuardValue, HeaderSetSpec, Kind, NonNormalPaths,
-    PathRoutes, Policy, PolicySpec, RouteSpec,
+    CorsSpec, CspSpec, CsrfSecret, CsrfSpec, Decision, GuardValue, HeaderSetSpec, Kind,
+    NonNormalPaths, PathRoutes, Policy, PolicySpec, RouteSpec, TokenSpec, WebSocketSpec,
 };
 use proptest::prelude::*;
 
@@ -69,7 +71,10 @@ fn policy() -> impl Strategy<Value = Policy> {
     (
         proptest::collection::vec(cors_spec(), 1..=3),
         proptest::sample::subsequence(PATTERNS.to_vec(), 1..=PATTERNS.len()),
-        proptest::collection::vec((0..5usize, 0..3usize, 0..3usize, 0..2usize), PATTERNS.len()),
+        proptest::collection::vec(
+            (0..5usize, 0..3usize, 0..3usize, 0..3usize, 0..2usize),
+            PATTERNS.len(),
+        ),
         any::<bool>(),
     )
         .prop_map(|(cors, patterns, picks, two_readings)| {
@@ -85,13 +90,14 @@ fn policy() -> impl Strategy<Value = Policy> {
             let routes = patterns
                 .iter()
                 .zip(&picks)
-                .map(|(p, &(c, csp, headers, csrf))| RouteSpec {
+                .map(|(p, &(c, csp, headers, csrf, ws))| RouteSpec {
                     pattern: (*p).to_string(),
                     cors: (c < n).then_some(c),
                     csp: (csp < 2).then_some(csp),
                     headers: (headers < 2).then_some(headers),
-                    csrf: (csrf == 1).then_some(0),
-                    ..RouteSpec::default()
+                    // 0: none, 1: origin checks with an exemption, 2: signed tokens.
+                    csrf: csrf.checked_sub(1),
+                    websocket: (ws == 1).then_some(0),
                 })
                 .collect();
             Policy::from_spec(PolicySpec {
@@ -118,11 +124,23 @@ fn policy() -> impl Strategy<Value = Policy> {
                         remove: Vec::new(),
                     },
                 ],
-                csrf: vec![CsrfSpec {
-                    name: "forms".into(),
-                    trusted: vec!["https://b.test".into()],
-                    exempt: vec![("POST".into(), "/hooks/*".into())],
-                    ..CsrfSpec::default()
+                csrf: vec![
+                    CsrfSpec {
+                        name: "forms".into(),
+                        trusted: vec!["https://b.test".into()],
+                        exempt: vec![("POST".into(), "/hooks/*".into())],
+                        ..CsrfSpec::default()
+                    },
+                    CsrfSpec {
+                        name: "tokens".into(),
+                        token: Some(token_spec()),
+                        ..CsrfSpec::default()
+                    },
+                ],
+                websocket: vec![WebSocketSpec {
+                    name: "ws".into(),
+                    origins: vec!["https://b.test".into()],
+                    ..WebSocketSpec::default()
                 }],
                 non_normal: if two_readings {
                     NonNormalPaths::TwoReadings
@@ -135,7 +153,31 @@ fn policy() -> impl Strategy<Value = Policy> {
         })
 }
 
-/// A request: method and headers (the path is generated apart).
+fn token_spec() -> TokenSpec {
+    TokenSpec {
+        header: "x-csrf-token".into(),
+        cookie: "__Host-csrf".into(),
+        bind_cookie: "session".into(),
+        same_site: "Lax".into(),
+        field: "csrf_token".into(),
+        defer_forms: false,
+    }
+}
+
+fn secret() -> &'static CsrfSecret {
+    static SECRET: std::sync::OnceLock<CsrfSecret> = std::sync::OnceLock::new();
+    SECRET.get_or_init(|| CsrfSecret::new(vec![7u8; 32]).unwrap())
+}
+
+/// A token for the session `s1`, minted once.
+fn token() -> &'static str {
+    static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TOKEN.get_or_init(|| guestlist::mint_csrf_token(secret(), b"s1").unwrap())
+}
+
+/// A request: method and headers (the path is generated apart). Some carry a WebSocket
+/// upgrade; some the session's token in its cookie and header, or a cookie and a header that
+/// disagree.
 fn request() -> impl Strategy<Value = (String, Vec<(String, String)>)> {
     (
         prop_oneof![Just("GET"), Just("POST"), Just("PUT"), Just("OPTIONS")],
@@ -143,8 +185,9 @@ fn request() -> impl Strategy<Value = (String, Vec<(String, String)>)> {
         proptest::option::of(prop_oneof![Just("GET"), Just("PUT"), Just("DELETE")]),
         proptest::sample::subsequence(HEADER_NAMES.to_vec(), 0..=2),
         proptest::option::of(prop_oneof![Just("cross-site"), Just("same-origin")]),
+        (any::<bool>(), 0..3usize),
     )
-        .prop_map(|(method, origin, acrm, acrh, sfs)| {
+        .prop_map(|(method, origin, acrm, acrh, sfs, (upgrade, tok))| {
             let mut h = Vec::new();
             if let Some(o) = origin {
                 h.push(("origin".to_string(), o.to_string()));
@@ -159,6 +202,27 @@ fn request() -> impl Strategy<Value = (String, Vec<(String, String)>)> {
             }
             if let Some(s) = sfs {
                 h.push(("sec-fetch-site".into(), s.into()));
+            }
+            if upgrade && method == "GET" {
+                h.push(("upgrade".into(), "websocket".into()));
+                h.push(("connection".into(), "Upgrade".into()));
+            }
+            match tok {
+                1 => {
+                    h.push((
+                        "cookie".into(),
+                        format!("__Host-csrf={}; session=s1", token()),
+                    ));
+                    h.push(("x-csrf-token".into(), token().to_string()));
+                }
+                2 => {
+                    h.push((
+                        "cookie".into(),
+                        format!("__Host-csrf={}; session=s1", token()),
+                    ));
+                    h.push(("x-csrf-token".into(), "0".repeat(token().len())));
+                }
+                _ => {}
             }
             h.push(("host".into(), "site.test".into()));
             (method.to_string(), h)
@@ -321,7 +385,7 @@ proptest! {
             m = insert(&m, *at, MUTATIONS[*k]);
         }
         let h = &headers[..];
-        let a = policy.decide(&method, &m, h);
+        let a = policy.decide_full(&method, &m, None, h, Some(secret()));
         let sa = seen(&policy, &a);
         let reject = policy.non_normal_paths() == NonNormalPaths::Reject;
         let mut against: Vec<(String, String)> = Vec::new();
@@ -341,7 +405,7 @@ proptest! {
             }
         }
         for (what, q) in against {
-            let b = policy.decide(&method, &q, h);
+            let b = policy.decide_full(&method, &q, None, h, Some(secret()));
             let sb = seen(&policy, &b);
             if let Err(e) = no_looser(&sa, &sb) {
                 prop_assert!(false, "{method} {m} (from {p}) is looser than {what} ({q}): {e}\n a: {:?} {:?}\n b: {:?} {:?}", a.kind, sa.headers, b.kind, sb.headers);
