@@ -13,6 +13,7 @@
 use std::fmt::Write as _;
 
 use guestlist::{KeySet, Policy};
+use http::HeaderValue;
 
 use crate::emit::{csp_text, header_name, header_text, Unsupported};
 use crate::Lowered;
@@ -82,12 +83,12 @@ impl Gen<'_> {
     }
 
     /// `Some("value")` or `None`, the value checked as the runtime checks it.
-    fn opt_value(&self, name: &str, v: Option<&str>) -> Result<String, Unsupported> {
+    fn opt_value(&self, name: &str, v: Option<&HeaderValue>) -> Result<String, Unsupported> {
         let k = self.krate;
         Ok(match v {
-            Some(s) => format!(
+            Some(v) => format!(
                 "{k}::__private::Option::Some({:?})",
-                header_text(name, s.as_bytes())?
+                header_text(name, v.as_bytes())?
             ),
             None => format!("{k}::__private::Option::None"),
         })
@@ -197,11 +198,7 @@ fn guards(g: &mut Gen<'_>, policy: &Policy) -> Result<(), Unsupported> {
     for (i, c) in policy.csp_policies().iter().enumerate() {
         csp_text(c)?;
         g.cow_array(&format!("CSP{i}_PARTS"), c.parts());
-        let endpoints = match c.reporting_endpoints() {
-            Some(v) => Some(header_text("reporting-endpoints", v.as_bytes())?),
-            None => None,
-        };
-        let re = g.opt_value("reporting-endpoints", endpoints)?;
+        let re = g.opt_value("reporting-endpoints", c.reporting_endpoints())?;
         exprs.push(format!(
             "{k}::__private::csp({:?}, {}, &CSP{i}_PARTS, {re})",
             c.name(),

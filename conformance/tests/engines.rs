@@ -44,15 +44,15 @@ fn table_headers(policy: &Policy, route: &guestlist::Route) -> Vec<(String, Stri
             out.push(("access-control-allow-credentials".into(), "true".into()));
         }
         if let Some(v) = c.expose_headers_value() {
-            out.push(("access-control-expose-headers".into(), v.into()));
+            out.push(("access-control-expose-headers".into(), text(v.as_bytes())));
         }
         if c.any_header() && c.credentials() {
             out.push(("access-control-allow-headers".into(), "$echo".into()));
         } else if let Some(v) = c.allow_headers_value() {
-            out.push(("access-control-allow-headers".into(), v.into()));
+            out.push(("access-control-allow-headers".into(), text(v.as_bytes())));
         }
         if let Some(v) = c.max_age_value() {
-            out.push(("access-control-max-age".into(), v.into()));
+            out.push(("access-control-max-age".into(), text(v.as_bytes())));
         }
     }
     out.sort();

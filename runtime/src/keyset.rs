@@ -458,9 +458,10 @@ impl KeySet {
     /// whose slots [`KeySet::new`] laid out when the code was generated. Refuses, at compile
     /// time, a table [`KeySet::new`] could not have made: an owned key, more keys than an
     /// index names, a slot count other than the one for this many keys, or slots that do not
-    /// name each key once by count and range. (Where in its probe run each key sits is not
-    /// checked: that would take the hash at compile time. A key out of place can only make
-    /// lookups miss: probing is bounded and every access is checked.)
+    /// name each key once by count and range. (Where in its probe run each key sits, and
+    /// whether two slots name one key or two keys are equal, is not checked: that would take
+    /// the hash, or a pass per key, at compile time. Such a table can only make lookups miss,
+    /// which refuses what the key allowed: probing is bounded and every access is checked.)
     pub(crate) const fn from_raw_parts(
         keys: &'static [Cow<'static, str>],
         slots: &'static [u32],

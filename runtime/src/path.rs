@@ -30,6 +30,21 @@ pub enum PathError {
     TooLong,
 }
 
+impl std::fmt::Display for PathError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PathError::NotAbsolute => f.write_str("the path does not start with `/`"),
+            PathError::BadPercentEncoding => {
+                f.write_str("the path has a `%` not followed by two hex digits, or `%00`")
+            }
+            PathError::AboveRoot => f.write_str("the path's `..` segments climb above the root"),
+            PathError::TooLong => write!(f, "the path is longer than {MAX_PATH} bytes"),
+        }
+    }
+}
+
+impl std::error::Error for PathError {}
+
 /// A path, read: [`read_path`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathForm<'a> {
@@ -336,6 +351,17 @@ fn put(buf: &mut [u8], w: &mut usize, b: u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each error says what is wrong with the path, and is a `std::error::Error`.
+    #[test]
+    fn path_errors_read_as_sentences() {
+        let long = format!("/{}", "a".repeat(MAX_PATH));
+        let err = |p: &str| -> Box<dyn std::error::Error> { Box::new(norm(p).unwrap_err()) };
+        assert_eq!(err("x").to_string(), "the path does not start with `/`");
+        assert!(err("/%zz").to_string().contains("two hex digits"));
+        assert!(err("/..").to_string().contains("above the root"));
+        assert_eq!(err(&long).to_string(), "the path is longer than 8192 bytes");
+    }
 
     fn norm(p: &str) -> Result<String, PathError> {
         let mut buf = [0u8; MAX_PATH];

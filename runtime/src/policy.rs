@@ -670,7 +670,8 @@ impl Cors {
     /// header value that is not [`is_header_value`]) and tables [`Cors::build`] never makes
     /// (exact origins that ignore case, request header names that are not lowercase in a
     /// set that ignores case, a max-age that is not a number); the method words come from the
-    /// methods, as [`Cors::build`] computes them.
+    /// methods, as [`Cors::build`] computes them. The header values (`allow_headers`,
+    /// `expose_headers`) are taken as the code generator wrote them from the same lists.
     #[expect(
         clippy::too_many_arguments,
         reason = "mirrors the struct for generated code"
@@ -768,16 +769,16 @@ impl Cors {
         &self.headers
     }
     /// Precomputed `Access-Control-Allow-Headers`.
-    pub fn allow_headers_value(&self) -> Option<&str> {
-        self.acah.as_ref().and_then(|v| v.to_str().ok())
+    pub fn allow_headers_value(&self) -> Option<&HeaderValue> {
+        self.acah.as_ref()
     }
     /// Precomputed `Access-Control-Expose-Headers`.
-    pub fn expose_headers_value(&self) -> Option<&str> {
-        self.aceh.as_ref().and_then(|v| v.to_str().ok())
+    pub fn expose_headers_value(&self) -> Option<&HeaderValue> {
+        self.aceh.as_ref()
     }
     /// Precomputed `Access-Control-Max-Age`.
-    pub fn max_age_value(&self) -> Option<&str> {
-        self.max_age.as_ref().and_then(|v| v.to_str().ok())
+    pub fn max_age_value(&self) -> Option<&HeaderValue> {
+        self.max_age.as_ref()
     }
 
     /// `*` without credentials: the answer does not depend on `Origin` (no `Vary`).

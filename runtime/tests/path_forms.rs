@@ -147,7 +147,6 @@ fn policy() -> impl Strategy<Value = Policy> {
                 } else {
                     NonNormalPaths::Reject
                 },
-                ..PolicySpec::default()
             })
             .expect("generated policies build")
         })

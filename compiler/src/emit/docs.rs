@@ -369,7 +369,8 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> Result<St
             "| preflight cache (max-age) | {} |",
             cp.max_age_value()
                 .map_or("not set (browsers cache for 5 s)".to_string(), |m| format!(
-                    "{m} s"
+                    "{} s",
+                    String::from_utf8_lossy(m.as_bytes())
                 ))
         );
         let _ = writeln!(

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use guestlist::Cors;
 
 use super::values::{check_value, q, re, var_name, Writer};
-use crate::emit::Unsupported;
+use crate::emit::{header_text, Unsupported};
 
 /// The response headers the runtime owns on a governed route.
 pub(super) const OWNED: [&str; 6] = [
@@ -223,7 +223,8 @@ impl Writer {
             );
         }
         if let Some(e) = c.expose_headers_value() {
-            let e = self.value("access-control-expose-headers", e)?;
+            let name = "access-control-expose-headers";
+            let e = self.value(name, header_text(name, e.as_bytes())?)?;
             let mut lines = vec![
                 ("default".to_string(), q("")),
                 ("allowed".into(), e.clone()),
@@ -242,7 +243,10 @@ impl Writer {
             acrh.to_string()
         } else {
             match c.allow_headers_value() {
-                Some(h) => self.value("access-control-allow-headers", h)?,
+                Some(h) => {
+                    let name = "access-control-allow-headers";
+                    self.value(name, header_text(name, h.as_bytes())?)?
+                }
                 None => q(""),
             }
         };
@@ -252,7 +256,8 @@ impl Writer {
             &[("default".into(), q("")), (q("pok:1"), acah)],
         );
         if let Some(m) = c.max_age_value() {
-            let m = self.value("access-control-max-age", m)?;
+            let name = "access-control-max-age";
+            let m = self.value(name, header_text(name, m.as_bytes())?)?;
             self.map(
                 &state,
                 &format!("{v}_acma"),
