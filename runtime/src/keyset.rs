@@ -599,7 +599,7 @@ impl KeySet {
 
     /// The index of `head` followed by `*` (a prefix route's key), if present.
     #[inline]
-    pub fn get_star(&self, head: &[u8]) -> Option<u32> {
+    pub(crate) fn get_star(&self, head: &[u8]) -> Option<u32> {
         self.find(
             || hash_parts(&[head, b"*"], self.fold_case),
             |k| {
@@ -633,9 +633,9 @@ impl KeySet {
     }
 
     /// The index of the concatenation of `parts`, if present, without assembling it (no
-    /// allocation).
-    #[inline]
-    pub fn get_parts(&self, parts: &[&[u8]]) -> Option<u32> {
+    /// allocation): the reference [`KeySet::get_star`] is tested against.
+    #[cfg(test)]
+    pub(crate) fn get_parts(&self, parts: &[&[u8]]) -> Option<u32> {
         let total: usize = parts.iter().map(|p| p.len()).sum();
         self.find(
             || hash_parts(parts, self.fold_case),
