@@ -141,7 +141,7 @@ pub struct TokenOutcome<'a> {
     pub csrf: u32,
 }
 
-/// The outcome of evaluating one request against a [`Policy`].
+/// The outcome of evaluating one request against a [`Policy`](crate::Policy).
 #[derive(Debug, Clone, Copy)]
 pub struct Decision<'a> {
     /// The kind of request and what the runtime does with it.

@@ -226,7 +226,7 @@ pub struct PolicySpec {
 
 /// Plain data for one CORS policy, for [`Policy::build`]. The compiler has already checked it;
 /// the runtime only refuses what it can never serve safely (`*` with credentials, a header
-/// value that is not [`is_header_value`]).
+/// value that is not [`is_header_value`](crate::is_header_value)).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CorsSpec {
     /// The block's name (for `explain` and tracing).
@@ -285,7 +285,7 @@ impl Policy {
     /// Builds a policy from plain data at run time. Refuses (with [`TableError`]) what no
     /// table may hold: indexes out of range, duplicate keys, `*` with credentials, origin
     /// patterns that are not strict, and header names and values that are not ones
-    /// ([`is_token`], [`is_header_value`]).
+    /// ([`is_token`](crate::is_token), [`is_header_value`](crate::is_header_value)).
     pub fn from_spec(spec: PolicySpec) -> Result<Policy, TableError> {
         fn index(
             i: Option<usize>,

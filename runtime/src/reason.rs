@@ -169,7 +169,7 @@ pub enum Reason {
     /// CSRF token: a safe request without a valid token cookie; the layer sets a new one.
     CsrfTokenIssued,
     /// CSRF token, not yet decided: an urlencoded form post without the header; the layer
-    /// reads the body and decides again with it ([`Policy::decide_form`]).
+    /// reads the body and decides again with it ([`Policy::decide_form`](crate::Policy::decide_form)).
     CsrfTokenInForm,
     /// CSRF token: a form post without the header on a route whose policy says `defer-forms`;
     /// the application checks the submitted field (`CsrfToken::verify_submitted`).
