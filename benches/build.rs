@@ -1,9 +1,8 @@
 //! Compiles the benchmark policies (one per size in `STATIC_SIZES`, with exact origins and with
 //! subdomain patterns) into static tables with `guestlist_compiler::Build`, the way a service's
 //! build.rs does.
-#![allow(clippy::expect_used)] // a build script fails loudly
+#![expect(clippy::expect_used, reason = "a build script fails loudly")]
 
-#[allow(dead_code)] // build.rs uses only part of it
 #[path = "src/policy_text.rs"]
 mod policy_text;
 

@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}; SECS=${2:-5}; N=1000; PAIRS=${PAIRS:-0}
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
-# As in perf-anchors.md: the servers (current-thread runtimes) on one core, wrk on the other,
+# The servers (current-thread runtimes) on one core, wrk on the other,
 # so that neither competes with the other for a core (when there are two and taskset exists).
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
   on_server=(taskset -c 1); on_client() { taskset -c 0 "$@"; }

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per request (valgrind callgrind: deterministic, unlike wall-clock time on a shared
 # machine): each variant runs K1 and K2 requests; per request = (I(K2) - I(K1)) / (K2 - K1),
-# counting only the harness's `measured` functions (request built and response dropped outside,
-# as in perf-anchors.md).
+# counting only the harness's `measured` functions (request built and response dropped outside).
 #   scripts/instructions.sh [SIZES...]     (default: 1 100 1000 10000 100000)
 # Prints three tables: exact origins, subdomain patterns, and the hostile preflight.
 set -euo pipefail

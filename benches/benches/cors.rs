@@ -5,7 +5,6 @@
 //! built at run time (`guestlist`).
 //!
 //! `cargo bench -p guestlist-benches --bench cors -- --noplot`
-#![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
 use guestlist_benches::{

@@ -1,7 +1,12 @@
 //! Shared setup for the benchmarks: policies generated at bench time, the services under test
 //! (the bare service as the floor, guestlist's layer, tower-http's `CorsLayer`), the requests,
 //! and a synchronous harness (`poll_ready`, `call`, one poll with a no-op waker).
-#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)] // bench setup fails loudly
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unwrap_used,
+    reason = "bench setup fails loudly"
+)]
 
 use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
@@ -58,7 +63,11 @@ pub use policy_text::{origins, pattern_policy_text, patterns, policy_text, STATI
 
 /// The benchmark policies as static tables, compiled by build.rs with
 /// `guestlist_compiler::Build` (what `include_policy!` and build.rs users get).
-#[allow(missing_docs, clippy::all)]
+#[allow(
+    missing_docs,
+    clippy::all,
+    reason = "generated code: whether a lint fires depends on the policy"
+)]
 pub mod statics {
     include!(concat!(env!("OUT_DIR"), "/policy_1.rs"));
     include!(concat!(env!("OUT_DIR"), "/policy_100.rs"));

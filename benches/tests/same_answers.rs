@@ -1,6 +1,5 @@
 //! The benchmark compares like with like: both layers allow the benchmark's requests and send
 //! the same Access-Control-Allow-Origin (so neither is measured taking a shortcut).
-#![allow(clippy::unwrap_used)] // tests fail by panicking
 
 use guestlist_benches::{guestlist_service, run, tower_http_service, Requests};
 

@@ -307,7 +307,7 @@ pub fn policy_file(
     }
     let _ = writeln!(
         out,
-        "// Profile: {}. Table format: {TABLE_FORMAT}.\n\n/// The compiled guestlist policy.\n#[allow(clippy::all)]\npub static {static_name}: {krate}::Policy = {};",
+        "// Profile: {}. Table format: {TABLE_FORMAT}.\n\n/// The compiled guestlist policy.\n#[allow(clippy::all, reason = \"generated code\")]\npub static {static_name}: {krate}::Policy = {};",
         lowered.profile,
         policy_expr(lowered, krate, &[])?
     );

@@ -2,7 +2,7 @@
 // Profile: default. Table format: 6.
 
 /// The compiled guestlist policy.
-#[allow(clippy::all)]
+#[allow(clippy::all, reason = "generated code")]
 pub static GUESTLIST_POLICY: ::guestlist::Policy = {
     const _: () = ::guestlist::__private::check_table_format(6);
     static ROUTES: [::guestlist::Route; 2] = [

@@ -6,7 +6,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    reason = "shared by several test crates, each using part of it; tests fail by panicking"
 )]
 
 use std::io::{Read, Write};

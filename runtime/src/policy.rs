@@ -116,7 +116,10 @@ pub struct Route {
     pub(crate) guards: Guards,
     /// The cors index when the route has a cors policy and no other ([`NOT_CORS_ONLY`]
     /// otherwise): the layer's fast path reads one field instead of five.
-    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
+    #[cfg_attr(
+        not(feature = "tower"),
+        allow(dead_code, reason = "read only by the tower layer and by unit tests")
+    )]
     pub(crate) cors_only: u32,
 }
 

@@ -39,7 +39,10 @@ pub const DEFAULT_FORM_FIELD: &str = "csrf_token";
 /// (tokens made with it still verify; new tokens use the current one). `Debug` never prints it.
 #[derive(Clone)]
 pub struct CsrfSecret {
-    #[cfg_attr(not(feature = "csrf-token"), allow(dead_code))]
+    #[cfg_attr(
+        not(feature = "csrf-token"),
+        allow(dead_code, reason = "read only by the token check and by unit tests")
+    )]
     current: Vec<u8>,
     previous: Option<Vec<u8>>,
 }
@@ -623,7 +626,11 @@ impl CsrfToken {
 }
 
 #[cfg(all(test, feature = "csrf-token"))]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)] // tests fail by panicking
+#[expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
 mod tests {
     use super::*;
 

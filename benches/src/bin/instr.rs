@@ -1,7 +1,7 @@
 //! The instruction-count harness: runs K requests through one variant, so that
 //! `valgrind --tool=callgrind --toggle-collect='*measured*'` counts the instructions of
 //! `measured` alone, per request (I(K2) - I(K1)) / (K2 - K1), which cancels every setup cost.
-//! As in perf-anchors.md, the request is built outside the counted region (and dropped inside
+//! The request is built outside the counted region (and dropped inside
 //! it, by the service) and the response is dropped outside it. See scripts/instructions.sh.
 //!
 //! `instr VARIANT KIND N K` with VARIANT in floor|hand|guestlist|guestlist-cloned|
@@ -12,12 +12,12 @@
 //! last.
 //! `guestlist` builds its tables at run time (`Layer::shared`); `guestlist-static` uses the
 //! static tables build.rs generated (what `include_policy!` gives), for N in STATIC_SIZES.
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
-)] // a measuring tool fails loudly
+    clippy::indexing_slicing,
+    reason = "a measuring tool fails loudly"
+)]
 
 use guestlist_benches::{
     guestlist_pattern_service, guestlist_service, guestlist_static_pattern_service,

@@ -5,12 +5,12 @@
 //! bytes on the wire without any CORS work: what a preflight costs hyper and the network,
 //! the layer aside).
 //! `server none|static|guestlist|hand|tower-http PORT [N]`; see scripts/bench-axum.sh.
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
-)] // a measuring tool fails loudly
+    clippy::indexing_slicing,
+    reason = "a measuring tool fails loudly"
+)]
 
 use std::sync::Arc;
 

@@ -1,5 +1,4 @@
 //! The macro-compiled policy over real HTTP on 127.0.0.1.
-#![allow(clippy::unwrap_used)] // tests fail by panicking
 
 #[path = "../../shared/http_test.rs"]
 mod http_test;

@@ -2,12 +2,11 @@
 //! tables, and `guestlist explain` (the compiler's lowering, the same code the CLI runs). The
 //! requests are the policy's `test` blocks plus a grid of origins, methods, paths and
 //! `Access-Control-Request-*` values. The decisions are also compared over real HTTP.
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests fail by panicking
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
 
 #[path = "../../shared/http_test.rs"]
 mod http_test;

@@ -1,7 +1,10 @@
 //! Hygiene: the expansion of `include_policy!` and the build.rs output reach the runtime only
 //! through its (renamed) crate path and `core`/`std` only through `__private`, so shadowing
 //! these names here changes nothing.
-#![allow(dead_code, non_camel_case_types, clippy::module_inception)]
+#![expect(
+    dead_code,
+    reason = "the example shadows core and std with empty stand-ins"
+)]
 
 mod core {
     pub mod option {

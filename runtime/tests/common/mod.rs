@@ -1,5 +1,10 @@
 //! Helpers shared by the runtime's integration tests.
-#![allow(dead_code, clippy::expect_used, clippy::panic)] // tests fail by panicking
+#![allow(
+    dead_code,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "shared by several test crates, each using part of it; tests fail by panicking"
+)]
 
 use std::future::Future as _;
 
