@@ -1119,6 +1119,69 @@ fn nginx_export_refuses_two_readings() {
     }
 }
 
+/// A header only the route above sets or removes, which nginx could not hide for the paths
+/// that read as it only (a removed CSP, a header of your own): `emit nginx` and `build` refuse
+/// with GL1012 at the route above, exit 1 and write nothing; a one-value header the route
+/// above sets (X-Frame-Options) is emitted.
+#[test]
+fn nginx_export_refuses_a_header_it_cannot_apply_to_one_reading() {
+    let dir = support::tempdir("gl1012");
+    for (i, (set, want)) in [
+        (
+            "remove content-security-policy",
+            Some("remove `content-security-policy`"),
+        ),
+        ("remove x-own.header", Some("remove `x-own.header`")),
+        ("remove set-cookie", Some("remove `set-cookie`")),
+        ("x-frame-options DENY", None),
+        ("remove x-powered-by", None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let policy = dir.join(format!("p{i}.policy"));
+        std::fs::write(
+            &policy,
+            format!("headers above {{\n    {set}\n}}\nroute \"/api/*\" {{ headers above }}\nroute \"/api/b/*\" {{ }}\n"),
+        )
+        .unwrap();
+        let p = policy.to_str().unwrap();
+        let o = run(&["check", p]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        for (args, out) in [
+            (
+                vec!["emit", "nginx", p, "-o"],
+                dir.join(format!("nginx{i}")),
+            ),
+            (vec!["build", p, "-o"], dir.join(format!("build{i}"))),
+        ] {
+            let mut args = args;
+            let out_s = out.to_str().unwrap().to_string();
+            args.push(&out_s);
+            let o = run(&args);
+            let err = text(&o.stderr);
+            match want {
+                Some(what) => {
+                    assert_eq!(o.status.code(), Some(1), "{set}: {args:?}: {err}");
+                    assert!(
+                        err.contains(&format!(
+                            "error[GL1012]: nginx cannot {what} only for the paths of route \"/api/b/*\""
+                        )),
+                        "{set}: {err}"
+                    );
+                    assert!(err.contains(&format!("p{i}.policy:4:8")), "{set}: {err}");
+                    assert!(err.contains("help: "), "{set}: {err}");
+                    assert!(!out.exists(), "{args:?} wrote {}", out.display());
+                }
+                None => {
+                    assert_eq!(o.status.code(), Some(0), "{set}: {args:?}: {err}");
+                    assert!(out.exists(), "{set}: {args:?}");
+                }
+            }
+        }
+    }
+}
+
 /// Values no target can carry, which a later stage would otherwise be the first to meet: a
 /// control byte in a CSP string (explain, emit rust, build and include_policy! would fail with
 /// "internal error building tables"), a non-ASCII CSP value (generated Rust that would not

@@ -733,6 +733,39 @@ fn the_path_rules_never_bypass_your_own_locations() {
     }
 }
 
+/// `merge_slashes off` elsewhere in the configuration never lets `//` past a guard:
+/// `guestlist-server.conf` turns it on for its server (the default server of its address
+/// here), so `/api//b/x` is matched as `/api/b/x`, whose route refuses a cross-site POST.
+#[test]
+fn merge_slashes_off_in_http_does_not_split_the_readings() {
+    let Some(bin) = require_tool("nginx") else {
+        return;
+    };
+    let text = "csrf strict {\n}\nroute \"/api/*\" { }\nroute \"/api/b/*\" { csrf strict }\n";
+    let c = Compilation::from_str("slashes.policy", text);
+    assert!(!c.has_errors(), "{}", c.render());
+    let dir = tempdir("merge-slashes");
+    let setup = setup(&bin, &c, "default", &dir, Upstream::Proxied, false)
+        .with_http_lines("merge_slashes off;");
+    let server = start(&bin, &setup);
+    for p in ["/api/b/x", "/api//b/x", "/api/b//x", "/api/b%2Fx"] {
+        let (status, h) = send(
+            server.addr,
+            "POST",
+            p,
+            &[("Sec-Fetch-Site".into(), "cross-site".into())],
+        );
+        assert_eq!(status, 403, "POST {p}: {h:?}");
+    }
+    let (status, _) = send(
+        server.addr,
+        "POST",
+        "/api//b/x",
+        &[("Sec-Fetch-Site".into(), "same-origin".into())],
+    );
+    assert_eq!(status, 200);
+}
+
 /// A backend that repeats headers: on a path with one reading the upstream's lines reach the
 /// client whole, except a header the route's own answer replaces; on a path whose as-sent
 /// reading is a partner route, the partner's combinable headers (CSP, Permissions-Policy,

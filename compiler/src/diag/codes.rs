@@ -172,6 +172,11 @@ pub const ALL: &[CodeInfo] = &[
     c("GL1001", E, "a second `paths` block"),
     c("GL1010", E, "a method nginx refuses"),
     c("GL1011", E, "two readings nginx cannot apply"),
+    c(
+        "GL1012",
+        E,
+        "a header nginx cannot apply to one reading only",
+    ),
 ];
 
 /// Looks a code up.

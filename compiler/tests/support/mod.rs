@@ -152,12 +152,20 @@ pub struct NginxSetup {
     catch_all: bool,
     /// Lines of the user's own in the guestlist server block (after the include).
     own: String,
+    /// Lines of the user's own at the `http` level.
+    http_own: String,
 }
 
 impl NginxSetup {
     /// The same setup with `lines` of the user's own in the server block (own locations).
     pub fn with_own_lines(mut self, lines: &str) -> NginxSetup {
         self.own = lines.to_string();
+        self
+    }
+
+    /// The same setup with `lines` of the user's own at the `http` level.
+    pub fn with_http_lines(mut self, lines: &str) -> NginxSetup {
+        self.http_own = lines.to_string();
         self
     }
 
@@ -191,7 +199,8 @@ impl NginxSetup {
             "access_log off;".to_string()
         };
         let conf = format!(
-            "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\nevents {{ worker_connections 256; }}\nhttp {{\n    {log}\n    client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n    map_hash_max_size 32768; map_hash_bucket_size 128; variables_hash_bucket_size 128;\n    include {d}/out/guestlist-http.conf;\n    server {{\n        listen 127.0.0.1:{port};\n        include {d}/out/guestlist-server.conf;\n        {}\n{}    }}\n    server {{\n        listen 127.0.0.1:{backend};\n        location / {{ add_header Access-Control-Allow-Origin \"*\" always; add_header X-Powered-By \"PHP/5\" always; add_header Content-Security-Policy \"default-src *\" always; add_header X-Frame-Options \"ALLOWALL\" always; return 200 \"app\\n\"; }}\n        location /repeating/ {{ add_header Permissions-Policy \"camera=()\" always; add_header Permissions-Policy \"usb=()\" always; add_header Referrer-Policy \"no-referrer\" always; add_header Referrer-Policy \"same-origin\" always; add_header Content-Security-Policy \"img-src *\" always; add_header Content-Security-Policy \"script-src 'self'\" always; add_header Strict-Transport-Security \"max-age=1\" always; add_header Strict-Transport-Security \"max-age=2\" always; add_header Set-Cookie \"a=1\" always; add_header Set-Cookie \"b=2\" always; add_header X-Frame-Options \"SAMEORIGIN\" always; return 200 \"app\\n\"; }}\n    }}\n}}\n",
+            "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\nevents {{ worker_connections 256; }}\nhttp {{\n    {log}\n    {}\n    client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n    map_hash_max_size 32768; map_hash_bucket_size 128; variables_hash_bucket_size 128;\n    include {d}/out/guestlist-http.conf;\n    server {{\n        listen 127.0.0.1:{port};\n        include {d}/out/guestlist-server.conf;\n        {}\n{}    }}\n    server {{\n        listen 127.0.0.1:{backend};\n        location / {{ add_header Access-Control-Allow-Origin \"*\" always; add_header X-Powered-By \"PHP/5\" always; add_header Content-Security-Policy \"default-src *\" always; add_header X-Frame-Options \"ALLOWALL\" always; return 200 \"app\\n\"; }}\n        location /repeating/ {{ add_header Permissions-Policy \"camera=()\" always; add_header Permissions-Policy \"usb=()\" always; add_header Referrer-Policy \"no-referrer\" always; add_header Referrer-Policy \"same-origin\" always; add_header Content-Security-Policy \"img-src *\" always; add_header Content-Security-Policy \"script-src 'self'\" always; add_header Strict-Transport-Security \"max-age=1\" always; add_header Strict-Transport-Security \"max-age=2\" always; add_header Set-Cookie \"a=1\" always; add_header Set-Cookie \"b=2\" always; add_header X-Frame-Options \"SAMEORIGIN\" always; return 200 \"app\\n\"; }}\n    }}\n}}\n",
+            self.http_own,
             self.own,
             if self.catch_all { String::new() } else { "        location / { return 200 \"unrouted\\n\"; }\n".to_string() }
         );
@@ -229,6 +238,7 @@ pub fn setup(
         access_log,
         catch_all: lowered.policy.routes().iter().any(|r| r.pattern() == "/*"),
         own: String::new(),
+        http_own: String::new(),
     };
     // `nginx -t` does not bind: any ports do for the check.
     let conf_path = setup.write(candidate_port(), candidate_port());

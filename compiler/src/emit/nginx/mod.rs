@@ -121,6 +121,36 @@ pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::
             );
         }
     }
+    let ids = paths::PolicyIds::new(policy);
+    for (ri, pi, name, removed) in paths::refused_partner_headers(policy, &ids) {
+        let (Some(r), Some(p)) = (policy.routes().get(ri), policy.routes().get(pi)) else {
+            continue;
+        };
+        let Some(span) = lowered.provenance.routes.get(pi).map(|x| x.span) else {
+            continue;
+        };
+        out.push(
+            crate::diag::Diagnostic::new(
+                "GL1012",
+                span,
+                format!(
+                    "nginx cannot {} `{name}` only for the paths of route \"{}\" that read as this route when sent",
+                    if removed { "remove" } else { "set" },
+                    r.pattern()
+                ),
+            )
+            .label(format!(
+                "route \"{}\" {} it; nginx would hide it on every request of \"{}\" and pass on only the first line of the upstream's",
+                p.pattern(),
+                if removed { "removes" } else { "sets" },
+                r.pattern()
+            ))
+            .help(format!(
+                "{} `{name}` in both routes' header sets or in neither, or serve these routes through the Rust runtime (guestlist::Layer)",
+                if removed { "remove" } else { "set" }
+            )),
+        );
+    }
     for c in lowered.policy.cors_policies() {
         let Some(decl) = program.cors.iter().find(|d| d.name == c.name()) else {
             continue;

@@ -156,8 +156,16 @@ impl Writer {
              # escape, %00, `..` above the root). A path with a `.` or `..` segment or a backslash, once\n\
              # decoded, gets 400 and `Guestlist-Reason: path-not-normal`, in a named location that\n\
              # answers by itself (418 is only the internal jump: a 418 of your own is answered 418\n\
-             # again). Every other path is decided in the route locations.\n\
+             # again). Every other path is decided in the route locations. Keep\n\
+             # `recursive_error_pages` off (the default) in this server: with it on, a 418 of your\n\
+             # own becomes a 500 (a redirection cycle).\n\
              error_page 418 = ${ns}_path;\n\
+             # Locations are matched on the path with `//` merged, as the runtime's normalised\n\
+             # reading is. nginx reads merge_slashes from the default server of the address (it\n\
+             # parses the path before the Host header): if this server is not the default one, keep\n\
+             # merge_slashes on (the default) in the default server too, or `/api//b/x` is matched\n\
+             # as `/api/` here while the runtime reads `/api/b/x`.\n\
+             merge_slashes on;\n\
              if (${ns}_form = dots) {{ return 418; }}\n\
              location @{ns}_not_normal {{\n    add_header Guestlist-Reason path-not-normal always;\n    return 400;\n}}\n\
              location @{ns}_teapot {{\n    return 418;\n}}"
@@ -260,7 +268,7 @@ impl Writer {
                 ("Access-Control-Max-Age", |c| &c.acma),
             ];
             for (name, field) in fields {
-                let pass = upstream_var(name);
+                let pass = upstream_var(name)?;
                 let value = |a: &Option<CorsVars>| match a {
                     Some(c) if field(c).is_empty() => q(""),
                     Some(c) => field(c).clone(),
@@ -353,12 +361,8 @@ impl Writer {
             ));
         }
         // The route's own headers and removals are hidden on every response, as on a route
-        // whose paths have one reading. A header only a partner sets or removes: one whose
-        // lines combine (`is_added_beside`) is added after the upstream's, which it overrides
-        // or tightens; any other is hidden and passed on (its first line, which is how
-        // browsers read it) where the answer leaves it alone; nginx's own Server is left
-        // alone; headers nginx manages or that may repeat cannot be hidden for some requests
-        // only.
+        // whose paths have one reading; a header only a partner sets or removes follows
+        // `partner_rule` (`errors` refuses the policy first where it is `Refuse`).
         let (own_list, own_rm) = lists
             .first()
             .map(|(_, l, rm)| (l.clone(), rm.clone()))
@@ -369,28 +373,54 @@ impl Writer {
         let mut hide = std::collections::BTreeSet::new();
         for (p, list, rm) in &lists {
             let mut seen: Vec<&str> = Vec::new();
+            let partner = || {
+                p.and_then(|p| ids.route(policy, p))
+                    .map_or("", |(_, x)| x.pattern())
+            };
             for (n, _) in list {
                 let k = seen.iter().filter(|x| **x == n.as_str()).count();
                 seen.push(n);
                 if !slots.contains(&(n.clone(), k)) {
                     slots.push((n.clone(), k));
                 }
-                if governed(n) || !is_added_beside(n) {
+                if governed(n) {
                     hide.insert(n.clone());
+                    continue;
+                }
+                match partner_rule(n, false) {
+                    PartnerRule::AddBeside | PartnerRule::LeaveAlone => {}
+                    PartnerRule::HideAndPassFirst => {
+                        hide.insert(n.clone());
+                    }
+                    PartnerRule::Refuse => {
+                        return Err(Unsupported(partner_refusal(
+                            n,
+                            false,
+                            partner(),
+                            r.pattern(),
+                        )))
+                    }
                 }
             }
             for n in rm {
-                if n == "server" && !governed(n) {
+                if governed(n) {
+                    hide.insert(n.clone());
                     continue;
                 }
-                if !governed(n) && never_hidden_for_some(n) {
-                    return Err(Unsupported(format!(
-                        "route \"{}\" removes `{n}`, which nginx cannot remove only from the paths of route \"{}\" that read as it when sent (`{n}` is managed by nginx or may repeat); remove it from both routes' header sets, or from neither",
-                        p.and_then(|p| ids.route(policy, p)).map_or("", |(_, x)| x.pattern()),
-                        r.pattern()
-                    )));
+                match partner_rule(n, true) {
+                    PartnerRule::LeaveAlone => {}
+                    PartnerRule::AddBeside | PartnerRule::HideAndPassFirst => {
+                        hide.insert(n.clone());
+                    }
+                    PartnerRule::Refuse => {
+                        return Err(Unsupported(partner_refusal(
+                            n,
+                            true,
+                            partner(),
+                            r.pattern(),
+                        )))
+                    }
                 }
-                hide.insert(n.clone());
             }
         }
         if !slots.is_empty() || !hide.is_empty() {
@@ -404,11 +434,12 @@ impl Writer {
             }
             // Hidden names no answer sets: passed on unless the answer removes them.
             for n in hide.iter().filter(|n| !slots.iter().any(|(x, _)| x == *n)) {
+                let pass = self.upstream_first(n)?;
                 let value = |rm: &Vec<String>| {
                     if rm.contains(n) || n == "server" {
                         q("")
                     } else {
-                        upstream_var(n)
+                        pass.clone()
                     }
                 };
                 let default = lists.first().map_or(q(""), |l| value(&l.2));
@@ -432,7 +463,7 @@ impl Writer {
                 for (p, list, rm) in &lists {
                     let v = match list.iter().filter(|(x, _)| x == n).nth(*k) {
                         Some((_, v)) => self.value(n, v)?,
-                        None if hidden && *k == 0 && !rm.contains(n) => upstream_var(n),
+                        None if hidden && *k == 0 && !rm.contains(n) => self.upstream_first(n)?,
                         None => q(""),
                     };
                     values.push((*p, v));
@@ -596,42 +627,107 @@ impl Writer {
     }
 }
 
-/// Whether a header a partner sets (and the route does not) is added after the upstream's
-/// lines rather than hiding them, so that the upstream's lines reach every other request
-/// whole (nginx 1.22 passes on only the first line of a hidden header): the CSPs (one more
-/// policy is never looser), Reporting-Endpoints and Permissions-Policy (dictionaries: a later
-/// member replaces an earlier one of the same name) and Referrer-Policy (the last valid
-/// token wins). The headers hidden instead are read from their first line by browsers
-/// (Strict-Transport-Security, X-Content-Type-Options) or are single values that two lines
-/// would make invalid or conflicting.
-fn is_added_beside(name: &str) -> bool {
-    matches!(
-        name,
+/// What nginx does with a header that a partner's answer (the as-sent reading's) sets or
+/// removes and the route's own answer leaves to the upstream, so that every other request
+/// still gets the upstream's lines whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PartnerRule {
+    /// Added after the upstream's lines, which stay: the CSPs (one more policy is never
+    /// looser), Reporting-Endpoints and Permissions-Policy (dictionaries: a later member
+    /// replaces an earlier one of the same name) and Referrer-Policy (the last valid token
+    /// wins).
+    AddBeside,
+    /// Hidden, and the upstream's first value passed on where the answer leaves it alone:
+    /// headers that hold one value, which browsers read from the first line.
+    HideAndPassFirst,
+    /// Left alone: nginx's own `Server` (a removal hides only the upstream's).
+    LeaveAlone,
+    /// Not expressible: hiding it for some requests would cut the upstream's other lines
+    /// (or the header is one nginx manages). `errors` reports it as GL1012.
+    Refuse,
+}
+
+/// The rule for header `name`, set (`removed` false) or removed by a partner only.
+pub(super) fn partner_rule(name: &str, removed: bool) -> PartnerRule {
+    match name {
+        "server" if removed => PartnerRule::LeaveAlone,
         "content-security-policy"
-            | "content-security-policy-report-only"
-            | "reporting-endpoints"
-            | "permissions-policy"
-            | "referrer-policy"
+        | "content-security-policy-report-only"
+        | "reporting-endpoints"
+        | "permissions-policy"
+        | "referrer-policy"
+            if !removed =>
+        {
+            PartnerRule::AddBeside
+        }
+        "strict-transport-security"
+        | "x-frame-options"
+        | "x-content-type-options"
+        | "cross-origin-opener-policy"
+        | "cross-origin-opener-policy-report-only"
+        | "cross-origin-embedder-policy"
+        | "cross-origin-embedder-policy-report-only"
+        | "cross-origin-resource-policy"
+        | "origin-agent-cluster"
+        | "x-dns-prefetch-control"
+        | "x-permitted-cross-domain-policies"
+        | "x-xss-protection"
+        | "x-powered-by" => PartnerRule::HideAndPassFirst,
+        _ => PartnerRule::Refuse,
+    }
+}
+
+/// Why a partner's header cannot be applied (the message of GL1012 and of the emitter's own
+/// refusal).
+pub(super) fn partner_refusal(name: &str, removed: bool, partner: &str, route: &str) -> String {
+    let verb = if removed { "removes" } else { "sets" };
+    format!(
+        "route \"{partner}\" {verb} `{name}`, which route \"{route}\" leaves to the upstream: nginx cannot hide `{name}` only for the paths of \"{route}\" that read as \"{partner}\" when sent (hiding a header for some requests passes on only its first line for the others, and nginx manages some headers itself)"
     )
 }
 
-/// Headers nginx manages or that may repeat: never hidden for some requests only (their
-/// upstream value could not be passed on whole).
-fn never_hidden_for_some(name: &str) -> bool {
-    matches!(
-        name,
-        "set-cookie"
-            | "content-length"
-            | "transfer-encoding"
-            | "connection"
-            | "date"
-            | "vary"
-            | "content-type"
-            | "location"
-            | "www-authenticate"
-            | "link"
-            | "cache-control"
-    )
+/// Every header a partner sets or removes that nginx cannot apply ([`PartnerRule::Refuse`]):
+/// (route index, partner route index, name, removed).
+pub(super) fn refused_partner_headers(
+    policy: &guestlist::Policy,
+    ids: &PolicyIds,
+) -> Vec<(usize, usize, String, bool)> {
+    let names = |g: guestlist::Guards, normalised: Option<guestlist::Guards>| {
+        let mut set: Vec<String> = Vec::new();
+        policy.for_each_guard_header(g, normalised, |h| set.push(h.name.as_str().to_string()));
+        let removed: Vec<String> = g
+            .headers
+            .and_then(|i| policy.header_sets().get(i as usize))
+            .map(|h| h.remove().iter().map(|n| n.as_str().to_string()).collect())
+            .unwrap_or_default();
+        (set, removed)
+    };
+    let mut out = Vec::new();
+    for (ri, r) in policy.routes().iter().enumerate() {
+        let (own_set, own_rm) = names(r.guards(), None);
+        for p in ids.partners(policy, ri) {
+            let Some((pi, pr)) = ids.route(policy, p) else {
+                continue;
+            };
+            let (set, rm) = names(pr.guards(), Some(r.guards()));
+            let flagged = set
+                .into_iter()
+                .map(|n| (n, false))
+                .chain(rm.into_iter().map(|n| (n, true)));
+            for (n, removed) in flagged {
+                let governed = own_set.contains(&n) || own_rm.contains(&n);
+                if !governed
+                    && partner_rule(&n, removed) == PartnerRule::Refuse
+                    && !out
+                        .iter()
+                        .any(|x: &(usize, usize, String, bool)| x.0 == ri && x.1 == pi && x.2 == n)
+                {
+                    out.push((ri, pi, n, removed));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A header name as part of a variable name: lowercase letters and digits kept, every other

@@ -50,13 +50,21 @@ pub(super) fn text_of(v: &http::HeaderValue) -> Result<String, Unsupported> {
         .map_err(|_| Unsupported("a header value that is not visible ASCII".to_string()))
 }
 
-/// `$upstream_http_<name>`: the upstream's own value of a header (its first line), passed on
-/// where the answer leaves the header alone.
-pub(super) fn upstream_var(name: &str) -> String {
-    format!(
-        "$upstream_http_{}",
-        name.to_ascii_lowercase().replace('-', "_")
-    )
+/// `$upstream_http_<name>`: the upstream's own value of a header, passed on where the answer
+/// leaves the header alone (nginx 1.22 holds its first line; 1.23 and later join every line
+/// with ", "). Only names of lowercase letters, digits and `-` have such a variable.
+pub(super) fn upstream_var(name: &str) -> Result<String, Unsupported> {
+    let lower = name.to_ascii_lowercase();
+    if lower.is_empty()
+        || !lower
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(Unsupported(format!(
+            "nginx has no variable for the upstream's `{name}` header (only letters, digits and `-`)"
+        )));
+    }
+    Ok(format!("$upstream_http_{}", lower.replace('-', "_")))
 }
 
 /// The maps of `guestlist-http.conf` as they are written.
@@ -80,6 +88,33 @@ impl Writer {
             dollar: false,
             emitted: std::collections::BTreeSet::new(),
         }
+    }
+
+    /// The upstream's first value of header `name` (a header that holds one value): nginx 1.22
+    /// passes on the first line of a header it reads, 1.23 and later every line joined with
+    /// ", ", of which the map keeps the part before the first comma.
+    pub(super) fn upstream_first(&mut self, name: &str) -> Result<String, Unsupported> {
+        let source = upstream_var(name)?;
+        let target = format!(
+            "{}_up_{}",
+            self.ns,
+            name.to_ascii_lowercase().replace('-', "_")
+        );
+        if self.first_time(&format!("upstream {target}")) {
+            let _ = writeln!(
+                self.http,
+                "\n# The upstream's first {name} value (nginx 1.23 and later join repeated lines with \", \")."
+            );
+            self.map(
+                &source,
+                &target,
+                &[
+                    ("default".to_string(), q("")),
+                    (q("~^([^,]*)"), "$1".to_string()),
+                ],
+            );
+        }
+        Ok(format!("${target}"))
     }
 
     /// Whether the maps named `key` still need writing (true once per key).
