@@ -202,7 +202,7 @@ fn show(b: &[u8]) -> String {
 
 fn method_ok(acrm: &str, cprov: Option<&crate::lower::CorsProv>) -> Step {
     Step {
-        text: if ["GET", "HEAD", "POST"].contains(&acrm) {
+        text: if crate::ir::is_safelisted_method(acrm) {
             format!("requested method {acrm} is CORS-safelisted")
         } else {
             format!("requested method {acrm} is allowed")

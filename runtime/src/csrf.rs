@@ -13,6 +13,12 @@ use crate::token::{
     TOKEN_LEN,
 };
 
+/// Whether the CSRF check never refuses `method`: `GET`, `HEAD` and `OPTIONS`, byte for byte
+/// (spec/language.md section 7a).
+pub fn is_csrf_safe_method(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "OPTIONS")
+}
+
 /// A request body an HTML page can post without script (so it cannot carry the token header).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Form {
@@ -60,7 +66,7 @@ where
         session,
         issue,
     };
-    let safe = matches!(method, "GET" | "HEAD" | "OPTIONS");
+    let safe = is_csrf_safe_method(method);
     let Some(secret) = secret else {
         return if safe {
             Ok(outcome(Reason::CsrfTokenNoSecret, false))
@@ -119,7 +125,7 @@ pub(crate) fn decide_csrf<H>(
 where
     H: HeaderLookup + ?Sized,
 {
-    if matches!(method, "GET" | "HEAD" | "OPTIONS") {
+    if is_csrf_safe_method(method) {
         return Ok(Reason::CsrfSafeMethod);
     }
     // Only a structurally normal path is exempt, on a direct match of its bytes as sent: a

@@ -139,9 +139,9 @@ impl ActualHeaders {
         }
         // No line of the names below is left (the response had none, or `remove_replaced`
         // took them out), so each is appended: the same map as `insert` makes, for less
-        // (`insert` returns the value it replaced; measured: BENCHMARKS.md).
-        // In this order: where a name lands in `http`'s table depends on the names before it,
-        // and Allow-Origin last displaces the fewest entries (measured: BENCHMARKS.md).
+        // (`insert` returns the value it replaced). In this order: where a name lands in
+        // `http`'s table depends on the names before it, and Allow-Origin last displaces the
+        // fewest entries. Both measured: ARCHITECTURE.md, "Decisions that shaped the hot path".
         if let Some(v) = self.aceh.take() {
             map.append(header::ACCESS_CONTROL_EXPOSE_HEADERS, v);
         }
@@ -290,7 +290,7 @@ impl Decision<'_> {
         // Inlined at each of `for_each_header`'s call sites, where the name and the kind of
         // value are constants. The map holds no line of any name, and a decision lists each
         // name once (but for Allow-Headers lines after the first): `append` makes the map
-        // `insert` would, for less (measured: BENCHMARKS.md).
+        // `insert` would, for less (ARCHITECTURE.md, "Decisions that shaped the hot path").
         self.for_each_header(
             #[inline(always)]
             |h| {

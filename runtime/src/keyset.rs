@@ -303,8 +303,8 @@ pub(crate) fn hash_parts(parts: &[&[u8]], fold_case: bool) -> u64 {
     h.finish()
 }
 
-/// Up to this many keys, lookups scan the keys instead of hashing (same answers; measured in
-/// BENCHMARKS.md: a hash of a short key costs more than a few length checks).
+/// Up to this many keys, lookups scan the keys instead of hashing (same answers: a hash of a
+/// short key costs more than a few length checks).
 pub(crate) const LINEAR_MAX: usize = 8;
 
 /// Equality of slices of at least eight bytes, eight bytes at a time through `map` (the

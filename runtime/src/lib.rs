@@ -48,6 +48,7 @@ mod reason;
 mod token;
 mod websocket;
 
+pub use csrf::is_csrf_safe_method;
 pub use decision::{
     CorsHeader, Decision, Echo, FixedValue, Header, Headers, Reading, Readings, TokenOutcome, Value,
 };

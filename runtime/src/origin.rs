@@ -17,9 +17,6 @@ pub enum OriginMatch {
     Pattern(u32),
 }
 
-/// Splits a request `Origin` into scheme, host and port when it has the strict form browsers
-/// send (`scheme://host[:port]`, lowercase, no default-port check). Only such origins can match
-/// a pattern; exact entries are compared byte-exactly before this is called.
 /// `(scheme, host, port)` of a strictly formed origin.
 pub(crate) type OriginParts<'a> = (&'a [u8], &'a [u8], Option<&'a [u8]>);
 
@@ -78,6 +75,9 @@ pub(crate) const fn scan_labels(bytes: &[u8]) -> Option<(usize, usize)> {
     Some((bytes.len(), label))
 }
 
+/// Splits a request `Origin` into scheme, host and port when it has the strict form browsers
+/// send (`scheme://host[:port]`, lowercase, no default-port check). Only such origins can match
+/// a pattern; exact entries are compared byte-exactly before this is called.
 pub(crate) fn split_origin(o: &[u8]) -> Option<OriginParts<'_>> {
     if o.len() > MAX_ORIGIN {
         return None;
@@ -424,8 +424,10 @@ pub(crate) const fn strict_pattern(p: &str) -> bool {
     }
 }
 
-/// The host-and-port of a strictly formed origin (`scheme://host[:port]`), for comparing with
-/// `Host`. Byte-exact, as Go compares them.
+/// The host-and-port of an origin (`scheme://host[:port]`), for comparing with `Host`.
+/// Byte-exact, as Go compares them. Not [`split_origin`], whose strict scheme rule would refuse
+/// what this accepts (`HTTPS://a.test` against `Host: a.test`): the comparison with `Host` is
+/// what checks the authority.
 pub(crate) fn origin_authority(origin: &[u8]) -> Option<&[u8]> {
     let sep = origin.windows(3).position(|w| w == b"://")?;
     let rest = origin.get(sep + 3..)?;
@@ -435,12 +437,12 @@ pub(crate) fn origin_authority(origin: &[u8]) -> Option<&[u8]> {
     Some(rest)
 }
 
-/// A table of origin patterns: every key must be a strict pattern (see
-/// `eval::strict_pattern`), which the pattern matcher relies on.
+/// A table of origin patterns: every key must be a strict pattern ([`strict_pattern`]), which
+/// the pattern matcher relies on.
 pub(crate) fn pattern_set(patterns: Vec<String>) -> Result<PatternSet, TableError> {
     let shape = patterns.iter().fold(PatternKeys::NONE, |s, p| s.add(p));
     if !shape.strict {
-        if let Some(bad) = patterns.iter().find(|p| !crate::origin::strict_pattern(p)) {
+        if let Some(bad) = patterns.iter().find(|p| !strict_pattern(p)) {
             return Err(TableError::InvalidPattern(bad.clone()));
         }
     }
@@ -474,7 +476,7 @@ impl PatternKeys {
     const fn add(self, key: &str) -> PatternKeys {
         let k = key.as_bytes();
         PatternKeys {
-            strict: self.strict && crate::origin::strict_pattern(key),
+            strict: self.strict && strict_pattern(key),
             host_any_port: self.host_any_port || !has_wildcard_label(k),
             any_port: self.any_port || matches!(k, [.., b':', b'*']),
         }
@@ -484,13 +486,11 @@ impl PatternKeys {
 /// The part of a pattern key its slot is hashed from: what follows `*.` in
 /// `scheme://*.suffix` and `scheme://*.suffix:port` (the port included, as it follows the
 /// suffix in an origin), `suffix` of `scheme://*.suffix:*`, `host` of `scheme://host:*` (an
-/// IPv6 host with its brackets). Any other key hashes from what follows its `://` (it can
-/// only be looked up, never matched by an origin).
+/// IPv6 host with its brackets). The scheme is split off by the one parser's scheme rule
+/// ([`split_scheme`]); a text without such a scheme hashes whole (it is in no table, so a
+/// lookup of it can only miss).
 fn pattern_host(k: &[u8]) -> &[u8] {
-    let Some(at) = k.windows(3).position(|w| w == b"://") else {
-        return k;
-    };
-    let rest = k.get(at + 3..).unwrap_or_default();
+    let rest = split_scheme(k).map_or(k, |(_, rest)| rest);
     let rest = rest.strip_suffix(b":*").unwrap_or(rest);
     rest.strip_prefix(b"*.").unwrap_or(rest)
 }
@@ -672,8 +672,6 @@ mod tests {
     use super::*;
     use crate::{CorsSpec, Policy};
 
-    /// The pattern search piece by piece, for any origin (what `match_origin` does for
-    /// origins with a port).
     /// The pattern search's reference: the origin split and checked first, then every candidate
     /// key, in the matcher's order, looked for in the key list itself (no hashing, no probing).
     fn match_by_parts(patterns: &PatternSet, origin: &[u8]) -> Option<OriginMatch> {

@@ -86,7 +86,8 @@ impl Default for PathBuffers {
     }
 }
 
-fn hex(b: u8) -> Option<u8> {
+/// The value of one hex digit (either case), for `%XX` escapes.
+pub(crate) const fn hex_digit(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),
@@ -97,8 +98,8 @@ fn hex(b: u8) -> Option<u8> {
 
 /// The byte `%XX` at `path[i..]` decodes to: never NUL.
 fn escape(path: &[u8], i: usize) -> Result<u8, PathError> {
-    let hi = path.get(i + 1).copied().and_then(hex);
-    let lo = path.get(i + 2).copied().and_then(hex);
+    let hi = path.get(i + 1).copied().and_then(hex_digit);
+    let lo = path.get(i + 2).copied().and_then(hex_digit);
     match (hi, lo) {
         (Some(h), Some(l)) if (h << 4 | l) != 0 => Ok(h << 4 | l),
         _ => Err(PathError::BadPercentEncoding),

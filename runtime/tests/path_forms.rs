@@ -426,8 +426,8 @@ proptest! {
     }
 }
 
-/// One case per form the issue names, on a policy where the exemption and the wider route
-/// differ, checked by hand.
+/// One case per kind of path form (encoded and plain dot segments, and the others below), on a
+/// policy where the exemption and the wider route differ, checked by hand.
 #[test]
 fn every_named_form() {
     let policy = Policy::from_spec(PolicySpec {

@@ -123,7 +123,7 @@ impl Checker {
                         if !self.check_route_pattern(p) {
                             continue;
                         }
-                        if matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
+                        if guestlist::is_csrf_safe_method(&method) {
                             self.diags.push(
                                 Diagnostic::new(
                                     "GL0953",
