@@ -359,8 +359,8 @@ pub(crate) fn check_submitted(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FormBody<'a> {
     /// Not read (yet): an urlencoded post without the token header on a route that verifies
-    /// form fields passes the token check as `csrf-token-in-form`, which tells the caller to
-    /// read the body and decide again.
+    /// form fields is refused with `csrf-token-in-form` (nothing verified its token); a caller
+    /// that can read the body reads it and decides again.
     Unread,
     /// The whole body, at most [`FORM_BODY_LIMIT`] bytes.
     Read(&'a [u8]),
