@@ -64,7 +64,7 @@ pub struct Explanation {
 /// What the CSRF token check made of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenCheck {
-    /// Its outcome (`csrf-token-valid`, `-issued`, `-in-form`, `-deferred`) or the refusal it
+    /// Its outcome (`csrf-token-valid`, `-issued`, `-deferred`) or the refusal it
     /// made; `None` when it did not run (the request was refused before it, is exempt, or is
     /// a WebSocket handshake).
     pub reason: Option<Reason>,
@@ -156,7 +156,15 @@ fn guard_steps(
         }
     }
     if let Some(c) = csrf {
+        // Refused by the token check, which runs once the origin check has passed.
+        let token_refused = decided
+            && c.token().is_some()
+            && d.kind == Kind::CsrfRejected
+            && d.reason.code().starts_with("csrf-token-");
         let why = match (d.kind, d.csrf_reason) {
+            (Kind::CsrfRejected, _) if token_refused => {
+                Some("passes its origin check (Sec-Fetch-Site, Origin)".to_string())
+            }
             (Kind::CsrfRejected, _) if decided => {
                 Some(format!("refused with 403: {}", d.reason.describe()))
             }
@@ -171,7 +179,12 @@ fn guard_steps(
                 reading,
             });
         }
-        if let (Some(t), Some(tp)) = (d.token, c.token()) {
+        let outcome = match d.token {
+            Some(t) => Some(t.reason.describe().to_string()),
+            None if token_refused => Some(format!("refused with 403: {}", d.reason.describe())),
+            None => None,
+        };
+        if let (Some(outcome), Some(tp)) = (outcome, c.token()) {
             steps.push(Step {
                 text: format!(
                     "csrf token (header {}, {}, cookie {}, bound to cookie {}): {}",
@@ -187,7 +200,7 @@ fn guard_steps(
                     },
                     tp.cookie(),
                     tp.bind_cookie(),
-                    t.reason.describe()
+                    outcome
                 ),
                 span: g.csrf.and_then(|i| prov.csrf.get(i as usize).copied()),
                 reading,
@@ -238,7 +251,16 @@ pub fn explain_with(
         layer = layer.csrf_secret(s.clone());
     }
     let answer = crate::response::answer(&layer, method, path, headers)?;
-    let d = policy.decide_full(method, path, None, headers, secret);
+    // Decided as the layer decides the request it was just given, which has an empty body
+    // (an urlencoded form post without the token header: no field, `csrf-token-missing`).
+    let d = policy.decide_form(
+        method,
+        path,
+        None,
+        headers,
+        secret,
+        guestlist::FormBody::Read(&[]),
+    );
     let mut steps = Vec::new();
     let route = d.route.and_then(|i| policy.routes().get(i as usize));
     let cors = d.cors.and_then(|i| policy.cors_policies().get(i as usize));

@@ -112,14 +112,29 @@ fn io(e: std::io::Error) -> ReadError {
 
 /// Opens `path` for reading when it is a regular file (symlinks followed). The one way policy
 /// files are opened (`load`, `guestlist fmt`): never a FIFO, device or `/proc` entry, whose
-/// reads can block forever. The type is checked on the path's metadata before opening, since
-/// opening a FIFO already blocks, and again on what was opened, in case the path changed.
+/// reads can block forever. The type is checked on the path's metadata before opening (a
+/// device is never opened), and again on what was opened ([`open_checked`]), in case the path
+/// changed in between.
 pub(crate) fn open_regular(path: &Path) -> Result<std::fs::File, ReadError> {
     let meta = std::fs::metadata(path).map_err(io)?;
     if let Some(why) = not_regular(&meta) {
         return Err(ReadError::NotRegular(why));
     }
-    let file = std::fs::File::open(path).map_err(io)?;
+    open_checked(path)
+}
+
+/// Opens `path` without blocking (`O_NONBLOCK`: opening a FIFO for reading otherwise waits for
+/// a writer), and keeps what was opened only if it is a regular file, whose reads the flag
+/// does not change.
+fn open_checked(path: &Path) -> Result<std::fs::File, ReadError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(io)?;
     match not_regular(&file.metadata().map_err(io)?) {
         Some(why) => Err(ReadError::NotRegular(why)),
         None => Ok(file),
@@ -309,4 +324,41 @@ pub fn load_str(name: &str, text: &str) -> Loaded {
     out.files.push(file);
     out.diagnostics.extend(diags);
     out
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// The check on what was opened: a FIFO that takes a checked path's place is opened
+    /// without waiting for a writer, and refused. (Without `O_NONBLOCK` the open never
+    /// returns; the test fails after its deadline instead of hanging.)
+    #[test]
+    fn a_fifo_is_opened_without_blocking_and_refused() {
+        let dir = std::env::temp_dir().join(format!("guestlist-load-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("pipe.policy");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo failed");
+        let (send, receive) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = send.send(open_checked(&path).map(|_| ()).map_err(|e| e.to_string()));
+        });
+        let got = receive
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("opening a FIFO blocked");
+        assert_eq!(got, Err("is a FIFO, not a regular file".to_string()));
+        // And a regular file opens, and reads, as before.
+        let file = dir.join("a.policy");
+        std::fs::write(&file, "route \"/x\" {}\n").unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut open_regular(&file).unwrap(), &mut text).unwrap();
+        assert_eq!(text, "route \"/x\" {}\n");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -7,7 +7,9 @@
 //! with `hmac`/`sha2` directly, sent as cookie and header, or the same token with one hex digit
 //! changed. A token the runtime calls valid must verify under that formula; a token the
 //! harness made must be valid where nothing else in the request interferes; a changed one never
-//! is. Each assertion counts its runs and prints the count at every power of two
+//! is. An unsafe request that passes a token route carried a verified token header (the
+//! evaluator reads no body: an urlencoded form post without the header is refused). Each
+//! assertion counts its runs and prints the count at every power of two
 //! (the seeds `corpus/request_parsers/token-*` reach each of them).
 #![no_main]
 
@@ -81,11 +83,13 @@ static VALID_CHECKED: AtomicU64 = AtomicU64::new(0);
 static MINTED_CHECKED: AtomicU64 = AtomicU64::new(0);
 static TAMPERED_CHECKED: AtomicU64 = AtomicU64::new(0);
 static SAFE_CHECKED: AtomicU64 = AtomicU64::new(0);
+static PASSED_CHECKED: AtomicU64 = AtomicU64::new(0);
+static UNREAD_FORM_CHECKED: AtomicU64 = AtomicU64::new(0);
 
 fuzz_target!(|data: &[u8]| {
     // `flags main [0xfe extra] [0xfd session]`. main: fields separated by 0xff: path, origin,
     // method, ACRM, ACRH lines... extra: Sec-Fetch-Site, Upgrade, Cookie, X-CSRF-Token, Host,
-    // Content-Type. session: the bind-to cookie's value for a minted token (its letters and
+    // Content-Type (a lone 0x00: not sent). session: the bind-to cookie's value for a minted token (its letters and
     // digits).
     let Some((&flags, data)) = data.split_first() else {
         return;
@@ -169,10 +173,14 @@ fuzz_target!(|data: &[u8]| {
         "Host",
         "Content-Type",
     ];
+    // A value of one zero byte is a header not sent (so that a form post without the token
+    // header, which needs a Content-Type after it, can be made).
     for (n, v) in names.iter().zip(&extra) {
-        headers.push((n.to_string(), String::from_utf8_lossy(v).into_owned()));
+        if *v != [0] {
+            headers.push((n.to_string(), String::from_utf8_lossy(v).into_owned()));
+        }
     }
-    let no_input_token_header = extra.get(3).is_none();
+    let no_input_token_header = extra.get(3).is_none_or(|v| *v == [0]);
 
     let p = policy();
     let d = p.decide_full(&method, &path, None, &headers[..], Some(secret()));
@@ -205,9 +213,35 @@ fuzz_target!(|data: &[u8]| {
             reached(&VALID_CHECKED, "a valid token's form and MAC");
         }
     }
+    // Nothing unsafe passes a token route unverified: the fixed policy defers no forms, and
+    // the evaluator, given no body, has checked no form field. What passes carried a token
+    // header that verified.
+    let token_route = p.csrf_token_policy(d.guards).is_some();
+    if unsafe_method
+        && token_route
+        && matches!(
+            d.kind,
+            guestlist::Kind::NotCors
+                | guestlist::Kind::ActualAllowed
+                | guestlist::Kind::ActualNotAllowed
+        )
+    {
+        assert_eq!(
+            d.token.map(|t| t.reason),
+            Some(guestlist::Reason::CsrfTokenValid),
+            "an unsafe request passed a token route unverified"
+        );
+        assert!(headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("x-csrf-token")));
+        reached(&PASSED_CHECKED, "an unsafe request passing a token route");
+    }
+    if unsafe_method && token_route && d.reason == guestlist::Reason::CsrfTokenInForm {
+        assert_eq!(d.kind, guestlist::Kind::CsrfRejected);
+        reached(&UNREAD_FORM_CHECKED, "an unread form post refused");
+    }
     // A token the formula made, alone on its route, is valid (the Fetch-Metadata check may
     // still refuse the request first); a changed one never is.
-    let token_route = p.csrf_token_policy(d.guards).is_some();
     if let (Some(_), true, true) = (&minted, token_route, no_input_token_header) {
         let refused_for_token =
             d.kind == guestlist::Kind::CsrfRejected && d.reason.code().starts_with("csrf-token-");

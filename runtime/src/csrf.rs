@@ -86,14 +86,13 @@ where
         (Some(h), None) => h,
         (Some(_), Some(_)) => return Err(Reason::CsrfTokenMismatch),
         // No header: a form post's token is in its body, read by the layer (urlencoded only)
-        // or, with `defer-forms`, by the application.
+        // or, with `defer-forms`, by the application. A body nobody read has no token that
+        // verified: refused, whoever decides (the layer reads it and decides again).
         (None, _) => match (form_kind(headers), form) {
             (None, _) => return Err(Reason::CsrfTokenMissing),
             (Some(_), _) if t.defer_forms => return Ok(outcome(Reason::CsrfTokenDeferred, false)),
             (Some(Form::Other), _) => return Err(Reason::CsrfTokenFormUnsupported),
-            (Some(Form::Urlencoded), FormBody::Unread) => {
-                return Ok(outcome(Reason::CsrfTokenInForm, false))
-            }
+            (Some(Form::Urlencoded), FormBody::Unread) => return Err(Reason::CsrfTokenInForm),
             (Some(Form::Urlencoded), FormBody::TooLarge) => {
                 return Err(Reason::CsrfTokenFormTooLarge)
             }

@@ -127,8 +127,8 @@ pub(crate) const NO_HEADER: Header<'static> = Header {
 /// What the CSRF token check found on a request it let through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenOutcome<'a> {
-    /// `CsrfTokenValid`, `CsrfTokenIssued`, `CsrfTokenInForm` (the body is still to be read)
-    /// or `CsrfTokenDeferred`.
+    /// `CsrfTokenValid`, `CsrfTokenIssued` or `CsrfTokenDeferred` (the application verifies
+    /// the form field: [`CsrfToken::is_pending`](crate::CsrfToken::is_pending)).
     pub reason: Reason,
     /// The request's token cookie.
     pub cookie: Option<&'a [u8]>,

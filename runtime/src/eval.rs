@@ -156,7 +156,11 @@ impl Policy {
 
     /// [`Policy::decide_with_authority`] with the CSRF secret that token checks need (routes
     /// whose csrf policy has a `token` line; without a secret their unsafe requests are
-    /// refused with `csrf-token-no-secret`).
+    /// refused with `csrf-token-no-secret`). The request's body is not read: an urlencoded
+    /// form post without the token header is refused with `csrf-token-in-form` (its token
+    /// field is unchecked; [`Policy::decide_form`] decides with the body), and a form post
+    /// on a `defer-forms` route passes as `csrf-token-deferred`, for the application to
+    /// verify.
     pub fn decide_full<'a, H>(
         &'a self,
         method: &str,
@@ -172,10 +176,11 @@ impl Policy {
     }
 
     /// [`Policy::decide_full`] with what was read of the request's body. An urlencoded form
-    /// post without the token header, on a route whose token policy does not defer forms,
-    /// passes the token check as `csrf-token-in-form` while the body is [`FormBody::Unread`]:
-    /// the caller reads at most [`FORM_BODY_LIMIT`](crate::FORM_BODY_LIMIT) bytes of it and
-    /// decides again, and the token field decides (the tower layer does this itself).
+    /// post without the token header, on a route whose token policy does not defer forms, is
+    /// refused with `csrf-token-in-form` while the body is [`FormBody::Unread`] (as
+    /// `decide_full` decides it): nothing verified its token. A caller that can read the body
+    /// reads at most [`FORM_BODY_LIMIT`](crate::FORM_BODY_LIMIT) bytes of it and decides
+    /// again, and the token field decides (the tower layer does this itself).
     pub fn decide_form<'a, H>(
         &'a self,
         method: &str,
@@ -402,12 +407,7 @@ impl Policy {
             match self.check_csrf(ci, cors, rq) {
                 Ok((r, token)) => {
                     d.csrf_reason.get_or_insert(r);
-                    // A reading whose check still needs the body wins: the caller reads it
-                    // only when the decision's outcome says so.
-                    let in_form = |t: Option<TokenOutcome<'_>>| {
-                        t.is_some_and(|t| t.reason == Reason::CsrfTokenInForm)
-                    };
-                    if d.token.is_none() || (in_form(token) && !in_form(d.token)) {
+                    if d.token.is_none() {
                         d.token = token;
                     }
                 }

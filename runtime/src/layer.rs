@@ -172,6 +172,10 @@ where
             FormBody::Unread,
             &mut d,
         );
+        if d.kind == crate::Kind::CsrfRejected && d.reason == crate::Reason::CsrfTokenInForm {
+            // Refused while its body is unread: read it, and decide again with its field.
+            return self.read_form(req);
+        }
         #[cfg(feature = "tracing")]
         trace(&d, req.method(), req.uri().path());
         let known = crate::http_apply::Known {
@@ -195,11 +199,6 @@ where
                 headers,
                 guard: None,
             };
-        }
-        if d.token
-            .is_some_and(|t| t.reason == crate::Reason::CsrfTokenInForm)
-        {
-            return self.read_form(req);
         }
         let token = token(policy, self.secret.as_ref(), &d);
         call_guarded(
@@ -774,10 +773,7 @@ where
         let Some(headers) = d.actual_response_headers_with(&parts.headers, known) else {
             return ResponseFuture::ready(answer(policy, &d, &parts.headers, known));
         };
-        if read != Read::Done
-            || d.token
-                .is_some_and(|t| t.reason == crate::Reason::CsrfTokenInForm)
-        {
+        if read != Read::Done {
             // Never expected: a body that was not read whole is refused by the token check.
             // The application never gets part of a body.
             return ResponseFuture::ready(server_error());

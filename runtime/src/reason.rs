@@ -168,8 +168,10 @@ pub enum Reason {
     CsrfTokenValid,
     /// CSRF token: a safe request without a valid token cookie; the layer sets a new one.
     CsrfTokenIssued,
-    /// CSRF token, not yet decided: an urlencoded form post without the header; the layer
-    /// reads the body and decides again with it ([`Policy::decide_form`](crate::Policy::decide_form)).
+    /// CSRF token refusal: an urlencoded form post without the header, decided without its
+    /// body ([`Policy::decide_full`](crate::Policy::decide_full)), so its token field is
+    /// unchecked. The tower layer, seeing this refusal, reads the body and decides again with
+    /// it ([`Policy::decide_form`](crate::Policy::decide_form)); no response carries it.
     CsrfTokenInForm,
     /// CSRF token: a form post without the header on a route whose policy says `defer-forms`;
     /// the application checks the submitted field (`CsrfToken::verify_submitted`).
@@ -353,7 +355,7 @@ impl Reason {
             Reason::WebsocketMissingOrigin => "a WebSocket handshake without Origin is refused",
             Reason::CsrfTokenValid => "the CSRF token (header or form field) equals the cookie and verifies for this session",
             Reason::CsrfTokenIssued => "no valid CSRF token cookie for this session: a new one is set",
-            Reason::CsrfTokenInForm => "an urlencoded form post without the token header: the layer reads the body and checks its token field before the application runs",
+            Reason::CsrfTokenInForm => "an urlencoded form post without the token header, decided without its body: its token field is unchecked, so it is refused (the tower layer reads the body and decides again with the field)",
             Reason::CsrfTokenDeferred => "a form post without the token header, deferred by `defer-forms`: the application checks the submitted field",
             Reason::CsrfTokenMissing => "the request has no CSRF token header (nor, in an urlencoded form, a token field)",
             Reason::CsrfTokenCookieMissing => "the request has no CSRF token cookie",

@@ -22,6 +22,7 @@ use crate::headers::is_lowercase_token;
 use crate::headers::{is_token, HeaderLookup, RequestHeader};
 use crate::keyset::Str;
 use crate::keyset::{refuse, TableError};
+use crate::path::hex_digit;
 use crate::reason::Reason;
 
 /// Hex characters of the MAC, the separator and the random part.
@@ -88,20 +89,11 @@ fn from_hex(s: &str) -> Result<Vec<u8>, SecretError> {
     s.as_bytes()
         .chunks(2)
         .map(|p| match p {
-            [a, b] => Ok((hex_val(*a).ok_or(SecretError::NotHex)? << 4)
-                | hex_val(*b).ok_or(SecretError::NotHex)?),
+            [a, b] => Ok((hex_digit(*a).ok_or(SecretError::NotHex)? << 4)
+                | hex_digit(*b).ok_or(SecretError::NotHex)?),
             _ => Err(SecretError::NotHex),
         })
         .collect()
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 #[cfg(feature = "csrf-token")]
@@ -359,8 +351,8 @@ pub(crate) fn check_submitted(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FormBody<'a> {
     /// Not read (yet): an urlencoded post without the token header on a route that verifies
-    /// form fields passes the token check as `csrf-token-in-form`, which tells the caller to
-    /// read the body and decide again.
+    /// form fields is refused with `csrf-token-in-form` (nothing verified its token); a caller
+    /// that can read the body reads it and decides again.
     Unread,
     /// The whole body, at most [`FORM_BODY_LIMIT`] bytes.
     Read(&'a [u8]),
@@ -380,8 +372,8 @@ fn decode(raw: &[u8]) -> impl Iterator<Item = Result<u8, ()>> + '_ {
         Some(match b {
             b'+' => Ok(b' '),
             b'%' => {
-                let hi = raw.get(i).copied().and_then(hex_val);
-                let lo = raw.get(i + 1).copied().and_then(hex_val);
+                let hi = raw.get(i).copied().and_then(hex_digit);
+                let lo = raw.get(i + 1).copied().and_then(hex_digit);
                 i += 2;
                 match (hi, lo) {
                     (Some(hi), Some(lo)) => Ok((hi << 4) | lo),
@@ -522,8 +514,8 @@ pub fn verify(secret: &CsrfSecret, session: &[u8], token: &[u8]) -> Result<bool,
     let mut tag = [0u8; 32];
     for (slot, pair) in tag.iter_mut().zip(tag_hex.chunks_exact(2)) {
         let (Some(hi), Some(lo)) = (
-            pair.first().copied().and_then(hex_val),
-            pair.get(1).copied().and_then(hex_val),
+            pair.first().copied().and_then(hex_digit),
+            pair.get(1).copied().and_then(hex_digit),
         ) else {
             return Err(Reason::CsrfTokenMalformed);
         };

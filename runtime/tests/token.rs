@@ -721,6 +721,116 @@ fn a_path_with_two_readings_reads_the_body_when_either_reading_verifies_forms() 
     }
 }
 
+/// The evaluator without the body (`decide_full`, as a middleware of one's own or a log line
+/// calls it) never lets a form post through unverified: an urlencoded post without the token
+/// header is refused, with the reason that says its field was not read, and passes only once
+/// the body is given and its field verifies. Only `defer-forms` lets it through, and then the
+/// outcome says the application must verify it.
+#[test]
+fn without_its_body_an_urlencoded_form_post_is_refused() {
+    let s = secret(1);
+    let t = guestlist::mint_csrf_token(&s, b"alice").unwrap();
+    let cookie = format!("session=alice; __Host-csrf={t}");
+    let field = format!("title=x&csrf_token={t}");
+    let other = guestlist::mint_csrf_token(&s, b"bob").unwrap();
+    let wrong = format!("csrf_token={other}");
+    for ct in [
+        URLENCODED,
+        "Application/X-WWW-Form-Urlencoded; charset=utf-8",
+    ] {
+        let headers = [
+            ("cookie".to_string(), cookie.clone()),
+            ("content-type".to_string(), ct.to_string()),
+        ];
+        for method in ["POST", "PUT", "DELETE", "PATCH"] {
+            let strict = policy();
+            let d = strict.decide_full(method, "/account", None, &headers[..], Some(&s));
+            assert_eq!(
+                (d.kind, d.reason),
+                (
+                    guestlist::Kind::CsrfRejected,
+                    guestlist::Reason::CsrfTokenInForm
+                ),
+                "{method} {ct}"
+            );
+            assert_eq!(d.status(), Some(403));
+            assert!(d.token.is_none());
+            // The same through `decide_form` with the body unread, then read.
+            let decide = |form| {
+                let d = strict.decide_form(method, "/account", None, &headers[..], Some(&s), form);
+                (d.kind, d.reason, d.token.map(|t| t.reason))
+            };
+            assert_eq!(
+                decide(guestlist::FormBody::Unread).1,
+                guestlist::Reason::CsrfTokenInForm
+            );
+            assert_eq!(
+                decide(guestlist::FormBody::Read(field.as_bytes())),
+                (
+                    guestlist::Kind::NotCors,
+                    guestlist::Reason::NoCorsPolicy,
+                    Some(guestlist::Reason::CsrfTokenValid)
+                ),
+                "{method} {ct}"
+            );
+            for (form, why) in [
+                (
+                    guestlist::FormBody::Read(b"title=x"),
+                    guestlist::Reason::CsrfTokenMissing,
+                ),
+                (
+                    guestlist::FormBody::Read(wrong.as_bytes()),
+                    guestlist::Reason::CsrfTokenMismatch,
+                ),
+                (
+                    guestlist::FormBody::TooLarge,
+                    guestlist::Reason::CsrfTokenFormTooLarge,
+                ),
+                (
+                    guestlist::FormBody::Unreadable,
+                    guestlist::Reason::CsrfTokenFormInvalid,
+                ),
+            ] {
+                assert_eq!(
+                    decide(form),
+                    (guestlist::Kind::CsrfRejected, why, None),
+                    "{method} {ct} {form:?}"
+                );
+            }
+            // `defer-forms`: passes unread, deferred to the application.
+            let deferring = policy_with(true);
+            let d = deferring.decide_full(method, "/account", None, &headers[..], Some(&s));
+            assert_eq!(d.kind, guestlist::Kind::NotCors, "{method} {ct}");
+            assert_eq!(
+                d.token.map(|t| t.reason),
+                Some(guestlist::Reason::CsrfTokenDeferred)
+            );
+        }
+    }
+    // Whatever else is sent, no unsafe request on a token route without the header passes
+    // the evaluator unverified unless the policy defers forms.
+    let strict = policy();
+    for ct in [
+        URLENCODED,
+        "multipart/form-data; boundary=x",
+        "text/plain",
+        "application/json",
+        "",
+    ] {
+        let mut headers = vec![("cookie".to_string(), cookie.clone())];
+        if !ct.is_empty() {
+            headers.push(("content-type".to_string(), ct.to_string()));
+        }
+        let d = strict.decide_full("POST", "/account", None, &headers[..], Some(&s));
+        assert_eq!(
+            d.kind,
+            guestlist::Kind::CsrfRejected,
+            "{ct}: {:?}",
+            d.reason
+        );
+    }
+}
+
 #[test]
 fn a_rotated_secret_is_accepted_during_the_rotation_only() {
     let app = app();

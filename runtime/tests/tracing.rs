@@ -90,6 +90,56 @@ fn refusals_are_traced_with_their_reason() {
     );
 }
 
+/// An urlencoded form post without the token header is traced once, with the reason its body
+/// gave (the decision made before the body was read, `csrf-token-in-form`, is not a refusal
+/// anyone receives).
+#[cfg(feature = "csrf-token")]
+#[test]
+fn a_form_post_is_traced_with_the_reason_its_body_gave() {
+    let policy = guestlist::Policy::from_spec(guestlist::PolicySpec {
+        routes: vec![guestlist::RouteSpec {
+            pattern: "/*".into(),
+            csrf: Some(0),
+            ..Default::default()
+        }],
+        csrf: vec![guestlist::CsrfSpec {
+            name: "account".into(),
+            token: Some(guestlist::TokenSpec {
+                header: "x-csrf-token".into(),
+                cookie: "__Host-csrf".into(),
+                bind_cookie: "session".into(),
+                same_site: "Lax".into(),
+                field: "csrf_token".into(),
+                defer_forms: false,
+            }),
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+    .unwrap();
+    let secret = guestlist::CsrfSecret::new(vec![5u8; 32]).unwrap();
+    let token = guestlist::mint_csrf_token(&secret, b"s").unwrap();
+    let mut svc = guestlist::Layer::shared(Arc::new(policy))
+        .csrf_secret(secret)
+        .layer(common::App::new(|_| (), || http::Response::new(())));
+    let rec = Recorder::default();
+    tracing::subscriber::with_default(rec.clone(), || {
+        let post = http::Request::post("/save")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", format!("session=s; __Host-csrf={token}"))
+            .body(())
+            .unwrap();
+        // An empty body: no field.
+        let r = common::run(&mut svc, post);
+        assert_eq!(r.status(), 403);
+    });
+    let events = rec.0.lock().unwrap().clone();
+    assert_eq!(
+        events,
+        vec![(Level::WARN, "csrf-token-missing".to_string())]
+    );
+}
+
 /// A form post deferred to the application (`defer-forms`) that the application answers
 /// without verifying its token: a warning with reason `csrf-token-deferred`.
 #[cfg(feature = "csrf-token")]

@@ -148,8 +148,19 @@ impl tower_service::Service<Request<Incoming>> for Logged {
             || "-".to_string(),
             |v| String::from_utf8_lossy(v.as_bytes()).into_owned(),
         );
-        // With the token check's outcome: `csrf-token-in-form` means the layer reads the body
-        // and decides again before the application sees the request.
+        if d.kind == guestlist::Kind::CsrfRejected && d.reason == guestlist::Reason::CsrfTokenInForm
+        {
+            // Refused while the body is unread: the layer reads it and decides again with its
+            // token field, before the application sees the request.
+            eprintln!(
+                "{} {} -> an urlencoded form post without the token header: the layer reads its body for the token field ({})",
+                req.method(),
+                req.uri().path(),
+                d.reason.code(),
+            );
+            return self.inner.call(req);
+        }
+        // With the token check's outcome.
         eprintln!(
             "{} {} origin={} -> {} ({}){}{}",
             req.method(),
