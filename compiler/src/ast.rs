@@ -69,6 +69,9 @@ pub enum Item {
     },
     /// Any block.
     Block(Block),
+    /// A head alone on its line, with no body (`origins NAME provided`): a [`Block`] whose
+    /// `lines` are empty.
+    Declaration(Block),
 }
 
 /// One parsed file.
@@ -112,6 +115,7 @@ impl File {
             .iter()
             .map(|i| match i {
                 Item::Import { path, .. } => format!("import {:?}", path.text),
+                Item::Declaration(b) => format!("{};", vals(&b.head)),
                 Item::Block(b) => {
                     let mut s = vals(&b.head);
                     for l in &b.lines {

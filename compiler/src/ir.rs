@@ -96,6 +96,19 @@ pub struct OriginSet {
     pub invalid: usize,
     /// Opt-outs.
     pub optouts: Vec<OptOut>,
+    /// For `origins NAME provided ...`: the entries are supplied at run time (`items` is
+    /// empty).
+    pub provided: Option<Provided>,
+}
+
+/// How a set supplied at run time (`origins NAME provided`) may be filled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Provided {
+    /// `tenant-bound`: each entry is `ORIGIN KEY`, and the matched key reaches the
+    /// application, which checks that the session belongs to that tenant.
+    pub tenant_bound: bool,
+    /// `patterns`: entries may be `https://*.example.com` patterns.
+    pub patterns: bool,
 }
 
 /// `cors NAME { ... }`.
@@ -230,6 +243,9 @@ pub struct CsrfDecl {
     pub when: Cond,
     /// `trusted-origins` (exact, canonical).
     pub trusted: Vec<Entry<String>>,
+    /// `trusted-origins` naming origins sets ([`OriginRef::Set`]): a static set's exact
+    /// entries are trusted; a provided set's are supplied at run time.
+    pub trusted_sets: Vec<Entry<OriginRef>>,
     /// `self-origins` (exact, canonical).
     pub self_origins: Vec<Entry<String>>,
     /// `same-site allow|reject`.
@@ -417,6 +433,29 @@ impl Program {
             }
         }
         (origins, inactive)
+    }
+
+    /// The sets supplied at run time (`origins NAME provided`) that `list` names in `profile`,
+    /// each with the span of the entry naming it, in the list's order, each once.
+    pub fn provided_in<'a>(
+        &'a self,
+        list: &'a [Entry<OriginRef>],
+        profile: &str,
+    ) -> Vec<(&'a OriginSet, Span)> {
+        let mut out: Vec<(&OriginSet, Span)> = Vec::new();
+        for e in list.iter().filter(|e| active(&e.when, profile)) {
+            let OriginRef::Set(name) = &e.value else {
+                continue;
+            };
+            let Some(set) = self.set(name) else { continue };
+            if set.provided.is_some()
+                && active(&set.when, profile)
+                && !out.iter().any(|(s, _)| s.name == set.name)
+            {
+                out.push((set, e.span));
+            }
+        }
+        out
     }
 
     /// A CORS policy by name.

@@ -260,7 +260,7 @@ impl Loader {
             .iter()
             .filter_map(|i| match i {
                 Item::Import { path, .. } => Some((path.text.clone(), path.span)),
-                Item::Block(_) => None,
+                Item::Block(_) | Item::Declaration(_) => None,
             })
             .collect();
         self.out.files.push(file);

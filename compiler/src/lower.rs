@@ -304,7 +304,20 @@ fn lower_guards(program: &Program, profile: &str) -> GuardSpecs {
         };
         g.csrf.push(guestlist::CsrfSpec {
             name: c.name.clone(),
-            trusted: on(&c.trusted),
+            trusted: {
+                let mut t = on(&c.trusted);
+                // Static sets named in trusted-origins: their exact entries (the checker
+                // refuses patterns, `*` and `null` there). A provided set's entries are
+                // supplied at run time.
+                for e in program.expand_origins(&c.trusted_sets, profile).0 {
+                    if let OriginRef::Literal(o) = e.value {
+                        if !o.is_pattern() && !o.null && !t.contains(&o.canonical) {
+                            t.push(o.canonical.clone());
+                        }
+                    }
+                }
+                t
+            },
             self_origins: on(&c.self_origins),
             allow_same_site: c
                 .same_site

@@ -10,7 +10,7 @@ use super::{lists, origin};
 use crate::ast::{split_when, Block, Value};
 use crate::diag::{Diagnostic, Severity};
 use crate::ir::{
-    Cond, CorsDecl, Entry, ListValue, OptOut, OriginRef, OriginSet, RouteDecl, TestDecl,
+    Cond, CorsDecl, Entry, ListValue, OptOut, OriginRef, OriginSet, Provided, RouteDecl, TestDecl,
 };
 use crate::source::Span;
 
@@ -119,6 +119,63 @@ impl Checker {
             items,
             invalid,
             optouts,
+            provided: None,
+        });
+    }
+
+    /// `origins NAME provided [tenant-bound] [patterns]`: a set whose entries are supplied at
+    /// run time. Each flag at most once.
+    pub(super) fn provided_set(&mut self, b: &Block, name: &Value, flags: &[Value], when: Cond) {
+        let mut p = Provided {
+            tenant_bound: false,
+            patterns: false,
+        };
+        let mut seen: Vec<&str> = Vec::new();
+        for f in flags {
+            let known = ["tenant-bound", "patterns"];
+            if f.quoted || !known.contains(&f.text.as_str()) {
+                self.diags.push(
+                    Diagnostic::new(
+                        "GL1401",
+                        f.span,
+                        format!("unknown flag `{}` of a provided set", f.text),
+                    )
+                    .label("a provided set takes `tenant-bound` and `patterns`")
+                    .help("write `origins NAME provided [tenant-bound] [patterns]`"),
+                );
+                continue;
+            }
+            if seen.contains(&f.text.as_str()) {
+                self.diags.push(
+                    Diagnostic::new("GL1401", f.span, format!("`{}` is written twice", f.text))
+                        .label("written again here")
+                        .help("write each flag once"),
+                );
+                continue;
+            }
+            seen.push(&f.text);
+            match f.text.as_str() {
+                "tenant-bound" => p.tenant_bound = true,
+                _ => p.patterns = true,
+            }
+        }
+        self.diags.push(
+            Diagnostic::new(
+                "GL1403",
+                name.span,
+                format!("origins set `{}` is supplied at run time", name.text),
+            )
+            .label("empty here: nothing supplies its entries, so it allows no origin"),
+        );
+        self.program.sets.push(OriginSet {
+            name: name.text.clone(),
+            name_span: name.span,
+            head_span: b.head_span,
+            when,
+            items: Vec::new(),
+            invalid: 0,
+            optouts: Vec::new(),
+            provided: Some(p),
         });
     }
 

@@ -35,8 +35,10 @@ pub fn check(files: &[ast::File]) -> (Program, Vec<Diagnostic>) {
     let mut cx = Checker::default();
     for f in files {
         for item in &f.items {
-            if let Item::Block(b) = item {
-                cx.block(b);
+            match item {
+                Item::Block(b) => cx.block(b),
+                Item::Declaration(b) => cx.declaration(b),
+                Item::Import { .. } => {}
             }
         }
     }
@@ -129,6 +131,38 @@ impl Checker {
                 self.diags.push(d);
             }
         }
+    }
+
+    /// Pass 1 for a head alone on its line: `origins NAME provided [tenant-bound] [patterns]
+    /// [when P]`, the one item with no body.
+    fn declaration(&mut self, b: &Block) {
+        let Some(kind) = b.head.first() else { return };
+        let rest = b.head.get(1..).unwrap_or(&[]);
+        let (args, when) = split_when(rest);
+        if kind.is_word("origins") {
+            if let [name, provided, flags @ ..] = args {
+                if !name.quoted && name.text != "*" && provided.is_word("provided") {
+                    self.provided_set(b, name, flags, when_of(when));
+                    return;
+                }
+            }
+            self.diags.push(
+                Diagnostic::new("GL0104", b.head_span, "malformed `origins` line")
+                    .label("an origins set is a block, or a set supplied at run time")
+                    .help("write `origins NAME { \"https://...\" }`, or `origins NAME provided` (optionally `tenant-bound`, `patterns`, `when PROFILE`)"),
+            );
+            return;
+        }
+        let what = if kind.quoted {
+            "a block"
+        } else {
+            kind.text.as_str()
+        };
+        self.diags.push(
+            Diagnostic::new("GL0104", b.head_span, format!("`{what}` needs a body"))
+                .label("expected `{` on this line")
+                .help("open the block on its head's line: `cors NAME {`; only `origins NAME provided` stands alone"),
+        );
     }
 
     /// The checks that depend on how settings combine, once per profile.

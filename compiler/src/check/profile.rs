@@ -43,7 +43,30 @@ impl Checker {
                 OriginRef::Set(n) => program.set(n).is_none_or(|s| s.invalid > 0),
                 _ => false,
             });
-        if eff.is_empty() && !broken {
+        let provided = program.provided_in(&c.origins, profile);
+        if credentials {
+            for (set, at) in provided
+                .iter()
+                .filter(|(s, _)| s.provided.is_some_and(|p| !p.tenant_bound))
+            {
+                let mut d = Diagnostic::new(
+                    "GL1402",
+                    *at,
+                    format!("every origin supplied in `{}` can read every user's responses", set.name),
+                )
+                .label("a set supplied at run time, with credentials")
+                .secondary(set.head_span, "supplied at run time")
+                .help(format!(
+                    "if each entry belongs to one customer, declare `origins {} provided tenant-bound` (entries `ORIGIN KEY`) and check in the handler that the session belongs to the matched key (`guestlist::MatchedOrigin`)",
+                    set.name
+                ));
+                if let Some(s) = cred_span {
+                    d = d.secondary(s, "credentials allowed here");
+                }
+                self.diags.push(d);
+            }
+        }
+        if eff.is_empty() && provided.is_empty() && !broken {
             self.diags.push(
                 Diagnostic::new(
                     "GL0108",

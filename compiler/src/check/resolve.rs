@@ -119,7 +119,8 @@ impl Checker {
             .cors
             .iter()
             .map(|c| &c.origins)
-            .chain(self.program.websocket.iter().map(|w| &w.origins));
+            .chain(self.program.websocket.iter().map(|w| &w.origins))
+            .chain(self.program.csrf.iter().map(|c| &c.trusted_sets));
         for list in origin_lists {
             for e in list {
                 if let OriginRef::Set(n) = &e.value {
@@ -179,7 +180,7 @@ impl Checker {
                         format!("origins set `{}` is never used", s.name),
                     )
                     .label("unused")
-                    .help("name it in a cors or websocket block's `allow-origins`, or remove it"),
+                    .help("name it in a cors or websocket block's `allow-origins` or a csrf block's `trusted-origins`, or remove it"),
                 );
             }
         }

@@ -177,6 +177,13 @@ pub const ALL: &[CodeInfo] = &[
         E,
         "a header nginx cannot apply to one reading only",
     ),
+    c("GL1401", E, "a malformed provided set"),
+    c(
+        "GL1402",
+        W,
+        "a provided set with credentials, not tenant-bound",
+    ),
+    c("GL1403", N, "a provided set, empty until supplied"),
 ];
 
 /// Looks a code up.

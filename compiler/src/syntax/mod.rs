@@ -85,7 +85,9 @@ fn resync(text: &str, at: usize) -> usize {
 
 fn describe_rule(r: Rule) -> &'static str {
     match r {
-        Rule::item | Rule::block | Rule::head => "a block (like `cors NAME {`) or `import`",
+        Rule::item | Rule::block | Rule::head | Rule::declaration => {
+            "a block (like `cors NAME {`) or `import`"
+        }
         Rule::import => "`import \"FILE\"`",
         Rule::body | Rule::open => "`{`",
         Rule::close => "`}`",
@@ -93,6 +95,7 @@ fn describe_rule(r: Rule) -> &'static str {
         Rule::string | Rule::string_inner => "a quoted string",
         Rule::word => "a word",
         Rule::sep => "a new line or `;`",
+        Rule::EOI => "the end of the file",
         Rule::WHITESPACE | Rule::COMMENT => "white space",
     }
 }
@@ -197,6 +200,20 @@ fn lower_item(file: FileId, base: usize, pair: Pair<'_, Rule>) -> Option<Item> {
                 .find_map(|p| lower_value(file, base, p))?;
             Some(Item::Import { path, span })
         }
+        Rule::declaration => {
+            let part = inner.into_inner().next()?;
+            let head_span = span_of(file, base, &part);
+            let head = part
+                .into_inner()
+                .filter_map(|p| lower_value(file, base, p))
+                .collect();
+            Some(Item::Declaration(Block {
+                head,
+                lines: Vec::new(),
+                span,
+                head_span,
+            }))
+        }
         Rule::block => {
             let mut head = Vec::new();
             let mut head_span = span;
@@ -258,6 +275,22 @@ mod tests {
         assert_eq!(b.head.len(), 4);
         assert_eq!(b.lines.len(), 2);
         assert_eq!(b.lines[1].values[1].text, "2h");
+    }
+
+    #[test]
+    fn a_head_alone_on_its_line_is_a_declaration() {
+        let (f, d) = p("origins t provided tenant-bound # customers\norigins u provided; cors a { allow-origins t u }\norigins v provided");
+        assert!(d.is_empty(), "{d:?}");
+        let heads: Vec<(bool, usize)> = f
+            .items
+            .iter()
+            .map(|i| match i {
+                Item::Declaration(b) => (true, b.head.len()),
+                Item::Block(b) => (false, b.head.len()),
+                Item::Import { .. } => (false, 0),
+            })
+            .collect();
+        assert_eq!(heads, [(true, 4), (true, 3), (false, 2), (true, 3)]);
     }
 
     #[test]

@@ -56,6 +56,7 @@ impl Checker {
             head_span: b.head_span,
             when,
             trusted: Vec::new(),
+            trusted_sets: Vec::new(),
             self_origins: Vec::new(),
             same_site: Vec::new(),
             missing: Vec::new(),
@@ -80,6 +81,20 @@ impl Checker {
                 }
                 "trusted-origins" | "self-origins" => {
                     for v in vals {
+                        if key.text == "trusted-origins"
+                            && !v.quoted
+                            && v.text != "*"
+                            && !v.text.contains("://")
+                            && !v.text.contains('.')
+                        {
+                            c.trusted_sets.push(mk(
+                                crate::ir::OriginRef::Set(v.text.clone()),
+                                v.span,
+                                lspan,
+                                &cond,
+                            ));
+                            continue;
+                        }
                         if let Some(o) = self.exact_origin(v, &key.text) {
                             let list = if key.text == "trusted-origins" {
                                 &mut c.trusted
@@ -293,7 +308,7 @@ impl Checker {
                     .help(if v.text == "*" {
                         "the csrf check trusts origins one by one: list them, quoted"
                     } else {
-                        "write the origin in quotes: \"https://partner.example.com\""
+                        "write the origin in quotes: \"https://partner.example.com\", or name an origins set"
                     }),
             );
             return None;
@@ -322,6 +337,27 @@ impl Checker {
             self.singular(&c.token, profile, "token");
             for (list, what) in [(&c.same_site, "same-site"), (&c.missing, "missing-headers")] {
                 self.singular(list, profile, what);
+            }
+            // A static set named in trusted-origins: its entries must be exact origins.
+            let (eff, _) = program.expand_origins(&c.trusted_sets, profile);
+            for e in eff {
+                let bad = match e.value {
+                    crate::ir::OriginRef::Any => Some("`*`".to_string()),
+                    crate::ir::OriginRef::Literal(o) if o.null => Some("`null`".to_string()),
+                    crate::ir::OriginRef::Literal(o) if o.is_pattern() => {
+                        Some(format!("pattern `{}`", o.canonical))
+                    }
+                    _ => None,
+                };
+                if let Some(what) = bad {
+                    let mut d = Diagnostic::new("GL0951", e.span, format!("{what} in trusted-origins"))
+                        .label("csrf origins are exact")
+                        .help("list each origin in the set; a pattern would trust every host anyone can create under it");
+                    if let Some(v) = e.via {
+                        d = d.secondary(v, "trusted through this set");
+                    }
+                    self.diags.push(d);
+                }
             }
             for e in c.trusted.iter().filter(|e| active(&e.when, profile)) {
                 if e.value.starts_with("http://")

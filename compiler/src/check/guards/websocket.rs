@@ -78,7 +78,11 @@ impl Checker {
             if let Some(e) = eff.iter().find(|e| matches!(e.value, OriginRef::Any)) {
                 self.diags.push(websocket_wildcard(e.span));
             }
-            if eff.is_empty() && !same && w.invalid == 0 {
+            if eff.is_empty()
+                && !same
+                && w.invalid == 0
+                && program.provided_in(&w.origins, profile).is_empty()
+            {
                 self.diags.push(
                     Diagnostic::new("GL0973", w.name_span, format!("websocket policy `{}` allows no origin", w.name))
                         .label("every browser handshake would be refused")
