@@ -21,17 +21,20 @@ pub fn every_policy(root: &Path) -> Vec<(String, Compilation)> {
             .to_string_lossy()
             .replace('\\', "/");
         let c = if f.extension().is_some_and(|e| e == "toml") {
-            let text = std::fs::read_to_string(&f).unwrap_or_default();
-            let doc: toml::Table = text.parse().unwrap_or_default();
+            // A file that cannot be read or parsed stops the run: it would otherwise drop out
+            // of every engine's check unnoticed.
+            let text =
+                std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("cannot read {name}: {e}"));
+            let doc: toml::Table = text
+                .parse()
+                .unwrap_or_else(|e| panic!("{name} is not TOML: {e}"));
             let Some(policy) = doc.get("policy").and_then(|v| v.as_str()) else {
                 continue;
             };
             Compilation::from_str(&name, policy)
         } else {
-            match Compilation::load_named(&[(f.clone(), name.clone())]) {
-                Ok(c) => c,
-                Err(_) => continue,
-            }
+            Compilation::load_named(&[(f.clone(), name.clone())])
+                .unwrap_or_else(|e| panic!("cannot load {name}: {e}"))
         };
         out.push((name, c));
     }

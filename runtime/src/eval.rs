@@ -465,10 +465,10 @@ pub(crate) struct Common<'a> {
 #[cfg(feature = "tower")]
 impl Policy {
     /// The tower layer's fast path: the common request, which is not `OPTIONS`, on a route with
-    /// a CORS policy and no other policy, with at most one `Origin` line, decided without
-    /// building (and then reading back) a few-hundred-byte [`Decision`]. Its answer is the one
-    /// [`Policy::decide_full`] gives (the same route lookup, the same origin matcher, the rules
-    /// of `decide_cors` for an actual request); a test checks the two request by request.
+    /// a CORS policy and no other policy, decided without building (and then reading back) a
+    /// few-hundred-byte [`Decision`]. Its answer is the one [`Policy::decide_full`] gives (the
+    /// same route lookup, the same origin matcher, the rules of `decide_cors` for an actual
+    /// request; two `Origin` lines allow nothing); a test checks the two request by request.
     /// `None` for every other request, which `decide_full` decides. `origins` are the first two
     /// `Origin` lines.
     #[inline(always)]

@@ -198,7 +198,7 @@ pub(crate) fn origin_lines(map: &http::HeaderMap) -> [Option<&http::HeaderValue>
 /// Iterator for [`HeaderLookup`] on the tower layer's prepared headers.
 #[cfg(feature = "tower")]
 #[derive(Debug)]
-pub struct PreparedValues<'s> {
+pub(crate) struct PreparedValues<'s> {
     origins: [Option<&'s [u8]>; 2],
     next: usize,
     rest: Option<MapValues<'s>>,

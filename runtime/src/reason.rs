@@ -74,6 +74,25 @@ impl Kind {
     ];
 }
 
+/// Declares `Reason` and [`Reason::ALL`] from one list of variants, so that no variant can be
+/// left out of `ALL`.
+macro_rules! reasons_and_all {
+    ($(#[$m:meta])* pub enum Reason { $($(#[$vm:meta])* $v:ident,)* }) => {
+        $(#[$m])*
+        pub enum Reason {
+            $($(#[$vm])* $v,)*
+        }
+
+        impl Reason {
+            /// Every reason, in declaration order, which is the order of spec/language.md's
+            /// table (section 7b); made from the enum's own list, and a test checks the table
+            /// against it.
+            pub const ALL: [Reason; [$(Reason::$v),*].len()] = [$(Reason::$v),*];
+        }
+    };
+}
+
+reasons_and_all! {
 /// Why the decision came out as it did. Codes are stable (`explain --format json`); every
 /// one is listed in spec/language.md, section 7b, and in [`Reason::ALL`].
 ///
@@ -202,6 +221,7 @@ pub enum Reason {
     /// CSRF token refusal: the runtime was built without the `csrf-token` feature.
     CsrfTokenUnavailable,
 }
+}
 
 impl Reason {
     /// The stable code.
@@ -255,57 +275,6 @@ impl Reason {
             Reason::CsrfTokenUnavailable => "csrf-token-unavailable",
         }
     }
-
-    /// Every reason, in the order of spec/language.md's table (section 7b), which is the
-    /// declaration order; a test checks the table and this list against each other.
-    pub const ALL: [Reason; 46] = [
-        Reason::NoRoute,
-        Reason::PathInvalid,
-        Reason::PathNotNormal,
-        Reason::ReadingsDisagree,
-        Reason::NoCorsPolicy,
-        Reason::NoOrigin,
-        Reason::OriginAllowed,
-        Reason::OriginNotAllowed,
-        Reason::MultipleOrigins,
-        Reason::RequestMethodInvalid,
-        Reason::MethodNotAllowed,
-        Reason::RequestHeadersInvalid,
-        Reason::HeaderNotAllowed,
-        Reason::AuthorizationNotListed,
-        Reason::PreflightAllowed,
-        Reason::CsrfSafeMethod,
-        Reason::CsrfSameOrigin,
-        Reason::CsrfSameSite,
-        Reason::CsrfNoBrowserHeaders,
-        Reason::CsrfOwnOrigin,
-        Reason::CsrfTrustedOrigin,
-        Reason::CsrfCorsOrigin,
-        Reason::CsrfExempt,
-        Reason::CsrfCrossSite,
-        Reason::CsrfOriginMismatch,
-        Reason::CsrfMissingHeaders,
-        Reason::CsrfAmbiguousHeaders,
-        Reason::WebsocketOriginAllowed,
-        Reason::WebsocketSameOrigin,
-        Reason::WebsocketNoOrigin,
-        Reason::WebsocketOriginNotAllowed,
-        Reason::WebsocketMissingOrigin,
-        Reason::CsrfTokenValid,
-        Reason::CsrfTokenIssued,
-        Reason::CsrfTokenInForm,
-        Reason::CsrfTokenDeferred,
-        Reason::CsrfTokenMissing,
-        Reason::CsrfTokenCookieMissing,
-        Reason::CsrfTokenMismatch,
-        Reason::CsrfTokenMalformed,
-        Reason::CsrfTokenOtherSession,
-        Reason::CsrfTokenFormUnsupported,
-        Reason::CsrfTokenFormTooLarge,
-        Reason::CsrfTokenFormInvalid,
-        Reason::CsrfTokenNoSecret,
-        Reason::CsrfTokenUnavailable,
-    ];
 
     /// The reason whose [`Reason::code`] is `code`.
     pub fn from_code(code: &str) -> Option<Reason> {

@@ -387,7 +387,7 @@ impl Checker {
         } else if p.contains('%') {
             Some((
                 "a route pattern is written decoded",
-                "request paths are matched with their escapes decoded: write the decoded character"
+                "a path with escapes is decided under its decoded reading and as sent: write the decoded character"
                     .to_string(),
             ))
         } else if body.contains("//")

@@ -125,24 +125,26 @@ fn path_forms(mode: guestlist::NonNormalPaths) -> &'static str {
             "**Path forms.** A path's form never loosens a decision. A path the server cannot \
              read (an invalid `%` escape, `%00`, `..` above the root) and a path with a `.` or \
              `..` segment or a backslash once decoded (browsers never send one) are refused with \
-             400. A path with `//`, `%2F` or `%2E` is read twice, as the application's router sees \
+             400. A path with `//` or any `%` escape is read twice, as the application's router sees \
              it (as sent) and as nginx sees it (normalised): both readings' CSRF and WebSocket \
              checks must pass, CORS is allowed only where both routes allow it, and an exemption \
              never applies; `/api/group%2Fproject` still reaches `/api/*`. Not covered: `;` path \
-             parameters and case-insensitive routers in the application (Java servlet \
-             containers, ASP.NET), which read other paths than guestlist.\n\n"
+             parameters, case-insensitive routers in the application (Java servlet \
+             containers, ASP.NET) and backends that decode twice, which read other paths than \
+             guestlist.\n\n"
         }
         guestlist::NonNormalPaths::TwoReadings => {
             "**Path forms** (`paths { non-normal two-readings }`). A path's form never loosens a \
              decision. A path the server cannot read (an invalid `%` escape, `%00`, `..` above \
-             the root) is refused with 400. A path with `//`, `%2F`, `%2E`, a backslash or dot \
+             the root) is refused with 400. A path with `//`, any `%` escape, a backslash or dot \
              segments is read twice, as the application's router sees it (as sent) and as nginx \
              sees it (normalised): both readings' CSRF and WebSocket checks must pass, CORS is \
              allowed only where both routes allow it, and an exemption never applies. The Rust \
              runtime applies this mode; nginx cannot (it serves a path with dot segments from \
              the location of the path they lead to), so `emit nginx` refuses it (GL1011). Not \
-             covered: `;` path parameters and case-insensitive routers in the application (Java \
-             servlet containers, ASP.NET), which read other paths than guestlist.\n\n"
+             covered: `;` path parameters, case-insensitive routers in the application (Java \
+             servlet containers, ASP.NET) and backends that decode twice, which read other \
+             paths than guestlist.\n\n"
         }
     }
 }

@@ -86,7 +86,7 @@ pub enum Read {
     One(Vec<u8>),
     /// Two readings, and whether the fully decoded path has a dot segment or a backslash.
     Two {
-        /// Every escape but %2E, %2F and %5C decoded, nothing merged or resolved.
+        /// The raw path: nothing decoded, merged or resolved.
         as_sent: Vec<u8>,
         /// Decoded, merged and resolved.
         normalised: Vec<u8>,
@@ -96,7 +96,7 @@ pub enum Read {
 }
 
 /// Section 6, "Path forms", the slow way: the normalised reading is [`normalize`]; the
-/// as-sent reading decodes each escape unless it is %2E, %2F or %5C in either case.
+/// as-sent reading is the raw path, and any escape makes a path not structurally normal.
 pub fn read(raw: &str) -> Read {
     let Some(normalised) = normalize(raw) else {
         return Read::Invalid;
@@ -112,12 +112,8 @@ pub fn read(raw: &str) -> Read {
             // `normalize` accepted the path, so this is two hex digits and not NUL.
             let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
             let b = u8::from_str_radix(hex, 16).unwrap();
-            if [b'.', b'/', b'\\'].contains(&b) {
-                kept_escape = true;
-                as_sent.extend_from_slice(&bytes[i..i + 3]);
-            } else {
-                as_sent.push(b);
-            }
+            kept_escape = true;
+            as_sent.extend_from_slice(&bytes[i..i + 3]);
             full.push(b);
             i += 3;
         } else {

@@ -107,7 +107,7 @@ impl Writer {
         // A backslash is written `\x5c`: nginx unescapes `\\` in quoted strings.
         form.push((q("~^[^?#]*(?:\\x5c|%5[cC])"), "dots".into()));
         form.push((
-            q("~^[^?#]*(?://|%2[eEfF]|%5[cC]|\\x5c|/\\.\\.?(?:/|[?#]|$))"),
+            q("~^[^?#]*(?://|%|\\x5c|/\\.\\.?(?:/|[?#]|$))"),
             "two".into(),
         ));
         self.map("$request_uri", &format!("{ns}_form"), &form);
@@ -137,7 +137,7 @@ impl Writer {
         }
         let _ = writeln!(
             self.http,
-            "# The policies of the route the as-sent reading selects (every escape but %2E, %2F and\n# %5C decoded, nothing merged or resolved), read on the raw path."
+            "# The policies of the route the as-sent reading selects (the raw path: nothing decoded,\n# merged or resolved)."
         );
         self.map("$request_uri", &format!("{ns}_sent"), &sent);
         // The jump's target: for a path with dot segments the 400; for every other 418 (one of
@@ -757,30 +757,8 @@ fn short(name: &str) -> &'static str {
     }
 }
 
-/// A route pattern as a regex over the raw path (the as-sent reading): each byte matches
-/// itself or its escape (hex digits in either case), except `/` and `.`, which the as-sent
-/// reading never decodes from `%2F` and `%2E`.
+/// A route pattern as a regex over the raw path (the as-sent reading, which decodes
+/// nothing): each byte matches itself.
 fn as_sent_re(p: &str) -> String {
-    let mut out = String::new();
-    for b in p.bytes() {
-        match b {
-            b'/' => out.push('/'),
-            b'.' => out.push_str("\\."),
-            _ => {
-                let lit = re(&char::from(b).to_string());
-                let hi = b >> 4;
-                let lo = b & 0xf;
-                let hex = |d: u8| {
-                    let c = char::from_digit(u32::from(d), 16).unwrap_or('0');
-                    if c.is_ascii_alphabetic() {
-                        format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
-                    } else {
-                        c.to_string()
-                    }
-                };
-                let _ = write!(out, "(?:{lit}|%{}{})", hex(hi), hex(lo));
-            }
-        }
-    }
-    out
+    re(p)
 }
