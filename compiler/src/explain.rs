@@ -436,6 +436,11 @@ pub fn explain_with(
                 span: cprov.and_then(|p| p.exact.get(i as usize).copied()),
                 reading: None,
             }),
+            ([o, ..], Some(OriginMatch::Provided { .. })) => steps.push(Step {
+                text: format!("origin {o} is an entry of a set supplied at run time"),
+                span: None,
+                reading: None,
+            }),
             ([o, ..], Some(OriginMatch::Pattern(i))) => steps.push(Step {
                 text: format!(
                     "origin {o} matches the pattern {}",

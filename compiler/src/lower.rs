@@ -188,6 +188,8 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Tab
             .paths
             .as_ref()
             .map_or_else(Default::default, |p| p.non_normal),
+        // Sets supplied at run time are empty here: nothing supplies them at build time.
+        provided: Vec::new(),
     };
     let policy = guestlist::Policy::from_spec(spec.clone())?;
     Ok(Lowered {

@@ -24,7 +24,23 @@ impl Cors {
     /// Which entry allows `origin`, if any.
     #[inline]
     pub fn match_origin(&self, origin: &[u8]) -> Option<OriginMatch> {
-        match_origin(self.any_origin, &self.origins, &self.patterns, origin)
+        let m = match_origin(self.any_origin, &self.origins, &self.patterns, origin);
+        #[cfg(feature = "provided")]
+        if m.is_none() && !self.provided.is_empty() {
+            return self.match_provided(origin);
+        }
+        m
+    }
+
+    /// The sets supplied at run time, in order: the first whose current table allows
+    /// `origin`.
+    #[cfg(feature = "provided")]
+    #[inline(never)]
+    fn match_provided(&self, origin: &[u8]) -> Option<OriginMatch> {
+        self.provided
+            .iter()
+            .enumerate()
+            .find_map(|(i, s)| s.match_origin(u32::try_from(i).ok()?, origin))
     }
 
     /// Safelisted or listed (byte-exact).

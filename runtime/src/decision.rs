@@ -174,8 +174,8 @@ pub struct Decision<'a> {
 /// forms").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reading {
-    /// Every escape but `%2E`, `%2F` and `%5C` decoded; nothing merged or resolved: the path as
-    /// a router that takes it as sent sees it.
+    /// The path's bytes as sent: nothing decoded, merged or resolved, as a router on the raw
+    /// path (axum, matchit) sees it.
     AsSent,
     /// Decoded, `//` merged, dot segments resolved: the path nginx's `location` sees.
     Normalised,

@@ -492,7 +492,14 @@ impl Policy {
             // No `Origin`: `*` only when the answer never depends on it.
             [None, _] => cors.is_static_any().then(star),
             [Some(o), None] => {
-                let allowed = cors.match_origin(o.as_bytes()).is_some();
+                let m = cors.match_origin(o.as_bytes());
+                // An entry supplied at run time is handed to the application
+                // (`MatchedOrigin`): the general path does that.
+                #[cfg(feature = "provided")]
+                if matches!(m, Some(crate::OriginMatch::Provided { .. })) {
+                    return None;
+                }
+                let allowed = m.is_some();
                 // A refused origin is logged, and only the general path logs.
                 #[cfg(feature = "tracing")]
                 if !allowed {

@@ -176,6 +176,8 @@ where
             // Refused while its body is unread: read it, and decide again with its field.
             return self.read_form(req);
         }
+        #[cfg(feature = "provided")]
+        let matched = matched_origin(policy, &d);
         #[cfg(feature = "tracing")]
         trace(&d, req.method(), req.uri().path());
         let known = crate::http_apply::Known {
@@ -192,6 +194,8 @@ where
         };
         if !guards.has_headers() && d.token.is_none() {
             // The common case: CORS headers only.
+            #[cfg(feature = "provided")]
+            let req = with_matched(req, matched);
             return ResponseFuture {
                 state: State::Inner {
                     future: self.inner.call(req.map(RequestBody::new)),
@@ -201,6 +205,8 @@ where
             };
         }
         let token = token(policy, self.secret.as_ref(), &d);
+        #[cfg(feature = "provided")]
+        let req = with_matched(req, matched);
         call_guarded(
             &mut self.inner,
             &self.policy,
@@ -210,6 +216,38 @@ where
             token,
         )
     }
+}
+
+/// The entry of a set supplied at run time that allowed the request, when the set's table is
+/// still the one the decision read. After a replace in between it is `None`: the application
+/// gets no `MatchedOrigin` rather than one from another table than the decision's (a
+/// tenant-bound handler refuses a cross-origin request without one).
+#[cfg(feature = "provided")]
+fn matched_origin(policy: &Policy, d: &crate::Decision<'_>) -> Option<crate::MatchedOrigin> {
+    let Some(crate::OriginMatch::Provided {
+        set,
+        entry,
+        generation,
+    }) = d.origin_match
+    else {
+        return None;
+    };
+    if d.kind != crate::Kind::ActualAllowed {
+        return None;
+    }
+    let cors = policy.cors_policies().get(d.cors? as usize)?;
+    cors.provided()
+        .get(set as usize)?
+        .matched(entry, generation)
+}
+
+/// `req` with the [`MatchedOrigin`](crate::MatchedOrigin) in its extensions, if any.
+#[cfg(feature = "provided")]
+fn with_matched<B>(mut req: Request<B>, m: Option<crate::MatchedOrigin>) -> Request<B> {
+    if let Some(m) = m {
+        req.extensions_mut().insert(m);
+    }
+    req
 }
 
 /// A 500: the answer when a CSP nonce cannot be made (no CSPRNG), rather than a guessable

@@ -44,6 +44,8 @@ mod layer;
 mod origin;
 mod path;
 mod policy;
+#[cfg(feature = "provided")]
+mod provided;
 mod reason;
 mod token;
 mod websocket;
@@ -72,7 +74,13 @@ pub use origin::PatternSet;
 pub use path::{
     normalize as normalize_path, read_path, PathBuffers, PathError, PathForm, MAX_PATH,
 };
-pub use policy::{Cors, CorsSpec, Guards, NonNormalPaths, Policy, PolicySpec, Route, RouteSpec};
+pub use policy::{
+    Cors, CorsSpec, Guards, NonNormalPaths, Policy, PolicySpec, ProvidedSpec, Route, RouteSpec,
+};
+#[cfg(feature = "provided")]
+pub use provided::{
+    EntryError, MatchedOrigin, ProvidedSet, ReplaceError, Report, SetRef, SuppliedEntry,
+};
 pub use reason::{Kind, Reason};
 pub use token::{
     form_field, mint as mint_csrf_token, CsrfSecret, CsrfToken, FormBody, SecretError, TokenPolicy,

@@ -15,6 +15,17 @@ pub enum OriginMatch {
     Exact(u32),
     /// Pattern number `n` of the policy's pattern set.
     Pattern(u32),
+    /// An entry of a set supplied at run time (feature `provided`): the set's position in
+    /// the cors policy's provided sets, the entry (exact entries first, then patterns), and
+    /// the generation of the table that held it.
+    Provided {
+        /// The set's position in the cors policy's list of provided sets.
+        set: u32,
+        /// The entry in that table.
+        entry: u32,
+        /// The table's generation.
+        generation: u64,
+    },
 }
 
 /// `(scheme, host, port)` of a strictly formed origin.

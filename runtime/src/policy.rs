@@ -40,6 +40,9 @@ pub struct Policy {
     pub(crate) only_root: bool,
     /// What a path with dot segments gets (`paths { non-normal ... }`).
     pub(crate) non_normal: NonNormalPaths,
+    /// The sets supplied at run time (`origins NAME provided`), by name.
+    #[cfg(feature = "provided")]
+    pub(crate) provided: Cow<'static, [crate::provided::SetRef]>,
 }
 
 /// What a policy does with a path whose fully decoded form has a `.` or `..` segment or a
@@ -189,6 +192,9 @@ pub struct Cors {
     pub(crate) aceh: Option<HeaderValue>,
     /// `Access-Control-Max-Age`.
     pub(crate) max_age: Option<HeaderValue>,
+    /// Sets supplied at run time that this policy's `allow-origins` names.
+    #[cfg(feature = "provided")]
+    pub(crate) provided: Cow<'static, [crate::provided::SetRef]>,
 }
 
 /// Plain data for one route, for [`Policy::build`].
@@ -225,6 +231,21 @@ pub struct PolicySpec {
     pub websocket: Vec<WebSocketSpec>,
     /// `paths { non-normal ... }`.
     pub non_normal: NonNormalPaths,
+    /// Sets supplied at run time (`origins NAME provided`). Without the `provided` feature
+    /// they stay empty: a cors policy allows none of their origins.
+    pub provided: Vec<ProvidedSpec>,
+}
+
+/// Plain data for one set supplied at run time (`origins NAME provided [tenant-bound]
+/// [patterns]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProvidedSpec {
+    /// The set's name.
+    pub name: String,
+    /// `tenant-bound`: each entry carries its tenant's key.
+    pub tenant_bound: bool,
+    /// `patterns`: entries may be patterns.
+    pub patterns: bool,
 }
 
 /// Plain data for one CORS policy, for [`Policy::build`]. The compiler has already checked it;
@@ -256,6 +277,8 @@ pub struct CorsSpec {
     pub expose: Vec<String>,
     /// `max-age` in seconds.
     pub max_age: Option<u32>,
+    /// Indexes into [`PolicySpec::provided`] of the supplied sets `allow-origins` names.
+    pub provided: Vec<usize>,
 }
 
 impl Policy {
@@ -274,7 +297,45 @@ impl Policy {
         root: None,
         only_root: false,
         non_normal: NonNormalPaths::Reject,
+        #[cfg(feature = "provided")]
+        provided: Cow::Borrowed(&[]),
     };
+
+    /// The set supplied at run time named `name` (`origins NAME provided`).
+    #[cfg(feature = "provided")]
+    pub fn provided_set(&self, name: &str) -> Option<&crate::provided::ProvidedSet> {
+        self.provided
+            .iter()
+            .find(|s| s.name() == name)
+            .map(|s| &**s)
+    }
+
+    /// Replaces the entries of the set supplied at run time named `name`
+    /// ([`ProvidedSet::replace`](crate::ProvidedSet::replace)), refusing besides an exact
+    /// entry that a static origins set of a cors policy naming the set already allows (a
+    /// supplied entry never covers a static one). `None` when the policy has no such set.
+    #[cfg(feature = "provided")]
+    pub fn replace_provided<I>(
+        &self,
+        name: &str,
+        entries: I,
+    ) -> Option<Result<crate::provided::Report, crate::provided::ReplaceError>>
+    where
+        I: IntoIterator<Item = crate::provided::SuppliedEntry>,
+    {
+        let set = self.provided.iter().find(|s| s.name() == name)?;
+        let users: Vec<&Cors> = self
+            .cors
+            .iter()
+            .filter(|c| c.provided.iter().any(|p| std::ptr::eq(&**p, &**set)))
+            .collect();
+        let covered = |o: &[u8]| {
+            users.iter().any(|c| {
+                crate::origin::match_origin(c.any_origin, &c.origins, &c.patterns, o).is_some()
+            })
+        };
+        Some(set.replace_checked(entries, covered))
+    }
 
     /// Builds a CORS-only policy from plain data at run time.
     pub fn build(routes: Vec<RouteSpec>, cors: Vec<CorsSpec>) -> Result<Policy, TableError> {
@@ -338,10 +399,41 @@ impl Policy {
             .iter()
             .enumerate()
             .fold(RouteShape::NONE, |s, (i, r)| s.add(i, &r.pattern));
+        #[cfg(feature = "provided")]
+        let provided: Vec<crate::provided::SetRef> = spec
+            .provided
+            .iter()
+            .map(|p| {
+                crate::provided::SetRef::Shared(std::sync::Arc::new(
+                    crate::provided::ProvidedSet::new(p.name.clone(), p.tenant_bound, p.patterns),
+                ))
+            })
+            .collect();
+        let mut cors = Vec::with_capacity(spec.cors.len());
+        for c in spec.cors {
+            let refs = c.provided.clone();
+            if refs.iter().any(|&i| i >= spec.provided.len()) {
+                return Err(TableError::BadReference("cors policy's provided set"));
+            }
+            #[cfg_attr(
+                not(feature = "provided"),
+                expect(unused_mut, reason = "only the provided sets are added")
+            )]
+            let mut built = Cors::build(c)?;
+            #[cfg(feature = "provided")]
+            {
+                built.provided = refs
+                    .iter()
+                    .filter_map(|&i| provided.get(i).cloned())
+                    .collect::<Vec<_>>()
+                    .into();
+            }
+            cors.push(built);
+        }
         Ok(Policy {
             routes: Cow::Owned(built_routes),
             route_keys,
-            cors: all(spec.cors, Cors::build)?,
+            cors: Cow::Owned(cors),
             csp: all(spec.csp, Csp::build)?,
             header_sets: all(spec.headers, HeaderSet::build)?,
             csrf: all(spec.csrf, Csrf::build)?,
@@ -352,6 +444,8 @@ impl Policy {
             root: shape.root,
             only_root: shape.only_root(),
             non_normal: spec.non_normal,
+            #[cfg(feature = "provided")]
+            provided: Cow::Owned(provided),
         })
     }
 
@@ -435,6 +529,8 @@ impl Policy {
             root: shape.root,
             only_root: shape.only_root(),
             non_normal,
+            #[cfg(feature = "provided")]
+            provided: Cow::Borrowed(&[]),
         }
     }
 
@@ -665,6 +761,8 @@ impl Cors {
             acah,
             aceh,
             max_age: spec.max_age.map(HeaderValue::from),
+            #[cfg(feature = "provided")]
+            provided: Cow::Borrowed(&[]),
         })
     }
 
@@ -732,12 +830,19 @@ impl Cors {
             acah: static_value_opt(allow_headers),
             aceh: static_value_opt(expose_headers),
             max_age: static_value_opt(max_age),
+            #[cfg(feature = "provided")]
+            provided: Cow::Borrowed(&[]),
         }
     }
 
     /// The block's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+    /// The sets supplied at run time that `allow-origins` names.
+    #[cfg(feature = "provided")]
+    pub fn provided(&self) -> &[crate::provided::SetRef] {
+        &self.provided
     }
     /// Whether every origin is allowed (`*`).
     pub fn any_origin(&self) -> bool {

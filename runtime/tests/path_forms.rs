@@ -152,6 +152,7 @@ fn policy() -> impl Strategy<Value = Policy> {
                 } else {
                     NonNormalPaths::Reject
                 },
+                provided: Vec::new(),
             })
             .expect("generated policies build")
         })

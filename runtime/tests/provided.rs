@@ -1,0 +1,280 @@
+//! Origin sets supplied at run time (feature `provided`): what a replace accepts and refuses,
+//! that decisions follow the current table, label boundaries, that a supplied entry never
+//! covers a static one, and that under concurrent swaps every decision is the old or the new
+//! table's answer.
+
+#![expect(clippy::unwrap_used, reason = "tests fail by panicking")]
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use guestlist::{
+    CorsSpec, Kind, OriginMatch, Policy, PolicySpec, ProvidedSpec, RouteSpec, SuppliedEntry,
+};
+
+fn entry(origin: &str, key: Option<&str>) -> SuppliedEntry {
+    SuppliedEntry {
+        origin: origin.to_string(),
+        key: key.map(str::to_string),
+    }
+}
+
+/// `/api/*` with a cors policy listing `https://static.example.com` and the provided set
+/// `tenants` (tenant-bound when `tenant_bound`, patterns allowed when `patterns`).
+fn policy(tenant_bound: bool, patterns: bool) -> Policy {
+    Policy::from_spec(PolicySpec {
+        routes: vec![RouteSpec {
+            pattern: "/api/*".into(),
+            cors: Some(0),
+            ..RouteSpec::default()
+        }],
+        cors: vec![CorsSpec {
+            name: "api".into(),
+            origins: vec!["https://static.example.com".into()],
+            patterns: vec!["https://*.static.example.com".into()],
+            credentials: true,
+            methods: vec!["PUT".into()],
+            provided: vec![0],
+            ..CorsSpec::default()
+        }],
+        provided: vec![ProvidedSpec {
+            name: "tenants".into(),
+            tenant_bound,
+            patterns,
+        }],
+        ..PolicySpec::default()
+    })
+    .unwrap()
+}
+
+fn allowed(p: &Policy, origin: &str) -> bool {
+    let h = [("origin", origin)];
+    let d = p.decide("GET", "/api/x", &h[..]);
+    d.kind == Kind::ActualAllowed
+}
+
+#[test]
+fn a_provided_set_is_empty_until_supplied_and_follows_each_replace() {
+    let p = policy(false, false);
+    assert!(!allowed(&p, "https://a.example.com"));
+    assert!(allowed(&p, "https://static.example.com"));
+    let r = p
+        .replace_provided(
+            "tenants",
+            [
+                entry("https://a.example.com", None),
+                entry("https://b.example.com:8443", None),
+            ],
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        r.added,
+        ["https://a.example.com", "https://b.example.com:8443"]
+    );
+    assert!(r.removed.is_empty());
+    assert_eq!(r.entries, 2);
+    assert!(allowed(&p, "https://a.example.com"));
+    assert!(allowed(&p, "https://b.example.com:8443"));
+    let d = {
+        let h = [("origin", "https://a.example.com")];
+        p.decide("GET", "/api/x", &h[..]).origin_match
+    };
+    assert!(
+        matches!(d, Some(OriginMatch::Provided { set: 0, .. })),
+        "{d:?}"
+    );
+    let r = p
+        .replace_provided("tenants", [entry("https://c.example.com", None)])
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.added, ["https://c.example.com"]);
+    assert_eq!(
+        r.removed,
+        ["https://a.example.com", "https://b.example.com:8443"]
+    );
+    assert!(!allowed(&p, "https://a.example.com"));
+    assert!(allowed(&p, "https://c.example.com"));
+    assert_eq!(p.provided_set("tenants").unwrap().len(), 1);
+    assert!(p.replace_provided("nosuch", []).is_none());
+}
+
+#[test]
+fn a_bad_entry_keeps_the_old_table_and_every_refusal_is_listed() {
+    let p = policy(false, false);
+    p.replace_provided("tenants", [entry("https://a.example.com", None)])
+        .unwrap()
+        .unwrap();
+    let bad = [
+        entry("*", None),
+        entry("null", None),
+        entry("https://A.example.com", None),
+        entry("https://a.example.com/", None),
+        entry("https://a.example.com:443", None),
+        entry("http://a.example.com:80", None),
+        entry("ftp://a.example.com", None),
+        entry("https://a.example.com.", None),
+        entry("https://*.example.com", None),
+        entry("https://x.example.com", Some("t1")),
+        entry("https://static.example.com", None),
+        entry("https://z.static.example.com", None),
+        entry("https://d.example.com", None),
+        entry("https://d.example.com", None),
+        entry(&format!("https://{}.com", "a".repeat(1100)), None),
+    ];
+    let n = bad.len();
+    let e = p.replace_provided("tenants", bad).unwrap().unwrap_err();
+    let refused: Vec<usize> = e.entries.iter().map(|x| x.index).collect();
+    // Every entry but the first `d.example.com` is refused, each with a sentence.
+    let want: Vec<usize> = (0..n).filter(|&i| i != 12).collect();
+    assert_eq!(refused, want, "{e:#?}");
+    assert!(e.entries.iter().all(|x| !x.why.is_empty()));
+    assert!(e.to_string().contains("refused"));
+    // The old table stays.
+    assert!(allowed(&p, "https://a.example.com"));
+    assert!(!allowed(&p, "https://d.example.com"));
+}
+
+#[test]
+fn tenant_bound_sets_need_a_key_and_patterns_need_the_flag() {
+    let p = policy(true, true);
+    let e = p
+        .replace_provided(
+            "tenants",
+            [
+                entry("https://a.example.com", None),
+                entry("https://b.example.com", Some("")),
+                entry("https://c.example.com", Some("with space")),
+            ],
+        )
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.entries.len(), 3, "{e:#?}");
+    p.replace_provided(
+        "tenants",
+        [
+            entry("https://a.example.com", Some("tenant-a")),
+            entry("https://*.b.example.com", Some("tenant-b")),
+        ],
+    )
+    .unwrap()
+    .unwrap();
+    assert!(allowed(&p, "https://a.example.com"));
+    assert!(allowed(&p, "https://x.b.example.com"));
+    assert!(!allowed(&p, "https://b.example.com"));
+}
+
+/// The jub0bs/cors case (GHSA-vhxv-fg4m-p2w8: `https://foo.com` and `https://bar.com`
+/// allowed `https://barfoo.com`) and its relatives: an entry matches whole labels only.
+#[test]
+fn supplied_entries_match_whole_labels_only() {
+    let p = policy(false, true);
+    p.replace_provided(
+        "tenants",
+        [
+            entry("https://foo.com", None),
+            entry("https://bar.com", None),
+            entry("https://*.baz.com", None),
+            entry("https://qux.com:*", None),
+        ],
+    )
+    .unwrap()
+    .unwrap();
+    for (origin, want) in [
+        ("https://foo.com", true),
+        ("https://bar.com", true),
+        ("https://barfoo.com", false),
+        ("https://foobar.com", false),
+        ("https://foo.com.", false),
+        ("https://FOO.com", false),
+        ("https://foo.com:443", false),
+        ("https://foo.com:8443", false),
+        ("http://foo.com", false),
+        ("https://a.baz.com", true),
+        ("https://a.b.baz.com", true),
+        ("https://baz.com", false),
+        ("https://evilbaz.com", false),
+        ("https://a.evilbaz.com", false),
+        ("https://a..baz.com", false),
+        ("https://qux.com", true),
+        ("https://qux.com:8080", true),
+        ("https://a.qux.com", false),
+        ("null", false),
+    ] {
+        assert_eq!(allowed(&p, origin), want, "{origin}");
+    }
+}
+
+/// Threads decide while another replaces the set 1,000 times with one of two 1,000-entry
+/// tables: every decision is one of the two tables' answers, and what the decision matched is
+/// an entry of the table it read.
+#[test]
+fn under_concurrent_replaces_every_decision_is_the_old_or_the_new_tables() {
+    let p = Arc::new(policy(true, false));
+    let table = |tag: &str| -> Vec<SuppliedEntry> {
+        (0..1000)
+            .map(|i| {
+                let (origin, key) = if i % 2 == 0 {
+                    // In both tables, with each table's key.
+                    (
+                        format!("https://both-{i}.example.com"),
+                        format!("{tag}-{i}"),
+                    )
+                } else {
+                    (
+                        format!("https://{tag}-{i}.example.com"),
+                        format!("{tag}-{i}"),
+                    )
+                };
+                entry(&origin, Some(&key))
+            })
+            .collect()
+    };
+    let (a, b) = (table("a"), table("b"));
+    p.replace_provided("tenants", a.clone()).unwrap().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let deciders: Vec<_> = (0..2)
+        .map(|t| {
+            let p = Arc::clone(&p);
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut seen = [0usize; 2];
+                let mut i = t;
+                while !stop.load(Ordering::Relaxed) {
+                    i = (i + 7) % 1000;
+                    for (origin, in_a, in_b) in [
+                        (format!("https://both-{}.example.com", i & !1), true, true),
+                        (format!("https://a-{}.example.com", i | 1), true, false),
+                        (format!("https://b-{}.example.com", i | 1), false, true),
+                        (format!("https://c-{i}.example.com"), false, false),
+                    ] {
+                        let h = [("origin", origin.as_str())];
+                        let d = p.decide("GET", "/api/x", &h[..]);
+                        let ok = d.kind == Kind::ActualAllowed;
+                        assert!(!ok || in_a || in_b, "{origin} allowed by neither table");
+                        if in_a && in_b {
+                            assert!(ok, "{origin} is in both tables");
+                        }
+                        if ok && in_a != in_b {
+                            seen[usize::from(in_b)] += 1;
+                        }
+                    }
+                }
+                seen
+            })
+        })
+        .collect();
+    for k in 0..1000 {
+        let next = if k % 2 == 0 { b.clone() } else { a.clone() };
+        p.replace_provided("tenants", next).unwrap().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut seen = [0usize; 2];
+    for d in deciders {
+        let s = d.join().unwrap();
+        seen[0] += s[0];
+        seen[1] += s[1];
+    }
+    // The deciders saw both tables (the swaps happened while they ran).
+    assert!(seen[0] > 0 && seen[1] > 0, "{seen:?}");
+}
