@@ -65,7 +65,7 @@ runtime_deps() {
   # The runtime stays light: its normal dependencies are an allow-list, with and without the
   # default `tower` feature (whose http-body lets the layer read an urlencoded form's body to
   # verify its CSRF token field).
-  local deps allowed
+  local deps allowed base
   deps=$(cargo tree -p guestlist -e normal --prefix none --format '{p}' | awk '{print $1}' | sort -u | tr '\n' ' ')
   allowed="block-buffer bytes cfg-if cmov cpufeatures crypto-common ctutils digest getrandom guestlist hmac http http-body hybrid-array itoa libc pin-project-lite sha2 tower-layer tower-service typenum "
   if [ "$deps" != "$allowed" ]; then
@@ -78,7 +78,17 @@ runtime_deps() {
     echo "error: runtime dependencies (no default features) changed: '$deps' (allowed: '$allowed')" >&2
     return 1
   fi
-  echo "runtime dependencies: $deps(+ http-body pin-project-lite tower-layer tower-service with tower)"
+  base=$deps
+  # Feature `provided` (origin sets supplied at run time) checks each entry as the compiler
+  # does, with guestlist-origins (the public suffix list; IDNA through ICU4X, whose derive
+  # macros bring proc-macro2, quote and syn), and publishes sets with arc-swap.
+  deps=$(cargo tree -p guestlist -e normal --features provided --prefix none --format '{p}' | awk '{print $1}' | sort -u | tr '\n' ' ')
+  allowed="arc-swap block-buffer bytes cfg-if cmov cpufeatures crypto-common ctutils digest displaydoc getrandom guestlist guestlist-origins hmac http http-body hybrid-array icu_collections icu_locale_core icu_normalizer icu_normalizer_data icu_properties icu_properties_data icu_provider idna idna_adapter itoa libc litemap pin-project-lite potential_utf proc-macro2 psl psl-types quote rustversion sha2 smallvec stable_deref_trait syn synstructure tinystr tower-layer tower-service typenum unicode-ident utf8_iter utf_types writeable yoke yoke-derive zerofrom zerofrom-derive zerotrie zerovec zerovec-derive "
+  if [ "$deps" != "$allowed" ]; then
+    echo "error: runtime dependencies (feature provided) changed: '$deps' (allowed: '$allowed')" >&2
+    return 1
+  fi
+  echo "runtime dependencies: $base(+ http-body pin-project-lite tower-layer tower-service with tower; + guestlist-origins arc-swap with provided)"
 }
 
 # `cargo test` with its output shown and appended to $TEST_LOG (pipefail: its exit status
@@ -94,7 +104,7 @@ cargo_test() {
 runtime_features() {
   local f start
   for f in "" tower csrf-token tracing tower,csrf-token tower,tracing csrf-token,tracing \
-    tower,csrf-token,tracing; do
+    tower,csrf-token,tracing provided tower,csrf-token,tracing,provided; do
     start=$SECONDS
     cargo clippy --quiet -p guestlist --all-targets --no-default-features ${f:+--features "$f"} \
       -- -D warnings
@@ -162,7 +172,7 @@ fuzz() {
 # tests pass.
 module_layering() {
   python3 scripts/test_module_dag.py
-  scripts/module-dag.py runtime/src compiler/src macros/src
+  scripts/module-dag.py runtime/src origins/src compiler/src macros/src
 }
 
 # The stage times, and the tests that were skipped (none in CI, where a skip is a failure).

@@ -3,9 +3,10 @@
 //! tables and profiles are not yet applied; `lower.rs` does that for one profile.
 
 pub mod headers;
-pub mod origin;
 
-pub use origin::Origin;
+/// A checked origin (`guestlist-origins` parses and validates the text; `lower` stores the
+/// canonical form in the runtime's tables).
+pub use guestlist_origins::Origin;
 
 use crate::source::Span;
 

@@ -334,7 +334,12 @@ impl Policy {
                 crate::origin::match_origin(c.any_origin, &c.origins, &c.patterns, o).is_some()
             })
         };
-        Some(set.replace_checked(entries, covered))
+        let context = guestlist_origins::Context {
+            credentials: users.iter().any(|c| c.credentials),
+            patterns: set.allows_patterns(),
+            csrf: false,
+        };
+        Some(set.replace_checked(entries, context, covered))
     }
 
     /// Builds a CORS-only policy from plain data at run time.

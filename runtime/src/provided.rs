@@ -15,7 +15,7 @@ use arc_swap::ArcSwapOption;
 
 use crate::keyset::{KeySet, Str};
 use crate::origin::PatternSet;
-use crate::origin::{match_origin, pattern_set, split_origin, strict_pattern, OriginMatch};
+use crate::origin::{match_origin, pattern_set, strict_pattern, OriginMatch};
 
 /// Generations of every table ever published, so that a decision and what the layer hands the
 /// application afterwards ([`MatchedOrigin`]) can be checked to come from the same table.
@@ -73,7 +73,10 @@ pub struct EntryError {
     pub index: usize,
     /// The entry's origin as supplied.
     pub origin: String,
-    /// Why, as a sentence.
+    /// The diagnostic code of the first finding (as `guestlist check` reports an origin
+    /// written in a policy), when there is one.
+    pub code: Option<&'static str>,
+    /// Why, as sentences: each finding's message and help.
     pub why: String,
 }
 
@@ -168,23 +171,31 @@ impl ProvidedSet {
     }
 
     /// Checks every entry, builds a new table and publishes it; on any refused entry the old
-    /// table stays and every refusal is returned. Entries are checked as origins written in a
-    /// policy are, without opt-outs: the canonical form browsers send, `http` or `https`; no
-    /// `*`, no `null`; patterns only in a set declared `patterns`; a key exactly in a
-    /// `tenant-bound` set. `covered` refuses entries that would allow an origin a static set
-    /// of the policy already lists (the policy's handle passes it).
+    /// table stays and every refusal is returned. Entries are checked with the rules and
+    /// messages of an origin written in a policy (`guestlist-origins`), in the strictest
+    /// context: as if the set were used with credentials, without opt-outs (no `*`, `null`
+    /// or wildcard over a public suffix), patterns only in a set declared `patterns`; a key
+    /// exactly in a `tenant-bound` set. [`Policy::replace_provided`](crate::Policy) checks in
+    /// the context the policy uses the set in, and refuses entries a static set already
+    /// allows.
     pub fn replace<I>(&self, entries: I) -> Result<Report, ReplaceError>
     where
         I: IntoIterator<Item = SuppliedEntry>,
     {
-        self.replace_checked(entries, |_| false)
+        let context = guestlist_origins::Context {
+            credentials: true,
+            patterns: self.patterns,
+            csrf: false,
+        };
+        self.replace_checked(entries, context, |_| false)
     }
 
-    /// [`ProvidedSet::replace`] with `covered`, which says whether an exact origin is one a
-    /// static set already allows.
+    /// [`ProvidedSet::replace`] in `context`, with `covered`, which says whether an exact
+    /// origin is one a static set already allows.
     pub(crate) fn replace_checked<I>(
         &self,
         entries: I,
+        context: guestlist_origins::Context,
         covered: impl Fn(&[u8]) -> bool,
     ) -> Result<Report, ReplaceError>
     where
@@ -195,37 +206,42 @@ impl ProvidedSet {
         let mut patterns: Vec<(String, Option<String>)> = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
         for (index, e) in entries.into_iter().enumerate() {
-            let mut refuse = |why: String| {
+            let mut refuse = |code: Option<&'static str>, why: String| {
                 errors.push(EntryError {
                     index,
                     origin: e.origin.clone(),
+                    code,
                     why,
                 });
             };
             match (&e.key, self.tenant_bound) {
                 (None, true) => {
-                    refuse("a tenant-bound set needs a key after each origin".into());
+                    refuse(
+                        None,
+                        "a tenant-bound set needs a key after each origin".into(),
+                    );
                     continue;
                 }
                 (Some(_), false) => {
-                    refuse("a key is only taken in a set declared `tenant-bound`".into());
+                    refuse(
+                        None,
+                        "a key is only taken in a set declared `tenant-bound`".into(),
+                    );
                     continue;
                 }
                 (Some(k), true) if !is_key(k) => {
-                    refuse("a key is 1 to 256 visible ASCII characters".into());
+                    refuse(None, "a key is 1 to 256 visible ASCII characters".into());
                     continue;
                 }
                 _ => {}
             }
-            match classify(&e.origin) {
-                Err(why) => refuse(why),
-                Ok(Kind::Pattern) if !self.patterns => {
-                    refuse("a pattern is only taken in a set declared `patterns`".into())
-                }
-                Ok(_) if !seen.insert(e.origin.clone()) => refuse("listed twice".into()),
-                Ok(Kind::Exact) if covered(e.origin.as_bytes()) => {
-                    refuse("a static origins set of the policy already allows it".into())
-                }
+            match check(&e.origin, context) {
+                Err((code, why)) => refuse(code, why),
+                Ok(_) if !seen.insert(e.origin.clone()) => refuse(None, "listed twice".into()),
+                Ok(Kind::Exact) if covered(e.origin.as_bytes()) => refuse(
+                    None,
+                    "a static origins set of the policy already allows it".into(),
+                ),
                 Ok(Kind::Exact) => exact.push((e.origin, e.key)),
                 Ok(Kind::Pattern) => patterns.push((e.origin, e.key)),
             }
@@ -237,6 +253,7 @@ impl ProvidedSet {
             entries: vec![EntryError {
                 index: 0,
                 origin: String::new(),
+                code: None,
                 why,
             }],
         })?;
@@ -294,45 +311,43 @@ enum Kind {
     Pattern,
 }
 
-/// Whether `o` is a canonical exact origin or a strict pattern (the forms the runtime
-/// matches), or why not.
-fn classify(o: &str) -> Result<Kind, String> {
-    if o == "*" {
-        return Err("`*` would allow every origin".into());
-    }
-    if o == "null" {
-        return Err("any page can send `Origin: null` (a sandboxed iframe, a data: URL)".into());
-    }
+/// Whether `o` is an exact origin or a pattern the set may hold, as `guestlist check` would
+/// judge it written in a policy (`guestlist-origins`), or the first finding's code and every
+/// finding's message and help.
+fn check(
+    o: &str,
+    context: guestlist_origins::Context,
+) -> Result<Kind, (Option<&'static str>, String)> {
     if o.len() > MAX_ENTRY {
-        return Err(format!("longer than {MAX_ENTRY} bytes"));
+        return Err((None, format!("longer than {MAX_ENTRY} bytes")));
     }
-    let scheme_ok = o.starts_with("https://") || o.starts_with("http://");
-    if !scheme_ok {
-        return Err("an origin starts with `https://` or `http://`".into());
+    match guestlist_origins::check_supplied(o, context) {
+        Ok(origin) if origin.canonical != o => Err((
+            None,
+            format!("browsers send it as {:?}: write that", origin.canonical),
+        )),
+        Ok(origin) if origin.scheme != "https" && origin.scheme != "http" => Err((
+            None,
+            "browsers send an origin of a page as `https://` or `http://`: no other scheme".into(),
+        )),
+        Ok(origin) if origin.is_pattern() && !strict_pattern(o) => {
+            Err((None, "not a pattern the runtime matches".into()))
+        }
+        Ok(origin) if origin.is_pattern() => Ok(Kind::Pattern),
+        Ok(_) => Ok(Kind::Exact),
+        Err(findings) => {
+            let code = findings.first().map(|f| f.code);
+            let why = findings
+                .iter()
+                .map(|f| match &f.help {
+                    Some(h) => format!("{} ({}): {h}", f.message, f.code),
+                    None => format!("{} ({})", f.message, f.code),
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            Err((code, why))
+        }
     }
-    if o.contains('*') {
-        return if strict_pattern(o) {
-            Ok(Kind::Pattern)
-        } else {
-            Err("not a pattern of the form `https://*.example.com`, `https://*.example.com:8443`, `https://*.example.com:*` or `https://example.com:*`".into())
-        };
-    }
-    let Some((scheme, host, port)) = split_origin(o.as_bytes()) else {
-        return Err(
-            "not an origin as browsers send it: `scheme://host[:port]`, lowercase, no path".into(),
-        );
-    };
-    let default = match scheme {
-        b"https" => b"443".as_slice(),
-        _ => b"80".as_slice(),
-    };
-    if port == Some(default) {
-        return Err("browsers never send the default port: leave it out".into());
-    }
-    if host.last() == Some(&b'.') {
-        return Err("browsers never send a trailing dot".into());
-    }
-    Ok(Kind::Exact)
 }
 
 /// A tenant key: 1 to 256 visible ASCII bytes.

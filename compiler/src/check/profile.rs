@@ -109,16 +109,9 @@ impl Checker {
             let OriginRef::Literal(o) = e.value else {
                 continue;
             };
-            if o.wildcard_host && origin::is_public_suffix(&o.host) {
-                let mut d = Diagnostic::new(
-                    "GL0212",
-                    e.span,
-                    format!("wildcard over the public suffix `{}`", o.host),
-                )
-                .label("anyone can register a name under it")
-                .help(
-                    "name your own hosts instead (public suffix list, ICANN and private sections)",
-                );
+            let literal = |f| origin::diagnostic(f, o.canonical.len(), e.span);
+            if let Some(f) = guestlist_origins::public_suffix_wildcard(o) {
+                let mut d = literal(f);
                 if credentials {
                     if let Some(s) = cred_span {
                         d = d.secondary(s, "with credentials");
@@ -129,13 +122,9 @@ impl Checker {
                 }
                 self.diags.push(with_via(d, e));
             }
-            if credentials && (o.scheme == "http" || o.scheme == "ws") && !o.is_loopback() {
-                let mut d = Diagnostic::new("GL0214", e.span, "insecure origin with credentials")
-                    .label("plain-http pages can be rewritten by anyone on the network")
-                    .help(format!(
-                        "use \"https://{}\" (loopback hosts such as localhost are fine)",
-                        o.canonical.split_once("://").map_or("", |x| x.1)
-                    ));
+            if let Some(f) = guestlist_origins::insecure_with_credentials(o).filter(|_| credentials)
+            {
+                let mut d = literal(f);
                 if let Some(s) = cred_span {
                     d = d.secondary(s, "with credentials");
                 }

@@ -184,6 +184,11 @@ pub const ALL: &[CodeInfo] = &[
         "a provided set with credentials, not tenant-bound",
     ),
     c("GL1403", N, "a provided set, empty until supplied"),
+    c(
+        "GL1404",
+        E,
+        "a pattern supplied for a set not declared `patterns`",
+    ),
 ];
 
 /// Looks a code up.
