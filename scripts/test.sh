@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: `scripts/test.sh`.
-# Installs what the tests need (nginx, chromium, openssl, curl: Debian's packages, with
+# Installs what the tests need (nginx, chromium, openssl, curl, valgrind: Debian's packages, with
 # apt-get, when missing). A test whose tool is missing fails; outside CI, GUESTLIST_ALLOW_SKIP=1
 # makes it skip instead (it prints `SKIPPED: why`), and the summary counts the skips. In CI
 # (CI=true) a missing tool is always a failure, never a skip.
@@ -38,6 +38,7 @@ install_tools() {
   have chromium || missing+=(chromium)
   have openssl || missing+=(openssl)
   have curl || missing+=(curl)
+  have valgrind || missing+=(valgrind)
   if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
@@ -46,7 +47,7 @@ install_tools() {
     (service nginx stop || /usr/sbin/nginx -s quit) >/dev/null 2>&1 || true
   fi
   local tool status=0
-  for tool in nginx chromium openssl curl; do
+  for tool in nginx chromium openssl curl valgrind; do
     if have "$tool"; then
       echo "$tool: present"
     elif [ "${CI:-}" = "true" ]; then
@@ -201,6 +202,7 @@ main() {
   stage "module layering" module_layering
   stage "tests" cargo_test --workspace --all-features
   stage "runtime features" runtime_features
+  stage "nginx instruction gates" env GATE=scripts/nginx-ceilings.txt K=100 scripts/nginx-instructions.sh
   stage "docs" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --quiet
   stage "fuzz" fuzz
   stage "example policy" cargo run --quiet -p guestlist-compiler --features cli -- check examples/policies/site.policy --deny warnings

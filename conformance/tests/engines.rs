@@ -217,6 +217,15 @@ fn nginx_headers(files: &[nginx::File], route: &guestlist::Route) -> Vec<(String
                 }
             }
         }
+        // A route's answer token (`map $..._a`) is `pass` where no policy governs its own
+        // reading: the upstream's value.
+        if !passed_on
+            && map_lines(http, &var)
+                .iter()
+                .any(|(k, v)| k == "pass" && v.starts_with("$upstream_http_"))
+        {
+            passed_on = true;
+        }
         if passed_on {
             // The upstream's own value, or a fixed one: not a table value the runtime sets.
             continue;
@@ -224,7 +233,7 @@ fn nginx_headers(files: &[nginx::File], route: &guestlist::Route) -> Vec<(String
         // A CORS header: the value its map gives an allowed request or a passed preflight.
         let key = match name.as_str() {
             "access-control-allow-credentials" | "access-control-expose-headers" => "allowed",
-            "access-control-allow-headers" => "\"pok:1\"",
+            "access-control-allow-headers" => "pok",
             "access-control-max-age" => "pok",
             _ => continue,
         };
@@ -234,6 +243,16 @@ fn nginx_headers(files: &[nginx::File], route: &guestlist::Route) -> Vec<(String
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.clone())
             .unwrap_or_else(|| panic!("${var} has no {key} line"));
+        // Access-Control-Allow-Headers is sent when the preflight names a header: the value
+        // of the `_acah_pf` map's regex line.
+        let value = match value.strip_prefix('$') {
+            Some(v) if v.ends_with("_acah_pf") => map_lines(http, v)
+                .into_iter()
+                .find(|(k, _)| k.starts_with("\"~["))
+                .map(|(_, v)| v)
+                .unwrap_or_else(|| panic!("${v} has no regex line")),
+            _ => value,
+        };
         match value.as_str() {
             "" => {}
             "$http_access_control_request_headers" => out.push((name, "$echo".into())),

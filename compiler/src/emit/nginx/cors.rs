@@ -21,41 +21,40 @@ pub(super) const OWNED: [&str; 6] = [
 ];
 
 /// An RFC 9110 token character (inside a character class).
-const TCHAR: &str = "!#$%&'*+.^_`|~0-9A-Za-z-";
+pub(super) const TCHAR: &str = "!#$%&'*+.^_`|~0-9A-Za-z-";
 
-/// The CORS state for each value of the five flags (is_pf, allowed, method_ok, headers_ok,
-/// has_origin), all 32 spelled out, so nginx finds the state with one hash lookup instead of
-/// trying regexes in turn.
-fn state_lines() -> Vec<(String, String)> {
-    let mut lines = Vec::new();
-    for bits in 0..32u32 {
-        let f = |i: u32| (bits >> (4 - i)) & 1 == 1;
-        let (is_pf, allowed, method_ok, headers_ok, has_origin) = (f(0), f(1), f(2), f(3), f(4));
-        let state = match (is_pf, has_origin) {
-            (true, _) if allowed && method_ok && headers_ok => "pok",
-            (true, _) => "prej",
-            (false, false) => "none",
-            (false, true) if allowed => "allowed",
-            (false, true) => "denied",
-        };
-        let key: String = (0..5).map(|i| if f(i) { '1' } else { '0' }).collect();
-        lines.push((q(&key), state.to_string()));
-    }
-    lines
-}
-
-/// The CORS answer's variables (`""`: the header is not sent): one policy's, or two
-/// readings'.
+/// A CORS answer, one policy's or two readings': its state variable, whether it varies by
+/// Origin, and each header's value by state.
 #[derive(Clone, Default)]
 pub(super) struct CorsVars {
     pub(super) state: String,
-    pub(super) acao: String,
-    pub(super) acac: String,
-    pub(super) aceh: String,
-    pub(super) acam: String,
-    pub(super) acah: String,
-    pub(super) acma: String,
     pub(super) vary: bool,
+    /// Each header's value by state (a state not listed: not sent), in the order of
+    /// [`ORDER`].
+    pub(super) tables: [Vec<(String, String)>; 6],
+}
+
+/// The order of the `Access-Control-*` response headers in a snippet (and of
+/// [`CorsVars::tables`]).
+pub(super) const ORDER: [&str; 6] = [
+    "Access-Control-Allow-Origin",
+    "Access-Control-Allow-Credentials",
+    "Access-Control-Expose-Headers",
+    "Access-Control-Allow-Methods",
+    "Access-Control-Allow-Headers",
+    "Access-Control-Max-Age",
+];
+
+/// The states a cors answer's state variable takes.
+pub(super) const STATES: [&str; 5] = ["none", "allowed", "denied", "pok", "prej"];
+
+/// A value map's lines without its `default` (the value by state).
+pub(super) fn table(lines: &[(String, String)]) -> Vec<(String, String)> {
+    lines
+        .iter()
+        .filter(|(k, _)| k != "default")
+        .cloned()
+        .collect()
 }
 
 impl Writer {
@@ -70,51 +69,43 @@ impl Writer {
         let v = var_name(&self.ns, index);
         let vars = CorsVars {
             state: format!("${v}_state"),
-            acao: format!("${v}_acao"),
-            acac: if c.credentials() {
-                format!("${v}_acac")
-            } else {
-                String::new()
-            },
-            aceh: if c.expose_headers_value().is_some() {
-                format!("${v}_aceh")
-            } else {
-                String::new()
-            },
-            acam: format!("${v}_acam"),
-            acah: format!("${v}_acah"),
-            acma: if c.max_age_value().is_some() {
-                format!("${v}_acma")
-            } else {
-                String::new()
-            },
             vary: !c.is_static_any(),
+            tables: Default::default(),
         };
+        let mut vars = vars;
         let static_any = c.any_origin() && !c.credentials();
         let _ = writeln!(self.http, "\n# cors policy `{}` ({location})", c.name());
         let origin_hdr = "$http_origin";
         let acrm = "$http_access_control_request_method";
         let acrh = "$http_access_control_request_headers";
-        // 1. Is the origin allowed?
+        // 1. The origin: none, allowed or denied (one hash lookup keyed on it).
         self.origin_match(&v, c.any_origin(), c.origins(), c.patterns())?;
-        // 2. Preflight = OPTIONS + Origin + Access-Control-Request-Method.
+        // 2. The state, evaluating only what the request needs: a request that is not an
+        //    OPTIONS (nginx answers 400 to a method that is not uppercase, so the hash key is
+        //    exact) takes the origin's class; a preflight (OPTIONS + Origin +
+        //    Access-Control-Request-Method) passes when the origin, the requested method and
+        //    the requested headers do.
+        let o = format!("${v}_o");
         self.map(
-            origin_hdr,
-            &format!("{v}_has_origin"),
-            &[(q(""), "0".into()), ("default".into(), "1".into())],
+            "$request_method",
+            &format!("{v}_state"),
+            &[
+                ("default".into(), o.clone()),
+                (q("OPTIONS"), format!("${v}_opt")),
+            ],
         );
-        // nginx refuses methods that are not uppercase (400), so the hash key is exact.
         self.map(
             acrm,
-            &format!("{v}_has_acrm"),
-            &[(q(""), "0".into()), ("default".into(), "1".into())],
+            &format!("{v}_opt"),
+            &[(q(""), o.clone()), ("default".into(), format!("${v}_pf"))],
         );
         self.map(
-            &q(&format!("$request_method:${v}_has_origin:${v}_has_acrm")),
-            &format!("{v}_is_pf"),
+            &o,
+            &format!("{v}_pf"),
             &[
-                ("default".into(), "0".into()),
-                (q("OPTIONS:1:1"), "1".into()),
+                ("default".into(), "prej".into()),
+                ("none".into(), "none".into()),
+                ("allowed".into(), format!("${v}_method")),
             ],
         );
         // 3. The requested method: safelisted, listed (byte-exact), or any token.
@@ -135,8 +126,11 @@ impl Writer {
         };
         self.map(
             acrm,
-            &format!("{v}_method_ok"),
-            &[("default".into(), "0".into()), (q(&method_re), "1".into())],
+            &format!("{v}_method"),
+            &[
+                ("default".into(), "prej".into()),
+                (q(&method_re), format!("${v}_headers")),
+            ],
         );
         // 4. The requested headers: a comma list (spaces and empty elements tolerated, case
         //    ignored), every name allowed; Authorization only when listed; at most 64 names
@@ -172,28 +166,12 @@ impl Writer {
         // nginx never tries regex keys on an empty value: an absent header needs its own key.
         self.map(
             acrh,
-            &format!("{v}_headers_ok"),
+            &format!("{v}_headers"),
             &[
-                ("default".into(), "0".into()),
-                (q(""), "1".into()),
-                (q(&list_re), "1".into()),
+                ("default".into(), "prej".into()),
+                (q(""), "pok".into()),
+                (q(&list_re), "pok".into()),
             ],
-        );
-        self.map(
-            acrh,
-            &format!("{v}_has_names"),
-            &[
-                ("default".into(), "0".into()),
-                (q(&format!("~[{TCHAR}]")), "1".into()),
-            ],
-        );
-        // 5. The state.
-        self.map(
-            &q(&format!(
-                "${v}_is_pf${v}_allowed${v}_method_ok${v}_headers_ok${v}_has_origin"
-            )),
-            &format!("{v}_state"),
-            &state_lines(),
         );
         // 6. Header values by state ("" = not sent).
         let state = format!("${v}_state");
@@ -211,16 +189,15 @@ impl Writer {
             acao_lines.push(("none".into(), q("*")));
         }
         self.map(&state, &format!("{v}_acao"), &acao_lines);
+        vars.tables[0] = table(&acao_lines);
         if c.credentials() {
-            self.map(
-                &state,
-                &format!("{v}_acac"),
-                &[
-                    ("default".into(), q("")),
-                    ("allowed".into(), q("true")),
-                    ("pok".into(), q("true")),
-                ],
-            );
+            let lines = [
+                ("default".into(), q("")),
+                ("allowed".into(), q("true")),
+                ("pok".into(), q("true")),
+            ];
+            self.map(&state, &format!("{v}_acac"), &lines);
+            vars.tables[1] = table(&lines);
         }
         if let Some(e) = c.expose_headers_value() {
             let name = "access-control-expose-headers";
@@ -233,12 +210,11 @@ impl Writer {
                 lines.push(("none".into(), e));
             }
             self.map(&state, &format!("{v}_aceh"), &lines);
+            vars.tables[2] = table(&lines);
         }
-        self.map(
-            &state,
-            &format!("{v}_acam"),
-            &[("default".into(), q("")), ("pok".into(), acrm.to_string())],
-        );
+        let lines = [("default".into(), q("")), ("pok".into(), acrm.to_string())];
+        self.map(&state, &format!("{v}_acam"), &lines);
+        vars.tables[3] = table(&lines);
         let acah = if c.any_header() && c.credentials() {
             acrh.to_string()
         } else {
@@ -250,19 +226,24 @@ impl Writer {
                 None => q(""),
             }
         };
+        // Sent on a passed preflight that names a header.
+        let lines = [
+            ("default".into(), q("")),
+            ("pok".into(), format!("${v}_acah_pf")),
+        ];
+        self.map(&state, &format!("{v}_acah"), &lines);
+        vars.tables[4] = table(&lines);
         self.map(
-            &q(&format!("{state}:${v}_has_names")),
-            &format!("{v}_acah"),
-            &[("default".into(), q("")), (q("pok:1"), acah)],
+            acrh,
+            &format!("{v}_acah_pf"),
+            &[("default".into(), q("")), (q(&format!("~[{TCHAR}]")), acah)],
         );
         if let Some(m) = c.max_age_value() {
             let name = "access-control-max-age";
             let m = self.value(name, header_text(name, m.as_bytes())?)?;
-            self.map(
-                &state,
-                &format!("{v}_acma"),
-                &[("default".into(), q("")), ("pok".into(), m)],
-            );
+            let lines = [("default".into(), q("")), ("pok".into(), m)];
+            self.map(&state, &format!("{v}_acma"), &lines);
+            vars.tables[5] = table(&lines);
         }
         // The location snippet for routes using this policy.
         let mut s = String::new();

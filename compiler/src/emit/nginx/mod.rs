@@ -11,9 +11,10 @@
 //!   case), followed by one byte-exact equality check (a regex with a back-reference comparing
 //!   the request's `Origin` with the canonical origin the hash returned);
 //! - patterns: anchored, case-sensitive regexes with the runtime's label and port rules;
-//! - a per-policy `state` map: `none` (no Origin), `allowed`, `denied`, `pok` (preflight ok),
-//!   `prej` (preflight rejected); every header value is a map of the state, `""` meaning "not
-//!   sent" (nginx skips empty `add_header` values);
+//! - a per-policy `state`, keyed on the request method so that only an OPTIONS evaluates the
+//!   preflight checks: `none` (no Origin), `allowed`, `denied`, `pok` (preflight ok), `prej`
+//!   (preflight rejected); every header value is a map of the state, `""` meaning "not sent"
+//!   (nginx skips empty `add_header` values);
 //! - `add_header ... always` on every header, `if (...) { return 204/403; }` only (the one safe
 //!   use of `if`), `proxy_hide_header` for the upstream's own `Access-Control-*` headers.
 //!

@@ -53,8 +53,11 @@ fn pattern_regex(p: &str) -> Option<String> {
 }
 
 impl Writer {
-    /// Maps `$<v>_allowed` to 1 when `$http_origin` is allowed by `*`, the exact set (hash
-    /// lookup, then one byte-exact comparison) or a pattern; the one origin matcher, in nginx.
+    /// Maps `$<v>_o` to what `$http_origin` is: `none` (absent or empty), `allowed` (by `*`,
+    /// the exact set or a pattern) or `denied`, and `$<v>_allowed` to 1 when it is allowed;
+    /// the one origin matcher, in nginx. The exact set and the absent origin are one hash
+    /// lookup keyed on the origin; a hit is confirmed byte for byte (one short regex, run only
+    /// on a hit), and the patterns are tried only on a miss.
     pub(super) fn origin_match(
         &mut self,
         v: &str,
@@ -63,62 +66,65 @@ impl Writer {
         patterns: &guestlist::PatternSet,
     ) -> Result<(), Unsupported> {
         let origin_hdr = "$http_origin";
+        let class = format!("{v}_o");
         if any {
             self.map(
                 origin_hdr,
-                &format!("{v}_allowed"),
-                &[(q(""), "0".into()), ("default".into(), "1".into())],
+                &class,
+                &[(q(""), "none".into()), ("default".into(), "allowed".into())],
             );
-            return Ok(());
-        }
-        let exact: Vec<&str> = exact.keys().iter().map(|k| k.as_ref()).collect();
-        let patterns: Vec<&str> = patterns.keys().iter().map(|k| k.as_ref()).collect();
-        let mut parts = Vec::new();
-        if !exact.is_empty() {
-            self.exact_set(&format!("{v}_exact"), &format!("{v}_hit"), &exact)?;
-            parts.push(format!("${v}_exact"));
-        }
-        if !patterns.is_empty() {
-            let mut lines = vec![("default".to_string(), "0".to_string())];
-            for p in &patterns {
-                check_value("origin pattern", p)?;
-                let r = pattern_regex(p)
-                    .ok_or_else(|| Unsupported(format!("cannot translate origin pattern {p:?}")))?;
-                let _ = writeln!(self.http, "# {p}");
-                lines.push((q(&format!("~{r}")), "1".into()));
+        } else {
+            let exact: Vec<&str> = exact.keys().iter().map(|k| k.as_ref()).collect();
+            let patterns: Vec<&str> = patterns.keys().iter().map(|k| k.as_ref()).collect();
+            let miss = if patterns.is_empty() {
+                "denied".to_string()
+            } else {
+                let mut lines = vec![("default".to_string(), "denied".to_string())];
+                for p in &patterns {
+                    check_value("origin pattern", p)?;
+                    let r = pattern_regex(p).ok_or_else(|| {
+                        Unsupported(format!("cannot translate origin pattern {p:?}"))
+                    })?;
+                    let _ = writeln!(self.http, "# {p}");
+                    lines.push((q(&format!("~{r}")), "allowed".into()));
+                }
+                self.map(origin_hdr, &format!("{v}_pattern"), &lines);
+                format!("${v}_pattern")
+            };
+            let mut lines = vec![
+                ("default".to_string(), miss.clone()),
+                (q(""), "none".to_string()),
+            ];
+            if !exact.is_empty() {
+                let hit = self.exact_hit(&format!("{v}_hit"), &exact, "allowed", &miss)?;
+                lines.extend(exact.iter().map(|o| (q(o), hit.clone())));
             }
-            self.map(origin_hdr, &format!("{v}_pattern"), &lines);
-            parts.push(format!("${v}_pattern"));
+            self.map(origin_hdr, &class, &lines);
         }
-        if parts.is_empty() {
-            // No origin entries (a websocket block with only `same-origin`).
-            self.map(
-                origin_hdr,
-                &format!("{v}_allowed"),
-                &[("default".into(), "0".into())],
-            );
-            return Ok(());
-        }
-        let zeros = "0".repeat(parts.len());
         self.map(
-            &q(&parts.concat()),
+            &format!("${class}"),
             &format!("{v}_allowed"),
-            &[(q(&zeros), "0".into()), ("default".into(), "1".into())],
+            &[
+                ("default".into(), "0".into()),
+                ("allowed".into(), "1".into()),
+            ],
         );
         Ok(())
     }
 
-    /// `$<target>` is 1 when `$http_origin` is byte-exactly one of `origins`. nginx compares
-    /// string keys ignoring ASCII case, so a hit is confirmed: when every listed origin is
-    /// lowercase (canonical origins are), by checking that the request's Origin has no
-    /// uppercase letter (one short regex, run only on a hit); otherwise by comparing the
-    /// request's Origin with what the lookup found.
-    pub(super) fn exact_set(
+    /// The value of a hit in a hash `map` keyed on `$http_origin` whose keys are `origins`:
+    /// `ok` when the request's Origin is byte-exactly the key found, else `miss`. nginx
+    /// compares string keys ignoring ASCII case, so a hit is confirmed: when every listed origin
+    /// is lowercase (canonical origins are), by checking that the request's Origin has no
+    /// uppercase letter (`$<target>`, one short regex); otherwise by comparing the request's
+    /// Origin with what a second lookup finds.
+    fn exact_hit(
         &mut self,
         target: &str,
-        hit: &str,
         origins: &[&str],
-    ) -> Result<(), Unsupported> {
+        ok: &str,
+        miss: &str,
+    ) -> Result<String, Unsupported> {
         for o in origins {
             check_value("origin", o)?;
         }
@@ -126,52 +132,53 @@ impl Writer {
             .iter()
             .all(|o| !o.bytes().any(|b| b.is_ascii_uppercase()))
         {
-            let mut lines = vec![("default".to_string(), "0".to_string())];
-            lines.extend(origins.iter().map(|o| (q(o), "1".to_string())));
             let _ = writeln!(
                 self.http,
-                "# exact origins: a hash lookup (nginx compares string keys ignoring case; every"
+                "# exact origins: one hash lookup (nginx compares string keys ignoring case; every origin\n\
+                 # here is lowercase, so a hit is exact when the request's has no uppercase letter)"
             );
-            let _ = writeln!(
-                self.http,
-                "# origin here is lowercase, so a hit is exact when the request's has no uppercase)"
-            );
-            self.map("$http_origin", hit, &lines);
-            let lower = format!("{hit}_lower");
             self.map(
                 "$http_origin",
-                &lower,
-                &[("default".into(), "1".into()), (q("~[A-Z]"), "0".into())],
-            );
-            self.map(
-                &format!("${hit}"),
                 target,
                 &[
-                    (q("1"), format!("${lower}")),
-                    ("default".into(), "0".into()),
+                    ("default".into(), ok.to_string()),
+                    (q("~[A-Z]"), miss.to_string()),
                 ],
             );
-            return Ok(());
+            return Ok(format!("${target}"));
         }
+        let found = format!("{target}_found");
         let mut lines = vec![("default".to_string(), q(""))];
         lines.extend(origins.iter().map(|o| (q(o), q(o))));
         let _ = writeln!(
             self.http,
-            "# exact origins: a hash lookup (nginx compares string keys ignoring case),"
+            "# exact origins: a hash lookup (nginx compares string keys ignoring case), then one\n\
+             # byte-exact comparison of the request's Origin with what it found"
         );
-        let _ = writeln!(
-            self.http,
-            "# then one byte-exact comparison of the request's Origin with what it found"
-        );
-        self.map("$http_origin", hit, &lines);
+        self.map("$http_origin", &found, &lines);
         self.map(
-            &q(&format!("$http_origin ${hit}")),
+            &q(&format!("$http_origin ${found}")),
             target,
             &[
-                ("default".into(), "0".into()),
-                (q("~^(\\S+) \\1$"), "1".into()),
+                ("default".into(), miss.to_string()),
+                (q("~^(\\S+) \\1$"), ok.to_string()),
             ],
         );
+        Ok(format!("${target}"))
+    }
+
+    /// `$<target>` is 1 when `$http_origin` is byte-exactly one of `origins` (the csrf
+    /// policies' trusted and own origins).
+    pub(super) fn exact_set(
+        &mut self,
+        target: &str,
+        hit: &str,
+        origins: &[&str],
+    ) -> Result<(), Unsupported> {
+        let value = self.exact_hit(hit, origins, "1", "0")?;
+        let mut lines = vec![("default".to_string(), "0".to_string())];
+        lines.extend(origins.iter().map(|o| (q(o), value.clone())));
+        self.map("$http_origin", target, &lines);
         Ok(())
     }
 }

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use guestlist::Cors;
 
-use super::cors::{CorsVars, OWNED};
+use super::cors::{CorsVars, ORDER, OWNED, STATES, TCHAR};
 use super::guards::token_note;
 use super::values::{check_value, q, re, text_of, upstream_var, var_name, Writer};
 use crate::emit::Unsupported;
@@ -100,6 +100,10 @@ impl Writer {
             "\n# Path forms (spec/language.md): the raw path's form"
         );
         let mut form = vec![("default".to_string(), q(""))];
+        // First, the common case in one regex: a structurally normal path (segments that do
+        // not start with `.`, no `//`, no `%`, no backslash) is empty without trying the
+        // three below. A path it leaves out (`/.well-known/x`, `/a%20b`) is classified by them.
+        form.push((q("~^(?:/[^./%\\x5c?#][^/%\\x5c?#]*)*/?(?:[?#]|$)"), q("")));
         form.push((
             q("~^[^?#]*(?:/|%2[fF])(?:\\.|%2[eE]){1,2}(?:/|%2[fF]|[?#]|$)"),
             "dots".into(),
@@ -258,55 +262,98 @@ impl Writer {
             for h in OWNED {
                 let _ = writeln!(s, "proxy_hide_header {h};");
             }
-            type Field = fn(&CorsVars) -> &String;
-            let fields: [(&str, Field); 6] = [
-                ("Access-Control-Allow-Origin", |c| &c.acao),
-                ("Access-Control-Allow-Credentials", |c| &c.acac),
-                ("Access-Control-Expose-Headers", |c| &c.aceh),
-                ("Access-Control-Allow-Methods", |c| &c.acam),
-                ("Access-Control-Allow-Headers", |c| &c.acah),
-                ("Access-Control-Max-Age", |c| &c.acma),
-            ];
-            for (name, field) in fields {
-                let pass = upstream_var(name)?;
-                let value = |a: &Option<CorsVars>| match a {
-                    Some(c) if field(c).is_empty() => q(""),
-                    Some(c) => field(c).clone(),
-                    None => pass.clone(),
-                };
-                let default = value(&own);
-                let cases: Vec<(usize, String)> =
-                    answers.iter().map(|(p, a)| (*p, value(a))).collect();
-                let v = self.by_reading(
-                    &key,
-                    &format!("{ns}r{ri}_{}", short(name)),
-                    &default,
-                    &cases,
-                );
-                if v != q("") {
-                    let _ = writeln!(s, "add_header {name} {v} always;");
+            // The route's answer as one token (`$<ns>r<N>_a`): the own policy's state for a
+            // structurally normal path (one lookup, keyed on the form), and `<id>-<state>` (or
+            // `<id>-pass` where no policy governs) for an as-sent reading with policy id `id`.
+            // Every header is one lookup keyed on the token.
+            let own_token = own.as_ref().map_or(q("pass"), |c| c.state.clone());
+            let mut two = vec![("default".to_string(), own_token.clone())];
+            // (token prefix, answer): None is the route's own.
+            let mut tagged: Vec<(Option<usize>, Option<&CorsVars>)> = vec![(None, own.as_ref())];
+            for (p, a) in &answers {
+                let own_policy = r.cors() == ids.tuples.get(*p).and_then(|t| t.0);
+                if own_policy {
+                    continue;
                 }
+                match a {
+                    Some(c) => {
+                        let t = format!("{ns}r{ri}_t{p}");
+                        let lines: Vec<(String, String)> = STATES
+                            .iter()
+                            .map(|st| ((*st).to_string(), q(&format!("{p}-{st}"))))
+                            .collect();
+                        self.map(&c.state, &t, &lines);
+                        two.push((q(&p.to_string()), format!("${t}")));
+                    }
+                    None => two.push((q(&p.to_string()), q(&format!("{p}-pass")))),
+                }
+                tagged.push((Some(*p), a.as_ref()));
             }
-            let vary = |a: &Option<CorsVars>| {
-                if a.as_ref().is_some_and(|c| c.vary) {
-                    q("Origin")
-                } else {
-                    q("")
-                }
+            let token = |p: Option<usize>, st: &str| match p {
+                None => st.to_string(),
+                Some(p) => q(&format!("{p}-{st}")),
             };
-            let default = vary(&own);
-            let cases: Vec<(usize, String)> = answers.iter().map(|(p, a)| (*p, vary(a))).collect();
-            let v = self.by_reading(&key, &format!("{ns}r{ri}_vary"), &default, &cases);
-            if v != q("") {
-                let _ = writeln!(s, "add_header Vary {v} always;");
+            let answer = format!("{ns}r{ri}_a");
+            self.map(&format!("${ns}_sent"), &format!("{answer}_two"), &two);
+            self.map(
+                &format!("${ns}_form"),
+                &answer,
+                &[
+                    ("default".to_string(), own_token),
+                    (q("two"), format!("${answer}_two")),
+                ],
+            );
+            let answer = format!("${answer}");
+            for (h, name) in ORDER.iter().enumerate() {
+                let pass = upstream_var(name)?;
+                let mut lines = vec![("default".to_string(), q(""))];
+                for (p, a) in &tagged {
+                    match a {
+                        Some(c) => {
+                            for (st, v) in c.tables.get(h).into_iter().flatten() {
+                                lines.push((token(*p, st), v.clone()));
+                            }
+                        }
+                        None => lines.push((token(*p, "pass"), pass.clone())),
+                    }
+                }
+                if lines.len() > 1 {
+                    let target = format!("{ns}r{ri}_{}", short(name));
+                    self.map(&answer, &target, &lines);
+                    let _ = writeln!(s, "add_header {name} ${target} always;");
+                }
             }
-            let state = |a: &Option<CorsVars>| a.as_ref().map_or(q(""), |c| c.state.clone());
-            let default = state(&own);
-            let cases: Vec<(usize, String)> = answers.iter().map(|(p, a)| (*p, state(a))).collect();
-            let v = self.by_reading(&key, &format!("{ns}r{ri}_state"), &default, &cases);
+            let varies: Vec<bool> = tagged
+                .iter()
+                .map(|(_, a)| a.is_some_and(|c| c.vary))
+                .collect();
+            if varies.iter().all(|v| *v) {
+                s.push_str("add_header Vary \"Origin\" always;\n");
+            } else if varies.iter().any(|v| *v) {
+                let mut lines = vec![("default".to_string(), q(""))];
+                for (p, a) in &tagged {
+                    if a.is_some_and(|c| c.vary) {
+                        for st in STATES {
+                            lines.push((token(*p, st), q("Origin")));
+                        }
+                    }
+                }
+                let target = format!("{ns}r{ri}_vary");
+                self.map(&answer, &target, &lines);
+                let _ = writeln!(s, "add_header Vary ${target} always;");
+            }
             s.push_str("# Preflights are answered here and never reach the upstream. Only `return` inside `if`.\n");
-            let _ = writeln!(s, "if ({v} = pok) {{ return 204; }}");
-            let _ = writeln!(s, "if ({v} = prej) {{ return 403; }}");
+            for (st, status) in [("pok", 204), ("prej", 403)] {
+                for (p, a) in &tagged {
+                    if a.is_some() {
+                        let _ = writeln!(
+                            s,
+                            "if ({answer} = {}) {{ return {status}; }}",
+                            token(*p, st)
+                        );
+                    }
+                }
+            }
         } else {
             s.push_str("# Neither reading's route has a cors policy: no CORS headers are added.\n");
         }
@@ -547,81 +594,44 @@ impl Writer {
         let Some((a, b)) = both else {
             return Ok(out);
         };
+        // The pair's header values by state (the route's maps, keyed on its answer, hold them).
         let acao = if a.any_origin() && b.any_origin() {
             q("*")
         } else {
             "$http_origin".to_string()
         };
-        let mut acao_lines = vec![
-            ("default".to_string(), q("")),
-            ("allowed".into(), acao.clone()),
-            ("pok".into(), acao),
-        ];
+        out.tables[0] = vec![("allowed".into(), acao.clone()), ("pok".into(), acao)];
         if static_any {
-            acao_lines.push(("none".into(), q("*")));
+            out.tables[0].push(("none".into(), q("*")));
         }
-        if fresh {
-            self.map(&st, &format!("{v}_acao"), &acao_lines);
-        }
-        out.acao = format!("${v}_acao");
         if a.credentials() && b.credentials() {
-            if fresh {
-                self.map(
-                    &st,
-                    &format!("{v}_acac"),
-                    &[
-                        ("default".into(), q("")),
-                        ("allowed".into(), q("true")),
-                        ("pok".into(), q("true")),
-                    ],
-                );
-            }
-            out.acac = format!("${v}_acac");
+            out.tables[1] = vec![("allowed".into(), q("true")), ("pok".into(), q("true"))];
         }
         if let Some(e) = a.stricter_expose(b) {
             let e = self.value("access-control-expose-headers", &text_of(e)?)?;
-            let mut l = vec![
-                ("default".to_string(), q("")),
-                ("allowed".into(), e.clone()),
-            ];
+            out.tables[2] = vec![("allowed".into(), e.clone())];
             if static_any {
-                l.push(("none".into(), e));
+                out.tables[2].push(("none".into(), e));
             }
-            if fresh {
-                self.map(&st, &format!("{v}_aceh"), &l);
-            }
-            out.aceh = format!("${v}_aceh");
         }
+        out.tables[3] = vec![("pok".into(), "$http_access_control_request_method".into())];
+        out.tables[4] = vec![("pok".into(), format!("${v}_acah_pf"))];
         if fresh {
             self.map(
-                &st,
-                &format!("{v}_acam"),
+                "$http_access_control_request_headers",
+                &format!("{v}_acah_pf"),
                 &[
                     ("default".into(), q("")),
-                    ("pok".into(), "$http_access_control_request_method".into()),
-                ],
-            );
-            self.map(
-                &q(&format!("{st}:${}_has_names", var(first))),
-                &format!("{v}_acah"),
-                &[
-                    ("default".into(), q("")),
-                    (q("pok:1"), "$http_access_control_request_headers".into()),
+                    (
+                        q(&format!("~[{TCHAR}]")),
+                        "$http_access_control_request_headers".into(),
+                    ),
                 ],
             );
         }
-        out.acam = format!("${v}_acam");
-        out.acah = format!("${v}_acah");
         if let Some(m) = a.stricter_max_age(b) {
             let m = self.value("access-control-max-age", &text_of(m)?)?;
-            if fresh {
-                self.map(
-                    &st,
-                    &format!("{v}_acma"),
-                    &[("default".into(), q("")), ("pok".into(), m)],
-                );
-            }
-            out.acma = format!("${v}_acma");
+            out.tables[5] = vec![("pok".into(), m)];
         }
         Ok(out)
     }
