@@ -47,7 +47,7 @@ type Request = (String, String, Vec<(String, String)>);
 
 /// The path forms a request can take that are not structurally normal (spec/language.md,
 /// "Path forms"), each inserted at a segment start or at any byte of a path.
-const PATH_MUTATIONS: [&str; 17] = [
+const PATH_MUTATIONS: [&str; 19] = [
     "./",
     "x/../",
     "%2e%2e/",
@@ -65,6 +65,8 @@ const PATH_MUTATIONS: [&str; 17] = [
     ".%2E/",
     "%61",
     ";x/",
+    "%2F%2F",
+    "%2f/",
 ];
 
 /// `path` with one or two of [`PATH_MUTATIONS`] inserted (the query kept as it was).

@@ -57,8 +57,9 @@ pub enum PathForm<'a> {
         as_sent: &'a [u8],
         /// nginx's normal form.
         normalised: &'a [u8],
-        /// The fully decoded path has a `.` or `..` segment, or a `\` (raw or `%5C`): such a
-        /// path is refused unless the policy says `paths { non-normal two-readings }`.
+        /// The fully decoded path has a `.` or `..` segment, or a `\` (raw or `%5C`), or an
+        /// escaped slash stands next to a slash (`%2F%2F`, `/%2F`): such a path is refused
+        /// unless the policy says `paths { non-normal two-readings }`.
         dot_segments: bool,
     },
 }
@@ -221,13 +222,49 @@ fn read_decoded<'a>(raw: &'a [u8], bufs: &'a mut PathBuffers) -> Result<PathForm
     }
     // The normalised reading: everything decoded, then merged and resolved in place.
     let n = decode_all(path, normalised)?;
-    let dot_segments = backslash || has_dot_segment(normalised.get(..n).unwrap_or(&[]));
+    let dot_segments = backslash
+        || has_dot_segment(normalised.get(..n).unwrap_or(&[]))
+        || slash_escape_beside_slash(path);
     let w = resolve(normalised, n)?;
     Ok(PathForm::TwoReadings {
         as_sent: sent,
         normalised: normalised.get(..w).unwrap_or(&[]),
         dot_segments,
     })
+}
+
+/// Whether an escaped slash (`%2F`) stands next to a slash or another escaped slash: decoded
+/// without merging, as WSGI servers hand `PATH_INFO` on, the path has an empty segment that
+/// neither reading has (`/api%2F%2Fpublic/x` is `/api//public/x` there, a third path).
+fn slash_escape_beside_slash(path: &[u8]) -> bool {
+    let slash_at = |i: usize| match path.get(i) {
+        Some(b'/') => Some(1),
+        Some(b'%') => matches!(path.get(i + 1..i + 3), Some([b'2', b'f' | b'F'])).then_some(3),
+        _ => None,
+    };
+    let mut i = 0;
+    let mut prev_slash = false;
+    while i < path.len() {
+        match slash_at(i) {
+            Some(len) => {
+                let escaped = len == 3;
+                let next = slash_at(i + len);
+                if escaped && (prev_slash || next.is_some()) {
+                    return true;
+                }
+                if !escaped && next == Some(3) {
+                    return true;
+                }
+                prev_slash = true;
+                i += len;
+            }
+            None => {
+                prev_slash = false;
+                i += 1;
+            }
+        }
+    }
+    false
 }
 
 /// No empty segment (`//`) and no `.` or `..` segment; a trailing `/` is not an empty segment.
@@ -504,7 +541,7 @@ mod tests {
             ("/api%2Fx", two("/api%2Fx", "/api/x", false)),
             ("/api%2fx", two("/api%2fx", "/api/x", false)),
             ("/a%2Eb", two("/a%2Eb", "/a.b", false)),
-            ("/%61/%2F", two("/%61/%2F", "/a/", false)),
+            ("/%61/%2F", two("/%61/%2F", "/a/", true)),
             // Any escape: a router on the raw path reads `/%61pi/x` as another path than
             // `/api/x`.
             ("/%61pi/x", two("/%61pi/x", "/api/x", false)),
@@ -528,6 +565,24 @@ mod tests {
             ("/a\\b", two("/a\\b", "/a\\b", true)),
             ("/a%5Cb", two("/a%5Cb", "/a\\b", true)),
             ("/a%5cb", two("/a%5cb", "/a\\b", true)),
+            // An escaped slash next to a slash: a third path where `%2F` is decoded and `//`
+            // kept (WSGI).
+            (
+                "/api%2F%2Fpublic/x",
+                two("/api%2F%2Fpublic/x", "/api/public/x", true),
+            ),
+            (
+                "/api/%2Fpublic/x",
+                two("/api/%2Fpublic/x", "/api/public/x", true),
+            ),
+            (
+                "/api%2f/public/x",
+                two("/api%2f/public/x", "/api/public/x", true),
+            ),
+            (
+                "/api%2Fpublic/x%2F",
+                two("/api%2Fpublic/x%2F", "/api/public/x/", false),
+            ),
         ] {
             assert_eq!(read(input), want, "{input}");
         }

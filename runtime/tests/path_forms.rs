@@ -34,9 +34,12 @@ const ORIGINS: [&str; 4] = [
     "https://c.test",
     "https://evil.test",
 ];
-const MUTATIONS: [&str; 11] = [
-    "./", "x/../", "%2e%2e/", "%2E", "//", "%2F..%2F", "%2f", "%zz", "%00", "%5C", "\\",
+/// Text inserted into a path; `ESCAPE` instead writes the byte there as its escape (`/%61pi`).
+const MUTATIONS: [&str; 14] = [
+    "./", "x/../", "%2e%2e/", "%2E", "//", "%2F..%2F", "%2f", "%zz", "%00", "%5C", "\\", ESCAPE,
+    ESCAPE, "%2F%2F",
 ];
+const ESCAPE: &str = "(escape)";
 const HEADER_NAMES: [&str; 3] = ["X-A", "X-B", "Content-Type"];
 
 fn cors_spec() -> impl Strategy<Value = CorsSpec> {
@@ -254,6 +257,17 @@ fn under(pattern: &str, tail: &str) -> String {
 fn insert(path: &str, at: usize, m: &str) -> String {
     let at = 1 + at % path.len().max(1);
     let at = at.min(path.len());
+    if m == ESCAPE {
+        // The byte at `at` (or the last one) as `%XX`, upper or lower case by position.
+        let i = at.min(path.len() - 1);
+        let b = path.as_bytes()[i];
+        let esc = if i % 2 == 0 {
+            format!("%{b:02X}")
+        } else {
+            format!("%{b:02x}")
+        };
+        return format!("{}{esc}{}", &path[..i], &path[i + 1..]);
+    }
     format!("{}{m}{}", &path[..at], &path[at..])
 }
 
@@ -398,7 +412,14 @@ fn model_normalise(raw: &str) -> Option<(String, bool)> {
         }
     }
     let segments: Vec<&[u8]> = decoded.split(|&c| c == b'/').skip(1).collect();
-    let dots = decoded.contains(&b'\\') || segments.iter().any(|s| *s == b"." || *s == b"..");
+    // An escaped slash next to a slash: `%2F` decoded and `//` kept read as a third path.
+    let marked = raw.to_ascii_lowercase().replace("%2f", "\u{1}");
+    let slash_pair = ["/\u{1}", "\u{1}/", "\u{1}\u{1}"]
+        .iter()
+        .any(|p| marked.contains(p));
+    let dots = slash_pair
+        || decoded.contains(&b'\\')
+        || segments.iter().any(|s| *s == b"." || *s == b"..");
     let mut out: Vec<&[u8]> = Vec::new();
     let last = segments.len().saturating_sub(1);
     let mut trailing = false;

@@ -400,6 +400,11 @@ impl Checker {
                 "a route pattern is printable ASCII",
                 "remove spaces and control characters".to_string(),
             ))
+        } else if p.contains(['<', '>', '^', '`', '{', '}']) {
+            Some((
+                "a route pattern never holds what browsers send escaped",
+                "browsers send `<`, `>`, `^`, `` ` ``, `{` and `}` in a path as escapes (the URL standard's path percent-encode set), so a path with one never matches as written: remove it".to_string(),
+            ))
         } else {
             None
         };

@@ -138,7 +138,7 @@ pub fn read(raw: &str) -> Read {
     Read::Two {
         as_sent,
         normalised,
-        dots: full.contains(&b'\\') || dot_segment(&full_segments),
+        dots: full.contains(&b'\\') || dot_segment(&full_segments) || slash_pair(path),
     }
 }
 
@@ -772,4 +772,13 @@ mod tests {
         assert_eq!(normalize("/%00"), None);
         assert_eq!(normalize("a"), None);
     }
+}
+
+/// An escaped slash next to a slash (`/%2F`, `%2F/`, `%2F%2F`): decoded without merging
+/// (WSGI), such a path has an empty segment neither reading has.
+fn slash_pair(path: &str) -> bool {
+    let marked = path.to_ascii_lowercase().replace("%2f", "\u{1}");
+    ["/\u{1}", "\u{1}/", "\u{1}\u{1}"]
+        .iter()
+        .any(|p| marked.contains(p))
 }

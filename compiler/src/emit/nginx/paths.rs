@@ -102,14 +102,18 @@ impl Writer {
         let mut form = vec![("default".to_string(), q(""))];
         // First, the common case in one regex: a structurally normal path (segments that do
         // not start with `.`, no `//`, no `%`, no backslash) is empty without trying the
-        // three below. A path it leaves out (`/.well-known/x`, `/a%20b`) is classified by them.
+        // others below. A path it leaves out (`/.well-known/x`, `/a%20b`) is classified by them.
         form.push((q("~^(?:/[^./%\\x5c?#][^/%\\x5c?#]*)*/?(?:[?#]|$)"), q("")));
         form.push((
             q("~^[^?#]*(?:/|%2[fF])(?:\\.|%2[eE]){1,2}(?:/|%2[fF]|[?#]|$)"),
             "dots".into(),
         ));
-        // A backslash is written `\x5c`: nginx unescapes `\\` in quoted strings.
-        form.push((q("~^[^?#]*(?:\\x5c|%5[cC])"), "dots".into()));
+        // A backslash is written `\x5c`: nginx unescapes `\\` in quoted strings. An escaped
+        // slash next to a slash reads as a third path where `%2F` is decoded and `//` kept.
+        form.push((
+            q("~^[^?#]*(?:\\x5c|%5[cC]|(?:/|%2[fF])%2[fF]|%2[fF]/)"),
+            "dots".into(),
+        ));
         form.push((
             q("~^[^?#]*(?://|%|\\x5c|/\\.\\.?(?:/|[?#]|$))"),
             "two".into(),
