@@ -711,6 +711,15 @@ impl Model {
     }
 }
 
+/// An escaped slash next to a slash (`/%2F`, `%2F/`, `%2F%2F`): decoded without merging
+/// (WSGI), such a path has an empty segment neither reading has.
+fn slash_pair(path: &str) -> bool {
+    let marked = path.to_ascii_lowercase().replace("%2f", "\u{1}");
+    ["/\u{1}", "\u{1}/", "\u{1}\u{1}"]
+        .iter()
+        .any(|p| marked.contains(p))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -772,13 +781,4 @@ mod tests {
         assert_eq!(normalize("/%00"), None);
         assert_eq!(normalize("a"), None);
     }
-}
-
-/// An escaped slash next to a slash (`/%2F`, `%2F/`, `%2F%2F`): decoded without merging
-/// (WSGI), such a path has an empty segment neither reading has.
-fn slash_pair(path: &str) -> bool {
-    let marked = path.to_ascii_lowercase().replace("%2f", "\u{1}");
-    ["/\u{1}", "\u{1}/", "\u{1}\u{1}"]
-        .iter()
-        .any(|p| marked.contains(p))
 }
