@@ -8,6 +8,10 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+#[cfg(feature = "tower")]
+#[path = "common/mod.rs"]
+mod common;
+
 use guestlist::{
     CorsSpec, Kind, OriginMatch, Policy, PolicySpec, ProvidedSpec, RouteSpec, SuppliedEntry,
 };
@@ -277,4 +281,51 @@ fn under_concurrent_replaces_every_decision_is_the_old_or_the_new_tables() {
     }
     // The deciders saw both tables (the swaps happened while they ran).
     assert!(seen[0] > 0 && seen[1] > 0, "{seen:?}");
+}
+
+/// Through the tower layer, the application gets the matched entry's set and tenant key as a
+/// request extension, and no extension for a static origin.
+#[cfg(feature = "tower")]
+#[test]
+fn the_layer_hands_the_matched_entry_to_the_application() {
+    use tower_layer::Layer as _;
+    let p = Arc::new(policy(true, false));
+    p.replace_provided(
+        "tenants",
+        [
+            entry("https://a.example.com", Some("tenant-a")),
+            entry("https://b.example.com", Some("tenant-b")),
+        ],
+    )
+    .unwrap()
+    .unwrap();
+    let app = common::App::new(
+        |r| {
+            r.extensions()
+                .get::<guestlist::MatchedOrigin>()
+                .map(|m| (m.set().to_string(), m.key().map(str::to_string)))
+        },
+        || http::Response::new(()),
+    );
+    let seen = app.seen.clone();
+    let mut svc = guestlist::Layer::shared(Arc::clone(&p)).layer(app);
+    for (origin, want) in [
+        ("https://b.example.com", Some(("tenants", Some("tenant-b")))),
+        ("https://a.example.com", Some(("tenants", Some("tenant-a")))),
+        ("https://static.example.com", None),
+    ] {
+        let req = http::Request::get("/api/x")
+            .header("origin", origin)
+            .body(())
+            .unwrap();
+        let resp = common::run(&mut svc, req);
+        assert_eq!(
+            resp.headers()["access-control-allow-origin"],
+            origin,
+            "{origin}"
+        );
+        let got = seen.lock().unwrap().pop().unwrap();
+        let want = want.map(|(s, k)| (s.to_string(), k.map(str::to_string)));
+        assert_eq!(got, want, "{origin}");
+    }
 }
