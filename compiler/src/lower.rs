@@ -70,6 +70,20 @@ pub struct Lowered {
 /// Lowers `program` for `profile`. The program must have passed the checker without errors;
 /// the runtime's build error is returned if it did not.
 pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::TableError> {
+    // Sets supplied at run time, active in the profile: empty here (nothing supplies them at
+    // build time), filled through `Policy::replace_provided` (feature `provided`).
+    let provided: Vec<guestlist::ProvidedSpec> = program
+        .sets
+        .iter()
+        .filter(|s| active(&s.when, profile))
+        .filter_map(|s| {
+            s.provided.map(|p| guestlist::ProvidedSpec {
+                name: s.name.clone(),
+                tenant_bound: p.tenant_bound,
+                patterns: p.patterns,
+            })
+        })
+        .collect();
     let mut cors_specs = Vec::new();
     let mut cors_prov = Vec::new();
     let mut cors_index = std::collections::HashMap::new();
@@ -108,6 +122,11 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Tab
         for e in program.effective_origins(c, profile).0 {
             push(e.value, e.span, &mut spec, &mut prov);
         }
+        spec.provided = program
+            .provided_in(&c.origins, profile)
+            .iter()
+            .filter_map(|(set, _)| provided.iter().position(|p| p.name == set.name))
+            .collect();
         if let Some(e) = c.credentials.iter().find(|e| active(&e.when, profile)) {
             spec.credentials = e.value;
             prov.credentials_line = Some(e.line);
@@ -188,8 +207,7 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Tab
             .paths
             .as_ref()
             .map_or_else(Default::default, |p| p.non_normal),
-        // Sets supplied at run time are empty here: nothing supplies them at build time.
-        provided: Vec::new(),
+        provided,
     };
     let policy = guestlist::Policy::from_spec(spec.clone())?;
     Ok(Lowered {
@@ -378,4 +396,32 @@ fn lower_guards(program: &Program, profile: &str) -> GuardSpecs {
         g.ws_prov.push(w.head_span);
     }
     g
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn provided_sets_are_lowered_empty_and_named_by_their_cors_policies() {
+        let c = crate::Compilation::from_str(
+            "p.policy",
+            "origins tenants provided tenant-bound\norigins ops provided patterns when dev\ncors api {\n    allow-origins \"https://a.example.com\" tenants\n    allow-origins ops when dev\n    max-age 2h\n}\nroute \"/api/*\" { cors api }\n",
+        );
+        assert!(!c.has_errors(), "{}", c.render());
+        for (profile, sets) in [
+            ("default", vec!["tenants"]),
+            ("dev", vec!["tenants", "ops"]),
+        ] {
+            let l = c.lower(profile).expect("lowers");
+            let names: Vec<&str> = l.spec.provided.iter().map(|p| p.name.as_str()).collect();
+            assert_eq!(names, sets, "{profile}");
+            assert!(l.spec.provided[0].tenant_bound);
+            let cors = &l.spec.cors[0];
+            assert_eq!(cors.origins, ["https://a.example.com"]);
+            assert_eq!(
+                cors.provided,
+                (0..sets.len()).collect::<Vec<_>>(),
+                "{profile}"
+            );
+        }
+    }
 }
