@@ -8,7 +8,7 @@
 //! The compiler checks the origin literals of a policy with [`analyze`] and turns findings into
 //! its diagnostics; the runtime (feature `provided`) checks each entry of a set supplied at run
 //! time with [`check_supplied`], under the same rules and messages, in the strictest context the
-//! set is used in.
+//! set is used in. [`read_entries`] reads a supplied set's file (`ORIGIN [KEY]` lines).
 
 #![forbid(unsafe_code)]
 
@@ -16,9 +16,11 @@ mod finding;
 mod origin;
 
 mod analyze;
+mod file;
 mod supplied;
 
 pub use analyze::{analyze, ipv6_canonical, is_public_suffix, Analysis};
+pub use file::{parse_entries, read_entries, FileEntry, FileError, MAX_ENTRIES, MAX_FILE_BYTES};
 pub use finding::{Finding, Severity};
 pub use origin::Origin;
 pub use supplied::{

@@ -1,0 +1,193 @@
+//! The file format of a set supplied at run time (spec/language.md, "Sets supplied at run
+//! time"): one entry per line, `ORIGIN` or `ORIGIN KEY`; `#` starts a comment (a whole line or
+//! the rest of one); blank lines are skipped; `\r\n` line ends and a UTF-8 byte order mark are
+//! accepted. At most [`MAX_FILE_BYTES`] bytes and [`MAX_ENTRIES`] entries; reading stops one
+//! byte past the limit, so memory stays bounded whatever the file holds.
+
+use std::io::Read;
+
+/// The largest file read (16 MiB).
+pub const MAX_FILE_BYTES: usize = 16 << 20;
+
+/// The most entries one file may hold.
+pub const MAX_ENTRIES: usize = 1_000_000;
+
+/// One entry of a file, with its 1-based line number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    /// The line it is on, from 1.
+    pub line: usize,
+    /// The origin, as written.
+    pub origin: String,
+    /// The key after it, when there is one.
+    pub key: Option<String>,
+}
+
+/// Why a file cannot be read as entries: the whole file, or one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileError {
+    /// Over [`MAX_FILE_BYTES`].
+    TooLarge,
+    /// Over [`MAX_ENTRIES`] entries.
+    TooManyEntries,
+    /// Line `line` is malformed (not UTF-8, or more than two words).
+    Line {
+        /// The line, from 1.
+        line: usize,
+        /// Why, as a sentence.
+        why: String,
+    },
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileError::TooLarge => write!(
+                f,
+                "the file is over {} MiB, the most a supplied set's file may hold",
+                MAX_FILE_BYTES >> 20
+            ),
+            FileError::TooManyEntries => write!(
+                f,
+                "the file holds over {MAX_ENTRIES} entries, the most a supplied set may hold"
+            ),
+            FileError::Line { line, why } => write!(f, "line {line}: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for FileError {}
+
+/// Reads at most [`MAX_FILE_BYTES`] from `reader` and parses its entries; an I/O error is
+/// returned as is.
+pub fn read_entries(reader: impl Read) -> std::io::Result<Result<Vec<FileEntry>, Vec<FileError>>> {
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(MAX_FILE_BYTES)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    reader.take(limit).read_to_end(&mut bytes)?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Ok(Err(vec![FileError::TooLarge]));
+    }
+    Ok(parse_entries(&bytes))
+}
+
+/// Parses a file's bytes: every entry, or every malformed line (and no entries).
+pub fn parse_entries(bytes: &[u8]) -> Result<Vec<FileEntry>, Vec<FileError>> {
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(vec![FileError::TooLarge]);
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut entries = Vec::new();
+    let mut errors = Vec::new();
+    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = i + 1;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let Ok(text) = std::str::from_utf8(raw) else {
+            errors.push(FileError::Line {
+                line,
+                why: "not UTF-8 text".into(),
+            });
+            continue;
+        };
+        let code = text.split('#').next().unwrap_or("");
+        let mut words = code.split_ascii_whitespace();
+        let Some(origin) = words.next() else {
+            continue;
+        };
+        let key = words.next();
+        if words.next().is_some() {
+            errors.push(FileError::Line {
+                line,
+                why: "an entry is `ORIGIN` or `ORIGIN KEY`: more than two words".into(),
+            });
+            continue;
+        }
+        if text.contains(|c: char| c.is_control() && c != '\t') {
+            errors.push(FileError::Line {
+                line,
+                why: "holds a control character".into(),
+            });
+            continue;
+        }
+        if entries.len() == MAX_ENTRIES {
+            return Err(vec![FileError::TooManyEntries]);
+        }
+        entries.push(FileEntry {
+            line,
+            origin: origin.to_string(),
+            key: key.map(str::to_string),
+        });
+    }
+    if errors.is_empty() {
+        Ok(entries)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &[u8]) -> Vec<(usize, String, Option<String>)> {
+        parse_entries(text)
+            .expect("parses")
+            .into_iter()
+            .map(|e| (e.line, e.origin, e.key))
+            .collect()
+    }
+
+    #[test]
+    fn entries_comments_blank_lines_crlf_and_a_bom() {
+        let text = b"\xEF\xBB\xBF# customers\r\nhttps://a.example.com tenant-a  # the first\r\n\r\n   \n\thttps://b.example.com\ttenant-b\nhttps://c.example.com#no key\n#https://d.example.com\n";
+        assert_eq!(
+            ok(text),
+            [
+                (2, "https://a.example.com".into(), Some("tenant-a".into())),
+                (5, "https://b.example.com".into(), Some("tenant-b".into())),
+                (6, "https://c.example.com".into(), None),
+            ]
+        );
+        assert!(ok(b"").is_empty());
+        assert!(ok(b"\n\n# only comments\n").is_empty());
+    }
+
+    #[test]
+    fn malformed_lines_are_named_and_every_one_is_reported() {
+        let err = parse_entries(b"https://a.example.com\nhttps://b.example.com k extra\n\xff\xfe\nhttps://c\x01.example.com\n")
+            .unwrap_err();
+        let lines: Vec<usize> = err
+            .iter()
+            .map(|e| match e {
+                FileError::Line { line, .. } => *line,
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(lines, [2, 3, 4]);
+        assert!(err[0].to_string().starts_with("line 2: "));
+    }
+
+    #[test]
+    fn limits_are_enforced_with_bounded_memory() {
+        // Binary data, a 10 MB line: refused line by line, never a panic.
+        let mut binary = vec![0u8; 4096];
+        binary.extend((0..=255u8).cycle().take(1 << 16));
+        assert!(parse_entries(&binary).is_err());
+        let long = format!("https://{}.example.com\n", "a".repeat(10 << 20));
+        let entries = parse_entries(long.as_bytes()).expect("one long word is one entry");
+        assert_eq!(entries.len(), 1);
+        // Over the byte limit: one error, and `read_entries` reads no further than one byte past.
+        let big = std::io::repeat(b'\n').take((MAX_FILE_BYTES as u64) * 4);
+        assert_eq!(
+            read_entries(big).expect("reads"),
+            Err(vec![FileError::TooLarge])
+        );
+        // Over the entry limit.
+        let many = "h\n".repeat(MAX_ENTRIES + 1);
+        assert_eq!(
+            parse_entries(many.as_bytes()),
+            Err(vec![FileError::TooManyEntries])
+        );
+    }
+}
