@@ -459,6 +459,24 @@ impl Program {
         out
     }
 
+    /// How the policy uses the set `name`, over every profile, for checking its supplied
+    /// entries in the strictest context: credentials when a cors policy with
+    /// `allow-credentials true` (in any profile) names it, csrf when a csrf policy trusts it.
+    pub fn supplied_context(&self, name: &str, patterns: bool) -> guestlist_origins::Context {
+        let names = |list: &[Entry<OriginRef>]| {
+            list.iter()
+                .any(|e| matches!(&e.value, OriginRef::Set(n) if n == name))
+        };
+        guestlist_origins::Context {
+            credentials: self
+                .cors
+                .iter()
+                .any(|c| names(&c.origins) && c.credentials.iter().any(|e| e.value)),
+            patterns,
+            csrf: self.csrf.iter().any(|c| names(&c.trusted_sets)),
+        }
+    }
+
     /// A CORS policy by name.
     pub fn cors_decl(&self, name: &str) -> Option<(usize, &CorsDecl)> {
         self.cors.iter().enumerate().find(|(_, c)| c.name == name)

@@ -107,7 +107,39 @@ pub struct Compilation {
     program: ir::Program,
     /// Every finding, sorted.
     diagnostics: Vec<Diagnostic>,
+    /// Entries supplied for sets supplied at run time ([`Compilation::supply`]), by set.
+    supplied: Vec<(String, Vec<guestlist::SuppliedEntry>)>,
 }
+
+/// Why [`Compilation::supply`] cannot take a file (a usage error: the policy or the command
+/// line names the wrong thing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SupplyError {
+    /// No origins set of the policy has this name.
+    UnknownSet(String),
+    /// The set is written in the policy, not supplied at run time.
+    NotProvided(String),
+    /// The set was supplied twice.
+    Twice(String),
+    /// The file cannot be read (its path and why).
+    Unreadable(String, String),
+}
+
+impl std::fmt::Display for SupplyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SupplyError::UnknownSet(n) => write!(f, "the policy has no origins set `{n}`"),
+            SupplyError::NotProvided(n) => write!(
+                f,
+                "origins set `{n}` is written in the policy; only a set declared `origins {n} provided` is supplied"
+            ),
+            SupplyError::Twice(n) => write!(f, "origins set `{n}` is supplied twice"),
+            SupplyError::Unreadable(p, e) => write!(f, "cannot read {p}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SupplyError {}
 
 impl Compilation {
     /// Loads and checks the files (and their imports) as one policy.
@@ -134,7 +166,51 @@ impl Compilation {
             files: loaded.files,
             program,
             diagnostics,
+            supplied: Vec::new(),
         }
+    }
+
+    /// Supplies the entries of the set `name` (declared `origins NAME provided`) from the file
+    /// at `path` (spec/language.md, "Sets supplied at run time"): each entry is checked as an
+    /// origin written in the policy is, in the strictest context the policy uses the set in,
+    /// and a bad entry is a diagnostic at its file, line and column. Explain, `test` and
+    /// `lower` then decide with the entries.
+    pub fn supply(&mut self, name: &str, path: &Path) -> Result<(), SupplyError> {
+        let set = self
+            .program
+            .set(name)
+            .ok_or_else(|| SupplyError::UnknownSet(name.to_string()))?;
+        let flags = set
+            .provided
+            .ok_or_else(|| SupplyError::NotProvided(name.to_string()))?;
+        if self.supplied.iter().any(|(n, _)| n == name) {
+            return Err(SupplyError::Twice(name.to_string()));
+        }
+        let shown = path.display().to_string();
+        let unreadable =
+            |e: &dyn std::fmt::Display| SupplyError::Unreadable(shown.clone(), e.to_string());
+        let mut bytes = Vec::new();
+        let limit = u64::try_from(guestlist_origins::MAX_FILE_BYTES).unwrap_or(u64::MAX) + 1;
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(load::open_regular(path).map_err(|e| unreadable(&e))?, limit),
+            &mut bytes,
+        )
+        .map_err(|e| unreadable(&e))?;
+        let context = self.program.supplied_context(name, flags.patterns);
+        let (entries, diags) = check::supplied::check_file(
+            &mut self.sources,
+            &shown,
+            path,
+            &bytes,
+            context,
+            flags.tenant_bound,
+        );
+        self.diagnostics
+            .retain(|d| !(d.code == "GL1403" && self.sources.snippet(d.span) == name));
+        self.diagnostics.extend(diags);
+        diag::normalize(&mut self.diagnostics);
+        self.supplied.push((name.to_string(), entries));
+        Ok(())
     }
 
     /// Whether any finding is an error.
@@ -173,7 +249,13 @@ impl Compilation {
                 known: self.program.all_profiles(),
             });
         }
-        lower::lower(&self.program, profile).map_err(LowerError::Tables)
+        let lowered = lower::lower(&self.program, profile).map_err(LowerError::Tables)?;
+        for (name, entries) in &self.supplied {
+            if let Some(Err(e)) = lowered.policy.replace_provided(name, entries.clone()) {
+                return Err(LowerError::Supplied(name.clone(), e.to_string()));
+            }
+        }
+        Ok(lowered)
     }
 
     /// The typed declarations (tests compare outputs with them; not an API).
@@ -204,6 +286,9 @@ pub enum LowerError {
     },
     /// The runtime refused the tables (a checker bug if it happens).
     Tables(guestlist::TableError),
+    /// The runtime refused a supplied set's entries (the set's name and why): an entry a
+    /// static origins set of a cors policy naming the set already allows.
+    Supplied(String, String),
 }
 
 impl std::fmt::Display for LowerError {
@@ -216,6 +301,7 @@ impl std::fmt::Display for LowerError {
                 known.join(", ")
             ),
             LowerError::Tables(e) => write!(f, "internal error building tables: {e}"),
+            LowerError::Supplied(n, e) => write!(f, "origins set `{n}`: {e}"),
         }
     }
 }

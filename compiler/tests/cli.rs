@@ -1140,6 +1140,91 @@ fn nginx_export_refuses_two_readings() {
     }
 }
 
+/// `--origins NAME=FILE` supplies a set declared `origins NAME provided`: `check` reports each
+/// bad entry at its file, line and column with its code (exit 1) and passes a good file;
+/// `explain` decides with the entries; a set that is unknown, not provided or named twice, an
+/// unreadable file and a malformed argument are usage errors (exit 2).
+#[test]
+fn origins_files_are_checked_and_supplied() {
+    let dir = support::tempdir("origins-files");
+    let policy = dir.join("p.policy");
+    std::fs::write(
+        &policy,
+        "origins tenants provided tenant-bound\norigins fixed { \"https://fixed.example.com\" }\ncors api {\n    allow-origins      tenants fixed\n    allow-credentials  true\n    max-age            10m\n}\nroute \"/api/*\" { cors api }\n",
+    )
+    .unwrap();
+    let good = dir.join("good.txt");
+    std::fs::write(
+        &good,
+        "\u{feff}# tenants\r\nhttps://a.example.com  tenant-a  # the first\r\nhttps://b.example.com tenant-b\n",
+    )
+    .unwrap();
+    let bad = dir.join("bad.txt");
+    std::fs::write(
+        &bad,
+        "https://a.example.com tenant-a\nhttp://b.example.com tenant-b\nhttps://C.example.com tenant-c\nhttps://d.example.com\nhttps://e.example.com k extra\n",
+    )
+    .unwrap();
+    let p = policy.to_str().unwrap();
+    let arg = |name: &str, f: &std::path::Path| format!("{name}={}", f.display());
+    let o = run(&["check", p, "--origins", &arg("tenants", &good)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = run(&["check", p, "--origins", &arg("tenants", &bad)]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    for (code, at) in [
+        ("GL0214", "bad.txt:2:1"),
+        ("GL0206", "bad.txt:3:9"),
+        ("GL1405", "bad.txt:4:1"),
+        ("GL1405", "bad.txt:5:1"),
+    ] {
+        assert!(
+            err.lines()
+                .collect::<Vec<_>>()
+                .windows(2)
+                .any(|w| w[0].starts_with(&format!("error[{code}]")) && w[1].ends_with(at)),
+            "{code} at {at}: {err}"
+        );
+    }
+    assert!(!err.contains("bad.txt:1:"), "{err}");
+    for (args, why) in [
+        (arg("nosuch", &good), "no origins set `nosuch`"),
+        (arg("fixed", &good), "is written in the policy"),
+        (arg("tenants", &dir.join("missing.txt")), "cannot read"),
+        ("tenants".to_string(), "write NAME=FILE"),
+    ] {
+        let o = run(&["check", p, "--origins", &args]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args}: {err}");
+        assert!(err.contains(why), "{args}: {err}");
+    }
+    let twice = arg("tenants", &good);
+    let o = run(&["check", p, "--origins", &twice, "--origins", &twice]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    // `explain` decides with the supplied entries, and without them the set is empty.
+    for (origins, want) in [(Some(arg("tenants", &good)), true), (None, false)] {
+        let mut args = vec![
+            "explain",
+            p,
+            "--method",
+            "GET",
+            "--path",
+            "/api/x",
+            "-H",
+            "Origin: https://b.example.com",
+            "--format",
+            "json",
+        ];
+        if let Some(o) = &origins {
+            args.extend(["--origins", o.as_str()]);
+        }
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["kind"] == "actual-allowed", want, "{origins:?}: {v}");
+    }
+}
+
 /// A header only the route above sets or removes, which nginx could not hide for the paths
 /// that read as it only (a removed CSP, a header of your own): `emit nginx` and `build` refuse
 /// with GL1012 at the route above, exit 1 and write nothing; a one-value header the route

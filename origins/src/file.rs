@@ -58,24 +58,22 @@ impl std::fmt::Display for FileError {
 
 impl std::error::Error for FileError {}
 
-/// Reads at most [`MAX_FILE_BYTES`] from `reader` and parses its entries; an I/O error is
-/// returned as is.
-pub fn read_entries(reader: impl Read) -> std::io::Result<Result<Vec<FileEntry>, Vec<FileError>>> {
+/// Reads at most [`MAX_FILE_BYTES`] (and one byte more, to know the file is larger) from
+/// `reader` and parses it ([`parse_entries`]); an I/O error is returned as is.
+pub fn read_entries(reader: impl Read) -> std::io::Result<(Vec<FileEntry>, Vec<FileError>)> {
     let mut bytes = Vec::new();
     let limit = u64::try_from(MAX_FILE_BYTES)
         .unwrap_or(u64::MAX)
         .saturating_add(1);
     reader.take(limit).read_to_end(&mut bytes)?;
-    if bytes.len() > MAX_FILE_BYTES {
-        return Ok(Err(vec![FileError::TooLarge]));
-    }
     Ok(parse_entries(&bytes))
 }
 
-/// Parses a file's bytes: every entry, or every malformed line (and no entries).
-pub fn parse_entries(bytes: &[u8]) -> Result<Vec<FileEntry>, Vec<FileError>> {
+/// Parses a file's bytes: the entries of its good lines, and every malformed line. A file over
+/// [`MAX_FILE_BYTES`] or [`MAX_ENTRIES`] gives that one error and no entries.
+pub fn parse_entries(bytes: &[u8]) -> (Vec<FileEntry>, Vec<FileError>) {
     if bytes.len() > MAX_FILE_BYTES {
-        return Err(vec![FileError::TooLarge]);
+        return (Vec::new(), vec![FileError::TooLarge]);
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut entries = Vec::new();
@@ -111,7 +109,7 @@ pub fn parse_entries(bytes: &[u8]) -> Result<Vec<FileEntry>, Vec<FileError>> {
             continue;
         }
         if entries.len() == MAX_ENTRIES {
-            return Err(vec![FileError::TooManyEntries]);
+            return (Vec::new(), vec![FileError::TooManyEntries]);
         }
         entries.push(FileEntry {
             line,
@@ -119,11 +117,7 @@ pub fn parse_entries(bytes: &[u8]) -> Result<Vec<FileEntry>, Vec<FileError>> {
             key: key.map(str::to_string),
         });
     }
-    if errors.is_empty() {
-        Ok(entries)
-    } else {
-        Err(errors)
-    }
+    (entries, errors)
 }
 
 #[cfg(test)]
@@ -131,8 +125,9 @@ mod tests {
     use super::*;
 
     fn ok(text: &[u8]) -> Vec<(usize, String, Option<String>)> {
-        parse_entries(text)
-            .expect("parses")
+        let (entries, errors) = parse_entries(text);
+        assert!(errors.is_empty(), "{errors:?}");
+        entries
             .into_iter()
             .map(|e| (e.line, e.origin, e.key))
             .collect()
@@ -155,8 +150,9 @@ mod tests {
 
     #[test]
     fn malformed_lines_are_named_and_every_one_is_reported() {
-        let err = parse_entries(b"https://a.example.com\nhttps://b.example.com k extra\n\xff\xfe\nhttps://c\x01.example.com\n")
-            .unwrap_err();
+        let (entries, err) = parse_entries(b"https://a.example.com\nhttps://b.example.com k extra\n\xff\xfe\nhttps://c\x01.example.com\n");
+        // The good lines' entries are kept beside the errors.
+        assert_eq!(entries.len(), 1);
         let lines: Vec<usize> = err
             .iter()
             .map(|e| match e {
@@ -173,21 +169,25 @@ mod tests {
         // Binary data, a 10 MB line: refused line by line, never a panic.
         let mut binary = vec![0u8; 4096];
         binary.extend((0..=255u8).cycle().take(1 << 16));
-        assert!(parse_entries(&binary).is_err());
+        assert!(!parse_entries(&binary).1.is_empty());
         let long = format!("https://{}.example.com\n", "a".repeat(10 << 20));
-        let entries = parse_entries(long.as_bytes()).expect("one long word is one entry");
-        assert_eq!(entries.len(), 1);
+        let (entries, errors) = parse_entries(long.as_bytes());
+        assert_eq!(
+            (entries.len(), errors.len()),
+            (1, 0),
+            "one long word is one entry"
+        );
         // Over the byte limit: one error, and `read_entries` reads no further than one byte past.
         let big = std::io::repeat(b'\n').take((MAX_FILE_BYTES as u64) * 4);
         assert_eq!(
             read_entries(big).expect("reads"),
-            Err(vec![FileError::TooLarge])
+            (Vec::new(), vec![FileError::TooLarge])
         );
         // Over the entry limit.
         let many = "h\n".repeat(MAX_ENTRIES + 1);
         assert_eq!(
             parse_entries(many.as_bytes()),
-            Err(vec![FileError::TooManyEntries])
+            (Vec::new(), vec![FileError::TooManyEntries])
         );
     }
 }

@@ -21,6 +21,7 @@ mod optouts;
 pub mod origin;
 mod profile;
 mod resolve;
+pub(crate) mod supplied;
 
 use std::collections::BTreeMap;
 

@@ -31,7 +31,7 @@ pub fn analyze(raw: &str, span: Span) -> Analysis {
 
 /// A finding about a text of `len` bytes written at `span`: a finding about the whole text is
 /// at `span`, one about a part of it at that part (offsets within `span`).
-pub(super) fn diagnostic(f: Finding, len: usize, span: Span) -> Diagnostic {
+pub(crate) fn diagnostic(f: Finding, len: usize, span: Span) -> Diagnostic {
     let at = |r: &std::ops::Range<usize>| {
         if r.start == 0 && r.end == len {
             span

@@ -64,6 +64,10 @@ enum Command {
         /// Apply machine-applicable fixes in place, then check again.
         #[arg(long)]
         fix: bool,
+        /// Supplies the set `NAME` (declared `origins NAME provided`) from FILE (`ORIGIN [KEY]`
+        /// lines); repeat for more sets.
+        #[arg(long = "origins", value_name = "NAME=FILE")]
+        origins: Vec<String>,
     },
     /// Rewrite policy files in the canonical layout.
     Fmt {
@@ -82,6 +86,10 @@ enum Command {
         /// Profile for tests without a `profile` line.
         #[arg(long)]
         profile: Option<String>,
+        /// Supplies the set `NAME` (declared `origins NAME provided`) from FILE (`ORIGIN [KEY]`
+        /// lines); repeat for more sets.
+        #[arg(long = "origins", value_name = "NAME=FILE")]
+        origins: Vec<String>,
     },
     /// Export the policy: `rust` (the code build.rs writes), `nginx` (configuration making the
     /// same decisions; `-o DIR` required), `docs` (Markdown for reviewers).
@@ -183,6 +191,10 @@ enum Command {
         /// A test CSRF secret (hex, 32+ bytes) to check tokens with; never a production one.
         #[arg(long = "csrf-secret-hex")]
         csrf_secret_hex: Option<String>,
+        /// Supplies the set `NAME` (declared `origins NAME provided`) from FILE (`ORIGIN [KEY]`
+        /// lines); repeat for more sets.
+        #[arg(long = "origins", value_name = "NAME=FILE")]
+        origins: Vec<String>,
     },
 }
 
@@ -214,8 +226,10 @@ where
             deny,
             format,
             fix,
+            origins,
         } => check(
             &files,
+            &origins,
             profile.as_deref(),
             deny.is_some(),
             format,
@@ -224,7 +238,11 @@ where
             err,
         ),
         Command::Fmt { files, check } => fmt(&files, check, out, err),
-        Command::Test { files, profile } => test(&files, profile.as_deref(), out, err),
+        Command::Test {
+            files,
+            profile,
+            origins,
+        } => test(&files, &origins, profile.as_deref(), out, err),
         Command::Emit {
             target,
             files,
@@ -312,8 +330,10 @@ where
             profile,
             format,
             csrf_secret_hex,
+            origins,
         } => explain(
             &files,
+            &origins,
             &method,
             &path,
             &headers,
@@ -569,6 +589,23 @@ fn load(files: &[PathBuf]) -> Result<Compilation, Box<dyn std::error::Error>> {
     Ok(Compilation::load(files)?)
 }
 
+/// [`load`], then each `--origins NAME=FILE` supplied (a usage error when the set is unknown,
+/// not provided, named twice or its file unreadable).
+fn load_supplied(
+    files: &[PathBuf],
+    origins: &[String],
+) -> Result<Compilation, Box<dyn std::error::Error>> {
+    let mut c = load(files)?;
+    for o in origins {
+        let Some((name, file)) = o.split_once('=') else {
+            return Err(format!("--origins {o:?}: write NAME=FILE").into());
+        };
+        c.supply(name, std::path::Path::new(file))
+            .map_err(|e| format!("--origins {name}={file}: {e}"))?;
+    }
+    Ok(c)
+}
+
 fn json_diag(c: &Compilation, d: &Diagnostic) -> serde_json::Value {
     let (file, line, column) = c.sources.location(d.span);
     let end = crate::Span {
@@ -647,8 +684,10 @@ fn apply_fixes(c: &Compilation, err: &mut dyn Write) -> Result<usize, Box<dyn st
     Ok(total)
 }
 
+#[expect(clippy::too_many_arguments, reason = "one argument per CLI option")]
 fn check(
     files: &[PathBuf],
+    origins: &[String],
     profile: Option<&str>,
     deny_warnings: bool,
     format: Format,
@@ -656,9 +695,9 @@ fn check(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CliResult {
-    let mut c = load(files)?;
+    let mut c = load_supplied(files, origins)?;
     if fix && apply_fixes(&c, err)? > 0 {
-        c = load(files)?;
+        c = load_supplied(files, origins)?;
     }
     check_profile(&c, profile)?;
     let failed = c.has_errors()
@@ -729,11 +768,12 @@ fn fmt(files: &[PathBuf], check_only: bool, out: &mut dyn Write, err: &mut dyn W
 
 fn test(
     files: &[PathBuf],
+    origins: &[String],
     profile: Option<&str>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CliResult {
-    let mut c = load(files)?;
+    let mut c = load_supplied(files, origins)?;
     check_profile(&c, profile)?;
     if c.has_errors() {
         err.write_all(c.render().as_bytes())?;
@@ -771,6 +811,7 @@ fn test(
 #[expect(clippy::too_many_arguments, reason = "one argument per CLI option")]
 fn explain(
     files: &[PathBuf],
+    origins: &[String],
     method: &str,
     path: &str,
     raw_headers: &[String],
@@ -797,7 +838,7 @@ fn explain(
         }
         headers.push((n.to_string(), v.trim_matches([' ', '\t']).to_string()));
     }
-    let c = load(files)?;
+    let c = load_supplied(files, origins)?;
     if c.has_errors() {
         err.write_all(c.render().as_bytes())?;
         writeln!(err, "cannot explain: the policy has errors")?;

@@ -189,6 +189,8 @@ pub const ALL: &[CodeInfo] = &[
         E,
         "a pattern supplied for a set not declared `patterns`",
     ),
+    c("GL1405", E, "a malformed line in a supplied file"),
+    c("GL1406", E, "a supplied file over its limits"),
 ];
 
 /// Looks a code up.

@@ -1,0 +1,98 @@
+//! The file of a set supplied at run time (`--origins NAME=FILE`): every line read
+//! (`guestlist-origins`' file format), every entry checked as an origin written in the policy
+//! is, in the strictest context the policy uses the set in; each finding at its file, line and
+//! column.
+
+use std::path::Path;
+
+use guestlist_origins::{Context, FileError};
+
+use super::origin::diagnostic;
+use crate::diag::Diagnostic;
+use crate::source::{SourceMap, Span};
+
+/// Checks the file `name` (`bytes`, at most `guestlist_origins::MAX_FILE_BYTES` of them, or
+/// one more when it is larger) for a set whose entries carry a key exactly when
+/// `tenant_bound`: the entries when every one is good, and the findings. The file joins
+/// `sources`, so findings render with their line.
+pub(crate) fn check_file(
+    sources: &mut SourceMap,
+    name: &str,
+    path: &Path,
+    bytes: &[u8],
+    context: Context,
+    tenant_bound: bool,
+) -> (Vec<guestlist::SuppliedEntry>, Vec<Diagnostic>) {
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    let id = sources.add(name, path, text.clone());
+    let starts: Vec<usize> = sources
+        .get(id)
+        .map(|f| f.line_starts().to_vec())
+        .unwrap_or_default();
+    // Line `line` (from 1) without its line break.
+    let line_span = |line: usize| -> Span {
+        let start = starts.get(line.saturating_sub(1)).copied().unwrap_or(0);
+        let end = starts.get(line).copied().unwrap_or(text.len());
+        let body = text.get(start..end).unwrap_or("");
+        let len = body.trim_end_matches(['\n', '\r']).len();
+        Span::new(id, start, start + len)
+    };
+    let mut diags = Vec::new();
+    let (parsed, errors) = guestlist_origins::parse_entries(bytes);
+    for e in errors {
+        diags.push(match e {
+            FileError::Line { line, why } => {
+                Diagnostic::new("GL1405", line_span(line), "a malformed line in a supplied file")
+                    .label(why)
+                    .help("write one entry per line: `ORIGIN`, or `ORIGIN KEY` in a tenant-bound set; `#` starts a comment")
+            }
+            other => Diagnostic::new("GL1406", Span::new(id, 0, 0), other.to_string())
+                .label("the file is not read further")
+                .help("split the set, or keep the file within the limits (16 MiB, 1,000,000 entries)"),
+        });
+    }
+    let mut entries = Vec::new();
+    for e in parsed {
+        let span = line_span(e.line);
+        let at = text
+            .get(span.start as usize..span.end as usize)
+            .and_then(|l| l.find(&e.origin))
+            .unwrap_or(0);
+        let origin_span = span.sub(at, at + e.origin.len());
+        match (&e.key, tenant_bound) {
+            (None, true) => {
+                diags.push(
+                    Diagnostic::new("GL1405", origin_span, "an entry without its tenant's key")
+                        .label("a tenant-bound set needs `ORIGIN KEY`")
+                        .help("write the key of the tenant this origin belongs to after it"),
+                );
+                continue;
+            }
+            (Some(_), false) => {
+                diags.push(
+                    Diagnostic::new("GL1405", span, "a key in a set that is not tenant-bound")
+                        .label("only `ORIGIN` is taken here")
+                        .help("remove the key, or declare the set `tenant-bound`"),
+                );
+                continue;
+            }
+            _ => {}
+        }
+        match guestlist_origins::check_supplied(&e.origin, context) {
+            Ok(_) => entries.push(guestlist::SuppliedEntry {
+                origin: e.origin,
+                key: e.key,
+            }),
+            Err(findings) => {
+                let len = e.origin.len();
+                // No fix: `check --fix` rewrites policy files, never a supplied file.
+                diags.extend(findings.into_iter().map(|f| {
+                    let mut d = diagnostic(f, len, origin_span);
+                    d.fix = None;
+                    d
+                }));
+            }
+        }
+    }
+    (entries, diags)
+}
