@@ -1198,6 +1198,15 @@ fn origins_files_are_checked_and_supplied() {
         assert_eq!(o.status.code(), Some(2), "{args}: {err}");
         assert!(err.contains(why), "{args}: {err}");
     }
+    // The docs show the set as supplied at run time, tenant-bound.
+    let o = run(&["emit", "docs", p]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout)
+            .contains("| every entry of `tenants`, supplied at run time | exactly; tenant-bound"),
+        "{}",
+        text(&o.stdout)
+    );
     let twice = arg("tenants", &good);
     let o = run(&["check", p, "--origins", &twice, "--origins", &twice]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));

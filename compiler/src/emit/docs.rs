@@ -190,6 +190,24 @@ fn origins_table(out: &mut String, c: &Compilation, d: &CorsDecl) {
         match &e.value {
             OriginRef::Set(name) => {
                 if let Some(set) = c.program.set(name) {
+                    if let Some(p) = set.provided {
+                        let _ = writeln!(
+                            out,
+                            "| every entry of `{name}`, supplied at run time | {}{} | set `{name}` ({}) | {} |",
+                            if p.patterns {
+                                "exactly, or as a pattern"
+                            } else {
+                                "exactly"
+                            },
+                            if p.tenant_bound {
+                                "; tenant-bound: the application checks the session belongs to the matched entry's key"
+                            } else {
+                                ""
+                            },
+                            loc(set.name_span),
+                            both(&e.when, &set.when)
+                        );
+                    }
                     for i in &set.items {
                         let (o, m) = describe(&i.value);
                         let _ = writeln!(
