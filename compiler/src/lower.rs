@@ -173,7 +173,7 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Tab
         cors_specs.push(spec);
         cors_prov.push(prov);
     }
-    let guards = lower_guards(program, profile);
+    let guards = lower_guards(program, profile, &provided);
     let mut route_specs = Vec::new();
     let mut route_prov = Vec::new();
     for r in program.routes.iter().filter(|r| active(&r.when, profile)) {
@@ -269,7 +269,19 @@ pub fn csp_parts(c: &CspDecl, profile: &str) -> (Vec<String>, Option<String>) {
     (parts, (!endpoints.is_empty()).then(|| endpoints.join(", ")))
 }
 
-fn lower_guards(program: &Program, profile: &str) -> GuardSpecs {
+fn lower_guards(
+    program: &Program,
+    profile: &str,
+    provided: &[guestlist::ProvidedSpec],
+) -> GuardSpecs {
+    // The indexes into `provided` of the supplied sets `list` names.
+    let provided_in = |list: &[crate::ir::Entry<OriginRef>]| -> Vec<usize> {
+        program
+            .provided_in(list, profile)
+            .iter()
+            .filter_map(|(set, _)| provided.iter().position(|p| p.name == set.name))
+            .collect()
+    };
     let mut g = GuardSpecs::default();
     for c in program.csp.iter().filter(|c| active(&c.when, profile)) {
         let (parts, reporting_endpoints) = csp_parts(c, profile);
@@ -360,6 +372,7 @@ fn lower_guards(program: &Program, profile: &str) -> GuardSpecs {
                 .iter()
                 .find(|e| active(&e.when, profile))
                 .map(|e| e.value.clone()),
+            trusted_provided: provided_in(&c.trusted_sets),
         });
         g.csrf_names.push(c.name.clone());
         g.csrf_prov.push(c.head_span);
@@ -377,6 +390,7 @@ fn lower_guards(program: &Program, profile: &str) -> GuardSpecs {
                 .iter()
                 .find(|e| active(&e.when, profile))
                 .is_some_and(|e| e.value),
+            provided: provided_in(&w.origins),
             ..Default::default()
         };
         for e in program.expand_origins(&w.origins, profile).0 {

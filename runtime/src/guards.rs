@@ -395,6 +395,9 @@ pub struct Csrf {
     pub(crate) exempt: Cow<'static, [Exempt]>,
     /// The signed double-submit token, checked after the Fetch-Metadata check.
     pub(crate) token: Option<TokenPolicy>,
+    /// Sets supplied at run time that `trusted-origins` names (their exact entries).
+    #[cfg(feature = "provided")]
+    pub(crate) trusted_provided: Cow<'static, [crate::provided::SetRef]>,
 }
 
 /// Plain data for one `csrf` block.
@@ -414,6 +417,9 @@ pub struct CsrfSpec {
     pub exempt: Vec<(String, String)>,
     /// The `token` line.
     pub token: Option<TokenSpec>,
+    /// Indexes into [`crate::PolicySpec::provided`] of the supplied sets `trusted-origins`
+    /// names.
+    pub trusted_provided: Vec<usize>,
 }
 
 impl Csrf {
@@ -434,6 +440,8 @@ impl Csrf {
                     .collect(),
             ),
             token: spec.token.map(TokenPolicy::build).transpose()?,
+            #[cfg(feature = "provided")]
+            trusted_provided: Cow::Borrowed(&[]),
         })
     }
 
@@ -459,7 +467,20 @@ impl Csrf {
             reject_missing,
             exempt: Cow::Borrowed(exempt),
             token,
+            #[cfg(feature = "provided")]
+            trusted_provided: Cow::Borrowed(&[]),
         }
+    }
+
+    /// Whether a supplied set `trusted-origins` names holds `origin` as an exact entry.
+    #[cfg(feature = "provided")]
+    pub(crate) fn trusted_by_provided(&self, origin: &[u8]) -> bool {
+        self.trusted_provided.iter().any(|s| {
+            matches!(
+                s.match_origin(0, origin),
+                Some(OriginMatch::Provided { .. })
+            )
+        })
     }
 
     /// The token policy, if the block has a `token` line.
@@ -503,6 +524,9 @@ pub struct WebSocket {
     pub(crate) patterns: PatternSet,
     /// A handshake without `Origin` (not a browser) is allowed.
     pub(crate) allow_missing: bool,
+    /// Sets supplied at run time that `allow-origins` names.
+    #[cfg(feature = "provided")]
+    pub(crate) provided: Cow<'static, [crate::provided::SetRef]>,
 }
 
 /// Plain data for one `websocket` block.
@@ -518,6 +542,9 @@ pub struct WebSocketSpec {
     pub patterns: Vec<String>,
     /// `missing-origin allow`.
     pub allow_missing: bool,
+    /// Indexes into [`crate::PolicySpec::provided`] of the supplied sets `allow-origins`
+    /// names.
+    pub provided: Vec<usize>,
 }
 
 impl WebSocket {
@@ -528,6 +555,8 @@ impl WebSocket {
             origins: KeySet::new(spec.origins, false)?,
             patterns: crate::origin::pattern_set(spec.patterns)?,
             allow_missing: spec.allow_missing,
+            #[cfg(feature = "provided")]
+            provided: Cow::Borrowed(&[]),
         })
     }
 
@@ -550,6 +579,8 @@ impl WebSocket {
             origins,
             patterns,
             allow_missing,
+            #[cfg(feature = "provided")]
+            provided: Cow::Borrowed(&[]),
         }
     }
 
@@ -574,9 +605,18 @@ impl WebSocket {
         self.allow_missing
     }
 
-    /// Which entry allows `origin`.
+    /// Which entry allows `origin`: a static one, else one of a set supplied at run time.
     pub fn match_origin(&self, origin: &[u8]) -> Option<OriginMatch> {
-        crate::origin::match_origin(false, &self.origins, &self.patterns, origin)
+        let m = crate::origin::match_origin(false, &self.origins, &self.patterns, origin);
+        #[cfg(feature = "provided")]
+        if m.is_none() {
+            return self
+                .provided
+                .iter()
+                .enumerate()
+                .find_map(|(i, s)| s.match_origin(u32::try_from(i).ok()?, origin));
+        }
+        m
     }
 }
 

@@ -337,7 +337,11 @@ impl Policy {
         let context = guestlist_origins::Context {
             credentials: users.iter().any(|c| c.credentials),
             patterns: set.allows_patterns(),
-            csrf: false,
+            csrf: self.csrf.iter().any(|c| {
+                c.trusted_provided
+                    .iter()
+                    .any(|p| std::ptr::eq(&**p, &**set))
+            }),
         };
         Some(set.replace_checked(entries, context, covered))
     }
@@ -435,14 +439,61 @@ impl Policy {
             }
             cors.push(built);
         }
+        let n_provided = spec.provided.len();
+        let check_refs = |refs: &[usize], what: &'static str| {
+            if refs.iter().any(|&i| i >= n_provided) {
+                Err(TableError::BadReference(what))
+            } else {
+                Ok(())
+            }
+        };
+        #[cfg(feature = "provided")]
+        let refs_of = |refs: &[usize]| -> Cow<'static, [crate::provided::SetRef]> {
+            refs.iter()
+                .filter_map(|&i| provided.get(i).cloned())
+                .collect::<Vec<_>>()
+                .into()
+        };
+        let mut csrf = Vec::with_capacity(spec.csrf.len());
+        for c in spec.csrf {
+            check_refs(&c.trusted_provided, "csrf policy's provided set")?;
+            #[cfg(feature = "provided")]
+            let refs = refs_of(&c.trusted_provided);
+            #[cfg_attr(
+                not(feature = "provided"),
+                expect(unused_mut, reason = "only the provided sets are added")
+            )]
+            let mut built = Csrf::build(c)?;
+            #[cfg(feature = "provided")]
+            {
+                built.trusted_provided = refs;
+            }
+            csrf.push(built);
+        }
+        let mut websocket = Vec::with_capacity(spec.websocket.len());
+        for w in spec.websocket {
+            check_refs(&w.provided, "websocket policy's provided set")?;
+            #[cfg(feature = "provided")]
+            let refs = refs_of(&w.provided);
+            #[cfg_attr(
+                not(feature = "provided"),
+                expect(unused_mut, reason = "only the provided sets are added")
+            )]
+            let mut built = WebSocket::build(w)?;
+            #[cfg(feature = "provided")]
+            {
+                built.provided = refs;
+            }
+            websocket.push(built);
+        }
         Ok(Policy {
             routes: Cow::Owned(built_routes),
             route_keys,
             cors: Cow::Owned(cors),
             csp: all(spec.csp, Csp::build)?,
             header_sets: all(spec.headers, HeaderSet::build)?,
-            csrf: all(spec.csrf, Csrf::build)?,
-            websocket: all(spec.websocket, WebSocket::build)?,
+            csrf: Cow::Owned(csrf),
+            websocket: Cow::Owned(websocket),
             has_exact: shape.has_exact,
             prefix_lens: shape.prefix_lens,
             long_prefixes: shape.long_prefixes,

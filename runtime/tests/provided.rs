@@ -329,3 +329,69 @@ fn the_layer_hands_the_matched_entry_to_the_application() {
         assert_eq!(got, want, "{origin}");
     }
 }
+
+/// A websocket policy and a csrf policy's `trusted-origins` naming a supplied set: its
+/// entries may open the socket and are trusted by the CSRF check, after a replace and not
+/// before.
+#[test]
+fn websocket_and_csrf_policies_use_supplied_sets() {
+    use guestlist::{CsrfSpec, Reason, WebSocketSpec};
+    let p = Policy::from_spec(PolicySpec {
+        routes: vec![
+            RouteSpec {
+                pattern: "/ws".into(),
+                websocket: Some(0),
+                ..RouteSpec::default()
+            },
+            RouteSpec {
+                pattern: "/form/*".into(),
+                csrf: Some(0),
+                ..RouteSpec::default()
+            },
+        ],
+        websocket: vec![WebSocketSpec {
+            name: "live".into(),
+            provided: vec![0],
+            ..WebSocketSpec::default()
+        }],
+        csrf: vec![CsrfSpec {
+            name: "forms".into(),
+            trusted_provided: vec![0],
+            ..CsrfSpec::default()
+        }],
+        provided: vec![ProvidedSpec {
+            name: "partners".into(),
+            tenant_bound: false,
+            patterns: true,
+        }],
+        ..PolicySpec::default()
+    })
+    .unwrap();
+    let ws = |origin: &str| {
+        let h = [("upgrade", "websocket"), ("origin", origin)];
+        p.decide("GET", "/ws", &h[..]).kind
+    };
+    let post = |origin: &str| {
+        let h = [("sec-fetch-site", "cross-site"), ("origin", origin)];
+        let d = p.decide("POST", "/form/x", &h[..]);
+        (d.kind, d.csrf_reason.unwrap_or(d.reason))
+    };
+    assert_eq!(ws("https://p.example.com"), Kind::WebsocketRejected);
+    assert_eq!(post("https://p.example.com").0, Kind::CsrfRejected);
+    // A csrf policy names the set: a pattern is refused (exact origins only).
+    let e = p
+        .replace_provided("partners", [entry("https://*.example.com", None)])
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.entries[0].code, Some("GL0951"), "{e:#?}");
+    p.replace_provided("partners", [entry("https://p.example.com", None)])
+        .unwrap()
+        .unwrap();
+    assert_eq!(ws("https://p.example.com"), Kind::WebsocketAllowed);
+    assert_eq!(ws("https://q.example.com"), Kind::WebsocketRejected);
+    assert_eq!(
+        post("https://p.example.com"),
+        (Kind::NotCors, Reason::CsrfTrustedOrigin)
+    );
+    assert_eq!(post("https://q.example.com").0, Kind::CsrfRejected);
+}
