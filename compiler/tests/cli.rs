@@ -1198,6 +1198,15 @@ fn origins_files_are_checked_and_supplied() {
         assert_eq!(o.status.code(), Some(2), "{args}: {err}");
         assert!(err.contains(why), "{args}: {err}");
     }
+    // nginx gets no entry of the set, with a warning.
+    let out = dir.join("nginx");
+    let o = run(&["emit", "nginx", p, "-o", out.to_str().unwrap()]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("warning[GL1407]: origins set `tenants` is empty in the nginx configuration"),
+        "{err}"
+    );
     // The docs show the set as supplied at run time, tenant-bound.
     let o = run(&["emit", "docs", p]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));

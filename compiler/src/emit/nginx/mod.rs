@@ -212,6 +212,20 @@ pub fn warnings(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag
                 .help("keep guestlist::Layer (with Layer::csrf_secret) in the application behind nginx: it verifies the token"),
         );
     }
+    for p in &lowered.spec.provided {
+        let Some(set) = program.set(&p.name) else {
+            continue;
+        };
+        out.push(
+            crate::diag::Diagnostic::new(
+                "GL1407",
+                set.name_span,
+                format!("origins set `{}` is empty in the nginx configuration", p.name),
+            )
+            .label("supplied at run time: nginx is not given its entries, and allows none of them")
+            .help("serve the routes that use it through the Rust runtime (guestlist::Layer with the `provided` feature), which replaces the set while serving"),
+        );
+    }
     out
 }
 
