@@ -171,6 +171,8 @@ fuzz_target!(|input: Input| {
         expose_any: false,
         expose: expose.clone(),
         max_age: input.max_age.map(u32::from),
+        // Sets supplied at run time are outside the model.
+        provided: Vec::new(),
     };
     let chosen = if input.routes == 0 {
         u8::MAX
