@@ -59,6 +59,9 @@ pub struct Explanation {
     pub csrf_token: Option<TokenCheck>,
     /// Step by step.
     pub steps: Vec<Step>,
+    /// When an entry of a set supplied at run time allowed the origin: the set's name and the
+    /// entry.
+    pub supplied_entry: Option<(String, String)>,
 }
 
 /// What the CSRF token check made of a request.
@@ -419,6 +422,22 @@ pub fn explain_with(
             Kind::CsrfRejected | Kind::WebsocketRejected | Kind::WebsocketAllowed
         )
     });
+    // The supplied entry that allowed the origin, read from the table the decision read.
+    let supplied_entry = match (cors, d.origin_match) {
+        (
+            Some(c),
+            Some(OriginMatch::Provided {
+                set,
+                entry,
+                generation,
+            }),
+        ) => c
+            .provided()
+            .get(set as usize)
+            .and_then(|s| s.matched(entry, generation))
+            .map(|m| (m.set().to_string(), m.entry().to_string())),
+        _ => None,
+    };
     if let Some(c) = cors {
         match (origin.as_slice(), d.origin_match) {
             ([], _) => steps.push(Step {
@@ -437,7 +456,15 @@ pub fn explain_with(
                 reading: None,
             }),
             ([o, ..], Some(OriginMatch::Provided { .. })) => steps.push(Step {
-                text: format!("origin {o} is an entry of a set supplied at run time"),
+                text: match &supplied_entry {
+                    Some((set, entry)) if entry == o => {
+                        format!("origin {o} is an entry of `{set}`, supplied at run time")
+                    }
+                    Some((set, entry)) => format!(
+                        "origin {o} matches the entry {entry} of `{set}`, supplied at run time"
+                    ),
+                    None => format!("origin {o} is an entry of a set supplied at run time"),
+                },
                 span: None,
                 reading: None,
             }),
@@ -523,6 +550,7 @@ pub fn explain_with(
     };
     let g = d.guards;
     Ok(Explanation {
+        supplied_entry,
         route: route.map(|r| r.pattern().to_string()),
         readings,
         refused_by,

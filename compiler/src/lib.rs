@@ -107,8 +107,9 @@ pub struct Compilation {
     program: ir::Program,
     /// Every finding, sorted.
     diagnostics: Vec<Diagnostic>,
-    /// Entries supplied for sets supplied at run time ([`Compilation::supply`]), by set.
-    supplied: Vec<(String, Vec<guestlist::SuppliedEntry>)>,
+    /// Entries supplied for sets supplied at run time ([`Compilation::supply`]): the set, the
+    /// file's name, and each entry with its line.
+    supplied: Vec<(String, String, Vec<(guestlist::SuppliedEntry, usize)>)>,
 }
 
 /// Why [`Compilation::supply`] cannot take a file (a usage error: the policy or the command
@@ -183,7 +184,7 @@ impl Compilation {
         let flags = set
             .provided
             .ok_or_else(|| SupplyError::NotProvided(name.to_string()))?;
-        if self.supplied.iter().any(|(n, _)| n == name) {
+        if self.supplied.iter().any(|(n, _, _)| n == name) {
             return Err(SupplyError::Twice(name.to_string()));
         }
         let shown = path.display().to_string();
@@ -209,8 +210,18 @@ impl Compilation {
             .retain(|d| !(d.code == "GL1403" && self.sources.snippet(d.span) == name));
         self.diagnostics.extend(diags);
         diag::normalize(&mut self.diagnostics);
-        self.supplied.push((name.to_string(), entries));
+        self.supplied.push((name.to_string(), shown, entries));
         Ok(())
+    }
+
+    /// Where the entry `entry` of the supplied set `set` came from: the file's name and the
+    /// line ([`Compilation::supply`]).
+    pub fn supplied_source(&self, set: &str, entry: &str) -> Option<(&str, usize)> {
+        let (_, file, entries) = self.supplied.iter().find(|(n, _, _)| n == set)?;
+        entries
+            .iter()
+            .find(|(e, _)| e.origin == entry)
+            .map(|(_, line)| (file.as_str(), *line))
     }
 
     /// Whether any finding is an error.
@@ -250,8 +261,9 @@ impl Compilation {
             });
         }
         let lowered = lower::lower(&self.program, profile).map_err(LowerError::Tables)?;
-        for (name, entries) in &self.supplied {
-            if let Some(Err(e)) = lowered.policy.replace_provided(name, entries.clone()) {
+        for (name, _, entries) in &self.supplied {
+            let entries = entries.iter().map(|(e, _)| e.clone());
+            if let Some(Err(e)) = lowered.policy.replace_provided(name, entries) {
                 return Err(LowerError::Supplied(name.clone(), e.to_string()));
             }
         }

@@ -1240,6 +1240,21 @@ fn origins_files_are_checked_and_supplied() {
         assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(v["kind"] == "actual-allowed", want, "{origins:?}: {v}");
+        // The entry's file and line (the BOM and the comment line come first).
+        if want {
+            let src = &v["origin_source"];
+            assert_eq!(src["set"], "tenants", "{v}");
+            assert_eq!(src["entry"], "https://b.example.com", "{v}");
+            assert_eq!(src["line"], 3, "{v}");
+            assert!(
+                src["file"]
+                    .as_str()
+                    .is_some_and(|f| f.ends_with("good.txt")),
+                "{v}"
+            );
+        } else {
+            assert!(v.get("origin_source").is_none(), "{v}");
+        }
     }
 }
 

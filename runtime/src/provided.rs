@@ -119,6 +119,19 @@ impl MatchedOrigin {
     pub fn key(&self) -> Option<&str> {
         self.table.keys.get(self.entry as usize).map(|k| &**k)
     }
+
+    /// The matched entry: an origin, or a pattern in a set declared `patterns`.
+    pub fn entry(&self) -> &str {
+        let exact = self.table.exact.keys();
+        let i = self.entry as usize;
+        match exact.get(i) {
+            Some(k) => k,
+            None => i
+                .checked_sub(exact.len())
+                .and_then(|j| self.table.patterns.keys().get(j))
+                .map_or("", |k| k),
+        }
+    }
 }
 
 impl ProvidedSet {
@@ -289,13 +302,9 @@ impl ProvidedSet {
         })
     }
 
-    /// The entry a decision matched, when the current table is still the one the decision
-    /// read (`generation`); `None` after a replace.
-    #[cfg_attr(
-        not(feature = "tower"),
-        allow(dead_code, reason = "read only by the tower layer")
-    )]
-    pub(crate) fn matched(&self, entry: u32, generation: u64) -> Option<MatchedOrigin> {
+    /// The entry a decision matched ([`OriginMatch::Provided`]'s `entry` and `generation`),
+    /// when the current table is still the one the decision read; `None` after a replace.
+    pub fn matched(&self, entry: u32, generation: u64) -> Option<MatchedOrigin> {
         let table = self.table.load_full()?;
         (table.generation == generation).then(|| MatchedOrigin {
             set: self.name.clone(),

@@ -13,7 +13,7 @@ use crate::source::{SourceMap, Span};
 
 /// Checks the file `name` (`bytes`, at most `guestlist_origins::MAX_FILE_BYTES` of them, or
 /// one more when it is larger) for a set whose entries carry a key exactly when
-/// `tenant_bound`: the entries when every one is good, and the findings. The file joins
+/// `tenant_bound`: the good entries with their lines, and the findings. The file joins
 /// `sources`, so findings render with their line.
 pub(crate) fn check_file(
     sources: &mut SourceMap,
@@ -22,7 +22,7 @@ pub(crate) fn check_file(
     bytes: &[u8],
     context: Context,
     tenant_bound: bool,
-) -> (Vec<guestlist::SuppliedEntry>, Vec<Diagnostic>) {
+) -> (Vec<(guestlist::SuppliedEntry, usize)>, Vec<Diagnostic>) {
     let text = String::from_utf8_lossy(bytes).into_owned();
     let id = sources.add(name, path, text.clone());
     let starts: Vec<usize> = sources
@@ -79,10 +79,13 @@ pub(crate) fn check_file(
             _ => {}
         }
         match guestlist_origins::check_supplied(&e.origin, context) {
-            Ok(_) => entries.push(guestlist::SuppliedEntry {
-                origin: e.origin,
-                key: e.key,
-            }),
+            Ok(_) => entries.push((
+                guestlist::SuppliedEntry {
+                    origin: e.origin,
+                    key: e.key,
+                },
+                e.line,
+            )),
             Err(findings) => {
                 let len = e.origin.len();
                 // No fix: `check --fix` rewrites policy files, never a supplied file.

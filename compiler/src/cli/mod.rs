@@ -913,6 +913,16 @@ fn explain(
                     e.refused_by.map(guestlist::Reading::as_str).into(),
                 );
             }
+            // An entry of a set supplied at run time allowed the origin: where it came from.
+            if let (Some((set, entry)), Some(obj)) = (&e.supplied_entry, v.as_object_mut()) {
+                let (file, line) = c
+                    .supplied_source(set, entry)
+                    .map_or((None, None), |(f, l)| (Some(f), Some(l)));
+                obj.insert(
+                    "origin_source".into(),
+                    json!({ "set": set, "entry": entry, "file": file, "line": line }),
+                );
+            }
             writeln!(out, "{v}")?;
         }
         Format::Human => {
