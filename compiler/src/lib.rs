@@ -107,10 +107,12 @@ pub struct Compilation {
     program: ir::Program,
     /// Every finding, sorted.
     diagnostics: Vec<Diagnostic>,
-    /// Entries supplied for sets supplied at run time ([`Compilation::supply`]): the set, the
-    /// file's name, and each entry with its line.
-    supplied: Vec<(String, String, Vec<(guestlist::SuppliedEntry, usize)>)>,
+    /// Entries supplied for sets supplied at run time ([`Compilation::supply`]).
+    supplied: Vec<Supplied>,
 }
+
+/// One `--origins NAME=FILE`: the set, the file's name, and each entry with its line.
+type Supplied = (String, String, Vec<(guestlist::SuppliedEntry, usize)>);
 
 /// Why [`Compilation::supply`] cannot take a file (a usage error: the policy or the command
 /// line names the wrong thing).
