@@ -310,6 +310,9 @@ pub struct TestDecl {
     /// `csrf-token KIND`: attach a token made with the test secret (`valid`, `other-session`,
     /// `tampered`, `malformed`, `cookie-only`, `header-only`).
     pub csrf_token: Option<String>,
+    /// `origins NAME "ORIGIN"...`: entries supplied to a set declared `origins NAME provided`
+    /// for this test (in a tenant-bound set, each with the key `test`), and the line.
+    pub origins: Vec<(String, Vec<String>, Span)>,
 }
 
 /// An origin entry of a CORS policy as it applies in one profile, with sets expanded.

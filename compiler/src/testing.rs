@@ -135,6 +135,38 @@ fn run_one(t: &TestDecl, lowered: &Lowered) -> Vec<String> {
     failures
 }
 
+/// Supplies a test's `origins` lines to `l`'s sets (in a tenant-bound set, with the key
+/// `test`); the failures when a set is not one supplied at run time or an entry is refused.
+fn supply(t: &TestDecl, l: &Lowered) -> Result<(), Vec<String>> {
+    let mut failures = Vec::new();
+    for (name, entries, _) in &t.origins {
+        let Some(set) = l.policy.provided_set(name) else {
+            failures.push(format!(
+                "`origins {name}`: no set `{name}` supplied at run time in this profile (declare `origins {name} provided`)"
+            ));
+            continue;
+        };
+        let key = set.is_tenant_bound().then(|| "test".to_string());
+        let entries = entries.iter().map(|o| guestlist::SuppliedEntry {
+            origin: o.clone(),
+            key: key.clone(),
+        });
+        match l.policy.replace_provided(name, entries) {
+            Some(Ok(_)) | None => {}
+            Some(Err(e)) => failures.extend(
+                e.entries
+                    .iter()
+                    .map(|x| format!("`origins {name}`: {:?} refused: {}", x.origin, x.why)),
+            ),
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures)
+    }
+}
+
 /// Runs every test block. `Err` when a profile cannot be lowered (the policy has errors).
 pub fn run(c: &Compilation) -> Result<Vec<TestOutcome>, LowerError> {
     let mut lowered: BTreeMap<String, Lowered> = BTreeMap::new();
@@ -144,14 +176,23 @@ pub fn run(c: &Compilation) -> Result<Vec<TestOutcome>, LowerError> {
             .profile
             .clone()
             .unwrap_or_else(|| DEFAULT_PROFILE.to_string());
-        if !lowered.contains_key(&profile) {
+        let failures = if t.origins.is_empty() {
+            if !lowered.contains_key(&profile) {
+                let l = c.lower(&profile)?;
+                lowered.insert(profile.clone(), l);
+            }
+            lowered
+                .get(&profile)
+                .map(|l| run_one(t, l))
+                .unwrap_or_default()
+        } else {
+            // Its own tables: supplying a set replaces it in every clone of the policy.
             let l = c.lower(&profile)?;
-            lowered.insert(profile.clone(), l);
-        }
-        let failures = lowered
-            .get(&profile)
-            .map(|l| run_one(t, l))
-            .unwrap_or_default();
+            match supply(t, &l) {
+                Ok(()) => run_one(t, &l),
+                Err(f) => f,
+            }
+        };
         let (file, line, _) = c.sources.location(t.head_span);
         out.push(TestOutcome {
             name: t.name.clone(),

@@ -1258,6 +1258,38 @@ fn origins_files_are_checked_and_supplied() {
     }
 }
 
+/// A `test` block's `origins NAME "ORIGIN"...` line supplies the set for that test only; an
+/// entry the set refuses fails the test, naming it.
+#[test]
+fn test_blocks_supply_sets() {
+    let dir = support::tempdir("test-origins");
+    let policy = dir.join("p.policy");
+    let write = |extra: &str| {
+        std::fs::write(
+            &policy,
+            format!(
+                "origins tenants provided tenant-bound\ncors api {{\n    allow-origins      tenants\n    allow-credentials  true\n    max-age            10m\n}}\nroute \"/api/*\" {{ cors api }}\ntest \"supplied\" {{\n    origins  tenants \"https://a.example.com\" \"https://b.example.com\"\n    request  GET \"/api/x\"\n    header   Origin \"https://b.example.com\"\n    expect   actual-allowed\n}}\ntest \"not supplied here\" {{\n    request  GET \"/api/x\"\n    header   Origin \"https://b.example.com\"\n    expect   actual-not-allowed\n}}\n{extra}"
+            ),
+        )
+        .unwrap();
+    };
+    write("");
+    let p = policy.to_str().unwrap();
+    let o = run(&["test", p]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    write("test \"refused\" {\n    origins  tenants \"http://c.example.com\"\n    request  GET \"/api/x\"\n    header   Origin \"http://c.example.com\"\n    expect   actual-allowed\n}\n");
+    let o = run(&["test", p]);
+    let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert_eq!(o.status.code(), Some(1), "{all}");
+    assert!(all.contains("\"http://c.example.com\" refused"), "{all}");
+}
+
 /// A header only the route above sets or removes, which nginx could not hide for the paths
 /// that read as it only (a removed CSP, a header of your own): `emit nginx` and `build` refuse
 /// with GL1012 at the route above, exit 1 and write nothing; a one-value header the route

@@ -24,8 +24,9 @@ const CORS_SETTINGS: [&str; 7] = [
     "dangerously-allow",
 ];
 const ROUTE_SETTINGS: [&str; 5] = ["cors", "csp", "headers", "csrf", "websocket"];
-const TEST_SETTINGS: [&str; 7] = [
+const TEST_SETTINGS: [&str; 8] = [
     "request",
+    "origins",
     "header",
     "profile",
     "expect",
@@ -497,6 +498,7 @@ impl Checker {
         let mut expect_headers = Vec::new();
         let mut expect_absent = Vec::new();
         let mut csrf_token = None;
+        let mut origins = Vec::new();
         let mut ok = true;
         for line in &b.lines {
             let Some(key) = line.values.first() else {
@@ -551,6 +553,16 @@ impl Checker {
                     csrf_token = Some(k.text.clone());
                 }
                 ("csrf-token", _) => bad(self, &TEST_TOKENS.join("|")),
+                ("origins", [n, entries @ ..])
+                    if !n.quoted && !entries.is_empty() && entries.iter().all(|e| e.quoted) =>
+                {
+                    origins.push((
+                        n.text.clone(),
+                        entries.iter().map(|e| e.text.clone()).collect(),
+                        lspan,
+                    ));
+                }
+                ("origins", _) => bad(self, "NAME \"https://...\"..."),
                 _ => {
                     self.diags
                         .push(unknown_setting(key, "test", &TEST_SETTINGS));
@@ -592,6 +604,7 @@ impl Checker {
             expect_headers,
             expect_absent,
             csrf_token,
+            origins,
         });
     }
 }
