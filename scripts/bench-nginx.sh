@@ -25,7 +25,7 @@ cargo build --quiet --release -p guestlist-compiler --features cli
 } > "$work/big.policy"
 printf 'return 200 "ok\\n";\n' > "$work/upstream.conf"
 target/release/guestlist emit nginx "$work/big.policy" -o "$work/out" --upstream-include "$work/upstream.conf"
-grep -m1 "map_hash_max_size" "$work/out/guestlist-http.conf"
+grep -m1 "map_hash_max_size" "$work/out/guestlist-tuning.conf"
 conf() { # name port body
   mkdir -p "$work/$1/logs" "$work/$1/tmp"
   cat > "$work/$1/nginx.conf" <<CONF

@@ -785,6 +785,57 @@ fn merge_slashes_off_in_http_does_not_split_the_readings() {
     assert_eq!(status, 200);
 }
 
+/// The hash sizes are in guestlist-tuning.conf, which nginx takes only before any `map`:
+/// included first, `nginx -t` passes; included after a `map` of the user's, nginx refuses it as
+/// "duplicate" and names the file, whose first lines say to include it before any `map`.
+#[test]
+fn the_tuning_file_must_come_before_any_map() {
+    let Some(bin) = require_tool("nginx") else {
+        return;
+    };
+    let text = "cors api {\n    allow-origins \"https://app.example.com\"\n}\nroute \"/api/*\" { cors api }\n";
+    let c = Compilation::from_str("tuning.policy", text);
+    assert!(!c.has_errors(), "{}", c.render());
+    let dir = tempdir("tuning");
+    let out = dir.join("out");
+    let lowered = c.lower("default").unwrap();
+    let opts = guestlist_compiler::emit::nginx::Options {
+        include_root: out.to_string_lossy().into_owned(),
+        upstream_include: None,
+        generated_by: "test".into(),
+    };
+    let files = guestlist_compiler::emit::nginx::emit(&c, &lowered, &opts).unwrap();
+    guestlist_compiler::emit::nginx::write(&out, &files).unwrap();
+    let tuning = std::fs::read_to_string(out.join("guestlist-tuning.conf")).unwrap();
+    assert!(tuning.contains("BEFORE any `map`"), "{tuning}");
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    let d = dir.to_string_lossy();
+    let o = out.to_string_lossy();
+    for (user_map_first, ok) in [(false, true), (true, false)] {
+        let user_map = "map $uri $mine { default 0; }";
+        let conf = format!(
+            "pid {d}/nginx.pid;\nerror_log {d}/logs/error.log;\nevents {{}}\nhttp {{\n    {}\n    include {o}/guestlist-tuning.conf;\n    include {o}/guestlist-http.conf;\n    {}\n    server {{ listen 127.0.0.1:1; include {o}/guestlist-server.conf; }}\n}}\n",
+            if user_map_first { user_map } else { "" },
+            if user_map_first { "" } else { user_map },
+        );
+        let path = dir.join("nginx.conf");
+        std::fs::write(&path, conf).unwrap();
+        let r = std::process::Command::new(&bin)
+            .args(["-t", "-p"])
+            .arg(&dir)
+            .arg("-c")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.success(), ok, "{err}");
+        if !ok {
+            assert!(err.contains("is duplicate"), "{err}");
+            assert!(err.contains("guestlist-tuning.conf"), "{err}");
+        }
+    }
+}
+
 /// A backend that repeats headers: on a path with one reading the upstream's lines reach the
 /// client whole, except a header the route's own answer replaces; on a path whose as-sent
 /// reading is a partner route, the partner's combinable headers (CSP, Permissions-Policy,

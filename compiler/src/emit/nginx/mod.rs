@@ -1,6 +1,8 @@
 //! The nginx emitter: the same decisions as the runtime, as nginx `map`s and location snippets.
 //!
 //! Layout (see `spec/nginx.md`):
+//! - `guestlist-tuning.conf`: the map and variable hash sizes, included inside `http {}` before
+//!   any `map`;
 //! - `guestlist-http.conf`: every `map`, included once inside `http {}`;
 //! - `routes/<slug>.conf`: one snippet per route, included inside a `location {}`;
 //! - `guestlist-server.conf`: one `location` per route (exact `=`, prefix `^~`), included
@@ -271,35 +273,20 @@ pub fn emit(
         single.push(Some(vars));
     }
     let ids = PolicyIds::new(policy);
-    // Hash sizes a large policy needs.
-    let (entries, longest) = policy
+    // Hash sizes: the largest exact-origin map (cors, websocket and csrf lists).
+    let lists = policy
         .cors_policies()
         .iter()
-        .map(|c| {
-            (
-                c.origins().len(),
-                c.origins()
-                    .keys()
-                    .iter()
-                    .map(|k| k.len())
-                    .max()
-                    .unwrap_or(0),
-            )
-        })
+        .map(|c| c.origins())
+        .chain(policy.websocket_policies().iter().map(|w| w.origins()))
+        .chain(policy.csrf_policies().iter().map(|c| c.trusted()));
+    let (entries, longest) = lists
+        .map(|o| (o.len(), o.keys().iter().map(|k| k.len()).max().unwrap_or(0)))
         .fold((0, 0), |(n, l), (n2, l2)| (n.max(n2), l.max(l2)));
     // Measured on nginx 1.22: 10,000 origins of 33 bytes need 32768 / 128 to build the hash
     // without a warning; room for two slots per key and four keys per bucket.
-    let hash_note = if entries <= 512 {
-        format!("# This policy's largest origin list has {entries} entries: nginx's default map hash sizes suffice.\n")
-    } else {
-        let bucket = (longest + 32).next_power_of_two().max(128);
-        let max_size = (entries * 2).next_power_of_two().max(2048);
-        format!(
-            "# This policy's largest origin list has {entries} entries of up to {longest} bytes: it needs\n\
-             #     map_hash_max_size {max_size}; map_hash_bucket_size {bucket};\n\
-             # in `http {{}}` (nginx's defaults are 2048 and 32/64; nginx warns and slows down without them).\n"
-        )
-    };
+    let map_bucket = (longest + 32).next_power_of_two().max(128);
+    let map_max = (entries * 2).next_power_of_two().max(2048);
     let mut files = Vec::new();
     // Route snippets and the server file.
     let mut server = header(&format!(
@@ -357,15 +344,24 @@ pub fn emit(
         w.paths(policy, &ids, &mut server)?;
     }
     // nginx builds one hash of every variable; a policy with many routes or policies
-    // defines more than its defaults hold without a warning.
+    // defines more than its defaults hold without a warning, and their names are long.
     let variables = w.http.lines().filter(|l| l.starts_with("map ")).count();
-    let hash_note = if variables > 256 {
-        format!(
-            "{hash_note}# It defines {variables} variables: set\n#     variables_hash_max_size {}; variables_hash_bucket_size 128;\n# in `http {{}}` (nginx's defaults are 1024 and 64; nginx warns without them).\n",
-            (variables * 2).next_power_of_two().max(1024)
-        )
-    } else {
-        format!("{hash_note}# It defines {variables} variables; if nginx warns that it could not build the variables hash,\n# set `variables_hash_bucket_size 128;` in `http {{}}` (their names are long).\n")
+    let vars_max = (variables * 2).next_power_of_two().max(1024);
+    let tuning = File {
+        path: "guestlist-tuning.conf".into(),
+        text: header(&format!(
+            "# Include once inside `http {{}}`, BEFORE any `map` (yours included) and before
+             # guestlist-http.conf: `include {root}/guestlist-tuning.conf;`
+             # nginx fixes the map hash sizes at the first `map` of `http {{}}`: set after one, they are
+             # refused as \"duplicate\". Remove your own settings of these four directives.
+             # The largest exact-origin list has {entries} entries of up to {longest} bytes; the maps define
+             # {variables} variables. Without these sizes nginx warns and slows down.
+             map_hash_max_size {map_max};
+             map_hash_bucket_size {map_bucket};
+             variables_hash_max_size {vars_max};
+             variables_hash_bucket_size 128;
+"
+        )),
     };
     // The maps are complete once every route snippet is written.
     if w.dollar {
@@ -378,12 +374,13 @@ pub fn emit(
         path: "guestlist-http.conf".into(),
         text: header(&format!(
             "# Include once inside `http {{}}`: `include {root}/guestlist-http.conf;`\n\
-             # It holds only `map` blocks; nothing is evaluated until a route snippet uses it.\n\
-             {hash_note}{}",
+             # It holds only `map` blocks; nothing is evaluated until a route snippet uses it. The hash\n\
+             # sizes its maps need are in guestlist-tuning.conf, which must come before any `map`.\n{}",
             w.http
         )),
     };
     files.insert(0, http_file);
+    files.insert(0, tuning);
     files.push(File {
         path: "guestlist-server.conf".into(),
         text: server,
