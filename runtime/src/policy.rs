@@ -323,11 +323,13 @@ impl Policy {
     where
         I: IntoIterator<Item = crate::provided::SuppliedEntry>,
     {
-        let set = self.provided.iter().find(|s| s.name() == name)?;
+        let set = self.provided_set(name)?;
+        let names_set =
+            |refs: &[crate::provided::SetRef]| refs.iter().any(|p| std::ptr::eq(&**p, set));
         let users: Vec<&Cors> = self
             .cors
             .iter()
-            .filter(|c| c.provided.iter().any(|p| std::ptr::eq(&**p, &**set)))
+            .filter(|c| names_set(&c.provided))
             .collect();
         let covered = |o: &[u8]| {
             users.iter().any(|c| {
@@ -337,11 +339,7 @@ impl Policy {
         let context = guestlist_origins::Context {
             credentials: users.iter().any(|c| c.credentials),
             patterns: set.allows_patterns(),
-            csrf: self.csrf.iter().any(|c| {
-                c.trusted_provided
-                    .iter()
-                    .any(|p| std::ptr::eq(&**p, &**set))
-            }),
+            csrf: self.csrf.iter().any(|c| names_set(&c.trusted_provided)),
         };
         Some(set.replace_checked(entries, context, covered))
     }
@@ -418,27 +416,7 @@ impl Policy {
                 ))
             })
             .collect();
-        let mut cors = Vec::with_capacity(spec.cors.len());
-        for c in spec.cors {
-            let refs = c.provided.clone();
-            if refs.iter().any(|&i| i >= spec.provided.len()) {
-                return Err(TableError::BadReference("cors policy's provided set"));
-            }
-            #[cfg_attr(
-                not(feature = "provided"),
-                expect(unused_mut, reason = "only the provided sets are added")
-            )]
-            let mut built = Cors::build(c)?;
-            #[cfg(feature = "provided")]
-            {
-                built.provided = refs
-                    .iter()
-                    .filter_map(|&i| provided.get(i).cloned())
-                    .collect::<Vec<_>>()
-                    .into();
-            }
-            cors.push(built);
-        }
+        // Each policy's supplied sets, by index into `spec.provided` (out of range: refused).
         let n_provided = spec.provided.len();
         let check_refs = |refs: &[usize], what: &'static str| {
             if refs.iter().any(|&i| i >= n_provided) {
@@ -454,6 +432,22 @@ impl Policy {
                 .collect::<Vec<_>>()
                 .into()
         };
+        let mut cors = Vec::with_capacity(spec.cors.len());
+        for c in spec.cors {
+            check_refs(&c.provided, "cors policy's provided set")?;
+            #[cfg(feature = "provided")]
+            let refs = refs_of(&c.provided);
+            #[cfg_attr(
+                not(feature = "provided"),
+                expect(unused_mut, reason = "only the provided sets are added")
+            )]
+            let mut built = Cors::build(c)?;
+            #[cfg(feature = "provided")]
+            {
+                built.provided = refs;
+            }
+            cors.push(built);
+        }
         let mut csrf = Vec::with_capacity(spec.csrf.len());
         for c in spec.csrf {
             check_refs(&c.trusted_provided, "csrf policy's provided set")?;
