@@ -192,13 +192,8 @@ impl Compilation {
         let shown = path.display().to_string();
         let unreadable =
             |e: &dyn std::fmt::Display| SupplyError::Unreadable(shown.clone(), e.to_string());
-        let mut bytes = Vec::new();
-        let limit = u64::try_from(guestlist_origins::MAX_FILE_BYTES).unwrap_or(u64::MAX) + 1;
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(load::open_regular(path).map_err(|e| unreadable(&e))?, limit),
-            &mut bytes,
-        )
-        .map_err(|e| unreadable(&e))?;
+        let file = load::open_regular(path).map_err(|e| unreadable(&e))?;
+        let bytes = guestlist_origins::read_bounded(file).map_err(|e| unreadable(&e))?;
         let context = self.program.supplied_context(name, flags.patterns);
         let (entries, diags) = check::supplied::check_file(
             &mut self.sources,

@@ -1162,7 +1162,7 @@ fn origins_files_are_checked_and_supplied() {
     let bad = dir.join("bad.txt");
     std::fs::write(
         &bad,
-        "https://a.example.com tenant-a\nhttp://b.example.com tenant-b\nhttps://C.example.com tenant-c\nhttps://d.example.com\nhttps://e.example.com k extra\n",
+        "https://a.example.com tenant-a\nhttp://b.example.com tenant-b\nhttps://C.example.com tenant-c\nhttps://d.example.com\nhttps://e.example.com k extra\nhttps://a.example.com tenant-x\n",
     )
     .unwrap();
     let p = policy.to_str().unwrap();
@@ -1177,6 +1177,7 @@ fn origins_files_are_checked_and_supplied() {
         ("GL0206", "bad.txt:3:9"),
         ("GL1405", "bad.txt:4:1"),
         ("GL1405", "bad.txt:5:1"),
+        ("GL1405", "bad.txt:6:1"),
     ] {
         assert!(
             err.lines()

@@ -58,15 +58,20 @@ impl std::fmt::Display for FileError {
 
 impl std::error::Error for FileError {}
 
-/// Reads at most [`MAX_FILE_BYTES`] (and one byte more, to know the file is larger) from
-/// `reader` and parses it ([`parse_entries`]); an I/O error is returned as is.
-pub fn read_entries(reader: impl Read) -> std::io::Result<(Vec<FileEntry>, Vec<FileError>)> {
+/// Reads at most [`MAX_FILE_BYTES`] from `reader`, and one byte more, so that
+/// [`parse_entries`] knows the file is larger; memory stays bounded whatever it holds.
+pub fn read_bounded(reader: impl Read) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     let limit = u64::try_from(MAX_FILE_BYTES)
         .unwrap_or(u64::MAX)
         .saturating_add(1);
     reader.take(limit).read_to_end(&mut bytes)?;
-    Ok(parse_entries(&bytes))
+    Ok(bytes)
+}
+
+/// [`read_bounded`], then [`parse_entries`]; an I/O error is returned as is.
+pub fn read_entries(reader: impl Read) -> std::io::Result<(Vec<FileEntry>, Vec<FileError>)> {
+    Ok(parse_entries(&read_bounded(reader)?))
 }
 
 /// Parses a file's bytes: the entries of its good lines, and every malformed line. A file over

@@ -20,10 +20,12 @@ mod file;
 mod supplied;
 
 pub use analyze::{analyze, ipv6_canonical, is_public_suffix, Analysis};
-pub use file::{parse_entries, read_entries, FileEntry, FileError, MAX_ENTRIES, MAX_FILE_BYTES};
+pub use file::{
+    parse_entries, read_bounded, read_entries, FileEntry, FileError, MAX_ENTRIES, MAX_FILE_BYTES,
+};
 pub use finding::{Finding, Severity};
 pub use origin::Origin;
 pub use supplied::{
-    check_supplied, insecure_with_credentials, public_suffix_wildcard, Context,
-    PATTERN_NOT_DECLARED,
+    check_key, check_supplied, insecure_with_credentials, public_suffix_wildcard, Context,
+    MAX_ENTRY_BYTES, PATTERN_NOT_DECLARED,
 };

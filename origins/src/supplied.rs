@@ -8,6 +8,24 @@ use crate::origin::Origin;
 /// The code of a pattern supplied for a set not declared `patterns`.
 pub const PATTERN_NOT_DECLARED: &str = "GL1404";
 
+/// The longest entry checked (no origin a browser sends is longer).
+pub const MAX_ENTRY_BYTES: usize = 1024;
+
+/// Whether a supplied entry's key is as its set needs: present and 1 to 256 visible ASCII
+/// characters in a `tenant-bound` set, absent in any other; otherwise why not.
+pub fn check_key(key: Option<&str>, tenant_bound: bool) -> Result<(), &'static str> {
+    match (key, tenant_bound) {
+        (None, true) => Err("a tenant-bound set needs a key after each origin (`ORIGIN KEY`)"),
+        (Some(_), false) => Err("a key is only taken in a set declared `tenant-bound`"),
+        (Some(k), true)
+            if !(1..=256).contains(&k.len()) || !k.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            Err("a key is 1 to 256 visible ASCII characters")
+        }
+        _ => Ok(()),
+    }
+}
+
 /// How a supplied set is used, over every profile: an entry is checked in the strictest context
 /// the set is used in. `Context::default()` is a set without `patterns`, without credentials,
 /// not named by a csrf policy.
@@ -35,6 +53,15 @@ pub struct Context {
 /// `text` is the entry alone, without surrounding blanks or a tenant key.
 pub fn check_supplied(text: &str, context: Context) -> Result<Origin, Vec<Finding>> {
     let whole = 0..text.len();
+    if text.len() > MAX_ENTRY_BYTES {
+        return Err(vec![Finding::error(
+            "GL0201",
+            whole,
+            format!("an entry over {MAX_ENTRY_BYTES} bytes"),
+        )
+        .label("no origin a browser sends is this long")
+        .help("write the page's origin, `scheme://host[:port]`")]);
+    }
     if text == "*" {
         let d = if context.csrf {
             Finding::error("GL0951", whole, "`*` in trusted-origins")
@@ -371,5 +398,21 @@ mod tests {
             Some("use \"https://a.example.com\" (loopback hosts such as localhost are fine)")
         );
         assert!(insecure_with_credentials(&own).is_none());
+    }
+
+    #[test]
+    fn keys_fit_their_set_and_long_entries_are_refused() {
+        assert_eq!(check_key(Some("tenant-a"), true), Ok(()));
+        assert_eq!(check_key(None, false), Ok(()));
+        assert!(check_key(None, true).is_err());
+        assert!(check_key(Some("k"), false).is_err());
+        assert!(check_key(Some(""), true).is_err());
+        assert!(check_key(Some("ключ"), true).is_err());
+        assert!(check_key(Some(&"k".repeat(257)), true).is_err());
+        assert_eq!(check_key(Some(&"k".repeat(256)), true), Ok(()));
+        let long = format!("https://{}.example.com", "a".repeat(MAX_ENTRY_BYTES));
+        let err = check_supplied(&long, PLAIN).unwrap_err();
+        assert_eq!(err.first().map(|f| f.code), Some("GL0201"));
+        assert!(check_supplied("https://a.example.com", PLAIN).is_ok());
     }
 }

@@ -21,9 +21,6 @@ use crate::origin::{match_origin, pattern_set, strict_pattern, OriginMatch};
 /// application afterwards ([`MatchedOrigin`]) can be checked to come from the same table.
 static GENERATION: AtomicU64 = AtomicU64::new(1);
 
-/// The longest origin accepted in a supplied entry (the runtime never matches a longer one).
-const MAX_ENTRY: usize = 1024;
-
 /// A set of origins supplied at run time, named in a policy as `origins NAME provided`.
 /// Empty until [`ProvidedSet::replace`] fills it.
 #[derive(Debug)]
@@ -227,26 +224,9 @@ impl ProvidedSet {
                     why,
                 });
             };
-            match (&e.key, self.tenant_bound) {
-                (None, true) => {
-                    refuse(
-                        None,
-                        "a tenant-bound set needs a key after each origin".into(),
-                    );
-                    continue;
-                }
-                (Some(_), false) => {
-                    refuse(
-                        None,
-                        "a key is only taken in a set declared `tenant-bound`".into(),
-                    );
-                    continue;
-                }
-                (Some(k), true) if !is_key(k) => {
-                    refuse(None, "a key is 1 to 256 visible ASCII characters".into());
-                    continue;
-                }
-                _ => {}
+            if let Err(why) = guestlist_origins::check_key(e.key.as_deref(), self.tenant_bound) {
+                refuse(None, why.into());
+                continue;
             }
             match check(&e.origin, context) {
                 Err((code, why)) => refuse(code, why),
@@ -327,9 +307,6 @@ fn check(
     o: &str,
     context: guestlist_origins::Context,
 ) -> Result<Kind, (Option<&'static str>, String)> {
-    if o.len() > MAX_ENTRY {
-        return Err((None, format!("longer than {MAX_ENTRY} bytes")));
-    }
     match guestlist_origins::check_supplied(o, context) {
         Ok(origin) if origin.canonical != o => Err((
             None,
@@ -357,11 +334,6 @@ fn check(
             Err((code, why))
         }
     }
-}
-
-/// A tenant key: 1 to 256 visible ASCII bytes.
-fn is_key(k: &str) -> bool {
-    (1..=256).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic())
 }
 
 impl ProvidedTable {

@@ -52,6 +52,7 @@ pub(crate) fn check_file(
         });
     }
     let mut entries = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     for e in parsed {
         let span = line_span(e.line);
         let at = text
@@ -59,24 +60,21 @@ pub(crate) fn check_file(
             .and_then(|l| l.find(&e.origin))
             .unwrap_or(0);
         let origin_span = span.sub(at, at + e.origin.len());
-        match (&e.key, tenant_bound) {
-            (None, true) => {
-                diags.push(
-                    Diagnostic::new("GL1405", origin_span, "an entry without its tenant's key")
-                        .label("a tenant-bound set needs `ORIGIN KEY`")
-                        .help("write the key of the tenant this origin belongs to after it"),
-                );
-                continue;
-            }
-            (Some(_), false) => {
-                diags.push(
-                    Diagnostic::new("GL1405", span, "a key in a set that is not tenant-bound")
-                        .label("only `ORIGIN` is taken here")
-                        .help("remove the key, or declare the set `tenant-bound`"),
-                );
-                continue;
-            }
-            _ => {}
+        if let Err(why) = guestlist_origins::check_key(e.key.as_deref(), tenant_bound) {
+            diags.push(
+                Diagnostic::new("GL1405", span, "an entry whose key does not fit its set")
+                    .label(why)
+                    .help("write `ORIGIN KEY` in a tenant-bound set, `ORIGIN` in any other"),
+            );
+            continue;
+        }
+        if !seen.insert(e.origin.clone()) {
+            diags.push(
+                Diagnostic::new("GL1405", origin_span, "an entry listed twice")
+                    .label("listed on an earlier line too")
+                    .help("keep one line per origin"),
+            );
+            continue;
         }
         match guestlist_origins::check_supplied(&e.origin, context) {
             Ok(_) => entries.push((
