@@ -147,7 +147,7 @@ where
     let origin = single(headers, RequestHeader::Origin);
     // Trusted: listed, or allowed by the route's cors policy (never through `*`).
     let trusted = |o: &[u8]| {
-        if csrf.trusted.get(o).is_some() || trusted_by_provided(csrf, o) {
+        if csrf.trusted.get(o).is_some() || csrf.trusted_by_provided(o) {
             Some(Reason::CsrfTrustedOrigin)
         } else if cors.is_some_and(|c| !c.any_origin && c.match_origin(o).is_some()) {
             Some(Reason::CsrfCorsOrigin)
@@ -204,20 +204,5 @@ where
                 }
             }
         },
-    }
-}
-
-/// Whether a set supplied at run time that the csrf policy's `trusted-origins` names holds
-/// `origin` (never, without the `provided` feature).
-#[inline]
-fn trusted_by_provided(csrf: &crate::guards::Csrf, origin: &[u8]) -> bool {
-    #[cfg(feature = "provided")]
-    {
-        !csrf.trusted_provided.is_empty() && csrf.trusted_by_provided(origin)
-    }
-    #[cfg(not(feature = "provided"))]
-    {
-        let _ = (csrf, origin);
-        false
     }
 }

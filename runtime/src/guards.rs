@@ -472,15 +472,24 @@ impl Csrf {
         }
     }
 
-    /// Whether a supplied set `trusted-origins` names holds `origin` as an exact entry.
-    #[cfg(feature = "provided")]
+    /// Whether a supplied set `trusted-origins` names holds `origin` (such a set holds exact
+    /// entries only); never, without the `provided` feature.
+    #[inline]
     pub(crate) fn trusted_by_provided(&self, origin: &[u8]) -> bool {
-        self.trusted_provided.iter().any(|s| {
-            matches!(
-                s.match_origin(0, origin),
-                Some(OriginMatch::Provided { .. })
-            )
-        })
+        #[cfg(feature = "provided")]
+        {
+            self.trusted_provided.iter().any(|s| {
+                matches!(
+                    s.match_origin(0, origin),
+                    Some(OriginMatch::Provided { .. })
+                )
+            })
+        }
+        #[cfg(not(feature = "provided"))]
+        {
+            let _ = origin;
+            false
+        }
     }
 
     /// The token policy, if the block has a `token` line.
