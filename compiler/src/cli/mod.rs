@@ -4,6 +4,7 @@
 //! Exit codes: 0 success; 1 the policy has errors, a test failed or `--check` found changes;
 //! 2 usage or I/O errors.
 
+mod emit;
 mod serve;
 
 use std::io::{Read, Write};
@@ -121,6 +122,10 @@ enum Command {
         /// Name of the generated static.
         #[arg(long, default_value = crate::builder::DEFAULT_STATIC_NAME)]
         static_name: String,
+        /// nginx: supplies the set `NAME` (declared `origins NAME provided`) from FILE
+        /// (`ORIGIN [KEY]` lines), written to `DIR/origins/NAME.conf`; repeat for more sets.
+        #[arg(long = "origins", value_name = "NAME=FILE")]
+        origins: Vec<String>,
     },
     /// A stand-in API behind the policy: every request that reaches the application gets 200
     /// and a small JSON body; each request is logged to stderr with its decision. The first
@@ -167,6 +172,11 @@ enum Command {
         /// nginx: the directory `include` lines point to (default: `DIR/nginx`, absolute).
         #[arg(long)]
         include_root: Option<String>,
+        /// Supplies the set `NAME` (declared `origins NAME provided`) from FILE (`ORIGIN [KEY]`
+        /// lines) to nginx (`DIR/nginx/origins/NAME.conf`); the Rust output never holds
+        /// supplied entries. Repeat for more sets.
+        #[arg(long = "origins", value_name = "NAME=FILE")]
+        origins: Vec<String>,
     },
     /// Decide one request and explain the decision step by step.
     Explain {
@@ -252,8 +262,12 @@ where
             profile,
             runtime_crate,
             static_name,
+            origins,
         } => match target {
-            EmitTarget::Rust => emit_rust(
+            _ if target != EmitTarget::Nginx && !origins.is_empty() => {
+                Err("--origins is for `emit nginx` (and `build`): the Rust and docs outputs never hold supplied entries".into())
+            }
+            EmitTarget::Rust => emit::emit_rust(
                 &files,
                 output.as_deref(),
                 &profile,
@@ -264,8 +278,9 @@ where
                 err,
             ),
             EmitTarget::Nginx => match output {
-                Some(dir) => emit_nginx(
+                Some(dir) => emit::emit_nginx(
                     &files,
+                    &origins,
                     &dir,
                     &profile,
                     upstream_include,
@@ -276,7 +291,7 @@ where
                 None => Err("emit nginx needs an output directory: -o DIR".into()),
             },
             EmitTarget::Docs => {
-                emit_docs(&files, output.as_deref(), &profile, &command_line, out, err)
+                emit::emit_docs(&files, output.as_deref(), &profile, &command_line, out, err)
             }
         },
         Command::Serve {
@@ -312,8 +327,10 @@ where
             profile,
             upstream_include,
             include_root,
-        } => build_all(
+            origins,
+        } => emit::build_all(
             &files,
+            &origins,
             &output,
             &profile,
             upstream_include,
@@ -378,7 +395,7 @@ fn serve_cmd(
     opts: serve::ServeOptions,
     err: &mut dyn Write,
 ) -> CliResult {
-    let Some(c) = checked(files, err, "not serving")? else {
+    let Some(c) = checked(files, &[], err, "not serving")? else {
         return Ok(1);
     };
     let lowered = c.lower(profile)?;
@@ -393,196 +410,21 @@ fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), Box<dyn std::e
     Ok(())
 }
 
-/// Loads and checks; prints errors and returns `None` when the policy has errors.
+/// Loads, supplies each `--origins NAME=FILE` ([`load_supplied`]) and checks; prints errors
+/// (a bad supplied entry's at its file and line) and returns `None` when there are any.
 fn checked(
     files: &[PathBuf],
+    origins: &[String],
     err: &mut dyn Write,
     what: &str,
 ) -> Result<Option<Compilation>, Box<dyn std::error::Error>> {
-    let c = load(files)?;
+    let c = load_supplied(files, origins)?;
     if c.has_errors() {
         err.write_all(c.render().as_bytes())?;
         writeln!(err, "{what}: the policy has errors")?;
         return Ok(None);
     }
     Ok(Some(c))
-}
-
-fn absolute(dir: &std::path::Path) -> Result<String, Box<dyn std::error::Error>> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    Ok(std::fs::canonicalize(dir)?.to_string_lossy().into_owned())
-}
-
-/// Renders what the nginx export cannot carry (GL1010); `true` when there is any, so nothing
-/// is written.
-fn nginx_errors(
-    c: &Compilation,
-    lowered: &crate::Lowered,
-    err: &mut dyn Write,
-) -> Result<bool, Box<dyn std::error::Error>> {
-    let errors = crate::emit::nginx::errors(c, lowered);
-    if errors.is_empty() {
-        return Ok(false);
-    }
-    err.write_all(crate::diag::render::render(&c.sources, &errors).as_bytes())?;
-    writeln!(
-        err,
-        "nothing emitted: nginx cannot serve this policy as written"
-    )?;
-    Ok(true)
-}
-
-fn write_nginx(
-    c: &Compilation,
-    lowered: &crate::Lowered,
-    dir: &std::path::Path,
-    upstream_include: Option<String>,
-    include_root: Option<String>,
-    command_line: &str,
-    err: &mut dyn Write,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let root = match include_root {
-        Some(r) => r,
-        None => absolute(dir)?,
-    };
-    let opts = crate::emit::nginx::Options {
-        include_root: root,
-        upstream_include,
-        generated_by: command_line.to_string(),
-    };
-    let files = crate::emit::nginx::emit(c, lowered, &opts)?;
-    crate::emit::nginx::write(dir, &files)
-        .map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
-    let warnings = crate::emit::nginx::warnings(c, lowered);
-    if !warnings.is_empty() {
-        err.write_all(crate::diag::render::render(&c.sources, &warnings).as_bytes())?;
-    }
-    Ok(())
-}
-
-fn emit_nginx(
-    files: &[PathBuf],
-    dir: &std::path::Path,
-    profile: &str,
-    upstream_include: Option<String>,
-    include_root: Option<String>,
-    command_line: &str,
-    err: &mut dyn Write,
-) -> CliResult {
-    let Some(c) = checked(files, err, "nothing emitted")? else {
-        return Ok(1);
-    };
-    let lowered = c.lower(profile)?;
-    if nginx_errors(&c, &lowered, err)? {
-        return Ok(1);
-    }
-    write_nginx(
-        &c,
-        &lowered,
-        dir,
-        upstream_include,
-        include_root,
-        command_line,
-        err,
-    )?;
-    Ok(0)
-}
-
-fn emit_docs(
-    files: &[PathBuf],
-    output: Option<&std::path::Path>,
-    profile: &str,
-    command_line: &str,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> CliResult {
-    let Some(c) = checked(files, err, "nothing emitted")? else {
-        return Ok(1);
-    };
-    let lowered = c.lower(profile)?;
-    let md = crate::emit::docs::emit(&c, &lowered, command_line)?;
-    match output {
-        Some(path) => write_file(path, md.as_bytes())?,
-        None => out.write_all(md.as_bytes())?,
-    }
-    Ok(0)
-}
-
-#[expect(clippy::too_many_arguments, reason = "one argument per CLI option")]
-fn build_all(
-    files: &[PathBuf],
-    dir: &std::path::Path,
-    profile: &str,
-    upstream_include: Option<String>,
-    include_root: Option<String>,
-    command_line: &str,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> CliResult {
-    let Some(c) = checked(files, err, "nothing emitted")? else {
-        return Ok(1);
-    };
-    err.write_all(c.render().as_bytes())?;
-    let lowered = c.lower(profile)?;
-    if nginx_errors(&c, &lowered, err)? {
-        return Ok(1);
-    }
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let header = format!("DO NOT EDIT, generated by `{command_line}`.");
-    // Every output is made before any is written: a target that refuses the policy leaves
-    // the directory as it was (nginx's files are written after its emitter accepted).
-    let code = crate::codegen::policy_file(
-        &lowered,
-        "::guestlist",
-        crate::builder::DEFAULT_STATIC_NAME,
-        &header,
-    )?;
-    let docs = crate::emit::docs::emit(&c, &lowered, command_line)?;
-    write_nginx(
-        &c,
-        &lowered,
-        &dir.join("nginx"),
-        upstream_include,
-        include_root,
-        command_line,
-        err,
-    )?;
-    let rust = dir.join(crate::builder::DEFAULT_FILE_NAME);
-    write_file(&rust, code.as_bytes())?;
-    let md = dir.join("policy.md");
-    write_file(&md, docs.as_bytes())?;
-    writeln!(
-        out,
-        "wrote {}, {}, {}",
-        rust.display(),
-        dir.join("nginx").display(),
-        md.display()
-    )?;
-    Ok(0)
-}
-
-#[expect(clippy::too_many_arguments, reason = "one argument per CLI option")]
-fn emit_rust(
-    files: &[PathBuf],
-    output: Option<&std::path::Path>,
-    profile: &str,
-    runtime_crate: &str,
-    static_name: &str,
-    command_line: &str,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> CliResult {
-    let Some(c) = checked(files, err, "nothing emitted")? else {
-        return Ok(1);
-    };
-    let lowered = c.lower(profile)?;
-    let header = format!("DO NOT EDIT, generated by `{command_line}`.");
-    let code = crate::codegen::policy_file(&lowered, runtime_crate, static_name, &header)?;
-    match output {
-        Some(path) => write_file(path, code.as_bytes())?,
-        None => out.write_all(code.as_bytes())?,
-    }
-    Ok(0)
 }
 
 fn load(files: &[PathBuf]) -> Result<Compilation, Box<dyn std::error::Error>> {

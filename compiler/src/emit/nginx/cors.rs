@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use guestlist::Cors;
 
-use super::values::{check_value, q, re, var_name, Writer};
+use super::values::{check_value, q, re, var_name, SuppliedVars, Writer};
 use crate::emit::{header_text, Unsupported};
 
 /// The response headers the runtime owns on a governed route.
@@ -79,7 +79,8 @@ impl Writer {
         let acrm = "$http_access_control_request_method";
         let acrh = "$http_access_control_request_headers";
         // 1. The origin: none, allowed or denied (one hash lookup keyed on it).
-        self.origin_match(&v, c.any_origin(), c.origins(), c.patterns())?;
+        let supplied = SuppliedVars::of(&self.supplied.cors, index);
+        self.origin_match(&v, c.any_origin(), c.origins(), c.patterns(), &supplied)?;
         // 2. The state, evaluating only what the request needs: a request that is not an
         //    OPTIONS (nginx answers 400 to a method that is not uppercase, so the hash key is
         //    exact) takes the origin's class; a preflight (OPTIONS + Origin +

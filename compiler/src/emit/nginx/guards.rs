@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::values::{check_value, q, re, var_name, Writer};
+use super::values::{check_value, q, re, var_name, SuppliedVars, Writer};
 use crate::emit::{csp_text, header_text, Unsupported};
 
 impl Writer {
@@ -69,14 +69,22 @@ impl Writer {
         if self.first_time(&format!("csrf {ci}")) {
             let _ = writeln!(self.http, "\n# csrf policy `{}`", c.name());
             let trusted: Vec<&str> = c.trusted().keys().iter().map(|k| k.as_ref()).collect();
+            // Trusted by a set supplied at run time (exact entries only), tried on a miss.
+            let supplied = SuppliedVars::of(&self.supplied.csrf, ci as usize);
+            let untrusted = self.supplied_or(&format!("{v}_tsup"), &supplied, "1", "0");
             if trusted.is_empty() {
                 self.map(
                     "$http_origin",
                     &format!("{v}_trusted"),
-                    &[("default".into(), "0".into())],
+                    &[("default".into(), untrusted)],
                 );
             } else {
-                self.exact_set(&format!("{v}_trusted"), &format!("{v}_thit"), &trusted)?;
+                self.exact_set(
+                    &format!("{v}_trusted"),
+                    &format!("{v}_thit"),
+                    &trusted,
+                    &untrusted,
+                )?;
             }
             let own: Vec<&str> = c.self_origins().keys().iter().map(|k| k.as_ref()).collect();
             if own.is_empty() {
@@ -86,7 +94,7 @@ impl Writer {
                     &[("default".into(), "0".into()), ("1".into(), "1".into())],
                 );
             } else {
-                self.exact_set(&format!("{v}_own"), &format!("{v}_ohit"), &own)?;
+                self.exact_set(&format!("{v}_own"), &format!("{v}_ohit"), &own, "0")?;
             }
             // Exemptions: method (byte-exact) and path, only for a structurally normal path
             // (the path form is empty) whose bytes as sent match the pattern: a direct match.
@@ -174,7 +182,8 @@ impl Writer {
             return Ok(format!("${v}_ws"));
         }
         let _ = writeln!(self.http, "\n# websocket policy `{}`", w.name());
-        self.origin_match(&v, false, w.origins(), w.patterns())?;
+        let supplied = SuppliedVars::of(&self.supplied.websocket, wi as usize);
+        self.origin_match(&v, false, w.origins(), w.patterns(), &supplied)?;
         // An opening handshake: GET with `websocket` among the Upgrade tokens.
         self.map(
             &q("$request_method:$http_upgrade"),

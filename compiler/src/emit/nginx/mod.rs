@@ -4,6 +4,8 @@
 //! - `guestlist-tuning.conf`: the map and variable hash sizes, included inside `http {}` before
 //!   any `map`;
 //! - `guestlist-http.conf`: every `map`, included once inside `http {}`;
+//! - `origins/<name>.conf`: the entries of a set supplied at run time, included by
+//!   `guestlist-http.conf` inside the set's `map` (regenerated alone, then `nginx -s reload`);
 //! - `routes/<slug>.conf`: one snippet per route, included inside a `location {}`;
 //! - `guestlist-server.conf`: one `location` per route (exact `=`, prefix `^~`), included
 //!   inside a `server {}`; each includes its route snippet, then the upstream include.
@@ -21,7 +23,7 @@
 //!   use of `if`), `proxy_hide_header` for the upstream's own `Access-Control-*` headers.
 //!
 //! Its parts, bottom up: `values` (nginx strings, the map writer), `origins` (origin
-//! matching), `cors` (a cors policy's maps and snippet) and `guards` (csrf, WebSocket, security
+//! matching), `provided` (sets supplied at run time), `cors` (a cors policy's maps and snippet) and `guards` (csrf, WebSocket, security
 //! headers and CSP), `paths` (path forms and the two readings of a path); this file checks
 //! what nginx cannot carry and lays out the files.
 
@@ -29,6 +31,7 @@ mod cors;
 mod guards;
 mod origins;
 mod paths;
+mod provided;
 mod values;
 
 use std::fmt::Write as _;
@@ -218,14 +221,17 @@ pub fn warnings(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag
         let Some(set) = program.set(&p.name) else {
             continue;
         };
+        if compilation.supplied.iter().any(|(n, _, _)| n == &p.name) {
+            continue;
+        }
         out.push(
             crate::diag::Diagnostic::new(
                 "GL1407",
                 set.name_span,
                 format!("origins set `{}` is empty in the nginx configuration", p.name),
             )
-            .label("supplied at run time: nginx is not given its entries, and allows none of them")
-            .help("serve the routes that use it through the Rust runtime (guestlist::Layer with the `provided` feature), which replaces the set while serving"),
+            .label(format!("supplied at run time: no file was given, so {} holds no entry and nginx allows none of its origins", provided::file_name(&p.name)))
+            .help(format!("supply its entries with `--origins {}=FILE`, or serve the routes that use it through the Rust runtime (guestlist::Layer with the `provided` feature)", p.name)),
         );
     }
     out
@@ -259,6 +265,40 @@ pub fn emit(
             lowered.profile
         )
     };
+    // Sets supplied at run time: one map each, its entries in a file of their own.
+    let mut set_files = Vec::new();
+    for (i, p) in lowered.spec.provided.iter().enumerate() {
+        let location = program.set(&p.name).map_or_else(String::new, |set| {
+            let (f, l, _) = sources.location(set.name_span);
+            format!("{f}:{l}")
+        });
+        let supplied = compilation.supplied.iter().find(|(n, _, _)| n == &p.name);
+        let entries: Option<Vec<guestlist::SuppliedEntry>> =
+            supplied.map(|(_, _, e)| e.iter().map(|(e, _)| e.clone()).collect());
+        let file = w.provided_set(i, &p.name, &location, entries.as_deref(), root)?;
+        set_files.push((p, supplied.map(|(_, f, _)| f.clone()), file));
+    }
+    let vars = |refs: &[usize]| -> Vec<String> {
+        refs.iter().map(|&i| provided::set_var(&ns, i)).collect()
+    };
+    w.supplied.cors = lowered
+        .spec
+        .cors
+        .iter()
+        .map(|c| vars(&c.provided))
+        .collect();
+    w.supplied.csrf = lowered
+        .spec
+        .csrf
+        .iter()
+        .map(|c| vars(&c.trusted_provided))
+        .collect();
+    w.supplied.websocket = lowered
+        .spec
+        .websocket
+        .iter()
+        .map(|c| vars(&c.provided))
+        .collect();
     // Per-policy maps and snippets.
     let mut snippets = Vec::new();
     let mut single = Vec::new();
@@ -273,7 +313,8 @@ pub fn emit(
         single.push(Some(vars));
     }
     let ids = PolicyIds::new(policy);
-    // Hash sizes: the largest exact-origin map (cors, websocket and csrf lists).
+    // Hash sizes: the largest exact-origin map (cors, websocket and csrf lists, and the
+    // supplied sets' entries).
     let lists = policy
         .cors_policies()
         .iter()
@@ -282,12 +323,39 @@ pub fn emit(
         .chain(policy.csrf_policies().iter().map(|c| c.trusted()));
     let (entries, longest) = lists
         .map(|o| (o.len(), o.keys().iter().map(|k| k.len()).max().unwrap_or(0)))
+        .chain(set_files.iter().map(|(_, _, f)| (f.exact, f.longest)))
         .fold((0, 0), |(n, l), (n2, l2)| (n.max(n2), l.max(l2)));
-    // Measured on nginx 1.22: 10,000 origins of 33 bytes need 32768 / 128 to build the hash
-    // without a warning; room for two slots per key and four keys per bucket.
-    let map_bucket = (longest + 32).next_power_of_two().max(128);
-    let map_max = (entries * 2).next_power_of_two().max(2048);
+    let (map_max, map_bucket) = provided::hash_sizes(entries, longest);
     let mut files = Vec::new();
+    for (p, from, f) in set_files {
+        let (max, bucket) = provided::hash_sizes(f.exact, f.longest);
+        let what = match from {
+            Some(from) => format!(
+                "supplied from {from}: {} exact entries (up to {} bytes) and {} patterns",
+                f.exact, f.longest, f.patterns
+            ),
+            None => "EMPTY: no entries were supplied (GL1407); nginx allows none of its origins"
+                .to_string(),
+        };
+        let tenant = if p.tenant_bound {
+            "\n# The set is tenant-bound: the keys stay with the application, which looks up the tenant\n# of the request's Origin itself."
+        } else {
+            ""
+        };
+        files.push(File {
+            path: f.path.clone(),
+            text: header(&format!(
+                "# The entries of origins set `{}`, {what}.{tenant}\n\
+                 # Included by guestlist-http.conf inside the set's `map $http_origin`: only `KEY 1;` lines.\n\
+                 # To change the set, regenerate this file (`--origins {}=FILE`) and `nginx -s reload`;\n\
+                 # a reload that nginx refuses keeps the old configuration.\n\
+                 # Its hash needs map_hash_max_size {max} and map_hash_bucket_size {bucket}; guestlist-tuning.conf,\n\
+                 # generated with it, sets {map_max} and {map_bucket}. More entries than that: nginx warns and\n\
+                 # slows down; an entry longer than the bucket allows: nginx refuses the configuration.\n{}",
+                p.name, p.name, f.lines
+            )),
+        });
+    }
     // Route snippets and the server file.
     let mut server = header(&format!(
         "# Include inside a `server {{}}`: `include {root}/guestlist-server.conf;`\n\
@@ -388,22 +456,31 @@ pub fn emit(
     Ok(files)
 }
 
-/// Writes the files under `dir` (atomically, only when changed) and removes route snippets of
-/// routes that no longer exist. Returns the files written.
+/// Writes the files under `dir` (atomically, only when changed) and removes the route
+/// snippets and set files of routes and supplied sets that no longer exist. Returns the files
+/// written.
 pub fn write(dir: &Path, files: &[File]) -> std::io::Result<Vec<std::path::PathBuf>> {
-    std::fs::create_dir_all(dir.join("routes"))?;
     let mut written = Vec::new();
+    std::fs::create_dir_all(dir.join("routes"))?;
     for f in files {
         let p = dir.join(&f.path);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
         crate::write::write_if_changed(&p, f.text.as_bytes())?;
         written.push(p);
     }
-    for e in std::fs::read_dir(dir.join("routes"))? {
-        let p = e?.path();
-        let generated =
-            std::fs::read_to_string(&p).is_ok_and(|t| t.starts_with("# DO NOT EDIT, generated by"));
-        if generated && !written.contains(&p) {
-            std::fs::remove_file(&p)?;
+    for sub in ["routes", "origins"] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for e in entries {
+            let p = e?.path();
+            let generated = std::fs::read_to_string(&p)
+                .is_ok_and(|t| t.starts_with("# DO NOT EDIT, generated by"));
+            if generated && !written.contains(&p) {
+                std::fs::remove_file(&p)?;
+            }
         }
     }
     Ok(written)

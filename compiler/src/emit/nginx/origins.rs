@@ -12,7 +12,7 @@ const PORT_RE: &str =
     "(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
 
 /// The regex of one origin pattern in the runtime's strict form.
-fn pattern_regex(p: &str) -> Option<String> {
+pub(super) fn pattern_regex(p: &str) -> Option<String> {
     let (scheme, rest) = p.split_once("://")?;
     let (host, port) = if let Some(h) = rest.strip_suffix(":*") {
         (h, Some(None))
@@ -54,16 +54,18 @@ fn pattern_regex(p: &str) -> Option<String> {
 
 impl Writer {
     /// Maps `$<v>_o` to what `$http_origin` is: `none` (absent or empty), `allowed` (by `*`,
-    /// the exact set or a pattern) or `denied`, and `$<v>_allowed` to 1 when it is allowed;
-    /// the one origin matcher, in nginx. The exact set and the absent origin are one hash
-    /// lookup keyed on the origin; a hit is confirmed byte for byte (one short regex, run only
-    /// on a hit), and the patterns are tried only on a miss.
+    /// the exact set, a pattern or a set supplied at run time) or `denied`, and
+    /// `$<v>_allowed` to 1 when it is allowed; the one origin matcher, in nginx. The exact set
+    /// and the absent origin are one hash lookup keyed on the origin; a hit is confirmed byte
+    /// for byte (one short regex, run only on a hit), the patterns are tried only on a miss,
+    /// and the supplied sets (`supplied`: their variables, `provided`) only when those miss.
     pub(super) fn origin_match(
         &mut self,
         v: &str,
         any: bool,
         exact: &guestlist::KeySet,
         patterns: &guestlist::PatternSet,
+        supplied: &[String],
     ) -> Result<(), Unsupported> {
         let origin_hdr = "$http_origin";
         let class = format!("{v}_o");
@@ -76,10 +78,11 @@ impl Writer {
         } else {
             let exact: Vec<&str> = exact.keys().iter().map(|k| k.as_ref()).collect();
             let patterns: Vec<&str> = patterns.keys().iter().map(|k| k.as_ref()).collect();
+            let denied = self.supplied_or(&format!("{v}_sup"), supplied, "allowed", "denied");
             let miss = if patterns.is_empty() {
-                "denied".to_string()
+                denied
             } else {
-                let mut lines = vec![("default".to_string(), "denied".to_string())];
+                let mut lines = vec![("default".to_string(), denied)];
                 for p in &patterns {
                     check_value("origin pattern", p)?;
                     let r = pattern_regex(p).ok_or_else(|| {
@@ -110,6 +113,30 @@ impl Writer {
             ],
         );
         Ok(())
+    }
+
+    /// `fallback` when `supplied` (provided sets' variables) is empty; otherwise `$<target>`,
+    /// mapped to `hit` when any of them is 1 and to `fallback` else.
+    pub(super) fn supplied_or(
+        &mut self,
+        target: &str,
+        supplied: &[String],
+        hit: &str,
+        fallback: &str,
+    ) -> String {
+        if supplied.is_empty() {
+            return fallback.to_string();
+        }
+        let key: String = supplied.iter().map(|s| format!("${s}")).collect();
+        self.map(
+            &q(&key),
+            target,
+            &[
+                ("default".into(), fallback.to_string()),
+                (q("~1"), hit.to_string()),
+            ],
+        );
+        format!("${target}")
     }
 
     /// The value of a hit in a hash `map` keyed on `$http_origin` whose keys are `origins`:
@@ -168,15 +195,16 @@ impl Writer {
     }
 
     /// `$<target>` is 1 when `$http_origin` is byte-exactly one of `origins` (the csrf
-    /// policies' trusted and own origins).
+    /// policies' trusted and own origins), else `miss` (`0`, or a variable).
     pub(super) fn exact_set(
         &mut self,
         target: &str,
         hit: &str,
         origins: &[&str],
+        miss: &str,
     ) -> Result<(), Unsupported> {
-        let value = self.exact_hit(hit, origins, "1", "0")?;
-        let mut lines = vec![("default".to_string(), "0".to_string())];
+        let value = self.exact_hit(hit, origins, "1", miss)?;
+        let mut lines = vec![("default".to_string(), miss.to_string())];
         lines.extend(origins.iter().map(|o| (q(o), value.clone())));
         self.map("$http_origin", target, &lines);
         Ok(())

@@ -77,6 +77,27 @@ pub(super) struct Writer {
     pub(super) dollar: bool,
     /// The shared csrf maps, and the csrf and websocket policies whose maps are written.
     emitted: std::collections::BTreeSet<String>,
+    /// The variables of the sets supplied at run time each policy names.
+    pub(super) supplied: SuppliedVars,
+}
+
+/// The variables of the sets supplied at run time (`provided`) that each policy names, by
+/// the policy's index.
+#[derive(Default)]
+pub(super) struct SuppliedVars {
+    /// Each cors policy's (`allow-origins`).
+    pub(super) cors: Vec<Vec<String>>,
+    /// Each csrf policy's (`trusted-origins`).
+    pub(super) csrf: Vec<Vec<String>>,
+    /// Each websocket policy's (`allow-origins`).
+    pub(super) websocket: Vec<Vec<String>>,
+}
+
+impl SuppliedVars {
+    /// The variables of `list`'s policy `index` (none when out of range).
+    pub(super) fn of(list: &[Vec<String>], index: usize) -> Vec<String> {
+        list.get(index).cloned().unwrap_or_default()
+    }
 }
 
 impl Writer {
@@ -87,6 +108,7 @@ impl Writer {
             ns,
             dollar: false,
             emitted: std::collections::BTreeSet::new(),
+            supplied: SuppliedVars::default(),
         }
     }
 
