@@ -112,8 +112,15 @@ fn mutate(rng: &mut Rng, path: &str) -> String {
 }
 
 /// Requests across allowed, refused, pattern, suffix-confusion, wrong-case and `null` origins,
-/// no Origin, preflights with every method and header mix, and odd paths.
-fn requests(c: &Compilation, profile: &str, n: usize, seed: u64) -> Vec<Request> {
+/// no Origin, preflights with every method and header mix, and odd paths. `supplied`: the
+/// entries of the sets supplied at run time (origins and patterns), drawn like the policy's.
+fn requests(
+    c: &Compilation,
+    profile: &str,
+    n: usize,
+    seed: u64,
+    supplied: &[String],
+) -> Vec<Request> {
     let lowered = c.lower(profile).unwrap();
     let policy = &lowered.policy;
     let mut rng = Rng(seed);
@@ -143,10 +150,32 @@ fn requests(c: &Compilation, profile: &str, n: usize, seed: u64) -> Vec<Request>
         for h in cp.headers().keys() {
             good_names.push(h.to_ascii_lowercase());
         }
-        for p in cp.patterns().keys() {
+    }
+    let supplied_patterns: Vec<&str> = supplied
+        .iter()
+        .map(String::as_str)
+        .filter(|e| e.contains('*'))
+        .collect();
+    let supplied_exact: Vec<&str> = supplied
+        .iter()
+        .map(String::as_str)
+        .filter(|e| !e.contains('*'))
+        .collect();
+    for cp in policy.cors_policies() {
+        let patterns: Vec<&str> = cp.patterns().keys().iter().map(|k| &**k).collect();
+        let exact: Vec<&str> = cp.origins().keys().iter().map(|k| &**k).collect();
+        let (patterns, exact) = if cp.provided().is_empty() {
+            (patterns, exact)
+        } else {
+            (
+                [patterns, supplied_patterns.clone()].concat(),
+                [exact, supplied_exact.clone()].concat(),
+            )
+        };
+        for p in &patterns {
             good.push(p.replace("*.", "ok.").replace(":*", ":8080"));
         }
-        for o in cp.origins().keys() {
+        for o in exact {
             good.push(o.to_string());
             origins.push(o.to_string());
             origins.push(format!("{o}.evil.net"));
@@ -155,7 +184,7 @@ fn requests(c: &Compilation, profile: &str, n: usize, seed: u64) -> Vec<Request>
             origins.push(o.replacen("https://", "http://", 1));
             origins.push(format!("{o}:443"));
         }
-        for p in cp.patterns().keys() {
+        for p in &patterns {
             let base = p.replace(":*", "");
             for label in ["a.", "deep.er.", "A.", "-.", "x_y.", ""] {
                 origins.push(base.replace("*.", label));
@@ -313,7 +342,9 @@ fn is_mutated(p: &str) -> bool {
         || p.split('/').any(|s| s == "." || s == "..")
 }
 
-/// Runs the differential test for one policy and profile; returns (requests, mismatches).
+/// Runs the differential test for one policy and profile, with the sets supplied at run time
+/// `supplied` (name, file) given to both nginx and the runtime; returns (requests,
+/// mismatches).
 fn differential(
     bin: &Path,
     file: &Path,
@@ -321,8 +352,9 @@ fn differential(
     n: usize,
     seed: u64,
     required: &[&str],
+    supplied: &[(&str, &Path)],
 ) -> (usize, Vec<String>) {
-    let c = if file.extension().is_some_and(|x| x == "toml") {
+    let mut c = if file.extension().is_some_and(|x| x == "toml") {
         // A conformance file: its policy is the text between `policy = """` and `"""`.
         let text = std::fs::read_to_string(file).unwrap();
         let policy = text
@@ -334,6 +366,16 @@ fn differential(
     } else {
         Compilation::load(&[file]).unwrap()
     };
+    let mut entries = Vec::new();
+    for (name, path) in supplied {
+        c.supply(name, path).unwrap();
+        let text = std::fs::read_to_string(path).unwrap();
+        entries.extend(
+            text.lines()
+                .filter_map(|l| l.split('#').next()?.split_whitespace().next())
+                .map(str::to_string),
+        );
+    }
     assert!(!c.has_errors(), "{}", c.render());
     let dir = tempdir(&format!(
         "diff-{}-{profile}",
@@ -342,7 +384,7 @@ fn differential(
     let server = start(bin, &setup(bin, &c, profile, &dir, Upstream::Return, false));
     let lowered = c.lower(profile).unwrap();
     let mut mismatches = Vec::new();
-    let reqs = requests(&c, profile, n, seed);
+    let reqs = requests(&c, profile, n, seed, &entries);
     let mut kinds = std::collections::BTreeMap::new();
     for (m, p, h) in &reqs {
         let e = guestlist_compiler::explain::explain(&lowered, m, p, h).unwrap();
@@ -507,7 +549,7 @@ fn nginx_decides_like_the_runtime() {
     let mut total = 0;
     let mut all = Vec::new();
     for (file, profile, seed, n, required) in &cases {
-        let (n, mismatches) = differential(&bin, file, profile, *n, *seed, required);
+        let (n, mismatches) = differential(&bin, file, profile, *n, *seed, required, &[]);
         println!(
             "{} ({profile}): {n} requests, {} mismatches",
             file.display(),
@@ -525,6 +567,112 @@ fn nginx_decides_like_the_runtime() {
         "{} mismatches between nginx and the runtime",
         all.len()
     );
+}
+
+/// A policy with sets supplied at run time: static and supplied origins in one credentialed
+/// cors policy (its set tenant-bound), a `patterns` set next to a static origin, a set that a
+/// csrf policy trusts, and a websocket policy on the tenant-bound set.
+const PROVIDED_POLICY: &str = "\
+origins first-party { \"https://app.example.com\" \"https://*.first.example.com\" }
+origins tenants provided tenant-bound
+origins partners provided patterns
+origins public provided
+cors api {
+    allow-origins      first-party tenants
+    allow-credentials  true
+    allow-methods      PUT DELETE
+    allow-headers      content-type x-request-id
+    max-age            10m
+}
+cors widgets {
+    allow-origins  \"https://static.example.net\" partners public
+    allow-headers  content-type
+    max-age        10m
+}
+csrf forms {
+    trusted-origins  public \"https://trusted.example.com\"
+}
+websocket live {
+    allow-origins  tenants
+}
+route \"/api/*\" { cors api }
+route \"/widgets/*\" { cors widgets; csrf forms }
+route \"/forms/*\" { csrf forms }
+route \"/live\" { websocket live }
+";
+
+/// The files of [`PROVIDED_POLICY`]'s sets, written into `dir`: (name, file).
+fn provided_files(dir: &Path) -> Vec<(&'static str, std::path::PathBuf)> {
+    let sets = [
+        (
+            "tenants",
+            "# customers' own domains\nhttps://a.example.com tenant-a\nhttps://shop.b-example.org tenant-b  # trailing\nhttps://c.example.com:8443 tenant-c\n",
+        ),
+        (
+            "partners",
+            "https://*.partner.example\nhttps://solo.example.org\nhttp://localhost:*\nhttps://*.deep.partner2.example:8443\n",
+        ),
+        ("public", "https://widgets.example.io\nhttps://foo.com\n"),
+    ];
+    sets.iter()
+        .map(|(name, text)| {
+            let path = dir.join(format!("{name}.txt"));
+            std::fs::write(&path, text).unwrap();
+            (*name, path)
+        })
+        .collect()
+}
+
+/// The differential test with sets supplied at run time: nginx reads their entries from
+/// `origins/NAME.conf`, the runtime from `Policy::replace_provided`, and every decision is
+/// the same.
+#[test]
+fn nginx_decides_like_the_runtime_with_supplied_sets() {
+    let Some(bin) = require_tool("nginx") else {
+        return;
+    };
+    let dir = tempdir("provided-policy");
+    let policy = dir.join("provided.policy");
+    std::fs::write(&policy, PROVIDED_POLICY).unwrap();
+    let files = provided_files(&dir);
+    let supplied: Vec<(&str, &Path)> = files.iter().map(|(n, p)| (*n, p.as_path())).collect();
+    let required = [
+        "not-cors",
+        "actual-allowed",
+        "actual-not-allowed",
+        "preflight-ok",
+        "preflight-rejected",
+        "csrf-rejected",
+        "websocket-allowed",
+        "websocket-rejected",
+    ];
+    let (n, mismatches) = differential(&bin, &policy, "default", 20000, 17, &required, &supplied);
+    for m in mismatches.iter().take(20) {
+        println!("MISMATCH {m}");
+    }
+    println!(
+        "differential with supplied sets: {n} requests, {} mismatches",
+        mismatches.len()
+    );
+    assert!(mismatches.is_empty(), "{} mismatches", mismatches.len());
+    // The same entries are allowed in the runtime and refused by a jub0bs-style confusion.
+    let mut c = Compilation::load(&[&policy]).unwrap();
+    for (name, path) in &supplied {
+        c.supply(name, path).unwrap();
+    }
+    let lowered = c.lower("default").unwrap();
+    for (origin, allowed) in [
+        ("https://a.example.com", true),
+        ("https://x.a.example.com", false),
+        ("https://ba.example.com", false),
+        ("https://c.example.com", false),
+        ("https://c.example.com:8443", true),
+        ("https://app.example.com", true),
+    ] {
+        let h = vec![("Origin".to_string(), origin.to_string())];
+        let e = guestlist_compiler::explain::explain(&lowered, "GET", "/api/x", &h).unwrap();
+        assert_eq!(e.kind.as_str() == "actual-allowed", allowed, "{origin}");
+    }
 }
 
 /// With `proxy_pass`, the upstream's own `Access-Control-*` headers are hidden: one

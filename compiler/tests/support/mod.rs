@@ -111,15 +111,42 @@ pub fn wait_for(addr: SocketAddr) {
 }
 
 /// A running nginx, stopped on drop. It runs as one process (`master_process off`), so
-/// killing it leaves no worker behind holding the port.
+/// killing it leaves no worker behind holding the port; or, set up
+/// [`NginxSetup::with_master_process`], as a master and one worker, which it stops with
+/// `nginx -s stop` (the master stops its worker).
 pub struct Nginx {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// The binary, prefix, configuration and error log, for `-s` signals.
+    paths: [PathBuf; 4],
+    master: bool,
+}
+
+impl Nginx {
+    /// Sends `signal` (`reload`, `stop`) with the test's own nginx binary (`-s`), through the
+    /// pid file of its configuration; `true` when nginx delivered it.
+    pub fn signal(&self, signal: &str) -> bool {
+        let [bin, dir, conf, log] = &self.paths;
+        Command::new(bin)
+            .arg("-p")
+            .arg(dir)
+            .arg("-c")
+            .arg(conf)
+            .arg("-e")
+            .arg(log)
+            .args(["-s", signal])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
 }
 
 impl Drop for Nginx {
     fn drop(&mut self) {
+        if self.master && self.signal("stop") {
+            let _ = self.child.wait();
+            return;
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -154,12 +181,21 @@ pub struct NginxSetup {
     own: String,
     /// Lines of the user's own at the `http` level.
     http_own: String,
+    /// A master process and one worker, as nginx runs in production.
+    master: bool,
 }
 
 impl NginxSetup {
     /// The same setup with `lines` of the user's own in the server block (own locations).
     pub fn with_own_lines(mut self, lines: &str) -> NginxSetup {
         self.own = lines.to_string();
+        self
+    }
+
+    /// The same setup run as a master process and one worker (as in production; a reload
+    /// starts a new worker and lets the old one finish its requests).
+    pub fn with_master_process(mut self) -> NginxSetup {
+        self.master = true;
         self
     }
 
@@ -199,7 +235,8 @@ impl NginxSetup {
             "access_log off;".to_string()
         };
         let conf = format!(
-            "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\nevents {{ worker_connections 256; }}\nhttp {{\n    {log}\n    {}\n    client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n    include {d}/out/guestlist-tuning.conf;\n    include {d}/out/guestlist-http.conf;\n    server {{\n        listen 127.0.0.1:{port};\n        include {d}/out/guestlist-server.conf;\n        {}\n{}    }}\n    server {{\n        listen 127.0.0.1:{backend};\n        location / {{ add_header Access-Control-Allow-Origin \"*\" always; add_header X-Powered-By \"PHP/5\" always; add_header Content-Security-Policy \"default-src *\" always; add_header X-Frame-Options \"ALLOWALL\" always; return 200 \"app\\n\"; }}\n        location /repeating/ {{ add_header Permissions-Policy \"camera=()\" always; add_header Permissions-Policy \"usb=()\" always; add_header Referrer-Policy \"no-referrer\" always; add_header Referrer-Policy \"same-origin\" always; add_header Content-Security-Policy \"img-src *\" always; add_header Content-Security-Policy \"script-src 'self'\" always; add_header Strict-Transport-Security \"max-age=1\" always; add_header Strict-Transport-Security \"max-age=2\" always; add_header Set-Cookie \"a=1\" always; add_header Set-Cookie \"b=2\" always; add_header X-Frame-Options \"SAMEORIGIN\" always; return 200 \"app\\n\"; }}\n    }}\n}}\n",
+            "daemon off;\nmaster_process {};\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\nevents {{ worker_connections 256; }}\nhttp {{\n    {log}\n    {}\n    client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n    include {d}/out/guestlist-tuning.conf;\n    include {d}/out/guestlist-http.conf;\n    server {{\n        listen 127.0.0.1:{port};\n        include {d}/out/guestlist-server.conf;\n        {}\n{}    }}\n    server {{\n        listen 127.0.0.1:{backend};\n        location / {{ add_header Access-Control-Allow-Origin \"*\" always; add_header X-Powered-By \"PHP/5\" always; add_header Content-Security-Policy \"default-src *\" always; add_header X-Frame-Options \"ALLOWALL\" always; return 200 \"app\\n\"; }}\n        location /repeating/ {{ add_header Permissions-Policy \"camera=()\" always; add_header Permissions-Policy \"usb=()\" always; add_header Referrer-Policy \"no-referrer\" always; add_header Referrer-Policy \"same-origin\" always; add_header Content-Security-Policy \"img-src *\" always; add_header Content-Security-Policy \"script-src 'self'\" always; add_header Strict-Transport-Security \"max-age=1\" always; add_header Strict-Transport-Security \"max-age=2\" always; add_header Set-Cookie \"a=1\" always; add_header Set-Cookie \"b=2\" always; add_header X-Frame-Options \"SAMEORIGIN\" always; return 200 \"app\\n\"; }}\n    }}\n}}\n",
+            if self.master { "on" } else { "off" },
             self.http_own,
             self.own,
             if self.catch_all { String::new() } else { "        location / { return 200 \"unrouted\\n\"; }\n".to_string() }
@@ -239,6 +276,7 @@ pub fn setup(
         catch_all: lowered.policy.routes().iter().any(|r| r.pattern() == "/*"),
         own: String::new(),
         http_own: String::new(),
+        master: false,
     };
     // `nginx -t` does not bind: any ports do for the check.
     let conf_path = setup.write(candidate_port(), candidate_port());
@@ -302,7 +340,14 @@ fn start_with(bin: &Path, setup: &NginxSetup, mut server_port: impl FnMut() -> u
         });
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         match exited {
-            None => return Nginx { child, addr },
+            None => {
+                return Nginx {
+                    child,
+                    addr,
+                    paths: [bin.to_path_buf(), dir.clone(), conf, error_log],
+                    master: setup.master,
+                }
+            }
             Some(status) => {
                 let log = std::fs::read_to_string(&error_log).unwrap_or_default();
                 assert!(
