@@ -675,6 +675,259 @@ fn nginx_decides_like_the_runtime_with_supplied_sets() {
     }
 }
 
+/// A status and the policy headers (lowercase names, sorted).
+type Answer = (u16, Vec<(String, String)>);
+
+/// One HTTP/1.1 exchange on `conn`: the status and the policy headers of a complete, valid
+/// answer; `Err(None)` when the connection closed before any byte of it; `Err(Some(why))`
+/// for anything else (a cut or malformed answer).
+fn exchange(
+    conn: &mut std::io::BufReader<TcpStream>,
+    request: &str,
+) -> Result<Answer, Option<String>> {
+    use std::io::BufRead;
+    let fail = |why: String| Err(Some(why));
+    if conn.get_mut().write_all(request.as_bytes()).is_err() {
+        return Err(None);
+    }
+    let mut line = String::new();
+    match conn.read_line(&mut line) {
+        Ok(0) | Err(_) if line.is_empty() => return Err(None),
+        Err(e) => return fail(format!("status line: {e}")),
+        Ok(_) => {}
+    }
+    let Some(status) = line
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|l| l.get(..3))
+        .and_then(|c| c.parse::<u16>().ok())
+    else {
+        return fail(format!("not a status line: {line:?}"));
+    };
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        match conn.read_line(&mut h) {
+            Ok(0) => return fail("cut in the headers".into()),
+            Err(e) => return fail(format!("headers: {e}")),
+            Ok(_) => {}
+        }
+        if h == "\r\n" {
+            break;
+        }
+        let Some((n, v)) = h.trim_end().split_once(':') else {
+            return fail(format!("not a header: {h:?}"));
+        };
+        headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
+    }
+    let length = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok());
+    match (status, length) {
+        (204 | 304, _) => {}
+        (_, Some(n)) => {
+            let mut body = vec![0; n];
+            if let Err(e) = conn.read_exact(&mut body) {
+                return fail(format!("body of {n} bytes: {e}"));
+            }
+        }
+        (_, None) => return fail(format!("{status} without a length: {headers:?}")),
+    }
+    headers.retain(|(n, _)| support::is_policy_header(n));
+    headers.sort();
+    Ok((status, headers))
+}
+
+/// A provided set changed while nginx serves: a client thread sends a bounded loop of
+/// requests (keep-alive connections and fresh ones) while `origins/tenants.conf` alone is
+/// regenerated with another set and nginx (master and worker, as in production) reloads.
+/// Every answer is complete and is the runtime's decision with the old set or the new one;
+/// connections opened once the old worker has exited get the new set's; both sets answered.
+#[test]
+fn a_reload_swaps_a_supplied_set_without_losing_a_request() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let Some(bin) = require_tool("nginx") else {
+        return;
+    };
+    let dir = tempdir("provided-reload");
+    let policy = dir.join("p.policy");
+    std::fs::write(&policy, PROVIDED_POLICY).unwrap();
+    let files = provided_files(&dir);
+    // Two tenant sets of 1,001 entries that differ in one origin of the same length.
+    let filler: String = (0..1000)
+        .map(|i| format!("https://t{i}.tenants.example tenant-{i}\n"))
+        .collect();
+    let (old_file, new_file) = (dir.join("old.txt"), dir.join("new.txt"));
+    std::fs::write(&old_file, format!("{filler}https://old.example.com old\n")).unwrap();
+    std::fs::write(&new_file, format!("{filler}https://new.example.com new\n")).unwrap();
+    let compile = |tenants: &Path| {
+        let mut c = Compilation::load(&[&policy]).unwrap();
+        c.supply("tenants", tenants).unwrap();
+        for (name, path) in &files {
+            if *name != "tenants" {
+                c.supply(name, path).unwrap();
+            }
+        }
+        assert!(!c.has_errors(), "{}", c.render());
+        c
+    };
+    let (old, new) = (compile(&old_file), compile(&new_file));
+    // The requests, and each one's answer with either set (the runtime's decision).
+    let kinds: Vec<(&str, Vec<(String, String)>)> = ["old", "new"]
+        .iter()
+        .flat_map(|who| {
+            let origin = ("Origin".to_string(), format!("https://{who}.example.com"));
+            let acrm = (
+                "Access-Control-Request-Method".to_string(),
+                "PUT".to_string(),
+            );
+            [
+                ("GET", vec![origin.clone()]),
+                ("OPTIONS", vec![origin, acrm]),
+            ]
+        })
+        .collect();
+    let answers = |c: &Compilation| -> Vec<Answer> {
+        let lowered = c.lower("default").unwrap();
+        kinds
+            .iter()
+            .map(|(m, h)| {
+                let e = guestlist_compiler::explain::explain(&lowered, m, "/api/x", h).unwrap();
+                let mut want = e.headers.clone();
+                want.sort();
+                (e.status.unwrap_or(200), want)
+            })
+            .collect()
+    };
+    let (want_old, want_new) = (answers(&old), answers(&new));
+    assert_ne!(want_old, want_new);
+    let setup = setup(&bin, &old, "default", &dir, Upstream::Return, false).with_master_process();
+    let server = start(&bin, &setup);
+    let addr = server.addr;
+    let requests: Vec<String> = kinds
+        .iter()
+        .map(|(m, h)| {
+            let mut r = format!("{m} /api/x HTTP/1.1\r\nHost: localhost\r\n");
+            for (n, v) in h {
+                r.push_str(&format!("{n}: {v}\r\n"));
+            }
+            r + "\r\n"
+        })
+        .collect();
+    let switched = std::sync::Arc::new(AtomicBool::new(false));
+    let done = std::sync::Arc::new(AtomicUsize::new(0));
+    let client = {
+        let (switched, done) = (switched.clone(), done.clone());
+        let (want_old, want_new) = (want_old.clone(), want_new.clone());
+        let requests = requests.clone();
+        std::thread::spawn(move || {
+            // (request, connection opened after the switch, answer matched the new set).
+            let mut results: Vec<(usize, bool, bool)> = Vec::new();
+            let mut failures: Vec<String> = Vec::new();
+            let (mut retries, mut after) = (0, 0);
+            let connect = || {
+                let s = TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                (std::io::BufReader::new(s), switched.load(Ordering::SeqCst))
+            };
+            let mut conn: Option<(std::io::BufReader<TcpStream>, bool)> = None;
+            let mut used = 0;
+            // Bounded: at most 100,000 requests; 2,000 more once the new set is in force.
+            for i in 0..100_000 {
+                if switched.load(Ordering::SeqCst) {
+                    after += 1;
+                    if after > 2000 {
+                        break;
+                    }
+                }
+                // Every 21 requests: one on a fresh connection, then 20 on one kept alive.
+                if i % 21 == 0 || conn.is_none() {
+                    conn = Some(connect());
+                    used = 0;
+                }
+                let k = i % requests.len();
+                let (mut c, mut fresh_after) = conn.take().unwrap();
+                let mut answer = exchange(&mut c, &requests[k]);
+                // A kept-alive connection the old worker closed before reading the request:
+                // sent again on a new one, as HTTP clients do (RFC 9112, section 9.3.1).
+                if answer == Err(None) && used > 0 {
+                    retries += 1;
+                    (c, fresh_after) = connect();
+                    used = 0;
+                    answer = exchange(&mut c, &requests[k]);
+                }
+                used += 1;
+                match answer {
+                    Ok(got) if got == want_new[k] => results.push((k, fresh_after, true)),
+                    Ok(got) if got == want_old[k] => results.push((k, fresh_after, false)),
+                    Ok(got) => failures.push(format!(
+                        "request {i} ({k}): {got:?}, neither {:?} nor {:?}",
+                        want_old[k], want_new[k]
+                    )),
+                    Err(why) => failures.push(format!("request {i} ({k}): {why:?}")),
+                }
+                done.fetch_add(1, Ordering::SeqCst);
+                if i % 21 != 0 {
+                    conn = Some((c, fresh_after));
+                }
+            }
+            (results, failures, retries)
+        })
+    };
+    support::poll_until(
+        "the client's first requests",
+        Duration::from_secs(15),
+        || (done.load(Ordering::SeqCst) >= 500).then_some(()),
+    );
+    // Only the set's file changes.
+    let opts = guestlist_compiler::emit::nginx::Options {
+        include_root: dir.join("out").to_string_lossy().into_owned(),
+        upstream_include: Some(dir.join("upstream.conf").to_string_lossy().into_owned()),
+        generated_by: "guestlist test harness".into(),
+    };
+    let emit = |c: &Compilation| {
+        let lowered = c.lower("default").unwrap();
+        guestlist_compiler::emit::nginx::emit(c, &lowered, &opts).unwrap()
+    };
+    let (before, after) = (emit(&old), emit(&new));
+    let changed: Vec<&str> = after
+        .iter()
+        .filter(|f| !before.contains(f))
+        .map(|f| f.path.as_str())
+        .collect();
+    assert_eq!(changed, ["origins/tenants.conf"]);
+    guestlist_compiler::emit::nginx::write(&dir.join("out"), &after).unwrap();
+    assert!(server.signal("reload"), "nginx -s reload failed");
+    // In force once a fresh connection gets the new set's answer and the old worker, which
+    // may still accept connections while it shuts down, has exited.
+    support::poll_until("the new set in force", Duration::from_secs(15), || {
+        let mut c = std::io::BufReader::new(TcpStream::connect(addr).ok()?);
+        (exchange(&mut c, &requests[0]).ok()? == want_new[0]).then_some(())
+    });
+    support::poll_until("the old worker to exit", Duration::from_secs(30), || {
+        (support::Nginx::children(server.pid()) == 1).then_some(())
+    });
+    switched.store(true, Ordering::SeqCst);
+    let (results, failures, retries) = client.join().unwrap();
+    let new_count = results.iter().filter(|r| r.2).count();
+    println!(
+        "reload under load: {} answers ({} with the old set, {new_count} with the new), {retries} resent on a closed keep-alive connection, {} failed",
+        results.len(),
+        results.len() - new_count,
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{failures:?}");
+    assert!(
+        results.len() > new_count && new_count >= 1000,
+        "{}",
+        results.len()
+    );
+    let stale: Vec<_> = results.iter().filter(|r| r.1 && !r.2).collect();
+    assert!(stale.is_empty(), "old set after the switch: {stale:?}");
+    let log = std::fs::read_to_string(dir.join("logs/error.log")).unwrap_or_default();
+    assert!(!log.contains("could not build"), "{log}");
+}
+
 /// With `proxy_pass`, the upstream's own `Access-Control-*` headers are hidden: one
 /// Access-Control-Allow-Origin, never two; the user's own add_header next to the include stays.
 #[test]

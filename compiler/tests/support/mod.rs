@@ -124,6 +124,26 @@ pub struct Nginx {
 }
 
 impl Nginx {
+    /// The process id of nginx (the master, with [`NginxSetup::with_master_process`]).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// How many processes `pid` has as their parent (Linux: from `/proc`).
+    pub fn children(pid: u32) -> usize {
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return 0;
+        };
+        dir.filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("stat")).ok())
+            .filter(|stat| {
+                // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                    .is_some_and(|ppid| ppid == pid.to_string())
+            })
+            .count()
+    }
+
     /// Sends `signal` (`reload`, `stop`) with the test's own nginx binary (`-s`), through the
     /// pid file of its configuration; `true` when nginx delivered it.
     pub fn signal(&self, signal: &str) -> bool {
