@@ -1208,6 +1208,70 @@ fn origins_files_are_checked_and_supplied() {
         err.contains("warning[GL1407]: origins set `tenants` is empty in the nginx configuration"),
         "{err}"
     );
+    assert!(std::fs::read_to_string(out.join("origins/tenants.conf"))
+        .unwrap()
+        .contains("EMPTY: no entries were supplied"),);
+    // `emit nginx` and `build` take the file: its entries go to origins/tenants.conf alone,
+    // never to the Rust output; bad entries and usage errors write nothing.
+    for cmd in [&["emit", "nginx"][..], &["build"][..]] {
+        let out = dir.join(format!("out-{}", cmd.len()));
+        let o_arg = out.to_str().unwrap();
+        let with = |origins: &str| {
+            let mut args = cmd.to_vec();
+            args.extend([p, "-o", o_arg, "--origins", origins]);
+            run(&args)
+        };
+        for (args, code) in [
+            (arg("tenants", &bad), 1),
+            (arg("nosuch", &good), 2),
+            (arg("fixed", &good), 2),
+            (arg("tenants", &dir.join("missing.txt")), 2),
+        ] {
+            let o = with(&args);
+            let err = text(&o.stderr);
+            assert_eq!(o.status.code(), Some(code), "{cmd:?} {args}: {err}");
+            assert!(!out.exists(), "{cmd:?} {args}: wrote {}", out.display());
+            if code == 1 {
+                assert!(
+                    err.contains("bad.txt:2:1") && err.contains("GL0214"),
+                    "{err}"
+                );
+            }
+        }
+        let o = with(&arg("tenants", &good));
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{cmd:?}: {err}");
+        assert!(!err.contains("GL1407"), "{err}");
+        let nginx = if cmd.len() == 1 {
+            out.join("nginx")
+        } else {
+            out.clone()
+        };
+        let set = std::fs::read_to_string(nginx.join("origins/tenants.conf")).unwrap();
+        let http = std::fs::read_to_string(nginx.join("guestlist-http.conf")).unwrap();
+        for origin in ["https://a.example.com", "https://b.example.com"] {
+            assert!(set.contains(&format!("\"{origin}\" 1;")), "{set}");
+            assert!(!http.contains(origin), "{http}");
+            assert!(!set.contains("tenant-a"), "keys stay out of nginx: {set}");
+        }
+        assert!(
+            http.contains(&format!(
+                "include {}/origins/tenants.conf;",
+                std::fs::canonicalize(&nginx).unwrap().display()
+            )),
+            "{http}"
+        );
+        if cmd.len() == 1 {
+            let rust = std::fs::read_to_string(out.join("guestlist_policy.rs")).unwrap();
+            assert!(
+                !rust.contains("a.example.com") && !rust.contains("b.example.com"),
+                "{rust}"
+            );
+            assert!(rust.contains("tenants"), "{rust}");
+        }
+    }
+    let o = run(&["emit", "rust", p, "--origins", &arg("tenants", &good)]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     // The docs show the set as supplied at run time, tenant-bound.
     let o = run(&["emit", "docs", p]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
