@@ -480,6 +480,33 @@ impl Program {
         }
     }
 
+    /// The static origins of every cors policy that names the set `name` in some profile, in
+    /// that profile (sets expanded), and whether one of those policies allows `*`: what a
+    /// supplied entry of the set may not overlap.
+    pub fn static_origins_beside(&self, name: &str) -> (bool, Vec<&guestlist_origins::Origin>) {
+        let mut any = false;
+        let mut out: Vec<&guestlist_origins::Origin> = Vec::new();
+        for profile in self.all_profiles() {
+            for c in self.cors.iter().filter(|c| active(&c.when, &profile)) {
+                if !self
+                    .provided_in(&c.origins, &profile)
+                    .iter()
+                    .any(|(s, _)| s.name == name)
+                {
+                    continue;
+                }
+                for e in self.effective_origins(c, &profile).0 {
+                    match e.value {
+                        OriginRef::Any => any = true,
+                        OriginRef::Literal(o) if !out.contains(&o) => out.push(o),
+                        OriginRef::Literal(_) | OriginRef::Set(_) => {}
+                    }
+                }
+            }
+        }
+        (any, out)
+    }
+
     /// A CORS policy by name.
     pub fn cors_decl(&self, name: &str) -> Option<(usize, &CorsDecl)> {
         self.cors.iter().enumerate().find(|(_, c)| c.name == name)

@@ -195,6 +195,7 @@ impl Compilation {
         let file = load::open_regular(path).map_err(|e| unreadable(&e))?;
         let bytes = guestlist_origins::read_bounded(file).map_err(|e| unreadable(&e))?;
         let context = self.program.supplied_context(name, flags.patterns);
+        let (any, origins) = self.program.static_origins_beside(name);
         let (entries, diags) = check::supplied::check_file(
             &mut self.sources,
             &shown,
@@ -202,6 +203,7 @@ impl Compilation {
             &bytes,
             context,
             flags.tenant_bound,
+            &check::supplied::Beside { any, origins },
         );
         self.diagnostics
             .retain(|d| !(d.code == "GL1403" && self.sources.snippet(d.span) == name));

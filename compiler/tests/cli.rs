@@ -1162,7 +1162,7 @@ fn origins_files_are_checked_and_supplied() {
     let bad = dir.join("bad.txt");
     std::fs::write(
         &bad,
-        "https://a.example.com tenant-a\nhttp://b.example.com tenant-b\nhttps://C.example.com tenant-c\nhttps://d.example.com\nhttps://e.example.com k extra\nhttps://a.example.com tenant-x\n",
+        "https://a.example.com tenant-a\nhttp://b.example.com tenant-b\nhttps://C.example.com tenant-c\nhttps://d.example.com\nhttps://e.example.com k extra\nhttps://a.example.com tenant-x\nhttps://fixed.example.com tenant-f\n",
     )
     .unwrap();
     let p = policy.to_str().unwrap();
@@ -1178,6 +1178,7 @@ fn origins_files_are_checked_and_supplied() {
         ("GL1405", "bad.txt:4:1"),
         ("GL1405", "bad.txt:5:1"),
         ("GL1405", "bad.txt:6:1"),
+        ("GL1408", "bad.txt:7:1"),
     ] {
         assert!(
             err.lines()
@@ -1489,4 +1490,39 @@ fn values_no_target_carries_are_check_errors_everywhere() {
             .to_string();
         assert!(e.contains("error[GL0839]") && e.contains(at), "{e}");
     }
+}
+
+#[test]
+fn a_supplied_entry_never_overlaps_a_static_origin() {
+    let dir = support::tempdir("origins-overlap");
+    let policy = dir.join("p.policy");
+    std::fs::write(
+        &policy,
+        "origins partners provided patterns\norigins own { \"https://app.example.com\" \"https://*.x.example.net\" }\ncors api {\n    allow-origins  partners own\n    max-age        10m\n}\nroute \"/api/*\" { cors api }\n",
+    )
+    .unwrap();
+    let file = dir.join("partners.txt");
+    std::fs::write(
+        &file,
+        "https://*.example.com\nhttps://a.x.example.net\nhttps://*.x.example.net\nhttps://*.other.example.org\nhttps://b.example.org\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "check",
+        policy.to_str().unwrap(),
+        "--origins",
+        &format!("partners={}", file.display()),
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    let at = |line: usize| {
+        lines.windows(2).any(|w| {
+            w[0].starts_with("error[GL1408]") && w[1].ends_with(&format!("partners.txt:{line}:1"))
+        })
+    };
+    // A pattern over a static origin, an origin a static pattern allows, the same pattern.
+    assert!(at(1) && at(2) && at(3), "{err}");
+    // Entries beside the static ones pass.
+    assert!(!at(4) && !at(5), "{err}");
 }

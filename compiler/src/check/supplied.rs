@@ -11,6 +11,29 @@ use super::origin::diagnostic;
 use crate::diag::Diagnostic;
 use crate::source::{SourceMap, Span};
 
+/// What a supplied entry may not overlap: the static origins of the cors policies naming the
+/// set ([`Program::static_origins_beside`](crate::ir::Program::static_origins_beside)).
+pub(crate) struct Beside<'p> {
+    /// One of those policies allows `*`.
+    pub(crate) any: bool,
+    /// Their static origins and patterns.
+    pub(crate) origins: Vec<&'p guestlist_origins::Origin>,
+}
+
+impl Beside<'_> {
+    /// The static origin `o` overlaps (equal to it, allowed by it, or a pattern `o` covers),
+    /// as written in the policy.
+    fn overlap(&self, o: &guestlist_origins::Origin) -> Option<String> {
+        if self.any {
+            return Some("*".into());
+        }
+        self.origins
+            .iter()
+            .find(|s| s.canonical == o.canonical || s.covers(o) || o.covers(s))
+            .map(|s| s.canonical.clone())
+    }
+}
+
 /// Checks the file `name` (`bytes`, at most `guestlist_origins::MAX_FILE_BYTES` of them, or
 /// one more when it is larger) for a set whose entries carry a key exactly when
 /// `tenant_bound`: the good entries with their lines, and the findings. The file joins
@@ -22,6 +45,7 @@ pub(crate) fn check_file(
     bytes: &[u8],
     context: Context,
     tenant_bound: bool,
+    beside: &Beside<'_>,
 ) -> (Vec<(guestlist::SuppliedEntry, usize)>, Vec<Diagnostic>) {
     let text = String::from_utf8_lossy(bytes).into_owned();
     let id = sources.add(name, path, text.clone());
@@ -77,13 +101,27 @@ pub(crate) fn check_file(
             continue;
         }
         match guestlist_origins::check_supplied(&e.origin, context) {
-            Ok(_) => entries.push((
-                guestlist::SuppliedEntry {
-                    origin: e.origin,
-                    key: e.key,
-                },
-                e.line,
-            )),
+            Ok(o) => {
+                if let Some(s) = beside.overlap(&o) {
+                    diags.push(
+                        Diagnostic::new(
+                            "GL1408",
+                            origin_span,
+                            format!("a supplied entry overlapping the static origin `{s}`"),
+                        )
+                        .label("a cors policy naming this set allows it, or it allows that origin, already")
+                        .help("remove the line, or the static origin: an origin is either in the policy or supplied, so that removing it from one place removes it"),
+                    );
+                    continue;
+                }
+                entries.push((
+                    guestlist::SuppliedEntry {
+                        origin: e.origin,
+                        key: e.key,
+                    },
+                    e.line,
+                ));
+            }
             Err(findings) => {
                 let len = e.origin.len();
                 // No fix: `check --fix` rewrites policy files, never a supplied file.

@@ -192,6 +192,7 @@ pub const ALL: &[CodeInfo] = &[
     c("GL1405", E, "a malformed line in a supplied file"),
     c("GL1406", E, "a supplied file over its limits"),
     c("GL1407", W, "a provided set empty in the nginx output"),
+    c("GL1408", E, "a supplied entry overlapping a static origin"),
 ];
 
 /// Looks a code up.
