@@ -195,6 +195,7 @@ impl Compilation {
     /// Reads and checks the file of the set `name` again, as [`Compilation::supply`] does,
     /// without keeping it: its entries with their lines, or its findings rendered (each at its
     /// file, line and column) when any is an error. `serve` re-reads its files with it.
+    #[cfg(feature = "cli")]
     pub(crate) fn reread_supplied(
         &self,
         name: &str,
