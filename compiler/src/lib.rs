@@ -179,38 +179,34 @@ impl Compilation {
     /// and a bad entry is a diagnostic at its file, line and column. Explain, `test` and
     /// `lower` then decide with the entries.
     pub fn supply(&mut self, name: &str, path: &Path) -> Result<(), SupplyError> {
-        let set = self
-            .program
-            .set(name)
-            .ok_or_else(|| SupplyError::UnknownSet(name.to_string()))?;
-        let flags = set
-            .provided
-            .ok_or_else(|| SupplyError::NotProvided(name.to_string()))?;
+        // A set supplied before is a provided set of the policy: only the repeat is wrong.
         if self.supplied.iter().any(|(n, _, _)| n == name) {
             return Err(SupplyError::Twice(name.to_string()));
         }
-        let shown = path.display().to_string();
-        let unreadable =
-            |e: &dyn std::fmt::Display| SupplyError::Unreadable(shown.clone(), e.to_string());
-        let file = load::open_regular(path).map_err(|e| unreadable(&e))?;
-        let bytes = guestlist_origins::read_bounded(file).map_err(|e| unreadable(&e))?;
-        let context = self.program.supplied_context(name, flags.patterns);
-        let (any, origins) = self.program.static_origins_beside(name);
-        let (entries, diags) = check::supplied::check_file(
-            &mut self.sources,
-            &shown,
-            path,
-            &bytes,
-            context,
-            flags.tenant_bound,
-            &check::supplied::Beside { any, origins },
-        );
+        let (supplied, diags) = read_supplied(&self.program, &mut self.sources, name, path)?;
         self.diagnostics
             .retain(|d| !(d.code == "GL1403" && self.sources.snippet(d.span) == name));
         self.diagnostics.extend(diags);
         diag::normalize(&mut self.diagnostics);
-        self.supplied.push((name.to_string(), shown, entries));
+        self.supplied.push(supplied);
         Ok(())
+    }
+
+    /// Reads and checks the file of the set `name` again, as [`Compilation::supply`] does,
+    /// without keeping it: its entries with their lines, or its findings rendered (each at its
+    /// file, line and column) when any is an error. `serve` re-reads its files with it.
+    #[cfg(feature = "cli")]
+    pub(crate) fn reread_supplied(
+        &self,
+        name: &str,
+        path: &Path,
+    ) -> Result<Result<Vec<(guestlist::SuppliedEntry, usize)>, String>, SupplyError> {
+        let mut sources = SourceMap::default();
+        let ((_, _, entries), diags) = read_supplied(&self.program, &mut sources, name, path)?;
+        if check::has_errors(&diags) {
+            return Ok(Err(diag::render::render(&sources, &diags)));
+        }
+        Ok(Ok(entries))
     }
 
     /// Where the entry `entry` of the supplied set `set` came from: the file's name and the
@@ -281,6 +277,39 @@ impl Compilation {
     pub fn structure(&self) -> Vec<String> {
         self.files.iter().flat_map(ast::File::structure).collect()
     }
+}
+
+/// The file of the provided set `name`, read (at most `guestlist_origins::MAX_FILE_BYTES`)
+/// and checked in the strictest context `program` uses the set in; the file joins `sources`.
+fn read_supplied(
+    program: &ir::Program,
+    sources: &mut SourceMap,
+    name: &str,
+    path: &Path,
+) -> Result<(Supplied, Vec<Diagnostic>), SupplyError> {
+    let set = program
+        .set(name)
+        .ok_or_else(|| SupplyError::UnknownSet(name.to_string()))?;
+    let flags = set
+        .provided
+        .ok_or_else(|| SupplyError::NotProvided(name.to_string()))?;
+    let shown = path.display().to_string();
+    let unreadable =
+        |e: &dyn std::fmt::Display| SupplyError::Unreadable(shown.clone(), e.to_string());
+    let file = load::open_regular(path).map_err(|e| unreadable(&e))?;
+    let bytes = guestlist_origins::read_bounded(file).map_err(|e| unreadable(&e))?;
+    let context = program.supplied_context(name, flags.patterns);
+    let (any, origins) = program.static_origins_beside(name);
+    let (entries, diags) = check::supplied::check_file(
+        sources,
+        &shown,
+        path,
+        &bytes,
+        context,
+        flags.tenant_bound,
+        &check::supplied::Beside { any, origins },
+    );
+    Ok(((name.to_string(), shown, entries), diags))
 }
 
 /// Why a policy could not be lowered.

@@ -1526,3 +1526,118 @@ fn a_supplied_entry_never_overlaps_a_static_origin() {
     // Entries beside the static ones pass.
     assert!(!at(4) && !at(5), "{err}");
 }
+
+/// `check --origins` and the runtime's `replace_provided` take the same entries: the same
+/// entries, each alone, go to both, in a credentialed cors set that takes patterns and in a
+/// set named by a csrf policy and a cors policy without credentials.
+#[test]
+fn check_origins_and_the_runtime_accept_the_same_entries() {
+    let dir = tempdir("origins-agree");
+    let entries = [
+        "https://a.example.com",
+        "https://a.example.com:8443",
+        "http://a.example.com",
+        "http://localhost:3000",
+        "http://127.0.0.1:8080",
+        "http://[::1]:3000",
+        "ws://a.example.com",
+        "wss://a.example.com",
+        "ws://localhost:3000",
+        "ftp://a.example.com",
+        "FTP://a.example.com",
+        "chrome-extension://abcdefghijklmnop",
+        "moz-extension://1b2c3d4e-aaaa-bbbb-cccc-0123456789ab",
+        "file:///etc/passwd",
+        "https://*.example.com",
+        "https://*.b.example.com:*",
+        "https://c.example.com:*",
+        "wss://*.example.com",
+        "https://*.github.io",
+        "https://*.co.uk",
+        "https://A.example.com",
+        "https://a.example.com/",
+        "https://a.example.com.",
+        "https://a.example.com:443",
+        "https://xn--bcher-kva.example",
+        "https://bücher.example",
+        "https://[::ffff:7f00:1]",
+        "https://1.2.3.4",
+        "https://a_b.example.com",
+        "https://-a.example.com",
+        "https://foo.com:0",
+        "null",
+        "*",
+        "example.com",
+        "a+b.c-d://example.com",
+    ];
+    let policies = [
+        (
+            "credentials",
+            "origins tenants provided patterns\ncors api {\n    allow-origins      tenants\n    allow-credentials  true\n}\nroute \"/api/*\" { cors api }\n",
+        ),
+        (
+            "csrf",
+            "origins tenants provided patterns\ncors api {\n    allow-origins  tenants\n}\ncsrf forms {\n    trusted-origins  tenants\n}\nroute \"/api/*\" { cors api }\nroute \"/form/*\" { csrf forms }\n",
+        ),
+    ];
+    let file = dir.join("entries.txt");
+    std::fs::write(&file, entries.join("\n") + "\n").unwrap();
+    let mut accepted_somewhere = 0;
+    for (what, text_) in policies {
+        let policy = dir.join(format!("{what}.policy"));
+        std::fs::write(&policy, text_).unwrap();
+        // The policy alone is clean, so every error below is an entry's.
+        let o = run(&["check", policy.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{what}: {}", text(&o.stderr));
+        let o = run(&[
+            "check",
+            policy.to_str().unwrap(),
+            "--format",
+            "json",
+            "--origins",
+            &format!("tenants={}", file.display()),
+        ]);
+        let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let refused_lines: std::collections::BTreeSet<u64> = json["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["severity"] == "error")
+            .map(|d| {
+                assert!(d["file"].as_str().unwrap().ends_with("entries.txt"), "{d}");
+                d["line"].as_u64().unwrap()
+            })
+            .collect();
+        let lowered = guestlist_compiler::Compilation::load(std::slice::from_ref(&policy))
+            .unwrap()
+            .lower("default")
+            .unwrap();
+        for (i, e) in entries.iter().enumerate() {
+            let by_cli = !refused_lines.contains(&(i as u64 + 1));
+            let by_runtime = lowered
+                .policy
+                .replace_provided(
+                    "tenants",
+                    [guestlist::SuppliedEntry {
+                        origin: (*e).to_string(),
+                        key: None,
+                    }],
+                )
+                .unwrap();
+            assert_eq!(
+                by_cli,
+                by_runtime.is_ok(),
+                "{what}: {e}: check --origins {} it, the runtime {}",
+                if by_cli { "accepts" } else { "refuses" },
+                match &by_runtime {
+                    Ok(_) => "accepts it".to_string(),
+                    Err(x) => format!("refuses it: {x}"),
+                }
+            );
+            accepted_somewhere += usize::from(by_cli);
+        }
+        assert_eq!(o.status.code(), Some(1), "{what}: some entries are bad");
+    }
+    // Both sides accept some entries: the comparison is not of two refusals.
+    assert!(accepted_somewhere >= 6, "{accepted_somewhere}");
+}

@@ -347,3 +347,92 @@ fn only_regular_files_are_read() {
         assert!(e.contains("GL0204"), "import {target}: {e}");
     }
 }
+
+/// Hostile files given to `check --origins`: binary data, a 10 MB line, NUL bytes, invalid
+/// UTF-8, a file far over 16 MiB (sparse: the read stops one byte past the limit, or the test
+/// would read gigabytes). Each is a clear error at its place (exit 1), never a panic.
+#[test]
+fn hostile_supplied_files_get_clear_errors() {
+    let dir = tempdir("hostile-supplied");
+    let policy = dir.join("p.policy");
+    std::fs::write(
+        &policy,
+        "origins tenants provided\ncors api { allow-origins tenants }\nroute \"/api/*\" { cors api }\n",
+    )
+    .unwrap();
+    let mut binary = b"\x7fELF\x02\x01\x01\x00".to_vec();
+    binary.extend((0..=255u8).cycle().take(1 << 16));
+    let long = format!("https://{}.example.com\n", "a".repeat(10 << 20)).into_bytes();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("binary.txt", binary, "error[GL1405]"),
+        ("long.txt", long, "error[GL0201]"),
+        (
+            "nul.txt",
+            b"https://a.example.com\nhttps://b.example.com\0\n".to_vec(),
+            "error[GL1405]",
+        ),
+        (
+            "latin1.txt",
+            b"https://a.example.com\nhttps://b\xe9.example.com\n".to_vec(),
+            "error[GL1405]",
+        ),
+    ];
+    for (name, bytes, want) in cases {
+        let file = dir.join(name);
+        std::fs::write(&file, bytes).unwrap();
+        let o = run(&[
+            "check",
+            policy.to_str().unwrap(),
+            "--origins",
+            &format!("tenants={}", file.display()),
+        ]);
+        no_panic(&o);
+        let err = text(&o.stderr);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{name}: {}",
+            &err[..err.len().min(2000)]
+        );
+        assert!(
+            err.contains(want),
+            "{name}: {}",
+            &err[..err.len().min(2000)]
+        );
+        assert!(
+            err.contains(&format!("{name}:")),
+            "{name}: the file is named"
+        );
+        // The output stays readable: the 10 MB line is not echoed whole.
+        assert!(err.len() < 1 << 20, "{name}: {} bytes of stderr", err.len());
+    }
+    // NUL and invalid UTF-8 are named at their line.
+    let o = run(&[
+        "check",
+        policy.to_str().unwrap(),
+        "--origins",
+        &format!("tenants={}", dir.join("nul.txt").display()),
+    ]);
+    assert!(
+        text(&o.stderr).contains("nul.txt:2:"),
+        "{}",
+        text(&o.stderr)
+    );
+    // Far over the limit: one error naming it.
+    let big = dir.join("big.txt");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(4 << 30)
+        .unwrap();
+    let o = run(&[
+        "check",
+        policy.to_str().unwrap(),
+        "--origins",
+        &format!("tenants={}", big.display()),
+    ]);
+    no_panic(&o);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("error[GL1406]"), "{err}");
+    assert!(err.contains("16 MiB"), "{err}");
+}

@@ -8,8 +8,8 @@ use crate::origin::Origin;
 
 fn default_port(scheme: &str) -> Option<u16> {
     match scheme {
-        "http" | "ws" => Some(80),
-        "https" | "wss" => Some(443),
+        "http" => Some(80),
+        "https" => Some(443),
         _ => None,
     }
 }
@@ -61,6 +61,17 @@ pub struct Analysis {
     pub origin: Option<Origin>,
     /// Findings, each located within the text.
     pub findings: Vec<Finding>,
+}
+
+/// Why an origin of `scheme` (lowercase) never reaches a server in `Origin`, when it never
+/// does: a browser sends the origin of the page (or worker, or extension) that makes the
+/// request, and no page is served as `ws:`, `wss:` or (in current browsers) `ftp:`.
+fn never_a_page_origin(scheme: &str) -> Option<&'static str> {
+    match scheme {
+        "ws" | "wss" => Some("the socket's URL, not a page's origin"),
+        "ftp" => Some("browsers no longer load pages over ftp"),
+        _ => None,
+    }
 }
 
 /// Analyses the text of an origin literal (the text inside the quotes), as written in a policy.
@@ -141,6 +152,22 @@ pub(crate) fn analyze_in(raw: &str, supplied: bool) -> Analysis {
             Finding::error("GL0203", span.clone(), "`file://` origin")
                 .label("pages loaded from files have an opaque origin")
                 .help("remove it: browsers send `Origin: null` for file: pages, so this entry never matches, and allowing `null` would let every attacker in"),
+        );
+        return a;
+    }
+    if let Some(why) = never_a_page_origin(&scheme) {
+        a.findings.push(
+            Finding::error(
+                "GL0201",
+                at(0, sep),
+                format!("`{scheme}://` is never the origin of a page"),
+            )
+            .label(why)
+            .help(if scheme.starts_with("ws") {
+                "write the page's origin, \"https://…\": a WebSocket handshake carries the origin of the page that opens it"
+            } else {
+                "write the page's origin, \"https://…\""
+            }),
         );
         return a;
     }
@@ -532,6 +559,10 @@ mod tests {
 
     #[test]
     fn findings_and_fixes() {
+        assert_eq!(codes("wss://app.example.com"), ["GL0201"]);
+        assert_eq!(codes("ws://localhost:3000"), ["GL0201"]);
+        assert_eq!(codes("ftp://files.example.com"), ["GL0201"]);
+        assert_eq!(fixed("wss://app.example.com"), None);
         assert_eq!(codes("https://app.example.com/"), ["GL0204"]);
         assert_eq!(
             fixed("https://app.example.com/"),

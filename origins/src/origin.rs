@@ -35,10 +35,10 @@ impl Origin {
             || self.host == "[::1]"
     }
 
-    /// Whether pages of this origin travel in plain text (`http`, `ws`) from a host that is
-    /// not loopback: anyone on the network can rewrite them.
+    /// Whether pages of this origin travel in plain text (`http`) from a host that is not
+    /// loopback: anyone on the network can rewrite them.
     pub fn is_insecure(&self) -> bool {
-        (self.scheme == "http" || self.scheme == "ws") && !self.is_loopback()
+        self.scheme == "http" && !self.is_loopback()
     }
 
     /// Whether everything `other` allows is also allowed by this pattern (and they differ).
@@ -113,7 +113,6 @@ mod tests {
     #[test]
     fn insecure_origins() {
         assert!(origin("http://app.example.com").is_insecure());
-        assert!(origin("ws://app.example.com").is_insecure());
         assert!(!origin("https://app.example.com").is_insecure());
         assert!(!origin("http://localhost:3000").is_insecure());
         assert!(!origin("http://a.localhost").is_insecure());

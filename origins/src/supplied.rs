@@ -135,7 +135,7 @@ pub fn public_suffix_wildcard(origin: &Origin) -> Option<Finding> {
     )
 }
 
-/// GL0214, when `origin` is plain http (or ws) and not loopback: in a policy with credentials
+/// GL0214, when `origin` is plain http and not loopback: in a policy with credentials
 /// (or a supplied set used with them), pages anyone on the network can rewrite would act with
 /// the user's session. An error, located at the whole canonical text.
 pub fn insecure_with_credentials(origin: &Origin) -> Option<Finding> {
@@ -233,7 +233,9 @@ mod tests {
         assert_eq!(codes("https://*.github.io", PATTERNS), ["GL0212"]);
         assert_eq!(codes("https://*.co.uk", PATTERNS), ["GL0212"]);
         assert_eq!(codes("http://a.example.com", CREDENTIALS), ["GL0214"]);
-        assert_eq!(codes("ws://a.example.com", CREDENTIALS), ["GL0214"]);
+        assert_eq!(codes("ws://a.example.com", CREDENTIALS), ["GL0201"]);
+        assert_eq!(codes("wss://a.example.com", PLAIN), ["GL0201"]);
+        assert_eq!(codes("FTP://a.example.com", PLAIN), ["GL0201"]);
         assert_eq!(codes("https://a..example.com", PLAIN), ["GL0217"]);
         assert_eq!(codes("https://[::1", PLAIN), ["GL0217"]);
         assert_eq!(codes("https://a.example.com\u{0}", PLAIN), ["GL0217"]);
@@ -372,7 +374,7 @@ mod tests {
             "https://bücher.example:8443",
             "http://[0:0::1]:080",
             "HTTP://LOCALHOST:*",
-            "wss://a.example.com:0443",
+            "HTTP://a.example.com:0080",
         ] {
             let f = check_supplied(text, PATTERNS).unwrap_err();
             let fixed = f[0]

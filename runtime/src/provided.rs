@@ -312,10 +312,6 @@ fn check(
             None,
             format!("browsers send it as {:?}: write that", origin.canonical),
         )),
-        Ok(origin) if origin.scheme != "https" && origin.scheme != "http" => Err((
-            None,
-            "browsers send an origin of a page as `https://` or `http://`: no other scheme".into(),
-        )),
         Ok(origin) if origin.is_pattern() && !strict_pattern(o) => {
             Err((None, "not a pattern the runtime matches".into()))
         }

@@ -47,7 +47,7 @@ pub(crate) fn check_file(
     tenant_bound: bool,
     beside: &Beside<'_>,
 ) -> (Vec<(guestlist::SuppliedEntry, usize)>, Vec<Diagnostic>) {
-    let text = String::from_utf8_lossy(bytes).into_owned();
+    let text = shown_text(bytes);
     let id = sources.add(name, path, text.clone());
     let starts: Vec<usize> = sources
         .get(id)
@@ -79,11 +79,11 @@ pub(crate) fn check_file(
     let mut seen = std::collections::BTreeSet::new();
     for e in parsed {
         let span = line_span(e.line);
-        let at = text
+        // The whole line when it was cut before the entry's end.
+        let origin_span = text
             .get(span.start as usize..span.end as usize)
             .and_then(|l| l.find(&e.origin))
-            .unwrap_or(0);
-        let origin_span = span.sub(at, at + e.origin.len());
+            .map_or(span, |at| span.sub(at, at + e.origin.len()));
         if let Err(why) = guestlist_origins::check_key(e.key.as_deref(), tenant_bound) {
             diags.push(
                 Diagnostic::new("GL1405", span, "an entry whose key does not fit its set")
@@ -134,4 +134,27 @@ pub(crate) fn check_file(
         }
     }
     (entries, diags)
+}
+
+/// The most bytes of one line that diagnostics show: no entry and key take more, so a longer
+/// line is refused whatever it holds, and shown cut.
+const SHOWN_LINE: usize = 2 * guestlist_origins::MAX_ENTRY_BYTES;
+
+/// The file's text as diagnostics show it: each line cut after [`SHOWN_LINE`] bytes (marked
+/// `…`), so a 10 MB line is not echoed whole; line numbers stay those of the file.
+fn shown_text(bytes: &[u8]) -> String {
+    let mut out = Vec::with_capacity(bytes.len().min(1 << 20));
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+        }
+        match line.get(..SHOWN_LINE) {
+            Some(start) if line.len() > SHOWN_LINE => {
+                out.extend_from_slice(start);
+                out.extend_from_slice("…".as_bytes());
+            }
+            _ => out.extend_from_slice(line),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -154,6 +154,10 @@ enum Command {
         /// API, so a page can call it from the same origin.
         #[arg(long)]
         pages: Option<PathBuf>,
+        /// Supplies the set `NAME` (declared `origins NAME provided`) from FILE (`ORIGIN [KEY]`
+        /// lines), read again on SIGHUP; repeat for more sets.
+        #[arg(long = "origins", value_name = "NAME=FILE")]
+        origins: Vec<String>,
     },
     /// Everything at once: `DIR/guestlist_policy.rs`, `DIR/nginx/`, `DIR/policy.md`.
     Build {
@@ -302,13 +306,15 @@ where
             tls_key,
             csrf_secret_hex,
             pages,
+            origins,
         } => match csrf_secret_hex
             .as_deref()
             .map(guestlist::CsrfSecret::from_hex)
             .transpose()
         {
-            Ok(csrf_secret) => serve_cmd(
+            Ok(csrf_secret) => serve::run(
                 &files,
+                &origins,
                 &profile,
                 serve::ServeOptions {
                     listen,
@@ -387,20 +393,6 @@ fn shell_words(args: &[std::ffi::OsString]) -> String {
         });
     }
     words.join(" ")
-}
-
-fn serve_cmd(
-    files: &[PathBuf],
-    profile: &str,
-    opts: serve::ServeOptions,
-    err: &mut dyn Write,
-) -> CliResult {
-    let Some(c) = checked(files, &[], err, "not serving")? else {
-        return Ok(1);
-    };
-    let lowered = c.lower(profile)?;
-    serve::serve(lowered.policy, &opts)?;
-    Ok(0)
 }
 
 /// Writes an output file atomically (only when its bytes change), with the path in the error.

@@ -3,10 +3,16 @@
 //! "application" gets 200 and `{"method": .., "path": ..}`; the policy is applied by the
 //! runtime's tower layer, exactly as in a real service. Each request is logged to stderr with
 //! its decision, so a blocked request is never a mystery.
+//!
+//! `--origins NAME=FILE` supplies a provided set, checked as `check --origins` checks it; a
+//! provided set without one starts empty. On SIGHUP every file is read and checked again: a
+//! good file replaces its set (the report of what changed goes to stderr), a bad one keeps the
+//! old set and its errors go to stderr at their `FILE:LINE`.
 
 use std::convert::Infallible;
+use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use http_body_util::Full;
@@ -29,6 +35,134 @@ pub struct ServeOptions {
     pub csrf_secret: Option<guestlist::CsrfSecret>,
     /// A directory of pages served (GET) next to the stand-in API.
     pub pages: Option<PathBuf>,
+}
+
+/// `guestlist serve`: loads the policy and every `--origins NAME=FILE` (usage errors as
+/// `check`'s: exit 2), refuses a policy or a file with errors (exit 1), then serves until
+/// killed, reading the files again on SIGHUP.
+pub(super) fn run(
+    files: &[PathBuf],
+    origins: &[String],
+    profile: &str,
+    opts: ServeOptions,
+    err: &mut dyn Write,
+) -> super::CliResult {
+    let c = super::load_supplied(files, origins)?;
+    if c.has_errors() {
+        err.write_all(c.render().as_bytes())?;
+        writeln!(err, "not serving: the policy has errors")?;
+        return Ok(1);
+    }
+    let lowered = match c.lower(profile) {
+        Ok(l) => l,
+        Err(crate::LowerError::Supplied(name, why)) => {
+            writeln!(err, "not serving: origins set `{name}`: {why}")?;
+            return Ok(1);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // Provided sets nobody supplied (GL1403), then what each file supplied.
+    let empty: Vec<crate::Diagnostic> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "GL1403")
+        .cloned()
+        .collect();
+    err.write_all(crate::diag::render::render(&c.sources, &empty).as_bytes())?;
+    for (name, file, entries) in &c.supplied {
+        writeln!(err, "origins {name}: {} entries from {file}", entries.len())?;
+    }
+    let reload = Reload {
+        files: origins
+            .iter()
+            .filter_map(|o| o.split_once('='))
+            .map(|(name, file)| (name.to_string(), PathBuf::from(file)))
+            .collect(),
+        compilation: c,
+    };
+    serve(lowered.policy, &opts, reload)?;
+    Ok(0)
+}
+
+/// What SIGHUP reads again: each supplied set's name and file, checked against the policy.
+struct Reload {
+    compilation: crate::Compilation,
+    files: Vec<(String, PathBuf)>,
+}
+
+impl Reload {
+    /// Reads and checks every file again; each good one replaces its set, each bad one keeps
+    /// the old set. Everything is logged to `err`.
+    fn run(&self, policy: &guestlist::Policy, err: &mut dyn Write) {
+        if self.files.is_empty() {
+            let _ = writeln!(err, "SIGHUP: no --origins file to read again");
+        }
+        for (name, path) in &self.files {
+            let _ = reload_one(&self.compilation, policy, name, path, err);
+        }
+        let _ = err.flush();
+    }
+}
+
+/// The most origins a reload's report names one by one (the counts are always given).
+const REPORT_NAMED: usize = 20;
+
+fn reload_one(
+    c: &crate::Compilation,
+    policy: &guestlist::Policy,
+    name: &str,
+    path: &Path,
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
+    let file = path.display();
+    let entries = match c.reread_supplied(name, path) {
+        Err(e) => {
+            return writeln!(err, "SIGHUP: origins {name}: {e}; the old set stays");
+        }
+        Ok(Err(rendered)) => {
+            err.write_all(rendered.as_bytes())?;
+            return writeln!(
+                err,
+                "SIGHUP: origins {name}: {file} has errors; the old set stays"
+            );
+        }
+        Ok(Ok(entries)) => entries,
+    };
+    let lines: Vec<usize> = entries.iter().map(|(_, line)| *line).collect();
+    match policy.replace_provided(name, entries.into_iter().map(|(e, _)| e)) {
+        None => writeln!(
+            err,
+            "SIGHUP: origins {name}: not a provided set of the policy"
+        ),
+        Some(Err(e)) => {
+            for x in &e.entries {
+                let line = lines.get(x.index).copied().unwrap_or(0);
+                writeln!(err, "{file}:{line}: {}: {}", x.origin, x.why)?;
+            }
+            writeln!(
+                err,
+                "SIGHUP: origins {name}: {file} has errors; the old set stays"
+            )
+        }
+        Some(Ok(report)) => {
+            writeln!(
+                err,
+                "SIGHUP: origins {name}: {} entries from {file}: {} added, {} removed",
+                report.entries,
+                report.added.len(),
+                report.removed.len()
+            )?;
+            for (sign, list) in [('+', &report.added), ('-', &report.removed)] {
+                for o in list.iter().take(REPORT_NAMED) {
+                    writeln!(err, "  {sign} {o}")?;
+                }
+                if list.len() > REPORT_NAMED {
+                    writeln!(err, "  {sign} ... {} more", list.len() - REPORT_NAMED)?;
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 fn json_escape(s: &str) -> String {
@@ -176,6 +310,31 @@ impl tower_service::Service<Request<Incoming>> for Logged {
     }
 }
 
+/// SIGHUP, on Unix; elsewhere a signal that never comes.
+struct Hangup {
+    #[cfg(unix)]
+    signal: tokio::signal::unix::Signal,
+}
+
+impl Hangup {
+    fn new() -> Result<Hangup, String> {
+        Ok(Hangup {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                .map_err(|e| format!("cannot handle SIGHUP: {e}"))?,
+        })
+    }
+
+    /// The next SIGHUP.
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if self.signal.recv().await.is_some() {
+            return;
+        }
+        std::future::pending::<()>().await;
+    }
+}
+
 fn tls_acceptor(cert: &PathBuf, key: &PathBuf) -> Result<tokio_rustls::TlsAcceptor, String> {
     use tokio_rustls::rustls;
     let certs = std::fs::read(cert).map_err(|e| format!("cannot read {}: {e}", cert.display()))?;
@@ -199,8 +358,9 @@ fn tls_acceptor(cert: &PathBuf, key: &PathBuf) -> Result<tokio_rustls::TlsAccept
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
-/// Serves until killed. The first line on stdout is `listening on SCHEME://ADDR`.
-pub fn serve(policy: guestlist::Policy, opts: &ServeOptions) -> Result<(), String> {
+/// Serves until killed. The first line on stdout is `listening on SCHEME://ADDR`. On SIGHUP
+/// (Unix), `reload` reads its files again.
+fn serve(policy: guestlist::Policy, opts: &ServeOptions, reload: Reload) -> Result<(), String> {
     let tls = match (&opts.tls_cert, &opts.tls_key) {
         (Some(c), Some(k)) => Some(tls_acceptor(c, k)?),
         (None, None) => None,
@@ -215,6 +375,8 @@ pub fn serve(policy: guestlist::Policy, opts: &ServeOptions) -> Result<(), Strin
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        // Before the address is announced: from then on a SIGHUP reloads, never kills.
+        let mut hangup = Hangup::new()?;
         {
             use std::io::Write as _;
             let mut out = std::io::stdout().lock();
@@ -241,7 +403,14 @@ pub fn serve(policy: guestlist::Policy, opts: &ServeOptions) -> Result<(), Strin
             }),
         };
         loop {
-            let (stream, _) = match listener.accept().await {
+            let accepted = tokio::select! {
+                a = listener.accept() => a,
+                () = hangup.recv() => {
+                    reload.run(&service.policy, &mut std::io::stderr().lock());
+                    continue;
+                }
+            };
+            let (stream, _) = match accepted {
                 Ok(s) => s,
                 Err(e) => {
                     eprintln!("accept failed: {e}");
