@@ -388,3 +388,57 @@ impl std::ops::Deref for SetRef {
         }
     }
 }
+
+/// The constructors generated code calls (through `crate::__private`, in `static`s): a
+/// `static` table's supplied sets, and the accessors code generation reads them with.
+impl crate::Policy {
+    /// The sets supplied at run time (`origins NAME provided`), in declaration order.
+    pub fn provided_sets(&self) -> &[SetRef] {
+        &self.provided
+    }
+
+    /// `self` holding `sets` (`__private::policy_provided`).
+    pub(crate) const fn with_provided(mut self, sets: &'static [SetRef]) -> crate::Policy {
+        // The replaced value is `Borrowed` (from `from_raw_parts`): nothing to drop, and a
+        // `const fn` cannot run a destructor.
+        std::mem::forget(std::mem::replace(&mut self.provided, Cow::Borrowed(sets)));
+        self
+    }
+}
+
+impl crate::Cors {
+    /// `self` with `allow-origins` naming `sets` (`__private::cors_provided`).
+    pub(crate) const fn with_provided(mut self, sets: &'static [SetRef]) -> crate::Cors {
+        std::mem::forget(std::mem::replace(&mut self.provided, Cow::Borrowed(sets)));
+        self
+    }
+}
+
+impl crate::Csrf {
+    /// The sets supplied at run time that `trusted-origins` names.
+    pub fn trusted_provided(&self) -> &[SetRef] {
+        &self.trusted_provided
+    }
+
+    /// `self` with `trusted-origins` naming `sets` (`__private::csrf_provided`).
+    pub(crate) const fn with_provided(mut self, sets: &'static [SetRef]) -> crate::Csrf {
+        std::mem::forget(std::mem::replace(
+            &mut self.trusted_provided,
+            Cow::Borrowed(sets),
+        ));
+        self
+    }
+}
+
+impl crate::WebSocket {
+    /// The sets supplied at run time that `allow-origins` names.
+    pub fn provided(&self) -> &[SetRef] {
+        &self.provided
+    }
+
+    /// `self` with `allow-origins` naming `sets` (`__private::websocket_provided`).
+    pub(crate) const fn with_provided(mut self, sets: &'static [SetRef]) -> crate::WebSocket {
+        std::mem::forget(std::mem::replace(&mut self.provided, Cow::Borrowed(sets)));
+        self
+    }
+}
