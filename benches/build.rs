@@ -4,6 +4,7 @@
 #![expect(clippy::expect_used, reason = "a build script fails loudly")]
 
 #[path = "src/policy_text.rs"]
+#[allow(dead_code, reason = "build.rs compiles the static policies only")]
 mod policy_text;
 
 use std::path::PathBuf;

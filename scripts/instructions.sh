@@ -3,7 +3,13 @@
 # machine): each variant runs K1 and K2 requests; per request = (I(K2) - I(K1)) / (K2 - K1),
 # counting only the harness's `measured` functions (request built and response dropped outside).
 #   scripts/instructions.sh [SIZES...]     (default: 1 100 1000 10000 100000)
-# Prints three tables: exact origins, subdomain patterns, and the hostile preflight.
+# Prints four tables: exact origins, subdomain patterns, the hostile preflight, and origins
+# supplied at run time.
+#   GATE=1.10 scripts/instructions.sh 1 100 10000 100000   (scripts/test.sh)
+# prints only the last table and fails when a set supplied at run time (not tenant-bound)
+# costs more than GATE times the same origins in a static set: overheads over the floor,
+# (provided - floor) / (static - floor), both over tables built at run time (Layer::shared),
+# so the two differ only in where the origins are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is required (apt-get install valgrind)" >&2; exit 1; }
@@ -18,6 +24,35 @@ per() { local a b; a=$(count "$1" "$2" "$3" $K1); b=$(count "$1" "$2" "$3" $K2);
 # (a - f) / (b - f): overheads over the floor, compared.
 ratio() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN {printf "%.2f", (a-f)/(b-f)}'; }
 static_size() { case "$1" in 1|100|1000|10000) return 0;; *) return 1;; esac; }
+
+GATE=${GATE:-}
+
+provided_table() {
+  local status=0 n kind f s p t r
+  echo "## origins supplied at run time (origins tenants provided, filled with the N origins)"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' request N floor "static set" \
+    "provided set" "provided ovh / static ovh" "tenant-bound set" "tenant-bound ovh / static ovh"
+  echo '|---|---|---|---|---|---|---|---|'
+  for kind in get preflight; do
+    for n in ${sizes[@]}; do
+      f=$(per floor "$kind" "$n"); s=$(per guestlist "$kind" "$n")
+      p=$(per guestlist-provided "$kind" "$n"); t=$(per guestlist-provided-tenant "$kind" "$n")
+      r=$(ratio "$p" "$s" "$f")
+      printf '| %s | %s | %d | %d | %d | %s | %d | %s |\n' "$kind" "$n" "$f" "$s" "$p" "$r" "$t" \
+        "$(ratio "$t" "$s" "$f")"
+      if [ -n "$GATE" ] && ! awk -v r="$r" -v g="$GATE" 'BEGIN {exit !(r <= g)}'; then
+        echo "error: $kind at $n origins: a provided set costs $r times the static set's overhead (gate $GATE)" >&2
+        status=1
+      fi
+    done
+  done
+  return $status
+}
+
+if [ -n "$GATE" ]; then
+  provided_table
+  exit $?
+fi
 
 echo "## exact origins (the request comes from the last of N)"
 printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' request N floor hand \
@@ -61,3 +96,6 @@ for v in guestlist-static hand tower-http; do
   p=$(per "$v" preflight 1); x=$(per "$v" hostile 1)
   printf '| %s | %d | %d | %s |\n' "$v" "$p" "$x" "$(awk -v x="$x" -v p="$p" 'BEGIN {printf "%.2f", x/p}')"
 done
+
+echo
+provided_table

@@ -202,6 +202,7 @@ main() {
   stage "module layering" module_layering
   stage "tests" cargo_test --workspace --all-features
   stage "runtime features" runtime_features
+  stage "provided-set instruction gate" env GATE=1.10 scripts/instructions.sh 1 100 10000 100000
   stage "nginx instruction gates" env GATE=scripts/nginx-ceilings.txt K=100 scripts/nginx-instructions.sh
   stage "docs" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --quiet
   stage "fuzz" fuzz

@@ -59,7 +59,9 @@ impl<B> Service<Request<B>> for Floor {
 }
 
 mod policy_text;
-pub use policy_text::{origins, pattern_policy_text, patterns, policy_text, STATIC_SIZES};
+pub use policy_text::{
+    origins, pattern_policy_text, patterns, policy_text, provided_policy_text, STATIC_SIZES,
+};
 
 /// The benchmark policies as static tables, compiled by build.rs with
 /// `guestlist_compiler::Build` (what `include_policy!` and build.rs users get).
@@ -88,6 +90,30 @@ pub fn guestlist_policy(n: usize) -> guestlist::Policy {
 /// A guestlist policy with `n` subdomain patterns, compiled at run time.
 pub fn guestlist_pattern_policy(n: usize) -> guestlist::Policy {
     compile(&pattern_policy_text(n))
+}
+
+/// The benchmark policy with its `n` origins supplied at run time (`origins tenants provided`,
+/// `tenant-bound` with a key per origin when `tenant_bound`), filled by `replace_provided`.
+pub fn guestlist_provided_policy(n: usize, tenant_bound: bool) -> guestlist::Policy {
+    let p = compile(&provided_policy_text(tenant_bound));
+    let entries = origins(n)
+        .into_iter()
+        .enumerate()
+        .map(|(i, origin)| guestlist::SuppliedEntry {
+            origin,
+            key: tenant_bound.then(|| format!("t{i}")),
+        });
+    let report = p
+        .replace_provided("tenants", entries)
+        .expect("the set is declared")
+        .expect("the entries are accepted");
+    assert_eq!(report.entries, n);
+    p
+}
+
+/// guestlist's layer over [`guestlist_provided_policy`] (`Layer::shared`).
+pub fn guestlist_provided_service(n: usize, tenant_bound: bool) -> guestlist::Service<Floor> {
+    guestlist::Layer::shared(Arc::new(guestlist_provided_policy(n, tenant_bound))).layer(Floor)
 }
 
 fn compile(src: &str) -> guestlist::Policy {

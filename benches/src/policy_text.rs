@@ -27,11 +27,27 @@ pub fn pattern_policy_text(n: usize) -> String {
     policy_with(&patterns(n))
 }
 
+/// The same policy with its origins in a set supplied at run time (`origins tenants
+/// provided`, `tenant-bound` when `tenant_bound`), filled with `origins(n)` by
+/// `replace_provided`.
+pub fn provided_policy_text(tenant_bound: bool) -> String {
+    let flag = if tenant_bound { " tenant-bound" } else { "" };
+    let mut src = format!("origins tenants provided{flag}\n");
+    src.push_str(&policy_body("    allow-origins tenants\n"));
+    src
+}
+
 fn policy_with(entries: &[String]) -> String {
-    let mut src = String::from("cors api {\n");
+    let mut lines = String::new();
     for o in entries {
-        src.push_str(&format!("    allow-origins \"{o}\"\n"));
+        lines.push_str(&format!("    allow-origins \"{o}\"\n"));
     }
+    policy_body(&lines)
+}
+
+fn policy_body(origin_lines: &str) -> String {
+    let mut src = String::from("cors api {\n");
+    src.push_str(origin_lines);
     src.push_str(
         "    allow-methods GET POST PUT DELETE\n    allow-headers content-type x-auth-token\n    expose-headers x-request-id x-ratelimit-remaining\n    allow-credentials true\n    max-age 2h\n}\nroute \"/*\" { cors api }\n",
     );

@@ -82,6 +82,72 @@ impl Gen<'_> {
         )
     }
 
+    /// `expr` wrapped by `__private::{wrap}` with the sets of `refs` (as a static named
+    /// `{prefix}_PROVIDED`), or `expr` when `refs` is empty. A set is named by reference to
+    /// its `PROVIDED{j}` static ([`Gen::provided_sets`]), never by its entries.
+    fn with_provided(
+        &mut self,
+        wrap: &str,
+        prefix: &str,
+        refs: &[guestlist::SetRef],
+        all: &[guestlist::SetRef],
+        expr: String,
+    ) -> Result<String, Unsupported> {
+        if refs.is_empty() {
+            return Ok(expr);
+        }
+        let k = self.krate;
+        let _ = writeln!(
+            self.out,
+            "    static {prefix}_PROVIDED: [{k}::__private::SetRef; {}] = [",
+            refs.len()
+        );
+        for r in refs {
+            // Every set a table names is one of the policy's (`Policy::from_spec` shares them).
+            let j = all
+                .iter()
+                .position(|s| std::ptr::eq(&**s, &**r))
+                .ok_or_else(|| {
+                    Unsupported(format!(
+                        "{prefix} names a supplied set `{}` the policy does not hold",
+                        r.name()
+                    ))
+                })?;
+            let _ = writeln!(self.out, "        {k}::__private::set_ref(&PROVIDED{j}),");
+        }
+        self.out.push_str("    ];\n");
+        Ok(format!(
+            "{k}::__private::{wrap}({expr}, &{prefix}_PROVIDED)"
+        ))
+    }
+
+    /// The policy's sets supplied at run time, as empty `static`s `PROVIDED{j}` and the list
+    /// `PROVIDED`: their names and declared flags only. Their entries are the application's
+    /// (`Policy::replace_provided` on the generated static) and are never written here.
+    fn provided_sets(&mut self, sets: &[guestlist::SetRef]) {
+        let k = self.krate;
+        for (j, s) in sets.iter().enumerate() {
+            let _ = writeln!(
+                self.out,
+                "    static PROVIDED{j}: {k}::__private::ProvidedSet = {k}::__private::provided_set({:?}, {}, {});",
+                s.name(),
+                s.is_tenant_bound(),
+                s.allows_patterns()
+            );
+        }
+        if !sets.is_empty() {
+            let _ = writeln!(
+                self.out,
+                "    static PROVIDED: [{k}::__private::SetRef; {}] = [",
+                sets.len()
+            );
+            for j in 0..sets.len() {
+                let _ = writeln!(self.out, "        {k}::__private::set_ref(&PROVIDED{j}),");
+            }
+            self.out.push_str("    ];\n");
+        }
+    }
+
     /// `Some("value")` or `None`, the value checked as the runtime checks it.
     fn opt_value(&self, name: &str, v: Option<&HeaderValue>) -> Result<String, Unsupported> {
         let k = self.krate;
@@ -142,6 +208,8 @@ pub fn policy_expr(
     }
     g.out.push_str("    ];\n");
     let route_keys = g.keyset("ROUTE", policy.route_keys());
+    let provided = policy.provided_sets();
+    g.provided_sets(provided);
     // CORS policies.
     let mut cors_exprs = Vec::new();
     for (i, c) in policy.cors_policies().iter().enumerate() {
@@ -149,8 +217,8 @@ pub fn policy_expr(
         let patterns = g.pattern_set(&format!("CORS{i}_PATTERNS"), c.patterns());
         let headers = g.keyset(&format!("CORS{i}_HEADERS"), c.headers());
         g.cow_array(&format!("CORS{i}_METHODS"), c.methods());
-        cors_exprs.push(format!(
-            "        {k}::__private::cors(\n            {:?},\n            {},\n            {origins},\n            {patterns},\n            {},\n            {},\n            &CORS{i}_METHODS,\n            {},\n            {headers},\n            {},\n            {},\n            {},\n        ),",
+        let expr = format!(
+            "{k}::__private::cors(\n            {:?},\n            {},\n            {origins},\n            {patterns},\n            {},\n            {},\n            &CORS{i}_METHODS,\n            {},\n            {headers},\n            {},\n            {},\n            {},\n        )",
             c.name(),
             c.any_origin(),
             c.credentials(),
@@ -159,7 +227,15 @@ pub fn policy_expr(
             g.opt_value("access-control-allow-headers", c.allow_headers_value())?,
             g.opt_value("access-control-expose-headers", c.expose_headers_value())?,
             g.opt_value("access-control-max-age", c.max_age_value())?,
-        ));
+        );
+        let expr = g.with_provided(
+            "cors_provided",
+            &format!("CORS{i}"),
+            c.provided(),
+            provided,
+            expr,
+        )?;
+        cors_exprs.push(format!("        {expr},"));
     }
     let _ = writeln!(
         g.out,
@@ -176,10 +252,15 @@ pub fn policy_expr(
         guestlist::NonNormalPaths::Reject => "Reject",
         guestlist::NonNormalPaths::TwoReadings => "TwoReadings",
     };
-    let _ = writeln!(
-        g.out,
-        "    {k}::__private::policy(&ROUTES, {route_keys}, &CORS, &CSP, &HEADER_SETS, &CSRF, &WEBSOCKET, {k}::NonNormalPaths::{non_normal})"
+    let expr = format!(
+        "{k}::__private::policy(&ROUTES, {route_keys}, &CORS, &CSP, &HEADER_SETS, &CSRF, &WEBSOCKET, {k}::NonNormalPaths::{non_normal})"
     );
+    let expr = if provided.is_empty() {
+        expr
+    } else {
+        format!("{k}::__private::policy_provided({expr}, &PROVIDED)")
+    };
+    let _ = writeln!(g.out, "    {expr}");
     g.out.push('}');
     Ok(g.out)
 }
@@ -271,24 +352,38 @@ fn guards(g: &mut Gen<'_>, policy: &Policy) -> Result<(), Unsupported> {
             ),
             None => format!("{k}::__private::Option::None"),
         };
-        exprs.push(format!(
+        let expr = format!(
             "{k}::__private::csrf({:?}, {trusted}, {own}, {}, {}, &CSRF{i}_EXEMPT, {token})",
             c.name(),
             c.allow_same_site(),
             c.reject_missing()
-        ));
+        );
+        exprs.push(g.with_provided(
+            "csrf_provided",
+            &format!("CSRF{i}"),
+            c.trusted_provided(),
+            policy.provided_sets(),
+            expr,
+        )?);
     }
     table(g, "CSRF", "Csrf", exprs);
     let mut exprs = Vec::new();
     for (i, w) in policy.websocket_policies().iter().enumerate() {
         let origins = g.keyset(&format!("WS{i}_ORIGINS"), w.origins());
         let patterns = g.pattern_set(&format!("WS{i}_PATTERNS"), w.patterns());
-        exprs.push(format!(
+        let expr = format!(
             "{k}::__private::websocket({:?}, {}, {origins}, {patterns}, {})",
             w.name(),
             w.same_origin(),
             w.allow_missing()
-        ));
+        );
+        exprs.push(g.with_provided(
+            "websocket_provided",
+            &format!("WS{i}"),
+            w.provided(),
+            policy.provided_sets(),
+            expr,
+        )?);
     }
     table(g, "WEBSOCKET", "WebSocket", exprs);
     Ok(())
@@ -312,4 +407,37 @@ pub fn policy_file(
         policy_expr(lowered, krate, &[])?
     );
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Entries supplied to the compilation (`--origins`) decide `explain` and `test`; the
+    /// generated code declares the set empty and never holds them.
+    #[test]
+    fn generated_code_declares_provided_sets_and_never_holds_supplied_entries() {
+        let dir = std::env::temp_dir().join(format!("guestlist-codegen-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("customers.txt");
+        std::fs::write(&file, "https://shop.customer.example c-1\n").unwrap();
+        let mut c = crate::Compilation::from_str(
+            "p.policy",
+            "origins customers provided tenant-bound\ncors api {\n    allow-origins \"https://app.example.com\" customers\n    allow-credentials true\n}\nroute \"/api/*\" { cors api }\n",
+        );
+        c.supply("customers", &file).unwrap();
+        assert!(!c.has_errors(), "{}", c.render());
+        let lowered = c.lower("default").unwrap();
+        // The lowered policy holds the supplied entry (it decides with it) ...
+        assert_eq!(lowered.policy.provided_set("customers").unwrap().len(), 1);
+        let code = super::policy_expr(&lowered, "::guestlist", &[]).unwrap();
+        // ... the generated code declares the set, and neither its entry nor its key.
+        assert!(
+            code.contains("provided_set(\"customers\", true, false)"),
+            "{code}"
+        );
+        assert!(code.contains("cors_provided("), "{code}");
+        assert!(code.contains("policy_provided("), "{code}");
+        assert!(!code.contains("shop.customer.example"), "{code}");
+        assert!(!code.contains("c-1"), "{code}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -117,3 +117,32 @@ fn the_cli_command_reproduces_the_files() {
         assert_eq!(got, text, "{rel}");
     }
 }
+
+/// The code generated for a policy with an origin set supplied at run time
+/// (examples/hygiene/tenants.policy), committed as the runtime's compile-fail test without
+/// its `provided` feature (runtime/tests/ui.rs). Fails when the committed file is stale;
+/// `BLESS=1` rewrites it.
+#[test]
+fn generated_code_with_a_provided_set_is_current() {
+    let input = "examples/hygiene/tenants.policy";
+    let c = Compilation::load_named(&[(root().join(input), input.to_string())]).unwrap();
+    let lowered = c.lower("default").unwrap();
+    let header = format!(
+        "DO NOT EDIT, generated from {input} by compiler/tests/golden.rs (BLESS=1).\n\
+         Generated code for a policy with an origin set supplied at run time, against a\n\
+         runtime without its `provided` feature: one build error, naming the feature."
+    );
+    let code = codegen::policy_file(&lowered, "::guestlist", "POLICY", &header).unwrap();
+    let text = format!("{code}\nfn main() {{\n    let _ = &POLICY;\n}}\n");
+    let p = root().join("runtime/tests/ui/provided_without_feature.rs");
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, &text).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(&p).ok().as_deref(),
+        Some(text.as_str()),
+        "stale {} (BLESS=1)",
+        p.display()
+    );
+}

@@ -493,11 +493,17 @@ impl Policy {
             [None, _] => cors.is_static_any().then(star),
             [Some(o), None] => {
                 let m = cors.match_origin(o.as_bytes());
-                // An entry supplied at run time is handed to the application
+                // An entry of a tenant-bound set is handed to the application
                 // (`MatchedOrigin`): the general path does that.
                 #[cfg(feature = "provided")]
-                if matches!(m, Some(crate::OriginMatch::Provided { .. })) {
-                    return None;
+                if let Some(crate::OriginMatch::Provided { set, .. }) = m {
+                    if cors
+                        .provided
+                        .get(set as usize)
+                        .is_none_or(|s| s.is_tenant_bound())
+                    {
+                        return None;
+                    }
                 }
                 let allowed = m.is_some();
                 // A refused origin is logged, and only the general path logs.

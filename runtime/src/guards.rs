@@ -492,6 +492,23 @@ impl Csrf {
         }
     }
 
+    /// The sets supplied at run time that `trusted-origins` names.
+    #[cfg(feature = "provided")]
+    pub fn trusted_provided(&self) -> &[crate::provided::SetRef] {
+        &self.trusted_provided
+    }
+
+    /// `self` with `trusted-origins` naming `sets` (generated code, through
+    /// `__private::csrf_provided`; the replaced list is the empty `Borrowed` one).
+    #[cfg(feature = "provided")]
+    pub(crate) const fn with_provided(mut self, sets: &'static [crate::provided::SetRef]) -> Self {
+        std::mem::forget(std::mem::replace(
+            &mut self.trusted_provided,
+            Cow::Borrowed(sets),
+        ));
+        self
+    }
+
     /// The token policy, if the block has a `token` line.
     pub fn token(&self) -> Option<&TokenPolicy> {
         self.token.as_ref()
@@ -612,6 +629,20 @@ impl WebSocket {
     /// Whether a handshake without `Origin` is allowed.
     pub fn allow_missing(&self) -> bool {
         self.allow_missing
+    }
+
+    /// The sets supplied at run time that `allow-origins` names.
+    #[cfg(feature = "provided")]
+    pub fn provided(&self) -> &[crate::provided::SetRef] {
+        &self.provided
+    }
+
+    /// `self` with `allow-origins` naming `sets` (generated code, through
+    /// `__private::websocket_provided`; the replaced list is the empty `Borrowed` one).
+    #[cfg(feature = "provided")]
+    pub(crate) const fn with_provided(mut self, sets: &'static [crate::provided::SetRef]) -> Self {
+        std::mem::forget(std::mem::replace(&mut self.provided, Cow::Borrowed(sets)));
+        self
     }
 
     /// Which entry allows `origin`: a static one, else one of a set supplied at run time.

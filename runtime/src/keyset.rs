@@ -415,7 +415,10 @@ impl KeySet {
         I: IntoIterator<Item = S>,
         S: Into<Cow<'static, str>>,
     {
-        let keys: Vec<Cow<'static, str>> = keys.into_iter().map(Into::into).collect();
+        let mut keys: Vec<Cow<'static, str>> = keys.into_iter().map(Into::into).collect();
+        // A vector collected in place from larger items (or grown by pushes) keeps its
+        // capacity: the table holds exactly its keys.
+        keys.shrink_to_fit();
         let n = keys.len();
         if n >= (u32::MAX / 4) as usize {
             return Err(TableError::TooManyKeys);

@@ -218,7 +218,7 @@ where
     }
 }
 
-/// The entry of a set supplied at run time that allowed the request, when the set's table is
+/// The entry of a tenant-bound set supplied at run time that allowed the request, when the set's table is
 /// still the one the decision read. After a replace in between it is `None`: the application
 /// gets no `MatchedOrigin` rather than one from another table than the decision's (a
 /// tenant-bound handler refuses a cross-origin request without one).
@@ -236,9 +236,13 @@ fn matched_origin(policy: &Policy, d: &crate::Decision<'_>) -> Option<crate::Mat
         return None;
     }
     let cors = policy.cors_policies().get(d.cors? as usize)?;
-    cors.provided()
-        .get(set as usize)?
-        .matched(entry, generation)
+    let set = cors.provided().get(set as usize)?;
+    // Only a tenant-bound set's entries carry what the application must check (the key);
+    // handing over any other's would cost an allocation per request for nothing.
+    if !set.is_tenant_bound() {
+        return None;
+    }
+    set.matched(entry, generation)
 }
 
 /// `req` with the [`MatchedOrigin`](crate::MatchedOrigin) in its extensions, if any.

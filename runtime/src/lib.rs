@@ -277,6 +277,117 @@ pub mod __private {
         TokenPolicy::from_raw_parts(header, cookie, bind_cookie, same_site, field, defer_forms)
     }
 
+    #[cfg(feature = "provided")]
+    pub use crate::provided::{ProvidedSet, SetRef};
+    #[cfg(not(feature = "provided"))]
+    pub use without_provided::{ProvidedSet, SetRef};
+
+    /// Stand-ins for the types of sets supplied at run time, so that generated code that
+    /// declares such sets type-checks without the `provided` feature and fails in one place,
+    /// [`provided_set`], with a message naming the feature.
+    #[cfg(not(feature = "provided"))]
+    mod without_provided {
+        /// Stands for `guestlist::ProvidedSet` (feature `provided`).
+        #[derive(Debug)]
+        pub struct ProvidedSet(());
+
+        /// Stands for `guestlist::SetRef` (feature `provided`).
+        #[derive(Debug)]
+        pub struct SetRef(pub(in crate::__private) ());
+    }
+
+    /// A set supplied at run time (`origins NAME provided [tenant-bound] [patterns]`), empty
+    /// until the application replaces it (`Policy::replace_provided`). Without the runtime's
+    /// `provided` feature, a build error saying so.
+    #[cfg(feature = "provided")]
+    pub const fn provided_set(
+        name: &'static str,
+        tenant_bound: bool,
+        patterns: bool,
+    ) -> ProvidedSet {
+        ProvidedSet::new_static(name, tenant_bound, patterns)
+    }
+
+    /// A set supplied at run time: without the runtime's `provided` feature, a build error.
+    #[cfg(not(feature = "provided"))]
+    #[expect(
+        clippy::panic,
+        reason = "evaluated at compile time only: a build error, by design"
+    )]
+    pub const fn provided_set(
+        name: &'static str,
+        tenant_bound: bool,
+        patterns: bool,
+    ) -> ProvidedSet {
+        let _ = (name, tenant_bound, patterns);
+        panic!("guestlist: this policy declares an origin set supplied at run time (`origins NAME provided`): enable the `provided` feature of the guestlist crate (features = [\"provided\"] in Cargo.toml)")
+    }
+
+    /// A reference to a `static` set supplied at run time.
+    pub const fn set_ref(set: &'static ProvidedSet) -> SetRef {
+        #[cfg(feature = "provided")]
+        {
+            SetRef::Static(set)
+        }
+        #[cfg(not(feature = "provided"))]
+        {
+            let _ = set;
+            SetRef(())
+        }
+    }
+
+    /// `policy` holding its sets supplied at run time, in declaration order.
+    pub const fn policy_provided(policy: Policy, sets: &'static [SetRef]) -> Policy {
+        #[cfg(feature = "provided")]
+        {
+            policy.with_provided(sets)
+        }
+        #[cfg(not(feature = "provided"))]
+        {
+            let _ = sets;
+            policy
+        }
+    }
+
+    /// `cors` with `allow-origins` naming `sets` (of the policy's, by reference).
+    pub const fn cors_provided(cors: Cors, sets: &'static [SetRef]) -> Cors {
+        #[cfg(feature = "provided")]
+        {
+            cors.with_provided(sets)
+        }
+        #[cfg(not(feature = "provided"))]
+        {
+            let _ = sets;
+            cors
+        }
+    }
+
+    /// `csrf` with `trusted-origins` naming `sets`.
+    pub const fn csrf_provided(csrf: Csrf, sets: &'static [SetRef]) -> Csrf {
+        #[cfg(feature = "provided")]
+        {
+            csrf.with_provided(sets)
+        }
+        #[cfg(not(feature = "provided"))]
+        {
+            let _ = sets;
+            csrf
+        }
+    }
+
+    /// `websocket` with `allow-origins` naming `sets`.
+    pub const fn websocket_provided(websocket: WebSocket, sets: &'static [SetRef]) -> WebSocket {
+        #[cfg(feature = "provided")]
+        {
+            websocket.with_provided(sets)
+        }
+        #[cfg(not(feature = "provided"))]
+        {
+            let _ = sets;
+            websocket
+        }
+    }
+
     /// A websocket policy.
     pub const fn websocket(
         name: &'static str,

@@ -301,6 +301,21 @@ impl Policy {
         provided: Cow::Borrowed(&[]),
     };
 
+    /// The sets supplied at run time (`origins NAME provided`), in declaration order.
+    #[cfg(feature = "provided")]
+    pub fn provided_sets(&self) -> &[crate::provided::SetRef] {
+        &self.provided
+    }
+
+    /// `self` holding `sets` (generated code, through `__private::policy_provided`). The
+    /// replaced list is the empty `Borrowed` one of [`Policy::from_raw_parts`]: nothing to
+    /// drop (a `const fn` cannot run a destructor).
+    #[cfg(feature = "provided")]
+    pub(crate) const fn with_provided(mut self, sets: &'static [crate::provided::SetRef]) -> Self {
+        std::mem::forget(std::mem::replace(&mut self.provided, Cow::Borrowed(sets)));
+        self
+    }
+
     /// The set supplied at run time named `name` (`origins NAME provided`).
     #[cfg(feature = "provided")]
     pub fn provided_set(&self, name: &str) -> Option<&crate::provided::ProvidedSet> {
@@ -893,6 +908,12 @@ impl Cors {
     #[cfg(feature = "provided")]
     pub fn provided(&self) -> &[crate::provided::SetRef] {
         &self.provided
+    }
+    /// `self` with `allow-origins` naming `sets` ([`Policy::with_provided`]).
+    #[cfg(feature = "provided")]
+    pub(crate) const fn with_provided(mut self, sets: &'static [crate::provided::SetRef]) -> Self {
+        std::mem::forget(std::mem::replace(&mut self.provided, Cow::Borrowed(sets)));
+        self
     }
     /// Whether every origin is allowed (`*`).
     pub fn any_origin(&self) -> bool {

@@ -96,9 +96,10 @@ impl std::fmt::Display for ReplaceError {
 
 impl std::error::Error for ReplaceError {}
 
-/// The supplied entry that allowed a request, handed to the application as a request
-/// extension: in a `tenant-bound` set, the application checks that the session belongs to
-/// [`MatchedOrigin::key`].
+/// The supplied entry of a `tenant-bound` set that allowed a request, handed to the
+/// application as a request extension by the tower layer: the application checks that the
+/// session belongs to [`MatchedOrigin::key`]. (An entry of any other set is not handed over:
+/// it carries no key, and the request's `Origin` is the entry.)
 #[derive(Debug, Clone)]
 pub struct MatchedOrigin {
     set: Str,
@@ -211,11 +212,13 @@ impl ProvidedSet {
     where
         I: IntoIterator<Item = SuppliedEntry>,
     {
+        // Checked in one pass over borrowed entries (a duplicate is found without a copy),
+        // then moved into the table's vectors, sized once.
+        let entries: Vec<SuppliedEntry> = entries.into_iter().collect();
         let mut errors = Vec::new();
-        let mut exact: Vec<(String, Option<String>)> = Vec::new();
-        let mut patterns: Vec<(String, Option<String>)> = Vec::new();
-        let mut seen = std::collections::BTreeSet::new();
-        for (index, e) in entries.into_iter().enumerate() {
+        let mut kinds = Vec::with_capacity(entries.len());
+        let mut seen = std::collections::HashSet::with_capacity(entries.len());
+        for (index, e) in entries.iter().enumerate() {
             let mut refuse = |code: Option<&'static str>, why: String| {
                 errors.push(EntryError {
                     index,
@@ -230,17 +233,26 @@ impl ProvidedSet {
             }
             match check(&e.origin, context) {
                 Err((code, why)) => refuse(code, why),
-                Ok(_) if !seen.insert(e.origin.clone()) => refuse(None, "listed twice".into()),
+                Ok(_) if !seen.insert(e.origin.as_str()) => refuse(None, "listed twice".into()),
                 Ok(Kind::Exact) if covered(e.origin.as_bytes()) => refuse(
                     None,
                     "a static origins set of the policy already allows it".into(),
                 ),
-                Ok(Kind::Exact) => exact.push((e.origin, e.key)),
-                Ok(Kind::Pattern) => patterns.push((e.origin, e.key)),
+                Ok(kind) => kinds.push(kind),
             }
         }
+        drop(seen);
         if !errors.is_empty() {
             return Err(ReplaceError { entries: errors });
+        }
+        let n_exact = kinds.iter().filter(|k| matches!(k, Kind::Exact)).count();
+        let mut exact = Vec::with_capacity(n_exact);
+        let mut patterns = Vec::with_capacity(kinds.len() - n_exact);
+        for (e, kind) in entries.into_iter().zip(kinds) {
+            match kind {
+                Kind::Exact => exact.push((e.origin, e.key)),
+                Kind::Pattern => patterns.push((e.origin, e.key)),
+            }
         }
         let table = ProvidedTable::build(exact, patterns).map_err(|why| ReplaceError {
             entries: vec![EntryError {
@@ -250,17 +262,14 @@ impl ProvidedSet {
                 why,
             }],
         })?;
-        let new: std::collections::BTreeSet<String> = table.origins().collect();
-        let entries = new.len();
-        let old = self.table.swap(Some(Arc::new(table)));
-        let old: std::collections::BTreeSet<String> = old
-            .as_deref()
-            .map(|t| t.origins().collect())
-            .unwrap_or_default();
+        let table = Arc::new(table);
+        let old = self.table.swap(Some(Arc::clone(&table)));
         Ok(Report {
-            added: new.difference(&old).cloned().collect(),
-            removed: old.difference(&new).cloned().collect(),
-            entries,
+            added: table.missing_from(old.as_deref()),
+            removed: old
+                .as_deref()
+                .map_or_else(Vec::new, |o| o.missing_from(Some(&table))),
+            entries: table.exact.len() + table.patterns.len(),
         })
     }
 
@@ -354,13 +363,33 @@ impl ProvidedTable {
         })
     }
 
-    /// Every entry's origin.
-    fn origins(&self) -> impl Iterator<Item = String> + '_ {
-        self.exact
-            .keys()
-            .iter()
-            .chain(self.patterns.keys())
-            .map(|k| k.to_string())
+    /// The entries of this table that `other` does not hold, sorted (each looked up in
+    /// `other`'s sets: no copy of either table).
+    fn missing_from(&self, other: Option<&ProvidedTable>) -> Vec<String> {
+        let mut out: Vec<String> = match other {
+            None => self
+                .exact
+                .keys()
+                .iter()
+                .chain(self.patterns.keys())
+                .map(|k| k.to_string())
+                .collect(),
+            Some(o) => self
+                .exact
+                .keys()
+                .iter()
+                .filter(|k| o.exact.get(k.as_bytes()).is_none())
+                .chain(
+                    self.patterns
+                        .keys()
+                        .iter()
+                        .filter(|k| o.patterns.get(k.as_bytes()).is_none()),
+                )
+                .map(|k| k.to_string())
+                .collect(),
+        };
+        out.sort_unstable();
+        out
     }
 }
 

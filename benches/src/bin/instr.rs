@@ -6,12 +6,14 @@
 //!
 //! `instr VARIANT KIND N K` with VARIANT in floor|hand|guestlist|guestlist-cloned|
 //! guestlist-static|guestlist-static-cloned|tower-http|tower-http-cloned|hand-pattern|
-//! guestlist-pattern|guestlist-static-pattern, KIND in get|preflight|hostile (a preflight whose
+//! guestlist-pattern|guestlist-static-pattern|guestlist-provided|guestlist-provided-tenant, KIND in get|preflight|hostile (a preflight whose
 //! Access-Control-Request-Headers holds 1,000 commas). The `-pattern` variants allow N subdomain
 //! patterns (`https://*.tenant-{i}.example.com`) and the request comes from a subdomain of the
 //! last.
 //! `guestlist` builds its tables at run time (`Layer::shared`); `guestlist-static` uses the
 //! static tables build.rs generated (what `include_policy!` gives), for N in STATIC_SIZES.
+//! `guestlist-provided` holds the same N origins in a set supplied at run time (`origins
+//! tenants provided`, filled by `replace_provided`); `-tenant` declares it `tenant-bound`.
 #![expect(
     clippy::unwrap_used,
     clippy::panic,
@@ -20,9 +22,9 @@
 )]
 
 use guestlist_benches::{
-    guestlist_pattern_service, guestlist_service, guestlist_static_pattern_service,
-    guestlist_static_service, hand_pattern_service, hand_service, run, tower_http_service, Floor,
-    NoBody, Requests,
+    guestlist_pattern_service, guestlist_provided_service, guestlist_service,
+    guestlist_static_pattern_service, guestlist_static_service, hand_pattern_service, hand_service,
+    run, tower_http_service, Floor, NoBody, Requests,
 };
 use http::{Request, Response};
 use tower_service::Service;
@@ -94,6 +96,8 @@ fn main() {
         "hand-pattern" => go!(hand_pattern_service(n), false),
         "guestlist-pattern" => go!(guestlist_pattern_service(n), false),
         "guestlist-static-pattern" => go!(guestlist_static_pattern_service(n), false),
+        "guestlist-provided" => go!(guestlist_provided_service(n, false), false),
+        "guestlist-provided-tenant" => go!(guestlist_provided_service(n, true), false),
         other => panic!("unknown variant {other}"),
     }
     std::hint::black_box(sink);
