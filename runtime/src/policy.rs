@@ -356,7 +356,8 @@ impl Policy {
             patterns: set.allows_patterns(),
             csrf: self.csrf.iter().any(|c| names_set(&c.trusted_provided)),
         };
-        Some(set.replace_checked(entries, context, covered))
+        let statics: Vec<_> = users.iter().map(|c| (&c.origins, &c.patterns)).collect();
+        Some(set.replace_checked(entries, context, covered, &statics))
     }
 
     /// Builds a CORS-only policy from plain data at run time.

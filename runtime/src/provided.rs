@@ -198,16 +198,20 @@ impl ProvidedSet {
             patterns: self.patterns,
             csrf: false,
         };
-        self.replace_checked(entries, context, |_| false)
+        self.replace_checked(entries, context, |_| false, &[])
     }
 
     /// [`ProvidedSet::replace`] in `context`, with `covered`, which says whether an exact
     /// origin is one a static set already allows.
+    ///
+    /// `statics` are the exact origins and patterns of the cors policies naming the set: a
+    /// supplied pattern may not allow one of them (GL1408 in `guestlist check --origins`).
     pub(crate) fn replace_checked<I>(
         &self,
         entries: I,
         context: guestlist_origins::Context,
         covered: impl Fn(&[u8]) -> bool,
+        statics: &[(&KeySet, &PatternSet)],
     ) -> Result<Report, ReplaceError>
     where
         I: IntoIterator<Item = SuppliedEntry>,
@@ -246,6 +250,13 @@ impl ProvidedSet {
             return Err(ReplaceError { entries: errors });
         }
         let n_exact = kinds.iter().filter(|k| matches!(k, Kind::Exact)).count();
+        // Where each pattern entry was supplied (the table's pattern `i` is the `i`-th).
+        let pattern_at: Vec<usize> = kinds
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| matches!(k, Kind::Pattern))
+            .map(|(i, _)| i)
+            .collect();
         let mut exact = Vec::with_capacity(n_exact);
         let mut patterns = Vec::with_capacity(kinds.len() - n_exact);
         for (e, kind) in entries.into_iter().zip(kinds) {
@@ -262,6 +273,22 @@ impl ProvidedSet {
                 why,
             }],
         })?;
+        let overlaps = table.overlaps(statics);
+        if !overlaps.is_empty() {
+            return Err(ReplaceError {
+                entries: overlaps
+                    .into_iter()
+                    .map(|(i, origin, static_origin)| EntryError {
+                        index: pattern_at.get(i).copied().unwrap_or(0),
+                        origin,
+                        code: Some("GL1408"),
+                        why: format!(
+                            "it allows `{static_origin}`, which a static origins set of the policy already allows"
+                        ),
+                    })
+                    .collect(),
+            });
+        }
         let table = Arc::new(table);
         let old = self.table.swap(Some(Arc::clone(&table)));
         Ok(Report {
@@ -361,6 +388,55 @@ impl ProvidedTable {
             patterns: pattern_set,
             keys,
         })
+    }
+
+    /// The supplied patterns that allow a static origin or pattern of `statics`, or that a
+    /// static pattern allows (exact entries were checked on the way in): each
+    /// pattern's position among the patterns, its text and the static entry's.
+    fn overlaps(&self, statics: &[(&KeySet, &PatternSet)]) -> Vec<(usize, String, String)> {
+        let mut out = Vec::new();
+        if self.patterns.is_empty() {
+            return out;
+        }
+        let supplied: Vec<Option<guestlist_origins::Origin>> = self
+            .patterns
+            .keys()
+            .iter()
+            .map(|p| guestlist_origins::analyze(p).origin)
+            .collect();
+        for (exact, patterns) in statics {
+            for o in exact.keys() {
+                if let Some(OriginMatch::Pattern(i)) =
+                    match_origin(false, &KeySet::EMPTY, &self.patterns, o.as_bytes())
+                {
+                    let p = self.patterns.keys().get(i as usize);
+                    out.push((
+                        i as usize,
+                        p.map_or_else(String::new, |p| p.to_string()),
+                        o.to_string(),
+                    ));
+                }
+            }
+            for sp in patterns.keys() {
+                let Some(st) = guestlist_origins::analyze(sp).origin else {
+                    continue;
+                };
+                for (i, o) in supplied.iter().enumerate() {
+                    if o.as_ref().is_some_and(|o| {
+                        o.canonical == st.canonical || o.covers(&st) || st.covers(o)
+                    }) {
+                        out.push((
+                            i,
+                            o.as_ref().map_or_else(String::new, |o| o.canonical.clone()),
+                            sp.to_string(),
+                        ));
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup_by(|a, b| a.0 == b.0);
+        out
     }
 
     /// The entries of this table that `other` does not hold, sorted (each looked up in

@@ -395,3 +395,50 @@ fn websocket_and_csrf_policies_use_supplied_sets() {
     );
     assert_eq!(post("https://q.example.com").0, Kind::CsrfRejected);
 }
+
+/// A supplied entry never overlaps a static origin: an exact entry a static origin or
+/// pattern allows, and a supplied pattern allowing a static origin or pattern, are refused
+/// (the old table stays); `guestlist check --origins` refuses the same entries (GL1408).
+#[test]
+fn a_supplied_entry_never_overlaps_a_static_origin() {
+    let p = policy(false, true);
+    let ok = p
+        .replace_provided("tenants", [entry("https://*.tenant.example", None)])
+        .unwrap();
+    assert!(ok.is_ok(), "{ok:?}");
+    for (bad, index) in [
+        ("https://static.example.com", 0),
+        ("https://a.static.example.com", 0),
+        ("https://*.example.com", 1),
+        ("https://*.static.example.com", 1),
+        ("https://*.a.static.example.com", 1),
+    ] {
+        let e = p
+            .replace_provided(
+                "tenants",
+                [entry("https://b.other.example", None), entry(bad, None)],
+            )
+            .unwrap()
+            .expect_err(bad);
+        assert_eq!(e.entries.len(), 1, "{bad}: {e:?}");
+        assert_eq!(
+            e.entries[0].index,
+            index + usize::from(index == 0),
+            "{bad}: {e:?}"
+        );
+        assert!(
+            allowed(&p, "https://x.tenant.example"),
+            "{bad}: the old table stays"
+        );
+        assert!(!allowed(&p, "https://b.other.example"), "{bad}");
+    }
+    // Beside the static ones: accepted.
+    let r = p.replace_provided(
+        "tenants",
+        [
+            entry("https://*.other.example", None),
+            entry("https://staticexample.com", None),
+        ],
+    );
+    assert!(r.unwrap().is_ok());
+}
