@@ -154,7 +154,12 @@ fn main() {
         failures += many_headers();
     }
     let layer_checks = if cfg!(feature = "tower") { 4 } else { 0 };
+    let provided_checks = if cfg!(feature = "provided") { 6 } else { 0 };
     failures += guards();
+    #[cfg(feature = "provided")]
+    {
+        failures += provided();
+    }
     // The control: something that allocates is seen.
     let (n, s) = count(|| format!("{}", cases.len()));
     if n == 0 || s.is_empty() {
@@ -163,7 +168,7 @@ fn main() {
     }
     println!(
         "{} passed, {} failed",
-        cases.len() + layer_checks + 1 - failures,
+        cases.len() + layer_checks + provided_checks + 1 - failures,
         failures
     );
     if failures > 0 {
@@ -383,6 +388,60 @@ fn guards() -> usize {
         if n != 0 || kind != *want {
             eprintln!("FAILED {m} {p}: {n} allocations, {kind:?} (want {want:?})");
             failures += 1;
+        }
+    }
+    failures
+}
+
+/// Decisions on sets supplied at run time (exact entries and patterns, tenant-bound or not)
+/// allocate nothing either: the table is read through the atomic pointer, not copied.
+#[cfg(feature = "provided")]
+fn provided() -> usize {
+    use guestlist::{ProvidedSpec, SuppliedEntry};
+    let mut failures = 0;
+    for tenant_bound in [false, true] {
+        let policy = Policy::from_spec(PolicySpec {
+            routes: vec![RouteSpec {
+                pattern: "/api/*".into(),
+                cors: Some(0),
+                ..Default::default()
+            }],
+            cors: vec![CorsSpec {
+                name: "api".into(),
+                credentials: true,
+                provided: vec![0],
+                ..Default::default()
+            }],
+            provided: vec![ProvidedSpec {
+                name: "tenants".into(),
+                tenant_bound,
+                patterns: true,
+            }],
+            ..Default::default()
+        })
+        .expect("policy");
+        let entries = (0..1_000)
+            .map(|i| format!("https://t{i}.example.com"))
+            .chain(["https://*.pattern.example.com".to_string()])
+            .map(|origin| SuppliedEntry {
+                origin,
+                key: tenant_bound.then(|| "tenant".to_string()),
+            });
+        policy
+            .replace_provided("tenants", entries)
+            .expect("set")
+            .expect("entries");
+        for (origin, want) in [
+            ("https://t999.example.com", Kind::ActualAllowed),
+            ("https://a.b.pattern.example.com", Kind::ActualAllowed),
+            ("https://evil.example.com", Kind::ActualNotAllowed),
+        ] {
+            let h = [("origin", origin)];
+            let (n, kind) = count(|| policy.decide("GET", "/api/x", &h[..]).kind);
+            if n != 0 || kind != want {
+                eprintln!("FAILED provided ({tenant_bound}) {origin}: {n} allocations, {kind:?}");
+                failures += 1;
+            }
         }
     }
     failures
