@@ -32,6 +32,27 @@ pub(super) struct CorsVars {
     /// Each header's value by state (a state not listed: not sent), in the order of
     /// [`ORDER`].
     pub(super) tables: [Vec<(String, String)>; 6],
+    /// The states the answer can take; empty: every one of [`STATES`].
+    pub(super) states: &'static [&'static str],
+}
+
+impl CorsVars {
+    /// The states the answer can take.
+    pub(super) fn reachable(&self) -> &'static [&'static str] {
+        if self.states.is_empty() {
+            &STATES
+        } else {
+            self.states
+        }
+    }
+
+    /// The value of header `h` (an index into [`ORDER`]) in state `st`; `""` when not sent.
+    pub(super) fn value(&self, h: usize, st: &str) -> &str {
+        self.tables
+            .get(h)
+            .and_then(|t| t.iter().find(|(k, _)| k == st))
+            .map_or("", |(_, v)| if v == "\"\"" { "" } else { v.as_str() })
+    }
 }
 
 /// The order of the `Access-Control-*` response headers in a snippet (and of
@@ -57,6 +78,45 @@ pub(super) fn table(lines: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The longest `Access-Control-Request-Headers` list written as a string key (so that every
+/// key fits nginx's smallest map bucket, 128 bytes).
+const LIST_KEY_MAX: usize = 64;
+
+/// How many allowed names a policy may have for every list of them to be a string key (2^6 - 1
+/// lists); with more, each name alone is one.
+const LIST_NAMES_MAX: usize = 6;
+
+/// The `Access-Control-Request-Headers` values browsers send for a policy allowing `names`
+/// (Fetch: the names lowercase, sorted by byte, joined by `,`): every non-empty subset of the
+/// allowed names when there are at most [`LIST_NAMES_MAX`], else each name alone; none when
+/// the policy allows any header (`*`: the regex decides). Each is a list the policy allows,
+/// as its regex does; lists longer than [`LIST_KEY_MAX`] bytes are left to the regex.
+pub(super) fn browser_lists(names: &[&str], any: bool) -> Vec<String> {
+    if any {
+        return Vec::new();
+    }
+    let mut lower: Vec<String> = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+    lower.sort();
+    lower.dedup();
+    let mut out = Vec::new();
+    if lower.len() <= LIST_NAMES_MAX {
+        for mask in 1u32..(1 << lower.len()) {
+            let list: Vec<&str> = lower
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, n)| n.as_str())
+                .collect();
+            out.push(list.join(","));
+        }
+    } else {
+        out.clone_from(&lower);
+    }
+    out.retain(|l| l.len() <= LIST_KEY_MAX);
+    out.sort();
+    out
+}
+
 impl Writer {
     /// The maps of cors policy `index` (declared at `location`), its location snippet, and
     /// the variables of its answer.
@@ -71,6 +131,7 @@ impl Writer {
             state: format!("${v}_state"),
             vary: !c.is_static_any(),
             tables: Default::default(),
+            states: &[],
         };
         let mut vars = vars;
         let static_any = c.any_origin() && !c.credentials();
@@ -165,15 +226,16 @@ impl Writer {
             "~*^(?=[\\s\\S]{{0,4096}}$)[ \\t,]*(?:{element}[ \\t]*(?:,[ \\t,]*|$)){{0,64}}$"
         );
         // nginx never tries regex keys on an empty value: an absent header needs its own key.
-        self.map(
-            acrh,
-            &format!("{v}_headers"),
-            &[
-                ("default".into(), "prej".into()),
-                (q(""), "pok".into()),
-                (q(&list_re), "pok".into()),
-            ],
-        );
+        // The lists browsers send (the names lowercase, sorted, joined by `,`) are string keys,
+        // found by the hash without a regex; the regex decides every other list.
+        let lists = browser_lists(&names, c.any_header());
+        let mut lines = vec![
+            ("default".to_string(), "prej".to_string()),
+            (q(""), "pok".to_string()),
+        ];
+        lines.extend(lists.iter().map(|l| (q(l), "pok".to_string())));
+        lines.push((q(&list_re), "pok".into()));
+        self.map(acrh, &format!("{v}_headers"), &lines);
         // 6. Header values by state ("" = not sent).
         let state = format!("${v}_state");
         let acao = if c.any_origin() {
@@ -234,11 +296,10 @@ impl Writer {
         ];
         self.map(&state, &format!("{v}_acah"), &lines);
         vars.tables[4] = table(&lines);
-        self.map(
-            acrh,
-            &format!("{v}_acah_pf"),
-            &[("default".into(), q("")), (q(&format!("~[{TCHAR}]")), acah)],
-        );
+        let mut lines = vec![("default".to_string(), q(""))];
+        lines.extend(lists.iter().map(|l| (q(l), acah.clone())));
+        lines.push((q(&format!("~[{TCHAR}]")), acah));
+        self.map(acrh, &format!("{v}_acah_pf"), &lines);
         if let Some(m) = c.max_age_value() {
             let name = "access-control-max-age";
             let m = self.value(name, header_text(name, m.as_bytes())?)?;

@@ -418,17 +418,19 @@ pub fn emit(
     let tuning = File {
         path: "guestlist-tuning.conf".into(),
         text: header(&format!(
-            "# Include once inside `http {{}}`, BEFORE any `map` (yours included) and before
-             # guestlist-http.conf: `include {root}/guestlist-tuning.conf;`
-             # nginx fixes the map hash sizes at the first `map` of `http {{}}`: set after one, they are
-             # refused as \"duplicate\". Remove your own settings of these four directives.
-             # The largest exact-origin list has {entries} entries of up to {longest} bytes; the maps define
-             # {variables} variables. Without these sizes nginx warns and slows down.
-             map_hash_max_size {map_max};
-             map_hash_bucket_size {map_bucket};
-             variables_hash_max_size {vars_max};
-             variables_hash_bucket_size 128;
-"
+            "# Include once inside `http {{}}`, BEFORE any `map` (yours included) and before\n\
+             # guestlist-http.conf: `include {root}/guestlist-tuning.conf;`\n\
+             # nginx fixes the map hash sizes at the first `map` of `http {{}}`: set after one, they are\n\
+             # refused as \"duplicate\". Remove your own settings of these four directives.\n\
+             # The largest exact-origin list has {entries} entries of up to {longest} bytes; the maps define\n\
+             # {variables} variables. Without these sizes nginx warns and slows down.\n\
+             # Also set `pcre_jit on;` in nginx's main context (outside `http {{}}`; it cannot be set\n\
+             # here): every request runs at least one regex (the path's form), and without JIT\n\
+             # nginx interprets them (spec/nginx.md, \"Cost per request\").\n\
+             map_hash_max_size {map_max};\n\
+             map_hash_bucket_size {map_bucket};\n\
+             variables_hash_max_size {vars_max};\n\
+             variables_hash_bucket_size 128;\n"
         )),
     };
     // The maps are complete once every route snippet is written.

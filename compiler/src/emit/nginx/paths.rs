@@ -273,25 +273,57 @@ impl Writer {
             let own_token = own.as_ref().map_or(q("pass"), |c| c.state.clone());
             let mut two = vec![("default".to_string(), own_token.clone())];
             // (token prefix, answer): None is the route's own.
-            let mut tagged: Vec<(Option<usize>, Option<&CorsVars>)> = vec![(None, own.as_ref())];
+            // A partner's state whose answer (every header and `Vary`) is the route's own in
+            // the same state keeps the own token, so the route's maps and `if` lines serve
+            // both; only the states the partner's answer can take get tokens.
+            let distinct = |c: &CorsVars| -> Vec<&'static str> {
+                c.reachable()
+                    .iter()
+                    .copied()
+                    .filter(|st| {
+                        own.as_ref().is_none_or(|o| {
+                            o.vary != c.vary
+                                || (0..ORDER.len()).any(|h| o.value(h, st) != c.value(h, st))
+                        })
+                    })
+                    .collect()
+            };
+            // (token prefix, answer, the states with tokens of their own): None is the
+            // route's own.
+            let mut tagged: Vec<(Option<usize>, Option<&CorsVars>, Vec<&'static str>)> =
+                vec![(None, own.as_ref(), STATES.to_vec())];
             for (p, a) in &answers {
                 let own_policy = r.cors() == ids.tuples.get(*p).and_then(|t| t.0);
                 if own_policy {
                     continue;
                 }
+                let mut own_states = Vec::new();
                 match a {
                     Some(c) => {
-                        let t = format!("{ns}r{ri}_t{p}");
-                        let lines: Vec<(String, String)> = STATES
-                            .iter()
-                            .map(|st| ((*st).to_string(), q(&format!("{p}-{st}"))))
-                            .collect();
-                        self.map(&c.state, &t, &lines);
-                        two.push((q(&p.to_string()), format!("${t}")));
+                        own_states = distinct(c);
+                        if own_states.is_empty() {
+                            two.push((q(&p.to_string()), c.state.clone()));
+                        } else {
+                            let t = format!("{ns}r{ri}_t{p}");
+                            let lines: Vec<(String, String)> = c
+                                .reachable()
+                                .iter()
+                                .map(|st| {
+                                    let token = if own_states.contains(st) {
+                                        q(&format!("{p}-{st}"))
+                                    } else {
+                                        (*st).to_string()
+                                    };
+                                    ((*st).to_string(), token)
+                                })
+                                .collect();
+                            self.map(&c.state, &t, &lines);
+                            two.push((q(&p.to_string()), format!("${t}")));
+                        }
                     }
                     None => two.push((q(&p.to_string()), q(&format!("{p}-pass")))),
                 }
-                tagged.push((Some(*p), a.as_ref()));
+                tagged.push((Some(*p), a.as_ref(), own_states));
             }
             let token = |p: Option<usize>, st: &str| match p {
                 None => st.to_string(),
@@ -311,11 +343,13 @@ impl Writer {
             for (h, name) in ORDER.iter().enumerate() {
                 let pass = upstream_var(name)?;
                 let mut lines = vec![("default".to_string(), q(""))];
-                for (p, a) in &tagged {
+                for (p, a, states) in &tagged {
                     match a {
                         Some(c) => {
                             for (st, v) in c.tables.get(h).into_iter().flatten() {
-                                lines.push((token(*p, st), v.clone()));
+                                if states.contains(&st.as_str()) {
+                                    lines.push((token(*p, st), v.clone()));
+                                }
                             }
                         }
                         None => lines.push((token(*p, "pass"), pass.clone())),
@@ -329,15 +363,15 @@ impl Writer {
             }
             let varies: Vec<bool> = tagged
                 .iter()
-                .map(|(_, a)| a.is_some_and(|c| c.vary))
+                .map(|(_, a, _)| a.is_some_and(|c| c.vary))
                 .collect();
             if varies.iter().all(|v| *v) {
                 s.push_str("add_header Vary \"Origin\" always;\n");
             } else if varies.iter().any(|v| *v) {
                 let mut lines = vec![("default".to_string(), q(""))];
-                for (p, a) in &tagged {
+                for (p, a, states) in &tagged {
                     if a.is_some_and(|c| c.vary) {
-                        for st in STATES {
+                        for st in states {
                             lines.push((token(*p, st), q("Origin")));
                         }
                     }
@@ -348,8 +382,8 @@ impl Writer {
             }
             s.push_str("# Preflights are answered here and never reach the upstream. Only `return` inside `if`.\n");
             for (st, status) in [("pok", 204), ("prej", 403)] {
-                for (p, a) in &tagged {
-                    if a.is_some() {
+                for (p, a, states) in &tagged {
+                    if a.is_some() && states.contains(&st) {
                         let _ = writeln!(
                             s,
                             "if ({answer} = {}) {{ return {status}; }}",
@@ -596,6 +630,8 @@ impl Writer {
             self.map(&q(&state), &format!("{v}_state"), &lines);
         }
         let Some((a, b)) = both else {
+            // One reading has no cors policy: a preflight is refused, an actual request denied.
+            out.states = &["none", "denied", "prej"];
             return Ok(out);
         };
         // The pair's header values by state (the route's maps, keyed on its answer, hold them).
