@@ -478,12 +478,7 @@ impl Csrf {
     pub(crate) fn trusted_by_provided(&self, origin: &[u8]) -> bool {
         #[cfg(feature = "provided")]
         {
-            self.trusted_provided.iter().any(|s| {
-                matches!(
-                    s.match_origin(0, origin),
-                    Some(OriginMatch::Provided { .. })
-                )
-            })
+            self.trusted_provided.iter().any(|s| s.has_exact(origin))
         }
         #[cfg(not(feature = "provided"))]
         {

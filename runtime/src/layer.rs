@@ -163,21 +163,42 @@ where
         let prepared = crate::headers::Prepared::with_origins(req.headers(), origins);
         let authority = req.uri().authority().map(http::uri::Authority::as_str);
         let mut d = crate::decision::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
-        policy.decide_in(
-            req.method().as_str(),
-            req.uri().path(),
-            authority,
-            &prepared,
-            self.secret.as_deref(),
-            FormBody::Unread,
-            &mut d,
-        );
-        if d.kind == crate::Kind::CsrfRejected && d.reason == crate::Reason::CsrfTokenInForm {
-            // Refused while its body is unread: read it, and decide again with its field.
-            return self.read_form(req);
-        }
         #[cfg(feature = "provided")]
-        let matched = matched_origin(policy, &d);
+        let mut matched = None;
+        #[cfg(feature = "provided")]
+        let mut stale = 0;
+        loop {
+            policy.decide_in(
+                req.method().as_str(),
+                req.uri().path(),
+                authority,
+                &prepared,
+                self.secret.as_deref(),
+                FormBody::Unread,
+                &mut d,
+            );
+            if d.kind == crate::Kind::CsrfRejected && d.reason == crate::Reason::CsrfTokenInForm {
+                // Refused while its body is unread: read it, and decide again with its field.
+                return self.read_form(req);
+            }
+            #[cfg(feature = "provided")]
+            match matched_origin(policy, &d) {
+                Matched::Stale if stale < MAX_STALE => {
+                    // The set was replaced between the decision and the hand-over: decide
+                    // again on the new table.
+                    stale += 1;
+                    d = crate::decision::Decision::new(
+                        crate::Kind::NotCors,
+                        crate::Reason::NoRoute,
+                    );
+                    continue;
+                }
+                Matched::Stale => return ResponseFuture::ready(server_error()),
+                Matched::Entry(m) => matched = Some(m),
+                Matched::Nothing => {}
+            }
+            break;
+        }
         #[cfg(feature = "tracing")]
         trace(&d, req.method(), req.uri().path());
         let known = crate::http_apply::Known {
@@ -218,31 +239,62 @@ where
     }
 }
 
-/// The entry of a tenant-bound set supplied at run time that allowed the request, when the set's table is
-/// still the one the decision read. After a replace in between it is `None`: the application
-/// gets no `MatchedOrigin` rather than one from another table than the decision's (a
-/// tenant-bound handler refuses a cross-origin request without one).
+/// How many times a request is decided again when a tenant-bound set is replaced between its
+/// decision and the hand-over of the matched entry; past that, 500 (never an answer whose
+/// entry the application cannot check).
 #[cfg(feature = "provided")]
-fn matched_origin(policy: &Policy, d: &crate::Decision<'_>) -> Option<crate::MatchedOrigin> {
+const MAX_STALE: u32 = 3;
+
+/// What the application gets of the entry that allowed a request.
+#[cfg(feature = "provided")]
+enum Matched {
+    /// No entry of a tenant-bound set allowed it: nothing to hand over.
+    Nothing,
+    /// The entry, from the table the decision read.
+    Entry(crate::MatchedOrigin),
+    /// An entry of a tenant-bound set allowed it, and the set was replaced since: decide
+    /// again.
+    Stale,
+}
+
+/// The entry of a tenant-bound set supplied at run time that allowed the request (a CORS
+/// request or a WebSocket handshake), from the table the decision read. A request a
+/// tenant-bound entry allowed always carries its `MatchedOrigin` to the application: when the
+/// table changed in between, the request is decided again ([`Matched::Stale`]).
+#[cfg(feature = "provided")]
+fn matched_origin(policy: &Policy, d: &crate::Decision<'_>) -> Matched {
     let Some(crate::OriginMatch::Provided {
         set,
         entry,
         generation,
     }) = d.origin_match
     else {
-        return None;
+        return Matched::Nothing;
     };
-    if d.kind != crate::Kind::ActualAllowed {
-        return None;
-    }
-    let cors = policy.cors_policies().get(d.cors? as usize)?;
-    let set = cors.provided().get(set as usize)?;
+    let sets = match d.kind {
+        crate::Kind::ActualAllowed => d
+            .cors
+            .and_then(|c| policy.cors_policies().get(c as usize))
+            .map(|c| c.provided()),
+        crate::Kind::WebsocketAllowed => d
+            .guards
+            .websocket
+            .and_then(|w| policy.websocket_policies().get(w as usize))
+            .map(|w| w.provided()),
+        _ => None,
+    };
+    let Some(set) = sets.and_then(|s| s.get(set as usize)) else {
+        return Matched::Nothing;
+    };
     // Only a tenant-bound set's entries carry what the application must check (the key);
     // handing over any other's would cost an allocation per request for nothing.
     if !set.is_tenant_bound() {
-        return None;
+        return Matched::Nothing;
     }
-    set.matched(entry, generation)
+    match set.matched(entry, generation) {
+        Some(m) => Matched::Entry(m),
+        None => Matched::Stale,
+    }
 }
 
 /// `req` with the [`MatchedOrigin`](crate::MatchedOrigin) in its extensions, if any.
@@ -797,15 +849,36 @@ where
         );
         let authority = parts.uri.authority().map(http::uri::Authority::as_str);
         let mut d = crate::decision::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
-        policy.decide_in(
-            parts.method.as_str(),
-            parts.uri.path(),
-            authority,
-            &prepared,
-            this.secret.as_deref(),
-            form,
-            &mut d,
-        );
+        #[cfg(feature = "provided")]
+        let mut matched = None;
+        #[cfg(feature = "provided")]
+        let mut stale = 0;
+        loop {
+            policy.decide_in(
+                parts.method.as_str(),
+                parts.uri.path(),
+                authority,
+                &prepared,
+                this.secret.as_deref(),
+                form,
+                &mut d,
+            );
+            #[cfg(feature = "provided")]
+            match matched_origin(policy, &d) {
+                Matched::Stale if stale < MAX_STALE => {
+                    stale += 1;
+                    d = crate::decision::Decision::new(
+                        crate::Kind::NotCors,
+                        crate::Reason::NoRoute,
+                    );
+                    continue;
+                }
+                Matched::Stale => return ResponseFuture::ready(server_error()),
+                Matched::Entry(m) => matched = Some(m),
+                Matched::Nothing => {}
+            }
+            break;
+        }
         #[cfg(feature = "tracing")]
         trace(&d, &parts.method, parts.uri.path());
         let known = crate::http_apply::Known {
@@ -826,14 +899,10 @@ where
         };
         let token = token(policy, this.secret.as_ref(), &d);
         let body = RequestBody::replay(chunks, this.trailers.take());
-        call_guarded(
-            &mut inner,
-            this.policy,
-            Request::from_parts(parts, body),
-            headers,
-            guards,
-            token,
-        )
+        let req = Request::from_parts(parts, body);
+        #[cfg(feature = "provided")]
+        let req = with_matched(req, matched);
+        call_guarded(&mut inner, this.policy, req, headers, guards, token)
     }
 }
 

@@ -326,7 +326,8 @@ impl Policy {
     }
 
     /// Replaces the entries of the set supplied at run time named `name`
-    /// ([`ProvidedSet::replace`](crate::ProvidedSet::replace)), refusing besides an exact
+    /// (every entry checked as an origin in the policy, in the context the policy uses the set
+    /// in), refusing besides an exact
     /// entry that a static origins set of a cors policy naming the set already allows (a
     /// supplied entry never covers a static one). `None` when the policy has no such set.
     #[cfg(feature = "provided")]

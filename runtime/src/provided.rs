@@ -2,7 +2,8 @@
 //! whose customers bring their own domains, origins from deployment configuration.
 //!
 //! A [`ProvidedSet`] holds its current entries as one immutable table behind an atomic
-//! pointer ([`arc_swap`]). [`ProvidedSet::replace`] checks and builds a new table off the
+//! pointer ([`arc_swap`]). [`Policy::replace_provided`](crate::Policy::replace_provided)
+//! checks entries and builds a new table off the
 //! request path and publishes it with one swap: a request sees the old table or the new one,
 //! never a mix, takes no lock, and allocates nothing to look an origin up. A bad entry keeps
 //! the old table.
@@ -22,7 +23,7 @@ use crate::origin::{match_origin, pattern_set, strict_pattern, OriginMatch};
 static GENERATION: AtomicU64 = AtomicU64::new(1);
 
 /// A set of origins supplied at run time, named in a policy as `origins NAME provided`.
-/// Empty until [`ProvidedSet::replace`] fills it.
+/// Empty until [`Policy::replace_provided`](crate::Policy::replace_provided) fills it.
 #[derive(Debug)]
 pub struct ProvidedSet {
     name: Str,
@@ -52,13 +53,15 @@ pub struct SuppliedEntry {
     pub key: Option<String>,
 }
 
-/// What a [`ProvidedSet::replace`] changed.
+/// What a [`Policy::replace_provided`](crate::Policy::replace_provided) changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
     /// Origins in the new table and not in the old one, sorted.
     pub added: Vec<String>,
     /// Origins in the old table and not in the new one, sorted.
     pub removed: Vec<String>,
+    /// Origins in both tables whose tenant's key changed (tenant-bound sets), sorted.
+    pub changed: Vec<String>,
     /// How many entries the new table holds.
     pub entries: usize,
 }
@@ -77,7 +80,8 @@ pub struct EntryError {
     pub why: String,
 }
 
-/// Why [`ProvidedSet::replace`] kept the old table: every refused entry.
+/// Why [`Policy::replace_provided`](crate::Policy::replace_provided) kept the old table:
+/// every refused entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplaceError {
     /// The refused entries, in order.
@@ -144,7 +148,7 @@ impl ProvidedSet {
     }
 
     /// An empty set.
-    pub fn new(name: impl Into<String>, tenant_bound: bool, patterns: bool) -> ProvidedSet {
+    pub(crate) fn new(name: impl Into<String>, tenant_bound: bool, patterns: bool) -> ProvidedSet {
         ProvidedSet {
             name: Cow::Owned(name.into()),
             tenant_bound,
@@ -183,25 +187,8 @@ impl ProvidedSet {
 
     /// Checks every entry, builds a new table and publishes it; on any refused entry the old
     /// table stays and every refusal is returned. Entries are checked with the rules and
-    /// messages of an origin written in a policy (`guestlist-origins`), in the strictest
-    /// context: as if the set were used with credentials, without opt-outs (no `*`, `null`
-    /// or wildcard over a public suffix), patterns only in a set declared `patterns`; a key
-    /// exactly in a `tenant-bound` set. [`Policy::replace_provided`](crate::Policy) checks in
-    /// the context the policy uses the set in, and refuses entries a static set already
-    /// allows.
-    pub fn replace<I>(&self, entries: I) -> Result<Report, ReplaceError>
-    where
-        I: IntoIterator<Item = SuppliedEntry>,
-    {
-        let context = guestlist_origins::Context {
-            credentials: true,
-            patterns: self.patterns,
-            csrf: false,
-        };
-        self.replace_checked(entries, context, |_| false, &[])
-    }
-
-    /// [`ProvidedSet::replace`] in `context`, with `covered`, which says whether an exact
+    /// messages of an origin written in a policy (`guestlist-origins`) in `context`, a key
+    /// exactly in a `tenant-bound` set; `covered` says whether an exact
     /// origin is one a static set already allows.
     ///
     /// `statics` are the exact origins and patterns of the cors policies naming the set: a
@@ -250,7 +237,18 @@ impl ProvidedSet {
             return Err(ReplaceError { entries: errors });
         }
         let n_exact = kinds.iter().filter(|k| matches!(k, Kind::Exact)).count();
-        // Where each pattern entry was supplied (the table's pattern `i` is the `i`-th).
+        // Where each entry was supplied (the table's exact origin or pattern `i` is the
+        // `i`-th of its kind).
+        let exact_at: Vec<usize> = if self.tenant_bound {
+            kinds
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| matches!(k, Kind::Exact))
+                .map(|(i, _)| i)
+                .collect()
+        } else {
+            Vec::new()
+        };
         let pattern_at: Vec<usize> = kinds
             .iter()
             .enumerate()
@@ -273,21 +271,36 @@ impl ProvidedSet {
                 why,
             }],
         })?;
-        let overlaps = table.overlaps(statics);
-        if !overlaps.is_empty() {
-            return Err(ReplaceError {
-                entries: overlaps
-                    .into_iter()
-                    .map(|(i, origin, static_origin)| EntryError {
-                        index: pattern_at.get(i).copied().unwrap_or(0),
-                        origin,
-                        code: Some("GL1408"),
-                        why: format!(
-                            "it allows `{static_origin}`, which a static origins set of the policy already allows"
-                        ),
-                    })
-                    .collect(),
-            });
+        let mut refused: Vec<EntryError> = table
+            .overlaps(statics)
+            .into_iter()
+            .map(|(i, origin, static_origin)| EntryError {
+                index: pattern_at.get(i).copied().unwrap_or(0),
+                origin,
+                code: Some("GL1408"),
+                why: format!(
+                    "it allows `{static_origin}`, which a static origins set of the policy already allows"
+                ),
+            })
+            .collect();
+        let at = |i: usize| match i.checked_sub(n_exact) {
+            None => exact_at.get(i).copied().unwrap_or(0),
+            Some(j) => pattern_at.get(j).copied().unwrap_or(0),
+        };
+        refused.extend(
+            table
+                .key_conflicts()
+                .into_iter()
+                .map(|(i, origin, other)| EntryError {
+                    index: at(i),
+                    origin,
+                    code: Some("GL1409"),
+                    why: format!("it overlaps `{other}`, an entry with another tenant's key"),
+                }),
+        );
+        if !refused.is_empty() {
+            refused.sort_by_key(|e| e.index);
+            return Err(ReplaceError { entries: refused });
         }
         let table = Arc::new(table);
         let old = self.table.swap(Some(Arc::clone(&table)));
@@ -296,6 +309,7 @@ impl ProvidedSet {
             removed: old
                 .as_deref()
                 .map_or_else(Vec::new, |o| o.missing_from(Some(&table))),
+            changed: table.key_changes(old.as_deref()),
             entries: table.exact.len() + table.patterns.len(),
         })
     }
@@ -316,6 +330,16 @@ impl ProvidedSet {
             entry,
             generation: t.generation,
         })
+    }
+
+    /// Whether an exact entry of the current table is `origin` (a csrf policy trusts exact
+    /// entries only, whatever a table holds).
+    #[inline]
+    pub(crate) fn has_exact(&self, origin: &[u8]) -> bool {
+        self.table
+            .load()
+            .as_ref()
+            .is_some_and(|t| t.exact.get(origin).is_some())
     }
 
     /// The entry a decision matched ([`OriginMatch::Provided`]'s `entry` and `generation`),
@@ -441,6 +465,74 @@ impl ProvidedTable {
 
     /// The entries of this table that `other` does not hold, sorted (each looked up in
     /// `other`'s sets: no copy of either table).
+    /// In a tenant-bound table, the entries an entry with another key overlaps (an exact
+    /// origin a pattern allows; two patterns one of which allows the other): which tenant a
+    /// host belongs to would depend on the lookup order. Each as the entry's index (exact
+    /// origins first, then patterns), its text and the other entry's.
+    fn key_conflicts(&self) -> Vec<(usize, String, String)> {
+        let mut out = Vec::new();
+        if self.keys.is_empty() || self.patterns.is_empty() {
+            return out;
+        }
+        let n = self.exact.len();
+        let patterns = self.patterns.keys();
+        for (i, o) in self.exact.keys().iter().enumerate() {
+            if let Some(OriginMatch::Pattern(j)) =
+                match_origin(false, &KeySet::EMPTY, &self.patterns, o.as_bytes())
+            {
+                if self.keys.get(i) != self.keys.get(n + j as usize) {
+                    let p = patterns.get(j as usize).map_or("", |p| p.as_ref());
+                    out.push((i, o.to_string(), p.to_string()));
+                }
+            }
+        }
+        let parsed: Vec<Option<guestlist_origins::Origin>> = patterns
+            .iter()
+            .map(|p| guestlist_origins::analyze(p).origin)
+            .collect();
+        for (a, pa) in parsed.iter().enumerate() {
+            for (b, pb) in parsed.iter().enumerate().skip(a + 1) {
+                let (Some(x), Some(y)) = (pa, pb) else {
+                    continue;
+                };
+                if (x.covers(y) || y.covers(x)) && self.keys.get(n + a) != self.keys.get(n + b) {
+                    out.push((n + b, y.canonical.clone(), x.canonical.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// The key of the entry `origin` (an exact origin or a pattern's text), in a
+    /// tenant-bound table.
+    fn key_of(&self, origin: &[u8]) -> Option<&str> {
+        let i = match self.exact.get(origin) {
+            Some(i) => i as usize,
+            None => self.exact.len() + self.patterns.get(origin)? as usize,
+        };
+        self.keys.get(i).map(|k| &**k)
+    }
+
+    /// The entries of this table that `old` holds with another key, sorted.
+    fn key_changes(&self, old: Option<&ProvidedTable>) -> Vec<String> {
+        let Some(old) = old.filter(|_| !self.keys.is_empty()) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = self
+            .exact
+            .keys()
+            .iter()
+            .chain(self.patterns.keys())
+            .filter(|k| {
+                let before = old.key_of(k.as_bytes());
+                before.is_some() && before != self.key_of(k.as_bytes())
+            })
+            .map(|k| k.to_string())
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     fn missing_from(&self, other: Option<&ProvidedTable>) -> Vec<String> {
         let mut out: Vec<String> = match other {
             None => self

@@ -442,3 +442,133 @@ fn a_supplied_entry_never_overlaps_a_static_origin() {
     );
     assert!(r.unwrap().is_ok());
 }
+
+/// While another thread swaps a tenant-bound set between two tables that give one origin
+/// different keys, every response the layer lets through with `Access-Control-Allow-Origin`
+/// carries, to the application, the entry of a table that allows that origin (never none, and
+/// never a key from a table that does not allow it).
+#[cfg(feature = "tower")]
+#[test]
+fn under_swaps_an_allowed_request_always_carries_its_entry() {
+    use tower_layer::Layer as _;
+    let p = Arc::new(policy(true, false));
+    let a = || {
+        [
+            entry("https://o.example.com", Some("a")),
+            entry("https://q.example.com", Some("a")),
+        ]
+    };
+    let b = || [entry("https://o.example.com", Some("b"))];
+    p.replace_provided("tenants", a()).unwrap().unwrap();
+    let app = common::App::new(
+        |r| {
+            r.extensions()
+                .get::<guestlist::MatchedOrigin>()
+                .map(|m| m.key().map(str::to_string))
+        },
+        || http::Response::new(()),
+    );
+    let seen = app.seen.clone();
+    let mut svc = guestlist::Layer::shared(Arc::clone(&p)).layer(app);
+    let done = Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let (p, done) = (Arc::clone(&p), Arc::clone(&done));
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !done.load(Ordering::Relaxed) || n < 1_000 {
+                let r = if n % 2 == 0 {
+                    p.replace_provided("tenants", b())
+                } else {
+                    p.replace_provided("tenants", a())
+                };
+                r.unwrap().unwrap();
+                n += 1;
+            }
+        })
+    };
+    let (mut allowed, mut refused_q) = (0, 0);
+    for i in 0..8_000 {
+        let origin = if i % 2 == 0 {
+            "https://o.example.com"
+        } else {
+            "https://q.example.com"
+        };
+        let req = http::Request::get("/api/x")
+            .header("origin", origin)
+            .body(())
+            .unwrap();
+        let resp = common::run(&mut svc, req);
+        if resp.status() == http::StatusCode::INTERNAL_SERVER_ERROR {
+            // Replaced again and again while deciding: refused, never let through unchecked.
+            assert!(resp.headers().get("access-control-allow-origin").is_none());
+            continue;
+        }
+        let got = seen.lock().unwrap().pop().unwrap();
+        match resp.headers().get("access-control-allow-origin") {
+            Some(v) => {
+                assert_eq!(v, origin);
+                allowed += 1;
+                let key = got.flatten();
+                match origin {
+                    "https://o.example.com" => {
+                        assert!(matches!(key.as_deref(), Some("a" | "b")), "{key:?}");
+                    }
+                    _ => assert_eq!(key.as_deref(), Some("a")),
+                }
+            }
+            None => {
+                assert_eq!(origin, "https://q.example.com");
+                assert_eq!(got, None, "no entry for a refused origin");
+                refused_q += 1;
+            }
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    swapper.join().unwrap();
+    assert!(allowed > 4_000 && refused_q > 0, "{allowed} {refused_q}");
+}
+
+/// In a tenant-bound set, entries of two tenants may not overlap (which tenant a host belongs
+/// to would depend on the lookup order); a replace reports origins whose key changed; a csrf
+/// policy trusts exact entries only.
+#[test]
+fn tenant_keys_are_unambiguous_and_their_changes_reported() {
+    let p = policy(true, true);
+    for (x, y) in [
+        ("https://*.a.example", "https://p.a.example"),
+        ("https://*.a.example", "https://*.x.a.example"),
+    ] {
+        let e = p
+            .replace_provided("tenants", [entry(x, Some("t1")), entry(y, Some("t2"))])
+            .unwrap()
+            .expect_err(y);
+        assert_eq!(e.entries.len(), 1, "{e:?}");
+        assert_eq!(e.entries[0].code, Some("GL1409"), "{e:?}");
+        // The same tenant may hold both.
+        let r = p.replace_provided("tenants", [entry(x, Some("t1")), entry(y, Some("t1"))]);
+        assert!(r.unwrap().is_ok(), "{x} {y}");
+    }
+    p.replace_provided(
+        "tenants",
+        [
+            entry("https://m.example", Some("t1")),
+            entry("https://n.example", Some("t1")),
+        ],
+    )
+    .unwrap()
+    .unwrap();
+    let r = p
+        .replace_provided(
+            "tenants",
+            [
+                entry("https://m.example", Some("t2")),
+                entry("https://n.example", Some("t1")),
+                entry("https://o.example", Some("t1")),
+            ],
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.added, ["https://o.example"]);
+    assert!(r.removed.is_empty());
+    assert_eq!(r.changed, ["https://m.example"]);
+}

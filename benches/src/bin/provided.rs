@@ -1,5 +1,5 @@
 //! A set supplied at run time at 100,000 entries: the time to validate, build and swap it
-//! (`ProvidedSet::replace`, the entries already read), and the memory its table holds next to
+//! (`Policy::replace_provided`, the entries already read), and the memory its table holds next to
 //! a `HashSet<String>` of the same origins, counted by a global allocator (live bytes the
 //! allocator handed out: payloads, not its own headers).
 //!
@@ -20,7 +20,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use guestlist::{ProvidedSet, SuppliedEntry};
+use guestlist::{CorsSpec, Policy, PolicySpec, ProvidedSpec, RouteSpec, SuppliedEntry};
 
 struct Counting;
 
@@ -72,7 +72,7 @@ fn main() {
 
     // Time: each round replaces the set's table with a fresh copy of the entries (made
     // outside the timed region), alternating two lists so every round adds and removes.
-    let set = ProvidedSet::new("tenants", false, false);
+    let set = policy();
     let other: Vec<String> = (0..n)
         .map(|i| format!("https://other-{i:05}.example.com"))
         .collect();
@@ -80,7 +80,7 @@ fn main() {
     for round in 0..rounds {
         let list = entries(if round % 2 == 0 { &origins } else { &other });
         let start = Instant::now();
-        let report = set.replace(list).unwrap();
+        let report = set.replace_provided("tenants", list).unwrap().unwrap();
         let elapsed = start.elapsed();
         assert_eq!(report.entries, n);
         println!("round {round}: {:.1} ms", elapsed.as_secs_f64() * 1e3);
@@ -94,12 +94,12 @@ fn main() {
 
     // Memory: the table one replace leaves behind (the entries' own strings are consumed:
     // the table keeps them), against a HashSet<String> built from copies of the same origins.
-    let fresh = ProvidedSet::new("tenants", false, false);
+    let fresh = policy();
     let list = entries(&origins);
     let list_bytes: usize =
         origins.iter().map(|o| o.len()).sum::<usize>() + n * std::mem::size_of::<SuppliedEntry>();
     let (table, ()) = held(|| {
-        fresh.replace(list).unwrap();
+        fresh.replace_provided("tenants", list).unwrap().unwrap();
     });
     // `replace` consumed the list (the vector and its strings), which `held` counted as
     // freed: add back what the list held, so `table` is what the published table holds.
@@ -116,4 +116,28 @@ fn main() {
     );
     drop(hs);
     drop(fresh);
+}
+
+/// `/api/*` with a cors policy whose only origins are the set `tenants`, supplied at run time
+/// (`Policy::replace_provided`, the one way to fill a set).
+fn policy() -> Policy {
+    Policy::from_spec(PolicySpec {
+        routes: vec![RouteSpec {
+            pattern: "/api/*".into(),
+            cors: Some(0),
+            ..RouteSpec::default()
+        }],
+        cors: vec![CorsSpec {
+            name: "api".into(),
+            provided: vec![0],
+            ..CorsSpec::default()
+        }],
+        provided: vec![ProvidedSpec {
+            name: "tenants".into(),
+            tenant_bound: false,
+            patterns: false,
+        }],
+        ..PolicySpec::default()
+    })
+    .unwrap()
 }
