@@ -1324,6 +1324,90 @@ fn origins_files_are_checked_and_supplied() {
     }
 }
 
+/// In a tenant-bound set, an entry that allows, or is allowed by, an entry with another key is
+/// refused at its line (GL1409), naming the earlier line; entries with the same key may
+/// overlap, and an apex is not under its own `*.` pattern.
+#[test]
+fn overlapping_entries_of_two_tenants_are_refused() {
+    let dir = support::tempdir("tenant-overlap");
+    let policy = dir.join("p.policy");
+    std::fs::write(
+        &policy,
+        "origins tenants provided tenant-bound patterns\ncors api {\n    allow-origins      tenants\n    allow-credentials  true\n    max-age            10m\n}\nroute \"/api/*\" { cors api }\n",
+    )
+    .unwrap();
+    let file = dir.join("tenants.txt");
+    std::fs::write(
+        &file,
+        [
+            "https://*.a.example.com tenant-a",
+            "https://*.x.a.example.com tenant-b",
+            "https://p.a.example.com tenant-b",
+            "https://q.a.example.com tenant-a",
+            "https://a.example.com tenant-b",
+            "https://w.d.example.com tenant-c",
+            "https://b.example.com:* tenant-c",
+            "https://b.example.com:8443 tenant-d",
+            "https://b.example.com:8444 tenant-c",
+            "https://*.d.example.com tenant-e",
+            "https://*.e.example.com:* tenant-e",
+            "https://*.e.example.com tenant-f",
+            "",
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let p = policy.to_str().unwrap();
+    let o = run(&[
+        "check",
+        p,
+        "--origins",
+        &format!("tenants={}", file.display()),
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    let at: Vec<&str> = lines
+        .windows(2)
+        .filter(|w| w[0].starts_with("error[GL1409]"))
+        .filter_map(|w| w[1].rsplit_once("tenants.txt:").map(|x| x.1))
+        .collect();
+    assert_eq!(at, ["2:1", "3:1", "8:1", "10:1", "12:1"], "{err}");
+    for (entry, line) in [
+        ("https://*.a.example.com", 1),
+        ("https://b.example.com:*", 7),
+        ("https://w.d.example.com", 6),
+        ("https://*.e.example.com:*", 11),
+    ] {
+        assert!(
+            err.contains(&format!(
+                "error[GL1409]: a supplied entry overlapping `{entry}` of another tenant (line {line})"
+            )),
+            "{entry}: {err}"
+        );
+    }
+    assert!(
+        err.contains("key `tenant-b` here, `tenant-a` there"),
+        "{err}"
+    );
+    // Without the overlapping lines the file is good.
+    let all = std::fs::read_to_string(&file).unwrap();
+    let good: Vec<&str> = all
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| ![1, 2, 7, 9, 11].contains(i))
+        .map(|(_, l)| l)
+        .collect();
+    std::fs::write(&file, good.join("\n")).unwrap();
+    let o = run(&[
+        "check",
+        p,
+        "--origins",
+        &format!("tenants={}", file.display()),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}
+
 /// A `test` block's `origins NAME "ORIGIN"...` line supplies the set for that test only; an
 /// entry the set refuses fails the test, naming it.
 #[test]
