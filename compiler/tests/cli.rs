@@ -1408,6 +1408,82 @@ fn overlapping_entries_of_two_tenants_are_refused() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
 }
 
+/// Without `--origins`, `explain` and `test` note (GL1403) that a provided set their decisions
+/// use is empty; with it, no note, and `explain`'s human format names the entry's `FILE:LINE`.
+#[test]
+fn explain_and_test_note_empty_sets_and_name_the_entry_line() {
+    let dir = support::tempdir("empty-set-notes");
+    let policy = dir.join("p.policy");
+    std::fs::write(
+        &policy,
+        "origins tenants provided tenant-bound\ncors api {\n    allow-origins      tenants\n    allow-credentials  true\n    max-age            10m\n}\ncors other { allow-origins \"https://o.example.com\" }\nroute \"/api/*\" { cors api }\nroute \"/other/*\" { cors other }\ntest \"not supplied\" {\n    request  GET \"/api/x\"\n    header   Origin \"https://b.example.com\"\n    expect   actual-not-allowed\n}\n",
+    )
+    .unwrap();
+    let good = dir.join("good.txt");
+    std::fs::write(
+        &good,
+        "# tenants\nhttps://a.example.com tenant-a\nhttps://b.example.com tenant-b  # B\n",
+    )
+    .unwrap();
+    let p = policy.to_str().unwrap();
+    let supplied = format!("tenants={}", good.display());
+    let note = "note[GL1403]: origins set `tenants` is supplied at run time";
+    let explain = |path: &str, format: &str, origins: Option<&str>| {
+        let mut args = vec![
+            "explain",
+            p,
+            "--method",
+            "GET",
+            "--path",
+            path,
+            "-H",
+            "Origin: https://b.example.com",
+            "--format",
+            format,
+        ];
+        if let Some(o) = origins {
+            args.extend(["--origins", o]);
+        }
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        (text(&o.stdout), text(&o.stderr))
+    };
+    for format in ["human", "json"] {
+        // The decision uses the empty set: a note, on stderr (JSON stays one value).
+        let (out, err) = explain("/api/x", format, None);
+        assert!(err.contains(note), "{format}: {err}");
+        assert!(err.contains("p.policy:1:9"), "{format}: {err}");
+        assert!(!out.contains("GL1403"), "{format}: {out}");
+        // A route whose policy names no provided set: no note.
+        let (_, err) = explain("/other/x", format, None);
+        assert!(!err.contains("GL1403"), "{format}: {err}");
+        // Supplied: no note.
+        let (_, err) = explain("/api/x", format, Some(&supplied));
+        assert!(!err.contains("GL1403"), "{format}: {err}");
+    }
+    let (out, _) = explain("/api/x", "human", Some(&supplied));
+    let lines: Vec<&str> = out.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("is an entry of `tenants`, supplied at run time"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        lines[at + 1].trim_start().starts_with("-->") && lines[at + 1].ends_with("good.txt:3"),
+        "{out}"
+    );
+    assert_eq!(
+        lines[at + 2].trim(),
+        "| https://b.example.com tenant-b  # B",
+        "{out}"
+    );
+    // `test`: a test that does not supply the set runs with it empty.
+    let o = run(&["test", p]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains(note), "{}", text(&o.stderr));
+    let o = run(&["test", p, "--origins", &supplied]);
+    assert!(!text(&o.stderr).contains("GL1403"), "{}", text(&o.stderr));
+}
+
 /// A `test` block's `origins NAME "ORIGIN"...` line supplies the set for that test only; an
 /// entry the set refuses fails the test, naming it.
 #[test]
@@ -1431,6 +1507,12 @@ fn test_blocks_supply_sets() {
         Some(0),
         "{}{}",
         text(&o.stdout),
+        text(&o.stderr)
+    );
+    // "not supplied here" runs with the set empty: a note says so.
+    assert!(
+        text(&o.stderr).contains("note[GL1403]"),
+        "{}",
         text(&o.stderr)
     );
     write("test \"refused\" {\n    origins  tenants \"http://c.example.com\"\n    request  GET \"/api/x\"\n    header   Origin \"http://c.example.com\"\n    expect   actual-allowed\n}\n");
