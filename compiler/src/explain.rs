@@ -602,6 +602,23 @@ pub fn render_human(
             _ => "",
         };
         out.push_str(&format!("{}. {reading}{}\n", i + 1, s.text));
+        // The supplied entry that allowed the origin: its file and line.
+        let supplied = e
+            .supplied_entry
+            .as_ref()
+            .filter(|(set, _)| {
+                s.span.is_none() && s.text.ends_with(&format!("`{set}`, supplied at run time"))
+            })
+            .and_then(|(set, entry)| c.supplied_source(set, entry));
+        if let Some((file, line)) = supplied {
+            let text = c
+                .sources
+                .files()
+                .find(|(_, f)| f.name == file)
+                .map(|(_, f)| f.line_text(line).to_string())
+                .unwrap_or_default();
+            out.push_str(&format!("   --> {file}:{line}\n   | {}\n", text.trim_end()));
+        }
         if let Some(span) = s.span {
             let (file, line, col) = c.sources.location(span);
             let text = c

@@ -1324,6 +1324,166 @@ fn origins_files_are_checked_and_supplied() {
     }
 }
 
+/// In a tenant-bound set, an entry that allows, or is allowed by, an entry with another key is
+/// refused at its line (GL1409), naming the earlier line; entries with the same key may
+/// overlap, and an apex is not under its own `*.` pattern.
+#[test]
+fn overlapping_entries_of_two_tenants_are_refused() {
+    let dir = support::tempdir("tenant-overlap");
+    let policy = dir.join("p.policy");
+    std::fs::write(
+        &policy,
+        "origins tenants provided tenant-bound patterns\ncors api {\n    allow-origins      tenants\n    allow-credentials  true\n    max-age            10m\n}\nroute \"/api/*\" { cors api }\n",
+    )
+    .unwrap();
+    let file = dir.join("tenants.txt");
+    std::fs::write(
+        &file,
+        [
+            "https://*.a.example.com tenant-a",
+            "https://*.x.a.example.com tenant-b",
+            "https://p.a.example.com tenant-b",
+            "https://q.a.example.com tenant-a",
+            "https://a.example.com tenant-b",
+            "https://w.d.example.com tenant-c",
+            "https://b.example.com:* tenant-c",
+            "https://b.example.com:8443 tenant-d",
+            "https://b.example.com:8444 tenant-c",
+            "https://*.d.example.com tenant-e",
+            "https://*.e.example.com:* tenant-e",
+            "https://*.e.example.com tenant-f",
+            "",
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let p = policy.to_str().unwrap();
+    let o = run(&[
+        "check",
+        p,
+        "--origins",
+        &format!("tenants={}", file.display()),
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    let at: Vec<&str> = lines
+        .windows(2)
+        .filter(|w| w[0].starts_with("error[GL1409]"))
+        .filter_map(|w| w[1].rsplit_once("tenants.txt:").map(|x| x.1))
+        .collect();
+    assert_eq!(at, ["2:1", "3:1", "8:1", "10:1", "12:1"], "{err}");
+    for (entry, line) in [
+        ("https://*.a.example.com", 1),
+        ("https://b.example.com:*", 7),
+        ("https://w.d.example.com", 6),
+        ("https://*.e.example.com:*", 11),
+    ] {
+        assert!(
+            err.contains(&format!(
+                "error[GL1409]: a supplied entry overlapping `{entry}` of another tenant (line {line})"
+            )),
+            "{entry}: {err}"
+        );
+    }
+    assert!(
+        err.contains("key `tenant-b` here, `tenant-a` there"),
+        "{err}"
+    );
+    // Without the overlapping lines the file is good.
+    let all = std::fs::read_to_string(&file).unwrap();
+    let good: Vec<&str> = all
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| ![1, 2, 7, 9, 11].contains(i))
+        .map(|(_, l)| l)
+        .collect();
+    std::fs::write(&file, good.join("\n")).unwrap();
+    let o = run(&[
+        "check",
+        p,
+        "--origins",
+        &format!("tenants={}", file.display()),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}
+
+/// Without `--origins`, `explain` and `test` note (GL1403) that a provided set their decisions
+/// use is empty; with it, no note, and `explain`'s human format names the entry's `FILE:LINE`.
+#[test]
+fn explain_and_test_note_empty_sets_and_name_the_entry_line() {
+    let dir = support::tempdir("empty-set-notes");
+    let policy = dir.join("p.policy");
+    std::fs::write(
+        &policy,
+        "origins tenants provided tenant-bound\ncors api {\n    allow-origins      tenants\n    allow-credentials  true\n    max-age            10m\n}\ncors other { allow-origins \"https://o.example.com\" }\nroute \"/api/*\" { cors api }\nroute \"/other/*\" { cors other }\ntest \"not supplied\" {\n    request  GET \"/api/x\"\n    header   Origin \"https://b.example.com\"\n    expect   actual-not-allowed\n}\n",
+    )
+    .unwrap();
+    let good = dir.join("good.txt");
+    std::fs::write(
+        &good,
+        "# tenants\nhttps://a.example.com tenant-a\nhttps://b.example.com tenant-b  # B\n",
+    )
+    .unwrap();
+    let p = policy.to_str().unwrap();
+    let supplied = format!("tenants={}", good.display());
+    let note = "note[GL1403]: origins set `tenants` is supplied at run time";
+    let explain = |path: &str, format: &str, origins: Option<&str>| {
+        let mut args = vec![
+            "explain",
+            p,
+            "--method",
+            "GET",
+            "--path",
+            path,
+            "-H",
+            "Origin: https://b.example.com",
+            "--format",
+            format,
+        ];
+        if let Some(o) = origins {
+            args.extend(["--origins", o]);
+        }
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        (text(&o.stdout), text(&o.stderr))
+    };
+    for format in ["human", "json"] {
+        // The decision uses the empty set: a note, on stderr (JSON stays one value).
+        let (out, err) = explain("/api/x", format, None);
+        assert!(err.contains(note), "{format}: {err}");
+        assert!(err.contains("p.policy:1:9"), "{format}: {err}");
+        assert!(!out.contains("GL1403"), "{format}: {out}");
+        // A route whose policy names no provided set: no note.
+        let (_, err) = explain("/other/x", format, None);
+        assert!(!err.contains("GL1403"), "{format}: {err}");
+        // Supplied: no note.
+        let (_, err) = explain("/api/x", format, Some(&supplied));
+        assert!(!err.contains("GL1403"), "{format}: {err}");
+    }
+    let (out, _) = explain("/api/x", "human", Some(&supplied));
+    let lines: Vec<&str> = out.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("is an entry of `tenants`, supplied at run time"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        lines[at + 1].trim_start().starts_with("-->") && lines[at + 1].ends_with("good.txt:3"),
+        "{out}"
+    );
+    assert_eq!(
+        lines[at + 2].trim(),
+        "| https://b.example.com tenant-b  # B",
+        "{out}"
+    );
+    // `test`: a test that does not supply the set runs with it empty.
+    let o = run(&["test", p]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains(note), "{}", text(&o.stderr));
+    let o = run(&["test", p, "--origins", &supplied]);
+    assert!(!text(&o.stderr).contains("GL1403"), "{}", text(&o.stderr));
+}
+
 /// A `test` block's `origins NAME "ORIGIN"...` line supplies the set for that test only; an
 /// entry the set refuses fails the test, naming it.
 #[test]
@@ -1347,6 +1507,12 @@ fn test_blocks_supply_sets() {
         Some(0),
         "{}{}",
         text(&o.stdout),
+        text(&o.stderr)
+    );
+    // "not supplied here" runs with the set empty: a note says so.
+    assert!(
+        text(&o.stderr).contains("note[GL1403]"),
+        "{}",
         text(&o.stderr)
     );
     write("test \"refused\" {\n    origins  tenants \"http://c.example.com\"\n    request  GET \"/api/x\"\n    header   Origin \"http://c.example.com\"\n    expect   actual-allowed\n}\n");

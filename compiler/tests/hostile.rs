@@ -436,3 +436,56 @@ fn hostile_supplied_files_get_clear_errors() {
     assert!(err.contains("error[GL1406]"), "{err}");
     assert!(err.contains("16 MiB"), "{err}");
 }
+
+/// A supplied file of 16 MiB of malformed lines (8 million of them): the first lines are
+/// reported one by one and the rest counted in one error, so memory and output stay bounded;
+/// likewise a file of a million refused entries.
+#[test]
+fn a_file_of_bad_lines_gives_bounded_output() {
+    let dir = tempdir("hostile-bad-lines");
+    let policy = dir.join("p.policy");
+    std::fs::write(
+        &policy,
+        "origins tenants provided\ncors api { allow-origins tenants }\nroute \"/api/*\" { cors api }\n",
+    )
+    .unwrap();
+    let bad_lines = dir.join("bad-lines.txt");
+    let lines = (16 << 20) / 2;
+    std::fs::write(&bad_lines, b"\xff\n".repeat(lines)).unwrap();
+    let refused = dir.join("refused.txt");
+    std::fs::write(&refused, "x\n".repeat(1_000_000)).unwrap();
+    for (file, first, more) in [
+        (
+            &bad_lines,
+            "bad-lines.txt:1:",
+            format!(
+                "error[GL1405]: {} more malformed lines in a supplied file",
+                lines - 100
+            ),
+        ),
+        (
+            &refused,
+            "refused.txt:1:",
+            "error[GL1405]: 999900 more refused entries in a supplied file".to_string(),
+        ),
+    ] {
+        let o = run(&[
+            "check",
+            policy.to_str().unwrap(),
+            "--origins",
+            &format!("tenants={}", file.display()),
+        ]);
+        no_panic(&o);
+        let err = text(&o.stderr);
+        let head = &err[..err.len().min(2000)];
+        assert_eq!(o.status.code(), Some(1), "{head}");
+        assert!(err.contains(first), "{head}");
+        assert!(
+            err.contains(&more),
+            "{}",
+            &err[err.len().saturating_sub(2000)..]
+        );
+        assert!(err.len() < 1 << 20, "{} bytes of stderr", err.len());
+        assert!(err.matches("error[").count() <= 102, "{head}");
+    }
+}

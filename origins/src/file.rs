@@ -12,6 +12,10 @@ pub const MAX_FILE_BYTES: usize = 16 << 20;
 /// The most entries one file may hold.
 pub const MAX_ENTRIES: usize = 1_000_000;
 
+/// The most malformed lines reported one by one; the rest are counted in one
+/// [`FileError::MoreLines`], so the errors of a file of bad lines take bounded memory.
+pub const MAX_LINE_ERRORS: usize = 100;
+
 /// One entry of a file, with its 1-based line number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileEntry {
@@ -37,6 +41,13 @@ pub enum FileError {
         /// Why, as a sentence.
         why: String,
     },
+    /// More malformed lines than [`MAX_LINE_ERRORS`]: those not reported one by one.
+    MoreLines {
+        /// The first of them, from 1.
+        first: usize,
+        /// How many there are.
+        count: usize,
+    },
 }
 
 impl std::fmt::Display for FileError {
@@ -52,6 +63,11 @@ impl std::fmt::Display for FileError {
                 "the file holds over {MAX_ENTRIES} entries, the most a supplied set may hold"
             ),
             FileError::Line { line, why } => write!(f, "line {line}: {why}"),
+            FileError::MoreLines { first, count } => write!(
+                f,
+                "{count} more malformed line{}, from line {first} on",
+                if *count == 1 { "" } else { "s" }
+            ),
         }
     }
 }
@@ -74,23 +90,50 @@ pub fn read_entries(reader: impl Read) -> std::io::Result<(Vec<FileEntry>, Vec<F
     Ok(parse_entries(&read_bounded(reader)?))
 }
 
-/// Parses a file's bytes: the entries of its good lines, and every malformed line. A file over
-/// [`MAX_FILE_BYTES`] or [`MAX_ENTRIES`] gives that one error and no entries.
+/// The malformed lines of a file: the first [`MAX_LINE_ERRORS`] one by one, then a count.
+#[derive(Default)]
+struct LineErrors {
+    errors: Vec<FileError>,
+    more: Option<(usize, usize)>,
+}
+
+impl LineErrors {
+    fn push(&mut self, line: usize, why: &str) {
+        if self.errors.len() < MAX_LINE_ERRORS {
+            self.errors.push(FileError::Line {
+                line,
+                why: why.into(),
+            });
+        } else {
+            let (_, count) = self.more.get_or_insert((line, 0));
+            *count += 1;
+        }
+    }
+
+    fn finish(self) -> Vec<FileError> {
+        let mut errors = self.errors;
+        if let Some((first, count)) = self.more {
+            errors.push(FileError::MoreLines { first, count });
+        }
+        errors
+    }
+}
+
+/// Parses a file's bytes: the entries of its good lines, and its malformed lines (the first
+/// [`MAX_LINE_ERRORS`] one by one, then one [`FileError::MoreLines`] counting the rest). A
+/// file over [`MAX_FILE_BYTES`] or [`MAX_ENTRIES`] gives that one error and no entries.
 pub fn parse_entries(bytes: &[u8]) -> (Vec<FileEntry>, Vec<FileError>) {
     if bytes.len() > MAX_FILE_BYTES {
         return (Vec::new(), vec![FileError::TooLarge]);
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut entries = Vec::new();
-    let mut errors = Vec::new();
+    let mut errors = LineErrors::default();
     for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = i + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let Ok(text) = std::str::from_utf8(raw) else {
-            errors.push(FileError::Line {
-                line,
-                why: "not UTF-8 text".into(),
-            });
+            errors.push(line, "not UTF-8 text");
             continue;
         };
         let code = text.split('#').next().unwrap_or("");
@@ -100,17 +143,14 @@ pub fn parse_entries(bytes: &[u8]) -> (Vec<FileEntry>, Vec<FileError>) {
         };
         let key = words.next();
         if words.next().is_some() {
-            errors.push(FileError::Line {
+            errors.push(
                 line,
-                why: "an entry is `ORIGIN` or `ORIGIN KEY`: more than two words".into(),
-            });
+                "an entry is `ORIGIN` or `ORIGIN KEY`: more than two words",
+            );
             continue;
         }
         if text.contains(|c: char| c.is_control() && c != '\t') {
-            errors.push(FileError::Line {
-                line,
-                why: "holds a control character".into(),
-            });
+            errors.push(line, "holds a control character");
             continue;
         }
         if entries.len() == MAX_ENTRIES {
@@ -122,7 +162,7 @@ pub fn parse_entries(bytes: &[u8]) -> (Vec<FileEntry>, Vec<FileError>) {
             key: key.map(str::to_string),
         });
     }
-    (entries, errors)
+    (entries, errors.finish())
 }
 
 #[cfg(test)]
@@ -167,6 +207,46 @@ mod tests {
             .collect();
         assert_eq!(lines, [2, 3, 4]);
         assert!(err[0].to_string().starts_with("line 2: "));
+    }
+
+    #[test]
+    fn malformed_lines_past_the_bound_are_counted_not_collected() {
+        // A file of bad lines as large as a file may be: the first lines one by one, the rest
+        // counted in one error.
+        let bad = b"\xff\n".repeat(MAX_FILE_BYTES / 2);
+        let (entries, err) = parse_entries(&bad);
+        assert!(entries.is_empty());
+        assert_eq!(err.len(), MAX_LINE_ERRORS + 1);
+        let lines = MAX_FILE_BYTES / 2 + 1;
+        // The last line, empty after the final line break, is blank.
+        let total_bad = lines - 1;
+        assert_eq!(
+            err.last(),
+            Some(&FileError::MoreLines {
+                first: MAX_LINE_ERRORS + 1,
+                count: total_bad - MAX_LINE_ERRORS,
+            })
+        );
+        assert_eq!(
+            err.last().map(ToString::to_string).as_deref(),
+            Some(format!("{} more malformed lines, from line 101 on", total_bad - 100).as_str())
+        );
+        // Good lines among them are still read.
+        let mut mixed = b"\xff\n".repeat(MAX_LINE_ERRORS + 1);
+        mixed.extend_from_slice(b"https://a.example.com\n");
+        let (entries, err) = parse_entries(&mixed);
+        assert_eq!(entries.len(), 1);
+        assert_eq!(
+            err.last(),
+            Some(&FileError::MoreLines {
+                first: MAX_LINE_ERRORS + 1,
+                count: 1
+            })
+        );
+        assert_eq!(
+            err.last().map(ToString::to_string).as_deref(),
+            Some("1 more malformed line, from line 101 on")
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod supplied;
 pub use analyze::{analyze, ipv6_canonical, is_public_suffix, Analysis};
 pub use file::{
     parse_entries, read_bounded, read_entries, FileEntry, FileError, MAX_ENTRIES, MAX_FILE_BYTES,
+    MAX_LINE_ERRORS,
 };
 pub use finding::{Finding, Severity};
 pub use origin::Origin;

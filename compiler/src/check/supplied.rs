@@ -70,12 +70,27 @@ pub(crate) fn check_file(
                     .label(why)
                     .help("write one entry per line: `ORIGIN`, or `ORIGIN KEY` in a tenant-bound set; `#` starts a comment")
             }
+            FileError::MoreLines { first, count } => Diagnostic::new(
+                "GL1405",
+                line_span(first),
+                format!(
+                    "{count} more malformed line{} in a supplied file",
+                    if count == 1 { "" } else { "s" }
+                ),
+            )
+            .label(format!(
+                "the first {} are shown one by one; this is the next",
+                guestlist_origins::MAX_LINE_ERRORS
+            ))
+            .help("is this the right file? A supplied file holds one entry per line: `ORIGIN`, or `ORIGIN KEY` in a tenant-bound set"),
             other => Diagnostic::new("GL1406", Span::new(id, 0, 0), other.to_string())
                 .label("the file is not read further")
                 .help("split the set, or keep the file within the limits (16 MiB, 1,000,000 entries)"),
         });
     }
-    let mut entries = Vec::new();
+    let mut refused = Refused::default();
+    // The accepted entries, with their origins and where they are.
+    let mut accepted: Vec<Accepted> = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for e in parsed {
         let span = line_span(e.line);
@@ -85,25 +100,31 @@ pub(crate) fn check_file(
             .and_then(|l| l.find(&e.origin))
             .map_or(span, |at| span.sub(at, at + e.origin.len()));
         if let Err(why) = guestlist_origins::check_key(e.key.as_deref(), tenant_bound) {
-            diags.push(
-                Diagnostic::new("GL1405", span, "an entry whose key does not fit its set")
-                    .label(why)
-                    .help("write `ORIGIN KEY` in a tenant-bound set, `ORIGIN` in any other"),
+            refused.push(
+                e.line,
+                [
+                    Diagnostic::new("GL1405", span, "an entry whose key does not fit its set")
+                        .label(why)
+                        .help("write `ORIGIN KEY` in a tenant-bound set, `ORIGIN` in any other"),
+                ],
             );
             continue;
         }
         if !seen.insert(e.origin.clone()) {
-            diags.push(
-                Diagnostic::new("GL1405", origin_span, "an entry listed twice")
-                    .label("listed on an earlier line too")
-                    .help("keep one line per origin"),
+            refused.push(
+                e.line,
+                [
+                    Diagnostic::new("GL1405", origin_span, "an entry listed twice")
+                        .label("listed on an earlier line too")
+                        .help("keep one line per origin"),
+                ],
             );
             continue;
         }
         match guestlist_origins::check_supplied(&e.origin, context) {
             Ok(o) => {
                 if let Some(s) = beside.overlap(&o) {
-                    diags.push(
+                    refused.push(e.line, [
                         Diagnostic::new(
                             "GL1408",
                             origin_span,
@@ -111,29 +132,194 @@ pub(crate) fn check_file(
                         )
                         .label("a cors policy naming this set allows it, or it allows that origin, already")
                         .help("remove the line, or the static origin: an origin is either in the policy or supplied, so that removing it from one place removes it"),
-                    );
+                    ]);
                     continue;
                 }
-                entries.push((
-                    guestlist::SuppliedEntry {
-                        origin: e.origin,
-                        key: e.key,
-                    },
-                    e.line,
-                ));
+                accepted.push(Accepted {
+                    origin: o,
+                    key: e.key,
+                    line: e.line,
+                    span: origin_span,
+                });
             }
             Err(findings) => {
                 let len = e.origin.len();
                 // No fix: `check --fix` rewrites policy files, never a supplied file.
-                diags.extend(findings.into_iter().map(|f| {
-                    let mut d = diagnostic(f, len, origin_span);
-                    d.fix = None;
-                    d
-                }));
+                refused.push(
+                    e.line,
+                    findings.into_iter().map(|f| {
+                        let mut d = diagnostic(f, len, origin_span);
+                        d.fix = None;
+                        d
+                    }),
+                );
             }
         }
     }
+    let overlapping = if tenant_bound {
+        tenants_overlapping(&accepted)
+    } else {
+        Vec::new()
+    };
+    let mut out = vec![false; accepted.len()];
+    for (i, j) in overlapping {
+        let (Some(a), Some(b)) = (accepted.get(i), accepted.get(j)) else {
+            continue;
+        };
+        if let Some(o) = out.get_mut(j) {
+            *o = true;
+        }
+        refused.push(
+            b.line,
+            [Diagnostic::new(
+                "GL1409",
+                b.span,
+                format!(
+                    "a supplied entry overlapping `{}` of another tenant (line {})",
+                    a.origin.canonical, a.line
+                ),
+            )
+            .label(format!(
+                "key `{}` here, `{}` there: which tenant a host they both allow belongs to would depend on lookup order",
+                b.key.as_deref().unwrap_or(""),
+                a.key.as_deref().unwrap_or("")
+            ))
+            .help("give both lines the same key, or remove one: a host belongs to one tenant")],
+        );
+    }
+    diags.extend(refused.finish(&line_span));
+    let entries = accepted
+        .into_iter()
+        .zip(out)
+        .filter(|(_, out)| !out)
+        .map(|(a, _)| {
+            (
+                guestlist::SuppliedEntry {
+                    origin: a.origin.canonical,
+                    key: a.key,
+                },
+                a.line,
+            )
+        })
+        .collect();
     (entries, diags)
+}
+
+/// An entry of a supplied file that passed its own checks.
+struct Accepted {
+    origin: guestlist_origins::Origin,
+    key: Option<String>,
+    line: usize,
+    span: Span,
+}
+
+/// The pairs `(i, j)` of `entries` (indices, `i` on the earlier line) with different keys where
+/// one allows the other, at most one pair for each `j`: the entries refused, each beside the
+/// entry it overlaps. Exact entries only overlap patterns: each is looked up among the patterns
+/// by its host and each of its host's dot suffixes, so 100,000 exact entries take 100,000
+/// lookups of a few labels each; patterns are compared pairwise.
+fn tenants_overlapping(entries: &[Accepted]) -> Vec<(usize, usize)> {
+    use std::collections::HashMap;
+    let patterns: Vec<(usize, &Accepted)> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.origin.is_pattern())
+        .collect();
+    if patterns.is_empty() {
+        return Vec::new();
+    }
+    let mut by_host: HashMap<&str, Vec<(usize, &Accepted)>> = HashMap::new();
+    for &(i, p) in &patterns {
+        by_host
+            .entry(p.origin.host.as_str())
+            .or_default()
+            .push((i, p));
+    }
+    // (earlier line, later line, earlier index, later index)
+    let mut pairs: Vec<(usize, usize, usize, usize)> = Vec::new();
+    let mut note = |(a, ea): (usize, &Accepted), (b, eb): (usize, &Accepted)| {
+        if ea.line <= eb.line {
+            pairs.push((ea.line, eb.line, a, b));
+        } else {
+            pairs.push((eb.line, ea.line, b, a));
+        }
+    };
+    for (x, &(a, pa)) in patterns.iter().enumerate() {
+        for &(b, pb) in patterns.get(x + 1..).unwrap_or_default() {
+            if pa.key != pb.key && (pa.origin.covers(&pb.origin) || pb.origin.covers(&pa.origin)) {
+                note((a, pa), (b, pb));
+            }
+        }
+    }
+    for (e, entry) in entries.iter().enumerate() {
+        if entry.origin.is_pattern() {
+            continue;
+        }
+        let host = entry.origin.host.as_str();
+        // The host itself (`https://host:*`), then each suffix after a dot (`*.suffix`).
+        let suffixes = std::iter::once(host).chain(
+            host.match_indices('.')
+                .filter_map(|(at, _)| host.get(at + 1..)),
+        );
+        for suffix in suffixes {
+            for &(p, pattern) in by_host.get(suffix).map_or(&[][..], Vec::as_slice) {
+                if pattern.key != entry.key && pattern.origin.covers(&entry.origin) {
+                    note((p, pattern), (e, entry));
+                }
+            }
+        }
+    }
+    // One refusal for each entry, beside the earliest line it overlaps.
+    pairs.sort_unstable_by_key(|&(i, j, _, _)| (j, i));
+    pairs.dedup_by_key(|&mut (_, j, _, _)| j);
+    pairs.into_iter().map(|(_, _, i, j)| (i, j)).collect()
+}
+
+/// The entries of a file refused: the first [`MAX_REFUSED`] with their findings, then a count.
+#[derive(Default)]
+struct Refused {
+    diags: Vec<Diagnostic>,
+    shown: usize,
+    /// The earliest line of those not shown, and how many they are.
+    more: Option<(usize, usize)>,
+}
+
+/// The most refused entries of one file whose findings are shown; the rest are counted in one
+/// GL1405 error, so a file of bad entries gives bounded output.
+const MAX_REFUSED: usize = guestlist_origins::MAX_LINE_ERRORS;
+
+impl Refused {
+    fn push(&mut self, line: usize, diags: impl IntoIterator<Item = Diagnostic>) {
+        if self.shown < MAX_REFUSED {
+            self.shown += 1;
+            self.diags.extend(diags);
+        } else {
+            let (first, count) = self.more.get_or_insert((line, 0));
+            *first = (*first).min(line);
+            *count += 1;
+        }
+    }
+
+    fn finish(self, line_span: &dyn Fn(usize) -> Span) -> Vec<Diagnostic> {
+        let mut diags = self.diags;
+        if let Some((first, count)) = self.more {
+            diags.push(
+                Diagnostic::new(
+                    "GL1405",
+                    line_span(first),
+                    format!(
+                        "{count} more refused entr{} in a supplied file",
+                        if count == 1 { "y" } else { "ies" }
+                    ),
+                )
+                .label(format!(
+                    "the findings of the first {MAX_REFUSED} are shown one by one; this is the first of the rest"
+                ))
+                .help("fix the entries shown and check the file again"),
+            );
+        }
+        diags
+    }
 }
 
 /// The most bytes of one line that diagnostics show: no entry and key take more, so a longer

@@ -619,6 +619,17 @@ fn test(
             t.profile.get_or_insert_with(|| p.to_string());
         }
     }
+    // The provided sets nothing supplies in some test: a note each (GL1403).
+    empty_set_notes(
+        &c,
+        |name| {
+            c.program
+                .tests
+                .iter()
+                .any(|t| !t.origins.iter().any(|(n, _, _)| n == name))
+        },
+        err,
+    )?;
     let outcomes = crate::testing::run(&c)?;
     let mut failed = 0;
     for o in &outcomes {
@@ -640,6 +651,54 @@ fn test(
         failed
     )?;
     Ok(i32::from(failed > 0))
+}
+
+/// Writes the notes (GL1403) of the provided sets that no `--origins` supplied and `shown`
+/// picks, to `err`: the set is empty there and allows no origin.
+fn empty_set_notes(
+    c: &Compilation,
+    shown: impl Fn(&str) -> bool,
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
+    let notes: Vec<Diagnostic> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "GL1403" && shown(c.sources.snippet(d.span)))
+        .cloned()
+        .collect();
+    if notes.is_empty() {
+        return Ok(());
+    }
+    err.write_all(render::render(&c.sources, &notes).as_bytes())
+}
+
+/// The names of the provided sets named by the cors, csrf and websocket policies that decided
+/// `e`.
+fn used_provided_sets(policy: &guestlist::Policy, e: &crate::explain::Explanation) -> Vec<String> {
+    let names = |sets: &[guestlist::SetRef]| -> Vec<String> {
+        sets.iter().map(|s| s.name().to_string()).collect()
+    };
+    let mut out = Vec::new();
+    if let Some(c) = e
+        .cors
+        .as_deref()
+        .and_then(|n| policy.cors_policies().iter().find(|c| c.name() == n))
+    {
+        out.extend(names(c.provided()));
+    }
+    if let Some(c) = e.guards[2]
+        .as_deref()
+        .and_then(|n| policy.csrf_policies().iter().find(|c| c.name() == n))
+    {
+        out.extend(names(c.trusted_provided()));
+    }
+    if let Some(w) = e.guards[3]
+        .as_deref()
+        .and_then(|n| policy.websocket_policies().iter().find(|w| w.name() == n))
+    {
+        out.extend(names(w.provided()));
+    }
+    out
 }
 
 #[expect(clippy::too_many_arguments, reason = "one argument per CLI option")]
@@ -681,6 +740,9 @@ fn explain(
     let lowered = c.lower(profile)?;
     let e = crate::explain::explain_with(&lowered, method, path, &headers, secret.as_ref())
         .map_err(|e| e.to_string())?;
+    // The provided sets the deciding policies name that nothing supplied: a note each (GL1403).
+    let used = used_provided_sets(&lowered.policy, &e);
+    empty_set_notes(&c, |name| used.iter().any(|u| u == name), err)?;
     match format {
         Format::Json => {
             let hs: Vec<_> = e.headers.iter().map(|(n, v)| json!([n, v])).collect();

@@ -79,6 +79,7 @@ pub(super) fn run(
             .map(|(name, file)| (name.to_string(), PathBuf::from(file)))
             .collect(),
         compilation: c,
+        one_at_a_time: std::sync::Mutex::new(()),
     };
     serve(lowered.policy, &opts, reload)?;
     Ok(0)
@@ -88,12 +89,20 @@ pub(super) fn run(
 struct Reload {
     compilation: crate::Compilation,
     files: Vec<(String, PathBuf)>,
+    /// Held while a reload runs: a SIGHUP during one waits for it.
+    one_at_a_time: std::sync::Mutex<()>,
 }
 
 impl Reload {
     /// Reads and checks every file again; each good one replaces its set, each bad one keeps
-    /// the old set. Everything is logged to `err`.
+    /// the old set. Everything is logged to `err`. Runs on a blocking thread
+    /// ([`tokio::task::spawn_blocking`]), never on the thread that accepts and serves
+    /// connections: requests are served with the old sets until the new ones are swapped in.
     fn run(&self, policy: &guestlist::Policy, err: &mut dyn Write) {
+        let _one = self
+            .one_at_a_time
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if self.files.is_empty() {
             let _ = writeln!(err, "SIGHUP: no --origins file to read again");
         }
@@ -147,12 +156,17 @@ fn reload_one(
         Some(Ok(report)) => {
             writeln!(
                 err,
-                "SIGHUP: origins {name}: {} entries from {file}: {} added, {} removed",
+                "SIGHUP: origins {name}: {} entries from {file}: {} added, {} removed, {} with another key",
                 report.entries,
                 report.added.len(),
-                report.removed.len()
+                report.removed.len(),
+                report.changed.len()
             )?;
-            for (sign, list) in [('+', &report.added), ('-', &report.removed)] {
+            for (sign, list) in [
+                ('+', &report.added),
+                ('-', &report.removed),
+                ('~', &report.changed),
+            ] {
                 for o in list.iter().take(REPORT_NAMED) {
                     writeln!(err, "  {sign} {o}")?;
                 }
@@ -359,8 +373,9 @@ fn tls_acceptor(cert: &PathBuf, key: &PathBuf) -> Result<tokio_rustls::TlsAccept
 }
 
 /// Serves until killed. The first line on stdout is `listening on SCHEME://ADDR`. On SIGHUP
-/// (Unix), `reload` reads its files again.
+/// (Unix), `reload` reads its files again on a blocking thread, while connections are served.
 fn serve(policy: guestlist::Policy, opts: &ServeOptions, reload: Reload) -> Result<(), String> {
+    let reload = Arc::new(reload);
     let tls = match (&opts.tls_cert, &opts.tls_key) {
         (Some(c), Some(k)) => Some(tls_acceptor(c, k)?),
         (None, None) => None,
@@ -406,7 +421,24 @@ fn serve(policy: guestlist::Policy, opts: &ServeOptions, reload: Reload) -> Resu
             let accepted = tokio::select! {
                 a = listener.accept() => a,
                 () = hangup.recv() => {
-                    reload.run(&service.policy, &mut std::io::stderr().lock());
+                    // Read, checked and built off this thread, then swapped in.
+                    let (reload, policy) = (reload.clone(), service.policy.clone());
+                    // Its log is written by this thread when it is done (the command holds
+                    // stderr's lock while it serves).
+                    tokio::spawn(async move {
+                        let log = tokio::task::spawn_blocking(move || {
+                            let mut log = Vec::new();
+                            reload.run(&policy, &mut log);
+                            log
+                        })
+                        .await;
+                        match log {
+                            Ok(log) => {
+                                let _ = std::io::stderr().lock().write_all(&log);
+                            }
+                            Err(e) => eprintln!("SIGHUP: the reload failed: {e}"),
+                        }
+                    });
                     continue;
                 }
             };

@@ -193,6 +193,7 @@ pub const ALL: &[CodeInfo] = &[
     c("GL1406", E, "a supplied file over its limits"),
     c("GL1407", W, "a provided set empty in the nginx output"),
     c("GL1408", E, "a supplied entry overlapping a static origin"),
+    c("GL1409", E, "supplied entries of two tenants overlapping"),
 ];
 
 /// Looks a code up.
