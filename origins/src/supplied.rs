@@ -8,8 +8,10 @@ use crate::origin::Origin;
 /// The code of a pattern supplied for a set not declared `patterns`.
 pub const PATTERN_NOT_DECLARED: &str = "GL1404";
 
-/// The longest entry checked (no origin a browser sends is longer).
-pub const MAX_ENTRY_BYTES: usize = 1024;
+/// The longest entry checked: a 64-byte scheme, `://`, a 255-byte host (253, or a bracketed
+/// IPv6 address) and `:` with five digits, plus a pattern's `*.` and `:*`: the longest origin
+/// the runtime's matcher reads (no origin a browser sends is longer).
+pub const MAX_ENTRY_BYTES: usize = 64 + 3 + 255 + 6 + 4;
 
 /// Whether a supplied entry's key is as its set needs: present and 1 to 256 visible ASCII
 /// characters in a `tenant-bound` set, absent in any other; otherwise why not.
