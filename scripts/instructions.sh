@@ -10,6 +10,10 @@
 # costs more than GATE times the same origins in a static set: overheads over the floor,
 # (provided - floor) / (static - floor), both over tables built at run time (Layer::shared),
 # so the two differ only in where the origins are.
+#   GATE=scripts/instruction-ceilings.txt scripts/instructions.sh   (scripts/test.sh)
+# GATE naming a file measures only the runtime against the hand-written minimum at 1,000
+# entries, static tables (exact origins GET and preflight, patterns GET: "static ovh / hand
+# ovh" of the first two tables) and fails when a ratio is over its ceiling in the file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is required (apt-get install valgrind)" >&2; exit 1; }
@@ -49,7 +53,43 @@ provided_table() {
   return $status
 }
 
-if [ -n "$GATE" ]; then
+# over KEY RATIO FILE: prints the gate's line; fails when RATIO is over KEY's ceiling in FILE.
+over() {
+  local c
+  c=$(awk -v k="$1" '$1 == k {print $2}' "$3")
+  [ -n "$c" ] || { echo "error: no ceiling for $1 in $3" >&2; return 1; }
+  if awk -v a="$2" -v c="$c" 'BEGIN {exit !(a <= c)}'; then
+    echo "gate $1: $2 <= $c"
+  else
+    echo "error: gate $1: $2 is over its ceiling $c ($3)" >&2
+    return 1
+  fi
+}
+
+# The runtime against the hand-written minimum at 1,000 entries, GATE's ceilings.
+hand_gate() {
+  local n=1000 status=0 kind f h s r
+  echo "| request | N | floor | hand | guestlist (static) | static ovh / hand ovh |"
+  echo '|---|---|---|---|---|---|'
+  for kind in get preflight patterns; do
+    if [ "$kind" = patterns ]; then
+      f=$(per floor get $n); h=$(per hand-pattern get $n); s=$(per guestlist-static-pattern get $n)
+    else
+      f=$(per floor $kind $n); h=$(per hand $kind $n); s=$(per guestlist-static $kind $n)
+    fi
+    r=$(awk -v a="$s" -v b="$h" -v f="$f" 'BEGIN {printf "%.3f", (a-f)/(b-f)}')
+    printf '| %s | %d | %d | %d | %d | %s |\n' "$kind" $n "$f" "$h" "$s" "$r"
+    rows+=("runtime-$kind $r")
+  done
+  for r in "${rows[@]}"; do over $r "$GATE" || status=1; done
+  return $status
+}
+
+if [ -f "$GATE" ]; then
+  rows=()
+  hand_gate
+  exit $?
+elif [ -n "$GATE" ]; then
   provided_table
   exit $?
 fi

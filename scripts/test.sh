@@ -203,6 +203,8 @@ main() {
   stage "tests" cargo_test --workspace --all-features
   stage "runtime features" runtime_features
   stage "provided-set instruction gate" env GATE=1.10 scripts/instructions.sh 1 100 10000 100000
+  stage "runtime instruction gate" env GATE=scripts/instruction-ceilings.txt scripts/instructions.sh
+  stage "end-to-end instruction gate" env GATE=scripts/instruction-ceilings.txt scripts/e2e-instructions.sh
   stage "nginx instruction gates" env GATE=scripts/nginx-ceilings.txt K=100 scripts/nginx-instructions.sh
   stage "docs" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --quiet
   stage "fuzz" fuzz
