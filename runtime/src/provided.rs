@@ -562,13 +562,19 @@ impl ProvidedTable {
 }
 
 /// A provided set as a policy holds it: a `static` of generated code, or shared with the
-/// application that replaces it.
-#[derive(Debug, Clone)]
+/// application that replaces it. Both print as the set (as borrowed and owned tables do).
+#[derive(Clone)]
 pub enum SetRef {
     /// A `static` (generated code).
     Static(&'static ProvidedSet),
     /// Shared.
     Shared(Arc<ProvidedSet>),
+}
+
+impl std::fmt::Debug for SetRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
 }
 
 impl std::ops::Deref for SetRef {
