@@ -17,6 +17,7 @@ mod origin;
 
 mod analyze;
 mod file;
+mod overlap;
 mod supplied;
 
 pub use analyze::{analyze, ipv6_canonical, is_public_suffix, Analysis};
@@ -26,6 +27,7 @@ pub use file::{
 };
 pub use finding::{Finding, Severity};
 pub use origin::Origin;
+pub use overlap::{overlap, tenant_overlaps};
 pub use supplied::{
     check_key, check_supplied, insecure_with_credentials, public_suffix_wildcard, Context,
     MAX_ENTRY_BYTES, PATTERN_NOT_DECLARED,

@@ -167,6 +167,13 @@ where
         let mut matched = None;
         #[cfg(feature = "provided")]
         let mut stale = 0;
+        #[cfg_attr(
+            not(feature = "provided"),
+            expect(
+                clippy::never_loop,
+                reason = "decided again only when a supplied set changes under it (feature provided)"
+            )
+        )]
         loop {
             policy.decide_in(
                 req.method().as_str(),
@@ -182,7 +189,7 @@ where
                 return self.read_form(req);
             }
             #[cfg(feature = "provided")]
-            match matched_origin(policy, &d) {
+            match matched_origin(policy, &d, prepared.origin()) {
                 Matched::Stale if stale < MAX_STALE => {
                     // The set was replaced between the decision and the hand-over: decide
                     // again on the new table.
@@ -193,7 +200,7 @@ where
                     );
                     continue;
                 }
-                Matched::Stale => return ResponseFuture::ready(server_error()),
+                Matched::Stale | Matched::Conflict => return ResponseFuture::ready(server_error()),
                 Matched::Entry(m) => matched = Some(m),
                 Matched::Nothing => {}
             }
@@ -250,50 +257,109 @@ const MAX_STALE: u32 = 3;
 enum Matched {
     /// No entry of a tenant-bound set allowed it: nothing to hand over.
     Nothing,
-    /// The entry, from the table the decision read.
+    /// The entry.
     Entry(crate::MatchedOrigin),
-    /// An entry of a tenant-bound set allowed it, and the set was replaced since: decide
+    /// The set was replaced since the decision, which its table no longer supports: decide
     /// again.
     Stale,
+    /// The path's two readings allow the origin through entries of two tenants: refused.
+    Conflict,
 }
 
 /// The entry of a tenant-bound set supplied at run time that allowed the request (a CORS
-/// request or a WebSocket handshake), from the table the decision read. A request a
-/// tenant-bound entry allowed always carries its `MatchedOrigin` to the application: when the
-/// table changed in between, the request is decided again ([`Matched::Stale`]).
+/// request or a WebSocket handshake, under either reading of its path). Every policy that
+/// allowed it is asked again for the origin: a tenant-bound entry is handed over with its key;
+/// a policy that no longer allows the origin (its set was replaced since) makes the request be
+/// decided again ([`Matched::Stale`]); two readings allowing it through two tenants' entries
+/// refuse it ([`Matched::Conflict`]). So a request a tenant-bound entry allowed always carries
+/// its `MatchedOrigin`.
 #[cfg(feature = "provided")]
-fn matched_origin(policy: &Policy, d: &crate::Decision<'_>) -> Matched {
-    let Some(crate::OriginMatch::Provided {
-        set,
-        entry,
-        generation,
-    }) = d.origin_match
-    else {
-        return Matched::Nothing;
+fn matched_origin(
+    policy: &Policy,
+    d: &crate::Decision<'_>,
+    origin: Option<&http::HeaderValue>,
+) -> Matched {
+    // The policies that allowed the request: each reading's.
+    let second = d.readings.as_ref();
+    let cors = |i: Option<u32>| i.and_then(|c| policy.cors_policies().get(c as usize));
+    let ws = |i: Option<u32>| i.and_then(|w| policy.websocket_policies().get(w as usize));
+    let (sets, matchers): (
+        [Option<&[crate::provided::SetRef]>; 2],
+        [Option<Matcher<'_>>; 2],
+    ) = match d.kind {
+        crate::Kind::ActualAllowed => {
+            let a = cors(d.cors);
+            let b = cors(second.and_then(|r| r.cors));
+            (
+                [a.map(|c| c.provided()), b.map(|c| c.provided())],
+                [a.map(Matcher::Cors), b.map(Matcher::Cors)],
+            )
+        }
+        crate::Kind::WebsocketAllowed => {
+            let a = ws(d.guards.websocket);
+            let b = ws(second.and_then(|r| r.guards.websocket));
+            (
+                [a.map(|w| w.provided()), b.map(|w| w.provided())],
+                [a.map(Matcher::WebSocket), b.map(Matcher::WebSocket)],
+            )
+        }
+        _ => return Matched::Nothing,
     };
-    let sets = match d.kind {
-        crate::Kind::ActualAllowed => d
-            .cors
-            .and_then(|c| policy.cors_policies().get(c as usize))
-            .map(|c| c.provided()),
-        crate::Kind::WebsocketAllowed => d
-            .guards
-            .websocket
-            .and_then(|w| policy.websocket_policies().get(w as usize))
-            .map(|w| w.provided()),
-        _ => None,
-    };
-    let Some(set) = sets.and_then(|s| s.get(set as usize)) else {
-        return Matched::Nothing;
-    };
-    // Only a tenant-bound set's entries carry what the application must check (the key);
-    // handing over any other's would cost an allocation per request for nothing.
-    if !set.is_tenant_bound() {
+    // Most policies name no tenant-bound set: nothing to look up again.
+    if !sets
+        .iter()
+        .flatten()
+        .any(|s| s.iter().any(|set| set.is_tenant_bound()))
+    {
         return Matched::Nothing;
     }
-    match set.matched(entry, generation) {
-        Some(m) => Matched::Entry(m),
-        None => Matched::Stale,
+    let Some(origin) = origin else {
+        return Matched::Nothing;
+    };
+    let mut found: Option<crate::MatchedOrigin> = None;
+    for (m, sets) in matchers.iter().zip(sets) {
+        let (Some(m), Some(sets)) = (m, sets) else {
+            continue;
+        };
+        match m.match_origin(origin.as_bytes()) {
+            None => return Matched::Stale,
+            Some(crate::OriginMatch::Provided {
+                set,
+                entry,
+                generation,
+            }) => {
+                let Some(set) = sets.get(set as usize).filter(|s| s.is_tenant_bound()) else {
+                    continue;
+                };
+                let Some(e) = set.matched(entry, generation) else {
+                    return Matched::Stale;
+                };
+                if found.as_ref().is_some_and(|f| f.key() != e.key()) {
+                    return Matched::Conflict;
+                }
+                found = Some(e);
+            }
+            Some(_) => {}
+        }
+    }
+    found.map_or(Matched::Nothing, Matched::Entry)
+}
+
+/// A policy that can allow an origin: a cors or a websocket policy.
+#[cfg(feature = "provided")]
+#[derive(Clone, Copy)]
+enum Matcher<'a> {
+    Cors(&'a crate::Cors),
+    WebSocket(&'a crate::WebSocket),
+}
+
+#[cfg(feature = "provided")]
+impl Matcher<'_> {
+    fn match_origin(self, origin: &[u8]) -> Option<crate::OriginMatch> {
+        match self {
+            Matcher::Cors(c) => c.match_origin(origin),
+            Matcher::WebSocket(w) => w.match_origin(origin),
+        }
     }
 }
 
@@ -853,6 +919,13 @@ where
         let mut matched = None;
         #[cfg(feature = "provided")]
         let mut stale = 0;
+        #[cfg_attr(
+            not(feature = "provided"),
+            expect(
+                clippy::never_loop,
+                reason = "decided again only when a supplied set changes under it (feature provided)"
+            )
+        )]
         loop {
             policy.decide_in(
                 parts.method.as_str(),
@@ -864,7 +937,7 @@ where
                 &mut d,
             );
             #[cfg(feature = "provided")]
-            match matched_origin(policy, &d) {
+            match matched_origin(policy, &d, prepared.origin()) {
                 Matched::Stale if stale < MAX_STALE => {
                     stale += 1;
                     d = crate::decision::Decision::new(
@@ -873,7 +946,7 @@ where
                     );
                     continue;
                 }
-                Matched::Stale => return ResponseFuture::ready(server_error()),
+                Matched::Stale | Matched::Conflict => return ResponseFuture::ready(server_error()),
                 Matched::Entry(m) => matched = Some(m),
                 Matched::Nothing => {}
             }

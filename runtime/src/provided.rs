@@ -208,6 +208,8 @@ impl ProvidedSet {
         let entries: Vec<SuppliedEntry> = entries.into_iter().collect();
         let mut errors = Vec::new();
         let mut kinds = Vec::with_capacity(entries.len());
+        // A tenant-bound set's checked origins, for the overlap rule below.
+        let mut origins = Vec::new();
         let mut seen = std::collections::HashSet::with_capacity(entries.len());
         for (index, e) in entries.iter().enumerate() {
             let mut refuse = |code: Option<&'static str>, why: String| {
@@ -225,30 +227,47 @@ impl ProvidedSet {
             match check(&e.origin, context) {
                 Err((code, why)) => refuse(code, why),
                 Ok(_) if !seen.insert(e.origin.as_str()) => refuse(None, "listed twice".into()),
-                Ok(Kind::Exact) if covered(e.origin.as_bytes()) => refuse(
+                Ok((Kind::Exact, _)) if covered(e.origin.as_bytes()) => refuse(
                     None,
                     "a static origins set of the policy already allows it".into(),
                 ),
-                Ok(kind) => kinds.push(kind),
+                Ok((kind, origin)) => {
+                    kinds.push(kind);
+                    if self.tenant_bound {
+                        origins.push(origin);
+                    }
+                }
             }
         }
         drop(seen);
+        if errors.is_empty() && self.tenant_bound {
+            // Two tenants' entries allowing a common origin (GL1409).
+            let pairs: Vec<(&guestlist_origins::Origin, Option<&str>)> = origins
+                .iter()
+                .zip(&entries)
+                .map(|(o, e)| (o, e.key.as_deref()))
+                .collect();
+            for (i, j) in guestlist_origins::tenant_overlaps(&pairs) {
+                let (Some(a), Some(b)) = (entries.get(i), entries.get(j)) else {
+                    continue;
+                };
+                errors.push(EntryError {
+                    index: j,
+                    origin: b.origin.clone(),
+                    code: Some("GL1409"),
+                    why: format!(
+                        "it overlaps `{}` (entry {i}), an entry with another tenant's key",
+                        a.origin
+                    ),
+                });
+            }
+        }
+        drop(origins);
         if !errors.is_empty() {
             return Err(ReplaceError { entries: errors });
         }
         let n_exact = kinds.iter().filter(|k| matches!(k, Kind::Exact)).count();
-        // Where each entry was supplied (the table's exact origin or pattern `i` is the
-        // `i`-th of its kind).
-        let exact_at: Vec<usize> = if self.tenant_bound {
-            kinds
-                .iter()
-                .enumerate()
-                .filter(|(_, k)| matches!(k, Kind::Exact))
-                .map(|(i, _)| i)
-                .collect()
-        } else {
-            Vec::new()
-        };
+        // Where each pattern was supplied (the table's pattern `i` is the `i`-th).
         let pattern_at: Vec<usize> = kinds
             .iter()
             .enumerate()
@@ -283,21 +302,6 @@ impl ProvidedSet {
                 ),
             })
             .collect();
-        let at = |i: usize| match i.checked_sub(n_exact) {
-            None => exact_at.get(i).copied().unwrap_or(0),
-            Some(j) => pattern_at.get(j).copied().unwrap_or(0),
-        };
-        refused.extend(
-            table
-                .key_conflicts()
-                .into_iter()
-                .map(|(i, origin, other)| EntryError {
-                    index: at(i),
-                    origin,
-                    code: Some("GL1409"),
-                    why: format!("it overlaps `{other}`, an entry with another tenant's key"),
-                }),
-        );
         if !refused.is_empty() {
             refused.sort_by_key(|e| e.index);
             return Err(ReplaceError { entries: refused });
@@ -366,7 +370,7 @@ enum Kind {
 fn check(
     o: &str,
     context: guestlist_origins::Context,
-) -> Result<Kind, (Option<&'static str>, String)> {
+) -> Result<(Kind, guestlist_origins::Origin), (Option<&'static str>, String)> {
     match guestlist_origins::check_supplied(o, context) {
         Ok(origin) if origin.canonical != o => Err((
             None,
@@ -375,8 +379,8 @@ fn check(
         Ok(origin) if origin.is_pattern() && !strict_pattern(o) => {
             Err((None, "not a pattern the runtime matches".into()))
         }
-        Ok(origin) if origin.is_pattern() => Ok(Kind::Pattern),
-        Ok(_) => Ok(Kind::Exact),
+        Ok(origin) if origin.is_pattern() => Ok((Kind::Pattern, origin)),
+        Ok(origin) => Ok((Kind::Exact, origin)),
         Err(findings) => {
             let code = findings.first().map(|f| f.code);
             let why = findings
@@ -446,9 +450,9 @@ impl ProvidedTable {
                     continue;
                 };
                 for (i, o) in supplied.iter().enumerate() {
-                    if o.as_ref().is_some_and(|o| {
-                        o.canonical == st.canonical || o.covers(&st) || st.covers(o)
-                    }) {
+                    if o.as_ref()
+                        .is_some_and(|o| guestlist_origins::overlap(o, &st))
+                    {
                         out.push((
                             i,
                             o.as_ref().map_or_else(String::new, |o| o.canonical.clone()),
@@ -465,44 +469,6 @@ impl ProvidedTable {
 
     /// The entries of this table that `other` does not hold, sorted (each looked up in
     /// `other`'s sets: no copy of either table).
-    /// In a tenant-bound table, the entries an entry with another key overlaps (an exact
-    /// origin a pattern allows; two patterns one of which allows the other): which tenant a
-    /// host belongs to would depend on the lookup order. Each as the entry's index (exact
-    /// origins first, then patterns), its text and the other entry's.
-    fn key_conflicts(&self) -> Vec<(usize, String, String)> {
-        let mut out = Vec::new();
-        if self.keys.is_empty() || self.patterns.is_empty() {
-            return out;
-        }
-        let n = self.exact.len();
-        let patterns = self.patterns.keys();
-        for (i, o) in self.exact.keys().iter().enumerate() {
-            if let Some(OriginMatch::Pattern(j)) =
-                match_origin(false, &KeySet::EMPTY, &self.patterns, o.as_bytes())
-            {
-                if self.keys.get(i) != self.keys.get(n + j as usize) {
-                    let p = patterns.get(j as usize).map_or("", |p| p.as_ref());
-                    out.push((i, o.to_string(), p.to_string()));
-                }
-            }
-        }
-        let parsed: Vec<Option<guestlist_origins::Origin>> = patterns
-            .iter()
-            .map(|p| guestlist_origins::analyze(p).origin)
-            .collect();
-        for (a, pa) in parsed.iter().enumerate() {
-            for (b, pb) in parsed.iter().enumerate().skip(a + 1) {
-                let (Some(x), Some(y)) = (pa, pb) else {
-                    continue;
-                };
-                if (x.covers(y) || y.covers(x)) && self.keys.get(n + a) != self.keys.get(n + b) {
-                    out.push((n + b, y.canonical.clone(), x.canonical.clone()));
-                }
-            }
-        }
-        out
-    }
-
     /// The key of the entry `origin` (an exact origin or a pattern's text), in a
     /// tenant-bound table.
     fn key_of(&self, origin: &[u8]) -> Option<&str> {

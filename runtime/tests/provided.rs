@@ -529,14 +529,16 @@ fn under_swaps_an_allowed_request_always_carries_its_entry() {
 }
 
 /// In a tenant-bound set, entries of two tenants may not overlap (which tenant a host belongs
-/// to would depend on the lookup order); a replace reports origins whose key changed; a csrf
-/// policy trusts exact entries only.
+/// to would depend on the lookup order); a replace reports origins whose key changed.
 #[test]
 fn tenant_keys_are_unambiguous_and_their_changes_reported() {
     let p = policy(true, true);
     for (x, y) in [
         ("https://*.a.example", "https://p.a.example"),
         ("https://*.a.example", "https://*.x.a.example"),
+        // Neither allows all the other does, but they share hosts.
+        ("https://*.a.example", "https://x.a.example:*"),
+        ("https://*.a.example", "https://*.b.a.example:*"),
     ] {
         let e = p
             .replace_provided("tenants", [entry(x, Some("t1")), entry(y, Some("t2"))])
@@ -571,4 +573,108 @@ fn tenant_keys_are_unambiguous_and_their_changes_reported() {
     assert_eq!(r.added, ["https://o.example"]);
     assert!(r.removed.is_empty());
     assert_eq!(r.changed, ["https://m.example"]);
+}
+
+/// A path with two readings whose routes allow an origin, one through a static entry and one
+/// through a tenant-bound entry: the application gets that entry, for a CORS request and for
+/// a WebSocket handshake, whichever reading's policy holds the set.
+#[cfg(feature = "tower")]
+#[test]
+fn either_reading_hands_its_tenant_entry_over() {
+    use guestlist::WebSocketSpec;
+    use tower_layer::Layer as _;
+    let p = Arc::new(
+        Policy::from_spec(PolicySpec {
+            routes: vec![
+                RouteSpec {
+                    pattern: "/*".into(),
+                    cors: Some(0),
+                    websocket: Some(0),
+                    ..RouteSpec::default()
+                },
+                RouteSpec {
+                    pattern: "/api/*".into(),
+                    cors: Some(1),
+                    ..RouteSpec::default()
+                },
+                RouteSpec {
+                    pattern: "/ws/*".into(),
+                    websocket: Some(1),
+                    ..RouteSpec::default()
+                },
+            ],
+            cors: vec![
+                CorsSpec {
+                    name: "site".into(),
+                    origins: vec!["https://o.example.com".into()],
+                    ..CorsSpec::default()
+                },
+                CorsSpec {
+                    name: "api".into(),
+                    credentials: true,
+                    provided: vec![0],
+                    ..CorsSpec::default()
+                },
+            ],
+            websocket: vec![
+                WebSocketSpec {
+                    name: "site".into(),
+                    origins: vec!["https://o.example.com".into()],
+                    ..WebSocketSpec::default()
+                },
+                WebSocketSpec {
+                    name: "live".into(),
+                    provided: vec![0],
+                    ..WebSocketSpec::default()
+                },
+            ],
+            provided: vec![ProvidedSpec {
+                name: "tenants".into(),
+                tenant_bound: true,
+                patterns: false,
+            }],
+            ..PolicySpec::default()
+        })
+        .unwrap(),
+    );
+    p.replace_provided("tenants", [entry("https://o.example.com", Some("t1"))])
+        .unwrap()
+        .unwrap();
+    let app = common::App::new(
+        |r| {
+            r.extensions()
+                .get::<guestlist::MatchedOrigin>()
+                .and_then(|m| m.key().map(str::to_string))
+        },
+        || http::Response::new(()),
+    );
+    let seen = app.seen.clone();
+    let mut svc = guestlist::Layer::shared(Arc::clone(&p)).layer(app);
+    for (path, websocket) in [
+        ("/api/x", false),
+        ("//api/x", false),
+        ("/%61pi/x", false),
+        ("/ws/x", true),
+        ("//ws/x", true),
+    ] {
+        let mut req = http::Request::get(path).header("origin", "https://o.example.com");
+        if websocket {
+            req = req
+                .header("upgrade", "websocket")
+                .header("connection", "upgrade")
+                .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+                .header("sec-websocket-version", "13");
+        }
+        let resp = common::run(&mut svc, req.body(()).unwrap());
+        assert_eq!(resp.status(), http::StatusCode::OK, "{path}");
+        if !websocket {
+            assert_eq!(
+                resp.headers()["access-control-allow-origin"],
+                "https://o.example.com",
+                "{path}"
+            );
+        }
+        let got = seen.lock().unwrap().pop().unwrap();
+        assert_eq!(got.as_deref(), Some("t1"), "{path}");
+    }
 }

@@ -21,15 +21,15 @@ pub(crate) struct Beside<'p> {
 }
 
 impl Beside<'_> {
-    /// The static origin `o` overlaps (equal to it, allowed by it, or a pattern `o` covers),
-    /// as written in the policy.
+    /// The static origin `o` overlaps (one allowing an origin the other allows:
+    /// [`guestlist_origins::overlap`], the runtime's rule too), as written in the policy.
     fn overlap(&self, o: &guestlist_origins::Origin) -> Option<String> {
         if self.any {
             return Some("*".into());
         }
         self.origins
             .iter()
-            .find(|s| s.canonical == o.canonical || s.covers(o) || o.covers(s))
+            .find(|s| guestlist_origins::overlap(s, o))
             .map(|s| s.canonical.clone())
     }
 }
@@ -213,66 +213,15 @@ struct Accepted {
     span: Span,
 }
 
-/// The pairs `(i, j)` of `entries` (indices, `i` on the earlier line) with different keys where
-/// one allows the other, at most one pair for each `j`: the entries refused, each beside the
-/// entry it overlaps. Exact entries only overlap patterns: each is looked up among the patterns
-/// by its host and each of its host's dot suffixes, so 100,000 exact entries take 100,000
-/// lookups of a few labels each; patterns are compared pairwise.
+/// The pairs `(i, j)` of `entries` (indices, `i` on the earlier line) whose keys differ and
+/// which allow a common origin ([`guestlist_origins::tenant_overlaps`], the runtime's rule
+/// too), at most one for each `j`: the entries refused, each beside the entry it overlaps.
 fn tenants_overlapping(entries: &[Accepted]) -> Vec<(usize, usize)> {
-    use std::collections::HashMap;
-    let patterns: Vec<(usize, &Accepted)> = entries
+    let pairs: Vec<(&guestlist_origins::Origin, Option<&str>)> = entries
         .iter()
-        .enumerate()
-        .filter(|(_, e)| e.origin.is_pattern())
+        .map(|e| (&e.origin, e.key.as_deref()))
         .collect();
-    if patterns.is_empty() {
-        return Vec::new();
-    }
-    let mut by_host: HashMap<&str, Vec<(usize, &Accepted)>> = HashMap::new();
-    for &(i, p) in &patterns {
-        by_host
-            .entry(p.origin.host.as_str())
-            .or_default()
-            .push((i, p));
-    }
-    // (earlier line, later line, earlier index, later index)
-    let mut pairs: Vec<(usize, usize, usize, usize)> = Vec::new();
-    let mut note = |(a, ea): (usize, &Accepted), (b, eb): (usize, &Accepted)| {
-        if ea.line <= eb.line {
-            pairs.push((ea.line, eb.line, a, b));
-        } else {
-            pairs.push((eb.line, ea.line, b, a));
-        }
-    };
-    for (x, &(a, pa)) in patterns.iter().enumerate() {
-        for &(b, pb) in patterns.get(x + 1..).unwrap_or_default() {
-            if pa.key != pb.key && (pa.origin.covers(&pb.origin) || pb.origin.covers(&pa.origin)) {
-                note((a, pa), (b, pb));
-            }
-        }
-    }
-    for (e, entry) in entries.iter().enumerate() {
-        if entry.origin.is_pattern() {
-            continue;
-        }
-        let host = entry.origin.host.as_str();
-        // The host itself (`https://host:*`), then each suffix after a dot (`*.suffix`).
-        let suffixes = std::iter::once(host).chain(
-            host.match_indices('.')
-                .filter_map(|(at, _)| host.get(at + 1..)),
-        );
-        for suffix in suffixes {
-            for &(p, pattern) in by_host.get(suffix).map_or(&[][..], Vec::as_slice) {
-                if pattern.key != entry.key && pattern.origin.covers(&entry.origin) {
-                    note((p, pattern), (e, entry));
-                }
-            }
-        }
-    }
-    // One refusal for each entry, beside the earliest line it overlaps.
-    pairs.sort_unstable_by_key(|&(i, j, _, _)| (j, i));
-    pairs.dedup_by_key(|&mut (_, j, _, _)| j);
-    pairs.into_iter().map(|(_, _, i, j)| (i, j)).collect()
+    guestlist_origins::tenant_overlaps(&pairs)
 }
 
 /// The entries of a file refused: the first [`MAX_REFUSED`] with their findings, then a count.

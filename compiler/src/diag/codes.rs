@@ -194,6 +194,7 @@ pub const ALL: &[CodeInfo] = &[
     c("GL1407", W, "a provided set empty in the nginx output"),
     c("GL1408", E, "a supplied entry overlapping a static origin"),
     c("GL1409", E, "supplied entries of two tenants overlapping"),
+    c("GL1410", E, "a tenant-bound set in csrf trusted-origins"),
 ];
 
 /// Looks a code up.

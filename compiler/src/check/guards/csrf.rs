@@ -359,6 +359,22 @@ impl Checker {
                     self.diags.push(d);
                 }
             }
+            // A tenant-bound set: the tenant's key never reaches the application on a
+            // trusted write, so a tenant's page could post to any user's session.
+            for (set, span) in program.provided_in(&c.trusted_sets, profile) {
+                if set.provided.is_some_and(|f| f.tenant_bound) {
+                    self.diags.push(
+                        Diagnostic::new(
+                            "GL1410",
+                            span,
+                            format!("tenant-bound set `{}` in trusted-origins", set.name),
+                        )
+                        .label("a trusted write carries no tenant's key to the application")
+                        .secondary(set.name_span, "declared tenant-bound here")
+                        .help("trust a set that is not tenant-bound, or leave these origins to the cors policy, whose requests carry the matched key (`guestlist::MatchedOrigin`)"),
+                    );
+                }
+            }
             for e in c.trusted.iter().filter(|e| active(&e.when, profile)) {
                 if e.value.starts_with("http://")
                     && !e.value.contains("://localhost")
