@@ -307,7 +307,7 @@ fn read_supplied(
         &bytes,
         context,
         flags.tenant_bound,
-        &check::supplied::Beside { any, origins },
+        &check::supplied::Beside::new(any, origins),
     );
     Ok(((name.to_string(), shown, entries), diags))
 }

@@ -15,22 +15,51 @@ use crate::source::{SourceMap, Span};
 /// set ([`Program::static_origins_beside`](crate::ir::Program::static_origins_beside)).
 pub(crate) struct Beside<'p> {
     /// One of those policies allows `*`.
-    pub(crate) any: bool,
-    /// Their static origins and patterns.
-    pub(crate) origins: Vec<&'p guestlist_origins::Origin>,
+    any: bool,
+    /// Their static origins and patterns, by host (a pattern's after its `*.`).
+    by_host: std::collections::HashMap<&'p str, Vec<&'p guestlist_origins::Origin>>,
+    /// All of them, for a supplied pattern (which may allow hosts below its own).
+    all: Vec<&'p guestlist_origins::Origin>,
 }
 
-impl Beside<'_> {
+impl<'p> Beside<'p> {
+    /// What the supplied entries of a set may not overlap: `any` when a policy naming the set
+    /// allows `*`, and the static `origins` of those policies.
+    pub(crate) fn new(any: bool, origins: Vec<&'p guestlist_origins::Origin>) -> Beside<'p> {
+        let mut by_host: std::collections::HashMap<&str, Vec<&guestlist_origins::Origin>> =
+            std::collections::HashMap::new();
+        for o in &origins {
+            by_host.entry(o.host.as_str()).or_default().push(o);
+        }
+        Beside {
+            any,
+            by_host,
+            all: origins,
+        }
+    }
+
     /// The static origin `o` overlaps (one allowing an origin the other allows:
-    /// [`guestlist_origins::overlap`], the runtime's rule too), as written in the policy.
+    /// [`guestlist_origins::overlap`], the runtime's rule too), as written in the policy. An
+    /// exact entry can only meet statics on its host or a domain above it (a few lookups);
+    /// a pattern is compared with every static one.
     fn overlap(&self, o: &guestlist_origins::Origin) -> Option<String> {
         if self.any {
             return Some("*".into());
         }
-        self.origins
-            .iter()
-            .find(|s| guestlist_origins::overlap(s, o))
-            .map(|s| s.canonical.clone())
+        let meets = |s: &&&guestlist_origins::Origin| guestlist_origins::overlap(s, o);
+        let found = if o.is_pattern() {
+            self.all.iter().find(meets)
+        } else {
+            let host = o.host.as_str();
+            std::iter::once(host)
+                .chain(
+                    host.match_indices('.')
+                        .filter_map(|(at, _)| host.get(at + 1..)),
+                )
+                .filter_map(|h| self.by_host.get(h))
+                .find_map(|list| list.iter().find(meets))
+        };
+        found.map(|s| s.canonical.clone())
     }
 }
 
