@@ -274,7 +274,28 @@ enum Matched {
 /// refuse it ([`Matched::Conflict`]). So a request a tenant-bound entry allowed always carries
 /// its `MatchedOrigin`.
 #[cfg(feature = "provided")]
+#[inline(never)]
 fn matched_origin(
+    policy: &Policy,
+    d: &crate::Decision<'_>,
+    origin: Option<&http::HeaderValue>,
+) -> Matched {
+    // Only an allowed CORS request or handshake can carry an entry: every other decision
+    // (preflights, refusals) is done here.
+    if matches!(
+        d.kind,
+        crate::Kind::ActualAllowed | crate::Kind::WebsocketAllowed
+    ) {
+        allowing_entry(policy, d, origin)
+    } else {
+        Matched::Nothing
+    }
+}
+
+/// [`matched_origin`] for an allowed request.
+#[cfg(feature = "provided")]
+#[inline(never)]
+fn allowing_entry(
     policy: &Policy,
     d: &crate::Decision<'_>,
     origin: Option<&http::HeaderValue>,
