@@ -163,49 +163,24 @@ where
         let prepared = crate::headers::Prepared::with_origins(req.headers(), origins);
         let authority = req.uri().authority().map(http::uri::Authority::as_str);
         let mut d = crate::decision::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
-        #[cfg(feature = "provided")]
-        let mut matched = None;
-        #[cfg(feature = "provided")]
-        let mut stale = 0;
-        #[cfg_attr(
-            not(feature = "provided"),
-            expect(
-                clippy::never_loop,
-                reason = "decided again only when a supplied set changes under it (feature provided)"
-            )
-        )]
-        loop {
-            policy.decide_in(
-                req.method().as_str(),
-                req.uri().path(),
-                authority,
-                &prepared,
-                self.secret.as_deref(),
-                FormBody::Unread,
-                &mut d,
-            );
-            if d.kind == crate::Kind::CsrfRejected && d.reason == crate::Reason::CsrfTokenInForm {
-                // Refused while its body is unread: read it, and decide again with its field.
-                return self.read_form(req);
-            }
-            #[cfg(feature = "provided")]
-            match matched_origin(policy, &d, prepared.origin()) {
-                Matched::Stale if stale < MAX_STALE => {
-                    // The set was replaced between the decision and the hand-over: decide
-                    // again on the new table.
-                    stale += 1;
-                    d = crate::decision::Decision::new(
-                        crate::Kind::NotCors,
-                        crate::Reason::NoRoute,
-                    );
-                    continue;
-                }
-                Matched::Stale | Matched::Conflict => return ResponseFuture::ready(server_error()),
-                Matched::Entry(m) => matched = Some(m),
-                Matched::Nothing => {}
-            }
-            break;
+        let Ok(matched) = decide_handing_over(
+            policy,
+            req.method().as_str(),
+            req.uri().path(),
+            authority,
+            &prepared,
+            self.secret.as_deref(),
+            FormBody::Unread,
+            &mut d,
+        ) else {
+            return ResponseFuture::ready(server_error());
+        };
+        if d.kind == crate::Kind::CsrfRejected && d.reason == crate::Reason::CsrfTokenInForm {
+            // Refused while its body is unread: read it, and decide again with its field.
+            return self.read_form(req);
         }
+        #[cfg(not(feature = "provided"))]
+        let () = matched;
         #[cfg(feature = "tracing")]
         trace(&d, req.method(), req.uri().path());
         let known = crate::http_apply::Known {
@@ -243,6 +218,60 @@ where
             guards,
             token,
         )
+    }
+}
+
+/// What the layer hands the application besides the request: the supplied entry that allowed
+/// it (feature `provided`).
+#[cfg(feature = "provided")]
+type Handover = Option<crate::MatchedOrigin>;
+#[cfg(not(feature = "provided"))]
+type Handover = ();
+
+/// Decides a request into `d` and finds the entry of a tenant-bound set to hand the
+/// application with it ([`matched_origin`]): decided again when the set was replaced in
+/// between; `Err` (the request is answered 500) past [`MAX_STALE`] such tries, or when the
+/// path's two readings allow it through two tenants' entries. The one loop of `call` and of a
+/// form post whose body the layer read.
+#[inline(always)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the request's parts, as decide_in takes them, and the decision to write"
+)]
+fn decide_handing_over<'a>(
+    policy: &'a Policy,
+    method: &str,
+    path: &str,
+    authority: Option<&'a str>,
+    prepared: &'a crate::headers::Prepared<'_>,
+    secret: Option<&crate::CsrfSecret>,
+    form: FormBody<'_>,
+    d: &mut crate::decision::Decision<'a>,
+) -> Result<Handover, ()> {
+    #[cfg(feature = "provided")]
+    let mut stale = 0;
+    #[cfg_attr(
+        not(feature = "provided"),
+        expect(
+            clippy::never_loop,
+            reason = "decided again only when a supplied set changes under it (feature provided)"
+        )
+    )]
+    loop {
+        policy.decide_in(method, path, authority, prepared, secret, form, d);
+        #[cfg(feature = "provided")]
+        match matched_origin(policy, d, prepared.origin()) {
+            Matched::Stale if stale < MAX_STALE => {
+                stale += 1;
+                *d = crate::decision::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
+                continue;
+            }
+            Matched::Stale | Matched::Conflict => return Err(()),
+            Matched::Entry(m) => return Ok(Some(m)),
+            Matched::Nothing => return Ok(None),
+        }
+        #[cfg(not(feature = "provided"))]
+        return Ok(());
     }
 }
 
@@ -936,43 +965,20 @@ where
         );
         let authority = parts.uri.authority().map(http::uri::Authority::as_str);
         let mut d = crate::decision::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
-        #[cfg(feature = "provided")]
-        let mut matched = None;
-        #[cfg(feature = "provided")]
-        let mut stale = 0;
-        #[cfg_attr(
-            not(feature = "provided"),
-            expect(
-                clippy::never_loop,
-                reason = "decided again only when a supplied set changes under it (feature provided)"
-            )
-        )]
-        loop {
-            policy.decide_in(
-                parts.method.as_str(),
-                parts.uri.path(),
-                authority,
-                &prepared,
-                this.secret.as_deref(),
-                form,
-                &mut d,
-            );
-            #[cfg(feature = "provided")]
-            match matched_origin(policy, &d, prepared.origin()) {
-                Matched::Stale if stale < MAX_STALE => {
-                    stale += 1;
-                    d = crate::decision::Decision::new(
-                        crate::Kind::NotCors,
-                        crate::Reason::NoRoute,
-                    );
-                    continue;
-                }
-                Matched::Stale | Matched::Conflict => return ResponseFuture::ready(server_error()),
-                Matched::Entry(m) => matched = Some(m),
-                Matched::Nothing => {}
-            }
-            break;
-        }
+        let Ok(matched) = decide_handing_over(
+            policy,
+            parts.method.as_str(),
+            parts.uri.path(),
+            authority,
+            &prepared,
+            this.secret.as_deref(),
+            form,
+            &mut d,
+        ) else {
+            return ResponseFuture::ready(server_error());
+        };
+        #[cfg(not(feature = "provided"))]
+        let () = matched;
         #[cfg(feature = "tracing")]
         trace(&d, &parts.method, parts.uri.path());
         let known = crate::http_apply::Known {
