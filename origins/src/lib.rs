@@ -27,7 +27,7 @@ pub use file::{
 };
 pub use finding::{Finding, Severity};
 pub use origin::Origin;
-pub use overlap::{overlap, tenant_overlaps};
+pub use overlap::{host_and_domains, overlap, tenant_overlaps};
 pub use supplied::{
     check_key, check_supplied, insecure_with_credentials, public_suffix_wildcard, Context,
     MAX_ENTRY_BYTES, PATTERN_NOT_DECLARED,

@@ -6,6 +6,15 @@ use std::collections::HashMap;
 
 use crate::Origin;
 
+/// `host` and each domain above it, longest first (`a.b.example`, `b.example`, `example`):
+/// where an entry that can meet an entry on `host` is found, by host.
+pub fn host_and_domains(host: &str) -> impl Iterator<Item = &str> {
+    std::iter::once(host).chain(
+        host.match_indices('.')
+            .filter_map(|(at, _)| host.get(at + 1..)),
+    )
+}
+
 /// Whether two entries allow a common origin: the same scheme; ports that meet (either is
 /// `:*`, or both are the same or absent); hosts that meet (the same host; a host under the
 /// other's `*.` domain; two `*.` domains one of which is under, or is, the other).
@@ -48,12 +57,7 @@ pub fn tenant_overlaps<K: PartialEq>(entries: &[(&Origin, K)]) -> Vec<(usize, us
     }
     let mut pairs = Vec::new();
     for (i, (o, k)) in entries.iter().enumerate() {
-        let host = o.host.as_str();
-        let domains = std::iter::once(host).chain(
-            host.match_indices('.')
-                .filter_map(|(at, _)| host.get(at + 1..)),
-        );
-        for h in domains {
+        for h in host_and_domains(&o.host) {
             let candidates: [&[usize]; 2] = if o.any_port {
                 [by_host.get(h).map_or(&[][..], Vec::as_slice), &[][..]]
             } else {

@@ -50,12 +50,7 @@ impl<'p> Beside<'p> {
         let found = if o.is_pattern() {
             self.all.iter().find(meets)
         } else {
-            let host = o.host.as_str();
-            std::iter::once(host)
-                .chain(
-                    host.match_indices('.')
-                        .filter_map(|(at, _)| host.get(at + 1..)),
-                )
+            guestlist_origins::host_and_domains(&o.host)
                 .filter_map(|h| self.by_host.get(h))
                 .find_map(|list| list.iter().find(meets))
         };
