@@ -51,6 +51,8 @@ pub struct Block {
     pub head: Vec<Value>,
     /// The body lines.
     pub lines: Vec<Line>,
+    /// Blocks inside the body (`route` blocks in a `host` block), in order.
+    pub blocks: Vec<Block>,
     /// The whole block.
     pub span: Span,
     /// The head only (for labels).
@@ -111,19 +113,25 @@ impl File {
                 .collect::<Vec<_>>()
                 .join(" ")
         }
+        fn block(b: &Block) -> String {
+            let mut s = vals(&b.head);
+            for l in &b.lines {
+                s.push_str(" | ");
+                s.push_str(&vals(&l.values));
+            }
+            for inner in &b.blocks {
+                s.push_str(" | {");
+                s.push_str(&block(inner));
+                s.push('}');
+            }
+            s
+        }
         self.items
             .iter()
             .map(|i| match i {
                 Item::Import { path, .. } => format!("import {:?}", path.text),
                 Item::Declaration(b) => format!("{};", vals(&b.head)),
-                Item::Block(b) => {
-                    let mut s = vals(&b.head);
-                    for l in &b.lines {
-                        s.push_str(" | ");
-                        s.push_str(&vals(&l.values));
-                    }
-                    s
-                }
+                Item::Block(b) => block(b),
             })
             .collect()
     }

@@ -203,6 +203,17 @@ mod tests {
     }
 
     #[test]
+    fn routes_in_a_host_block_are_indented_one_level() {
+        let src = "host \"api.example.com\" {\nroute \"/api/*\" {\ncors api\n}\n  route \"/b\" { cors api }   # c\n}\n";
+        let want = "host \"api.example.com\" {\n    route \"/api/*\" {\n        cors  api\n    }\n    route \"/b\" { cors api }  # c\n}\n";
+        assert_eq!(format(src), want);
+        assert_eq!(format(want), want);
+        let a = crate::Compilation::from_str("f.policy", src);
+        let b = crate::Compilation::from_str("f.policy", want);
+        assert_eq!(a.files[0].structure(), b.files[0].structure());
+    }
+
+    #[test]
     fn a_lone_carriage_return_is_a_line_break() {
         // Found by the parse_check fuzz target: pest's NEWLINE includes a lone `\r`.
         let once = format("\r\r ");

@@ -152,6 +152,9 @@ pub struct RouteDecl {
     pub head_span: Span,
     /// Block condition.
     pub when: Cond,
+    /// The `host` block holding this route (an index into [`Program::hosts`]); `None` for a
+    /// top-level route.
+    pub host: Option<usize>,
     /// `cors NAME` lines.
     pub cors: Vec<Entry<String>>,
     /// `csp NAME` lines.
@@ -360,6 +363,73 @@ pub struct Program {
     pub profiles: Vec<String>,
     /// The `paths` block, if any.
     pub paths: Option<PathsDecl>,
+    /// `host "PATTERN"... { route ... }` blocks, in declaration order.
+    pub hosts: Vec<HostDecl>,
+    /// Where `hosts dispatched-by-application` is declared, if it is.
+    pub hosts_dispatched: Option<Span>,
+}
+
+/// `host "PATTERN"... { route ... }`.
+#[derive(Debug, Clone)]
+pub struct HostDecl {
+    /// The patterns (at least one when the block is well-formed).
+    pub patterns: Vec<HostPattern>,
+    /// The block's head.
+    pub head_span: Span,
+}
+
+/// One host pattern: `api.example.com`, `api.example.net:8443`, `*.example.com`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPattern {
+    /// The host, lowercase, without the `*.` of a wildcard.
+    pub host: String,
+    /// `*.` before the host: one or more labels under it, never the host itself.
+    pub wildcard: bool,
+    /// The port, when one is written.
+    pub port: Option<u16>,
+    /// The pattern's span (inside the quotes).
+    pub span: Span,
+}
+
+impl HostPattern {
+    /// The pattern as written canonically: lowercase, `*.` and `:PORT` where they apply.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        if self.wildcard {
+            s.push_str("*.");
+        }
+        s.push_str(&self.host);
+        if let Some(p) = self.port {
+            s.push(':');
+            s.push_str(&p.to_string());
+        }
+        s
+    }
+
+    /// Whether a request authority (lowercase, one trailing dot of its host dropped) matches.
+    pub fn matches(&self, authority: &str) -> bool {
+        let (host, port) = split_port(authority);
+        if port != self.port {
+            return false;
+        }
+        if self.wildcard {
+            host.len() > self.host.len() + 1
+                && host.ends_with(self.host.as_str())
+                && host.as_bytes()[host.len() - self.host.len() - 1] == b'.'
+        } else {
+            host == self.host
+        }
+    }
+}
+
+/// An authority's host and port (`None` without one, or when what follows `:` is no port).
+fn split_port(authority: &str) -> (&str, Option<u16>) {
+    if let Some(i) = authority.rfind(':') {
+        if !authority[i..].contains(']') {
+            return (&authority[..i], authority[i + 1..].parse().ok());
+        }
+    }
+    (authority, None)
 }
 
 /// `paths { non-normal ... }`.

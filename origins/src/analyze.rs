@@ -525,6 +525,23 @@ pub fn is_public_suffix(host: &str) -> bool {
     }
 }
 
+/// The registrable domain of `host` (`example.co.uk` for `a.b.example.co.uk`), per the public
+/// suffix list; `None` for an IP address or a host that is itself a public suffix.
+pub fn registrable_domain(host: &str) -> Option<&str> {
+    if host.starts_with('[') || host.parse::<std::net::Ipv4Addr>().is_ok() {
+        return None;
+    }
+    let d = psl::domain(host.as_bytes())?;
+    let len = d.as_bytes().len();
+    host.get(host.len().checked_sub(len)?..)
+}
+
+/// A host name's ASCII form (IDNA: `café.example` is `xn--caf-dma.example`), as browsers send
+/// it in `Host` and `Origin`; `None` when it has none.
+pub fn host_to_ascii(host: &str) -> Option<String> {
+    idna::domain_to_ascii(host).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -535,6 +552,21 @@ mod tests {
 
     fn fixed(raw: &str) -> Option<String> {
         analyze(raw).findings.first().and_then(|d| d.fix.clone())
+    }
+
+    #[test]
+    fn registrable_domains_follow_the_public_suffix_list() {
+        assert_eq!(
+            registrable_domain("a.b.example.co.uk"),
+            Some("example.co.uk")
+        );
+        assert_eq!(registrable_domain("example.com"), Some("example.com"));
+        assert_eq!(registrable_domain("co.uk"), None);
+        assert_eq!(registrable_domain("192.0.2.1"), None);
+        assert_eq!(
+            host_to_ascii("café.example").as_deref(),
+            Some("xn--caf-dma.example")
+        );
     }
 
     #[test]

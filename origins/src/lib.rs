@@ -20,7 +20,9 @@ mod file;
 mod overlap;
 mod supplied;
 
-pub use analyze::{analyze, ipv6_canonical, is_public_suffix, Analysis};
+pub use analyze::{
+    analyze, host_to_ascii, ipv6_canonical, is_public_suffix, registrable_domain, Analysis,
+};
 pub use file::{
     parse_entries, read_bounded, read_entries, FileEntry, FileError, MAX_ENTRIES, MAX_FILE_BYTES,
     MAX_LINE_ERRORS,

@@ -421,7 +421,14 @@ impl Checker {
         true
     }
 
-    pub(super) fn route_block(&mut self, b: &Block, pattern: &Value, when: Cond) {
+    /// `route "PATTERN" { ... }`, at top level or inside the host block `host`.
+    pub(super) fn route_block(
+        &mut self,
+        b: &Block,
+        pattern: &Value,
+        when: Cond,
+        host: Option<usize>,
+    ) {
         if !self.check_route_pattern(pattern) {
             return;
         }
@@ -430,6 +437,7 @@ impl Checker {
             span: pattern.inner_span(),
             head_span: b.head_span,
             when,
+            host,
             cors: Vec::new(),
             csp: Vec::new(),
             headers: Vec::new(),

@@ -16,6 +16,7 @@ mod blocks;
 mod checker;
 pub mod csp;
 pub mod guards;
+mod hosts;
 pub mod lists;
 mod optouts;
 pub mod origin;
@@ -52,8 +53,9 @@ pub fn check(files: &[ast::File]) -> (Program, Vec<Diagnostic>) {
     (cx.program, diags)
 }
 
-const BLOCKS: [&str; 9] = [
+const BLOCKS: [&str; 10] = [
     "origins",
+    "host",
     "cors",
     "route",
     "test",
@@ -78,6 +80,10 @@ impl Checker {
         }
         let rest = b.head.get(1..).unwrap_or(&[]);
         let (args, when) = split_when(rest);
+        if kind.is_word("host") {
+            self.host_block(b, args, when);
+            return;
+        }
         match kind.text.as_str() {
             "origins" | "cors" => {
                 let name = match args {
@@ -98,7 +104,7 @@ impl Checker {
                 }
             }
             "route" => match args {
-                [p] if p.quoted => self.route_block(b, p, when_of(when)),
+                [p] if p.quoted => self.route_block(b, p, when_of(when), None),
                 _ => self.diags.push(
                     Diagnostic::new("GL0104", b.head_span, "malformed `route` block")
                         .label("expected one quoted path pattern")
@@ -127,7 +133,7 @@ impl Checker {
                     .label("unknown block kind");
                 d = match did_you_mean(other, BLOCKS) {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None => d.help("blocks are `origins`, `cors`, `csp`, `headers`, `csrf`, `websocket`, `route`, `paths` and `test`"),
+                    None => d.help("blocks are `origins`, `cors`, `csp`, `headers`, `csrf`, `websocket`, `route`, `host`, `paths` and `test`"),
                 };
                 self.diags.push(d);
             }
@@ -140,6 +146,10 @@ impl Checker {
         let Some(kind) = b.head.first() else { return };
         let rest = b.head.get(1..).unwrap_or(&[]);
         let (args, when) = split_when(rest);
+        if kind.is_word("hosts") && when.is_none() {
+            self.hosts_declaration(b, args);
+            return;
+        }
         if kind.is_word("origins") {
             if let [name, provided, flags @ ..] = args {
                 if !name.quoted && name.text != "*" && provided.is_word("provided") {
@@ -162,7 +172,7 @@ impl Checker {
         self.diags.push(
             Diagnostic::new("GL0104", b.head_span, format!("`{what}` needs a body"))
                 .label("expected `{` on this line")
-                .help("open the block on its head's line: `cors NAME {`; only `origins NAME provided` stands alone"),
+                .help("open the block on its head's line: `cors NAME {`; only `origins NAME provided` and `hosts dispatched-by-application` stand alone"),
         );
     }
 
@@ -182,6 +192,7 @@ impl Checker {
             self.routes_in_profile(&program, profile);
             self.guards_in_profile(&program, profile);
             self.route_guards_in_profile(&program, profile);
+            self.hosts_in_profile(&program, profile);
             self.program = program;
             for d in self.diags.split_off(before) {
                 let key = (d.span, d.code, d.message.clone());

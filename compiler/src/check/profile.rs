@@ -278,9 +278,10 @@ impl Checker {
 
     /// Routes defined twice, and each route's cors line.
     pub(super) fn routes_in_profile(&mut self, program: &Program, profile: &str) {
-        let mut seen: HashMap<&str, Span> = HashMap::new();
+        // Per host block: the same pattern in several host blocks and at top level is normal.
+        let mut seen: HashMap<(Option<usize>, &str), Span> = HashMap::new();
         for r in program.routes.iter().filter(|r| active(&r.when, profile)) {
-            if let Some(first) = seen.get(r.pattern.as_str()) {
+            if let Some(first) = seen.get(&(r.host, r.pattern.as_str())) {
                 self.diags.push(
                     Diagnostic::new(
                         "GL0103",
@@ -292,7 +293,7 @@ impl Checker {
                     .help("merge the two blocks"),
                 );
             } else {
-                seen.insert(&r.pattern, r.span);
+                seen.insert((r.host, &r.pattern), r.span);
             }
             let cors: Vec<&Entry<String>> =
                 r.cors.iter().filter(|e| active(&e.when, profile)).collect();

@@ -177,6 +177,22 @@ pub const ALL: &[CodeInfo] = &[
         E,
         "a header nginx cannot apply to one reading only",
     ),
+    c("GL1101", E, "an invalid host pattern"),
+    c("GL1102", E, "a host block with no routes"),
+    c("GL1103", E, "a host wildcard over a public suffix"),
+    c("GL1104", E, "a host pattern given twice"),
+    c("GL1105", E, "a block inside a block"),
+    c(
+        "GL1106",
+        W,
+        "a path guarded under one host block, not another",
+    ),
+    c(
+        "GL1107",
+        W,
+        "a wildcard host same-site with a `same-site allow` csrf",
+    ),
+    c("GL1108", E, "`hosts` declared twice"),
     c("GL1401", E, "a malformed provided set"),
     c(
         "GL1402",

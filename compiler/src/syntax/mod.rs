@@ -85,11 +85,14 @@ fn resync(text: &str, at: usize) -> usize {
 
 fn describe_rule(r: Rule) -> &'static str {
     match r {
-        Rule::item | Rule::block | Rule::head | Rule::declaration => {
-            "a block (like `cors NAME {`) or `import`"
-        }
+        Rule::item
+        | Rule::block
+        | Rule::head
+        | Rule::declaration
+        | Rule::host
+        | Rule::host_head => "a block (like `cors NAME {`) or `import`",
         Rule::import => "`import \"FILE\"`",
-        Rule::body | Rule::open => "`{`",
+        Rule::body | Rule::host_body | Rule::open => "`{`",
         Rule::close => "`}`",
         Rule::line => "a setting",
         Rule::string | Rule::string_inner => "a quoted string",
@@ -210,49 +213,60 @@ fn lower_item(file: FileId, base: usize, pair: Pair<'_, Rule>) -> Option<Item> {
             Some(Item::Declaration(Block {
                 head,
                 lines: Vec::new(),
+                blocks: Vec::new(),
                 span,
                 head_span,
             }))
         }
-        Rule::block => {
-            let mut head = Vec::new();
-            let mut head_span = span;
-            let mut lines = Vec::new();
-            for part in inner.into_inner() {
-                match part.as_rule() {
-                    Rule::head => {
-                        head_span = span_of(file, base, &part);
-                        head = part
-                            .into_inner()
-                            .filter_map(|p| lower_value(file, base, p))
-                            .collect();
-                    }
-                    Rule::body => {
-                        for l in part.into_inner() {
-                            if l.as_rule() == Rule::line {
-                                let lspan = span_of(file, base, &l);
-                                let values = l
-                                    .into_inner()
-                                    .filter_map(|p| lower_value(file, base, p))
-                                    .collect();
-                                lines.push(Line {
-                                    values,
-                                    span: lspan,
-                                });
-                            }
+        Rule::block | Rule::host => Some(Item::Block(lower_block(file, base, inner))),
+        _ => None,
+    }
+}
+
+/// A `block` pair: its head, its lines and the blocks in its body.
+fn lower_block(file: FileId, base: usize, pair: Pair<'_, Rule>) -> Block {
+    let span = span_of(file, base, &pair);
+    let mut head = Vec::new();
+    let mut head_span = span;
+    let mut lines = Vec::new();
+    let mut blocks = Vec::new();
+    for part in pair.into_inner() {
+        match part.as_rule() {
+            Rule::head => {
+                head_span = span_of(file, base, &part);
+                head = part
+                    .into_inner()
+                    .filter_map(|p| lower_value(file, base, p))
+                    .collect();
+            }
+            Rule::body | Rule::host_body => {
+                for l in part.into_inner() {
+                    match l.as_rule() {
+                        Rule::line => {
+                            let lspan = span_of(file, base, &l);
+                            let values = l
+                                .into_inner()
+                                .filter_map(|p| lower_value(file, base, p))
+                                .collect();
+                            lines.push(Line {
+                                values,
+                                span: lspan,
+                            });
                         }
+                        Rule::block => blocks.push(lower_block(file, base, l)),
+                        _ => {}
                     }
-                    _ => {}
                 }
             }
-            Some(Item::Block(Block {
-                head,
-                lines,
-                span,
-                head_span,
-            }))
+            _ => {}
         }
-        _ => None,
+    }
+    Block {
+        head,
+        lines,
+        blocks,
+        span,
+        head_span,
     }
 }
 
@@ -291,6 +305,24 @@ mod tests {
             })
             .collect();
         assert_eq!(heads, [(true, 4), (true, 3), (false, 2), (true, 3)]);
+    }
+
+    #[test]
+    fn a_body_may_hold_blocks_and_lines() {
+        let (f, d) = p("host \"api.example.com\" \"*.t.example.com\" {\n    route \"/api/*\" { cors a }\n    x y\n    route \"/b\" {\n        csrf c\n    }\n}\n");
+        assert!(d.is_empty(), "{d:?}");
+        let [Item::Block(b)] = f.items.as_slice() else {
+            panic!("{:?}", f.items)
+        };
+        assert_eq!(b.head.len(), 3);
+        assert_eq!(b.lines.len(), 1);
+        let inner: Vec<(&str, usize)> = b
+            .blocks
+            .iter()
+            .map(|r| (r.head[1].text.as_str(), r.lines.len()))
+            .collect();
+        assert_eq!(inner, [("/api/*", 1), ("/b", 1)]);
+        assert_eq!(f.structure(), ["host \"api.example.com\" \"*.t.example.com\" | x y | {route \"/api/*\" | cors a} | {route \"/b\" | csrf c}"]);
     }
 
     #[test]
