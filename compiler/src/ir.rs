@@ -413,9 +413,9 @@ impl HostPattern {
             return false;
         }
         if self.wildcard {
-            host.len() > self.host.len() + 1
-                && host.ends_with(self.host.as_str())
-                && host.as_bytes()[host.len() - self.host.len() - 1] == b'.'
+            host.strip_suffix(self.host.as_str())
+                .and_then(|labels| labels.strip_suffix('.'))
+                .is_some_and(|labels| !labels.is_empty())
         } else {
             host == self.host
         }
@@ -424,12 +424,10 @@ impl HostPattern {
 
 /// An authority's host and port (`None` without one, or when what follows `:` is no port).
 fn split_port(authority: &str) -> (&str, Option<u16>) {
-    if let Some(i) = authority.rfind(':') {
-        if !authority[i..].contains(']') {
-            return (&authority[..i], authority[i + 1..].parse().ok());
-        }
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => (host, port.parse().ok()),
+        _ => (authority, None),
     }
-    (authority, None)
 }
 
 /// `paths { non-normal ... }`.

@@ -86,9 +86,8 @@ fn parse_pattern(text: &str, span: Span) -> Result<HostPattern, Invalid> {
         None => (false, lower.as_str()),
     };
     // The port: after the last `:` that is not inside an IPv6 literal.
-    let (host, port) = match rest.rfind(':') {
-        Some(i) if !rest[i..].contains(']') => {
-            let p = &rest[i + 1..];
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, p)) if !p.contains(']') => {
             let port = match p.parse::<u16>() {
                 Ok(n) if n > 0 && !p.starts_with('0') && p.bytes().all(|b| b.is_ascii_digit()) => n,
                 _ => {
@@ -98,7 +97,7 @@ fn parse_pattern(text: &str, span: Span) -> Result<HostPattern, Invalid> {
                     ))
                 }
             };
-            (&rest[..i], Some(port))
+            (host, Some(port))
         }
         _ => (rest, None),
     };
