@@ -636,8 +636,8 @@ impl KeySet {
     }
 
     /// The index of the concatenation of `parts`, if present, without assembling it (no
-    /// allocation): the reference [`KeySet::get_star`] is tested against.
-    #[cfg(test)]
+    /// allocation): a host and its port, and the reference [`KeySet::get_star`] is tested
+    /// against.
     pub(crate) fn get_parts(&self, parts: &[&[u8]]) -> Option<u32> {
         let total: usize = parts.iter().map(|p| p.len()).sum();
         self.find(

@@ -37,6 +37,7 @@ mod decision;
 mod eval;
 mod guards;
 mod headers;
+mod host;
 mod http_apply;
 mod keyset;
 #[cfg(feature = "tower")]
@@ -64,6 +65,7 @@ pub use headers::{
     is_header_value, is_token, HeaderLookup, NameList, PairValues, RequestHeader, MAX_ACRH_BYTES,
     MAX_ACRH_LINES, MAX_ACRH_NAMES,
 };
+pub use host::{HostTable, RequestAuthority};
 pub use http_apply::{ActualHeaders, GuardHeader, GuardValue, REASON_HEADER};
 pub use keyset::Str;
 pub use keyset::{KeySet, TableError};
