@@ -70,63 +70,7 @@ impl Policy {
 
     #[inline]
     fn route_for_normal(&self, p: &[u8]) -> Option<u32> {
-        if self.only_root {
-            return self.root;
-        }
-        if self.has_exact {
-            if let Some(r) = self.exact_route(p) {
-                return Some(r);
-            }
-        }
-        // The lengths (bit `n - 1` for length `n`) of the prefix routes the path is long
-        // enough for. When `/*` is the only one (a one-route policy, or a path no longer
-        // prefix matches), it is the answer, without a probe.
-        let lens = match p.len() {
-            n @ 0..64 => self.prefix_lens & ((1u64 << n) - 1),
-            _ => self.prefix_lens,
-        };
-        if lens == 1 && self.root.is_some() && (p.len() <= 64 || !self.long_prefixes) {
-            return self.root;
-        }
-        self.longest_prefix(p, lens)
-    }
-
-    /// The exact route for `p`, if any.
-    #[inline(never)]
-    fn exact_route(&self, p: &[u8]) -> Option<u32> {
-        let i = self.route_keys.get(p)?;
-        self.routes
-            .get(i as usize)
-            .is_some_and(|r| !r.prefix)
-            .then_some(i)
-    }
-
-    /// Longest prefix: every '/' in the path, from the right, at a length some prefix route
-    /// has. Positions from 64 on are scanned (when some prefix is that long); below 64 they
-    /// are the set bits of `lens`, high to low.
-    #[inline(never)]
-    fn longest_prefix(&self, p: &[u8], mut lens: u64) -> Option<u32> {
-        let mut long = if self.long_prefixes { p.len() } else { 0 };
-        loop {
-            let i = if long > 64 {
-                long -= 1;
-                long
-            } else if lens != 0 {
-                let i = 63 - lens.leading_zeros() as usize;
-                lens ^= 1u64 << i;
-                i
-            } else {
-                return None;
-            };
-            if i == 0 && self.root.is_some() {
-                return self.root;
-            }
-            if p.get(i) == Some(&b'/') {
-                if let Some(r) = self.route_keys.get_star(p.get(..=i).unwrap_or(&[])) {
-                    return Some(r);
-                }
-            }
-        }
+        self.table.route_for_normal(p)
     }
 
     /// Decides what to do with a request: `method` as sent (case-sensitive), `path` the request
@@ -591,7 +535,7 @@ mod tests {
             vec![],
         )
         .unwrap();
-        assert_eq!(p.root, Some(1));
+        assert_eq!(p.table.root, Some(1));
         let long_path = format!("{}x", &long[..long.len() - 1]);
         for (path, want) in [
             ("/", 1),
@@ -627,14 +571,14 @@ mod tests {
             &[],
             NonNormalPaths::Reject,
         );
-        assert_eq!(g.root, Some(1));
-        assert!(!g.only_root);
+        assert_eq!(g.table.root, Some(1));
+        assert!(!g.table.only_root);
         assert_eq!(g.route_for("/b/c"), Ok(Some(1)));
         assert_eq!(g.route_for("/a/c"), Ok(Some(0)));
         // Without `/*`, an unmatched path has no route.
         let q = Policy::build(vec![route("/a/*")], vec![]).unwrap();
-        assert_eq!(q.root, None);
-        assert!(!q.only_root);
+        assert_eq!(q.table.root, None);
+        assert!(!q.table.only_root);
         assert_eq!(q.route_for("/b"), Ok(None));
         assert_eq!(q.route_for("/a/b"), Ok(Some(0)));
         // `/*` alone: every normal path is its route, without a lookup; a path that cannot
@@ -645,7 +589,7 @@ mod tests {
             Policy::from_raw_parts(&ONLY, keys, &[], &[], &[], &[], &[], NonNormalPaths::Reject);
         let q = Policy::build(vec![route("/*")], vec![]).unwrap();
         for p in [&g, &q] {
-            assert!(p.only_root);
+            assert!(p.table.only_root);
             assert_eq!(p.route_for("/"), Ok(Some(0)));
             assert_eq!(p.route_for(&long_path), Ok(Some(0)));
             assert_eq!(p.route_for("/a/%2e%2e/b//c"), Ok(Some(0)));
@@ -655,7 +599,7 @@ mod tests {
         // `/*` beside an exact route, or beside a longer prefix: looked up.
         for other in ["/a", "/a/*"] {
             let p = Policy::build(vec![route("/*"), route(other)], vec![]).unwrap();
-            assert!(!p.only_root);
+            assert!(!p.table.only_root);
             assert_eq!(
                 p.route_for("/a"),
                 Ok(Some(usize::from(other == "/a") as u32))

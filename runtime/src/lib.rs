@@ -48,6 +48,7 @@ mod policy;
 #[cfg(feature = "provided")]
 mod provided;
 mod reason;
+mod routes;
 mod token;
 mod websocket;
 

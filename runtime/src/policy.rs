@@ -13,31 +13,20 @@ use crate::headers::{is_lowercase_token, static_value_opt, value};
 use crate::keyset::Str;
 use crate::keyset::{bytes_equal, refuse, KeySet, TableError};
 use crate::origin::PatternSet;
+use crate::routes::{is_prefix, RouteShape, RouteTable};
 
 /// A compiled policy: routes and the CORS, CSP, header, CSRF and WebSocket policies they
 /// point to.
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub(crate) routes: Cow<'static, [Route]>,
-    /// Key `i` is route `i`'s pattern text (`/x` exact, `/x/*` prefix).
-    pub(crate) route_keys: KeySet,
+    /// The route search over the routes (key `i` is route `i`'s pattern text).
+    pub(crate) table: RouteTable,
     pub(crate) cors: Cow<'static, [Cors]>,
     pub(crate) csp: Cow<'static, [Csp]>,
     pub(crate) header_sets: Cow<'static, [HeaderSet]>,
     pub(crate) csrf: Cow<'static, [Csrf]>,
     pub(crate) websocket: Cow<'static, [WebSocket]>,
-    /// Whether any route is exact (otherwise the exact lookup is skipped).
-    pub(crate) has_exact: bool,
-    /// The lengths of the prefix routes' literal prefixes (`/x/` of `/x/*`): bit `n - 1` for
-    /// length `n <= 64`, so the longest-prefix search probes only lengths some route has.
-    pub(crate) prefix_lens: u64,
-    /// Whether some prefix is longer than 64 bytes (every longer length is then probed).
-    pub(crate) long_prefixes: bool,
-    /// The `/*` route (prefix `/`), which every normal path falls back to, so that the
-    /// longest-prefix search ends without a probe.
-    pub(crate) root: Option<u32>,
-    /// Whether `/*` is the only route (every normal path is `root`'s, without a lookup).
-    pub(crate) only_root: bool,
     /// What a path with dot segments gets (`paths { non-normal ... }`).
     pub(crate) non_normal: NonNormalPaths,
     /// The sets supplied at run time (`origins NAME provided`), by name.
@@ -55,59 +44,6 @@ pub enum NonNormalPaths {
     /// `two-readings`: decided under the as-sent and the normalised reading, no looser than
     /// either (as every other path that is not structurally normal is).
     TwoReadings,
-}
-
-/// What a route list says about the route search, route by route: whether any route is
-/// exact, the prefix lengths ([`Policy::prefix_lens`], [`Policy::long_prefixes`]) and the `/*`
-/// route ([`Policy::root`]). The one computation, for run-time tables ([`Policy::from_spec`])
-/// and generated ones ([`Policy::from_raw_parts`], at compile time).
-#[derive(Debug, Clone, Copy)]
-struct RouteShape {
-    has_exact: bool,
-    prefix_lens: u64,
-    long_prefixes: bool,
-    root: Option<u32>,
-}
-
-impl RouteShape {
-    /// No route.
-    const NONE: RouteShape = RouteShape {
-        has_exact: false,
-        prefix_lens: 0,
-        long_prefixes: false,
-        root: None,
-    };
-
-    /// The routes so far and route `index`, whose pattern is `pattern`.
-    const fn add(mut self, index: usize, pattern: &str) -> RouteShape {
-        let p = pattern.as_bytes();
-        if !is_prefix(p) {
-            self.has_exact = true;
-            return self;
-        }
-        // The literal prefix: `/x/` of `/x/*`.
-        let len = p.len() - 1;
-        if len <= 64 {
-            self.prefix_lens |= 1u64 << (len - 1);
-        } else {
-            self.long_prefixes = true;
-        }
-        if self.root.is_none() && len == 1 && index < u32::MAX as usize {
-            self.root = Some(index as u32);
-        }
-        self
-    }
-
-    /// Whether the only route is the `/*` one (`root`): no exact route, and no prefix but `/`
-    /// (bit 0).
-    const fn only_root(self) -> bool {
-        self.root.is_some() && !self.has_exact && self.prefix_lens == 1 && !self.long_prefixes
-    }
-}
-
-/// Whether a route pattern is a prefix route (`/x/*`, `/*`); otherwise it is exact.
-const fn is_prefix(pattern: &[u8]) -> bool {
-    matches!(pattern, [.., b'/', b'*'])
 }
 
 /// One `route` block.
@@ -285,17 +221,12 @@ impl Policy {
     /// A policy with no routes: every request is "not CORS".
     pub const EMPTY: Policy = Policy {
         routes: Cow::Borrowed(&[]),
-        route_keys: KeySet::EMPTY,
+        table: RouteTable::EMPTY,
         cors: Cow::Borrowed(&[]),
         csp: Cow::Borrowed(&[]),
         header_sets: Cow::Borrowed(&[]),
         csrf: Cow::Borrowed(&[]),
         websocket: Cow::Borrowed(&[]),
-        has_exact: false,
-        prefix_lens: 0,
-        long_prefixes: false,
-        root: None,
-        only_root: false,
         non_normal: NonNormalPaths::Reject,
         #[cfg(feature = "provided")]
         provided: Cow::Borrowed(&[]),
@@ -499,17 +430,12 @@ impl Policy {
         }
         Ok(Policy {
             routes: Cow::Owned(built_routes),
-            route_keys,
+            table: RouteTable::new(route_keys, 0, shape),
             cors: Cow::Owned(cors),
             csp: all(spec.csp, Csp::build)?,
             header_sets: all(spec.headers, HeaderSet::build)?,
             csrf: Cow::Owned(csrf),
             websocket: Cow::Owned(websocket),
-            has_exact: shape.has_exact,
-            prefix_lens: shape.prefix_lens,
-            long_prefixes: shape.long_prefixes,
-            root: shape.root,
-            only_root: shape.only_root(),
             non_normal: spec.non_normal,
             #[cfg(feature = "provided")]
             provided: Cow::Owned(provided),
@@ -584,17 +510,12 @@ impl Policy {
         }
         Policy {
             routes: Cow::Borrowed(routes),
-            route_keys,
+            table: RouteTable::new(route_keys, 0, shape),
             cors: Cow::Borrowed(cors),
             csp: Cow::Borrowed(csp),
             header_sets: Cow::Borrowed(header_sets),
             csrf: Cow::Borrowed(csrf),
             websocket: Cow::Borrowed(websocket),
-            has_exact: shape.has_exact,
-            prefix_lens: shape.prefix_lens,
-            long_prefixes: shape.long_prefixes,
-            root: shape.root,
-            only_root: shape.only_root(),
             non_normal,
             #[cfg(feature = "provided")]
             provided: Cow::Borrowed(&[]),
@@ -639,7 +560,7 @@ impl Policy {
     /// The route key table (for code generation).
     #[doc(hidden)]
     pub fn route_keys(&self) -> &KeySet {
-        &self.route_keys
+        &self.table.keys
     }
 }
 
@@ -1149,11 +1070,11 @@ mod tests {
         let meta = |p: &Policy| {
             let c = &p.cors[0];
             (
-                p.has_exact,
-                p.prefix_lens,
-                p.long_prefixes,
-                p.root,
-                p.only_root,
+                p.table.has_exact,
+                p.table.prefix_lens,
+                p.table.long_prefixes,
+                p.table.root,
+                p.table.only_root,
                 p.routes
                     .iter()
                     .map(|r| (r.prefix, r.cors_only))
