@@ -183,7 +183,15 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Tab
     let guards = lower_guards(program, profile, &provided);
     let mut route_specs = Vec::new();
     let mut route_prov = Vec::new();
-    for r in program.routes.iter().filter(|r| active(&r.when, profile)) {
+    // Grouped as the runtime's tables want them: top-level routes first, then each host
+    // block's, in block order (a stable sort keeps declaration order within each).
+    let mut routes: Vec<&crate::ir::RouteDecl> = program
+        .routes
+        .iter()
+        .filter(|r| active(&r.when, profile))
+        .collect();
+    routes.sort_by_key(|r| r.host.map_or(0, |h| h + 1));
+    for r in routes {
         let line = r.cors.iter().find(|e| active(&e.when, profile));
         let pick = |list: &[Entry<String>], names: &[String]| {
             list.iter()
@@ -197,6 +205,7 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Tab
             headers: pick(&r.headers, &guards.header_names),
             csrf: pick(&r.csrf, &guards.csrf_names),
             websocket: pick(&r.websocket, &guards.ws_names),
+            host: r.host,
         });
         route_prov.push(RouteProv {
             span: r.span,
@@ -215,6 +224,18 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Tab
             .as_ref()
             .map_or_else(Default::default, |p| p.non_normal),
         provided,
+        hosts: program
+            .hosts
+            .iter()
+            .map(|h| guestlist::HostSpec {
+                patterns: h
+                    .patterns
+                    .iter()
+                    .map(crate::ir::HostPattern::text)
+                    .collect(),
+            })
+            .collect(),
+        hosts_dispatched: program.hosts_dispatched.is_some(),
     };
     let policy = guestlist::Policy::from_spec(spec.clone())?;
     Ok(Lowered {

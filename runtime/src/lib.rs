@@ -78,7 +78,8 @@ pub use path::{
     normalize as normalize_path, read_path, PathBuffers, PathError, PathForm, MAX_PATH,
 };
 pub use policy::{
-    Cors, CorsSpec, Guards, NonNormalPaths, Policy, PolicySpec, ProvidedSpec, Route, RouteSpec,
+    Cors, CorsSpec, Guards, HostSpec, NonNormalPaths, Policy, PolicySpec, ProvidedSpec, Route,
+    RouteSpec,
 };
 #[cfg(feature = "provided")]
 pub use provided::{

@@ -10,10 +10,11 @@ use crate::guards::{
     Csp, CspSpec, Csrf, CsrfSpec, HeaderSet, HeaderSetSpec, WebSocket, WebSocketSpec,
 };
 use crate::headers::{is_lowercase_token, static_value_opt, value};
+use crate::host::HostTable;
 use crate::keyset::Str;
 use crate::keyset::{bytes_equal, refuse, KeySet, TableError};
 use crate::origin::PatternSet;
-use crate::routes::{is_prefix, RouteShape, RouteTable};
+use crate::routes::{build_tables, is_prefix, RouteShape, RouteTable};
 
 /// A compiled policy: routes and the CORS, CSP, header, CSRF and WebSocket policies they
 /// point to.
@@ -22,6 +23,15 @@ pub struct Policy {
     pub(crate) routes: Cow<'static, [Route]>,
     /// The route search over the routes (key `i` is route `i`'s pattern text).
     pub(crate) table: RouteTable,
+    /// Which host block an authority selects.
+    #[expect(dead_code, reason = "the evaluator selects by host in the next step")]
+    pub(crate) host_table: HostTable,
+    /// Each host block's route search (block `i + 1` of `host_table` is entry `i`).
+    #[expect(dead_code, reason = "the evaluator selects by host in the next step")]
+    pub(crate) host_routes: Cow<'static, [RouteTable]>,
+    /// `hosts dispatched-by-application`.
+    #[expect(dead_code, reason = "the evaluator selects by host in the next step")]
+    pub(crate) hosts_dispatched: bool,
     pub(crate) cors: Cow<'static, [Cors]>,
     pub(crate) csp: Cow<'static, [Csp]>,
     pub(crate) header_sets: Cow<'static, [HeaderSet]>,
@@ -148,6 +158,16 @@ pub struct RouteSpec {
     pub csrf: Option<usize>,
     /// Index into [`PolicySpec::websocket`].
     pub websocket: Option<usize>,
+    /// The host block holding the route: an index into [`PolicySpec::hosts`]; `None` at top
+    /// level. Routes are grouped: top-level ones first, then each block's, in block order.
+    pub host: Option<usize>,
+}
+
+/// Plain data for one `host "PATTERN"... { route ... }` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostSpec {
+    /// Its patterns, lowercase: `api.example.com`, `api.example.net:8443`, `*.example.com`.
+    pub patterns: Vec<String>,
 }
 
 /// Plain data for a whole policy, for [`Policy::from_spec`].
@@ -170,6 +190,10 @@ pub struct PolicySpec {
     /// Sets supplied at run time (`origins NAME provided`). Without the `provided` feature
     /// they stay empty: a cors policy allows none of their origins.
     pub provided: Vec<ProvidedSpec>,
+    /// `host` blocks.
+    pub hosts: Vec<HostSpec>,
+    /// `hosts dispatched-by-application`: the application routes by host itself.
+    pub hosts_dispatched: bool,
 }
 
 /// Plain data for one set supplied at run time (`origins NAME provided [tenant-bound]
@@ -222,6 +246,9 @@ impl Policy {
     pub const EMPTY: Policy = Policy {
         routes: Cow::Borrowed(&[]),
         table: RouteTable::EMPTY,
+        host_table: HostTable::EMPTY,
+        host_routes: Cow::Borrowed(&[]),
+        hosts_dispatched: false,
         cors: Cow::Borrowed(&[]),
         csp: Cow::Borrowed(&[]),
         header_sets: Cow::Borrowed(&[]),
@@ -337,7 +364,15 @@ impl Policy {
                 cors_only: cors_only(cors, guards),
             });
         }
-        let route_keys = KeySet::new(spec.routes.into_iter().map(|r| r.pattern), false)?;
+        let patterns: Vec<(&str, Option<usize>)> = spec
+            .routes
+            .iter()
+            .map(|r| (r.pattern.as_str(), r.host))
+            .collect();
+        let (top, per_block) = build_tables(&patterns, spec.hosts.len())?;
+        let host_patterns: Vec<Vec<String>> =
+            spec.hosts.iter().map(|h| h.patterns.clone()).collect();
+        let host_table = HostTable::new(&host_patterns)?;
         fn all<S, T>(
             v: Vec<S>,
             f: fn(S) -> Result<T, TableError>,
@@ -350,10 +385,6 @@ impl Policy {
                 .collect::<Result<Vec<_>, _>>()
                 .map(Cow::Owned)
         }
-        let shape = built_routes
-            .iter()
-            .enumerate()
-            .fold(RouteShape::NONE, |s, (i, r)| s.add(i, &r.pattern));
         #[cfg(feature = "provided")]
         let provided: Vec<crate::provided::SetRef> = spec
             .provided
@@ -430,7 +461,10 @@ impl Policy {
         }
         Ok(Policy {
             routes: Cow::Owned(built_routes),
-            table: RouteTable::new(route_keys, 0, shape),
+            table: top,
+            host_table,
+            host_routes: Cow::Owned(per_block),
+            hosts_dispatched: spec.hosts_dispatched,
             cors: Cow::Owned(cors),
             csp: all(spec.csp, Csp::build)?,
             header_sets: all(spec.headers, HeaderSet::build)?,
@@ -511,6 +545,9 @@ impl Policy {
         Policy {
             routes: Cow::Borrowed(routes),
             table: RouteTable::new(route_keys, 0, shape),
+            host_table: HostTable::EMPTY,
+            host_routes: Cow::Borrowed(&[]),
+            hosts_dispatched: false,
             cors: Cow::Borrowed(cors),
             csp: Cow::Borrowed(csp),
             header_sets: Cow::Borrowed(header_sets),

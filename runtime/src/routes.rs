@@ -2,7 +2,7 @@
 //! patterns (`/x/*`) by the longest literal prefix, probing only the lengths some route has.
 //! A policy's top-level routes are one [`RouteTable`]. Built on `keyset`.
 
-use crate::keyset::KeySet;
+use crate::keyset::{KeySet, TableError};
 
 /// What a route list says about the route search, route by route: whether any route is
 /// exact, the prefix lengths ([`RouteTable::prefix_lens`], [`RouteTable::long_prefixes`]) and the
@@ -77,6 +77,46 @@ pub(crate) struct RouteTable {
     pub(crate) root: Option<u32>,
     /// Whether `/*` is the only route (every normal path is `root`'s, without a lookup).
     pub(crate) only_root: bool,
+}
+
+/// The route tables of a policy's routes, each given with its host block (an index below
+/// `blocks`; `None` at top level): the top-level routes' table and each block's. The routes
+/// are grouped: the top-level ones first, then each block's in block order (what the compiler
+/// writes), so that each table's routes are consecutive.
+pub(crate) fn build_tables(
+    routes: &[(&str, Option<usize>)],
+    blocks: usize,
+) -> Result<(RouteTable, Vec<RouteTable>), TableError> {
+    let table = |start: usize, end: usize| -> Result<RouteTable, TableError> {
+        let slice = routes.get(start..end).unwrap_or_default();
+        let keys = KeySet::new(slice.iter().map(|(p, _)| p.to_string()), false)?;
+        let shape = slice
+            .iter()
+            .enumerate()
+            .fold(RouteShape::NONE, |s, (i, (p, _))| s.add(start + i, p));
+        let offset = u32::try_from(start).map_err(|_| TableError::TooManyKeys)?;
+        Ok(RouteTable::new(keys, offset, shape))
+    };
+    let top = routes.iter().take_while(|(_, h)| h.is_none()).count();
+    let mut per_block = Vec::with_capacity(blocks);
+    let mut start = top;
+    for b in 0..blocks {
+        let end = start
+            + routes
+                .get(start..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|(_, h)| *h == Some(b))
+                .count();
+        per_block.push(table(start, end)?);
+        start = end;
+    }
+    if start != routes.len() {
+        return Err(TableError::BadReference(
+            "routes grouped by host block (top level first, then each block in order)",
+        ));
+    }
+    Ok((table(0, top)?, per_block))
 }
 
 impl RouteTable {

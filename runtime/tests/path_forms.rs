@@ -106,6 +106,7 @@ fn policy() -> impl Strategy<Value = Policy> {
                     // 0: none, 1: origin checks with an exemption, 2: signed tokens.
                     csrf: csrf.checked_sub(1),
                     websocket: (ws == 1).then_some(0),
+                    host: None,
                 })
                 .collect();
             Policy::from_spec(PolicySpec {
@@ -156,6 +157,8 @@ fn policy() -> impl Strategy<Value = Policy> {
                     NonNormalPaths::Reject
                 },
                 provided: Vec::new(),
+                hosts: Vec::new(),
+                hosts_dispatched: false,
             })
             .expect("generated policies build")
         })
