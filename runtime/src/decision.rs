@@ -484,7 +484,7 @@ impl<'a> Decision<'a> {
         match self.kind {
             Kind::PreflightOk => Some(204),
             Kind::PreflightRejected | Kind::CsrfRejected | Kind::WebsocketRejected => Some(403),
-            Kind::PathRejected => Some(400),
+            Kind::PathRejected | Kind::HostRejected => Some(400),
             _ => None,
         }
     }
@@ -493,9 +493,10 @@ impl<'a> Decision<'a> {
     /// header.
     pub fn refusal_reason(&self) -> Option<&'static str> {
         match self.kind {
-            Kind::CsrfRejected | Kind::WebsocketRejected | Kind::PathRejected => {
-                Some(self.reason.code())
-            }
+            Kind::CsrfRejected
+            | Kind::WebsocketRejected
+            | Kind::PathRejected
+            | Kind::HostRejected => Some(self.reason.code()),
             _ => None,
         }
     }

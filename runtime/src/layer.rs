@@ -110,6 +110,7 @@ fn trace(d: &crate::Decision<'_>, method: &http::Method, path: &str) {
         crate::Kind::CsrfRejected => "guestlist refused a cross-origin request with 403 (csrf)",
         crate::Kind::WebsocketRejected => "guestlist refused a WebSocket handshake with 403",
         crate::Kind::PathRejected => "guestlist refused a request path with 400",
+        crate::Kind::HostRejected => "guestlist refused an ambiguous Host with 400",
         crate::Kind::ActualNotAllowed => {
             return tracing::info!(
                 target: "guestlist",

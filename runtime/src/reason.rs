@@ -26,6 +26,10 @@ pub enum Kind {
     /// A path that cannot be read, or (by default) one with dot segments: 400 before any
     /// route is chosen (spec/language.md, "Path forms").
     PathRejected,
+    /// A request whose authority is ambiguous (two `Host` lines, or a `Host` that differs from
+    /// the target's authority): 400 before any host block or route is chosen
+    /// (spec/language.md, section 6a).
+    HostRejected,
 }
 
 impl Kind {
@@ -41,6 +45,7 @@ impl Kind {
             Kind::WebsocketAllowed => "websocket-allowed",
             Kind::WebsocketRejected => "websocket-rejected",
             Kind::PathRejected => "path-rejected",
+            Kind::HostRejected => "host-rejected",
         }
     }
 
@@ -56,12 +61,13 @@ impl Kind {
             "websocket-allowed" => Kind::WebsocketAllowed,
             "websocket-rejected" => Kind::WebsocketRejected,
             "path-rejected" => Kind::PathRejected,
+            "host-rejected" => Kind::HostRejected,
             _ => return None,
         })
     }
 
     /// All kinds, in documentation order.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::NotCors,
         Kind::ActualAllowed,
         Kind::ActualNotAllowed,
@@ -71,6 +77,7 @@ impl Kind {
         Kind::WebsocketAllowed,
         Kind::WebsocketRejected,
         Kind::PathRejected,
+        Kind::HostRejected,
     ];
 }
 
@@ -123,6 +130,9 @@ pub enum Reason {
     /// The path has a `.` or `..` segment once fully decoded, or a `\` (raw or `%5C`): refused
     /// with 400 unless the policy says `paths { non-normal two-readings }`.
     PathNotNormal,
+    /// Two `Host` lines, or a `Host` that differs from the request target's authority:
+    /// refused with 400 when the policy has a host block.
+    HostAmbiguous,
     /// The path reads as two routes (as sent and normalised), and the other reading's route
     /// has no cors policy, so the request is not allowed.
     ReadingsDisagree,
@@ -230,6 +240,7 @@ impl Reason {
             Reason::NoRoute => "no-route",
             Reason::PathInvalid => "path-invalid",
             Reason::PathNotNormal => "path-not-normal",
+            Reason::HostAmbiguous => "host-ambiguous",
             Reason::ReadingsDisagree => "readings-disagree",
             Reason::NoCorsPolicy => "no-cors-policy",
             Reason::NoOrigin => "no-origin",
@@ -287,6 +298,7 @@ impl Reason {
             Reason::NoRoute => "no route matches the path, so no policy applies",
             Reason::PathInvalid => "the path cannot be read (an invalid escape, %00, `..` above the root, or too long): refused with 400",
             Reason::PathNotNormal => "the path has a `.` or `..` segment (or a backslash) once decoded, which browsers never send: refused with 400",
+            Reason::HostAmbiguous => "two Host lines, or a Host that differs from the request target's authority: refused with 400",
             Reason::ReadingsDisagree => "the path reads as two routes (as sent and normalised), and one of them has no cors policy: not allowed",
             Reason::NoCorsPolicy => "the route has no cors policy",
             Reason::NoOrigin => "the request has no Origin header, so it is not a CORS request",
