@@ -8,9 +8,11 @@ use crate::cors::{decide_cors, decide_cors_two};
 use crate::csrf::{check_token, decide_csrf};
 use crate::decision::{Decision, Reading, Readings, TokenOutcome};
 use crate::headers::HeaderLookup;
+use crate::host::RequestAuthority;
 use crate::path::{already_normal, read_path, PathBuffers, PathError, PathForm};
 use crate::policy::{Cors, Guards, NonNormalPaths, Policy};
 use crate::reason::{Kind, Reason};
+use crate::routes::RouteTable;
 use crate::token::{CsrfSecret, FormBody};
 use crate::websocket::{decide_websocket, is_websocket_upgrade};
 
@@ -40,37 +42,64 @@ impl Policy {
         })
     }
 
-    /// The routes of a request path's readings (spec/language.md, "Path forms").
+    /// The routes of a request path's readings (spec/language.md, "Path forms"), among the
+    /// top-level routes.
     #[inline(always)]
     pub fn routes_for(&self, path: &str) -> Result<PathRoutes, PathError> {
+        self.routes_in(&self.table, path)
+    }
+
+    /// [`Policy::routes_for`] among the routes of `table` (the top level's or a host
+    /// block's).
+    #[inline(always)]
+    fn routes_in(&self, table: &RouteTable, path: &str) -> Result<PathRoutes, PathError> {
         match already_normal(path)? {
-            Some(p) => Ok(PathRoutes::Normal(self.route_for_normal(p))),
-            None => self.routes_for_slow(path),
+            Some(p) => Ok(PathRoutes::Normal(table.route_for_normal(p))),
+            None => Self::routes_in_slow(table, path),
         }
     }
 
     /// Paths with escapes, `\`, `//` or a segment that starts with `.`: read in stack buffers,
     /// out of line so the common path does not pay for them.
     #[inline(never)]
-    fn routes_for_slow(&self, path: &str) -> Result<PathRoutes, PathError> {
+    fn routes_in_slow(table: &RouteTable, path: &str) -> Result<PathRoutes, PathError> {
         let mut bufs = PathBuffers::new();
         Ok(match read_path(path, &mut bufs)? {
-            PathForm::Normal(p) => PathRoutes::Normal(self.route_for_normal(p)),
+            PathForm::Normal(p) => PathRoutes::Normal(table.route_for_normal(p)),
             PathForm::TwoReadings {
                 as_sent,
                 normalised,
                 dot_segments,
             } => PathRoutes::TwoReadings {
-                as_sent: self.route_for_normal(as_sent),
-                normalised: self.route_for_normal(normalised),
+                as_sent: table.route_for_normal(as_sent),
+                normalised: table.route_for_normal(normalised),
                 dot_segments,
             },
         })
     }
 
+    /// The route table a request's authority selects (spec/language.md, section 6a): a host
+    /// block's, or the top level's; `None` when the authority is ambiguous.
     #[inline]
-    fn route_for_normal(&self, p: &[u8]) -> Option<u32> {
-        self.table.route_for_normal(p)
+    fn table_for<H>(&self, target: Option<&str>, headers: &H) -> Option<&RouteTable>
+    where
+        H: HeaderLookup + ?Sized,
+    {
+        if self.host_routes.is_empty() {
+            return Some(&self.table);
+        }
+        match RequestAuthority::read(target, headers) {
+            RequestAuthority::Ambiguous => None,
+            a => {
+                let block = a.get().map_or(0, |a| self.host_table.select(a));
+                Some(
+                    block
+                        .checked_sub(1)
+                        .and_then(|b| self.host_routes.get(b as usize))
+                        .unwrap_or(&self.table),
+                )
+            }
+        }
     }
 
     /// Decides what to do with a request: `method` as sent (case-sensitive), `path` the request
@@ -171,7 +200,11 @@ impl Policy {
             secret,
             form,
         };
-        match self.routes_for(path) {
+        let Some(table) = self.table_for(authority, headers) else {
+            self.refuse_host(d);
+            return;
+        };
+        match self.routes_in(table, path) {
             Ok(PathRoutes::Normal(Some(route))) => self.decide_route(route, &request, d),
             Ok(PathRoutes::Normal(None)) => {}
             Ok(PathRoutes::TwoReadings { dot_segments, .. })
@@ -186,6 +219,12 @@ impl Policy {
             }) => self.decide_two(as_sent, normalised, &request, d),
             Err(_) => self.refuse_path(Reason::PathInvalid, d),
         }
+    }
+
+    /// A request whose authority is ambiguous, in a policy with host blocks: 400.
+    #[cold]
+    fn refuse_host(&self, d: &mut Decision<'_>) {
+        d.set(Kind::HostRejected, Reason::HostAmbiguous);
     }
 
     /// A path refused before any route is chosen: 400 when the policy has a route (as nginx
@@ -422,11 +461,13 @@ impl Policy {
         path: &str,
         origins: [Option<&http::HeaderValue>; 2],
     ) -> Option<Common<'a>> {
-        if options {
+        if options || !self.host_routes.is_empty() {
+            // Preflights, and every request of a policy with host blocks (whose route
+            // depends on the authority), take the general path.
             return None;
         }
         // Plain paths only: any other path is read by the general path.
-        let route = self.route_for_normal(already_normal(path).ok()??)?;
+        let route = self.table.route_for_normal(already_normal(path).ok()??)?;
         // `NOT_CORS_ONLY` is out of range.
         let cors = self
             .cors

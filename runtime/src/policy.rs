@@ -24,13 +24,14 @@ pub struct Policy {
     /// The route search over the routes (key `i` is route `i`'s pattern text).
     pub(crate) table: RouteTable,
     /// Which host block an authority selects.
-    #[expect(dead_code, reason = "the evaluator selects by host in the next step")]
     pub(crate) host_table: HostTable,
     /// Each host block's route search (block `i + 1` of `host_table` is entry `i`).
-    #[expect(dead_code, reason = "the evaluator selects by host in the next step")]
     pub(crate) host_routes: Cow<'static, [RouteTable]>,
     /// `hosts dispatched-by-application`.
-    #[expect(dead_code, reason = "the evaluator selects by host in the next step")]
+    #[expect(
+        dead_code,
+        reason = "read once the evaluator merges the contributing routes"
+    )]
     pub(crate) hosts_dispatched: bool,
     pub(crate) cors: Cow<'static, [Cors]>,
     pub(crate) csp: Cow<'static, [Csp]>,
