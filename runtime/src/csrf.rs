@@ -3,7 +3,8 @@
 
 use crate::decision::TokenOutcome;
 use crate::guards::Csrf;
-use crate::headers::{request_host, single, HeaderLookup, RequestHeader};
+use crate::headers::{single, HeaderLookup, RequestHeader};
+use crate::host::{same_authority, RequestAuthority};
 use crate::origin::origin_authority;
 use crate::path::{read_path, PathBuffers, PathForm};
 use crate::policy::Cors;
@@ -191,7 +192,11 @@ where
             }
             Ok(Some(o)) => {
                 let own = if csrf.self_origins.is_empty() {
-                    origin_authority(o).is_some_and(|a| request_host(headers, authority) == Some(a))
+                    origin_authority(o).is_some_and(|a| {
+                        RequestAuthority::read(authority, headers)
+                            .get()
+                            .is_some_and(|h| same_authority(a, h))
+                    })
                 } else {
                     csrf.self_origins.get(o).is_some()
                 };

@@ -425,18 +425,6 @@ where
     }
 }
 
-/// The request's host: its one `Host` header, else the target's authority.
-pub(crate) fn request_host<'a, H>(headers: &'a H, authority: Option<&'a str>) -> Option<&'a [u8]>
-where
-    H: HeaderLookup + ?Sized,
-{
-    match single(headers, RequestHeader::Host) {
-        Ok(Some(h)) => Some(h),
-        Ok(None) => authority.map(str::as_bytes),
-        Err(()) => None,
-    }
-}
-
 /// Every string of up to `max_len` bytes over `alphabet`, shortest first: exhaustive inputs
 /// for checking a fast scanner against its definition.
 #[cfg(test)]

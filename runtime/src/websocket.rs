@@ -3,7 +3,8 @@
 
 use crate::decision::Decision;
 use crate::guards::WebSocket;
-use crate::headers::{request_host, single, HeaderLookup, RequestHeader};
+use crate::headers::{single, HeaderLookup, RequestHeader};
+use crate::host::{same_authority, RequestAuthority};
 use crate::origin::origin_authority;
 use crate::reason::{Kind, Reason};
 
@@ -38,9 +39,9 @@ pub(crate) fn decide_websocket<'a, H>(
                 return;
             }
             if ws.same_origin {
-                if let (Some(a), Some(h)) = (origin_authority(o), request_host(headers, authority))
-                {
-                    if a == h {
+                let request = RequestAuthority::read(authority, headers).get();
+                if let (Some(a), Some(h)) = (origin_authority(o), request) {
+                    if same_authority(a, h) {
                         return d.set(Kind::WebsocketAllowed, Reason::WebsocketSameOrigin);
                     }
                 }

@@ -134,3 +134,52 @@ fn an_ambiguous_authority_is_refused_with_400() {
         Kind::ActualAllowed
     );
 }
+
+/// The WebSocket `same-origin` entry compares the `Origin` with the one authority: the
+/// target's when it has one, the `Host` otherwise, case and one trailing dot aside; an
+/// ambiguous authority is no origin's own.
+#[test]
+fn same_origin_reads_the_one_authority() {
+    use guestlist::WebSocketSpec;
+    let p = Policy::from_spec(PolicySpec {
+        routes: vec![RouteSpec {
+            pattern: "/ws".into(),
+            websocket: Some(0),
+            ..RouteSpec::default()
+        }],
+        websocket: vec![WebSocketSpec {
+            name: "live".into(),
+            same_origin: true,
+            ..WebSocketSpec::default()
+        }],
+        ..PolicySpec::default()
+    })
+    .unwrap();
+    for (target, hosts, want) in [
+        (None, vec!["app.example.com"], Kind::WebsocketAllowed),
+        (None, vec!["APP.Example.com."], Kind::WebsocketAllowed),
+        (Some("app.example.com"), vec![], Kind::WebsocketAllowed),
+        (
+            Some("app.example.com"),
+            vec!["app.example.com"],
+            Kind::WebsocketAllowed,
+        ),
+        (None, vec!["app.example.com:8443"], Kind::WebsocketRejected),
+        (
+            Some("evil.example"),
+            vec!["app.example.com"],
+            Kind::WebsocketRejected,
+        ),
+        (
+            None,
+            vec!["app.example.com", "app.example.com"],
+            Kind::WebsocketRejected,
+        ),
+    ] {
+        let mut h: Vec<(&str, &str)> = hosts.iter().map(|x| ("host", *x)).collect();
+        h.push(("origin", "https://app.example.com"));
+        h.push(("upgrade", "websocket"));
+        let d = p.decide_with_authority("GET", "/ws", target, &h[..]);
+        assert_eq!(d.kind, want, "{target:?} {hosts:?}");
+    }
+}
