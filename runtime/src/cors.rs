@@ -1,7 +1,7 @@
 //! The CORS decider (spec/language.md section 7): an actual request or a preflight against one
 //! cors table, and against two readings' tables (section 6, "Path forms").
 
-use crate::decision::{Decision, Out, Reading, Shape};
+use crate::decision::{Decision, Fold, Out, Reading, Shape};
 use crate::headers::{
     is_token, names_a_header, HeaderLookup, NameList, RequestHeader, MAX_ACRH_BYTES,
     MAX_ACRH_LINES, MAX_ACRH_NAMES,
@@ -91,18 +91,30 @@ pub(crate) fn listed_line(set: &KeySet, line: &[u8]) -> Option<usize> {
     }
 }
 
-/// The CORS decision for a path whose two readings have different cors policies (at least one
-/// of them has one): allowed only where both allow, with the stricter settings of the two; a
-/// reading with no cors policy allows nothing. Returns the reading that refused, if one did.
-pub(crate) fn decide_cors_two<'a, H>(
-    table_s: Option<&'a Cors>,
-    table_n: Option<&'a Cors>,
+/// Where a table of a merged decision comes from: a reading of the path, or another host
+/// block's route for it (spec/language.md, section 6a).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The route a reading of the path selects on the request's host.
+    Reading(Reading),
+    /// A host block's route for the path.
+    Host,
+}
+
+/// The CORS decision for a request decided under several routes with different cors policies
+/// (a path's two readings, host blocks' contributing routes; at least one has a cors policy):
+/// allowed only where every one allows, with the stricter settings of all, folded in order; a
+/// route with no cors policy (or no route) allows nothing. Returns the source that refused, if
+/// one did.
+pub(crate) fn decide_cors_all<'a, H, I>(
+    tables: I,
     method: &str,
     headers: &'a H,
     d: &mut Decision<'a>,
-) -> Option<Reading>
+) -> Option<Source>
 where
     H: HeaderLookup + ?Sized,
+    I: Iterator<Item = (Source, Option<&'a Cors>)> + Clone,
 {
     let one = |c: Option<&'a Cors>| {
         let mut x = Decision::new(Kind::NotCors, Reason::NoCorsPolicy);
@@ -111,65 +123,71 @@ where
         }
         x
     };
-    let (ds, dn) = (one(table_s), one(table_n));
-    // The reading with a cors policy (the as-sent one when both have one) says what kind of
-    // request this is: a preflight, an actual request, or one without Origin.
-    let (first, first_table) = match (table_s, table_n) {
-        (Some(c), _) => (ds, c),
-        (None, Some(c)) => (dn, c),
-        (None, None) => return None,
+    // The first route with a cors policy says what kind of request this is: a preflight, an
+    // actual request, or one without Origin.
+    let first_table = tables.clone().find_map(|(_, c)| c)?;
+    let first = one(Some(first_table));
+    let allowed = |x: &Decision<'_>| match first.kind {
+        Kind::PreflightOk | Kind::PreflightRejected => x.kind == Kind::PreflightOk,
+        Kind::ActualAllowed | Kind::ActualNotAllowed => x.kind == Kind::ActualAllowed,
+        _ => x.reason == Reason::NoOrigin,
     };
-    let vary = ds.out.vary || dn.out.vary;
-    let both = |kind: Kind| ds.kind == kind && dn.kind == kind;
-    let merged = match first.kind {
-        Kind::PreflightOk | Kind::PreflightRejected => both(Kind::PreflightOk),
-        Kind::ActualAllowed | Kind::ActualNotAllowed => both(Kind::ActualAllowed),
-        _ => ds.reason == Reason::NoOrigin && dn.reason == Reason::NoOrigin,
-    };
-    if merged {
-        // Both tables allow (or neither sees an Origin): the as-sent reading's answer, with
-        // the other table's stricter settings folded in where the headers are written.
-        d.set(ds.kind, ds.reason);
-        d.origin_match = ds.origin_match;
+    let mut vary = false;
+    let mut static_any = true;
+    let mut fold = Fold::of(first_table);
+    let mut answer: Option<Decision<'a>> = None;
+    let mut refusal: Option<(Source, Decision<'a>, bool)> = None;
+    for (source, c) in tables {
+        let x = one(c);
+        vary |= x.out.vary;
+        static_any &= x.out.shape == Shape::StaticAny;
+        if let Some(c) = c {
+            fold = fold.add(c);
+        }
+        if refusal.is_none() && !allowed(&x) {
+            refusal = Some((source, x, c.is_some()));
+        } else if answer.is_none() {
+            answer = Some(x);
+        }
+    }
+    let Some((source, refused, has_table)) = refusal else {
+        // Every route allows (or none sees an Origin): the first one's answer, with the
+        // stricter settings of all where the headers are written.
+        let a = answer.unwrap_or(first);
+        d.set(a.kind, a.reason);
+        d.origin_match = a.origin_match;
         d.out = Out {
-            other: table_n,
+            fold,
             vary,
-            ..ds.out
+            ..a.out
         };
-        if ds.out.shape == Shape::StaticAny && dn.out.shape != Shape::StaticAny {
+        if a.out.shape == Shape::StaticAny && !static_any {
             d.out.shape = Shape::None;
         }
-        if ds.kind == Kind::PreflightOk && ds.out.names {
-            // Every requested name passed both tables: they are echoed.
+        if a.kind == Kind::PreflightOk && a.out.names {
+            // Every requested name passed every table: they are echoed.
             let (lines, n) = request_header_lines(headers);
             d.out.echo_lines = Some(lines);
             d.out.echo_len = n;
         }
         return None;
-    }
-    // Not allowed: the first refusing reading's answer (the as-sent reading's first); a
-    // reading with no cors policy refuses with `readings-disagree`.
-    let refusal = |x: &Decision<'a>, has_table: bool| match x.kind {
-        Kind::PreflightRejected | Kind::ActualNotAllowed => Some((x.kind, x.reason)),
-        _ if has_table => None,
-        _ => Some(match first.kind {
-            Kind::PreflightOk | Kind::PreflightRejected => {
-                (Kind::PreflightRejected, Reason::ReadingsDisagree)
-            }
-            Kind::ActualAllowed | Kind::ActualNotAllowed => {
-                (Kind::ActualNotAllowed, Reason::ReadingsDisagree)
-            }
-            _ => (Kind::NotCors, first.reason),
-        }),
     };
-    let (reading, refused, (kind, reason)) = match (
-        refusal(&ds, table_s.is_some()),
-        refusal(&dn, table_n.is_some()),
-    ) {
-        (Some(r), _) => (Reading::AsSent, &ds, r),
-        (None, Some(r)) => (Reading::Normalised, &dn, r),
-        // Not reached: `merged` covers two tables that both allow.
-        (None, None) => (Reading::AsSent, &ds, (first.kind, first.reason)),
+    // Not allowed: the first refusing route's answer; a route with no cors policy refuses
+    // with `readings-disagree` (a reading) or `hosts-disagree` (a host block's route).
+    let (kind, reason) = match refused.kind {
+        Kind::PreflightRejected | Kind::ActualNotAllowed => (refused.kind, refused.reason),
+        _ if has_table => (first.kind, first.reason),
+        _ => {
+            let why = match source {
+                Source::Reading(_) => Reason::ReadingsDisagree,
+                Source::Host => Reason::HostsDisagree,
+            };
+            match first.kind {
+                Kind::PreflightOk | Kind::PreflightRejected => (Kind::PreflightRejected, why),
+                Kind::ActualAllowed | Kind::ActualNotAllowed => (Kind::ActualNotAllowed, why),
+                _ => (Kind::NotCors, first.reason),
+            }
+        }
     };
     d.set(kind, reason);
     d.origin_match = refused.origin_match;
@@ -177,7 +195,7 @@ where
     // No CORS headers; the application's own are replaced (the path is governed).
     d.out.cors = Some(first_table);
     d.out.vary = vary;
-    (kind != Kind::NotCors).then_some(reading)
+    (kind != Kind::NotCors).then_some(source)
 }
 
 /// Decides the CORS part into `d` (written in place: returning a decision through every level

@@ -214,9 +214,10 @@ pub struct Readings {
 pub(crate) struct Out<'a> {
     /// The applied CORS table (none: no CORS headers at all).
     pub(crate) cors: Option<&'a Cors>,
-    /// A path's other reading's CORS table, when it differs and both allow the request: the
-    /// headers take the stricter setting of the two.
-    pub(crate) other: Option<&'a Cors>,
+    /// The stricter settings of every CORS table that allowed the request, when several did
+    /// (a path's two readings, host blocks' contributing routes): the headers take these
+    /// instead of the applied table's own.
+    pub(crate) fold: Fold<'a>,
     /// Which headers besides `Vary`.
     pub(crate) shape: Shape,
     /// `Vary: Origin` is appended.
@@ -266,7 +267,7 @@ pub(crate) enum Shape {
 impl Out<'_> {
     pub(crate) const NONE: Out<'static> = Out {
         cors: None,
-        other: None,
+        fold: Fold::OFF,
         shape: Shape::None,
         vary: false,
         origin: None,
@@ -397,9 +398,10 @@ impl<'a> Decision<'a> {
                         }
                     }
                 }
-                let max_age = match o.other {
-                    None => c.max_age.as_ref(),
-                    Some(b) => c.stricter_max_age(b),
+                let max_age = if o.fold.on {
+                    o.fold.max_age
+                } else {
+                    c.max_age.as_ref()
                 };
                 if let Some(v) = max_age {
                     f(set(CorsHeader::MaxAge, Value::Table(v)));
@@ -418,26 +420,32 @@ impl<'a> Decision<'a> {
     /// Access-Control-Allow-Origin for an allowed request: `*`, or the request's `Origin`.
     #[inline]
     pub(crate) fn allow_origin(&self, c: &Cors) -> Value<'a> {
-        if c.any_origin && self.out.other.is_none_or(|b| b.any_origin) {
+        let f = &self.out.fold;
+        if (f.on && f.any_origin) || (!f.on && c.any_origin) {
             Value::Fixed(FixedValue::Star)
         } else {
             Value::Echo(Echo::Origin, self.out.origin.unwrap_or_default())
         }
     }
 
-    /// Whether Access-Control-Allow-Credentials is sent: the table's setting, and the other
-    /// reading's when there is one.
+    /// Whether Access-Control-Allow-Credentials is sent: the table's setting, or every
+    /// allowing table's.
     #[inline]
     pub(crate) fn credentials(&self, c: &Cors) -> bool {
-        c.credentials && self.out.other.is_none_or(|b| b.credentials)
+        if self.out.fold.on {
+            self.out.fold.credentials
+        } else {
+            c.credentials
+        }
     }
 
-    /// Access-Control-Expose-Headers: the table's, or the stricter of two readings'.
+    /// Access-Control-Expose-Headers: the table's, or the stricter of every allowing table's.
     #[inline]
     pub(crate) fn expose(&self, c: &'a Cors) -> Option<&'a http::HeaderValue> {
-        match self.out.other {
-            None => c.aceh.as_ref(),
-            Some(b) => c.stricter_expose(b),
+        if self.out.fold.on {
+            self.out.fold.aceh
+        } else {
+            c.aceh.as_ref()
         }
     }
 
@@ -516,37 +524,105 @@ pub(crate) fn list_within(x: &[u8], y: &[u8]) -> bool {
     y == b"*" || NameList::new(x).all(|n| NameList::new(y).any(|m| m.eq_ignore_ascii_case(n)))
 }
 
+/// The stricter settings of several CORS tables that all allow a request, folded in order
+/// (spec/language.md, "Path forms" and section 6a): Allow-Origin `*` and credentials only when
+/// every table has them, the stricter exposed headers, the smaller max-age. Starts off (all
+/// zero bytes, like a fresh decision).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Fold<'a> {
+    /// Whether the fold applies (several tables allowed the request).
+    pub(crate) on: bool,
+    /// Every table allows any origin (Allow-Origin `*`).
+    pub(crate) any_origin: bool,
+    /// Every table allows credentials.
+    pub(crate) credentials: bool,
+    /// The stricter exposed headers.
+    pub(crate) aceh: Option<&'a http::HeaderValue>,
+    /// The smaller max-age.
+    pub(crate) max_age: Option<&'a http::HeaderValue>,
+}
+
+impl<'a> Fold<'a> {
+    /// No fold: the applied table's own settings.
+    pub(crate) const OFF: Fold<'static> = Fold {
+        on: false,
+        any_origin: false,
+        credentials: false,
+        aceh: None,
+        max_age: None,
+    };
+
+    /// The settings of `c` alone.
+    pub(crate) fn of(c: &'a Cors) -> Fold<'a> {
+        Fold {
+            on: true,
+            any_origin: c.any_origin,
+            credentials: c.credentials,
+            aceh: c.aceh.as_ref(),
+            max_age: c.max_age.as_ref(),
+        }
+    }
+
+    /// The settings so far and `c`'s: the stricter of each.
+    pub(crate) fn add(self, c: &'a Cors) -> Fold<'a> {
+        Fold {
+            on: true,
+            any_origin: self.any_origin && c.any_origin,
+            credentials: self.credentials && c.credentials,
+            aceh: stricter_list(self.aceh, c.aceh.as_ref()),
+            max_age: smaller_max_age(self.max_age, c.max_age.as_ref()),
+        }
+    }
+}
+
+/// The stricter of two exposed-header lists: the one the other contains (`*` contains every
+/// list), none when either is none or neither contains the other.
+fn stricter_list<'a>(
+    x: Option<&'a http::HeaderValue>,
+    y: Option<&'a http::HeaderValue>,
+) -> Option<&'a http::HeaderValue> {
+    let (x, y) = (x?, y?);
+    if list_within(x.as_bytes(), y.as_bytes()) {
+        Some(x)
+    } else if list_within(y.as_bytes(), x.as_bytes()) {
+        Some(y)
+    } else {
+        None
+    }
+}
+
+/// The smaller of two max-ages, none counting as the browser's default of five seconds (so
+/// none is sent when that is the smaller); the first on a tie.
+fn smaller_max_age<'a>(
+    x: Option<&'a http::HeaderValue>,
+    y: Option<&'a http::HeaderValue>,
+) -> Option<&'a http::HeaderValue> {
+    let seconds = |v: Option<&http::HeaderValue>| match v {
+        None => BROWSER_MAX_AGE,
+        Some(v) => std::str::from_utf8(v.as_bytes())
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0),
+    };
+    if seconds(x) <= seconds(y) {
+        x
+    } else {
+        y
+    }
+}
+
 impl Cors {
     /// For a path whose two readings apply this table and `other`: the stricter exposed
     /// headers, the list the other contains (`*` contains every list), none when neither
     /// contains the other (spec/language.md, "Path forms").
     pub fn stricter_expose<'a>(&'a self, other: &'a Cors) -> Option<&'a http::HeaderValue> {
-        let (x, y) = (self.aceh.as_ref()?, other.aceh.as_ref()?);
-        if list_within(x.as_bytes(), y.as_bytes()) {
-            Some(x)
-        } else if list_within(y.as_bytes(), x.as_bytes()) {
-            Some(y)
-        } else {
-            None
-        }
+        stricter_list(self.aceh.as_ref(), other.aceh.as_ref())
     }
 
     /// For a path whose two readings apply this table and `other`: the smaller max-age, a
     /// table without one counting as the browser's default of five seconds (so none is sent
     /// when that is the smaller; spec/language.md, "Path forms").
     pub fn stricter_max_age<'a>(&'a self, other: &'a Cors) -> Option<&'a http::HeaderValue> {
-        let seconds = |v: Option<&http::HeaderValue>| match v {
-            None => BROWSER_MAX_AGE,
-            Some(v) => std::str::from_utf8(v.as_bytes())
-                .ok()
-                .and_then(|s| s.parse::<u64>().ok())
-                .unwrap_or(0),
-        };
-        let (x, y) = (self.max_age.as_ref(), other.max_age.as_ref());
-        if seconds(x) <= seconds(y) {
-            x
-        } else {
-            y
-        }
+        smaller_max_age(self.max_age.as_ref(), other.max_age.as_ref())
     }
 }

@@ -4,7 +4,8 @@
 //! the path (path.rs), finds each reading's route, and runs the deciders in order: WebSocket,
 //! CSRF and token, CORS.
 
-use crate::cors::{decide_cors, decide_cors_two};
+use crate::contrib;
+use crate::cors::{decide_cors, decide_cors_all, Source};
 use crate::csrf::{check_token, decide_csrf};
 use crate::decision::{Decision, Reading, Readings, TokenOutcome};
 use crate::headers::HeaderLookup;
@@ -52,7 +53,11 @@ impl Policy {
     /// [`Policy::routes_for`] among the routes of `table` (the top level's or a host
     /// block's).
     #[inline(always)]
-    fn routes_in(&self, table: &RouteTable, path: &str) -> Result<PathRoutes, PathError> {
+    pub(crate) fn routes_in(
+        &self,
+        table: &RouteTable,
+        path: &str,
+    ) -> Result<PathRoutes, PathError> {
         match already_normal(path)? {
             Some(p) => Ok(PathRoutes::Normal(table.route_for_normal(p))),
             None => Self::routes_in_slow(table, path),
@@ -204,6 +209,9 @@ impl Policy {
             self.refuse_host(d);
             return;
         };
+        if !self.regions.spans.is_empty() {
+            return self.decide_contributing(table, &request, d);
+        }
         match self.routes_in(table, path) {
             Ok(PathRoutes::Normal(Some(route))) => self.decide_route(route, &request, d),
             Ok(PathRoutes::Normal(None)) => {}
@@ -312,8 +320,7 @@ impl Policy {
     }
 
     /// A path that is not structurally normal: the decision is no looser than either
-    /// reading's (spec/language.md, "Path forms"). Every reading's guards run and each must
-    /// pass; CORS is allowed only where both readings allow it, with the stricter settings.
+    /// reading's (spec/language.md, "Path forms").
     #[inline(never)]
     fn decide_two<'a, H>(
         &'a self,
@@ -324,55 +331,153 @@ impl Policy {
     ) where
         H: HeaderLookup + ?Sized,
     {
+        self.decide_merged(as_sent, Some(normalised), [&[], &[]], rq, d);
+    }
+
+    /// A request in a policy with host blocks and without `hosts dispatched-by-application`
+    /// (spec/language.md, section 6a): decided under the route its host selects and under
+    /// every host block's route for its path (for each reading of a path that is not
+    /// structurally normal).
+    #[inline(never)]
+    fn decide_contributing<'a, H>(
+        &'a self,
+        table: &RouteTable,
+        rq: &Request<'a, '_, H>,
+        d: &mut Decision<'a>,
+    ) where
+        H: HeaderLookup + ?Sized,
+    {
+        let mut bufs = PathBuffers::new();
+        let form = match already_normal(rq.path) {
+            Ok(Some(p)) => Ok(PathForm::Normal(p)),
+            Ok(None) => read_path(rq.path, &mut bufs),
+            Err(e) => Err(e),
+        };
+        match form {
+            Ok(PathForm::Normal(p)) => {
+                let route = table.route_for_normal(p);
+                let hosts = self.regions.for_path(p);
+                let selected = route
+                    .and_then(|r| self.routes.get(r as usize))
+                    .map(|r| (r.cors, r.guards));
+                match route {
+                    Some(r) if contrib::alone(&self.routes, selected, hosts) => {
+                        self.decide_route(r, rq, d);
+                    }
+                    None if hosts.is_empty() => {}
+                    _ => self.decide_merged(route, None, [hosts, &[]], rq, d),
+                }
+            }
+            Ok(PathForm::TwoReadings { dot_segments, .. })
+                if dot_segments && self.non_normal == NonNormalPaths::Reject =>
+            {
+                self.refuse_path(Reason::PathNotNormal, d);
+            }
+            Ok(PathForm::TwoReadings {
+                as_sent,
+                normalised,
+                ..
+            }) => {
+                let hosts = [
+                    self.regions.for_path(as_sent),
+                    self.regions.for_path(normalised),
+                ];
+                self.decide_merged(
+                    table.route_for_normal(as_sent),
+                    Some(table.route_for_normal(normalised)),
+                    hosts,
+                    rq,
+                    d,
+                );
+            }
+            Err(_) => self.refuse_path(Reason::PathInvalid, d),
+        }
+    }
+
+    /// A request decided under several routes: `first` (the route the request's host selects
+    /// for the path, or for its as-sent reading), `second` (for a path that is not
+    /// structurally normal: its normalised reading's route) and `hosts` (each reading's
+    /// contributing host-block routes). The decision is no looser than any of theirs: every
+    /// route's websocket, csrf and token checks run and must pass; CORS is allowed only where
+    /// every route allows it, with the stricter settings (spec/language.md, "Path forms" and
+    /// section 6a).
+    fn decide_merged<'a, H>(
+        &'a self,
+        first: Option<u32>,
+        second: Option<Option<u32>>,
+        hosts: [&[u32]; 2],
+        rq: &Request<'a, '_, H>,
+        d: &mut Decision<'a>,
+    ) where
+        H: HeaderLookup + ?Sized,
+    {
         let parts = |r: Option<u32>| {
             r.and_then(|i| self.routes.get(i as usize))
                 .map_or((None, Guards::NONE), |r| (r.cors, r.guards))
         };
-        let (cors_s, guards_s) = parts(as_sent);
+        let (cors_s, guards_s) = parts(first);
+        let normalised = second.unwrap_or(first);
         let (cors_n, guards_n) = parts(normalised);
-        if as_sent == normalised || (cors_s == cors_n && guards_s == guards_n) {
-            // One policy, read twice: its checks (an exemption never applies: the path is not
-            // structurally normal).
-            if let Some(r) = as_sent.or(normalised) {
-                self.decide_route(r, rq, d);
-            }
-            d.route = as_sent;
-            d.readings = Some(Readings {
-                route: normalised,
-                cors: cors_n,
-                guards: guards_n,
-                refused_by: None,
-            });
-            return;
-        }
-        d.route = as_sent;
-        d.guards = guards_s;
-        let mut readings = Readings {
-            route: normalised,
+        let mut readings = second.map(|route| Readings {
+            route,
             cors: cors_n,
             guards: guards_n,
             refused_by: None,
+        });
+        let one = first.or(normalised);
+        let one_policy = first == normalised || (cors_s == cors_n && guards_s == guards_n);
+        if one_policy
+            && hosts
+                .iter()
+                .all(|h| contrib::alone(&self.routes, one.map(|r| parts(Some(r))), h))
+        {
+            // One policy, read twice: its checks (an exemption never applies to a path that
+            // is not structurally normal).
+            if let Some(r) = one {
+                self.decide_route(r, rq, d);
+            }
+            d.route = first;
+            d.readings = readings;
+            return;
+        }
+        d.route = first;
+        d.guards = guards_s;
+        let sources = || {
+            // Without a second reading, the selected route is the host's say.
+            let by_first = match second {
+                Some(_) => Source::Reading(Reading::AsSent),
+                None => Source::Host,
+            };
+            std::iter::once((by_first, first))
+                .chain(second.map(|n| (Source::Reading(Reading::Normalised), n)))
+                .chain(
+                    hosts[0]
+                        .iter()
+                        .chain(hosts[1])
+                        .map(|&r| (Source::Host, Some(r))),
+                )
+                .map(|(s, r)| (s, parts(r)))
         };
         let table = |i: Option<u32>| i.and_then(|i| self.cors.get(i as usize));
-        let (table_s, table_n) = (table(cors_s), table(cors_n));
-        let each = [
-            (Reading::AsSent, guards_s, table_s),
-            (Reading::Normalised, guards_n, table_n),
-        ];
-        // WebSocket handshakes: every reading's websocket policy must allow it.
+        let refused = |source: Source, readings: &mut Option<Readings>| {
+            if let (Source::Reading(r), Some(x)) = (source, readings.as_mut()) {
+                x.refused_by = Some(r);
+            }
+        };
+        // WebSocket handshakes: every route's websocket policy must allow it.
         let ws = |g: Guards| g.websocket.and_then(|i| self.websocket.get(i as usize));
-        if (ws(guards_s).is_some() || ws(guards_n).is_some())
+        if sources().any(|(_, (_, g))| ws(g).is_some())
             && is_websocket_upgrade(rq.method, rq.headers)
         {
             let mut allowed: Option<Decision<'a>> = None;
-            for (reading, g, _) in each {
+            for (source, (_, g)) in sources() {
                 let Some(w) = ws(g) else { continue };
                 let mut one = Decision::new(Kind::NotCors, Reason::NoRoute);
                 decide_websocket(w, rq.authority, rq.headers, &mut one);
                 if one.kind == Kind::WebsocketRejected {
                     d.set(one.kind, one.reason);
-                    readings.refused_by = Some(reading);
-                    d.readings = Some(readings);
+                    refused(source, &mut readings);
+                    d.readings = readings;
                     return;
                 }
                 allowed.get_or_insert(one);
@@ -381,13 +486,13 @@ impl Policy {
                 d.set(one.kind, one.reason);
                 d.origin_match = one.origin_match;
             }
-            d.readings = Some(readings);
+            d.readings = readings;
             return;
         }
-        // CSRF: every reading's check must pass.
-        for (reading, g, cors) in each {
+        // CSRF: every route's check must pass.
+        for (source, (cors, g)) in sources() {
             let Some(ci) = g.csrf else { continue };
-            match self.check_csrf(ci, cors, rq) {
+            match self.check_csrf(ci, table(cors), rq) {
                 Ok((r, token)) => {
                     d.csrf_reason.get_or_insert(r);
                     if d.token.is_none() {
@@ -396,31 +501,40 @@ impl Policy {
                 }
                 Err(r) => {
                     d.set(Kind::CsrfRejected, r);
-                    if let Some(c) = table_s.or(table_n) {
-                        if !(table_s.is_none_or(Cors::is_static_any)
-                            && table_n.is_none_or(Cors::is_static_any))
-                        {
+                    // The refusal depends on Origin when any route's CORS answer does.
+                    let mut tables = sources().map(|(_, (c, _))| table(c));
+                    if let Some(c) = tables.clone().flatten().next() {
+                        if !tables.all(|t| t.is_none_or(Cors::is_static_any)) {
                             d.out.cors = Some(c);
                             d.out.vary = true;
                         }
                     }
-                    readings.refused_by = Some(reading);
-                    d.readings = Some(readings);
+                    refused(source, &mut readings);
+                    d.readings = readings;
                     return;
                 }
             }
         }
         d.set(Kind::NotCors, Reason::NoCorsPolicy);
-        if cors_s == cors_n {
-            if let (Some(i), Some(c)) = (cors_s, table_s) {
+        let mut cors = sources().map(|(_, (c, _))| c);
+        if cors.clone().all(|c| c == cors_s) {
+            if let (Some(i), Some(c)) = (cors_s, table(cors_s)) {
                 decide_cors(c, rq.method, rq.headers, d);
                 d.cors = Some(i);
             }
         } else {
-            readings.refused_by = decide_cors_two(table_s, table_n, rq.method, rq.headers, d);
-            d.cors = cors_s.or(cors_n);
+            let by = decide_cors_all(
+                sources().map(|(s, (c, _))| (s, table(c))),
+                rq.method,
+                rq.headers,
+                d,
+            );
+            if let Some(by) = by {
+                refused(by, &mut readings);
+            }
+            d.cors = cors.find(Option::is_some).flatten();
         }
-        d.readings = Some(readings);
+        d.readings = readings;
     }
 }
 

@@ -261,7 +261,7 @@ fn decide_handing_over<'a>(
     loop {
         policy.decide_in(method, path, authority, prepared, secret, form, d);
         #[cfg(feature = "provided")]
-        match matched_origin(policy, d, prepared.origin()) {
+        match matched_origin(policy, d, path, prepared.origin()) {
             Matched::Stale if stale < MAX_STALE => {
                 stale += 1;
                 *d = crate::decision::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
@@ -308,6 +308,7 @@ enum Matched {
 fn matched_origin(
     policy: &Policy,
     d: &crate::Decision<'_>,
+    path: &str,
     origin: Option<&http::HeaderValue>,
 ) -> Matched {
     // Only an allowed CORS request or handshake can carry an entry: every other decision
@@ -316,7 +317,7 @@ fn matched_origin(
         d.kind,
         crate::Kind::ActualAllowed | crate::Kind::WebsocketAllowed
     ) {
-        allowing_entry(policy, d, origin)
+        allowing_entry(policy, d, path, origin)
     } else {
         Matched::Nothing
     }
@@ -328,39 +329,37 @@ fn matched_origin(
 fn allowing_entry(
     policy: &Policy,
     d: &crate::Decision<'_>,
+    path: &str,
     origin: Option<&http::HeaderValue>,
 ) -> Matched {
-    // The policies that allowed the request: each reading's.
+    // The policies that allowed the request: each reading's, and each host block's route's
+    // for the path (spec/language.md, section 6a).
     let second = d.readings.as_ref();
     let cors = |i: Option<u32>| i.and_then(|c| policy.cors_policies().get(c as usize));
     let ws = |i: Option<u32>| i.and_then(|w| policy.websocket_policies().get(w as usize));
-    let (sets, matchers): (
-        [Option<&[crate::provided::SetRef]>; 2],
-        [Option<Matcher<'_>>; 2],
-    ) = match d.kind {
-        crate::Kind::ActualAllowed => {
-            let a = cors(d.cors);
-            let b = cors(second.and_then(|r| r.cors));
-            (
-                [a.map(|c| c.provided()), b.map(|c| c.provided())],
-                [a.map(Matcher::Cors), b.map(Matcher::Cors)],
-            )
+    let matcher = |cors_index: Option<u32>, guards: crate::Guards| -> Option<Matcher<'_>> {
+        match d.kind {
+            crate::Kind::ActualAllowed => cors(cors_index).map(Matcher::Cors),
+            crate::Kind::WebsocketAllowed => ws(guards.websocket).map(Matcher::WebSocket),
+            _ => None,
         }
-        crate::Kind::WebsocketAllowed => {
-            let a = ws(d.guards.websocket);
-            let b = ws(second.and_then(|r| r.guards.websocket));
-            (
-                [a.map(|w| w.provided()), b.map(|w| w.provided())],
-                [a.map(Matcher::WebSocket), b.map(Matcher::WebSocket)],
-            )
-        }
-        _ => return Matched::Nothing,
     };
+    let mut matchers = [
+        matcher(d.cors, d.guards),
+        second.and_then(|r| matcher(r.cors, r.guards)),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(
+        policy
+            .contributing_for(path)
+            .filter_map(|r| policy.routes().get(r as usize))
+            .filter_map(|r| matcher(r.cors(), r.guards())),
+    );
     // Most policies name no tenant-bound set: nothing to look up again.
-    if !sets
-        .iter()
-        .flatten()
-        .any(|s| s.iter().any(|set| set.is_tenant_bound()))
+    if !matchers
+        .clone()
+        .any(|m| m.provided().iter().any(|set| set.is_tenant_bound()))
     {
         return Matched::Nothing;
     }
@@ -368,32 +367,36 @@ fn allowing_entry(
         return Matched::Nothing;
     };
     let mut found: Option<crate::MatchedOrigin> = None;
-    for (m, sets) in matchers.iter().zip(sets) {
-        let (Some(m), Some(sets)) = (m, sets) else {
-            continue;
-        };
-        match m.match_origin(origin.as_bytes()) {
-            None => return Matched::Stale,
-            Some(crate::OriginMatch::Provided {
-                set,
-                entry,
-                generation,
-            }) => {
-                let Some(set) = sets.get(set as usize).filter(|s| s.is_tenant_bound()) else {
-                    continue;
-                };
-                let Some(e) = set.matched(entry, generation) else {
-                    return Matched::Stale;
-                };
-                if found.as_ref().is_some_and(|f| f.key() != e.key()) {
-                    return Matched::Conflict;
+    matchers
+        .try_for_each(|m| {
+            match m.match_origin(origin.as_bytes()) {
+                None => return Err(Matched::Stale),
+                Some(crate::OriginMatch::Provided {
+                    set,
+                    entry,
+                    generation,
+                }) => {
+                    let Some(set) = m
+                        .provided()
+                        .get(set as usize)
+                        .filter(|s| s.is_tenant_bound())
+                    else {
+                        return Ok(());
+                    };
+                    let Some(e) = set.matched(entry, generation) else {
+                        return Err(Matched::Stale);
+                    };
+                    if found.as_ref().is_some_and(|f| f.key() != e.key()) {
+                        return Err(Matched::Conflict);
+                    }
+                    found = Some(e);
                 }
-                found = Some(e);
+                Some(_) => {}
             }
-            Some(_) => {}
-        }
-    }
-    found.map_or(Matched::Nothing, Matched::Entry)
+            Ok(())
+        })
+        .err()
+        .unwrap_or_else(|| found.map_or(Matched::Nothing, Matched::Entry))
 }
 
 /// A policy that can allow an origin: a cors or a websocket policy.
@@ -405,7 +408,14 @@ enum Matcher<'a> {
 }
 
 #[cfg(feature = "provided")]
-impl Matcher<'_> {
+impl<'a> Matcher<'a> {
+    fn provided(self) -> &'a [crate::provided::SetRef] {
+        match self {
+            Matcher::Cors(c) => c.provided(),
+            Matcher::WebSocket(w) => w.provided(),
+        }
+    }
+
     fn match_origin(self, origin: &[u8]) -> Option<crate::OriginMatch> {
         match self {
             Matcher::Cors(c) => c.match_origin(origin),

@@ -31,6 +31,7 @@
 
 // The modules, bottom up (ARCHITECTURE.md, "Layering"): a module uses only those above it in
 // this list.
+mod contrib;
 mod cors;
 mod csrf;
 mod decision;

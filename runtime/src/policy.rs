@@ -28,11 +28,10 @@ pub struct Policy {
     /// Each host block's route search (block `i + 1` of `host_table` is entry `i`).
     pub(crate) host_routes: Cow<'static, [RouteTable]>,
     /// `hosts dispatched-by-application`.
-    #[expect(
-        dead_code,
-        reason = "read once the evaluator merges the contributing routes"
-    )]
     pub(crate) hosts_dispatched: bool,
+    /// Every host block's route for a path (empty without host blocks, and with
+    /// `hosts dispatched-by-application`).
+    pub(crate) regions: crate::contrib::Regions,
     pub(crate) cors: Cow<'static, [Cors]>,
     pub(crate) csp: Cow<'static, [Csp]>,
     pub(crate) header_sets: Cow<'static, [HeaderSet]>,
@@ -249,6 +248,7 @@ impl Policy {
         table: RouteTable::EMPTY,
         host_table: HostTable::EMPTY,
         host_routes: Cow::Borrowed(&[]),
+        regions: crate::contrib::Regions::EMPTY,
         hosts_dispatched: false,
         cors: Cow::Borrowed(&[]),
         csp: Cow::Borrowed(&[]),
@@ -460,7 +460,14 @@ impl Policy {
             }
             websocket.push(built);
         }
+        let blocks: Vec<Option<usize>> = spec.routes.iter().map(|r| r.host).collect();
+        let regions = if spec.hosts_dispatched {
+            crate::contrib::Regions::EMPTY
+        } else {
+            crate::contrib::Regions::new(&built_routes, &blocks)?
+        };
         Ok(Policy {
+            regions,
             routes: Cow::Owned(built_routes),
             table: top,
             host_table,
@@ -548,6 +555,7 @@ impl Policy {
             table: RouteTable::new(route_keys, 0, shape),
             host_table: HostTable::EMPTY,
             host_routes: Cow::Borrowed(&[]),
+            regions: crate::contrib::Regions::EMPTY,
             hosts_dispatched: false,
             cors: Cow::Borrowed(cors),
             csp: Cow::Borrowed(csp),

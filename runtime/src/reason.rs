@@ -136,6 +136,9 @@ pub enum Reason {
     /// The path reads as two routes (as sent and normalised), and the other reading's route
     /// has no cors policy, so the request is not allowed.
     ReadingsDisagree,
+    /// A host block's route for the path (spec/language.md, section 6a) has no cors policy,
+    /// or the host selects no route for it, so the request is not allowed.
+    HostsDisagree,
     /// The route has no CORS policy.
     NoCorsPolicy,
     /// The request has no `Origin` header.
@@ -242,6 +245,7 @@ impl Reason {
             Reason::PathNotNormal => "path-not-normal",
             Reason::HostAmbiguous => "host-ambiguous",
             Reason::ReadingsDisagree => "readings-disagree",
+            Reason::HostsDisagree => "hosts-disagree",
             Reason::NoCorsPolicy => "no-cors-policy",
             Reason::NoOrigin => "no-origin",
             Reason::OriginAllowed => "origin-allowed",
@@ -300,6 +304,7 @@ impl Reason {
             Reason::PathNotNormal => "the path has a `.` or `..` segment (or a backslash) once decoded, which browsers never send: refused with 400",
             Reason::HostAmbiguous => "two Host lines, or a Host that differs from the request target's authority: refused with 400",
             Reason::ReadingsDisagree => "the path reads as two routes (as sent and normalised), and one of them has no cors policy: not allowed",
+            Reason::HostsDisagree => "another host block's route for the path has no cors policy, or the request's host has no route for it (the application serves the path on every host): not allowed",
             Reason::NoCorsPolicy => "the route has no cors policy",
             Reason::NoOrigin => "the request has no Origin header, so it is not a CORS request",
             Reason::OriginAllowed => "the origin is allowed",

@@ -4,10 +4,13 @@
 
 #![expect(clippy::unwrap_used, reason = "tests fail by panicking")]
 
-use guestlist::{CorsSpec, HostSpec, Kind, Policy, PolicySpec, Reason, RouteSpec};
+use guestlist::{
+    CorsSpec, CsrfSpec, HostSpec, Kind, Policy, PolicySpec, Reason, RouteSpec, WebSocketSpec,
+};
 
 /// `/api/*` at top level (cors `top`), in `api.example.com` (cors `api`), in
-/// `*.tenants.example.com` (cors `tenants`); each allows only its own origin.
+/// `*.tenants.example.com` (cors `tenants`); each allows only its own origin. The application
+/// dispatches by host (`hosts dispatched-by-application`): the selected route alone decides.
 fn policy() -> Policy {
     let cors = |name: &str, origin: &str| CorsSpec {
         name: name.into(),
@@ -35,6 +38,7 @@ fn policy() -> Policy {
                 patterns: vec!["*.tenants.example.com".into()],
             },
         ],
+        hosts_dispatched: true,
         ..PolicySpec::default()
     })
     .unwrap()
@@ -140,7 +144,6 @@ fn an_ambiguous_authority_is_refused_with_400() {
 /// ambiguous authority is no origin's own.
 #[test]
 fn same_origin_reads_the_one_authority() {
-    use guestlist::WebSocketSpec;
     let p = Policy::from_spec(PolicySpec {
         routes: vec![RouteSpec {
             pattern: "/ws".into(),
@@ -181,5 +184,273 @@ fn same_origin_reads_the_one_authority() {
         h.push(("upgrade", "websocket"));
         let d = p.decide_with_authority("GET", "/ws", target, &h[..]);
         assert_eq!(d.kind, want, "{target:?} {hosts:?}");
+    }
+}
+
+/// `api.example.com` guards `/account/*` with csrf and allows `https://app.example` (with
+/// credentials, exposing `x-a, x-b`, max-age 600) on `/api/*`; `*.tenants.example.com` serves
+/// `/*` without a guard and allows `https://app.example` and `https://t.example` on `/api/*`
+/// (no credentials, exposing `x-a`, max-age 60); the top level serves `/*` with no policy.
+fn guarded(dispatched: bool) -> Policy {
+    let route = |pattern: &str, host: Option<usize>| RouteSpec {
+        pattern: pattern.into(),
+        host,
+        ..RouteSpec::default()
+    };
+    Policy::from_spec(PolicySpec {
+        routes: vec![
+            route("/*", None),
+            RouteSpec {
+                csrf: Some(0),
+                ..route("/account/*", Some(0))
+            },
+            RouteSpec {
+                cors: Some(0),
+                ..route("/api/*", Some(0))
+            },
+            RouteSpec {
+                websocket: Some(0),
+                ..route("/live", Some(0))
+            },
+            route("/*", Some(1)),
+            RouteSpec {
+                cors: Some(1),
+                ..route("/api/*", Some(1))
+            },
+        ],
+        cors: vec![
+            CorsSpec {
+                name: "app".into(),
+                origins: vec!["https://app.example".into()],
+                credentials: true,
+                expose: vec!["x-a".into(), "x-b".into()],
+                max_age: Some(600),
+                ..CorsSpec::default()
+            },
+            CorsSpec {
+                name: "public".into(),
+                origins: vec!["https://app.example".into(), "https://t.example".into()],
+                expose: vec!["x-a".into()],
+                max_age: Some(60),
+                ..CorsSpec::default()
+            },
+        ],
+        csrf: vec![CsrfSpec {
+            name: "app".into(),
+            ..CsrfSpec::default()
+        }],
+        websocket: vec![WebSocketSpec {
+            name: "live".into(),
+            same_origin: true,
+            ..WebSocketSpec::default()
+        }],
+        hosts: vec![
+            HostSpec {
+                patterns: vec!["api.example.com".into()],
+            },
+            HostSpec {
+                patterns: vec!["*.tenants.example.com".into()],
+            },
+        ],
+        hosts_dispatched: dispatched,
+        ..PolicySpec::default()
+    })
+    .unwrap()
+}
+
+fn decide<'a>(
+    p: &'a Policy,
+    method: &str,
+    path: &str,
+    headers: &'a [(&'a str, &'a str)],
+) -> guestlist::Decision<'a> {
+    p.decide(method, path, headers)
+}
+
+/// The guard hole of spec section 6a: a cross-site POST to `/account/delete` on a tenant host
+/// (whose block has no csrf) or on a host no block names (top level, no route for it) is
+/// refused by `api.example.com`'s csrf, unless the application dispatches by host.
+#[test]
+fn every_host_blocks_guard_follows_the_path() {
+    for host in ["x.tenants.example.com", "other.example", "api.example.com"] {
+        let h = [
+            ("host", host),
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+        ];
+        let merged = guarded(false);
+        let d = decide(&merged, "POST", "/account/delete", &h);
+        assert_eq!(d.kind, Kind::CsrfRejected, "{host}: {d:?}");
+        assert_eq!(d.status(), Some(403), "{host}");
+        let dispatched = guarded(true);
+        let d = decide(&dispatched, "POST", "/account/delete", &h);
+        assert_eq!(
+            d.kind == Kind::CsrfRejected,
+            host == "api.example.com",
+            "{host}: {d:?}"
+        );
+        // The same-origin handshake check of `/live` runs on every host too.
+        let ws = [
+            ("host", host),
+            ("origin", "https://evil.example"),
+            ("upgrade", "websocket"),
+        ];
+        assert_eq!(
+            decide(&merged, "GET", "/live", &ws).kind,
+            Kind::WebsocketRejected,
+            "{host}"
+        );
+    }
+    // A same-origin POST passes every contributing check.
+    let h = [
+        ("host", "x.tenants.example.com"),
+        ("origin", "https://x.tenants.example.com"),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    let merged = guarded(false);
+    assert_ne!(
+        decide(&merged, "POST", "/account/delete", &h).kind,
+        Kind::CsrfRejected
+    );
+}
+
+/// CORS is allowed only where every contributing route allows, with the stricter settings;
+/// a host with no route for the path (or a route without cors) allows nothing.
+#[test]
+fn cors_is_allowed_where_every_host_block_allows() {
+    let merged = guarded(false);
+    let dispatched = guarded(true);
+    for (host, origin, want_merged, want_dispatched) in [
+        ("api.example.com", "https://app.example", true, true),
+        ("api.example.com", "https://t.example", false, false),
+        ("x.tenants.example.com", "https://app.example", true, true),
+        ("x.tenants.example.com", "https://t.example", false, true),
+        ("other.example", "https://app.example", false, false),
+    ] {
+        let h = [("host", host), ("origin", origin)];
+        for (p, want) in [(&merged, want_merged), (&dispatched, want_dispatched)] {
+            let d = decide(p, "GET", "/api/x", &h);
+            assert_eq!(
+                d.kind == Kind::ActualAllowed,
+                want,
+                "{host} {origin}: {d:?}"
+            );
+        }
+    }
+    // The top-level host has no route for /api/x: hosts-disagree.
+    let h = [("host", "other.example"), ("origin", "https://app.example")];
+    let d = decide(&merged, "GET", "/api/x", &h);
+    assert_eq!(
+        (d.kind, d.reason),
+        (Kind::ActualNotAllowed, Reason::HostsDisagree)
+    );
+    // Allowed through both blocks: no credentials, the smaller exposed list.
+    let h = [
+        ("host", "api.example.com"),
+        ("origin", "https://app.example"),
+    ];
+    let d = decide(&merged, "GET", "/api/x", &h);
+    let headers: Vec<(String, String)> = d
+        .headers()
+        .iter()
+        .map(|x| {
+            (
+                x.name.as_str().to_string(),
+                String::from_utf8_lossy(x.value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let get = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(
+        get("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(get("access-control-allow-credentials"), None, "{headers:?}");
+    assert_eq!(
+        get("access-control-expose-headers"),
+        Some("x-a"),
+        "{headers:?}"
+    );
+    // A preflight takes the smaller max-age.
+    let h = [
+        ("host", "api.example.com"),
+        ("origin", "https://app.example"),
+        ("access-control-request-method", "GET"),
+    ];
+    let d = decide(&merged, "OPTIONS", "/api/x", &h);
+    assert_eq!(d.kind, Kind::PreflightOk, "{d:?}");
+    let max_age = d
+        .headers()
+        .iter()
+        .find(|x| x.name.as_str() == "access-control-max-age")
+        .map(|x| String::from_utf8_lossy(x.value.as_bytes()).into_owned());
+    assert_eq!(max_age.as_deref(), Some("60"));
+}
+
+/// The region table finds, for every path, each host block's own route for it (one per
+/// distinct policy tuple): checked against each block's route search, path by path.
+#[test]
+fn contributing_routes_are_each_blocks_route_for_the_path() {
+    let patterns = ["/*", "/a/*", "/a/b/*", "/a/b", "/a", "/c/*", "/a/b/c"];
+    let paths = [
+        "/", "/a", "/a/", "/a/b", "/a/b/", "/a/b/c", "/a/b/c/d", "/a/x", "/c", "/c/", "/c/d", "/d",
+    ];
+    // Blocks take route subsets by bit masks; every route gets its own csrf index so that no
+    // two routes share a tuple.
+    for masks in [
+        [0b1111111u32, 0b0000010, 0b0101000],
+        [0b0000110, 0b1000001, 0],
+    ] {
+        let mut routes = Vec::new();
+        let mut hosts = Vec::new();
+        for (b, mask) in masks.iter().enumerate() {
+            if *mask == 0 {
+                continue;
+            }
+            let block = hosts.len();
+            hosts.push(HostSpec {
+                patterns: vec![format!("h{b}.example")],
+            });
+            for (i, p) in patterns.iter().enumerate() {
+                if mask & (1 << i) != 0 {
+                    routes.push(RouteSpec {
+                        pattern: (*p).into(),
+                        csrf: Some(routes.len()),
+                        host: Some(block),
+                        ..RouteSpec::default()
+                    });
+                }
+            }
+        }
+        let csrf = (0..routes.len())
+            .map(|i| CsrfSpec {
+                name: format!("c{i}"),
+                ..CsrfSpec::default()
+            })
+            .collect();
+        let p = Policy::from_spec(PolicySpec {
+            routes,
+            csrf,
+            hosts: hosts.clone(),
+            ..PolicySpec::default()
+        })
+        .unwrap();
+        for path in paths {
+            let mut want: Vec<u32> = (0..hosts.len())
+                .filter_map(|b| match p.routes_in_block(Some(b), path).unwrap() {
+                    guestlist::PathRoutes::Normal(r) => r,
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            want.sort_unstable();
+            let mut got = p.contributing_routes(path).to_vec();
+            got.sort_unstable();
+            assert_eq!(got, want, "{masks:?} {path}");
+        }
     }
 }
