@@ -170,6 +170,11 @@ pub fn policy_expr(
     extra: &[String],
 ) -> Result<String, Unsupported> {
     let policy: &Policy = &lowered.policy;
+    if policy.host_block_count() > 0 {
+        return Err(Unsupported(
+            "host blocks are not written as generated code yet".into(),
+        ));
+    }
     let mut g = Gen {
         out: String::new(),
         krate,

@@ -173,13 +173,6 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Tab
         cors_specs.push(spec);
         cors_prov.push(prov);
     }
-    if program.routes.iter().any(|r| r.host.is_some()) {
-        // The runtime's host table is not built yet: refuse rather than serve a host block's
-        // routes on every host.
-        return Err(guestlist::TableError::BadReference(
-            "host blocks (the runtime has no host table yet)",
-        ));
-    }
     let guards = lower_guards(program, profile, &provided);
     let mut route_specs = Vec::new();
     let mut route_prov = Vec::new();
