@@ -65,6 +65,15 @@ impl Gen<'_> {
         self.out.push_str("\n    ];\n");
     }
 
+    /// A `static {name}: [u32; N]`.
+    fn u32_array(&mut self, name: &str, items: &[u32]) {
+        let _ = write!(self.out, "    static {name}: [u32; {}] = [", items.len());
+        for i in items {
+            let _ = write!(self.out, "{i}, ");
+        }
+        self.out.push_str("];\n");
+    }
+
     fn keyset(&mut self, prefix: &str, set: &KeySet) -> String {
         self.keys_and_slots(prefix, set);
         format!(
@@ -170,11 +179,6 @@ pub fn policy_expr(
     extra: &[String],
 ) -> Result<String, Unsupported> {
     let policy: &Policy = &lowered.policy;
-    if policy.host_block_count() > 0 {
-        return Err(Unsupported(
-            "host blocks are not written as generated code yet".into(),
-        ));
-    }
     let mut g = Gen {
         out: String::new(),
         krate,
@@ -257,9 +261,15 @@ pub fn policy_expr(
         guestlist::NonNormalPaths::Reject => "Reject",
         guestlist::NonNormalPaths::TwoReadings => "TwoReadings",
     };
-    let expr = format!(
-        "{k}::__private::policy(&ROUTES, {route_keys}, &CORS, &CSP, &HEADER_SETS, &CSRF, &WEBSOCKET, {k}::NonNormalPaths::{non_normal})"
+    let base = format!(
+        "&ROUTES, {route_keys}, &CORS, &CSP, &HEADER_SETS, &CSRF, &WEBSOCKET, {k}::NonNormalPaths::{non_normal}"
     );
+    let expr = if policy.host_block_count() == 0 {
+        format!("{k}::__private::policy({base})")
+    } else {
+        let hosts = host_tables(&mut g, policy);
+        format!("{k}::__private::policy_hosts({base}, {hosts})")
+    };
     let expr = if provided.is_empty() {
         expr
     } else {
@@ -268,6 +278,51 @@ pub fn policy_expr(
     let _ = writeln!(g.out, "    {expr}");
     g.out.push('}');
     Ok(g.out)
+}
+
+/// The host table, each host block's route table and the regions (spec/language.md, section
+/// 6a), as statics; returns the arguments of `__private::policy_hosts` after the base ones.
+fn host_tables(g: &mut Gen<'_>, policy: &Policy) -> String {
+    let k = g.krate.to_string();
+    let (hosts, blocks, regions) = policy.host_parts();
+    let (exact_keys, exact_blocks) = hosts.exact();
+    let exact = g.keyset("HOST_EXACT", exact_keys);
+    g.u32_array("HOST_EXACT_BLOCK", exact_blocks);
+    let (suffix_keys, suffix_blocks) = hosts.suffixes();
+    let suffix = g.keyset("HOST_SUFFIX", suffix_keys);
+    g.u32_array("HOST_SUFFIX_BLOCK", suffix_blocks);
+    let mut tables = Vec::with_capacity(blocks.len());
+    for (b, t) in blocks.iter().enumerate() {
+        let keys = g.keyset(&format!("HOST{b}_ROUTE"), t.keys());
+        tables.push(format!(
+            "{k}::__private::route_table({keys}, {})",
+            t.offset()
+        ));
+    }
+    let _ = writeln!(
+        g.out,
+        "    static HOST_ROUTES: [{k}::__private::RouteTable; {}] = [",
+        tables.len()
+    );
+    for t in tables {
+        let _ = writeln!(g.out, "        {t},");
+    }
+    g.out.push_str("    ];\n");
+    let region_keys = g.keyset("REGION", regions.table().keys());
+    let _ = write!(
+        g.out,
+        "    static REGION_SPANS: [(u32, u32); {}] = [",
+        regions.spans().len()
+    );
+    for (start, len) in regions.spans() {
+        let _ = write!(g.out, "({start}, {len}), ");
+    }
+    g.out.push_str("];\n");
+    g.u32_array("REGION_ROUTES", regions.routes());
+    format!(
+        "{k}::__private::host_table({exact}, &HOST_EXACT_BLOCK, {suffix}, &HOST_SUFFIX_BLOCK), &HOST_ROUTES, {k}::__private::regions({k}::__private::route_table({region_keys}, 0), &REGION_SPANS, &REGION_ROUTES), {}",
+        policy.hosts_dispatched()
+    )
 }
 
 /// The CSP, header-set, CSRF and WebSocket tables.

@@ -13,13 +13,14 @@
 
 use std::borrow::Cow;
 
+use crate::host::HostTable;
 use crate::keyset::{KeySet, TableError};
 use crate::policy::{Guards, Route};
 use crate::routes::{is_prefix, RouteShape, RouteTable};
 
 /// Every host block's route for a path, by one route search: [`Regions::for_path`].
 #[derive(Debug, Clone)]
-pub(crate) struct Regions {
+pub struct Regions {
     /// The distinct patterns of the host blocks' routes (key `i` is region `i`).
     pub(crate) table: RouteTable,
     /// Region `i`'s routes: `routes[start..start + len]`.
@@ -102,6 +103,35 @@ impl Regions {
             spans: Cow::Owned(spans),
             routes: Cow::Owned(contributing),
         })
+    }
+
+    /// The regions of generated code: `table` over the region patterns, each region's span
+    /// of `routes`.
+    pub(crate) const fn from_static(
+        table: RouteTable,
+        spans: &'static [(u32, u32)],
+        routes: &'static [u32],
+    ) -> Regions {
+        Regions {
+            table,
+            spans: Cow::Borrowed(spans),
+            routes: Cow::Borrowed(routes),
+        }
+    }
+
+    /// The region patterns' table, for generated code.
+    pub fn table(&self) -> &RouteTable {
+        &self.table
+    }
+
+    /// Each region's span of [`Regions::routes`], for generated code.
+    pub fn spans(&self) -> &[(u32, u32)] {
+        &self.spans
+    }
+
+    /// The contributing routes, region after region, for generated code.
+    pub fn routes(&self) -> &[u32] {
+        &self.routes
     }
 
     /// The contributing host-block routes of a structurally normal path (or of one reading of
@@ -205,5 +235,99 @@ impl crate::Policy {
     /// and with `hosts dispatched-by-application`.
     pub fn contributing_routes(&self, normal_path: &str) -> &[u32] {
         self.regions.for_path(normal_path.as_bytes())
+    }
+}
+
+impl crate::Policy {
+    /// The policy of generated code with its host blocks: checks, at compile time, that the
+    /// block tables cover the routes after the top-level ones, block by block, with their
+    /// patterns as keys, that every host pattern names a block, and that the regions name
+    /// routes the policy has (none when the application dispatches by host).
+    pub(crate) const fn with_hosts(
+        mut self,
+        hosts: HostTable,
+        host_routes: &'static [RouteTable],
+        regions: Regions,
+        dispatched: bool,
+    ) -> crate::Policy {
+        use crate::keyset::{bytes_equal, refuse};
+        let Cow::Borrowed(routes) = self.routes else {
+            refuse("guestlist: generated routes are owned");
+        };
+        let Some(top) = self.table.keys.borrowed_keys() else {
+            refuse("guestlist: a generated route table owns its keys");
+        };
+        let mut next = top.len();
+        let mut tables = host_routes;
+        while let [t, tail @ ..] = tables {
+            let Some(mut keys) = t.keys.borrowed_keys() else {
+                refuse("guestlist: a generated route table owns its keys");
+            };
+            if t.offset as usize != next {
+                refuse("guestlist: a generated host block's routes are not the next routes");
+            }
+            while let [Cow::Borrowed(k), rest @ ..] = keys {
+                let same = match routes.split_at_checked(next) {
+                    Some((_, [r, ..])) => match r.pattern {
+                        Cow::Borrowed(p) => bytes_equal(p.as_bytes(), k.as_bytes()),
+                        Cow::Owned(_) => false,
+                    },
+                    _ => false,
+                };
+                if !same {
+                    refuse("guestlist: a generated host block's keys are not its routes' patterns");
+                }
+                next += 1;
+                keys = rest;
+            }
+            if !keys.is_empty() {
+                refuse("guestlist: a generated route table owns its keys");
+            }
+            tables = tail;
+        }
+        if next != routes.len() {
+            refuse("guestlist: a generated policy has routes no table holds");
+        }
+        if hosts.max_block() as usize > host_routes.len() {
+            refuse("guestlist: a generated host pattern names no block");
+        }
+        let (Cow::Borrowed(spans), Cow::Borrowed(contributing)) = (&regions.spans, &regions.routes)
+        else {
+            refuse("guestlist: generated regions are owned");
+        };
+        let Some(region_keys) = regions.table.keys.borrowed_keys() else {
+            refuse("guestlist: a generated route table owns its keys");
+        };
+        if spans.len() != region_keys.len() || (dispatched && !spans.is_empty()) {
+            refuse("guestlist: generated regions do not match their keys");
+        }
+        let mut rest = *spans;
+        while let [(start, len), tail @ ..] = rest {
+            if (*start as usize) + (*len as usize) > contributing.len() {
+                refuse("guestlist: a generated region names routes out of range");
+            }
+            rest = tail;
+        }
+        let mut rest = *contributing;
+        while let [r, tail @ ..] = rest {
+            if *r as usize >= routes.len() {
+                refuse("guestlist: a generated region names a route out of range");
+            }
+            rest = tail;
+        }
+        std::mem::forget(std::mem::replace(&mut self.host_table, hosts));
+        std::mem::forget(std::mem::replace(
+            &mut self.host_routes,
+            Cow::Borrowed(host_routes),
+        ));
+        std::mem::forget(std::mem::replace(&mut self.regions, regions));
+        self.hosts_dispatched = dispatched;
+        self
+    }
+
+    /// The host table, each block's route table and the regions, for generated code.
+    #[doc(hidden)]
+    pub fn host_parts(&self) -> (&HostTable, &[RouteTable], &Regions) {
+        (&self.host_table, &self.host_routes, &self.regions)
     }
 }

@@ -725,6 +725,7 @@ mod tests {
             &[],
             &[],
             NonNormalPaths::Reject,
+            2,
         );
         assert_eq!(g.table.root, Some(1));
         assert!(!g.table.only_root);
@@ -740,8 +741,17 @@ mod tests {
         // be normalised still has none.
         static ONLY: [Route; 1] = [Route::from_raw_parts("/*", None, Guards::NONE)];
         let keys = KeySet::new(["/*".to_string()], false).unwrap();
-        let g =
-            Policy::from_raw_parts(&ONLY, keys, &[], &[], &[], &[], &[], NonNormalPaths::Reject);
+        let g = Policy::from_raw_parts(
+            &ONLY,
+            keys,
+            &[],
+            &[],
+            &[],
+            &[],
+            &[],
+            NonNormalPaths::Reject,
+            1,
+        );
         let q = Policy::build(vec![route("/*")], vec![]).unwrap();
         for p in [&g, &q] {
             assert!(p.table.only_root);

@@ -148,6 +148,72 @@ impl HostTable {
         })
     }
 
+    /// The table of generated code: the sets and blocks [`HostTable::new`] built (both sets
+    /// ASCII case-insensitive, each block at least 1).
+    pub(crate) const fn from_static(
+        exact: KeySet,
+        exact_block: &'static [u32],
+        suffix: KeySet,
+        suffix_block: &'static [u32],
+    ) -> HostTable {
+        if !(exact.fold_case() && suffix.fold_case()) {
+            crate::keyset::refuse("guestlist: a generated host table does not ignore case");
+        }
+        const fn count(k: &KeySet) -> usize {
+            match k.borrowed_keys() {
+                Some(keys) => keys.len(),
+                None => usize::MAX,
+            }
+        }
+        if !(count(&exact) == exact_block.len() && count(&suffix) == suffix_block.len()) {
+            crate::keyset::refuse("guestlist: a generated host table's blocks are not its keys'");
+        }
+        HostTable {
+            exact,
+            exact_block: Cow::Borrowed(exact_block),
+            suffix,
+            suffix_block: Cow::Borrowed(suffix_block),
+        }
+    }
+
+    /// The highest block any pattern selects (0: none).
+    pub(crate) const fn max_block(&self) -> u32 {
+        const fn max(mut rest: &[u32], mut m: u32) -> u32 {
+            while let [b, tail @ ..] = rest {
+                if *b > m {
+                    m = *b;
+                }
+                rest = tail;
+            }
+            m
+        }
+        max(self.suffix_block_slice(), max(self.exact_block_slice(), 0))
+    }
+
+    const fn exact_block_slice(&self) -> &[u32] {
+        match &self.exact_block {
+            Cow::Borrowed(b) => b,
+            Cow::Owned(_) => &[],
+        }
+    }
+
+    const fn suffix_block_slice(&self) -> &[u32] {
+        match &self.suffix_block {
+            Cow::Borrowed(b) => b,
+            Cow::Owned(_) => &[],
+        }
+    }
+
+    /// The exact patterns and each one's block, for generated code.
+    pub fn exact(&self) -> (&KeySet, &[u32]) {
+        (&self.exact, &self.exact_block)
+    }
+
+    /// The `*.` patterns (without `*.`) and each one's block, for generated code.
+    pub fn suffixes(&self) -> (&KeySet, &[u32]) {
+        (&self.suffix, &self.suffix_block)
+    }
+
     /// Whether the table has no pattern.
     pub fn is_empty(&self) -> bool {
         self.exact.is_empty() && self.suffix.is_empty()

@@ -110,14 +110,16 @@ pub mod __private {
     pub use std::borrow::Cow;
     pub use std::option::Option;
 
+    pub use crate::contrib::Regions;
+    pub use crate::routes::RouteTable;
     use crate::{
-        Cors, Csp, Csrf, Exempt, Guards, HeaderSet, KeySet, NonNormalPaths, PatternSet, Policy,
-        Route, Str, TokenPolicy, WebSocket,
+        Cors, Csp, Csrf, Exempt, Guards, HeaderSet, HostTable, KeySet, NonNormalPaths, PatternSet,
+        Policy, Route, Str, TokenPolicy, WebSocket,
     };
 
     /// The table layout version generated code was written for (hash function, slot layout,
     /// the constructors' signatures).
-    pub const TABLE_FORMAT: u32 = 6;
+    pub const TABLE_FORMAT: u32 = 7;
 
     /// Called by generated code in a `const`, so a runtime/compiler version mismatch fails to
     /// compile instead of misbehaving.
@@ -187,7 +189,71 @@ pub mod __private {
             csrf,
             websocket,
             non_normal,
+            routes.len(),
         )
+    }
+
+    /// A policy with host blocks: `route_keys` are the top-level routes' patterns (the first
+    /// routes), each of `host_routes` a block's (the routes after them, block by block).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "mirrors the struct for generated code"
+    )]
+    pub const fn policy_hosts(
+        routes: &'static [Route],
+        route_keys: KeySet,
+        cors: &'static [Cors],
+        csp: &'static [Csp],
+        header_sets: &'static [HeaderSet],
+        csrf: &'static [Csrf],
+        websocket: &'static [WebSocket],
+        non_normal: NonNormalPaths,
+        hosts: HostTable,
+        host_routes: &'static [RouteTable],
+        regions: Regions,
+        dispatched: bool,
+    ) -> Policy {
+        let top = match route_keys.borrowed_keys() {
+            Some(k) => k.len(),
+            None => usize::MAX,
+        };
+        Policy::from_raw_parts(
+            routes,
+            route_keys,
+            cors,
+            csp,
+            header_sets,
+            csrf,
+            websocket,
+            non_normal,
+            top,
+        )
+        .with_hosts(hosts, host_routes, regions, dispatched)
+    }
+
+    /// A host block's route table (or the regions'): `keys` the route patterns, numbered
+    /// from `offset` in the policy's routes.
+    pub const fn route_table(keys: KeySet, offset: u32) -> RouteTable {
+        RouteTable::from_static_keys(keys, offset)
+    }
+
+    /// The host table: exact patterns and `*.` patterns (without `*.`), each with its block.
+    pub const fn host_table(
+        exact: KeySet,
+        exact_block: &'static [u32],
+        suffix: KeySet,
+        suffix_block: &'static [u32],
+    ) -> HostTable {
+        HostTable::from_static(exact, exact_block, suffix, suffix_block)
+    }
+
+    /// The contributing routes of each region (spec/language.md, section 6a).
+    pub const fn regions(
+        table: RouteTable,
+        spans: &'static [(u32, u32)],
+        routes: &'static [u32],
+    ) -> Regions {
+        Regions::from_static(table, spans, routes)
     }
 
     /// A cors policy.

@@ -60,7 +60,7 @@ pub(crate) const fn is_prefix(pattern: &[u8]) -> bool {
 /// The route search over one list of routes, numbered from `offset` in the policy's routes:
 /// key `i` is route `offset + i`'s pattern.
 #[derive(Debug, Clone)]
-pub(crate) struct RouteTable {
+pub struct RouteTable {
     /// The patterns (`/x` exact, `/x/*` prefix).
     pub(crate) keys: KeySet,
     /// The policy's index of the route whose pattern is key 0.
@@ -120,6 +120,38 @@ pub(crate) fn build_tables(
 }
 
 impl RouteTable {
+    /// The table of generated code: `keys` (a static set) numbered from `offset`, its search
+    /// metadata computed from the keys, as [`build_tables`] computes it.
+    pub(crate) const fn from_static_keys(keys: KeySet, offset: u32) -> RouteTable {
+        if keys.fold_case() {
+            crate::keyset::refuse("guestlist: a generated route table ignores case");
+        }
+        let Some(mut rest) = keys.borrowed_keys() else {
+            crate::keyset::refuse("guestlist: a generated route table owns its keys");
+        };
+        let mut shape = RouteShape::NONE;
+        let mut i = offset as usize;
+        while let [k, tail @ ..] = rest {
+            let std::borrow::Cow::Borrowed(k) = k else {
+                crate::keyset::refuse("guestlist: a generated route table owns its keys");
+            };
+            shape = shape.add(i, k);
+            i += 1;
+            rest = tail;
+        }
+        RouteTable::new(keys, offset, shape)
+    }
+
+    /// Its keys (route patterns), for generated code.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// The policy's index of the route of key 0.
+    pub fn offset(&self) -> u32 {
+        self.offset
+    }
+
     /// No route.
     pub(crate) const EMPTY: RouteTable = RouteTable::new(KeySet::EMPTY, 0, RouteShape::NONE);
 

@@ -1,12 +1,12 @@
 // DO NOT EDIT, generated from examples/hygiene/tenants.policy by compiler/tests/golden.rs (BLESS=1).
 // Generated code for a policy with an origin set supplied at run time, against a
 // runtime without its `provided` feature: one build error, naming the feature.
-// Profile: default. Table format: 6.
+// Profile: default. Table format: 7.
 
 /// The compiled guestlist policy.
 #[allow(clippy::all, reason = "generated code")]
 pub static POLICY: ::guestlist::Policy = {
-    const _: () = ::guestlist::__private::check_table_format(6);
+    const _: () = ::guestlist::__private::check_table_format(7);
     static ROUTES: [::guestlist::Route; 1] = [
         ::guestlist::__private::route("/api/*", ::guestlist::__private::Option::Some(0), ::guestlist::Guards { csp: ::guestlist::__private::Option::None, headers: ::guestlist::__private::Option::None, csrf: ::guestlist::__private::Option::None, websocket: ::guestlist::__private::Option::None }),
     ];
