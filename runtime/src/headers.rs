@@ -60,6 +60,13 @@ pub trait HeaderLookup {
 
     /// All values of a header the policy names (a CSRF token header), by lowercase name.
     fn values_named<'s>(&'s self, name: &'s str) -> Self::Values<'s>;
+
+    /// Whether `X-Forwarded-Host` replaces the request's authority
+    /// ([`Layer::trust_forwarded_host`](crate::Layer::trust_forwarded_host)); off unless the
+    /// deployment says so.
+    fn forwarded_host(&self) -> bool {
+        false
+    }
 }
 
 /// Iterator for [`HeaderLookup`] on `[(name, value)]` slices.
@@ -154,6 +161,8 @@ pub(crate) struct Prepared<'a> {
     origins: [Option<&'a http::HeaderValue>; 2],
     /// The first `Access-Control-Request-Method` line, once the evaluator has looked it up.
     method: std::cell::Cell<Option<&'a http::HeaderValue>>,
+    /// `X-Forwarded-Host` replaces the authority.
+    forwarded_host: bool,
 }
 
 #[cfg(feature = "tower")]
@@ -168,7 +177,15 @@ impl<'a> Prepared<'a> {
             map,
             origins,
             method: std::cell::Cell::new(None),
+            forwarded_host: false,
         }
+    }
+
+    /// With `X-Forwarded-Host` replacing the authority when `on`.
+    #[inline]
+    pub(crate) fn forwarded_host(mut self, on: bool) -> Self {
+        self.forwarded_host = on;
+        self
     }
 
     /// The request's first `Origin` value.
@@ -224,6 +241,10 @@ impl HeaderLookup for Prepared<'_> {
         = PreparedValues<'s>
     where
         Self: 's;
+    #[inline]
+    fn forwarded_host(&self) -> bool {
+        self.forwarded_host
+    }
     #[inline]
     fn values<'s>(&'s self, name: RequestHeader) -> PreparedValues<'s> {
         match name {

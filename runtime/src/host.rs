@@ -28,13 +28,22 @@ pub enum RequestAuthority<'a> {
 
 impl<'a> RequestAuthority<'a> {
     /// Reads the authority of a request: `target` is the request target's authority (HTTP/2
-    /// `:authority`, an absolute-form request line), `forwarded` the `X-Forwarded-Host` lines
-    /// to use instead when the deployment trusts them (one line, one value; otherwise
-    /// ambiguous).
+    /// `:authority`, an absolute-form request line). When `headers` say the deployment trusts
+    /// `X-Forwarded-Host` ([`HeaderLookup::forwarded_host`]), that field replaces both (one
+    /// line, one value; otherwise ambiguous).
     pub fn read<H>(target: Option<&'a str>, headers: &'a H) -> RequestAuthority<'a>
     where
         H: HeaderLookup + ?Sized,
     {
+        if headers.forwarded_host() {
+            // One `X-Forwarded-Host` line with one value replaces the authority; anything
+            // else (none, two lines, a list) is ambiguous.
+            let mut v = headers.values_named("x-forwarded-host");
+            return match (v.next(), v.next()) {
+                (Some(h), None) if !h.is_empty() && !h.contains(&b',') => RequestAuthority::One(h),
+                _ => RequestAuthority::Ambiguous,
+            };
+        }
         let mut hosts = headers.values(RequestHeader::Host);
         let host = match (hosts.next(), hosts.next()) {
             (_, Some(_)) => return RequestAuthority::Ambiguous,

@@ -55,6 +55,7 @@ impl Shared {
 pub struct Layer {
     policy: Shared,
     secret: Option<Arc<CsrfSecret>>,
+    forwarded_host: bool,
 }
 
 impl Layer {
@@ -63,6 +64,7 @@ impl Layer {
         Layer {
             policy: Shared::Static(policy),
             secret: None,
+            forwarded_host: false,
         }
     }
 
@@ -71,6 +73,7 @@ impl Layer {
         Layer {
             policy: Shared::Arc(policy),
             secret: None,
+            forwarded_host: false,
         }
     }
 
@@ -79,6 +82,18 @@ impl Layer {
     /// [`Policy::needs_csrf_secret`] at start-up.
     pub fn csrf_secret(mut self, secret: CsrfSecret) -> Layer {
         self.secret = Some(Arc::new(secret));
+        self
+    }
+
+    /// Behind a proxy that sets `X-Forwarded-Host` (overwriting any a client sent): that
+    /// field replaces the request's authority for host selection, the CSRF same-origin
+    /// comparison and the WebSocket `same-origin` entry alike (spec/language.md, section 6a).
+    /// It must be one field line with one value: anything else (none, two lines, a list) is
+    /// refused with 400 `host-ambiguous` in a policy with host blocks, and is no origin's own
+    /// for the same-origin checks. Off by default: only the deployment knows whether its proxy
+    /// overwrites the field, and a client-supplied one would choose the host block.
+    pub fn trust_forwarded_host(mut self) -> Layer {
+        self.forwarded_host = true;
         self
     }
 }
@@ -91,6 +106,7 @@ impl<S> tower_layer::Layer<S> for Layer {
             inner,
             policy: self.policy.clone(),
             secret: self.secret.clone(),
+            forwarded_host: self.forwarded_host,
         }
     }
 }
@@ -101,6 +117,7 @@ pub struct Service<S> {
     inner: S,
     policy: Shared,
     secret: Option<Arc<CsrfSecret>>,
+    forwarded_host: bool,
 }
 
 #[cfg(feature = "tracing")]
@@ -161,7 +178,8 @@ where
                 guard: None,
             };
         }
-        let prepared = crate::headers::Prepared::with_origins(req.headers(), origins);
+        let prepared = crate::headers::Prepared::with_origins(req.headers(), origins)
+            .forwarded_host(self.forwarded_host);
         let authority = req.uri().authority().map(http::uri::Authority::as_str);
         let mut d = crate::decision::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
         let Ok(matched) = decide_handing_over(
@@ -478,6 +496,7 @@ impl<S> Service<S> {
             trailers: None,
             policy: self.policy.clone(),
             secret: self.secret.clone(),
+            forwarded_host: self.forwarded_host,
         });
         if too_large {
             // Refused by its length alone: nothing is read.
@@ -902,6 +921,7 @@ pin_project_lite::pin_project! {
         trailers: Option<http::HeaderMap>,
         policy: Shared,
         secret: Option<Arc<CsrfSecret>>,
+        forwarded_host: bool,
     }
 }
 
@@ -973,7 +993,8 @@ where
         let prepared = crate::headers::Prepared::with_origins(
             &parts.headers,
             crate::headers::origin_lines(&parts.headers),
-        );
+        )
+        .forwarded_host(*this.forwarded_host);
         let authority = parts.uri.authority().map(http::uri::Authority::as_str);
         let mut d = crate::decision::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
         let Ok(matched) = decide_handing_over(
