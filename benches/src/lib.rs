@@ -60,7 +60,8 @@ impl<B> Service<Request<B>> for Floor {
 
 mod policy_text;
 pub use policy_text::{
-    origins, pattern_policy_text, patterns, policy_text, provided_policy_text, STATIC_SIZES,
+    hosts_policy_text, origins, pattern_policy_text, patterns, policy_text, provided_policy_text,
+    STATIC_SIZES,
 };
 
 /// The benchmark policies as static tables, compiled by build.rs with
@@ -109,6 +110,13 @@ pub fn guestlist_provided_policy(n: usize, tenant_bound: bool) -> guestlist::Pol
         .expect("the entries are accepted");
     assert_eq!(report.entries, n);
     p
+}
+
+/// guestlist's layer over [`hosts_policy_text`] with `blocks` host blocks, built at run time.
+pub fn guestlist_hosts_service(blocks: usize) -> guestlist::Service<Floor> {
+    let p = compile(&hosts_policy_text(blocks));
+    assert_eq!(p.host_block_count(), blocks);
+    guestlist::Layer::shared(Arc::new(p)).layer(Floor)
 }
 
 /// guestlist's layer over [`guestlist_provided_policy`] (`Layer::shared`).
@@ -185,6 +193,7 @@ pub fn tower_http_service(n: usize) -> tower_http::cors::Cors<Floor> {
 #[derive(Clone, Debug)]
 pub struct Requests {
     origin: Bytes,
+    host: Option<HeaderValue>,
 }
 
 impl Requests {
@@ -195,6 +204,7 @@ impl Requests {
                 "https://tenant-{:05}.example.com",
                 n.saturating_sub(1)
             )),
+            host: None,
         }
     }
 
@@ -209,6 +219,7 @@ impl Requests {
                 "https://app.tenant-{:05}.example.com",
                 n.saturating_sub(1)
             )),
+            host: None,
         }
     }
 
@@ -228,7 +239,16 @@ impl Requests {
     pub fn get(&self) -> Request<NoBody> {
         let mut r = Request::new(NoBody);
         r.headers_mut().insert(header::ORIGIN, self.origin());
+        if let Some(h) = &self.host {
+            r.headers_mut().insert(header::HOST, h.clone());
+        }
         r
+    }
+
+    /// The same requests with `Host: host`.
+    pub fn with_host(mut self, host: &str) -> Requests {
+        self.host = Some(HeaderValue::from_str(host).unwrap());
+        self
     }
 
     /// A preflight for `PUT` with `content-type,x-auth-token`.
@@ -237,6 +257,9 @@ impl Requests {
         *r.method_mut() = Method::OPTIONS;
         let h = r.headers_mut();
         h.insert(header::ORIGIN, self.origin());
+        if let Some(host) = &self.host {
+            h.insert(header::HOST, host.clone());
+        }
         h.insert(
             header::ACCESS_CONTROL_REQUEST_METHOD,
             HeaderValue::from_static("PUT"),

@@ -54,5 +54,18 @@ fn policy_body(origin_lines: &str) -> String {
     src
 }
 
+/// The benchmark policy (1,000 origins) served under `blocks` host blocks
+/// (`h{i:05}.example.com`, each with `/*` and its own `/b{i:05}`, both under `cors api`) and
+/// at top level: the requests come to the last block's host.
+pub fn hosts_policy_text(blocks: usize) -> String {
+    let mut src = policy_with(&origins(1_000));
+    for i in 0..blocks {
+        src.push_str(&format!(
+            "host \"h{i:05}.example.com\" {{\n    route \"/*\" {{ cors api }}\n    route \"/b{i:05}\" {{ cors api }}\n}}\n"
+        ));
+    }
+    src
+}
+
 /// The list sizes compiled into static tables by build.rs.
 pub const STATIC_SIZES: [usize; 4] = [1, 100, 1_000, 10_000];

@@ -68,18 +68,23 @@ impl Regions {
             }
         }
         let block_count = blocks.iter().flatten().max().map_or(0, |m| m + 1);
+        // Each block's routes, with their indexes: one pass over the routes.
+        let mut by_block: Vec<Vec<(usize, &Route)>> = vec![Vec::new(); block_count];
+        for (i, (r, b)) in routes.iter().zip(blocks).enumerate() {
+            if let Some(list) = b.and_then(|b| by_block.get_mut(b)) {
+                list.push((i, r));
+            }
+        }
         let mut spans = Vec::with_capacity(patterns.len());
         let mut contributing: Vec<u32> = Vec::new();
         for u in &patterns {
             let start = contributing.len();
-            for block in 0..block_count {
-                let best = routes
+            for block in &by_block {
+                let best = block
                     .iter()
-                    .zip(blocks)
-                    .enumerate()
-                    .filter(|(_, (r, b))| **b == Some(block) && covers(r.pattern(), u))
-                    .max_by_key(|(_, (r, _))| specificity(r.pattern()));
-                if let Some((i, (r, _))) = best {
+                    .filter(|(_, r)| covers(r.pattern(), u))
+                    .max_by_key(|(_, r)| specificity(r.pattern()));
+                if let Some(&(i, r)) = best {
                     let seen = contributing
                         .get(start..)
                         .unwrap_or_default()
@@ -184,7 +189,11 @@ impl crate::Policy {
         path: &str,
     ) -> impl Iterator<Item = u32> + Clone + 's {
         let mut found: [&'s [u32]; 2] = [&[], &[]];
-        if !self.regions.spans.is_empty() {
+        if self.regions.spans.is_empty() {
+            // No host block contributes.
+        } else if let Ok(Some(p)) = crate::path::already_normal(path) {
+            found[0] = self.regions.for_path(p);
+        } else {
             let mut bufs = crate::path::PathBuffers::new();
             match crate::path::read_path(path, &mut bufs) {
                 Ok(crate::path::PathForm::Normal(p)) => found[0] = self.regions.for_path(p),

@@ -347,27 +347,52 @@ impl Policy {
     ) where
         H: HeaderLookup + ?Sized,
     {
-        let mut bufs = PathBuffers::new();
-        let form = match already_normal(rq.path) {
-            Ok(Some(p)) => Ok(PathForm::Normal(p)),
-            Ok(None) => read_path(rq.path, &mut bufs),
-            Err(e) => Err(e),
-        };
-        match form {
-            Ok(PathForm::Normal(p)) => {
-                let route = table.route_for_normal(p);
-                let hosts = self.regions.for_path(p);
-                let selected = route
-                    .and_then(|r| self.routes.get(r as usize))
-                    .map(|r| (r.cors, r.guards));
-                match route {
-                    Some(r) if contrib::alone(&self.routes, selected, hosts) => {
-                        self.decide_route(r, rq, d);
-                    }
-                    None if hosts.is_empty() => {}
-                    _ => self.decide_merged(route, None, [hosts, &[]], rq, d),
-                }
+        match already_normal(rq.path) {
+            Ok(Some(p)) => self.decide_contributing_normal(table, p, rq, d),
+            Ok(None) => self.decide_contributing_slow(table, rq, d),
+            Err(_) => self.refuse_path(Reason::PathInvalid, d),
+        }
+    }
+
+    /// [`Policy::decide_contributing`] for a structurally normal path `p`.
+    #[inline(always)]
+    fn decide_contributing_normal<'a, H>(
+        &'a self,
+        table: &RouteTable,
+        p: &[u8],
+        rq: &Request<'a, '_, H>,
+        d: &mut Decision<'a>,
+    ) where
+        H: HeaderLookup + ?Sized,
+    {
+        let route = table.route_for_normal(p);
+        let hosts = self.regions.for_path(p);
+        let selected = route
+            .and_then(|r| self.routes.get(r as usize))
+            .map(|r| (r.cors, r.guards));
+        match route {
+            Some(r) if contrib::alone(&self.routes, selected, hosts) => {
+                self.decide_route(r, rq, d);
             }
+            None if hosts.is_empty() => {}
+            _ => self.decide_merged(route, None, [hosts, &[]], rq, d),
+        }
+    }
+
+    /// [`Policy::decide_contributing`] for a path with escapes, `\`, `//` or a segment that
+    /// starts with `.`: read in stack buffers, out of line.
+    #[inline(never)]
+    fn decide_contributing_slow<'a, H>(
+        &'a self,
+        table: &RouteTable,
+        rq: &Request<'a, '_, H>,
+        d: &mut Decision<'a>,
+    ) where
+        H: HeaderLookup + ?Sized,
+    {
+        let mut bufs = PathBuffers::new();
+        match read_path(rq.path, &mut bufs) {
+            Ok(PathForm::Normal(p)) => self.decide_contributing_normal(table, p, rq, d),
             Ok(PathForm::TwoReadings { dot_segments, .. })
                 if dot_segments && self.non_normal == NonNormalPaths::Reject =>
             {

@@ -2,11 +2,7 @@
 //! `X-Forwarded-Host` value replaces the request's authority for host selection and the CSRF
 //! same-origin comparison; any other number of values is ambiguous (400 with host blocks).
 //! Off by default, when the field is ignored. Requests go through the real tower layer.
-#![expect(
-    clippy::unwrap_used,
-    clippy::panic,
-    reason = "tests fail by panicking"
-)]
+#![expect(clippy::unwrap_used, clippy::panic, reason = "tests fail by panicking")]
 
 use std::convert::Infallible;
 use std::future::{ready, Future, Ready};

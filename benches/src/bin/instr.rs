@@ -14,6 +14,9 @@
 //! static tables build.rs generated (what `include_policy!` gives), for N in STATIC_SIZES.
 //! `guestlist-provided` holds the same N origins in a set supplied at run time (`origins
 //! tenants provided`, filled by `replace_provided`); `-tenant` declares it `tenant-bound`.
+//! `guestlist-hosts` serves the 1,000-origin policy under N host blocks (`hosts_policy_text`)
+//! and the request goes to the last block's host; `floor-hosts` is the bare service with that
+//! request.
 #![expect(
     clippy::unwrap_used,
     clippy::panic,
@@ -22,9 +25,9 @@
 )]
 
 use guestlist_benches::{
-    guestlist_pattern_service, guestlist_provided_service, guestlist_service,
-    guestlist_static_pattern_service, guestlist_static_service, hand_pattern_service, hand_service,
-    run, tower_http_service, Floor, NoBody, Requests,
+    guestlist_hosts_service, guestlist_pattern_service, guestlist_provided_service,
+    guestlist_service, guestlist_static_pattern_service, guestlist_static_service,
+    hand_pattern_service, hand_service, run, tower_http_service, Floor, NoBody, Requests,
 };
 use http::{Request, Response};
 use tower_service::Service;
@@ -59,6 +62,9 @@ fn main() {
     );
     let reqs = if variant.ends_with("-pattern") {
         Requests::pattern_of(n)
+    } else if variant.ends_with("-hosts") {
+        // N host blocks, 1,000 origins; the request to the last block's host.
+        Requests::last_of(1_000).with_host(&format!("h{:05}.example.com", n - 1))
     } else {
         Requests::last_of(n)
     };
@@ -85,7 +91,8 @@ fn main() {
         }};
     }
     match variant.as_str() {
-        "floor" => go!(Floor, false),
+        "floor" | "floor-hosts" => go!(Floor, false),
+        "guestlist-hosts" => go!(guestlist_hosts_service(n), false),
         "guestlist" => go!(guestlist_service(n), false),
         "guestlist-cloned" => go!(guestlist_service(n), true),
         "guestlist-static" => go!(guestlist_static_service(n), false),
