@@ -528,6 +528,7 @@ fn contribution_step(c: &Contribution, websocket: bool) -> Step {
             "cors" if !websocket && c.kind != Kind::CsrfRejected => what.push(match &c.cors {
                 None if c.refused => "no cors policy: CORS is allowed on no host for this path, so it is refused here [hosts-disagree]".to_string(),
                 None => "no cors policy: CORS is allowed on no host for this path".to_string(),
+                Some(n) if c.refused => format!("cors policy `{n}` refused it: {}", c.reason.describe()),
                 Some(n) => format!("cors policy `{n}` must allow it too (by itself: {})", c.reason.describe()),
             }),
             _ => {}
@@ -713,9 +714,23 @@ pub fn explain_with(
         steps.push(Step {
             text: format!(
                 "the selected route has {}; CORS is allowed only where every host block's route for the path allows it, with the stricter settings{}",
-                match route.and_then(|x| x.cors()).and_then(|i| policy.cors_policies().get(i as usize)) {
-                    Some(c) => format!("cors policy `{}`", c.name()),
-                    None => "no cors policy".to_string(),
+                match (
+                    route.and_then(|x| x.cors()).and_then(|i| policy.cors_policies().get(i as usize)),
+                    d.route,
+                ) {
+                    (Some(c), Some(r)) => {
+                        let alone = policy.decide_route_alone(
+                            r,
+                            method,
+                            path,
+                            None,
+                            headers,
+                            secret,
+                            guestlist::FormBody::Read(&[]),
+                        );
+                        format!("cors policy `{}` (by itself: {})", c.name(), alone.reason.describe())
+                    }
+                    _ => "no cors policy".to_string(),
                 },
                 if d.reason == Reason::HostsDisagree {
                     " (a route without a cors policy, or a host without a route for the path, allows none)"
@@ -763,6 +778,8 @@ pub fn explain_with(
     // With two readings, the origin and preflight steps are the refusing reading's table's
     // (a reading with no cors policy has no such steps).
     let (cors, cprov) = match (d.readings, refused_by) {
+        // Each route's CORS verdict is its own step.
+        _ if host_cors => (None, None),
         (Some(_), _) if d.reason == Reason::ReadingsDisagree => (None, None),
         _ if d.reason == Reason::HostsDisagree => (None, None),
         (Some(r), Some(Reading::Normalised)) => (

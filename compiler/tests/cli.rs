@@ -1931,6 +1931,33 @@ fn explain_names_the_host_block_and_the_block_that_refused() {
         1,
         "{v}"
     );
+
+    // A preflight the api block's cors allows, refused by the tenants block's cors on the
+    // same path.
+    let args = [
+        "--method",
+        "OPTIONS",
+        "--path",
+        "/api/x",
+        "-H",
+        "Host: api.example.com",
+        "-H",
+        "Origin: https://app.example.com",
+        "-H",
+        "Access-Control-Request-Method: PUT",
+    ];
+    let v: serde_json::Value =
+        serde_json::from_slice(&explain_file(&f, &args, true).stdout).unwrap();
+    assert_eq!(v["kind"], "preflight-rejected");
+    let c = &v["host"]["contributing"][0];
+    assert_eq!(c["route"], "/*", "{v}");
+    assert_eq!(c["adds"], serde_json::json!(["cors"]), "{v}");
+    assert_eq!(c["policies"]["cors"], "public", "{v}");
+    assert_eq!(c["refused"], true, "{v}");
+    assert_eq!(c["reason_code"], "method-not-allowed", "{v}");
+    let out = text(&explain_file(&f, &args, false).stdout);
+    assert!(out.contains("host block \"*.tenants.example.com\" \"tenants.example.net:8443\"'s route \"/*\" decides too: cors policy `public` refused it: the requested method is not allowed\n   --> compiler/tests/fixtures/hosts.policy:29:12"), "{out}");
+    assert!(out.contains("the selected route has cors policy `app` (by itself: origin, method and headers are all allowed)"), "{out}");
 }
 
 /// No pattern matches: the top-level routes, and every block contributes; two `Host` lines:
