@@ -674,6 +674,16 @@ pub fn explain_with(
         steps.push(route_step(r.route, &norm.path, Some(Reading::Normalised)));
     } else if d.route.is_some() {
         steps.push(route_step(d.route, path, None));
+    } else if let Some(h) = host.as_ref().filter(|h| !h.contributing.is_empty()) {
+        // The other blocks' routes decide: their steps follow.
+        steps.push(Step {
+            text: match &h.block {
+                Some(b) => format!("no route of host block {} matches {path}", b.quoted()),
+                None => format!("no top-level route matches {path}"),
+            },
+            span: None,
+            reading: None,
+        });
     } else {
         steps.push(Step {
             text: format!("no route matches {path}: {}", d.reason.describe()),
@@ -713,7 +723,7 @@ pub fn explain_with(
     } else if host_cors && d.readings.is_none() {
         steps.push(Step {
             text: format!(
-                "the selected route has {}; CORS is allowed only where every host block's route for the path allows it, with the stricter settings{}",
+                "{}; CORS is allowed only where every host block's route for the path allows it, with the stricter settings{}",
                 match (
                     route.and_then(|x| x.cors()).and_then(|i| policy.cors_policies().get(i as usize)),
                     d.route,
@@ -728,9 +738,14 @@ pub fn explain_with(
                             secret,
                             guestlist::FormBody::Read(&[]),
                         );
-                        format!("cors policy `{}` (by itself: {})", c.name(), alone.reason.describe())
+                        format!(
+                            "the selected route has cors policy `{}` (by itself: {})",
+                            c.name(),
+                            alone.reason.describe()
+                        )
                     }
-                    _ => "no cors policy".to_string(),
+                    (None, Some(_)) => "the selected route has no cors policy".to_string(),
+                    (_, None) => "the request's host has no route for the path".to_string(),
                 },
                 if d.reason == Reason::HostsDisagree {
                     " (a route without a cors policy, or a host without a route for the path, allows none)"

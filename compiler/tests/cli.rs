@@ -2060,6 +2060,50 @@ fn explain_top_level_ambiguous_and_dispatched_hosts() {
     );
 }
 
+/// The selected block has no route for the path: the other blocks' routes decide, and CORS is
+/// refused (`hosts-disagree`).
+#[test]
+fn explain_a_host_block_without_a_route_for_the_path() {
+    let dir = tempdir("cli-hosts-assets");
+    let text_of = std::fs::read_to_string(root().join(hosts_fixture())).unwrap();
+    let policy = text_of.split("\ntest ").next().unwrap().replace(
+        "route \"/*\" {\n        cors  public",
+        "route \"/assets/*\" {\n        cors  public",
+    );
+    assert!(policy.contains("/assets/*"));
+    let p = dir.join("assets.policy");
+    std::fs::write(&p, policy).unwrap();
+    let args = [
+        "--method",
+        "POST",
+        "--path",
+        "/account/delete",
+        "-H",
+        "Host: x.tenants.example.com",
+        "-H",
+        "Sec-Fetch-Site: cross-site",
+    ];
+    let out = text(&explain_file(&p, &args, false).stdout);
+    assert!(out.contains("2. no route of host block \"*.tenants.example.com\" \"tenants.example.net:8443\" matches /account/delete\n3. guards follow the path on every host: host block \"api.example.com\"'s route \"/account/*\" decides too: csrf policy `app` refused it with 403"), "{out}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&explain_file(&p, &args, true).stdout).unwrap();
+    assert_eq!(v["route"], serde_json::Value::Null);
+    assert_eq!(v["host"]["contributing"][0]["refused"], true, "{v}");
+    let args = [
+        "--method",
+        "GET",
+        "--path",
+        "/api/x",
+        "-H",
+        "Host: x.tenants.example.com",
+        "-H",
+        "Origin: https://app.example.com",
+    ];
+    let out = text(&explain_file(&p, &args, false).stdout);
+    assert!(out.contains("4. the request's host has no route for the path; CORS is allowed only where every host block's route"), "{out}");
+    assert!(out.contains("[hosts-disagree]"), "{out}");
+}
+
 /// `test` blocks set the request's host with `host`.
 #[test]
 fn test_blocks_set_the_host() {
