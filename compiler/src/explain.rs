@@ -30,6 +30,74 @@ pub struct ReadingInfo {
     pub route: Option<String>,
 }
 
+/// A host block, as explain names it.
+#[derive(Debug, Clone)]
+pub struct BlockRef {
+    /// Its index among the policy's host blocks.
+    pub index: usize,
+    /// Its patterns, lowercase, as written.
+    pub patterns: Vec<String>,
+    /// The block's head.
+    pub span: Option<Span>,
+}
+
+impl BlockRef {
+    /// The patterns as the block's head writes them: `"a.example" "*.b.example"`.
+    pub fn quoted(&self) -> String {
+        self.patterns
+            .iter()
+            .map(|p| format!("\"{p}\""))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Another host block's route that a request was decided under besides the route its host
+/// selects (spec/language.md, section 6a: guards follow the path on every host).
+#[derive(Debug, Clone)]
+pub struct Contribution {
+    /// The host block.
+    pub block: BlockRef,
+    /// The route's pattern.
+    pub route: String,
+    /// The route's pattern in the policy.
+    pub span: Option<Span>,
+    /// For a path with two readings: the reading whose route this is (`None`: both's).
+    pub reading: Option<Reading>,
+    /// Its cors, csrf and websocket policy names.
+    pub cors: Option<String>,
+    /// Its csrf policy.
+    pub csrf: Option<String>,
+    /// Its websocket policy.
+    pub websocket: Option<String>,
+    /// What it adds to the selected route's decision, of `csrf`, `websocket` and `cors`: a
+    /// check, or a CORS table the answer must also satisfy (a route without a cors policy
+    /// refuses CORS).
+    pub adds: Vec<&'static str>,
+    /// What the route alone decides of the request.
+    pub kind: Kind,
+    /// Why.
+    pub reason: Reason,
+    /// Its check (or its missing cors policy) made the decision's refusal.
+    pub refused: bool,
+}
+
+/// What a request's authority made of it, in a policy with host blocks.
+#[derive(Debug, Clone)]
+pub struct HostInfo {
+    /// The request's one authority (its `Host`); `None` without one, or when ambiguous.
+    pub authority: Option<String>,
+    /// Two `Host` lines: refused with 400 (`host-rejected`, `host-ambiguous`).
+    pub ambiguous: bool,
+    /// The host block the authority selects; `None`: the top-level routes.
+    pub block: Option<BlockRef>,
+    /// The policy states `hosts dispatched-by-application`: the selected route decides alone.
+    pub dispatched: bool,
+    /// The other host blocks' routes for the path that add a check or a CORS table, in block
+    /// order.
+    pub contributing: Vec<Contribution>,
+}
+
 /// The decision for one request, with its reasons.
 #[derive(Debug, Clone)]
 pub struct Explanation {
@@ -62,6 +130,9 @@ pub struct Explanation {
     /// When an entry of a set supplied at run time allowed the origin: the set's name and the
     /// entry.
     pub supplied_entry: Option<(String, String)>,
+    /// In a policy with host blocks: the block the request's host selects and the other
+    /// blocks' routes it was decided under.
+    pub host: Option<HostInfo>,
 }
 
 /// What the CSRF token check made of a request.
@@ -228,6 +299,259 @@ fn method_ok(acrm: &str, cprov: Option<&crate::lower::CorsProv>) -> Step {
     }
 }
 
+/// The routes of `path`'s readings among host block `block`'s (`None`: the top level's):
+/// `(None, route)` for a structurally normal path, each reading's for one with two.
+fn block_routes(
+    policy: &guestlist::Policy,
+    block: Option<usize>,
+    path: &str,
+) -> Vec<(Option<Reading>, Option<u32>)> {
+    match policy.routes_in_block(block, path) {
+        Ok(guestlist::PathRoutes::Normal(r)) => vec![(None, r)],
+        Ok(guestlist::PathRoutes::TwoReadings {
+            as_sent,
+            normalised,
+            ..
+        }) if as_sent == normalised => vec![(None, as_sent)],
+        Ok(guestlist::PathRoutes::TwoReadings {
+            as_sent,
+            normalised,
+            ..
+        }) => vec![
+            (Some(Reading::AsSent), as_sent),
+            (Some(Reading::Normalised), normalised),
+        ],
+        Err(_) => Vec::new(),
+    }
+}
+
+/// What the request's host made of it (spec/language.md, section 6a); `None` in a policy
+/// without host blocks. `d` is the request's decision.
+fn host_info(
+    lowered: &Lowered,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    secret: Option<&guestlist::CsrfSecret>,
+    d: &guestlist::Decision<'_>,
+) -> Option<HostInfo> {
+    let policy = &lowered.policy;
+    if policy.host_block_count() == 0 {
+        return None;
+    }
+    let block_ref = |b: usize| BlockRef {
+        index: b,
+        patterns: lowered
+            .spec
+            .hosts
+            .get(b)
+            .map(|h| h.patterns.clone())
+            .unwrap_or_default(),
+        span: lowered.provenance.hosts.get(b).copied(),
+    };
+    let read = guestlist::RequestAuthority::read(None, headers);
+    let ambiguous = read == guestlist::RequestAuthority::Ambiguous;
+    let authority = read.get().map(show);
+    let selected = authority.as_deref().and_then(|a| policy.host_block(a));
+    let mut info = HostInfo {
+        authority,
+        ambiguous,
+        block: selected.map(block_ref),
+        dispatched: policy.hosts_dispatched(),
+        contributing: Vec::new(),
+    };
+    if ambiguous || info.dispatched || d.kind == Kind::PathRejected {
+        return Some(info);
+    }
+    let route = |r: u32| policy.routes().get(r as usize);
+    let tuple = |r: Option<u32>| {
+        r.and_then(route)
+            .map(|x| (x.cors(), x.guards().csrf, x.guards().websocket))
+            .unwrap_or_default()
+    };
+    let alone = |r: u32| {
+        policy.decide_route_alone(
+            r,
+            method,
+            path,
+            None,
+            headers,
+            secret,
+            guestlist::FormBody::Read(&[]),
+        )
+    };
+    let own = block_routes(policy, selected, path);
+    let mine = |reading: Option<Reading>| {
+        own.iter()
+            .find(|(x, _)| x.is_none() || reading.is_none() || *x == reading)
+            .and_then(|(_, r)| *r)
+    };
+    let refusal = matches!(
+        d.kind,
+        Kind::CsrfRejected
+            | Kind::WebsocketRejected
+            | Kind::ActualNotAllowed
+            | Kind::PreflightRejected
+    );
+    // A refusal the selected route (or a reading) makes by itself is its own.
+    let mut attributed = d.readings.is_some_and(|r| r.refused_by.is_some())
+        || own.iter().filter_map(|(_, r)| *r).any(|r| {
+            let a = alone(r);
+            a.kind == d.kind && a.reason == d.reason
+        });
+    for b in (0..policy.host_block_count()).filter(|&b| Some(b) != selected) {
+        for (reading, r) in block_routes(policy, Some(b), path) {
+            let (Some(r), Some(x)) = (r, r.and_then(route)) else {
+                continue;
+            };
+            let (cors, csrf, ws) = tuple(Some(r));
+            let (s_cors, s_csrf, s_ws) = tuple(mine(reading));
+            let mut adds = Vec::new();
+            if csrf.is_some() && csrf != s_csrf {
+                adds.push("csrf");
+            }
+            if ws.is_some() && ws != s_ws {
+                adds.push("websocket");
+            }
+            if cors != s_cors {
+                adds.push("cors");
+            }
+            if adds.is_empty() {
+                continue;
+            }
+            let a = alone(r);
+            let refused = refusal
+                && !attributed
+                && ((a.kind == d.kind && a.reason == d.reason)
+                    || (d.reason == Reason::HostsDisagree && cors.is_none()));
+            attributed |= refused;
+            let name = |i: Option<u32>, names: Vec<&str>| {
+                i.and_then(|i| names.get(i as usize).map(|n| n.to_string()))
+            };
+            info.contributing.push(Contribution {
+                block: block_ref(b),
+                route: x.pattern().to_string(),
+                span: lowered.provenance.routes.get(r as usize).map(|p| p.span),
+                reading,
+                cors: name(
+                    cors,
+                    policy.cors_policies().iter().map(|c| c.name()).collect(),
+                ),
+                csrf: name(
+                    csrf,
+                    policy.csrf_policies().iter().map(|c| c.name()).collect(),
+                ),
+                websocket: name(
+                    ws,
+                    policy
+                        .websocket_policies()
+                        .iter()
+                        .map(|c| c.name())
+                        .collect(),
+                ),
+                adds,
+                kind: a.kind,
+                reason: a.reason,
+                refused,
+            });
+        }
+    }
+    Some(info)
+}
+
+/// The steps for the request's host: the block it selects (before the route step).
+fn host_steps(h: &HostInfo, steps: &mut Vec<Step>) {
+    if h.ambiguous {
+        steps.push(Step {
+            text: "the request has two Host lines: its authority is ambiguous, so it is refused with 400 before any host block or route is chosen".into(),
+            span: None,
+            reading: None,
+        });
+        return;
+    }
+    let who = match &h.authority {
+        Some(a) => format!("host {a}"),
+        None => "the request has no Host".to_string(),
+    };
+    steps.push(match &h.block {
+        Some(b) => Step {
+            text: format!("{who} selects host block {}", b.quoted()),
+            span: b.span,
+            reading: None,
+        },
+        None => Step {
+            text: format!("{who}: top-level routes (no host pattern matches)"),
+            span: None,
+            reading: None,
+        },
+    });
+    if h.dispatched {
+        steps.push(Step {
+            text: "`hosts dispatched-by-application`: the application routes by host itself, so only the selected block's route decides".into(),
+            span: None,
+            reading: None,
+        });
+    }
+}
+
+/// The step for one contributing route: what it checked and what it made of the request.
+fn contribution_step(c: &Contribution, websocket: bool) -> Step {
+    let mut what = Vec::new();
+    for add in &c.adds {
+        match *add {
+            "csrf" if !websocket => {
+                let name = c.csrf.as_deref().unwrap_or("");
+                what.push(match (c.kind, c.refused) {
+                    (Kind::CsrfRejected, true) => format!(
+                        "csrf policy `{name}` refused it with 403: {}",
+                        c.reason.describe()
+                    ),
+                    (Kind::CsrfRejected, false) => format!(
+                        "csrf policy `{name}` would refuse it: {}",
+                        c.reason.describe()
+                    ),
+                    _ => format!("csrf policy `{name}` passes"),
+                });
+            }
+            "websocket" if websocket => {
+                let name = c.websocket.as_deref().unwrap_or("");
+                what.push(match c.kind {
+                    Kind::WebsocketRejected => format!(
+                        "websocket policy `{name}` {}: {}",
+                        if c.refused { "refused the handshake" } else { "would refuse the handshake" },
+                        c.reason.describe()
+                    ),
+                    _ => format!("websocket policy `{name}` allows the handshake"),
+                });
+            }
+            // A csrf refusal comes before CORS.
+            "cors" if !websocket && c.kind != Kind::CsrfRejected => what.push(match &c.cors {
+                None if c.refused => "no cors policy: CORS is allowed on no host for this path, so it is refused here [hosts-disagree]".to_string(),
+                None => "no cors policy: CORS is allowed on no host for this path".to_string(),
+                Some(n) if c.refused => format!("cors policy `{n}` refused it: {}", c.reason.describe()),
+                Some(n) => format!("cors policy `{n}` must allow it too (by itself: {})", c.reason.describe()),
+            }),
+            _ => {}
+        }
+    }
+    if what.is_empty() {
+        what.push(format!(
+            "its {} checks do not apply to this request",
+            c.adds.join(" and ")
+        ));
+    }
+    Step {
+        text: format!(
+            "guards follow the path on every host: host block {}'s route \"{}\" decides too: {}",
+            c.block.quoted(),
+            c.route,
+            what.join("; ")
+        ),
+        span: c.span,
+        reading: c.reading,
+    }
+}
+
 /// Decides `method path headers` against `lowered` and explains it; `Err` for a request HTTP
 /// cannot carry.
 pub fn explain(
@@ -265,6 +589,13 @@ pub fn explain_with(
         guestlist::FormBody::Read(&[]),
     );
     let mut steps = Vec::new();
+    let host = host_info(lowered, method, path, headers, secret, &d);
+    if let Some(h) = &host {
+        host_steps(h, &mut steps);
+    }
+    let by_host = host
+        .as_ref()
+        .is_some_and(|h| h.contributing.iter().any(|c| c.refused));
     let route = d.route.and_then(|i| policy.routes().get(i as usize));
     let cors = d.cors.and_then(|i| policy.cors_policies().get(i as usize));
     let cprov = d.cors.and_then(|i| prov.cors.get(i as usize));
@@ -320,7 +651,9 @@ pub fn explain_with(
             },
         }
     };
-    if d.kind == Kind::PathRejected {
+    if d.kind == Kind::HostRejected {
+        // Said by the host step.
+    } else if d.kind == Kind::PathRejected {
         steps.push(Step {
             text: format!(
                 "{path} is refused with 400 before any route: {}",
@@ -341,6 +674,16 @@ pub fn explain_with(
         steps.push(route_step(r.route, &norm.path, Some(Reading::Normalised)));
     } else if d.route.is_some() {
         steps.push(route_step(d.route, path, None));
+    } else if let Some(h) = host.as_ref().filter(|h| !h.contributing.is_empty()) {
+        // The other blocks' routes decide: their steps follow.
+        steps.push(Step {
+            text: match &h.block {
+                Some(b) => format!("no route of host block {} matches {path}", b.quoted()),
+                None => format!("no top-level route matches {path}"),
+            },
+            span: None,
+            reading: None,
+        });
     } else {
         steps.push(Step {
             text: format!("no route matches {path}: {}", d.reason.describe()),
@@ -359,14 +702,60 @@ pub fn explain_with(
     }
     let refused_by = d.readings.and_then(|r| r.refused_by);
     for (g, reading) in each {
-        let this = |r: Option<Reading>| reading.is_none() || refused_by.is_none() || r == reading;
+        let this = |r: Option<Reading>| {
+            !by_host && (reading.is_none() || refused_by.is_none() || r == reading)
+        };
         guard_steps(lowered, &d, g, reading, this(refused_by), &mut steps);
     }
+    let websocket = matches!(d.kind, Kind::WebsocketAllowed | Kind::WebsocketRejected);
+    for c in host.iter().flat_map(|h| &h.contributing) {
+        steps.push(contribution_step(c, websocket));
+    }
+    let host_cors = host
+        .iter()
+        .flat_map(|h| &h.contributing)
+        .any(|c| c.adds.contains(&"cors"));
     if matches!(
         d.kind,
         Kind::CsrfRejected | Kind::WebsocketRejected | Kind::WebsocketAllowed
     ) {
         // Decided before CORS.
+    } else if host_cors && d.readings.is_none() {
+        steps.push(Step {
+            text: format!(
+                "{}; CORS is allowed only where every host block's route for the path allows it, with the stricter settings{}",
+                match (
+                    route.and_then(|x| x.cors()).and_then(|i| policy.cors_policies().get(i as usize)),
+                    d.route,
+                ) {
+                    (Some(c), Some(r)) => {
+                        let alone = policy.decide_route_alone(
+                            r,
+                            method,
+                            path,
+                            None,
+                            headers,
+                            secret,
+                            guestlist::FormBody::Read(&[]),
+                        );
+                        format!(
+                            "the selected route has cors policy `{}` (by itself: {})",
+                            c.name(),
+                            alone.reason.describe()
+                        )
+                    }
+                    (None, Some(_)) => "the selected route has no cors policy".to_string(),
+                    (_, None) => "the request's host has no route for the path".to_string(),
+                },
+                if d.reason == Reason::HostsDisagree {
+                    " (a route without a cors policy, or a host without a route for the path, allows none)"
+                } else {
+                    ""
+                }
+            ),
+            span: d.route.and_then(|r| prov.routes.get(r as usize)).and_then(|p| p.cors_line),
+            reading: None,
+        });
     } else if let Some(r) = d
         .readings
         .filter(|r| r.cors != route.and_then(|x| x.cors()))
@@ -404,7 +793,10 @@ pub fn explain_with(
     // With two readings, the origin and preflight steps are the refusing reading's table's
     // (a reading with no cors policy has no such steps).
     let (cors, cprov) = match (d.readings, refused_by) {
+        // Each route's CORS verdict is its own step.
+        _ if host_cors => (None, None),
         (Some(_), _) if d.reason == Reason::ReadingsDisagree => (None, None),
+        _ if d.reason == Reason::HostsDisagree => (None, None),
         (Some(r), Some(Reading::Normalised)) => (
             r.cors.and_then(|i| policy.cors_policies().get(i as usize)),
             r.cors.and_then(|i| prov.cors.get(i as usize)),
@@ -579,6 +971,7 @@ pub fn explain_with(
         reason_code: d.reason.code(),
         csrf_token: TokenCheck::of(policy, &d),
         steps,
+        host,
     })
 }
 

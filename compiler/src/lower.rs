@@ -51,6 +51,8 @@ pub struct Provenance {
     pub csrf: Vec<Span>,
     /// Per WebSocket policy index: the block head.
     pub websocket: Vec<Span>,
+    /// Per host block index: the block head.
+    pub hosts: Vec<Span>,
 }
 
 /// A policy lowered for one profile: the runtime's tables, which decide requests, and what the
@@ -242,6 +244,7 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Tab
             headers: guards.header_prov,
             csrf: guards.csrf_prov,
             websocket: guards.ws_prov,
+            hosts: program.hosts.iter().map(|h| h.head_span).collect(),
         },
     })
 }

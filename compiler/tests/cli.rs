@@ -1808,3 +1808,381 @@ fn check_origins_and_the_runtime_accept_the_same_entries() {
     // Both sides accept some entries: the comparison is not of two refusals.
     assert!(accepted_somewhere >= 6, "{accepted_somewhere}");
 }
+
+/// Relative to the repository root, where the host tests run, so that lines read
+/// `compiler/tests/fixtures/hosts.policy:N:C`.
+fn hosts_fixture() -> PathBuf {
+    PathBuf::from("compiler/tests/fixtures/hosts.policy")
+}
+
+fn run_at_root(args: &[&str]) -> Output {
+    bin().current_dir(root()).args(args).output().unwrap()
+}
+
+/// `fixtures/hosts.policy` with `hosts dispatched-by-application` added, in a temporary file.
+fn hosts_dispatched_fixture(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(root().join(hosts_fixture())).unwrap();
+    // Its tests assume the guards follow the path; only the policy is wanted here.
+    let policy = text.split("\ntest ").next().unwrap();
+    let p = dir.join("dispatched.policy");
+    std::fs::write(&p, format!("hosts dispatched-by-application\n{policy}")).unwrap();
+    p
+}
+
+const CROSS_SITE_POST: [&str; 10] = [
+    "--method",
+    "POST",
+    "--path",
+    "/account/delete",
+    "-H",
+    "Host: x.tenants.example.com",
+    "-H",
+    "Origin: https://evil.example",
+    "-H",
+    "Sec-Fetch-Site: cross-site",
+];
+
+fn explain_file(file: &Path, args: &[&str], json: bool) -> Output {
+    let mut all = vec!["explain", file.to_str().unwrap()];
+    all.extend_from_slice(args);
+    if json {
+        all.extend_from_slice(&["--format", "json"]);
+    }
+    run_at_root(&all)
+}
+
+/// A cross-site POST to a tenant host is refused by the api block's csrf on the same path:
+/// explain names the block the host selected, and the other block's route that refused it,
+/// with their lines.
+#[test]
+fn explain_names_the_host_block_and_the_block_that_refused() {
+    let f = hosts_fixture();
+    let o = explain_file(&f, &CROSS_SITE_POST, false);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let sel = out
+        .find("1. host x.tenants.example.com selects host block \"*.tenants.example.com\" \"tenants.example.net:8443\"\n   --> compiler/tests/fixtures/hosts.policy:28:1")
+        .unwrap_or_else(|| panic!("{out}"));
+    let by = out
+        .find("guards follow the path on every host: host block \"api.example.com\"'s route \"/account/*\" decides too: csrf policy `app` refused it with 403: Sec-Fetch-Site says the request comes from another site\n   --> compiler/tests/fixtures/hosts.policy:20:12")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(sel < by, "{out}");
+    assert!(out.contains("result: csrf-rejected (403"), "{out}");
+    // The selected route's own step does not claim the refusal.
+    assert!(!out.contains("route \"/*\" matches /account/delete (longest matching prefix)\n   --> compiler/tests/fixtures/hosts.policy:29:12\n   |     route \"/*\" {\n2. csrf"), "{out}");
+
+    let o = explain_file(&f, &CROSS_SITE_POST, true);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let h = &v["host"];
+    assert_eq!(h["authority"], "x.tenants.example.com");
+    assert_eq!(h["ambiguous"], false);
+    assert_eq!(h["dispatched_by_application"], false);
+    assert_eq!(
+        h["block"],
+        serde_json::json!({
+            "patterns": ["*.tenants.example.com", "tenants.example.net:8443"],
+            "line": "compiler/tests/fixtures/hosts.policy:28:1",
+        })
+    );
+    assert_eq!(
+        h["contributing"],
+        serde_json::json!([{
+            "patterns": ["api.example.com"],
+            "host_line": "compiler/tests/fixtures/hosts.policy:19:1",
+            "route": "/account/*",
+            "line": "compiler/tests/fixtures/hosts.policy:20:12",
+            "reading": null,
+            "adds": ["csrf", "cors"],
+            "policies": {"cors": null, "csrf": "app", "websocket": null},
+            "kind": "csrf-rejected",
+            "reason_code": "csrf-cross-site",
+            "refused": true,
+        }])
+    );
+    assert_eq!(v["kind"], "csrf-rejected");
+    assert_eq!(v["route"], "/*");
+
+    // A same-origin POST passes the api block's csrf; its missing cors policy still refuses
+    // CORS on the tenant host.
+    let o = explain_file(
+        &f,
+        &[
+            "--method",
+            "POST",
+            "--path",
+            "/account/delete",
+            "-H",
+            "Host: x.tenants.example.com",
+            "-H",
+            "Origin: https://x.tenants.example.com",
+        ],
+        true,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["reason_code"], "hosts-disagree");
+    let c = &v["host"]["contributing"][0];
+    assert_eq!(
+        (c["refused"].clone(), c["kind"].clone()),
+        (true.into(), "not-cors".into()),
+        "{v}"
+    );
+    assert_eq!(
+        v["host"]["contributing"].as_array().unwrap().len(),
+        1,
+        "{v}"
+    );
+
+    // A preflight the api block's cors allows, refused by the tenants block's cors on the
+    // same path.
+    let args = [
+        "--method",
+        "OPTIONS",
+        "--path",
+        "/api/x",
+        "-H",
+        "Host: api.example.com",
+        "-H",
+        "Origin: https://app.example.com",
+        "-H",
+        "Access-Control-Request-Method: PUT",
+    ];
+    let v: serde_json::Value =
+        serde_json::from_slice(&explain_file(&f, &args, true).stdout).unwrap();
+    assert_eq!(v["kind"], "preflight-rejected");
+    let c = &v["host"]["contributing"][0];
+    assert_eq!(c["route"], "/*", "{v}");
+    assert_eq!(c["adds"], serde_json::json!(["cors"]), "{v}");
+    assert_eq!(c["policies"]["cors"], "public", "{v}");
+    assert_eq!(c["refused"], true, "{v}");
+    assert_eq!(c["reason_code"], "method-not-allowed", "{v}");
+    let out = text(&explain_file(&f, &args, false).stdout);
+    assert!(out.contains("host block \"*.tenants.example.com\" \"tenants.example.net:8443\"'s route \"/*\" decides too: cors policy `public` refused it: the requested method is not allowed\n   --> compiler/tests/fixtures/hosts.policy:29:12"), "{out}");
+    assert!(out.contains("the selected route has cors policy `app` (by itself: origin, method and headers are all allowed)"), "{out}");
+}
+
+/// No pattern matches: the top-level routes, and every block contributes; two `Host` lines:
+/// host-rejected; `hosts dispatched-by-application`: the selected block alone.
+#[test]
+fn explain_top_level_ambiguous_and_dispatched_hosts() {
+    let f = hosts_fixture();
+    let o = explain_file(
+        &f,
+        &[
+            "--method",
+            "POST",
+            "--path",
+            "/account/x",
+            "-H",
+            "Host: www.example.org",
+            "-H",
+            "Sec-Fetch-Site: cross-site",
+        ],
+        false,
+    );
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("1. host www.example.org: top-level routes (no host pattern matches)\n2. route \"/*\" matches /account/x"),
+        "{out}"
+    );
+    assert!(out.contains("host block \"api.example.com\"'s route \"/account/*\" decides too: csrf policy `app` refused it"), "{out}");
+    let o = explain_file(
+        &f,
+        &[
+            "--method",
+            "GET",
+            "--path",
+            "/api/x",
+            "-H",
+            "Host: www.example.org",
+        ],
+        true,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["host"]["block"], serde_json::Value::Null);
+    let routes: Vec<&str> = v["host"]["contributing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["route"].as_str().unwrap())
+        .collect();
+    assert_eq!(routes, ["/api/*", "/*"], "{v}");
+
+    let o = explain_file(
+        &f,
+        &[
+            "--method",
+            "GET",
+            "--path",
+            "/api/x",
+            "-H",
+            "Host: api.example.com",
+            "-H",
+            "Host: x.tenants.example.com",
+        ],
+        false,
+    );
+    let out = text(&o.stdout);
+    assert!(out.contains("result: host-rejected (400"), "{out}");
+    assert!(out.contains("[host-ambiguous]"), "{out}");
+    assert!(out.contains("1. the request has two Host lines"), "{out}");
+    let o = explain_file(
+        &f,
+        &[
+            "--method",
+            "GET",
+            "--path",
+            "/api/x",
+            "-H",
+            "Host: api.example.com",
+            "-H",
+            "Host: x.tenants.example.com",
+        ],
+        true,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["host"]["ambiguous"], true);
+    assert_eq!(v["host"]["authority"], serde_json::Value::Null);
+    assert_eq!(v["kind"], "host-rejected");
+
+    let dir = tempdir("cli-hosts");
+    let d = hosts_dispatched_fixture(&dir);
+    let o = explain_file(&d, &CROSS_SITE_POST, true);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["host"]["dispatched_by_application"], true, "{v}");
+    assert_eq!(v["host"]["contributing"], serde_json::json!([]));
+    assert_eq!(v["kind"], "actual-allowed", "{v}");
+    let o = explain_file(&d, &CROSS_SITE_POST, false);
+    assert!(
+        text(&o.stdout)
+            .contains("`hosts dispatched-by-application`: the application routes by host itself"),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
+/// The selected block has no route for the path: the other blocks' routes decide, and CORS is
+/// refused (`hosts-disagree`).
+#[test]
+fn explain_a_host_block_without_a_route_for_the_path() {
+    let dir = tempdir("cli-hosts-assets");
+    let text_of = std::fs::read_to_string(root().join(hosts_fixture())).unwrap();
+    let policy = text_of.split("\ntest ").next().unwrap().replace(
+        "route \"/*\" {\n        cors  public",
+        "route \"/assets/*\" {\n        cors  public",
+    );
+    assert!(policy.contains("/assets/*"));
+    let p = dir.join("assets.policy");
+    std::fs::write(&p, policy).unwrap();
+    let args = [
+        "--method",
+        "POST",
+        "--path",
+        "/account/delete",
+        "-H",
+        "Host: x.tenants.example.com",
+        "-H",
+        "Sec-Fetch-Site: cross-site",
+    ];
+    let out = text(&explain_file(&p, &args, false).stdout);
+    assert!(out.contains("2. no route of host block \"*.tenants.example.com\" \"tenants.example.net:8443\" matches /account/delete\n3. guards follow the path on every host: host block \"api.example.com\"'s route \"/account/*\" decides too: csrf policy `app` refused it with 403"), "{out}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&explain_file(&p, &args, true).stdout).unwrap();
+    assert_eq!(v["route"], serde_json::Value::Null);
+    assert_eq!(v["host"]["contributing"][0]["refused"], true, "{v}");
+    let args = [
+        "--method",
+        "GET",
+        "--path",
+        "/api/x",
+        "-H",
+        "Host: x.tenants.example.com",
+        "-H",
+        "Origin: https://app.example.com",
+    ];
+    let out = text(&explain_file(&p, &args, false).stdout);
+    assert!(out.contains("4. the request's host has no route for the path; CORS is allowed only where every host block's route"), "{out}");
+    assert!(out.contains("[hosts-disagree]"), "{out}");
+}
+
+/// `test` blocks set the request's host with `host`.
+#[test]
+fn test_blocks_set_the_host() {
+    let f = hosts_fixture();
+    let o = run_at_root(&["test", f.to_str().unwrap()]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", text(&o.stderr));
+    assert!(out.contains("5 passed, 0 failed"), "{out}");
+    // The same request with another host decides otherwise: the line is read.
+    let dir = tempdir("cli-test-host");
+    let p = dir.join("t.policy");
+    std::fs::write(&p, format!("import {:?}\ntest \"the tenant host refuses the api block's credentials\" {{\n    request GET \"/api/x\"\n    host \"x.tenants.example.com\"\n    header Origin \"https://app.example.com\"\n    expect actual-allowed\n}}\ntest \"no value\" {{\n    request GET \"/\"\n    host\n    expect not-cors\n}}\n", root().join(&f).to_str().unwrap())).unwrap();
+    let o = run_at_root(&["test", p.to_str().unwrap()]);
+    assert_ne!(o.status.code(), Some(0));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("GL0601") && err.contains("malformed `host` line"),
+        "{err}"
+    );
+    std::fs::write(&p, format!("import {:?}\ntest \"the tenant host's public cors and the api block's cors both allow\" {{\n    request GET \"/api/x\"\n    host \"x.tenants.example.com\"\n    header Origin \"https://app.example.com\"\n    expect actual-not-allowed\n}}\n", root().join(&f).to_str().unwrap())).unwrap();
+    let o = run_at_root(&["test", p.to_str().unwrap()]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("expected actual-not-allowed, got actual-allowed"),
+        "{out}"
+    );
+}
+
+/// `emit docs` groups the routes by host block and says how the blocks combine.
+#[test]
+fn docs_group_routes_by_host_block() {
+    let f = hosts_fixture();
+    let o = run_at_root(&["emit", "docs", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let md = text(&o.stdout);
+    let api = md.find("### Host block `api.example.com`\n\nDefined at `compiler/tests/fixtures/hosts.policy:19`. Matches: exactly `api.example.com`.").unwrap_or_else(|| panic!("{md}"));
+    let tenants = md.find("### Host block `*.tenants.example.com` `tenants.example.net:8443`\n\nDefined at `compiler/tests/fixtures/hosts.policy:28`. Matches: one or more labels under `tenants.example.com` (never `tenants.example.com` itself); exactly `tenants.example.net` on port 8443.").unwrap_or_else(|| panic!("{md}"));
+    let top = md.find("### Top-level routes").unwrap();
+    assert!(api < tenants && tenants < top, "{md}");
+    let account = md
+        .find("| `/account/*` | every path below `/account/` |")
+        .unwrap();
+    let public = md
+        .find("| `/*` | every path below `/` | `public` |")
+        .unwrap();
+    let default = md
+        .find("| `/*` | every path below `/` | — (no CORS headers) | — | `default` |")
+        .unwrap();
+    assert!(
+        api < account && account < tenants && tenants < public && public < top && top < default,
+        "{md}"
+    );
+    assert_eq!(
+        md.matches("**Guards from every block apply.**").count(),
+        2,
+        "{md}"
+    );
+    assert!(!md.contains("Dispatched by the application"), "{md}");
+    // The worked headers of a host block's cors policy name one of its hosts.
+    assert!(
+        md.contains("Host: tenant.tenants.example.com\nOrigin: https://any-site.example"),
+        "{md}"
+    );
+
+    let dir = tempdir("cli-docs-hosts");
+    let d = hosts_dispatched_fixture(&dir);
+    let o = run_at_root(&["emit", "docs", d.to_str().unwrap()]);
+    let md = text(&o.stdout);
+    assert_eq!(
+        md.matches("**Dispatched by the application** (`hosts dispatched-by-application`)")
+            .count(),
+        2,
+        "{md}"
+    );
+    assert!(
+        md.contains("a router per host serving only this block's paths"),
+        "{md}"
+    );
+    assert!(!md.contains("Guards from every block apply"), "{md}");
+    assert!(md.contains("decided under these routes alone"), "{md}");
+}

@@ -224,7 +224,7 @@ impl crate::Policy {
     }
 
     /// The routes of a request path's readings among host block `block`'s routes (`None`: the
-    /// top-level routes), as [`Policy::routes_for`] finds them among the top-level ones.
+    /// top-level routes), as [`Policy::routes_for`](crate::Policy::routes_for) finds them among the top-level ones.
     pub fn routes_in_block(
         &self,
         block: Option<usize>,

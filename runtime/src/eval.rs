@@ -178,6 +178,44 @@ impl Policy {
         d
     }
 
+    /// What route `route` alone decides of a request, as if it were the only route for the
+    /// path: its own websocket, csrf, token and CORS checks, none of another route's. Not
+    /// how a request is decided (that is [`Policy::decide_form`]); `guestlist explain`
+    /// reports with it which contributing route of a policy with host blocks (spec/language.md,
+    /// section 6a) refused a request, or what each one allows. A route index out of range
+    /// decides nothing (`no-route`).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the route, then the request's parts as decide_form takes them"
+    )]
+    pub fn decide_route_alone<'a, H>(
+        &'a self,
+        route: u32,
+        method: &str,
+        path: &str,
+        authority: Option<&'a str>,
+        headers: &'a H,
+        secret: Option<&CsrfSecret>,
+        form: FormBody<'_>,
+    ) -> Decision<'a>
+    where
+        H: HeaderLookup + ?Sized,
+    {
+        let mut d = Decision::new(Kind::NotCors, Reason::NoRoute);
+        if self.routes.get(route as usize).is_some() {
+            let request = Request {
+                method,
+                path,
+                authority,
+                headers,
+                secret,
+                form,
+            };
+            self.decide_route(route, &request, &mut d);
+        }
+        d
+    }
+
     /// [`Policy::decide_form`] into a decision the caller holds (the tower layer's, so the
     /// decision is never copied).
     #[expect(

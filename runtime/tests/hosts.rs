@@ -454,3 +454,55 @@ fn contributing_routes_are_each_blocks_route_for_the_path() {
         }
     }
 }
+
+/// `decide_route_alone` decides a request under one route's own checks: the contributing
+/// route that refused a request is the one whose check refuses it alone.
+#[test]
+fn a_route_alone_decides_by_its_own_checks() {
+    let p = guarded(false);
+    let index = |pattern: &str, block: Option<usize>| {
+        (0..p.routes().len())
+            .find(|&i| {
+                p.routes()[i].pattern() == pattern
+                    && matches!(p.routes_in_block(block, pattern.trim_end_matches('*')), Ok(guestlist::PathRoutes::Normal(Some(r))) if r as usize == i)
+            })
+            .map(|i| u32::try_from(i).unwrap())
+            .unwrap()
+    };
+    let account = index("/account/*", Some(0));
+    let tenant = index("/*", Some(1));
+    let h = [
+        ("host", "x.tenants.example.com"),
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ];
+    let alone = |r: u32| {
+        p.decide_route_alone(
+            r,
+            "POST",
+            "/account/delete",
+            None,
+            &h[..],
+            None,
+            guestlist::FormBody::Unread,
+        )
+    };
+    assert_eq!(
+        decide(&p, "POST", "/account/delete", &h).kind,
+        Kind::CsrfRejected
+    );
+    let a = alone(account);
+    assert_eq!(
+        (a.kind, a.reason),
+        (Kind::CsrfRejected, Reason::CsrfCrossSite)
+    );
+    assert_eq!(a.route, Some(account));
+    let t = alone(tenant);
+    assert_eq!((t.kind, t.route), (Kind::NotCors, Some(tenant)), "{t:?}");
+    // Out of range: nothing decided.
+    let none = alone(u32::MAX);
+    assert_eq!(
+        (none.kind, none.reason, none.route),
+        (Kind::NotCors, Reason::NoRoute, None)
+    );
+}

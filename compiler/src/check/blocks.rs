@@ -24,10 +24,11 @@ const CORS_SETTINGS: [&str; 7] = [
     "dangerously-allow",
 ];
 const ROUTE_SETTINGS: [&str; 5] = ["cors", "csp", "headers", "csrf", "websocket"];
-const TEST_SETTINGS: [&str; 8] = [
+const TEST_SETTINGS: [&str; 9] = [
     "request",
     "origins",
     "header",
+    "host",
     "profile",
     "expect",
     "expect-header",
@@ -529,6 +530,9 @@ impl Checker {
                 ("request", _) => bad(self, "METHOD \"/path\""),
                 ("header", [n, v]) if !n.quoted => headers.push((n.text.clone(), v.text.clone())),
                 ("header", _) => bad(self, "NAME \"value\""),
+                // The request's `Host` field line (spec/language.md, section 8).
+                ("host", [h]) => headers.push(("Host".to_string(), h.text.clone())),
+                ("host", _) => bad(self, "\"authority\""),
                 ("profile", [p]) if !p.quoted => profile = Some((p.text.clone(), p.span)),
                 ("profile", _) => bad(self, "NAME"),
                 ("expect", [k]) => match guestlist::Kind::from_name(&k.text) {

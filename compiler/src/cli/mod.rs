@@ -701,6 +701,41 @@ fn used_provided_sets(policy: &guestlist::Policy, e: &crate::explain::Explanatio
     out
 }
 
+/// `host` of `explain --format json` (README.md, "explain --format json").
+fn host_json(c: &Compilation, h: &crate::explain::HostInfo) -> serde_json::Value {
+    let line = |s: Option<crate::Span>| {
+        s.map(|sp| {
+            let (f, l, col) = c.sources.location(sp);
+            format!("{f}:{l}:{col}")
+        })
+    };
+    let contributing: Vec<_> = h
+        .contributing
+        .iter()
+        .map(|x| {
+            json!({
+                "patterns": x.block.patterns,
+                "host_line": line(x.block.span),
+                "route": x.route,
+                "line": line(x.span),
+                "reading": x.reading.map(guestlist::Reading::as_str),
+                "adds": x.adds,
+                "policies": { "cors": x.cors, "csrf": x.csrf, "websocket": x.websocket },
+                "kind": x.kind.as_str(),
+                "reason_code": x.reason.code(),
+                "refused": x.refused,
+            })
+        })
+        .collect();
+    json!({
+        "authority": h.authority,
+        "ambiguous": h.ambiguous,
+        "block": h.block.as_ref().map(|b| json!({ "patterns": b.patterns, "line": line(b.span) })),
+        "dispatched_by_application": h.dispatched,
+        "contributing": contributing,
+    })
+}
+
 #[expect(clippy::too_many_arguments, reason = "one argument per CLI option")]
 fn explain(
     files: &[PathBuf],
@@ -808,6 +843,11 @@ fn explain(
                     "refused_by".into(),
                     e.refused_by.map(guestlist::Reading::as_str).into(),
                 );
+            }
+            // A policy with host blocks: the block the host selects, and the other blocks'
+            // routes the request was decided under.
+            if let (Some(h), Some(obj)) = (&e.host, v.as_object_mut()) {
+                obj.insert("host".into(), host_json(&c, h));
             }
             // An entry of a set supplied at run time allowed the origin: where it came from.
             if let (Some((set, entry)), Some(obj)) = (&e.supplied_entry, v.as_object_mut()) {

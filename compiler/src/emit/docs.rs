@@ -118,6 +118,177 @@ fn header_block(
     out.push_str("```\n\n");
 }
 
+/// The route table: one row per route, with its policies when any route has a guard.
+fn route_table<'p>(
+    out: &mut String,
+    policy: &Policy,
+    routes: impl Iterator<Item = &'p guestlist::Route>,
+    guarded: bool,
+) {
+    if guarded {
+        out.push_str("| route | matches | cors policy | csp | headers | csrf | websocket |\n|---|---|---|---|---|---|---|\n");
+    } else {
+        out.push_str("| route | matches | cors policy |\n|---|---|---|\n");
+    }
+    for r in routes {
+        let matches = match r.pattern().strip_suffix('*') {
+            Some(p) => format!("every path below `{p}`"),
+            None => format!("exactly `{}`", r.pattern()),
+        };
+        let cors = r
+            .cors()
+            .and_then(|i| policy.cors_policies().get(i as usize))
+            .map_or("— (no CORS headers)".to_string(), |c| {
+                format!("`{}`", c.name())
+            });
+        let _ = write!(out, "| `{}` | {matches} | {cors} |", cell(r.pattern()));
+        if guarded {
+            let g = r.guards();
+            let name = |n: Option<&str>| n.map_or("—".to_string(), |n| format!("`{n}`"));
+            let _ = write!(
+                out,
+                " {} | {} | {} | {} |",
+                name(
+                    g.csp
+                        .and_then(|i| policy.csp_policies().get(i as usize))
+                        .map(|c| c.name())
+                ),
+                name(
+                    g.headers
+                        .and_then(|i| policy.header_sets().get(i as usize))
+                        .map(|c| c.name())
+                ),
+                name(
+                    g.csrf
+                        .and_then(|i| policy.csrf_policies().get(i as usize))
+                        .map(|c| c.name())
+                ),
+                name(
+                    g.websocket
+                        .and_then(|i| policy.websocket_policies().get(i as usize))
+                        .map(|c| c.name())
+                ),
+            );
+        }
+        out.push('\n');
+    }
+}
+
+/// A host block's patterns as its head writes them.
+fn quoted(patterns: &[String]) -> String {
+    patterns
+        .iter()
+        .map(|p| format!("`{p}`"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A host a pattern matches, for the worked headers: `*.example.com` gives
+/// `tenant.example.com`.
+fn sample_host(pattern: &str) -> String {
+    match pattern.strip_prefix("*.") {
+        Some(rest) => format!("tenant.{rest}"),
+        None => pattern.to_string(),
+    }
+}
+
+/// The routes of a policy with host blocks: a heading per block with its patterns and how
+/// its routes combine with the other blocks' (spec/language.md, section 6a), then the
+/// top-level routes.
+fn host_sections(
+    out: &mut String,
+    c: &Compilation,
+    lowered: &Lowered,
+    rows: &[(&guestlist::Route, Option<usize>)],
+    guarded: bool,
+) {
+    let policy = &lowered.policy;
+    let dispatched = policy.hosts_dispatched();
+    out.push_str(
+        "The request's host (the request target's authority, else its one `Host` field) selects \
+         a host block: an exact pattern first, then the `*.` pattern with the longest domain; a \
+         pattern without a port matches only a host without one. A host no pattern matches, and \
+         a request without a `Host`, get the top-level routes. Two `Host` lines are refused with \
+         400 (`host-ambiguous`).\n\n",
+    );
+    for (b, decl) in c.program.hosts.iter().enumerate() {
+        let patterns = lowered
+            .spec
+            .hosts
+            .get(b)
+            .map(|h| h.patterns.clone())
+            .unwrap_or_default();
+        let (f, l, _) = c.sources.location(decl.head_span);
+        let _ = writeln!(
+            out,
+            "### Host block {}\n\nDefined at `{f}:{l}`. Matches: {}.\n",
+            quoted(&patterns),
+            decl.patterns
+                .iter()
+                .map(|p| {
+                    let port = p.port.map_or(String::new(), |n| format!(" on port {n}"));
+                    if p.wildcard {
+                        format!(
+                            "one or more labels under `{}`{port} (never `{}` itself)",
+                            p.host, p.host
+                        )
+                    } else {
+                        format!("exactly `{}`{port}", p.host)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        if dispatched {
+            out.push_str(
+                "**Dispatched by the application** (`hosts dispatched-by-application`): a \
+                 request to these hosts is decided under this block's route for its path alone. \
+                 The policy requires that the application dispatches by host itself, a router \
+                 per host serving only this block's paths: a path served on these hosts that \
+                 this block has no route for gets none of its guards.\n\n",
+            );
+        } else {
+            out.push_str(
+                "**Guards from every block apply.** The application routes by path alone, so a \
+                 request to these hosts is decided under this block's route for its path and \
+                 under every other host block's route for that path: each of their csrf, token \
+                 and websocket checks runs, and CORS is allowed only where every one of those \
+                 routes allows it (with the stricter settings). The security headers and CSP \
+                 are this block's.\n\n",
+            );
+        }
+        route_table(
+            out,
+            policy,
+            rows.iter().filter(|(_, h)| *h == Some(b)).map(|(r, _)| *r),
+            guarded,
+        );
+        out.push('\n');
+    }
+    out.push_str("### Top-level routes\n\n");
+    if dispatched {
+        out.push_str(
+            "For a host no pattern matches, and a request without a `Host`: decided under these \
+             routes alone.\n\n",
+        );
+    } else {
+        out.push_str(
+            "For a host no pattern matches, and a request without a `Host`: decided under these \
+             routes and under every host block's route for the path.\n\n",
+        );
+    }
+    let top: Vec<&guestlist::Route> = rows
+        .iter()
+        .filter(|(_, h)| h.is_none())
+        .map(|(r, _)| *r)
+        .collect();
+    if top.is_empty() {
+        out.push_str("None: such requests get no route of their own.\n");
+    } else {
+        route_table(out, policy, top.into_iter(), guarded);
+    }
+}
+
 /// The path-form rule in words (spec/language.md, "Path forms").
 fn path_forms(mode: guestlist::NonNormalPaths) -> &'static str {
     match mode {
@@ -149,11 +320,13 @@ fn path_forms(mode: guestlist::NonNormalPaths) -> &'static str {
     }
 }
 
-fn route_for_cors(policy: &Policy, index: usize) -> Option<&guestlist::Route> {
+/// The first route using cors policy `index`, and its index.
+fn route_for_cors(policy: &Policy, index: usize) -> Option<(usize, &guestlist::Route)> {
     policy
         .routes()
         .iter()
-        .find(|r| r.cors() == u32::try_from(index).ok())
+        .enumerate()
+        .find(|(_, r)| r.cors() == u32::try_from(index).ok())
 }
 
 fn sample_path(pattern: &str) -> String {
@@ -280,52 +453,16 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> Result<St
         .routes()
         .iter()
         .any(|r| r.guards() != guestlist::Guards::NONE);
-    if guarded {
-        out.push_str("## Routes\n\n| route | matches | cors policy | csp | headers | csrf | websocket |\n|---|---|---|---|---|---|---|\n");
+    let rows: Vec<(&guestlist::Route, Option<usize>)> = policy
+        .routes()
+        .iter()
+        .zip(lowered.spec.routes.iter().map(|r| r.host))
+        .collect();
+    out.push_str("## Routes\n\n");
+    if policy.host_block_count() == 0 {
+        route_table(&mut out, policy, rows.iter().map(|(r, _)| *r), guarded);
     } else {
-        out.push_str("## Routes\n\n| route | matches | cors policy |\n|---|---|---|\n");
-    }
-    for r in policy.routes() {
-        let matches = match r.pattern().strip_suffix('*') {
-            Some(p) => format!("every path below `{p}`"),
-            None => format!("exactly `{}`", r.pattern()),
-        };
-        let cors = r
-            .cors()
-            .and_then(|i| policy.cors_policies().get(i as usize))
-            .map_or("— (no CORS headers)".to_string(), |c| {
-                format!("`{}`", c.name())
-            });
-        let _ = write!(out, "| `{}` | {matches} | {cors} |", cell(r.pattern()));
-        if guarded {
-            let g = r.guards();
-            let name = |n: Option<&str>| n.map_or("—".to_string(), |n| format!("`{n}`"));
-            let _ = write!(
-                out,
-                " {} | {} | {} | {} |",
-                name(
-                    g.csp
-                        .and_then(|i| policy.csp_policies().get(i as usize))
-                        .map(|c| c.name())
-                ),
-                name(
-                    g.headers
-                        .and_then(|i| policy.header_sets().get(i as usize))
-                        .map(|c| c.name())
-                ),
-                name(
-                    g.csrf
-                        .and_then(|i| policy.csrf_policies().get(i as usize))
-                        .map(|c| c.name())
-                ),
-                name(
-                    g.websocket
-                        .and_then(|i| policy.websocket_policies().get(i as usize))
-                        .map(|c| c.name())
-                ),
-            );
-        }
-        out.push('\n');
+        host_sections(&mut out, c, lowered, &rows, guarded);
     }
     out.push_str(
         "\nAn exact route beats every prefix route, and the longest prefix wins; escapes such as \
@@ -400,17 +537,30 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> Result<St
         );
         // Worked headers, computed by the evaluator.
         let _ = writeln!(out, "### Headers sent\n");
-        if let (Some(origin), Some(route)) = (sample_origin(cp), route_for_cors(policy, i)) {
+        if let (Some(origin), Some((ri, route))) = (sample_origin(cp), route_for_cors(policy, i)) {
             let path = sample_path(route.pattern());
+            // A route of a host block: the request names a host the block's first pattern
+            // matches.
+            let host: Vec<(String, String)> = lowered
+                .spec
+                .routes
+                .get(ri)
+                .and_then(|r| r.host)
+                .and_then(|b| lowered.spec.hosts.get(b))
+                .and_then(|h| h.patterns.first())
+                .map(|p| ("Host".to_string(), sample_host(p)))
+                .into_iter()
+                .collect();
             let method = cp
                 .methods()
                 .iter()
                 .find(|m| !is_safelisted_method(m))
                 .map_or("GET".to_string(), |m| m.to_string());
-            let mut pre = vec![
+            let mut pre = host.clone();
+            pre.extend([
                 ("Origin".to_string(), origin.clone()),
                 ("Access-Control-Request-Method".to_string(), method.clone()),
-            ];
+            ]);
             if let Some(h) = cp.headers().keys().first() {
                 pre.push((
                     "Access-Control-Request-Headers".into(),
@@ -425,7 +575,8 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> Result<St
                 "OPTIONS",
                 r,
             );
-            let act = vec![("Origin".to_string(), origin)];
+            let mut act = host.clone();
+            act.push(("Origin".to_string(), origin));
             let r = headers_of(policy, "GET", &path, &act)?;
             header_block(
                 &mut out,
@@ -435,7 +586,8 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> Result<St
                 r,
             );
             if !cp.any_origin() {
-                let bad = vec![("Origin".to_string(), "https://attacker.example".to_string())];
+                let mut bad = host.clone();
+                bad.push(("Origin".to_string(), "https://attacker.example".to_string()));
                 let r = headers_of(policy, "GET", &path, &bad)?;
                 header_block(
                     &mut out,
@@ -454,8 +606,13 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> Result<St
     out.push_str("## Origin × route\n\n");
     let routes: Vec<&guestlist::Route> = policy.routes().iter().collect();
     let _ = write!(out, "| origin |");
-    for r in &routes {
-        let _ = write!(out, " `{}` |", cell(r.pattern()));
+    for (r, host) in routes.iter().zip(&rows) {
+        // A host block's route: which block.
+        let block = host
+            .1
+            .and_then(|b| lowered.spec.hosts.get(b))
+            .map_or(String::new(), |h| format!(" on {}", quoted(&h.patterns)));
+        let _ = write!(out, " `{}`{} |", cell(r.pattern()), cell(&block));
     }
     out.push_str("\n|---|");
     for _ in &routes {
@@ -501,6 +658,12 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> Result<St
         out.push('\n');
     }
     out.push('\n');
+    if policy.host_block_count() > 0 && !policy.hosts_dispatched() {
+        out.push_str(
+            "Each column is its route's own cors policy. A request is allowed only where its \
+             host's route and every host block's route for its path allow it (see Routes).\n\n",
+        );
+    }
     // Findings.
     out.push_str("## Checker findings\n\n");
     let warnings: Vec<_> = c
