@@ -748,6 +748,44 @@ fn nginx_decides_like_the_runtime_with_host_blocks() {
         "differential (host blocks): {total} requests, {} mismatches",
         all.len()
     );
+    // What nginx answers by itself (spec/nginx.md, "Host blocks"): two `Host` lines, which the
+    // runtime refuses as host-ambiguous, and an HTTP/1.1 request without `Host`, which the
+    // runtime decides under the top-level routes: both 400, without `Guestlist-Reason`.
+    let c = Compilation::load(&[&file]).unwrap();
+    let lowered = c.lower("default").unwrap();
+    let dir = tempdir("hosts-by-nginx");
+    let server = start(
+        &bin,
+        &setup(&bin, &c, "default", &dir, Upstream::Return, false),
+    );
+    let h = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    };
+    let two = h(&[("Host", "api.example.com"), ("Host", "api.example.com")]);
+    let d = lowered.policy.decide("GET", "/api/x", two.as_slice());
+    assert_eq!(d.kind.as_str(), "host-rejected");
+    let (status, got) = support::send_line(server.addr, "GET /api/x HTTP/1.1", &two);
+    assert_eq!(status, 400);
+    assert!(!got.iter().any(|(n, _)| n == "guestlist-reason"), "{got:?}");
+    let none = h(&[("Origin", "https://b.example.com")]);
+    let d = lowered.policy.decide("GET", "/api/x", none.as_slice());
+    assert_eq!(d.kind.as_str(), "actual-allowed");
+    let (status, _) = support::send_line(server.addr, "GET /api/x HTTP/1.1", &none);
+    assert_eq!(status, 400);
+    let (status, got) = support::send_line(server.addr, "GET /api/x HTTP/1.0", &none);
+    assert_eq!(status, 200, "{got:?}");
+    for (line, host) in [
+        ("GET /api/x HTTP/1.1", "a..example.com"),
+        ("GET /api/x HTTP/1.1", ""),
+        ("GET /api/x HTTP/1.1", "a/b.example.com"),
+        ("GET http://u@api.example.com/x HTTP/1.1", "api.example.com"),
+    ] {
+        let (status, got) = support::send_line(server.addr, line, &h(&[("Host", host)]));
+        assert_eq!(status, 400, "{line} Host: {host}");
+        assert!(!got.iter().any(|(n, _)| n == "guestlist-reason"), "{got:?}");
+    }
     assert!(
         all.is_empty(),
         "{} mismatches between nginx and the runtime",

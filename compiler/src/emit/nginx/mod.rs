@@ -8,7 +8,11 @@
 //!   `guestlist-http.conf` inside the set's `map` (regenerated alone, then `nginx -s reload`);
 //! - `routes/<slug>.conf`: one snippet per route, included inside a `location {}`;
 //! - `guestlist-server.conf`: one `location` per route (exact `=`, prefix `^~`), included
-//!   inside a `server {}`; each includes its route snippet, then the upstream include.
+//!   inside a `server {}`; each includes its route snippet, then the upstream include. With
+//!   host blocks (spec/language.md, section 6a), one location per distinct route pattern,
+//!   serving every host: the block the request's authority selects (`$<ns>_hb`, from the
+//!   absolute-form target, else `$http_host`) chooses the answer inside it, and a target that
+//!   differs from `Host` gets 400 `host-ambiguous` at the server level.
 //!
 //! How the runtime's semantics map onto nginx:
 //! - exact origins: a hash `map` (fast at any size, but nginx compares string keys ignoring
@@ -384,7 +388,8 @@ pub fn emit(
          # longest prefix wins, on nginx's normalised path (decoded, `//` merged, dots resolved).\n\
          # Paths outside every route are left to your own locations.\n{TRAP}\n",
         if hosts.is_some() {
-            " pattern (of every host block and the top level; each serves every host)"
+            " pattern of any host block or the top level (each location serves\n\
+             # every host: the request's host block chooses its answer inside)"
         } else {
             ""
         }
