@@ -366,17 +366,25 @@ impl Writer {
                 Some(ps) => ps.join(" "),
                 None => "any other host, or none".to_string(),
             };
-            let routes: Vec<String> = distinct
+            let selected = hosts.best(policy, h.checked_sub(1), u);
+            let with: Vec<String> = distinct
                 .get(*i)
-                .map(|d| d.checks.iter().map(|&c| route_name(c)).collect())
+                .map(|d| {
+                    d.checks
+                        .iter()
+                        .filter(|&&c| Some(c) != selected)
+                        .map(|&c| route_name(c))
+                        .collect()
+                })
                 .unwrap_or_default();
             let _ = writeln!(
                 s,
-                "#   {who}: {}",
-                if routes.is_empty() {
-                    "no route".to_string()
+                "#   {who}: {}{}",
+                selected.map_or("no route".to_string(), route_name),
+                if with.is_empty() {
+                    String::new()
                 } else {
-                    routes.join(", ")
+                    format!("; with {}", with.join(", "))
                 }
             );
         }

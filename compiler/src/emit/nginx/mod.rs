@@ -384,12 +384,12 @@ pub fn emit(
     }
     let mut server = header(&format!(
         "# Include inside a `server {{}}`: `include {root}/guestlist-server.conf;`\n\
-         # One location per route{}, matched like the runtime: exact (`=`) beats prefix (`^~`), the\n\
+         # One location per route, matched like the runtime: exact (`=`) beats prefix (`^~`), the\n\
          # longest prefix wins, on nginx's normalised path (decoded, `//` merged, dots resolved).\n\
-         # Paths outside every route are left to your own locations.\n{TRAP}\n",
+         # Paths outside every route are left to your own locations.\n{}{TRAP}\n",
         if hosts.is_some() {
-            " pattern of any host block or the top level (each location serves\n\
-             # every host: the request's host block chooses its answer inside)"
+            "# With host blocks, one location per route pattern of any block or the top level: each\n\
+             # serves every host, and the request's host block chooses its answer inside.\n"
         } else {
             ""
         }
