@@ -112,10 +112,16 @@ impl Hosts {
     }
 
     /// The answer of route `ri` alone; no route (`None`): nothing governs the request.
-    pub(super) fn single(policy: &guestlist::Policy, ri: Option<usize>) -> Answer {
+    pub(super) fn single(&self, policy: &guestlist::Policy, ri: Option<usize>) -> Answer {
         match ri.and_then(|i| policy.routes().get(i).map(|r| (i, r))) {
-            Some((i, r)) => Answer::new([r.cors()], [i], (r.guards(), None), r.pattern()),
-            None => Answer::new([], [], (guestlist::Guards::NONE, None), ""),
+            Some((i, r)) => {
+                let name = match self.blocks.get(i).copied().flatten() {
+                    Some(b) => format!("route \"{}\" of host block {}", r.pattern(), b + 1),
+                    None => format!("top-level route \"{}\"", r.pattern()),
+                };
+                Answer::new([r.cors()], [i], (r.guards(), None), &name)
+            }
+            None => Answer::new([], [], (guestlist::Guards::NONE, None), "no route"),
         }
     }
 
@@ -135,15 +141,21 @@ impl Hosts {
                 .map_or((None, guestlist::Guards::NONE), |r| (r.cors(), r.guards()))
         };
         let name = |r: Option<usize>| {
-            r.and_then(|i| policy.routes().get(i))
-                .map_or(u.to_string(), |r| r.pattern().to_string())
+            let r = r.and_then(|i| policy.routes().get(i).map(|r| (i, r)));
+            match (r, h.checked_sub(1)) {
+                (Some((_, r)), Some(b)) => {
+                    format!("route \"{}\" of host block {}", r.pattern(), b + 1)
+                }
+                (Some((_, r)), None) => format!("top-level route \"{}\"", r.pattern()),
+                (None, _) => "no route".to_string(),
+            }
         };
         let cu = self.contributing(policy, u);
         let second = self.best(policy, block, u);
         let Some(a) = as_sent else {
             return match second {
-                Some(r) if Self::alone(policy, Some(r), &cu) => Self::single(policy, Some(r)),
-                None if cu.is_empty() => Self::single(policy, None),
+                Some(r) if Self::alone(policy, Some(r), &cu) => self.single(policy, Some(r)),
+                None if cu.is_empty() => self.single(policy, None),
                 _ => Answer::new(
                     std::iter::once(parts(second).0).chain(cu.iter().map(|&i| parts(Some(i)).0)),
                     second.into_iter().chain(cu.iter().copied()),
@@ -158,7 +170,7 @@ impl Hosts {
         let one_policy = first == second || parts(first) == parts(second);
         let one = first.or(second);
         if one_policy && Self::alone(policy, one, &ca) && Self::alone(policy, one, &cu) {
-            return Self::single(policy, one);
+            return self.single(policy, one);
         }
         let (gs, gn) = (parts(first).1, parts(second).1);
         Answer::new(
@@ -391,11 +403,11 @@ impl Writer {
         let own = distinct
             .first()
             .cloned()
-            .unwrap_or_else(|| Hosts::single(policy, None));
+            .unwrap_or_else(|| hosts.single(policy, None));
         if distinct.len() == 1 {
             if let [ri] = own.checks.as_slice() {
                 if let Some(r) = policy.routes().get(*ri) {
-                    if same(&own, &Hosts::single(policy, Some(*ri))) {
+                    if same(&own, &hosts.single(policy, Some(*ri))) {
                         match r.cors().and_then(|c| snippets.get(c as usize)) {
                             Some(c) => s.push_str(c),
                             None => s.push_str(

@@ -566,6 +566,76 @@ pub fn write(dir: &Path, files: &[File]) -> std::io::Result<Vec<std::path::PathB
 mod tests {
     use super::*;
 
+    fn emit_text(policy: &str) -> Result<Vec<File>, Unsupported> {
+        let c = Compilation::from_str("t.policy", policy);
+        assert!(!c.has_errors(), "{}", c.render());
+        let lowered = c.lower("default").map_err(|e| Unsupported(e.to_string()))?;
+        let opts = Options {
+            include_root: "/x".into(),
+            upstream_include: None,
+            generated_by: "test".into(),
+        };
+        emit(&c, &lowered, &opts)
+    }
+
+    #[test]
+    fn a_header_one_host_block_removes_alone_is_refused() {
+        let refused = emit_text(
+            "headers quiet {\n    remove  referrer-policy\n}\nhost \"a.example.com\" {\n    route \"/x/*\" { headers quiet }\n}\nroute \"/x/*\" { }\n",
+        );
+        let Err(e) = refused else {
+            panic!("emitted a policy nginx cannot carry");
+        };
+        assert!(e.to_string().contains("for some hosts only"), "{e}");
+        assert!(e.to_string().contains("of host block 1"), "{e}");
+        // Removed under every host: one answer, emitted.
+        assert!(emit_text(
+            "headers quiet {\n    remove  referrer-policy\n}\nhost \"a.example.com\" {\n    route \"/x/*\" { headers quiet }\n}\nroute \"/x/*\" { headers quiet }\n",
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn host_patterns_become_one_block_map() {
+        let files = emit_text(
+            "cors c {\n    allow-origins  \"https://app.example.com\"\n}\nhost \"api.example.com\" \"api.example.net:8443\" {\n    route \"/api/*\" { cors c }\n}\nhost \"*.example.com\" \"*.tenants.example.com\" {\n    route \"/api/*\" { }\n}\nroute \"/*\" { }\n",
+        )
+        .unwrap();
+        let http = &files
+            .iter()
+            .find(|f| f.path == "guestlist-http.conf")
+            .unwrap()
+            .text;
+        let map = http
+            .split("_hb {\n")
+            .nth(1)
+            .and_then(|m| m.split("\n}").next())
+            .unwrap();
+        let keys: Vec<&str> = map
+            .lines()
+            .map(|l| l.split_whitespace().next().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "default",
+                "\"api.example.com\"",
+                "\"api.example.com.\"",
+                "\"api.example.net:8443\"",
+                "\"api.example.net.:8443\"",
+                "\"~*^(?!\\[)(?:[^.:]+\\.)+tenants\\.example\\.com\\.?$\"",
+                "\"~*^(?!\\[)(?:[^.:]+\\.)+example\\.com\\.?$\"",
+            ]
+        );
+        // One location per distinct pattern.
+        let server = &files
+            .iter()
+            .find(|f| f.path == "guestlist-server.conf")
+            .unwrap()
+            .text;
+        assert_eq!(server.matches("location ^~ \"/api/\"").count(), 1);
+    }
+
     #[test]
     fn slugs_are_injective() {
         assert_eq!(slug("/api/*"), "prefix-api");

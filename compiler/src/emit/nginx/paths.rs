@@ -626,7 +626,10 @@ impl Writer {
                         hide.insert(n.clone());
                     }
                     PartnerRule::Refuse => {
-                        return Err(Unsupported(partner_refusal(n, false, partner(), pattern)))
+                        return Err(Unsupported(match keying {
+                            Keying::Readings(_) => partner_refusal(n, false, partner(), pattern),
+                            Keying::Label(_) => host_refusal(n, false, partner(), pattern),
+                        }))
                     }
                 }
             }
@@ -641,7 +644,10 @@ impl Writer {
                         hide.insert(n.clone());
                     }
                     PartnerRule::Refuse => {
-                        return Err(Unsupported(partner_refusal(n, true, partner(), pattern)))
+                        return Err(Unsupported(match keying {
+                            Keying::Readings(_) => partner_refusal(n, true, partner(), pattern),
+                            Keying::Label(_) => host_refusal(n, true, partner(), pattern),
+                        }))
                     }
                 }
             }
@@ -924,6 +930,16 @@ pub(super) fn partner_refusal(name: &str, removed: bool, partner: &str, route: &
     let verb = if removed { "removes" } else { "sets" };
     format!(
         "route \"{partner}\" {verb} `{name}`, which route \"{route}\" leaves to the upstream: nginx cannot hide `{name}` only for the paths of \"{route}\" that read as \"{partner}\" when sent (hiding a header for some requests passes on only its first line for the others, and nginx manages some headers itself)"
+    )
+}
+
+/// Why a header that the answer of some hosts only sets or removes cannot be applied (the
+/// emitter's refusal for a policy with host blocks).
+pub(super) fn host_refusal(name: &str, removed: bool, who: &str, route: &str) -> String {
+    let verb = if removed { "removes" } else { "sets" };
+    format!(
+        "on \"{route}\", {who} {verb} `{name}`, which the answer for other hosts leaves to the upstream: nginx cannot hide `{name}` for some hosts only (hiding a header for some requests passes on only its first line for the others, and nginx manages some headers itself); {} `{name}` in every host block's route for this path and the top-level one, or in none, or serve these routes through the Rust runtime (guestlist::Layer)",
+        if removed { "remove" } else { "set" }
     )
 }
 
