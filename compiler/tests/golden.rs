@@ -146,3 +146,43 @@ fn generated_code_with_a_provided_set_is_current() {
         p.display()
     );
 }
+
+/// The nginx files for a policy with host blocks (compiler/tests/fixtures/hosts-nginx.policy),
+/// committed under `examples/generated-hosts/nginx/` so that a change to what nginx is given
+/// for host blocks shows in review. Fails when a committed file is stale or left over;
+/// `BLESS=1` rewrites them.
+#[test]
+fn nginx_for_host_blocks_is_current() {
+    const HOSTS: &str = "guestlist emit nginx compiler/tests/fixtures/hosts-nginx.policy -o examples/generated-hosts/nginx --include-root /etc/nginx/guestlist --upstream-include /etc/nginx/guestlist-upstream.conf";
+    let input = "compiler/tests/fixtures/hosts-nginx.policy";
+    let c = Compilation::load_named(&[(root().join(input), input.to_string())]).unwrap();
+    assert!(!c.has_errors(), "{}", c.render());
+    let lowered = c.lower("default").unwrap();
+    let opts = emit::nginx::Options {
+        include_root: "/etc/nginx/guestlist".into(),
+        upstream_include: Some("/etc/nginx/guestlist-upstream.conf".into()),
+        generated_by: HOSTS.into(),
+    };
+    let files = emit::nginx::emit(&c, &lowered, &opts).unwrap();
+    let dir = root().join("examples/generated-hosts/nginx");
+    if std::env::var_os("BLESS").is_some() {
+        emit::nginx::write(&dir, &files).unwrap();
+    }
+    let mut stale = Vec::new();
+    for f in &files {
+        let p = dir.join(&f.path);
+        if std::fs::read_to_string(&p).ok().as_deref() != Some(f.text.as_str()) {
+            stale.push(f.path.clone());
+        }
+    }
+    for e in std::fs::read_dir(dir.join("routes")).unwrap() {
+        let name = format!("routes/{}", e.unwrap().file_name().to_string_lossy());
+        if !files.iter().any(|f| f.path == name) {
+            stale.push(name);
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "stale generated files (BLESS=1): {stale:?}"
+    );
+}

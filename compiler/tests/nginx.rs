@@ -241,6 +241,45 @@ fn requests(
             }
         }
     }
+    // Hosts: with host blocks, each pattern's own hosts and their case, trailing-dot and
+    // port variants, hosts under and beside each `*.` domain, and hosts no pattern names.
+    let mut hosts: Vec<String> = Vec::new();
+    for b in &c.program().hosts {
+        for p in &b.patterns {
+            let port = p.port.map_or(String::new(), |x| format!(":{x}"));
+            let names: Vec<String> = if p.wildcard {
+                ["a.", "deep.er.", "A.", "x-y.", ""]
+                    .iter()
+                    .map(|l| format!("{l}{}", p.host))
+                    .chain([format!("evil{}", p.host), format!("a..{}", p.host)])
+                    .collect()
+            } else {
+                vec![p.host.clone(), format!("www.{}", p.host)]
+            };
+            for n in names {
+                if n.contains("..") {
+                    // nginx answers 400 to a host with an empty label itself.
+                    continue;
+                }
+                // The host's own origins, so that the CSRF own-origin and WebSocket
+                // same-origin checks meet every variant of it.
+                if n.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                {
+                    origins.push(format!("https://{n}{port}"));
+                    origins.push(format!("http://{n}"));
+                }
+                hosts.push(format!("{n}{port}"));
+                hosts.push(format!("{}{port}", n.to_ascii_uppercase()));
+                hosts.push(format!("{n}.{port}"));
+                hosts.push(format!("{n}:443"));
+                if p.port.is_some() {
+                    hosts.push(n.clone());
+                    hosts.push(format!("{n}:0{}", p.port.unwrap_or(0)));
+                }
+            }
+        }
+    }
     let methods = [
         "GET", "GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "OPTIONS", "OPTIONS",
     ];
@@ -278,11 +317,57 @@ fn requests(
             h.push(("Origin".to_string(), o.clone()));
         }
         // The csrf and websocket checks read Host, Sec-Fetch-Site and Upgrade.
-        h.push((
-            "Host".into(),
+        let host = if !hosts.is_empty() && rng.chance(80) {
+            rng.pick(&hosts).clone()
+        } else {
             rng.pick(&["localhost", "site.example.com", "localhost:8080"])
-                .to_string(),
-        ));
+                .to_string()
+        };
+        // nginx answers 400 by itself to a target it cannot read (a bracket after the first
+        // byte, anything between `]` and the port) and to a path with dot segments or escapes
+        // before any configuration runs (spec/nginx.md): absolute-form requests keep to what
+        // it reads.
+        let readable = |t: &str| {
+            let (h, port) = match t.strip_prefix('[') {
+                Some(rest) => match rest.split_once(']') {
+                    Some((_, p)) => ("", p),
+                    None => ("[", ""),
+                },
+                None => t.split_at(t.find(':').unwrap_or(t.len())),
+            };
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                && (port.is_empty()
+                    || port
+                        .strip_prefix(':')
+                        .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())))
+        };
+        let plain = !path.contains('%') && !path.contains("//") && !path.contains("/.");
+        if !hosts.is_empty() && plain && rng.chance(15) {
+            // The request line in absolute form, naming this host or another; over HTTP/1.0
+            // without `Host` half the time.
+            let target = if rng.chance(50) {
+                host.clone()
+            } else {
+                rng.pick(&hosts).clone()
+            };
+            let target = if readable(&target) {
+                target
+            } else {
+                "readable.example.com".to_string()
+            };
+            h.push((TARGET.into(), target));
+            if rng.chance(50) {
+                h.push((HTTP10.into(), String::new()));
+            } else {
+                h.push(("Host".into(), host));
+            }
+        } else if !hosts.is_empty() && rng.chance(5) {
+            // No authority at all: HTTP/1.0 without `Host`.
+            h.push((HTTP10.into(), String::new()));
+        } else {
+            h.push(("Host".into(), host));
+        }
         if rng.chance(60) {
             let sfs = rng.pick(&[
                 "same-origin",
@@ -332,6 +417,12 @@ fn requests(
     }
     out
 }
+
+/// A pseudo header of a generated request: its request line is in absolute form, with this
+/// authority.
+const TARGET: &str = ":target";
+/// A pseudo header of a generated request: it is sent over HTTP/1.0.
+const HTTP10: &str = ":http/1.0";
 
 /// Whether a path is not structurally normal (a [`mutate`]d one, or one of the odd paths).
 fn is_mutated(p: &str) -> bool {
@@ -387,11 +478,89 @@ fn differential(
     let reqs = requests(&c, profile, n, seed, &entries);
     let mut kinds = std::collections::BTreeMap::new();
     for (m, p, h) in &reqs {
-        let e = guestlist_compiler::explain::explain(&lowered, m, p, h).unwrap();
-        *kinds.entry(e.kind.as_str()).or_insert(0) += 1;
-        let (status, got) = send(server.addr, m, p, h);
-        let mut want = e.headers.clone();
-        if e.reason_code == "path-invalid" {
+        // The request as sent: its request line, and its header fields without the pseudo
+        // headers.
+        let target = h.iter().find(|(n, _)| n == TARGET).map(|x| x.1.clone());
+        let http10 = h.iter().any(|(n, _)| n == HTTP10);
+        let fields: Vec<(String, String)> = h
+            .iter()
+            .filter(|(n, _)| !n.starts_with(':'))
+            .cloned()
+            .collect();
+        let host = fields
+            .iter()
+            .find(|(n, _)| n == "Host")
+            .map(|x| x.1.clone());
+        let line = format!(
+            "{m} {}{p} HTTP/1.{}",
+            target
+                .as_ref()
+                .map_or(String::new(), |t| format!("http://{t}")),
+            if http10 { 0 } else { 1 }
+        );
+        // The runtime decides an absolute-form request with the target's authority: one that
+        // differs from `Host` is refused (host-ambiguous); otherwise it is the request with
+        // `Host` set to that authority, which `explain` decides.
+        let mut asked = fields.clone();
+        let mut refused_host = false;
+        if let Some(t) = &target {
+            let d = lowered
+                .policy
+                .decide_with_authority(m, p, Some(t.as_str()), fields.as_slice());
+            refused_host = d.kind.as_str() == "host-rejected";
+            if host.is_none() {
+                asked.push(("Host".into(), t.clone()));
+            }
+        }
+        let e = guestlist_compiler::explain::explain(&lowered, m, p, &asked).unwrap();
+        if let Some(t) = &target {
+            let d = lowered
+                .policy
+                .decide_with_authority(m, p, Some(t.as_str()), fields.as_slice());
+            assert!(
+                refused_host || d.kind == e.kind,
+                "{line} {fields:?}: {} with the target, {} with Host",
+                d.kind.as_str(),
+                e.kind.as_str()
+            );
+            *kinds.entry("absolute-form").or_insert(0) += 1;
+        }
+        if host.is_none() && target.is_none() {
+            *kinds.entry("no authority").or_insert(0) += 1;
+        }
+        if lowered.policy.host_block_count() > 0 {
+            let authority = target.as_ref().or(host.as_ref());
+            let selected = if authority
+                .and_then(|a| lowered.policy.host_block(a))
+                .is_some()
+            {
+                "a host block's routes"
+            } else {
+                "the top-level routes"
+            };
+            *kinds.entry(selected).or_insert(0) += 1;
+        }
+        let (e_kind, e_status, e_headers, e_reason) = if refused_host {
+            (
+                "host-rejected",
+                Some(400),
+                vec![("guestlist-reason".to_string(), "host-ambiguous".to_string())],
+                "host-ambiguous",
+            )
+        } else {
+            (e.kind.as_str(), e.status, e.headers.clone(), e.reason_code)
+        };
+        *kinds.entry(e_kind).or_insert(0) += 1;
+        let (status, got) = if target.is_none() && !http10 {
+            send(server.addr, m, p, &fields)
+        } else {
+            let (status, mut hs) = support::send_line(server.addr, &line, &fields);
+            hs.retain(|(n, _)| support::is_policy_header(n));
+            hs.sort();
+            (status, hs)
+        };
+        let mut want = e_headers;
+        if e_reason == "path-invalid" {
             // nginx answers 400 itself to a path it cannot read, without the reason header
             // (spec/nginx.md).
             want.retain(|(n, _)| n != "guestlist-reason");
@@ -400,16 +569,14 @@ fn differential(
         if is_mutated(p) {
             *kinds.entry("non-normal paths").or_insert(0) += 1;
         }
-        let status_ok = match e.status {
+        let status_ok = match e_status {
             Some(s) => status == s,
             // Reaches the application: nginx must not answer by itself.
             None => !matches!(status, 0 | 204 | 400 | 403),
         };
         if !status_ok || got != want {
             mismatches.push(format!(
-                "{m} {p} {h:?}: guestlist {} {:?} {want:?}; nginx {status} {got:?}",
-                e.kind.as_str(),
-                e.status
+                "{line} {fields:?}: guestlist {e_kind} {e_status:?} {want:?}; nginx {status} {got:?}"
             ));
         }
     }
@@ -562,6 +729,101 @@ fn nginx_decides_like_the_runtime() {
         println!("MISMATCH {m}");
     }
     println!("differential: {total} requests, {} mismatches", all.len());
+    assert!(
+        all.is_empty(),
+        "{} mismatches between nginx and the runtime",
+        all.len()
+    );
+}
+
+#[test]
+fn nginx_decides_like_the_runtime_with_host_blocks() {
+    let Some(bin) = require_tool("nginx") else {
+        return;
+    };
+    let file = root().join("compiler/tests/fixtures/hosts-nginx.policy");
+    // The same policy, decided by the selected route alone.
+    let dispatched = tempdir("hosts-dispatched").join("hosts-dispatched.policy");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &dispatched,
+        format!("{text}\nhosts dispatched-by-application\n"),
+    )
+    .unwrap();
+    let required: &[&str] = &[
+        "actual-allowed",
+        "actual-not-allowed",
+        "preflight-ok",
+        "preflight-rejected",
+        "csrf-rejected",
+        "host-rejected",
+        "absolute-form",
+        "no authority",
+        "a host block's routes",
+        "the top-level routes",
+    ];
+    let mut total = 0;
+    let mut all = Vec::new();
+    let exact = root().join("compiler/tests/fixtures/hosts-exact.policy");
+    for (f, seed, n) in [
+        (&file, 21, 10000),
+        (&dispatched, 22, 10000),
+        (&exact, 23, 14000),
+    ] {
+        let (n, mismatches) = differential(&bin, f, "default", n, seed, required, &[]);
+        println!(
+            "{}: {n} requests, {} mismatches",
+            f.display(),
+            mismatches.len()
+        );
+        total += n;
+        all.extend(mismatches);
+    }
+    for m in all.iter().take(20) {
+        println!("MISMATCH {m}");
+    }
+    println!(
+        "differential (host blocks): {total} requests, {} mismatches",
+        all.len()
+    );
+    // What nginx answers by itself (spec/nginx.md, "Host blocks"): two `Host` lines, which the
+    // runtime refuses as host-ambiguous, and an HTTP/1.1 request without `Host`, which the
+    // runtime decides under the top-level routes: both 400, without `Guestlist-Reason`.
+    let c = Compilation::load(&[&file]).unwrap();
+    let lowered = c.lower("default").unwrap();
+    let dir = tempdir("hosts-by-nginx");
+    let server = start(
+        &bin,
+        &setup(&bin, &c, "default", &dir, Upstream::Return, false),
+    );
+    let h = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    };
+    let two = h(&[("Host", "api.example.com"), ("Host", "api.example.com")]);
+    let d = lowered.policy.decide("GET", "/api/x", two.as_slice());
+    assert_eq!(d.kind.as_str(), "host-rejected");
+    let (status, got) = support::send_line(server.addr, "GET /api/x HTTP/1.1", &two);
+    assert_eq!(status, 400);
+    assert!(!got.iter().any(|(n, _)| n == "guestlist-reason"), "{got:?}");
+    let none = h(&[("Origin", "https://b.example.com")]);
+    let d = lowered.policy.decide("GET", "/api/x", none.as_slice());
+    assert_eq!(d.kind.as_str(), "actual-allowed");
+    let (status, _) = support::send_line(server.addr, "GET /api/x HTTP/1.1", &none);
+    assert_eq!(status, 400);
+    let (status, got) = support::send_line(server.addr, "GET /api/x HTTP/1.0", &none);
+    assert_eq!(status, 200, "{got:?}");
+    for (line, host) in [
+        ("GET /api/x HTTP/1.1", "a..example.com"),
+        ("GET /api/x HTTP/1.1", ""),
+        ("GET /api/x HTTP/1.1", "a/b.example.com"),
+        ("GET http://u@api.example.com/x HTTP/1.1", "api.example.com"),
+    ] {
+        let (status, got) = support::send_line(server.addr, line, &h(&[("Host", host)]));
+        assert_eq!(status, 400, "{line} Host: {host}");
+        assert!(!got.iter().any(|(n, _)| n == "guestlist-reason"), "{got:?}");
+    }
     assert!(
         all.is_empty(),
         "{} mismatches between nginx and the runtime",

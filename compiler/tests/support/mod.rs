@@ -424,12 +424,23 @@ pub fn send_raw(
     path: &str,
     headers: &[(String, String)],
 ) -> (u16, Vec<(String, String)>) {
+    let mut all = headers.to_vec();
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        all.insert(0, ("Host".to_string(), "localhost".to_string()));
+    }
+    send_line(addr, &format!("{method} {path} HTTP/1.1"), &all)
+}
+
+/// Sends the request line `line` (any target and version) with exactly `headers`, and returns
+/// the status and every response header in the order sent (lowercase names).
+pub fn send_line(
+    addr: SocketAddr,
+    line: &str,
+    headers: &[(String, String)],
+) -> (u16, Vec<(String, String)>) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
-    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
-        req.push_str("Host: localhost\r\n");
-    }
+    let mut req = format!("{line}\r\nConnection: close\r\n");
     for (n, v) in headers {
         req.push_str(&format!("{n}: {v}\r\n"));
     }

@@ -43,15 +43,37 @@ impl Writer {
             &format!("{ns}_has_origin"),
             &[(q(""), "0".into()), ("default".into(), "1".into())],
         );
-        // The origin's host[:port] equals Host, byte for byte.
-        self.map(
-            &q("$http_origin|$http_host"),
-            &format!("{ns}_origin_is_host"),
-            &[
-                ("default".into(), "0".into()),
-                (q("~^[^|]*?://([^/?#@|]+)\\|\\1$"), "1".into()),
-            ],
-        );
+        if self.hosts {
+            // The origin's host[:port] is the request's one authority (`$<ns>_auth`), as the
+            // runtime compares them: the host ignoring ASCII case and one trailing dot, the
+            // port as written.
+            let host = "(\\[[^\\]/?#@|]*\\]|(?:[^\\[:/?#@|.]|[^\\[:/?#@|][^:/?#@|]*[^.:/?#@|])?)";
+            let dot = "(?:(?<!\\])\\.)?";
+            let port = "((?::[^:/?#@|]*)?)";
+            self.map(
+                &q(&format!("$http_origin|${ns}_auth")),
+                &format!("{ns}_origin_is_host"),
+                &[
+                    ("default".into(), "0".into()),
+                    (
+                        q(&format!(
+                            "~*^(?:(?!://)[^|])*://(?=[^|]){host}{dot}{port}\\|\\1{dot}\\2$"
+                        )),
+                        "1".into(),
+                    ),
+                ],
+            );
+        } else {
+            // The origin's host[:port] equals Host, byte for byte.
+            self.map(
+                &q("$http_origin|$http_host"),
+                &format!("{ns}_origin_is_host"),
+                &[
+                    ("default".into(), "0".into()),
+                    (q("~^[^|]*?://([^/?#@|]+)\\|\\1$"), "1".into()),
+                ],
+            );
+        }
     }
 
     /// The csrf verdict of route `ri` as a reason code (empty: the request passes).

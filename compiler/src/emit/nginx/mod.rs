@@ -8,7 +8,11 @@
 //!   `guestlist-http.conf` inside the set's `map` (regenerated alone, then `nginx -s reload`);
 //! - `routes/<slug>.conf`: one snippet per route, included inside a `location {}`;
 //! - `guestlist-server.conf`: one `location` per route (exact `=`, prefix `^~`), included
-//!   inside a `server {}`; each includes its route snippet, then the upstream include.
+//!   inside a `server {}`; each includes its route snippet, then the upstream include. With
+//!   host blocks (spec/language.md, section 6a), one location per distinct route pattern,
+//!   serving every host: the block the request's authority selects (`$<ns>_hb`, from the
+//!   absolute-form target, else `$http_host`) chooses the answer inside it, and a target that
+//!   differs from `Host` gets 400 `host-ambiguous` at the server level.
 //!
 //! How the runtime's semantics map onto nginx:
 //! - exact origins: a hash `map` (fast at any size, but nginx compares string keys ignoring
@@ -24,11 +28,13 @@
 //!
 //! Its parts, bottom up: `values` (nginx strings, the map writer), `origins` (origin
 //! matching), `provided` (sets supplied at run time), `cors` (a cors policy's maps and snippet) and `guards` (csrf, WebSocket, security
-//! headers and CSP), `paths` (path forms and the two readings of a path); this file checks
-//! what nginx cannot carry and lays out the files.
+//! headers and CSP), `paths` (path forms, the two readings of a path, and a location's
+//! answers), `hosts` (host blocks: the authority, the block it selects, and each location's
+//! answer by block); this file checks what nginx cannot carry and lays out the files.
 
 mod cors;
 mod guards;
+mod hosts;
 mod origins;
 mod paths;
 mod provided;
@@ -128,7 +134,14 @@ pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::
         }
     }
     let ids = paths::PolicyIds::new(policy);
-    for (ri, pi, name, removed) in paths::refused_partner_headers(policy, &ids) {
+    // With host blocks the emitter refuses such a header itself (the answers differ by host
+    // as well as by reading).
+    let refused = if policy.host_block_count() > 0 {
+        Vec::new()
+    } else {
+        paths::refused_partner_headers(policy, &ids)
+    };
+    for (ri, pi, name, removed) in refused {
         let (Some(r), Some(p)) = (policy.routes().get(ri), policy.routes().get(pi)) else {
             continue;
         };
@@ -255,6 +268,7 @@ pub fn emit(
     let policy = &lowered.policy;
     let ns = namespace(lowered);
     let mut w = Writer::new(ns.clone());
+    w.hosts = policy.host_block_count() > 0;
     let root = opts.include_root.trim_end_matches('/');
     check_value("include root", root)?;
     let header = |what: &str| {
@@ -356,46 +370,92 @@ pub fn emit(
             )),
         });
     }
-    // Route snippets and the server file.
+    // Route snippets and the server file. A policy with host blocks has one location per
+    // distinct route pattern, whose snippet serves every host.
+    let hosts = w.hosts.then(|| hosts::Hosts::new(policy, &lowered.spec));
+    let host_patterns: Vec<Vec<String>> = lowered
+        .spec
+        .hosts
+        .iter()
+        .map(|h| h.patterns.clone())
+        .collect();
+    if hosts.is_some() {
+        w.host_maps(&host_patterns, policy.hosts_dispatched());
+    }
     let mut server = header(&format!(
         "# Include inside a `server {{}}`: `include {root}/guestlist-server.conf;`\n\
          # One location per route, matched like the runtime: exact (`=`) beats prefix (`^~`), the\n\
          # longest prefix wins, on nginx's normalised path (decoded, `//` merged, dots resolved).\n\
-         # Paths outside every route are left to your own locations.\n{TRAP}\n"
-    ));
-    for (i, r) in policy.routes().iter().enumerate() {
-        let slug = slug(r.pattern());
-        check_value("route pattern", r.pattern())?;
-        let rel = format!("routes/{slug}.conf");
-        let partners = ids.partners(policy, i);
-        let body = if partners.is_empty() {
-            let mut body = match r.cors().and_then(|c| snippets.get(c as usize)) {
-                Some(s) => s.clone(),
-                None => "# This route has no cors policy: no CORS headers are added.\n".to_string(),
-            };
-            body.push_str(&w.route_guards(i, r, policy)?);
-            body
+         # Paths outside every route are left to your own locations.\n{}{TRAP}\n",
+        if hosts.is_some() {
+            "# With host blocks, one location per route pattern of any block or the top level: each\n\
+             # serves every host, and the request's host block chooses its answer inside.\n"
         } else {
-            w.route_with_readings(i, policy, &ids, &partners, &single)?
+            ""
+        }
+    ));
+    let count = hosts
+        .as_ref()
+        .map_or(policy.routes().len(), |h| h.patterns.len());
+    for i in 0..count {
+        let (pattern, body, origin) = match &hosts {
+            None => {
+                let Some(r) = policy.routes().get(i) else {
+                    continue;
+                };
+                let partners = ids.partners(policy, i);
+                let body = if partners.is_empty() {
+                    let mut body = match r.cors().and_then(|c| snippets.get(c as usize)) {
+                        Some(s) => s.clone(),
+                        None => "# This route has no cors policy: no CORS headers are added.\n"
+                            .to_string(),
+                    };
+                    body.push_str(&w.route_guards(i, r, policy)?);
+                    body
+                } else {
+                    w.route_with_readings(i, policy, &ids, &partners, &single)?
+                };
+                let origin = lowered
+                    .provenance
+                    .routes
+                    .get(i)
+                    .map_or_else(String::new, |p| {
+                        let (f, l, _) = sources.location(p.span);
+                        format!(" ({f}:{l})")
+                    });
+                (r.pattern().to_string(), body, origin)
+            }
+            Some(h) => {
+                let Some(u) = h.patterns.get(i) else {
+                    continue;
+                };
+                check_value("route pattern", u)?;
+                let body = w.host_location(i, u, h, policy, &host_patterns, &snippets, &single)?;
+                let places: Vec<String> = policy
+                    .routes()
+                    .iter()
+                    .zip(&lowered.provenance.routes)
+                    .filter(|(r, _)| r.pattern() == u)
+                    .map(|(_, p)| {
+                        let (f, l, _) = sources.location(p.span);
+                        format!("{f}:{l}")
+                    })
+                    .collect();
+                (u.clone(), body, format!(" ({})", places.join(", ")))
+            }
         };
-        let origin = lowered
-            .provenance
-            .routes
-            .get(i)
-            .map_or_else(String::new, |p| {
-                let (f, l, _) = sources.location(p.span);
-                format!(" ({f}:{l})")
-            });
+        let slug = slug(&pattern);
+        check_value("route pattern", &pattern)?;
+        let rel = format!("routes/{slug}.conf");
         files.push(File {
             path: rel.clone(),
             text: header(&format!(
-                "# Route \"{}\"{origin}. Include inside your `location {{}}` for it:\n#     include {root}/{rel};\n# The 400 for a path with dot segments is in guestlist-server.conf (include it in the\n# server, or the route snippets alone let such paths through).\n{TRAP}\n{body}",
-                r.pattern()
+                "# Route \"{pattern}\"{origin}. Include inside your `location {{}}` for it:\n#     include {root}/{rel};\n# The 400 for a path with dot segments is in guestlist-server.conf (include it in the\n# server, or the route snippets alone let such paths through).\n{TRAP}\n{body}"
             )),
         });
-        let (modifier, path) = match r.pattern().strip_suffix('*') {
+        let (modifier, path) = match pattern.strip_suffix('*') {
             Some(p) => ("^~", p),
-            None => ("=", r.pattern()),
+            None => ("=", pattern.as_str()),
         };
         let _ = writeln!(
             server,
@@ -409,7 +469,21 @@ pub fn emit(
         server.push_str("}\n");
     }
     if !policy.routes().is_empty() {
-        w.paths(policy, &ids, &mut server)?;
+        let locations: Vec<(&str, usize)> = match &hosts {
+            None => policy
+                .routes()
+                .iter()
+                .zip(&ids.of_route)
+                .map(|(r, &id)| (r.pattern(), id))
+                .collect(),
+            Some(h) => h
+                .patterns
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.as_str(), i + 1))
+                .collect(),
+        };
+        w.paths(&locations, &mut server)?;
     }
     // nginx builds one hash of every variable; a policy with many routes or policies
     // defines more than its defaults hold without a warning, and their names are long.
@@ -491,6 +565,76 @@ pub fn write(dir: &Path, files: &[File]) -> std::io::Result<Vec<std::path::PathB
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn emit_text(policy: &str) -> Result<Vec<File>, Unsupported> {
+        let c = Compilation::from_str("t.policy", policy);
+        assert!(!c.has_errors(), "{}", c.render());
+        let lowered = c.lower("default").map_err(|e| Unsupported(e.to_string()))?;
+        let opts = Options {
+            include_root: "/x".into(),
+            upstream_include: None,
+            generated_by: "test".into(),
+        };
+        emit(&c, &lowered, &opts)
+    }
+
+    #[test]
+    fn a_header_one_host_block_removes_alone_is_refused() {
+        let refused = emit_text(
+            "headers quiet {\n    remove  referrer-policy\n}\nhost \"a.example.com\" {\n    route \"/x/*\" { headers quiet }\n}\nroute \"/x/*\" { }\n",
+        );
+        let Err(e) = refused else {
+            panic!("emitted a policy nginx cannot carry");
+        };
+        assert!(e.to_string().contains("for some hosts only"), "{e}");
+        assert!(e.to_string().contains("of host block 1"), "{e}");
+        // Removed under every host: one answer, emitted.
+        assert!(emit_text(
+            "headers quiet {\n    remove  referrer-policy\n}\nhost \"a.example.com\" {\n    route \"/x/*\" { headers quiet }\n}\nroute \"/x/*\" { headers quiet }\n",
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn host_patterns_become_one_block_map() {
+        let files = emit_text(
+            "cors c {\n    allow-origins  \"https://app.example.com\"\n}\nhost \"api.example.com\" \"api.example.net:8443\" {\n    route \"/api/*\" { cors c }\n}\nhost \"*.example.com\" \"*.tenants.example.com\" {\n    route \"/api/*\" { }\n}\nroute \"/*\" { }\n",
+        )
+        .unwrap();
+        let http = &files
+            .iter()
+            .find(|f| f.path == "guestlist-http.conf")
+            .unwrap()
+            .text;
+        let map = http
+            .split("_hb {\n")
+            .nth(1)
+            .and_then(|m| m.split("\n}").next())
+            .unwrap();
+        let keys: Vec<&str> = map
+            .lines()
+            .map(|l| l.split_whitespace().next().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "default",
+                "\"api.example.com\"",
+                "\"api.example.com.\"",
+                "\"api.example.net:8443\"",
+                "\"api.example.net.:8443\"",
+                "\"~*^(?!\\[)(?:[^.:]+\\.)+tenants\\.example\\.com\\.?$\"",
+                "\"~*^(?!\\[)(?:[^.:]+\\.)+example\\.com\\.?$\"",
+            ]
+        );
+        // One location per distinct pattern.
+        let server = &files
+            .iter()
+            .find(|f| f.path == "guestlist-server.conf")
+            .unwrap()
+            .text;
+        assert_eq!(server.matches("location ^~ \"/api/\"").count(), 1);
+    }
 
     #[test]
     fn slugs_are_injective() {

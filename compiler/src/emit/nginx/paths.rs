@@ -20,7 +20,7 @@ pub(super) struct PolicyIds {
     /// Each id's (cors, guards); id 0 is no policy.
     tuples: Vec<(Option<u32>, guestlist::Guards)>,
     /// Each route's id.
-    of_route: Vec<usize>,
+    pub(super) of_route: Vec<usize>,
 }
 
 impl PolicyIds {
@@ -80,6 +80,61 @@ impl PolicyIds {
     }
 }
 
+/// One answer of a location: the routes a request is decided under (the runtime's
+/// `decide_route`, or `decide_merged` for a path with two readings or in a policy with host
+/// blocks), as the emitter writes them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Answer {
+    /// The cors policy of each route decided under, in the runtime's order, each once
+    /// (`None`: a route without one, or no route, which allows nothing).
+    pub(super) cors: Vec<Option<u32>>,
+    /// The routes whose websocket and csrf checks run, in order, each once.
+    pub(super) checks: Vec<usize>,
+    /// The guards whose security headers and CSP are sent: the selected route's (the as-sent
+    /// reading's), and the normalised reading's when it differs.
+    pub(super) headers: (guestlist::Guards, Option<guestlist::Guards>),
+    /// The route pattern that names the answer in messages.
+    pub(super) name: String,
+}
+
+impl Answer {
+    /// An answer from its routes' cors policies and checks, in order (repeats dropped).
+    pub(super) fn new(
+        cors: impl IntoIterator<Item = Option<u32>>,
+        checks: impl IntoIterator<Item = usize>,
+        headers: (guestlist::Guards, Option<guestlist::Guards>),
+        name: &str,
+    ) -> Answer {
+        let mut c = Vec::new();
+        for x in cors {
+            if !c.contains(&x) {
+                c.push(x);
+            }
+        }
+        let mut k = Vec::new();
+        for x in checks {
+            if !k.contains(&x) {
+                k.push(x);
+            }
+        }
+        Answer {
+            cors: c,
+            checks: k,
+            headers,
+            name: name.to_string(),
+        }
+    }
+}
+
+/// How a location selects among its answers.
+pub(super) enum Keying {
+    /// Route `ri`'s: by the as-sent reading's policy id (`$<ns>_sent`), for a path that is
+    /// not structurally normal.
+    Readings(usize),
+    /// By the variable named, which holds the answer's label (empty: the location's own).
+    Label(String),
+}
+
 impl Writer {
     /// The path rules at the server level (spec/language.md, "Path forms"): the raw path's
     /// form (`$request_uri`, cut at `?`), the as-sent reading's policy id (the route patterns
@@ -88,10 +143,11 @@ impl Writer {
     /// as-sent reading's id picks the answer (nothing is served from a named location, so
     /// your own locations keep applying). nginx itself answers 400 to a path it cannot read
     /// (an invalid escape, `%00`, `..` above the root).
+    /// `locations` are the route patterns with the id the as-sent reading's map gives each:
+    /// the policy id of a route, or in a policy with host blocks the location's (from 1).
     pub(super) fn paths(
         &mut self,
-        policy: &guestlist::Policy,
-        ids: &PolicyIds,
+        locations: &[(&str, usize)],
         server: &mut String,
     ) -> Result<(), Unsupported> {
         let ns = self.ns.clone();
@@ -121,26 +177,26 @@ impl Writer {
         self.map("$request_uri", &format!("{ns}_form"), &form);
         // Routes in the runtime's order of precedence: exact routes, then prefixes, longest
         // first.
-        let mut order: Vec<usize> = (0..policy.routes().len()).collect();
+        let mut order: Vec<usize> = (0..locations.len()).collect();
         order.sort_by_key(|&i| {
-            let r = policy.routes().get(i);
+            let r = locations.get(i).map(|l| l.0);
             (
-                r.is_some_and(|r| r.is_prefix()),
-                std::cmp::Reverse(r.map_or(0, |r| r.pattern().len())),
+                r.is_some_and(|r| r.ends_with("/*")),
+                std::cmp::Reverse(r.map_or(0, str::len)),
                 i,
             )
         });
         let mut sent = vec![("default".to_string(), "0".to_string())];
         for &i in &order {
-            let (Some(r), Some(&t)) = (policy.routes().get(i), ids.of_route.get(i)) else {
+            let Some(&(pattern, t)) = locations.get(i) else {
                 continue;
             };
-            check_value("route pattern", r.pattern())?;
-            let raw = match r.pattern().strip_suffix('*') {
+            check_value("route pattern", pattern)?;
+            let raw = match pattern.strip_suffix('*') {
                 Some(prefix) => format!("^{}", as_sent_re(prefix)),
-                None => format!("^{}(?:[?#]|$)", as_sent_re(r.pattern())),
+                None => format!("^{}(?:[?#]|$)", as_sent_re(pattern)),
             };
-            let _ = writeln!(self.http, "# route \"{}\"", r.pattern());
+            let _ = writeln!(self.http, "# route \"{pattern}\"");
             sent.push((q(&format!("~{raw}")), t.to_string()));
         }
         let _ = writeln!(
@@ -150,14 +206,28 @@ impl Writer {
         self.map("$request_uri", &format!("{ns}_sent"), &sent);
         // The jump's target: for a path with dot segments the 400; for every other 418 (one of
         // your own locations answering 418) a named location that answers 418 again.
-        self.map(
-            &format!("${ns}_form"),
-            &format!("{ns}_path"),
-            &[
-                ("default".to_string(), q(&format!("@{ns}_teapot"))),
-                (q("dots"), q(&format!("@{ns}_not_normal"))),
-            ],
-        );
+        if self.hosts {
+            // An ambiguous authority is refused first, as the runtime refuses it before any
+            // route is chosen.
+            self.map(
+                &q(&format!("${ns}_amb${ns}_form")),
+                &format!("{ns}_path"),
+                &[
+                    ("default".to_string(), q(&format!("@{ns}_teapot"))),
+                    (q("dots"), q(&format!("@{ns}_not_normal"))),
+                    (q("~^1"), q(&format!("@{ns}_host_ambiguous"))),
+                ],
+            );
+        } else {
+            self.map(
+                &format!("${ns}_form"),
+                &format!("{ns}_path"),
+                &[
+                    ("default".to_string(), q(&format!("@{ns}_teapot"))),
+                    (q("dots"), q(&format!("@{ns}_not_normal"))),
+                ],
+            );
+        }
         let _ = writeln!(
             server,
             "\n# Path forms (spec/language.md): nginx answers 400 to a path it cannot read (an invalid\n\
@@ -178,26 +248,36 @@ impl Writer {
              location @{ns}_not_normal {{\n    add_header Guestlist-Reason path-not-normal always;\n    return 400;\n}}\n\
              location @{ns}_teapot {{\n    return 418;\n}}"
         );
+        if self.hosts {
+            let _ = writeln!(
+                server,
+                "\n# Host blocks (spec/language.md, section 6a): a request whose absolute-form target names\n\
+                 # another authority than its `Host` gets 400 and `Guestlist-Reason: host-ambiguous`\n\
+                 # (nginx itself answers 400 to two `Host` lines), before any location.\n\
+                 if (${ns}_amb) {{ return 418; }}\n\
+                 location @{ns}_host_ambiguous {{\n    add_header Guestlist-Reason host-ambiguous always;\n    return 400;\n}}"
+            );
+        }
         Ok(())
     }
 
-    /// A map from the route's key (`$<ns>r<ri>_s`: the as-sent reading's policy id, or empty
-    /// for a structurally normal path) to `default`, or to a partner's value; the variable, or
-    /// the value itself when no partner's differs.
+    /// A map from a location's key (its answer's label, empty for its own answer) to
+    /// `default`, or to another answer's value; the variable, or the value itself when no other
+    /// answer's differs.
     fn by_reading(
         &mut self,
         key: &str,
         target: &str,
         default: &str,
-        cases: &[(usize, String)],
+        cases: &[(String, String)],
     ) -> String {
         if cases.iter().all(|(_, v)| v == default) {
             return default.to_string();
         }
         let mut lines = vec![("default".to_string(), default.to_string())];
-        for (id, v) in cases {
+        for (label, v) in cases {
             if v != default {
-                lines.push((q(&id.to_string()), v.clone()));
+                lines.push((q(label), v.clone()));
             }
         }
         self.map(key, target, &lines);
@@ -217,65 +297,134 @@ impl Writer {
         partners: &[usize],
         single: &[Option<CorsVars>],
     ) -> Result<String, Unsupported> {
-        let ns = self.ns.clone();
         let Some(r) = policy.routes().get(ri) else {
             return Ok(String::new());
         };
-        let key = format!("${ns}r{ri}_s");
-        self.map(
-            &format!("${ns}_form"),
-            &format!("{ns}r{ri}_s"),
-            &[
-                ("default".to_string(), q("")),
-                (q("two"), format!("${ns}_sent")),
-            ],
-        );
-        let table = |c: Option<u32>| {
-            c.and_then(|i| {
-                policy
-                    .cors_policies()
-                    .get(i as usize)
-                    .map(|t| (i as usize, t))
-            })
-        };
-        let own_cors = r.cors();
-        let own = own_cors.and_then(|c| single.get(c as usize).cloned().flatten());
-        // Each partner's CORS answer (None: neither reading has a cors policy).
-        let mut answers: Vec<(usize, Option<CorsVars>)> = Vec::new();
+        let own = Answer::new([r.cors()], [ri], (r.guards(), None), r.pattern());
+        let mut others = Vec::new();
         for &p in partners {
-            let (pc, _) = ids
+            let (pc, pg) = ids
                 .tuples
                 .get(p)
                 .copied()
                 .unwrap_or((None, guestlist::Guards::NONE));
-            let a = if pc == own_cors {
-                own.clone()
-            } else {
-                Some(self.cors_pair(table(pc), table(own_cors))?)
-            };
-            answers.push((p, a));
+            let rep = ids.route(policy, p);
+            let a = Answer::new(
+                [pc, r.cors()],
+                rep.map(|(pi, _)| pi).into_iter().chain([ri]),
+                (pg, Some(r.guards())),
+                rep.map_or("", |(_, x)| x.pattern()),
+            );
+            others.push((p.to_string(), a));
+        }
+        let base = format!("{}r{ri}", self.ns);
+        self.answers(
+            &base,
+            &Keying::Readings(ri),
+            &own,
+            &others,
+            policy,
+            single,
+            r.pattern(),
+        )
+    }
+
+    /// The CORS answer of `a`: its one cors policy's, none, or the stricter fold of several.
+    fn answer_cors(
+        &mut self,
+        a: &Answer,
+        policy: &guestlist::Policy,
+        single: &[Option<CorsVars>],
+    ) -> Result<Option<CorsVars>, Unsupported> {
+        match a.cors.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(one.and_then(|c| single.get(c as usize).cloned().flatten())),
+            list => {
+                let tables: Vec<Option<(usize, &Cors)>> = list
+                    .iter()
+                    .map(|c| {
+                        c.and_then(|i| {
+                            policy
+                                .cors_policies()
+                                .get(i as usize)
+                                .map(|t| (i as usize, t))
+                        })
+                    })
+                    .collect();
+                Ok(Some(self.cors_fold(&tables)?))
+            }
+        }
+    }
+
+    /// The snippet of a location whose requests get one of several answers: `own`, or another
+    /// (`others`, each with its label), as `keying` selects. Every header the answers set is a
+    /// variable chosen by the label; the upstream's own copies of every such header are
+    /// hidden, and passed on where the answer leaves them alone. `base` starts every variable
+    /// name of the location.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the location's answers, how they are selected, and the tables they name"
+    )]
+    pub(super) fn answers(
+        &mut self,
+        base: &str,
+        keying: &Keying,
+        own_answer: &Answer,
+        others: &[(String, Answer)],
+        policy: &guestlist::Policy,
+        single: &[Option<CorsVars>],
+        pattern: &str,
+    ) -> Result<String, Unsupported> {
+        let ns = self.ns.clone();
+        let key = match keying {
+            Keying::Readings(ri) => {
+                self.map(
+                    &format!("${ns}_form"),
+                    &format!("{ns}r{ri}_s"),
+                    &[
+                        ("default".to_string(), q("")),
+                        (q("two"), format!("${ns}_sent")),
+                    ],
+                );
+                format!("${ns}r{ri}_s")
+            }
+            Keying::Label(v) => v.clone(),
+        };
+        let own = self.answer_cors(own_answer, policy, single)?;
+        // Each other answer's CORS answer (None: no cors policy decides it).
+        let mut answers: Vec<(&str, Option<CorsVars>)> = Vec::new();
+        for (p, a) in others {
+            answers.push((p.as_str(), self.answer_cors(a, policy, single)?));
         }
         let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "# A path of this route that is not structurally normal may read, as sent, as another\n# route with other policies: each header below is chosen by that reading's policy id\n# (`${ns}r{ri}_s`), so that the answer is no looser than either reading's."
-        );
+        match keying {
+            Keying::Readings(_) => {
+                let _ = writeln!(
+                    s,
+                    "# A path of this route that is not structurally normal may read, as sent, as another\n# route with other policies: each header below is chosen by that reading's policy id\n# (`{key}`), so that the answer is no looser than either reading's."
+                );
+            }
+            Keying::Label(_) => {
+                let _ = writeln!(
+                    s,
+                    "# The request's host block (and, for a path that is not structurally normal, the route its\n# as-sent reading selects) decide which routes it is decided under: each header below is\n# chosen by that answer (`{key}`), so that the answer is no looser than any of theirs."
+                );
+            }
+        }
         let any_cors = own.is_some() || answers.iter().any(|(_, a)| a.is_some());
         if any_cors {
             s.push_str("# The upstream's own CORS headers are hidden; where no policy governs the answer they\n# are passed on.\n");
             for h in OWNED {
                 let _ = writeln!(s, "proxy_hide_header {h};");
             }
-            // The route's answer as one token (`$<ns>r<N>_a`): the own policy's state for a
-            // structurally normal path (one lookup, keyed on the form), and `<id>-<state>` (or
-            // `<id>-pass` where no policy governs) for an as-sent reading with policy id `id`.
-            // Every header is one lookup keyed on the token.
+            // The location's answer as one token (`<base>_a`): the own answer's state
+            // (one lookup), and `<label>-<state>` (or `<label>-pass` where no policy governs)
+            // for another answer. Every header is one lookup keyed on the token.
             let own_token = own.as_ref().map_or(q("pass"), |c| c.state.clone());
             let mut two = vec![("default".to_string(), own_token.clone())];
-            // (token prefix, answer): None is the route's own.
-            // A partner's state whose answer (every header and `Vary`) is the route's own in
-            // the same state keeps the own token, so the route's maps and `if` lines serve
-            // both; only the states the partner's answer can take get tokens.
+            // Another answer's state whose answer (every header and `Vary`) is the own one in
+            // the same state keeps the own token, so the own maps and `if` lines serve both;
+            // only the states the other answer can take get tokens.
             let distinct = |c: &CorsVars| -> Vec<&'static str> {
                 c.reachable()
                     .iter()
@@ -288,13 +437,12 @@ impl Writer {
                     })
                     .collect()
             };
-            // (token prefix, answer, the states with tokens of their own): None is the
-            // route's own.
-            let mut tagged: Vec<(Option<usize>, Option<&CorsVars>, Vec<&'static str>)> =
+            // (token prefix, answer, the states with tokens of their own): None is the own
+            // answer.
+            let mut tagged: Vec<(Option<&str>, Option<&CorsVars>, Vec<&'static str>)> =
                 vec![(None, own.as_ref(), STATES.to_vec())];
-            for (p, a) in &answers {
-                let own_policy = r.cors() == ids.tuples.get(*p).and_then(|t| t.0);
-                if own_policy {
+            for ((p, a), (_, other)) in answers.iter().zip(others) {
+                if other.cors == own_answer.cors {
                     continue;
                 }
                 let mut own_states = Vec::new();
@@ -302,9 +450,9 @@ impl Writer {
                     Some(c) => {
                         own_states = distinct(c);
                         if own_states.is_empty() {
-                            two.push((q(&p.to_string()), c.state.clone()));
+                            two.push((q(p), c.state.clone()));
                         } else {
-                            let t = format!("{ns}r{ri}_t{p}");
+                            let t = format!("{base}_t{p}");
                             let lines: Vec<(String, String)> = c
                                 .reachable()
                                 .iter()
@@ -318,27 +466,32 @@ impl Writer {
                                 })
                                 .collect();
                             self.map(&c.state, &t, &lines);
-                            two.push((q(&p.to_string()), format!("${t}")));
+                            two.push((q(p), format!("${t}")));
                         }
                     }
-                    None => two.push((q(&p.to_string()), q(&format!("{p}-pass")))),
+                    None => two.push((q(p), q(&format!("{p}-pass")))),
                 }
                 tagged.push((Some(*p), a.as_ref(), own_states));
             }
-            let token = |p: Option<usize>, st: &str| match p {
+            let token = |p: Option<&str>, st: &str| match p {
                 None => st.to_string(),
                 Some(p) => q(&format!("{p}-{st}")),
             };
-            let answer = format!("{ns}r{ri}_a");
-            self.map(&format!("${ns}_sent"), &format!("{answer}_two"), &two);
-            self.map(
-                &format!("${ns}_form"),
-                &answer,
-                &[
-                    ("default".to_string(), own_token),
-                    (q("two"), format!("${answer}_two")),
-                ],
-            );
+            let answer = format!("{base}_a");
+            match keying {
+                Keying::Readings(_) => {
+                    self.map(&format!("${ns}_sent"), &format!("{answer}_two"), &two);
+                    self.map(
+                        &format!("${ns}_form"),
+                        &answer,
+                        &[
+                            ("default".to_string(), own_token),
+                            (q("two"), format!("${answer}_two")),
+                        ],
+                    );
+                }
+                Keying::Label(_) => self.map(&key, &answer, &two),
+            }
             let answer = format!("${answer}");
             for (h, name) in ORDER.iter().enumerate() {
                 let pass = upstream_var(name)?;
@@ -356,7 +509,7 @@ impl Writer {
                     }
                 }
                 if lines.len() > 1 {
-                    let target = format!("{ns}r{ri}_{}", short(name));
+                    let target = format!("{base}_{}", short(name));
                     self.map(&answer, &target, &lines);
                     let _ = writeln!(s, "add_header {name} ${target} always;");
                 }
@@ -376,7 +529,7 @@ impl Writer {
                         }
                     }
                 }
-                let target = format!("{ns}r{ri}_vary");
+                let target = format!("{base}_vary");
                 self.map(&answer, &target, &lines);
                 let _ = writeln!(s, "add_header Vary ${target} always;");
             }
@@ -393,25 +546,28 @@ impl Writer {
                 }
             }
         } else {
-            s.push_str("# Neither reading's route has a cors policy: no CORS headers are added.\n");
+            match keying {
+                Keying::Readings(_) => s.push_str(
+                    "# Neither reading's route has a cors policy: no CORS headers are added.\n",
+                ),
+                Keying::Label(_) => s.push_str(
+                    "# No route this path is decided under has a cors policy: no CORS headers are added.\n",
+                ),
+            }
         }
-        // CSRF and WebSocket refusals: each reading's checks, the as-sent reading's first.
-        s.push_str(&token_note(policy, r.guards()));
-        let own_reasons = self.route_reasons(ri, r, policy)?;
-        let own_reason = self.first_reason(&format!("{ns}r{ri}_reason"), &own_reasons);
+        // CSRF and WebSocket refusals: each route's checks, in the runtime's order.
+        s.push_str(&token_note(policy, own_answer.headers.0));
+        let own_reasons = self.answer_reasons(own_answer, policy)?;
+        let own_reason = self.first_reason(&format!("{base}_reason"), &own_reasons);
         let mut cases = Vec::new();
-        for &p in partners {
-            let mut reasons = match ids.route(policy, p) {
-                Some((pi, pr)) => self.route_reasons(pi, pr, policy)?,
-                None => Vec::new(),
-            };
-            reasons.extend(own_reasons.iter().cloned());
+        for (p, a) in others {
+            let reasons = self.answer_reasons(a, policy)?;
             cases.push((
-                p,
-                self.first_reason(&format!("{ns}r{ri}_p{p}_reason"), &reasons),
+                p.clone(),
+                self.first_reason(&format!("{base}_p{p}_reason"), &reasons),
             ));
         }
-        let reason = self.by_reading(&key, &format!("{ns}r{ri}_why"), &own_reason, &cases);
+        let reason = self.by_reading(&key, &format!("{base}_why"), &own_reason, &cases);
         if reason != q("") {
             s.push_str(
                 "# CSRF and WebSocket refusals: 403 with the reason, before the upstream.\n",
@@ -421,32 +577,24 @@ impl Writer {
         }
         // Security headers and CSPs: the list the runtime writes for each answer
         // (`for_each_guard_header`), as slots of a name and its occurrence.
-        let g = r.guards();
-        let guards_of = |p: usize| ids.tuples.get(p).map_or(guestlist::Guards::NONE, |t| t.1);
-        // Per answer (None: the route's own): the headers it sets and the names it removes.
-        type Answer = (Option<usize>, Vec<(String, String)>, Vec<String>);
-        let mut lists: Vec<Answer> = Vec::new();
+        // Per answer (None: the own one; else an index into `others`): the headers it sets
+        // and the names it removes.
+        type Listed = (Option<usize>, Vec<(String, String)>, Vec<String>);
+        let mut lists: Vec<Listed> = Vec::new();
         let removed = |gs: guestlist::Guards| -> Vec<String> {
             gs.headers
                 .and_then(|i| policy.header_sets().get(i as usize))
                 .map(|h| h.remove().iter().map(|n| n.as_str().to_string()).collect())
                 .unwrap_or_default()
         };
-        lists.push((
-            None,
-            self.guard_list(policy, g, None, r.pattern())?,
-            removed(g),
-        ));
-        for &p in partners {
-            let gs = guards_of(p);
-            lists.push((
-                Some(p),
-                self.guard_list(policy, gs, Some(g), r.pattern())?,
-                removed(gs),
-            ));
+        let (g, n) = own_answer.headers;
+        lists.push((None, self.guard_list(policy, g, n, pattern)?, removed(g)));
+        for (i, (_, a)) in others.iter().enumerate() {
+            let (g, n) = a.headers;
+            lists.push((Some(i), self.guard_list(policy, g, n, pattern)?, removed(g)));
         }
-        // The route's own headers and removals are hidden on every response, as on a route
-        // whose paths have one reading; a header only a partner sets or removes follows
+        // The own answer's headers and removals are hidden on every response, as on a route
+        // whose paths have one reading; a header only another answer sets or removes follows
         // `partner_rule` (`errors` refuses the policy first where it is `Refuse`).
         let (own_list, own_rm) = lists
             .first()
@@ -459,8 +607,8 @@ impl Writer {
         for (p, list, rm) in &lists {
             let mut seen: Vec<&str> = Vec::new();
             let partner = || {
-                p.and_then(|p| ids.route(policy, p))
-                    .map_or("", |(_, x)| x.pattern())
+                p.and_then(|i| others.get(i))
+                    .map_or("", |(_, a)| a.name.as_str())
             };
             for (n, _) in list {
                 let k = seen.iter().filter(|x| **x == n.as_str()).count();
@@ -478,12 +626,10 @@ impl Writer {
                         hide.insert(n.clone());
                     }
                     PartnerRule::Refuse => {
-                        return Err(Unsupported(partner_refusal(
-                            n,
-                            false,
-                            partner(),
-                            r.pattern(),
-                        )))
+                        return Err(Unsupported(match keying {
+                            Keying::Readings(_) => partner_refusal(n, false, partner(), pattern),
+                            Keying::Label(_) => host_refusal(n, false, partner(), pattern),
+                        }))
                     }
                 }
             }
@@ -498,16 +644,15 @@ impl Writer {
                         hide.insert(n.clone());
                     }
                     PartnerRule::Refuse => {
-                        return Err(Unsupported(partner_refusal(
-                            n,
-                            true,
-                            partner(),
-                            r.pattern(),
-                        )))
+                        return Err(Unsupported(match keying {
+                            Keying::Readings(_) => partner_refusal(n, true, partner(), pattern),
+                            Keying::Label(_) => host_refusal(n, true, partner(), pattern),
+                        }))
                     }
                 }
             }
         }
+        let label = |i: Option<usize>| i.and_then(|i| others.get(i)).map(|(l, _)| l.clone());
         if !slots.is_empty() || !hide.is_empty() {
             s.push_str("# Security headers and CSPs: the upstream's own copies are hidden (passed on where the\n# answer neither sets nor removes them), ours are sent `always`.\n");
             if hide.iter().any(|n| n == "server") {
@@ -528,16 +673,12 @@ impl Writer {
                     }
                 };
                 let default = lists.first().map_or(q(""), |l| value(&l.2));
-                let cases: Vec<(usize, String)> = lists
+                let cases: Vec<(String, String)> = lists
                     .iter()
-                    .filter_map(|(p, _, rm)| p.map(|p| (p, value(rm))))
+                    .filter_map(|(p, _, rm)| label(*p).map(|p| (p, value(rm))))
                     .collect();
-                let v = self.by_reading(
-                    &key,
-                    &format!("{ns}r{ri}_h_{}", var_part(n)),
-                    &default,
-                    &cases,
-                );
+                let v =
+                    self.by_reading(&key, &format!("{base}_h_{}", var_part(n)), &default, &cases);
                 if v != q("") {
                     let _ = writeln!(s, "add_header {n} {v} always;");
                 }
@@ -554,11 +695,11 @@ impl Writer {
                     values.push((*p, v));
                 }
                 let default = values.first().map_or(q(""), |x| x.1.clone());
-                let cases: Vec<(usize, String)> = values
+                let cases: Vec<(String, String)> = values
                     .iter()
-                    .filter_map(|(p, v)| p.map(|p| (p, v.clone())))
+                    .filter_map(|(p, v)| label(*p).map(|p| (p, v.clone())))
                     .collect();
-                let v = self.by_reading(&key, &format!("{ns}r{ri}_g{i}"), &default, &cases);
+                let v = self.by_reading(&key, &format!("{base}_g{i}"), &default, &cases);
                 if v != q("") {
                     let _ = writeln!(s, "add_header {n} {v} always;");
                 }
@@ -567,75 +708,101 @@ impl Writer {
         Ok(s)
     }
 
-    /// CORS for two readings with different cors policies (one may have none): allowed only
-    /// where both allow, with the stricter settings of the two (the runtime's
-    /// `decide_cors_two`). Each policy's own maps are already written; the pair's are written
-    /// once.
-    fn cors_pair(
+    /// The websocket and csrf refusal variables of every route `a` is decided under, in
+    /// order.
+    fn answer_reasons(
         &mut self,
-        s: Option<(usize, &Cors)>,
-        n: Option<(usize, &Cors)>,
-    ) -> Result<CorsVars, Unsupported> {
+        a: &Answer,
+        policy: &guestlist::Policy,
+    ) -> Result<Vec<String>, Unsupported> {
+        let mut reasons = Vec::new();
+        for &ri in &a.checks {
+            if let Some(r) = policy.routes().get(ri) {
+                reasons.extend(self.route_reasons(ri, r, policy)?);
+            }
+        }
+        Ok(reasons)
+    }
+
+    /// CORS for several routes with different cors policies (some may have none), in the
+    /// runtime's order (two readings: the as-sent one first; host blocks: the selected
+    /// route's, then each block's): allowed only where every one allows, with the stricter
+    /// settings folded in order (the runtime's `decide_cors_all`). Each policy's own maps are
+    /// already written; the fold's are written once.
+    fn cors_fold(&mut self, list: &[Option<(usize, &Cors)>]) -> Result<CorsVars, Unsupported> {
         let ns = self.ns.clone();
-        let ((Some(first), _) | (None, Some(first))) = (s, n) else {
+        let Some(first) = list.iter().flatten().next().copied() else {
             return Ok(CorsVars::default());
         };
-        let id = |x: Option<(usize, &Cors)>| x.map_or("n".to_string(), |(i, _)| i.to_string());
-        let v = format!("{ns}x{}_{}", id(s), id(n));
+        let id = |x: &Option<(usize, &Cors)>| x.map_or("n".to_string(), |(i, _)| i.to_string());
+        let v = format!("{ns}x{}", list.iter().map(id).collect::<Vec<_>>().join("_"));
         let var = |x: (usize, &Cors)| var_name(&ns, x.0);
-        let both = match (s, n) {
-            (Some((_, a)), Some((_, b))) => Some((a, b)),
-            _ => None,
-        };
-        let static_any = both.is_some_and(|(a, b)| a.is_static_any() && b.is_static_any());
+        let all: Option<Vec<&Cors>> = list.iter().map(|x| x.map(|(_, c)| c)).collect();
+        let static_any = all
+            .as_ref()
+            .is_some_and(|a| a.iter().all(|c| c.is_static_any()));
         let st = format!("${v}_state");
         let mut out = CorsVars {
             state: st.clone(),
-            vary: [s, n]
-                .into_iter()
-                .flatten()
-                .any(|(_, c)| !c.is_static_any()),
+            vary: list.iter().flatten().any(|(_, c)| !c.is_static_any()),
             ..CorsVars::default()
         };
         let fresh = self.first_time(&format!("cors pair {v}"));
         if fresh {
             let lines: Vec<(String, String)>;
-            let state = match (s, n) {
-                (Some(a), Some(b)) => {
-                    lines = vec![
-                        ("default".into(), "denied".into()),
-                        (q("pok:pok"), "pok".into()),
-                        (q("allowed:allowed"), "allowed".into()),
-                        (q("none:none"), "none".into()),
-                        (q("~prej"), "prej".into()),
-                    ];
-                    format!("${}_state:${}_state", var(a), var(b))
+            let state = if all.is_some() {
+                let key = |st: &str| q(&vec![st; list.len()].join(":"));
+                lines = vec![
+                    ("default".into(), "denied".into()),
+                    (key("pok"), "pok".into()),
+                    (key("allowed"), "allowed".into()),
+                    (key("none"), "none".into()),
+                    (q("~prej"), "prej".into()),
+                ];
+                list.iter()
+                    .flatten()
+                    .map(|x| format!("${}_state", var(*x)))
+                    .collect::<Vec<_>>()
+                    .join(":")
+            } else {
+                // A route without a cors policy allows nothing.
+                lines = vec![
+                    ("default".into(), format!("${}_state", var(first))),
+                    ("pok".into(), "prej".into()),
+                    ("allowed".into(), "denied".into()),
+                ];
+                format!("${}_state", var(first))
+            };
+            let name = |x: &Option<(usize, &Cors)>| {
+                x.map_or("none".to_string(), |(_, c)| format!("`{}`", c.name()))
+            };
+            match list {
+                [s, n] if !self.hosts => {
+                    let _ = writeln!(
+                        self.http,
+                        "\n# two readings: cors policy {} (as sent) and {} (normalised)",
+                        name(s),
+                        name(n)
+                    );
                 }
                 _ => {
-                    // One reading has no cors policy: it allows nothing.
-                    lines = vec![
-                        ("default".into(), format!("${}_state", var(first))),
-                        ("pok".into(), "prej".into()),
-                        ("allowed".into(), "denied".into()),
-                    ];
-                    format!("${}_state", var(first))
+                    let _ = writeln!(
+                        self.http,
+                        "\n# routes decided together: cors policies {}, in order",
+                        list.iter().map(name).collect::<Vec<_>>().join(", ")
+                    );
                 }
-            };
-            let _ = writeln!(
-                self.http,
-                "\n# two readings: cors policy {} (as sent) and {} (normalised)",
-                s.map_or("none".to_string(), |(_, c)| format!("`{}`", c.name())),
-                n.map_or("none".to_string(), |(_, c)| format!("`{}`", c.name()))
-            );
+            }
             self.map(&q(&state), &format!("{v}_state"), &lines);
         }
-        let Some((a, b)) = both else {
-            // One reading has no cors policy: a preflight is refused, an actual request denied.
+        let Some(all) = all else {
+            // A route has no cors policy: a preflight is refused, an actual request denied.
             out.states = &["none", "denied", "prej"];
             return Ok(out);
         };
-        // The pair's header values by state (the route's maps, keyed on its answer, hold them).
-        let acao = if a.any_origin() && b.any_origin() {
+        // The fold's header values by state (the location's maps, keyed on its answer, hold
+        // them).
+        let acao = if all.iter().all(|c| c.any_origin()) {
             q("*")
         } else {
             "$http_origin".to_string()
@@ -644,10 +811,10 @@ impl Writer {
         if static_any {
             out.tables[0].push(("none".into(), q("*")));
         }
-        if a.credentials() && b.credentials() {
+        if all.iter().all(|c| c.credentials()) {
             out.tables[1] = vec![("allowed".into(), q("true")), ("pok".into(), q("true"))];
         }
-        if let Some(e) = a.stricter_expose(b) {
+        if let Some(e) = fold_expose(&all) {
             let e = self.value("access-control-expose-headers", &text_of(e)?)?;
             out.tables[2] = vec![("allowed".into(), e.clone())];
             if static_any {
@@ -669,12 +836,42 @@ impl Writer {
                 ],
             );
         }
-        if let Some(m) = a.stricter_max_age(b) {
+        if let Some(m) = fold_max_age(&all) {
             let m = self.value("access-control-max-age", &text_of(m)?)?;
             out.tables[5] = vec![("pok".into(), m)];
         }
         Ok(out)
     }
+}
+
+/// The exposed headers of several tables folded in order: the list the other contains, none
+/// when neither contains the other ([`Cors::stricter_expose`], pair by pair).
+fn fold_expose<'a>(all: &[&'a Cors]) -> Option<&'a http::HeaderValue> {
+    let (&first, rest) = all.split_first()?;
+    // The table whose list the fold holds so far.
+    let mut acc = first;
+    for &c in rest {
+        let v = acc.stricter_expose(c)?;
+        if c.expose_headers_value() == Some(v) {
+            acc = c;
+        }
+    }
+    acc.expose_headers_value()
+}
+
+/// The max-age of several tables folded in order: the smaller, none counting as the browser's
+/// default ([`Cors::stricter_max_age`], pair by pair).
+fn fold_max_age<'a>(all: &[&'a Cors]) -> Option<&'a http::HeaderValue> {
+    let (&first, rest) = all.split_first()?;
+    // The table whose max-age the fold holds so far.
+    let mut acc = first;
+    for &c in rest {
+        let v = acc.stricter_max_age(c);
+        if v != acc.max_age_value() {
+            acc = c;
+        }
+    }
+    acc.max_age_value()
 }
 
 /// What nginx does with a header that a partner's answer (the as-sent reading's) sets or
@@ -733,6 +930,16 @@ pub(super) fn partner_refusal(name: &str, removed: bool, partner: &str, route: &
     let verb = if removed { "removes" } else { "sets" };
     format!(
         "route \"{partner}\" {verb} `{name}`, which route \"{route}\" leaves to the upstream: nginx cannot hide `{name}` only for the paths of \"{route}\" that read as \"{partner}\" when sent (hiding a header for some requests passes on only its first line for the others, and nginx manages some headers itself)"
+    )
+}
+
+/// Why a header that the answer of some hosts only sets or removes cannot be applied (the
+/// emitter's refusal for a policy with host blocks).
+pub(super) fn host_refusal(name: &str, removed: bool, who: &str, route: &str) -> String {
+    let verb = if removed { "removes" } else { "sets" };
+    format!(
+        "on \"{route}\", {who} {verb} `{name}`, which the answer for other hosts leaves to the upstream: nginx cannot hide `{name}` for some hosts only (hiding a header for some requests passes on only its first line for the others, and nginx manages some headers itself); {} `{name}` in every host block's route for this path and the top-level one, or in none, or serve these routes through the Rust runtime (guestlist::Layer)",
+        if removed { "remove" } else { "set" }
     )
 }
 

@@ -75,6 +75,8 @@ pub(super) struct Writer {
     pub(super) ns: String,
     /// Whether a header value holds `$`, written as the `$<ns>_dollar` variable.
     pub(super) dollar: bool,
+    /// Whether the policy has host blocks (the request's authority is `$<ns>_auth`).
+    pub(super) hosts: bool,
     /// The shared csrf maps, and the csrf and websocket policies whose maps are written.
     emitted: std::collections::BTreeSet<String>,
     /// The variables of the sets supplied at run time each policy names.
@@ -107,6 +109,7 @@ impl Writer {
             http: String::new(),
             ns,
             dollar: false,
+            hosts: false,
             emitted: std::collections::BTreeSet::new(),
             supplied: SuppliedVars::default(),
         }
