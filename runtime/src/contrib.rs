@@ -13,9 +13,7 @@
 
 use std::borrow::Cow;
 
-use crate::host::HostTable;
 use crate::keyset::{KeySet, TableError};
-use crate::policy::{Guards, Route};
 use crate::routes::{is_prefix, RouteShape, RouteTable};
 
 /// Every host block's route for a path, by one route search: [`Regions::for_path`].
@@ -29,10 +27,15 @@ pub struct Regions {
     pub(crate) routes: Cow<'static, [u32]>,
 }
 
-/// What a contributing route decides beyond its selected route's: its cors, csrf and
-/// websocket policies.
-pub(crate) fn tuple(r: &Route) -> (Option<u32>, Option<u32>, Option<u32>) {
-    (r.cors, r.guards.csrf, r.guards.websocket)
+/// What [`Regions::new`] reads of a route.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RouteEntry<'a> {
+    /// Its pattern.
+    pub(crate) pattern: &'a str,
+    /// Its cors, csrf and websocket policies: what a contributing route decides.
+    pub(crate) policies: (Option<u32>, Option<u32>, Option<u32>),
+    /// Its host block (`None`: top level).
+    pub(crate) block: Option<usize>,
 }
 
 /// Whether route pattern `route` covers every path pattern `region` covers: an exact pattern
@@ -58,20 +61,25 @@ impl Regions {
         routes: Cow::Borrowed(&[]),
     };
 
-    /// The regions of `routes`, each given with its host block (`None`: top level, which
-    /// contributes only when selected).
-    pub(crate) fn new(routes: &[Route], blocks: &[Option<usize>]) -> Result<Regions, TableError> {
+    /// The regions of the policy's routes, each given as its pattern, its (cors, csrf,
+    /// websocket) policies and its host block (`None`: top level, which contributes only when
+    /// selected).
+    pub(crate) fn new(routes: &[RouteEntry<'_>]) -> Result<Regions, TableError> {
         let mut patterns: Vec<&str> = Vec::new();
-        for (r, b) in routes.iter().zip(blocks) {
-            if b.is_some() && !patterns.contains(&r.pattern()) {
-                patterns.push(r.pattern());
+        for r in routes {
+            if r.block.is_some() && !patterns.contains(&r.pattern) {
+                patterns.push(r.pattern);
             }
         }
-        let block_count = blocks.iter().flatten().max().map_or(0, |m| m + 1);
+        let block_count = routes
+            .iter()
+            .filter_map(|r| r.block)
+            .max()
+            .map_or(0, |m| m + 1);
         // Each block's routes, with their indexes: one pass over the routes.
-        let mut by_block: Vec<Vec<(usize, &Route)>> = vec![Vec::new(); block_count];
-        for (i, (r, b)) in routes.iter().zip(blocks).enumerate() {
-            if let Some(list) = b.and_then(|b| by_block.get_mut(b)) {
+        let mut by_block: Vec<Vec<(usize, &RouteEntry<'_>)>> = vec![Vec::new(); block_count];
+        for (i, r) in routes.iter().enumerate() {
+            if let Some(list) = r.block.and_then(|b| by_block.get_mut(b)) {
                 list.push((i, r));
             }
         }
@@ -82,14 +90,14 @@ impl Regions {
             for block in &by_block {
                 let best = block
                     .iter()
-                    .filter(|(_, r)| covers(r.pattern(), u))
-                    .max_by_key(|(_, r)| specificity(r.pattern()));
+                    .filter(|(_, r)| covers(r.pattern, u))
+                    .max_by_key(|(_, r)| specificity(r.pattern));
                 if let Some(&(i, r)) = best {
                     let seen = contributing
                         .get(start..)
                         .unwrap_or_default()
                         .iter()
-                        .any(|&j| routes.get(j as usize).map(tuple) == Some(tuple(r)));
+                        .any(|&j| routes.get(j as usize).map(|x| x.policies) == Some(r.policies));
                     if !seen {
                         contributing.push(u32::try_from(i).map_err(|_| TableError::TooManyKeys)?);
                     }
@@ -153,190 +161,5 @@ impl Regions {
                 .unwrap_or_default(),
             None => &[],
         }
-    }
-}
-
-/// Whether a request whose selected route is `selected` (with `guards`' tuple) is decided
-/// under it alone: every contributing route has its policies.
-#[inline]
-pub(crate) fn alone(
-    routes: &[Route],
-    selected: Option<(Option<u32>, Guards)>,
-    contributing: &[u32],
-) -> bool {
-    match (selected, contributing) {
-        (_, []) => true,
-        (Some((cors, g)), [one]) => routes
-            .get(*one as usize)
-            .is_some_and(|r| tuple(r) == (cors, g.csrf, g.websocket)),
-        _ => false,
-    }
-}
-
-impl crate::Policy {
-    /// The host block an authority (`Host` or `:authority` value) selects: an index into
-    /// [`PolicySpec::hosts`](crate::PolicySpec::hosts); `None` for the top-level routes.
-    pub fn host_block(&self, authority: &str) -> Option<usize> {
-        (self.host_table.select(authority.as_bytes()) as usize).checked_sub(1)
-    }
-
-    /// Every host-block route a request path is decided under besides the selected one (each
-    /// reading's, for a path that is not structurally normal): what the tower layer asks again
-    /// for a tenant-bound entry.
-    #[cfg(all(feature = "provided", feature = "tower"))]
-    pub(crate) fn contributing_for<'s>(
-        &'s self,
-        path: &str,
-    ) -> impl Iterator<Item = u32> + Clone + 's {
-        let mut found: [&'s [u32]; 2] = [&[], &[]];
-        if self.regions.spans.is_empty() {
-            // No host block contributes.
-        } else if let Ok(Some(p)) = crate::path::already_normal(path) {
-            found[0] = self.regions.for_path(p);
-        } else {
-            let mut bufs = crate::path::PathBuffers::new();
-            match crate::path::read_path(path, &mut bufs) {
-                Ok(crate::path::PathForm::Normal(p)) => found[0] = self.regions.for_path(p),
-                Ok(crate::path::PathForm::TwoReadings {
-                    as_sent,
-                    normalised,
-                    ..
-                }) => {
-                    found = [
-                        self.regions.for_path(as_sent),
-                        self.regions.for_path(normalised),
-                    ];
-                }
-                Err(_) => {}
-            }
-        }
-        found.into_iter().flatten().copied()
-    }
-
-    /// How many host blocks the policy has.
-    pub fn host_block_count(&self) -> usize {
-        self.host_routes.len()
-    }
-
-    /// Whether the policy states `hosts dispatched-by-application`.
-    pub fn hosts_dispatched(&self) -> bool {
-        self.hosts_dispatched
-    }
-
-    /// The routes of a request path's readings among host block `block`'s routes (`None`: the
-    /// top-level routes), as [`Policy::routes_for`](crate::Policy::routes_for) finds them among the top-level ones.
-    pub fn routes_in_block(
-        &self,
-        block: Option<usize>,
-        path: &str,
-    ) -> Result<crate::PathRoutes, crate::PathError> {
-        static NONE: RouteTable = RouteTable::EMPTY;
-        let table = match block {
-            None => &self.table,
-            Some(b) => self.host_routes.get(b).unwrap_or(&NONE),
-        };
-        self.routes_in(table, path)
-    }
-
-    /// The host blocks' routes that a structurally normal path (or one reading of a path)
-    /// is decided under besides the selected route (spec/language.md, section 6a): one per
-    /// distinct cors, csrf and websocket policy, in block order. Empty without host blocks
-    /// and with `hosts dispatched-by-application`.
-    pub fn contributing_routes(&self, normal_path: &str) -> &[u32] {
-        self.regions.for_path(normal_path.as_bytes())
-    }
-}
-
-impl crate::Policy {
-    /// The policy of generated code with its host blocks: checks, at compile time, that the
-    /// block tables cover the routes after the top-level ones, block by block, with their
-    /// patterns as keys, that every host pattern names a block, and that the regions name
-    /// routes the policy has (none when the application dispatches by host).
-    pub(crate) const fn with_hosts(
-        mut self,
-        hosts: HostTable,
-        host_routes: &'static [RouteTable],
-        regions: Regions,
-        dispatched: bool,
-    ) -> crate::Policy {
-        use crate::keyset::{bytes_equal, refuse};
-        let Cow::Borrowed(routes) = self.routes else {
-            refuse("guestlist: generated routes are owned");
-        };
-        let Some(top) = self.table.keys.borrowed_keys() else {
-            refuse("guestlist: a generated route table owns its keys");
-        };
-        let mut next = top.len();
-        let mut tables = host_routes;
-        while let [t, tail @ ..] = tables {
-            let Some(mut keys) = t.keys.borrowed_keys() else {
-                refuse("guestlist: a generated route table owns its keys");
-            };
-            if t.offset as usize != next {
-                refuse("guestlist: a generated host block's routes are not the next routes");
-            }
-            while let [Cow::Borrowed(k), rest @ ..] = keys {
-                let same = match routes.split_at_checked(next) {
-                    Some((_, [r, ..])) => match r.pattern {
-                        Cow::Borrowed(p) => bytes_equal(p.as_bytes(), k.as_bytes()),
-                        Cow::Owned(_) => false,
-                    },
-                    _ => false,
-                };
-                if !same {
-                    refuse("guestlist: a generated host block's keys are not its routes' patterns");
-                }
-                next += 1;
-                keys = rest;
-            }
-            if !keys.is_empty() {
-                refuse("guestlist: a generated route table owns its keys");
-            }
-            tables = tail;
-        }
-        if next != routes.len() {
-            refuse("guestlist: a generated policy has routes no table holds");
-        }
-        if hosts.max_block() as usize > host_routes.len() {
-            refuse("guestlist: a generated host pattern names no block");
-        }
-        let (Cow::Borrowed(spans), Cow::Borrowed(contributing)) = (&regions.spans, &regions.routes)
-        else {
-            refuse("guestlist: generated regions are owned");
-        };
-        let Some(region_keys) = regions.table.keys.borrowed_keys() else {
-            refuse("guestlist: a generated route table owns its keys");
-        };
-        if spans.len() != region_keys.len() || (dispatched && !spans.is_empty()) {
-            refuse("guestlist: generated regions do not match their keys");
-        }
-        let mut rest = *spans;
-        while let [(start, len), tail @ ..] = rest {
-            if (*start as usize) + (*len as usize) > contributing.len() {
-                refuse("guestlist: a generated region names routes out of range");
-            }
-            rest = tail;
-        }
-        let mut rest = *contributing;
-        while let [r, tail @ ..] = rest {
-            if *r as usize >= routes.len() {
-                refuse("guestlist: a generated region names a route out of range");
-            }
-            rest = tail;
-        }
-        std::mem::forget(std::mem::replace(&mut self.host_table, hosts));
-        std::mem::forget(std::mem::replace(
-            &mut self.host_routes,
-            Cow::Borrowed(host_routes),
-        ));
-        std::mem::forget(std::mem::replace(&mut self.regions, regions));
-        self.hosts_dispatched = dispatched;
-        self
-    }
-
-    /// The host table, each block's route table and the regions, for generated code.
-    #[doc(hidden)]
-    pub fn host_parts(&self) -> (&HostTable, &[RouteTable], &Regions) {
-        (&self.host_table, &self.host_routes, &self.regions)
     }
 }

@@ -4,7 +4,6 @@
 //! the path (path.rs), finds each reading's route, and runs the deciders in order: WebSocket,
 //! CSRF and token, CORS.
 
-use crate::contrib;
 use crate::cors::{decide_cors, decide_cors_all, Source};
 use crate::csrf::{check_token, decide_csrf};
 use crate::decision::{Decision, Reading, Readings, TokenOutcome};
@@ -409,7 +408,7 @@ impl Policy {
             .and_then(|r| self.routes.get(r as usize))
             .map(|r| (r.cors, r.guards));
         match route {
-            Some(r) if contrib::alone(&self.routes, selected, hosts) => {
+            Some(r) if alone(&self.routes, selected, hosts) => {
                 self.decide_route(r, rq, d);
             }
             None if hosts.is_empty() => {}
@@ -492,7 +491,7 @@ impl Policy {
         if one_policy
             && hosts
                 .iter()
-                .all(|h| contrib::alone(&self.routes, one.map(|r| parts(Some(r))), h))
+                .all(|h| alone(&self.routes, one.map(|r| parts(Some(r))), h))
         {
             // One policy, read twice: its checks (an exemption never applies to a path that
             // is not structurally normal).
@@ -598,6 +597,103 @@ impl Policy {
             d.cors = cors.find(Option::is_some).flatten();
         }
         d.readings = readings;
+    }
+}
+
+impl Policy {
+    /// The host block an authority (`Host` or `:authority` value) selects: an index into
+    /// [`PolicySpec::hosts`](crate::PolicySpec::hosts); `None` for the top-level routes.
+    pub fn host_block(&self, authority: &str) -> Option<usize> {
+        (self.host_table.select(authority.as_bytes()) as usize).checked_sub(1)
+    }
+
+    /// Every host-block route a request path is decided under besides the selected one (each
+    /// reading's, for a path that is not structurally normal): what the tower layer asks again
+    /// for a tenant-bound entry.
+    #[cfg(all(feature = "provided", feature = "tower"))]
+    pub(crate) fn contributing_for<'s>(
+        &'s self,
+        path: &str,
+    ) -> impl Iterator<Item = u32> + Clone + 's {
+        let mut found: [&'s [u32]; 2] = [&[], &[]];
+        if self.regions.spans.is_empty() {
+            // No host block contributes.
+        } else if let Ok(Some(p)) = crate::path::already_normal(path) {
+            found[0] = self.regions.for_path(p);
+        } else {
+            let mut bufs = crate::path::PathBuffers::new();
+            match crate::path::read_path(path, &mut bufs) {
+                Ok(crate::path::PathForm::Normal(p)) => found[0] = self.regions.for_path(p),
+                Ok(crate::path::PathForm::TwoReadings {
+                    as_sent,
+                    normalised,
+                    ..
+                }) => {
+                    found = [
+                        self.regions.for_path(as_sent),
+                        self.regions.for_path(normalised),
+                    ];
+                }
+                Err(_) => {}
+            }
+        }
+        found.into_iter().flatten().copied()
+    }
+
+    /// How many host blocks the policy has.
+    pub fn host_block_count(&self) -> usize {
+        self.host_routes.len()
+    }
+
+    /// Whether the policy states `hosts dispatched-by-application`.
+    pub fn hosts_dispatched(&self) -> bool {
+        self.hosts_dispatched
+    }
+
+    /// The routes of a request path's readings among host block `block`'s routes (`None`: the
+    /// top-level routes), as [`Policy::routes_for`](crate::Policy::routes_for) finds them among the top-level ones.
+    pub fn routes_in_block(
+        &self,
+        block: Option<usize>,
+        path: &str,
+    ) -> Result<crate::PathRoutes, crate::PathError> {
+        static NONE: RouteTable = RouteTable::EMPTY;
+        let table = match block {
+            None => &self.table,
+            Some(b) => self.host_routes.get(b).unwrap_or(&NONE),
+        };
+        self.routes_in(table, path)
+    }
+
+    /// The host blocks' routes that a structurally normal path (or one reading of a path)
+    /// is decided under besides the selected route (spec/language.md, section 6a): one per
+    /// distinct cors, csrf and websocket policy, in block order. Empty without host blocks
+    /// and with `hosts dispatched-by-application`.
+    pub fn contributing_routes(&self, normal_path: &str) -> &[u32] {
+        self.regions.for_path(normal_path.as_bytes())
+    }
+}
+
+/// What a contributing route decides beyond its selected route's: its cors, csrf and
+/// websocket policies.
+fn tuple(r: &crate::policy::Route) -> (Option<u32>, Option<u32>, Option<u32>) {
+    (r.cors, r.guards.csrf, r.guards.websocket)
+}
+
+/// Whether a request whose selected route is `selected` (with `guards`' tuple) is decided
+/// under it alone: every contributing route has its policies.
+#[inline]
+fn alone(
+    routes: &[crate::policy::Route],
+    selected: Option<(Option<u32>, Guards)>,
+    contributing: &[u32],
+) -> bool {
+    match (selected, contributing) {
+        (_, []) => true,
+        (Some((cors, g)), [one]) => routes
+            .get(*one as usize)
+            .is_some_and(|r| tuple(r) == (cors, g.csrf, g.websocket)),
+        _ => false,
     }
 }
 

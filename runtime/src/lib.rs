@@ -36,6 +36,7 @@ mod cors;
 mod csrf;
 mod decision;
 mod eval;
+mod generated;
 mod guards;
 mod headers;
 mod host;

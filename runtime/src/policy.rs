@@ -12,9 +12,9 @@ use crate::guards::{
 use crate::headers::{is_lowercase_token, static_value_opt, value};
 use crate::host::HostTable;
 use crate::keyset::Str;
-use crate::keyset::{bytes_equal, refuse, KeySet, TableError};
+use crate::keyset::{refuse, KeySet, TableError};
 use crate::origin::PatternSet;
-use crate::routes::{build_tables, is_prefix, RouteShape, RouteTable};
+use crate::routes::{build_tables, is_prefix, RouteTable};
 
 /// A compiled policy: routes and the CORS, CSP, header, CSRF and WebSocket policies they
 /// point to.
@@ -460,11 +460,19 @@ impl Policy {
             }
             websocket.push(built);
         }
-        let blocks: Vec<Option<usize>> = spec.routes.iter().map(|r| r.host).collect();
         let regions = if spec.hosts_dispatched {
             crate::contrib::Regions::EMPTY
         } else {
-            crate::contrib::Regions::new(&built_routes, &blocks)?
+            let entries: Vec<crate::contrib::RouteEntry<'_>> = built_routes
+                .iter()
+                .zip(&spec.routes)
+                .map(|(r, s)| crate::contrib::RouteEntry {
+                    pattern: r.pattern(),
+                    policies: (r.cors, r.guards.csrf, r.guards.websocket),
+                    block: s.host,
+                })
+                .collect();
+            crate::contrib::Regions::new(&entries)?
         };
         Ok(Policy {
             regions,
@@ -482,93 +490,6 @@ impl Policy {
             #[cfg(feature = "provided")]
             provided: Cow::Owned(provided),
         })
-    }
-
-    /// The constructor generated code calls (as `__private::policy`, in a `static`). Refuses,
-    /// at compile time, what [`Policy::from_spec`] refuses at run time (a route naming a
-    /// policy that is not there) and route keys that are not the routes' patterns; the route
-    /// search's metadata comes from the routes, as [`Policy::from_spec`] computes it.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "mirrors the struct for generated code"
-    )]
-    pub(crate) const fn from_raw_parts(
-        routes: &'static [Route],
-        route_keys: KeySet,
-        cors: &'static [Cors],
-        csp: &'static [Csp],
-        header_sets: &'static [HeaderSet],
-        csrf: &'static [Csrf],
-        websocket: &'static [WebSocket],
-        non_normal: NonNormalPaths,
-        top: usize,
-    ) -> Policy {
-        const fn in_range(i: Option<u32>, len: usize) -> bool {
-            match i {
-                Some(i) => (i as usize) < len,
-                None => true,
-            }
-        }
-        if route_keys.fold_case() {
-            refuse("guestlist: a generated route table ignores case");
-        }
-        let keys = route_keys.borrowed_keys();
-        if let Some(keys) = keys {
-            if keys.len() != top || top > routes.len() {
-                refuse("guestlist: a generated route table's keys are not its routes' patterns");
-            }
-        }
-        let mut shape = RouteShape::NONE;
-        let mut i = 0;
-        let mut rest = routes;
-        while let [r, tail @ ..] = rest {
-            let Cow::Borrowed(pattern) = r.pattern else {
-                refuse("guestlist: a generated route owns its pattern");
-            };
-            if let (Some(keys), true) = (keys, i < top) {
-                let same = match keys.split_at_checked(i) {
-                    Some((_, [Cow::Borrowed(k), ..])) => {
-                        bytes_equal(k.as_bytes(), pattern.as_bytes())
-                    }
-                    _ => false,
-                };
-                if !same {
-                    refuse(
-                        "guestlist: a generated route table's keys are not its routes' patterns",
-                    );
-                }
-            }
-            let g = r.guards;
-            if !(in_range(r.cors, cors.len())
-                && in_range(g.csp, csp.len())
-                && in_range(g.headers, header_sets.len())
-                && in_range(g.csrf, csrf.len())
-                && in_range(g.websocket, websocket.len()))
-            {
-                refuse("guestlist: a generated route names a policy its table does not hold");
-            }
-            if i < top {
-                shape = shape.add(i, pattern);
-            }
-            i += 1;
-            rest = tail;
-        }
-        Policy {
-            routes: Cow::Borrowed(routes),
-            table: RouteTable::new(route_keys, 0, shape),
-            host_table: HostTable::EMPTY,
-            host_routes: Cow::Borrowed(&[]),
-            regions: crate::contrib::Regions::EMPTY,
-            hosts_dispatched: false,
-            cors: Cow::Borrowed(cors),
-            csp: Cow::Borrowed(csp),
-            header_sets: Cow::Borrowed(header_sets),
-            csrf: Cow::Borrowed(csrf),
-            websocket: Cow::Borrowed(websocket),
-            non_normal,
-            #[cfg(feature = "provided")]
-            provided: Cow::Borrowed(&[]),
-        }
     }
 
     /// What the policy does with a path whose decoded form has dot segments.

@@ -16,7 +16,8 @@
 //! tenants provided`, filled by `replace_provided`); `-tenant` declares it `tenant-bound`.
 //! `guestlist-hosts` serves the 1,000-origin policy under N host blocks (`hosts_policy_text`)
 //! and the request goes to the last block's host; `floor-hosts` is the bare service with that
-//! request.
+//! request, with the same policy built beside it (the allocator's state is part of the
+//! floor).
 #![expect(
     clippy::unwrap_used,
     clippy::panic,
@@ -91,7 +92,14 @@ fn main() {
         }};
     }
     match variant.as_str() {
-        "floor" | "floor-hosts" => go!(Floor, false),
+        "floor" => go!(Floor, false),
+        "floor-hosts" => {
+            // The bare service, with the N-block policy built and kept (as guestlist-hosts
+            // does), so that both run on the same heap.
+            let kept = guestlist_hosts_service(n);
+            go!(Floor, false);
+            drop(kept);
+        }
         "guestlist-hosts" => go!(guestlist_hosts_service(n), false),
         "guestlist" => go!(guestlist_service(n), false),
         "guestlist-cloned" => go!(guestlist_service(n), true),
