@@ -13,7 +13,8 @@
 #   GATE=scripts/instruction-ceilings.txt scripts/instructions.sh   (scripts/test.sh)
 # GATE naming a file measures only the runtime against the hand-written minimum at 1,000
 # entries, static tables (exact origins GET and preflight, patterns GET: "static ovh / hand
-# ovh" of the first two tables) and fails when a ratio is over its ceiling in the file.
+# ovh" of the first two tables), and 1,000 host blocks against one (GET and preflight), and
+# fails when a ratio is over its ceiling in the file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is required (apt-get install valgrind)" >&2; exit 1; }
@@ -85,10 +86,30 @@ hand_gate() {
   return $status
 }
 
+# A policy with 1,000 host blocks against one with a single block (benches' hosts_policy_text:
+# the 1,000-origin policy under N blocks, the request to the last block's host): overheads over
+# the bare service with the same policy built beside it, GET and preflight, GATE's
+# runtime-hosts ceiling.
+hosts_gate() {
+  local status=0 kind f1 g1 fn gn r
+  echo "| request | floor, 1 block | 1 block | floor, 1,000 blocks | 1,000 blocks | 1,000 ovh / 1 ovh |"
+  echo '|---|---|---|---|---|---|'
+  for kind in get preflight; do
+    f1=$(per floor-hosts $kind 1); g1=$(per guestlist-hosts $kind 1)
+    fn=$(per floor-hosts $kind 1000); gn=$(per guestlist-hosts $kind 1000)
+    r=$(awk -v a="$gn" -v fa="$fn" -v b="$g1" -v fb="$f1" 'BEGIN {printf "%.3f", (a-fa)/(b-fb)}')
+    printf '| %s | %d | %d | %d | %d | %s |\n' "$kind" "$f1" "$g1" "$fn" "$gn" "$r"
+    over runtime-hosts "$r" "$GATE" || status=1
+  done
+  return $status
+}
+
 if [ -f "$GATE" ]; then
   rows=()
-  hand_gate
-  exit $?
+  status=0
+  hand_gate || status=1
+  hosts_gate || status=1
+  exit $status
 elif [ -n "$GATE" ]; then
   provided_table
   exit $?

@@ -114,9 +114,48 @@ pub fn guestlist_provided_policy(n: usize, tenant_bound: bool) -> guestlist::Pol
 
 /// guestlist's layer over [`hosts_policy_text`] with `blocks` host blocks, built at run time.
 pub fn guestlist_hosts_service(blocks: usize) -> guestlist::Service<Floor> {
-    let p = compile(&hosts_policy_text(blocks));
+    guestlist::Layer::shared(Arc::new(guestlist_hosts_policy(blocks))).layer(Floor)
+}
+
+/// The tables of [`hosts_policy_text`], built by `Policy::from_spec` from the plain data
+/// lowering writes (the compiler's checks over a thousand blocks take minutes under
+/// callgrind); a test checks that they decide as the compiled text does.
+pub fn guestlist_hosts_policy(blocks: usize) -> guestlist::Policy {
+    use guestlist::{CorsSpec, HostSpec, PolicySpec, RouteSpec};
+    let cors = CorsSpec {
+        name: "api".into(),
+        origins: origins(1_000),
+        credentials: true,
+        methods: vec!["POST".into(), "PUT".into(), "DELETE".into()],
+        headers: vec!["content-type".into(), "x-auth-token".into()],
+        expose: vec!["x-request-id".into(), "x-ratelimit-remaining".into()],
+        max_age: Some(7200),
+        ..CorsSpec::default()
+    };
+    let route = |pattern: String, host: Option<usize>| RouteSpec {
+        pattern,
+        cors: Some(0),
+        host,
+        ..RouteSpec::default()
+    };
+    let mut routes = vec![route("/*".into(), None)];
+    let mut hosts = Vec::with_capacity(blocks);
+    for i in 0..blocks {
+        routes.push(route("/*".into(), Some(i)));
+        routes.push(route(format!("/b{i:05}"), Some(i)));
+        hosts.push(HostSpec {
+            patterns: vec![format!("h{i:05}.example.com")],
+        });
+    }
+    let p = guestlist::Policy::from_spec(PolicySpec {
+        routes,
+        cors: vec![cors],
+        hosts,
+        ..PolicySpec::default()
+    })
+    .expect("the benchmark's host policy builds");
     assert_eq!(p.host_block_count(), blocks);
-    guestlist::Layer::shared(Arc::new(p)).layer(Floor)
+    p
 }
 
 /// guestlist's layer over [`guestlist_provided_policy`] (`Layer::shared`).
@@ -124,7 +163,8 @@ pub fn guestlist_provided_service(n: usize, tenant_bound: bool) -> guestlist::Se
     guestlist::Layer::shared(Arc::new(guestlist_provided_policy(n, tenant_bound))).layer(Floor)
 }
 
-fn compile(src: &str) -> guestlist::Policy {
+/// Compiles policy text (profile `default`) at run time.
+pub fn compile(src: &str) -> guestlist::Policy {
     let c = guestlist_compiler::Compilation::from_str("bench.policy", src);
     assert!(!c.has_errors(), "{}", c.render());
     c.lower("default").expect("lowers").policy

@@ -87,3 +87,66 @@ fn every_measured_variant_allows_its_requests() {
         );
     }
 }
+
+/// The host-block benchmark's tables, built from plain data, decide as the policy text they
+/// stand for does when the compiler builds it; the measured requests are allowed.
+#[test]
+fn the_host_benchmark_policy_is_its_text() {
+    use guestlist_benches::{compile, guestlist_hosts_policy, hosts_policy_text};
+    for blocks in [1, 3] {
+        let built = guestlist_hosts_policy(blocks);
+        let compiled = compile(&hosts_policy_text(blocks));
+        let mut n = 0;
+        for host in [
+            None,
+            Some("h00000.example.com"),
+            Some("h00002.example.com"),
+            Some("x.example.com"),
+        ] {
+            for path in ["/", "/x", "/b00000", "/b00002", "/b00001/y"] {
+                for origin in ["https://tenant-00999.example.com", "https://evil.example"] {
+                    for (method, acrm) in [
+                        ("GET", None),
+                        ("OPTIONS", Some("PUT")),
+                        ("OPTIONS", Some("PATCH")),
+                    ] {
+                        let mut h = vec![("origin", origin)];
+                        if let Some(host) = host {
+                            h.push(("host", host));
+                        }
+                        if let Some(m) = acrm {
+                            h.push(("access-control-request-method", m));
+                        }
+                        let a = built.decide(method, path, &h[..]);
+                        let b = compiled.decide(method, path, &h[..]);
+                        let show = |d: &guestlist::Decision<'_>| {
+                            let headers: Vec<String> = d
+                                .headers()
+                                .iter()
+                                .map(|x| format!("{}={:?}", x.name.as_str(), x.value.as_bytes()))
+                                .collect();
+                            format!(
+                                "{} {} {:?} {headers:?}",
+                                d.kind.as_str(),
+                                d.reason.code(),
+                                d.route
+                            )
+                        };
+                        assert_eq!(show(&a), show(&b), "{method} {path} {h:?}");
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(n, 120);
+    }
+    let mut svc = guestlist_benches::guestlist_hosts_service(3);
+    let reqs = Requests::last_of(1_000).with_host("h00002.example.com");
+    let r = run(&mut svc, reqs.get());
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://tenant-00999.example.com"
+    );
+    let r = run(&mut svc, reqs.preflight());
+    assert_eq!(r.status(), 204);
+}

@@ -234,7 +234,16 @@ impl HostTable {
         let Some((host, port)) = split(authority) else {
             return 0;
         };
-        if let Some(i) = self.exact.get_parts(&[host, port]) {
+        // Without a port the authority's host is the key (one word-wise hash); with one, the
+        // two parts are hashed as one key.
+        let lookup = |set: &KeySet, host: &[u8]| {
+            if port.is_empty() {
+                set.get(host)
+            } else {
+                set.get_parts(&[host, port])
+            }
+        };
+        if let Some(i) = lookup(&self.exact, host) {
             return self.exact_block.get(i as usize).copied().unwrap_or(0);
         }
         if self.suffix.is_empty() {
@@ -249,7 +258,7 @@ impl HostTable {
             let at = start + dot;
             if at > start {
                 let rest = host.get(at + 1..).unwrap_or(&[]);
-                if let Some(i) = self.suffix.get_parts(&[rest, port]) {
+                if let Some(i) = lookup(&self.suffix, rest) {
                     return self.suffix_block.get(i as usize).copied().unwrap_or(0);
                 }
             } else {
