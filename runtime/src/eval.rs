@@ -89,9 +89,6 @@ impl Policy {
     where
         H: HeaderLookup + ?Sized,
     {
-        if self.host_routes.is_empty() {
-            return Some(&self.table);
-        }
         match RequestAuthority::read(target, headers) {
             RequestAuthority::Ambiguous => None,
             a => {
@@ -242,15 +239,43 @@ impl Policy {
             secret,
             form,
         };
-        let Some(table) = self.table_for(authority, headers) else {
+        if !self.host_routes.is_empty() {
+            return self.decide_hosted(&request, d);
+        }
+        self.decide_in_table(&self.table, &request, d);
+    }
+
+    /// [`Policy::decide_in`] for a policy with host blocks: the table the request's
+    /// authority selects, and the contributing routes unless the application dispatches by
+    /// host.
+    #[inline(never)]
+    fn decide_hosted<'a, H>(&'a self, rq: &Request<'a, '_, H>, d: &mut Decision<'a>)
+    where
+        H: HeaderLookup + ?Sized,
+    {
+        let Some(table) = self.table_for(rq.authority, rq.headers) else {
             self.refuse_host(d);
             return;
         };
-        if !self.regions.spans.is_empty() {
-            return self.decide_contributing(table, &request, d);
+        if self.regions.spans.is_empty() {
+            self.decide_in_table(table, rq, d);
+        } else {
+            self.decide_contributing(table, rq, d);
         }
-        match self.routes_in(table, path) {
-            Ok(PathRoutes::Normal(Some(route))) => self.decide_route(route, &request, d),
+    }
+
+    /// A request decided by `table`'s route for its path (for each reading) alone.
+    #[inline(always)]
+    fn decide_in_table<'a, H>(
+        &'a self,
+        table: &RouteTable,
+        rq: &Request<'a, '_, H>,
+        d: &mut Decision<'a>,
+    ) where
+        H: HeaderLookup + ?Sized,
+    {
+        match self.routes_in(table, rq.path) {
+            Ok(PathRoutes::Normal(Some(route))) => self.decide_route(route, rq, d),
             Ok(PathRoutes::Normal(None)) => {}
             Ok(PathRoutes::TwoReadings { dot_segments, .. })
                 if dot_segments && self.non_normal == NonNormalPaths::Reject =>
@@ -261,7 +286,7 @@ impl Policy {
                 as_sent,
                 normalised,
                 ..
-            }) => self.decide_two(as_sent, normalised, &request, d),
+            }) => self.decide_two(as_sent, normalised, rq, d),
             Err(_) => self.refuse_path(Reason::PathInvalid, d),
         }
     }

@@ -322,7 +322,7 @@ enum Matched {
 /// refuse it ([`Matched::Conflict`]). So a request a tenant-bound entry allowed always carries
 /// its `MatchedOrigin`.
 #[cfg(feature = "provided")]
-#[inline(never)]
+#[inline(always)]
 fn matched_origin(
     policy: &Policy,
     d: &crate::Decision<'_>,
