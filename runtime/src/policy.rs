@@ -373,7 +373,11 @@ impl Policy {
         let (top, per_block) = build_tables(&patterns, spec.hosts.len())?;
         let host_patterns: Vec<Vec<String>> =
             spec.hosts.iter().map(|h| h.patterns.clone()).collect();
-        let host_table = HostTable::new(&host_patterns)?;
+        let host_table = if host_patterns.is_empty() {
+            HostTable::EMPTY
+        } else {
+            HostTable::new(&host_patterns)?
+        };
         fn all<S, T>(
             v: Vec<S>,
             f: fn(S) -> Result<T, TableError>,
@@ -460,7 +464,7 @@ impl Policy {
             }
             websocket.push(built);
         }
-        let regions = if spec.hosts_dispatched {
+        let regions = if spec.hosts_dispatched || spec.hosts.is_empty() {
             crate::contrib::Regions::EMPTY
         } else {
             let entries: Vec<crate::contrib::RouteEntry<'_>> = built_routes
