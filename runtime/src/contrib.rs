@@ -5,11 +5,13 @@
 //! hostname.
 //!
 //! [`Regions`] finds every host block's route for a path in one route search: its keys are the
-//! distinct patterns of the host blocks' routes (the **regions**), and region `u` lists, for
-//! each host block with a route covering `u`, that block's most specific such route, one per
-//! distinct (cors, csrf, websocket) tuple, in block order. A path's most specific region is
-//! covered by exactly the routes each block would select for the path: a block's route for the
-//! path is a pattern of the union, no more specific than the region. Built on `routes`.
+//! distinct patterns of the routes (the **regions**), and region `u` lists, for each host
+//! block with a route covering `u`, that block's most specific such route, then the top
+//! level's when it has a csrf or websocket guard (an application that routes by path runs the
+//! top-level handler on every host too; its CORS does not narrow a block's), one per distinct
+//! (cors, csrf, websocket) tuple, in block order. A path's most specific region is covered by
+//! exactly the routes each block would select for the path: a block's route for the path is a
+//! pattern of the union, no more specific than the region. Built on `routes`.
 
 use std::borrow::Cow;
 
@@ -62,12 +64,12 @@ impl Regions {
     };
 
     /// The regions of the policy's routes, each given as its pattern, its (cors, csrf,
-    /// websocket) policies and its host block (`None`: top level, which contributes only when
-    /// selected).
+    /// websocket) policies and its host block (`None`: top level, whose route for a path
+    /// contributes its csrf and websocket checks, never its CORS).
     pub(crate) fn new(routes: &[RouteEntry<'_>]) -> Result<Regions, TableError> {
         let mut patterns: Vec<&str> = Vec::new();
         for r in routes {
-            if r.block.is_some() && !patterns.contains(&r.pattern) {
+            if !patterns.contains(&r.pattern) {
                 patterns.push(r.pattern);
             }
         }
@@ -76,10 +78,11 @@ impl Regions {
             .filter_map(|r| r.block)
             .max()
             .map_or(0, |m| m + 1);
-        // Each block's routes, with their indexes: one pass over the routes.
-        let mut by_block: Vec<Vec<(usize, &RouteEntry<'_>)>> = vec![Vec::new(); block_count];
+        // Each block's routes, with their indexes, then the top level's (last): one pass over
+        // the routes.
+        let mut by_block: Vec<Vec<(usize, &RouteEntry<'_>)>> = vec![Vec::new(); block_count + 1];
         for (i, r) in routes.iter().enumerate() {
-            if let Some(list) = r.block.and_then(|b| by_block.get_mut(b)) {
+            if let Some(list) = by_block.get_mut(r.block.unwrap_or(block_count)) {
                 list.push((i, r));
             }
         }
@@ -92,6 +95,10 @@ impl Regions {
                     .iter()
                     .filter(|(_, r)| covers(r.pattern, u))
                     .max_by_key(|(_, r)| specificity(r.pattern));
+                // The top level's route contributes only a guard.
+                let best = best.filter(|(_, r)| {
+                    r.block.is_some() || r.policies.1.is_some() || r.policies.2.is_some()
+                });
                 if let Some(&(i, r)) = best {
                     let seen = contributing
                         .get(start..)

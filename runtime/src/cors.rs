@@ -99,6 +99,9 @@ pub(crate) enum Source {
     Reading(Reading),
     /// A host block's route for the path.
     Host,
+    /// The top level's route for the path, on a host that selected another: its csrf and
+    /// websocket checks run, its CORS takes no part.
+    GuardOnly,
 }
 
 /// The CORS decision for a request decided under several routes with different cors policies
@@ -180,7 +183,7 @@ where
         _ => {
             let why = match source {
                 Source::Reading(_) => Reason::ReadingsDisagree,
-                Source::Host => Reason::HostsDisagree,
+                Source::Host | Source::GuardOnly => Reason::HostsDisagree,
             };
             match first.kind {
                 Kind::PreflightOk | Kind::PreflightRejected => (Kind::PreflightRejected, why),

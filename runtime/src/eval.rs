@@ -537,14 +537,14 @@ impl Policy {
             };
             std::iter::once((by_first, first))
                 .chain(second.map(|n| (Source::Reading(Reading::Normalised), n)))
-                .chain(
-                    hosts[0]
-                        .iter()
-                        .chain(hosts[1])
-                        .map(|&r| (Source::Host, Some(r))),
-                )
+                .chain(hosts[0].iter().chain(hosts[1]).map(|&r| {
+                    let top = self.is_top_level_route(r);
+                    (if top { Source::GuardOnly } else { Source::Host }, Some(r))
+                }))
                 .map(|(s, r)| (s, parts(r)))
         };
+        // The routes whose CORS takes part.
+        let cors_sources = || sources().filter(|(s, _)| *s != Source::GuardOnly);
         let table = |i: Option<u32>| i.and_then(|i| self.cors.get(i as usize));
         let refused = |source: Source, readings: &mut Option<Readings>| {
             if let (Source::Reading(r), Some(x)) = (source, readings.as_mut()) {
@@ -589,7 +589,7 @@ impl Policy {
                 Err(r) => {
                     d.set(Kind::CsrfRejected, r);
                     // The refusal depends on Origin when any route's CORS answer does.
-                    let mut tables = sources().map(|(_, (c, _))| table(c));
+                    let mut tables = cors_sources().map(|(_, (c, _))| table(c));
                     if let Some(c) = tables.clone().flatten().next() {
                         if !tables.all(|t| t.is_none_or(Cors::is_static_any)) {
                             d.out.cors = Some(c);
@@ -603,7 +603,7 @@ impl Policy {
             }
         }
         d.set(Kind::NotCors, Reason::NoCorsPolicy);
-        let mut cors = sources().map(|(_, (c, _))| c);
+        let mut cors = cors_sources().map(|(_, (c, _))| c);
         if cors.clone().all(|c| c == cors_s) {
             if let (Some(i), Some(c)) = (cors_s, table(cors_s)) {
                 decide_cors(c, rq.method, rq.headers, d);
@@ -611,7 +611,7 @@ impl Policy {
             }
         } else {
             let by = decide_cors_all(
-                sources().map(|(s, (c, _))| (s, table(c))),
+                cors_sources().map(|(s, (c, _))| (s, table(c))),
                 rq.method,
                 rq.headers,
                 d,
@@ -663,6 +663,12 @@ impl Policy {
             }
         }
         found.into_iter().flatten().copied()
+    }
+
+    /// Whether route `r` is a top-level one (they come first in the policy's routes).
+    #[inline]
+    pub(crate) fn is_top_level_route(&self, r: u32) -> bool {
+        (r as usize) < self.table.keys.len()
     }
 
     /// How many host blocks the policy has.

@@ -371,8 +371,13 @@ fn allowing_entry(
     .chain(
         policy
             .contributing_for(path)
-            .filter_map(|r| policy.routes().get(r as usize))
-            .filter_map(|r| matcher(r.cors(), r.guards())),
+            .filter_map(|r| {
+                // A top-level route's CORS takes no part on another host's request.
+                let cors = policy.routes().get(r as usize)?.cors();
+                let cors = cors.filter(|_| !policy.is_top_level_route(r));
+                Some((cors, policy.routes().get(r as usize)?.guards()))
+            })
+            .filter_map(|(cors, guards)| matcher(cors, guards)),
     );
     // Most policies name no tenant-bound set: nothing to look up again.
     if !matchers

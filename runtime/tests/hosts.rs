@@ -506,3 +506,64 @@ fn a_route_alone_decides_by_its_own_checks() {
         (Kind::NotCors, Reason::NoRoute, None)
     );
 }
+
+/// A top-level route's guard follows its path to every host too (an application that routes
+/// by path runs the top-level handler there), but its CORS does not narrow a block's: the
+/// tenants block serves `/*` without a guard and allows `https://t.example` on `/api/*`; the
+/// top level guards `/account/*` with csrf and has `/api/*` without cors.
+#[test]
+fn a_top_level_guard_follows_its_path_and_its_cors_stays_home() {
+    let route = |pattern: &str, host: Option<usize>| RouteSpec {
+        pattern: pattern.into(),
+        host,
+        ..RouteSpec::default()
+    };
+    for dispatched in [false, true] {
+        let p = Policy::from_spec(PolicySpec {
+            routes: vec![
+                RouteSpec {
+                    csrf: Some(0),
+                    ..route("/account/*", None)
+                },
+                route("/api/*", None),
+                route("/*", Some(0)),
+                RouteSpec {
+                    cors: Some(0),
+                    ..route("/api/*", Some(0))
+                },
+            ],
+            cors: vec![CorsSpec {
+                name: "t".into(),
+                origins: vec!["https://t.example".into()],
+                ..CorsSpec::default()
+            }],
+            csrf: vec![CsrfSpec {
+                name: "app".into(),
+                ..CsrfSpec::default()
+            }],
+            hosts: vec![HostSpec {
+                patterns: vec!["*.tenants.example.com".into()],
+            }],
+            hosts_dispatched: dispatched,
+            ..PolicySpec::default()
+        })
+        .unwrap();
+        let h = [
+            ("host", "x.tenants.example.com"),
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+        ];
+        let d = p.decide("POST", "/account/delete", &h[..]);
+        assert_eq!(
+            d.kind == Kind::CsrfRejected,
+            !dispatched,
+            "{dispatched}: {d:?}"
+        );
+        let h = [
+            ("host", "x.tenants.example.com"),
+            ("origin", "https://t.example"),
+        ];
+        let d = p.decide("GET", "/api/x", &h[..]);
+        assert_eq!(d.kind, Kind::ActualAllowed, "{dispatched}: {d:?}");
+    }
+}

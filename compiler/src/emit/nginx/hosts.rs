@@ -80,24 +80,35 @@ impl Hosts {
             .map(|(i, _)| i)
     }
 
-    /// The contributing routes of location `u`'s paths (each block's route, one per distinct
-    /// cors, csrf and websocket policy, in block order); none when the application dispatches
-    /// by host.
+    /// The contributing routes of location `u`'s paths (each block's route, then the top
+    /// level's when it has a guard, one per distinct cors, csrf and websocket policy, in block
+    /// order); none when the application dispatches by host.
     fn contributing(&self, policy: &guestlist::Policy, u: &str) -> Vec<usize> {
         let mut out: Vec<usize> = Vec::new();
         if self.dispatched {
             return out;
         }
-        for b in 0..self.count {
-            let Some(i) = self.best(policy, Some(b), u) else {
+        let blocks = (0..self.count).map(Some).chain([None]);
+        for b in blocks {
+            let Some(i) = self.best(policy, b, u) else {
                 continue;
             };
             let t = policy.routes().get(i).map(tuple);
+            // The top level's route contributes only a guard.
+            if b.is_none() && t.is_none_or(|(_, csrf, ws)| csrf.is_none() && ws.is_none()) {
+                continue;
+            }
             if !out.iter().any(|&j| policy.routes().get(j).map(tuple) == t) {
                 out.push(i);
             }
         }
         out
+    }
+
+    /// Whether route `i` takes part in CORS as a contributing route: a host block's (the top
+    /// level's contributes only its guards).
+    fn cors_part(&self, i: usize) -> bool {
+        self.blocks.get(i).is_some_and(Option::is_some)
     }
 
     /// Whether a request whose selected route is `selected` is decided under it alone (the
@@ -157,7 +168,11 @@ impl Hosts {
                 Some(r) if Self::alone(policy, Some(r), &cu) => self.single(policy, Some(r)),
                 None if cu.is_empty() => self.single(policy, None),
                 _ => Answer::new(
-                    std::iter::once(parts(second).0).chain(cu.iter().map(|&i| parts(Some(i)).0)),
+                    std::iter::once(parts(second).0).chain(
+                        cu.iter()
+                            .filter(|&&i| self.cors_part(i))
+                            .map(|&i| parts(Some(i)).0),
+                    ),
                     second.into_iter().chain(cu.iter().copied()),
                     (parts(second).1, None),
                     &name(second),
@@ -174,9 +189,12 @@ impl Hosts {
         }
         let (gs, gn) = (parts(first).1, parts(second).1);
         Answer::new(
-            [parts(first).0, parts(second).0]
-                .into_iter()
-                .chain(ca.iter().chain(&cu).map(|&i| parts(Some(i)).0)),
+            [parts(first).0, parts(second).0].into_iter().chain(
+                ca.iter()
+                    .chain(&cu)
+                    .filter(|&&i| self.cors_part(i))
+                    .map(|&i| parts(Some(i)).0),
+            ),
             first
                 .into_iter()
                 .chain(second)
