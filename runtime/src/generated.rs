@@ -159,7 +159,13 @@ impl Policy {
         let Some(region_keys) = regions.table.keys.borrowed_keys() else {
             refuse("guestlist: a generated route table owns its keys");
         };
-        if spans.len() != region_keys.len() || (dispatched && !spans.is_empty()) {
+        // Host blocks without `dispatched-by-application` always have regions (a block has a
+        // route): none would skip the merge.
+        let merged = !dispatched && !host_routes.is_empty();
+        if spans.len() != region_keys.len()
+            || (dispatched && !spans.is_empty())
+            || (merged && spans.is_empty())
+        {
             refuse("guestlist: generated regions do not match their keys");
         }
         let mut rest = *spans;

@@ -279,7 +279,7 @@ fn decide_handing_over<'a>(
     loop {
         policy.decide_in(method, path, authority, prepared, secret, form, d);
         #[cfg(feature = "provided")]
-        match matched_origin(policy, d, path, prepared.origin()) {
+        match matched_origin(policy, d, path, authority, prepared) {
             Matched::Stale if stale < MAX_STALE => {
                 stale += 1;
                 *d = crate::decision::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
@@ -327,7 +327,8 @@ fn matched_origin(
     policy: &Policy,
     d: &crate::Decision<'_>,
     path: &str,
-    origin: Option<&http::HeaderValue>,
+    authority: Option<&str>,
+    prepared: &crate::headers::Prepared<'_>,
 ) -> Matched {
     // Only an allowed CORS request or handshake can carry an entry: every other decision
     // (preflights, refusals) is done here.
@@ -335,7 +336,7 @@ fn matched_origin(
         d.kind,
         crate::Kind::ActualAllowed | crate::Kind::WebsocketAllowed
     ) {
-        allowing_entry(policy, d, path, origin)
+        allowing_entry(policy, d, path, authority, prepared)
     } else {
         Matched::Nothing
     }
@@ -348,8 +349,22 @@ fn allowing_entry(
     policy: &Policy,
     d: &crate::Decision<'_>,
     path: &str,
-    origin: Option<&http::HeaderValue>,
+    authority: Option<&str>,
+    prepared: &crate::headers::Prepared<'_>,
 ) -> Matched {
+    let origin = prepared.origin();
+    // A websocket policy with `same-origin` allows the request's own origin without an entry
+    // of its table: a miss there is no sign of a replaced set.
+    let own_origin = || {
+        let request = crate::RequestAuthority::read(authority, prepared).get();
+        match (
+            origin.and_then(|o| crate::origin::origin_authority(o.as_bytes())),
+            request,
+        ) {
+            (Some(a), Some(h)) => crate::host::same_authority(a, h),
+            _ => false,
+        }
+    };
     // The policies that allowed the request: each reading's, and each host block's route's
     // for the path (spec/language.md, section 6a).
     let second = d.readings.as_ref();
@@ -393,6 +408,7 @@ fn allowing_entry(
     matchers
         .try_for_each(|m| {
             match m.match_origin(origin.as_bytes()) {
+                None if matches!(m, Matcher::WebSocket(w) if w.same_origin) && own_origin() => {}
                 None => return Err(Matched::Stale),
                 Some(crate::OriginMatch::Provided {
                     set,

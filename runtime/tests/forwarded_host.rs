@@ -31,8 +31,8 @@ impl Service<http::Request<RequestBody<String>>> for App {
 }
 
 /// `api.example.com` allows `https://app.example` on `/api/*`; `*.tenants.example.com`
-/// allows `https://t.example` there; `/form` (top level) has a csrf policy comparing `Origin`
-/// with the authority. The application dispatches by host.
+/// allows `https://t.example` there; `/form` (top level) has a csrf policy and `/ws` a
+/// websocket `same-origin` policy, both comparing `Origin` with the authority. The application dispatches by host.
 fn policy() -> Arc<Policy> {
     let cors = |name: &str, origin: &str| CorsSpec {
         name: name.into(),
@@ -53,9 +53,19 @@ fn policy() -> Arc<Policy> {
                     csrf: Some(0),
                     ..RouteSpec::default()
                 },
+                RouteSpec {
+                    pattern: "/ws".into(),
+                    websocket: Some(0),
+                    ..RouteSpec::default()
+                },
                 api(0, 0),
                 api(1, 1),
             ],
+            websocket: vec![guestlist::WebSocketSpec {
+                name: "live".into(),
+                same_origin: true,
+                ..guestlist::WebSocketSpec::default()
+            }],
             cors: vec![
                 cors("app", "https://app.example"),
                 cors("t", "https://t.example"),
@@ -161,4 +171,25 @@ fn the_csrf_same_origin_check_reads_the_forwarded_host() {
     ];
     assert_eq!(send(&trusting, "POST", "/form", &h).status(), 403);
     assert_eq!(send(&plain, "POST", "/form", &h).status(), 200);
+}
+
+#[test]
+fn the_websocket_same_origin_entry_reads_the_forwarded_host() {
+    let trusting = Layer::shared(policy()).trust_forwarded_host();
+    let plain = Layer::shared(policy());
+    let handshake = |host: &'static str, xfh: &'static str| {
+        [
+            ("host", host),
+            ("x-forwarded-host", xfh),
+            ("origin", "https://www.example.com"),
+            ("upgrade", "websocket"),
+            ("connection", "upgrade"),
+        ]
+    };
+    let h = handshake("app.internal:8080", "www.example.com");
+    assert_eq!(send(&trusting, "GET", "/ws", &h).status(), 200);
+    assert_eq!(send(&plain, "GET", "/ws", &h).status(), 403);
+    let h = handshake("www.example.com", "other.example.com");
+    assert_eq!(send(&trusting, "GET", "/ws", &h).status(), 403);
+    assert_eq!(send(&plain, "GET", "/ws", &h).status(), 200);
 }

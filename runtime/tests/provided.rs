@@ -678,3 +678,89 @@ fn either_reading_hands_its_tenant_entry_over() {
         assert_eq!(got.as_deref(), Some("t1"), "{path}");
     }
 }
+
+/// A handshake a `same-origin` websocket policy allows is not taken for a replaced set when
+/// a policy it is decided under (here another host block's, for the same path) also names a
+/// tenant-bound set: it reaches the application, with no entry; an origin of the set gets its
+/// entry on either host.
+#[cfg(feature = "tower")]
+#[test]
+fn a_same_origin_handshake_beside_a_tenant_bound_set_passes() {
+    use guestlist::{HostSpec, WebSocketSpec};
+    use tower_layer::Layer as _;
+    let ws = |websocket: usize, host: usize| RouteSpec {
+        pattern: "/live".into(),
+        websocket: Some(websocket),
+        host: Some(host),
+        ..RouteSpec::default()
+    };
+    let p = Arc::new(
+        Policy::from_spec(PolicySpec {
+            routes: vec![ws(0, 0), ws(1, 1)],
+            websocket: vec![
+                WebSocketSpec {
+                    name: "api".into(),
+                    same_origin: true,
+                    ..WebSocketSpec::default()
+                },
+                WebSocketSpec {
+                    name: "tenants".into(),
+                    same_origin: true,
+                    provided: vec![0],
+                    ..WebSocketSpec::default()
+                },
+            ],
+            provided: vec![ProvidedSpec {
+                name: "tenants".into(),
+                tenant_bound: true,
+                patterns: false,
+            }],
+            hosts: vec![
+                HostSpec {
+                    patterns: vec!["api.example.com".into()],
+                },
+                HostSpec {
+                    patterns: vec!["*.tenants.example.com".into()],
+                },
+            ],
+            ..PolicySpec::default()
+        })
+        .unwrap(),
+    );
+    p.replace_provided("tenants", [entry("https://api.example.com", Some("t1"))])
+        .unwrap()
+        .unwrap();
+    let app = common::App::new(
+        |r| {
+            r.extensions()
+                .get::<guestlist::MatchedOrigin>()
+                .and_then(|m| m.key().map(str::to_string))
+        },
+        || http::Response::new(()),
+    );
+    let seen = app.seen.clone();
+    let mut svc = guestlist::Layer::shared(Arc::clone(&p)).layer(app);
+    for (host, origin, key) in [
+        // Same-origin on the tenant host: allowed by `same-origin`, no entry.
+        (
+            "x.tenants.example.com",
+            "https://x.tenants.example.com",
+            None,
+        ),
+        // The set's origin on its own host: same-origin for both policies, and the tenant
+        // policy's entry.
+        ("api.example.com", "https://api.example.com", Some("t1")),
+    ] {
+        let req = http::Request::get("/live")
+            .header("host", host)
+            .header("origin", origin)
+            .header("upgrade", "websocket")
+            .header("connection", "upgrade")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("sec-websocket-version", "13");
+        let resp = common::run(&mut svc, req.body(()).unwrap());
+        assert_eq!(resp.status(), http::StatusCode::OK, "{host} {origin}");
+        let got = seen.lock().unwrap().pop().unwrap();
+        assert_eq!(got.as_deref(), key, "{host} {origin}");
+    }
+}

@@ -797,7 +797,7 @@ fn guard_sections(out: &mut String, policy: &guestlist::Policy) -> Result<(), Un
             "3. Without `Sec-Fetch-Site`: no `Origin` either is {}; an `Origin` passes when it is the site's own ({}), exempt, or trusted.",
             if c.reject_missing() { "**refused**" } else { "passed (not a browser, or a very old one)" },
             if c.self_origins().is_empty() {
-                "its host equals the `Host` header".to_string()
+                "its host and port equal the request's authority (the target's, else `Host`; ASCII case and one trailing dot aside)".to_string()
             } else {
                 format!("one of {}", list(c.self_origins()))
             }
