@@ -156,6 +156,7 @@ fn main() {
     let layer_checks = if cfg!(feature = "tower") { 4 } else { 0 };
     let provided_checks = if cfg!(feature = "provided") { 6 } else { 0 };
     failures += guards();
+    failures += hosts();
     #[cfg(feature = "provided")]
     {
         failures += provided();
@@ -168,7 +169,7 @@ fn main() {
     }
     println!(
         "{} passed, {} failed",
-        cases.len() + layer_checks + provided_checks + 1 - failures,
+        cases.len() + layer_checks + provided_checks + HOST_CHECKS + 1 - failures,
         failures
     );
     if failures > 0 {
@@ -442,6 +443,129 @@ fn provided() -> usize {
                 eprintln!("FAILED provided ({tenant_bound}) {origin}: {n} allocations, {kind:?}");
                 failures += 1;
             }
+        }
+    }
+    failures
+}
+
+/// How many decisions [`hosts`] checks.
+const HOST_CHECKS: usize = 6;
+
+/// A policy with host blocks: decisions under the selected route alone, merged with another
+/// block's route (CORS folded, csrf refusing), on a path with two readings, and an ambiguous
+/// authority allocate nothing either.
+fn hosts() -> usize {
+    use guestlist::{CsrfSpec, HostSpec, NonNormalPaths, PolicySpec};
+    let route = |pattern: &str, host: Option<usize>, cors: Option<usize>| RouteSpec {
+        pattern: pattern.into(),
+        host,
+        cors,
+        ..Default::default()
+    };
+    let p = Policy::from_spec(PolicySpec {
+        routes: vec![
+            route("/*", None, None),
+            RouteSpec {
+                csrf: Some(0),
+                ..route("/account/*", Some(0), None)
+            },
+            route("/api/*", Some(0), Some(0)),
+            route("/*", Some(1), None),
+            route("/api/*", Some(1), Some(1)),
+        ],
+        cors: vec![
+            CorsSpec {
+                name: "app".into(),
+                origins: vec!["https://app.example".into()],
+                credentials: true,
+                expose: vec!["x-a".into(), "x-b".into()],
+                max_age: Some(600),
+                ..Default::default()
+            },
+            CorsSpec {
+                name: "public".into(),
+                origins: vec!["https://app.example".into()],
+                expose: vec!["x-a".into()],
+                max_age: Some(60),
+                ..Default::default()
+            },
+        ],
+        csrf: vec![CsrfSpec {
+            name: "app".into(),
+            ..Default::default()
+        }],
+        hosts: vec![
+            HostSpec {
+                patterns: vec!["api.example.com".into()],
+            },
+            HostSpec {
+                patterns: vec!["*.tenants.example.com".into()],
+            },
+        ],
+        non_normal: NonNormalPaths::TwoReadings,
+        ..Default::default()
+    })
+    .expect("the host policy builds");
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, Kind);
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "GET",
+            "/api/x",
+            vec![
+                ("host", "api.example.com"),
+                ("origin", "https://app.example"),
+            ],
+            Kind::ActualAllowed,
+        ),
+        (
+            "OPTIONS",
+            "/api/x",
+            vec![
+                ("host", "x.tenants.example.com"),
+                ("origin", "https://app.example"),
+                ("access-control-request-method", "GET"),
+            ],
+            Kind::PreflightOk,
+        ),
+        (
+            "POST",
+            "/account/delete",
+            vec![
+                ("host", "x.tenants.example.com"),
+                ("origin", "https://evil.example"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+            Kind::CsrfRejected,
+        ),
+        (
+            "GET",
+            "/api//x/../y",
+            vec![
+                ("host", "API.example.com."),
+                ("origin", "https://app.example"),
+            ],
+            Kind::ActualAllowed,
+        ),
+        (
+            "GET",
+            "/api/x",
+            vec![("host", "other.example"), ("origin", "https://app.example")],
+            Kind::ActualNotAllowed,
+        ),
+        (
+            "GET",
+            "/api/x",
+            vec![("host", "a.example"), ("host", "b.example")],
+            Kind::HostRejected,
+        ),
+    ];
+    assert_eq!(cases.len(), HOST_CHECKS);
+    let mut failures = 0;
+    for (m, path, h, want) in &cases {
+        let (n, kind) = count(|| p.decide(m, path, &h[..]).kind);
+        if n != 0 || kind != *want {
+            eprintln!("FAILED host {m} {path} {h:?}: {n} allocations, {kind:?} (want {want:?})");
+            failures += 1;
         }
     }
     failures
