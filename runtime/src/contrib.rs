@@ -18,7 +18,7 @@ use std::borrow::Cow;
 use crate::keyset::{KeySet, TableError};
 use crate::routes::{is_prefix, RouteShape, RouteTable};
 
-/// Every host block's route for a path, by one route search: [`Regions::for_path`].
+/// Every host block's route for a path, by one route search: `Regions::for_path`.
 #[derive(Debug, Clone)]
 pub struct Regions {
     /// The distinct patterns of the host blocks' routes (key `i` is region `i`).
