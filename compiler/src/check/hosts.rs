@@ -300,7 +300,7 @@ impl Checker {
         }
     }
 
-    /// GL1106 and GL1107, in one profile.
+    /// GL1106, GL1107 and GL1109, in one profile.
     pub(super) fn hosts_in_profile(&mut self, program: &Program, profile: &str) {
         if program.hosts.is_empty() {
             return;
@@ -311,7 +311,8 @@ impl Checker {
         self.same_site_wildcards(program, profile);
     }
 
-    /// GL1106: one path guarded (csrf, websocket) under one host block and not under another.
+    /// GL1106: one path guarded (csrf, websocket) under one host block and not under another;
+    /// GL1109: one path with a cors policy under one host block and without under another.
     fn guards_differ(&mut self, program: &Program, profile: &str) {
         let routes: Vec<&RouteDecl> = program
             .routes
@@ -327,6 +328,7 @@ impl Checker {
         // Every route pattern is a region of the path space; in each scope, the route that
         // serves the region is the most specific of the scope's patterns covering it.
         let mut warned: HashSet<(Span, Span)> = HashSet::new();
+        let mut warned_cors: HashSet<(Span, Span)> = HashSet::new();
         for region in &routes {
             let serving: Vec<&RouteDecl> = scopes
                 .iter()
@@ -365,6 +367,33 @@ impl Checker {
                         .help(format!("add the {kind} line here too, or declare `hosts dispatched-by-application` if the application routes by host itself")),
                     );
                 }
+            }
+            // GL1109: a host block's route without a cors policy refuses CORS on the path for
+            // every host, the other blocks' included.
+            let has_cors = guard(profile, |r: &RouteDecl| &r.cors);
+            let blocks = || serving.iter().filter(|r| r.host.is_some());
+            let Some(with) = blocks().find(|r| has_cors(r)) else {
+                continue;
+            };
+            for without in blocks().filter(|r| !has_cors(r)) {
+                if !warned_cors.insert((with.span, without.span)) {
+                    continue;
+                }
+                self.diags.push(
+                    Diagnostic::new(
+                        "GL1109",
+                        without.span,
+                        format!(
+                            "\"{}\" has a cors policy under {} but none here: no host allows CORS on it",
+                            region.pattern,
+                            scope_name(program, with.host)
+                        ),
+                    )
+                    .label(format!("no cors policy for this path under {}", scope_name(program, without.host)))
+                    .secondary(with.span, "cors policy here")
+                    .note("an application that routes by path serves this path on every host, so CORS is allowed only where every host block's route for it allows (reason hosts-disagree)")
+                    .help("give this route a cors policy too, narrow its pattern, or declare `hosts dispatched-by-application` if the application routes by host itself"),
+                );
             }
         }
     }

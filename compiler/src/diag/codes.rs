@@ -193,6 +193,11 @@ pub const ALL: &[CodeInfo] = &[
         "a wildcard host same-site with a `same-site allow` csrf",
     ),
     c("GL1108", E, "`hosts` declared twice"),
+    c(
+        "GL1109",
+        W,
+        "a path with a cors policy under one host block, none under another",
+    ),
     c("GL1401", E, "a malformed provided set"),
     c(
         "GL1402",
