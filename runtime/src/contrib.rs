@@ -16,7 +16,7 @@
 use std::borrow::Cow;
 
 use crate::keyset::{KeySet, TableError};
-use crate::routes::{is_prefix, RouteShape, RouteTable};
+use crate::routes::{pattern_covers, pattern_specificity, RouteShape, RouteTable};
 
 /// Every host block's route for a path, by one route search: `Regions::for_path`.
 #[derive(Debug, Clone)]
@@ -38,21 +38,6 @@ pub(crate) struct RouteEntry<'a> {
     pub(crate) policies: (Option<u32>, Option<u32>, Option<u32>),
     /// Its host block (`None`: top level).
     pub(crate) block: Option<usize>,
-}
-
-/// Whether route pattern `route` covers every path pattern `region` covers: an exact pattern
-/// covers itself; `/c/*` covers each pattern that starts with `/c/`.
-fn covers(route: &str, region: &str) -> bool {
-    if is_prefix(route.as_bytes()) {
-        region.starts_with(route.trim_end_matches('*'))
-    } else {
-        route == region
-    }
-}
-
-/// How specific a covering pattern is: exact first, then the longest prefix.
-fn specificity(pattern: &str) -> (bool, usize) {
-    (!is_prefix(pattern.as_bytes()), pattern.len())
 }
 
 impl Regions {
@@ -93,8 +78,8 @@ impl Regions {
             for block in &by_block {
                 let best = block
                     .iter()
-                    .filter(|(_, r)| covers(r.pattern, u))
-                    .max_by_key(|(_, r)| specificity(r.pattern));
+                    .filter(|(_, r)| pattern_covers(r.pattern, u))
+                    .max_by_key(|(_, r)| pattern_specificity(r.pattern));
                 // The top level's route contributes only a guard.
                 let best = best.filter(|(_, r)| {
                     r.block.is_some() || r.policies.1.is_some() || r.policies.2.is_some()
@@ -152,6 +137,23 @@ impl Regions {
     /// The contributing routes, region after region, for generated code.
     pub fn routes(&self) -> &[u32] {
         &self.routes
+    }
+
+    /// The contributing routes of the paths route pattern `pattern` serves (`pattern` is a
+    /// region: every route pattern is).
+    pub(crate) fn for_pattern(&self, pattern: &str) -> &[u32] {
+        match self
+            .table
+            .keys
+            .get(pattern.as_bytes())
+            .and_then(|u| self.spans.get(u as usize))
+        {
+            Some(&(start, len)) => self
+                .routes
+                .get(start as usize..(start + len) as usize)
+                .unwrap_or_default(),
+            None => &[],
+        }
     }
 
     /// The contributing host-block routes of a structurally normal path (or of one reading of

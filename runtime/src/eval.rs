@@ -671,6 +671,12 @@ impl Policy {
         (r as usize) < self.table.keys.len()
     }
 
+    /// [`Policy::contributing_routes`] for every path route pattern `pattern` serves (one of
+    /// the policy's route patterns): what the nginx emitter writes per location.
+    pub fn contributing_routes_of_pattern(&self, pattern: &str) -> &[u32] {
+        self.regions.for_pattern(pattern)
+    }
+
     /// How many host blocks the policy has.
     pub fn host_block_count(&self) -> usize {
         self.host_routes.len()

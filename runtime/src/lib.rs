@@ -88,6 +88,7 @@ pub use provided::{
     EntryError, MatchedOrigin, ProvidedSet, ReplaceError, Report, SetRef, SuppliedEntry,
 };
 pub use reason::{Kind, Reason};
+pub use routes::{pattern_covers, pattern_specificity};
 pub use token::{
     form_field, mint as mint_csrf_token, CsrfSecret, CsrfToken, FormBody, SecretError, TokenPolicy,
     TokenSpec, DEFAULT_FORM_FIELD, FORM_BODY_LIMIT, TOKEN_LEN,

@@ -52,6 +52,22 @@ impl RouteShape {
     }
 }
 
+/// Whether route pattern `outer` serves every path route pattern `inner` serves: an exact
+/// pattern covers itself; `/c/*` covers each pattern that starts with `/c/`. The one rule for
+/// the runtime's regions, the nginx emitter and the checker's host warnings.
+pub fn pattern_covers(outer: &str, inner: &str) -> bool {
+    match outer.strip_suffix('*') {
+        Some(prefix) if is_prefix(outer.as_bytes()) => inner.starts_with(prefix),
+        _ => outer == inner,
+    }
+}
+
+/// How specific a route pattern is, as the route search prefers it: exact patterns first,
+/// then the longest prefix.
+pub fn pattern_specificity(pattern: &str) -> (bool, usize) {
+    (!is_prefix(pattern.as_bytes()), pattern.len())
+}
+
 /// Whether a route pattern is a prefix route (`/x/*`, `/*`); otherwise it is exact.
 pub(crate) const fn is_prefix(pattern: &[u8]) -> bool {
     matches!(pattern, [.., b'/', b'*'])

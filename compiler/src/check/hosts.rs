@@ -335,8 +335,11 @@ impl Checker {
                 .filter_map(|scope| {
                     routes
                         .iter()
-                        .filter(|r| r.host == *scope && covers(&r.pattern, &region.pattern))
-                        .max_by_key(|r| specificity(&r.pattern))
+                        .filter(|r| {
+                            r.host == *scope
+                                && guestlist::pattern_covers(&r.pattern, &region.pattern)
+                        })
+                        .max_by_key(|r| guestlist::pattern_specificity(&r.pattern))
                         .copied()
                 })
                 .collect();
@@ -444,19 +447,6 @@ impl Checker {
             }
         }
     }
-}
-
-/// Whether route pattern `outer` matches every path pattern `inner` matches.
-fn covers(outer: &str, inner: &str) -> bool {
-    match outer.strip_suffix('*') {
-        Some(prefix) => inner.starts_with(prefix),
-        None => outer == inner,
-    }
-}
-
-/// Exact routes beat prefix routes; among prefixes the longest wins.
-fn specificity(pattern: &str) -> (bool, usize) {
-    (!pattern.ends_with('*'), pattern.len())
 }
 
 /// Whether a route has an active guard of one kind.

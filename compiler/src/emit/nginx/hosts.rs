@@ -19,24 +19,8 @@ pub(super) struct Hosts {
     blocks: Vec<Option<usize>>,
     /// How many host blocks.
     count: usize,
-    /// `hosts dispatched-by-application`.
-    dispatched: bool,
     /// The distinct route patterns, in the order of the routes: one location each.
     pub(super) patterns: Vec<String>,
-}
-
-/// Whether route pattern `route` covers every path pattern `region` covers: an exact pattern
-/// covers itself; `/c/*` covers each pattern that starts with `/c/` (the runtime's rule).
-fn covers(route: &str, region: &str) -> bool {
-    match route.strip_suffix('*') {
-        Some(prefix) => region.starts_with(prefix),
-        None => route == region,
-    }
-}
-
-/// How specific a pattern is: exact first, then the longest prefix.
-fn specificity(pattern: &str) -> (bool, usize) {
-    (!pattern.ends_with('*'), pattern.len())
 }
 
 /// What a contributing route decides beyond the selected one's: its cors, csrf and websocket
@@ -58,7 +42,6 @@ impl Hosts {
         Hosts {
             blocks: spec.routes.iter().map(|r| r.host).collect(),
             count: policy.host_block_count(),
-            dispatched: policy.hosts_dispatched(),
             patterns,
         }
     }
@@ -75,34 +58,23 @@ impl Hosts {
             .routes()
             .iter()
             .enumerate()
-            .filter(|(i, r)| self.blocks.get(*i) == Some(&block) && covers(r.pattern(), u))
-            .max_by_key(|(_, r)| specificity(r.pattern()))
+            .filter(|(i, r)| {
+                self.blocks.get(*i) == Some(&block) && guestlist::pattern_covers(r.pattern(), u)
+            })
+            .max_by_key(|(_, r)| guestlist::pattern_specificity(r.pattern()))
             .map(|(i, _)| i)
     }
 
-    /// The contributing routes of location `u`'s paths (each block's route, then the top
-    /// level's when it has a guard, one per distinct cors, csrf and websocket policy, in block
-    /// order); none when the application dispatches by host.
-    fn contributing(&self, policy: &guestlist::Policy, u: &str) -> Vec<usize> {
-        let mut out: Vec<usize> = Vec::new();
-        if self.dispatched {
-            return out;
-        }
-        let blocks = (0..self.count).map(Some).chain([None]);
-        for b in blocks {
-            let Some(i) = self.best(policy, b, u) else {
-                continue;
-            };
-            let t = policy.routes().get(i).map(tuple);
-            // The top level's route contributes only a guard.
-            if b.is_none() && t.is_none_or(|(_, csrf, ws)| csrf.is_none() && ws.is_none()) {
-                continue;
-            }
-            if !out.iter().any(|&j| policy.routes().get(j).map(tuple) == t) {
-                out.push(i);
-            }
-        }
-        out
+    /// The contributing routes of location `u`'s paths: the runtime's own list for the
+    /// pattern (each block's route, then the top level's when it has a guard, one per
+    /// distinct cors, csrf and websocket policy; none when the application dispatches by
+    /// host).
+    fn contributing(policy: &guestlist::Policy, u: &str) -> Vec<usize> {
+        policy
+            .contributing_routes_of_pattern(u)
+            .iter()
+            .map(|&r| r as usize)
+            .collect()
     }
 
     /// Whether route `i` takes part in CORS as a contributing route: a host block's (the top
@@ -161,7 +133,7 @@ impl Hosts {
                 (None, _) => "no route".to_string(),
             }
         };
-        let cu = self.contributing(policy, u);
+        let cu = Self::contributing(policy, u);
         let second = self.best(policy, block, u);
         let Some(a) = as_sent else {
             return match second {
@@ -181,7 +153,7 @@ impl Hosts {
         };
         let pattern_a = a.checked_sub(1).and_then(|i| self.patterns.get(i));
         let first = pattern_a.and_then(|p| self.best(policy, block, p));
-        let ca = pattern_a.map_or_else(Vec::new, |p| self.contributing(policy, p));
+        let ca = pattern_a.map_or_else(Vec::new, |p| Self::contributing(policy, p));
         let one_policy = first == second || parts(first) == parts(second);
         let one = first.or(second);
         if one_policy && Self::alone(policy, one, &ca) && Self::alone(policy, one, &cu) {
