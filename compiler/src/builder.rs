@@ -42,6 +42,7 @@ pub struct Build {
     nginx_include_root: Option<String>,
     nginx_upstream_include: Option<String>,
     docs_path: Option<PathBuf>,
+    accepted: Vec<crate::emit::Loss>,
 }
 
 impl Default for Build {
@@ -104,6 +105,7 @@ impl Build {
             nginx_include_root: None,
             nginx_upstream_include: None,
             docs_path: None,
+            accepted: Vec::new(),
         }
     }
 
@@ -124,6 +126,15 @@ impl Build {
     /// A file each generated nginx `location` includes after the route snippet (`proxy_pass`).
     pub fn nginx_upstream_include(mut self, path: impl Into<String>) -> Build {
         self.nginx_upstream_include = Some(path.into());
+        self
+    }
+
+    /// Accepts losing `loss` on the edges this build writes (`--accept-loss`): without it, a
+    /// policy an edge cannot carry whole is refused (GL1201, GL1202).
+    pub fn accept_loss(mut self, loss: crate::emit::Loss) -> Build {
+        if !self.accepted.contains(&loss) {
+            self.accepted.push(loss);
+        }
         self
     }
 
@@ -305,7 +316,13 @@ impl Build {
         // Every output is made before any is written: nothing is written when one is refused.
         let nginx = match &self.nginx_dir {
             Some(nginx_dir) => {
-                let errors = crate::emit::nginx::errors(&c, &lowered);
+                let mut errors = crate::emit::nginx::errors(&c, &lowered);
+                errors.extend(crate::emit::loss_errors(
+                    &c,
+                    &lowered,
+                    crate::emit::Engine::Nginx,
+                    &self.accepted,
+                ));
                 if !errors.is_empty() {
                     return Err(BuildError {
                         rendered: crate::diag::render::render(&c.sources, &errors),
@@ -324,6 +341,7 @@ impl Build {
                     include_root: root,
                     upstream_include: self.nginx_upstream_include.clone(),
                     generated_by: self.generated_by(),
+                    accepted: self.accepted.clone(),
                 };
                 let files =
                     crate::emit::nginx::emit(&c, &lowered, &opts).map_err(|e| BuildError {

@@ -879,7 +879,7 @@ fn explain_json_names_every_guard_and_its_headers() {
 }
 
 #[test]
-fn token_routes_warn_when_exported_to_nginx_and_explain_checks_tokens() {
+fn token_routes_are_a_loss_for_nginx_and_explain_checks_tokens() {
     let guards = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policies/guards.policy");
     let dir = support::tempdir("cli-token");
     // The example has a nonce CSP (refused for nginx); a token-only policy is exported.
@@ -889,20 +889,46 @@ fn token_routes_warn_when_exported_to_nginx_and_explain_checks_tokens() {
         "csrf account {\n    token  header \"X-CSRF-Token\"  cookie \"__Host-csrf\"  bind-to cookie \"session\"\n}\nroute \"/account/*\" { csrf account }\n",
     )
     .unwrap();
-    let o = run(&[
-        "emit",
-        "nginx",
-        p.to_str().unwrap(),
-        "-o",
-        dir.join("out").to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = dir.join("out");
+    let emit = |extra: &[&str]| {
+        let mut args = vec![
+            "emit",
+            "nginx",
+            p.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    // Not accepted: GL1202 at the token line, exit 1, nothing written.
+    let o = emit(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     assert!(
-        text(&o.stderr).contains("warning[GL0960]"),
+        text(&o.stderr).contains("error[GL1202]"),
         "{}",
         text(&o.stderr)
     );
-    let snippet = std::fs::read_to_string(dir.join("out/routes/prefix-account.conf")).unwrap();
+    assert!(
+        text(&o.stderr).contains("t.policy:2:"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!out.join("guestlist-server.conf").exists());
+    // An unknown kind is a usage error.
+    let o = emit(&["--accept-loss", "csrf-tokens"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    // Accepted: written, the loss named in every file's header comment.
+    let o = emit(&["--accept-loss", "csrf-token"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let server = std::fs::read_to_string(out.join("guestlist-server.conf")).unwrap();
+    assert!(
+        server.contains(
+            "# Accepted losses (--accept-loss):\n#   csrf-token: csrf policy `account` ("
+        ),
+        "{server}"
+    );
+    let snippet = std::fs::read_to_string(out.join("routes/prefix-account.conf")).unwrap();
     assert!(
         snippet.contains("nginx cannot verify an\n# HMAC"),
         "{snippet}"

@@ -27,6 +27,7 @@ fn outputs() -> Vec<(String, String)> {
         include_root: "/etc/nginx/guestlist".into(),
         upstream_include: Some("/etc/nginx/guestlist-upstream.conf".into()),
         generated_by: COMMAND.into(),
+        accepted: Vec::new(),
     };
     for f in emit::nginx::emit(&c, &lowered, &opts).unwrap() {
         out.push((format!("nginx/{}", f.path), f.text));
@@ -162,6 +163,7 @@ fn nginx_for_host_blocks_is_current() {
         include_root: "/etc/nginx/guestlist".into(),
         upstream_include: Some("/etc/nginx/guestlist-upstream.conf".into()),
         generated_by: HOSTS.into(),
+        accepted: Vec::new(),
     };
     let files = emit::nginx::emit(&c, &lowered, &opts).unwrap();
     let dir = root().join("examples/generated-hosts/nginx");

@@ -627,6 +627,7 @@ fn nginx_accepts_every_emitted_policy() {
                 include_root: "/x".into(),
                 upstream_include: None,
                 generated_by: "test".into(),
+                accepted: Vec::new(),
             };
             if let Err(e) = guestlist_compiler::emit::nginx::emit(&c, &lowered, &opts) {
                 assert!(
@@ -1146,6 +1147,7 @@ fn a_reload_swaps_a_supplied_set_without_losing_a_request() {
         include_root: dir.join("out").to_string_lossy().into_owned(),
         upstream_include: Some(dir.join("upstream.conf").to_string_lossy().into_owned()),
         generated_by: "guestlist test harness".into(),
+        accepted: Vec::new(),
     };
     let emit = |c: &Compilation| {
         let lowered = c.lower("default").unwrap();
@@ -1466,6 +1468,7 @@ fn the_tuning_file_must_come_before_any_map() {
         include_root: out.to_string_lossy().into_owned(),
         upstream_include: None,
         generated_by: "test".into(),
+        accepted: Vec::new(),
     };
     let files = guestlist_compiler::emit::nginx::emit(&c, &lowered, &opts).unwrap();
     guestlist_compiler::emit::nginx::write(&out, &files).unwrap();

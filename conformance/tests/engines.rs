@@ -301,6 +301,7 @@ fn every_policy_carries_the_same_headers_in_every_engine() {
                     include_root: "/etc/nginx/guestlist".into(),
                     upstream_include: None,
                     generated_by: "tests/engines.rs".into(),
+                    accepted: Vec::new(),
                 },
             );
             if let Err(e) = &nginx {

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::{checked, write_file, CliResult};
+use crate::emit::{Engine, Loss};
 use crate::Compilation;
 
 fn absolute(dir: &std::path::Path) -> Result<String, Box<dyn std::error::Error>> {
@@ -13,14 +14,21 @@ fn absolute(dir: &std::path::Path) -> Result<String, Box<dyn std::error::Error>>
     Ok(std::fs::canonicalize(dir)?.to_string_lossy().into_owned())
 }
 
-/// Renders what the nginx export cannot carry (GL1010); `true` when there is any, so nothing
-/// is written.
+/// Renders what the nginx export cannot carry (GL1010, GL1011, and GL1201/GL1202 unless
+/// accepted); `true` when there is any, so nothing is written.
 fn nginx_errors(
     c: &Compilation,
     lowered: &crate::Lowered,
+    accepted: &[Loss],
     err: &mut dyn Write,
 ) -> Result<bool, Box<dyn std::error::Error>> {
-    let errors = crate::emit::nginx::errors(c, lowered);
+    let mut errors = crate::emit::nginx::errors(c, lowered);
+    errors.extend(crate::emit::loss_errors(
+        c,
+        lowered,
+        Engine::Nginx,
+        accepted,
+    ));
     if errors.is_empty() {
         return Ok(false);
     }
@@ -32,12 +40,14 @@ fn nginx_errors(
     Ok(true)
 }
 
+#[expect(clippy::too_many_arguments, reason = "one argument per CLI option")]
 fn write_nginx(
     c: &Compilation,
     lowered: &crate::Lowered,
     dir: &std::path::Path,
     upstream_include: Option<String>,
     include_root: Option<String>,
+    accepted: &[Loss],
     command_line: &str,
     err: &mut dyn Write,
 ) -> Result<(), Box<dyn std::error::Error>> {
@@ -49,6 +59,7 @@ fn write_nginx(
         include_root: root,
         upstream_include,
         generated_by: command_line.to_string(),
+        accepted: accepted.to_vec(),
     };
     let files = crate::emit::nginx::emit(c, lowered, &opts)?;
     crate::emit::nginx::write(dir, &files)
@@ -68,6 +79,7 @@ pub(super) fn emit_nginx(
     profile: &str,
     upstream_include: Option<String>,
     include_root: Option<String>,
+    accepted: &[Loss],
     command_line: &str,
     err: &mut dyn Write,
 ) -> CliResult {
@@ -75,7 +87,7 @@ pub(super) fn emit_nginx(
         return Ok(1);
     };
     let lowered = c.lower(profile)?;
-    if nginx_errors(&c, &lowered, err)? {
+    if nginx_errors(&c, &lowered, accepted, err)? {
         return Ok(1);
     }
     write_nginx(
@@ -84,6 +96,7 @@ pub(super) fn emit_nginx(
         dir,
         upstream_include,
         include_root,
+        accepted,
         command_line,
         err,
     )?;
@@ -118,6 +131,7 @@ pub(super) fn build_all(
     profile: &str,
     upstream_include: Option<String>,
     include_root: Option<String>,
+    accepted: &[Loss],
     command_line: &str,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -127,7 +141,7 @@ pub(super) fn build_all(
     };
     err.write_all(c.render().as_bytes())?;
     let lowered = c.lower(profile)?;
-    if nginx_errors(&c, &lowered, err)? {
+    if nginx_errors(&c, &lowered, accepted, err)? {
         return Ok(1);
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -147,6 +161,7 @@ pub(super) fn build_all(
         &dir.join("nginx"),
         upstream_include,
         include_root,
+        accepted,
         command_line,
         err,
     )?;

@@ -126,6 +126,11 @@ enum Command {
         /// (`ORIGIN [KEY]` lines), written to `DIR/origins/NAME.conf`; repeat for more sets.
         #[arg(long = "origins", value_name = "NAME=FILE")]
         origins: Vec<String>,
+        /// Edges: what the engine cannot carry and you accept losing (`csp-nonce`,
+        /// `csrf-token`), one or more kinds; each is listed in the output's header comment.
+        /// Without it such a policy is refused (GL1201, GL1202).
+        #[arg(long = "accept-loss", value_name = "KIND", num_args = 1.., value_delimiter = ',')]
+        accept_loss: Vec<crate::emit::Loss>,
     },
     /// A stand-in API behind the policy: every request that reaches the application gets 200
     /// and a small JSON body; each request is logged to stderr with its decision. The first
@@ -181,6 +186,11 @@ enum Command {
         /// supplied entries. Repeat for more sets.
         #[arg(long = "origins", value_name = "NAME=FILE")]
         origins: Vec<String>,
+        /// Edges: what the engine cannot carry and you accept losing (`csp-nonce`,
+        /// `csrf-token`), one or more kinds; each is listed in the output's header comment.
+        /// Without it such a policy is refused (GL1201, GL1202).
+        #[arg(long = "accept-loss", value_name = "KIND", num_args = 1.., value_delimiter = ',')]
+        accept_loss: Vec<crate::emit::Loss>,
     },
     /// Decide one request and explain the decision step by step.
     Explain {
@@ -267,9 +277,13 @@ where
             runtime_crate,
             static_name,
             origins,
+            accept_loss,
         } => match target {
             _ if target != EmitTarget::Nginx && !origins.is_empty() => {
                 Err("--origins is for `emit nginx` (and `build`): the Rust and docs outputs never hold supplied entries".into())
+            }
+            _ if target != EmitTarget::Nginx && !accept_loss.is_empty() => {
+                Err("--accept-loss is for the edges (`emit nginx`, `build`): the Rust output carries every guard".into())
             }
             EmitTarget::Rust => emit::emit_rust(
                 &files,
@@ -289,6 +303,7 @@ where
                     &profile,
                     upstream_include,
                     include_root,
+                    &accept_loss,
                     &command_line,
                     err,
                 ),
@@ -334,6 +349,7 @@ where
             upstream_include,
             include_root,
             origins,
+            accept_loss,
         } => emit::build_all(
             &files,
             &origins,
@@ -341,6 +357,7 @@ where
             &profile,
             upstream_include,
             include_root,
+            &accept_loss,
             &command_line,
             out,
             err,

@@ -164,7 +164,11 @@ pub const ALL: &[CodeInfo] = &[
     c("GL0957", E, "CSRF secret in a policy file"),
     c("GL0958", E, "CSRF token not bound to the session"),
     c("GL0959", E, "token cookie without the __Host- prefix"),
-    c("GL0960", W, "token route exported to nginx"),
+    c(
+        "GL0960",
+        W,
+        "retired: token route exported to nginx (now GL1202)",
+    ),
     c("GL0962", E, "token header that cannot carry a token"),
     c("GL0963", E, "token field name not allowed"),
     c("GL0971", E, "`*` in websocket allow-origins"),
@@ -198,6 +202,8 @@ pub const ALL: &[CodeInfo] = &[
         W,
         "a path with a cors policy under one host block, none under another",
     ),
+    c("GL1201", E, "a nonce CSP an edge cannot make"),
+    c("GL1202", E, "a CSRF token an edge cannot verify"),
     c("GL1401", E, "a malformed provided set"),
     c(
         "GL1402",

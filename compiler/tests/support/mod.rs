@@ -286,6 +286,7 @@ pub fn setup(
         include_root: out.to_string_lossy().into_owned(),
         upstream_include: Some(dir.join("upstream.conf").to_string_lossy().into_owned()),
         generated_by: "guestlist test harness".into(),
+        accepted: Vec::new(),
     };
     let files = nginx::emit(c, &lowered, &opts).unwrap();
     nginx::write(&out, &files).unwrap();

@@ -300,7 +300,7 @@ impl Writer {
 
     /// The security headers and CSP of a route (or, for a path with two readings, of both
     /// routes: [`guestlist::Policy::for_each_guard_header`]), as `(name, value)` texts; a
-    /// nonce CSP is refused (nginx cannot make a nonce safely).
+    /// nonce CSP is refused (nginx cannot make a nonce safely) unless its loss is accepted.
     pub(super) fn guard_list(
         &mut self,
         policy: &guestlist::Policy,
@@ -316,6 +316,9 @@ impl Writer {
                 guestlist::GuardValue::Fixed(v) => {
                     header_text(h.name.as_str(), v.as_bytes())?.to_string()
                 }
+                // Accepted (`--accept-loss csp-nonce`): not sent, and the upstream's own CSP
+                // is not hidden.
+                guestlist::GuardValue::Csp(c) if c.has_nonce() && self.nonce_lost => continue,
                 guestlist::GuardValue::Csp(c) if c.has_nonce() => {
                     return Err(Unsupported(format!(
                         "csp policy `{}` on route \"{pattern}\" has a per-response nonce: nginx cannot make one safely (rewriting script tags would nonce injected scripts too); serve this route through the Rust runtime (guestlist::Layer), or emit a profile whose csp has no 'nonce'",

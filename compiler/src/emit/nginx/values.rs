@@ -77,6 +77,9 @@ pub(super) struct Writer {
     pub(super) dollar: bool,
     /// Whether the policy has host blocks (the request's authority is `$<ns>_auth`).
     pub(super) hosts: bool,
+    /// Whether `--accept-loss csp-nonce` was given: a nonce CSP is not sent (nor the
+    /// upstream's hidden) instead of refused.
+    pub(super) nonce_lost: bool,
     /// The shared csrf maps, and the csrf and websocket policies whose maps are written.
     emitted: std::collections::BTreeSet<String>,
     /// The variables of the sets supplied at run time each policy names.
@@ -110,6 +113,7 @@ impl Writer {
             ns,
             dollar: false,
             hosts: false,
+            nonce_lost: false,
             emitted: std::collections::BTreeSet::new(),
             supplied: SuppliedVars::default(),
         }
