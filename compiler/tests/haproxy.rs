@@ -211,8 +211,8 @@ impl Edge for HaproxyEdge {
     }
 
     /// HAProxy answers 400 itself to an absolute-form target whose authority differs from
-    /// `Host` in more than ASCII case, to two `Host` lines, and to a `#` in the target
-    /// (spec/haproxy.md).
+    /// `Host` in more than ASCII case, to two `Host` lines, to a `#` in the target, and to a
+    /// WebSocket upgrade without `Sec-WebSocket-Key` (spec/haproxy.md).
     fn own_answer(&self, sent: &Sent) -> Option<u16> {
         let target = sent
             .line
@@ -230,7 +230,19 @@ impl Edge for HaproxyEdge {
             (Some(t), [h]) => !t.eq_ignore_ascii_case(h),
             _ => false,
         };
-        (differs || hosts.len() > 1 || sent.line.contains('#')).then_some(400)
+        let tokens = |name: &str, token: &str| {
+            sent.fields.iter().any(|(n, v)| {
+                n.eq_ignore_ascii_case(name)
+                    && v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))
+            })
+        };
+        let keyless_upgrade = tokens("connection", "upgrade")
+            && tokens("upgrade", "websocket")
+            && !sent
+                .fields
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-key"));
+        (differs || hosts.len() > 1 || sent.line.contains('#') || keyless_upgrade).then_some(400)
     }
 }
 
