@@ -479,18 +479,20 @@ fn rules(w: &mut Writer<'_>, header: &str) -> Result<(), Unsupported> {
              # one trailing dot of its host dropped; unset when it cannot be split.\n\
              http-request set-var(txn.gl_h) req.fhdr(host) if {{ req.fhdr_cnt(host) eq 1 }} !{{ req.fhdr(host) -m len 0 }}\n\
              http-request set-var(txn.gl_h) url,regsub(^[^/]*//,),field(1,/) if {{ url -m reg {} }}\n\
-             http-request set-var(txn.gl_h) var(txn.gl_h),lower,regsub(\\.:,:) if {{ var(txn.gl_h) -m found }}\n\
-             http-request set-var(txn.gl_h) var(txn.gl_h),regsub('\\.$',) if {{ var(txn.gl_h) -m found }} !{{ var(txn.gl_h) -m sub : }}\n\
-             http-request unset-var(txn.gl_h) if {{ var(txn.gl_h) -m found }} !{{ var(txn.gl_h) -m reg {valid} }}",
+             http-request unset-var(txn.gl_h) if {{ var(txn.gl_h) -m found }} !{{ var(txn.gl_h) -m reg {valid} }}\n\
+             http-request set-var(txn.gl_h) var(txn.gl_h),lower if {{ var(txn.gl_h) -m found }}\n\
+             http-request set-var(txn.gl_h) var(txn.gl_h),regsub(\\.:,:) if {{ var(txn.gl_h) -m found }} !{{ var(txn.gl_h) -m beg [ }}\n\
+             http-request set-var(txn.gl_h) var(txn.gl_h),regsub('\\.$',) if {{ var(txn.gl_h) -m found }} !{{ var(txn.gl_h) -m sub : }}",
             dq("^[A-Za-z][A-Za-z0-9+.-]*://", false)
         );
         if any_ws || any_csrf {
             let _ = writeln!(
                 w.req,
                 "# The Origin's authority, the same way (for the CSRF and WebSocket same-origin checks).\n\
-                 http-request set-var(txn.gl_oa) var(txn.gl_os),regsub(^.*?://,),lower,regsub(\\.:,:) if gl_osome {{ var(txn.gl_os) -m reg {} }}\n\
-                 http-request set-var(txn.gl_oa) var(txn.gl_oa),regsub('\\.$',) if {{ var(txn.gl_oa) -m found }} !{{ var(txn.gl_oa) -m sub : }}\n\
-                 http-request unset-var(txn.gl_oa) if {{ var(txn.gl_oa) -m found }} !{{ var(txn.gl_oa) -m reg {valid} }}",
+                 http-request set-var(txn.gl_oa) var(txn.gl_os),regsub(^.*?://,),lower if gl_osome {{ var(txn.gl_os) -m reg {} }}\n\
+                 http-request unset-var(txn.gl_oa) if {{ var(txn.gl_oa) -m found }} !{{ var(txn.gl_oa) -m reg {valid} }}\n\
+                 http-request set-var(txn.gl_oa) var(txn.gl_oa),regsub(\\.:,:) if {{ var(txn.gl_oa) -m found }} !{{ var(txn.gl_oa) -m beg [ }}\n\
+                 http-request set-var(txn.gl_oa) var(txn.gl_oa),regsub('\\.$',) if {{ var(txn.gl_oa) -m found }} !{{ var(txn.gl_oa) -m sub : }}",
                 dq("^(?:(?!://)[\\s\\S])*://[^/?#@]+$", false)
             );
             let _ = writeln!(
