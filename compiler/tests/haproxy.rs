@@ -411,3 +411,71 @@ fn two_readings_are_refused_at_the_paths_line() {
     let e = haproxy::emit(&c, &lowered, &opts).unwrap_err();
     assert!(e.to_string().contains("dot segments"), "{e}");
 }
+
+/// The differential's WebSocket handshakes carry no `Sec-WebSocket-Key`, which HAProxy
+/// refuses itself; here the same generated requests carry one, so the emitted handshake
+/// checks (and everything else) are compared with the runtime.
+#[test]
+fn websocket_handshakes_with_a_key_decide_like_the_runtime() {
+    let Some(bin) = require_tool("haproxy") else {
+        return;
+    };
+    let mut total = 0;
+    let mut handshakes = 0;
+    let mut mismatches = Vec::new();
+    for case in differential::cases(1.0) {
+        let name = case.file.file_name().unwrap().to_string_lossy().into_owned();
+        if name != "guards.policy" && name != "provided.policy" && name != "hosts-nginx.policy" {
+            continue;
+        }
+        let mut c = Compilation::load(&[&case.file]).unwrap();
+        let mut entries = Vec::new();
+        for (n, p) in &case.supplied {
+            c.supply(n, p).unwrap();
+            let text = std::fs::read_to_string(p).unwrap();
+            entries.extend(
+                text.lines()
+                    .filter_map(|l| l.split('#').next()?.split_whitespace().next())
+                    .map(str::to_string),
+            );
+        }
+        let dir = tempdir(&format!("hx-ws-{name}"));
+        emit(&c, case.profile, &dir).unwrap();
+        let server = Haproxy::start(&bin, &dir, "");
+        let lowered = c.lower(case.profile).unwrap();
+        for (m, p, h) in differential::requests(&c, case.profile, 3000, case.seed, &entries) {
+            if h.iter().any(|(n, _)| n.starts_with(':'))
+                || !h.iter().any(|(n, v)| n == "Upgrade" && v.to_ascii_lowercase().contains("websocket"))
+                || h.iter().filter(|(n, _)| n == "Host").count() != 1
+            {
+                continue;
+            }
+            let mut h = h.clone();
+            h.push((
+                "Sec-WebSocket-Key".to_string(),
+                "dGhlIHNhbXBsZSBub25jZQ==".to_string(),
+            ));
+            let e = guestlist_compiler::explain::explain(&lowered, &m, &p, &h).unwrap();
+            if e.kind.as_str().starts_with("websocket") {
+                handshakes += 1;
+            }
+            let mut want = e.headers.clone();
+            want.sort();
+            let (status, got) = send(server.addr, &m, &p, &h);
+            total += 1;
+            if status != e.status.unwrap_or(200) || got != want {
+                mismatches.push(format!(
+                    "{m} {p} {h:?}: guestlist {} {:?} {want:?}; haproxy {status} {got:?}",
+                    e.kind.as_str(),
+                    e.status
+                ));
+            }
+        }
+    }
+    for m in mismatches.iter().take(20) {
+        println!("MISMATCH {m}");
+    }
+    println!("{total} upgrade requests with a key ({handshakes} handshakes decided by a websocket policy), {} mismatches", mismatches.len());
+    assert!(handshakes >= 200, "{handshakes}");
+    assert!(mismatches.is_empty(), "{} mismatches", mismatches.len());
+}
