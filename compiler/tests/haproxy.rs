@@ -56,7 +56,12 @@ fn config(dir: &Path, port: u16, up: u16, extra: &str) -> String {
 
 /// `haproxy -c` on a configuration file: passes, or the test fails with HAProxy's words.
 fn check(bin: &Path, cfg: &Path) {
-    let out = Command::new(bin).arg("-c").arg("-f").arg(cfg).output().unwrap();
+    let out = Command::new(bin)
+        .arg("-c")
+        .arg("-f")
+        .arg(cfg)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "haproxy -c {}:\n{}{}",
@@ -162,7 +167,11 @@ fn haproxy_accepts_every_emitted_policy() {
             ));
             match emit(&c, &profile, &dir) {
                 Ok(()) => {
-                    assert!(errors.is_empty(), "{}: emitted despite {errors:?}", f.display());
+                    assert!(
+                        errors.is_empty(),
+                        "{}: emitted despite {errors:?}",
+                        f.display()
+                    );
                     let cfg = dir.join("haproxy.cfg");
                     std::fs::write(&cfg, config(&dir, 1, 2, "")).unwrap();
                     check(&bin, &cfg);
@@ -172,7 +181,9 @@ fn haproxy_accepts_every_emitted_policy() {
                     // Every refusal is a diagnostic at the policy line.
                     let codes: Vec<&str> = errors.iter().map(|d| d.code).collect();
                     assert!(
-                        codes.iter().any(|c| ["GL1201", "GL1202", "GL1203"].contains(c)),
+                        codes
+                            .iter()
+                            .any(|c| ["GL1201", "GL1202", "GL1203"].contains(c)),
                         "{}: refused without a diagnostic: {e}",
                         f.display()
                     );
@@ -312,9 +323,10 @@ origins partners provided
 cors api {
     allow-origins      \"https://app.example.com\" partners
     allow-credentials  true
+    max-age            2h
 }
 headers strict {
-    set  x-frame-options  DENY
+    x-frame-options  DENY
 }
 csp app {
     default-src  'self'
@@ -342,7 +354,10 @@ fn the_upstreams_own_cors_and_security_headers_are_replaced() {
             .map(|(_, v)| v.as_str())
             .collect()
     };
-    assert_eq!(get("access-control-allow-origin"), ["https://app.example.com"]);
+    assert_eq!(
+        get("access-control-allow-origin"),
+        ["https://app.example.com"]
+    );
     assert_eq!(get("access-control-allow-credentials"), ["true"]);
     assert_eq!(get("x-frame-options"), ["DENY"]);
     assert_eq!(get("content-security-policy"), ["default-src 'self'"]);
@@ -356,7 +371,10 @@ fn the_upstreams_own_cors_and_security_headers_are_replaced() {
     );
     // Outside every route the upstream's headers pass untouched.
     let (_, h) = send(server.addr, "GET", "/elsewhere", &origin);
-    assert!(h.contains(&("access-control-allow-origin".into(), "*".into())), "{h:?}");
+    assert!(
+        h.contains(&("access-control-allow-origin".into(), "*".into())),
+        "{h:?}"
+    );
 }
 
 #[test]
@@ -374,22 +392,36 @@ fn a_supplied_set_changes_with_its_file_and_a_reload() {
     let cfg_before = std::fs::read_to_string(out.join("guestlist.cfg")).unwrap();
     let mut server = Haproxy::start(&bin, &out, "");
     let ask = |addr, o: &str| {
-        let (_, h) = send(addr, "GET", "/api/x", &[("Origin".to_string(), o.to_string())]);
+        let (_, h) = send(
+            addr,
+            "GET",
+            "/api/x",
+            &[("Origin".to_string(), o.to_string())],
+        );
         h.iter()
             .find(|(k, _)| k == "access-control-allow-origin")
             .map(|(_, v)| v.clone())
     };
-    assert_eq!(ask(server.addr, "https://one.example.com").as_deref(), Some("https://one.example.com"));
+    assert_eq!(
+        ask(server.addr, "https://one.example.com").as_deref(),
+        Some("https://one.example.com")
+    );
     assert_eq!(ask(server.addr, "https://two.example.com"), None);
     // The set's file alone is regenerated; guestlist.cfg stays as it was.
     std::fs::write(&set, "https://two.example.com\n").unwrap();
     let mut c = Compilation::from_str("small.policy", SMALL);
     c.supply("partners", &set).unwrap();
     emit(&c, "default", &out).unwrap();
-    assert_eq!(std::fs::read_to_string(out.join("guestlist.cfg")).unwrap(), cfg_before);
+    assert_eq!(
+        std::fs::read_to_string(out.join("guestlist.cfg")).unwrap(),
+        cfg_before
+    );
     server.reload(&bin, &out, "");
     assert_eq!(ask(server.addr, "https://one.example.com"), None);
-    assert_eq!(ask(server.addr, "https://two.example.com").as_deref(), Some("https://two.example.com"));
+    assert_eq!(
+        ask(server.addr, "https://two.example.com").as_deref(),
+        Some("https://two.example.com")
+    );
 }
 
 #[test]
@@ -424,7 +456,12 @@ fn websocket_handshakes_with_a_key_decide_like_the_runtime() {
     let mut handshakes = 0;
     let mut mismatches = Vec::new();
     for case in differential::cases(1.0) {
-        let name = case.file.file_name().unwrap().to_string_lossy().into_owned();
+        let name = case
+            .file
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         if name != "guards.policy" && name != "provided.policy" && name != "hosts-nginx.policy" {
             continue;
         }
@@ -445,7 +482,9 @@ fn websocket_handshakes_with_a_key_decide_like_the_runtime() {
         let lowered = c.lower(case.profile).unwrap();
         for (m, p, h) in differential::requests(&c, case.profile, 3000, case.seed, &entries) {
             if h.iter().any(|(n, _)| n.starts_with(':'))
-                || !h.iter().any(|(n, v)| n == "Upgrade" && v.to_ascii_lowercase().contains("websocket"))
+                || !h
+                    .iter()
+                    .any(|(n, v)| n == "Upgrade" && v.to_ascii_lowercase().contains("websocket"))
                 || h.iter().filter(|(n, _)| n == "Host").count() != 1
             {
                 continue;
@@ -478,4 +517,20 @@ fn websocket_handshakes_with_a_key_decide_like_the_runtime() {
     println!("{total} upgrade requests with a key ({handshakes} handshakes decided by a websocket policy), {} mismatches", mismatches.len());
     assert!(handshakes >= 200, "{handshakes}");
     assert!(mismatches.is_empty(), "{} mismatches", mismatches.len());
+}
+
+/// Emits `GUESTLIST_HAPROXY_POLICY`'s default profile into `GUESTLIST_HAPROXY_OUT` (what
+/// `scripts/haproxy-instructions.sh` measures); does nothing without them.
+#[test]
+#[ignore = "run by scripts/haproxy-instructions.sh"]
+fn emit_from_env() {
+    let (Ok(policy), Ok(out)) = (
+        std::env::var("GUESTLIST_HAPROXY_POLICY"),
+        std::env::var("GUESTLIST_HAPROXY_OUT"),
+    ) else {
+        return;
+    };
+    let c = Compilation::load(&[Path::new(&policy)]).unwrap();
+    assert!(!c.has_errors(), "{}", c.render());
+    emit(&c, "default", Path::new(&out)).unwrap();
 }

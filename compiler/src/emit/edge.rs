@@ -107,7 +107,6 @@ pub(crate) fn fold_max_age<'a>(all: &[&'a Cors]) -> Option<&'a http::HeaderValue
     acc.max_age_value()
 }
 
-
 /// The regex (case-insensitive, PCRE) of the `Access-Control-Request-Headers` lists cors
 /// table `c` accepts, as the runtime's scanner does: a comma list (spaces, tabs and empty
 /// elements tolerated) of at most 64 names and `max_bytes` bytes, every name listed (or any

@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use guestlist::{Cors, Guards, GuardValue, Policy};
+use guestlist::{Cors, GuardValue, Guards, Policy};
 
 use self::plan::Plan;
 use self::text::{check, dq, set_file};
@@ -125,7 +125,14 @@ struct Writer<'a> {
     after: String,
     /// ACLs written (by name).
     written: std::collections::BTreeSet<String>,
+    /// An accepted `csp-nonce` loss: nonce CSPs are not sent.
     nonce_lost: bool,
+    /// Some answer sends Access-Control-Allow-Credentials on an actual request.
+    credentials: bool,
+    /// Some answer sends Access-Control-Expose-Headers.
+    expose: bool,
+    /// Some answer sends Access-Control-Allow-Origin without Vary (`gl_acas`).
+    static_any: bool,
 }
 
 impl Writer<'_> {
@@ -139,8 +146,9 @@ impl Writer<'_> {
         name
     }
 
-    /// The ACL `name` matching `txn.gl_os` (the request's one non-empty Origin) against an
-    /// origin list: `*`, exact origins (an ACL file), patterns (regexes) and supplied sets.
+    /// The ACL `name` matching `src` (the request's `Origin` line, `req.fhdr(origin)`, or its
+    /// one line `var(txn.gl_os)`) against an origin list: `*`, exact origins (an ACL file),
+    /// patterns (regexes) and supplied sets. A rule using it also requires one Origin line.
     #[expect(clippy::too_many_arguments, reason = "the parts of an origin list")]
     fn origin_acl(
         &mut self,
@@ -151,6 +159,7 @@ impl Writer<'_> {
         patterns: &[std::borrow::Cow<'static, str>],
         provided: &[usize],
         header: &str,
+        src: &str,
     ) -> Result<(), Unsupported> {
         if !self.written.insert(name.to_string()) {
             return Ok(());
@@ -158,7 +167,7 @@ impl Writer<'_> {
         let _ = writeln!(self.acls, "# {what}");
         if any {
             // `*` matches any one Origin line, an empty one too.
-            let _ = writeln!(self.acls, "acl {name} req.fhdr_cnt(origin) eq 1");
+            let _ = writeln!(self.acls, "acl {name} {src} -m found");
         }
         if !exact.is_empty() {
             let mut body = String::new();
@@ -170,15 +179,21 @@ impl Writer<'_> {
             }
             let f = self.file(
                 format!("lists/{}.lst", name.trim_start_matches("gl_")),
-                &format!("{header}# {what}: exact origins, one per line (compared byte for byte).\n"),
+                &format!(
+                    "{header}# {what}: exact origins, one per line (compared byte for byte).\n"
+                ),
                 body,
             );
-            let _ = writeln!(self.acls, "acl {name} var(txn.gl_os) -m str -f {}", dq(&f, false));
+            let _ = writeln!(self.acls, "acl {name} {src} -m str -f {}", dq(&f, false));
         }
         for p in patterns {
             let r = pattern_regex(p)
                 .ok_or_else(|| Unsupported(format!("cannot translate origin pattern {p:?}")))?;
-            let _ = writeln!(self.acls, "acl {name} var(txn.gl_os) -m reg {}  # {p}", dq(&r, false));
+            let _ = writeln!(
+                self.acls,
+                "acl {name} {src} -m reg {}  # {p}",
+                dq(&r, false)
+            );
         }
         for &i in provided {
             let Some(set) = self.spec.provided.get(i) else {
@@ -188,8 +203,11 @@ impl Writer<'_> {
                 let m = if kind == "lst" { "str" } else { "reg" };
                 let _ = writeln!(
                     self.acls,
-                    "acl {name} var(txn.gl_os) -m {m} -f {}",
-                    dq(&format!("{}/{}", self.root, set_file(&set.name, kind)), false)
+                    "acl {name} {src} -m {m} -f {}",
+                    dq(
+                        &format!("{}/{}", self.root, set_file(&set.name, kind)),
+                        false
+                    )
                 );
             }
         }
@@ -217,6 +235,7 @@ impl Writer<'_> {
             c.patterns().keys(),
             &s.provided,
             header,
+            "req.fhdr(origin)",
         )?;
         Ok(name)
     }
@@ -269,6 +288,9 @@ pub fn emit(
         after: String::new(),
         written: Default::default(),
         nonce_lost: opts.accepted.contains(&crate::emit::Loss::CspNonce),
+        credentials: false,
+        expose: false,
+        static_any: false,
     };
     // Sets supplied at run time: their files, always written (empty when nothing was given).
     for p in &spec.provided {
@@ -366,8 +388,16 @@ fn answers(policy: &Policy, spec: &guestlist::PolicySpec) -> Answers {
     let mut plans: Vec<Plan> = Vec::new();
     let mut keys = BTreeMap::new();
     let mut all = 0;
+    // With `/*`, every readable path has a region: none is never the answer.
+    let root = regions.iter().any(|(p, _)| p == "/*");
     let reps: Vec<Option<(usize, &str)>> = std::iter::once(None)
-        .chain(regions.iter().enumerate().map(|(i, (_, r))| Some((i, r.as_str()))))
+        .filter(|_| !root)
+        .chain(
+            regions
+                .iter()
+                .enumerate()
+                .map(|(i, (_, r))| Some((i, r.as_str()))),
+        )
         .collect();
     let id = |g: Option<(usize, &str)>| g.map_or(String::new(), |(i, _)| i.to_string());
     let block_id = |b: Option<usize>| b.map_or(String::new(), |b| (b + 1).to_string());
@@ -420,36 +450,42 @@ fn rules(w: &mut Writer<'_>, header: &str) -> Result<(), Unsupported> {
     // 1. Common ACLs.
     let _ = writeln!(
         w.acls,
-        "# The path is not structurally normal (an escape, `\\`, `//`, a `.` or `..` segment), or too long.\n\
-         acl gl_odd path -m reg {}\n\
+        "# The path is not structurally normal (set below), the Origin lines (count, the one line).\n\
+         acl gl_odd var(txn.gl_odd) -m bool\n\
          acl gl_o0 req.fhdr_cnt(origin) eq 0\n\
+         acl gl_o1 req.fhdr_cnt(origin) eq 1\n\
          acl gl_omulti req.fhdr_cnt(origin) gt 1\n\
          acl gl_onone req.fhdr_cnt(origin) eq 0\n\
-         acl gl_onone req.fhdr(origin) -m len 0\n\
-         acl gl_osome var(txn.gl_os) -m found",
-        dq("[%\\\\]|//|/\\.\\.?(?:/|$)|^[\\s\\S]{8193}", false)
+         acl gl_onone var(txn.gl_os) -m len 0\n\
+         acl gl_osome var(txn.gl_os) -m len 1:"
     );
-    if hosts {
-        let _ = writeln!(
-            w.req,
-            "# Host blocks: two Host lines are ambiguous.\n\
-             http-request return status 400 hdr Guestlist-Reason host-ambiguous if {{ req.fhdr_cnt(host) gt 1 }}"
-        );
-    }
-    // 2. The path's form.
+    // 2. The path's form: a path that is not structurally normal is read as sent and decoded
+    //    (`RAW#DECODED`: a target holds no `#`), and its refusal, if any, is the first line of
+    //    maps/path-forms.map that matches.
+    let forms = [
+        ("^(?!/)", "path-invalid"),
+        ("^[^#]*(?:%(?![0-9A-Fa-f]{2})|%00)", "path-invalid"),
+        ("^[^#]{8193}", "path-invalid"),
+        (
+            &format!("^[^#]*#{}", ABOVE_ROOT.trim_start_matches('^'))[..],
+            "path-invalid",
+        ),
+        ("^[^#]*#[\\s\\S]*?/\\.\\.?(?:/|$)", "path-not-normal"),
+        ("^[^#]*#[\\s\\S]*\\\\", "path-not-normal"),
+        ("(?i)^[^#]*(?:(?:/|%2f)%2f|%2f/)", "path-not-normal"),
+    ];
+    let body: String = forms.iter().map(|(r, v)| format!("{r} {v}\n")).collect();
+    let h = format!(
+        "{header}# The refusals of a path that is not structurally normal: a regex over `RAW#DECODED`\n# (the path as sent, `#`, the path decoded), then the reason; the first line that matches.\n"
+    );
+    let forms_file = dq(&w.file("maps/path-forms.map".into(), &h, body), false);
     let _ = writeln!(
         w.req,
         "# The path's form (spec/language.md, \"Path forms\"): unreadable, or with dot segments: 400.\n\
-         http-request return status 400 hdr Guestlist-Reason path-invalid if !{{ path -m beg / }}\n\
-         http-request return status 400 hdr Guestlist-Reason path-invalid if gl_odd {{ path -m reg {} }}\n\
-         http-request set-var(txn.gl_d) path,url_dec if gl_odd\n\
-         http-request return status 400 hdr Guestlist-Reason path-invalid if gl_odd {{ var(txn.gl_d) -m reg {} }}\n\
-         http-request return status 400 hdr Guestlist-Reason path-not-normal if gl_odd {{ var(txn.gl_d) -m reg {} }}\n\
-         http-request return status 400 hdr Guestlist-Reason path-not-normal if gl_odd {{ path -m reg -i {} }}",
-        dq("%(?![0-9A-Fa-f]{2})|%00|^[\\s\\S]{8193}", false),
-        dq(ABOVE_ROOT, false),
-        dq("(?:^|/)\\.\\.?(?:/|$)|\\\\", false),
-        dq("(?:/|%2f)%2f|%2f/", false),
+         http-request set-var(txn.gl_odd) bool(true) if {{ path -m reg {} }}\n\
+         http-request set-var-fmt(txn.gl_pk) \"%[path]#%[path,url_dec]\" if gl_odd\n\
+         http-request return status 400 hdr Guestlist-Reason \"%[var(txn.gl_pk),map_reg({forms_file})]\" if gl_odd {{ var(txn.gl_pk),map_reg({forms_file}) -m found }}",
+        dq("^(?!/)|[%\\\\]|//|/\\.\\.?(?:/|$)|^[\\s\\S]{8193}", false),
     );
     // 3. The request's authority and Origin.
     let needs_authority = hosts
@@ -468,11 +504,19 @@ fn rules(w: &mut Writer<'_>, header: &str) -> Result<(), Unsupported> {
         });
     let _ = writeln!(
         w.req,
-        "# The request's Origin when it is one non-empty line.\n\
-         http-request set-var(txn.gl_os) req.fhdr(origin) if !gl_omulti !gl_onone"
+        "{}",
+        if any_ws || any_csrf {
+            "# The request's Origin when it has one line (for the CSRF and WebSocket checks).\n\
+             http-request set-var(txn.gl_os) req.fhdr(origin) if gl_o1"
+        } else {
+            ""
+        }
     );
     if needs_authority {
-        let valid = dq("^(?:\\[[^\\]]*\\](?::[\\s\\S]*)?|(?!\\[)[^:]*(?::[^:]*)?)$", false);
+        let valid = dq(
+            "^(?:\\[[^\\]]*\\](?::[\\s\\S]*)?|(?!\\[)[^:]*(?::[^:]*)?)$",
+            false,
+        );
         let _ = writeln!(
             w.req,
             "# The request's authority (the absolute-form target's, else the one Host), lowercase,\n\
@@ -495,10 +539,7 @@ fn rules(w: &mut Writer<'_>, header: &str) -> Result<(), Unsupported> {
                  http-request set-var(txn.gl_oa) var(txn.gl_oa),regsub('\\.$',) if {{ var(txn.gl_oa) -m found }} !{{ var(txn.gl_oa) -m sub : }}",
                 dq("^(?:(?!://)[\\s\\S])*://[^/?#@]+$", false)
             );
-            let _ = writeln!(
-                w.acls,
-                "acl gl_same var(txn.gl_oa),strcmp(txn.gl_h) eq 0"
-            );
+            let _ = writeln!(w.acls, "acl gl_same var(txn.gl_oa),strcmp(txn.gl_h) eq 0");
         }
     }
     // 4. The answer: host block, regions of each reading.
@@ -518,7 +559,8 @@ fn rules(w: &mut Writer<'_>, header: &str) -> Result<(), Unsupported> {
         let prefix: String = prefix.iter().map(|(i, p)| format!("{p} {i}\n")).collect();
         let h = format!("{header}# Route patterns (exact) and their region ids.\n");
         let fe = w.file("maps/paths-exact.map".into(), &h, exact);
-        let h = format!("{header}# Route patterns (prefix), longest first, and their region ids.\n");
+        let h =
+            format!("{header}# Route patterns (prefix), longest first, and their region ids.\n");
         let fp = w.file("maps/paths-prefix.map".into(), &h, prefix);
         if hosts {
             let mut exact = String::new();
@@ -535,10 +577,7 @@ fn rules(w: &mut Writer<'_>, header: &str) -> Result<(), Unsupported> {
                             suffix.push((
                                 b + 1,
                                 s.to_string(),
-                                format!(
-                                    "^(?:[^.:]+\\.)+{}{port}$",
-                                    crate::emit::edge::re(host)
-                                ),
+                                format!("^(?:[^.:]+\\.)+{}{port}$", crate::emit::edge::re(host)),
                             ));
                         }
                         None => {
@@ -580,7 +619,7 @@ fn rules(w: &mut Writer<'_>, header: &str) -> Result<(), Unsupported> {
             "# The route region of each reading, then the answer.\n\
              http-request set-var(txn.gl_g) path,map_str({fe})\n\
              http-request set-var(txn.gl_g) path,map_beg({fp}) if !{{ var(txn.gl_g) -m found }}\n\
-             http-request set-var(txn.gl_n) var(txn.gl_d),regsub(/+,/,g) if gl_odd\n\
+             http-request set-var(txn.gl_n) path,url_dec,regsub(/+,/,g) if gl_odd\n\
              http-request set-var(txn.gl_gn) var(txn.gl_n),map_str({fe}) if gl_odd\n\
              http-request set-var(txn.gl_gn) var(txn.gl_n),map_beg({fp}) if gl_odd !{{ var(txn.gl_gn) -m found }}\n\
              http-request set-var-fmt(txn.gl_k) \"%[var(txn.gl_b)]/%[var(txn.gl_g)]\" if !gl_odd\n\
@@ -612,7 +651,12 @@ fn rules(w: &mut Writer<'_>, header: &str) -> Result<(), Unsupported> {
         );
         // Exemptions: only on a structurally normal path.
         for (i, c) in policy.csrf_policies().iter().enumerate() {
-            if c.exempt().is_empty() || !a.plans.iter().any(|p| p.csrf.iter().any(|x| x.0 as usize == i)) {
+            if c.exempt().is_empty()
+                || !a
+                    .plans
+                    .iter()
+                    .any(|p| p.csrf.iter().any(|x| x.0 as usize == i))
+            {
                 continue;
             }
             for e in c.exempt() {
@@ -635,10 +679,8 @@ fn rules(w: &mut Writer<'_>, header: &str) -> Result<(), Unsupported> {
     if any_cors {
         let _ = writeln!(
             w.req,
-            "# A preflight: OPTIONS with Origin and Access-Control-Request-Method; its requested headers\n\
-             # (up to {ACRH_LINES} lines) joined by commas.\n\
-             http-request set-var(txn.gl_pf) bool(true) if {{ method OPTIONS }} {{ req.fhdr_cnt(access-control-request-method) gt 0 }} !gl_o0\n\
-             http-request set-var-fmt(txn.gl_rh) \"{}\" if {{ var(txn.gl_pf) -m bool }} {{ req.fhdr_cnt(access-control-request-headers) gt 0 }}",
+            "# A preflight's requested headers on several lines: up to {ACRH_LINES} joined by commas.\n\
+             http-request set-var-fmt(txn.gl_rj) \"{}\" if gl_opt {{ req.fhdr_cnt(access-control-request-headers) gt 1 }}",
             (1..=ACRH_LINES)
                 .map(|i| format!("%[req.fhdr(access-control-request-headers,{i})]"))
                 .collect::<Vec<_>>()
@@ -646,12 +688,15 @@ fn rules(w: &mut Writer<'_>, header: &str) -> Result<(), Unsupported> {
         );
         let _ = writeln!(
             w.acls,
-            "acl gl_pf var(txn.gl_pf) -m bool\n\
+            "# A preflight: OPTIONS with Origin and Access-Control-Request-Method.\n\
+             acl gl_opt method OPTIONS\n\
+             acl gl_acrm req.fhdr_cnt(access-control-request-method) gt 0\n\
              acl gl_acrm1 req.fhdr_cnt(access-control-request-method) eq 1\n\
              acl gl_acrhmany req.fhdr_cnt(access-control-request-headers) gt {ACRH_LINES}\n\
-             acl gl_rhnames var(txn.gl_rh) -m reg {}\n\
+             acl gl_rhnames req.fhdr(access-control-request-headers) -m reg {rn}\n\
+             acl gl_rhnames var(txn.gl_rj) -m reg {rn}\n\
              acl gl_ok var(txn.gl_ok) -m bool",
-            dq("[^ \\t,]", false)
+            rn = dq("[^ \\t,]", false)
         );
     }
     // 6. Each answer's rules.
@@ -675,7 +720,11 @@ fn rules(w: &mut Writer<'_>, header: &str) -> Result<(), Unsupported> {
                     guard_ids.len() - 1
                 }
             };
-            let _ = writeln!(w.req, "http-request set-var(txn.gl_gh) int({gid}){}", if_(&cond));
+            let _ = writeln!(
+                w.req,
+                "http-request set-var(txn.gl_gh) int({gid}){}",
+                if_(&cond)
+            );
         }
         let mut c = cond.clone();
         if !p.websocket.is_empty() {
@@ -689,11 +738,14 @@ fn rules(w: &mut Writer<'_>, header: &str) -> Result<(), Unsupported> {
             .collect();
         let some: Vec<&Cors> = tables.iter().flatten().copied().collect();
         let vary = some.iter().any(|t| !t.is_static_any());
-        if !some.is_empty() {
-            let _ = writeln!(w.req, "http-request set-var(txn.gl_gov) bool(true){}", if_(&c));
-        }
-        if vary {
-            let _ = writeln!(w.req, "http-request set-var(txn.gl_v) bool(true){}", if_(&c));
+        if !some.is_empty() && !p.csrf.is_empty() {
+            // A CSRF refusal of a governed route: Vary: Origin when the answer depends on it
+            // (only unsafe methods are refused, never a preflight).
+            let _ = writeln!(
+                w.req,
+                "http-request set-var(txn.gl_cv) int({}) if{c} !gl_safe",
+                if vary { 2 } else { 1 }
+            );
         }
         if !p.csrf.is_empty() {
             csrf_rules(w, p, &c, header)?;
@@ -702,54 +754,70 @@ fn rules(w: &mut Writer<'_>, header: &str) -> Result<(), Unsupported> {
             echo_lines |= cors_rules(w, p, &tables, &c, header)?;
         }
     }
-    // 7. Responses.
+    // 7. Responses: an actual request's CORS headers (a preflight's are in its `return`).
     let _ = writeln!(
         w.after,
-        "http-after-response del-header {} -m reg if {{ var(txn.gl_gov) -m bool }}",
-        dq("^access-control-(?:allow-origin|allow-credentials|allow-methods|allow-headers|max-age|expose-headers)$", false)
+        "http-response del-header {} -m reg if {{ var(txn.gl_cv) -m found }} || {{ var(txn.gl_acao) -m found }}{}\n\
+         http-after-response set-header Access-Control-Allow-Origin \"%[var(txn.gl_acao)]\" if {{ var(txn.gl_acao) -m found }}",
+        dq("^access-control-(?:allow-origin|allow-credentials|allow-methods|allow-headers|max-age|expose-headers)$", false),
+        if w.static_any { " || { var(txn.gl_acas) -m found }" } else { "" }
     );
-    for (h, v) in [
-        ("Access-Control-Allow-Origin", "acao"),
-        ("Access-Control-Allow-Credentials", "acac"),
-        ("Access-Control-Expose-Headers", "aceh"),
-        ("Access-Control-Allow-Methods", "acam"),
-        ("Access-Control-Allow-Headers", "acah"),
-        ("Access-Control-Max-Age", "acma"),
-    ] {
+    if w.static_any {
         let _ = writeln!(
             w.after,
-            "http-after-response set-header {h} \"%[var(txn.gl_{v})]\" if {{ var(txn.gl_{v}) -m found }}"
+            "http-after-response set-header Access-Control-Allow-Origin \"%[var(txn.gl_acas)]\" if {{ var(txn.gl_acas) -m found }}"
         );
-        if v == "acah" && echo_lines {
-            for i in 2..=ACRH_LINES {
-                let _ = writeln!(
-                    w.after,
-                    "http-after-response add-header {h} \"%[var(txn.gl_acah{i})]\" if {{ var(txn.gl_acah{i}) -m found }}"
-                );
-            }
+    }
+    if w.credentials {
+        let _ = writeln!(
+            w.after,
+            "http-after-response set-header Access-Control-Allow-Credentials true if {{ var(txn.gl_acac) -m found }}"
+        );
+    }
+    if w.expose {
+        let _ = writeln!(
+            w.after,
+            "http-after-response set-header Access-Control-Expose-Headers \"%[var(txn.gl_aceh)]\" if {{ var(txn.gl_aceh) -m found }}"
+        );
+    }
+    if echo_lines {
+        for i in 1..=ACRH_LINES {
+            let _ = writeln!(
+                w.after,
+                "http-after-response add-header Access-Control-Allow-Headers \"%[var(txn.gl_e{i})]\" if {{ var(txn.gl_e{i}) -m found }}"
+            );
         }
     }
     let _ = writeln!(
         w.after,
-        "http-after-response add-header Vary Origin if {{ var(txn.gl_v) -m bool }}"
+        "http-after-response add-header Vary Origin if {{ var(txn.gl_acao) -m found }} || {{ var(txn.gl_cv) -m int 2 }}"
     );
     for (gid, (g, n)) in guard_ids.iter().enumerate() {
         let cond = format!("if {{ var(txn.gl_gh) -m int {gid} }}");
         if let Some(set) = g.headers.and_then(|i| policy.header_sets().get(i as usize)) {
             for name in set.remove() {
-                let _ = writeln!(w.after, "http-after-response del-header {} {cond}", header_name(name.as_str())?);
+                let _ = writeln!(
+                    w.after,
+                    "http-after-response del-header {} {cond}",
+                    header_name(name.as_str())?
+                );
             }
         }
         let mut out: Vec<(String, String, bool)> = Vec::new();
         let mut err = None;
         policy.for_each_guard_header(*g, *n, |h| {
             let value = match h.value {
-                GuardValue::Fixed(v) => header_text(h.name.as_str(), v.as_bytes()).map(str::to_string),
+                GuardValue::Fixed(v) => {
+                    header_text(h.name.as_str(), v.as_bytes()).map(str::to_string)
+                }
                 GuardValue::Csp(c) if c.has_nonce() => {
                     if w.nonce_lost {
                         return;
                     }
-                    Err(Unsupported(format!("csp policy `{}` has a nonce", c.name())))
+                    Err(Unsupported(format!(
+                        "csp policy `{}` has a nonce",
+                        c.name()
+                    )))
                 }
                 GuardValue::Csp(c) => crate::emit::csp_text(c),
             };
@@ -765,7 +833,11 @@ fn rules(w: &mut Writer<'_>, header: &str) -> Result<(), Unsupported> {
             header_name(&name)?;
             check("header value", &value)?;
             let verb = if append { "add-header" } else { "set-header" };
-            let _ = writeln!(w.after, "http-after-response {verb} {name} {} {cond}", dq(&value, true));
+            let _ = writeln!(
+                w.after,
+                "http-after-response {verb} {name} {} {cond}",
+                dq(&value, true)
+            );
         }
     }
     Ok(())
@@ -781,7 +853,12 @@ fn if_(cond: &str) -> String {
 }
 
 /// The WebSocket checks of plan `p` (each policy in order; the first refusal answers).
-fn websocket_rules(w: &mut Writer<'_>, p: &Plan, cond: &str, header: &str) -> Result<(), Unsupported> {
+fn websocket_rules(
+    w: &mut Writer<'_>,
+    p: &Plan,
+    cond: &str,
+    header: &str,
+) -> Result<(), Unsupported> {
     let c = format!("{cond} gl_hs");
     let _ = writeln!(
         w.req,
@@ -791,7 +868,12 @@ fn websocket_rules(w: &mut Writer<'_>, p: &Plan, cond: &str, header: &str) -> Re
         let Some(ws) = w.policy.websocket_policies().get(i as usize) else {
             continue;
         };
-        let provided = w.spec.websocket.get(i as usize).map(|s| s.provided.clone()).unwrap_or_default();
+        let provided = w
+            .spec
+            .websocket
+            .get(i as usize)
+            .map(|s| s.provided.clone())
+            .unwrap_or_default();
         let name = format!("gl_w{i}");
         w.origin_acl(
             &name,
@@ -801,6 +883,7 @@ fn websocket_rules(w: &mut Writer<'_>, p: &Plan, cond: &str, header: &str) -> Re
             ws.patterns().keys(),
             &provided,
             header,
+            "var(txn.gl_os)",
         )?;
         if !ws.allow_missing() {
             let _ = writeln!(
@@ -830,7 +913,10 @@ fn csrf_rules(w: &mut Writer<'_>, p: &Plan, cond: &str, header: &str) -> Result<
             .get(i as usize)
             .map(|s| s.trusted_provided.clone())
             .unwrap_or_default();
-        let trusted = format!("gl_t{i}_{}", cors.map_or("n".to_string(), |x| x.to_string()));
+        let trusted = format!(
+            "gl_t{i}_{}",
+            cors.map_or("n".to_string(), |x| x.to_string())
+        );
         w.origin_acl(
             &trusted,
             &format!("csrf policy `{}`: its trusted origins", csrf.name()),
@@ -839,6 +925,7 @@ fn csrf_rules(w: &mut Writer<'_>, p: &Plan, cond: &str, header: &str) -> Result<
             &[],
             &provided,
             header,
+            "var(txn.gl_os)",
         )?;
         if let Some(t) = cors.and_then(|x| w.policy.cors_policies().get(x as usize)) {
             if !t.any_origin() {
@@ -848,7 +935,10 @@ fn csrf_rules(w: &mut Writer<'_>, p: &Plan, cond: &str, header: &str) -> Result<
                     .acls
                     .lines()
                     .filter(|l| l.starts_with(&format!("acl {name} ")))
-                    .map(|l| l.replacen(&format!("acl {name} "), &format!("acl {trusted} "), 1))
+                    .map(|l| {
+                        l.replacen(&format!("acl {name} "), &format!("acl {trusted} "), 1)
+                            .replacen("req.fhdr(origin)", "var(txn.gl_os)", 1)
+                    })
                     .collect();
                 if w.written.insert(format!("{trusted}+cors")) {
                     for l in lines {
@@ -869,6 +959,7 @@ fn csrf_rules(w: &mut Writer<'_>, p: &Plan, cond: &str, header: &str) -> Result<
                 &[],
                 &[],
                 header,
+                "var(txn.gl_os)",
             )?;
             name
         };
@@ -883,7 +974,11 @@ fn csrf_rules(w: &mut Writer<'_>, p: &Plan, cond: &str, header: &str) -> Result<
         };
         let mut s = String::new();
         s.push_str(&r("csrf-ambiguous-headers", &format!(" gl_sfsmulti{x}")));
-        let ss = if csrf.allow_same_site() { " !gl_sfsss" } else { "" };
+        let ss = if csrf.allow_same_site() {
+            " !gl_sfsss"
+        } else {
+            ""
+        };
         s.push_str(&r(
             "csrf-cross-site",
             &format!(" !gl_sfsmulti !gl_sfsnone !gl_sfsok{ss}{x} !{trusted}"),
@@ -908,8 +1003,9 @@ fn csrf_rules(w: &mut Writer<'_>, p: &Plan, cond: &str, header: &str) -> Result<
 }
 
 /// The CORS rules of plan `p` over `tables` (its cors policies, `None` allowing nothing):
-/// the preflight's 204 or 403, and what an actual request's response carries. Returns
-/// whether the requested headers are echoed line by line.
+/// the preflight's 204 (its headers in the `return`) or 403, and the variables an actual
+/// request's response headers are written from. Returns whether the requested headers are
+/// echoed from several lines (the `http-after-response` rules that add them).
 fn cors_rules(
     w: &mut Writer<'_>,
     p: &Plan,
@@ -919,6 +1015,7 @@ fn cors_rules(
 ) -> Result<bool, Unsupported> {
     let some: Vec<&Cors> = tables.iter().flatten().copied().collect();
     let all = tables.iter().all(Option::is_some);
+    let vary = some.iter().any(|t| !t.is_static_any());
     let mut preflight_ok = String::new();
     let mut actual_ok = String::new();
     for (&i, t) in p.cors.iter().zip(tables) {
@@ -946,14 +1043,24 @@ fn cors_rules(
                     dq(&format!("^[{TCHAR}]+$"), false)
                 );
             }
+            // One line (a longer one is refused by gl_acrhmany), and the lines joined when
+            // there are several (every one's names, 4096 bytes in all).
             let _ = writeln!(
                 w.acls,
                 "acl gl_h{i} req.fhdr_cnt(access-control-request-headers) eq 0\n\
-                 acl gl_h{i} var(txn.gl_rh) -m reg -i {}",
-                dq(&acrh_list_regex(t, 4096 + ACRH_LINES - 1), false)
+                 acl gl_h{i} req.fhdr(access-control-request-headers) -m reg -i {}\n\
+                 acl gl_hjbad{i} var(txn.gl_rj) -m reg -i {}",
+                dq(&acrh_list_regex(t, 4096), false),
+                dq(
+                    &format!(
+                        "^(?!{})",
+                        acrh_list_regex(t, 4096 + ACRH_LINES - 1).trim_start_matches('^')
+                    ),
+                    false
+                )
             );
         }
-        let _ = write!(preflight_ok, " {name} gl_m{i} gl_h{i}");
+        let _ = write!(preflight_ok, " {name} gl_m{i} gl_h{i} !gl_hjbad{i}");
     }
     let merged = p.merged;
     let first = some.first().copied();
@@ -972,73 +1079,125 @@ fn cors_rules(
             first.and_then(Cors::max_age_value),
         )
     };
-    let fixed = |w: &mut Writer<'_>, var: &str, name: &str, v: &http::HeaderValue, cond: &str| -> Result<(), Unsupported> {
+    let text = |name: &str, v: &http::HeaderValue| -> Result<String, Unsupported> {
         let v = header_text(name, v.as_bytes())?;
         check("header value", v)?;
-        let _ = writeln!(w.req, "http-request set-var-fmt(txn.gl_{var}) {}{}", dq(v, true), if_(cond));
-        Ok(())
+        Ok(dq(v, true))
     };
-    let acao = |w: &mut Writer<'_>, cond: &str| {
-        let src = if any_origin { "str(*)" } else { "req.fhdr(origin)" };
-        let _ = writeln!(w.req, "http-request set-var(txn.gl_acao) {src}{}", if_(cond));
+    let acao_src = if any_origin {
+        "str(*)"
+    } else {
+        "req.fhdr(origin)"
     };
+    let acao_var = if vary { "gl_acao" } else { "gl_acas" };
+    w.static_any |= !vary;
     let mut echo = false;
     let _ = writeln!(w.req, "# CORS");
     // No Origin: `*` when every table allows any origin without credentials.
     if all && some.iter().all(|t| t.is_static_any()) {
         let c = format!("{cond} gl_o0");
-        let _ = writeln!(w.req, "http-request set-var(txn.gl_acao) str(*){}", if_(&c));
+        let _ = writeln!(w.req, "http-request set-var(txn.gl_acas) str(*){}", if_(&c));
+        w.static_any = true;
         if let Some(v) = aceh {
-            fixed(w, "aceh", "access-control-expose-headers", v, &c)?;
+            let v = text("access-control-expose-headers", v)?;
+            let _ = writeln!(
+                w.req,
+                "http-request set-var-fmt(txn.gl_aceh) {v}{}",
+                if_(&c)
+            );
+            w.expose = true;
         }
     }
-    // Preflights.
+    // Preflights: answered here, every header in the `return`.
+    let vary_hdr = if vary { " hdr Vary Origin" } else { "" };
+    let pf = format!(" gl_opt gl_acrm !gl_o0{cond}");
     if all {
-        let _ = writeln!(
-            w.req,
-            "http-request set-var(txn.gl_ok) bool(true) if{cond} gl_pf gl_acrm1 !gl_acrhmany{preflight_ok}"
+        let mut ok = format!(" gl_opt gl_o1 gl_acrm1 !gl_acrhmany{cond}{preflight_ok}");
+        let mut hdrs = format!(
+            " hdr Access-Control-Allow-Origin {}",
+            if any_origin {
+                "\"*\""
+            } else {
+                "\"%[req.fhdr(origin)]\""
+            }
         );
-        acao(w, " gl_ok");
         if credentials {
-            let _ = writeln!(w.req, "http-request set-var(txn.gl_acac) str(true) if gl_ok");
+            hdrs.push_str(" hdr Access-Control-Allow-Credentials true");
         }
-        let _ = writeln!(
-            w.req,
-            "http-request set-var(txn.gl_acam) req.fhdr(access-control-request-method) if gl_ok"
+        hdrs.push_str(
+            " hdr Access-Control-Allow-Methods \"%[req.fhdr(access-control-request-method)]\"",
         );
+        let mut tail = String::new();
+        if let Some(v) = max_age {
+            let _ = write!(
+                tail,
+                " hdr Access-Control-Max-Age {}",
+                text("access-control-max-age", v)?
+            );
+        }
+        tail.push_str(vary_hdr);
+        let acrh = "access-control-request-headers";
         let echoes = merged || first.is_some_and(|t| t.any_header() && t.credentials());
         if echoes {
             echo = true;
+            let _ = writeln!(w.req, "http-request set-var(txn.gl_ok) bool(true) if{ok}");
+            ok = " gl_ok".to_string();
             let _ = writeln!(
                 w.req,
-                "http-request set-var(txn.gl_acah) req.fhdr(access-control-request-headers,1) if gl_ok gl_rhnames"
+                "http-request return status 204{hdrs} hdr Access-Control-Allow-Headers \"%[req.fhdr({acrh},1)]\"{tail} if{ok} gl_rhnames {{ req.fhdr_cnt({acrh}) eq 1 }}"
             );
-            for i in 2..=ACRH_LINES {
+            // Several lines: each that names a header, in order (after the response is made).
+            for i in 1..=ACRH_LINES {
                 let _ = writeln!(
                     w.req,
-                    "http-request set-var(txn.gl_acah{i}) req.fhdr(access-control-request-headers,{i}) if gl_ok gl_rhnames"
+                    "http-request set-var(txn.gl_e{i}) req.fhdr({acrh},{i}) if{ok} {{ req.fhdr({acrh},{i}) -m reg {} }}",
+                    dq("[^ \\t,]", false)
                 );
             }
         } else if let Some(v) = first.and_then(Cors::allow_headers_value) {
-            fixed(w, "acah", "access-control-allow-headers", v, " gl_ok gl_rhnames")?;
+            let _ = writeln!(
+                w.req,
+                "http-request return status 204{hdrs} hdr Access-Control-Allow-Headers {}{tail} if{ok} gl_rhnames",
+                text("access-control-allow-headers", v)?
+            );
         }
-        if let Some(v) = max_age {
-            fixed(w, "acma", "access-control-max-age", v, " gl_ok")?;
-        }
-        let _ = writeln!(w.req, "http-request return status 204 if gl_ok");
+        let _ = writeln!(w.req, "http-request return status 204{hdrs}{tail} if{ok}");
     }
-    let _ = writeln!(w.req, "http-request return status 403 if{cond} gl_pf");
-    // Actual requests.
+    let _ = writeln!(w.req, "http-request return status 403{vary_hdr} if{pf}");
+    // Actual requests: what the response carries.
     if all {
-        let c = format!("{cond} !gl_o0{actual_ok}");
-        acao(w, &c);
+        let c = format!("{cond} gl_o1{actual_ok}");
+        let _ = writeln!(
+            w.req,
+            "http-request set-var(txn.{acao_var}) {acao_src}{}",
+            if_(&c)
+        );
         if credentials {
-            let _ = writeln!(w.req, "http-request set-var(txn.gl_acac) str(true){}", if_(&c));
+            let _ = writeln!(
+                w.req,
+                "http-request set-var(txn.gl_acac) str(true){}",
+                if_(&c)
+            );
+            w.credentials = true;
         }
         if let Some(v) = aceh {
-            fixed(w, "aceh", "access-control-expose-headers", v, &c)?;
+            let v = text("access-control-expose-headers", v)?;
+            let _ = writeln!(
+                w.req,
+                "http-request set-var-fmt(txn.gl_aceh) {v}{}",
+                if_(&c)
+            );
+            w.expose = true;
         }
     }
+    // Governed (the upstream's Access-Control-* lines removed), with Vary: Origin when the
+    // answer depends on it: `gl_cv`, or an Access-Control-Allow-Origin whose answer varies
+    // (`gl_acao`; `gl_acas` when it does not).
+    let _ = writeln!(
+        w.req,
+        "http-request set-var(txn.gl_cv) int({}) if{cond} !{{ var(txn.{acao_var}) -m found }}",
+        if vary { 2 } else { 1 },
+    );
     Ok(echo)
 }
 
