@@ -6,6 +6,8 @@
 //! output never drops, empties or weakens a value the runtime would send.
 
 pub mod docs;
+pub(crate) mod edge;
+pub mod haproxy;
 pub mod nginx;
 
 use std::path::Path;
