@@ -364,11 +364,10 @@ impl Build {
         }
         if let Some(docs) = &self.docs_path {
             let docs = self.resolve(docs);
-            let md = crate::emit::docs::emit(&c, &lowered, &self.generated_by()).map_err(|e| {
-                BuildError {
+            let md = crate::emit::docs::emit(&c, &lowered, &self.generated_by(), &self.accepted)
+                .map_err(|e| BuildError {
                     rendered: format!("error: cannot emit documentation: {e}"),
-                }
-            })?;
+                })?;
             crate::write::write_if_changed(&docs, md.as_bytes()).map_err(|e| io(&docs, &e))?;
         }
         Ok(path)

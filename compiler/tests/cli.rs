@@ -933,6 +933,19 @@ fn token_routes_are_a_loss_for_nginx_and_explain_checks_tokens() {
         snippet.contains("nginx cannot verify an\n# HMAC"),
         "{snippet}"
     );
+    // The docs list what each edge loses once accepted, and nothing otherwise.
+    let docs = |extra: &[&str]| {
+        let mut args = vec!["emit", "docs", p.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        text(&run(&args).stdout)
+    };
+    let md = docs(&["--accept-loss", "csrf-token"]);
+    assert!(md.contains("## Accepted losses"), "{md}");
+    assert!(
+        md.contains("- nginx:\n  - `csrf-token`: csrf policy `account` ("),
+        "{md}"
+    );
+    assert!(!docs(&[]).contains("Accepted losses"));
     // explain with a test secret: a token minted for another session is named as such.
     let hex = "ab".repeat(32);
     let secret = guestlist::CsrfSecret::from_hex(&hex).unwrap();

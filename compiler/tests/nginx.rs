@@ -4,11 +4,7 @@
 //!
 //! nginx must be installed (`scripts/test.sh` installs it with apt-get). Without it the tests
 //! fail when `CI=true`, and say loudly that they skipped otherwise.
-#![expect(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    reason = "tests fail by panicking"
-)]
+#![expect(clippy::unwrap_used, reason = "tests fail by panicking")]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -19,580 +15,8 @@ use std::time::Duration;
 use guestlist_compiler::Compilation;
 
 mod support;
+use support::differential::{self, provided_files, Edge, Sent, PROVIDED_POLICY};
 use support::{require_tool, root, send, send_raw, setup, start, tempdir, Upstream};
-
-/// Status and the CORS headers (lowercase names) of one request.
-/// xorshift64*: a seeded generator, so every run sends the same requests.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
-        &v[self.below(v.len())]
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
-
-type Request = (String, String, Vec<(String, String)>);
-
-/// The path forms a request can take that are not structurally normal (spec/language.md,
-/// "Path forms"), each inserted at a segment start or at any byte of a path.
-const PATH_MUTATIONS: [&str; 19] = [
-    "./",
-    "x/../",
-    "%2e%2e/",
-    "%2E",
-    "//",
-    "%2F..%2F",
-    "%2f",
-    "%2F",
-    "%zz",
-    "%00",
-    "%5C",
-    "\\",
-    "../../../../",
-    "%2e/",
-    ".%2E/",
-    "%61",
-    ";x/",
-    "%2F%2F",
-    "%2f/",
-];
-
-/// `path` with one or two of [`PATH_MUTATIONS`] inserted (the query kept as it was).
-fn mutate(rng: &mut Rng, path: &str) -> String {
-    let (p, query) = match path.split_once('?') {
-        Some((p, q)) => (p.to_string(), format!("?{q}")),
-        None => (path.to_string(), String::new()),
-    };
-    let mut p = p;
-    // A letter written as its escape (`/%68ooks/x`): a router on the raw path reads it as
-    // another path.
-    if rng.chance(10) {
-        let letters: Vec<usize> = (0..p.len())
-            .filter(|&i| p.as_bytes()[i].is_ascii_alphanumeric())
-            .collect();
-        if !letters.is_empty() {
-            let at = *rng.pick(&letters);
-            let b = p.as_bytes()[at];
-            let esc = if rng.chance(50) {
-                format!("%{b:02X}")
-            } else {
-                format!("%{b:02x}")
-            };
-            p.replace_range(at..=at, &esc);
-        }
-    }
-    for _ in 0..1 + rng.below(2) {
-        let starts: Vec<usize> = (1..=p.len())
-            .filter(|&i| p.as_bytes()[i - 1] == b'/')
-            .collect();
-        let at = if rng.chance(70) && !starts.is_empty() {
-            *rng.pick(&starts)
-        } else {
-            1 + rng.below(p.len())
-        };
-        if !p.is_char_boundary(at) {
-            continue;
-        }
-        let m = *rng.pick(&PATH_MUTATIONS);
-        p.insert_str(at, m);
-    }
-    format!("{p}{query}")
-}
-
-/// Requests across allowed, refused, pattern, suffix-confusion, wrong-case and `null` origins,
-/// no Origin, preflights with every method and header mix, and odd paths. `supplied`: the
-/// entries of the sets supplied at run time (origins and patterns), drawn like the policy's.
-fn requests(
-    c: &Compilation,
-    profile: &str,
-    n: usize,
-    seed: u64,
-    supplied: &[String],
-) -> Vec<Request> {
-    let lowered = c.lower(profile).unwrap();
-    let policy = &lowered.policy;
-    let mut rng = Rng(seed);
-    let mut origins: Vec<String> = vec![
-        "null".into(),
-        "https://attacker.example".into(),
-        "http://app.example.com".into(),
-        "http://localhost".into(),
-        "https://localhost:8080".into(),
-        "https://site.example.com".into(),
-        "https://trusted.example.com".into(),
-        "https://app.example.com".into(),
-        "https://Trusted.example.com".into(),
-        "https://localhost/x".into(),
-    ];
-    let mut names: Vec<String> = vec![
-        "x-other".into(),
-        "authorization".into(),
-        "content-type".into(),
-        "x-request-id".into(),
-    ];
-    // Origins the policy allows, and header names it allows, drawn more often so that every
-    // kind of decision is well represented.
-    let mut good: Vec<String> = Vec::new();
-    let mut good_names: Vec<String> = Vec::new();
-    for cp in policy.cors_policies() {
-        for h in cp.headers().keys() {
-            good_names.push(h.to_ascii_lowercase());
-        }
-    }
-    let supplied_patterns: Vec<&str> = supplied
-        .iter()
-        .map(String::as_str)
-        .filter(|e| e.contains('*'))
-        .collect();
-    let supplied_exact: Vec<&str> = supplied
-        .iter()
-        .map(String::as_str)
-        .filter(|e| !e.contains('*'))
-        .collect();
-    for cp in policy.cors_policies() {
-        let patterns: Vec<&str> = cp.patterns().keys().iter().map(|k| &**k).collect();
-        let exact: Vec<&str> = cp.origins().keys().iter().map(|k| &**k).collect();
-        let (patterns, exact) = if cp.provided().is_empty() {
-            (patterns, exact)
-        } else {
-            (
-                [patterns, supplied_patterns.clone()].concat(),
-                [exact, supplied_exact.clone()].concat(),
-            )
-        };
-        for p in &patterns {
-            good.push(p.replace("*.", "ok.").replace(":*", ":8080"));
-        }
-        for o in exact {
-            good.push(o.to_string());
-            origins.push(o.to_string());
-            origins.push(format!("{o}.evil.net"));
-            origins.push(format!("{o}/"));
-            origins.push(o.to_ascii_uppercase());
-            origins.push(o.replacen("https://", "http://", 1));
-            origins.push(format!("{o}:443"));
-        }
-        for p in &patterns {
-            let base = p.replace(":*", "");
-            for label in ["a.", "deep.er.", "A.", "-.", "x_y.", ""] {
-                origins.push(base.replace("*.", label));
-            }
-            origins.push(base.replace("*.", "evil"));
-            origins.push(format!("{}.evil.net", base.replace("*.", "a.")));
-            if p.ends_with(":*") {
-                for port in [":8080", ":1", ":65535", ":65536", ":0", ":080", ":"] {
-                    origins.push(format!("{}{port}", base.replace("*.", "b.")));
-                }
-            }
-        }
-        for h in cp.headers().keys() {
-            names.push(h.to_string());
-            names.push(h.to_ascii_uppercase());
-        }
-    }
-    for w in policy.websocket_policies() {
-        for o in w.origins().keys() {
-            good.push(o.to_string());
-        }
-        for p in w.patterns().keys() {
-            good.push(p.replace("*.", "ok.").replace(":*", ":8080"));
-        }
-    }
-    let ws_routes: Vec<String> = policy
-        .routes()
-        .iter()
-        .filter(|r| r.guards().websocket.is_some())
-        .map(|r| r.pattern().to_string())
-        .collect();
-    let mut paths: Vec<String> = vec!["/nowhere".into(), "/".into(), "/%zz".into(), "/../x".into()];
-    for r in policy.routes() {
-        let p = r.pattern();
-        match p.strip_suffix('*') {
-            Some(prefix) => {
-                paths.push(format!("{prefix}users/7"));
-                paths.push(format!("{prefix}a/b?q=1&r=/x"));
-                paths.push(prefix.to_string());
-                if prefix != "/" {
-                    paths.push(prefix.trim_end_matches('/').to_string());
-                }
-                paths.push(format!("/{prefix}//x"));
-                paths.push(format!("{prefix}./x/../y"));
-                paths.push(format!("{prefix}x/%2e%2e/y"));
-                paths.push(prefix.replacen('a', "%61", 1) + "z");
-                paths.push(prefix.to_ascii_uppercase() + "x");
-            }
-            None => {
-                paths.push(p.to_string());
-                paths.push(format!("{p}?x=1"));
-                paths.push(format!("{p}/"));
-                paths.push(format!("/.{p}"));
-            }
-        }
-    }
-    // Hosts: with host blocks, each pattern's own hosts and their case, trailing-dot and
-    // port variants, hosts under and beside each `*.` domain, and hosts no pattern names.
-    let mut hosts: Vec<String> = Vec::new();
-    for b in &c.program().hosts {
-        for p in &b.patterns {
-            let port = p.port.map_or(String::new(), |x| format!(":{x}"));
-            let names: Vec<String> = if p.wildcard {
-                ["a.", "deep.er.", "A.", "x-y.", ""]
-                    .iter()
-                    .map(|l| format!("{l}{}", p.host))
-                    .chain([format!("evil{}", p.host), format!("a..{}", p.host)])
-                    .collect()
-            } else {
-                vec![p.host.clone(), format!("www.{}", p.host)]
-            };
-            for n in names {
-                if n.contains("..") {
-                    // nginx answers 400 to a host with an empty label itself.
-                    continue;
-                }
-                // The host's own origins, so that the CSRF own-origin and WebSocket
-                // same-origin checks meet every variant of it.
-                if n.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-                {
-                    origins.push(format!("https://{n}{port}"));
-                    origins.push(format!("http://{n}"));
-                }
-                hosts.push(format!("{n}{port}"));
-                hosts.push(format!("{}{port}", n.to_ascii_uppercase()));
-                hosts.push(format!("{n}.{port}"));
-                hosts.push(format!("{n}:443"));
-                if p.port.is_some() {
-                    hosts.push(n.clone());
-                    hosts.push(format!("{n}:0{}", p.port.unwrap_or(0)));
-                }
-            }
-        }
-    }
-    let methods = [
-        "GET", "GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "OPTIONS", "OPTIONS",
-    ];
-    let acrms = [
-        "GET", "HEAD", "POST", "PUT", "PATCH", "patch", "DELETE", "delete", "CONNECT", "X-Custom",
-        "a,b",
-    ];
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let handshake = !ws_routes.is_empty() && rng.chance(15);
-        let method = if handshake {
-            "GET".to_string()
-        } else {
-            rng.pick(&methods).to_string()
-        };
-        let path = if handshake {
-            rng.pick(&ws_routes).clone()
-        } else {
-            rng.pick(&paths).clone()
-        };
-        // One request in eight takes a mutated path (the odd paths above are not normal
-        // either).
-        let path = if rng.chance(12) {
-            mutate(&mut rng, &path)
-        } else {
-            path
-        };
-        let mut h = Vec::new();
-        if rng.chance(90) {
-            let o = if !good.is_empty() && rng.chance(40) {
-                rng.pick(&good)
-            } else {
-                rng.pick(&origins)
-            };
-            h.push(("Origin".to_string(), o.clone()));
-        }
-        // The csrf and websocket checks read Host, Sec-Fetch-Site and Upgrade.
-        let host = if !hosts.is_empty() && rng.chance(80) {
-            rng.pick(&hosts).clone()
-        } else {
-            rng.pick(&["localhost", "site.example.com", "localhost:8080"])
-                .to_string()
-        };
-        // nginx answers 400 by itself to a target it cannot read (a bracket after the first
-        // byte, anything between `]` and the port) and to a path with dot segments or escapes
-        // before any configuration runs (spec/nginx.md): absolute-form requests keep to what
-        // it reads.
-        let readable = |t: &str| {
-            let (h, port) = match t.strip_prefix('[') {
-                Some(rest) => match rest.split_once(']') {
-                    Some((_, p)) => ("", p),
-                    None => ("[", ""),
-                },
-                None => t.split_at(t.find(':').unwrap_or(t.len())),
-            };
-            h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-                && (port.is_empty()
-                    || port
-                        .strip_prefix(':')
-                        .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())))
-        };
-        let plain = !path.contains('%') && !path.contains("//") && !path.contains("/.");
-        if !hosts.is_empty() && plain && rng.chance(15) {
-            // The request line in absolute form, naming this host or another; over HTTP/1.0
-            // without `Host` half the time.
-            let target = if rng.chance(50) {
-                host.clone()
-            } else {
-                rng.pick(&hosts).clone()
-            };
-            let target = if readable(&target) {
-                target
-            } else {
-                "readable.example.com".to_string()
-            };
-            h.push((TARGET.into(), target));
-            if rng.chance(50) {
-                h.push((HTTP10.into(), String::new()));
-            } else {
-                h.push(("Host".into(), host));
-            }
-        } else if !hosts.is_empty() && rng.chance(5) {
-            // No authority at all: HTTP/1.0 without `Host`.
-            h.push((HTTP10.into(), String::new()));
-        } else {
-            h.push(("Host".into(), host));
-        }
-        if rng.chance(60) {
-            let sfs = rng.pick(&[
-                "same-origin",
-                "none",
-                "same-site",
-                "cross-site",
-                "Same-Origin",
-                "bogus",
-            ]);
-            h.push(("Sec-Fetch-Site".into(), sfs.to_string()));
-        }
-        if method == "GET" && (handshake || rng.chance(40)) {
-            let up = rng.pick(&[
-                "websocket",
-                "WebSocket",
-                "h2c, websocket",
-                "h2c",
-                "websocketx",
-            ]);
-            h.push(("Upgrade".into(), up.to_string()));
-            h.push(("Connection".into(), "Upgrade".into()));
-        }
-        if method == "OPTIONS" && rng.chance(85) {
-            h.push((
-                "Access-Control-Request-Method".into(),
-                rng.pick(&acrms).to_string(),
-            ));
-        }
-        if rng.chance(50) {
-            let k = rng.below(4);
-            let pool = if !good_names.is_empty() && rng.chance(50) {
-                &good_names
-            } else {
-                &names
-            };
-            let mut list: Vec<String> = (0..k).map(|_| rng.pick(pool).clone()).collect();
-            if rng.chance(10) {
-                list.push(String::new()); // empty element
-            }
-            let sep = if rng.chance(30) { ", " } else { "," };
-            let v = list.join(sep);
-            if !v.is_empty() && !v.starts_with(' ') && !v.ends_with(' ') {
-                h.push(("Access-Control-Request-Headers".into(), v));
-            }
-        }
-        out.push((method, path, h));
-    }
-    out
-}
-
-/// A pseudo header of a generated request: its request line is in absolute form, with this
-/// authority.
-const TARGET: &str = ":target";
-/// A pseudo header of a generated request: it is sent over HTTP/1.0.
-const HTTP10: &str = ":http/1.0";
-
-/// Whether a path is not structurally normal (a [`mutate`]d one, or one of the odd paths).
-fn is_mutated(p: &str) -> bool {
-    let p = p.split('?').next().unwrap_or(p);
-    p.contains("//")
-        || p.contains('%') && !p.contains("%61")
-        || p.contains('\\')
-        || p.split('/').any(|s| s == "." || s == "..")
-}
-
-/// Runs the differential test for one policy and profile, with the sets supplied at run time
-/// `supplied` (name, file) given to both nginx and the runtime; returns (requests,
-/// mismatches).
-fn differential(
-    bin: &Path,
-    file: &Path,
-    profile: &str,
-    n: usize,
-    seed: u64,
-    required: &[&str],
-    supplied: &[(&str, &Path)],
-) -> (usize, Vec<String>) {
-    let mut c = if file.extension().is_some_and(|x| x == "toml") {
-        // A conformance file: its policy is the text between `policy = """` and `"""`.
-        let text = std::fs::read_to_string(file).unwrap();
-        let policy = text
-            .split_once("policy = \"\"\"")
-            .and_then(|(_, rest)| rest.split_once("\"\"\""))
-            .map(|(p, _)| p.to_string())
-            .unwrap();
-        Compilation::from_str(&file.to_string_lossy(), &policy)
-    } else {
-        Compilation::load(&[file]).unwrap()
-    };
-    let mut entries = Vec::new();
-    for (name, path) in supplied {
-        c.supply(name, path).unwrap();
-        let text = std::fs::read_to_string(path).unwrap();
-        entries.extend(
-            text.lines()
-                .filter_map(|l| l.split('#').next()?.split_whitespace().next())
-                .map(str::to_string),
-        );
-    }
-    assert!(!c.has_errors(), "{}", c.render());
-    let dir = tempdir(&format!(
-        "diff-{}-{profile}",
-        file.file_stem().unwrap().to_string_lossy()
-    ));
-    let server = start(bin, &setup(bin, &c, profile, &dir, Upstream::Return, false));
-    let lowered = c.lower(profile).unwrap();
-    let mut mismatches = Vec::new();
-    let reqs = requests(&c, profile, n, seed, &entries);
-    let mut kinds = std::collections::BTreeMap::new();
-    for (m, p, h) in &reqs {
-        // The request as sent: its request line, and its header fields without the pseudo
-        // headers.
-        let target = h.iter().find(|(n, _)| n == TARGET).map(|x| x.1.clone());
-        let http10 = h.iter().any(|(n, _)| n == HTTP10);
-        let fields: Vec<(String, String)> = h
-            .iter()
-            .filter(|(n, _)| !n.starts_with(':'))
-            .cloned()
-            .collect();
-        let host = fields
-            .iter()
-            .find(|(n, _)| n == "Host")
-            .map(|x| x.1.clone());
-        let line = format!(
-            "{m} {}{p} HTTP/1.{}",
-            target
-                .as_ref()
-                .map_or(String::new(), |t| format!("http://{t}")),
-            if http10 { 0 } else { 1 }
-        );
-        // The runtime decides an absolute-form request with the target's authority: one that
-        // differs from `Host` is refused (host-ambiguous); otherwise it is the request with
-        // `Host` set to that authority, which `explain` decides.
-        let mut asked = fields.clone();
-        let mut refused_host = false;
-        if let Some(t) = &target {
-            let d = lowered
-                .policy
-                .decide_with_authority(m, p, Some(t.as_str()), fields.as_slice());
-            refused_host = d.kind.as_str() == "host-rejected";
-            if host.is_none() {
-                asked.push(("Host".into(), t.clone()));
-            }
-        }
-        let e = guestlist_compiler::explain::explain(&lowered, m, p, &asked).unwrap();
-        if let Some(t) = &target {
-            let d = lowered
-                .policy
-                .decide_with_authority(m, p, Some(t.as_str()), fields.as_slice());
-            assert!(
-                refused_host || d.kind == e.kind,
-                "{line} {fields:?}: {} with the target, {} with Host",
-                d.kind.as_str(),
-                e.kind.as_str()
-            );
-            *kinds.entry("absolute-form").or_insert(0) += 1;
-        }
-        if host.is_none() && target.is_none() {
-            *kinds.entry("no authority").or_insert(0) += 1;
-        }
-        if lowered.policy.host_block_count() > 0 {
-            let authority = target.as_ref().or(host.as_ref());
-            let selected = if authority
-                .and_then(|a| lowered.policy.host_block(a))
-                .is_some()
-            {
-                "a host block's routes"
-            } else {
-                "the top-level routes"
-            };
-            *kinds.entry(selected).or_insert(0) += 1;
-        }
-        let (e_kind, e_status, e_headers, e_reason) = if refused_host {
-            (
-                "host-rejected",
-                Some(400),
-                vec![("guestlist-reason".to_string(), "host-ambiguous".to_string())],
-                "host-ambiguous",
-            )
-        } else {
-            (e.kind.as_str(), e.status, e.headers.clone(), e.reason_code)
-        };
-        *kinds.entry(e_kind).or_insert(0) += 1;
-        let (status, got) = if target.is_none() && !http10 {
-            send(server.addr, m, p, &fields)
-        } else {
-            let (status, mut hs) = support::send_line(server.addr, &line, &fields);
-            hs.retain(|(n, _)| support::is_policy_header(n));
-            hs.sort();
-            (status, hs)
-        };
-        let mut want = e_headers;
-        if e_reason == "path-invalid" {
-            // nginx answers 400 itself to a path it cannot read, without the reason header
-            // (spec/nginx.md).
-            want.retain(|(n, _)| n != "guestlist-reason");
-        }
-        want.sort();
-        if is_mutated(p) {
-            *kinds.entry("non-normal paths").or_insert(0) += 1;
-        }
-        let status_ok = match e_status {
-            Some(s) => status == s,
-            // Reaches the application: nginx must not answer by itself.
-            None => !matches!(status, 0 | 204 | 400 | 403),
-        };
-        if !status_ok || got != want {
-            mismatches.push(format!(
-                "{line} {fields:?}: guestlist {e_kind} {e_status:?} {want:?}; nginx {status} {got:?}"
-            ));
-        }
-    }
-    println!("{} ({profile}) decisions: {kinds:?}", file.display());
-    for kind in required {
-        assert!(
-            kinds.get(kind).copied().unwrap_or(0) >= 40,
-            "too few {kind} requests: {kinds:?}"
-        );
-    }
-    assert!(
-        kinds.get("non-normal paths").copied().unwrap_or(0) >= 500,
-        "too few paths that are not structurally normal: {kinds:?}"
-    );
-    (reqs.len(), mismatches)
-}
 
 #[test]
 fn nginx_accepts_every_emitted_policy() {
@@ -654,82 +78,78 @@ fn nginx_accepts_every_emitted_policy() {
     );
 }
 
-#[test]
-fn nginx_decides_like_the_runtime() {
-    let Some(bin) = require_tool("nginx") else {
-        return;
+/// nginx as a differential-test edge: the emitted files around a `return 200` upstream.
+struct NginxEdge {
+    bin: std::path::PathBuf,
+    server: Option<support::Nginx>,
+}
+
+impl Edge for NginxEdge {
+    fn name(&self) -> &'static str {
+        "nginx"
+    }
+
+    fn start(&mut self, c: &Compilation, profile: &str, dir: &Path) -> std::net::SocketAddr {
+        self.server = None;
+        let server = start(
+            &self.bin,
+            &setup(&self.bin, c, profile, dir, Upstream::Return, false),
+        );
+        let addr = server.addr;
+        self.server = Some(server);
+        addr
+    }
+
+    /// nginx answers 400 itself to a path it cannot read, without the reason header
+    /// (spec/nginx.md).
+    fn own_answer(&self, sent: &Sent) -> Option<u16> {
+        (sent.reason == "path-invalid").then_some(400)
+    }
+}
+
+/// Runs the differential cases whose file name satisfies `which`; returns the mismatches.
+fn run_cases(bin: &Path, which: impl Fn(&str, &differential::Case) -> bool) -> Vec<String> {
+    let mut edge = NginxEdge {
+        bin: bin.to_path_buf(),
+        server: None,
     };
-    let cors: &[&str] = &[
-        "not-cors",
-        "actual-allowed",
-        "actual-not-allowed",
-        "preflight-ok",
-        "preflight-rejected",
-    ];
-    let guards: &[&str] = &[
-        "not-cors",
-        "actual-allowed",
-        "preflight-rejected",
-        "csrf-rejected",
-        "websocket-allowed",
-        "websocket-rejected",
-    ];
-    let cases = [
-        (
-            root().join("examples/policies/site.policy"),
-            "default",
-            11,
-            3000,
-            cors,
-        ),
-        (
-            root().join("examples/policies/site.policy"),
-            "dev",
-            12,
-            3000,
-            cors,
-        ),
-        (
-            root().join("spec/policies/conformance.policy"),
-            "default",
-            13,
-            3000,
-            cors,
-        ),
-        (
-            root().join("spec/policies/guards.policy"),
-            "default",
-            14,
-            3000,
-            guards,
-        ),
-        // Nested routes with different cors policies, header sets and CSPs, and paths with
-        // encoded or doubled slashes: both readings decided, each route's headers chosen by
-        // the as-sent reading.
-        (
-            root().join("spec/cases/readings.toml"),
-            "default",
-            16,
-            12000,
-            cors,
-        ),
-    ];
     let mut total = 0;
     let mut all = Vec::new();
-    for (file, profile, seed, n, required) in &cases {
-        let (n, mismatches) = differential(&bin, file, profile, *n, *seed, required, &[]);
+    for case in differential::cases(1.0) {
+        let name = case
+            .file
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if !which(&name, &case) {
+            continue;
+        }
+        let out = differential::run(&mut edge, &case);
         println!(
-            "{} ({profile}): {n} requests, {} mismatches",
-            file.display(),
-            mismatches.len()
+            "{name} ({}): {} requests, {} mismatches",
+            case.profile,
+            out.requests,
+            out.mismatches.len()
         );
-        total += n;
-        all.extend(mismatches);
+        total += out.requests;
+        all.extend(out.mismatches);
     }
     for m in all.iter().take(20) {
         println!("MISMATCH {m}");
     }
     println!("differential: {total} requests, {} mismatches", all.len());
+    all
+}
+
+#[test]
+fn nginx_decides_like_the_runtime() {
+    let Some(bin) = require_tool("nginx") else {
+        return;
+    };
+    let all = run_cases(&bin, |_, c| {
+        c.supplied.is_empty() && !c.required.contains(&"host-rejected")
+    });
     assert!(
         all.is_empty(),
         "{} mismatches between nginx and the runtime",
@@ -743,50 +163,7 @@ fn nginx_decides_like_the_runtime_with_host_blocks() {
         return;
     };
     let file = root().join("compiler/tests/fixtures/hosts-nginx.policy");
-    // The same policy, decided by the selected route alone.
-    let dispatched = tempdir("hosts-dispatched").join("hosts-dispatched.policy");
-    let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(
-        &dispatched,
-        format!("{text}\nhosts dispatched-by-application\n"),
-    )
-    .unwrap();
-    let required: &[&str] = &[
-        "actual-allowed",
-        "actual-not-allowed",
-        "preflight-ok",
-        "preflight-rejected",
-        "csrf-rejected",
-        "host-rejected",
-        "absolute-form",
-        "no authority",
-        "a host block's routes",
-        "the top-level routes",
-    ];
-    let mut total = 0;
-    let mut all = Vec::new();
-    let exact = root().join("compiler/tests/fixtures/hosts-exact.policy");
-    for (f, seed, n) in [
-        (&file, 21, 10000),
-        (&dispatched, 22, 10000),
-        (&exact, 23, 14000),
-    ] {
-        let (n, mismatches) = differential(&bin, f, "default", n, seed, required, &[]);
-        println!(
-            "{}: {n} requests, {} mismatches",
-            f.display(),
-            mismatches.len()
-        );
-        total += n;
-        all.extend(mismatches);
-    }
-    for m in all.iter().take(20) {
-        println!("MISMATCH {m}");
-    }
-    println!(
-        "differential (host blocks): {total} requests, {} mismatches",
-        all.len()
-    );
+    let all = run_cases(&bin, |_, c| c.required.contains(&"host-rejected"));
     // What nginx answers by itself (spec/nginx.md, "Host blocks"): two `Host` lines, which the
     // runtime refuses as host-ambiguous, and an HTTP/1.1 request without `Host`, which the
     // runtime decides under the top-level routes: both 400, without `Guestlist-Reason`.
@@ -832,60 +209,6 @@ fn nginx_decides_like_the_runtime_with_host_blocks() {
     );
 }
 
-/// A policy with sets supplied at run time: static and supplied origins in one credentialed
-/// cors policy (its set tenant-bound), a `patterns` set next to a static origin, a set that a
-/// csrf policy trusts, and a websocket policy on the tenant-bound set.
-const PROVIDED_POLICY: &str = "\
-origins first-party { \"https://app.example.com\" \"https://*.first.example.com\" }
-origins tenants provided tenant-bound
-origins partners provided patterns
-origins public provided
-cors api {
-    allow-origins      first-party tenants
-    allow-credentials  true
-    allow-methods      PUT DELETE
-    allow-headers      content-type x-request-id
-    max-age            10m
-}
-cors widgets {
-    allow-origins  \"https://static.example.net\" partners public
-    allow-headers  content-type
-    max-age        10m
-}
-csrf forms {
-    trusted-origins  public \"https://trusted.example.com\"
-}
-websocket live {
-    allow-origins  tenants
-}
-route \"/api/*\" { cors api }
-route \"/widgets/*\" { cors widgets; csrf forms }
-route \"/forms/*\" { csrf forms }
-route \"/live\" { websocket live }
-";
-
-/// The files of [`PROVIDED_POLICY`]'s sets, written into `dir`: (name, file).
-fn provided_files(dir: &Path) -> Vec<(&'static str, std::path::PathBuf)> {
-    let sets = [
-        (
-            "tenants",
-            "# customers' own domains\nhttps://a.example.com tenant-a\nhttps://shop.b-example.org tenant-b  # trailing\nhttps://c.example.com:8443 tenant-c\n",
-        ),
-        (
-            "partners",
-            "https://*.partner.example\nhttps://solo.example.org\nhttp://localhost:*\nhttps://*.deep.partner2.example:8443\n",
-        ),
-        ("public", "https://widgets.example.io\nhttps://foo.com\n"),
-    ];
-    sets.iter()
-        .map(|(name, text)| {
-            let path = dir.join(format!("{name}.txt"));
-            std::fs::write(&path, text).unwrap();
-            (*name, path)
-        })
-        .collect()
-}
-
 /// The differential test with sets supplied at run time: nginx reads their entries from
 /// `origins/NAME.conf`, the runtime from `Policy::replace_provided`, and every decision is
 /// the same.
@@ -894,30 +217,13 @@ fn nginx_decides_like_the_runtime_with_supplied_sets() {
     let Some(bin) = require_tool("nginx") else {
         return;
     };
+    let mismatches = run_cases(&bin, |_, c| !c.supplied.is_empty());
+    assert!(mismatches.is_empty(), "{} mismatches", mismatches.len());
     let dir = tempdir("provided-policy");
     let policy = dir.join("provided.policy");
     std::fs::write(&policy, PROVIDED_POLICY).unwrap();
     let files = provided_files(&dir);
     let supplied: Vec<(&str, &Path)> = files.iter().map(|(n, p)| (*n, p.as_path())).collect();
-    let required = [
-        "not-cors",
-        "actual-allowed",
-        "actual-not-allowed",
-        "preflight-ok",
-        "preflight-rejected",
-        "csrf-rejected",
-        "websocket-allowed",
-        "websocket-rejected",
-    ];
-    let (n, mismatches) = differential(&bin, &policy, "default", 20000, 17, &required, &supplied);
-    for m in mismatches.iter().take(20) {
-        println!("MISMATCH {m}");
-    }
-    println!(
-        "differential with supplied sets: {n} requests, {} mismatches",
-        mismatches.len()
-    );
-    assert!(mismatches.is_empty(), "{} mismatches", mismatches.len());
     // The same entries are allowed in the runtime and refused by a jub0bs-style confusion.
     let mut c = Compilation::load(&[&policy]).unwrap();
     for (name, path) in &supplied {

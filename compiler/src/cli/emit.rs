@@ -107,6 +107,7 @@ pub(super) fn emit_docs(
     files: &[PathBuf],
     output: Option<&std::path::Path>,
     profile: &str,
+    accepted: &[Loss],
     command_line: &str,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -115,7 +116,7 @@ pub(super) fn emit_docs(
         return Ok(1);
     };
     let lowered = c.lower(profile)?;
-    let md = crate::emit::docs::emit(&c, &lowered, command_line)?;
+    let md = crate::emit::docs::emit(&c, &lowered, command_line, accepted)?;
     match output {
         Some(path) => write_file(path, md.as_bytes())?,
         None => out.write_all(md.as_bytes())?,
@@ -154,7 +155,7 @@ pub(super) fn build_all(
         crate::builder::DEFAULT_STATIC_NAME,
         &header,
     )?;
-    let docs = crate::emit::docs::emit(&c, &lowered, command_line)?;
+    let docs = crate::emit::docs::emit(&c, &lowered, command_line, accepted)?;
     write_nginx(
         &c,
         &lowered,

@@ -282,8 +282,8 @@ where
             _ if target != EmitTarget::Nginx && !origins.is_empty() => {
                 Err("--origins is for `emit nginx` (and `build`): the Rust and docs outputs never hold supplied entries".into())
             }
-            _ if target != EmitTarget::Nginx && !accept_loss.is_empty() => {
-                Err("--accept-loss is for the edges (`emit nginx`, `build`): the Rust output carries every guard".into())
+            EmitTarget::Rust if !accept_loss.is_empty() => {
+                Err("--accept-loss is for the edges and the docs that list what they lose: the Rust output carries every guard".into())
             }
             EmitTarget::Rust => emit::emit_rust(
                 &files,
@@ -310,7 +310,15 @@ where
                 None => Err("emit nginx needs an output directory: -o DIR".into()),
             },
             EmitTarget::Docs => {
-                emit::emit_docs(&files, output.as_deref(), &profile, &command_line, out, err)
+emit::emit_docs(
+                &files,
+                output.as_deref(),
+                &profile,
+                &accept_loss,
+                &command_line,
+                out,
+                err,
+            )
             }
         },
         Command::Serve {

@@ -409,7 +409,12 @@ fn origins_table(out: &mut String, c: &Compilation, d: &CorsDecl) {
 /// Renders the Markdown for `lowered` (one profile) with the policy's full declarations.
 /// Fails when a table holds a header value that is not one (which `Policy::build` never lets
 /// through): the Markdown never shows a value other than the one sent.
-pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> Result<String, Unsupported> {
+pub fn emit(
+    c: &Compilation,
+    lowered: &Lowered,
+    generated_by: &str,
+    accepted: &[crate::emit::Loss],
+) -> Result<String, Unsupported> {
     let policy = &lowered.policy;
     let mut out = String::new();
     let files: Vec<String> = c
@@ -469,6 +474,7 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> Result<St
          `%61` are decoded first. Paths outside every route get no CORS headers.\n\n",
     );
     out.push_str(path_forms(policy.non_normal_paths()));
+    accepted_losses(&mut out, c, lowered, accepted);
     // Policies.
     for (i, cp) in policy.cors_policies().iter().enumerate() {
         let Some(d) = c.program.cors.iter().find(|d| d.name == cp.name()) else {
@@ -856,4 +862,40 @@ fn guard_sections(out: &mut String, policy: &guestlist::Policy) -> Result<(), Un
         );
     }
     Ok(())
+}
+
+/// The losses accepted with `--accept-loss` (spec/diagnostics.md, GL1201 and GL1202), per
+/// edge that has them: what a reviewer must know is not enforced at that edge.
+fn accepted_losses(
+    out: &mut String,
+    c: &Compilation,
+    lowered: &Lowered,
+    accepted: &[crate::emit::Loss],
+) {
+    use crate::emit::Engine;
+    let mut any = false;
+    for engine in [Engine::Nginx, Engine::Haproxy, Engine::Caddy] {
+        let lines = crate::emit::accepted_lines(c, lowered, engine, accepted);
+        if lines.is_empty() {
+            continue;
+        }
+        if !any {
+            out.push_str("## Accepted losses\n\nWhat an edge does not enforce, accepted with `--accept-loss`; the application behind it must.\n\n");
+            any = true;
+        }
+        let _ = writeln!(out, "- {}:", engine.name());
+        for l in lines {
+            match l.split_once(": ") {
+                Some((kind, rest)) => {
+                    let _ = writeln!(out, "  - `{kind}`: {rest}");
+                }
+                None => {
+                    let _ = writeln!(out, "  - {l}");
+                }
+            }
+        }
+    }
+    if any {
+        out.push('\n');
+    }
 }

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod differential;
+
 use guestlist_compiler::emit::nginx;
 use guestlist_compiler::Compilation;
 
