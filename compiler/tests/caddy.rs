@@ -21,6 +21,7 @@ use guestlist_compiler::emit::Loss;
 use guestlist_compiler::Compilation;
 
 mod support;
+use support::differential::{self, Edge, Sent};
 use support::{require_tool, root, send, send_raw, tempdir, wait_for};
 
 /// A port on 127.0.0.1 that was free a moment ago.
@@ -59,12 +60,14 @@ fn emit_into(c: &Compilation, profile: &str, dir: &Path, accepted: &[Loss]) -> V
 /// Writes `dir/Caddyfile`: the guestlist site on `port` (any Host), its upstream on
 /// `backend` answering 200 with `X-App: yes`, its own `Access-Control-Allow-Origin: *`, CSP
 /// and `X-Frame-Options`, and the nonce it received in its body; admin on `admin`.
-fn write_caddyfile(dir: &Path, port: u16, backend: u16, admin: u16) -> PathBuf {
-    std::fs::write(
-        dir.join("upstream.caddy"),
-        format!("reverse_proxy 127.0.0.1:{backend}\n"),
-    )
-    .unwrap();
+fn write_caddyfile(dir: &Path, port: u16, backend: u16, admin: u16, proxied: bool) -> PathBuf {
+    let upstream = if proxied {
+        format!("reverse_proxy 127.0.0.1:{backend}\n")
+    } else {
+        // Answered in place: 200, `X-App: yes`, no header a policy sets.
+        "header X-App yes\nrespond \"app\" 200\n".to_string()
+    };
+    std::fs::write(dir.join("upstream.caddy"), upstream).unwrap();
     let d = dir.to_string_lossy();
     let conf = format!(
         "{{\n\tadmin 127.0.0.1:{admin}\n\tauto_https off\n\tstorage file_system {d}/data\n}}\n\
@@ -110,10 +113,17 @@ impl Drop for Caddy {
 
 impl Caddy {
     /// Emits `c` (profile) into `dir` and starts Caddy on it.
-    fn start(bin: &Path, c: &Compilation, profile: &str, dir: &Path, accepted: &[Loss]) -> Caddy {
+    fn start(
+        bin: &Path,
+        c: &Compilation,
+        profile: &str,
+        dir: &Path,
+        accepted: &[Loss],
+        proxied: bool,
+    ) -> Caddy {
         emit_into(c, profile, dir, accepted);
         let (port, backend, admin) = (free_port(), free_port(), free_port());
-        let conf = write_caddyfile(dir, port, backend, admin);
+        let conf = write_caddyfile(dir, port, backend, admin, proxied);
         validate(bin, dir, &conf);
         let log = std::fs::File::create(dir.join("caddy.log")).unwrap();
         let child = caddy_command(bin, dir)
@@ -216,7 +226,7 @@ fn caddy_validates_every_emitted_policy() {
                 f.file_stem().unwrap().to_string_lossy()
             ));
             emit_into(&c, &profile, &dir, &[]);
-            let conf = write_caddyfile(&dir, free_port(), free_port(), free_port());
+            let conf = write_caddyfile(&dir, free_port(), free_port(), free_port(), true);
             validate(&bin, &dir, &conf);
             checked += 1;
         }
@@ -249,7 +259,7 @@ fn caddy_answers_like_the_runtime_by_hand() {
     let c = Compilation::load(&[&f]).unwrap();
     let lowered = c.lower("default").unwrap();
     let dir = tempdir("caddy-hand");
-    let caddy = Caddy::start(&bin, &c, "default", &dir, &[]);
+    let caddy = Caddy::start(&bin, &c, "default", &dir, &[], true);
     let cases: Vec<(&str, &str, Vec<(String, String)>)> = vec![
         (
             "GET",
@@ -324,4 +334,110 @@ fn caddy_answers_like_the_runtime_by_hand() {
         ["https://app.example.com"]
     );
     let _ = Duration::from_secs(1);
+}
+
+/// Caddy as a differential-test edge: the emitted snippet around an upstream answering 200.
+struct CaddyEdge {
+    bin: PathBuf,
+    server: Option<Caddy>,
+}
+
+impl Edge for CaddyEdge {
+    fn name(&self) -> &'static str {
+        "caddy"
+    }
+
+    fn start(&mut self, c: &Compilation, profile: &str, dir: &Path) -> SocketAddr {
+        self.server = None;
+        let server = Caddy::start(&self.bin, c, profile, dir, &[], false);
+        let addr = server.addr;
+        self.server = Some(server);
+        addr
+    }
+
+    /// Go answers 400 itself to an invalid escape; a path whose dot segments climb above the
+    /// root gets the 400 of any path with dot segments (`path-not-normal`): spec/caddy.md.
+    fn own_answer(&self, sent: &Sent) -> Option<u16> {
+        (sent.reason == "path-invalid").then_some(400)
+    }
+}
+
+/// Runs the differential cases whose file name satisfies `which`: (requests, mismatches,
+/// absolute-form requests refused by the runtime as host-ambiguous that Caddy decided by
+/// their target, which spec/caddy.md documents).
+fn run_cases(bin: &Path, which: impl Fn(&str) -> bool) -> (usize, Vec<String>, usize) {
+    let mut edge = CaddyEdge {
+        bin: bin.to_path_buf(),
+        server: None,
+    };
+    let (mut total, mut all, mut ambiguous) = (0, Vec::new(), 0);
+    for case in differential::cases(1.0) {
+        let name = case
+            .file
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if !which(&name) {
+            continue;
+        }
+        let out = differential::run(&mut edge, &case);
+        let (amb, other): (Vec<String>, Vec<String>) = out
+            .mismatches
+            .into_iter()
+            .partition(|m| m.contains(": guestlist host-rejected Some(400)"));
+        println!(
+            "{name} ({}): {} requests, {} mismatches, {} host-ambiguous decided by the target",
+            case.profile,
+            out.requests,
+            other.len(),
+            amb.len()
+        );
+        for m in other.iter().take(15) {
+            println!("  {m}");
+        }
+        total += out.requests;
+        ambiguous += amb.len();
+        all.extend(other);
+    }
+    (total, all, ambiguous)
+}
+
+#[test]
+fn caddy_decides_like_the_runtime() {
+    let Some(bin) = require_tool("caddy") else {
+        return;
+    };
+    let (n, mismatches, _) = run_cases(&bin, |f| !f.starts_with("hosts") && f != "provided.policy");
+    println!(
+        "differential: {n} requests, {} mismatches",
+        mismatches.len()
+    );
+    assert!(mismatches.is_empty(), "{} mismatches", mismatches.len());
+}
+
+#[test]
+fn caddy_decides_like_the_runtime_with_host_blocks() {
+    let Some(bin) = require_tool("caddy") else {
+        return;
+    };
+    let (n, mismatches, ambiguous) = run_cases(&bin, |f| f.starts_with("hosts"));
+    println!(
+        "differential (host blocks): {n} requests, {} mismatches, {ambiguous} host-ambiguous",
+        mismatches.len()
+    );
+    assert!(mismatches.is_empty(), "{} mismatches", mismatches.len());
+}
+
+#[test]
+fn caddy_decides_like_the_runtime_with_supplied_sets() {
+    let Some(bin) = require_tool("caddy") else {
+        return;
+    };
+    let (n, mismatches, _) = run_cases(&bin, |f| f == "provided.policy");
+    println!(
+        "differential (supplied sets): {n} requests, {} mismatches",
+        mismatches.len()
+    );
+    assert!(mismatches.is_empty(), "{} mismatches", mismatches.len());
 }

@@ -276,18 +276,18 @@ impl Writer<'_> {
     /// The CEL test that the request's `Origin` names the request's own authority.
     fn origin_is_host(&self) -> String {
         if self.hosts {
-            // The host compared ignoring ASCII case and one trailing dot, the port as written.
-            let norm = |p: &str| format!("{p}.lowerAscii()");
+            // The host compared ignoring ASCII case and one trailing dot, the port as written:
+            // both lowercased, a dot before the port dropped, and a dot at the end on either
+            // side tolerated.
+            let norm = |p: &str| format!("{p}.lowerAscii().replace(\".:\", \":\")");
+            let (o, a) = (norm(ORIGIN), norm(AUTHORITY));
             all(&[
                 format!("{AUTHORITY} != \"\""),
                 matches(ORIGIN, "^[^|]*?://[^/?#@|]+$"),
                 any(&[
-                    format!("{}.endsWith(\"://\" + {})", norm(ORIGIN), norm(AUTHORITY)),
-                    format!(
-                        "{}.replace(\".:\", \":\").endsWith(\"://\" + {}.replace(\".:\", \":\"))",
-                        norm(ORIGIN),
-                        norm(AUTHORITY)
-                    ),
+                    format!("{o}.endsWith(\"://\" + {a})"),
+                    format!("{o}.endsWith(\"://\" + {a} + \".\")"),
+                    format!("({o} + \".\").endsWith(\"://\" + {a})"),
                 ]),
             ])
         } else {
