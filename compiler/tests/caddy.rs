@@ -333,7 +333,6 @@ fn caddy_answers_like_the_runtime_by_hand() {
         values(&all, "access-control-allow-origin"),
         ["https://app.example.com"]
     );
-    let _ = Duration::from_secs(1);
 }
 
 /// Caddy as a differential-test edge: the emitted snippet around an upstream answering 200.
@@ -440,4 +439,124 @@ fn caddy_decides_like_the_runtime_with_supplied_sets() {
         mismatches.len()
     );
     assert!(mismatches.is_empty(), "{} mismatches", mismatches.len());
+}
+
+/// Sends `line` with exactly `headers`; returns the status, every response header (lowercase
+/// names) and the body.
+fn send_line_body(
+    addr: SocketAddr,
+    line: &str,
+    headers: &[(String, String)],
+) -> (u16, Vec<(String, String)>, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!("{line}\r\nConnection: close\r\n");
+    for (n, v) in headers {
+        req.push_str(&format!("{n}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let hs = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, hs, body.to_string())
+}
+
+/// The nonce of a CSP value (`'nonce-X'`).
+fn nonce_of(csp: &str) -> String {
+    let at = csp.find("'nonce-").unwrap() + "'nonce-".len();
+    csp[at..].split('\'').next().unwrap().to_string()
+}
+
+#[test]
+fn caddy_makes_one_fresh_nonce_per_response_and_passes_it_on() {
+    let Some(bin) = require_tool("caddy") else {
+        return;
+    };
+    let c = Compilation::load(&[root().join("examples/policies/guards.policy")]).unwrap();
+    let dir = tempdir("caddy-nonce");
+    let caddy = Caddy::start(&bin, &c, "default", &dir, &[Loss::CsrfToken], true);
+    let mut seen = Vec::new();
+    for forged in ["", "forged-by-the-client"] {
+        let hs = if forged.is_empty() {
+            Vec::new()
+        } else {
+            h(&[("Guestlist-Csp-Nonce", forged)])
+        };
+        let (status, all, body) = send_line_body(caddy.addr, "GET /page HTTP/1.1", &{
+            let mut x = h(&[("Host", "localhost")]);
+            x.extend(hs);
+            x
+        });
+        assert_eq!(status, 200);
+        // The upstream's own CSP is replaced: one line, ours.
+        let csp = values(&all, "content-security-policy");
+        assert_eq!(csp.len(), 1, "{all:?}");
+        let nonce = nonce_of(csp[0]);
+        assert!(nonce.len() >= 32, "{nonce}");
+        // The upstream received exactly the nonce of the CSP, never the client's copy.
+        assert_eq!(body.trim(), format!("nonce={nonce}"), "{all:?}");
+        assert!(!body.contains("forged"));
+        seen.push(nonce);
+    }
+    assert_ne!(seen[0], seen[1], "two responses share a nonce");
+}
+
+#[test]
+fn a_caddy_reload_swaps_a_supplied_set() {
+    let Some(bin) = require_tool("caddy") else {
+        return;
+    };
+    let dir = tempdir("caddy-reload");
+    let policy = dir.join("p.policy");
+    std::fs::write(
+        &policy,
+        "origins partners provided\ncors api {\n    allow-origins  partners\n}\nroute \"/api/*\" { cors api }\n",
+    )
+    .unwrap();
+    let set = dir.join("partners.txt");
+    std::fs::write(&set, "https://one.example.com\n").unwrap();
+    let mut c = Compilation::load(&[&policy]).unwrap();
+    c.supply("partners", &set).unwrap();
+    let caddy = Caddy::start(&bin, &c, "default", &dir, &[], true);
+    let acao = |o: &str| {
+        let (_, hs) = send(caddy.addr, "GET", "/api/x", &h(&[("Origin", o)]));
+        values(&hs, "access-control-allow-origin")
+            .first()
+            .map(|s| s.to_string())
+    };
+    assert_eq!(
+        acao("https://one.example.com").as_deref(),
+        Some("https://one.example.com")
+    );
+    assert_eq!(acao("https://two.example.com"), None);
+    // Only the set's file is regenerated; the snippet stays byte for byte the same.
+    let snippet = std::fs::read(dir.join("out/guestlist.caddy")).unwrap();
+    std::fs::write(&set, "https://two.example.com\n").unwrap();
+    let mut c = Compilation::load(&[&policy]).unwrap();
+    c.supply("partners", &set).unwrap();
+    let written = emit_into(&c, "default", &dir, &[]);
+    assert!(written.iter().any(|p| p.ends_with("sets/partners.caddy")));
+    assert_eq!(
+        std::fs::read(dir.join("out/guestlist.caddy")).unwrap(),
+        snippet
+    );
+    caddy.reload(&bin);
+    assert_eq!(acao("https://one.example.com"), None);
+    assert_eq!(
+        acao("https://two.example.com").as_deref(),
+        Some("https://two.example.com")
+    );
 }
