@@ -560,3 +560,87 @@ fn a_caddy_reload_swaps_a_supplied_set() {
         Some("https://two.example.com")
     );
 }
+
+#[test]
+fn what_caddy_cannot_carry_is_a_diagnostic_at_the_policy_line() {
+    // GL1220: two readings of a path with dot segments, at the `paths` line.
+    let c = Compilation::from_str(
+        "t.policy",
+        "cors c {\n    allow-origins  \"https://app.example.com\"\n}\npaths {\n    non-normal two-readings\n}\nroute \"/api/*\" { cors c }\n",
+    );
+    assert!(!c.has_errors(), "{}", c.render());
+    let lowered = c.lower("default").unwrap();
+    let errors = caddy::errors(&c, &lowered);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].code, "GL1220");
+    assert_eq!(c.sources().location(errors[0].span).1, 5);
+    let opts = caddy::Options {
+        include_root: "/x".into(),
+        upstream_include: None,
+        generated_by: "test".into(),
+        accepted: Vec::new(),
+    };
+    let refused = caddy::emit(&c, &lowered, &opts).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("Caddy cannot apply both readings"),
+        "{refused}"
+    );
+    // GL1407: a set supplied at run time with no file, named for Caddy, at the set's line.
+    let c = Compilation::from_str(
+        "t.policy",
+        "origins partners provided\ncors c {\n    allow-origins  partners\n}\nroute \"/api/*\" { cors c }\n",
+    );
+    let lowered = c.lower("default").unwrap();
+    let warnings = caddy::warnings(&c, &lowered);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].code, "GL1407");
+    assert_eq!(c.sources().location(warnings[0].span).1, 1);
+    assert!(
+        warnings[0].message.contains("Caddy"),
+        "{}",
+        warnings[0].message
+    );
+    // GL1202: a token csrf policy, refused unless its loss is accepted; accepted, listed in
+    // the header comment. A nonce CSP is carried (no GL1201).
+    let c = Compilation::load(&[root().join("examples/policies/guards.policy")]).unwrap();
+    let lowered = c.lower("default").unwrap();
+    let refused = caddy::emit(&c, &lowered, &opts).unwrap_err();
+    assert!(
+        refused.to_string().contains("Caddy cannot verify"),
+        "{refused}"
+    );
+    let lost = guestlist_compiler::emit::loss_errors(
+        &c,
+        &lowered,
+        guestlist_compiler::emit::Engine::Caddy,
+        &[],
+    );
+    assert!(lost.iter().all(|d| d.code == "GL1202"), "{lost:?}");
+    let accepted = caddy::Options {
+        accepted: vec![Loss::CsrfToken],
+        ..opts
+    };
+    let files = caddy::emit(&c, &lowered, &accepted).unwrap();
+    assert!(files[0]
+        .text
+        .contains("# Accepted losses (--accept-loss):\n#   csrf-token: csrf policy"));
+    assert!(files[0].text.contains("{http.request.uuid}"));
+}
+
+#[test]
+fn the_same_policy_gives_byte_identical_files() {
+    let c =
+        Compilation::load(&[root().join("compiler/tests/fixtures/hosts-nginx.policy")]).unwrap();
+    let lowered = c.lower("default").unwrap();
+    let opts = caddy::Options {
+        include_root: "/x".into(),
+        upstream_include: Some("/x/up.caddy".into()),
+        generated_by: "test".into(),
+        accepted: Vec::new(),
+    };
+    let a = caddy::emit(&c, &lowered, &opts).unwrap();
+    let b = caddy::emit(&c, &c.lower("default").unwrap(), &opts).unwrap();
+    assert_eq!(a, b);
+}
