@@ -5,11 +5,7 @@
 //!
 //! Caddy must be installed (`scripts/test.sh` installs it with apt-get). Without it the tests
 //! fail when `CI=true`, and say loudly that they skipped otherwise.
-#![expect(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    reason = "tests fail by panicking"
-)]
+#![expect(clippy::unwrap_used, reason = "tests fail by panicking")]
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -260,7 +256,8 @@ fn caddy_answers_like_the_runtime_by_hand() {
     let lowered = c.lower("default").unwrap();
     let dir = tempdir("caddy-hand");
     let caddy = Caddy::start(&bin, &c, "default", &dir, &[], true);
-    let cases: Vec<(&str, &str, Vec<(String, String)>)> = vec![
+    type Case<'a> = (&'a str, &'a str, Vec<(String, String)>);
+    let cases: Vec<Case> = vec![
         (
             "GET",
             "/api/v1/users",
