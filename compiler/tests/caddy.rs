@@ -641,3 +641,51 @@ fn the_same_policy_gives_byte_identical_files() {
     let b = caddy::emit(&c, &c.lower("default").unwrap(), &opts).unwrap();
     assert_eq!(a, b);
 }
+
+#[test]
+fn supplied_patterns_keep_the_runtimes_host_bound() {
+    let Some(bin) = require_tool("caddy") else {
+        return;
+    };
+    let dir = tempdir("caddy-bound");
+    let policy = dir.join("p.policy");
+    std::fs::write(
+        &policy,
+        "origins partners provided patterns\ncors api {\n    allow-origins  partners\n}\nroute \"/api/*\" { cors api }\n",
+    )
+    .unwrap();
+    let set = dir.join("partners.txt");
+    std::fs::write(&set, "https://*.p.example\nhttp://localhost:*\n").unwrap();
+    let mut c = Compilation::load(&[&policy]).unwrap();
+    c.supply("partners", &set).unwrap();
+    let lowered = c.lower("default").unwrap();
+    let caddy = Caddy::start(&bin, &c, "default", &dir, &[], true);
+    let label = "a".repeat(63);
+    let long = format!("https://{label}.{label}.{label}.{label}.p.example");
+    let mut allowed = 0;
+    for o in [
+        "https://a.p.example",
+        "https://a.b.p.example",
+        long.as_str(),
+        "https://p.example",
+        "https://A.p.example",
+        "http://localhost:8080",
+        "http://localhost",
+        "http://localhost:080",
+    ] {
+        let hs = h(&[("Origin", o)]);
+        let e = guestlist_compiler::explain::explain(&lowered, "GET", "/api/x", &hs).unwrap();
+        let (status, mut got) = send(caddy.addr, "GET", "/api/x", &hs);
+        got.retain(|(n, _)| n.starts_with("access-control-") || n == "vary");
+        let mut want = e.headers.clone();
+        want.sort();
+        assert_eq!((status, &got), (200, &want), "{o}");
+        allowed += usize::from(
+            !want.is_empty() && want.iter().any(|(n, _)| n == "access-control-allow-origin"),
+        );
+    }
+    assert_eq!(
+        allowed, 4,
+        "the runtime allows a.p, a.b.p and both localhost origins"
+    );
+}

@@ -160,7 +160,15 @@ impl Writer<'_> {
     fn supplied(&self, refs: &[usize]) -> Vec<String> {
         refs.iter()
             .filter_map(|&i| self.spec.provided.get(i))
-            .map(|p| format!("{} == \"1\"", set_placeholder(&p.name)))
+            .map(|p| {
+                let v = set_placeholder(&p.name);
+                // `p`: a pattern matched, valid only with a host of at most 253 bytes (the
+                // bound RE2 cannot fold into the pattern's regex).
+                format!(
+                    "{v} == \"1\" || {v} == \"p\" && {}",
+                    matches(ORIGIN, "^[^:]*://[^:]{1,253}(?::|$)")
+                )
+            })
             .collect()
     }
 
@@ -848,7 +856,7 @@ pub fn emit(
             let _ = writeln!(body, "\t{} \"1\"", q(o));
         }
         for r in &patterns {
-            let _ = writeln!(body, "\t{} \"1\"", key(r)?);
+            let _ = writeln!(body, "\t{} \"p\"", key(r)?);
         }
         let what = match supplied {
             Some((_, from, _)) => format!(
@@ -867,6 +875,7 @@ pub fn emit(
                 "# The entries of origins set `{}`, {what}.\n\
                  # Imported by guestlist.caddy. To change the set, regenerate this file\n\
                  # (`--origins {}=FILE`) and `caddy reload`; a configuration Caddy refuses keeps the old one.\n\
+                 # \"1\": an exact entry; \"p\": a pattern (the snippet bounds the host to 253 bytes).\n\
                  map {ORIGIN} {} {{\n{body}\tdefault \"0\"\n}}\n",
                 p.name,
                 p.name,
@@ -1026,20 +1035,16 @@ pub fn emit(
     Ok(files)
 }
 
-/// The RE2 regex of a supplied origin pattern (a map key over `Origin`).
+/// The RE2 regex of a supplied origin pattern (a map key over `Origin`); the host's length
+/// bound is tested by the snippet where it reads the set.
 fn pattern_regex_of(p: &str) -> Result<String, Unsupported> {
-    // The CEL test holds the regex as its last raw string.
     let t = pattern_test(p)
         .ok_or_else(|| Unsupported(format!("cannot translate origin pattern {p:?}")))?;
-    let r = t
-        .rsplit_once(".matches(r\"")
+    // The test holds the pattern's regex as its last raw string.
+    t.rsplit_once(".matches(r\"")
         .and_then(|(_, r)| r.strip_suffix("\")"))
-        .ok_or_else(|| Unsupported(format!("cannot translate origin pattern {p:?}")))?;
-    if p.contains("://*.") {
-        // The host length bound, folded in: at most 253 bytes before the port.
-        return Ok(r.to_string());
-    }
-    Ok(r.to_string())
+        .map(str::to_string)
+        .ok_or_else(|| Unsupported(format!("cannot translate origin pattern {p:?}")))
 }
 
 /// Writes the files under `dir` (atomically, only when changed) and removes the set files of
