@@ -566,7 +566,7 @@ impl Writer<'_> {
             }
             s.push_str("\t\t\tdefer\n\t\t}\n");
         }
-        s.push_str(&self.upstream.replace('\n', "\n\t"));
+        s.push_str(&self.upstream);
         s.push_str("\t}\n");
         self.out.push_str(&s);
         Ok(())
@@ -588,7 +588,20 @@ impl Writer<'_> {
             format!("{ACRM} != \"\""),
             has.clone(),
         ]);
-        let _ = writeln!(s, "\t\t# CORS: cors {}", tables.len());
+        let names: Vec<String> = tables
+            .iter()
+            .map(|t| t.map_or("none".to_string(), |(_, c)| format!("`{}`", c.name())))
+            .collect();
+        let _ = writeln!(
+            s,
+            "\t\t# CORS: cors policy {}{}",
+            names.join(", "),
+            if names.len() > 1 {
+                " (allowed only where every one allows, the stricter settings folded)"
+            } else {
+                ""
+            }
+        );
         let _ = writeln!(s, "\t\t{m}_pf expression `{pf}`");
         let Some(indexed) = indexed else {
             // A route without a cors policy: a preflight is refused, nothing is allowed.

@@ -73,9 +73,14 @@ pub(super) fn matches(p: &str, r: &str) -> String {
     format!("{p}.matches(r\"{r}\")")
 }
 
-/// `a && b && ...`, each part parenthesised; `true` for none.
+/// `a && b && ...`, each part parenthesised; `true` for none (parts that are `true`
+/// dropped, `false` if one is).
 pub(super) fn all(parts: &[String]) -> String {
-    match parts {
+    if parts.iter().any(|p| p == "false") {
+        return "false".into();
+    }
+    let parts: Vec<String> = parts.iter().filter(|p| *p != "true").cloned().collect();
+    match parts.as_slice() {
         [] => "true".into(),
         [one] => one.clone(),
         _ => parts
@@ -86,9 +91,14 @@ pub(super) fn all(parts: &[String]) -> String {
     }
 }
 
-/// `a || b || ...`, each part parenthesised; `false` for none.
+/// `a || b || ...`, each part parenthesised; `false` for none (parts that are `false`
+/// dropped, `true` if one is).
 pub(super) fn any(parts: &[String]) -> String {
-    match parts {
+    if parts.iter().any(|p| p == "true") {
+        return "true".into();
+    }
+    let parts: Vec<String> = parts.iter().filter(|p| *p != "false").cloned().collect();
+    match parts.as_slice() {
         [] => "false".into(),
         [one] => one.clone(),
         _ => parts
