@@ -382,7 +382,7 @@ impl Writer<'_> {
         } else {
             format!(
                 "!({})",
-                all(&["{gl_form} == \"n\"".to_string(), any(&exempt)])
+                all(&["{http.vars.gl_f} == \"n\"".to_string(), any(&exempt)])
             )
         };
         let refs = self
@@ -515,7 +515,7 @@ impl Writer<'_> {
     fn answer(&mut self, k: usize, a: &Answer) -> Result<(), Unsupported> {
         let m = format!("@gl_a{k}");
         let mut s = String::new();
-        let _ = writeln!(s, "\t{m} vars {{gl_ans}} {k}");
+        let _ = writeln!(s, "\t{m} vars gl_a {k}");
         let _ = writeln!(s, "\troute {m} {{");
         let (lines, deleted, nonce) = self.guard_headers(a)?;
         let tables: Vec<Option<(u32, &guestlist::Cors)>> = a
@@ -616,8 +616,15 @@ impl Writer<'_> {
         }
         let every: Vec<&guestlist::Cors> = indexed.iter().map(|x| x.1).collect();
         let allowed = all(&allows);
-        let pok = all(&[pf.clone(), allowed.clone(), all(&request_ok)]);
-        let actual = all(&[format!("!({pf})"), has.clone(), allowed]);
+        // The state is kept in `gl_st` (empty, `prej`, `pok` or `ok`), so that each test runs
+        // once: a preflight's origin, method and headers, or an actual request's origin.
+        let st = "{http.vars.gl_st}";
+        let pok = all(&[
+            format!("{st} == \"prej\""),
+            allowed.clone(),
+            all(&request_ok),
+        ]);
+        let actual = all(&[format!("{st} == \"\""), has.clone(), allowed]);
         let single = every.len() == 1;
         let any_origin = every.iter().all(|c| c.any_origin());
         let credentials = every.iter().all(|c| c.credentials());
@@ -630,8 +637,13 @@ impl Writer<'_> {
             check_value(&format!("the {name} value"), t)?;
             Ok(q(t))
         };
-        let _ = writeln!(s, "\t\t{m}_pok expression `{pok}`");
-        let _ = writeln!(s, "\t\t{m}_ok expression `{actual}`");
+        let _ = writeln!(s, "\t\tvars {m}_pf gl_st prej");
+        let _ = writeln!(s, "\t\t{m}_pokx expression `{pok}`");
+        let _ = writeln!(s, "\t\tvars {m}_pokx gl_st pok");
+        let _ = writeln!(s, "\t\t{m}_okx expression `{actual}`");
+        let _ = writeln!(s, "\t\tvars {m}_okx gl_st ok");
+        let _ = writeln!(s, "\t\t{m}_pok vars gl_st pok");
+        let _ = writeln!(s, "\t\t{m}_ok vars gl_st ok");
         s.push_str("\t\theader ");
         s.push_str(m);
         s.push_str("_pok {\n");
@@ -661,8 +673,8 @@ impl Writer<'_> {
         if let Some(v) = acah {
             let _ = writeln!(
                 s,
-                "\t\t{m}_pokh expression `{}`",
-                all(&[pok.clone(), matches(ACRH, &format!("[{TCHAR}]"))])
+                "\t\t{m}_pokh {{\n\t\t\tvars gl_st pok\n\t\t\texpression `{}`\n\t\t}}",
+                matches(ACRH, &format!("[{TCHAR}]"))
             );
             let _ = writeln!(
                 s,
@@ -697,7 +709,8 @@ impl Writer<'_> {
         }
         s.push_str("\t\t# Preflights are answered here and never reach the upstream.\n");
         let _ = writeln!(s, "\t\trespond {m}_pok 204");
-        let _ = writeln!(s, "\t\trespond {m}_pf 403");
+        let _ = writeln!(s, "\t\t{m}_prej vars gl_st prej");
+        let _ = writeln!(s, "\t\trespond {m}_prej 403");
         Ok(())
     }
 }
@@ -1004,7 +1017,10 @@ pub fn emit(
         upstream,
     };
     let any_nonce = policy.csp_policies().iter().any(|c| c.has_nonce()) && !w.nonce_lost;
-    w.out.push_str("\nroute {\n");
+    // The maps are read once: each read of a map placeholder evaluates it again.
+    w.out.push_str(
+        "\nroute {\n\t# The path's form and the answer, evaluated once.\n\tvars {\n\t\tgl_f \"{gl_form}\"\n\t\tgl_a \"{gl_ans}\"\n\t\tgl_st \"\"\n\t}\n",
+    );
     if any_nonce {
         w.out.push_str(
             "\t# A nonce the client sent never reaches the upstream.\n\trequest_header -Guestlist-Csp-Nonce\n",
@@ -1014,10 +1030,10 @@ pub fn emit(
         w.out.push_str(
             "\t# Paths that are not normal: 400 before any route (Go itself answers 400 to an\n\
              \t# invalid escape).\n\
-             \t@gl_invalid vars {gl_form} i\n\
+             \t@gl_invalid vars gl_f i\n\
              \theader @gl_invalid Guestlist-Reason path-invalid\n\
              \trespond @gl_invalid 400\n\
-             \t@gl_dots vars {gl_form} d\n\
+             \t@gl_dots vars gl_f d\n\
              \theader @gl_dots Guestlist-Reason path-not-normal\n\
              \trespond @gl_dots 400\n",
         );
