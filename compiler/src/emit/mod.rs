@@ -1,5 +1,6 @@
-//! Emitters: the same lowered policy exported to other forms. `nginx` writes configuration
-//! that makes the runtime's decisions in nginx; `docs` writes Markdown for reviewers (Rust
+//! Emitters: the same lowered policy exported to other forms. `nginx` and `caddy` write
+//! configuration that makes the runtime's decisions in nginx and Caddy (`edge_fold` folds the
+//! CORS settings of several tables for both); `docs` writes Markdown for reviewers (Rust
 //! output is [`codegen`](crate::codegen)'s). Every one of them writes a header name or value
 //! only when it is one by the runtime's definition ([`guestlist::is_token`],
 //! [`guestlist::is_header_value`]), and refuses the policy ([`Unsupported`]) otherwise: an
@@ -7,6 +8,7 @@
 
 pub mod caddy;
 pub mod docs;
+pub(crate) mod edge_fold;
 pub mod nginx;
 
 use std::path::Path;

@@ -34,6 +34,7 @@ use self::text::{
     all, any, check, check_value, lit, matches, pattern_test, q, re, ACRH, ACRM, AUTHORITY, METHOD,
     ORIGIN, TCHAR,
 };
+use crate::emit::edge_fold::{fold_expose, fold_max_age};
 use crate::emit::{csp_text, header_name, header_text, Engine, File, Loss, Unsupported};
 use crate::{Compilation, Lowered};
 
@@ -713,33 +714,6 @@ impl Writer<'_> {
         let _ = writeln!(s, "\t\trespond {m}_prej 403");
         Ok(())
     }
-}
-
-/// The exposed headers of several tables folded in order: the list the other contains, none
-/// when neither contains the other ([`guestlist::Cors::stricter_expose`], pair by pair).
-fn fold_expose<'a>(all: &[&'a guestlist::Cors]) -> Option<&'a http::HeaderValue> {
-    let (&first, rest) = all.split_first()?;
-    let mut acc = first;
-    for &c in rest {
-        let v = acc.stricter_expose(c)?;
-        if c.expose_headers_value() == Some(v) {
-            acc = c;
-        }
-    }
-    acc.expose_headers_value()
-}
-
-/// The max-age of several tables folded in order: the smaller, none counting as the
-/// browser's default ([`guestlist::Cors::stricter_max_age`], pair by pair).
-fn fold_max_age<'a>(all: &[&'a guestlist::Cors]) -> Option<&'a http::HeaderValue> {
-    let (&first, rest) = all.split_first()?;
-    let mut acc = first;
-    for &c in rest {
-        if acc.stricter_max_age(c) != acc.max_age_value() {
-            acc = c;
-        }
-    }
-    acc.max_age_value()
 }
 
 /// A route pattern as an RE2 regex over a path: each byte itself (`slashes`: each `/` as

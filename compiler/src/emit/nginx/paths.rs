@@ -11,6 +11,7 @@ use guestlist::Cors;
 use super::cors::{CorsVars, ORDER, OWNED, STATES, TCHAR};
 use super::guards::token_note;
 use super::values::{check_value, q, re, text_of, upstream_var, var_name, Writer};
+use crate::emit::edge_fold::{fold_expose, fold_max_age};
 use crate::emit::Unsupported;
 
 /// The policies a route applies, as one id: routes with the same cors policy and guards share
@@ -842,36 +843,6 @@ impl Writer {
         }
         Ok(out)
     }
-}
-
-/// The exposed headers of several tables folded in order: the list the other contains, none
-/// when neither contains the other ([`Cors::stricter_expose`], pair by pair).
-fn fold_expose<'a>(all: &[&'a Cors]) -> Option<&'a http::HeaderValue> {
-    let (&first, rest) = all.split_first()?;
-    // The table whose list the fold holds so far.
-    let mut acc = first;
-    for &c in rest {
-        let v = acc.stricter_expose(c)?;
-        if c.expose_headers_value() == Some(v) {
-            acc = c;
-        }
-    }
-    acc.expose_headers_value()
-}
-
-/// The max-age of several tables folded in order: the smaller, none counting as the browser's
-/// default ([`Cors::stricter_max_age`], pair by pair).
-fn fold_max_age<'a>(all: &[&'a Cors]) -> Option<&'a http::HeaderValue> {
-    let (&first, rest) = all.split_first()?;
-    // The table whose max-age the fold holds so far.
-    let mut acc = first;
-    for &c in rest {
-        let v = acc.stricter_max_age(c);
-        if v != acc.max_age_value() {
-            acc = c;
-        }
-    }
-    acc.max_age_value()
 }
 
 /// What nginx does with a header that a partner's answer (the as-sent reading's) sets or
