@@ -2225,3 +2225,65 @@ fn docs_group_routes_by_host_block() {
     assert!(!md.contains("Guards from every block apply"), "{md}");
     assert!(md.contains("decided under these routes alone"), "{md}");
 }
+
+/// `emit haproxy` and `emit caddy` write their files; `build` writes `haproxy/` always and
+/// `caddy/` only with `--caddy-upstream-include`; an option of another target is a usage
+/// error, and a target without `-o` too.
+#[test]
+fn haproxy_and_caddy_are_emitted_and_built() {
+    let site = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policies/site.policy");
+    let p = site.to_str().unwrap();
+    let dir = support::tempdir("cli-edges");
+    let h = dir.join("h");
+    let o = run(&[
+        "emit",
+        "haproxy",
+        p,
+        "-o",
+        h.to_str().unwrap(),
+        "--include-root",
+        "/srv/gl",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let cfg = std::fs::read_to_string(h.join("guestlist.cfg")).unwrap();
+    assert!(cfg.contains("/srv/gl/maps/"), "{cfg}");
+    let c = dir.join("c");
+    let o = run(&[
+        "emit",
+        "caddy",
+        p,
+        "-o",
+        c.to_str().unwrap(),
+        "--upstream-include",
+        "/srv/up.caddy",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let snippet = std::fs::read_to_string(c.join("guestlist.caddy")).unwrap();
+    assert!(snippet.contains("import /srv/up.caddy"), "{snippet}");
+    for args in [
+        vec!["emit", "haproxy", p, "-o", "x", "--upstream-include", "u"],
+        vec!["emit", "rust", p, "--include-root", "/x"],
+        vec!["emit", "caddy", p],
+        vec!["emit", "haproxy", p, "-o", "x", "--accept-loss", "nonce"],
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
+    }
+    let b = dir.join("b");
+    let o = run(&["build", p, "-o", b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(b.join("haproxy/guestlist.cfg").exists());
+    assert!(b.join("nginx/guestlist-server.conf").exists());
+    assert!(!b.join("caddy").exists());
+    let o = run(&[
+        "build",
+        p,
+        "-o",
+        b.to_str().unwrap(),
+        "--caddy-upstream-include",
+        "/srv/up.caddy",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let snippet = std::fs::read_to_string(b.join("caddy/guestlist.caddy")).unwrap();
+    assert!(snippet.contains("import /srv/up.caddy"), "{snippet}");
+}

@@ -13,6 +13,8 @@ pub(crate) mod edge;
 pub mod haproxy;
 pub mod nginx;
 
+pub mod edges;
+
 use std::path::Path;
 
 use crate::diag::Diagnostic;
