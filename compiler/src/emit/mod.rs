@@ -1,14 +1,16 @@
-//! Emitters: the same lowered policy exported to other forms. `nginx` and `caddy` write
-//! configuration that makes the runtime's decisions in nginx and Caddy (`edge_fold` folds the
-//! CORS settings of several tables for both); `docs` writes Markdown for reviewers (Rust
-//! output is [`codegen`](crate::codegen)'s). Every one of them writes a header name or value
-//! only when it is one by the runtime's definition ([`guestlist::is_token`],
-//! [`guestlist::is_header_value`]), and refuses the policy ([`Unsupported`]) otherwise: an
-//! output never drops, empties or weakens a value the runtime would send.
+//! Emitters: the same lowered policy exported to other forms. `nginx`, `haproxy` and `caddy`
+//! write configuration that makes the runtime's decisions in those engines (`edge` holds what
+//! they share: origin-pattern regexes, the CORS fold of several tables); `docs` writes
+//! Markdown for reviewers (Rust output is [`codegen`](crate::codegen)'s). Every one of them
+//! writes a header name or value only when it is one by the runtime's definition
+//! ([`guestlist::is_token`], [`guestlist::is_header_value`]), and refuses the policy
+//! ([`Unsupported`]) otherwise: an output never drops, empties or weakens a value the runtime
+//! would send.
 
 pub mod caddy;
 pub mod docs;
-pub(crate) mod edge_fold;
+pub(crate) mod edge;
+pub mod haproxy;
 pub mod nginx;
 
 use std::path::Path;

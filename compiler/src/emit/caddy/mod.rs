@@ -34,7 +34,7 @@ use self::text::{
     all, any, check, check_value, lit, matches, pattern_test, q, re, ACRH, ACRM, AUTHORITY, METHOD,
     ORIGIN, TCHAR,
 };
-use crate::emit::edge_fold::{fold_expose, fold_max_age};
+use crate::emit::edge::{fold_expose, fold_max_age};
 use crate::emit::{csp_text, header_name, header_text, Engine, File, Loss, Unsupported};
 use crate::{Compilation, Lowered};
 

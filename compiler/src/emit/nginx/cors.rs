@@ -10,18 +10,7 @@ use guestlist::Cors;
 use super::values::{check_value, q, re, var_name, SuppliedVars, Writer};
 use crate::emit::{header_text, Unsupported};
 
-/// The response headers the runtime owns on a governed route.
-pub(super) const OWNED: [&str; 6] = [
-    "Access-Control-Allow-Origin",
-    "Access-Control-Allow-Credentials",
-    "Access-Control-Allow-Methods",
-    "Access-Control-Allow-Headers",
-    "Access-Control-Max-Age",
-    "Access-Control-Expose-Headers",
-];
-
-/// An RFC 9110 token character (inside a character class).
-pub(super) const TCHAR: &str = "!#$%&'*+.^_`|~0-9A-Za-z-";
+pub(super) use crate::emit::edge::{OWNED, TCHAR};
 
 /// A CORS answer, one policy's or two readings': its state variable, whether it varies by
 /// Origin, and each header's value by state.
@@ -201,30 +190,7 @@ impl Writer {
         for n in &names {
             check_value("header name", n)?;
         }
-        let auth_listed = names
-            .iter()
-            .any(|n| n.eq_ignore_ascii_case("authorization"));
-        let element = if c.any_header() {
-            if auth_listed {
-                format!("[{TCHAR}]+")
-            } else {
-                format!("(?!authorization[ \\t]*(?:,|$))[{TCHAR}]+")
-            }
-        } else if names.is_empty() {
-            "(?!)".to_string()
-        } else {
-            format!(
-                "(?:{})",
-                names
-                    .iter()
-                    .map(|n| re(&n.to_ascii_lowercase()))
-                    .collect::<Vec<_>>()
-                    .join("|")
-            )
-        };
-        let list_re = format!(
-            "~*^(?=[\\s\\S]{{0,4096}}$)[ \\t,]*(?:{element}[ \\t]*(?:,[ \\t,]*|$)){{0,64}}$"
-        );
+        let list_re = format!("~*{}", crate::emit::edge::acrh_list_regex(c, 4096));
         // nginx never tries regex keys on an empty value: an absent header needs its own key.
         // The lists browsers send (the names lowercase, sorted, joined by `,`) are string keys,
         // found by the hash without a regex; the regex decides every other list.

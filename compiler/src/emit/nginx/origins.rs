@@ -4,53 +4,9 @@
 
 use std::fmt::Write as _;
 
-use super::values::{check_value, q, re, Writer};
+use super::values::{check_value, q, Writer};
+pub(super) use crate::emit::edge::pattern_regex;
 use crate::emit::Unsupported;
-
-/// Ports 1 to 65535 without a leading zero, as the runtime accepts them.
-const PORT_RE: &str =
-    "(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
-
-/// The regex of one origin pattern in the runtime's strict form.
-pub(super) fn pattern_regex(p: &str) -> Option<String> {
-    let (scheme, rest) = p.split_once("://")?;
-    let (host, port) = if let Some(h) = rest.strip_suffix(":*") {
-        (h, Some(None))
-    } else if rest.starts_with('[') {
-        match rest.rsplit_once("]:") {
-            Some((h, port)) => (rest.get(..h.len() + 1)?, Some(Some(port))),
-            None => (rest, None),
-        }
-    } else {
-        match rest.rsplit_once(':') {
-            Some((h, port)) => (h, Some(Some(port))),
-            None => (rest, None),
-        }
-    };
-    let mut out = format!("^{}://", re(scheme));
-    match host.strip_prefix("*.") {
-        Some(suffix) => {
-            // One or more labels, the whole host at most 253 bytes (as the runtime checks).
-            let _ = write!(
-                out,
-                "(?=[^:]{{1,253}}(?::|$))(?:[a-z0-9-]{{1,63}}\\.)+{}",
-                re(suffix)
-            );
-        }
-        None => out.push_str(&re(host)),
-    }
-    match port {
-        None => {}
-        Some(None) => {
-            let _ = write!(out, "(?::{PORT_RE})?");
-        }
-        Some(Some(p)) => {
-            let _ = write!(out, ":{}", re(p));
-        }
-    }
-    out.push('$');
-    Some(out)
-}
 
 impl Writer {
     /// Maps `$<v>_o` to what `$http_origin` is: `none` (absent or empty), `allowed` (by `*`,

@@ -11,7 +11,7 @@ use guestlist::Cors;
 use super::cors::{CorsVars, ORDER, OWNED, STATES, TCHAR};
 use super::guards::token_note;
 use super::values::{check_value, q, re, text_of, upstream_var, var_name, Writer};
-use crate::emit::edge_fold::{fold_expose, fold_max_age};
+use crate::emit::edge::{fold_expose, fold_max_age};
 use crate::emit::Unsupported;
 
 /// The policies a route applies, as one id: routes with the same cors policy and guards share

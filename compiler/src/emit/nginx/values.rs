@@ -6,17 +6,7 @@ use std::fmt::Write as _;
 
 use crate::emit::{header_text, Unsupported};
 
-/// Escapes regex metacharacters (origins and header names contain no backslash).
-pub(super) fn re(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$#".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
+pub(super) use crate::emit::edge::re;
 
 /// A double-quoted nginx string (the values we emit have no `"`, `\`, `$` or control bytes;
 /// the checker guarantees tokens and canonical origins, and [`check_value`] enforces it).
