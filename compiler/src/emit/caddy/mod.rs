@@ -34,7 +34,7 @@ use self::text::{
     all, any, check, check_value, lit, matches, pattern_test, q, re, ACRH, ACRM, AUTHORITY, METHOD,
     ORIGIN, TCHAR,
 };
-use crate::emit::edge::{fold_expose, fold_max_age};
+use crate::emit::edge::{fold_expose, fold_max_age, OWNED};
 use crate::emit::{csp_text, header_name, header_text, Engine, File, Loss, Unsupported};
 use crate::{Compilation, Lowered};
 
@@ -112,16 +112,6 @@ pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::
 pub fn warnings(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::Diagnostic> {
     crate::emit::empty_set_warnings(compilation, lowered, Engine::Caddy, set_file)
 }
-
-/// The response headers the runtime owns on a route with a cors policy.
-const OWNED: [&str; 6] = [
-    "Access-Control-Allow-Origin",
-    "Access-Control-Allow-Credentials",
-    "Access-Control-Expose-Headers",
-    "Access-Control-Allow-Methods",
-    "Access-Control-Allow-Headers",
-    "Access-Control-Max-Age",
-];
 
 /// The snippet being written, and what its answers need.
 struct Writer<'a> {
