@@ -1,4 +1,4 @@
-//! What every edge emitter (nginx, HAProxy) needs and no engine owns: PCRE regexes for an
+//! What every edge emitter (nginx, HAProxy, Caddy) needs and no engine owns: PCRE regexes for an
 //! origin pattern in the runtime's strict form and for a token, the `Access-Control-*`
 //! response headers the runtime owns, and the stricter settings of several cors tables a
 //! merged decision sends. Engine syntax (quoting, variables) stays in each emitter.

@@ -281,6 +281,37 @@ pub fn accepted_lines(
         .collect()
 }
 
+/// GL1407 for each set supplied at run time that no file was given for (no
+/// `--origins NAME=FILE`): `engine`'s output holds no entry for it (`file` names the set's
+/// file), so the edge allows none of its origins.
+pub(crate) fn empty_set_warnings(
+    compilation: &Compilation,
+    lowered: &Lowered,
+    engine: Engine,
+    file: impl Fn(&str) -> String,
+) -> Vec<Diagnostic> {
+    let e = engine.name();
+    let mut out = Vec::new();
+    for p in &lowered.spec.provided {
+        let Some(set) = compilation.program.set(&p.name) else {
+            continue;
+        };
+        if compilation.supplied.iter().any(|(n, _, _)| n == &p.name) {
+            continue;
+        }
+        out.push(
+            Diagnostic::new(
+                "GL1407",
+                set.name_span,
+                format!("origins set `{}` is empty in the {e} configuration", p.name),
+            )
+            .label(format!("supplied at run time: no file was given, so {} holds no entry and {e} allows none of its origins", file(&p.name)))
+            .help(format!("supply its entries with `--origins {}=FILE`, or serve the routes that use it through the Rust runtime (guestlist::Layer with the `provided` feature)", p.name)),
+        );
+    }
+    out
+}
+
 /// Why a lowered policy cannot be written to a target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unsupported(pub String);

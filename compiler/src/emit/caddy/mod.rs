@@ -34,7 +34,7 @@ use self::text::{
     all, any, check, check_value, lit, matches, pattern_test, q, re, ACRH, ACRM, AUTHORITY, METHOD,
     ORIGIN, TCHAR,
 };
-use crate::emit::edge::{fold_expose, fold_max_age};
+use crate::emit::edge::{fold_expose, fold_max_age, OWNED};
 use crate::emit::{csp_text, header_name, header_text, Engine, File, Loss, Unsupported};
 use crate::{Compilation, Lowered};
 
@@ -110,37 +110,8 @@ pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::
 /// Warnings for exporting `lowered` to Caddy: GL1407 for a set supplied at run time that no
 /// file was given for.
 pub fn warnings(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::Diagnostic> {
-    let program = &compilation.program;
-    let mut out = Vec::new();
-    for p in &lowered.spec.provided {
-        let Some(set) = program.set(&p.name) else {
-            continue;
-        };
-        if compilation.supplied.iter().any(|(n, _, _)| n == &p.name) {
-            continue;
-        }
-        out.push(
-            crate::diag::Diagnostic::new(
-                "GL1407",
-                set.name_span,
-                format!("origins set `{}` is empty in the Caddy configuration", p.name),
-            )
-            .label(format!("supplied at run time: no file was given, so {} holds no entry and Caddy allows none of its origins", set_file(&p.name)))
-            .help(format!("supply its entries with `--origins {}=FILE`, or serve the routes that use it through the Rust runtime (guestlist::Layer with the `provided` feature)", p.name)),
-        );
-    }
-    out
+    crate::emit::empty_set_warnings(compilation, lowered, Engine::Caddy, set_file)
 }
-
-/// The response headers the runtime owns on a route with a cors policy.
-const OWNED: [&str; 6] = [
-    "Access-Control-Allow-Origin",
-    "Access-Control-Allow-Credentials",
-    "Access-Control-Expose-Headers",
-    "Access-Control-Allow-Methods",
-    "Access-Control-Allow-Headers",
-    "Access-Control-Max-Age",
-];
 
 /// The snippet being written, and what its answers need.
 struct Writer<'a> {

@@ -20,17 +20,8 @@ pub(super) const AUTHORITY: &str = "{http.request.hostport}";
 /// escapes so the class fits in a CEL string inside a backquoted Caddyfile token.
 pub(super) const TCHAR: &str = "!#$%&\\x27*+.^_\\x60|~0-9A-Za-z-";
 
-/// Escapes RE2 metacharacters.
-pub(super) fn re(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$#".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
+/// Escapes regex metacharacters (RE2 and PCRE escape alike).
+pub(super) use crate::emit::edge::re;
 
 /// Refuses text that Caddy would not read back as written inside a double-quoted token or a
 /// CEL string: quotes, backslashes, braces (placeholders), backticks and control bytes.
@@ -109,56 +100,22 @@ pub(super) fn any(parts: &[String]) -> String {
     }
 }
 
-/// Ports 1 to 65535 without a leading zero, as the runtime accepts them.
-const PORT_RE: &str =
-    "(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
+/// The look-ahead the PCRE regex of a `*.` pattern opens its host with: the whole host at
+/// most 253 bytes.
+const HOST_BOUND: &str = "(?=[^:]{1,253}(?::|$))";
 
-/// The CEL test that `Origin` matches origin pattern `p` in the runtime's strict form: a
-/// `*.` pattern is one or more lowercase LDH labels, the whole host at most 253 bytes (RE2 has
-/// no look-ahead: a second regex bounds the host).
+/// The CEL test that `Origin` matches origin pattern `p` in the runtime's strict form
+/// ([`crate::emit::edge::pattern_regex`]): RE2 has no look-ahead, so a `*.` pattern's host
+/// bound is a second regex over the same prefix.
 pub(super) fn pattern_test(p: &str) -> Option<String> {
-    let (scheme, rest) = p.split_once("://")?;
-    let (host, port) = if let Some(h) = rest.strip_suffix(":*") {
-        (h, Some(None))
-    } else if rest.starts_with('[') {
-        match rest.rsplit_once("]:") {
-            Some((h, port)) => (rest.get(..h.len() + 1)?, Some(Some(port))),
-            None => (rest, None),
-        }
-    } else {
-        match rest.rsplit_once(':') {
-            Some((h, port)) => (h, Some(Some(port))),
-            None => (rest, None),
-        }
-    };
-    let head = format!("^{}://", re(scheme));
-    let mut out = head.clone();
-    let mut bound = None;
-    match host.strip_prefix("*.") {
-        Some(suffix) => {
-            out.push_str("(?:[a-z0-9-]{1,63}\\.)+");
-            out.push_str(&re(suffix));
-            bound = Some(format!("{head}[^:]{{1,253}}(?::|$)"));
-        }
-        None => out.push_str(&re(host)),
-    }
-    match port {
-        None => {}
-        Some(None) => {
-            out.push_str("(?::");
-            out.push_str(PORT_RE);
-            out.push_str(")?");
-        }
-        Some(Some(p)) => {
-            out.push(':');
-            out.push_str(&re(p));
-        }
-    }
-    out.push('$');
-    let test = matches(ORIGIN, &out);
-    Some(match bound {
-        Some(b) => format!("{} && {test}", matches(ORIGIN, &b)),
-        None => test,
+    let pcre = crate::emit::edge::pattern_regex(p)?;
+    Some(match pcre.split_once(HOST_BOUND) {
+        Some((head, tail)) => format!(
+            "{} && {}",
+            matches(ORIGIN, &format!("{head}[^:]{{1,253}}(?::|$)")),
+            matches(ORIGIN, &format!("{head}{tail}"))
+        ),
+        None => matches(ORIGIN, &pcre),
     })
 }
 
