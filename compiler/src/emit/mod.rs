@@ -264,10 +264,7 @@ pub fn lost(compilation: &Compilation, lowered: &Lowered, engine: Engine) -> Vec
         }
     }
     let used = |f: &dyn Fn(&guestlist::Route) -> Option<u32>, i: usize| {
-        policy
-            .routes()
-            .iter()
-            .any(|r| f(r) == Some(i as u32))
+        policy.routes().iter().any(|r| f(r) == Some(i as u32))
     };
     if cannot.contains(&Loss::Csrf) {
         for (i, c) in policy.csrf_policies().iter().enumerate() {

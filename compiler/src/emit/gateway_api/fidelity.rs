@@ -112,7 +112,9 @@ pub(super) fn report(
         if c.max_age == Some(0) {
             out.push(cannot(
                 decl.head_span,
-                format!("cors policy `{name}` has `max-age 0`, below the CORS filter's minimum of 1"),
+                format!(
+                    "cors policy `{name}` has `max-age 0`, below the CORS filter's minimum of 1"
+                ),
                 "maxAge is at least 1 second",
                 "write `max-age 1s`, or leave max-age out (both mean at most five seconds)",
             ));
@@ -178,9 +180,12 @@ pub(super) fn report(
             for (i, r) in policy.routes().iter().enumerate() {
                 let contributing = policy.contributing_routes_of_pattern(r.pattern());
                 let cors_of = |k: u32| policy.routes().get(k as usize).and_then(|x| x.cors());
-                let differs = contributing
-                    .iter()
-                    .any(|&k| spec.routes.get(k as usize).is_some_and(|x| x.host.is_some()) && cors_of(k) != r.cors());
+                let differs = contributing.iter().any(|&k| {
+                    spec.routes
+                        .get(k as usize)
+                        .is_some_and(|x| x.host.is_some())
+                        && cors_of(k) != r.cors()
+                });
                 if differs {
                     let Some(span) = lowered.provenance.routes.get(i).map(|p| p.span) else {
                         continue;

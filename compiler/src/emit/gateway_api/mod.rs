@@ -86,7 +86,9 @@ impl std::str::FromStr for ParentRef {
         }
         if let Some(sec) = section {
             if !dns_subdomain(sec) {
-                return Err(format!("`{sec}` is not a listener name (lowercase letters, digits, `-` and `.`)"));
+                return Err(format!(
+                    "`{sec}` is not a listener name (lowercase letters, digits, `-` and `.`)"
+                ));
             }
         }
         Ok(ParentRef {
@@ -208,8 +210,12 @@ pub fn emit(
         "# Gateway API v1 HTTPRoutes for profile `{}` (spec/gateway-api.md). Apply with kubectl apply -f.\n",
         lowered.profile
     ));
-    let accepted =
-        crate::emit::accepted_lines(compilation, lowered, crate::emit::Engine::GatewayApi, &opts.accepted);
+    let accepted = crate::emit::accepted_lines(
+        compilation,
+        lowered,
+        crate::emit::Engine::GatewayApi,
+        &opts.accepted,
+    );
     if !accepted.is_empty() {
         text.push_str("# Accepted losses (--accept-loss):\n");
         for l in accepted {
@@ -245,9 +251,7 @@ pub fn write(dir: &Path, files: &[File]) -> std::io::Result<Vec<PathBuf>> {
     let written = crate::emit::write(dir, files, &[])?;
     for e in std::fs::read_dir(dir)? {
         let p = e?.path();
-        let yaml = p
-            .extension()
-            .is_some_and(|x| x == "yaml" || x == "yml");
+        let yaml = p.extension().is_some_and(|x| x == "yaml" || x == "yml");
         let generated = std::fs::read_to_string(&p)
             .is_ok_and(|t| t.lines().next().is_some_and(|l| l.contains(GENERATED)));
         if yaml && generated && !written.contains(&p) {
@@ -342,9 +346,7 @@ fn filters(d: &mut Doc, lowered: &Lowered, opts: &Options, r: usize) -> Result<(
     let Some(route) = policy.routes().get(r) else {
         return Err(Unsupported(format!("no route {r}")));
     };
-    let cors = route
-        .cors()
-        .and_then(|i| lowered.spec.cors.get(i as usize));
+    let cors = route.cors().and_then(|i| lowered.spec.cors.get(i as usize));
     // The ResponseHeaderModifier's lists.
     let mut set: Vec<(String, String)> = Vec::new();
     let mut remove: Vec<String> = Vec::new();

@@ -125,7 +125,10 @@ pub(super) fn scopes(lowered: &Lowered) -> Result<Vec<Scope>, Unsupported> {
             });
         }
         rules.extend(extra);
-        if !rules.iter().any(|r| r.path == PathMatch::Prefix("/".into())) {
+        if !rules
+            .iter()
+            .any(|r| r.path == PathMatch::Prefix("/".into()))
+        {
             rules.push(Rule {
                 path: PathMatch::Prefix("/".into()),
                 route: None,
@@ -204,9 +207,8 @@ pub(super) fn path_ok(p: &str) -> bool {
         && !p.ends_with("/.")
         && !p.ends_with("/..")
         && !p.to_ascii_lowercase().contains("%2f")
-        && p.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"-/._~!$&'()*+,;=:@%".contains(&b)
-        })
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-/._~!$&'()*+,;=:@%".contains(&b))
 }
 
 /// The methods a `CORS` filter's `allowMethods` may name.
