@@ -33,10 +33,15 @@ fn options(accepted: Vec<Loss>) -> Options {
     }
 }
 
-/// Every policy file of `examples/policies` and `spec/policies`.
+/// Every policy file of `examples/policies` and `spec/policies`, and the one of these tests
+/// (host blocks, nested and exact routes, more rules than one HTTPRoute holds).
 fn policy_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for dir in ["examples/policies", "spec/policies"] {
+    for dir in [
+        "examples/policies",
+        "spec/policies",
+        "compiler/tests/gateway_api",
+    ] {
         for e in std::fs::read_dir(root().join(dir)).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "policy") {
