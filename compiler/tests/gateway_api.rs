@@ -985,3 +985,121 @@ fn the_model_decides_like_the_runtime_wherever_the_report_claims_equivalence() {
             .join("\n")
     );
 }
+
+/// The report of `text` (a policy) for profile `default` with `accepted`: each diagnostic's
+/// code, severity (`true`: error) and line.
+fn report_of(text: &str, accepted: &[Loss]) -> Vec<(&'static str, bool, usize)> {
+    let c = Compilation::from_str("t.policy", text);
+    assert!(!c.has_errors(), "{}", c.render());
+    let lowered = c.lower("default").unwrap();
+    gateway_api::report(&c, &lowered, &options(accepted.to_vec()))
+        .iter()
+        .map(|d| (d.code, d.is_error(), c.sources().location(d.span).1))
+        .collect()
+}
+
+#[test]
+fn every_gateway_api_code_is_raised_at_its_line() {
+    let origins: String = (0..65)
+        .map(|i| format!("    allow-origins \"https://o{i}.example.com\"\n"))
+        .collect();
+    let many = format!("cors many {{\n{origins}    max-age 1m\n}}\nroute \"/x\" {{ cors many }}\n");
+    // (policy, code, error, line): the code must be raised there, with that severity.
+    let cases: Vec<(String, &str, bool, usize)> = vec![
+        ("csp app {\n    script-src 'nonce'\n    object-src 'none'\n    base-uri 'none'\n}\nroute \"/p\" { csp app }\n".into(), "GL1201", true, 2),
+        ("csrf a {\n    token bind-to cookie \"s\"\n}\nroute \"/p\" { csrf a }\n".into(), "GL1202", true, 2),
+        ("csrf forms {\n    trusted-origins \"https://p.example.com\"\n}\nroute \"/p\" { csrf forms }\n".into(), "GL1301", true, 1),
+        ("websocket live {\n    allow-origins same-origin\n}\nroute \"/live\" { websocket live }\n".into(), "GL1302", true, 1),
+        (many.clone(), "GL1303", true, 66),
+        ("cors a {\n    allow-origins \"https://a.example.com\"\n    max-age 1m\n}\nroute \"/x\" { cors a }\n".into(), "GL1304", true, 1),
+        ("cors a {\n    allow-origins \"https://a.example.com\"\n    max-age 1m\n}\nroute \"/x\" { cors a }\n".into(), "GL1305", true, 5),
+        ("cors a {\n    allow-origins \"https://a.example.com\"\n    allow-headers *\n    max-age 1m\n}\nroute \"/x\" { cors a }\n".into(), "GL1310", true, 3),
+        ("cors a {\n    allow-origins \"https://a.example.com\"\n    allow-methods PROPFIND\n    max-age 1m\n}\nroute \"/x\" { cors a }\n".into(), "GL1310", true, 3),
+        ("cors a {\n    allow-origins \"https://a.example.com:*\"\n    max-age 1m\n}\nroute \"/x\" { cors a }\n".into(), "GL1310", true, 2),
+        ("host \"api.example.com:8443\" {\n    route \"/x\" { headers default }\n}\n".into(), "GL1311", true, 1),
+        ("cors a {\n    allow-origins \"https://a.example.com\"\n    max-age 1m\n}\ncors b {\n    allow-origins \"https://b.example.com\"\n    max-age 1m\n}\nhost \"a.example.com\" {\n    route \"/api/*\" { cors a }\n}\nhost \"b.example.com\" {\n    route \"/api/*\" { cors b }\n}\n".into(), "GL1312", true, 10),
+        ("cors a {\n    allow-origins \"https://a.example.com\"\n    max-age 1m\n}\nroute \"/x\" { cors a }\n".into(), "GL1320", false, 1),
+        ("cors a {\n    allow-origins \"https://*.example.com\"\n    max-age 1m\n}\nroute \"/x\" { cors a }\n".into(), "GL1321", false, 1),
+        ("host \"api.example.com\" {\n    route \"/x\" { headers default }\n}\n".into(), "GL1322", false, 1),
+    ];
+    for (text, code, error, line) in &cases {
+        let got = report_of(text, &[]);
+        assert!(
+            got.contains(&(code, *error, *line)),
+            "{code} at line {line} expected in {got:?}\n{text}"
+        );
+        // An accepted loss is reported no more, and the policy is emitted.
+        if let Some(kind) = Loss::ALL.iter().find(|l| l.code() == *code) {
+            let got = report_of(text, &Loss::ALL);
+            assert!(got.iter().all(|(c, ..)| c != code), "{code}: {got:?}");
+            let c = Compilation::from_str("t.policy", text);
+            let lowered = c.lower("default").unwrap();
+            let files = gateway_api::emit(&c, &lowered, &options(Loss::ALL.to_vec())).unwrap();
+            assert!(
+                files[0].text.contains(&format!("# - {}: ", kind.name())),
+                "{}",
+                files[0].text
+            );
+            assert!(gateway_api::emit(&c, &lowered, &options(Vec::new())).is_err());
+        }
+    }
+    // Every code of the range has a case.
+    for info in guestlist_compiler::diag::codes::ALL {
+        if info.code.starts_with("GL13") {
+            assert!(
+                cases.iter().any(|c| c.1 == info.code),
+                "no case for {}",
+                info.code
+            );
+        }
+    }
+    // origin-limit accepted: the first 64 origins, the 65th refused at the edge.
+    let c = Compilation::from_str("t.policy", &many);
+    let lowered = c.lower("default").unwrap();
+    let text = &gateway_api::emit(&c, &lowered, &options(Loss::ALL.to_vec())).unwrap()[0].text;
+    assert!(
+        text.contains("\"https://o63.example.com\"")
+            && !text.contains("\"https://o64.example.com\"")
+    );
+}
+
+#[test]
+fn output_is_deterministic_and_write_removes_stale_yaml() {
+    let f = root().join("examples/policies/site.policy");
+    let c = Compilation::load(&[&f]).unwrap();
+    let lowered = c.lower("default").unwrap();
+    let opts = options(Loss::ALL.to_vec());
+    let a = gateway_api::emit(&c, &lowered, &opts).unwrap();
+    let b = gateway_api::emit(&c, &lowered, &opts).unwrap();
+    assert_eq!(a, b);
+    assert!(a[0]
+        .text
+        .lines()
+        .next()
+        .unwrap()
+        .contains(guestlist_compiler::emit::GENERATED));
+    // Without --namespace no metadata.namespace; the parent reference as given.
+    let mut plain = opts.clone();
+    plain.namespace = None;
+    plain.parent_ref = "gw".parse().unwrap();
+    let t = &gateway_api::emit(&c, &lowered, &plain).unwrap()[0].text;
+    assert!(!t.contains("namespace:") && !t.contains("sectionName"));
+    let dir = tempdir("gateway-api-write");
+    std::fs::write(
+        dir.join("old.yaml"),
+        format!("# {} x\n", guestlist_compiler::emit::GENERATED),
+    )
+    .unwrap();
+    std::fs::write(dir.join("mine.yaml"), "kind: Service\n").unwrap();
+    gateway_api::write(&dir, &a).unwrap();
+    assert!(!dir.join("old.yaml").exists());
+    assert!(dir.join("mine.yaml").exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("httproutes.yaml")).unwrap(),
+        a[0].text
+    );
+    // The add-on is refused, not silently dropped.
+    let mut eg = opts;
+    eg.envoy_gateway = true;
+    assert!(gateway_api::emit(&c, &lowered, &eg).is_err());
+}
