@@ -384,7 +384,7 @@ pub fn loss_errors(
                 l.span,
                 format!("{} has more than {ORIGIN_LIMIT} origins, which one {e} CORS filter cannot hold", l.what),
             )
-            .label(format!("origins from here on would be refused at the edge"))
+            .label("origins from here on would be refused at the edge")
             .help(format!("use `*.` patterns to cover related origins, or pass `--accept-loss origin-limit` to keep the first {ORIGIN_LIMIT}")),
             Loss::UpstreamCors => Diagnostic::new(
                 l.kind.code(),
@@ -392,14 +392,14 @@ pub fn loss_errors(
                 format!("{} governs routes whose application headers {e} may pass on", l.what),
             )
             .label(format!("Envoy-based {e} implementations pass the application's own Access-Control-* headers for origins the filter refuses"))
-            .help(format!("make sure the application sets no Access-Control-* header on these routes and pass `--accept-loss upstream-cors`")),
+            .help("make sure the application sets no Access-Control-* header on these routes and pass `--accept-loss upstream-cors`"),
             Loss::PathForm => Diagnostic::new(
                 l.kind.code(),
                 l.span,
                 format!("{e} cannot apply the path-form rule"),
             )
             .label(format!("{e} implementations match the path as they normalise it: none refuses a path with dot segments or bad escapes with 400, none decides a path under two readings"))
-            .help(format!("make the application route the normalised path (or serve it through guestlist::Layer) and pass `--accept-loss path-form`")),
+            .help("make the application route the normalised path (or serve it through guestlist::Layer) and pass `--accept-loss path-form`"),
         })
         .collect()
 }
