@@ -1,5 +1,6 @@
 //! Emitters: the same lowered policy exported to other forms. `nginx` writes configuration
-//! that makes the runtime's decisions in nginx; `docs` writes Markdown for reviewers (Rust
+//! that makes the runtime's decisions in nginx; `gateway_api` writes Kubernetes Gateway API
+//! `HTTPRoute`s and reports where they differ; `docs` writes Markdown for reviewers (Rust
 //! output is [`codegen`](crate::codegen)'s). Every one of them writes a header name or value
 //! only when it is one by the runtime's definition ([`guestlist::is_token`],
 //! [`guestlist::is_header_value`]), and refuses the policy ([`Unsupported`]) otherwise: an
