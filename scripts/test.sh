@@ -51,7 +51,11 @@ install_tools() {
     service caddy stop >/dev/null 2>&1 || true
   fi
   local tool status=0
-  for tool in nginx haproxy caddy chromium openssl curl valgrind; do
+  # The Gateway API schema validator (a committed lockfile; node and npm are on the machine).
+  if have npm; then
+    (cd compiler/tests/gateway_api && npm ci --no-audit --no-fund --silent) || status=1
+  fi
+  for tool in nginx haproxy caddy chromium node npm openssl curl valgrind; do
     if have "$tool"; then
       echo "$tool: present"
     elif [ "${CI:-}" = "true" ]; then

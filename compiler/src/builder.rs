@@ -406,6 +406,7 @@ impl Build {
                 upstream_include: t.upstream_include.clone(),
                 generated_by: self.generated_by(),
                 accepted: self.accepted.clone(),
+                gateway: None,
             };
             let files = edges::emit(&c, &lowered, &options).map_err(|e| BuildError {
                 rendered: format!("error: cannot emit {} configuration: {e}", t.engine.name()),
@@ -425,10 +426,11 @@ impl Build {
         }
         if let Some(docs) = &self.docs_path {
             let docs = self.resolve(docs);
-            let md = crate::emit::docs::emit(&c, &lowered, &self.generated_by(), &self.accepted)
-                .map_err(|e| BuildError {
-                    rendered: format!("error: cannot emit documentation: {e}"),
-                })?;
+            let md =
+                crate::emit::docs::emit(&c, &lowered, &self.generated_by(), &self.accepted, false)
+                    .map_err(|e| BuildError {
+                        rendered: format!("error: cannot emit documentation: {e}"),
+                    })?;
             crate::write::write_if_changed(&docs, md.as_bytes()).map_err(|e| io(&docs, &e))?;
         }
         Ok(path)

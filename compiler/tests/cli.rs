@@ -2287,3 +2287,88 @@ fn haproxy_and_caddy_are_emitted_and_built() {
     let snippet = std::fs::read_to_string(b.join("caddy/guestlist.caddy")).unwrap();
     assert!(snippet.contains("import /srv/up.caddy"), "{snippet}");
 }
+
+/// `emit gateway-api` refuses what Gateway API loses unless accepted, prints the fidelity
+/// report to stderr, and writes `httproutes.yaml`; `build` writes `DIR/gateway-api/` only with
+/// both `--parent-ref` and `--backend`, and its docs carry the fidelity report.
+#[test]
+fn gateway_api_is_emitted_and_built_with_its_fidelity_report() {
+    let site = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policies/site.policy");
+    let p = site.to_str().unwrap();
+    let dir = support::tempdir("cli-gateway");
+    let g = dir.join("g");
+    let gs = g.to_str().unwrap();
+    let base = [
+        "emit",
+        "gateway-api",
+        p,
+        "-o",
+        gs,
+        "--parent-ref",
+        "infra/public:https",
+        "--backend",
+        "app:8080",
+    ];
+    let o = run(&base);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("error[GL1305]"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!g.join("httproutes.yaml").exists());
+    let mut accepted = base.to_vec();
+    accepted.extend(["--accept-loss", "path-form", "upstream-cors"]);
+    let o = run(&accepted);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("warning[GL1320]"),
+        "{}",
+        text(&o.stderr)
+    );
+    let yaml = std::fs::read_to_string(g.join("httproutes.yaml")).unwrap();
+    assert!(yaml.contains("kind: HTTPRoute"), "{yaml}");
+    assert!(yaml.contains("path-form: "), "{yaml}");
+    for args in [
+        vec!["emit", "gateway-api", p, "-o", gs],
+        vec!["emit", "nginx", p, "-o", gs, "--backend", "app:8080"],
+        vec![
+            "emit",
+            "gateway-api",
+            p,
+            "-o",
+            gs,
+            "--parent-ref",
+            "a",
+            "--backend",
+            "app",
+        ],
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
+    }
+    let b = dir.join("b");
+    let bs = b.to_str().unwrap();
+    let o = run(&["build", p, "-o", bs, "--parent-ref", "public"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(!b.join("gateway-api").exists());
+    let o = run(&[
+        "build",
+        p,
+        "-o",
+        bs,
+        "--parent-ref",
+        "public",
+        "--backend",
+        "app:8080",
+        "--accept-loss",
+        "path-form",
+        "upstream-cors",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(b.join("gateway-api/httproutes.yaml").exists());
+    let md = std::fs::read_to_string(b.join("policy.md")).unwrap();
+    assert!(md.contains("## Gateway API fidelity"), "{md}");
+    assert!(md.contains("- Gateway API:\n  - `upstream-cors`"), "{md}");
+    assert!(md.contains("  - `path-form`: the path-form rule"), "{md}");
+}

@@ -51,7 +51,7 @@ fn outputs() -> Vec<(String, String)> {
     }
     out.push((
         "policy.md".to_string(),
-        emit::docs::emit(&c, &lowered, COMMAND, &[]).unwrap(),
+        emit::docs::emit(&c, &lowered, COMMAND, &[], false).unwrap(),
     ));
     out
 }

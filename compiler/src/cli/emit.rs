@@ -23,6 +23,8 @@ pub(super) struct EdgeOut {
     /// The directory the output's include lines name (default: the output directory's
     /// absolute path).
     pub include_root: Option<String>,
+    /// Gateway API: where the routes attach and what they route to.
+    pub gateway: Option<edges::GatewayRoute>,
 }
 
 /// Renders what the edges cannot carry; `true` when there is any, so nothing is written.
@@ -73,6 +75,7 @@ fn edge_files(
         upstream_include: out.upstream_include.clone(),
         generated_by: command_line.to_string(),
         accepted: accepted.to_vec(),
+        gateway: out.gateway.clone(),
     };
     Ok(edges::emit(c, lowered, &options)?)
 }
@@ -131,7 +134,7 @@ pub(super) fn emit_docs(
         return Ok(1);
     };
     let lowered = c.lower(profile)?;
-    let md = crate::emit::docs::emit(&c, &lowered, command_line, accepted)?;
+    let md = crate::emit::docs::emit(&c, &lowered, command_line, accepted, false)?;
     match output {
         Some(path) => write_file(path, md.as_bytes())?,
         None => out.write_all(md.as_bytes())?,
@@ -171,7 +174,8 @@ pub(super) fn build_all(
         crate::builder::DEFAULT_STATIC_NAME,
         &header,
     )?;
-    let docs = crate::emit::docs::emit(&c, &lowered, command_line, accepted)?;
+    let gateway_api = edges.iter().any(|e| e.engine == Engine::GatewayApi);
+    let docs = crate::emit::docs::emit(&c, &lowered, command_line, accepted, gateway_api)?;
     let mut made = Vec::new();
     for e in edges {
         let sub = dir.join(edges::dir_name(e.engine));

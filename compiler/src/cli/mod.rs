@@ -42,6 +42,8 @@ enum EmitTarget {
     Haproxy,
     /// A Caddyfile snippet (`-o DIR`).
     Caddy,
+    /// Kubernetes Gateway API `HTTPRoute`s (`-o DIR --parent-ref .. --backend ..`).
+    GatewayApi,
     /// Markdown documentation.
     Docs,
 }
@@ -119,6 +121,18 @@ enum Command {
         /// point to (default: the output directory's absolute path).
         #[arg(long)]
         include_root: Option<String>,
+        /// gateway-api: the Gateway the routes attach to, `[NS/]NAME[:SECTION]`.
+        #[arg(long, value_name = "[NS/]NAME[:SECTION]")]
+        parent_ref: Option<crate::emit::gateway_api::ParentRef>,
+        /// gateway-api: the Service the routes send requests to, `SERVICE:PORT`.
+        #[arg(long, value_name = "SERVICE:PORT")]
+        backend: Option<crate::emit::gateway_api::Backend>,
+        /// gateway-api: the routes' namespace (none: `metadata.namespace` is not written).
+        #[arg(long)]
+        namespace: Option<String>,
+        /// gateway-api: the Envoy Gateway add-on for the csrf and websocket checks.
+        #[arg(long)]
+        envoy_gateway: bool,
         /// Profile.
         #[arg(long, default_value = DEFAULT_PROFILE)]
         profile: String,
@@ -197,6 +211,18 @@ enum Command {
         /// Caddy: the directory its `import` lines point to (default: `DIR/caddy`, absolute).
         #[arg(long, requires = "caddy_upstream_include")]
         caddy_include_root: Option<String>,
+        /// Gateway API (`DIR/gateway-api/`, with both `--parent-ref` and `--backend`): the Gateway the routes attach to, `[NS/]NAME[:SECTION]`.
+        #[arg(long, value_name = "[NS/]NAME[:SECTION]")]
+        parent_ref: Option<crate::emit::gateway_api::ParentRef>,
+        /// Gateway API (`DIR/gateway-api/`, with both `--parent-ref` and `--backend`): the Service the routes send requests to, `SERVICE:PORT`.
+        #[arg(long, value_name = "SERVICE:PORT")]
+        backend: Option<crate::emit::gateway_api::Backend>,
+        /// Gateway API (`DIR/gateway-api/`, with both `--parent-ref` and `--backend`): the routes' namespace (none: `metadata.namespace` is not written).
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Gateway API (`DIR/gateway-api/`, with both `--parent-ref` and `--backend`): the Envoy Gateway add-on for the csrf and websocket checks.
+        #[arg(long)]
+        envoy_gateway: bool,
         /// Supplies the set `NAME` (declared `origins NAME provided`) from FILE (`ORIGIN [KEY]`
         /// lines) to the edges (`DIR/nginx/origins/NAME.conf`, ...); the Rust output never
         /// holds supplied entries. Repeat for more sets.
@@ -294,6 +320,10 @@ where
             static_name,
             origins,
             accept_loss,
+            parent_ref,
+            backend,
+            namespace,
+            envoy_gateway,
         } => match target {
             EmitTarget::Rust | EmitTarget::Docs if !origins.is_empty() => {
                 Err("--origins is for the edges (`emit nginx|haproxy|caddy`, `build`): the Rust and docs outputs never hold supplied entries".into())
@@ -301,7 +331,18 @@ where
             EmitTarget::Rust if !accept_loss.is_empty() => {
                 Err("--accept-loss is for the edges and the docs that list what they lose: the Rust output carries every guard".into())
             }
-            EmitTarget::Rust | EmitTarget::Docs | EmitTarget::Haproxy
+            _ if target != EmitTarget::GatewayApi
+                && (parent_ref.is_some() || backend.is_some() || namespace.is_some() || envoy_gateway) =>
+            {
+                Err("--parent-ref, --backend, --namespace and --envoy-gateway are for `emit gateway-api`".into())
+            }
+            EmitTarget::GatewayApi if parent_ref.is_none() || backend.is_none() => {
+                Err("emit gateway-api needs --parent-ref [NS/]NAME[:SECTION] and --backend SERVICE:PORT".into())
+            }
+            EmitTarget::GatewayApi if !origins.is_empty() || include_root.is_some() => {
+                Err("--origins and --include-root are not for `emit gateway-api`".into())
+            }
+            EmitTarget::Rust | EmitTarget::Docs | EmitTarget::Haproxy | EmitTarget::GatewayApi
                 if upstream_include.is_some() =>
             {
                 Err("--upstream-include is for `emit nginx` and `emit caddy`".into())
@@ -319,11 +360,21 @@ where
                 out,
                 err,
             ),
-            EmitTarget::Nginx | EmitTarget::Haproxy | EmitTarget::Caddy => {
+            EmitTarget::Nginx | EmitTarget::Haproxy | EmitTarget::Caddy | EmitTarget::GatewayApi => {
                 let engine = match target {
                     EmitTarget::Haproxy => Engine::Haproxy,
                     EmitTarget::Caddy => Engine::Caddy,
+                    EmitTarget::GatewayApi => Engine::GatewayApi,
                     _ => Engine::Nginx,
+                };
+                let gateway = match (parent_ref, backend) {
+                    (Some(parent_ref), Some(backend)) => Some(crate::emit::edges::GatewayRoute {
+                        parent_ref,
+                        backend,
+                        namespace,
+                        envoy_gateway,
+                    }),
+                    _ => None,
                 };
                 match output {
                     Some(dir) => emit::emit_edge(
@@ -335,6 +386,7 @@ where
                             engine,
                             upstream_include,
                             include_root,
+                            gateway,
                         },
                         &accept_loss,
                         &command_line,
@@ -397,6 +449,10 @@ emit::emit_docs(
             haproxy_include_root,
             caddy_upstream_include,
             caddy_include_root,
+            parent_ref,
+            backend,
+            namespace,
+            envoy_gateway,
             origins,
             accept_loss,
         } => {
@@ -405,11 +461,13 @@ emit::emit_docs(
                     engine: Engine::Nginx,
                     upstream_include,
                     include_root,
+                    gateway: None,
                 },
                 emit::EdgeOut {
                     engine: Engine::Haproxy,
                     upstream_include: None,
                     include_root: haproxy_include_root,
+                    gateway: None,
                 },
             ];
             if caddy_upstream_include.is_some() {
@@ -417,6 +475,20 @@ emit::emit_docs(
                     engine: Engine::Caddy,
                     upstream_include: caddy_upstream_include,
                     include_root: caddy_include_root,
+                    gateway: None,
+                });
+            }
+            if let (Some(parent_ref), Some(backend)) = (parent_ref, backend) {
+                edges.push(emit::EdgeOut {
+                    engine: Engine::GatewayApi,
+                    upstream_include: None,
+                    include_root: None,
+                    gateway: Some(crate::emit::edges::GatewayRoute {
+                        parent_ref,
+                        backend,
+                        namespace,
+                        envoy_gateway,
+                    }),
                 });
             }
             emit::build_all(

@@ -205,6 +205,33 @@ pub const ALL: &[CodeInfo] = &[
     c("GL1201", E, "a nonce CSP an edge cannot make"),
     c("GL1202", E, "a CSRF token an edge cannot verify"),
     c("GL1220", E, "two readings Caddy cannot apply"),
+    c("GL1301", E, "a csrf check Gateway API cannot make"),
+    c(
+        "GL1302",
+        E,
+        "a WebSocket origin check Gateway API cannot make",
+    ),
+    c(
+        "GL1303",
+        E,
+        "more origins than a Gateway API CORS filter holds",
+    ),
+    c("GL1304", E, "the application's own CORS headers passed on"),
+    c("GL1305", E, "the path-form rule on Gateway API"),
+    c(
+        "GL1310",
+        E,
+        "a setting the Gateway API CORS filter or path match cannot carry",
+    ),
+    c("GL1311", E, "a host Gateway API cannot select"),
+    c(
+        "GL1312",
+        E,
+        "host blocks' routes Gateway API cannot decide together",
+    ),
+    c("GL1320", W, "preflights answered otherwise on the wire"),
+    c("GL1321", W, "origins also matched in non-canonical forms"),
+    c("GL1322", W, "hosts matched otherwise on the wire"),
     c("GL1401", E, "a malformed provided set"),
     c(
         "GL1402",

@@ -414,6 +414,7 @@ pub fn emit(
     lowered: &Lowered,
     generated_by: &str,
     accepted: &[crate::emit::Loss],
+    gateway_api: bool,
 ) -> Result<String, Unsupported> {
     let policy = &lowered.policy;
     let mut out = String::new();
@@ -474,7 +475,10 @@ pub fn emit(
          `%61` are decoded first. Paths outside every route get no CORS headers.\n\n",
     );
     out.push_str(path_forms(policy.non_normal_paths()));
-    accepted_losses(&mut out, c, lowered, accepted);
+    accepted_losses(&mut out, c, lowered, accepted, gateway_api);
+    if gateway_api {
+        gateway_fidelity(&mut out, c, lowered, accepted);
+    }
     // Policies.
     for (i, cp) in policy.cors_policies().iter().enumerate() {
         let Some(d) = c.program.cors.iter().find(|d| d.name == cp.name()) else {
@@ -871,10 +875,15 @@ fn accepted_losses(
     c: &Compilation,
     lowered: &Lowered,
     accepted: &[crate::emit::Loss],
+    gateway_api: bool,
 ) {
     use crate::emit::Engine;
     let mut any = false;
-    for engine in [Engine::Nginx, Engine::Haproxy, Engine::Caddy] {
+    let mut engines = vec![Engine::Nginx, Engine::Haproxy, Engine::Caddy];
+    if gateway_api {
+        engines.push(Engine::GatewayApi);
+    }
+    for engine in engines {
         let lines = crate::emit::accepted_lines(c, lowered, engine, accepted);
         if lines.is_empty() {
             continue;
@@ -898,4 +907,32 @@ fn accepted_losses(
     if any {
         out.push('\n');
     }
+}
+
+/// The Gateway API fidelity report (spec/gateway-api.md): every difference between a
+/// conformant implementation and the runtime that is not an accepted loss, at its policy line.
+fn gateway_fidelity(
+    out: &mut String,
+    c: &Compilation,
+    lowered: &Lowered,
+    accepted: &[crate::emit::Loss],
+) {
+    let report = crate::emit::gateway_api::fidelity_report(c, lowered, accepted);
+    out.push_str("## Gateway API fidelity\n\n");
+    if report.is_empty() {
+        out.push_str("A conformant implementation makes the runtime's decisions, but for the accepted losses above.\n\n");
+        return;
+    }
+    out.push_str("Where a conformant Gateway API implementation answers otherwise than the runtime (spec/gateway-api.md):\n\n");
+    for d in &report {
+        let (f, l, _) = c.sources.location(d.span);
+        let _ = writeln!(
+            out,
+            "- `{}` ({}, `{f}:{l}`): {}",
+            d.code,
+            if d.is_error() { "error" } else { "warning" },
+            d.message
+        );
+    }
+    out.push('\n');
 }

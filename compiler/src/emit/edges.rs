@@ -1,10 +1,10 @@
-//! One entry point to every edge emitter (nginx, HAProxy, Caddy), by [`Engine`]: what
+//! One entry point to every edge emitter (nginx, HAProxy, Caddy, Gateway API), by [`Engine`]: what
 //! `guestlist emit`, `guestlist build` and [`Build`](crate::Build) call, so each says the same
 //! thing about a policy.
 
 use std::path::{Path, PathBuf};
 
-use super::{caddy, haproxy, loss_errors, nginx, Engine, File, Loss, Unsupported};
+use super::{caddy, gateway_api, haproxy, loss_errors, nginx, Engine, File, Loss, Unsupported};
 use crate::diag::Diagnostic;
 use crate::{Compilation, Lowered};
 
@@ -21,6 +21,22 @@ pub struct EdgeOptions {
     pub generated_by: String,
     /// What the user accepts losing (`--accept-loss`).
     pub accepted: Vec<Loss>,
+    /// Gateway API: where the routes attach and what they route to.
+    pub gateway: Option<GatewayRoute>,
+}
+
+/// Where Gateway API routes attach and what they route to (`--parent-ref`, `--backend`,
+/// `--namespace`, `--envoy-gateway`).
+#[derive(Debug, Clone)]
+pub struct GatewayRoute {
+    /// The Gateway (and listener) the routes attach to.
+    pub parent_ref: gateway_api::ParentRef,
+    /// The Service the routes send requests to.
+    pub backend: gateway_api::Backend,
+    /// The routes' namespace (none: not written).
+    pub namespace: Option<String>,
+    /// The Envoy Gateway add-on.
+    pub envoy_gateway: bool,
 }
 
 /// What `engine` cannot carry of the policy: its own codes, then GL1201/GL1202 unless
@@ -35,6 +51,13 @@ pub fn errors(
         Engine::Nginx => nginx::errors(c, lowered),
         Engine::Haproxy => haproxy::errors(c, lowered),
         Engine::Caddy => caddy::errors(c, lowered),
+        // The fidelity report holds the losses too.
+        Engine::GatewayApi => {
+            return gateway_api::fidelity_report(c, lowered, accepted)
+                .into_iter()
+                .filter(Diagnostic::is_error)
+                .collect()
+        }
     };
     errors.extend(loss_errors(c, lowered, engine, accepted));
     errors
@@ -46,6 +69,10 @@ pub fn warnings(c: &Compilation, lowered: &Lowered, engine: Engine) -> Vec<Diagn
         Engine::Nginx => nginx::warnings(c, lowered),
         Engine::Haproxy => haproxy::warnings(c, lowered),
         Engine::Caddy => caddy::warnings(c, lowered),
+        Engine::GatewayApi => gateway_api::fidelity_report(c, lowered, &[])
+            .into_iter()
+            .filter(|d| !d.is_error())
+            .collect(),
     }
 }
 
@@ -86,6 +113,26 @@ pub fn emit(c: &Compilation, lowered: &Lowered, o: &EdgeOptions) -> Result<Vec<F
                 accepted,
             },
         ),
+        Engine::GatewayApi => {
+            let Some(g) = &o.gateway else {
+                return Err(Unsupported(
+                    "Gateway API routes need a parent (--parent-ref) and a backend (--backend)"
+                        .to_string(),
+                ));
+            };
+            gateway_api::emit(
+                c,
+                lowered,
+                &gateway_api::Options {
+                    parent_ref: g.parent_ref.clone(),
+                    backend: g.backend.clone(),
+                    namespace: g.namespace.clone(),
+                    envoy_gateway: g.envoy_gateway,
+                    generated_by,
+                    accepted,
+                },
+            )
+        }
     }
 }
 
@@ -96,6 +143,7 @@ pub fn write(engine: Engine, dir: &Path, files: &[File]) -> std::io::Result<Vec<
         Engine::Nginx => nginx::write(dir, files),
         Engine::Haproxy => haproxy::write(dir, files),
         Engine::Caddy => caddy::write(dir, files),
+        Engine::GatewayApi => gateway_api::write(dir, files),
     }
 }
 
@@ -105,5 +153,6 @@ pub fn dir_name(engine: Engine) -> &'static str {
         Engine::Nginx => "nginx",
         Engine::Haproxy => "haproxy",
         Engine::Caddy => "caddy",
+        Engine::GatewayApi => "gateway-api",
     }
 }
