@@ -45,8 +45,7 @@ fn hsts(v: &str) -> (u64, bool, bool) {
 fn referrer(v: &str) -> String {
     v.split(',')
         .map(|t| t.trim().to_ascii_lowercase())
-        .filter(|t| REFERRER.contains(&t.as_str()))
-        .last()
+        .rfind(|t| REFERRER.contains(&t.as_str()))
         .unwrap_or_default()
 }
 

@@ -331,12 +331,12 @@ impl<'a> Side<'a> {
     }
 
     /// The file, line and column of `span`.
-    fn at(&self, span: Span) -> (String, usize, usize) {
+    fn at(&self, span: Span) -> At {
         self.c.sources.location(span)
     }
 
     /// Where a finding without a line of its own is anchored: the first file's first line.
-    fn top(&self) -> (String, usize, usize) {
+    fn top(&self) -> At {
         let name = self
             .c
             .sources
@@ -498,11 +498,14 @@ struct Out<'s> {
     seen: HashSet<(Kind, Option<String>, Option<String>, String)>,
 }
 
+/// A file, line and column.
+type At = (String, usize, usize);
+
 /// What a finding needs besides its kind, subject and message.
 struct Place<'a> {
     route: Option<&'a str>,
     host: Option<&'a str>,
-    at: (String, usize, usize),
+    at: At,
     witness: Option<Witness>,
     latent: bool,
     legacy: bool,
@@ -690,7 +693,7 @@ fn route_label<'r>(ga: &Region<'r>, gb: &Region<'r>) -> Option<&'r str> {
 }
 
 /// Where a region's finding is anchored in `b`: the route line, else the first file.
-fn route_at(b: &Side<'_>, gb: &Region<'_>) -> (String, usize, usize) {
+fn route_at(b: &Side<'_>, gb: &Region<'_>) -> At {
     gb.route
         .and_then(|(i, _)| b.l.provenance.routes.get(i))
         .map_or_else(|| b.top(), |p| b.at(p.span))
@@ -898,11 +901,11 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     );
                 }
             }
-            // The rest only widens access for the origins both allow.
-            let Some(ca) = ca else {
+            // The rest widens access only for the origins both allow (the others are new
+            // origins, reported above with all they may do).
+            let (Some(ca), Some(origin)) = (ca, shared) else {
                 return;
             };
-            let origin = shared.unwrap_or(probe);
             let get = request(gb, "GET", &[("Origin", &origin)]);
             if cb.credentials && !ca.credentials {
                 let at = prov
@@ -1237,7 +1240,7 @@ fn csrf_of<'s>(s: &Side<'s>, g: &Region<'_>) -> Option<(usize, &'s CsrfSpec)> {
 }
 
 /// A cross-site request from `origin`.
-fn cross_site<'w>(g: &Region<'_>, method: &str, origin: &'w str) -> Witness {
+fn cross_site(g: &Region<'_>, method: &str, origin: &str) -> Witness {
     request(
         g,
         method,
@@ -1253,6 +1256,7 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
     };
     let probe = format!("https://{}.invalid", out.fresh);
     let Some((ib, sb)) = csrf_of(b, gb) else {
+        let method = unexempt_method(sa, None, gb.path, &out.fresh);
         out.push(
             Kind::CsrfRemoved,
             "csrf".into(),
@@ -1263,13 +1267,15 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                 route,
                 host: gb.host,
                 at: route_at(b, gb),
-                witness: Some(cross_site(gb, "POST", &probe)),
+                witness: Some(cross_site(gb, &method, &probe)),
                 latent: false,
                 legacy: false,
             },
         );
         return;
     };
+    let method = unexempt_method(sa, Some(sb), gb.path, &out.fresh);
+    let method = method.as_str();
     let at =
         b.l.provenance
             .csrf
@@ -1301,7 +1307,7 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                 Kind::CsrfTrusted,
                 o.clone(),
                 format!("{o} is now trusted by the CSRF check of {route_text}: its cross-site requests pass"),
-                place(Some(cross_site(gb, "POST", o))),
+                place(Some(cross_site(gb, method, o))),
             );
         }
     }
@@ -1311,7 +1317,7 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                 Kind::CsrfTrusted,
                 format!("self {o}"),
                 format!("{o} now counts as the site's own origin on {route_text}"),
-                place(Some(request(gb, "POST", &[("Origin", o)]))),
+                place(Some(request(gb, method, &[("Origin", o)]))),
             );
         }
     }
@@ -1324,7 +1330,7 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
             ),
             place(Some(request(
                 gb,
-                "POST",
+                method,
                 &[("Origin", &probe), ("Sec-Fetch-Site", "same-site")],
             ))),
         );
@@ -1334,7 +1340,7 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
             Kind::CsrfSetting,
             "missing-headers allow".into(),
             format!("requests with neither Sec-Fetch-Site nor Origin now pass the CSRF check of {route_text}"),
-            place(Some(request(gb, "POST", &[]))),
+            place(Some(request(gb, method, &[]))),
         );
     }
     if sb.token.is_none() && sa.token.is_some() {
@@ -1362,6 +1368,16 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
             );
         }
     }
+}
+
+/// An unsafe method neither policy exempts on `path` (a fresh one when they exempt the
+/// usual ones).
+fn unexempt_method(a: &CsrfSpec, b: Option<&CsrfSpec>, path: &str, fresh: &str) -> String {
+    let fresh = fresh.to_ascii_uppercase();
+    ["POST", "PUT", "DELETE", "PATCH"]
+        .into_iter()
+        .find(|m| !exempts(a, m, path) && !b.is_some_and(|b| exempts(b, m, path)))
+        .map_or(fresh, str::to_string)
 }
 
 /// Whether the csrf policy exempts `method` on `path` (a structurally normal path matching the
@@ -1439,7 +1455,7 @@ fn latent(a: &Side<'_>, b: &Side<'_>, out: &mut Out<'_>) {
         let head = prov
             .and_then(|p| p.head)
             .map_or_else(|| b.top(), |s| b.at(s));
-        let mut entries: Vec<(String, Vec<String>, (String, usize, usize))> = Vec::new();
+        let mut entries: Vec<(String, Vec<String>, At)> = Vec::new();
         if cb.any_origin && !sa.cors.iter().any(|c| c.name == cb.name && c.any_origin) {
             entries.push((
                 "*".into(),
