@@ -1042,3 +1042,16 @@ fn multitool(dir: &Path, files: &[&str]) {
     write(dir, "gh-bad.sarif", &serde_json::to_string(&v).unwrap());
     assert!(!errors_in("gh-bad.sarif").is_empty());
 }
+
+#[test]
+fn every_kind_and_rule_is_documented() {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/diff.md")).unwrap();
+    let mut ids = std::collections::BTreeSet::new();
+    for k in Kind::ALL {
+        let row = format!("| `{}` | {} |", k.as_str(), k.rule_id());
+        assert!(doc.contains(&row), "spec/diff.md has no row {row}");
+        assert!(ids.insert(k.rule_id()), "{} twice", k.rule_id());
+        assert!(k.rule_id() >= "GL1501" && k.rule_id() <= "GL1599");
+    }
+}

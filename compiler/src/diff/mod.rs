@@ -781,6 +781,16 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                 .map_or_else(|| route_at(b, gb), |s| b.at(s));
             let allowed_by_a = |o: &str| ta.is_some_and(|t| t.match_origin(o.as_bytes()).is_some());
             if ga.route.is_none() {
+                let first = cb
+                    .origins
+                    .first()
+                    .cloned()
+                    .or_else(|| {
+                        cb.patterns
+                            .first()
+                            .and_then(|p| pattern_instances(p, &fresh).into_iter().next())
+                    })
+                    .or_else(|| cb.any_origin.then(|| probe.clone()));
                 out.push(
                     Kind::Route,
                     format!("cors {}", cb.name),
@@ -793,7 +803,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                         route,
                         host: gb.host,
                         at: route_at(b, gb),
-                        witness: None,
+                        witness: first.map(|o| request(gb, "GET", &[("Origin", &o)])),
                         latent: false,
                         legacy: false,
                     },
