@@ -1055,3 +1055,45 @@ fn every_kind_and_rule_is_documented() {
         assert!(k.rule_id() >= "GL1501" && k.rule_id() <= "GL1599");
     }
 }
+
+/// The CI example keeps its security choices: `pull_request` only, no default permissions,
+/// every action pinned by a full commit.
+#[test]
+fn the_ci_example_is_least_privilege_and_pinned() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/ci/guestlist.yml"
+    ))
+    .unwrap();
+    assert!(!text.contains("pull_request_target"));
+    assert!(
+        text.contains("\npermissions: {}\n"),
+        "no top-level `permissions: {{}}`"
+    );
+    let uses: Vec<&str> = text
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("- uses: ")
+                .or_else(|| l.trim().strip_prefix("uses: "))
+        })
+        .collect();
+    assert!(uses.len() >= 3, "{uses:?}");
+    for u in uses {
+        let (_, rest) = u.split_once('@').unwrap();
+        let sha = rest.split_whitespace().next().unwrap();
+        assert!(
+            sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{u} is not pinned by commit"
+        );
+    }
+    for step in [
+        "--format sarif",
+        "upload-sarif",
+        "guestlist diff",
+        "GITHUB_STEP_SUMMARY",
+        "WAIVER_LABEL",
+    ] {
+        assert!(text.contains(step), "{step}");
+    }
+}

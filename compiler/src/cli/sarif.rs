@@ -132,7 +132,8 @@ struct Region {
 }
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
-const SPEC_URI: &str = "https://github.com/guestlist/guestlist/blob/main/spec/";
+/// The project's repository (Cargo.toml's `repository`).
+const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
 
 /// One result before it becomes SARIF.
 pub(crate) struct Item {
@@ -236,7 +237,7 @@ pub(crate) fn log(command: &str, rules: &[RuleInfo], items: Vec<Item>) -> Log {
                 driver: Driver {
                     name: "guestlist",
                     semantic_version: env!("CARGO_PKG_VERSION"),
-                    information_uri: "https://github.com/guestlist/guestlist",
+                    information_uri: REPOSITORY,
                     rules: rules
                         .iter()
                         .map(|r| Rule {
@@ -251,11 +252,11 @@ pub(crate) fn log(command: &str, rules: &[RuleInfo], items: Vec<Item>) -> Log {
                             help: Help {
                                 text: format!("{} See spec/{} ({}).", r.full, r.doc, r.id),
                                 markdown: format!(
-                                    "**{}**: {}\n\nSee [`spec/{}`]({SPEC_URI}{}) ({}).",
+                                    "**{}**: {}\n\nSee [`spec/{}`]({REPOSITORY}/blob/main/spec/{}) ({}).",
                                     r.id, r.full, r.doc, r.doc, r.id
                                 ),
                             },
-                            help_uri: format!("{SPEC_URI}{}", r.doc),
+                            help_uri: format!("{REPOSITORY}/blob/main/spec/{}", r.doc),
                             default_configuration: Configuration { level: r.level },
                             properties: RuleProperties {
                                 tags: if r.security {
