@@ -367,6 +367,29 @@ fn grants_no_route_reaches_are_latent() {
     let r = report(
         BASE,
         &edit(
+            "route \"/live\" { websocket live }",
+            "route \"/live\" { websocket live }\nwebsocket later {\n    allow-origins \"https://chat.example\"\n}\ncsrf spare {\n    trusted-origins \"https://sso.example\"\n}",
+        ),
+    );
+    let got: Vec<(Kind, String, bool)> = r
+        .new_access
+        .iter()
+        .map(|f| (f.kind, f.subject.clone(), f.latent))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                Kind::WebsocketOrigin,
+                "https://chat.example".to_string(),
+                true
+            ),
+            (Kind::CsrfTrusted, "https://sso.example".to_string(), true),
+        ]
+    );
+    let r = report(
+        BASE,
+        &edit(
             "    exempt POST \"/api/webhooks/*\"\n",
             "    exempt POST \"/api/webhooks/*\"\n    exempt POST \"/hooks/*\"\n",
         ),

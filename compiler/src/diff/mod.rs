@@ -1507,6 +1507,81 @@ fn latent(a: &Side<'_>, b: &Side<'_>, out: &mut Out<'_>) {
             );
         }
     }
+    // Websocket and csrf policies no route uses: their new origins.
+    for (i, wb) in sb.websocket.iter().enumerate() {
+        if sb.routes.iter().any(|r| r.websocket == Some(i)) {
+            continue;
+        }
+        let ta = sa
+            .websocket
+            .iter()
+            .position(|w| w.name == wb.name)
+            .and_then(|j| a.l.policy.websocket_policies().get(j));
+        let allowed = |o: &str| ta.is_some_and(|t| t.match_origin(o.as_bytes()).is_some());
+        let at =
+            b.l.provenance
+                .websocket
+                .get(i)
+                .map_or_else(|| b.top(), |s| b.at(*s));
+        let entries = wb.origins.iter().map(|o| (o, vec![o.clone()])).chain(
+            wb.patterns
+                .iter()
+                .map(|p| (p, pattern_instances(p, &fresh))),
+        );
+        for (entry, instances) in entries {
+            if instances.iter().all(|o| allowed(o)) {
+                continue;
+            }
+            out.push(
+                Kind::WebsocketOrigin,
+                entry.clone(),
+                format!(
+                    "{entry} is allowed by websocket {}, which no route uses yet",
+                    wb.name
+                ),
+                Place {
+                    route: None,
+                    host: None,
+                    at: at.clone(),
+                    witness: None,
+                    latent: true,
+                    legacy: false,
+                },
+            );
+        }
+    }
+    for (i, cb) in sb.csrf.iter().enumerate() {
+        if sb.routes.iter().any(|r| r.csrf == Some(i)) {
+            continue;
+        }
+        let old = sa.csrf.iter().find(|c| c.name == cb.name);
+        let at =
+            b.l.provenance
+                .csrf
+                .get(i)
+                .map_or_else(|| b.top(), |s| b.at(*s));
+        for o in cb.trusted.iter().chain(&cb.self_origins) {
+            if old.is_some_and(|c| c.trusted.contains(o) || c.self_origins.contains(o)) {
+                continue;
+            }
+            out.push(
+                Kind::CsrfTrusted,
+                o.clone(),
+                format!(
+                    "{o} is trusted by csrf {}, which no route uses yet",
+                    cb.name
+                ),
+                Place {
+                    route: None,
+                    host: None,
+                    at: at.clone(),
+                    witness: None,
+                    latent: true,
+                    legacy: false,
+                },
+            );
+        }
+    }
     // Origins sets no cors, csrf or websocket policy of NEW names, in the profile.
     let profile = b.l.profile.as_str();
     let named = |p: &Program| -> HashSet<String> {
