@@ -474,7 +474,24 @@ struct PolicyGen {
     trusted: Vec<usize>,
     /// Per route: (present, cors 0/1/none, csrf).
     routes: Vec<(bool, Option<usize>, bool)>,
+    /// Per route: a CSP of `CSPS` and a header set of `HEADER_SETS`, or none.
+    guards: Vec<(Option<usize>, Option<usize>)>,
 }
+
+/// CSP blocks the generated policies choose from (valid alone).
+const CSPS: [&str; 4] = [
+    "default-src 'self'\n    object-src 'none'\n    base-uri 'none'",
+    "default-src 'self' https://cdn.example\n    object-src 'none'\n    base-uri 'none'",
+    "default-src 'none'\n    img-src 'self' data:\n    base-uri 'self'\n    frame-ancestors 'none'",
+    "report-only\n    default-src 'self'\n    object-src 'none'\n    base-uri 'none'",
+];
+
+/// Header sets the generated policies choose from.
+const HEADER_SETS: [&str; 3] = [
+    "include default",
+    "include default\n    x-frame-options DENY\n    strict-transport-security max-age=600",
+    "referrer-policy strict-origin-when-cross-origin\n    cross-origin-opener-policy unsafe-none",
+];
 
 fn subset(n: usize) -> impl Strategy<Value = Vec<usize>> {
     proptest::collection::btree_set(0..n, 0..=n).prop_map(|s| s.into_iter().collect())
@@ -509,15 +526,23 @@ fn policy_gen() -> impl Strategy<Value = PolicyGen> {
             (any::<bool>(), prop::option::of(0usize..2), any::<bool>()),
             ROUTES.len(),
         ),
+        proptest::collection::vec(
+            (
+                prop::option::of(0..CSPS.len()),
+                prop::option::of(0..HEADER_SETS.len()),
+            ),
+            ROUTES.len(),
+        ),
     )
         .prop_map(
-            |(c0, c1, exempt, same_site, reject_missing, trusted, routes)| PolicyGen {
+            |(c0, c1, exempt, same_site, reject_missing, trusted, routes, guards)| PolicyGen {
                 cors: [c0, c1],
                 exempt,
                 same_site,
                 reject_missing,
                 trusted,
                 routes,
+                guards,
             },
         )
 }
@@ -561,11 +586,24 @@ impl PolicyGen {
             s.push_str(&format!("    trusted-origins \"{}\"\n", ORIGINS[*t]));
         }
         s.push_str("}\n");
+        for (i, text) in CSPS.iter().enumerate() {
+            s.push_str(&format!("csp p{i} {{\n    {text}\n}}\n"));
+        }
+        for (i, text) in HEADER_SETS.iter().enumerate() {
+            s.push_str(&format!("headers h{i} {{\n    {text}\n}}\n"));
+        }
         for (i, (present, cors, csrf)) in self.routes.iter().enumerate() {
             if !present {
                 continue;
             }
             let mut lines = Vec::new();
+            let (csp, headers) = self.guards[i];
+            if let Some(c) = csp {
+                lines.push(format!("csp p{c}"));
+            }
+            if let Some(h) = headers {
+                lines.push(format!("headers h{h}"));
+            }
             if let Some(c) = cors {
                 lines.push(format!("cors c{c}"));
             }
@@ -1123,4 +1161,23 @@ fn the_ci_example_is_least_privilege_and_pinned() {
     ] {
         assert!(text.contains(step), "{step}");
     }
+}
+
+/// The properties skip generated policies with errors: most must have none, or the properties
+/// would hold of nothing.
+#[test]
+fn generated_policies_are_mostly_valid() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::new(config(1));
+    let mut valid = 0;
+    for _ in 0..100 {
+        let p = policy_gen().new_tree(&mut runner).unwrap().current();
+        if try_compile(&p.text()).is_some() {
+            valid += 1;
+        }
+    }
+    assert!(
+        valid >= 60,
+        "only {valid} of 100 generated policies are valid"
+    );
 }
