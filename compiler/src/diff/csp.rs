@@ -257,3 +257,56 @@ pub(super) fn compare(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{covers, ignored_by_csp3};
+
+    fn list(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_string()).collect()
+    }
+
+    #[test]
+    fn a_source_is_covered_by_itself_by_star_and_by_its_scheme() {
+        assert!(covers(
+            &list(&["'self'", "https://a.example"]),
+            "https://a.example"
+        ));
+        assert!(covers(&list(&["*"]), "https://a.example"));
+        assert!(covers(&list(&["*"]), "a.example"));
+        assert!(covers(&list(&["https:"]), "https://a.example"));
+        assert!(!covers(&list(&["*"]), "data:"));
+        assert!(!covers(&list(&["*"]), "'unsafe-inline'"));
+        assert!(!covers(&list(&["https:"]), "http://a.example"));
+        assert!(!covers(&list(&["'self'"]), "https://a.example"));
+    }
+
+    #[test]
+    fn csp3_ignores_what_strict_dynamic_and_nonces_override() {
+        let dynamic = list(&["'nonce'", "'strict-dynamic'"]);
+        assert!(ignored_by_csp3(
+            "script-src-elem",
+            &dynamic,
+            "https://cdn.example"
+        ));
+        assert!(ignored_by_csp3("script-src-elem", &dynamic, "'self'"));
+        assert!(ignored_by_csp3(
+            "script-src-elem",
+            &dynamic,
+            "'unsafe-inline'"
+        ));
+        assert!(!ignored_by_csp3(
+            "script-src-elem",
+            &dynamic,
+            "'unsafe-eval'"
+        ));
+        let nonce = list(&["'self'", "'nonce'"]);
+        assert!(ignored_by_csp3("style-src-attr", &nonce, "'unsafe-inline'"));
+        assert!(!ignored_by_csp3(
+            "style-src-attr",
+            &nonce,
+            "https://cdn.example"
+        ));
+        assert!(!ignored_by_csp3("img-src", &nonce, "'unsafe-inline'"));
+    }
+}

@@ -214,3 +214,90 @@ pub(super) fn compare(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::weaker;
+
+    #[test]
+    fn each_header_is_weaker_only_down_its_order() {
+        let weaker_cases = [
+            (
+                "strict-transport-security",
+                "max-age=31536000; includeSubDomains",
+                "max-age=600; includeSubDomains",
+            ),
+            (
+                "strict-transport-security",
+                "max-age=600; includeSubDomains",
+                "max-age=600",
+            ),
+            (
+                "strict-transport-security",
+                "max-age=600; includeSubDomains; preload",
+                "max-age=600; includeSubDomains",
+            ),
+            ("x-frame-options", "DENY", "SAMEORIGIN"),
+            (
+                "cross-origin-opener-policy",
+                "same-origin",
+                "same-origin-allow-popups",
+            ),
+            (
+                "cross-origin-opener-policy",
+                "noopener-allow-popups",
+                "unsafe-none",
+            ),
+            (
+                "cross-origin-embedder-policy",
+                "require-corp",
+                "credentialless",
+            ),
+            ("cross-origin-resource-policy", "same-site", "cross-origin"),
+            (
+                "referrer-policy",
+                "no-referrer",
+                "strict-origin-when-cross-origin",
+            ),
+            (
+                "referrer-policy",
+                "no-referrer, strict-origin",
+                "unsafe-url",
+            ),
+            (
+                "permissions-policy",
+                "camera=(), geolocation=(self)",
+                "camera=(), geolocation=(self \"https://a.example\")",
+            ),
+            (
+                "permissions-policy",
+                "camera=(), microphone=()",
+                "camera=()",
+            ),
+            ("permissions-policy", "camera=()", "camera=*"),
+        ];
+        for (name, old, new) in weaker_cases {
+            assert!(weaker(name, old, new).is_some(), "{name}: {old} -> {new}");
+            // The same change the other way round is a strengthening, not a weakening.
+            assert!(weaker(name, new, old).is_none(), "{name}: {new} -> {old}");
+        }
+        for (name, old, new) in [
+            (
+                "strict-transport-security",
+                "max-age=600",
+                "max-age=31536000; includeSubDomains",
+            ),
+            ("x-frame-options", "SAMEORIGIN", "DENY"),
+            ("referrer-policy", "unsafe-url", "no-referrer"),
+            // The last token a browser knows applies.
+            ("referrer-policy", "unsafe-url, no-referrer", "no-referrer"),
+            ("permissions-policy", "camera=*", "camera=(self)"),
+            ("x-frame-options", "DENY", "deny"),
+        ] {
+            assert!(weaker(name, old, new).is_none(), "{name}: {old} -> {new}");
+        }
+        // A header without an order: any other value may weaken it.
+        assert!(weaker("x-content-type-options", "nosniff", "sniff").is_some());
+        assert!(weaker("origin-agent-cluster", "?1", "?1").is_none());
+    }
+}
