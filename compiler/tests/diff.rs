@@ -1181,3 +1181,34 @@ fn generated_policies_are_mostly_valid() {
         "only {valid} of 100 generated policies are valid"
     );
 }
+
+/// A job summary takes 1 MiB: the Markdown stops before it and says how many rows it left out.
+#[test]
+fn markdown_stays_under_a_job_summarys_limit() {
+    let dir = support::tempdir("diff-markdown");
+    let policy = |n: usize| {
+        let mut s = String::from("cors api {\n");
+        for i in 0..n {
+            s.push_str(&format!(
+                "    allow-origins \"https://tenant-{i:05}.example.com\"\n"
+            ));
+        }
+        s.push_str("}\nroute \"/api/*\" { cors api }\n");
+        s
+    };
+    write(&dir, "old.policy", &policy(1));
+    write(&dir, "new.policy", &policy(12_000));
+    let (code, md, err) = run_in(
+        &dir,
+        &["diff", "old.policy", "new.policy", "--format", "markdown"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(md.len() <= 1 << 20, "{} bytes", md.len());
+    let shown = md.lines().filter(|l| l.starts_with("| + |")).count();
+    assert!(shown > 1000 && shown < 11_999, "{shown} rows");
+    assert!(
+        md.contains(&format!("_{} more not shown", 11_999 - shown)),
+        "{}",
+        &md[md.len() - 300..]
+    );
+}

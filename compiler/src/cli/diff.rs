@@ -366,6 +366,10 @@ fn cell(c: &str) -> String {
     c.replace('|', "\\|").replace('\n', " ")
 }
 
+/// The most bytes of Markdown written: a GitHub job summary takes 1 MiB per step. New access
+/// comes first; rows past the limit are counted, not written.
+const MARKDOWN_LIMIT: usize = 1_000_000;
+
 fn markdown(r: &Report) -> String {
     let mut s = String::from("## guestlist diff\n\n");
     s.push_str(&format!("**{}**\n\n", summary(r)));
@@ -379,9 +383,9 @@ fn markdown(r: &Report) -> String {
         s.push_str(&format!("### {title} ({})\n\n", items.len()));
         s.push_str("| | kind | profile | host | route | access | at | flags | witness |\n");
         s.push_str("|---|---|---|---|---|---|---|---|---|\n");
-        for f in items.iter() {
+        for (i, f) in items.iter().enumerate() {
             let w = witness_text(f);
-            s.push_str(&format!(
+            let row = format!(
                 "| {sign} | `{}` | {} | {} | {} | {} | `{}:{}` | {} | {} |\n",
                 f.kind.as_str(),
                 cell(&f.profile),
@@ -402,7 +406,16 @@ fn markdown(r: &Report) -> String {
                 } else {
                     format!("`{}`", cell(&w))
                 },
-            ));
+            );
+            // Room for this row and the line saying how many are left out.
+            if s.len() + row.len() + 200 > MARKDOWN_LIMIT {
+                s.push_str(&format!(
+                    "\n_{} more not shown (the summary's 1 MiB limit); `--format json` lists all._\n",
+                    items.len() - i
+                ));
+                break;
+            }
+            s.push_str(&row);
         }
         s.push('\n');
     }
