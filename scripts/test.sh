@@ -51,9 +51,13 @@ install_tools() {
     service caddy stop >/dev/null 2>&1 || true
   fi
   local tool status=0
-  # The Gateway API schema validator (a committed lockfile; node and npm are on the machine).
+  # The Gateway API schema validator and the SARIF validators (committed lockfiles; node and
+  # npm are on the machine).
   if have npm; then
-    (cd compiler/tests/gateway_api && npm ci --no-audit --no-fund --silent) || status=1
+    local dir
+    for dir in compiler/tests/gateway_api compiler/tests/sarif; do
+      npm ci --prefix "$dir" --no-audit --no-fund --silent || status=1
+    done
   fi
   for tool in nginx haproxy caddy chromium node npm openssl curl valgrind; do
     if have "$tool"; then

@@ -72,6 +72,7 @@ mod check;
 pub mod cli;
 pub mod codegen;
 pub mod diag;
+pub mod diff;
 pub mod emit;
 pub mod explain;
 pub mod fmt;
@@ -153,6 +154,16 @@ impl Compilation {
     /// Like [`Compilation::load`], with the name each file gets in diagnostics.
     pub fn load_named(files: &[(std::path::PathBuf, String)]) -> Result<Compilation, LoadError> {
         Ok(Self::finish(load::load_named(files)?))
+    }
+
+    /// Like [`Compilation::load_named`], every file (imports included) read through `reader`
+    /// (`guestlist diff REV:PATH` reads a git revision).
+    #[cfg(feature = "cli")]
+    pub(crate) fn load_through(
+        files: &[(std::path::PathBuf, String)],
+        reader: &dyn load::Reader,
+    ) -> Result<Compilation, LoadError> {
+        Ok(Self::finish(load::load_through(files, reader)?))
     }
 
     /// Checks a policy given as text (no imports).

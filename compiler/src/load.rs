@@ -177,15 +177,65 @@ fn read(path: &Path) -> Result<Result<String, (&'static str, String)>, ReadError
     }
 }
 
-struct Loader {
+/// Where the loader reads files from: the file system, or another store (a git revision,
+/// `guestlist diff REV:PATH`). Every file, imports included, is read through one reader.
+pub(crate) trait Reader {
+    /// The text of the file at `path`: the outer `Err` is a file that cannot be read, the
+    /// inner one a file that is not a policy (GL0004: what, and the detail).
+    fn read(&self, path: &Path) -> Result<Result<String, (&'static str, String)>, ReadError>;
+    /// The identity of `path`, by which a file imported twice is read once and a cycle is
+    /// found.
+    fn key(&self, path: &Path) -> PathBuf;
+}
+
+/// The file system (symlinks followed, regular files only).
+struct Disk;
+
+impl Reader for Disk {
+    fn read(&self, path: &Path) -> Result<Result<String, (&'static str, String)>, ReadError> {
+        read(path)
+    }
+
+    fn key(&self, path: &Path) -> PathBuf {
+        std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+    }
+}
+
+/// Checks the bytes of a policy file read from somewhere other than the file system: at most
+/// [`MAX_FILE_BYTES`], UTF-8, no NUL (the inner `Err`, as [`Reader::read`] returns it).
+#[cfg(feature = "cli")]
+pub(crate) fn check_text(bytes: Vec<u8>) -> Result<String, (&'static str, String)> {
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err((
+            "policy file is too large",
+            format!(
+                "policy files are at most {MAX_FILE_BYTES} bytes; this one has {}",
+                bytes.len()
+            ),
+        ));
+    }
+    match String::from_utf8(bytes) {
+        Ok(s) if s.contains('\0') => {
+            Err(("policy file is binary", "it contains a NUL byte".into()))
+        }
+        Ok(s) => Ok(s),
+        Err(e) => Err((
+            "policy file is not UTF-8 text",
+            format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()),
+        )),
+    }
+}
+
+struct Loader<'r> {
+    reader: &'r dyn Reader,
     out: Loaded,
     loaded: HashMap<PathBuf, FileId>,
     stack: Vec<(PathBuf, String)>,
 }
 
-impl Loader {
+impl Loader<'_> {
     fn visit(&mut self, path: &Path, name: String, from: Option<Span>) -> Result<(), LoadError> {
-        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let key = self.reader.key(path);
         if let Some(pos) = self.stack.iter().position(|(p, _)| *p == key) {
             if let Some(span) = from {
                 let chain: Vec<&str> = self
@@ -208,7 +258,7 @@ impl Loader {
         if self.loaded.contains_key(&key) {
             return Ok(());
         }
-        let text = match read(path) {
+        let text = match self.reader.read(path) {
             Ok(t) => t,
             Err(e) => {
                 return match from {
@@ -297,7 +347,16 @@ pub fn load<P: AsRef<Path>>(paths: &[P]) -> Result<Loaded, LoadError> {
 /// Loads files given as (path on disk, name shown in diagnostics); imports are named relative
 /// to their importer's name.
 pub fn load_named(files: &[(PathBuf, String)]) -> Result<Loaded, LoadError> {
+    load_through(files, &Disk)
+}
+
+/// [`load_named`] with every file, imports included, read through `reader`.
+pub(crate) fn load_through(
+    files: &[(PathBuf, String)],
+    reader: &dyn Reader,
+) -> Result<Loaded, LoadError> {
     let mut l = Loader {
+        reader,
         out: Loaded::default(),
         loaded: HashMap::new(),
         stack: Vec::new(),

@@ -4,7 +4,9 @@
 //! Exit codes: 0 success; 1 the policy has errors, a test failed or `--check` found changes;
 //! 2 usage or I/O errors.
 
+mod diff;
 mod emit;
+mod sarif;
 mod serve;
 
 use std::io::{Read, Write};
@@ -30,6 +32,8 @@ struct Cli {
 enum Format {
     Human,
     Json,
+    /// SARIF 2.1.0 for code scanning (`check` only).
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -233,6 +237,29 @@ enum Command {
         /// Without it such a policy is refused (GL1201, GL1202).
         #[arg(long = "accept-loss", value_name = "KIND", num_args = 1.., value_delimiter = ',')]
         accept_loss: Vec<crate::emit::Loss>,
+    },
+    /// The access a policy change grants and removes, per profile, host and route: exit 0
+    /// when NEW grants nothing OLD does not, 1 when it does (latent grants included), 2 on
+    /// usage or policy errors in either side. A side is an entry file or `REV:PATH` from git.
+    Diff {
+        /// The old policy's entry file, or `REV:PATH`.
+        #[arg(required_unless_present = "old_files", conflicts_with = "old_files")]
+        old: Option<String>,
+        /// The new policy's entry file, or `REV:PATH`.
+        #[arg(required_unless_present = "new_files", conflicts_with = "new_files")]
+        new: Option<String>,
+        /// Several entry files for the old side.
+        #[arg(long = "old", num_args = 1.., value_name = "FILE")]
+        old_files: Vec<String>,
+        /// Several entry files for the new side.
+        #[arg(long = "new", num_args = 1.., value_name = "FILE")]
+        new_files: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: diff::DiffFormat,
+        /// Compare this profile only (default: every profile of either side).
+        #[arg(long)]
+        profile: Option<String>,
     },
     /// Decide one request and explain the decision step by step.
     Explain {
@@ -503,6 +530,18 @@ emit::emit_docs(
                 err,
             )
         }
+        Command::Diff {
+            old,
+            new,
+            old_files,
+            new_files,
+            format,
+            profile,
+        } => {
+            let old: Vec<String> = old.into_iter().chain(old_files).collect();
+            let new: Vec<String> = new.into_iter().chain(new_files).collect();
+            diff::run(&old, &new, profile.as_deref(), format, out, err)
+        }
         Command::Explain {
             files,
             method,
@@ -702,6 +741,7 @@ fn check(
             let diags: Vec<_> = c.diagnostics.iter().map(|d| json_diag(&c, d)).collect();
             writeln!(out, "{}", json!({ "diagnostics": diags }))?;
         }
+        Format::Sarif => diff::check_sarif(&c, out)?,
         Format::Human => {
             err.write_all(c.render().as_bytes())?;
             writeln!(
@@ -907,6 +947,9 @@ fn explain(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CliResult {
+    if format == Format::Sarif {
+        return Err("--format sarif is for `check` and `diff`".into());
+    }
     let secret = match secret_hex {
         Some(h) => Some(
             guestlist::CsrfSecret::from_hex(h).map_err(|e| format!("--csrf-secret-hex: {e}"))?,
@@ -1019,7 +1062,7 @@ fn explain(
             }
             writeln!(out, "{v}")?;
         }
-        Format::Human => {
+        Format::Human | Format::Sarif => {
             out.write_all(crate::explain::render_human(&c, method, path, &headers, &e).as_bytes())?;
         }
     }

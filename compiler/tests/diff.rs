@@ -1,0 +1,1214 @@
+//! `guestlist diff`: each kind of grant is found (and nothing else), exactness (containment,
+//! reformatting), witnesses that `explain` confirms, properties over generated policies, the
+//! command's exit codes and formats, `REV:PATH` from git, and SARIF validated offline.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking; generated indexes are in range"
+)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use guestlist_compiler::diff::{diff, Finding, Kind, Report};
+use guestlist_compiler::Compilation;
+use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
+
+fn compile(text: &str) -> Compilation {
+    let c = Compilation::from_str("p.policy", text);
+    assert!(!c.has_errors(), "{}\n{text}", c.render());
+    c
+}
+
+/// What `explain` makes of a witness: the decision and the response headers.
+fn decided(c: &Compilation, profile: &str, f: &Finding) -> String {
+    let w = f.witness.as_ref().unwrap();
+    // A side that does not name the profile has no line for it: its default.
+    let profile = if c.profiles().iter().any(|p| p == profile) {
+        profile
+    } else {
+        "default"
+    };
+    let l = c.lower(profile).unwrap();
+    let e = guestlist_compiler::explain::explain(&l, &w.method, &w.path, &w.headers).unwrap();
+    format!(
+        "{:?} {} {:?} {:?}",
+        e.kind, e.reason_code, e.status, e.headers
+    )
+}
+
+/// Every finding with a witness: OLD and NEW decide it differently.
+fn check_witnesses(old: &Compilation, new: &Compilation, r: &Report) {
+    for f in r.new_access.iter().chain(&r.removed_access) {
+        if f.witness.is_none() {
+            continue;
+        }
+        let (a, b) = (decided(old, &f.profile, f), decided(new, &f.profile, f));
+        assert_ne!(a, b, "the witness of {f:?} decides alike on both sides");
+    }
+}
+
+fn report(old: &str, new: &str) -> Report {
+    let (o, n) = (compile(old), compile(new));
+    let r = diff(&o, &n, None).unwrap();
+    check_witnesses(&o, &n, &r);
+    r
+}
+
+fn kinds(items: &[Finding]) -> Vec<(Kind, String)> {
+    items.iter().map(|f| (f.kind, f.subject.clone())).collect()
+}
+
+const BASE: &str = r#"
+origins partners {
+    "https://*.partner.example"
+}
+cors api {
+    allow-origins "https://app.example.com" partners
+    allow-methods PUT
+    allow-headers X-Api-Key
+    expose-headers X-Total
+    max-age 2h
+}
+csp site {
+    default-src 'self'
+    script-src 'self' 'nonce'
+    object-src 'none'
+    base-uri 'none'
+    form-action 'self'
+}
+headers strict {
+    include default
+    x-frame-options DENY
+    cross-origin-embedder-policy require-corp
+}
+csrf forms {
+    exempt POST "/api/webhooks/*"
+    missing-headers reject
+}
+websocket live {
+    allow-origins "https://app.example.com"
+}
+route "/api/*" { cors api; csrf forms; headers strict; csp site }
+route "/live" { websocket live }
+"#;
+
+/// `BASE` with `from` replaced by `to` (which must occur).
+fn edit(from: &str, to: &str) -> String {
+    assert!(BASE.contains(from), "{from}");
+    BASE.replacen(from, to, 1)
+}
+
+#[test]
+fn a_policy_against_itself_reformatted_and_commented_is_no_change() {
+    let messy = BASE
+        .replace(
+            "    allow-methods PUT",
+            "  # why PUT\n        allow-methods    PUT",
+        )
+        .replace("route \"/live\"", "# live updates\nroute \"/live\"");
+    let formatted = guestlist_compiler::fmt::format(&messy);
+    for text in [BASE.to_string(), messy, formatted] {
+        let r = report(BASE, &text);
+        assert_eq!(r.new_access, [], "{text}");
+        assert_eq!(r.removed_access, [], "{text}");
+    }
+}
+
+/// An edit of `BASE` (from, to) and the (kind, subject) of each grant it adds.
+type Case = (&'static str, &'static str, &'static [(Kind, &'static str)]);
+
+/// Each edit grants exactly the expected (kind, subject) list, and removing it again removes
+/// exactly that.
+#[test]
+fn each_kind_of_grant_is_reported_and_nothing_else() {
+    let cases: &[Case] = &[
+        (
+            "allow-origins \"https://app.example.com\" partners",
+            "allow-origins \"https://app.example.com\" \"https://evil.example\" partners",
+            &[(Kind::CorsOrigin, "https://evil.example")],
+        ),
+        (
+            "allow-origins \"https://app.example.com\" partners",
+            "allow-origins \"https://app.example.com\" \"https://*.example.com\" partners",
+            &[(Kind::CorsOrigin, "https://*.example.com")],
+        ),
+        (
+            "allow-methods PUT",
+            "allow-methods PUT DELETE",
+            &[(Kind::CorsMethod, "DELETE")],
+        ),
+        (
+            "allow-headers X-Api-Key",
+            "allow-headers X-Api-Key X-Debug",
+            &[(Kind::CorsHeader, "x-debug")],
+        ),
+        (
+            "expose-headers X-Total",
+            "expose-headers X-Total X-Secret",
+            &[(Kind::CorsExpose, "x-secret")],
+        ),
+        ("max-age 2h", "max-age 1d", &[(Kind::CorsMaxAge, "max-age")]),
+        (
+            "    max-age 2h\n",
+            "    max-age 2h\n    allow-credentials true\n",
+            &[(Kind::CorsCredentials, "credentials")],
+        ),
+        (
+            "route \"/api/*\" { cors api; csrf forms",
+            "route \"/api/*\" { csrf forms",
+            &[(Kind::CorsUnguarded, "cors")],
+        ),
+        (
+            "websocket live {\n    allow-origins \"https://app.example.com\"",
+            "websocket live {\n    allow-origins \"https://app.example.com\" \"https://chat.example\"",
+            &[(Kind::WebsocketOrigin, "https://chat.example")],
+        ),
+        (
+            "route \"/live\" { websocket live }",
+            "route \"/live\" { }",
+            &[(Kind::WebsocketOrigin, "websocket")],
+        ),
+        (
+            "    exempt POST \"/api/webhooks/*\"\n",
+            "    exempt POST \"/api/webhooks/*\"\n    exempt DELETE \"/api/items/*\"\n",
+            &[(Kind::CsrfExemption, "DELETE /api/items/*")],
+        ),
+        (
+            "    missing-headers reject\n",
+            "    missing-headers reject\n    trusted-origins \"https://sso.example\"\n",
+            &[(Kind::CsrfTrusted, "https://sso.example")],
+        ),
+        (
+            "    missing-headers reject\n",
+            "    missing-headers reject\n    same-site allow\n",
+            &[(Kind::CsrfSetting, "same-site allow")],
+        ),
+        (
+            "    missing-headers reject\n",
+            "",
+            &[(Kind::CsrfSetting, "missing-headers allow")],
+        ),
+        (
+            "route \"/api/*\" { cors api; csrf forms;",
+            "route \"/api/*\" { cors api;",
+            &[(Kind::CsrfRemoved, "csrf")],
+        ),
+        (
+            "    script-src 'self' 'nonce'\n",
+            "    script-src 'self' 'nonce' https://cdn.example\n",
+            &[(Kind::Csp, "script-src https://cdn.example")],
+        ),
+        (
+            "    form-action 'self'\n",
+            "",
+            &[(Kind::Csp, "form-action unrestricted")],
+        ),
+        (
+            "    object-src 'none'\n",
+            "",
+            &[(Kind::Csp, "default-src 'self'")],
+        ),
+        (
+            "csp site {\n",
+            "csp site {\n    report-only\n",
+            &[(Kind::Csp, "report-only")],
+        ),
+        (
+            "    x-frame-options DENY\n",
+            "    x-frame-options SAMEORIGIN\n",
+            &[(Kind::Header, "x-frame-options")],
+        ),
+        (
+            "    cross-origin-embedder-policy require-corp\n",
+            "    cross-origin-embedder-policy credentialless\n",
+            &[(Kind::Header, "cross-origin-embedder-policy")],
+        ),
+        (
+            "    x-frame-options DENY\n",
+            "    x-frame-options DENY\n    strict-transport-security max-age=300\n",
+            &[(Kind::Header, "strict-transport-security")],
+        ),
+        (
+            "route \"/live\" { websocket live }",
+            "route \"/live\" { websocket live }\nroute \"/partner/*\" { cors api }",
+            &[
+                (Kind::Route, "cors api"),
+                (Kind::CorsOrigin, "https://app.example.com"),
+                (Kind::CorsOrigin, "https://*.partner.example"),
+            ],
+        ),
+        (
+            "route \"/live\" { websocket live }",
+            "route \"/live\" { websocket live }\npaths { non-normal two-readings }",
+            &[(Kind::PathForm, "non-normal two-readings")],
+        ),
+        (
+            "origins partners {\n    \"https://*.partner.example\"\n}",
+            "origins partners {\n    \"https://*.partner.example\"\n}\norigins tenants provided",
+            &[],
+        ),
+        (
+            "allow-origins \"https://app.example.com\" partners",
+            "allow-origins \"https://app.example.com\" partners tenants\n}\norigins tenants provided\ncors unused {\n    allow-origins \"https://x.example\"",
+            &[(Kind::Provided, "cors tenants"), (Kind::CorsOrigin, "https://x.example")],
+        ),
+    ];
+    for (from, to, want) in cases {
+        let new = edit(from, to);
+        let r = report(BASE, &new);
+        let mut got = kinds(&r.new_access);
+        got.sort();
+        let mut want: Vec<(Kind, String)> = want.iter().map(|(k, s)| (*k, s.to_string())).collect();
+        want.sort();
+        assert_eq!(
+            got, want,
+            "new access of {from:?} -> {to:?}: {:#?}",
+            r.new_access
+        );
+        assert!(r
+            .new_access
+            .iter()
+            .all(|f| f.file == "p.policy" && f.line > 0));
+        // The other way round, the same grants are removed.
+        let back = report(&new, BASE);
+        assert_eq!(
+            kinds(&back.removed_access),
+            kinds(&r.new_access),
+            "{to:?} -> base"
+        );
+    }
+}
+
+#[test]
+fn containment_is_exact() {
+    // An origin an existing pattern covers, a safelisted method, a header the wildcard covers,
+    // an exemption a wider one covers, a route a prefix with the same policies covers.
+    for (from, to) in [
+        (
+            "allow-origins \"https://app.example.com\" partners",
+            "allow-origins \"https://app.example.com\" \"https://a.b.partner.example\" partners",
+        ),
+        ("allow-methods PUT", "allow-methods PUT GET POST"),
+        (
+            "    exempt POST \"/api/webhooks/*\"\n",
+            "    exempt POST \"/api/webhooks/*\"\n    exempt POST \"/api/webhooks/github\"\n",
+        ),
+        (
+            "route \"/live\" { websocket live }",
+            "route \"/live\" { websocket live }\nroute \"/api/v2/*\" { cors api; csrf forms; headers strict; csp site }",
+        ),
+        (
+            "    script-src 'self' 'nonce'\n",
+            "    script-src 'self' 'nonce' 'self'\n",
+        ),
+    ] {
+        let r = report(BASE, &edit(from, to));
+        assert_eq!(r.new_access, [], "{to}");
+    }
+}
+
+#[test]
+fn a_grant_only_pre_csp3_browsers_honour_is_legacy_and_does_not_fail() {
+    let r = report(
+        BASE,
+        &edit(
+            "script-src 'self' 'nonce'",
+            "script-src 'self' 'nonce' 'unsafe-inline'",
+        ),
+    );
+    assert_eq!(
+        kinds(&r.new_access),
+        [(Kind::Csp, "script-src 'unsafe-inline'".to_string())]
+    );
+    assert!(r.new_access.iter().all(|f| f.legacy));
+    assert!(!r.has_new_access());
+}
+
+#[test]
+fn a_removal_widening_through_a_fallback_is_anchored_to_the_surviving_line() {
+    // object-src falls back to default-src 'self'.
+    let new = edit("    object-src 'none'\n", "");
+    let r = report(BASE, &new);
+    let f = r
+        .new_access
+        .iter()
+        .find(|f| f.subject == "default-src 'self'")
+        .unwrap_or_else(|| panic!("{:#?}", r.new_access));
+    let line = new.lines().nth(f.line - 1).unwrap();
+    assert!(line.contains("default-src 'self'"), "{line}");
+}
+
+#[test]
+fn grants_no_route_reaches_are_latent() {
+    let r = report(
+        BASE,
+        &edit(
+            "route \"/live\" { websocket live }",
+            "route \"/live\" { websocket live }\norigins spare {\n    \"https://spare.example\"\n}\ncors later {\n    allow-origins \"https://later.example\"\n}",
+        ),
+    );
+    let got: Vec<(Kind, String, bool)> = r
+        .new_access
+        .iter()
+        .map(|f| (f.kind, f.subject.clone(), f.latent))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Kind::CorsOrigin, "https://later.example".to_string(), true),
+            (Kind::CorsOrigin, "https://spare.example".to_string(), true),
+        ]
+    );
+    let r = report(
+        BASE,
+        &edit(
+            "route \"/live\" { websocket live }",
+            "route \"/live\" { websocket live }\nwebsocket later {\n    allow-origins \"https://chat.example\"\n}\ncsrf spare {\n    trusted-origins \"https://sso.example\"\n}",
+        ),
+    );
+    let got: Vec<(Kind, String, bool)> = r
+        .new_access
+        .iter()
+        .map(|f| (f.kind, f.subject.clone(), f.latent))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                Kind::WebsocketOrigin,
+                "https://chat.example".to_string(),
+                true
+            ),
+            (Kind::CsrfTrusted, "https://sso.example".to_string(), true),
+        ]
+    );
+    let r = report(
+        BASE,
+        &edit(
+            "    exempt POST \"/api/webhooks/*\"\n",
+            "    exempt POST \"/api/webhooks/*\"\n    exempt POST \"/hooks/*\"\n",
+        ),
+    );
+    assert_eq!(r.new_access.len(), 1, "{:#?}", r.new_access);
+    assert!(r
+        .new_access
+        .iter()
+        .all(|f| f.latent && f.kind == Kind::CsrfExemption));
+    assert!(r.has_new_access());
+}
+
+#[test]
+fn hosts_are_compared_per_host_pattern() {
+    let old = "cors api {\n    allow-origins \"https://app.example.com\"\n}\nhost \"api.example.com\" {\n    route \"/api/*\" { cors api }\n}\nroute \"/*\" { headers default }\n";
+    let new = "cors api {\n    allow-origins \"https://app.example.com\" \"https://new.example\"\n}\nhost \"api.example.com\" {\n    route \"/api/*\" { cors api }\n}\nroute \"/*\" { headers default }\nhosts dispatched-by-application\n";
+    let r = report(old, new);
+    let got: Vec<(Kind, Option<String>)> = r
+        .new_access
+        .iter()
+        .map(|f| (f.kind, f.host.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Kind::Host, None),
+            (Kind::CorsOrigin, Some("api.example.com".to_string())),
+        ],
+        "{:#?}",
+        r.new_access
+    );
+}
+
+#[test]
+fn every_profile_is_compared_unless_one_is_named() {
+    let old = "cors api {\n    allow-origins \"https://app.example.com\"\n}\nroute \"/api/*\" { cors api }\n";
+    let new = "cors api {\n    allow-origins \"https://app.example.com\"\n    allow-origins \"http://localhost:3000\" when dev\n}\nroute \"/api/*\" { cors api }\n";
+    let r = report(old, new);
+    assert_eq!(r.profiles, ["default", "dev"]);
+    assert_eq!(r.new_access.len(), 1);
+    assert_eq!(r.new_access.first().unwrap().profile, "dev");
+    let only = diff(&compile(old), &compile(new), Some("default")).unwrap();
+    assert_eq!(only.new_access, []);
+    assert!(diff(&compile(old), &compile(new), Some("nope")).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Properties over generated policies.
+
+const ORIGINS: [&str; 6] = [
+    "https://a.example",
+    "https://b.example",
+    "https://*.c.example",
+    "https://x.c.example",
+    "https://d.example:*",
+    "https://e.example:8443",
+];
+const METHODS: [&str; 3] = ["PUT", "DELETE", "PATCH"];
+const HEADERS: [&str; 3] = ["X-Api-Key", "X-Trace", "Authorization"];
+const ROUTES: [&str; 5] = ["/api/*", "/api/admin/*", "/api/x", "/*", "/pub"];
+const EXEMPT: [(&str, &str); 3] = [
+    ("POST", "/api/hooks/*"),
+    ("PUT", "/api/x"),
+    ("POST", "/pub"),
+];
+
+#[derive(Debug, Clone)]
+struct CorsGen {
+    origins: Vec<usize>,
+    methods: Vec<usize>,
+    headers: Vec<usize>,
+    credentials: bool,
+    max_age: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+struct PolicyGen {
+    cors: [CorsGen; 2],
+    exempt: Vec<usize>,
+    same_site: bool,
+    reject_missing: bool,
+    trusted: Vec<usize>,
+    /// Per route: (present, cors 0/1/none, csrf).
+    routes: Vec<(bool, Option<usize>, bool)>,
+    /// Per route: a CSP of `CSPS` and a header set of `HEADER_SETS`, or none.
+    guards: Vec<(Option<usize>, Option<usize>)>,
+}
+
+/// CSP blocks the generated policies choose from (valid alone).
+const CSPS: [&str; 4] = [
+    "default-src 'self'\n    object-src 'none'\n    base-uri 'none'",
+    "default-src 'self' https://cdn.example\n    object-src 'none'\n    base-uri 'none'",
+    "default-src 'none'\n    img-src 'self' data:\n    base-uri 'self'\n    frame-ancestors 'none'",
+    "report-only\n    default-src 'self'\n    object-src 'none'\n    base-uri 'none'",
+];
+
+/// Header sets the generated policies choose from.
+const HEADER_SETS: [&str; 3] = [
+    "include default",
+    "include default\n    x-frame-options DENY\n    strict-transport-security max-age=600",
+    "referrer-policy strict-origin-when-cross-origin\n    cross-origin-opener-policy unsafe-none",
+];
+
+fn subset(n: usize) -> impl Strategy<Value = Vec<usize>> {
+    proptest::collection::btree_set(0..n, 0..=n).prop_map(|s| s.into_iter().collect())
+}
+
+fn cors_gen() -> impl Strategy<Value = CorsGen> {
+    (
+        proptest::collection::btree_set(0..ORIGINS.len(), 1..=3),
+        subset(METHODS.len()),
+        subset(HEADERS.len()),
+        any::<bool>(),
+        prop::option::of(prop::sample::select(vec![60u32, 600, 7200])),
+    )
+        .prop_map(|(o, methods, headers, credentials, max_age)| CorsGen {
+            origins: o.into_iter().collect(),
+            methods,
+            headers,
+            credentials,
+            max_age,
+        })
+}
+
+fn policy_gen() -> impl Strategy<Value = PolicyGen> {
+    (
+        cors_gen(),
+        cors_gen(),
+        subset(EXEMPT.len()),
+        any::<bool>(),
+        any::<bool>(),
+        subset(2),
+        proptest::collection::vec(
+            (any::<bool>(), prop::option::of(0usize..2), any::<bool>()),
+            ROUTES.len(),
+        ),
+        proptest::collection::vec(
+            (
+                prop::option::of(0..CSPS.len()),
+                prop::option::of(0..HEADER_SETS.len()),
+            ),
+            ROUTES.len(),
+        ),
+    )
+        .prop_map(
+            |(c0, c1, exempt, same_site, reject_missing, trusted, routes, guards)| PolicyGen {
+                cors: [c0, c1],
+                exempt,
+                same_site,
+                reject_missing,
+                trusted,
+                routes,
+                guards,
+            },
+        )
+}
+
+impl PolicyGen {
+    fn text(&self) -> String {
+        let mut s = String::new();
+        for (i, c) in self.cors.iter().enumerate() {
+            s.push_str(&format!("cors c{i} {{\n"));
+            for o in &c.origins {
+                s.push_str(&format!("    allow-origins \"{}\"\n", ORIGINS[*o]));
+            }
+            if !c.methods.is_empty() {
+                let m: Vec<&str> = c.methods.iter().map(|m| METHODS[*m]).collect();
+                s.push_str(&format!("    allow-methods {}\n", m.join(" ")));
+            }
+            if !c.headers.is_empty() {
+                let h: Vec<&str> = c.headers.iter().map(|h| HEADERS[*h]).collect();
+                s.push_str(&format!("    allow-headers {}\n", h.join(" ")));
+            }
+            if c.credentials {
+                s.push_str("    allow-credentials true\n");
+            }
+            if let Some(a) = c.max_age {
+                s.push_str(&format!("    max-age {a}\n"));
+            }
+            s.push_str("}\n");
+        }
+        s.push_str("csrf f {\n");
+        for e in &self.exempt {
+            let (m, p) = EXEMPT[*e];
+            s.push_str(&format!("    exempt {m} \"{p}\"\n"));
+        }
+        if self.same_site {
+            s.push_str("    same-site allow\n");
+        }
+        if self.reject_missing {
+            s.push_str("    missing-headers reject\n");
+        }
+        for t in &self.trusted {
+            s.push_str(&format!("    trusted-origins \"{}\"\n", ORIGINS[*t]));
+        }
+        s.push_str("}\n");
+        for (i, text) in CSPS.iter().enumerate() {
+            s.push_str(&format!("csp p{i} {{\n    {text}\n}}\n"));
+        }
+        for (i, text) in HEADER_SETS.iter().enumerate() {
+            s.push_str(&format!("headers h{i} {{\n    {text}\n}}\n"));
+        }
+        for (i, (present, cors, csrf)) in self.routes.iter().enumerate() {
+            if !present {
+                continue;
+            }
+            let mut lines = Vec::new();
+            let (csp, headers) = self.guards[i];
+            if let Some(c) = csp {
+                lines.push(format!("csp p{c}"));
+            }
+            if let Some(h) = headers {
+                lines.push(format!("headers h{h}"));
+            }
+            if let Some(c) = cors {
+                lines.push(format!("cors c{c}"));
+            }
+            if *csrf {
+                lines.push("csrf f".to_string());
+            }
+            s.push_str(&format!(
+                "route \"{}\" {{ {} }}\n",
+                ROUTES[i],
+                lines.join("; ")
+            ));
+        }
+        s
+    }
+}
+
+fn try_compile(text: &str) -> Option<Compilation> {
+    let c = Compilation::from_str("p.policy", text);
+    (!c.has_errors()).then_some(c)
+}
+
+/// A path the route pattern serves and no more specific pattern of `ROUTES` takes.
+fn probe_path(pattern: &str) -> String {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => format!("{prefix}zz-probe"),
+        None => pattern.to_string(),
+    }
+}
+
+/// The seed of every property here, unless `PROPTEST_RNG_SEED` names another: a run is
+/// reproducible.
+const SEED: u64 = 0x6469_6666_2d67_6c23;
+
+fn config(cases: u32) -> ProptestConfig {
+    let d = ProptestConfig::default();
+    let rng_seed = match d.rng_seed {
+        RngSeed::Random => RngSeed::Fixed(SEED),
+        chosen => chosen,
+    };
+    ProptestConfig {
+        cases,
+        rng_seed,
+        ..d
+    }
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    #[test]
+    fn a_policy_against_itself_is_empty(p in policy_gen()) {
+        let Some(c) = try_compile(&p.text()) else { return Ok(()) };
+        let r = diff(&c, &c, None).unwrap();
+        prop_assert_eq!(r.new_access, vec![]);
+        prop_assert_eq!(r.removed_access, vec![]);
+    }
+
+    /// Adding an origin to a cors policy is reported exactly when some route using that policy
+    /// did not allow it already (the runtime decides), and nothing else is reported.
+    #[test]
+    fn adding_an_origin_is_reported_exactly_when_it_is_new(
+        p in policy_gen(),
+        which in 0usize..2,
+        add in 0usize..ORIGINS.len(),
+    ) {
+        let Some(old) = try_compile(&p.text()) else { return Ok(()) };
+        let mut q = p.clone();
+        if q.cors[which].origins.contains(&add) { return Ok(()) }
+        q.cors[which].origins.push(add);
+        let Some(new) = try_compile(&q.text()) else { return Ok(()) };
+        let r = diff(&old, &new, None).unwrap();
+        check_witnesses(&old, &new, &r);
+        let origin = ORIGINS[add];
+        // The oracle: the old policy's own decision on an instance of the entry, on each
+        // route that uses the cors policy.
+        let instance = origin.replace("*.", "zz-probe.").replace(":*", "");
+        let lowered = old.lower("default").unwrap();
+        let used: Vec<&str> = p.routes.iter().enumerate()
+            .filter(|(_, (present, cors, _))| *present && *cors == Some(which))
+            .map(|(i, _)| ROUTES[i]).collect();
+        let widened = used.iter().any(|route| {
+            let h = [("Origin", instance.as_str())];
+            let d = lowered.policy.decide("GET", &probe_path(route), &h[..]);
+            d.kind != guestlist::Kind::ActualAllowed
+        }) || (origin.ends_with(":*") && used.iter().any(|route| {
+            let with_port = format!("{instance}:47913");
+            let h = [("Origin", with_port.as_str())];
+            lowered.policy.decide("GET", &probe_path(route), &h[..]).kind != guestlist::Kind::ActualAllowed
+        }));
+        let unused = used.is_empty();
+        // A policy no route uses: its own table decides (a latent grant).
+        let name = format!("c{which}");
+        let table = lowered.policy.cors_policies().iter().find(|c| c.name() == name).unwrap();
+        let latent_new = unused && [instance.clone(), format!("{instance}:47913")]
+            .iter()
+            .take(if origin.ends_with(":*") { 2 } else { 1 })
+            .any(|o| table.match_origin(o.as_bytes()).is_none());
+        let reported = r.new_access.iter().any(|f| f.kind == Kind::CorsOrigin && f.subject == origin);
+        prop_assert_eq!(reported, widened || latent_new, "{:#?}\n{}", r.new_access, q.text());
+        prop_assert!(r.new_access.iter().all(|f| f.subject == origin), "{:#?}", r.new_access);
+        prop_assert!(r.new_access.iter().all(|f| f.latent == unused));
+    }
+
+    /// Removing an entry (origin, method, header, exemption, trusted origin, a route's cors or
+    /// csrf line is not an entry) is never new access.
+    #[test]
+    fn removing_an_entry_is_never_new_access(p in policy_gen(), pick in 0usize..6, k in 0usize..8) {
+        let Some(old) = try_compile(&p.text()) else { return Ok(()) };
+        let mut q = p.clone();
+        let cut = |v: &mut Vec<usize>| if !v.is_empty() { let i = k % v.len(); v.remove(i); };
+        match pick {
+            0 => { if q.cors[k % 2].origins.len() > 1 { cut(&mut q.cors[k % 2].origins) } }
+            1 => cut(&mut q.cors[k % 2].methods),
+            2 => cut(&mut q.cors[k % 2].headers),
+            3 => cut(&mut q.exempt),
+            4 => cut(&mut q.trusted),
+            _ => q.cors[k % 2].credentials = false,
+        }
+        let Some(new) = try_compile(&q.text()) else { return Ok(()) };
+        let r = diff(&old, &new, None).unwrap();
+        check_witnesses(&old, &new, &r);
+        prop_assert_eq!(r.new_access.clone(), vec![], "{}", q.text());
+        // And the other way round, it is new access unless it was covered.
+        let back = diff(&new, &old, None).unwrap();
+        prop_assert_eq!(kinds(&back.new_access), kinds(&r.removed_access));
+    }
+
+    /// Any two generated policies: every finding's witness shows the change.
+    #[test]
+    fn every_witness_shows_the_change(p in policy_gen(), q in policy_gen()) {
+        let (Some(old), Some(new)) = (try_compile(&p.text()), try_compile(&q.text())) else {
+            return Ok(())
+        };
+        let r = diff(&old, &new, None).unwrap();
+        check_witnesses(&old, &new, &r);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command.
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_guestlist"))
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let o = bin().current_dir(dir).args(args).output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn exit_codes_and_formats() {
+    let dir = support::tempdir("diff-cli");
+    write(&dir, "old.policy", BASE);
+    write(
+        &dir,
+        "new.policy",
+        &edit("allow-methods PUT", "allow-methods PUT DELETE"),
+    );
+    write(&dir, "bad.policy", "route \"/x\" { cors nope }\n");
+    let (code, out, _) = run_in(&dir, &["diff", "old.policy", "old.policy"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("PASS: no new access"), "{out}");
+    let (code, out, _) = run_in(&dir, &["diff", "old.policy", "new.policy"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("cors-method") && out.contains("new.policy:"),
+        "{out}"
+    );
+    // Removed access only: exit 0.
+    let (code, out, _) = run_in(&dir, &["diff", "new.policy", "old.policy"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with('-') && l.contains("cors-method")),
+        "{out}"
+    );
+    // Errors in either side, an unreadable file, a bad profile: 2.
+    for args in [
+        &["diff", "old.policy", "bad.policy"][..],
+        &["diff", "bad.policy", "old.policy"],
+        &["diff", "old.policy", "missing.policy"],
+        &["diff", "old.policy", "new.policy", "--profile", "nope"],
+        &["diff", "old.policy"],
+    ] {
+        let (code, _, err) = run_in(&dir, args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+    }
+    let (code, out, _) = run_in(
+        &dir,
+        &["diff", "old.policy", "new.policy", "--format", "json"],
+    );
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let item = &v["new_access"][0];
+    assert_eq!(item["kind"], "cors-method");
+    assert_eq!(item["route"], "/api/*");
+    assert_eq!(item["host"], serde_json::Value::Null);
+    assert_eq!(item["file"], "new.policy");
+    assert_eq!(item["witness"]["method"], "OPTIONS");
+    assert_eq!(item["latent"], false);
+    assert_eq!(item["legacy"], false);
+    let (_, md, _) = run_in(
+        &dir,
+        &["diff", "old.policy", "new.policy", "--format", "markdown"],
+    );
+    assert!(md.contains("| + | `cors-method` |"), "{md}");
+    // Several entry files per side.
+    write(
+        &dir,
+        "split-a.policy",
+        "cors api {\n    allow-origins \"https://a.example\"\n}\n",
+    );
+    write(&dir, "split-b.policy", "route \"/api/*\" { cors api }\n");
+    write(&dir, "one.policy", "cors api {\n    allow-origins \"https://a.example\" \"https://b.example\"\n}\nroute \"/api/*\" { cors api }\n");
+    let (code, out, err) = run_in(
+        &dir,
+        &[
+            "diff",
+            "--old",
+            "split-a.policy",
+            "split-b.policy",
+            "--new",
+            "one.policy",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["new_access"][0]["subject"], "https://b.example");
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
+
+#[test]
+fn a_side_read_from_git_with_its_imports_at_that_revision() {
+    if support::require_tool("git").is_none() {
+        return;
+    }
+    let dir = support::tempdir("diff-git");
+    git(&dir, &["init", "-q"]);
+    write(&dir, "policies/site.policy", "import \"origins.policy\"\ncors api {\n    allow-origins partners\n}\nroute \"/api/*\" { cors api }\n");
+    write(
+        &dir,
+        "policies/origins.policy",
+        "origins partners {\n    \"https://a.example\"\n}\n",
+    );
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-qm", "one"]);
+    // The working tree's import changes; HEAD's does not.
+    write(
+        &dir,
+        "policies/origins.policy",
+        "origins partners {\n    \"https://a.example\"\n    \"https://b.example\"\n}\n",
+    );
+    let (code, out, err) = run_in(
+        &dir.join("policies"),
+        &[
+            "diff",
+            "HEAD:policies/site.policy",
+            "site.policy",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["new_access"][0]["subject"], "https://b.example", "{out}");
+    assert_eq!(v["new_access"][0]["file"], "origins.policy");
+    // Both sides from git; ./ is relative to the current directory, as git reads it.
+    git(&dir, &["commit", "-qam", "two"]);
+    let (code, out, err) = run_in(
+        &dir.join("policies"),
+        &["diff", "HEAD~1:./site.policy", "HEAD:policies/site.policy"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("HEAD:policies/origins.policy:3"), "{out}");
+    // SARIF names the repository-relative path.
+    let (_, sarif, _) = run_in(
+        &dir,
+        &[
+            "diff",
+            "HEAD~1:policies/site.policy",
+            "HEAD:policies/site.policy",
+            "--format",
+            "sarif",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    assert_eq!(
+        v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "policies/origins.policy"
+    );
+    let (code, _, err) = run_in(
+        &dir,
+        &[
+            "diff",
+            "nosuchrev:policies/site.policy",
+            "policies/site.policy",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a git revision"), "{err}");
+    let (code, _, err) = run_in(
+        &dir,
+        &["diff", "HEAD:policies/none.policy", "policies/site.policy"],
+    );
+    assert_eq!(code, 2, "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// SARIF, validated offline.
+
+fn sarif_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sarif")
+}
+
+#[test]
+fn sarif_of_check_and_diff_is_valid_sarif_2_1_0_for_code_scanning() {
+    let dir = support::tempdir("diff-sarif");
+    write(&dir, "old.policy", BASE);
+    write(
+        &dir,
+        "new.policy",
+        &edit(
+            "allow-methods PUT",
+            "allow-methods PUT DELETE\n    allow-origins \"https://evil.example\"",
+        ),
+    );
+    write(&dir, "warn.policy", "cors api {\n    allow-origins \"https://a.example\" \"https://a.example\"\n}\nroute \"/x\" { cors api }\nroute \"/y\" { cors nope }\n");
+    let (code, diff_sarif, _) = run_in(
+        &dir,
+        &["diff", "old.policy", "new.policy", "--format", "sarif"],
+    );
+    assert_eq!(code, 1);
+    let (code, check_sarif, _) = run_in(&dir, &["check", "warn.policy", "--format", "sarif"]);
+    assert_eq!(code, 1);
+    for (name, text) in [("diff.sarif", &diff_sarif), ("check.sarif", &check_sarif)] {
+        write(&dir, name, text);
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        let run = &v["runs"][0];
+        let results = run["results"].as_array().unwrap();
+        assert!(!results.is_empty(), "{name}");
+        for r in results {
+            let id = r["ruleId"].as_str().unwrap();
+            let index = r["ruleIndex"].as_u64().unwrap() as usize;
+            assert_eq!(run["tool"]["driver"]["rules"][index]["id"], id);
+            assert!(r["partialFingerprints"]["primaryLocationLineHash"].is_string());
+            let loc = &r["locations"][0]["physicalLocation"];
+            assert_eq!(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+            assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
+        }
+    }
+    // Same input, same bytes.
+    let (_, again, _) = run_in(
+        &dir,
+        &["diff", "old.policy", "new.policy", "--format", "sarif"],
+    );
+    assert_eq!(again, diff_sarif);
+    validate_schema(&dir, &["diff.sarif", "check.sarif"]);
+    multitool(&dir, &["diff.sarif", "check.sarif"]);
+}
+
+/// The schema shipped with the Multitool, checked by ajv (both from compiler/tests/sarif's
+/// lockfile: `npm ci --prefix compiler/tests/sarif`).
+fn validate_schema(dir: &Path, files: &[&str]) {
+    let Some(node) = support::require_tool("node") else {
+        return;
+    };
+    let modules = sarif_dir().join("node_modules");
+    if !modules.join("ajv").exists() {
+        support::skip(
+            "compiler/tests/sarif/node_modules is missing (npm ci --prefix compiler/tests/sarif)",
+        );
+        return;
+    }
+    let o = Command::new(node)
+        .current_dir(dir)
+        .arg(sarif_dir().join("validate.js"))
+        .args(files)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    // The validator refuses what the schema refuses.
+    let bad = std::fs::read_to_string(dir.join(files[0]))
+        .unwrap()
+        .replace("\"level\": \"error\"", "\"level\": \"critical\"");
+    write(dir, "bad.sarif", &bad);
+    let o = Command::new("node")
+        .current_dir(dir)
+        .arg(sarif_dir().join("validate.js"))
+        .arg("bad.sarif")
+        .output()
+        .unwrap();
+    assert!(
+        !o.status.success(),
+        "a level the schema does not have passed"
+    );
+}
+
+/// The Multitool's SARIF and GitHub rules (`--rule-kind Sarif;Gh`): no error result.
+fn multitool(dir: &Path, files: &[&str]) {
+    let tool = sarif_dir().join("node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool");
+    if !tool.exists() {
+        support::skip("the SARIF Multitool is missing (npm ci --prefix compiler/tests/sarif)");
+        return;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut perm = std::fs::metadata(&tool).unwrap().permissions();
+        if perm.mode() & 0o100 == 0 {
+            perm.set_mode(perm.mode() | 0o100);
+            std::fs::set_permissions(&tool, perm).unwrap();
+        }
+    }
+    let errors_in = |file: &str| -> Vec<String> {
+        let out = dir.join(format!("{file}.validation"));
+        let o = Command::new(&tool)
+            .env("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "1")
+            .current_dir(dir)
+            .args([
+                "validate",
+                file,
+                "--rule-kind",
+                "Sarif;Gh",
+                "--rich-return-code",
+                "true",
+                "-o",
+            ])
+            .arg(&out)
+            .args(["--log", "ForceOverwrite"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        v["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["level"] == "error")
+            .map(|r| format!("{} {}", r["ruleId"], r["message"]))
+            .collect()
+    };
+    for f in files {
+        let errors = errors_in(f);
+        assert!(errors.is_empty(), "{f}: {errors:#?}");
+    }
+    // The Multitool finds what GitHub needs: a result without a location, a rule without help.
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(files[0])).unwrap()).unwrap();
+    v["runs"][0]["results"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("locations");
+    v["runs"][0]["tool"]["driver"]["rules"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("help");
+    write(dir, "gh-bad.sarif", &serde_json::to_string(&v).unwrap());
+    assert!(!errors_in("gh-bad.sarif").is_empty());
+}
+
+#[test]
+fn every_kind_and_rule_is_documented() {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/diff.md")).unwrap();
+    let mut ids = std::collections::BTreeSet::new();
+    for k in Kind::ALL {
+        let row = format!("| `{}` | {} |", k.as_str(), k.rule_id());
+        assert!(doc.contains(&row), "spec/diff.md has no row {row}");
+        assert!(ids.insert(k.rule_id()), "{} twice", k.rule_id());
+        assert!(k.rule_id() >= "GL1501" && k.rule_id() <= "GL1599");
+    }
+}
+
+/// The CI example keeps its security choices: `pull_request` only, no default permissions,
+/// every action pinned by a full commit.
+#[test]
+fn the_ci_example_is_least_privilege_and_pinned() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/ci/guestlist.yml"
+    ))
+    .unwrap();
+    let code: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect();
+    assert!(code.iter().all(|l| !l.contains("pull_request_target")));
+    assert!(
+        text.contains("\npermissions: {}\n"),
+        "no top-level `permissions: {{}}`"
+    );
+    let uses: Vec<&str> = text
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("- uses: ")
+                .or_else(|| l.trim().strip_prefix("uses: "))
+        })
+        .collect();
+    assert!(uses.len() >= 3, "{uses:?}");
+    for u in uses {
+        let (_, rest) = u.split_once('@').unwrap();
+        let sha = rest.split_whitespace().next().unwrap();
+        assert!(
+            sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{u} is not pinned by commit"
+        );
+    }
+    for step in [
+        "--format sarif",
+        "upload-sarif",
+        "guestlist diff",
+        "GITHUB_STEP_SUMMARY",
+        "WAIVER_LABEL",
+    ] {
+        assert!(text.contains(step), "{step}");
+    }
+}
+
+/// The properties skip generated policies with errors: most must have none, or the properties
+/// would hold of nothing.
+#[test]
+fn generated_policies_are_mostly_valid() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::new(config(1));
+    let mut valid = 0;
+    for _ in 0..100 {
+        let p = policy_gen().new_tree(&mut runner).unwrap().current();
+        if try_compile(&p.text()).is_some() {
+            valid += 1;
+        }
+    }
+    assert!(
+        valid >= 60,
+        "only {valid} of 100 generated policies are valid"
+    );
+}
+
+/// A job summary takes 1 MiB: the Markdown stops before it and says how many rows it left out.
+#[test]
+fn markdown_stays_under_a_job_summarys_limit() {
+    let dir = support::tempdir("diff-markdown");
+    let policy = |n: usize| {
+        let mut s = String::from("cors api {\n");
+        for i in 0..n {
+            s.push_str(&format!(
+                "    allow-origins \"https://tenant-{i:05}.example.com\"\n"
+            ));
+        }
+        s.push_str("}\nroute \"/api/*\" { cors api }\n");
+        s
+    };
+    write(&dir, "old.policy", &policy(1));
+    write(&dir, "new.policy", &policy(12_000));
+    let (code, md, err) = run_in(
+        &dir,
+        &["diff", "old.policy", "new.policy", "--format", "markdown"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(md.len() <= 1 << 20, "{} bytes", md.len());
+    let shown = md.lines().filter(|l| l.starts_with("| + |")).count();
+    assert!(shown > 1000 && shown < 11_999, "{shown} rows");
+    assert!(
+        md.contains(&format!("_{} more not shown", 11_999 - shown)),
+        "{}",
+        &md[md.len() - 300..]
+    );
+}
