@@ -4,7 +4,7 @@
 //!
 //! HAProxy must be installed (`scripts/test.sh` installs it with apt-get). Without it the
 //! tests fail when `CI=true`, and say loudly that they skipped otherwise.
-#![expect(clippy::unwrap_used, reason = "tests fail by panicking")]
+#![expect(clippy::unwrap_used, clippy::panic, reason = "tests fail by panicking")]
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
