@@ -204,6 +204,7 @@ pub const ALL: &[CodeInfo] = &[
     ),
     c("GL1201", E, "a nonce CSP an edge cannot make"),
     c("GL1202", E, "a CSRF token an edge cannot verify"),
+    c("GL1203", E, "two readings HAProxy cannot compute"),
     c("GL1401", E, "a malformed provided set"),
     c(
         "GL1402",
@@ -218,7 +219,7 @@ pub const ALL: &[CodeInfo] = &[
     ),
     c("GL1405", E, "a malformed line in a supplied file"),
     c("GL1406", E, "a supplied file over its limits"),
-    c("GL1407", W, "a provided set empty in the nginx output"),
+    c("GL1407", W, "a provided set empty in an edge's output"),
     c("GL1408", E, "a supplied entry overlapping a static origin"),
     c("GL1409", E, "supplied entries of two tenants overlapping"),
     c("GL1410", E, "a tenant-bound set in csrf trusted-origins"),
