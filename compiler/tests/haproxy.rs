@@ -582,3 +582,60 @@ fn a_set_supplied_without_a_file_is_empty_with_a_warning() {
     let lowered = c.lower("default").unwrap();
     assert!(haproxy::warnings(&c, &lowered).is_empty());
 }
+
+#[test]
+fn accepted_losses_are_listed_and_the_nonce_csp_left_to_the_application() {
+    let Some(bin) = require_tool("haproxy") else {
+        return;
+    };
+    let c = Compilation::load(&[root().join("examples/policies/guards.policy")]).unwrap();
+    let lowered = c.lower("default").unwrap();
+    let lost =
+        guestlist_compiler::emit::lost(&c, &lowered, guestlist_compiler::emit::Engine::Haproxy);
+    assert!(!lost.is_empty());
+    let kinds: Vec<guestlist_compiler::emit::Loss> = lost.iter().map(|l| l.kind).collect();
+    let dir = tempdir("hx-accepted");
+    let opts = haproxy::Options {
+        include_root: dir.to_string_lossy().into_owned(),
+        generated_by: "test".into(),
+        accepted: kinds.clone(),
+    };
+    let files = haproxy::emit(&c, &lowered, &opts).unwrap();
+    for f in &files {
+        assert!(f
+            .text
+            .lines()
+            .next()
+            .unwrap()
+            .contains(guestlist_compiler::emit::GENERATED));
+        assert!(
+            f.text.contains("# Accepted losses (--accept-loss):"),
+            "{}",
+            f.path
+        );
+        for k in &kinds {
+            assert!(
+                f.text.contains(&format!("#   {}: ", k.name())),
+                "{}",
+                f.path
+            );
+        }
+    }
+    let cfg = &files
+        .iter()
+        .find(|f| f.path == "guestlist.cfg")
+        .unwrap()
+        .text;
+    assert!(!cfg.contains("{nonce}"), "a nonce CSP was written");
+    haproxy::write(&dir, &files).unwrap();
+    let cfg_path = dir.join("haproxy.cfg");
+    std::fs::write(&cfg_path, config(&dir, 1, 2, "")).unwrap();
+    check(&bin, &cfg_path);
+    // Without the acceptance: refused, naming HAProxy.
+    let opts = haproxy::Options {
+        accepted: Vec::new(),
+        ..opts
+    };
+    let e = haproxy::emit(&c, &lowered, &opts).unwrap_err();
+    assert!(e.to_string().contains("HAProxy"), "{e}");
+}
