@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 
 use guestlist::Cors;
 
+use crate::{Compilation, Lowered};
+
 /// Escapes regex metacharacters (origins and header names contain no backslash).
 pub(crate) fn re(s: &str) -> String {
     let mut out = String::new();
@@ -135,4 +137,35 @@ pub(crate) fn acrh_list_regex(c: &Cors, max_bytes: usize) -> String {
         )
     };
     format!("^(?=[\\s\\S]{{0,{max_bytes}}}$)[ \\t,]*(?:{element}[ \\t]*(?:,[ \\t,]*|$)){{0,64}}$")
+}
+
+/// The file of origins set `name` with extension `ext`, relative to the output directory:
+/// `origins/` then the name with ASCII letters, digits and `-` kept and every other byte as `_`
+/// and two hex digits (injective, and never a path separator).
+pub(crate) fn set_file(name: &str, ext: &str) -> String {
+    let mut out = String::from("origins/");
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "_{b:02x}");
+        }
+    }
+    let _ = write!(out, ".{ext}");
+    out
+}
+
+/// The sets supplied at run time that `lowered` uses and no file was given for (GL1407 in
+/// every edge emitter): each name and where it is declared.
+pub(crate) fn unsupplied_sets(
+    compilation: &Compilation,
+    lowered: &Lowered,
+) -> Vec<(String, crate::source::Span)> {
+    lowered
+        .spec
+        .provided
+        .iter()
+        .filter(|p| !compilation.supplied.iter().any(|(n, _, _)| n == &p.name))
+        .filter_map(|p| Some((p.name.clone(), compilation.program.set(&p.name)?.name_span)))
+        .collect()
 }

@@ -84,30 +84,22 @@ pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::
 /// Warnings for exporting `lowered` to HAProxy: GL1407 for a set supplied at run time that no
 /// file was given for.
 pub fn warnings(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::Diagnostic> {
-    let program = &compilation.program;
-    let mut out = Vec::new();
-    for p in &lowered.spec.provided {
-        let Some(set) = program.set(&p.name) else {
-            continue;
-        };
-        if compilation.supplied.iter().any(|(n, _, _)| n == &p.name) {
-            continue;
-        }
-        out.push(
+    crate::emit::edge::unsupplied_sets(compilation, lowered)
+        .into_iter()
+        .map(|(name, span)| {
             crate::diag::Diagnostic::new(
                 "GL1407",
-                set.name_span,
-                format!("origins set `{}` is empty in the HAProxy configuration", p.name),
+                span,
+                format!("origins set `{name}` is empty in the HAProxy configuration"),
             )
             .label(format!(
                 "supplied at run time: no file was given, so {} and {} hold no entry and HAProxy allows none of its origins",
-                set_file(&p.name, "lst"),
-                set_file(&p.name, "re")
+                set_file(&name, "lst"),
+                set_file(&name, "re")
             ))
-            .help(format!("supply its entries with `--origins {}=FILE`, or add them through HAProxy's runtime API (`add acl`)", p.name)),
-        );
-    }
-    out
+            .help(format!("supply its entries with `--origins {name}=FILE`, or add them through HAProxy's runtime API (`add acl`)"))
+        })
+        .collect()
 }
 
 /// The configuration being written.

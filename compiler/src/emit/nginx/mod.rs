@@ -206,26 +206,18 @@ pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::
 /// Warnings for exporting `lowered` to nginx: GL1407 for a set supplied at run time that no
 /// file was given for.
 pub fn warnings(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::Diagnostic> {
-    let program = &compilation.program;
-    let mut out = Vec::new();
-    for p in &lowered.spec.provided {
-        let Some(set) = program.set(&p.name) else {
-            continue;
-        };
-        if compilation.supplied.iter().any(|(n, _, _)| n == &p.name) {
-            continue;
-        }
-        out.push(
+    crate::emit::edge::unsupplied_sets(compilation, lowered)
+        .into_iter()
+        .map(|(name, span)| {
             crate::diag::Diagnostic::new(
                 "GL1407",
-                set.name_span,
-                format!("origins set `{}` is empty in the nginx configuration", p.name),
+                span,
+                format!("origins set `{name}` is empty in the nginx configuration"),
             )
-            .label(format!("supplied at run time: no file was given, so {} holds no entry and nginx allows none of its origins", provided::file_name(&p.name)))
-            .help(format!("supply its entries with `--origins {}=FILE`, or serve the routes that use it through the Rust runtime (guestlist::Layer with the `provided` feature)", p.name)),
-        );
-    }
-    out
+            .label(format!("supplied at run time: no file was given, so {} holds no entry and nginx allows none of its origins", provided::file_name(&name)))
+            .help(format!("supply its entries with `--origins {name}=FILE`, or serve the routes that use it through the Rust runtime (guestlist::Layer with the `provided` feature)"))
+        })
+        .collect()
 }
 
 const TRAP: &str = "\
