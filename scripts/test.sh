@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: `scripts/test.sh`.
-# Installs what the tests need (nginx, chromium, openssl, curl, valgrind: Debian's packages, with
-# apt-get, when missing). A test whose tool is missing fails; outside CI, GUESTLIST_ALLOW_SKIP=1
-# makes it skip instead (it prints `SKIPPED: why`), and the summary counts the skips. In CI
+# Installs what the tests need (nginx, haproxy, caddy, chromium, openssl, curl, valgrind: Debian's
+# packages, with apt-get, when missing). A test whose tool is missing fails; outside CI,
+# GUESTLIST_ALLOW_SKIP=1 makes it skip instead (it prints `SKIPPED: why`), and the summary counts the skips. In CI
 # (CI=true) a missing tool is always a failure, never a skip.
 #
 # Sourced (`source scripts/test.sh`), it only defines its functions.
@@ -35,6 +35,8 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 install_tools() {
   local missing=()
   have nginx || missing+=(nginx-light)
+  have haproxy || missing+=(haproxy)
+  have caddy || missing+=(caddy)
   have chromium || missing+=(chromium)
   have openssl || missing+=(openssl)
   have curl || missing+=(curl)
@@ -43,11 +45,17 @@ install_tools() {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq "${missing[@]}" >/dev/null
-    # The nginx package may start a system nginx; the tests run their own, on 127.0.0.1 only.
+    # The packages may start system services; the tests run their own, on 127.0.0.1 only.
     (service nginx stop || /usr/sbin/nginx -s quit) >/dev/null 2>&1 || true
+    service haproxy stop >/dev/null 2>&1 || true
+    service caddy stop >/dev/null 2>&1 || true
   fi
   local tool status=0
-  for tool in nginx chromium openssl curl valgrind; do
+  # The Gateway API schema validator (a committed lockfile; node and npm are on the machine).
+  if have npm; then
+    (cd compiler/tests/gateway_api && npm ci --no-audit --no-fund --silent) || status=1
+  fi
+  for tool in nginx haproxy caddy chromium node npm openssl curl valgrind; do
     if have "$tool"; then
       echo "$tool: present"
     elif [ "${CI:-}" = "true" ]; then

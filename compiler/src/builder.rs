@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::diag::{render, Severity};
+use crate::emit::{edges, Engine};
 use crate::ir::DEFAULT_PROFILE;
 use crate::{codegen, Compilation, Lowered};
 
@@ -38,11 +39,20 @@ pub struct Build {
     static_name: String,
     runtime_crate: String,
     cargo_output: bool,
-    nginx_dir: Option<PathBuf>,
-    nginx_include_root: Option<String>,
-    nginx_upstream_include: Option<String>,
+    /// The edges to write: (engine, directory, include root, upstream include).
+    edges: Vec<EdgeTarget>,
     docs_path: Option<PathBuf>,
     accepted: Vec<crate::emit::Loss>,
+}
+
+/// One edge a [`Build`] writes: where, and its options.
+#[derive(Debug, Clone)]
+struct EdgeTarget {
+    engine: Engine,
+    /// The output directory; an edge given options but no directory is not written.
+    dir: Option<PathBuf>,
+    include_root: Option<String>,
+    upstream_include: Option<String>,
 }
 
 impl Default for Build {
@@ -101,9 +111,7 @@ impl Build {
             static_name: DEFAULT_STATIC_NAME.to_string(),
             runtime_crate: "::guestlist".to_string(),
             cargo_output: true,
-            nginx_dir: None,
-            nginx_include_root: None,
-            nginx_upstream_include: None,
+            edges: Vec::new(),
             docs_path: None,
             accepted: Vec::new(),
         }
@@ -112,21 +120,79 @@ impl Build {
     /// Also writes the nginx configuration to `dir` (relative to `CARGO_MANIFEST_DIR`) on
     /// every build, only when its bytes change. `include` lines point to `dir`'s absolute path
     /// unless [`Build::nginx_include_root`] says otherwise.
-    pub fn nginx(mut self, dir: impl AsRef<Path>) -> Build {
-        self.nginx_dir = Some(dir.as_ref().to_path_buf());
-        self
+    pub fn nginx(self, dir: impl AsRef<Path>) -> Build {
+        self.edge(Engine::Nginx, dir)
     }
 
     /// The directory the emitted nginx `include` lines point to (where the files are deployed).
-    pub fn nginx_include_root(mut self, root: impl Into<String>) -> Build {
-        self.nginx_include_root = Some(root.into());
-        self
+    pub fn nginx_include_root(self, root: impl Into<String>) -> Build {
+        self.edge_root(Engine::Nginx, root.into())
     }
 
     /// A file each generated nginx `location` includes after the route snippet (`proxy_pass`).
-    pub fn nginx_upstream_include(mut self, path: impl Into<String>) -> Build {
-        self.nginx_upstream_include = Some(path.into());
+    pub fn nginx_upstream_include(self, path: impl Into<String>) -> Build {
+        self.edge_upstream(Engine::Nginx, path.into())
+    }
+
+    /// Also writes the HAProxy frontend lines and their files to `dir` (relative to
+    /// `CARGO_MANIFEST_DIR`; spec/haproxy.md). File names point to `dir`'s absolute path unless
+    /// [`Build::haproxy_include_root`] says otherwise.
+    pub fn haproxy(self, dir: impl AsRef<Path>) -> Build {
+        self.edge(Engine::Haproxy, dir)
+    }
+
+    /// The directory the emitted HAProxy lines name their files under.
+    pub fn haproxy_include_root(self, root: impl Into<String>) -> Build {
+        self.edge_root(Engine::Haproxy, root.into())
+    }
+
+    /// Also writes the Caddyfile snippet to `dir` (relative to `CARGO_MANIFEST_DIR`;
+    /// spec/caddy.md). `import` lines point to `dir`'s absolute path unless
+    /// [`Build::caddy_include_root`] says otherwise.
+    pub fn caddy(self, dir: impl AsRef<Path>) -> Build {
+        self.edge(Engine::Caddy, dir)
+    }
+
+    /// The directory the emitted Caddy `import` lines point to.
+    pub fn caddy_include_root(self, root: impl Into<String>) -> Build {
+        self.edge_root(Engine::Caddy, root.into())
+    }
+
+    /// A file of Caddy directives (`reverse_proxy app:8080`) imported where the policy lets a
+    /// request through.
+    pub fn caddy_upstream_include(self, path: impl Into<String>) -> Build {
+        self.edge_upstream(Engine::Caddy, path.into())
+    }
+
+    /// Sets part of the edge `engine`'s target, added when first named.
+    fn with_target(mut self, engine: Engine, set: impl FnOnce(&mut EdgeTarget)) -> Build {
+        match self.edges.iter_mut().find(|e| e.engine == engine) {
+            Some(t) => set(t),
+            None => {
+                let mut t = EdgeTarget {
+                    engine,
+                    dir: None,
+                    include_root: None,
+                    upstream_include: None,
+                };
+                set(&mut t);
+                self.edges.push(t);
+            }
+        }
         self
+    }
+
+    fn edge(self, engine: Engine, dir: impl AsRef<Path>) -> Build {
+        let dir = dir.as_ref().to_path_buf();
+        self.with_target(engine, |t| t.dir = Some(dir))
+    }
+
+    fn edge_root(self, engine: Engine, root: String) -> Build {
+        self.with_target(engine, |t| t.include_root = Some(root))
+    }
+
+    fn edge_upstream(self, engine: Engine, path: String) -> Build {
+        self.with_target(engine, |t| t.upstream_include = Some(path))
     }
 
     /// Accepts losing `loss` on the edges this build writes (`--accept-loss`): without it, a
@@ -314,49 +380,45 @@ impl Build {
             rendered: format!("error: cannot write {}: {e}", p.display()),
         };
         // Every output is made before any is written: nothing is written when one is refused.
-        let nginx = match &self.nginx_dir {
-            Some(nginx_dir) => {
-                let mut errors = crate::emit::nginx::errors(&c, &lowered);
-                errors.extend(crate::emit::loss_errors(
-                    &c,
-                    &lowered,
-                    crate::emit::Engine::Nginx,
-                    &self.accepted,
-                ));
-                if !errors.is_empty() {
-                    return Err(BuildError {
-                        rendered: crate::diag::render::render(&c.sources, &errors),
-                    });
-                }
-                let nginx_dir = self.resolve(nginx_dir);
-                std::fs::create_dir_all(&nginx_dir).map_err(|e| io(&nginx_dir, &e))?;
-                let root = match &self.nginx_include_root {
-                    Some(r) => r.clone(),
-                    None => std::fs::canonicalize(&nginx_dir)
-                        .map_err(|e| io(&nginx_dir, &e))?
-                        .to_string_lossy()
-                        .into_owned(),
-                };
-                let opts = crate::emit::nginx::Options {
-                    include_root: root,
-                    upstream_include: self.nginx_upstream_include.clone(),
-                    generated_by: self.generated_by(),
-                    accepted: self.accepted.clone(),
-                };
-                let files =
-                    crate::emit::nginx::emit(&c, &lowered, &opts).map_err(|e| BuildError {
-                        rendered: format!("error: cannot emit nginx configuration: {e}"),
-                    })?;
-                Some((nginx_dir, files))
+        let mut made = Vec::new();
+        for t in &self.edges {
+            let Some(dir) = &t.dir else {
+                continue;
+            };
+            let errors = edges::errors(&c, &lowered, t.engine, &self.accepted);
+            if !errors.is_empty() {
+                return Err(BuildError {
+                    rendered: crate::diag::render::render(&c.sources, &errors),
+                });
             }
-            None => None,
-        };
+            let dir = self.resolve(dir);
+            std::fs::create_dir_all(&dir).map_err(|e| io(&dir, &e))?;
+            let include_root = match &t.include_root {
+                Some(r) => r.clone(),
+                None => std::fs::canonicalize(&dir)
+                    .map_err(|e| io(&dir, &e))?
+                    .to_string_lossy()
+                    .into_owned(),
+            };
+            let options = edges::EdgeOptions {
+                engine: t.engine,
+                include_root,
+                upstream_include: t.upstream_include.clone(),
+                generated_by: self.generated_by(),
+                accepted: self.accepted.clone(),
+                gateway: None,
+            };
+            let files = edges::emit(&c, &lowered, &options).map_err(|e| BuildError {
+                rendered: format!("error: cannot emit {} configuration: {e}", t.engine.name()),
+            })?;
+            made.push((t.engine, dir, files));
+        }
         crate::write::write_if_changed(&path, generated.code.as_bytes())
             .map_err(|e| io(&path, &e))?;
-        if let Some((nginx_dir, files)) = nginx {
-            crate::emit::nginx::write(&nginx_dir, &files).map_err(|e| io(&nginx_dir, &e))?;
+        for (engine, dir, files) in &made {
+            edges::write(*engine, dir, files).map_err(|e| io(dir, &e))?;
             if self.cargo_output {
-                let warnings = crate::emit::nginx::warnings(&c, &lowered);
+                let warnings = edges::warnings(&c, &lowered, *engine);
                 for line in crate::diag::render::render(&c.sources, &warnings).lines() {
                     println!("cargo:warning={line}");
                 }
@@ -364,11 +426,11 @@ impl Build {
         }
         if let Some(docs) = &self.docs_path {
             let docs = self.resolve(docs);
-            let md = crate::emit::docs::emit(&c, &lowered, &self.generated_by()).map_err(|e| {
-                BuildError {
-                    rendered: format!("error: cannot emit documentation: {e}"),
-                }
-            })?;
+            let md =
+                crate::emit::docs::emit(&c, &lowered, &self.generated_by(), &self.accepted, false)
+                    .map_err(|e| BuildError {
+                        rendered: format!("error: cannot emit documentation: {e}"),
+                    })?;
             crate::write::write_if_changed(&docs, md.as_bytes()).map_err(|e| io(&docs, &e))?;
         }
         Ok(path)

@@ -1,6 +1,7 @@
 //! A real browser agrees with the policy. Headless Chromium (Debian's package) loads pages from
 //! several origins (`*.localhost`, mapped to 127.0.0.1) whose scripts `fetch()` an API on
-//! another origin: (1) `guestlist serve`, (2) nginx with the emitted configuration. For every
+//! another origin: (1) `guestlist serve`, (2) nginx, (3) HAProxy and (4) Caddy with the emitted
+//! configuration. For every
 //! call the test asserts that the browser let the page read the response, or blocked it,
 //! exactly as `guestlist explain` decides, and that the server's log shows each blocked request
 //! or preflight arrived (a blocked fetch and a dead server look alike). Each page also makes a
@@ -498,6 +499,152 @@ fn chromium_agrees_with_nginx() {
     };
     let n = check_server(&chromium, &lowered, server.addr.port(), &log, "nginx");
     println!("Chromium and nginx agree on {n} calls");
+    assert!(n >= 40);
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until a request of our own, sent after Chromium got every answer, is in the log that
+/// `read` gives (engines write a request's line once they answered it), and returns the log.
+fn log_after_marker(addr: SocketAddr, read: &dyn Fn() -> Option<String>) -> String {
+    let marker = "/guestlist-log-marker";
+    send(addr, "GET", marker, &[]);
+    poll_until(
+        "the access log to reach the marker request",
+        Duration::from_secs(10),
+        || {
+            let s = read()?;
+            s.lines()
+                .any(|l| l.starts_with(&format!("GET {marker} ")))
+                .then_some(s)
+        },
+    )
+}
+
+#[test]
+fn chromium_agrees_with_haproxy() {
+    let Some(chromium) = require_tool("chromium") else {
+        return;
+    };
+    let Some(haproxy) = require_tool("haproxy") else {
+        return;
+    };
+    let (c, lowered) = lowered();
+    let dir = tempdir("browser-haproxy");
+    let opts = guestlist_compiler::emit::haproxy::Options {
+        include_root: dir.to_string_lossy().into_owned(),
+        generated_by: "browser test".into(),
+        accepted: Vec::new(),
+    };
+    let files = guestlist_compiler::emit::haproxy::emit(&c, &lowered, &opts).unwrap();
+    guestlist_compiler::emit::haproxy::write(&dir, &files).unwrap();
+    let lines = std::fs::read_to_string(dir.join("guestlist.cfg")).unwrap();
+    let indented: String = lines.lines().map(|l| format!("    {l}\n")).collect();
+    let (port, up) = (free_port(), free_port());
+    // The application answers JSON with a CORS header of its own, which the edge replaces;
+    // the edge logs `METHOD URI ORIGIN STATUS` to standard output.
+    let cfg = format!(
+        "global\n    nbthread 1\n    log stdout format raw local0\n\ndefaults d\n    mode http\n    log global\n    timeout client 10s\n    timeout server 10s\n    timeout connect 5s\n\n\
+         frontend upstream\n    bind 127.0.0.1:{up}\n    no log\n    http-request return status 200 content-type application/json string \"{{\\\"ok\\\":true}}\" hdr Access-Control-Allow-Origin \"*\"\n\n\
+         frontend edge\n    bind 127.0.0.1:{port}\n    capture request header Origin len 200\n    log-format \"%HM %HU %[capture.req.hdr(0)] %ST\"\n{indented}    default_backend app\n\n\
+         backend app\n    server app 127.0.0.1:{up}\n"
+    );
+    let cfg_path = dir.join("haproxy.cfg");
+    std::fs::write(&cfg_path, cfg).unwrap();
+    let log_path = dir.join("haproxy.log");
+    let child = Command::new(&haproxy)
+        .args(["-db", "-f"])
+        .arg(&cfg_path)
+        .stdout(std::fs::File::create(&log_path).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = Serve(child);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_for(addr);
+    let log = || log_after_marker(addr, &|| std::fs::read_to_string(&log_path).ok());
+    let n = check_server(&chromium, &lowered, port, &log, "haproxy");
+    println!("Chromium and HAProxy agree on {n} calls");
+    assert!(n >= 40);
+}
+
+#[test]
+fn chromium_agrees_with_caddy() {
+    let Some(chromium) = require_tool("chromium") else {
+        return;
+    };
+    let Some(caddy) = require_tool("caddy") else {
+        return;
+    };
+    let (c, lowered) = lowered();
+    let dir = tempdir("browser-caddy");
+    let (port, up) = (free_port(), free_port());
+    let out = dir.join("out");
+    let upstream = dir.join("upstream.caddy");
+    std::fs::write(&upstream, format!("reverse_proxy 127.0.0.1:{up}\n")).unwrap();
+    let opts = guestlist_compiler::emit::caddy::Options {
+        include_root: out.to_string_lossy().into_owned(),
+        upstream_include: Some(upstream.to_string_lossy().into_owned()),
+        generated_by: "browser test".into(),
+        accepted: Vec::new(),
+    };
+    let files = guestlist_compiler::emit::caddy::emit(&c, &lowered, &opts).unwrap();
+    guestlist_compiler::emit::caddy::write(&out, &files).unwrap();
+    let d = dir.to_string_lossy();
+    let log_path = dir.join("access.log");
+    // The application answers JSON with a CORS header of its own, which the edge replaces;
+    // the edge's access log is JSON, one request per line.
+    let conf = format!(
+        "{{\n\tadmin off\n\tauto_https off\n\tstorage file_system {d}/data\n}}\n\
+         http://:{port} {{\n\tbind 127.0.0.1\n\tlog {{\n\t\toutput file {}\n\t\tformat json\n\t}}\n\timport {d}/out/guestlist.caddy\n}}\n\
+         http://:{up} {{\n\tbind 127.0.0.1\n\theader Access-Control-Allow-Origin \"*\"\n\theader Content-Type application/json\n\trespond `{{\"ok\":true}}` 200\n}}\n",
+        log_path.display()
+    );
+    let conf_path = dir.join("Caddyfile");
+    std::fs::write(&conf_path, conf).unwrap();
+    let child = Command::new(&caddy)
+        .env("HOME", &dir)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .args(["run", "--adapter", "caddyfile", "--config"])
+        .arg(&conf_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("caddy.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let _guard = Serve(child);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_for(addr);
+    // Each JSON line as `METHOD URI ORIGIN STATUS`, the form the checks read.
+    let read = || -> Option<String> {
+        let text = std::fs::read_to_string(&log_path).ok()?;
+        let mut lines = String::new();
+        for l in text.lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(l) else {
+                continue;
+            };
+            let r = &v["request"];
+            let origin = r["headers"]["Origin"][0].as_str().unwrap_or("-");
+            lines.push_str(&format!(
+                "{} {} {origin} {}\n",
+                r["method"].as_str().unwrap_or("?"),
+                r["uri"].as_str().unwrap_or("?"),
+                v["status"]
+            ));
+        }
+        Some(lines)
+    };
+    let log = || log_after_marker(addr, &read);
+    let n = check_server(&chromium, &lowered, port, &log, "caddy");
+    println!("Chromium and Caddy agree on {n} calls");
     assert!(n >= 40);
 }
 

@@ -134,3 +134,53 @@ fn nginx_refuses_a_method_nginx_refuses() {
     assert!(!out.join("guestlist_policy.rs").exists());
     assert!(!out.join("nginx").exists());
 }
+
+/// `Build::haproxy` and `Build::caddy` write their edges beside nginx's, naming files under
+/// the include roots given, and a policy one of them cannot carry (a nonce CSP on HAProxy)
+/// is refused whole unless its loss is accepted.
+#[test]
+fn writes_haproxy_and_caddy_and_refuses_what_an_edge_cannot_carry() {
+    let dir = tempdir("build-edges");
+    Build::new()
+        .policy(site())
+        .out_dir(&dir)
+        .haproxy(dir.join("haproxy"))
+        .haproxy_include_root("/etc/haproxy/guestlist")
+        .caddy(dir.join("caddy"))
+        .caddy_upstream_include("/etc/caddy/upstream.caddy")
+        .cargo_output(false)
+        .compile()
+        .unwrap();
+    let cfg = std::fs::read_to_string(dir.join("haproxy/guestlist.cfg")).unwrap();
+    assert!(cfg.contains("/etc/haproxy/guestlist/maps/"), "{cfg}");
+    let caddy = std::fs::read_to_string(dir.join("caddy/guestlist.caddy")).unwrap();
+    assert!(
+        caddy.contains("import /etc/caddy/upstream.caddy"),
+        "{caddy}"
+    );
+    assert!(!dir.join("nginx").exists());
+
+    let guards = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policies/guards.policy");
+    let out = tempdir("build-edges-nonce");
+    let build = |accept: bool| {
+        let b = Build::new()
+            .policy(&guards)
+            .out_dir(&out)
+            .haproxy(out.join("haproxy"))
+            .cargo_output(false);
+        let b = if accept {
+            b.accept_loss(guestlist_compiler::emit::Loss::CspNonce)
+                .accept_loss(guestlist_compiler::emit::Loss::CsrfToken)
+        } else {
+            b
+        };
+        b.compile()
+    };
+    let e = build(false).unwrap_err().to_string();
+    assert!(e.contains("error[GL1201]"), "{e}");
+    assert!(e.contains("HAProxy"), "{e}");
+    assert!(!out.join("guestlist_policy.rs").exists());
+    build(true).unwrap();
+    let cfg = std::fs::read_to_string(out.join("haproxy/guestlist.cfg")).unwrap();
+    assert!(cfg.contains("csp-nonce: csp policy"), "{cfg}");
+}

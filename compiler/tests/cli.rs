@@ -933,6 +933,19 @@ fn token_routes_are_a_loss_for_nginx_and_explain_checks_tokens() {
         snippet.contains("nginx cannot verify an\n# HMAC"),
         "{snippet}"
     );
+    // The docs list what each edge loses once accepted, and nothing otherwise.
+    let docs = |extra: &[&str]| {
+        let mut args = vec!["emit", "docs", p.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        text(&run(&args).stdout)
+    };
+    let md = docs(&["--accept-loss", "csrf-token"]);
+    assert!(md.contains("## Accepted losses"), "{md}");
+    assert!(
+        md.contains("- nginx:\n  - `csrf-token`: csrf policy `account` ("),
+        "{md}"
+    );
+    assert!(!docs(&[]).contains("Accepted losses"));
     // explain with a test secret: a token minted for another session is named as such.
     let hex = "ab".repeat(32);
     let secret = guestlist::CsrfSecret::from_hex(&hex).unwrap();
@@ -2211,4 +2224,151 @@ fn docs_group_routes_by_host_block() {
     );
     assert!(!md.contains("Guards from every block apply"), "{md}");
     assert!(md.contains("decided under these routes alone"), "{md}");
+}
+
+/// `emit haproxy` and `emit caddy` write their files; `build` writes `haproxy/` always and
+/// `caddy/` only with `--caddy-upstream-include`; an option of another target is a usage
+/// error, and a target without `-o` too.
+#[test]
+fn haproxy_and_caddy_are_emitted_and_built() {
+    let site = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policies/site.policy");
+    let p = site.to_str().unwrap();
+    let dir = support::tempdir("cli-edges");
+    let h = dir.join("h");
+    let o = run(&[
+        "emit",
+        "haproxy",
+        p,
+        "-o",
+        h.to_str().unwrap(),
+        "--include-root",
+        "/srv/gl",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let cfg = std::fs::read_to_string(h.join("guestlist.cfg")).unwrap();
+    assert!(cfg.contains("/srv/gl/maps/"), "{cfg}");
+    let c = dir.join("c");
+    let o = run(&[
+        "emit",
+        "caddy",
+        p,
+        "-o",
+        c.to_str().unwrap(),
+        "--upstream-include",
+        "/srv/up.caddy",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let snippet = std::fs::read_to_string(c.join("guestlist.caddy")).unwrap();
+    assert!(snippet.contains("import /srv/up.caddy"), "{snippet}");
+    for args in [
+        vec!["emit", "haproxy", p, "-o", "x", "--upstream-include", "u"],
+        vec!["emit", "rust", p, "--include-root", "/x"],
+        vec!["emit", "caddy", p],
+        vec!["emit", "haproxy", p, "-o", "x", "--accept-loss", "nonce"],
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
+    }
+    let b = dir.join("b");
+    let o = run(&["build", p, "-o", b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(b.join("haproxy/guestlist.cfg").exists());
+    assert!(b.join("nginx/guestlist-server.conf").exists());
+    assert!(!b.join("caddy").exists());
+    let o = run(&[
+        "build",
+        p,
+        "-o",
+        b.to_str().unwrap(),
+        "--caddy-upstream-include",
+        "/srv/up.caddy",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let snippet = std::fs::read_to_string(b.join("caddy/guestlist.caddy")).unwrap();
+    assert!(snippet.contains("import /srv/up.caddy"), "{snippet}");
+}
+
+/// `emit gateway-api` refuses what Gateway API loses unless accepted, prints the fidelity
+/// report to stderr, and writes `httproutes.yaml`; `build` writes `DIR/gateway-api/` only with
+/// both `--parent-ref` and `--backend`, and its docs carry the fidelity report.
+#[test]
+fn gateway_api_is_emitted_and_built_with_its_fidelity_report() {
+    let site = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policies/site.policy");
+    let p = site.to_str().unwrap();
+    let dir = support::tempdir("cli-gateway");
+    let g = dir.join("g");
+    let gs = g.to_str().unwrap();
+    let base = [
+        "emit",
+        "gateway-api",
+        p,
+        "-o",
+        gs,
+        "--parent-ref",
+        "infra/public:https",
+        "--backend",
+        "app:8080",
+    ];
+    let o = run(&base);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("error[GL1305]"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!g.join("httproutes.yaml").exists());
+    let mut accepted = base.to_vec();
+    accepted.extend(["--accept-loss", "path-form", "upstream-cors"]);
+    let o = run(&accepted);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("warning[GL1320]"),
+        "{}",
+        text(&o.stderr)
+    );
+    let yaml = std::fs::read_to_string(g.join("httproutes.yaml")).unwrap();
+    assert!(yaml.contains("kind: HTTPRoute"), "{yaml}");
+    assert!(yaml.contains("path-form: "), "{yaml}");
+    for args in [
+        vec!["emit", "gateway-api", p, "-o", gs],
+        vec!["emit", "nginx", p, "-o", gs, "--backend", "app:8080"],
+        vec![
+            "emit",
+            "gateway-api",
+            p,
+            "-o",
+            gs,
+            "--parent-ref",
+            "a",
+            "--backend",
+            "app",
+        ],
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
+    }
+    let b = dir.join("b");
+    let bs = b.to_str().unwrap();
+    let o = run(&["build", p, "-o", bs, "--parent-ref", "public"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(!b.join("gateway-api").exists());
+    let o = run(&[
+        "build",
+        p,
+        "-o",
+        bs,
+        "--parent-ref",
+        "public",
+        "--backend",
+        "app:8080",
+        "--accept-loss",
+        "path-form",
+        "upstream-cors",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(b.join("gateway-api/httproutes.yaml").exists());
+    let md = std::fs::read_to_string(b.join("policy.md")).unwrap();
+    assert!(md.contains("## Gateway API fidelity"), "{md}");
+    assert!(md.contains("- Gateway API:\n  - `upstream-cors`"), "{md}");
+    assert!(md.contains("  - `path-form`: the path-form rule"), "{md}");
 }

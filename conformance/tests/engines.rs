@@ -319,7 +319,8 @@ fn every_policy_carries_the_same_headers_in_every_engine() {
                     _ => failures.push(format!("{at}: nginx refuses it: {e}")),
                 }
             }
-            let docs = guestlist_compiler::emit::docs::emit(&c, &lowered, "tests/engines.rs");
+            let docs =
+                guestlist_compiler::emit::docs::emit(&c, &lowered, "tests/engines.rs", &[], false);
             // A policy with host blocks holds one pattern in several blocks, and each
             // location's nginx file answers for every host: its routes are compared here table
             // by table and decision by decision (for a request with no Host), and host by host

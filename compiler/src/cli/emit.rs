@@ -1,12 +1,12 @@
-//! The commands that write outputs: `emit rust`, `emit nginx`, `emit docs` and `build`
-//! (`--origins NAME=FILE` supplies a provided set's entries to nginx, never to the Rust
-//! output).
+//! The commands that write outputs: `emit rust`, `emit nginx|haproxy|caddy`, `emit docs` and
+//! `build` (`--origins NAME=FILE` supplies a provided set's entries to the edges, never to the
+//! Rust output).
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use super::{checked, write_file, CliResult};
-use crate::emit::{Engine, Loss};
+use crate::emit::{edges, Engine, Loss};
 use crate::Compilation;
 
 fn absolute(dir: &std::path::Path) -> Result<String, Box<dyn std::error::Error>> {
@@ -14,71 +14,97 @@ fn absolute(dir: &std::path::Path) -> Result<String, Box<dyn std::error::Error>>
     Ok(std::fs::canonicalize(dir)?.to_string_lossy().into_owned())
 }
 
-/// Renders what the nginx export cannot carry (GL1010, GL1011, and GL1201/GL1202 unless
-/// accepted); `true` when there is any, so nothing is written.
-fn nginx_errors(
+/// One edge output and its command-line options.
+pub(super) struct EdgeOut {
+    /// The engine.
+    pub engine: Engine,
+    /// nginx, Caddy: the file included where a request is let through.
+    pub upstream_include: Option<String>,
+    /// The directory the output's include lines name (default: the output directory's
+    /// absolute path).
+    pub include_root: Option<String>,
+    /// Gateway API: where the routes attach and what they route to.
+    pub gateway: Option<edges::GatewayRoute>,
+}
+
+/// Renders what the edges cannot carry; `true` when there is any, so nothing is written.
+fn render_edge_errors(
     c: &Compilation,
     lowered: &crate::Lowered,
+    edges: &[&EdgeOut],
     accepted: &[Loss],
     err: &mut dyn Write,
 ) -> Result<bool, Box<dyn std::error::Error>> {
-    let mut errors = crate::emit::nginx::errors(c, lowered);
-    errors.extend(crate::emit::loss_errors(
-        c,
-        lowered,
-        Engine::Nginx,
-        accepted,
-    ));
+    let mut refused = Vec::new();
+    let mut errors = Vec::new();
+    for e in edges {
+        let found = edges::errors(c, lowered, e.engine, accepted);
+        if !found.is_empty() {
+            refused.push(e.engine.name());
+        }
+        errors.extend(found);
+    }
     if errors.is_empty() {
         return Ok(false);
     }
     err.write_all(crate::diag::render::render(&c.sources, &errors).as_bytes())?;
     writeln!(
         err,
-        "nothing emitted: nginx cannot serve this policy as written"
+        "nothing emitted: {} cannot serve this policy as written",
+        refused.join(" and ")
     )?;
     Ok(true)
 }
 
-#[expect(clippy::too_many_arguments, reason = "one argument per CLI option")]
-fn write_nginx(
+/// The files of one edge, made before anything is written.
+fn edge_files(
     c: &Compilation,
     lowered: &crate::Lowered,
+    out: &EdgeOut,
     dir: &std::path::Path,
-    upstream_include: Option<String>,
-    include_root: Option<String>,
     accepted: &[Loss],
     command_line: &str,
-    err: &mut dyn Write,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let root = match include_root {
-        Some(r) => r,
+) -> Result<Vec<crate::emit::File>, Box<dyn std::error::Error>> {
+    let include_root = match &out.include_root {
+        Some(r) => r.clone(),
         None => absolute(dir)?,
     };
-    let opts = crate::emit::nginx::Options {
-        include_root: root,
-        upstream_include,
+    let options = edges::EdgeOptions {
+        engine: out.engine,
+        include_root,
+        upstream_include: out.upstream_include.clone(),
         generated_by: command_line.to_string(),
         accepted: accepted.to_vec(),
+        gateway: out.gateway.clone(),
     };
-    let files = crate::emit::nginx::emit(c, lowered, &opts)?;
-    crate::emit::nginx::write(dir, &files)
-        .map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
-    let warnings = crate::emit::nginx::warnings(c, lowered);
+    Ok(edges::emit(c, lowered, &options)?)
+}
+
+/// Writes one edge's files into `dir` and renders its warnings.
+fn write_edge(
+    c: &Compilation,
+    lowered: &crate::Lowered,
+    engine: Engine,
+    dir: &std::path::Path,
+    files: &[crate::emit::File],
+    err: &mut dyn Write,
+) -> Result<(), Box<dyn std::error::Error>> {
+    edges::write(engine, dir, files).map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
+    let warnings = edges::warnings(c, lowered, engine);
     if !warnings.is_empty() {
         err.write_all(crate::diag::render::render(&c.sources, &warnings).as_bytes())?;
     }
     Ok(())
 }
 
+/// `emit nginx|haproxy|caddy`.
 #[expect(clippy::too_many_arguments, reason = "one argument per CLI option")]
-pub(super) fn emit_nginx(
+pub(super) fn emit_edge(
     files: &[PathBuf],
     origins: &[String],
     dir: &std::path::Path,
     profile: &str,
-    upstream_include: Option<String>,
-    include_root: Option<String>,
+    edge: &EdgeOut,
     accepted: &[Loss],
     command_line: &str,
     err: &mut dyn Write,
@@ -87,19 +113,11 @@ pub(super) fn emit_nginx(
         return Ok(1);
     };
     let lowered = c.lower(profile)?;
-    if nginx_errors(&c, &lowered, accepted, err)? {
+    if render_edge_errors(&c, &lowered, &[edge], accepted, err)? {
         return Ok(1);
     }
-    write_nginx(
-        &c,
-        &lowered,
-        dir,
-        upstream_include,
-        include_root,
-        accepted,
-        command_line,
-        err,
-    )?;
+    let out = edge_files(&c, &lowered, edge, dir, accepted, command_line)?;
+    write_edge(&c, &lowered, edge.engine, dir, &out, err)?;
     Ok(0)
 }
 
@@ -107,6 +125,7 @@ pub(super) fn emit_docs(
     files: &[PathBuf],
     output: Option<&std::path::Path>,
     profile: &str,
+    accepted: &[Loss],
     command_line: &str,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -115,7 +134,7 @@ pub(super) fn emit_docs(
         return Ok(1);
     };
     let lowered = c.lower(profile)?;
-    let md = crate::emit::docs::emit(&c, &lowered, command_line)?;
+    let md = crate::emit::docs::emit(&c, &lowered, command_line, accepted, false)?;
     match output {
         Some(path) => write_file(path, md.as_bytes())?,
         None => out.write_all(md.as_bytes())?,
@@ -123,14 +142,14 @@ pub(super) fn emit_docs(
     Ok(0)
 }
 
+/// `build`: the Rust code, the docs, and every edge in `edges`, each in `DIR/<engine>/`.
 #[expect(clippy::too_many_arguments, reason = "one argument per CLI option")]
 pub(super) fn build_all(
     files: &[PathBuf],
     origins: &[String],
     dir: &std::path::Path,
     profile: &str,
-    upstream_include: Option<String>,
-    include_root: Option<String>,
+    edges: &[EdgeOut],
     accepted: &[Loss],
     command_line: &str,
     out: &mut dyn Write,
@@ -141,30 +160,33 @@ pub(super) fn build_all(
     };
     err.write_all(c.render().as_bytes())?;
     let lowered = c.lower(profile)?;
-    if nginx_errors(&c, &lowered, accepted, err)? {
+    let refs: Vec<&EdgeOut> = edges.iter().collect();
+    if render_edge_errors(&c, &lowered, &refs, accepted, err)? {
         return Ok(1);
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let header = format!("DO NOT EDIT, generated by `{command_line}`.");
     // Every output is made before any is written: a target that refuses the policy leaves
-    // the directory as it was (nginx's files are written after its emitter accepted).
+    // the directory as it was.
     let code = crate::codegen::policy_file(
         &lowered,
         "::guestlist",
         crate::builder::DEFAULT_STATIC_NAME,
         &header,
     )?;
-    let docs = crate::emit::docs::emit(&c, &lowered, command_line)?;
-    write_nginx(
-        &c,
-        &lowered,
-        &dir.join("nginx"),
-        upstream_include,
-        include_root,
-        accepted,
-        command_line,
-        err,
-    )?;
+    let gateway_api = edges.iter().any(|e| e.engine == Engine::GatewayApi);
+    let docs = crate::emit::docs::emit(&c, &lowered, command_line, accepted, gateway_api)?;
+    let mut made = Vec::new();
+    for e in edges {
+        let sub = dir.join(edges::dir_name(e.engine));
+        let files = edge_files(&c, &lowered, e, &sub, accepted, command_line)?;
+        made.push((e.engine, sub, files));
+    }
+    let mut wrote = Vec::new();
+    for (engine, sub, files) in &made {
+        write_edge(&c, &lowered, *engine, sub, files, err)?;
+        wrote.push(sub.display().to_string());
+    }
     let rust = dir.join(crate::builder::DEFAULT_FILE_NAME);
     write_file(&rust, code.as_bytes())?;
     let md = dir.join("policy.md");
@@ -173,7 +195,7 @@ pub(super) fn build_all(
         out,
         "wrote {}, {}, {}",
         rust.display(),
-        dir.join("nginx").display(),
+        wrote.join(", "),
         md.display()
     )?;
     Ok(0)

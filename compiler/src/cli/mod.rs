@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 use crate::diag::render;
+use crate::emit::Engine;
 use crate::ir::DEFAULT_PROFILE;
 use crate::{Compilation, Diagnostic, Severity};
 
@@ -37,6 +38,12 @@ enum EmitTarget {
     Rust,
     /// nginx configuration (`-o DIR`).
     Nginx,
+    /// HAProxy frontend lines and their maps (`-o DIR`).
+    Haproxy,
+    /// A Caddyfile snippet (`-o DIR`).
+    Caddy,
+    /// Kubernetes Gateway API `HTTPRoute`s (`-o DIR --parent-ref .. --backend ..`).
+    GatewayApi,
     /// Markdown documentation.
     Docs,
 }
@@ -92,8 +99,9 @@ enum Command {
         #[arg(long = "origins", value_name = "NAME=FILE")]
         origins: Vec<String>,
     },
-    /// Export the policy: `rust` (the code build.rs writes), `nginx` (configuration making the
-    /// same decisions; `-o DIR` required), `docs` (Markdown for reviewers).
+    /// Export the policy: `rust` (the code build.rs writes), `nginx`, `haproxy`, `caddy`
+    /// (configuration making the same decisions; `-o DIR` required), `docs` (Markdown for
+    /// reviewers).
     Emit {
         /// What to emit.
         #[arg(value_enum)]
@@ -101,18 +109,30 @@ enum Command {
         /// Policy files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Output file (rust, docs; default: standard output) or directory (nginx). Written
-        /// atomically, only when the bytes change.
+        /// Output file (rust, docs; default: standard output) or directory (the edges).
+        /// Written atomically, only when the bytes change.
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
-        /// nginx: a file each generated `location` includes after the route snippet (where
-        /// `proxy_pass` lives).
+        /// nginx, caddy: a file included where the policy lets a request through (nginx:
+        /// after each route snippet, where `proxy_pass` lives; Caddy: `reverse_proxy ...`).
         #[arg(long)]
         upstream_include: Option<String>,
-        /// nginx: the directory `include` lines point to (default: the output directory's
-        /// absolute path).
+        /// nginx, haproxy, caddy: the directory the output's include lines and file names
+        /// point to (default: the output directory's absolute path).
         #[arg(long)]
         include_root: Option<String>,
+        /// gateway-api: the Gateway the routes attach to, `[NS/]NAME[:SECTION]`.
+        #[arg(long, value_name = "[NS/]NAME[:SECTION]")]
+        parent_ref: Option<crate::emit::gateway_api::ParentRef>,
+        /// gateway-api: the Service the routes send requests to, `SERVICE:PORT`.
+        #[arg(long, value_name = "SERVICE:PORT")]
+        backend: Option<crate::emit::gateway_api::Backend>,
+        /// gateway-api: the routes' namespace (none: `metadata.namespace` is not written).
+        #[arg(long)]
+        namespace: Option<String>,
+        /// gateway-api: the Envoy Gateway add-on for the csrf and websocket checks.
+        #[arg(long)]
+        envoy_gateway: bool,
         /// Profile.
         #[arg(long, default_value = DEFAULT_PROFILE)]
         profile: String,
@@ -122,8 +142,8 @@ enum Command {
         /// Name of the generated static.
         #[arg(long, default_value = crate::builder::DEFAULT_STATIC_NAME)]
         static_name: String,
-        /// nginx: supplies the set `NAME` (declared `origins NAME provided`) from FILE
-        /// (`ORIGIN [KEY]` lines), written to `DIR/origins/NAME.conf`; repeat for more sets.
+        /// The edges: supplies the set `NAME` (declared `origins NAME provided`) from FILE
+        /// (`ORIGIN [KEY]` lines), written to a file of its own under DIR; repeat for more sets.
         #[arg(long = "origins", value_name = "NAME=FILE")]
         origins: Vec<String>,
         /// Edges: what the engine cannot carry and you accept losing (`csp-nonce`,
@@ -164,7 +184,8 @@ enum Command {
         #[arg(long = "origins", value_name = "NAME=FILE")]
         origins: Vec<String>,
     },
-    /// Everything at once: `DIR/guestlist_policy.rs`, `DIR/nginx/`, `DIR/policy.md`.
+    /// Everything at once: `DIR/guestlist_policy.rs`, `DIR/nginx/`, `DIR/haproxy/`,
+    /// `DIR/policy.md`, and `DIR/caddy/` with `--caddy-upstream-include`.
     Build {
         /// Policy files.
         #[arg(required = true)]
@@ -181,9 +202,30 @@ enum Command {
         /// nginx: the directory `include` lines point to (default: `DIR/nginx`, absolute).
         #[arg(long)]
         include_root: Option<String>,
+        /// HAProxy: the directory its file names point to (default: `DIR/haproxy`, absolute).
+        #[arg(long)]
+        haproxy_include_root: Option<String>,
+        /// Caddy: writes `DIR/caddy/`, importing this file where a request is let through.
+        #[arg(long)]
+        caddy_upstream_include: Option<String>,
+        /// Caddy: the directory its `import` lines point to (default: `DIR/caddy`, absolute).
+        #[arg(long, requires = "caddy_upstream_include")]
+        caddy_include_root: Option<String>,
+        /// Gateway API (`DIR/gateway-api/`, with both `--parent-ref` and `--backend`): the Gateway the routes attach to, `[NS/]NAME[:SECTION]`.
+        #[arg(long, value_name = "[NS/]NAME[:SECTION]")]
+        parent_ref: Option<crate::emit::gateway_api::ParentRef>,
+        /// Gateway API (`DIR/gateway-api/`, with both `--parent-ref` and `--backend`): the Service the routes send requests to, `SERVICE:PORT`.
+        #[arg(long, value_name = "SERVICE:PORT")]
+        backend: Option<crate::emit::gateway_api::Backend>,
+        /// Gateway API (`DIR/gateway-api/`, with both `--parent-ref` and `--backend`): the routes' namespace (none: `metadata.namespace` is not written).
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Gateway API (`DIR/gateway-api/`, with both `--parent-ref` and `--backend`): the Envoy Gateway add-on for the csrf and websocket checks.
+        #[arg(long)]
+        envoy_gateway: bool,
         /// Supplies the set `NAME` (declared `origins NAME provided`) from FILE (`ORIGIN [KEY]`
-        /// lines) to nginx (`DIR/nginx/origins/NAME.conf`); the Rust output never holds
-        /// supplied entries. Repeat for more sets.
+        /// lines) to the edges (`DIR/nginx/origins/NAME.conf`, ...); the Rust output never
+        /// holds supplied entries. Repeat for more sets.
         #[arg(long = "origins", value_name = "NAME=FILE")]
         origins: Vec<String>,
         /// Edges: what the engine cannot carry and you accept losing (`csp-nonce`,
@@ -278,12 +320,35 @@ where
             static_name,
             origins,
             accept_loss,
+            parent_ref,
+            backend,
+            namespace,
+            envoy_gateway,
         } => match target {
-            _ if target != EmitTarget::Nginx && !origins.is_empty() => {
-                Err("--origins is for `emit nginx` (and `build`): the Rust and docs outputs never hold supplied entries".into())
+            EmitTarget::Rust | EmitTarget::Docs if !origins.is_empty() => {
+                Err("--origins is for the edges (`emit nginx|haproxy|caddy`, `build`): the Rust and docs outputs never hold supplied entries".into())
             }
-            _ if target != EmitTarget::Nginx && !accept_loss.is_empty() => {
-                Err("--accept-loss is for the edges (`emit nginx`, `build`): the Rust output carries every guard".into())
+            EmitTarget::Rust if !accept_loss.is_empty() => {
+                Err("--accept-loss is for the edges and the docs that list what they lose: the Rust output carries every guard".into())
+            }
+            _ if target != EmitTarget::GatewayApi
+                && (parent_ref.is_some() || backend.is_some() || namespace.is_some() || envoy_gateway) =>
+            {
+                Err("--parent-ref, --backend, --namespace and --envoy-gateway are for `emit gateway-api`".into())
+            }
+            EmitTarget::GatewayApi if parent_ref.is_none() || backend.is_none() => {
+                Err("emit gateway-api needs --parent-ref [NS/]NAME[:SECTION] and --backend SERVICE:PORT".into())
+            }
+            EmitTarget::GatewayApi if !origins.is_empty() || include_root.is_some() => {
+                Err("--origins and --include-root are not for `emit gateway-api`".into())
+            }
+            EmitTarget::Rust | EmitTarget::Docs | EmitTarget::Haproxy | EmitTarget::GatewayApi
+                if upstream_include.is_some() =>
+            {
+                Err("--upstream-include is for `emit nginx` and `emit caddy`".into())
+            }
+            EmitTarget::Rust | EmitTarget::Docs if include_root.is_some() => {
+                Err("--include-root is for the edges (`emit nginx|haproxy|caddy`)".into())
             }
             EmitTarget::Rust => emit::emit_rust(
                 &files,
@@ -295,22 +360,55 @@ where
                 out,
                 err,
             ),
-            EmitTarget::Nginx => match output {
-                Some(dir) => emit::emit_nginx(
-                    &files,
-                    &origins,
-                    &dir,
-                    &profile,
-                    upstream_include,
-                    include_root,
-                    &accept_loss,
-                    &command_line,
-                    err,
-                ),
-                None => Err("emit nginx needs an output directory: -o DIR".into()),
-            },
+            EmitTarget::Nginx | EmitTarget::Haproxy | EmitTarget::Caddy | EmitTarget::GatewayApi => {
+                let engine = match target {
+                    EmitTarget::Haproxy => Engine::Haproxy,
+                    EmitTarget::Caddy => Engine::Caddy,
+                    EmitTarget::GatewayApi => Engine::GatewayApi,
+                    _ => Engine::Nginx,
+                };
+                let gateway = match (parent_ref, backend) {
+                    (Some(parent_ref), Some(backend)) => Some(crate::emit::edges::GatewayRoute {
+                        parent_ref,
+                        backend,
+                        namespace,
+                        envoy_gateway,
+                    }),
+                    _ => None,
+                };
+                match output {
+                    Some(dir) => emit::emit_edge(
+                        &files,
+                        &origins,
+                        &dir,
+                        &profile,
+                        &emit::EdgeOut {
+                            engine,
+                            upstream_include,
+                            include_root,
+                            gateway,
+                        },
+                        &accept_loss,
+                        &command_line,
+                        err,
+                    ),
+                    None => Err(format!(
+                        "emit {} needs an output directory: -o DIR",
+                        crate::emit::edges::dir_name(engine)
+                    )
+                    .into()),
+                }
+            }
             EmitTarget::Docs => {
-                emit::emit_docs(&files, output.as_deref(), &profile, &command_line, out, err)
+emit::emit_docs(
+                &files,
+                output.as_deref(),
+                &profile,
+                &accept_loss,
+                &command_line,
+                out,
+                err,
+            )
             }
         },
         Command::Serve {
@@ -348,20 +446,63 @@ where
             profile,
             upstream_include,
             include_root,
+            haproxy_include_root,
+            caddy_upstream_include,
+            caddy_include_root,
+            parent_ref,
+            backend,
+            namespace,
+            envoy_gateway,
             origins,
             accept_loss,
-        } => emit::build_all(
-            &files,
-            &origins,
-            &output,
-            &profile,
-            upstream_include,
-            include_root,
-            &accept_loss,
-            &command_line,
-            out,
-            err,
-        ),
+        } => {
+            let mut edges = vec![
+                emit::EdgeOut {
+                    engine: Engine::Nginx,
+                    upstream_include,
+                    include_root,
+                    gateway: None,
+                },
+                emit::EdgeOut {
+                    engine: Engine::Haproxy,
+                    upstream_include: None,
+                    include_root: haproxy_include_root,
+                    gateway: None,
+                },
+            ];
+            if caddy_upstream_include.is_some() {
+                edges.push(emit::EdgeOut {
+                    engine: Engine::Caddy,
+                    upstream_include: caddy_upstream_include,
+                    include_root: caddy_include_root,
+                    gateway: None,
+                });
+            }
+            if let (Some(parent_ref), Some(backend)) = (parent_ref, backend) {
+                edges.push(emit::EdgeOut {
+                    engine: Engine::GatewayApi,
+                    upstream_include: None,
+                    include_root: None,
+                    gateway: Some(crate::emit::edges::GatewayRoute {
+                        parent_ref,
+                        backend,
+                        namespace,
+                        envoy_gateway,
+                    }),
+                });
+            }
+            emit::build_all(
+                &files,
+                &origins,
+                &output,
+                &profile,
+                &edges,
+                &accept_loss,
+                &command_line,
+                out,
+                err,
+            )
+        }
         Command::Explain {
             files,
             method,

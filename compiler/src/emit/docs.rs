@@ -409,7 +409,13 @@ fn origins_table(out: &mut String, c: &Compilation, d: &CorsDecl) {
 /// Renders the Markdown for `lowered` (one profile) with the policy's full declarations.
 /// Fails when a table holds a header value that is not one (which `Policy::build` never lets
 /// through): the Markdown never shows a value other than the one sent.
-pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> Result<String, Unsupported> {
+pub fn emit(
+    c: &Compilation,
+    lowered: &Lowered,
+    generated_by: &str,
+    accepted: &[crate::emit::Loss],
+    gateway_api: bool,
+) -> Result<String, Unsupported> {
     let policy = &lowered.policy;
     let mut out = String::new();
     let files: Vec<String> = c
@@ -469,6 +475,10 @@ pub fn emit(c: &Compilation, lowered: &Lowered, generated_by: &str) -> Result<St
          `%61` are decoded first. Paths outside every route get no CORS headers.\n\n",
     );
     out.push_str(path_forms(policy.non_normal_paths()));
+    accepted_losses(&mut out, c, lowered, accepted, gateway_api);
+    if gateway_api {
+        gateway_fidelity(&mut out, c, lowered, accepted);
+    }
     // Policies.
     for (i, cp) in policy.cors_policies().iter().enumerate() {
         let Some(d) = c.program.cors.iter().find(|d| d.name == cp.name()) else {
@@ -856,4 +866,73 @@ fn guard_sections(out: &mut String, policy: &guestlist::Policy) -> Result<(), Un
         );
     }
     Ok(())
+}
+
+/// The losses accepted with `--accept-loss` (spec/diagnostics.md, GL1201 and GL1202), per
+/// edge that has them: what a reviewer must know is not enforced at that edge.
+fn accepted_losses(
+    out: &mut String,
+    c: &Compilation,
+    lowered: &Lowered,
+    accepted: &[crate::emit::Loss],
+    gateway_api: bool,
+) {
+    use crate::emit::Engine;
+    let mut any = false;
+    let mut engines = vec![Engine::Nginx, Engine::Haproxy, Engine::Caddy];
+    if gateway_api {
+        engines.push(Engine::GatewayApi);
+    }
+    for engine in engines {
+        let lines = crate::emit::accepted_lines(c, lowered, engine, accepted);
+        if lines.is_empty() {
+            continue;
+        }
+        if !any {
+            out.push_str("## Accepted losses\n\nWhat an edge does not enforce, accepted with `--accept-loss`; the application behind it must.\n\n");
+            any = true;
+        }
+        let _ = writeln!(out, "- {}:", engine.name());
+        for l in lines {
+            match l.split_once(": ") {
+                Some((kind, rest)) => {
+                    let _ = writeln!(out, "  - `{kind}`: {rest}");
+                }
+                None => {
+                    let _ = writeln!(out, "  - {l}");
+                }
+            }
+        }
+    }
+    if any {
+        out.push('\n');
+    }
+}
+
+/// The Gateway API fidelity report (spec/gateway-api.md): every difference between a
+/// conformant implementation and the runtime that is not an accepted loss, at its policy line.
+fn gateway_fidelity(
+    out: &mut String,
+    c: &Compilation,
+    lowered: &Lowered,
+    accepted: &[crate::emit::Loss],
+) {
+    let report = crate::emit::gateway_api::fidelity_report(c, lowered, accepted);
+    out.push_str("## Gateway API fidelity\n\n");
+    if report.is_empty() {
+        out.push_str("A conformant implementation makes the runtime's decisions, but for the accepted losses above.\n\n");
+        return;
+    }
+    out.push_str("Where a conformant Gateway API implementation answers otherwise than the runtime (spec/gateway-api.md):\n\n");
+    for d in &report {
+        let (f, l, _) = c.sources.location(d.span);
+        let _ = writeln!(
+            out,
+            "- `{}` ({}, `{f}:{l}`): {}",
+            d.code,
+            if d.is_error() { "error" } else { "warning" },
+            d.message
+        );
+    }
+    out.push('\n');
 }

@@ -1,4 +1,4 @@
-//! What every edge emitter (nginx, HAProxy) needs and no engine owns: PCRE regexes for an
+//! What every edge emitter (nginx, HAProxy, Caddy) needs and no engine owns: PCRE regexes for an
 //! origin pattern in the runtime's strict form and for a token, the `Access-Control-*`
 //! response headers the runtime owns, and the stricter settings of several cors tables a
 //! merged decision sends. Engine syntax (quoting, variables) stays in each emitter.
@@ -6,8 +6,6 @@
 use std::fmt::Write as _;
 
 use guestlist::Cors;
-
-use crate::{Compilation, Lowered};
 
 /// Escapes regex metacharacters (origins and header names contain no backslash).
 pub(crate) fn re(s: &str) -> String {
@@ -153,19 +151,4 @@ pub(crate) fn set_file(name: &str, ext: &str) -> String {
     }
     let _ = write!(out, ".{ext}");
     out
-}
-
-/// The sets supplied at run time that `lowered` uses and no file was given for (GL1407 in
-/// every edge emitter): each name and where it is declared.
-pub(crate) fn unsupplied_sets(
-    compilation: &Compilation,
-    lowered: &Lowered,
-) -> Vec<(String, crate::source::Span)> {
-    lowered
-        .spec
-        .provided
-        .iter()
-        .filter(|p| !compilation.supplied.iter().any(|(n, _, _)| n == &p.name))
-        .filter_map(|p| Some((p.name.clone(), compilation.program.set(&p.name)?.name_span)))
-        .collect()
 }

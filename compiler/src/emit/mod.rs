@@ -1,14 +1,21 @@
-//! Emitters: the same lowered policy exported to other forms. `nginx` writes configuration
-//! that makes the runtime's decisions in nginx; `docs` writes Markdown for reviewers (Rust
-//! output is [`codegen`](crate::codegen)'s). Every one of them writes a header name or value
-//! only when it is one by the runtime's definition ([`guestlist::is_token`],
-//! [`guestlist::is_header_value`]), and refuses the policy ([`Unsupported`]) otherwise: an
-//! output never drops, empties or weakens a value the runtime would send.
+//! Emitters: the same lowered policy exported to other forms. `nginx`, `haproxy` and `caddy`
+//! write configuration that makes the runtime's decisions in those engines (`edge` holds what
+//! they share: origin-pattern regexes, the CORS fold of several tables); `gateway_api` writes
+//! Kubernetes Gateway API `HTTPRoute`s and reports where they differ; `docs` writes Markdown
+//! for reviewers (Rust output is [`codegen`](crate::codegen)'s). Every one of them writes a
+//! header name or value only when it is one by the runtime's definition
+//! ([`guestlist::is_token`], [`guestlist::is_header_value`]), and refuses the policy
+//! ([`Unsupported`]) otherwise: an output never drops, empties or weakens a value the runtime
+//! would send.
 
+pub mod caddy;
 pub mod docs;
 pub(crate) mod edge;
+pub mod gateway_api;
 pub mod haproxy;
 pub mod nginx;
+
+pub mod edges;
 
 use std::path::Path;
 
@@ -72,6 +79,8 @@ pub enum Engine {
     Haproxy,
     /// Caddy 2.6 (`emit caddy`).
     Caddy,
+    /// Kubernetes Gateway API v1 `HTTPRoute`s (`emit gateway-api`, spec/gateway-api.md).
+    GatewayApi,
 }
 
 impl Engine {
@@ -81,6 +90,7 @@ impl Engine {
             Engine::Nginx => "nginx",
             Engine::Haproxy => "HAProxy",
             Engine::Caddy => "Caddy",
+            Engine::GatewayApi => "Gateway API",
         }
     }
 
@@ -89,6 +99,15 @@ impl Engine {
         match self {
             Engine::Nginx | Engine::Haproxy => &[Loss::CspNonce, Loss::CsrfToken],
             Engine::Caddy => &[Loss::CsrfToken],
+            Engine::GatewayApi => &[
+                Loss::CspNonce,
+                Loss::CsrfToken,
+                Loss::Csrf,
+                Loss::Websocket,
+                Loss::OriginLimit,
+                Loss::UpstreamCors,
+                Loss::PathForm,
+            ],
         }
     }
 }
@@ -105,17 +124,47 @@ pub enum Loss {
     /// Accepted, the engine makes the rest of the CSRF check and passes the token on; the
     /// application's guestlist layer (with `Layer::csrf_secret`) verifies it.
     CsrfToken,
+    /// A `csrf` check (Sec-Fetch-Site, Origin): core Gateway API has no deny action.
+    /// Accepted, the edge passes every request on; the application's layer checks it.
+    Csrf,
+    /// A `websocket` origin check: core Gateway API has no deny action. Accepted, the edge
+    /// passes every handshake on; the application's layer checks it.
+    Websocket,
+    /// A cors policy with more origins than the engine's filter holds (Gateway API: 64).
+    /// Accepted, the edge allows the first 64 in policy order and refuses the others.
+    OriginLimit,
+    /// The application's own `Access-Control-*` headers, which the engine passes on for
+    /// origins it refuses (Envoy-based Gateway API implementations). Accepted, the
+    /// application must not set them on the policy's routes.
+    UpstreamCors,
+    /// The path-form rule (spec/language.md, "Path forms"): the engine matches the path as it
+    /// normalises it, refuses no path with 400 and decides no path under two readings.
+    /// Accepted, the application must route the same normalised path.
+    PathForm,
 }
 
 impl Loss {
     /// Every kind, in order.
-    pub const ALL: [Loss; 2] = [Loss::CspNonce, Loss::CsrfToken];
+    pub const ALL: [Loss; 7] = [
+        Loss::CspNonce,
+        Loss::CsrfToken,
+        Loss::Csrf,
+        Loss::Websocket,
+        Loss::OriginLimit,
+        Loss::UpstreamCors,
+        Loss::PathForm,
+    ];
 
     /// The kind as `--accept-loss` takes it.
     pub fn name(self) -> &'static str {
         match self {
             Loss::CspNonce => "csp-nonce",
             Loss::CsrfToken => "csrf-token",
+            Loss::Csrf => "csrf",
+            Loss::Websocket => "websocket",
+            Loss::OriginLimit => "origin-limit",
+            Loss::UpstreamCors => "upstream-cors",
+            Loss::PathForm => "path-form",
         }
     }
 
@@ -124,6 +173,11 @@ impl Loss {
         match self {
             Loss::CspNonce => "GL1201",
             Loss::CsrfToken => "GL1202",
+            Loss::Csrf => "GL1301",
+            Loss::Websocket => "GL1302",
+            Loss::OriginLimit => "GL1303",
+            Loss::UpstreamCors => "GL1304",
+            Loss::PathForm => "GL1305",
         }
     }
 }
@@ -217,8 +271,86 @@ pub fn lost(compilation: &Compilation, lowered: &Lowered, engine: Engine) -> Vec
             });
         }
     }
+    let used = |f: &dyn Fn(&guestlist::Route) -> Option<u32>, i: usize| {
+        policy.routes().iter().any(|r| f(r) == Some(i as u32))
+    };
+    if cannot.contains(&Loss::Csrf) {
+        for (i, c) in policy.csrf_policies().iter().enumerate() {
+            if !used(&|r| r.guards().csrf, i) {
+                continue;
+            }
+            if let Some(decl) = program.csrf.iter().find(|d| d.name == c.name()) {
+                out.push(Lost {
+                    kind: Loss::Csrf,
+                    span: decl.head_span,
+                    what: format!("csrf policy `{}`", c.name()),
+                });
+            }
+        }
+    }
+    if cannot.contains(&Loss::Websocket) {
+        for (i, w) in policy.websocket_policies().iter().enumerate() {
+            if !used(&|r| r.guards().websocket, i) {
+                continue;
+            }
+            if let Some(decl) = program.websocket.iter().find(|d| d.name == w.name()) {
+                out.push(Lost {
+                    kind: Loss::Websocket,
+                    span: decl.head_span,
+                    what: format!("websocket policy `{}`", w.name()),
+                });
+            }
+        }
+    }
+    for (i, c) in policy.cors_policies().iter().enumerate() {
+        if !used(&|r| r.cors(), i) {
+            continue;
+        }
+        let Some(decl) = program.cors.iter().find(|d| d.name == c.name()) else {
+            continue;
+        };
+        let what = format!("cors policy `{}`", c.name());
+        let entries = c.origins().len() + c.patterns().len();
+        if cannot.contains(&Loss::OriginLimit) && entries > ORIGIN_LIMIT {
+            let span = lowered
+                .provenance
+                .cors
+                .get(i)
+                .and_then(|p| p.exact.get(ORIGIN_LIMIT).or(p.patterns.last()))
+                .copied()
+                .unwrap_or(decl.head_span);
+            out.push(Lost {
+                kind: Loss::OriginLimit,
+                span,
+                what: what.clone(),
+            });
+        }
+        if cannot.contains(&Loss::UpstreamCors) {
+            out.push(Lost {
+                kind: Loss::UpstreamCors,
+                span: decl.head_span,
+                what,
+            });
+        }
+    }
+    if cannot.contains(&Loss::PathForm) {
+        if let Some(first) = lowered.provenance.routes.first() {
+            let span = program
+                .paths
+                .as_ref()
+                .map_or(first.span, |p| p.line.unwrap_or(p.span));
+            out.push(Lost {
+                kind: Loss::PathForm,
+                span,
+                what: "the path-form rule".to_string(),
+            });
+        }
+    }
     out
 }
+
+/// The most origins (exact and patterns) one Gateway API `CORS` filter holds.
+pub const ORIGIN_LIMIT: usize = 64;
 
 /// The errors for what `engine` cannot carry of `lowered` and `accepted` does not name
 /// (GL1201, GL1202): each at the policy line, naming the engine and the `--accept-loss`
@@ -248,6 +380,34 @@ pub fn loss_errors(
             )
             .label(format!("{e} cannot check an HMAC: the token would go unverified at the edge"))
             .help(format!("keep guestlist::Layer (with Layer::csrf_secret) in the application behind {e} and pass `--accept-loss csrf-token`: {e} then makes the rest of the CSRF check and passes the token on")),
+            Loss::Csrf | Loss::Websocket => Diagnostic::new(
+                l.kind.code(),
+                l.span,
+                format!("{} refuses requests, which {e} cannot do", l.what),
+            )
+            .label(format!("{e} has no deny action: cross-site requests this policy refuses would reach the application"))
+            .help(format!("keep guestlist::Layer in the application behind {e} and pass `--accept-loss {}`", l.kind.name())),
+            Loss::OriginLimit => Diagnostic::new(
+                l.kind.code(),
+                l.span,
+                format!("{} has more than {ORIGIN_LIMIT} origins, which one {e} CORS filter cannot hold", l.what),
+            )
+            .label("origins from here on would be refused at the edge")
+            .help(format!("use `*.` patterns to cover related origins, or pass `--accept-loss origin-limit` to keep the first {ORIGIN_LIMIT}")),
+            Loss::UpstreamCors => Diagnostic::new(
+                l.kind.code(),
+                l.span,
+                format!("{} governs routes whose application headers {e} may pass on", l.what),
+            )
+            .label(format!("Envoy-based {e} implementations pass the application's own Access-Control-* headers for origins the filter refuses"))
+            .help("make sure the application sets no Access-Control-* header on these routes and pass `--accept-loss upstream-cors`"),
+            Loss::PathForm => Diagnostic::new(
+                l.kind.code(),
+                l.span,
+                format!("{e} cannot apply the path-form rule"),
+            )
+            .label(format!("{e} implementations match the path as they normalise it: none refuses a path with dot segments or bad escapes with 400, none decides a path under two readings"))
+            .help("make the application route the normalised path (or serve it through guestlist::Layer) and pass `--accept-loss path-form`"),
         })
         .collect()
 }
@@ -270,10 +430,52 @@ pub fn accepted_lines(
                 Loss::CsrfToken => {
                     "token not verified at the edge; the application's layer verifies it"
                 }
+                Loss::Csrf => "not checked at the edge; the application's layer checks it",
+                Loss::Websocket => {
+                    "handshake origins not checked at the edge; the application's layer checks them"
+                }
+                Loss::OriginLimit => "only the first 64 origins are allowed at the edge",
+                Loss::UpstreamCors => {
+                    "the application sets no Access-Control-* header on these routes"
+                }
+                Loss::PathForm => {
+                    "paths matched as the edge normalises them; the application routes the same path"
+                }
             };
             format!("{}: {} ({f}:{line}): {consequence}", l.kind.name(), l.what)
         })
         .collect()
+}
+
+/// GL1407 for each set supplied at run time that no file was given for (no
+/// `--origins NAME=FILE`): `engine`'s output holds no entry for it (`file` names the set's
+/// file), so the edge allows none of its origins.
+pub(crate) fn empty_set_warnings(
+    compilation: &Compilation,
+    lowered: &Lowered,
+    engine: Engine,
+    file: impl Fn(&str) -> String,
+) -> Vec<Diagnostic> {
+    let e = engine.name();
+    let mut out = Vec::new();
+    for p in &lowered.spec.provided {
+        let Some(set) = compilation.program.set(&p.name) else {
+            continue;
+        };
+        if compilation.supplied.iter().any(|(n, _, _)| n == &p.name) {
+            continue;
+        }
+        out.push(
+            Diagnostic::new(
+                "GL1407",
+                set.name_span,
+                format!("origins set `{}` is empty in the {e} configuration", p.name),
+            )
+            .label(format!("supplied at run time: no file was given, so {} holds no entry and {e} allows none of its origins", file(&p.name)))
+            .help(format!("supply its entries with `--origins {}=FILE`, or serve the routes that use it through the Rust runtime (guestlist::Layer with the `provided` feature)", p.name)),
+        );
+    }
+    out
 }
 
 /// Why a lowered policy cannot be written to a target.

@@ -84,22 +84,9 @@ pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::
 /// Warnings for exporting `lowered` to HAProxy: GL1407 for a set supplied at run time that no
 /// file was given for.
 pub fn warnings(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::Diagnostic> {
-    crate::emit::edge::unsupplied_sets(compilation, lowered)
-        .into_iter()
-        .map(|(name, span)| {
-            crate::diag::Diagnostic::new(
-                "GL1407",
-                span,
-                format!("origins set `{name}` is empty in the HAProxy configuration"),
-            )
-            .label(format!(
-                "supplied at run time: no file was given, so {} and {} hold no entry and HAProxy allows none of its origins",
-                set_file(&name, "lst"),
-                set_file(&name, "re")
-            ))
-            .help(format!("supply its entries with `--origins {name}=FILE`, or add them through HAProxy's runtime API (`add acl`)"))
-        })
-        .collect()
+    crate::emit::empty_set_warnings(compilation, lowered, crate::emit::Engine::Haproxy, |name| {
+        format!("{} (nor {})", set_file(name, "lst"), set_file(name, "re"))
+    })
 }
 
 /// The configuration being written.

@@ -206,18 +206,12 @@ pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::
 /// Warnings for exporting `lowered` to nginx: GL1407 for a set supplied at run time that no
 /// file was given for.
 pub fn warnings(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::Diagnostic> {
-    crate::emit::edge::unsupplied_sets(compilation, lowered)
-        .into_iter()
-        .map(|(name, span)| {
-            crate::diag::Diagnostic::new(
-                "GL1407",
-                span,
-                format!("origins set `{name}` is empty in the nginx configuration"),
-            )
-            .label(format!("supplied at run time: no file was given, so {} holds no entry and nginx allows none of its origins", provided::file_name(&name)))
-            .help(format!("supply its entries with `--origins {name}=FILE`, or serve the routes that use it through the Rust runtime (guestlist::Layer with the `provided` feature)"))
-        })
-        .collect()
+    crate::emit::empty_set_warnings(
+        compilation,
+        lowered,
+        crate::emit::Engine::Nginx,
+        provided::file_name,
+    )
 }
 
 const TRAP: &str = "\
