@@ -548,22 +548,6 @@ fn websocket_handshakes_with_a_key_decide_like_the_runtime() {
     assert!(mismatches.is_empty(), "{} mismatches", mismatches.len());
 }
 
-/// Emits `GUESTLIST_HAPROXY_POLICY`'s default profile into `GUESTLIST_HAPROXY_OUT` (what
-/// `scripts/haproxy-instructions.sh` measures); does nothing without them.
-#[test]
-#[ignore = "run by scripts/haproxy-instructions.sh"]
-fn emit_from_env() {
-    let (Ok(policy), Ok(out)) = (
-        std::env::var("GUESTLIST_HAPROXY_POLICY"),
-        std::env::var("GUESTLIST_HAPROXY_OUT"),
-    ) else {
-        return;
-    };
-    let c = Compilation::load(&[Path::new(&policy)]).unwrap();
-    assert!(!c.has_errors(), "{}", c.render());
-    emit(&c, "default", Path::new(&out)).unwrap();
-}
-
 #[test]
 fn a_set_supplied_without_a_file_is_empty_with_a_warning() {
     let c = Compilation::from_str("small.policy", SMALL);
