@@ -4,7 +4,7 @@
 //!
 //! HAProxy must be installed (`scripts/test.sh` installs it with apt-get). Without it the
 //! tests fail when `CI=true`, and say loudly that they skipped otherwise.
-#![expect(clippy::unwrap_used, reason = "tests fail by panicking")]
+#![expect(clippy::unwrap_used, clippy::panic, reason = "tests fail by panicking")]
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -47,10 +47,11 @@ fn config(dir: &Path, port: u16, up: u16, extra: &str) -> String {
     let lines = std::fs::read_to_string(dir.join("guestlist.cfg")).unwrap();
     let indented: String = lines.lines().map(|l| format!("    {l}\n")).collect();
     format!(
-        "global\n    nbthread 1\n\ndefaults d\n    mode http\n    timeout client 10s\n    timeout server 10s\n    timeout connect 5s\n\n\
+        "global\n    nbthread 1\n    stats socket {}/admin.sock mode 600 level admin\n\ndefaults d\n    mode http\n    timeout client 10s\n    timeout server 10s\n    timeout connect 5s\n\n\
          frontend upstream\n    bind 127.0.0.1:{up}\n    http-request return status 200 hdr X-App yes{extra}\n\n\
          frontend edge\n    bind 127.0.0.1:{port}\n{indented}    default_backend app\n\n\
-         backend app\n    server app 127.0.0.1:{up}\n"
+         backend app\n    server app 127.0.0.1:{up}\n",
+        dir.display()
     )
 }
 
@@ -422,6 +423,32 @@ fn a_supplied_set_changes_with_its_file_and_a_reload() {
         ask(server.addr, "https://two.example.com").as_deref(),
         Some("https://two.example.com")
     );
+    // The running process, through its runtime API: no reload, no file written.
+    let list = out.join("origins/partners.lst");
+    let said = runtime_api(
+        &out,
+        &format!("add acl {} https://three.example.com", list.display()),
+    );
+    assert!(said.trim().is_empty() || said.contains("Done"), "{said}");
+    assert_eq!(
+        ask(server.addr, "https://three.example.com").as_deref(),
+        Some("https://three.example.com")
+    );
+    runtime_api(
+        &out,
+        &format!("del acl {} https://two.example.com", list.display()),
+    );
+    assert_eq!(ask(server.addr, "https://two.example.com"), None);
+}
+
+/// Sends one command to HAProxy's runtime API (the `stats socket` of [`config`]); its answer.
+fn runtime_api(dir: &Path, command: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(dir.join("admin.sock")).unwrap();
+    s.write_all(format!("{command}\n").as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
 }
 
 #[test]
@@ -435,6 +462,8 @@ fn two_readings_are_refused_at_the_paths_line() {
     let errors = haproxy::errors(&c, &lowered);
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].code, "GL1203");
+    // At the `non-normal` line.
+    assert_eq!(c.sources().location(errors[0].span).1, 2);
     let opts = haproxy::Options {
         include_root: "/x".into(),
         generated_by: "test".into(),
@@ -519,18 +548,78 @@ fn websocket_handshakes_with_a_key_decide_like_the_runtime() {
     assert!(mismatches.is_empty(), "{} mismatches", mismatches.len());
 }
 
-/// Emits `GUESTLIST_HAPROXY_POLICY`'s default profile into `GUESTLIST_HAPROXY_OUT` (what
-/// `scripts/haproxy-instructions.sh` measures); does nothing without them.
 #[test]
-#[ignore = "run by scripts/haproxy-instructions.sh"]
-fn emit_from_env() {
-    let (Ok(policy), Ok(out)) = (
-        std::env::var("GUESTLIST_HAPROXY_POLICY"),
-        std::env::var("GUESTLIST_HAPROXY_OUT"),
-    ) else {
+fn a_set_supplied_without_a_file_is_empty_with_a_warning() {
+    let c = Compilation::from_str("small.policy", SMALL);
+    let lowered = c.lower("default").unwrap();
+    let w = haproxy::warnings(&c, &lowered);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].code, "GL1407");
+    assert_eq!(c.sources().location(w[0].span).1, 1);
+    assert!(w[0].message.contains("HAProxy"), "{}", w[0].message);
+    // Supplied: no warning.
+    let dir = tempdir("hx-warn");
+    let set = dir.join("p.txt");
+    std::fs::write(&set, "https://one.example.com\n").unwrap();
+    let mut c = Compilation::from_str("small.policy", SMALL);
+    c.supply("partners", &set).unwrap();
+    let lowered = c.lower("default").unwrap();
+    assert!(haproxy::warnings(&c, &lowered).is_empty());
+}
+
+#[test]
+fn accepted_losses_are_listed_and_the_nonce_csp_left_to_the_application() {
+    let Some(bin) = require_tool("haproxy") else {
         return;
     };
-    let c = Compilation::load(&[Path::new(&policy)]).unwrap();
-    assert!(!c.has_errors(), "{}", c.render());
-    emit(&c, "default", Path::new(&out)).unwrap();
+    let c = Compilation::load(&[root().join("examples/policies/guards.policy")]).unwrap();
+    let lowered = c.lower("default").unwrap();
+    let lost =
+        guestlist_compiler::emit::lost(&c, &lowered, guestlist_compiler::emit::Engine::Haproxy);
+    assert!(!lost.is_empty());
+    let kinds: Vec<guestlist_compiler::emit::Loss> = lost.iter().map(|l| l.kind).collect();
+    let dir = tempdir("hx-accepted");
+    let opts = haproxy::Options {
+        include_root: dir.to_string_lossy().into_owned(),
+        generated_by: "test".into(),
+        accepted: kinds.clone(),
+    };
+    let files = haproxy::emit(&c, &lowered, &opts).unwrap();
+    for f in &files {
+        assert!(f
+            .text
+            .lines()
+            .next()
+            .unwrap()
+            .contains(guestlist_compiler::emit::GENERATED));
+        assert!(
+            f.text.contains("# Accepted losses (--accept-loss):"),
+            "{}",
+            f.path
+        );
+        for k in &kinds {
+            assert!(
+                f.text.contains(&format!("#   {}: ", k.name())),
+                "{}",
+                f.path
+            );
+        }
+    }
+    let cfg = &files
+        .iter()
+        .find(|f| f.path == "guestlist.cfg")
+        .unwrap()
+        .text;
+    assert!(!cfg.contains("{nonce}"), "a nonce CSP was written");
+    haproxy::write(&dir, &files).unwrap();
+    let cfg_path = dir.join("haproxy.cfg");
+    std::fs::write(&cfg_path, config(&dir, 1, 2, "")).unwrap();
+    check(&bin, &cfg_path);
+    // Without the acceptance: refused, naming HAProxy.
+    let opts = haproxy::Options {
+        accepted: Vec::new(),
+        ..opts
+    };
+    let e = haproxy::emit(&c, &lowered, &opts).unwrap_err();
+    assert!(e.to_string().contains("HAProxy"), "{e}");
 }

@@ -136,3 +136,19 @@ pub(crate) fn acrh_list_regex(c: &Cors, max_bytes: usize) -> String {
     };
     format!("^(?=[\\s\\S]{{0,{max_bytes}}}$)[ \\t,]*(?:{element}[ \\t]*(?:,[ \\t,]*|$)){{0,64}}$")
 }
+
+/// The file of origins set `name` with extension `ext`, relative to the output directory:
+/// `origins/` then the name with ASCII letters, digits and `-` kept and every other byte as `_`
+/// and two hex digits (injective, and never a path separator).
+pub(crate) fn set_file(name: &str, ext: &str) -> String {
+    let mut out = String::from("origins/");
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "_{b:02x}");
+        }
+    }
+    let _ = write!(out, ".{ext}");
+    out
+}

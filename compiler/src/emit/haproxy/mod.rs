@@ -84,30 +84,9 @@ pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::
 /// Warnings for exporting `lowered` to HAProxy: GL1407 for a set supplied at run time that no
 /// file was given for.
 pub fn warnings(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::Diagnostic> {
-    let program = &compilation.program;
-    let mut out = Vec::new();
-    for p in &lowered.spec.provided {
-        let Some(set) = program.set(&p.name) else {
-            continue;
-        };
-        if compilation.supplied.iter().any(|(n, _, _)| n == &p.name) {
-            continue;
-        }
-        out.push(
-            crate::diag::Diagnostic::new(
-                "GL1407",
-                set.name_span,
-                format!("origins set `{}` is empty in the HAProxy configuration", p.name),
-            )
-            .label(format!(
-                "supplied at run time: no file was given, so {} and {} hold no entry and HAProxy allows none of its origins",
-                set_file(&p.name, "lst"),
-                set_file(&p.name, "re")
-            ))
-            .help(format!("supply its entries with `--origins {}=FILE`, or add them through HAProxy's runtime API (`add acl`)", p.name)),
-        );
-    }
-    out
+    crate::emit::empty_set_warnings(compilation, lowered, crate::emit::Engine::Haproxy, |name| {
+        format!("{} (nor {})", set_file(name, "lst"), set_file(name, "re"))
+    })
 }
 
 /// The configuration being written.
@@ -1205,4 +1184,65 @@ fn cors_rules(
 /// set files that no longer exist. Returns the files written.
 pub fn write(dir: &Path, files: &[File]) -> std::io::Result<Vec<PathBuf>> {
     crate::emit::write(dir, files, &["maps", "lists", "origins"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn emit_text(policy: &str) -> Vec<File> {
+        let c = Compilation::from_str("t.policy", policy);
+        assert!(!c.has_errors(), "{}", c.render());
+        let lowered = c.lower("default").unwrap();
+        let opts = Options {
+            include_root: "/x".into(),
+            generated_by: "test".into(),
+            accepted: Vec::new(),
+        };
+        emit(&c, &lowered, &opts).unwrap()
+    }
+
+    #[test]
+    fn one_answer_for_every_request_needs_no_lookup() {
+        let files = emit_text(
+            "cors c {\n    allow-origins  \"https://app.example.com\"\n}\nroute \"/*\" { cors c }\n",
+        );
+        assert!(!files.iter().any(|f| f.path == "maps/answers.map"));
+        let cfg = &files
+            .iter()
+            .find(|f| f.path == "guestlist.cfg")
+            .unwrap()
+            .text;
+        assert!(!cfg.contains("gl_a0"), "{cfg}");
+    }
+
+    #[test]
+    fn answers_are_keyed_by_block_and_each_readings_region() {
+        let files = emit_text(
+            "cors c {\n    allow-origins  \"https://app.example.com\"\n}\nroute \"/api/*\" { cors c }\nroute \"/static/*\" { }\n",
+        );
+        let answers = &files
+            .iter()
+            .find(|f| f.path == "maps/answers.map")
+            .unwrap()
+            .text;
+        let keys: Vec<&str> = answers
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.split(' ').next().unwrap())
+            .collect();
+        // `/api/*` is region 0: a normal path, and both readings in it.
+        assert!(keys.contains(&"/0"), "{keys:?}");
+        assert!(keys.contains(&"/0/0"), "{keys:?}");
+        // One reading in `/api/*`, the other in no route: decided (no CORS allowed).
+        assert!(keys.contains(&"/0/"), "{keys:?}");
+        // `/static/*` has no policy: no answer.
+        assert!(!keys.contains(&"/1"), "{keys:?}");
+        let prefix = &files
+            .iter()
+            .find(|f| f.path == "maps/paths-prefix.map")
+            .unwrap()
+            .text;
+        assert!(prefix.contains("\n/api/ 0\n"), "{prefix}");
+    }
 }

@@ -1,8 +1,6 @@
 //! HAProxy configuration text: double-quoted words (the values and regexes written), the
-//! checks that a value can be written at all, and the names of the files and ACLs. The bottom
+//! checks that a value can be written at all, and the names of a supplied set's files. The bottom
 //! of the emitter's parts, beside `plan`.
-
-use std::fmt::Write as _;
 
 use crate::emit::Unsupported;
 
@@ -35,21 +33,7 @@ pub(super) fn check(what: &str, s: &str) -> Result<(), Unsupported> {
     Ok(())
 }
 
-/// The file of origins set `name` (`kind`: `lst` for exact origins, `re` for patterns),
-/// relative to the output directory: `origins/` then the name with ASCII letters, digits and
-/// `-` kept and every other byte as `_` and two hex digits (injective, never a separator).
-pub(super) fn set_file(name: &str, kind: &str) -> String {
-    let mut out = String::from("origins/");
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b == b'-' {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "_{b:02x}");
-        }
-    }
-    let _ = write!(out, ".{kind}");
-    out
-}
+pub(super) use crate::emit::edge::set_file;
 
 #[cfg(test)]
 mod tests {

@@ -18,16 +18,7 @@ pub(super) fn set_var(ns: &str, index: usize) -> String {
 /// name with ASCII letters, digits and `-` kept and every other byte as `_` and two hex
 /// digits (injective, and never a path separator), then `.conf`.
 pub(super) fn file_name(name: &str) -> String {
-    let mut out = String::from("origins/");
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b == b'-' {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "_{b:02x}");
-        }
-    }
-    out.push_str(".conf");
-    out
+    crate::emit::edge::set_file(name, "conf")
 }
 
 /// The hash sizes of a `map` of `entries` string keys of up to `longest` bytes: measured on
