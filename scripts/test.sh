@@ -218,6 +218,7 @@ main() {
   stage "runtime instruction gate" env GATE=scripts/instruction-ceilings.txt scripts/instructions.sh
   stage "end-to-end instruction gate" env GATE=scripts/instruction-ceilings.txt scripts/e2e-instructions.sh
   stage "nginx instruction gates" env GATE=scripts/nginx-ceilings.txt K=100 scripts/nginx-instructions.sh
+  stage "HAProxy instruction gates" env GATE=scripts/haproxy-ceilings.txt scripts/haproxy-instructions.sh
   stage "docs" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --quiet
   stage "fuzz" fuzz
   stage "example policy" cargo run --quiet -p guestlist-compiler --features cli -- check examples/policies/site.policy --deny warnings
