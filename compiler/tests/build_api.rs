@@ -167,6 +167,7 @@ fn writes_haproxy_and_caddy_and_refuses_what_an_edge_cannot_carry() {
             .policy(&guards)
             .out_dir(&out)
             .haproxy(out.join("haproxy"))
+            .caddy(out.join("caddy"))
             .cargo_output(false);
         let b = if accept {
             b.accept_loss(guestlist_compiler::emit::Loss::CspNonce)
@@ -183,4 +184,9 @@ fn writes_haproxy_and_caddy_and_refuses_what_an_edge_cannot_carry() {
     build(true).unwrap();
     let cfg = std::fs::read_to_string(out.join("haproxy/guestlist.cfg")).unwrap();
     assert!(cfg.contains("csp-nonce: csp policy"), "{cfg}");
+    // Caddy makes the nonce itself: the loss accepted for HAProxy loses nothing there.
+    let caddy = std::fs::read_to_string(out.join("caddy/guestlist.caddy")).unwrap();
+    assert!(caddy.contains("{http.request.uuid}"), "{caddy}");
+    assert!(!caddy.contains("csp-nonce: csp policy"), "{caddy}");
+    assert!(caddy.contains("csrf-token: csrf policy"), "{caddy}");
 }

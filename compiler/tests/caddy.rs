@@ -351,6 +351,32 @@ fn caddy_answers_like_the_runtime_by_hand() {
         values(&all, "access-control-allow-origin"),
         ["https://app.example.com"]
     );
+    // A path over 8192 characters is invalid, as in the runtime; a `#` in the target (which
+    // the runtime would cut, but Go passes to the upstream as part of the path) is refused too.
+    let long = format!("/api/{}", "a".repeat(8200));
+    let origin = h(&[("Origin", "https://app.example.com")]);
+    let e = guestlist_compiler::explain::explain(&lowered, "GET", &long, &origin).unwrap();
+    assert_eq!(e.status, Some(400));
+    let exact = format!("/api/{}", "a".repeat(8192 - 5));
+    for (path, want) in [
+        (long.as_str(), 400),
+        ("/public#/../api/x", 400),
+        ("/api/v1?q=#", 400),
+        (exact.as_str(), 200),
+    ] {
+        let (status, got) = send(caddy.addr, "GET", path, &origin);
+        assert_eq!(status, want, "{}: {got:?}", &path[..path.len().min(40)]);
+        if want == 400 {
+            assert!(
+                got.contains(&("guestlist-reason".to_string(), "path-invalid".to_string())),
+                "{got:?}"
+            );
+            assert!(
+                !got.iter().any(|(n, _)| n.starts_with("access-control-")),
+                "{got:?}"
+            );
+        }
+    }
 }
 
 /// Caddy as a differential-test edge: the emitted snippet around an upstream answering 200.

@@ -860,14 +860,17 @@ pub fn emit(
     // The raw target's path (the absolute form's scheme and authority dropped, cut at `?`).
     snippet.push_str(
         "\n# The path as sent: the raw request target, without an absolute form's scheme and\n\
-         # authority, cut at the first `?` or `#`.\n\
-         map {http.request.orig_uri} {gl_raw} {\n\t~^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?([^?#]*) \"$1\"\n}\n",
+         # authority, cut at the first `?`. A target holding `#` (which browsers never send, and\n\
+         # which Go passes on to the upstream as part of the path) reads as `#`: invalid.\n\
+         map {http.request.orig_uri} {gl_raw} {\n\t~# \"#\"\n\t~^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?([^?#]*) \"$1\"\n}\n",
     );
     snippet.push_str(
         "# The path's form (spec/language.md, \"Path forms\"): n normal, t two readings, d refused\n\
-         # (dot segments, a backslash, an escaped slash next to a slash), i invalid.\n\
+         # (dot segments, a backslash, an escaped slash next to a slash), i invalid (longer than\n\
+         # 8192 characters too).\n\
          map {gl_raw} {gl_form} {\n\
          \t~%00 \"i\"\n\
+         \t~^.{1000}.{1000}.{1000}.{1000}.{1000}.{1000}.{1000}.{1000}.{193} \"i\"\n\
          \t~^[^/] \"i\"\n\
          \t~^(?:/[^./%\\\\][^/%\\\\]*)*/?$ \"n\"\n\
          \t~(?:/|%2[fF])(?:\\.|%2[eE]){1,2}(?:/|%2[fF]|$) \"d\"\n\
@@ -957,7 +960,10 @@ pub fn emit(
         policy,
         spec: &lowered.spec,
         out: String::new(),
-        nonce_lost: opts.accepted.contains(&Loss::CspNonce),
+        // Caddy makes nonces itself: an accepted `csp-nonce` (given for another edge of the
+        // same build) loses nothing here.
+        nonce_lost: opts.accepted.contains(&Loss::CspNonce)
+            && Engine::Caddy.cannot().contains(&Loss::CspNonce),
         hosts,
         upstream,
     };
