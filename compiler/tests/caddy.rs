@@ -428,7 +428,14 @@ fn run_cases(bin: &Path, which: impl Fn(&str) -> bool) -> (usize, Vec<String>, u
         let (amb, other): (Vec<String>, Vec<String>) = out
             .mismatches
             .into_iter()
-            .partition(|m| m.contains(": guestlist host-rejected Some(400)"));
+            // Only absolute-form requests (`GET http://...`) the runtime refuses as
+            // host-ambiguous: Go drops their `Host` line (spec/caddy.md).
+            .partition(|m| {
+                m.split(' ')
+                    .nth(1)
+                    .is_some_and(|t| t.starts_with("http://"))
+                    && m.contains(": guestlist host-rejected Some(400)")
+            });
         println!(
             "{name} ({}): {} requests, {} mismatches, {} host-ambiguous decided by the target",
             case.profile,
@@ -470,6 +477,8 @@ fn caddy_decides_like_the_runtime_with_host_blocks() {
         mismatches.len()
     );
     assert!(mismatches.is_empty(), "{} mismatches", mismatches.len());
+    // The class set apart stays a small share of the absolute-form requests.
+    assert!(ambiguous * 20 < n, "{ambiguous} of {n} set apart");
 }
 
 #[test]
