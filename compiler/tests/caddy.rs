@@ -751,3 +751,37 @@ fn supplied_patterns_keep_the_runtimes_host_bound() {
         "the runtime allows a.p, a.b.p and both localhost origins"
     );
 }
+
+/// An error of the upstream (here Caddy's `error` directive, as a `file_server` 404 or a
+/// `reverse_proxy` 502 would be) goes through `handle_errors`, and carries the same CORS and
+/// security headers as an answer of the upstream would.
+#[test]
+fn error_responses_carry_the_policy_headers() {
+    let Some(bin) = require_tool("caddy") else {
+        return;
+    };
+    let f = root().join("examples/policies/site.policy");
+    let c = Compilation::load(&[&f]).unwrap();
+    let lowered = c.lower("default").unwrap();
+    let dir = tempdir("caddy-errors");
+    let caddy = Caddy::start(&bin, &c, "default", &dir, &[], false);
+    std::fs::write(dir.join("upstream.caddy"), "error \"gone\" 404\n").unwrap();
+    caddy.reload(&bin);
+    for origin in ["https://app.example.com", "https://evil.example"] {
+        let hs = h(&[("Origin", origin)]);
+        let e =
+            guestlist_compiler::explain::explain(&lowered, "GET", "/api/v1/users", &hs).unwrap();
+        let (status, got) = send(caddy.addr, "GET", "/api/v1/users", &hs);
+        assert_eq!(status, 404, "{origin}: {got:?}");
+        let mut want = e.headers.clone();
+        want.sort();
+        assert_eq!(got, want, "{origin}");
+    }
+    // A preflight is still answered by the policy, never by the upstream's error.
+    let pre = h(&[
+        ("Origin", "https://app.example.com"),
+        ("Access-Control-Request-Method", "PUT"),
+    ]);
+    let (status, _) = send(caddy.addr, "OPTIONS", "/api/v1/users", &pre);
+    assert_eq!(status, 204);
+}

@@ -483,6 +483,42 @@ impl Writer<'_> {
         Ok((lines, names, nonce))
     }
 
+    /// The route that decides every request: the path's form, then each answer, then the
+    /// upstream for requests no route governs.
+    fn route(&mut self, answers: &[Answer]) -> Result<(), Unsupported> {
+        let any_nonce =
+            self.policy.csp_policies().iter().any(|c| c.has_nonce()) && !self.nonce_lost;
+        // The maps are read once: each read of a map placeholder evaluates it again.
+        self.out.push_str(
+            "\nroute {\n\t# The path's form and the answer, evaluated once.\n\tvars {\n\t\tgl_f \"{gl_form}\"\n\t\tgl_a \"{gl_ans}\"\n\t\tgl_st \"\"\n\t}\n",
+        );
+        if any_nonce {
+            self.out.push_str(
+                "\t# A nonce the client sent never reaches the upstream.\n\trequest_header -Guestlist-Csp-Nonce\n",
+            );
+        }
+        if !self.policy.routes().is_empty() {
+            self.out.push_str(
+                "\t# Paths that are not normal: 400 before any route (Go itself answers 400 to an\n\
+                 \t# invalid escape).\n\
+                 \t@gl_invalid vars gl_f i\n\
+                 \theader @gl_invalid Guestlist-Reason path-invalid\n\
+                 \trespond @gl_invalid 400\n\
+                 \t@gl_dots vars gl_f d\n\
+                 \theader @gl_dots Guestlist-Reason path-not-normal\n\
+                 \trespond @gl_dots 400\n",
+            );
+        }
+        for (k, a) in answers.iter().enumerate().skip(1) {
+            let _ = writeln!(self.out, "\t# answer {k}");
+            self.answer(k, a)?;
+        }
+        self.out.push_str("\t# Requests no route governs.\n");
+        self.out.push_str(&self.upstream.replace("\t\t", "\t"));
+        self.out.push_str("}\n");
+        Ok(())
+    }
+
     /// The `route` of answer `k`.
     fn answer(&mut self, k: usize, a: &Answer) -> Result<(), Unsupported> {
         let m = format!("@gl_a{k}");
@@ -956,53 +992,40 @@ pub fn emit(
         let _ = writeln!(snippet, "\t\"{k}\" \"{id}\"");
     }
     snippet.push_str("\tdefault \"0\"\n}\n");
-    let mut w = Writer {
-        policy,
-        spec: &lowered.spec,
-        out: String::new(),
-        // Caddy makes nonces itself: an accepted `csp-nonce` (given for another edge of the
-        // same build) loses nothing here.
-        nonce_lost: opts.accepted.contains(&Loss::CspNonce)
-            && Engine::Caddy.cannot().contains(&Loss::CspNonce),
-        hosts,
-        upstream,
+    // Caddy makes nonces itself: an accepted `csp-nonce` (given for another edge of the same
+    // build) loses nothing here.
+    let nonce_lost =
+        opts.accepted.contains(&Loss::CspNonce) && Engine::Caddy.cannot().contains(&Loss::CspNonce);
+    let route = |upstream: String| -> Result<String, Unsupported> {
+        let mut w = Writer {
+            policy,
+            spec: &lowered.spec,
+            out: String::new(),
+            nonce_lost,
+            hosts,
+            upstream,
+        };
+        w.route(&answers)?;
+        Ok(w.out)
     };
-    let any_nonce = policy.csp_policies().iter().any(|c| c.has_nonce()) && !w.nonce_lost;
-    // The maps are read once: each read of a map placeholder evaluates it again.
-    w.out.push_str(
-        "\nroute {\n\t# The path's form and the answer, evaluated once.\n\tvars {\n\t\tgl_f \"{gl_form}\"\n\t\tgl_a \"{gl_ans}\"\n\t\tgl_st \"\"\n\t}\n",
+    snippet.push_str(&route(upstream)?);
+    // Error responses (a `file_server` 404, a `reverse_proxy` 502) skip the site's routes:
+    // the same answers again, each ending in the error's status instead of the upstream.
+    snippet.push_str(
+        "\n# Error responses of the upstream (or of the site's next handlers): the same headers.\n\
+         handle_errors {",
     );
-    if any_nonce {
-        w.out.push_str(
-            "\t# A nonce the client sent never reaches the upstream.\n\trequest_header -Guestlist-Csp-Nonce\n",
-        );
-    }
-    if !policy.routes().is_empty() {
-        w.out.push_str(
-            "\t# Paths that are not normal: 400 before any route (Go itself answers 400 to an\n\
-             \t# invalid escape).\n\
-             \t@gl_invalid vars gl_f i\n\
-             \theader @gl_invalid Guestlist-Reason path-invalid\n\
-             \trespond @gl_invalid 400\n\
-             \t@gl_dots vars gl_f d\n\
-             \theader @gl_dots Guestlist-Reason path-not-normal\n\
-             \trespond @gl_dots 400\n",
-        );
-    }
-    for (k, a) in answers.iter().enumerate().skip(1) {
-        let _ = writeln!(w.out, "\t# answer {k}");
-        w.answer(k, a)?;
-    }
-    w.out.push_str("\t# Requests no route governs.\n");
-    w.out.push_str(&w.upstream.replace("\t\t", "\t"));
-    w.out.push_str("}\n");
-    snippet.push_str(&w.out);
+    snippet.push_str(&route(
+        "\t\trespond {http.error.status_code}\n".to_string(),
+    )?);
+    snippet.push_str("}\n");
     files.insert(
         0,
         File {
             path: "guestlist.caddy".into(),
             text: header(&format!(
-                "# Import inside a site block, as its only handling of requests (or inside a `route`):\n\
+                "# Import inside a site block, as its only handling of requests and errors (it holds the\n\
+                 # site's `handle_errors`):\n\
                  #     import {root}/guestlist.caddy\n\
                  # Requests the policy lets through reach the upstream include{}.\n\
                  # Never put `handle` or `respond` blocks of your own before it: Caddy sorts them first.\n{snippet}",
