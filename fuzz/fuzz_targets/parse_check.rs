@@ -18,16 +18,31 @@ fuzz_target!(|data: &[u8]| {
             if let Err(e) = guestlist_compiler::codegen::policy_expr(&lowered, "::guestlist", &[]) {
                 panic!("checks without errors, but no Rust is generated for {p}: {e}");
             }
-            if let Err(e) = guestlist_compiler::emit::docs::emit(&c, &lowered, "fuzz") {
+            if let Err(e) = guestlist_compiler::emit::docs::emit(&c, &lowered, "fuzz", &[], false) {
                 panic!("checks without errors, but no Markdown is generated for {p}: {e}");
             }
             let opts = guestlist_compiler::emit::nginx::Options {
                 include_root: "/etc/nginx/guestlist".into(),
                 upstream_include: None,
                 generated_by: "fuzz".into(),
+                accepted: Vec::new(),
             };
-            // A refusal (a nonce CSP, a value over nginx's limit) is an error with its reason.
+            // A refusal (a nonce CSP, a value over an engine's limit) is an error with its
+            // reason, never a panic, on every edge.
             let _ = guestlist_compiler::emit::nginx::emit(&c, &lowered, &opts);
+            let haproxy = guestlist_compiler::emit::haproxy::Options {
+                include_root: "/etc/haproxy/guestlist".into(),
+                generated_by: "fuzz".into(),
+                accepted: Vec::new(),
+            };
+            let _ = guestlist_compiler::emit::haproxy::emit(&c, &lowered, &haproxy);
+            let caddy = guestlist_compiler::emit::caddy::Options {
+                include_root: "/etc/caddy/guestlist".into(),
+                upstream_include: None,
+                generated_by: "fuzz".into(),
+                accepted: Vec::new(),
+            };
+            let _ = guestlist_compiler::emit::caddy::emit(&c, &lowered, &caddy);
         }
     }
     if c.diagnostics().iter().all(|d| d.code != "GL0001") {
