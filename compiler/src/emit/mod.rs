@@ -202,6 +202,31 @@ impl std::str::FromStr for Loss {
     }
 }
 
+/// The refusal of `paths { non-normal two-readings }` by an edge that cannot find the route of
+/// a path's normalised reading (nginx GL1011, HAProxy GL1203, Caddy GL1220), at the `paths`
+/// setting; `None` when the policy does not ask for it or has no route.
+pub(crate) fn two_readings_refusal(
+    compilation: &Compilation,
+    lowered: &Lowered,
+    engine: Engine,
+    code: &'static str,
+    message: &str,
+    label: &str,
+) -> Option<Diagnostic> {
+    let policy = &lowered.policy;
+    if policy.non_normal_paths() != guestlist::NonNormalPaths::TwoReadings
+        || policy.routes().is_empty()
+    {
+        return None;
+    }
+    let p = compilation.program.paths.as_ref()?;
+    Some(
+        Diagnostic::new(code, p.line.unwrap_or(p.span), message)
+            .label(label)
+            .help(format!("keep `paths {{ non-normal reject }}` (the default) for {} {} edge: paths with dot segments are refused with 400, as browsers never send them", if engine == Engine::Nginx { "an" } else { "a" }, engine.name())),
+    )
+}
+
 /// One place where `engine` cannot carry what `lowered` asks for.
 #[derive(Debug, Clone)]
 pub struct Lost {
@@ -220,13 +245,13 @@ pub fn lost(compilation: &Compilation, lowered: &Lowered, engine: Engine) -> Vec
     let policy = &lowered.policy;
     let mut out = Vec::new();
     let cannot = engine.cannot();
+    // Whether some route of the profile uses table `i` of the kind `f` reads.
+    let used = |f: &dyn Fn(&guestlist::Route) -> Option<u32>, i: usize| {
+        policy.routes().iter().any(|r| f(r) == Some(i as u32))
+    };
     if cannot.contains(&Loss::CspNonce) {
         for (i, c) in policy.csp_policies().iter().enumerate() {
-            let used = policy
-                .routes()
-                .iter()
-                .any(|r| r.guards().csp == Some(i as u32));
-            if !c.has_nonce() || !used {
+            if !c.has_nonce() || !used(&|r| r.guards().csp, i) {
                 continue;
             }
             let Some(decl) = program.csp.iter().find(|d| d.name == c.name()) else {
@@ -249,11 +274,7 @@ pub fn lost(compilation: &Compilation, lowered: &Lowered, engine: Engine) -> Vec
     }
     if cannot.contains(&Loss::CsrfToken) {
         for (i, c) in policy.csrf_policies().iter().enumerate() {
-            let used = policy
-                .routes()
-                .iter()
-                .any(|r| r.guards().csrf == Some(i as u32));
-            if c.token().is_none() || !used {
+            if c.token().is_none() || !used(&|r| r.guards().csrf, i) {
                 continue;
             }
             let Some(decl) = program.csrf.iter().find(|d| d.name == c.name()) else {
@@ -271,9 +292,6 @@ pub fn lost(compilation: &Compilation, lowered: &Lowered, engine: Engine) -> Vec
             });
         }
     }
-    let used = |f: &dyn Fn(&guestlist::Route) -> Option<u32>, i: usize| {
-        policy.routes().iter().any(|r| f(r) == Some(i as u32))
-    };
     if cannot.contains(&Loss::Csrf) {
         for (i, c) in policy.csrf_policies().iter().enumerate() {
             if !used(&|r| r.guards().csrf, i) {

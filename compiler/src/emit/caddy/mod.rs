@@ -87,24 +87,16 @@ fn set_placeholder(name: &str) -> String {
 /// Errors for exporting `lowered` to Caddy: GL1220 for `paths { non-normal two-readings }`
 /// (Caddy cannot resolve the dot segments of a path to find its normalised reading's route).
 pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::Diagnostic> {
-    let mut out = Vec::new();
-    let policy = &lowered.policy;
-    if policy.non_normal_paths() == guestlist::NonNormalPaths::TwoReadings
-        && !policy.routes().is_empty()
-    {
-        if let Some(p) = &compilation.program.paths {
-            out.push(
-                crate::diag::Diagnostic::new(
-                    "GL1220",
-                    p.line.unwrap_or(p.span),
-                    "Caddy cannot apply both readings of a path with dot segments",
-                )
-                .label("Caddy's placeholders hold the raw target and the decoded path, never the path with `.` and `..` resolved: the normalised reading's route of `/api/../static/x` cannot be found")
-                .help("keep `paths { non-normal reject }` (the default) for a Caddy edge: paths with dot segments are refused with 400, as browsers never send them"),
-            );
-        }
-    }
-    out
+    crate::emit::two_readings_refusal(
+        compilation,
+        lowered,
+        crate::emit::Engine::Caddy,
+        "GL1220",
+        "Caddy cannot apply both readings of a path with dot segments",
+        "Caddy's placeholders hold the raw target and the decoded path, never the path with `.` and `..` resolved: the normalised reading's route of `/api/../static/x` cannot be found",
+    )
+    .into_iter()
+    .collect()
 }
 
 /// Warnings for exporting `lowered` to Caddy: GL1407 for a set supplied at run time that no

@@ -61,24 +61,16 @@ const ACRH_LINES: usize = 8;
 /// (HAProxy has no converter that resolves dot segments without rewriting what the upstream
 /// sees, so the normalised reading of such a path cannot be computed).
 pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::Diagnostic> {
-    let mut out = Vec::new();
-    let policy = &lowered.policy;
-    if policy.non_normal_paths() == guestlist::NonNormalPaths::TwoReadings
-        && !policy.routes().is_empty()
-    {
-        if let Some(p) = &compilation.program.paths {
-            out.push(
-                crate::diag::Diagnostic::new(
-                    "GL1203",
-                    p.line.unwrap_or(p.span),
-                    "HAProxy cannot read a path with dot segments the normalised way",
-                )
-                .label("HAProxy resolves `..` only by rewriting the request the upstream receives (`normalize-uri`), which would change what your application routes")
-                .help("keep `paths { non-normal reject }` (the default) for a HAProxy edge: paths with dot segments are refused with 400, as browsers never send them"),
-            );
-        }
-    }
-    out
+    crate::emit::two_readings_refusal(
+        compilation,
+        lowered,
+        crate::emit::Engine::Haproxy,
+        "GL1203",
+        "HAProxy cannot read a path with dot segments the normalised way",
+        "HAProxy resolves `..` only by rewriting the request the upstream receives (`normalize-uri`), which would change what your application routes",
+    )
+    .into_iter()
+    .collect()
 }
 
 /// Warnings for exporting `lowered` to HAProxy: GL1407 for a set supplied at run time that no

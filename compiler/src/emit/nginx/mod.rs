@@ -114,21 +114,14 @@ pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::
     let program = &compilation.program;
     let mut out = Vec::new();
     let policy = &lowered.policy;
-    if policy.non_normal_paths() == guestlist::NonNormalPaths::TwoReadings
-        && !policy.routes().is_empty()
-    {
-        if let Some(p) = &program.paths {
-            out.push(
-                crate::diag::Diagnostic::new(
-                    "GL1011",
-                    p.line.unwrap_or(p.span),
-                    "nginx cannot apply both readings of a path with dot segments",
-                )
-                .label("nginx serves `/api/../static/x` from the location of `/static/x`, which may be one of yours, where the as-sent route's checks cannot run")
-                .help("keep `paths { non-normal reject }` (the default) for an nginx edge: paths with dot segments are refused with 400, as browsers never send them"),
-            );
-        }
-    }
+    out.extend(crate::emit::two_readings_refusal(
+        compilation,
+        lowered,
+        crate::emit::Engine::Nginx,
+        "GL1011",
+        "nginx cannot apply both readings of a path with dot segments",
+        "nginx serves `/api/../static/x` from the location of `/static/x`, which may be one of yours, where the as-sent route's checks cannot run",
+    ));
     let ids = paths::PolicyIds::new(policy);
     // With host blocks the emitter refuses such a header itself (the answers differ by host
     // as well as by reading).
