@@ -17,7 +17,7 @@ use guestlist_compiler::emit::Loss;
 use guestlist_compiler::Compilation;
 
 mod support;
-use support::differential::{self, Edge, Sent};
+use support::differential::{self, Edge, Group, Sent};
 use support::{require_tool, root, send, send_raw, tempdir, wait_for};
 
 /// A port on 127.0.0.1 that was free a moment ago.
@@ -405,52 +405,24 @@ impl Edge for CaddyEdge {
     }
 }
 
-/// Runs the differential cases whose file name satisfies `which`: (requests, mismatches,
+/// Runs the differential cases of `group` on Caddy: (requests, mismatches,
 /// absolute-form requests refused by the runtime as host-ambiguous that Caddy decided by
 /// their target, which spec/caddy.md documents).
-fn run_cases(bin: &Path, which: impl Fn(&str) -> bool) -> (usize, Vec<String>, usize) {
+fn run_cases(bin: &Path, group: Group) -> (usize, Vec<String>, usize) {
     let mut edge = CaddyEdge {
         bin: bin.to_path_buf(),
         server: None,
     };
-    let (mut total, mut all, mut ambiguous) = (0, Vec::new(), 0);
-    for case in differential::cases(1.0) {
-        let name = case
-            .file
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        if !which(&name) {
-            continue;
-        }
-        let out = differential::run(&mut edge, &case);
-        let (amb, other): (Vec<String>, Vec<String>) = out
-            .mismatches
-            .into_iter()
-            // Only absolute-form requests (`GET http://...`) the runtime refuses as
-            // host-ambiguous: Go drops their `Host` line (spec/caddy.md).
-            .partition(|m| {
-                m.split(' ')
-                    .nth(1)
-                    .is_some_and(|t| t.starts_with("http://"))
-                    && m.contains(": guestlist host-rejected Some(400)")
-            });
-        println!(
-            "{name} ({}): {} requests, {} mismatches, {} host-ambiguous decided by the target",
-            case.profile,
-            out.requests,
-            other.len(),
-            amb.len()
-        );
-        for m in other.iter().take(15) {
-            println!("  {m}");
-        }
-        total += out.requests;
-        ambiguous += amb.len();
-        all.extend(other);
-    }
-    (total, all, ambiguous)
+    let (total, all) = differential::run_group(&mut edge, group);
+    // Only absolute-form requests (`GET http://...`) the runtime refuses as host-ambiguous:
+    // Go drops their `Host` line (spec/caddy.md).
+    let (amb, other): (Vec<String>, Vec<String>) = all.into_iter().partition(|m| {
+        m.split(' ')
+            .nth(1)
+            .is_some_and(|t| t.starts_with("http://"))
+            && m.contains(": guestlist host-rejected Some(400)")
+    });
+    (total, other, amb.len())
 }
 
 #[test]
@@ -458,7 +430,7 @@ fn caddy_decides_like_the_runtime() {
     let Some(bin) = require_tool("caddy") else {
         return;
     };
-    let (n, mismatches, _) = run_cases(&bin, |f| !f.starts_with("hosts") && f != "provided.policy");
+    let (n, mismatches, _) = run_cases(&bin, Group::Paths);
     println!(
         "differential: {n} requests, {} mismatches",
         mismatches.len()
@@ -471,7 +443,7 @@ fn caddy_decides_like_the_runtime_with_host_blocks() {
     let Some(bin) = require_tool("caddy") else {
         return;
     };
-    let (n, mismatches, ambiguous) = run_cases(&bin, |f| f.starts_with("hosts"));
+    let (n, mismatches, ambiguous) = run_cases(&bin, Group::Hosts);
     println!(
         "differential (host blocks): {n} requests, {} mismatches, {ambiguous} host-ambiguous",
         mismatches.len()
@@ -486,7 +458,7 @@ fn caddy_decides_like_the_runtime_with_supplied_sets() {
     let Some(bin) = require_tool("caddy") else {
         return;
     };
-    let (n, mismatches, _) = run_cases(&bin, |f| f == "provided.policy");
+    let (n, mismatches, _) = run_cases(&bin, Group::Supplied);
     println!(
         "differential (supplied sets): {n} requests, {} mismatches",
         mismatches.len()

@@ -15,7 +15,7 @@ use guestlist_compiler::emit::haproxy;
 use guestlist_compiler::Compilation;
 
 mod support;
-use support::differential::{self, Edge, Sent};
+use support::differential::{self, Edge, Group, Sent};
 use support::{poll_until, require_tool, root, send, tempdir};
 
 /// The emitted files of `c`'s `profile` in `dir`, as `guestlist emit haproxy` writes them.
@@ -208,6 +208,15 @@ struct HaproxyEdge {
     server: Option<Haproxy>,
 }
 
+impl HaproxyEdge {
+    fn new(bin: &Path) -> HaproxyEdge {
+        HaproxyEdge {
+            bin: bin.to_path_buf(),
+            server: None,
+        }
+    }
+}
+
 impl Edge for HaproxyEdge {
     fn name(&self) -> &'static str {
         "haproxy"
@@ -258,46 +267,12 @@ impl Edge for HaproxyEdge {
     }
 }
 
-/// Runs the differential cases whose file name satisfies `which`; returns the mismatches.
-fn run_cases(bin: &Path, which: impl Fn(&str) -> bool) -> Vec<String> {
-    let mut edge = HaproxyEdge {
-        bin: bin.to_path_buf(),
-        server: None,
-    };
-    let (mut total, mut all) = (0, Vec::new());
-    for case in differential::cases(1.0) {
-        let name = case
-            .file
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        if !which(&name) {
-            continue;
-        }
-        let out = differential::run(&mut edge, &case);
-        println!(
-            "{name} ({}): {} requests, {} mismatches",
-            case.profile,
-            out.requests,
-            out.mismatches.len()
-        );
-        total += out.requests;
-        all.extend(out.mismatches);
-    }
-    for m in all.iter().take(20) {
-        println!("MISMATCH {m}");
-    }
-    println!("differential: {total} requests, {} mismatches", all.len());
-    all
-}
-
 #[test]
 fn haproxy_decides_like_the_runtime() {
     let Some(bin) = require_tool("haproxy") else {
         return;
     };
-    let m = run_cases(&bin, |n| !n.starts_with("hosts") && n != "provided.policy");
+    let (_, m) = differential::run_group(&mut HaproxyEdge::new(&bin), Group::Paths);
     assert!(m.is_empty(), "{} mismatches", m.len());
 }
 
@@ -306,7 +281,7 @@ fn haproxy_decides_like_the_runtime_with_host_blocks() {
     let Some(bin) = require_tool("haproxy") else {
         return;
     };
-    let m = run_cases(&bin, |n| n.starts_with("hosts"));
+    let (_, m) = differential::run_group(&mut HaproxyEdge::new(&bin), Group::Hosts);
     assert!(m.is_empty(), "{} mismatches", m.len());
 }
 
@@ -315,7 +290,7 @@ fn haproxy_decides_like_the_runtime_with_supplied_sets() {
     let Some(bin) = require_tool("haproxy") else {
         return;
     };
-    let m = run_cases(&bin, |n| n == "provided.policy");
+    let (_, m) = differential::run_group(&mut HaproxyEdge::new(&bin), Group::Supplied);
     assert!(m.is_empty(), "{} mismatches", m.len());
 }
 

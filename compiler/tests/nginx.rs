@@ -4,7 +4,6 @@
 //!
 //! nginx must be installed (`scripts/test.sh` installs it with apt-get). Without it the tests
 //! fail when `CI=true`, and say loudly that they skipped otherwise.
-#![expect(clippy::unwrap_used, reason = "tests fail by panicking")]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -15,7 +14,7 @@ use std::time::Duration;
 use guestlist_compiler::Compilation;
 
 mod support;
-use support::differential::{self, provided_files, Edge, Sent, PROVIDED_POLICY};
+use support::differential::{self, provided_files, Edge, Group, Sent, PROVIDED_POLICY};
 use support::{require_tool, root, send, send_raw, setup, start, tempdir, Upstream};
 
 #[test]
@@ -84,6 +83,15 @@ struct NginxEdge {
     server: Option<support::Nginx>,
 }
 
+impl NginxEdge {
+    fn new(bin: &Path) -> NginxEdge {
+        NginxEdge {
+            bin: bin.to_path_buf(),
+            server: None,
+        }
+    }
+}
+
 impl Edge for NginxEdge {
     fn name(&self) -> &'static str {
         "nginx"
@@ -107,49 +115,12 @@ impl Edge for NginxEdge {
     }
 }
 
-/// Runs the differential cases whose file name satisfies `which`; returns the mismatches.
-fn run_cases(bin: &Path, which: impl Fn(&str, &differential::Case) -> bool) -> Vec<String> {
-    let mut edge = NginxEdge {
-        bin: bin.to_path_buf(),
-        server: None,
-    };
-    let mut total = 0;
-    let mut all = Vec::new();
-    for case in differential::cases(1.0) {
-        let name = case
-            .file
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        if !which(&name, &case) {
-            continue;
-        }
-        let out = differential::run(&mut edge, &case);
-        println!(
-            "{name} ({}): {} requests, {} mismatches",
-            case.profile,
-            out.requests,
-            out.mismatches.len()
-        );
-        total += out.requests;
-        all.extend(out.mismatches);
-    }
-    for m in all.iter().take(20) {
-        println!("MISMATCH {m}");
-    }
-    println!("differential: {total} requests, {} mismatches", all.len());
-    all
-}
-
 #[test]
 fn nginx_decides_like_the_runtime() {
     let Some(bin) = require_tool("nginx") else {
         return;
     };
-    let all = run_cases(&bin, |_, c| {
-        c.supplied.is_empty() && !c.required.contains(&"host-rejected")
-    });
+    let (_, all) = differential::run_group(&mut NginxEdge::new(&bin), Group::Paths);
     assert!(
         all.is_empty(),
         "{} mismatches between nginx and the runtime",
@@ -163,7 +134,7 @@ fn nginx_decides_like_the_runtime_with_host_blocks() {
         return;
     };
     let file = root().join("compiler/tests/fixtures/hosts-nginx.policy");
-    let all = run_cases(&bin, |_, c| c.required.contains(&"host-rejected"));
+    let (_, all) = differential::run_group(&mut NginxEdge::new(&bin), Group::Hosts);
     // What nginx answers by itself (spec/nginx.md, "Host blocks"): two `Host` lines, which the
     // runtime refuses as host-ambiguous, and an HTTP/1.1 request without `Host`, which the
     // runtime decides under the top-level routes: both 400, without `Guestlist-Reason`.
@@ -217,7 +188,7 @@ fn nginx_decides_like_the_runtime_with_supplied_sets() {
     let Some(bin) = require_tool("nginx") else {
         return;
     };
-    let mismatches = run_cases(&bin, |_, c| !c.supplied.is_empty());
+    let (_, mismatches) = differential::run_group(&mut NginxEdge::new(&bin), Group::Supplied);
     assert!(mismatches.is_empty(), "{} mismatches", mismatches.len());
     let dir = tempdir("provided-policy");
     let policy = dir.join("provided.policy");

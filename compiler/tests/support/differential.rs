@@ -655,6 +655,59 @@ fn is_mutated(p: &str) -> bool {
         || p.split('/').any(|s| s == "." || s == "..")
 }
 
+/// The three groups of [`cases`] the engines' tests run apart: paths (the example, the
+/// conformance and guard policies, the readings), host blocks, and sets supplied at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    /// Neither host blocks nor supplied sets.
+    Paths,
+    /// The host-block policies.
+    Hosts,
+    /// The policy with sets supplied at run time.
+    Supplied,
+}
+
+impl Case {
+    /// The group the case belongs to.
+    pub fn group(&self) -> Group {
+        if !self.supplied.is_empty() {
+            Group::Supplied
+        } else if self.required == HOSTS {
+            Group::Hosts
+        } else {
+            Group::Paths
+        }
+    }
+}
+
+/// Runs every case of `group` on `edge`, printing each case's counts and the first
+/// mismatches; returns the requests sent and every mismatch.
+pub fn run_group(edge: &mut dyn Edge, group: Group) -> (usize, Vec<String>) {
+    let (mut total, mut all) = (0, Vec::new());
+    for case in cases(1.0).into_iter().filter(|c| c.group() == group) {
+        let out = run(edge, &case);
+        println!(
+            "{} {} ({}): {} requests, {} mismatches",
+            edge.name(),
+            case.file.display(),
+            case.profile,
+            out.requests,
+            out.mismatches.len()
+        );
+        total += out.requests;
+        all.extend(out.mismatches);
+    }
+    for m in all.iter().take(20) {
+        println!("MISMATCH {m}");
+    }
+    println!(
+        "{} differential ({group:?}): {total} requests, {} mismatches",
+        edge.name(),
+        all.len()
+    );
+    (total, all)
+}
+
 /// Runs the differential test for one case on `edge`: emits and starts it, sends the case's
 /// generated requests, and compares each answer with the runtime's decision.
 pub fn run(edge: &mut dyn Edge, case: &Case) -> Outcome {
