@@ -71,9 +71,13 @@ pub fn skip(why: &str) {
     let _ = writeln!(std::io::stderr().lock(), "\nSKIPPED: {why}");
 }
 
-/// A fresh, empty temporary directory, unique to this test process and `name`.
+/// A fresh, empty temporary directory, unique to this call (process, call count and `name`).
 pub fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("guestlist-{}-{name}", std::process::id()));
+    // Tests in one binary run in parallel and may ask for the same name: a counter keeps each
+    // call's directory its own, so one test never removes another's files.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!("guestlist-{}-{n}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
