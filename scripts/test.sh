@@ -51,11 +51,11 @@ install_tools() {
     service caddy stop >/dev/null 2>&1 || true
   fi
   local tool status=0
-  # The Gateway API schema validator and the SARIF validators (committed lockfiles; node and
-  # npm are on the machine).
+  # The Gateway API schema validator, the SARIF validators and the VS Code extension's test
+  # tools (committed lockfiles; node and npm are on the machine).
   if have npm; then
     local dir
-    for dir in compiler/tests/gateway_api compiler/tests/sarif; do
+    for dir in compiler/tests/gateway_api compiler/tests/sarif editors/vscode; do
       npm ci --prefix "$dir" --no-audit --no-fund --silent || status=1
     done
   fi
@@ -129,6 +129,21 @@ runtime_features() {
   start=$SECONDS
   cargo_test --quiet -p guestlist --no-default-features
   echo "tests, no features: $((SECONDS - start)) s"
+}
+
+# The VS Code extension (editors/vscode): its TextMate grammar on the annotated fixtures and on
+# the project's policies, its manifest's workspace-trust contract and its client (node's test
+# runner, with the packages install_tools installed from the lockfile).
+editor_grammar() {
+  if ! have node || ! have npm; then
+    if [ "${CI:-}" != "true" ] && [ "${GUESTLIST_ALLOW_SKIP:-}" = 1 ]; then
+      echo "SKIPPED: editor grammar tests (node or npm is not installed)" | tee -a "$TEST_LOG"
+      return 0
+    fi
+    echo "error: node and npm are required for the editor grammar tests" >&2
+    return 1
+  fi
+  npm test --prefix editors/vscode 2>&1 | tee -a "$TEST_LOG"
 }
 
 # Runs `cargo fuzz run` for target $1 with the arguments that follow it, its output in
@@ -213,6 +228,7 @@ main() {
   stage "runtime dependencies" runtime_deps
   stage "module layering" module_layering
   stage "tests" cargo_test --workspace --all-features
+  stage "editor grammar" editor_grammar
   stage "runtime features" runtime_features
   stage "provided-set instruction gate" env GATE=1.10 scripts/instructions.sh 1 100 10000 100000
   stage "runtime instruction gate" env GATE=scripts/instruction-ceilings.txt scripts/instructions.sh
