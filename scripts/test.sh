@@ -133,8 +133,10 @@ runtime_features() {
 
 # The VS Code extension (editors/vscode): its TextMate grammar on the annotated fixtures and on
 # the project's policies, its manifest's workspace-trust contract and its client (node's test
-# runner, with the packages install_tools installed from the lockfile).
+# runner, with the packages install_tools installed from the lockfile). The client also starts
+# the binary the "tests" stage built, and speaks LSP to it, once that binary has `lsp`.
 editor_grammar() {
+  local bin=$PWD/target/debug/guestlist
   if ! have node || ! have npm; then
     if [ "${CI:-}" != "true" ] && [ "${GUESTLIST_ALLOW_SKIP:-}" = 1 ]; then
       echo "SKIPPED: editor grammar tests (node or npm is not installed)" | tee -a "$TEST_LOG"
@@ -143,7 +145,11 @@ editor_grammar() {
     echo "error: node and npm are required for the editor grammar tests" >&2
     return 1
   fi
-  npm test --prefix editors/vscode 2>&1 | tee -a "$TEST_LOG"
+  if [ -x "$bin" ] && "$bin" lsp --help >/dev/null 2>&1; then
+    GUESTLIST_BIN=$bin npm test --prefix editors/vscode 2>&1 | tee -a "$TEST_LOG"
+  else
+    npm test --prefix editors/vscode 2>&1 | tee -a "$TEST_LOG"
+  fi
 }
 
 # Runs `cargo fuzz run` for target $1 with the arguments that follow it, its output in
