@@ -67,7 +67,7 @@ function clientOptions(configuration) {
 }
 
 /** Starts the client unless it runs already; resolves to whether a client was started. */
-async function start(context) {
+async function start() {
   if (client || starting) {
     return false;
   }
@@ -119,18 +119,18 @@ async function stop() {
 
 async function activate(context) {
   context.subscriptions.push(
-    vscode.workspace.onDidGrantWorkspaceTrust(() => start(context)),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => start()),
     vscode.workspace.onDidChangeConfiguration(async (event) => {
       if (
         event.affectsConfiguration(`${SECTION}.${PATH_KEY}`) ||
         event.affectsConfiguration(`${SECTION}.profile`)
       ) {
         await stop();
-        await start(context);
+        await start();
       }
     }),
   );
-  await start(context);
+  await start();
 }
 
 function deactivate() {
