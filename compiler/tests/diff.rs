@@ -34,6 +34,18 @@ fn decided(c: &Compilation, profile: &str, f: &Finding) -> String {
         "default"
     };
     let l = c.lower(profile).unwrap();
+    for (set, origin) in &w.supplied {
+        let entry = guestlist::SuppliedEntry {
+            origin: origin.clone(),
+            key: l
+                .policy
+                .provided_set(set)
+                .is_some_and(|s| s.is_tenant_bound())
+                .then(|| "gl-diff".to_string()),
+        };
+        // A side without the set decides without it.
+        let _ = l.policy.replace_provided(set, [entry]);
+    }
     let e = guestlist_compiler::explain::explain(&l, &w.method, &w.path, &w.headers).unwrap();
     format!(
         "{:?} {} {:?} {:?}",
@@ -416,8 +428,97 @@ fn hosts_are_compared_per_host_pattern() {
         got,
         [
             (Kind::Host, None),
+            // Top-level requests for /api/* were decided under the host block's cors policy
+            // too (which refused every origin there): the application's headers now pass.
+            (Kind::CorsUnguarded, None),
             (Kind::CorsOrigin, Some("api.example.com".to_string())),
         ],
+        "{:#?}",
+        r.new_access
+    );
+}
+
+/// A request is decided under every host block's route for its path (spec/language.md,
+/// section 6a): a guard one block's route loses is lost on every host, and a grant another
+/// block's route refuses is no grant.
+#[test]
+fn host_blocks_are_compared_as_the_runtime_decides_them() {
+    let base = "cors c1 {\n    allow-origins \"https://a.example\"\n}\ncors c2 {\n    allow-origins \"https://a.example\"\n}\ncsrf f {\n}\nhost \"one.example.com\" {\n    route \"/api/*\" { cors c1; csrf f }\n}\nhost \"two.example.com\" {\n    route \"/api/*\" { cors c2 }\n}\n";
+    // Removing the csrf guard from block one unguards /api/* on every host.
+    let r = report(base, &base.replace("cors c1; csrf f", "cors c1"));
+    let mut got: Vec<(Kind, Option<String>)> = r
+        .new_access
+        .iter()
+        .map(|f| (f.kind, f.host.clone()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (Kind::CsrfRemoved, None),
+            (Kind::CsrfRemoved, Some("one.example.com".to_string())),
+            (Kind::CsrfRemoved, Some("two.example.com".to_string())),
+        ],
+        "{:#?}",
+        r.new_access
+    );
+    let w = r.new_access[2].witness.as_ref().unwrap();
+    assert!(w
+        .headers
+        .contains(&("Host".to_string(), "two.example.com".to_string())));
+    // An origin one block's cors policy adds is refused on every host while the other block's
+    // does not allow it (hosts-disagree): nothing is granted.
+    let wider = base.replace(
+        "cors c1 {\n    allow-origins \"https://a.example\"",
+        "cors c1 {\n    allow-origins \"https://a.example\" \"https://b.example\"",
+    );
+    let r = report(base, &wider);
+    assert_eq!(r.new_access, [], "{wider}");
+    // Once both allow it, it is granted on both hosts (not at the top level, which has no
+    // cors policy for /api/* of its own).
+    let both = wider.replace(
+        "cors c2 {\n    allow-origins \"https://a.example\"",
+        "cors c2 {\n    allow-origins \"https://a.example\" \"https://b.example\"",
+    );
+    let r = report(base, &both);
+    let mut got: Vec<(Kind, String, Option<String>)> = r
+        .new_access
+        .iter()
+        .map(|f| (f.kind, f.subject.clone(), f.host.clone()))
+        .collect();
+    got.sort();
+    let b = "https://b.example".to_string();
+    assert_eq!(
+        got,
+        [
+            (
+                Kind::CorsOrigin,
+                b.clone(),
+                Some("one.example.com".to_string())
+            ),
+            (
+                Kind::CorsOrigin,
+                b.clone(),
+                Some("two.example.com".to_string())
+            ),
+        ],
+        "{:#?}",
+        r.new_access
+    );
+    // Dispatched by the application, block one's guard is its own again: one host loses it.
+    let dispatched = format!("{base}hosts dispatched-by-application\n");
+    let r = report(
+        &dispatched,
+        &dispatched.replace("cors c1; csrf f", "cors c1"),
+    );
+    let got: Vec<(Kind, Option<String>)> = r
+        .new_access
+        .iter()
+        .map(|f| (f.kind, f.host.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [(Kind::CsrfRemoved, Some("one.example.com".to_string()))],
         "{:#?}",
         r.new_access
     );

@@ -232,6 +232,7 @@ fn witness_json(f: &Finding) -> serde_json::Value {
             "method": w.method,
             "path": w.path,
             "headers": w.headers.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
+            "supplied": w.supplied.iter().map(|(set, o)| json!([set, o])).collect::<Vec<_>>(),
         })
     })
 }
@@ -275,6 +276,9 @@ fn witness_text(f: &Finding) -> String {
         let mut s = format!("{} {}", w.method, w.path);
         for (n, v) in &w.headers {
             s.push_str(&format!(" {n}: {v}"));
+        }
+        for (set, o) in &w.supplied {
+            s.push_str(&format!(" (`{set}` supplies {o})"));
         }
         s
     })
