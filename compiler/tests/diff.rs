@@ -339,6 +339,35 @@ fn containment_is_exact() {
     }
 }
 
+/// A CSP source already covered by one of OLD's (CSP Level 3 URL matching: paths, ports,
+/// scheme upgrades, host wildcards) is no new access; the wider one is.
+#[test]
+fn csp_sources_are_compared_by_csp3_url_matching() {
+    let with = |sources: &str| {
+        edit(
+            "    default-src 'self'\n",
+            &format!("    default-src 'self'\n    img-src 'self' {sources}\n"),
+        )
+    };
+    for (old, new) in [
+        ("https://cdn.example", "https://cdn.example/js/app.js"),
+        ("https://cdn.example/js/", "https://cdn.example/js/app.js"),
+        ("https://cdn.example:*", "https://cdn.example:8443"),
+        ("http://cdn.example", "https://cdn.example"),
+        ("https://*.example", "https://cdn.example"),
+        ("https:", "https://cdn.example"),
+    ] {
+        let r = report(&with(old), &with(&format!("{old} {new}")));
+        assert_eq!(r.new_access, [], "{old} then {new}");
+        let r = report(&with(new), &with(&format!("{new} {old}")));
+        assert_eq!(
+            kinds(&r.new_access),
+            [(Kind::Csp, format!("img-src {old}"))],
+            "{new} then {old}"
+        );
+    }
+}
+
 #[test]
 fn a_grant_only_pre_csp3_browsers_honour_is_legacy_and_does_not_fail() {
     let r = report(
