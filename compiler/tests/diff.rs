@@ -568,6 +568,67 @@ fn host_blocks_are_compared_as_the_runtime_decides_them() {
     );
 }
 
+/// Under `paths { non-normal two-readings }` a path with two readings is decided under both
+/// readings' routes, no looser than either (spec/language.md, "Path forms"), so a grant it
+/// reaches is a grant of one reading's route, which a structurally normal witness shows.
+#[test]
+fn a_grant_through_a_second_reading_is_reported_at_that_readings_route() {
+    let old = "cors c {\n    allow-origins \"https://a.example\"\n}\ncors d {\n    allow-origins \"https://a.example\" \"https://b.example\"\n}\nroute \"/a/*\" { cors c }\npaths { non-normal two-readings }\n";
+    // A new route whose pattern covers the normalised reading of a path under /a/*.
+    let new = old.replace(
+        "route \"/a/*\" { cors c }",
+        "route \"/a/*\" { cors c }\nroute \"/b/*\" { cors d }",
+    );
+    let (o, n) = (compile(old), compile(&new));
+    let through = |c: &Compilation, origin: &str| {
+        let l = c.lower("default").unwrap();
+        let h = vec![("Origin".to_string(), origin.to_string())];
+        guestlist_compiler::explain::explain(&l, "GET", "/a/x/../../b/y", &h)
+            .unwrap()
+            .kind
+    };
+    // The runtime: https://a.example now reads /a/x/../../b/y (both readings allow it);
+    // https://b.example does not (the as-sent reading's /a/* refuses it).
+    assert_ne!(
+        through(&o, "https://a.example"),
+        guestlist::Kind::ActualAllowed
+    );
+    assert_eq!(
+        through(&n, "https://a.example"),
+        guestlist::Kind::ActualAllowed
+    );
+    assert_eq!(
+        through(&o, "https://b.example"),
+        through(&n, "https://b.example")
+    );
+    let r = report(old, &new);
+    let mut got: Vec<(Kind, String, Option<String>)> = r
+        .new_access
+        .iter()
+        .map(|f| (f.kind, f.subject.clone(), f.route.clone()))
+        .collect();
+    got.sort();
+    let b = Some("/b/*".to_string());
+    assert_eq!(
+        got,
+        [
+            (Kind::CorsOrigin, "https://a.example".to_string(), b.clone()),
+            (Kind::CorsOrigin, "https://b.example".to_string(), b.clone()),
+            (Kind::Route, "cors d".to_string(), b.clone()),
+        ],
+        "{:#?}",
+        r.new_access
+    );
+    // The same origin's finding, decided on the two-readings path, shows the change too.
+    let f = r
+        .new_access
+        .iter()
+        .find(|f| f.subject == "https://a.example")
+        .unwrap();
+    let w = f.witness.as_ref().unwrap();
+    assert!(w.path.starts_with("/b/"), "{w:?}");
+}
+
 #[test]
 fn every_profile_is_compared_unless_one_is_named() {
     let old = "cors api {\n    allow-origins \"https://app.example.com\"\n}\nroute \"/api/*\" { cors api }\n";
@@ -1042,6 +1103,58 @@ proptest! {
         };
         let r = diff(&old, &new, None).unwrap();
         check_witnesses(&old, &new, &r);
+    }
+}
+
+/// Paths with two readings whose as-sent reading is under one route pattern of `ROUTES` and
+/// whose normalised reading is under another.
+const TWO_READINGS: [&str; 6] = [
+    "/api/zz/../../pub",
+    "/pub/../api/x",
+    "/api/admin/zz/../../x",
+    "/api/x/../admin/zz",
+    "/zz/../api/admin/zz",
+    "/api/zz/%2e%2e/x",
+];
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// Two generated policies that both decide paths with two readings: an origin NEW lets
+    /// read such a path and OLD does not is reported (cors-origin, route or cors-unguarded)
+    /// on the route one of its readings selects in NEW, with a structurally normal witness.
+    #[test]
+    fn a_grant_through_two_readings_is_reported_on_a_readings_route(p in policy_gen(), q in policy_gen()) {
+        let two = "paths { non-normal two-readings }\n";
+        let (Some(old), Some(new)) = (
+            try_compile(&format!("{}{two}", p.text())),
+            try_compile(&format!("{}{two}", q.text())),
+        ) else {
+            return Ok(())
+        };
+        let r = diff(&old, &new, None).unwrap();
+        check_witnesses(&old, &new, &r);
+        let (lo, ln) = (old.lower("default").unwrap(), new.lower("default").unwrap());
+        for path in TWO_READINGS {
+            for origin in ["https://a.example", "https://zz.c.example", "https://d.example:444", "https://e.example:8443"] {
+                let h = vec![("Origin".to_string(), origin.to_string())];
+                let eo = guestlist_compiler::explain::explain(&lo, "GET", path, &h).unwrap();
+                let en = guestlist_compiler::explain::explain(&ln, "GET", path, &h).unwrap();
+                if en.kind != guestlist::Kind::ActualAllowed || eo.kind == guestlist::Kind::ActualAllowed {
+                    continue;
+                }
+                let routes: Vec<String> = en.readings.iter().filter_map(|x| x.route.clone()).collect();
+                prop_assert!(
+                    r.new_access.iter().any(|f| {
+                        matches!(f.kind, Kind::CorsOrigin | Kind::Route | Kind::CorsUnguarded)
+                            && f.route.as_ref().is_some_and(|x| routes.contains(x))
+                            && f.witness.as_ref().is_some_and(|w| !w.path.contains(".."))
+                    }),
+                    "{origin} reads {path} in NEW only, unreported\nOLD:\n{}\nNEW:\n{}\n{:#?}",
+                    p.text(), q.text(), r.new_access
+                );
+            }
+        }
     }
 }
 
