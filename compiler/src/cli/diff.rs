@@ -440,6 +440,7 @@ fn diff_rules() -> Vec<sarif::RuleInfo> {
             ),
             level: "error",
             doc: "diff.md",
+            anchor: "kinds",
             security: true,
         })
         .collect()
@@ -484,6 +485,7 @@ pub(crate) fn check_sarif(c: &Compilation, out: &mut dyn Write) -> std::io::Resu
             full: format!("{}: {}.", i.code, i.title),
             level: level(i.severity),
             doc: "diagnostics.md",
+            anchor: sarif::diagnostic_anchor(i.code),
             security: i.lowerable,
         })
         .collect();
