@@ -830,12 +830,18 @@ impl PolicyGen {
 const HOSTS: [&str; 2] = ["one.example.com", "*.two.example.com"];
 const HOST_ROUTES: [&str; 3] = ["/api/*", "/api/x", "/pub"];
 
+/// A generated route: (present, cors policy, csrf).
+type RouteGen = (bool, Option<usize>, bool);
+
+/// A probe request: the host key it is sent to, method, path and headers.
+type Probe = (Option<String>, String, String, Vec<(String, String)>);
+
 /// A generated policy with host blocks, a token check, a supplied set and a path form.
 #[derive(Debug, Clone)]
 struct HostedGen {
     base: PolicyGen,
     /// Per host pattern: present, and per route of `HOST_ROUTES`: (present, cors, csrf).
-    hosts: Vec<(bool, Vec<(bool, Option<usize>, bool)>)>,
+    hosts: Vec<(bool, Vec<RouteGen>)>,
     dispatched: bool,
     token: bool,
     /// Cors policy 0 names the supplied set `sup`.
@@ -927,7 +933,7 @@ fn probe_answer(c: &Compilation, method: &str, path: &str, headers: &[(String, S
 
 /// Requests on each host (none, an instance of each pattern) and route path: a read and a
 /// preflight from an origin, a cross-site and a same-origin POST, a WebSocket handshake.
-fn probes() -> Vec<(Option<String>, String, String, Vec<(String, String)>)> {
+fn probes() -> Vec<Probe> {
     let mut out = Vec::new();
     let hosts = [None, Some("one.example.com"), Some("x.two.example.com")];
     let paths = [
