@@ -10,7 +10,10 @@
 //! Comparison is exact, by regions: for each host the routes of either side select, the paths
 //! are cut into regions by every route pattern and `exempt` pattern of both sides (an exact
 //! pattern is its own region; a prefix `/x/*` stands for the paths below it that no longer
-//! pattern takes, one fresh path each), and each region's two routes are compared. Origin
+//! pattern takes, one fresh path each), and the routes deciding each region are compared: the
+//! host's, and every other host block's route the runtime decides the path under
+//! ([`guestlist::Policy::contributing_routes`]), a finding from such a merged region kept only
+//! when the two sides' tower layers answer its witness differently. Origin
 //! containment asks the runtime's own matchers (`Cors::match_origin`,
 //! `WebSocket::match_origin`) about each exact origin and about fresh instances of each
 //! pattern; route containment is [`guestlist::pattern_covers`]. A request whose decision
@@ -400,21 +403,11 @@ impl<'a> Side<'a> {
         (name, 1, 1)
     }
 
-    /// The host block `authority` selects: an exact pattern, else the `*.` pattern with the
-    /// longest domain (spec/language.md section 6a); `None` for the top-level routes.
+    /// The host block `authority` selects (the runtime's own choice: an exact pattern, else the
+    /// `*.` pattern with the longest domain, spec/language.md section 6a); `None` for the
+    /// top-level routes.
     fn select_host(&self, authority: &str) -> Option<usize> {
-        let mut best: Option<(usize, (bool, usize))> = None;
-        for (i, h) in self.program().hosts.iter().enumerate() {
-            for p in &h.patterns {
-                if p.matches(authority) {
-                    let rank = (!p.wildcard, p.host.len());
-                    if best.is_none_or(|(_, r)| rank > r) {
-                        best = Some((i, rank));
-                    }
-                }
-            }
-        }
-        best.map(|(i, _)| i)
+        self.l.policy.host_block(authority)
     }
 
     /// The routes of one host block (`None`: the top-level routes), with their indexes.
