@@ -34,6 +34,18 @@ fn decided(c: &Compilation, profile: &str, f: &Finding) -> String {
         "default"
     };
     let l = c.lower(profile).unwrap();
+    for (set, origin) in &w.supplied {
+        let entry = guestlist::SuppliedEntry {
+            origin: origin.clone(),
+            key: l
+                .policy
+                .provided_set(set)
+                .is_some_and(|s| s.is_tenant_bound())
+                .then(|| "gl-diff".to_string()),
+        };
+        // A side without the set decides without it.
+        let _ = l.policy.replace_provided(set, [entry]);
+    }
     let e = guestlist_compiler::explain::explain(&l, &w.method, &w.path, &w.headers).unwrap();
     format!(
         "{:?} {} {:?} {:?}",
@@ -41,9 +53,11 @@ fn decided(c: &Compilation, profile: &str, f: &Finding) -> String {
     )
 }
 
-/// Every finding with a witness: OLD and NEW decide it differently.
+/// Every finding that is not latent has a witness, which OLD and NEW decide differently; a
+/// latent one has none.
 fn check_witnesses(old: &Compilation, new: &Compilation, r: &Report) {
     for f in r.new_access.iter().chain(&r.removed_access) {
+        assert_eq!(f.latent, f.witness.is_none(), "{f:#?}");
         if f.witness.is_none() {
             continue;
         }
@@ -257,6 +271,19 @@ fn each_kind_of_grant_is_reported_and_nothing_else() {
             "allow-origins \"https://app.example.com\" partners tenants\n}\norigins tenants provided\ncors unused {\n    allow-origins \"https://x.example\"",
             &[(Kind::Provided, "cors tenants"), (Kind::CorsOrigin, "https://x.example")],
         ),
+        (
+            "    missing-headers reject\n",
+            "    missing-headers reject\n    trusted-origins sso\n}\norigins sso provided\ncsrf unused {",
+            &[(Kind::Provided, "csrf sso")],
+        ),
+        (
+            "websocket live {\n    allow-origins \"https://app.example.com\"",
+            "websocket live {\n    allow-origins \"https://app.example.com\" chat\n}\norigins chat provided\nwebsocket unused {\n    allow-origins \"https://app.example.com\"",
+            &[
+                (Kind::Provided, "websocket chat"),
+                (Kind::WebsocketOrigin, "https://app.example.com"),
+            ],
+        ),
     ];
     for (from, to, want) in cases {
         let new = edit(from, to);
@@ -309,6 +336,35 @@ fn containment_is_exact() {
     ] {
         let r = report(BASE, &edit(from, to));
         assert_eq!(r.new_access, [], "{to}");
+    }
+}
+
+/// A CSP source already covered by one of OLD's (CSP Level 3 URL matching: paths, ports,
+/// scheme upgrades, host wildcards) is no new access; the wider one is.
+#[test]
+fn csp_sources_are_compared_by_csp3_url_matching() {
+    let with = |sources: &str| {
+        edit(
+            "    default-src 'self'\n",
+            &format!("    default-src 'self'\n    img-src 'self' {sources}\n"),
+        )
+    };
+    for (old, new) in [
+        ("https://cdn.example", "https://cdn.example/js/app.js"),
+        ("https://cdn.example/js/", "https://cdn.example/js/app.js"),
+        ("https://cdn.example:*", "https://cdn.example:8443"),
+        ("http://cdn.example", "https://cdn.example"),
+        ("https://*.example", "https://cdn.example"),
+        ("https:", "https://cdn.example"),
+    ] {
+        let r = report(&with(old), &with(&format!("{old} {new}")));
+        assert_eq!(r.new_access, [], "{old} then {new}");
+        let r = report(&with(new), &with(&format!("{new} {old}")));
+        assert_eq!(
+            kinds(&r.new_access),
+            [(Kind::Csp, format!("img-src {old}"))],
+            "{new} then {old}"
+        );
     }
 }
 
@@ -416,11 +472,161 @@ fn hosts_are_compared_per_host_pattern() {
         got,
         [
             (Kind::Host, None),
+            // Top-level requests for /api/* were decided under the host block's cors policy
+            // too (which refused every origin there): the application's headers now pass.
+            (Kind::CorsUnguarded, None),
             (Kind::CorsOrigin, Some("api.example.com".to_string())),
         ],
         "{:#?}",
         r.new_access
     );
+}
+
+/// A request is decided under every host block's route for its path (spec/language.md,
+/// section 6a): a guard one block's route loses is lost on every host, and a grant another
+/// block's route refuses is no grant.
+#[test]
+fn host_blocks_are_compared_as_the_runtime_decides_them() {
+    let base = "cors c1 {\n    allow-origins \"https://a.example\"\n}\ncors c2 {\n    allow-origins \"https://a.example\"\n}\ncsrf f {\n}\nhost \"one.example.com\" {\n    route \"/api/*\" { cors c1; csrf f }\n}\nhost \"two.example.com\" {\n    route \"/api/*\" { cors c2 }\n}\n";
+    // Removing the csrf guard from block one unguards /api/* on every host.
+    let r = report(base, &base.replace("cors c1; csrf f", "cors c1"));
+    let mut got: Vec<(Kind, Option<String>)> = r
+        .new_access
+        .iter()
+        .map(|f| (f.kind, f.host.clone()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (Kind::CsrfRemoved, None),
+            (Kind::CsrfRemoved, Some("one.example.com".to_string())),
+            (Kind::CsrfRemoved, Some("two.example.com".to_string())),
+        ],
+        "{:#?}",
+        r.new_access
+    );
+    let w = r.new_access[2].witness.as_ref().unwrap();
+    assert!(w
+        .headers
+        .contains(&("Host".to_string(), "two.example.com".to_string())));
+    // An origin one block's cors policy adds is refused on every host while the other block's
+    // does not allow it (hosts-disagree): nothing is granted.
+    let wider = base.replace(
+        "cors c1 {\n    allow-origins \"https://a.example\"",
+        "cors c1 {\n    allow-origins \"https://a.example\" \"https://b.example\"",
+    );
+    let r = report(base, &wider);
+    assert_eq!(r.new_access, [], "{wider}");
+    // Once both allow it, it is granted on both hosts (not at the top level, which has no
+    // cors policy for /api/* of its own).
+    let both = wider.replace(
+        "cors c2 {\n    allow-origins \"https://a.example\"",
+        "cors c2 {\n    allow-origins \"https://a.example\" \"https://b.example\"",
+    );
+    let r = report(base, &both);
+    let mut got: Vec<(Kind, String, Option<String>)> = r
+        .new_access
+        .iter()
+        .map(|f| (f.kind, f.subject.clone(), f.host.clone()))
+        .collect();
+    got.sort();
+    let b = "https://b.example".to_string();
+    assert_eq!(
+        got,
+        [
+            (
+                Kind::CorsOrigin,
+                b.clone(),
+                Some("one.example.com".to_string())
+            ),
+            (
+                Kind::CorsOrigin,
+                b.clone(),
+                Some("two.example.com".to_string())
+            ),
+        ],
+        "{:#?}",
+        r.new_access
+    );
+    // Dispatched by the application, block one's guard is its own again: one host loses it.
+    let dispatched = format!("{base}hosts dispatched-by-application\n");
+    let r = report(
+        &dispatched,
+        &dispatched.replace("cors c1; csrf f", "cors c1"),
+    );
+    let got: Vec<(Kind, Option<String>)> = r
+        .new_access
+        .iter()
+        .map(|f| (f.kind, f.host.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [(Kind::CsrfRemoved, Some("one.example.com".to_string()))],
+        "{:#?}",
+        r.new_access
+    );
+}
+
+/// Under `paths { non-normal two-readings }` a path with two readings is decided under both
+/// readings' routes, no looser than either (spec/language.md, "Path forms"), so a grant it
+/// reaches is a grant of one reading's route, which a structurally normal witness shows.
+#[test]
+fn a_grant_through_a_second_reading_is_reported_at_that_readings_route() {
+    let old = "cors c {\n    allow-origins \"https://a.example\"\n}\ncors d {\n    allow-origins \"https://a.example\" \"https://b.example\"\n}\nroute \"/a/*\" { cors c }\npaths { non-normal two-readings }\n";
+    // A new route whose pattern covers the normalised reading of a path under /a/*.
+    let new = old.replace(
+        "route \"/a/*\" { cors c }",
+        "route \"/a/*\" { cors c }\nroute \"/b/*\" { cors d }",
+    );
+    let (o, n) = (compile(old), compile(&new));
+    let through = |c: &Compilation, origin: &str| {
+        let l = c.lower("default").unwrap();
+        let h = vec![("Origin".to_string(), origin.to_string())];
+        guestlist_compiler::explain::explain(&l, "GET", "/a/x/../../b/y", &h)
+            .unwrap()
+            .kind
+    };
+    // The runtime: https://a.example now reads /a/x/../../b/y (both readings allow it);
+    // https://b.example does not (the as-sent reading's /a/* refuses it).
+    assert_ne!(
+        through(&o, "https://a.example"),
+        guestlist::Kind::ActualAllowed
+    );
+    assert_eq!(
+        through(&n, "https://a.example"),
+        guestlist::Kind::ActualAllowed
+    );
+    assert_eq!(
+        through(&o, "https://b.example"),
+        through(&n, "https://b.example")
+    );
+    let r = report(old, &new);
+    let mut got: Vec<(Kind, String, Option<String>)> = r
+        .new_access
+        .iter()
+        .map(|f| (f.kind, f.subject.clone(), f.route.clone()))
+        .collect();
+    got.sort();
+    let b = Some("/b/*".to_string());
+    assert_eq!(
+        got,
+        [
+            (Kind::CorsOrigin, "https://a.example".to_string(), b.clone()),
+            (Kind::CorsOrigin, "https://b.example".to_string(), b.clone()),
+            (Kind::Route, "cors d".to_string(), b.clone()),
+        ],
+        "{:#?}",
+        r.new_access
+    );
+    // The same origin's finding, decided on the two-readings path, shows the change too.
+    let f = r
+        .new_access
+        .iter()
+        .find(|f| f.subject == "https://a.example")
+        .unwrap();
+    let w = f.witness.as_ref().unwrap();
+    assert!(w.path.starts_with("/b/"), "{w:?}");
 }
 
 #[test]
@@ -620,6 +826,170 @@ impl PolicyGen {
     }
 }
 
+/// Host patterns of the generated host blocks, and the routes a block may have.
+const HOSTS: [&str; 2] = ["one.example.com", "*.two.example.com"];
+const HOST_ROUTES: [&str; 3] = ["/api/*", "/api/x", "/pub"];
+
+/// A generated route: (present, cors policy, csrf).
+type RouteGen = (bool, Option<usize>, bool);
+
+/// A probe request: the host key it is sent to, method, path and headers.
+type Probe = (Option<String>, String, String, Vec<(String, String)>);
+
+/// A generated policy with host blocks, a token check, a supplied set and a path form.
+#[derive(Debug, Clone)]
+struct HostedGen {
+    base: PolicyGen,
+    /// Per host pattern: present, and per route of `HOST_ROUTES`: (present, cors, csrf).
+    hosts: Vec<(bool, Vec<RouteGen>)>,
+    dispatched: bool,
+    token: bool,
+    /// Cors policy 0 names the supplied set `sup`.
+    provided: bool,
+    two_readings: bool,
+}
+
+fn hosted_gen() -> impl Strategy<Value = HostedGen> {
+    let block = (
+        any::<bool>(),
+        proptest::collection::vec(
+            (any::<bool>(), prop::option::of(0usize..2), any::<bool>()),
+            HOST_ROUTES.len(),
+        ),
+    );
+    (
+        policy_gen(),
+        proptest::collection::vec(block, HOSTS.len()),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(base, hosts, dispatched, token, provided, two_readings)| HostedGen {
+                base,
+                hosts,
+                dispatched,
+                token,
+                provided,
+                two_readings,
+            },
+        )
+}
+
+impl HostedGen {
+    fn text(&self) -> String {
+        let mut s = self.base.text();
+        if self.token {
+            s = s.replacen(
+                "csrf f {\n",
+                "csrf f {\n    token bind-to cookie \"session\"\n",
+                1,
+            );
+        }
+        if self.provided {
+            s = s.replacen("cors c0 {\n", "cors c0 {\n    allow-origins sup\n", 1);
+            s.push_str("origins sup provided\n");
+        }
+        for (pattern, (present, routes)) in HOSTS.iter().zip(&self.hosts) {
+            if !present {
+                continue;
+            }
+            s.push_str(&format!("host \"{pattern}\" {{\n"));
+            for (route, (on, cors, csrf)) in HOST_ROUTES.iter().zip(routes) {
+                if !on {
+                    continue;
+                }
+                let mut lines = Vec::new();
+                if let Some(c) = cors {
+                    lines.push(format!("cors c{c}"));
+                }
+                if *csrf {
+                    lines.push("csrf f".to_string());
+                }
+                s.push_str(&format!(
+                    "    route \"{route}\" {{ {} }}\n",
+                    lines.join("; ")
+                ));
+            }
+            s.push_str("}\n");
+        }
+        if self.dispatched {
+            s.push_str("hosts dispatched-by-application\n");
+        }
+        if self.two_readings {
+            s.push_str("paths { non-normal two-readings }\n");
+        }
+        s
+    }
+}
+
+/// What `explain` answers to a probe (kind, reason, status, headers).
+fn probe_answer(c: &Compilation, method: &str, path: &str, headers: &[(String, String)]) -> String {
+    let l = c.lower("default").unwrap();
+    let e = guestlist_compiler::explain::explain(&l, method, path, headers).unwrap();
+    format!("{:?} {:?} {:?}", e.kind, e.status, e.headers)
+}
+
+/// Requests on each host (none, an instance of each pattern) and route path: a read and a
+/// preflight from an origin, a cross-site and a same-origin POST, a WebSocket handshake.
+fn probes() -> Vec<Probe> {
+    let mut out = Vec::new();
+    let hosts = [None, Some("one.example.com"), Some("x.two.example.com")];
+    let paths = [
+        "/api/zz-probe",
+        "/api/x",
+        "/api/admin/zz-probe",
+        "/pub",
+        "/zz-probe",
+    ];
+    for host in hosts {
+        for path in paths {
+            let with = |h: &[(&str, &str)]| -> Vec<(String, String)> {
+                host.map(|a| ("Host".to_string(), a.to_string()))
+                    .into_iter()
+                    .chain(h.iter().map(|(n, v)| (n.to_string(), v.to_string())))
+                    .collect()
+            };
+            let key = host.map(str::to_string);
+            for o in [
+                "https://a.example",
+                "https://zz.c.example",
+                "https://d.example:444",
+            ] {
+                out.push((
+                    key.clone(),
+                    "GET".into(),
+                    path.into(),
+                    with(&[("Origin", o)]),
+                ));
+                out.push((
+                    key.clone(),
+                    "OPTIONS".into(),
+                    path.into(),
+                    with(&[("Origin", o), ("Access-Control-Request-Method", "PUT")]),
+                ));
+            }
+            out.push((
+                key.clone(),
+                "POST".into(),
+                path.into(),
+                with(&[
+                    ("Origin", "https://zz.invalid"),
+                    ("Sec-Fetch-Site", "cross-site"),
+                ]),
+            ));
+            out.push((
+                key.clone(),
+                "POST".into(),
+                path.into(),
+                with(&[("Sec-Fetch-Site", "same-origin")]),
+            ));
+        }
+    }
+    out
+}
+
 fn try_compile(text: &str) -> Option<Compilation> {
     let c = Compilation::from_str("p.policy", text);
     (!c.has_errors()).then_some(c)
@@ -739,6 +1109,90 @@ proptest! {
         };
         let r = diff(&old, &new, None).unwrap();
         check_witnesses(&old, &new, &r);
+    }
+}
+
+/// Paths with two readings whose as-sent reading is under one route pattern of `ROUTES` and
+/// whose normalised reading is under another.
+const TWO_READINGS: [&str; 6] = [
+    "/api/zz/../../pub",
+    "/pub/../api/x",
+    "/api/admin/zz/../../x",
+    "/api/x/../admin/zz",
+    "/zz/../api/admin/zz",
+    "/api/zz/%2e%2e/x",
+];
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// Two generated policies that both decide paths with two readings: an origin NEW lets
+    /// read such a path and OLD does not is reported (cors-origin, route or cors-unguarded)
+    /// on the route one of its readings selects in NEW, with a structurally normal witness.
+    #[test]
+    fn a_grant_through_two_readings_is_reported_on_a_readings_route(p in policy_gen(), q in policy_gen()) {
+        let two = "paths { non-normal two-readings }\n";
+        let (Some(old), Some(new)) = (
+            try_compile(&format!("{}{two}", p.text())),
+            try_compile(&format!("{}{two}", q.text())),
+        ) else {
+            return Ok(())
+        };
+        let r = diff(&old, &new, None).unwrap();
+        check_witnesses(&old, &new, &r);
+        let (lo, ln) = (old.lower("default").unwrap(), new.lower("default").unwrap());
+        for path in TWO_READINGS {
+            for origin in ["https://a.example", "https://zz.c.example", "https://d.example:444", "https://e.example:8443"] {
+                let h = vec![("Origin".to_string(), origin.to_string())];
+                let eo = guestlist_compiler::explain::explain(&lo, "GET", path, &h).unwrap();
+                let en = guestlist_compiler::explain::explain(&ln, "GET", path, &h).unwrap();
+                if en.kind != guestlist::Kind::ActualAllowed || eo.kind == guestlist::Kind::ActualAllowed {
+                    continue;
+                }
+                let routes: Vec<String> = en.readings.iter().filter_map(|x| x.route.clone()).collect();
+                prop_assert!(
+                    r.new_access.iter().any(|f| {
+                        matches!(f.kind, Kind::CorsOrigin | Kind::Route | Kind::CorsUnguarded)
+                            && f.route.as_ref().is_some_and(|x| routes.contains(x))
+                            && f.witness.as_ref().is_some_and(|w| !w.path.contains(".."))
+                    }),
+                    "{origin} reads {path} in NEW only, unreported\nOLD:\n{}\nNEW:\n{}\n{:#?}",
+                    p.text(), q.text(), r.new_access
+                );
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(48))]
+
+    /// Generated policies with host blocks (their routes decide every host's requests for
+    /// their paths), token checks, a supplied set and path forms: against itself no change;
+    /// between two, every finding that is not latent has a witness that `explain` decides
+    /// differently on OLD and NEW, and a probe request `explain` decides differently is
+    /// covered by a finding on its host (or a policy-wide one).
+    #[test]
+    fn host_blocks_are_diffed_as_the_runtime_decides(p in hosted_gen(), q in hosted_gen()) {
+        let (Some(old), Some(new)) = (try_compile(&p.text()), try_compile(&q.text())) else {
+            return Ok(())
+        };
+        let same = diff(&old, &old, None).unwrap();
+        prop_assert_eq!(same.new_access, vec![]);
+        let r = diff(&old, &new, None).unwrap();
+        check_witnesses(&old, &new, &r);
+        let all: Vec<&Finding> = r.new_access.iter().chain(&r.removed_access).collect();
+        for (host, method, path, headers) in probes() {
+            if probe_answer(&old, &method, &path, &headers) == probe_answer(&new, &method, &path, &headers) {
+                continue;
+            }
+            let key = host.as_deref().map(|h| if h.ends_with("two.example.com") { "*.two.example.com" } else { h });
+            prop_assert!(
+                all.iter().any(|f| f.host.is_none() || f.host.as_deref() == key),
+                "{method} {path} {headers:?} differs and no finding covers it\nOLD:\n{}\nNEW:\n{}\n{:#?}",
+                p.text(), q.text(), r
+            );
+        }
     }
 }
 
@@ -996,6 +1450,117 @@ fn sarif_of_check_and_diff_is_valid_sarif_2_1_0_for_code_scanning() {
     assert_eq!(again, diff_sarif);
     validate_schema(&dir, &["diff.sarif", "check.sarif"]);
     multitool(&dir, &["diff.sarif", "check.sarif"]);
+}
+
+/// A heading's anchor as GitHub makes it (github-slugger): lowercase, every character but
+/// letters, digits, `-`, `_` and spaces dropped, spaces made `-`; a repeated one gets `-N`.
+fn slugs(markdown: &str) -> Vec<(String, String)> {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for line in markdown.lines() {
+        let Some(text) = line.trim_start_matches('#').strip_prefix(' ') else {
+            continue;
+        };
+        if !line.starts_with('#') {
+            continue;
+        }
+        let slug: String = text
+            .to_lowercase()
+            .chars()
+            .filter_map(|c| match c {
+                ' ' => Some('-'),
+                c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                _ => None,
+            })
+            .collect();
+        let n = seen.entry(slug.clone()).or_insert(0);
+        let slug = if *n == 0 { slug } else { format!("{slug}-{n}") };
+        *n += 1;
+        out.push((line.to_string(), slug));
+    }
+    out
+}
+
+/// Every SARIF link is the workspace's `repository` URL and a spec file, with the anchor of
+/// the heading that documents the rule; the anchors of diagnostics.md's headings are
+/// generated from the file (`BLESS=1` rewrites them).
+#[test]
+fn sarif_links_come_from_the_repository_and_name_spec_headings() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let spec = |f: &str| std::fs::read_to_string(root.join("spec").join(f)).unwrap();
+    // The generated anchors of the diagnostic codes.
+    let mut table = String::from("# DO NOT EDIT, generated by `BLESS=1 cargo test -p guestlist-compiler --all-features --test diff sarif_links`: the GitHub anchor of each code's heading in spec/diagnostics.md\n");
+    for (line, slug) in slugs(&spec("diagnostics.md")) {
+        if let Some(code) = line
+            .strip_prefix("### ")
+            .and_then(|l| l.split_once(':'))
+            .map(|(c, _)| c)
+        {
+            table.push_str(&format!("{code} {slug}\n"));
+        }
+    }
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli/sarif_anchors.txt");
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::write(&file, &table).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        table,
+        "stale: BLESS=1 to update"
+    );
+    // The logs of check and diff.
+    let dir = support::tempdir("diff-sarif-links");
+    write(&dir, "old.policy", BASE);
+    write(
+        &dir,
+        "new.policy",
+        &edit("allow-methods PUT", "allow-methods PUT DELETE"),
+    );
+    write(&dir, "warn.policy", "cors api {\n    allow-origins \"https://a.example\" \"https://a.example\"\n}\nroute \"/x\" { cors api }\n");
+    let repo = env!("CARGO_PKG_REPOSITORY");
+    let (_, diff_sarif, _) = run_in(
+        &dir,
+        &["diff", "old.policy", "new.policy", "--format", "sarif"],
+    );
+    let (_, check_sarif, _) = run_in(&dir, &["check", "warn.policy", "--format", "sarif"]);
+    let mut checked = 0;
+    for (doc, text) in [("diff.md", diff_sarif), ("diagnostics.md", check_sarif)] {
+        let anchors: Vec<String> = slugs(&spec(doc)).into_iter().map(|(_, s)| s).collect();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let driver = &v["runs"][0]["tool"]["driver"];
+        assert_eq!(driver["informationUri"], repo);
+        for rule in driver["rules"].as_array().unwrap() {
+            let uri = rule["helpUri"].as_str().unwrap();
+            let prefix = format!("{repo}/blob/main/spec/{doc}#");
+            let anchor = uri.strip_prefix(&prefix).unwrap_or_else(|| panic!("{uri}"));
+            assert!(
+                anchors.iter().any(|a| a == anchor),
+                "{uri}: no such heading in spec/{doc}"
+            );
+            let id = rule["id"].as_str().unwrap();
+            if doc == "diagnostics.md" {
+                assert!(anchor.starts_with(&id.to_lowercase()), "{id}: {uri}");
+            }
+            let markdown = rule["help"]["markdown"].as_str().unwrap();
+            assert!(markdown.contains(&format!("({uri})")), "{markdown}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 150, "{checked}");
+    // The CI example builds guestlist from the same repository.
+    let ci = std::fs::read_to_string(root.join("examples/ci/guestlist.yml")).unwrap();
+    assert!(
+        ci.contains(&format!("GUESTLIST_GIT: {repo}\n")),
+        "examples/ci/guestlist.yml"
+    );
+    // No link is written by hand anywhere else.
+    for f in ["sarif.rs", "diff.rs"] {
+        let text = std::fs::read_to_string(root.join("compiler/src/cli").join(f)).unwrap();
+        assert!(
+            !text.contains("example.invalid") && !text.contains("github.com"),
+            "{f}"
+        );
+    }
 }
 
 /// The schema shipped with the Multitool, checked by ajv (both from compiler/tests/sarif's

@@ -232,6 +232,7 @@ fn witness_json(f: &Finding) -> serde_json::Value {
             "method": w.method,
             "path": w.path,
             "headers": w.headers.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
+            "supplied": w.supplied.iter().map(|(set, o)| json!([set, o])).collect::<Vec<_>>(),
         })
     })
 }
@@ -275,6 +276,9 @@ fn witness_text(f: &Finding) -> String {
         let mut s = format!("{} {}", w.method, w.path);
         for (n, v) in &w.headers {
             s.push_str(&format!(" {n}: {v}"));
+        }
+        for (set, o) in &w.supplied {
+            s.push_str(&format!(" (`{set}` supplies {o})"));
         }
         s
     })
@@ -436,6 +440,7 @@ fn diff_rules() -> Vec<sarif::RuleInfo> {
             ),
             level: "error",
             doc: "diff.md",
+            anchor: "kinds",
             security: true,
         })
         .collect()
@@ -480,6 +485,7 @@ pub(crate) fn check_sarif(c: &Compilation, out: &mut dyn Write) -> std::io::Resu
             full: format!("{}: {}.", i.code, i.title),
             level: level(i.severity),
             doc: "diagnostics.md",
+            anchor: sarif::diagnostic_anchor(i.code),
             security: i.lowerable,
         })
         .collect();

@@ -132,8 +132,33 @@ struct Region {
 }
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
-/// The project's repository (Cargo.toml's `repository`).
+/// The project's repository (Cargo.toml's `repository`): every link in a SARIF log is built
+/// from it.
 const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
+
+/// `CODE ANCHOR` lines: the GitHub anchor of each code's heading in spec/diagnostics.md
+/// (generated from the file; `cargo test --test diff sarif_links` checks it and, with
+/// `BLESS=1`, rewrites it).
+const DIAGNOSTIC_ANCHORS: &str = include_str!("sarif_anchors.txt");
+
+/// The anchor of diagnostic `code`'s heading in spec/diagnostics.md (empty when unknown).
+pub(crate) fn diagnostic_anchor(code: &str) -> &'static str {
+    DIAGNOSTIC_ANCHORS
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(' '))
+        .find(|(c, _)| *c == code)
+        .map_or("", |(_, a)| a)
+}
+
+/// The link to section `anchor` of spec file `doc` in the repository.
+fn spec_link(doc: &str, anchor: &str) -> String {
+    if anchor.is_empty() {
+        format!("{REPOSITORY}/blob/main/spec/{doc}")
+    } else {
+        format!("{REPOSITORY}/blob/main/spec/{doc}#{anchor}")
+    }
+}
 
 /// One result before it becomes SARIF.
 pub(crate) struct Item {
@@ -165,6 +190,8 @@ pub(crate) struct RuleInfo {
     pub level: &'static str,
     /// The spec file documenting it (`diagnostics.md`, `diff.md`).
     pub doc: &'static str,
+    /// The GitHub anchor of the heading in `doc` that documents it.
+    pub anchor: &'static str,
     /// Whether it is about access (`security-severity` set).
     pub security: bool,
 }
@@ -252,11 +279,15 @@ pub(crate) fn log(command: &str, rules: &[RuleInfo], items: Vec<Item>) -> Log {
                             help: Help {
                                 text: format!("{} See spec/{} ({}).", r.full, r.doc, r.id),
                                 markdown: format!(
-                                    "**{}**: {}\n\nSee [`spec/{}`]({REPOSITORY}/blob/main/spec/{}) ({}).",
-                                    r.id, r.full, r.doc, r.doc, r.id
+                                    "**{}**: {}\n\nSee [`spec/{}`]({}) ({}).",
+                                    r.id,
+                                    r.full,
+                                    r.doc,
+                                    spec_link(r.doc, r.anchor),
+                                    r.id
                                 ),
                             },
-                            help_uri: format!("{REPOSITORY}/blob/main/spec/{}", r.doc),
+                            help_uri: spec_link(r.doc, r.anchor),
                             default_configuration: Configuration { level: r.level },
                             properties: RuleProperties {
                                 tags: if r.security {

@@ -53,14 +53,20 @@ const RESTRICTING: &[&str] = &[
 /// One enforced CSP: directive name -> (sources, the line).
 type Directives = BTreeMap<String, (Vec<String>, Span)>;
 
-/// A source expression as compared: keywords, schemes and hosts are case-insensitive; hashes
-/// and nonces keep their case.
+/// A source expression as compared: keywords, schemes and hosts are case-insensitive; hashes,
+/// nonces and a host source's path keep their case.
 fn normal(v: &str) -> String {
     let lower = v.to_ascii_lowercase();
     if lower.starts_with("'sha") || lower.starts_with("'nonce-") {
-        v.to_string()
-    } else {
-        lower
+        return v.to_string();
+    }
+    let after_scheme = v.find("://").map_or(0, |i| i + 3);
+    match v.get(after_scheme..).and_then(|rest| rest.find('/')) {
+        Some(i) if !v.starts_with('\'') => {
+            let (head, path) = v.split_at(after_scheme + i);
+            format!("{}{path}", head.to_ascii_lowercase())
+        }
+        _ => lower,
     }
 }
 
@@ -95,25 +101,222 @@ fn in_effect<'d>(d: &'d Directives, effective: &str) -> Option<(&'d str, &'d [St
         .map(|(k, (v, s))| (k.as_str(), v.as_slice(), *s))
 }
 
-/// Whether the source list `list` allows what `source` allows (exact, or a host source under
-/// `*` or under its scheme).
+/// Whether the source list `list` allows every URL `source` allows, one source of the list
+/// covering it (CSP Level 3, "Does url match expression in origin with redirect count"):
+/// the same source, `*` (network schemes), a scheme source, or a host source whose scheme,
+/// host, port and path parts match all of its URLs. Keywords are covered only by themselves.
 fn covers(list: &[String], source: &str) -> bool {
     if list.iter().any(|s| s == source) {
         return true;
     }
-    let keyword = source.starts_with('\'');
-    let scheme_only = source.ends_with(':') && !source.contains('/');
-    if keyword || scheme_only {
+    if source.starts_with('\'') {
         return false;
     }
-    let scheme = source.split_once("://").map(|(s, _)| s);
-    // `*` matches every host source of http(s) and ws(s) (and scheme-less ones).
-    if list.iter().any(|s| s == "*")
-        && scheme.is_none_or(|s| matches!(s, "http" | "https" | "ws" | "wss"))
-    {
+    let Some(new) = Source::parse(source) else {
+        return false;
+    };
+    list.iter().any(|old| {
+        if old == "*" {
+            // `*` matches URLs of the network schemes (and of the page's own, which is one).
+            return PAGE_SCHEMES
+                .iter()
+                .all(|page| new.schemes(page).iter().all(|s| NETWORK.contains(s)));
+        }
+        Source::parse(old).is_some_and(|old| old.contains(&new))
+    })
+}
+
+/// The schemes a page that sends the CSP may have: a source must be covered for each.
+const PAGE_SCHEMES: [&str; 2] = ["http", "https"];
+
+/// The network schemes `*` matches.
+const NETWORK: [&str; 4] = ["http", "https", "ws", "wss"];
+
+/// The URL schemes a scheme part matches (CSP Level 3 "scheme-part match": `http` also
+/// matches `https`, `ws` matches `wss`, `http` and `https`, `wss` matches `https`).
+fn scheme_matches(scheme: &str) -> Vec<&str> {
+    match scheme {
+        "http" => vec!["http", "https"],
+        "ws" => vec!["ws", "wss", "http", "https"],
+        "wss" => vec!["wss", "https"],
+        other => vec![other],
+    }
+}
+
+/// The default port of a scheme's URLs.
+fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" | "ws" => Some(80),
+        "https" | "wss" => Some(443),
+        "ftp" => Some(21),
+        _ => None,
+    }
+}
+
+/// A port part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Port {
+    /// None given: the URL's scheme's default port.
+    Default,
+    /// `*`: any port.
+    Any,
+    /// This port.
+    Is(u16),
+}
+
+/// A host part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Host {
+    /// `*`: any host.
+    Any,
+    /// `*.DOMAIN`: a host with one or more labels before `.DOMAIN`.
+    Under(String),
+    /// This host.
+    Is(String),
+}
+
+/// A scheme source (`https:`) or a host source (`[scheme://]host[:port][/path]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    /// `SCHEME:`.
+    Scheme(String),
+    /// A host source.
+    Host {
+        scheme: Option<String>,
+        host: Host,
+        port: Port,
+        /// Empty: any path; ending in `/`: that prefix; else that path.
+        path: String,
+    },
+}
+
+impl Source {
+    fn parse(v: &str) -> Option<Source> {
+        if let Some(scheme) = v.strip_suffix(':') {
+            if !scheme.is_empty() && !scheme.contains(['/', ':', '.']) {
+                return Some(Source::Scheme(scheme.to_string()));
+            }
+        }
+        let (scheme, rest) = match v.split_once("://") {
+            Some((s, r)) => (Some(s.to_string()), r),
+            None => (None, v),
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, "*")) => (h, Port::Any),
+            Some((h, p)) => (h, Port::Is(p.parse().ok()?)),
+            None => (authority, Port::Default),
+        };
+        let host = if host == "*" {
+            Host::Any
+        } else if let Some(d) = host.strip_prefix("*.") {
+            Host::Under(d.to_string())
+        } else if host.is_empty() || host.contains('*') {
+            return None;
+        } else {
+            Host::Is(host.to_string())
+        };
+        Some(Source::Host {
+            scheme,
+            host,
+            port,
+            path: path.to_string(),
+        })
+    }
+
+    /// The URL schemes the source matches on a page of scheme `page` (a host source without
+    /// a scheme takes the page's).
+    fn schemes(&self, page: &str) -> Vec<&str> {
+        match self {
+            Source::Scheme(s) => scheme_matches(s),
+            Source::Host {
+                scheme: Some(s), ..
+            } => scheme_matches(s),
+            Source::Host { scheme: None, .. } => match page {
+                "http" => vec!["http", "https"],
+                _ => vec!["https"],
+            },
+        }
+    }
+
+    /// Whether every URL `new` matches, this source matches too (on every page scheme).
+    fn contains(&self, new: &Source) -> bool {
+        PAGE_SCHEMES.iter().all(|page| {
+            let mine = self.schemes(page);
+            let theirs = new.schemes(page);
+            if !theirs.iter().all(|s| mine.contains(s)) {
+                return false;
+            }
+            match (self, new) {
+                (Source::Scheme(_), _) => true,
+                (Source::Host { .. }, Source::Scheme(_)) => false,
+                (
+                    Source::Host {
+                        host: h1,
+                        port: p1,
+                        path: path1,
+                        ..
+                    },
+                    Source::Host {
+                        host: h2,
+                        port: p2,
+                        path: path2,
+                        ..
+                    },
+                ) => {
+                    host_contains(h1, h2)
+                        && theirs.iter().all(|s| port_contains(*p1, *p2, s))
+                        && path_contains(path1, path2)
+                }
+            }
+        })
+    }
+}
+
+/// Whether host part `old` matches every host `new` matches.
+fn host_contains(old: &Host, new: &Host) -> bool {
+    match (old, new) {
+        (Host::Any, _) => true,
+        (_, Host::Any) => false,
+        (Host::Under(d), Host::Is(h)) => h.ends_with(&format!(".{d}")),
+        (Host::Under(d), Host::Under(e)) => e == d || e.ends_with(&format!(".{d}")),
+        (Host::Is(a), Host::Is(b)) => a == b,
+        (Host::Is(_), Host::Under(_)) => false,
+    }
+}
+
+/// Whether port part `old` matches every port `new` matches on URLs of `scheme` ("port-part
+/// match": no port matches the scheme's default port).
+fn port_contains(old: Port, new: Port, scheme: &str) -> bool {
+    let resolve = |p: Port| match p {
+        Port::Default => default_port(scheme),
+        Port::Is(n) => Some(n),
+        Port::Any => None,
+    };
+    match (old, new) {
+        (Port::Any, _) => true,
+        (_, Port::Any) => false,
+        (o, n) => resolve(n).is_some() && resolve(o) == resolve(n),
+    }
+}
+
+/// Whether path part `old` matches every path `new` matches: none matches every path, one
+/// ending in `/` the paths it starts, any other exactly itself.
+fn path_contains(old: &str, new: &str) -> bool {
+    if old.is_empty() {
         return true;
     }
-    scheme.is_some_and(|s| list.iter().any(|x| *x == format!("{s}:")))
+    if new.is_empty() {
+        return false;
+    }
+    if old.ends_with('/') {
+        new.starts_with(old)
+    } else {
+        old == new
+    }
 }
 
 /// Whether a CSP Level 3 browser ignores `source` in `list` of a script or style directive:
@@ -279,6 +482,79 @@ mod tests {
         assert!(!covers(&list(&["*"]), "'unsafe-inline'"));
         assert!(!covers(&list(&["https:"]), "http://a.example"));
         assert!(!covers(&list(&["'self'"]), "https://a.example"));
+    }
+
+    /// Each CSP Level 3 matching rule, both ways: the covered source adds nothing, the other
+    /// way round it does.
+    #[test]
+    fn containment_follows_csp3_url_matching() {
+        let pairs: &[(&str, &str)] = &[
+            // Paths: a source ending in `/` matches the paths below it, any other exactly.
+            ("https://cdn.example", "https://cdn.example/js/"),
+            ("https://cdn.example/js/", "https://cdn.example/js/app.js"),
+            ("https://cdn.example/js/", "https://cdn.example/js/lib/"),
+            // Ports: `*` any; none is the scheme's default.
+            ("https://cdn.example:*", "https://cdn.example"),
+            ("https://cdn.example:*", "https://cdn.example:8443"),
+            // Scheme upgrades: `http` matches https URLs, `ws` wss; scheme sources.
+            ("http://cdn.example", "https://cdn.example"),
+            ("ws://cdn.example", "wss://cdn.example"),
+            ("https:", "https://cdn.example:8443/x"),
+            ("ws:", "wss:"),
+            ("http:", "https:"),
+            ("http:", "cdn.example"),
+            ("*", "https:"),
+            // Host wildcards: one or more labels.
+            ("https://*.example", "https://cdn.example"),
+            ("https://*.example", "https://*.cdn.example"),
+            ("https://*", "https://cdn.example"),
+        ];
+        for (old, new) in pairs {
+            assert!(covers(&list(&[old]), new), "{old} should cover {new}");
+            assert!(!covers(&list(&[new]), old), "{new} should not cover {old}");
+        }
+        // Both ways: an explicit default port is no port.
+        assert!(covers(
+            &list(&["https://cdn.example:443"]),
+            "https://cdn.example"
+        ));
+        assert!(covers(
+            &list(&["https://cdn.example"]),
+            "https://cdn.example:443"
+        ));
+        assert!(covers(
+            &list(&["http://cdn.example"]),
+            "https://cdn.example:443"
+        ));
+        // Neither way.
+        let apart: &[(&str, &str)] = &[
+            ("https://cdn.example/js", "https://cdn.example/js/app.js"),
+            ("https://cdn.example", "https://cdn.example:8443"),
+            ("https://cdn.example:80", "http://cdn.example:443"),
+            ("https://*.example", "https://example"),
+            ("https://a.example", "https://b.example"),
+            ("wss:", "data:"),
+            ("*", "data:"),
+        ];
+        for (x, y) in apart {
+            assert!(!covers(&list(&[x]), y), "{x} covers {y}");
+            if *x != "*" {
+                assert!(!covers(&list(&[y]), x), "{y} covers {x}");
+            }
+        }
+        // A scheme-less source takes the page's scheme: `https://` does not cover it (an http
+        // page's), `http://` does.
+        assert!(!covers(&list(&["https://cdn.example"]), "cdn.example"));
+        assert!(covers(&list(&["http://cdn.example"]), "cdn.example"));
+        // Path case is kept.
+        assert_ne!(
+            super::normal("HTTPS://CDN.example/JS/"),
+            "https://cdn.example/js/"
+        );
+        assert_eq!(
+            super::normal("HTTPS://CDN.example/JS/"),
+            "https://cdn.example/JS/"
+        );
     }
 
     #[test]

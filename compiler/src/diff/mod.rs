@@ -10,7 +10,10 @@
 //! Comparison is exact, by regions: for each host the routes of either side select, the paths
 //! are cut into regions by every route pattern and `exempt` pattern of both sides (an exact
 //! pattern is its own region; a prefix `/x/*` stands for the paths below it that no longer
-//! pattern takes, one fresh path each), and each region's two routes are compared. Origin
+//! pattern takes, one fresh path each), and the routes deciding each region are compared: the
+//! host's, and every other host block's route the runtime decides the path under
+//! ([`guestlist::Policy::contributing_routes`]), a finding from such a merged region kept only
+//! when the two sides' tower layers answer its witness differently. Origin
 //! containment asks the runtime's own matchers (`Cors::match_origin`,
 //! `WebSocket::match_origin`) about each exact origin and about fresh instances of each
 //! pattern; route containment is [`guestlist::pattern_covers`]. A request whose decision
@@ -193,6 +196,9 @@ pub struct Witness {
     pub path: String,
     /// The request headers, in order.
     pub headers: Vec<(String, String)>,
+    /// The entries the sets supplied at run time hold when the request is decided (set name,
+    /// origin): for a grant through such a set, whose entries the policy does not hold.
+    pub supplied: Vec<(String, String)>,
 }
 
 /// One grant that one side has and the other has not.
@@ -315,11 +321,61 @@ pub fn diff(
 struct Side<'a> {
     c: &'a Compilation,
     l: &'a Lowered,
+    /// The tower layer over the side's tables, built when a witness is first decided.
+    layer: std::cell::OnceCell<guestlist::Layer>,
+}
+
+/// What a side's tower layer answers to a witness: status, whether the application was
+/// called, and the response headers without the reason header (a refusal for another reason
+/// grants no more).
+type Answered = Option<(u16, bool, Vec<(String, String)>)>;
+
+/// What `layer` answers to `w` (its supplied sets as they are).
+fn answered(layer: &guestlist::Layer, w: &Witness) -> Answered {
+    let a = crate::response::answer(layer, &w.method, &w.path, &w.headers).ok()?;
+    let headers = a
+        .headers
+        .into_iter()
+        .filter(|(n, _)| !n.eq_ignore_ascii_case(guestlist::REASON_HEADER))
+        .collect();
+    Some((a.status, a.reached_app, headers))
 }
 
 impl<'a> Side<'a> {
     fn new(c: &'a Compilation, l: &'a Lowered) -> Self {
-        Side { c, l }
+        Side {
+            c,
+            l,
+            layer: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The answer of the side's tower layer (the one `guestlist explain` sends a request
+    /// through) to `w`, with the supplied sets holding `w.supplied`.
+    fn answer(&self, w: &Witness) -> Answered {
+        let filled;
+        let layer = if w.supplied.is_empty() {
+            self.layer.get_or_init(|| {
+                guestlist::Layer::shared(std::sync::Arc::new(self.l.policy.clone()))
+            })
+        } else {
+            // Lowered afresh: a clone of the policy would share its supplied sets.
+            let policy = lower(&self.c.program, &self.l.profile).ok()?.policy;
+            for (set, origin) in &w.supplied {
+                let tenant = policy
+                    .provided_set(set)
+                    .is_some_and(guestlist::ProvidedSet::is_tenant_bound);
+                let entry = guestlist::SuppliedEntry {
+                    origin: origin.clone(),
+                    key: tenant.then(|| "gl-diff".to_string()),
+                };
+                // A side that has no such set, or refuses the entry, decides without it.
+                let _ = policy.replace_provided(set, [entry]);
+            }
+            filled = guestlist::Layer::shared(std::sync::Arc::new(policy));
+            &filled
+        };
+        answered(layer, w)
     }
 
     fn spec(&self) -> &'a PolicySpec {
@@ -347,21 +403,11 @@ impl<'a> Side<'a> {
         (name, 1, 1)
     }
 
-    /// The host block `authority` selects: an exact pattern, else the `*.` pattern with the
-    /// longest domain (spec/language.md section 6a); `None` for the top-level routes.
+    /// The host block `authority` selects (the runtime's own choice: an exact pattern, else the
+    /// `*.` pattern with the longest domain, spec/language.md section 6a); `None` for the
+    /// top-level routes.
     fn select_host(&self, authority: &str) -> Option<usize> {
-        let mut best: Option<(usize, (bool, usize))> = None;
-        for (i, h) in self.program().hosts.iter().enumerate() {
-            for p in &h.patterns {
-                if p.matches(authority) {
-                    let rank = (!p.wildcard, p.host.len());
-                    if best.is_none_or(|(_, r)| rank > r) {
-                        best = Some((i, rank));
-                    }
-                }
-            }
-        }
-        best.map(|(i, _)| i)
+        self.l.policy.host_block(authority)
     }
 
     /// The routes of one host block (`None`: the top-level routes), with their indexes.
@@ -481,13 +527,20 @@ fn pattern_instances(pattern: &str, fresh: &str) -> Vec<String> {
     }
 }
 
-/// The grants of one side's region.
+/// The grants of one side's region, under one of the routes that decide its requests.
 #[derive(Clone, Copy)]
 struct Region<'a> {
     path: &'a str,
     host: Option<&'a str>,
     authority: Option<&'a str>,
     route: Option<(usize, &'a RouteSpec)>,
+    /// `route` is the one the host selects (whose CSP and security headers the response
+    /// carries); otherwise another host block's route that decides too (spec/language.md,
+    /// section 6a).
+    selected: bool,
+    /// `route` is a top-level route deciding a host block's request: its csrf and websocket
+    /// checks apply, its CORS does not.
+    guard_only: bool,
 }
 
 /// Collects findings for one direction.
@@ -496,6 +549,12 @@ struct Out<'s> {
     fresh: String,
     items: Vec<Finding>,
     seen: HashSet<(Kind, Option<String>, Option<String>, String)>,
+    /// The sides (from, to) whose answers judge a witness.
+    sides: (&'s Side<'s>, &'s Side<'s>),
+    /// Findings are being made from one of several routes deciding a region (host blocks'
+    /// contributing routes): each is kept only when its witness is answered differently by
+    /// the two sides, so the grant is one the runtime's merged decision gives.
+    merged: bool,
 }
 
 /// A file, line and column.
@@ -519,9 +578,17 @@ impl Out<'_> {
             place.host.map(str::to_string),
             subject.clone(),
         );
-        if !self.seen.insert(key) {
+        if self.seen.contains(&key) {
             return;
         }
+        if self.merged && !place.latent {
+            if let Some(w) = &place.witness {
+                if self.sides.0.answer(w) == self.sides.1.answer(w) {
+                    return;
+                }
+            }
+        }
+        self.seen.insert(key);
         self.items.push(Finding {
             kind,
             profile: self.profile.to_string(),
@@ -554,16 +621,33 @@ fn request(region: &Region<'_>, method: &str, headers: &[(&str, &str)]) -> Witne
         method: method.to_string(),
         path: region.path.to_string(),
         headers: h,
+        supplied: Vec::new(),
     }
 }
 
+/// The first set supplied at run time that cors policy `c` names.
+fn provided_name(s: &PolicySpec, c: &CorsSpec) -> Option<String> {
+    c.provided
+        .first()
+        .and_then(|i| s.provided.get(*i))
+        .map(|p| p.name.clone())
+}
+
+/// `w` decided with the supplied set `set` holding the witness's origin.
+fn with_supplied(mut w: Witness, set: &str, origin: &str) -> Witness {
+    w.supplied.push((set.to_string(), origin.to_string()));
+    w
+}
+
 /// The grants `b` has and `a` has not, for one profile.
-fn gained(a: &Side<'_>, b: &Side<'_>, profile: &str) -> Vec<Finding> {
+fn gained<'s>(a: &'s Side<'s>, b: &'s Side<'s>, profile: &'s str) -> Vec<Finding> {
     let mut out = Out {
         profile,
         fresh: fresh_label(a.spec(), b.spec()),
         items: Vec::new(),
         seen: HashSet::new(),
+        sides: (a, b),
+        merged: false,
     };
     policy_wide(a, b, &mut out);
     // Every host key: the top level, then each host pattern of either side.
@@ -605,6 +689,7 @@ fn policy_wide(a: &Side<'_>, b: &Side<'_>, out: &mut Out<'_>) {
             method: "GET".into(),
             path,
             headers: Vec::new(),
+            supplied: Vec::new(),
         });
         out.push(
             Kind::PathForm,
@@ -626,6 +711,7 @@ fn policy_wide(a: &Side<'_>, b: &Side<'_>, out: &mut Out<'_>) {
             .program()
             .hosts_dispatched
             .map_or_else(|| b.top(), |s| b.at(s));
+        let witness = dispatch_witness(a, b, &out.fresh);
         out.push(
             Kind::Host,
             "dispatched-by-application".into(),
@@ -634,15 +720,73 @@ fn policy_wide(a: &Side<'_>, b: &Side<'_>, out: &mut Out<'_>) {
                 route: None,
                 host: None,
                 at,
-                witness: None,
-                latent: false,
+                latent: witness.is_none(),
+                witness,
                 legacy: false,
             },
         );
     }
 }
 
-/// Compares the routes the pair of host blocks hold, region by region.
+/// A request that `b`, which states `hosts dispatched-by-application`, decides otherwise than
+/// it would without that line, and otherwise than `a`: on each host (the top level, an
+/// instance of each host pattern) and region, a cross-site POST, a WebSocket handshake and a
+/// read from the first origins of each of `b`'s cors policies. `None` when none of these
+/// shows it: the grant is reported as latent.
+fn dispatch_witness(a: &Side<'_>, b: &Side<'_>, fresh: &str) -> Option<Witness> {
+    let mut spec = b.spec().clone();
+    spec.hosts_dispatched = false;
+    let undispatched = guestlist::Layer::shared(std::sync::Arc::new(
+        guestlist::Policy::from_spec(spec).ok()?,
+    ));
+    let probe = format!("https://{fresh}.invalid");
+    let mut origins: BTreeSet<String> = BTreeSet::from([probe.clone()]);
+    // A few origins of each cors policy (an origin one block allows and another refuses
+    // shows the change); every one would make this quadratic in a large policy.
+    for c in &b.spec().cors {
+        origins.extend(c.origins.iter().take(4).cloned());
+        for p in c.patterns.iter().take(4) {
+            origins.extend(pattern_instances(p, fresh));
+        }
+    }
+    let mut patterns: BTreeSet<&str> = BTreeSet::new();
+    for r in b.spec().routes.iter().chain(&a.spec().routes) {
+        patterns.insert(&r.pattern);
+    }
+    let mut authorities: Vec<Option<String>> = vec![None];
+    for h in &b.spec().hosts {
+        authorities.extend(h.patterns.iter().map(|p| Some(host_instance(p, fresh))));
+    }
+    for authority in &authorities {
+        for path in region_paths(&patterns, fresh) {
+            let g = Region {
+                path: &path,
+                host: None,
+                authority: authority.as_deref(),
+                route: None,
+                selected: true,
+                guard_only: false,
+            };
+            let mut tries = vec![cross_site(&g, "POST", &probe), handshake(&g, Some(&probe))];
+            tries.extend(origins.iter().map(|o| request(&g, "GET", &[("Origin", o)])));
+            for w in tries {
+                let now = b.answer(&w);
+                if now != answered(&undispatched, &w) && now != a.answer(&w) {
+                    return Some(w);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Compares the routes the pair of host blocks hold, region by region. A region's requests
+/// are decided under its host's route and, unless the side states `hosts
+/// dispatched-by-application`, under every host block's route for the path
+/// ([`guestlist::Policy::contributing_routes`], the runtime's own list): each route of one
+/// side is compared with each of the other's, and a finding from a region with more than one
+/// deciding route is kept only when its witness shows the change (the runtime folds the
+/// routes: every guard must pass, CORS only where every block allows it).
 fn compare_routes(
     a: &Side<'_>,
     b: &Side<'_>,
@@ -653,11 +797,12 @@ fn compare_routes(
 ) {
     let ra = a.routes_of(pair.0);
     let rb = b.routes_of(pair.1);
+    // Every route pattern of both sides cuts regions: another block's route decides too.
     let mut patterns: BTreeSet<&str> = BTreeSet::new();
-    for (_, r) in ra.iter().chain(&rb) {
-        patterns.insert(&r.pattern);
-    }
     for s in [a, b] {
+        for r in &s.spec().routes {
+            patterns.insert(&r.pattern);
+        }
         for c in &s.spec().csrf {
             for (_, p) in &c.exempt {
                 patterns.insert(p);
@@ -665,26 +810,69 @@ fn compare_routes(
         }
     }
     let paths = region_paths(&patterns, &out.fresh);
-    let mut compared: HashSet<(Option<usize>, Option<usize>)> = HashSet::new();
+    // A pair of routes is compared once per (deciding routes of each side, positions).
+    type Key = (Vec<Option<usize>>, Vec<Option<usize>>, usize, usize);
+    let mut compared: HashSet<Key> = HashSet::new();
+    let ids = |d: &[(Option<(usize, &RouteSpec)>, bool)]| -> Vec<Option<usize>> {
+        d.iter().map(|(r, _)| r.map(|r| r.0)).collect()
+    };
     for path in &paths {
-        let ga = Region {
-            path,
-            host,
-            authority,
-            route: route_for(&ra, path),
-        };
-        let gb = Region {
-            route: route_for(&rb, path),
-            ..ga
-        };
-        if gb.route.is_none() && ga.route.is_none() {
+        let da = deciding(a, &ra, path);
+        let db = deciding(b, &rb, path);
+        if da.iter().chain(&db).all(|(r, _)| r.is_none()) {
             continue;
         }
-        exemptions(a, b, &ga, &gb, out);
-        if compared.insert((ga.route.map(|r| r.0), gb.route.map(|r| r.0))) {
-            compare_region(a, b, &ga, &gb, out);
+        out.merged = da.len() > 1 || db.len() > 1;
+        for (i, &(ra_, ga_only)) in da.iter().enumerate() {
+            for (j, &(rb_, gb_only)) in db.iter().enumerate() {
+                if ra_.is_none() && rb_.is_none() {
+                    continue;
+                }
+                let ga = Region {
+                    path,
+                    host,
+                    authority,
+                    route: ra_,
+                    selected: i == 0,
+                    guard_only: ga_only,
+                };
+                let gb = Region {
+                    route: rb_,
+                    selected: j == 0,
+                    guard_only: gb_only,
+                    ..ga
+                };
+                exemptions(a, b, &ga, &gb, out);
+                if compared.insert((ids(&da), ids(&db), i, j)) {
+                    compare_region(a, b, &ga, &gb, out);
+                }
+            }
         }
     }
+    out.merged = false;
+}
+
+/// The routes that decide a request for `path` (a structurally normal path) on a side: the
+/// one `routes` (the selected block's) has for it, then every other host block's route the
+/// runtime adds (with whether it is a top-level route contributing its guards only).
+fn deciding<'s>(
+    s: &Side<'s>,
+    routes: &[(usize, &'s RouteSpec)],
+    path: &str,
+) -> Vec<(Option<(usize, &'s RouteSpec)>, bool)> {
+    let selected = route_for(routes, path);
+    let tuple = |r: &RouteSpec| (r.cors, r.csrf, r.websocket);
+    let mut out = vec![(selected, false)];
+    for &i in s.l.policy.contributing_routes(path) {
+        let Some(r) = s.spec().routes.get(i as usize) else {
+            continue;
+        };
+        if selected.is_some_and(|(_, x)| tuple(x) == tuple(r)) {
+            continue;
+        }
+        out.push((Some((i as usize, r)), r.host.is_none()));
+    }
+    out
 }
 
 /// The route pattern a finding about the region names: NEW's route, else OLD's.
@@ -700,11 +888,16 @@ fn route_at(b: &Side<'_>, gb: &Region<'_>) -> At {
 }
 
 fn compare_region(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut Out<'_>) {
-    cors(a, b, ga, gb, out);
+    if !ga.guard_only && !gb.guard_only {
+        cors(a, b, ga, gb, out);
+    }
     websocket(a, b, ga, gb, out);
     csrf(a, b, ga, gb, out);
-    csp::compare(a, b, ga, gb, out);
-    headers::compare(a, b, ga, gb, out);
+    // The response carries the selected route's CSP and security headers only.
+    if ga.selected && gb.selected {
+        csp::compare(a, b, ga, gb, out);
+        headers::compare(a, b, ga, gb, out);
+    }
 }
 
 /// The cors policy index of a region's route.
@@ -756,8 +949,9 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                 Kind::CorsUnguarded,
                 "cors".into(),
                 format!(
-                    "{} no longer has a cors policy: the application's own Access-Control-* headers reach browsers",
-                    route.unwrap_or("the path")
+                    "{} is no longer decided by a cors policy (was {}'s): the application's own Access-Control-* headers reach browsers",
+                    gb.route.map_or(gb.path, |(_, r)| r.pattern.as_str()),
+                    ga.route.map_or("?", |(_, r)| r.pattern.as_str()),
                 ),
                 Place {
                     route,
@@ -803,7 +997,15 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                         route,
                         host: gb.host,
                         at: route_at(b, gb),
-                        witness: first.map(|o| request(gb, "GET", &[("Origin", &o)])),
+                        witness: match (first, provided_name(b.spec(), cb)) {
+                            (Some(o), _) => Some(request(gb, "GET", &[("Origin", &o)])),
+                            (None, Some(set)) => Some(with_supplied(
+                                request(gb, "GET", &[("Origin", &probe)]),
+                                &set,
+                                &probe,
+                            )),
+                            (None, None) => None,
+                        },
                         latent: false,
                         legacy: false,
                     },
@@ -904,7 +1106,11 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                             route,
                             host: gb.host,
                             at: head_at.clone(),
-                            witness: None,
+                            witness: Some(with_supplied(
+                                request(gb, "GET", &[("Origin", &probe)]),
+                                &set,
+                                &probe,
+                            )),
                             latent: false,
                             legacy: false,
                         },
@@ -1234,7 +1440,7 @@ fn websocket(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: 
                     route,
                     host: gb.host,
                     at: at.clone(),
-                    witness: None,
+                    witness: Some(with_supplied(handshake(gb, Some(&probe)), &set, &probe)),
                     latent: false,
                     legacy: false,
                 },
@@ -1358,7 +1564,7 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
             Kind::CsrfSetting,
             "token".into(),
             format!("{route_text} no longer checks CSRF tokens"),
-            place(None),
+            place(Some(same_origin(gb, method, &out.fresh))),
         );
     }
     let names = |s: &PolicySpec, c: &CsrfSpec| -> Vec<String> {
@@ -1374,10 +1580,27 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                 Kind::Provided,
                 format!("csrf {set}"),
                 format!("the CSRF check of {route_text} now trusts the origins of `{set}`, supplied at run time (unbounded)"),
-                place(None),
+                place(Some(with_supplied(cross_site(gb, method, &probe), &set, &probe))),
             );
         }
     }
+}
+
+/// A same-origin request without a CSRF token (under a fresh host at the top level).
+fn same_origin(g: &Region<'_>, method: &str, fresh: &str) -> Witness {
+    let host = g
+        .authority
+        .map_or_else(|| format!("{fresh}.example"), str::to_string);
+    let origin = format!("https://{host}");
+    let mut w = request(
+        g,
+        method,
+        &[("Origin", &origin), ("Sec-Fetch-Site", "same-origin")],
+    );
+    if g.authority.is_none() {
+        w.headers.insert(0, ("Host".into(), host));
+    }
+    w
 }
 
 /// An unsafe method neither policy exempts on `path` (a fresh one when they exempt the
