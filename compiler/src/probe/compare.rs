@@ -68,7 +68,10 @@ pub struct Mismatch {
 
 /// The comma-separated items of a header value, trimmed, empty ones left out.
 fn items(v: &str) -> Vec<&str> {
-    v.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// Whether a list holds `item` (case-insensitive: method lists compare exactly).
@@ -159,12 +162,18 @@ pub fn compare(lowered: &Lowered, index: usize, probe: &Probe, got: &Got) -> Vec
         if s >= 400 && got.status < 400 {
             push(
                 Severity::Looser,
-                format!("answered {} where the policy refuses with {s} ({kind})", got.status),
+                format!(
+                    "answered {} where the policy refuses with {s} ({kind})",
+                    got.status
+                ),
             );
         } else if s < 400 && got.status >= 400 {
             push(
                 Severity::Stricter,
-                format!("answered {} where the policy answers {s} ({kind})", got.status),
+                format!(
+                    "answered {} where the policy answers {s} ({kind})",
+                    got.status
+                ),
             );
         }
     }
@@ -204,9 +213,14 @@ pub fn compare(lowered: &Lowered, index: usize, probe: &Probe, got: &Got) -> Vec
     }
     // Vary: Origin.
     let varies = |v: Option<String>| {
-        v.is_some_and(|v| items(&v).iter().any(|i| i.eq_ignore_ascii_case("origin") || *i == "*"))
+        v.is_some_and(|v| {
+            items(&v)
+                .iter()
+                .any(|i| i.eq_ignore_ascii_case("origin") || *i == "*")
+        })
     };
-    if varies(joined(&e.headers, "vary")) && !varies(got.value("vary")) {
+    // (A refusal the server makes itself grants nothing a cache could hand on.)
+    if got.status < 400 && varies(joined(&e.headers, "vary")) && !varies(got.value("vary")) {
         push(
             Severity::Looser,
             "no `Vary: Origin`: a shared cache may hand this answer to another origin".into(),
@@ -223,7 +237,10 @@ pub fn compare(lowered: &Lowered, index: usize, probe: &Probe, got: &Got) -> Vec
     for n in guard_names {
         let want = joined(&e.headers, n).unwrap_or_default();
         match got.value(n) {
-            None => push(Severity::Looser, format!("no `{n}` (the policy sends `{want}`)")),
+            None => push(
+                Severity::Looser,
+                format!("no `{n}` (the policy sends `{want}`)"),
+            ),
             Some(g) => {
                 let shown = if n.starts_with("content-security-policy") {
                     masked(&g).0
@@ -285,7 +302,10 @@ fn cors_header(
             }
         }
         ("access-control-allow-credentials", _, Some(g)) if g.eq_ignore_ascii_case("true") => {
-            out.push((Looser, format!("`{name}: {g}`: credentials the policy does not allow")));
+            out.push((
+                Looser,
+                format!("`{name}: {g}`: credentials the policy does not allow"),
+            ));
         }
         ("access-control-allow-methods" | "access-control-allow-headers", e, g) => {
             let exact = name == "access-control-allow-methods";
@@ -321,10 +341,16 @@ fn cors_header(
             let el = e.map(items).unwrap_or_default();
             let gl = g.map(items).unwrap_or_default();
             for item in gl.iter().filter(|i| !holds(&el, i, false)) {
-                out.push((Looser, format!("`{name}` exposes `{item}`, which the policy does not")));
+                out.push((
+                    Looser,
+                    format!("`{name}` exposes `{item}`, which the policy does not"),
+                ));
             }
             for item in el.iter().filter(|i| !holds(&gl, i, false)) {
-                out.push((Stricter, format!("`{name}` lacks `{item}`, which the policy exposes")));
+                out.push((
+                    Stricter,
+                    format!("`{name}` lacks `{item}`, which the policy exposes"),
+                ));
             }
         }
         ("access-control-max-age", e, g) => {
@@ -340,7 +366,10 @@ fn cors_header(
                 )),
                 (Some(a), _) => out.push((
                     Stricter,
-                    format!("`{name}` is {} where the policy sends {a}", g.unwrap_or("absent")),
+                    format!(
+                        "`{name}` is {} where the policy sends {a}",
+                        g.unwrap_or("absent")
+                    ),
                 )),
                 _ => {}
             }
@@ -460,12 +489,22 @@ route "/open" { }
             p.method == "GET" && p.header("origin") == Some("http://app.example.com")
         });
         let mut got = faithful(p);
-        got.headers.push(("access-control-allow-origin".into(), "http://app.example.com".into()));
-        got.headers.push(("access-control-allow-credentials".into(), "true".into()));
+        got.headers.push((
+            "access-control-allow-origin".into(),
+            "http://app.example.com".into(),
+        ));
+        got.headers
+            .push(("access-control-allow-credentials".into(), "true".into()));
         let m = compare(&l, i, p, &got);
         assert_eq!(m.len(), 2, "{m:?}");
-        assert!(m.iter().all(|m| m.severity == Severity::Looser && m.probe == i));
-        assert!(m[0].message.contains("from `http://app.example.com`"), "{}", m[0].message);
+        assert!(m
+            .iter()
+            .all(|m| m.severity == Severity::Looser && m.probe == i));
+        assert!(
+            m[0].message.contains("from `http://app.example.com`"),
+            "{}",
+            m[0].message
+        );
     }
 
     #[test]
@@ -487,23 +526,36 @@ route "/open" { }
                 && p.purpose == Purpose::Allowed
                 && p.expected.kind == guestlist::Kind::PreflightOk
         });
-        let got = Got { status: 403, headers: Vec::new() };
+        let got = Got {
+            status: 403,
+            headers: Vec::new(),
+        };
         let m = compare(&l, i, p, &got);
-        assert!(!m.is_empty() && m.iter().all(|m| m.severity == Severity::Stricter), "{m:?}");
+        assert!(
+            !m.is_empty() && m.iter().all(|m| m.severity == Severity::Stricter),
+            "{m:?}"
+        );
         // A refused method granted with `*`: looser, and the status too.
         let (i, p) = find(&ps, |p| {
-            p.method == "OPTIONS" && p.expected.kind == guestlist::Kind::PreflightRejected
+            p.method == "OPTIONS"
+                && p.expected.kind == guestlist::Kind::PreflightRejected
                 && p.header("access-control-request-method") == Some("PATCH")
         });
         let got = Got {
             status: 204,
             headers: vec![
-                ("access-control-allow-origin".into(), p.header("origin").unwrap().into()),
+                (
+                    "access-control-allow-origin".into(),
+                    p.header("origin").unwrap().into(),
+                ),
                 ("access-control-allow-methods".into(), "*".into()),
             ],
         };
         let m = compare(&l, i, p, &got);
-        assert!(m.iter().filter(|m| m.severity == Severity::Looser).count() >= 3, "{m:?}");
+        assert!(
+            m.iter().filter(|m| m.severity == Severity::Looser).count() >= 3,
+            "{m:?}"
+        );
         // Methods the policy allows, listed beyond the echoed one: not looser.
         let (i, p) = find(&ps, |p| {
             p.method == "OPTIONS" && p.expected.kind == guestlist::Kind::PreflightOk
@@ -520,7 +572,9 @@ route "/open" { }
     #[test]
     fn security_headers_nonces_and_unmanaged_cors() {
         let (l, ps) = setup();
-        let (i, p) = find(&ps, |p| p.route == "\"/page\"" && p.purpose == Purpose::Nonce);
+        let (i, p) = find(&ps, |p| {
+            p.route == "\"/page\"" && p.purpose == Purpose::Nonce
+        });
         let mut got = faithful(p);
         got.headers.retain(|(n, _)| n != "x-frame-options");
         let m = compare(&l, i, p, &got);
@@ -530,18 +584,38 @@ route "/open" { }
         assert_eq!(compare_nonces(i, p, &faithful(p), &other), None);
         let m = compare_nonces(i, p, &faithful(p), &faithful(p)).unwrap();
         assert_eq!(m.severity, Severity::Looser);
-        let (i, p) = find(&ps, |p| p.route == "\"/open\"" && p.header("origin").is_some());
+        let (i, p) = find(&ps, |p| {
+            p.route == "\"/open\"" && p.header("origin").is_some()
+        });
         let mut got = faithful(p);
-        got.headers.push(("access-control-allow-origin".into(), "*".into()));
+        got.headers
+            .push(("access-control-allow-origin".into(), "*".into()));
         let m = compare(&l, i, p, &got);
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].severity, Severity::Unmanaged);
         // A refused path form served: a guard not enforced; a redirect: reported.
-        let (i, p) = find(&ps, |p| p.purpose == Purpose::PathForm && p.expected.refuses());
-        let m = compare(&l, i, p, &Got { status: 200, headers: Vec::new() });
-        assert!(m.iter().any(|m| m.severity == Severity::Looser && m.message.contains("answered 200")));
-        let got = Got { status: 301, headers: vec![("location".into(), "https://x/".into())] };
+        let (i, p) = find(&ps, |p| {
+            p.purpose == Purpose::PathForm && p.expected.refuses()
+        });
+        let m = compare(
+            &l,
+            i,
+            p,
+            &Got {
+                status: 200,
+                headers: Vec::new(),
+            },
+        );
+        assert!(m
+            .iter()
+            .any(|m| m.severity == Severity::Looser && m.message.contains("answered 200")));
+        let got = Got {
+            status: 301,
+            headers: vec![("location".into(), "https://x/".into())],
+        };
         let m = compare(&l, i, p, &got);
-        assert!(m.iter().any(|m| m.message.contains("redirected (301 to https://x/)")));
+        assert!(m
+            .iter()
+            .any(|m| m.message.contains("redirected (301 to https://x/)")));
     }
 }

@@ -365,10 +365,20 @@ fn drafts(lowered: &Lowered, t: &Target, unsafe_methods: bool) -> Vec<Draft> {
     // Look-alikes and refusals first: these show a looser server.
     for o in &alikes {
         push("GET", p, origin(o), Purpose::LookAlike);
-        push("OPTIONS", p, preflight(o, &ok_method, &ok_headers), Purpose::LookAlike);
+        push(
+            "OPTIONS",
+            p,
+            preflight(o, &ok_method, &ok_headers),
+            Purpose::LookAlike,
+        );
     }
     if let Some(first) = allowed.first() {
-        push("OPTIONS", p, preflight(first, &bad_method, ""), Purpose::Allowed);
+        push(
+            "OPTIONS",
+            p,
+            preflight(first, &bad_method, ""),
+            Purpose::Allowed,
+        );
         push(
             "OPTIONS",
             p,
@@ -417,7 +427,12 @@ fn drafts(lowered: &Lowered, t: &Target, unsafe_methods: bool) -> Vec<Draft> {
     }
     for o in &allowed {
         push("GET", p, origin(o), Purpose::Allowed);
-        push("OPTIONS", p, preflight(o, &ok_method, &ok_headers), Purpose::Allowed);
+        push(
+            "OPTIONS",
+            p,
+            preflight(o, &ok_method, &ok_headers),
+            Purpose::Allowed,
+        );
     }
     push("GET", p, Vec::new(), Purpose::NoOrigin);
     if t.nonce {
@@ -435,7 +450,10 @@ fn drafts(lowered: &Lowered, t: &Target, unsafe_methods: bool) -> Vec<Draft> {
 pub fn plan(lowered: &Lowered, opts: &PlanOptions) -> Result<Plan, PlanError> {
     let mut ranked: Vec<(bool, usize, usize, Draft)> = Vec::new();
     for (ti, t) in targets(lowered, opts).iter().enumerate() {
-        for (i, mut d) in drafts(lowered, t, opts.unsafe_methods).into_iter().enumerate() {
+        for (i, mut d) in drafts(lowered, t, opts.unsafe_methods)
+            .into_iter()
+            .enumerate()
+        {
             let mut headers = vec![h("Host", &t.host), h("Cache-Control", "no-cache")];
             headers.append(&mut d.headers);
             headers.extend(opts.extra_headers.iter().cloned());
@@ -547,7 +565,9 @@ route "/live" { websocket live }
         for (i, probe) in p.probes.iter().enumerate() {
             assert_eq!(probe.n, i + 1);
             assert!(seen.insert(probe.target()), "{}", probe.target());
-            assert!(probe.target().ends_with(&format!("?guestlist-probe={}", i + 1)));
+            assert!(probe
+                .target()
+                .ends_with(&format!("?guestlist-probe={}", i + 1)));
             assert_eq!(probe.header("cache-control"), Some("no-cache"));
             assert_eq!(probe.headers.first().map(|(n, _)| n.as_str()), Some("Host"));
         }
@@ -581,7 +601,11 @@ route "/live" { websocket live }
     #[test]
     fn look_alikes_are_refused_by_this_policy_and_allowed_origins_allowed() {
         let p = plan(&lowered(), &opts(10_000)).unwrap();
-        let api: Vec<&Probe> = p.probes.iter().filter(|p| p.route == "\"/api/*\"").collect();
+        let api: Vec<&Probe> = p
+            .probes
+            .iter()
+            .filter(|p| p.route == "\"/api/*\"")
+            .collect();
         let origins = |purpose| {
             api.iter()
                 .filter(move |p| p.purpose == purpose && p.method == "GET")
@@ -605,7 +629,10 @@ route "/live" { websocket live }
         let allowed = origins(Purpose::Allowed);
         assert_eq!(
             allowed.iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>(),
-            ["https://app.example.com", "https://guestlist-probe.preview.example.com"]
+            [
+                "https://app.example.com",
+                "https://guestlist-probe.preview.example.com"
+            ]
         );
         assert!(allowed.iter().all(|(_, k)| *k == Kind::ActualAllowed));
     }
@@ -614,24 +641,34 @@ route "/live" { websocket live }
     fn websocket_nonce_and_path_forms_are_planned_csrf_only_when_unsafe() {
         let p = plan(&lowered(), &opts(10_000)).unwrap();
         let ws: Vec<&Probe> = p.probes.iter().filter(|p| p.is_websocket()).collect();
-        assert!(ws.iter().all(|w| w.header("sec-websocket-version") == Some("13")));
-        assert!(ws.iter().any(|w| w.expected.kind == Kind::WebsocketRejected));
+        assert!(ws
+            .iter()
+            .all(|w| w.header("sec-websocket-version") == Some("13")));
+        assert!(ws
+            .iter()
+            .any(|w| w.expected.kind == Kind::WebsocketRejected));
         assert!(ws.iter().any(|w| w.expected.kind == Kind::WebsocketAllowed));
-        let nonces: Vec<&Probe> = p.probes.iter().filter(|p| p.purpose == Purpose::Nonce).collect();
+        let nonces: Vec<&Probe> = p
+            .probes
+            .iter()
+            .filter(|p| p.purpose == Purpose::Nonce)
+            .collect();
         assert_eq!(nonces.len(), 2);
         assert_eq!(nonces[0].pair, Some(nonces[1].n - 1));
-        assert!(p.probes.iter().any(|p| p.purpose == Purpose::PathForm
-            && p.expected.kind == Kind::PathRejected));
+        assert!(p
+            .probes
+            .iter()
+            .any(|p| p.purpose == Purpose::PathForm && p.expected.kind == Kind::PathRejected));
         assert!(!p.probes.iter().any(|p| p.method == "POST"));
         let mut o = opts(10_000);
         o.unsafe_methods = true;
         let p = plan(&lowered(), &o).unwrap();
         let posts: Vec<&Probe> = p.probes.iter().filter(|p| p.method == "POST").collect();
         assert!(posts.iter().any(|p| p.expected.kind == Kind::CsrfRejected));
-        assert!(posts
-            .iter()
-            .any(|p| p.header("origin") == Some("https://partner.example.com")
-                && p.expected.kind == Kind::NotCors));
+        assert!(posts.iter().any(
+            |p| p.header("origin") == Some("https://partner.example.com")
+                && p.expected.kind == Kind::NotCors
+        ));
     }
 
     #[test]
@@ -641,7 +678,10 @@ route "/live" { websocket live }
         let p = plan(&lowered(), &o).unwrap();
         assert!(p.probes.iter().any(|p| p.path == "/api/users/1"));
         assert!(!p.probes.iter().any(|p| p.path == "/api/guestlist-probe"));
-        assert!(p.probes.iter().any(|p| p.route == "\"/elsewhere\" (no route)"));
+        assert!(p
+            .probes
+            .iter()
+            .any(|p| p.route == "\"/elsewhere\" (no route)"));
         o.extra_headers = vec![("Bad Name".into(), "x".into())];
         assert!(matches!(plan(&lowered(), &o), Err(PlanError::NotHttp(_))));
     }
