@@ -371,3 +371,279 @@ fn wrong_or_skip(name: &str, http_lines: &str, server_lines: &str) -> Option<Val
     support::require_tool("nginx")?;
     Some(wrong(name, http_lines, server_lines))
 }
+
+#[test]
+fn a_redirect_is_reported_not_followed() {
+    let Some(bin) = support::require_tool("nginx") else {
+        return;
+    };
+    let dir = support::tempdir("probe-redirect");
+    let policy = policy_file(&dir, POLICY);
+    let nginx = support::start_config(&bin, &dir, |d, port| {
+        support::own_config(
+            d,
+            port,
+            "",
+            "location / { return 301 https://elsewhere.example/; }",
+        )
+    });
+    let (code, v, err) = probe_json(&policy, &format!("http://{}", nginx.addr), &[]);
+    // Nothing is granted by a redirect; each is reported.
+    assert_eq!(code, 0, "{v:#}\n{err}");
+    let all = v["mismatches"].as_array().unwrap();
+    assert_eq!(all.len() as u64, v["requests"].as_u64().unwrap());
+    assert!(all.iter().all(|m| m["got"]["status"] == 301
+        && m["got"]["headers"]["location"] == "https://elsewhere.example/"
+        && m["message"].as_str().unwrap().contains(
+            "redirected (301 to https://elsewhere.example/); redirects are not followed"
+        )));
+}
+
+/// A server on 127.0.0.1 that answers every WebSocket handshake with 101 (whatever its
+/// `Origin`) and keeps the connection open, and every other request with an empty 200; it
+/// records each request's head.
+fn accepting_websocket_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = heads.clone();
+    std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).is_ok_and(|n| n == 1) {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let upgrade = head.to_ascii_lowercase().contains("\r\nupgrade: websocket");
+            seen.lock().unwrap().push(head);
+            if upgrade {
+                let _ = s.write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n");
+                open.push(s); // never closed by this side
+            } else {
+                let _ = s.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        }
+    });
+    (url, heads)
+}
+
+#[test]
+fn a_websocket_server_accepting_any_origin_is_looser() {
+    let dir = support::tempdir("probe-ws");
+    let policy = policy_file(&dir, POLICY);
+    let (url, heads) = accepting_websocket_server();
+    // The handshakes' connections stay open on the server's side: the probe closes them.
+    let (code, v, err) = probe_json(&policy, &url, &["--path", "/live"]);
+    assert_eq!(code, 1, "{err}");
+    let hits = looser_from(&v, "GET", |o| {
+        o == Some("https://guestlist-probe-sibling.example.com")
+    });
+    assert!(
+        hits.iter()
+            .any(|m| m["request"]["headers"]["Upgrade"] == "websocket"
+                && m["request"]["headers"]["Sec-WebSocket-Version"] == "13"
+                && m["expected"]["status"] == 403
+                && m["got"]["status"] == 101),
+        "{v:#}"
+    );
+    let seen = heads.lock().unwrap().clone();
+    assert_eq!(seen.len() as u64, v["requests"].as_u64().unwrap());
+    assert!(seen
+        .iter()
+        .all(|h| h.contains("\r\nCache-Control: no-cache\r\n")));
+    assert_eq!(heads_with(&heads, "POST "), 0);
+    // The text and Markdown reports: a table per route.
+    let p = policy.to_str().unwrap();
+    let (code, text, _) = probe(&[p, "--target", &url, "--rate", "1000"]);
+    assert_eq!(code, 1);
+    assert!(text.contains("route \"/live\": "), "{text}");
+    assert!(
+        text.contains("looser    GET /live?guestlist-probe="),
+        "{text}"
+    );
+    let (code, md, _) = probe(&[
+        p, "--target", &url, "--rate", "1000", "--format", "markdown",
+    ]);
+    assert_eq!(code, 1);
+    assert!(md.contains("### route \"/live\": "), "{md}");
+    assert!(
+        md.contains("| Severity | Request | Expected | Got | Difference |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| `looser` | `GET /live?guestlist-probe="),
+        "{md}"
+    );
+    // Cross-site POSTs only with --unsafe-methods; the csrf check they find missing.
+    let (code, v, _) = probe_json(&policy, &url, &["--unsafe-methods"]);
+    assert_eq!(code, 1);
+    assert!(!looser_from(&v, "POST", |o| o == Some("https://guestlist-probe.example")).is_empty());
+    assert!(heads_with(&heads, "POST ") > 0);
+}
+
+fn heads_with(heads: &std::sync::Mutex<Vec<String>>, start: &str) -> usize {
+    heads
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|h| h.starts_with(start))
+        .count()
+}
+
+#[test]
+fn an_unreachable_target_is_an_error() {
+    let dir = support::tempdir("probe-unreachable");
+    let policy = policy_file(
+        &dir,
+        "origins tenants provided\ncors api {\n    allow-origins  tenants\n}\nroute \"/api/*\" { cors api }\n",
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let target = format!("http://127.0.0.1:{port}");
+    let (code, out, err) = probe(&[policy.to_str().unwrap(), "--target", &target]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        err.contains(&format!("error: cannot probe {target}")),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning[GL1601]: origins set `tenants` is empty for the probe"),
+        "{err}"
+    );
+    // Usage errors.
+    for bad in [
+        vec!["--target", "ftp://x.example"],
+        vec!["--target", "https://x.example/app"],
+        vec!["--target", &target, "--rate", "0"],
+        vec!["--target", &target, "--resolve", "x.example"],
+        vec!["--target", &target, "-H", "no colon"],
+    ] {
+        let mut args = vec![policy.to_str().unwrap()];
+        args.extend(bad.iter().copied());
+        let (code, _, err) = probe(&args);
+        assert_eq!(code, 2, "{bad:?}: {err}");
+    }
+}
+
+#[test]
+fn https_with_a_ca_file_and_a_certificate_error() {
+    let Some(openssl) = support::require_tool("openssl") else {
+        return;
+    };
+    let dir = support::tempdir("probe-tls");
+    let policy = policy_file(&dir, POLICY);
+    let run = |args: &[&str]| {
+        let o = Command::new(&openssl)
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-days",
+            "1",
+            "-subj",
+            "/CN=probe test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &ec,
+        &[
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "leaf.csr",
+        ],
+    ]
+    .concat());
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-set_serial",
+        "2",
+        "-days",
+        "1",
+        "-extfile",
+        "leaf.ext",
+        "-out",
+        "cert.pem",
+    ]);
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let server = support::serve_policy(
+        &policy,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let port = server.url.rsplit_once(':').unwrap().1;
+    let target = format!("https://localhost:{port}");
+    let ca = dir.join("ca.pem");
+    let (code, v, err) = probe_json(
+        &policy,
+        &target,
+        &[
+            "--resolve",
+            "localhost:127.0.0.1",
+            "--ca-file",
+            ca.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{v:#}\n{err}");
+    assert!(mismatches(&v, "looser").is_empty() && mismatches(&v, "stricter").is_empty());
+    // Without the CA the certificate is not trusted: an error, never a pass.
+    let (code, out, err) = probe(&[
+        policy.to_str().unwrap(),
+        "--target",
+        &target,
+        "--resolve",
+        "localhost:127.0.0.1",
+    ]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("certificate"), "{err}");
+}

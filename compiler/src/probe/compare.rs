@@ -145,7 +145,7 @@ pub fn compare(lowered: &Lowered, index: usize, probe: &Probe, got: &Got) -> Vec
             message: format!("{what}: {message}"),
         })
     };
-    // The status, where the runtime answers itself; a redirect anywhere.
+    // A redirect is reported, not followed: its headers are not the answer.
     if (300..400).contains(&got.status) {
         push(
             Severity::Stricter,
@@ -157,7 +157,10 @@ pub fn compare(lowered: &Lowered, index: usize, probe: &Probe, got: &Got) -> Vec
                     .unwrap_or_default()
             ),
         );
-    } else if let Some(s) = e.status {
+        return out;
+    }
+    // The status, where the runtime answers itself.
+    if let Some(s) = e.status {
         let kind = e.kind.as_str();
         if s >= 400 && got.status < 400 {
             push(
