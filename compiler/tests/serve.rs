@@ -1,10 +1,6 @@
 //! `guestlist serve`: the first stdout line gives the bound address; requests are decided by
 //! the runtime's layer and logged with their decision; https with `--tls-cert/--tls-key`.
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
+#![expect(clippy::unwrap_used, reason = "tests fail by panicking")]
 
 mod support;
 

@@ -473,7 +473,7 @@ route "/open" { }
         }
     }
 
-    fn find<'a>(ps: &'a [Probe], f: impl Fn(&Probe) -> bool) -> (usize, &'a Probe) {
+    fn find(ps: &[Probe], f: impl Fn(&Probe) -> bool) -> (usize, &Probe) {
         ps.iter().enumerate().find(|(_, p)| f(p)).unwrap()
     }
 

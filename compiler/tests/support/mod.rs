@@ -38,7 +38,9 @@ impl Drop for Server {
 /// Starts `guestlist serve POLICY --listen 127.0.0.1:0 EXTRA...` (for test crates built with
 /// the `cli` feature, which have the binary) and reads the address from its first line.
 pub fn serve_policy(policy: &Path, extra: &[&str]) -> Server {
-    let bin = option_env!("CARGO_BIN_EXE_guestlist").expect("a test crate with the `cli` feature");
+    let Some(bin) = option_env!("CARGO_BIN_EXE_guestlist") else {
+        panic!("serve_policy needs a test crate built with the `cli` feature");
+    };
     let mut child = Command::new(bin)
         .arg("serve")
         .arg(policy)
