@@ -648,3 +648,18 @@ fn https_with_a_ca_file_and_a_certificate_error() {
     assert_eq!(code, 2, "{out}\n{err}");
     assert!(err.contains("certificate"), "{err}");
 }
+
+/// The CI example probes the staging deployment once it succeeded, failing on exit 1 and 2.
+#[test]
+fn the_ci_example_probes_staging_after_a_deploy() {
+    let text = std::fs::read_to_string(support::root().join("examples/ci/guestlist.yml")).unwrap();
+    for want in [
+        "deployment_status:",
+        "github.event.deployment_status.state == 'success'",
+        "guestlist probe \"$POLICY\" --target \"$STAGING_URL\" --format markdown",
+        "ref: ${{ github.event.deployment.sha }}",
+    ] {
+        assert!(text.contains(want), "{want}");
+    }
+    assert!(!text.contains("--unsafe-methods"));
+}
