@@ -663,3 +663,53 @@ fn the_ci_example_probes_staging_after_a_deploy() {
     }
     assert!(!text.contains("--unsafe-methods"));
 }
+
+#[test]
+fn a_server_repeating_its_csp_nonce_is_looser() {
+    let Some(bin) = support::require_tool("nginx") else {
+        return;
+    };
+    let dir = support::tempdir("probe-nonce");
+    let policy = policy_file(
+        &dir,
+        "csp page {\n    default-src 'self'\n    script-src 'nonce' 'strict-dynamic'\n    object-src 'none'\n    base-uri 'none'\n}\nroute \"/page\" { csp page }\n",
+    );
+    // The policy's own CSP, with one nonce for every response.
+    let c = guestlist_compiler::Compilation::load(&[&policy]).unwrap();
+    let lowered = c.lower("default").unwrap();
+    let e = guestlist_compiler::explain::explain(&lowered, "GET", "/page", &[]).unwrap();
+    let (_, csp) = e
+        .headers
+        .iter()
+        .find(|(n, _)| n == "content-security-policy")
+        .unwrap();
+    let fixed = csp.replace("{nonce}", "c2FtZS1ub25jZS1ldmVyeQ");
+    let nginx = support::start_config(&bin, &dir, |d, port| {
+        support::own_config(
+            d,
+            port,
+            "",
+            &format!("location / {{ add_header Content-Security-Policy \"{fixed}\" always; return 200 \"page\\n\"; }}"),
+        )
+    });
+    let (code, v, err) = probe_json(&policy, &format!("http://{}", nginx.addr), &[]);
+    assert_eq!(code, 1, "{err}");
+    let hits = looser_from(&v, "GET", |o| o.is_none());
+    assert!(
+        hits.iter().any(|m| m["path"] == "/page"
+            && m["message"]
+                .as_str()
+                .unwrap()
+                .contains("the same CSP nonce `c2FtZS1ub25jZS1ldmVyeQ` on two responses")),
+        "{v:#}"
+    );
+    // The value itself is the policy's: no other mismatch at the route's own path.
+    assert_eq!(
+        mismatches(&v, "looser")
+            .iter()
+            .filter(|m| m["path"] == "/page")
+            .count(),
+        1,
+        "{v:#}"
+    );
+}
