@@ -520,6 +520,12 @@ fn an_unreachable_target_is_an_error() {
         err.contains("warning[GL1601]: origins set `tenants` is empty for the probe"),
         "{err}"
     );
+    // A policy with errors is not probed.
+    let broken = dir.join("broken.policy");
+    std::fs::write(&broken, "route \"/api/*\" { cors missing }\n").unwrap();
+    let (code, _, err) = probe(&[broken.to_str().unwrap(), "--target", &target]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not probing: the policy has errors"), "{err}");
     // Usage errors.
     for bad in [
         vec!["--target", "ftp://x.example"],
