@@ -1,7 +1,7 @@
 //! `guestlist probe`, the part without a network: which requests to send a running deployment
-//! ([`plan`]), what the runtime answers each of them (its expectation, from
+//! ([`plan()`]), what the runtime answers each of them (its expectation, from
 //! [`crate::explain`], the tower layer's own headers), and what differs in what the server
-//! sent ([`compare`]). The command line (`cli/probe.rs`) sends the requests and prints.
+//! sent ([`compare()`]). The command line (`cli/probe.rs`) sends the requests and prints.
 //!
 //! The expectations are never assumed: a look-alike origin that the policy happens to allow is
 //! expected to be allowed, because the runtime says so.
