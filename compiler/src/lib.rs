@@ -83,6 +83,7 @@ pub mod fmt;
 pub mod ir;
 mod load;
 mod lower;
+pub mod probe;
 pub mod response;
 mod source;
 mod syntax;

@@ -1,57 +1,20 @@
 //! `guestlist serve`: the first stdout line gives the bound address; requests are decided by
 //! the runtime's layer and logged with their decision; https with `--tls-cert/--tls-key`.
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
+#![expect(clippy::unwrap_used, reason = "tests fail by panicking")]
 
 mod support;
+
+use support::{serve_policy, Server};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn serve(extra: &[&str]) -> Server {
     let site = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policies/site.policy");
     serve_policy(&site, extra)
-}
-
-fn serve_policy(policy: &Path, extra: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_guestlist"))
-        .arg("serve")
-        .arg(policy)
-        .args(["--listen", "127.0.0.1:0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("first line gives the address")
-        .to_string();
-    assert!(url.contains("://127.0.0.1:"), "{url}");
-    Server { child, url }
 }
 
 fn raw(addr: &str, request: &str) -> String {

@@ -6,6 +6,7 @@
 
 mod diff;
 mod emit;
+mod probe;
 mod sarif;
 mod serve;
 
@@ -261,6 +262,10 @@ enum Command {
         #[arg(long)]
         profile: Option<String>,
     },
+    /// Probe a running deployment against the policy: exit 0 when nothing is looser, 1 when
+    /// something is, 2 on usage, policy or connection errors.
+    #[command(long_about = probe::ABOUT)]
+    Probe(probe::ProbeArgs),
     /// Decide one request and explain the decision step by step.
     Explain {
         /// Policy files.
@@ -542,6 +547,7 @@ emit::emit_docs(
             let new: Vec<String> = new.into_iter().chain(new_files).collect();
             diff::run(&old, &new, profile.as_deref(), format, out, err)
         }
+        Command::Probe(args) => probe::run(args, out, err),
         Command::Explain {
             files,
             method,

@@ -251,6 +251,8 @@ pub const ALL: &[CodeInfo] = &[
     c("GL1408", E, "a supplied entry overlapping a static origin"),
     c("GL1409", E, "supplied entries of two tenants overlapping"),
     c("GL1410", E, "a tenant-bound set in csrf trusted-origins"),
+    c("GL1601", W, "a provided set empty for the probe"),
+    c("GL1602", N, "a csrf policy not probed"),
 ];
 
 /// Looks a code up.

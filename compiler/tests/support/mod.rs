@@ -4,6 +4,7 @@
 #![expect(
     dead_code,
     clippy::unwrap_used,
+    clippy::expect_used,
     clippy::panic,
     reason = "each test crate uses a part of the helpers; tests fail by panicking"
 )]
@@ -18,6 +19,51 @@ pub mod differential;
 
 use guestlist_compiler::emit::nginx;
 use guestlist_compiler::Compilation;
+
+/// A running `guestlist serve`, killed on drop.
+pub struct Server {
+    /// The process (its stderr is piped: the log of decisions).
+    pub child: Child,
+    /// The address it gave on its first line: `http://127.0.0.1:PORT` (`https://` with TLS).
+    pub url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `guestlist serve POLICY --listen 127.0.0.1:0 EXTRA...` (for test crates built with
+/// the `cli` feature, which have the binary) and reads the address from its first line.
+pub fn serve_policy(policy: &Path, extra: &[&str]) -> Server {
+    let Some(bin) = option_env!("CARGO_BIN_EXE_guestlist") else {
+        panic!("serve_policy needs a test crate built with the `cli` feature");
+    };
+    let mut child = Command::new(bin)
+        .arg("serve")
+        .arg(policy)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("first line gives the address")
+        .to_string();
+    assert!(url.contains("://127.0.0.1:"), "{url}");
+    Server { child, url }
+}
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -337,13 +383,45 @@ pub fn start_trying(bin: &Path, setup: &NginxSetup, port: u16) -> Nginx {
     start_with(bin, setup, || first.take().unwrap_or_else(candidate_port))
 }
 
-fn start_with(bin: &Path, setup: &NginxSetup, mut server_port: impl FnMut() -> u16) -> Nginx {
-    let dir = &setup.dir;
+fn start_with(bin: &Path, setup: &NginxSetup, server_port: impl FnMut() -> u16) -> Nginx {
+    run_nginx(bin, &setup.dir, setup.master, server_port, |port| {
+        setup.write(port, candidate_port())
+    })
+}
+
+/// Starts nginx with a configuration of the test's own: `conf(dir, port)` gives the text of
+/// `dir/nginx.conf` for a server on 127.0.0.1:`port` (one process, `pid dir/nginx.pid`, logs
+/// under `dir/logs/`, temporary files under `dir/tmp/`, as [`own_config`] writes them).
+pub fn start_config(bin: &Path, dir: &Path, conf: impl Fn(&Path, u16) -> String) -> Nginx {
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
+    run_nginx(bin, dir, false, candidate_port, |port| {
+        let path = dir.join("nginx.conf");
+        std::fs::write(&path, conf(dir, port)).unwrap();
+        path
+    })
+}
+
+/// A whole nginx configuration for [`start_config`]: `http_lines` at the `http` level and
+/// one server on 127.0.0.1:`port` holding `server_lines`.
+pub fn own_config(dir: &Path, port: u16, http_lines: &str, server_lines: &str) -> String {
+    let d = dir.to_string_lossy();
+    format!("daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\nevents {{ worker_connections 64; }}\nhttp {{\n    access_log {d}/logs/access.log;\n    client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n    {http_lines}\n    server {{\n        listen 127.0.0.1:{port};\n        {server_lines}\n    }}\n}}\n")
+}
+
+fn run_nginx(
+    bin: &Path,
+    dir: &Path,
+    master: bool,
+    mut server_port: impl FnMut() -> u16,
+    write: impl Fn(u16) -> PathBuf,
+) -> Nginx {
+    let dir = &dir.to_path_buf();
     let pid_file = dir.join("nginx.pid");
     let error_log = dir.join("logs/error.log");
     for _attempt in 0..10 {
         let port = server_port();
-        let conf = setup.write(port, candidate_port());
+        let conf = write(port);
         let _ = std::fs::remove_file(&pid_file);
         let _ = std::fs::remove_file(&error_log);
         let mut child = Command::new(bin)
@@ -372,7 +450,7 @@ fn start_with(bin: &Path, setup: &NginxSetup, mut server_port: impl FnMut() -> u
                     child,
                     addr,
                     paths: [bin.to_path_buf(), dir.clone(), conf, error_log],
-                    master: setup.master,
+                    master,
                 }
             }
             Some(status) => {
