@@ -83,6 +83,8 @@ pub mod fmt;
 pub mod ir;
 mod load;
 mod lower;
+#[cfg(feature = "cli")]
+pub mod lsp;
 pub mod response;
 mod source;
 mod syntax;
