@@ -78,7 +78,7 @@ fn severity(s: Severity) -> DiagnosticSeverity {
 fn message(d: &Diagnostic) -> String {
     let mut m = d.message.clone();
     if !d.label.is_empty() {
-        m.push_str("\n");
+        m.push('\n');
         m.push_str(&d.label);
     }
     for n in &d.notes {

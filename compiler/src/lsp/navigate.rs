@@ -301,6 +301,10 @@ fn is_word(name: &str) -> bool {
 /// The edit renaming what `o` names to `new`, or why it cannot be renamed. `file_ops`: whether
 /// the client can rename files (an import's rename renames the file it names, in its
 /// directory).
+#[expect(
+    clippy::mutable_key_type,
+    reason = "lsp-types' WorkspaceEdit maps by Uri, whose lazily cached parts never change its text"
+)]
 pub(crate) fn rename(
     v: &View<'_>,
     occs: &[Occurrence],
