@@ -9,7 +9,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    reason = "a benchmark fails by panicking"
+    clippy::indexing_slicing,
+    reason = "a benchmark fails by panicking; JSON is read by index"
 )]
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -53,7 +54,7 @@ impl Server {
             )
             .unwrap();
         client.receiver.recv().unwrap();
-        let mut s = Server {
+        let s = Server {
             client,
             thread: Some(thread),
             uri: uri.to_string(),

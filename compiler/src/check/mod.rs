@@ -56,6 +56,7 @@ pub fn check(files: &[ast::File]) -> (Program, Vec<Diagnostic>) {
 /// The settings a block of `kind` takes, as the checker reads them (completion and hover in
 /// the language server list and explain them): a csp block's are its directives, plus
 /// `report-only` and `dangerously-allow`.
+#[cfg(feature = "cli")]
 pub(crate) fn settings_of(kind: &str) -> Vec<&'static str> {
     match kind {
         "cors" => blocks::CORS_SETTINGS.to_vec(),

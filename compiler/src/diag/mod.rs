@@ -140,6 +140,7 @@ impl Diagnostic {
 /// The fixes `check --fix` applies to the text of `file`, last first: each certain fix once,
 /// leaving out one that overlaps a fix after it (the next run picks it up) or lies outside
 /// the text. The language server's code actions offer the same ones.
+#[cfg(feature = "cli")]
 pub(crate) fn fixes_for<'a>(
     diags: &'a [Diagnostic],
     file: crate::source::FileId,

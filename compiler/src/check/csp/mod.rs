@@ -24,6 +24,7 @@ use crate::ir::{CspLine, Entry};
 use crate::source::Span;
 
 /// Every directive CSP's grammar knows (fetch directives first), and the source keywords.
+#[cfg(feature = "cli")]
 pub(crate) fn directives() -> (Vec<&'static str>, &'static [&'static str]) {
     let names = grammar::FETCH
         .iter()

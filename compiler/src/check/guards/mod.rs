@@ -15,6 +15,7 @@ use crate::ir::Program;
 
 /// The settings of a guard block kind (`csrf`, `websocket`, `headers`; a csp block's are its
 /// directives, [`super::csp::directives`]), as the checker reads them.
+#[cfg(feature = "cli")]
 pub(super) fn settings_of(kind: &str) -> Vec<&'static str> {
     match kind {
         "csrf" => csrf::CSRF_SETTINGS.to_vec(),
