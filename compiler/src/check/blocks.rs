@@ -14,7 +14,7 @@ use crate::ir::{
 };
 use crate::source::Span;
 
-const CORS_SETTINGS: [&str; 7] = [
+pub(super) const CORS_SETTINGS: [&str; 7] = [
     "allow-origins",
     "allow-methods",
     "allow-headers",
@@ -23,8 +23,8 @@ const CORS_SETTINGS: [&str; 7] = [
     "max-age",
     "dangerously-allow",
 ];
-const ROUTE_SETTINGS: [&str; 5] = ["cors", "csp", "headers", "csrf", "websocket"];
-const TEST_SETTINGS: [&str; 9] = [
+pub(super) const ROUTE_SETTINGS: [&str; 5] = ["cors", "csp", "headers", "csrf", "websocket"];
+pub(super) const TEST_SETTINGS: [&str; 9] = [
     "request",
     "origins",
     "header",

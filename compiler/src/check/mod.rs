@@ -53,7 +53,28 @@ pub fn check(files: &[ast::File]) -> (Program, Vec<Diagnostic>) {
     (cx.program, diags)
 }
 
-const BLOCKS: [&str; 10] = [
+/// The settings a block of `kind` takes, as the checker reads them (completion and hover in
+/// the language server list and explain them): a csp block's are its directives, plus
+/// `report-only` and `dangerously-allow`.
+#[cfg(feature = "cli")]
+pub(crate) fn settings_of(kind: &str) -> Vec<&'static str> {
+    match kind {
+        "cors" => blocks::CORS_SETTINGS.to_vec(),
+        "route" => blocks::ROUTE_SETTINGS.to_vec(),
+        "test" => blocks::TEST_SETTINGS.to_vec(),
+        "paths" => vec!["non-normal"],
+        "host" => vec!["route"],
+        "csp" => {
+            let mut v = csp::directives().0;
+            v.extend(["report-only", "dangerously-allow"]);
+            v
+        }
+        other => guards::settings_of(other),
+    }
+}
+
+/// The kinds of top-level blocks and declarations.
+pub(crate) const BLOCKS: [&str; 10] = [
     "origins",
     "host",
     "cors",

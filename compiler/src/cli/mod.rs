@@ -1,11 +1,12 @@
 //! The `guestlist` command line (feature `cli`): `check`, `fmt`, `test`, `emit`, `serve`,
-//! `build` and `explain`, each a front end to the library ([`run`] is the whole command).
+//! `build`, `explain` and `lsp`, each a front end to the library ([`run`] is the whole command).
 //!
 //! Exit codes: 0 success; 1 the policy has errors, a test failed or `--check` found changes;
 //! 2 usage or I/O errors.
 
 mod diff;
 mod emit;
+mod lsp;
 mod probe;
 mod sarif;
 mod serve;
@@ -266,6 +267,9 @@ enum Command {
     /// something is, 2 on usage, policy or connection errors.
     #[command(long_about = probe::ABOUT)]
     Probe(probe::ProbeArgs),
+    /// A language server on standard input and output, for editors (spec/lsp.md): exit 0
+    /// after `shutdown` and `exit`, 1 on `exit` without `shutdown`.
+    Lsp,
     /// Decide one request and explain the decision step by step.
     Explain {
         /// Policy files.
@@ -548,6 +552,7 @@ emit::emit_docs(
             diff::run(&old, &new, profile.as_deref(), format, out, err)
         }
         Command::Probe(args) => probe::run(args, out, err),
+        Command::Lsp => lsp::run(),
         Command::Explain {
             files,
             method,
@@ -678,33 +683,10 @@ fn check_profile(c: &Compilation, profile: Option<&str>) -> Result<(), Box<dyn s
 fn apply_fixes(c: &Compilation, err: &mut dyn Write) -> Result<usize, Box<dyn std::error::Error>> {
     let mut total = 0;
     for (id, file) in c.sources.files() {
-        let mut fixes: Vec<&crate::diag::Fix> = c
-            .diagnostics
-            .iter()
-            .filter_map(|d| d.fix.as_ref())
-            .filter(|f| f.span.file == id)
-            .collect();
-        fixes.sort_by(|a, b| {
-            (b.span.start, b.span.end, &b.replacement).cmp(&(
-                a.span.start,
-                a.span.end,
-                &a.replacement,
-            ))
-        });
-        fixes.dedup();
         let mut text = file.text.clone();
-        let mut limit = u32::MAX;
         let mut n = 0;
-        for f in fixes {
-            if f.span.end > limit {
-                continue; // overlaps a fix already applied; the next run picks it up
-            }
-            let (s, e) = (f.span.start as usize, f.span.end as usize);
-            if text.get(s..e).is_none() {
-                continue;
-            }
-            text.replace_range(s..e, &f.replacement);
-            limit = f.span.start;
+        for f in crate::diag::fixes_for(&c.diagnostics, id, &file.text) {
+            text.replace_range(f.span.start as usize..f.span.end as usize, &f.replacement);
             n += 1;
         }
         if n > 0 {

@@ -137,6 +137,38 @@ impl Diagnostic {
     }
 }
 
+/// The fixes `check --fix` applies to the text of `file`, last first: each certain fix once,
+/// leaving out one that overlaps a fix after it (the next run picks it up) or lies outside
+/// the text. The language server's code actions offer the same ones.
+#[cfg(feature = "cli")]
+pub(crate) fn fixes_for<'a>(
+    diags: &'a [Diagnostic],
+    file: crate::source::FileId,
+    text: &str,
+) -> Vec<&'a Fix> {
+    let mut fixes: Vec<&Fix> = diags
+        .iter()
+        .filter_map(|d| d.fix.as_ref())
+        .filter(|f| f.span.file == file)
+        .collect();
+    fixes.sort_by(|a, b| {
+        (b.span.start, b.span.end, &b.replacement).cmp(&(a.span.start, a.span.end, &a.replacement))
+    });
+    fixes.dedup();
+    let mut limit = u32::MAX;
+    fixes.retain(|f| {
+        let keep = f.span.end <= limit
+            && text
+                .get(f.span.start as usize..f.span.end as usize)
+                .is_some();
+        if keep {
+            limit = f.span.start;
+        }
+        keep
+    });
+    fixes
+}
+
 /// Sorts diagnostics by file, position and code, and drops exact duplicates (the same finding
 /// reached through two profiles).
 pub(crate) fn normalize(diags: &mut Vec<Diagnostic>) {

@@ -23,6 +23,18 @@ use crate::diag::Diagnostic;
 use crate::ir::{CspLine, Entry};
 use crate::source::Span;
 
+/// Every directive CSP's grammar knows (fetch directives first), and the source keywords.
+#[cfg(feature = "cli")]
+pub(crate) fn directives() -> (Vec<&'static str>, &'static [&'static str]) {
+    let names = grammar::FETCH
+        .iter()
+        .chain(grammar::OTHER_SL)
+        .chain(grammar::OTHER)
+        .copied()
+        .collect();
+    (names, grammar::KEYWORDS)
+}
+
 /// Lints one csp block as it applies in one profile.
 pub fn check(
     head: Span,

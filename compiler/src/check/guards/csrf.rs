@@ -9,7 +9,7 @@ use crate::diag::{Diagnostic, Severity};
 use crate::ir::{active, CsrfDecl, Program};
 use crate::source::Span;
 
-const CSRF_SETTINGS: [&str; 7] = [
+pub(super) const CSRF_SETTINGS: [&str; 7] = [
     "trusted-origins",
     "self-origins",
     "same-site",

@@ -11,7 +11,7 @@ use crate::ir::{HeaderLine, HeadersDecl};
 use crate::source::Span;
 
 /// The headers a `headers` block can set, and their values (`None`: checked by hand).
-const HEADER_VALUES: &[(&str, Option<&[&str]>)] = &[
+pub(super) const HEADER_VALUES: &[(&str, Option<&[&str]>)] = &[
     ("strict-transport-security", None),
     ("x-content-type-options", Some(&["nosniff"])),
     (

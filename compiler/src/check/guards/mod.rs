@@ -13,6 +13,21 @@ use crate::ast::{Block, Value};
 use crate::diag::Diagnostic;
 use crate::ir::Program;
 
+/// The settings of a guard block kind (`csrf`, `websocket`, `headers`; a csp block's are its
+/// directives, [`super::csp::directives`]), as the checker reads them.
+#[cfg(feature = "cli")]
+pub(super) fn settings_of(kind: &str) -> Vec<&'static str> {
+    match kind {
+        "csrf" => csrf::CSRF_SETTINGS.to_vec(),
+        "websocket" => websocket::WS_SETTINGS.to_vec(),
+        "headers" => ["include", "remove"]
+            .into_iter()
+            .chain(headers::HEADER_VALUES.iter().map(|(n, _)| *n))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn malformed_head(b: &Block, kind: &str) -> Diagnostic {
     Diagnostic::new("GL0104", b.head_span, format!("malformed `{kind}` block"))
         .label("expected one name")

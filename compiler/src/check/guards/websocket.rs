@@ -8,7 +8,7 @@ use crate::diag::Diagnostic;
 use crate::ir::{active, OriginRef, Program, WebSocketDecl};
 use crate::source::Span;
 
-const WS_SETTINGS: [&str; 2] = ["allow-origins", "missing-origin"];
+pub(super) const WS_SETTINGS: [&str; 2] = ["allow-origins", "missing-origin"];
 
 impl Checker {
     pub(super) fn websocket_block(&mut self, b: &Block, name: &Value, when: crate::ir::Cond) {
