@@ -513,10 +513,10 @@ fn echo_connection(mut s: TcpStream) {
             let mut chunk = [0u8; 4096];
             match s.read(&mut chunk) {
                 Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
             }
         };
-        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+        let head = String::from_utf8_lossy(buf.get(..end).unwrap_or_default()).into_owned();
         buf.drain(..end + 4);
         let mut lines = head.split("\r\n");
         let request_line = lines.next().unwrap_or("");
@@ -535,7 +535,7 @@ fn echo_connection(mut s: TcpStream) {
             let mut chunk = [0u8; 4096];
             match s.read(&mut chunk) {
                 Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
             }
         }
         buf.drain(..length);
