@@ -661,7 +661,8 @@ pub(crate) fn policy_texts(compilation: &Compilation, lowered: &Lowered) -> Vec<
         out.push(whole(
             TextKind::Value,
             format!("the {} value of csp policy `{}`", c.header_name(), c.name()),
-            &c.display_value(),
+            // As sent: a per-response nonce (22 base64url characters) where `{nonce}` stands.
+            &c.parts().join("AAAAAAAAAAAAAAAAAAAAAA"),
             decl.head_span,
         ));
     }
