@@ -191,7 +191,7 @@ fn haproxy_accepts_every_emitted_policy() {
                     assert!(
                         codes
                             .iter()
-                            .any(|c| ["GL1201", "GL1202", "GL1203"].contains(c)),
+                            .any(|c| ["GL1201", "GL1202", "GL1203", "GL1205"].contains(c)),
                         "{}: refused without a diagnostic: {e}",
                         f.display()
                     );
