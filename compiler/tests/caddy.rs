@@ -56,12 +56,12 @@ fn emit_into(c: &Compilation, profile: &str, dir: &Path, accepted: &[Loss]) -> V
 /// Writes `dir/Caddyfile`: the guestlist site on `port` (any Host), its upstream on
 /// `backend` answering 200 with `X-App: yes`, its own `Access-Control-Allow-Origin: *`, CSP
 /// and `X-Frame-Options`, and the nonce it received in its body; admin on `admin`.
-fn write_caddyfile(dir: &Path, port: u16, backend: u16, admin: u16, proxied: bool) -> PathBuf {
-    let upstream = if proxied {
-        format!("reverse_proxy 127.0.0.1:{backend}\n")
-    } else {
+fn write_caddyfile(dir: &Path, port: u16, backend: u16, admin: u16, up: Up) -> PathBuf {
+    let upstream = match up {
+        Up::Proxied => format!("reverse_proxy 127.0.0.1:{backend}\n"),
+        Up::Echo(a) => format!("reverse_proxy {a}\n"),
         // Answered in place: 200, `X-App: yes`, no header a policy sets.
-        "header X-App yes\nrespond \"app\" 200\n".to_string()
+        Up::InPlace => "header X-App yes\nrespond \"app\" 200\n".to_string(),
     };
     std::fs::write(dir.join("upstream.caddy"), upstream).unwrap();
     let d = dir.to_string_lossy();
@@ -73,6 +73,17 @@ fn write_caddyfile(dir: &Path, port: u16, backend: u16, admin: u16, proxied: boo
     let p = dir.join("Caddyfile");
     std::fs::write(&p, conf).unwrap();
     p
+}
+
+/// Where the snippet's upstream include sends a request the policy passes on.
+#[derive(Clone, Copy)]
+enum Up {
+    /// Answered in place (`respond`).
+    InPlace,
+    /// `reverse_proxy` to the Caddyfile's own backend site.
+    Proxied,
+    /// `reverse_proxy` to an echo upstream (support::echo_upstream).
+    Echo(SocketAddr),
 }
 
 /// `caddy validate` on a Caddyfile; panics with Caddy's output when it is refused.
@@ -115,11 +126,11 @@ impl Caddy {
         profile: &str,
         dir: &Path,
         accepted: &[Loss],
-        proxied: bool,
+        up: Up,
     ) -> Caddy {
         emit_into(c, profile, dir, accepted);
         let (port, backend, admin) = (free_port(), free_port(), free_port());
-        let conf = write_caddyfile(dir, port, backend, admin, proxied);
+        let conf = write_caddyfile(dir, port, backend, admin, up);
         validate(bin, dir, &conf);
         let log = std::fs::File::create(dir.join("caddy.log")).unwrap();
         let child = caddy_command(bin, dir)
@@ -243,7 +254,7 @@ fn caddy_validates_every_emitted_policy() {
                 f.file_stem().unwrap().to_string_lossy()
             ));
             emit_into(&c, &profile, &dir, &accepted);
-            let conf = write_caddyfile(&dir, free_port(), free_port(), free_port(), true);
+            let conf = write_caddyfile(&dir, free_port(), free_port(), free_port(), Up::Proxied);
             validate(&bin, &dir, &conf);
             checked += 1;
         }
@@ -276,7 +287,7 @@ fn caddy_answers_like_the_runtime_by_hand() {
     let c = Compilation::load(&[&f]).unwrap();
     let lowered = c.lower("default").unwrap();
     let dir = tempdir("caddy-hand");
-    let caddy = Caddy::start(&bin, &c, "default", &dir, &[], true);
+    let caddy = Caddy::start(&bin, &c, "default", &dir, &[], Up::Proxied);
     type Case<'a> = (&'a str, &'a str, Vec<(String, String)>);
     let cases: Vec<Case> = vec![
         (
@@ -379,7 +390,8 @@ fn caddy_answers_like_the_runtime_by_hand() {
     }
 }
 
-/// Caddy as a differential-test edge: the emitted snippet around an upstream answering 200.
+/// Caddy as a differential-test edge: the emitted snippet, its upstream include a `reverse_proxy`
+/// to the differential's upstream.
 struct CaddyEdge {
     bin: PathBuf,
     server: Option<Caddy>,
@@ -390,9 +402,15 @@ impl Edge for CaddyEdge {
         "caddy"
     }
 
-    fn start(&mut self, c: &Compilation, profile: &str, dir: &Path) -> SocketAddr {
+    fn start(
+        &mut self,
+        c: &Compilation,
+        profile: &str,
+        dir: &Path,
+        upstream: SocketAddr,
+    ) -> SocketAddr {
         self.server = None;
-        let server = Caddy::start(&self.bin, c, profile, dir, &[], false);
+        let server = Caddy::start(&self.bin, c, profile, dir, &[], Up::Echo(upstream));
         let addr = server.addr;
         self.server = Some(server);
         addr
@@ -512,7 +530,7 @@ fn caddy_makes_one_fresh_nonce_per_response_and_passes_it_on() {
     };
     let c = Compilation::load(&[root().join("examples/policies/guards.policy")]).unwrap();
     let dir = tempdir("caddy-nonce");
-    let caddy = Caddy::start(&bin, &c, "default", &dir, &[Loss::CsrfToken], true);
+    let caddy = Caddy::start(&bin, &c, "default", &dir, &[Loss::CsrfToken], Up::Proxied);
     let mut seen = Vec::new();
     for forged in ["", "forged-by-the-client"] {
         let hs = if forged.is_empty() {
@@ -556,7 +574,7 @@ fn a_caddy_reload_swaps_a_supplied_set() {
     std::fs::write(&set, "https://one.example.com\n").unwrap();
     let mut c = Compilation::load(&[&policy]).unwrap();
     c.supply("partners", &set).unwrap();
-    let caddy = Caddy::start(&bin, &c, "default", &dir, &[], true);
+    let caddy = Caddy::start(&bin, &c, "default", &dir, &[], Up::Proxied);
     let acao = |o: &str| {
         let (_, hs) = send(caddy.addr, "GET", "/api/x", &h(&[("Origin", o)]));
         values(&hs, "access-control-allow-origin")
@@ -693,7 +711,7 @@ fn supplied_patterns_keep_the_runtimes_host_bound() {
     let mut c = Compilation::load(&[&policy]).unwrap();
     c.supply("partners", &set).unwrap();
     let lowered = c.lower("default").unwrap();
-    let caddy = Caddy::start(&bin, &c, "default", &dir, &[], true);
+    let caddy = Caddy::start(&bin, &c, "default", &dir, &[], Up::Proxied);
     let label = "a".repeat(63);
     let long = format!("https://{label}.{label}.{label}.{label}.p.example");
     let mut allowed = 0;
@@ -736,7 +754,7 @@ fn error_responses_carry_the_policy_headers() {
     let c = Compilation::load(&[&f]).unwrap();
     let lowered = c.lower("default").unwrap();
     let dir = tempdir("caddy-errors");
-    let caddy = Caddy::start(&bin, &c, "default", &dir, &[], false);
+    let caddy = Caddy::start(&bin, &c, "default", &dir, &[], Up::InPlace);
     std::fs::write(dir.join("upstream.caddy"), "error \"gone\" 404\n").unwrap();
     caddy.reload(&bin);
     for origin in ["https://app.example.com", "https://evil.example"] {

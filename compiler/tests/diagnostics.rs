@@ -4,7 +4,9 @@
 //! - `#   ^ GL0213` under a line: a diagnostic with that code starts at the caret's column of
 //!   the nearest line above that is not such a marker (optionally `^ GL0214 warning` to pin
 //!   the severity);
-//! - `#@ GL0107 7:9`: a diagnostic at line 7, column 9.
+//! - `#@ GL0107 7:9`: a diagnostic at line 7, column 9;
+//! - `#! emit caddy` (or `nginx`, `haproxy`): the case is also exported to that edge, and
+//!   the export's refusals are diagnostics found.
 //!
 //! Every expected diagnostic must be found, and every error or warning found must be
 //! expected (notes may go unlisted). Every error must carry a help line. The rendered output
@@ -17,6 +19,8 @@ mod support;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use guestlist_compiler::diag::render::render;
+use guestlist_compiler::emit::{edges, Engine};
 use guestlist_compiler::{Compilation, Severity};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -83,9 +87,26 @@ fn diagnostics_corpus() {
                 expected.push((f.name.clone(), e));
             }
         }
+        // `#! emit ENGINE` lines: the case is also exported to that edge (its default profile),
+        // whose refusals (`guestlist emit`'s errors) count as found diagnostics.
+        let text = std::fs::read_to_string(case).unwrap();
+        let mut edge_diags = Vec::new();
+        for engine in text.lines().filter_map(|l| l.strip_prefix("#! emit ")) {
+            let engine = match engine.trim() {
+                "nginx" => Engine::Nginx,
+                "haproxy" => Engine::Haproxy,
+                "caddy" => Engine::Caddy,
+                other => panic!("{name}: unknown engine {other}"),
+            };
+            let lowered = c
+                .lower("default")
+                .unwrap_or_else(|_| panic!("{name} does not lower:\n{}", c.render()));
+            edge_diags.extend(edges::errors(&c, &lowered, engine, &[]));
+        }
         let mut found: Vec<(String, Expect, Severity, bool)> = c
             .diagnostics()
             .iter()
+            .chain(&edge_diags)
             .map(|d| {
                 let (file, line, col) = c.sources().location(d.span);
                 (
@@ -131,7 +152,7 @@ fn diagnostics_corpus() {
                 ));
             }
         }
-        for d in c.diagnostics() {
+        for d in c.diagnostics().iter().chain(&edge_diags) {
             if d.severity != Severity::Note && d.help.is_none() {
                 failures.push(format!(
                     "{name}: {} {} has no help line",
@@ -140,7 +161,7 @@ fn diagnostics_corpus() {
                 ));
             }
         }
-        let rendered = c.render();
+        let rendered = c.render() + &render(c.sources(), &edge_diags);
         let golden = case.with_extension("stderr");
         if bless {
             std::fs::write(&golden, &rendered).unwrap();
@@ -227,4 +248,77 @@ fn every_code_is_documented() {
             "{line}"
         );
     }
+}
+
+/// Every refusal a policy can trigger in an edge emitter is a diagnostic of its `errors`: over
+/// every policy of `examples/`, `spec/policies` and `spec/diagnostics/cases` that checks
+/// clean, every profile, and nginx, HAProxy and Caddy (with no loss accepted, and with every
+/// loss the engine has accepted), an export whose `errors` are empty is written, never refused
+/// with a bare message.
+#[test]
+fn edges_refuse_only_with_diagnostics() {
+    use guestlist_compiler::emit::edges::EdgeOptions;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for dir in [
+        "examples/policies",
+        "spec/policies",
+        "spec/diagnostics/cases",
+    ] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "policy") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let (mut written, mut refused, mut escaped) = (0, 0, Vec::new());
+    for f in &files {
+        let Ok(c) = Compilation::load(&[f.as_path()]) else {
+            continue;
+        };
+        if c.has_errors() {
+            continue;
+        }
+        let mut profiles = vec!["default".to_string()];
+        profiles.extend(c.program().profiles.iter().cloned());
+        for profile in &profiles {
+            let Ok(lowered) = c.lower(profile) else {
+                continue;
+            };
+            for engine in [Engine::Nginx, Engine::Haproxy, Engine::Caddy] {
+                for accepted in [Vec::new(), engine.cannot().to_vec()] {
+                    let errors = edges::errors(&c, &lowered, engine, &accepted);
+                    let opts = EdgeOptions {
+                        engine,
+                        include_root: "/etc/guestlist".into(),
+                        upstream_include: Some("/etc/guestlist/upstream.conf".into()),
+                        generated_by: "test".into(),
+                        accepted,
+                        gateway: None,
+                    };
+                    match (errors.is_empty(), edges::emit(&c, &lowered, &opts)) {
+                        (true, Ok(_)) => written += 1,
+                        (true, Err(e)) => escaped.push(format!(
+                            "{} ({profile}) on {}: {e}",
+                            f.display(),
+                            engine.name()
+                        )),
+                        (false, _) => refused += 1,
+                    }
+                }
+            }
+        }
+    }
+    println!("{written} exports written, {refused} refused with diagnostics");
+    assert!(
+        escaped.is_empty(),
+        "refused without a diagnostic:\n{}",
+        escaped.join("\n")
+    );
+    assert!(
+        written >= 60 && refused >= 3,
+        "{written} written, {refused} refused"
+    );
 }

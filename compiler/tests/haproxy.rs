@@ -43,14 +43,15 @@ fn candidate_port() -> u16 {
 
 /// A whole HAProxy configuration: `guestlist.cfg` inside a frontend on `port`, in front of an
 /// upstream frontend on `up` that answers 200 with `X-App: yes` and `extra` response lines.
-fn config(dir: &Path, port: u16, up: u16, extra: &str) -> String {
+fn config(dir: &Path, port: u16, up: u16, extra: &str, backend: Option<SocketAddr>) -> String {
+    let backend = backend.map_or(format!("127.0.0.1:{up}"), |a| a.to_string());
     let lines = std::fs::read_to_string(dir.join("guestlist.cfg")).unwrap();
     let indented: String = lines.lines().map(|l| format!("    {l}\n")).collect();
     format!(
         "global\n    nbthread 1\n    stats socket {}/admin.sock mode 600 level admin\n\ndefaults d\n    mode http\n    timeout client 10s\n    timeout server 10s\n    timeout connect 5s\n\n\
          frontend upstream\n    bind 127.0.0.1:{up}\n    http-request return status 200 hdr X-App yes{extra}\n\n\
          frontend edge\n    bind 127.0.0.1:{port}\n{indented}    default_backend app\n\n\
-         backend app\n    server app 127.0.0.1:{up}\n",
+         backend app\n    server app {backend}\n",
         dir.display()
     )
 }
@@ -82,10 +83,16 @@ struct Haproxy {
 impl Haproxy {
     /// Checks and starts the configuration of `dir` with upstream lines `extra`.
     fn start(bin: &Path, dir: &Path, extra: &str) -> Haproxy {
+        Haproxy::start_with(bin, dir, extra, None)
+    }
+
+    /// [`Haproxy::start`], with the backend at `backend` instead of the upstream frontend
+    /// (which still runs).
+    fn start_with(bin: &Path, dir: &Path, extra: &str, backend: Option<SocketAddr>) -> Haproxy {
         for _ in 0..5 {
             let (port, up) = (candidate_port(), candidate_port());
             let cfg = dir.join("haproxy.cfg");
-            std::fs::write(&cfg, config(dir, port, up, extra)).unwrap();
+            std::fs::write(&cfg, config(dir, port, up, extra, backend)).unwrap();
             check(bin, &cfg);
             let mut child = Command::new(bin)
                 .arg("-db")
@@ -174,7 +181,7 @@ fn haproxy_accepts_every_emitted_policy() {
                         f.display()
                     );
                     let cfg = dir.join("haproxy.cfg");
-                    std::fs::write(&cfg, config(&dir, 1, 2, "")).unwrap();
+                    std::fs::write(&cfg, config(&dir, 1, 2, "", None)).unwrap();
                     check(&bin, &cfg);
                     checked += 1;
                 }
@@ -184,7 +191,7 @@ fn haproxy_accepts_every_emitted_policy() {
                     assert!(
                         codes
                             .iter()
-                            .any(|c| ["GL1201", "GL1202", "GL1203"].contains(c)),
+                            .any(|c| ["GL1201", "GL1202", "GL1203", "GL1205"].contains(c)),
                         "{}: refused without a diagnostic: {e}",
                         f.display()
                     );
@@ -201,8 +208,8 @@ fn haproxy_accepts_every_emitted_policy() {
     );
 }
 
-/// HAProxy as a differential-test edge: the emitted lines in a frontend, before an upstream
-/// frontend that answers 200.
+/// HAProxy as a differential-test edge: the emitted lines in a frontend, before a backend
+/// whose server is the differential's upstream.
 struct HaproxyEdge {
     bin: PathBuf,
     server: Option<Haproxy>,
@@ -222,13 +229,25 @@ impl Edge for HaproxyEdge {
         "haproxy"
     }
 
-    fn start(&mut self, c: &Compilation, profile: &str, dir: &Path) -> SocketAddr {
+    fn start(
+        &mut self,
+        c: &Compilation,
+        profile: &str,
+        dir: &Path,
+        upstream: SocketAddr,
+    ) -> SocketAddr {
         self.server = None;
         emit(c, profile, dir).unwrap();
-        let server = Haproxy::start(&self.bin, dir, "");
+        let server = Haproxy::start_with(&self.bin, dir, "", Some(upstream));
         let addr = server.addr;
         self.server = Some(server);
         addr
+    }
+
+    /// HAProxy forwards the request target as it received it: an absolute-form target stays
+    /// absolute (spec/haproxy.md), as it reaches an application without an edge.
+    fn forwarded_target(&self, sent: &Sent) -> String {
+        sent.line.split(' ').nth(1).unwrap_or(sent.path).to_string()
     }
 
     /// HAProxy answers 400 itself to an absolute-form target whose authority differs from
@@ -588,7 +607,7 @@ fn accepted_losses_are_listed_and_the_nonce_csp_left_to_the_application() {
     assert!(!cfg.contains("{nonce}"), "a nonce CSP was written");
     haproxy::write(&dir, &files).unwrap();
     let cfg_path = dir.join("haproxy.cfg");
-    std::fs::write(&cfg_path, config(&dir, 1, 2, "")).unwrap();
+    std::fs::write(&cfg_path, config(&dir, 1, 2, "", None)).unwrap();
     check(&bin, &cfg_path);
     // Without the acceptance: refused, naming HAProxy.
     let opts = haproxy::Options {

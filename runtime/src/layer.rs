@@ -250,7 +250,7 @@ type Handover = ();
 /// Decides a request into `d` and finds the entry of a tenant-bound set to hand the
 /// application with it ([`matched_origin`]): decided again when the set was replaced in
 /// between; `Err` (the request is answered 500) past [`MAX_STALE`] such tries, or when the
-/// path's two readings allow it through two tenants' entries. The one loop of `call` and of a
+/// path's two readings allow it through entries of two tenant-bound sets. The one loop of `call` and of a
 /// form post whose body the layer read.
 #[inline(always)]
 #[expect(
@@ -310,7 +310,8 @@ enum Matched {
     /// The set was replaced since the decision, which its table no longer supports: decide
     /// again.
     Stale,
-    /// The path's two readings allow the origin through entries of two tenants: refused.
+    /// The path's two readings allow the origin through entries of two tenant-bound sets:
+    /// refused.
     Conflict,
 }
 
@@ -318,8 +319,8 @@ enum Matched {
 /// request or a WebSocket handshake, under either reading of its path). Every policy that
 /// allowed it is asked again for the origin: a tenant-bound entry is handed over with its key;
 /// a policy that no longer allows the origin (its set was replaced since) makes the request be
-/// decided again ([`Matched::Stale`]); two readings allowing it through two tenants' entries
-/// refuse it ([`Matched::Conflict`]). So a request a tenant-bound entry allowed always carries
+/// decided again ([`Matched::Stale`]); two readings allowing it through entries of two
+/// tenant-bound sets refuse it ([`Matched::Conflict`]). So a request a tenant-bound entry allowed always carries
 /// its `MatchedOrigin`.
 #[cfg(feature = "provided")]
 #[inline(always)]
@@ -425,7 +426,10 @@ fn allowing_entry(
                     let Some(e) = set.matched(entry, generation) else {
                         return Err(Matched::Stale);
                     };
-                    if found.as_ref().is_some_and(|f| f.key() != e.key()) {
+                    // Two tenant-bound sets, whatever their keys: a rule an edge, which never
+                    // sees keys, computes alike (one origin matches entries of one key in one
+                    // set, GL1409).
+                    if found.as_ref().is_some_and(|f| f.set() != e.set()) {
                         return Err(Matched::Conflict);
                     }
                     found = Some(e);

@@ -764,3 +764,100 @@ fn a_same_origin_handshake_beside_a_tenant_bound_set_passes() {
         assert_eq!(got.as_deref(), key, "{host} {origin}");
     }
 }
+
+/// A path whose two readings allow an origin through entries of two different tenant-bound
+/// sets is answered 500 and never reaches the application, even when both entries carry the
+/// same key (the rule an edge, which never sees keys, computes alike); through one set, or
+/// under one reading, the entry is handed over.
+#[cfg(feature = "tower")]
+#[test]
+fn two_readings_through_two_tenant_bound_sets_are_refused() {
+    use tower_layer::Layer as _;
+    let cors = |name: &str, set: usize| CorsSpec {
+        name: name.into(),
+        credentials: true,
+        provided: vec![set],
+        ..CorsSpec::default()
+    };
+    let p = Arc::new(
+        Policy::from_spec(PolicySpec {
+            routes: vec![
+                RouteSpec {
+                    pattern: "/*".into(),
+                    cors: Some(0),
+                    ..RouteSpec::default()
+                },
+                RouteSpec {
+                    pattern: "/x/*".into(),
+                    cors: Some(1),
+                    ..RouteSpec::default()
+                },
+                RouteSpec {
+                    pattern: "/y/*".into(),
+                    cors: Some(2),
+                    ..RouteSpec::default()
+                },
+            ],
+            cors: vec![cors("site", 0), cors("x", 1), cors("y", 0)],
+            provided: ["a", "b"]
+                .iter()
+                .map(|n| ProvidedSpec {
+                    name: (*n).into(),
+                    tenant_bound: true,
+                    patterns: false,
+                })
+                .collect(),
+            ..PolicySpec::default()
+        })
+        .unwrap(),
+    );
+    for set in ["a", "b"] {
+        p.replace_provided(set, [entry("https://o.example.com", Some("same"))])
+            .unwrap()
+            .unwrap();
+    }
+    let app = common::App::new(
+        |r| {
+            r.extensions()
+                .get::<guestlist::MatchedOrigin>()
+                .map(|m| m.set().to_string())
+        },
+        || http::Response::new(()),
+    );
+    let seen = app.seen.clone();
+    let mut svc = guestlist::Layer::shared(Arc::clone(&p)).layer(app);
+    for (path, want) in [
+        // `/%78/x` reads as `/*` (set a) as sent and `/x/*` (set b) normalised.
+        ("/%78/x", None),
+        // `/%79/x` reads as `/*` and `/y/*`, both through set a.
+        ("/%79/x", Some("a")),
+        ("/x/x", Some("b")),
+        ("/q", Some("a")),
+    ] {
+        let req = http::Request::get(path)
+            .header("origin", "https://o.example.com")
+            .body(())
+            .unwrap();
+        let before = seen.lock().unwrap().len();
+        let resp = common::run(&mut svc, req);
+        match want {
+            None => {
+                assert_eq!(
+                    resp.status(),
+                    http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "{path}"
+                );
+                assert_eq!(
+                    seen.lock().unwrap().len(),
+                    before,
+                    "{path} reached the application"
+                );
+            }
+            Some(set) => {
+                assert_eq!(resp.status(), http::StatusCode::OK, "{path}");
+                let got = seen.lock().unwrap().pop().unwrap();
+                assert_eq!(got.as_deref(), Some(set), "{path}");
+            }
+        }
+    }
+}

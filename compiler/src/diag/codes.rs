@@ -205,6 +205,9 @@ pub const ALL: &[CodeInfo] = &[
     c("GL1201", E, "a nonce CSP an edge cannot make"),
     c("GL1202", E, "a CSRF token an edge cannot verify"),
     c("GL1203", E, "two readings HAProxy cannot compute"),
+    c("GL1204", E, "a policy text nginx cannot write"),
+    c("GL1205", E, "a policy text HAProxy cannot write"),
+    c("GL1206", E, "a policy text Caddy cannot write"),
     c("GL1220", E, "two readings Caddy cannot apply"),
     c("GL1301", E, "a csrf check Gateway API cannot make"),
     c(

@@ -540,3 +540,212 @@ pub(crate) fn csp_text(c: &guestlist::Csp) -> Result<String, Unsupported> {
     )?;
     Ok(c.display_value())
 }
+
+/// What a [`PolicyText`] is, for an engine deciding whether it can write it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextKind {
+    /// A token: a method or a header name.
+    Token,
+    /// A header value: a CSP (one directive, or the whole value), a header set's value, a
+    /// CORS list.
+    Value,
+    /// A path pattern: a route's, or a csrf exemption's.
+    Path,
+}
+
+/// One text of the policy that an edge writes into its configuration as it is, and the policy
+/// line it comes from.
+#[derive(Debug, Clone)]
+pub(crate) struct PolicyText {
+    /// Its kind.
+    pub kind: TextKind,
+    /// What it is, for a message (`the Content-Security-Policy value of csp policy `app``).
+    pub what: String,
+    /// The text.
+    pub text: String,
+    /// The policy line (or block head) it comes from.
+    pub span: crate::source::Span,
+    /// Texts of one list or CSP share a group; the group's whole (a CORS list or CSP value as
+    /// sent) comes last, and is reported only when none of its parts was.
+    pub group: usize,
+    /// Whether this is its group's whole.
+    pub whole: bool,
+}
+
+/// Every text of `lowered` that an edge writes as it is: route patterns, the methods and header
+/// names of the cors policies the routes use and their lists as one value, each CSP directive
+/// and whole CSP value, header sets' names and values, and csrf exemptions. An engine's
+/// `errors` refuses each it cannot write ([`carry_errors`]), so its emitter meets none.
+pub(crate) fn policy_texts(compilation: &Compilation, lowered: &Lowered) -> Vec<PolicyText> {
+    use crate::ir::ListValue;
+    let program = &compilation.program;
+    let policy = &lowered.policy;
+    let active = |w: &crate::ir::Cond| crate::ir::active(w, &lowered.profile);
+    let used = |f: &dyn Fn(&guestlist::Route) -> Option<u32>, i: usize| {
+        policy.routes().iter().any(|r| f(r) == Some(i as u32))
+    };
+    let group = std::cell::Cell::new(0);
+    let text = |kind, what: String, text: &str, span| PolicyText {
+        kind,
+        what,
+        text: text.to_string(),
+        span,
+        group: group.get(),
+        whole: false,
+    };
+    let whole = |kind, what: String, t: &str, span| {
+        let w = PolicyText {
+            whole: true,
+            ..text(kind, what, t, span)
+        };
+        group.set(group.get() + 1);
+        w
+    };
+    let mut out = Vec::new();
+    for (r, prov) in policy.routes().iter().zip(&lowered.provenance.routes) {
+        out.push(text(
+            TextKind::Path,
+            "the route pattern".into(),
+            r.pattern(),
+            prov.span,
+        ));
+    }
+    for (i, c) in policy.cors_policies().iter().enumerate() {
+        if !used(&|r| r.cors(), i) {
+            continue;
+        }
+        let Some(decl) = program.cors.iter().find(|d| d.name == c.name()) else {
+            continue;
+        };
+        for (list, what, header) in [
+            (&decl.methods, "method", "Access-Control-Allow-Methods"),
+            (&decl.headers, "header name", "Access-Control-Allow-Headers"),
+            (&decl.expose, "header name", "Access-Control-Expose-Headers"),
+        ] {
+            let names: Vec<(&str, crate::source::Span)> = list
+                .iter()
+                .filter(|e| active(&e.when))
+                .filter_map(|e| match &e.value {
+                    ListValue::Name(n) => Some((n.as_str(), e.span)),
+                    ListValue::Any => None,
+                })
+                .collect();
+            for (n, span) in &names {
+                out.push(text(TextKind::Token, format!("the {what}"), n, *span));
+            }
+            let joined: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
+            out.push(whole(
+                TextKind::Value,
+                format!("the {header} value of cors policy `{}`", c.name()),
+                &joined.join(", "),
+                decl.head_span,
+            ));
+        }
+    }
+    for (i, c) in policy.csp_policies().iter().enumerate() {
+        if !used(&|r| r.guards().csp, i) {
+            continue;
+        }
+        let Some(decl) = program.csp.iter().find(|d| d.name == c.name()) else {
+            continue;
+        };
+        for l in decl.directives.iter().filter(|l| active(&l.when)) {
+            let values: Vec<&str> = l.values.iter().map(|(v, _)| v.as_str()).collect();
+            out.push(text(
+                TextKind::Value,
+                format!("the `{}` directive", l.name),
+                &format!("{} {}", l.name, values.join(" ")),
+                l.line,
+            ));
+        }
+        out.push(whole(
+            TextKind::Value,
+            format!("the {} value of csp policy `{}`", c.header_name(), c.name()),
+            // As sent: a per-response nonce (22 base64url characters) where `{nonce}` stands.
+            &c.parts().join("AAAAAAAAAAAAAAAAAAAAAA"),
+            decl.head_span,
+        ));
+    }
+    for (i, h) in policy.header_sets().iter().enumerate() {
+        if !used(&|r| r.guards().headers, i) {
+            continue;
+        }
+        let Some(decl) = program.headers.iter().find(|d| d.name == h.name()) else {
+            continue;
+        };
+        for e in decl.set.iter().filter(|e| active(&e.when)) {
+            out.push(text(
+                TextKind::Token,
+                "the header name".into(),
+                &e.value.name,
+                e.span,
+            ));
+            out.push(text(
+                TextKind::Value,
+                format!("the {} value", e.value.name),
+                &e.value.value,
+                e.line,
+            ));
+        }
+        for e in decl.remove.iter().filter(|e| active(&e.when)) {
+            out.push(text(
+                TextKind::Token,
+                "the header name".into(),
+                &e.value,
+                e.span,
+            ));
+        }
+    }
+    for (i, c) in policy.csrf_policies().iter().enumerate() {
+        if !used(&|r| r.guards().csrf, i) {
+            continue;
+        }
+        let Some(decl) = program.csrf.iter().find(|d| d.name == c.name()) else {
+            continue;
+        };
+        for e in decl.exempt.iter().filter(|e| active(&e.when)) {
+            let (m, p) = &e.value;
+            out.push(text(TextKind::Token, "the exempt method".into(), m, e.span));
+            out.push(text(TextKind::Path, "the exempt pattern".into(), p, e.span));
+        }
+    }
+    out
+}
+
+/// `code` at the line of each text of the policy `engine` cannot write ([`policy_texts`]):
+/// `refuses` says why it cannot (`None`: it can), `help` what to write instead.
+pub(crate) fn carry_errors(
+    compilation: &Compilation,
+    lowered: &Lowered,
+    engine: Engine,
+    code: &'static str,
+    refuses: impl Fn(TextKind, &str) -> Option<String>,
+    help: &str,
+) -> Vec<Diagnostic> {
+    let mut refused_groups = std::collections::BTreeSet::new();
+    policy_texts(compilation, lowered)
+        .into_iter()
+        .filter_map(|t| {
+            if t.whole && refused_groups.contains(&t.group) {
+                return None;
+            }
+            let why = refuses(t.kind, &t.text)?;
+            refused_groups.insert(t.group);
+            let shown: String = t.text.chars().take(60).collect();
+            let shown = if shown.len() < t.text.len() {
+                format!("{shown}...")
+            } else {
+                shown
+            };
+            Some(
+                Diagnostic::new(
+                    code,
+                    t.span,
+                    format!("{} cannot write {} {shown:?}", engine.name(), t.what),
+                )
+                .label(why)
+                .help(help.to_string()),
+            )
+        })
+        .collect()
+}

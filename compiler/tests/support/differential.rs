@@ -1,7 +1,8 @@
 //! The differential test every edge engine passes: seeded requests (allowed, refused,
 //! look-alike, pattern and `null` origins, preflights with every method and header mix,
 //! non-normal paths, hosts and absolute-form targets) sent to a real engine on 127.0.0.1 and
-//! compared, status and every policy header, with the runtime's decision (`explain`: what the
+//! compared, status, every policy header and what reached the upstream (whether it did, the
+//! target and any `Guestlist-Csp-Nonce`), with the runtime's decision (`explain`: what the
 //! tower layer answers). nginx, HAProxy and Caddy run the same [`cases`].
 #![expect(clippy::indexing_slicing, reason = "tests fail by panicking")]
 
@@ -11,17 +12,39 @@ use std::path::{Path, PathBuf};
 
 use guestlist_compiler::Compilation;
 
-use super::{is_policy_header, root, send, send_line, tempdir};
+use super::{
+    echo_upstream, is_policy_header, root, send_line, send_raw, tempdir, UPSTREAM_NONCE,
+    UPSTREAM_TARGET,
+};
 
 /// An engine under test.
 pub trait Edge {
     /// The engine's name, for messages.
     fn name(&self) -> &'static str;
     /// Emits `c`'s `profile` into `dir` (sets supplied through `c`), starts the engine on
-    /// 127.0.0.1 in front of an upstream that answers 200 (with `Access-Control-*` headers
-    /// and a CSP of its own, which the policy replaces), and returns its address; the engine
-    /// runs until the next `start` or until the edge is dropped.
-    fn start(&mut self, c: &Compilation, profile: &str, dir: &Path) -> SocketAddr;
+    /// 127.0.0.1 in front of `upstream` (an [`echo_upstream`](super::echo_upstream): 200, and
+    /// what reached it), and returns its address; the engine runs until the next `start` or
+    /// until the edge is dropped.
+    fn start(
+        &mut self,
+        c: &Compilation,
+        profile: &str,
+        dir: &Path,
+        upstream: SocketAddr,
+    ) -> SocketAddr;
+    /// The request target the engine hands the upstream for a request it passes on: the
+    /// target as the client sent it in origin form (the runtime never rewrites it); for an
+    /// absolute-form request line, what the engine's spec says it forwards (by default the
+    /// path and query, byte for byte).
+    fn forwarded_target(&self, sent: &Sent) -> String {
+        sent.path.to_string()
+    }
+    /// Whether a `Guestlist-Csp-Nonce` the client sent reaches the upstream on a route with
+    /// no nonce CSP (an engine that never draws a nonce and cannot remove a request header
+    /// without overriding the user's own: its spec says so); `false`: it never does.
+    fn passes_client_nonce(&self) -> bool {
+        false
+    }
     /// The status the engine answers with by itself, before any configuration runs (a
     /// difference its spec documents); `None`: compared with the runtime.
     fn own_answer(&self, _sent: &Sent) -> Option<u16> {
@@ -748,12 +771,22 @@ pub fn run(edge: &mut dyn Edge, case: &Case) -> Outcome {
         edge.name(),
         file.file_stem().unwrap().to_string_lossy()
     ));
-    let addr = edge.start(&c, profile, &dir);
+    let upstream = echo_upstream();
+    let addr = edge.start(&c, profile, &dir, upstream);
     let lowered = c.lower(profile).unwrap();
     let mut mismatches = Vec::new();
     let reqs = requests(&c, profile, n, seed, &entries);
+    // A generator of its own for what the decision ignores, so that the requests above stay
+    // the same: a `Guestlist-Csp-Nonce` of the client's, which must never reach the upstream.
+    let mut own = Rng(seed ^ 0x5bd1_e995_0000_0001);
     let mut kinds = std::collections::BTreeMap::new();
     for (m, p, h) in &reqs {
+        let mut h = h.clone();
+        if own.chance(20) {
+            h.push(("Guestlist-Csp-Nonce".into(), "client-chosen".into()));
+            *kinds.entry("client nonce").or_insert(0) += 1;
+        }
+        let h = &h;
         // The request as sent: its request line, and its header fields without the pseudo
         // headers.
         let target = h.iter().find(|(n, _)| n == TARGET).map(|x| x.1.clone());
@@ -827,14 +860,40 @@ pub fn run(edge: &mut dyn Edge, case: &Case) -> Outcome {
             (e.kind.as_str(), e.status, e.headers.clone(), e.reason_code)
         };
         *kinds.entry(e_kind).or_insert(0) += 1;
-        let (status, got) = if target.is_none() && !http10 {
-            send(addr, m, p, &fields)
+        let (status, all) = if target.is_none() && !http10 {
+            send_raw(addr, m, p, &fields)
         } else {
-            let (status, mut hs) = send_line(addr, &line, &fields);
-            hs.retain(|(n, _)| is_policy_header(n));
-            hs.sort();
-            (status, hs)
+            send_line(addr, &line, &fields)
         };
+        // What reached the upstream: the target it received (none: not passed on) and each
+        // `Guestlist-Csp-Nonce` line.
+        let reached = all
+            .iter()
+            .find(|(n, _)| n == UPSTREAM_TARGET)
+            .map(|(_, v)| v.clone());
+        let nonces: Vec<&str> = all
+            .iter()
+            .filter(|(n, _)| n == UPSTREAM_NONCE)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let mut got: Vec<(String, String)> = all
+            .iter()
+            .filter(|(n, _)| is_policy_header(n))
+            .cloned()
+            .collect();
+        got.sort();
+        // A CSP nonce is fresh per response: compared as the runtime's `{nonce}`, and it must
+        // be the one the upstream received.
+        let sent_nonce = got.iter().find_map(|(n, v)| {
+            let rest = v.split_once("'nonce-")?.1;
+            (n == "content-security-policy").then(|| rest.split('\'').next().unwrap_or(""))
+        });
+        let sent_nonce = sent_nonce.map(str::to_string);
+        if let Some(x) = &sent_nonce {
+            for (_, v) in &mut got {
+                *v = v.replace(&format!("'nonce-{x}'"), "'nonce-{nonce}'");
+            }
+        }
         let mut want = e_headers;
         want.sort();
         if is_mutated(p) {
@@ -848,11 +907,13 @@ pub fn run(edge: &mut dyn Edge, case: &Case) -> Outcome {
             reason: e_reason,
         };
         let ok = match edge.own_answer(&sent) {
-            // The engine answers by itself (its spec says when): the status, and no CORS
-            // header.
+            // The engine answers by itself (its spec says when): the status, no CORS header,
+            // and nothing reached the upstream.
             Some(own) => {
                 *kinds.entry("answered by the engine").or_insert(0) += 1;
-                status == own && !got.iter().any(|(n, _)| n.starts_with("access-control-"))
+                status == own
+                    && !got.iter().any(|(n, _)| n.starts_with("access-control-"))
+                    && reached.is_none()
             }
             None => {
                 let status_ok = match e_status {
@@ -863,9 +924,27 @@ pub fn run(edge: &mut dyn Edge, case: &Case) -> Outcome {
                 status_ok && got == want
             }
         };
-        if !ok {
+        // The upstream is reached exactly when the runtime passes the request on, with the
+        // target the client sent, no nonce of the client's, and on a nonce route the nonce
+        // of the CSP the client got.
+        let passes = edge.own_answer(&sent).is_none() && e_status.is_none();
+        let forwarded = passes.then(|| edge.forwarded_target(&sent));
+        let want_nonces: Vec<&str> = match &sent_nonce {
+            Some(x) => vec![x.as_str()],
+            None if edge.passes_client_nonce() => fields
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case("guestlist-csp-nonce"))
+                .map(|(_, v)| v.as_str())
+                .collect(),
+            None => Vec::new(),
+        };
+        let upstream_ok = reached == forwarded && (!passes || nonces == want_nonces);
+        if passes {
+            *kinds.entry("reached the upstream").or_insert(0) += 1;
+        }
+        if !ok || !upstream_ok {
             mismatches.push(format!(
-                "{line} {fields:?}: guestlist {e_kind} {e_status:?} {want:?}; {} {status} {got:?}",
+                "{line} {fields:?}: guestlist {e_kind} {e_status:?} {want:?} upstream {forwarded:?}; {} {status} {got:?} upstream {reached:?} nonces {nonces:?}",
                 edge.name()
             ));
         }
@@ -879,6 +958,12 @@ pub fn run(edge: &mut dyn Edge, case: &Case) -> Outcome {
         assert!(
             kinds.get(kind).copied().unwrap_or(0) >= 40,
             "too few {kind} requests: {kinds:?}"
+        );
+    }
+    for class in ["reached the upstream", "client nonce"] {
+        assert!(
+            kinds.get(class).copied().unwrap_or(0) >= 40,
+            "too few requests of class {class}: {kinds:?}"
         );
     }
     assert!(

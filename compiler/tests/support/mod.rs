@@ -240,6 +240,8 @@ pub enum Upstream {
     /// `Referrer-Policy`, `Content-Security-Policy`, `Strict-Transport-Security` and
     /// `Set-Cookie`, and one `X-Frame-Options: SAMEORIGIN`.
     ProxiedRepeating,
+    /// `proxy_pass` (no URI part) to an [`echo_upstream`] at this address.
+    Echo(SocketAddr),
 }
 
 /// An nginx configuration around an emitted policy, checked with `nginx -t`; [`start`] runs
@@ -298,6 +300,7 @@ impl NginxSetup {
             Upstream::ProxiedRepeating => {
                 format!("proxy_pass http://127.0.0.1:{backend}/repeating/;\n")
             }
+            Upstream::Echo(echo) => format!("proxy_pass http://{echo};\n"),
         };
         std::fs::write(&upstream_file, body).unwrap();
         let d = dir.to_string_lossy();
@@ -311,7 +314,11 @@ impl NginxSetup {
             if self.master { "on" } else { "off" },
             self.http_own,
             self.own,
-            if self.catch_all { String::new() } else { "        location / { return 200 \"unrouted\\n\"; }\n".to_string() }
+            match (self.catch_all, self.upstream) {
+                (true, _) => String::new(),
+                (false, Upstream::Echo(a)) => format!("        location / {{ proxy_pass http://{a}; }}\n"),
+                (false, _) => "        location / { return 200 \"unrouted\\n\"; }\n".to_string(),
+            }
         );
         let conf_path = dir.join("nginx.conf");
         std::fs::write(&conf_path, conf).unwrap();
@@ -546,4 +553,86 @@ pub fn send_line(
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
     (status, hs)
+}
+
+/// The response header in which [`echo_upstream`] reports the request target it received,
+/// byte for byte.
+pub const UPSTREAM_TARGET: &str = "x-upstream-target";
+/// The response header in which [`echo_upstream`] reports each `Guestlist-Csp-Nonce` line it
+/// received (one line each, in order; none when it received none).
+pub const UPSTREAM_NONCE: &str = "x-upstream-nonce";
+
+/// An HTTP/1.1 upstream on 127.0.0.1 (a port of its own) that answers every request 200 with
+/// `X-App: yes` and says what reached it: the request target ([`UPSTREAM_TARGET`]) and every
+/// `Guestlist-Csp-Nonce` line ([`UPSTREAM_NONCE`]). Keep-alive connections are served (one
+/// thread each); it runs until the test process exits.
+pub fn echo_upstream() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            std::thread::spawn(move || echo_connection(stream));
+        }
+    });
+    addr
+}
+
+/// Serves one connection of [`echo_upstream`] until the peer closes it or asks to.
+fn echo_connection(mut s: TcpStream) {
+    let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        // One request head (and a `Content-Length` body, read and dropped).
+        let end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i;
+            }
+            let mut chunk = [0u8; 4096];
+            match s.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            }
+        };
+        let head = String::from_utf8_lossy(buf.get(..end).unwrap_or_default()).into_owned();
+        buf.drain(..end + 4);
+        let mut lines = head.split("\r\n");
+        let request_line = lines.next().unwrap_or("");
+        let target = request_line.split(' ').nth(1).unwrap_or("").to_string();
+        let http10 = request_line.ends_with("HTTP/1.0");
+        let fields: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let length: usize = fields
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        while buf.len() < length {
+            let mut chunk = [0u8; 4096];
+            match s.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            }
+        }
+        buf.drain(..length);
+        let close = http10
+            || fields
+                .iter()
+                .any(|(n, v)| n == "connection" && v.to_ascii_lowercase().contains("close"));
+        let mut resp = format!(
+            "HTTP/1.1 200 OK\r\nX-App: yes\r\n{UPSTREAM_TARGET}: {target}\r\nContent-Length: 4\r\n"
+        );
+        for (_, v) in fields.iter().filter(|(n, _)| n == "guestlist-csp-nonce") {
+            resp.push_str(&format!("{UPSTREAM_NONCE}: {v}\r\n"));
+        }
+        if close {
+            resp.push_str("Connection: close\r\n");
+        }
+        resp.push_str("\r\napp\n");
+        if s.write_all(resp.as_bytes()).is_err() || close {
+            return;
+        }
+    }
 }

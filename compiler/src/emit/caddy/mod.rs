@@ -96,6 +96,18 @@ pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::
         "Caddy's placeholders hold the raw target and the decoded path, never the path with `.` and `..` resolved: the normalised reading's route of `/api/../static/x` cannot be found",
     )
     .into_iter()
+    .chain(crate::emit::carry_errors(
+        compilation,
+        lowered,
+        Engine::Caddy,
+        "GL1206",
+        |kind, t| {
+            let quoted = kind != crate::emit::TextKind::Value && t.contains('"');
+            let bad = t.bytes().any(|b| matches!(b, b'\\' | b'{' | b'}' | b'`') || b < 0x20 || b == 0x7f);
+            (quoted || bad).then(|| "Caddy reads `{`, `}` as placeholders and `\\` and `` ` `` as escapes or quotes in the snippet's tokens and expressions, so it would not read this back as written".to_string())
+        },
+        "write it without `{`, `}`, `\\` or `` ` `` (and a pattern or name without `\"`), or serve these routes through the Rust runtime (guestlist::Layer)",
+    ))
     .collect()
 }
 
@@ -478,17 +490,13 @@ impl Writer<'_> {
     /// The route that decides every request: the path's form, then each answer, then the
     /// upstream for requests no route governs.
     fn route(&mut self, answers: &[Answer]) -> Result<(), Unsupported> {
-        let any_nonce =
-            self.policy.csp_policies().iter().any(|c| c.has_nonce()) && !self.nonce_lost;
         // The maps are read once: each read of a map placeholder evaluates it again.
         self.out.push_str(
             "\nroute {\n\t# The path's form and the answer, evaluated once.\n\tvars {\n\t\tgl_f \"{gl_form}\"\n\t\tgl_a \"{gl_ans}\"\n\t\tgl_st \"\"\n\t}\n",
         );
-        if any_nonce {
-            self.out.push_str(
-                "\t# A nonce the client sent never reaches the upstream.\n\trequest_header -Guestlist-Csp-Nonce\n",
-            );
-        }
+        self.out.push_str(
+            "\t# A nonce the client sent never reaches the upstream.\n\trequest_header -Guestlist-Csp-Nonce\n",
+        );
         if !self.policy.routes().is_empty() {
             self.out.push_str(
                 "\t# Paths that are not normal: 400 before any route (Go itself answers 400 to an\n\

@@ -70,6 +70,18 @@ pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::
         "HAProxy resolves `..` only by rewriting the request the upstream receives (`normalize-uri`), which would change what your application routes",
     )
     .into_iter()
+    .chain(crate::emit::carry_errors(
+        compilation,
+        lowered,
+        crate::emit::Engine::Haproxy,
+        "GL1205",
+        |_, t| {
+            (t.bytes().any(|b| b < 0x20 || b == 0x7f) || t.len() > 8000).then(|| {
+                format!("{} bytes: HAProxy reads a configuration line of at most 8000 bytes", t.len())
+            })
+        },
+        "make it shorter (split a long CSP's sources across fewer, wider ones), or serve these routes through the Rust runtime (guestlist::Layer)",
+    ))
     .collect()
 }
 
@@ -325,6 +337,7 @@ pub fn emit(
     cfg.push_str("\n# --- ACLs ---\n");
     cfg.push_str(&w.acls);
     cfg.push_str("\n# --- Request: the runtime's decision ---\n");
+    cfg.push_str("# A CSP nonce the client sent never reaches the upstream (HAProxy draws none).\nhttp-request del-header Guestlist-Csp-Nonce\n");
     cfg.push_str(&w.req);
     cfg.push_str("\n# --- Every response, HAProxy's own answers included ---\n");
     cfg.push_str(&w.after);

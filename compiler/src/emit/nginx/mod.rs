@@ -193,6 +193,55 @@ pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::
             );
         }
     }
+    out.extend(crate::emit::carry_errors(
+        compilation,
+        lowered,
+        crate::emit::Engine::Nginx,
+        "GL1204",
+        |kind, t| {
+            let long = t.len() > 4000;
+            let bad = kind != crate::emit::TextKind::Value
+                && t.bytes().any(|b| matches!(b, b'"' | b'\\' | b'$') || b < 0x20 || b == 0x7f);
+            if long {
+                Some(format!("{} bytes: nginx reads its configuration in tokens of at most 4096 bytes", t.len()))
+            } else {
+                bad.then(|| "nginx reads `$` as a variable, and `\"` and `\\` as quotes and escapes, in this part of its configuration".to_string())
+            }
+        },
+        "make it shorter, or write it without `$`, `\"` and `\\`; or serve these routes through the Rust runtime (guestlist::Layer)",
+    ));
+    out
+}
+
+/// nginx answers 301 by itself to `/x` when the location `^~ /x/` passes requests on
+/// (`proxy_pass` and the other `*_pass` directives redirect to `/x/`), where the runtime passes
+/// `/x` on as the route that governs it decides: for each prefix route `/x/*` with no route
+/// `/x`, an exact location `= /x` with the snippet of the route nginx would otherwise choose
+/// for it (the longest prefix route above it; none: no snippet) and the upstream include `u`.
+fn bare_prefix_locations(patterns: &[&str], root: &str, u: &str) -> String {
+    let mut out = String::new();
+    let mut done = std::collections::BTreeSet::new();
+    for p in patterns {
+        let Some(bare) = p.strip_suffix("/*").filter(|b| !b.is_empty()) else {
+            continue;
+        };
+        if patterns.contains(&bare) || !done.insert(bare) {
+            continue;
+        }
+        let governing = patterns
+            .iter()
+            .filter(|q| q.strip_suffix('*').is_some_and(|pre| bare.starts_with(pre)))
+            .max_by_key(|q| q.len());
+        let _ = writeln!(
+            out,
+            "\n# `{bare}` outside the route \"{p}\": nginx would redirect it to `{bare}/` (301) where the\n# location above passes requests on; served as the runtime decides it.\nlocation = {} {{",
+            q(bare)
+        );
+        if let Some(g) = governing {
+            let _ = writeln!(out, "    include {root}/routes/{}.conf;", slug(g));
+        }
+        let _ = writeln!(out, "    include {u};\n}}");
+    }
     out
 }
 
@@ -440,6 +489,13 @@ pub fn emit(
             let _ = writeln!(server, "    include {u};");
         }
         server.push_str("}\n");
+    }
+    if let Some(u) = &opts.upstream_include {
+        let patterns: Vec<&str> = match &hosts {
+            None => policy.routes().iter().map(|r| r.pattern()).collect(),
+            Some(h) => h.patterns.iter().map(String::as_str).collect(),
+        };
+        server.push_str(&bare_prefix_locations(&patterns, root, u));
     }
     if !policy.routes().is_empty() {
         let locations: Vec<(&str, usize)> = match &hosts {
