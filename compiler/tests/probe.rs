@@ -400,8 +400,9 @@ fn a_redirect_is_reported_not_followed() {
         )));
 }
 
-/// A server on 127.0.0.1 that answers every WebSocket handshake with 101 (whatever its
-/// `Origin`) and keeps the connection open, and every other request with an empty 200; it
+/// A server on 127.0.0.1 that answers every WebSocket handshake with a well-formed key with
+/// 101 (whatever its `Origin`; 400 for a malformed key, as servers do) and keeps the
+/// connection open, and every other request with an empty 200; it
 /// records each request's head.
 fn accepting_websocket_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use std::io::{Read, Write};
@@ -420,8 +421,18 @@ fn accepting_websocket_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<
             }
             let head = String::from_utf8_lossy(&head).into_owned();
             let upgrade = head.to_ascii_lowercase().contains("\r\nupgrade: websocket");
+            // RFC 6455: a key that is not 16 bytes in base64 is refused before anything else.
+            let key_ok = head.lines().any(|l| {
+                l.to_ascii_lowercase().starts_with("sec-websocket-key:")
+                    && l[18..].trim().len() == 24
+                    && l[18..].trim().ends_with("==")
+            });
             seen.lock().unwrap().push(head);
-            if upgrade {
+            if upgrade && !key_ok {
+                let _ = s.write_all(
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            } else if upgrade {
                 let _ = s.write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n");
                 open.push(s); // never closed by this side
             } else {

@@ -378,13 +378,14 @@ pub(super) fn run(a: ProbeArgs, out: &mut dyn Write, err: &mut dyn Write) -> sup
         resolve,
         timeout: Duration::from_secs_f64(a.timeout),
     };
-    let schedule = probe::plan::schedule(plan.probes.len(), a.rate);
-    let start = Instant::now();
+    let gap = probe::plan::gap(a.rate);
+    let mut last: Option<Instant> = None;
     let mut answers = Vec::with_capacity(plan.probes.len());
-    for (p, at) in plan.probes.iter().zip(schedule) {
-        if let Some(wait) = at.checked_sub(start.elapsed()) {
+    for p in &plan.probes {
+        if let Some(wait) = last.and_then(|t| gap.checked_sub(t.elapsed())) {
             std::thread::sleep(wait);
         }
+        last = Some(Instant::now());
         let got = client.send(p).map_err(|e| {
             format!(
                 "cannot probe {}: {} {}: {e}",

@@ -209,7 +209,15 @@ pub fn compare(lowered: &Lowered, index: usize, probe: &Probe, got: &Got) -> Vec
         for n in &cors_names {
             let ev = joined(&e.headers, n);
             let gv = got.value(n);
-            for (severity, m) in cors_header(lowered, probe, n, ev.as_deref(), gv.as_deref()) {
+            let origin = probe.header("origin").unwrap_or("");
+            // What the server's answer lets this origin's page read: its allow-origin must
+            // name the origin (or be `*`, which a credentialed request never passes).
+            let readable = got
+                .value("access-control-allow-origin")
+                .is_some_and(|g| g == "*" || (!origin.is_empty() && g == origin));
+            for (severity, m) in
+                cors_header(lowered, probe, n, ev.as_deref(), gv.as_deref(), readable)
+            {
                 push(severity, m);
             }
         }
@@ -277,6 +285,7 @@ fn cors_header(
     name: &str,
     ev: Option<&str>,
     gv: Option<&str>,
+    readable: bool,
 ) -> Vec<(Severity, String)> {
     use Severity::{Looser, Stricter};
     let mut out = Vec::new();
@@ -292,6 +301,8 @@ fn cors_header(
                     Stricter,
                     format!("`{name}: {g}` where the policy sends `{e}`"),
                 )),
+                // Naming another origin grants this one nothing.
+                None if !granted => {}
                 _ => out.push((
                     Looser,
                     format!(
@@ -304,7 +315,10 @@ fn cors_header(
                 )),
             }
         }
-        ("access-control-allow-credentials", _, Some(g)) if g.eq_ignore_ascii_case("true") => {
+        // Credentials count only where the answer is readable by this origin at all.
+        ("access-control-allow-credentials", _, Some(g))
+            if g.eq_ignore_ascii_case("true") && readable =>
+        {
             out.push((
                 Looser,
                 format!("`{name}: {g}`: credentials the policy does not allow"),
@@ -388,6 +402,11 @@ fn cors_header(
                     .unwrap_or_else(|| " which the policy does not send".into())
             ),
         )),
+    }
+    // What an answer this origin cannot read grants (methods, headers, credentials) grants
+    // it nothing.
+    if !readable {
+        out.retain(|(severity, _)| *severity != Looser);
     }
     out
 }

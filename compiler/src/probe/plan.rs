@@ -396,7 +396,7 @@ fn drafts(lowered: &Lowered, t: &Target, unsafe_methods: bool) -> Vec<Draft> {
             let mut v = vec![
                 h("Upgrade", "websocket"),
                 h("Connection", "Upgrade"),
-                h("Sec-WebSocket-Key", "Z3Vlc3RsaXN0LXByb2JlLWtleQ=="),
+                h("Sec-WebSocket-Key", WEBSOCKET_KEY),
                 h("Sec-WebSocket-Version", "13"),
             ];
             if let Some(o) = o {
@@ -505,13 +505,17 @@ pub fn plan(lowered: &Lowered, opts: &PlanOptions) -> Result<Plan, PlanError> {
     Ok(Plan { probes, truncated })
 }
 
-/// When request `i` of `n` may be sent at `rate` requests per second: `i / rate` seconds
-/// after the first.
-pub fn schedule(n: usize, rate: u32) -> Vec<std::time::Duration> {
-    let rate = f64::from(rate.max(1));
-    (0..n)
-        .map(|i| std::time::Duration::from_secs_f64(i as f64 / rate))
-        .collect()
+/// The handshake's `Sec-WebSocket-Key`: RFC 6455 asks for 16 bytes in base64 (24
+/// characters), and servers answer 400 to any other length before they look at `Origin`, so
+/// a malformed key would make a server with no origin check look as if it refused the origin.
+/// These 16 bytes are RFC 6455's own example nonce.
+pub const WEBSOCKET_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+/// The least time between two requests sent at `rate` requests per second. The sender waits
+/// that long after the previous request was sent (not after a fixed start), so a slow answer
+/// is never followed by a burst that catches up.
+pub fn gap(rate: u32) -> std::time::Duration {
+    std::time::Duration::from_secs_f64(1.0 / f64::from(rate.max(1)))
 }
 
 #[cfg(test)]
@@ -687,12 +691,18 @@ route "/live" { websocket live }
     }
 
     #[test]
-    fn the_schedule_spaces_requests_by_the_rate() {
-        let s = schedule(5, 10);
-        assert_eq!(s.len(), 5);
-        assert_eq!(s[0], std::time::Duration::ZERO);
-        assert_eq!(s[4], std::time::Duration::from_millis(400));
-        assert_eq!(schedule(3, 0)[2], std::time::Duration::from_secs(2));
+    fn requests_are_spaced_by_the_rate() {
+        assert_eq!(gap(10), std::time::Duration::from_millis(100));
+        assert_eq!(gap(1), std::time::Duration::from_secs(1));
+        assert_eq!(gap(0), std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn the_websocket_key_is_sixteen_bytes_in_base64() {
+        let alphabet = |c: char| c.is_ascii_alphanumeric() || c == '+' || c == '/';
+        assert_eq!(WEBSOCKET_KEY.len(), 24);
+        assert!(WEBSOCKET_KEY.ends_with("==") && !WEBSOCKET_KEY.ends_with("==="));
+        assert!(WEBSOCKET_KEY.trim_end_matches('=').chars().all(alphabet));
     }
 
     #[test]
