@@ -1777,3 +1777,52 @@ fn markdown_stays_under_a_job_summarys_limit() {
         &md[md.len() - 300..]
     );
 }
+
+/// A cors policy whose only origins are supplied at run time: what it lets those origins do
+/// (credentials, methods, headers, exposed headers, max-age) is compared through an origin
+/// supplied to the set both sides use, and each witness carries that entry.
+#[test]
+fn a_cors_policy_of_supplied_origins_only_is_compared_through_a_supplied_origin() {
+    let old = r#"
+origins tenants provided tenant-bound
+cors t {
+    allow-origins      tenants
+    allow-methods      PUT
+    allow-headers      X-Api-Key
+    expose-headers     X-Total
+    max-age            2h
+}
+route "/api/*" { cors t }
+"#;
+    let new = old
+        .replace("allow-methods      PUT", "allow-methods      PUT DELETE")
+        .replace(
+            "allow-headers      X-Api-Key",
+            "allow-headers      X-Api-Key X-Debug",
+        )
+        .replace(
+            "expose-headers     X-Total",
+            "expose-headers     X-Total X-Secret",
+        )
+        .replace(
+            "max-age            2h",
+            "max-age            2h\n    allow-credentials  true",
+        );
+    let r = report(old, &new);
+    let mut got = kinds(&r.new_access);
+    got.sort();
+    let mut want = vec![
+        (Kind::CorsCredentials, "credentials".to_string()),
+        (Kind::CorsMethod, "DELETE".to_string()),
+        (Kind::CorsHeader, "x-debug".to_string()),
+        (Kind::CorsExpose, "x-secret".to_string()),
+    ];
+    want.sort();
+    assert_eq!(got, want, "{:#?}", r.new_access);
+    for f in &r.new_access {
+        let w = f.witness.as_ref().expect("a witness");
+        assert_eq!(w.supplied.len(), 1, "{f:#?}");
+        assert_eq!(w.supplied[0].0, "tenants", "{f:#?}");
+    }
+    assert!(report(&new, old).new_access.is_empty());
+}

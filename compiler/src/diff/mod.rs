@@ -1118,9 +1118,22 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                 }
             }
             // The rest widens access only for the origins both allow (the others are new
-            // origins, reported above with all they may do).
-            let (Some(ca), Some(origin)) = (ca, shared) else {
+            // origins, reported above with all they may do): a static origin both allow, else
+            // an origin supplied to a set both use (its witness carries the entry).
+            let Some(ca) = ca else {
                 return;
+            };
+            let both = names(b.spec(), cb)
+                .into_iter()
+                .find(|set| had.contains(set));
+            let (origin, via) = match (shared, both) {
+                (Some(o), _) => (o, None),
+                (None, Some(set)) => (probe.clone(), Some(set)),
+                (None, None) => return,
+            };
+            let sup = |w: Witness| match &via {
+                Some(set) => with_supplied(w, set, &origin),
+                None => w,
             };
             let get = request(gb, "GET", &[("Origin", &origin)]);
             if cb.credentials && !ca.credentials {
@@ -1138,7 +1151,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                         route,
                         host: gb.host,
                         at,
-                        witness: Some(get.clone()),
+                        witness: Some(sup(get.clone())),
                         latent: false,
                         legacy: false,
                     },
@@ -1183,14 +1196,14 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                         route,
                         host: gb.host,
                         at: method_at.clone(),
-                        witness: Some(request(
+                        witness: Some(sup(request(
                             gb,
                             "OPTIONS",
                             &[
                                 ("Origin", &origin),
                                 ("Access-Control-Request-Method", &probe_method),
                             ],
-                        )),
+                        ))),
                         latent: false,
                         legacy: false,
                     },
@@ -1237,7 +1250,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                         route,
                         host: gb.host,
                         at: header_at.clone(),
-                        witness: Some(request(
+                        witness: Some(sup(request(
                             gb,
                             "OPTIONS",
                             &[
@@ -1245,7 +1258,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                                 ("Access-Control-Request-Method", "GET"),
                                 ("Access-Control-Request-Headers", &probe_header),
                             ],
-                        )),
+                        ))),
                         latent: false,
                         legacy: false,
                     },
@@ -1279,7 +1292,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                         route,
                         host: gb.host,
                         at: head_at.clone(),
-                        witness: Some(get.clone()),
+                        witness: Some(sup(get.clone())),
                         latent: false,
                         legacy: false,
                     },
@@ -1300,14 +1313,14 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                         route,
                         host: gb.host,
                         at: head_at,
-                        witness: Some(request(
+                        witness: Some(sup(request(
                             gb,
                             "OPTIONS",
                             &[
                                 ("Origin", &origin),
                                 ("Access-Control-Request-Method", "GET"),
                             ],
-                        )),
+                        ))),
                         latent: false,
                         legacy: false,
                     },
