@@ -1826,3 +1826,51 @@ route "/api/*" { cors t }
     }
     assert!(report(&new, old).new_access.is_empty());
 }
+
+/// A source OLD lists but CSP Level 3 browsers ignore there covers nothing: removing the
+/// nonce that switched `'unsafe-inline'` off, or the `'strict-dynamic'` that switched host
+/// sources off, is new access (not legacy); a source ignored on both sides is no change.
+#[test]
+fn removing_what_switched_a_source_off_is_new_access() {
+    let style = |sources: &str| {
+        edit(
+            "    script-src 'self' 'nonce'\n",
+            &format!("    script-src 'self' 'nonce'\n    style-src {sources}\n"),
+        )
+    };
+    let r = report(
+        &style("'self' 'nonce' 'unsafe-inline'"),
+        &style("'self' 'unsafe-inline'"),
+    );
+    assert_eq!(
+        kinds(&r.new_access),
+        [(Kind::Csp, "style-src 'unsafe-inline'".to_string())]
+    );
+    assert!(r.new_access.iter().all(|f| !f.legacy) && r.has_new_access());
+
+    let old = edit(
+        "script-src 'self' 'nonce'",
+        "script-src 'nonce' 'strict-dynamic' https://cdn.example",
+    );
+    let new = edit(
+        "script-src 'self' 'nonce'",
+        "script-src 'nonce' https://cdn.example",
+    );
+    let r = report(&old, &new);
+    assert_eq!(
+        kinds(&r.new_access),
+        [(Kind::Csp, "script-src https://cdn.example".to_string())]
+    );
+    assert!(r.has_new_access());
+
+    assert_eq!(
+        kinds(
+            &report(
+                &style("'self' 'nonce' 'unsafe-inline'"),
+                &style("'self' 'nonce' 'unsafe-inline' https://x.example"),
+            )
+            .new_access
+        ),
+        [(Kind::Csp, "style-src https://x.example".to_string())]
+    );
+}

@@ -393,11 +393,21 @@ pub(super) fn compare(
             continue;
         };
         let none_a = la.iter().all(|s| s == "'none'");
+        // What OLD's list allows in a CSP Level 3 browser: a source it ignores there (hosts
+        // beside 'strict-dynamic', 'unsafe-inline' beside a nonce or hash) covers nothing, so
+        // removing the nonce or 'strict-dynamic' that switched it off is new access.
+        let live_a: Vec<String> = la
+            .iter()
+            .filter(|x| !ignored_by_csp3(effective, la, x))
+            .cloned()
+            .collect();
         for s in lb {
-            if s == "'none'" || (!none_a && covers(la, s)) {
+            let legacy = ignored_by_csp3(effective, lb, s);
+            // Covered by a source OLD's browsers honour, or ignored as before on both sides.
+            let covered = covers(&live_a, s) || (legacy && covers(la, s));
+            if s == "'none'" || (!none_a && covered) {
                 continue;
             }
-            let legacy = ignored_by_csp3(effective, lb, s);
             let e = gained
                 .entry((from.to_string(), s.clone()))
                 .or_insert((Vec::new(), line, true));
