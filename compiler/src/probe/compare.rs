@@ -145,8 +145,40 @@ pub fn compare(lowered: &Lowered, index: usize, probe: &Probe, got: &Got) -> Vec
             message: format!("{what}: {message}"),
         })
     };
-    // A redirect is reported, not followed: its headers are not the answer.
+    // A redirect is reported, not followed. Where the policy refuses a write as cross-site
+    // (csrf), a redirect means the write went past the refusal (a form POST answered 303
+    // was processed): looser. (A redirected preflight or WebSocket handshake fails in the
+    // browser as a refusal would.) Browsers run the CORS check on a redirect too, so an
+    // allow-origin on it granting an origin the policy refuses is looser as well.
     if (300..400).contains(&got.status) {
+        if let Some(s) = e.status.filter(|_| e.kind == guestlist::Kind::CsrfRejected) {
+            push(
+                Severity::Looser,
+                format!(
+                    "answered {} (a redirect) where the policy refuses with {s} ({})",
+                    got.status,
+                    e.kind.as_str()
+                ),
+            );
+        }
+        let origin = probe.header("origin").unwrap_or("");
+        let expected_acao = e
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("access-control-allow-origin"))
+            .map(|(_, v)| v.as_str());
+        if let Some(g) = got.value("access-control-allow-origin") {
+            let granted = g == "*" || (!origin.is_empty() && g == origin);
+            let allowed = expected_acao.is_some_and(|x| x == "*" || x == origin);
+            if granted && !allowed {
+                push(
+                    Severity::Looser,
+                    format!(
+                        "the redirect's `access-control-allow-origin: {g}` grants an origin the policy refuses"
+                    ),
+                );
+            }
+        }
         push(
             Severity::Stricter,
             format!(
@@ -462,7 +494,11 @@ route "/open" { }
 "#;
 
     fn setup() -> (Lowered, Vec<Probe>) {
-        let c = Compilation::from_str("p.policy", POLICY);
+        setup_with(POLICY, false)
+    }
+
+    fn setup_with(policy: &str, unsafe_methods: bool) -> (Lowered, Vec<Probe>) {
+        let c = Compilation::from_str("p.policy", policy);
         assert!(!c.has_errors(), "{}", c.render());
         let l = c.lower("default").unwrap();
         let p = plan(
@@ -471,7 +507,7 @@ route "/open" { }
                 host: "s.example".into(),
                 paths: Vec::new(),
                 extra_headers: Vec::new(),
-                unsafe_methods: false,
+                unsafe_methods,
                 max_requests: 10_000,
             },
         )
@@ -639,5 +675,64 @@ route "/open" { }
         assert!(m
             .iter()
             .any(|m| m.message.contains("redirected (301 to https://x/)")));
+    }
+
+    #[test]
+    fn a_redirect_past_a_refusal_is_looser_and_an_allowed_one_stricter() {
+        let (l, ps) = setup();
+        let redirect = |extra: &[(&str, &str)]| {
+            let mut g = Got {
+                status: 303,
+                headers: vec![("location".into(), "/done".into())],
+            };
+            for (n, v) in extra {
+                g.headers.push(((*n).into(), (*v).into()));
+            }
+            g
+        };
+        let forms = format!("{POLICY}csrf forms {{ }}\nroute \"/form\" {{ csrf forms }}\n");
+        let (lf, pf) = setup_with(&forms, true);
+        let (i, refused) = find(&pf, |p| p.expected.kind == guestlist::Kind::CsrfRejected);
+        let m = compare(&lf, i, refused, &redirect(&[]));
+        assert!(m.iter().any(|m| m.severity == Severity::Looser), "{m:?}");
+        let (i, look_alike) = find(&ps, |p| {
+            p.method == "GET" && p.header("origin") == Some("http://app.example.com")
+        });
+        let m = compare(
+            &l,
+            i,
+            look_alike,
+            &redirect(&[("access-control-allow-origin", "http://app.example.com")]),
+        );
+        assert!(
+            m.iter()
+                .any(|m| m.severity == Severity::Looser && m.message.contains("redirect")),
+            "{m:?}"
+        );
+        let (i, plain) = find(&ps, |p| {
+            p.method == "GET" && p.expected.status.is_none() && p.header("origin").is_none()
+        });
+        let m = compare(&l, i, plain, &redirect(&[]));
+        assert!(
+            !m.is_empty() && m.iter().all(|m| m.severity == Severity::Stricter),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn an_allow_origin_naming_another_origin_grants_nothing() {
+        let (l, ps) = setup();
+        let (i, p) = find(&ps, |p| {
+            p.method == "GET" && p.header("origin") == Some("http://app.example.com")
+        });
+        let mut got = faithful(p);
+        got.headers.push((
+            "access-control-allow-origin".into(),
+            "https://app.example.com".into(),
+        ));
+        got.headers
+            .push(("access-control-allow-credentials".into(), "true".into()));
+        let m = compare(&l, i, p, &got);
+        assert!(m.iter().all(|m| m.severity != Severity::Looser), "{m:?}");
     }
 }
