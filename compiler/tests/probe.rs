@@ -730,3 +730,35 @@ fn a_server_repeating_its_csp_nonce_is_looser() {
         "{v:#}"
     );
 }
+
+/// Sets supplied with `--origins` are probed like the policy's own origins: a server given
+/// the same entries answers as the policy decides; one that was not given them refuses the
+/// supplied origin, which the probe reports (stricter), naming that origin.
+#[test]
+fn supplied_origins_are_probed_as_allowed_origins() {
+    let dir = support::tempdir("probe-supplied");
+    let policy = policy_file(
+        &dir,
+        "origins tenants provided\n\ncors t {\n    allow-origins  tenants\n    allow-methods  GET PUT\n    max-age        600\n}\n\nroute \"/api/*\" { cors t }\n",
+    );
+    let entries = dir.join("tenants.txt");
+    std::fs::write(&entries, "https://shop.customer.example\n").unwrap();
+    let supplied = format!("tenants={}", entries.display());
+    let server = support::serve_policy(&policy, &["--origins", &supplied]);
+    let (code, v, err) = probe_json(&policy, &server.url, &["--origins", &supplied]);
+    assert_eq!(code, 0, "{v:#}\n{err}");
+    assert!(mismatches(&v, "looser").is_empty(), "{v:#}");
+    assert!(mismatches(&v, "stricter").is_empty(), "{v:#}");
+    drop(server);
+    let bare = support::serve_policy(&policy, &[]);
+    let (code, v, err) = probe_json(&policy, &bare.url, &["--origins", &supplied]);
+    assert_eq!(code, 0, "{v:#}\n{err}");
+    let stricter = mismatches(&v, "stricter");
+    assert!(
+        stricter.iter().any(|m| m["message"]
+            .as_str()
+            .unwrap()
+            .contains("from `https://shop.customer.example`")),
+        "{v:#}"
+    );
+}

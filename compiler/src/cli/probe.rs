@@ -358,6 +358,16 @@ pub(super) fn run(a: ProbeArgs, out: &mut dyn Write, err: &mut dyn Write) -> sup
             extra_headers: extra.clone(),
             unsafe_methods: a.unsafe_methods,
             max_requests: a.max_requests,
+            supplied: c
+                .supplied
+                .iter()
+                .map(|(name, _, entries)| {
+                    (
+                        name.clone(),
+                        entries.iter().map(|(e, _)| e.origin.clone()).collect(),
+                    )
+                })
+                .collect(),
         },
     )?;
     let addrs: Vec<SocketAddr> = match resolve.iter().find(|(h, _)| *h == target.host) {

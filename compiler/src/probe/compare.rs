@@ -509,6 +509,7 @@ route "/open" { }
                 extra_headers: Vec::new(),
                 unsafe_methods,
                 max_requests: 10_000,
+                supplied: Vec::new(),
             },
         )
         .unwrap();

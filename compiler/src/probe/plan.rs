@@ -86,6 +86,9 @@ pub struct PlanOptions {
     pub unsafe_methods: bool,
     /// At most this many requests.
     pub max_requests: usize,
+    /// The entries supplied for each set supplied at run time (`--origins NAME=FILE`), by set
+    /// name: they are allowed origins like the policy's own, probed with their look-alikes.
+    pub supplied: Vec<(String, Vec<String>)>,
 }
 
 /// The requests to send.
@@ -305,8 +308,33 @@ fn h(n: &str, v: &str) -> (String, String) {
 }
 
 /// The drafts of one target, in its own order.
-fn drafts(lowered: &Lowered, t: &Target, unsafe_methods: bool) -> Vec<Draft> {
+fn drafts(
+    lowered: &Lowered,
+    t: &Target,
+    unsafe_methods: bool,
+    supplied: &[(String, Vec<String>)],
+) -> Vec<Draft> {
     let spec = &lowered.spec;
+    // A policy's origins and patterns with the entries supplied to the sets it names.
+    let with_supplied = |origins: &[String], patterns: &[String], sets: &[usize]| {
+        let (mut o, mut p) = (origins.to_vec(), patterns.to_vec());
+        for name in sets
+            .iter()
+            .filter_map(|i| spec.provided.get(*i))
+            .map(|s| &s.name)
+        {
+            for (_, entries) in supplied.iter().filter(|(n, _)| n == name) {
+                for e in entries {
+                    if e.contains("://*.") {
+                        p.push(e.clone());
+                    } else {
+                        o.push(e.clone());
+                    }
+                }
+            }
+        }
+        (o, p)
+    };
     let mut out = Vec::new();
     let mut push = |method: &str, path: &str, headers: Vec<(String, String)>, purpose| {
         out.push(Draft {
@@ -321,7 +349,10 @@ fn drafts(lowered: &Lowered, t: &Target, unsafe_methods: bool) -> Vec<Draft> {
     let origin = |o: &str| vec![h("Origin", o)];
     let cors = t.cors.and_then(|i| spec.cors.get(i));
     let (allowed, alikes) = match cors {
-        Some(c) => origin_sets(&c.origins, &c.patterns, c.any_origin),
+        Some(c) => {
+            let (o, p) = with_supplied(&c.origins, &c.patterns, &c.provided);
+            origin_sets(&o, &p, c.any_origin)
+        }
         None => (Vec::new(), vec![STRANGER.to_string()]),
     };
     // The preflight's method and headers: an allowed one (one a browser preflights when the
@@ -391,7 +422,8 @@ fn drafts(lowered: &Lowered, t: &Target, unsafe_methods: bool) -> Vec<Draft> {
         push("GET", &form, hs, Purpose::PathForm);
     }
     if let Some(ws) = t.websocket.and_then(|i| spec.websocket.get(i)) {
-        let (ok, bad) = origin_sets(&ws.origins, &ws.patterns, false);
+        let (wo, wp) = with_supplied(&ws.origins, &ws.patterns, &ws.provided);
+        let (ok, bad) = origin_sets(&wo, &wp, false);
         let handshake = |o: Option<&str>| {
             let mut v = vec![
                 h("Upgrade", "websocket"),
@@ -419,7 +451,8 @@ fn drafts(lowered: &Lowered, t: &Target, unsafe_methods: bool) -> Vec<Draft> {
                     h("Content-Length", "0"),
                 ]
             };
-            let (ok, bad) = origin_sets(&c.trusted, &[], false);
+            let (to, tp) = with_supplied(&c.trusted, &[], &c.trusted_provided);
+            let (ok, bad) = origin_sets(&to, &tp, false);
             for o in bad.iter().chain(&ok) {
                 push("POST", p, post(o), Purpose::Csrf);
             }
@@ -450,7 +483,7 @@ fn drafts(lowered: &Lowered, t: &Target, unsafe_methods: bool) -> Vec<Draft> {
 pub fn plan(lowered: &Lowered, opts: &PlanOptions) -> Result<Plan, PlanError> {
     let mut ranked: Vec<(bool, usize, usize, Draft)> = Vec::new();
     for (ti, t) in targets(lowered, opts).iter().enumerate() {
-        for (i, mut d) in drafts(lowered, t, opts.unsafe_methods)
+        for (i, mut d) in drafts(lowered, t, opts.unsafe_methods, &opts.supplied)
             .into_iter()
             .enumerate()
         {
@@ -558,6 +591,7 @@ route "/live" { websocket live }
             extra_headers: Vec::new(),
             unsafe_methods: false,
             max_requests: max,
+            supplied: Vec::new(),
         }
     }
 
