@@ -305,7 +305,7 @@ fn every_policy_carries_the_same_headers_in_every_engine() {
                 },
             );
             if let Err(e) = &nginx {
-                // The one refusal: a route's per-response nonce, which nginx cannot make
+                // A refusal: a route's per-response nonce, which nginx cannot make
                 // (GL1201, naming the csp policy).
                 let nonce_csp = run_time.routes().iter().find_map(|r| {
                     r.guards()
@@ -313,11 +313,25 @@ fn every_policy_carries_the_same_headers_in_every_engine() {
                         .and_then(|i| run_time.csp_policies().get(i as usize))
                         .filter(|c| c.has_nonce())
                 });
+                // Or what the emitter's own checks report at the policy line (GL1204:
+                // text nginx cannot read back).
+                let diagnosed: Vec<&str> = guestlist_compiler::emit::edges::errors(
+                    &c,
+                    &lowered,
+                    guestlist_compiler::emit::Engine::Nginx,
+                    &[],
+                )
+                .iter()
+                .map(|d| d.code)
+                .collect();
                 match nonce_csp {
                     Some(csp)
                         if e.0.contains("nonce") && e.0.contains(&format!("`{}`", csp.name())) =>
                     {
                         nginx_refusals.push(format!("{at}: {e}"));
+                    }
+                    _ if !diagnosed.is_empty() => {
+                        nginx_refusals.push(format!("{at}: {} ({e})", diagnosed.join(", ")));
                     }
                     _ => failures.push(format!("{at}: nginx refuses it: {e}")),
                 }
