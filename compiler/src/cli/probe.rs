@@ -388,14 +388,11 @@ pub(super) fn run(a: ProbeArgs, out: &mut dyn Write, err: &mut dyn Write) -> sup
         resolve,
         timeout: Duration::from_secs_f64(a.timeout),
     };
-    let gap = probe::plan::gap(a.rate);
-    let mut last: Option<Instant> = None;
+    let mut pacer = probe::plan::Pacer::new(a.rate);
     let mut answers = Vec::with_capacity(plan.probes.len());
     for p in &plan.probes {
-        if let Some(wait) = last.and_then(|t| gap.checked_sub(t.elapsed())) {
-            std::thread::sleep(wait);
-        }
-        last = Some(Instant::now());
+        std::thread::sleep(pacer.wait(Instant::now()));
+        pacer.sent(Instant::now());
         let got = client.send(p).map_err(|e| {
             format!(
                 "cannot probe {}: {} {}: {e}",

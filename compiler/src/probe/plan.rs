@@ -551,6 +551,36 @@ pub fn gap(rate: u32) -> std::time::Duration {
     std::time::Duration::from_secs_f64(1.0 / f64::from(rate.max(1)))
 }
 
+/// Paces requests at most `rate` a second: each waits one [`gap`] after the previous one
+/// was sent, whatever the answers took.
+#[derive(Debug, Clone)]
+pub struct Pacer {
+    gap: std::time::Duration,
+    last: Option<std::time::Instant>,
+}
+
+impl Pacer {
+    /// A pacer for `rate` requests a second.
+    pub fn new(rate: u32) -> Self {
+        Self {
+            gap: gap(rate),
+            last: None,
+        }
+    }
+
+    /// How long to wait at `now` before sending the next request.
+    pub fn wait(&self, now: std::time::Instant) -> std::time::Duration {
+        self.last.map_or(std::time::Duration::ZERO, |t| {
+            (t + self.gap).saturating_duration_since(now)
+        })
+    }
+
+    /// Records that a request was sent at `at`.
+    pub fn sent(&mut self, at: std::time::Instant) {
+        self.last = Some(at);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -726,6 +756,18 @@ route "/live" { websocket live }
 
     #[test]
     fn requests_are_spaced_by_the_rate() {
+        use std::time::{Duration, Instant};
+        let ms = Duration::from_millis;
+        let t0 = Instant::now();
+        let mut p = Pacer::new(10);
+        assert_eq!(p.wait(t0), Duration::ZERO);
+        p.sent(t0);
+        assert_eq!(p.wait(t0 + ms(10)), ms(90));
+        // A slow answer: the next request goes at once, and the one after it waits a
+        // whole gap again (no burst catching up with a schedule).
+        assert_eq!(p.wait(t0 + ms(5_000)), Duration::ZERO);
+        p.sent(t0 + ms(5_000));
+        assert_eq!(p.wait(t0 + ms(5_001)), ms(99));
         assert_eq!(gap(10), std::time::Duration::from_millis(100));
         assert_eq!(gap(1), std::time::Duration::from_secs(1));
         assert_eq!(gap(0), std::time::Duration::from_secs(1));
