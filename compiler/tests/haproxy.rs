@@ -213,6 +213,9 @@ fn haproxy_accepts_every_emitted_policy() {
 struct HaproxyEdge {
     bin: PathBuf,
     server: Option<Haproxy>,
+    /// Whether the running policy has a nonce CSP (only then is a client's
+    /// `Guestlist-Csp-Nonce` removed).
+    nonce_policy: bool,
 }
 
 impl HaproxyEdge {
@@ -220,6 +223,7 @@ impl HaproxyEdge {
         HaproxyEdge {
             bin: bin.to_path_buf(),
             server: None,
+            nonce_policy: false,
         }
     }
 }
@@ -238,10 +242,23 @@ impl Edge for HaproxyEdge {
     ) -> SocketAddr {
         self.server = None;
         emit(c, profile, dir).unwrap();
+        self.nonce_policy = c
+            .lower(profile)
+            .unwrap()
+            .policy
+            .csp_policies()
+            .iter()
+            .any(|p| p.has_nonce());
         let server = Haproxy::start_with(&self.bin, dir, "", Some(upstream));
         let addr = server.addr;
         self.server = Some(server);
         addr
+    }
+
+    /// A client's `Guestlist-Csp-Nonce` means nothing to a policy without a nonce CSP, and
+    /// HAProxy removes it only under one that has one (spec/haproxy.md).
+    fn passes_client_nonce(&self) -> bool {
+        !self.nonce_policy
     }
 
     /// HAProxy forwards the request target as it received it: an absolute-form target stays

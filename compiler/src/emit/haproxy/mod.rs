@@ -337,7 +337,11 @@ pub fn emit(
     cfg.push_str("\n# --- ACLs ---\n");
     cfg.push_str(&w.acls);
     cfg.push_str("\n# --- Request: the runtime's decision ---\n");
-    cfg.push_str("# A CSP nonce the client sent never reaches the upstream (HAProxy draws none).\nhttp-request del-header Guestlist-Csp-Nonce\n");
+    // Only a policy with a nonce CSP (its loss accepted: the application draws the nonce)
+    // gives `Guestlist-Csp-Nonce` a meaning; elsewhere the rule would cost every request.
+    if lowered.policy.csp_policies().iter().any(|c| c.has_nonce()) {
+        cfg.push_str("# A CSP nonce the client sent never reaches the upstream (HAProxy draws none).\nhttp-request del-header Guestlist-Csp-Nonce\n");
+    }
     cfg.push_str(&w.req);
     cfg.push_str("\n# --- Every response, HAProxy's own answers included ---\n");
     cfg.push_str(&w.after);
