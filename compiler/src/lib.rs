@@ -188,6 +188,20 @@ impl Compilation {
         }
     }
 
+    /// The sets of `lowered` supplied at run time that no file was given for (no
+    /// `--origins NAME=FILE`): each set's name and the span of its name. Their entries are
+    /// empty in every output and decision made from this compilation.
+    pub(crate) fn unsupplied_sets<'a>(
+        &'a self,
+        lowered: &'a Lowered,
+    ) -> impl Iterator<Item = (&'a str, Span)> + 'a {
+        lowered.spec.provided.iter().filter_map(move |p| {
+            let set = self.program.set(&p.name)?;
+            (!self.supplied.iter().any(|(n, _, _)| n == &p.name))
+                .then_some((p.name.as_str(), set.name_span))
+        })
+    }
+
     /// Supplies the entries of the set `name` (declared `origins NAME provided`) from the file
     /// at `path` (spec/language.md, "Sets supplied at run time"): each entry is checked as an
     /// origin written in the policy is, in the strictest context the policy uses the set in,

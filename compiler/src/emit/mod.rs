@@ -475,25 +475,18 @@ pub(crate) fn empty_set_warnings(
     file: impl Fn(&str) -> String,
 ) -> Vec<Diagnostic> {
     let e = engine.name();
-    let mut out = Vec::new();
-    for p in &lowered.spec.provided {
-        let Some(set) = compilation.program.set(&p.name) else {
-            continue;
-        };
-        if compilation.supplied.iter().any(|(n, _, _)| n == &p.name) {
-            continue;
-        }
-        out.push(
+    compilation
+        .unsupplied_sets(lowered)
+        .map(|(name, span)| {
             Diagnostic::new(
                 "GL1407",
-                set.name_span,
-                format!("origins set `{}` is empty in the {e} configuration", p.name),
+                span,
+                format!("origins set `{name}` is empty in the {e} configuration"),
             )
-            .label(format!("supplied at run time: no file was given, so {} holds no entry and {e} allows none of its origins", file(&p.name)))
-            .help(format!("supply its entries with `--origins {}=FILE`, or serve the routes that use it through the Rust runtime (guestlist::Layer with the `provided` feature)", p.name)),
-        );
-    }
-    out
+            .label(format!("supplied at run time: no file was given, so {} holds no entry and {e} allows none of its origins", file(name)))
+            .help(format!("supply its entries with `--origins {name}=FILE`, or serve the routes that use it through the Rust runtime (guestlist::Layer with the `provided` feature)"))
+        })
+        .collect()
 }
 
 /// Why a lowered policy cannot be written to a target.

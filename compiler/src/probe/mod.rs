@@ -73,24 +73,18 @@ pub fn warnings(
     lowered: &Lowered,
     unsafe_methods: bool,
 ) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    for p in &lowered.spec.provided {
-        let Some(set) = compilation.program.set(&p.name) else {
-            continue;
-        };
-        if compilation.supplied.iter().any(|(n, _, _)| n == &p.name) {
-            continue;
-        }
-        out.push(
+    let mut out: Vec<Diagnostic> = compilation
+        .unsupplied_sets(lowered)
+        .map(|(name, span)| {
             Diagnostic::new(
                 "GL1601",
-                set.name_span,
-                format!("origins set `{}` is empty for the probe", p.name),
+                span,
+                format!("origins set `{name}` is empty for the probe"),
             )
             .label("supplied at run time: no file was given, so the expectations allow none of its origins")
-            .help(format!("give the deployment's entries with `--origins {}=FILE`", p.name)),
-        );
-    }
+            .help(format!("give the deployment's entries with `--origins {name}=FILE`"))
+        })
+        .collect();
     if !unsafe_methods {
         let used = |i: usize| lowered.spec.routes.iter().any(|r| r.csrf == Some(i));
         for (i, c) in lowered.spec.csrf.iter().enumerate() {
