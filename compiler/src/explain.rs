@@ -118,6 +118,11 @@ pub struct Explanation {
     /// The headers of the layer's response (lowercase names; lines of one name in order;
     /// `{nonce}` and `{token}` for the per-response values).
     pub headers: Vec<(String, String)>,
+    /// The headers the layer removes from the application's response (a header set's
+    /// `remove`, where nothing of the policy sets the name again), of the names any header
+    /// set of the policy removes: the stand-in application sends a line of each
+    /// ([`crate::response::answer_app`]). Empty when the layer answers by itself.
+    pub removed: Vec<String>,
     /// Human reason.
     pub reason: String,
     /// Stable reason code.
@@ -577,7 +582,13 @@ pub fn explain_with(
     if let Some(s) = secret {
         layer = layer.csrf_secret(s.clone());
     }
-    let answer = crate::response::answer(&layer, method, path, headers)?;
+    let answer = crate::response::answer_app(
+        &layer,
+        method,
+        path,
+        headers,
+        &crate::response::removable(policy),
+    )?;
     // Decided as the layer decides the request it was just given, which has an empty body
     // (an urlencoded form post without the token header: no field, `csrf-token-missing`).
     let d = policy.decide_form(
@@ -936,6 +947,20 @@ pub fn explain_with(
             });
         }
     }
+    if let Some(why) = answer.server_error {
+        // The layer's own 500, whatever the decision.
+        let text = match why {
+            guestlist::ServerError::TwoTenantSets => "the origin is allowed through entries of two different tenant-bound sets (spec/language.md, \"Sets supplied at run time\")",
+            guestlist::ServerError::SetReplaced => "a tenant-bound set was replaced under the request more times in a row than the layer decides again (spec/language.md, \"Sets supplied at run time\")",
+            guestlist::ServerError::NoNonce => "no CSP nonce could be drawn (no CSPRNG), and a guessable one is never sent",
+            _ => "the layer could not answer as decided",
+        };
+        steps.push(Step {
+            text: format!("{text}: the tower layer answers {}", answer.status),
+            span: None,
+            reading: None,
+        });
+    }
     let reason = match d.offending {
         Some(o) => format!("{}: {}", d.reason.describe(), show(o)),
         None => d.reason.describe().to_string(),
@@ -965,8 +990,10 @@ pub fn explain_with(
                 .map(|c| c.name().to_string()),
         ],
         kind: d.kind,
-        status: d.status(),
+        // The layer's own 500 replaces the decision's status.
+        status: answer.server_error.map(|_| answer.status).or(d.status()),
         headers: answer.headers,
+        removed: answer.removed,
         reason,
         reason_code: d.reason.code(),
         csrf_token: TokenCheck::of(policy, &d),
@@ -1045,5 +1072,77 @@ pub fn render_human(
             out.push_str(&format!("  {n}: {v}\n"));
         }
     }
+    if !e.removed.is_empty() {
+        out.push_str(&format!(
+            "removed from the application's response: {}\n",
+            e.removed.join(", ")
+        ));
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    /// An origin two readings allow through entries of two different tenant-bound sets: the
+    /// layer's 500 is the status, with no header and a step that says why; an origin in one
+    /// set reaches the application.
+    #[test]
+    fn two_tenant_bound_sets_are_the_layers_500() {
+        let dir = std::env::temp_dir().join(format!("guestlist-explain-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b) = (dir.join("a.txt"), dir.join("b.txt"));
+        std::fs::write(
+            &a,
+            "https://both.example.org t1\nhttps://one.example.org t2\n",
+        )
+        .unwrap();
+        std::fs::write(&b, "https://both.example.org u1\n").unwrap();
+        let mut c = crate::Compilation::from_str(
+            "p.policy",
+            "origins a provided tenant-bound\norigins b provided tenant-bound\ncors x { allow-origins a }\ncors y { allow-origins b a }\ncors z { allow-origins b }\nroute \"/api/*\" { cors x }\nroute \"/api/b/*\" { cors y }\nroute \"/v/*\" { cors y }\nroute \"/v/b/*\" { cors z }\n",
+        );
+        c.supply("a", &a).unwrap();
+        c.supply("b", &b).unwrap();
+        assert!(!c.has_errors(), "{}", c.render());
+        let lowered = c.lower("default").unwrap();
+        let at = |path: &str, origin: &str| {
+            let h = vec![
+                ("Origin".to_string(), origin.to_string()),
+                ("Host".to_string(), "api.example.com".to_string()),
+            ];
+            super::explain(&lowered, "GET", path, &h).unwrap()
+        };
+        let ask = |origin: &str| at("/api//b/x", origin);
+        // In the runtime's match order a policy allows an origin by the first of its sets that
+        // holds it: `y` (`b a`) and `z` (`b`) both allow `both.example.org` through `b`. (An
+        // origin both written in a cors policy and supplied is refused when supplied, GL1408.)
+        for path in ["/v//b/x", "/v/b/x"] {
+            let e = at(path, "https://both.example.org");
+            assert_eq!(e.status, None, "{path}: {:?}", e.steps);
+            assert!(
+                e.headers
+                    .iter()
+                    .any(|(n, _)| n == "access-control-allow-origin"),
+                "{path}: {:?}",
+                e.headers
+            );
+        }
+        let e = ask("https://both.example.org");
+        assert_eq!(e.status, Some(500));
+        assert!(e.headers.is_empty(), "{:?}", e.headers);
+        assert!(
+            e.steps
+                .iter()
+                .any(|s| s.text.contains("two different tenant-bound sets")),
+            "{:?}",
+            e.steps
+        );
+        let e = ask("https://one.example.org");
+        assert_eq!(e.status, None);
+        assert!(e
+            .headers
+            .iter()
+            .any(|(n, _)| n == "access-control-allow-origin"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

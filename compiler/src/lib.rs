@@ -300,6 +300,47 @@ impl Compilation {
         &self.program
     }
 
+    /// Where a finding at `span` is, in words that survive moved lines and reformatting: the
+    /// heads of the blocks it lies in, outermost first (`host a.example > route /api/*`), and
+    /// what it points at (the value it lies in, else the line, else the text itself).
+    #[cfg(feature = "cli")]
+    pub(crate) fn finding_place(&self, span: Span) -> String {
+        fn inside(outer: Span, span: Span) -> bool {
+            outer.file == span.file && outer.start <= span.start && span.end <= outer.end
+        }
+        let mut blocks: Vec<String> = Vec::new();
+        let mut subject: Option<String> = None;
+        let mut level: Vec<&ast::Block> = self
+            .files
+            .iter()
+            .filter(|f| f.id == span.file)
+            .flat_map(|f| &f.items)
+            .filter_map(|i| match i {
+                ast::Item::Block(b) | ast::Item::Declaration(b) => Some(b),
+                ast::Item::Import { .. } => None,
+            })
+            .collect();
+        while let Some(b) = level.iter().copied().find(|b| inside(b.span, span)) {
+            let head: Vec<&str> = b.head.iter().map(|v| v.text.as_str()).collect();
+            blocks.push(head.join(" "));
+            let values = b.head.iter().chain(b.lines.iter().flat_map(|l| &l.values));
+            let in_value = values.clone().find(|v| inside(v.span, span));
+            let in_line = b.lines.iter().find(|l| inside(l.span, span));
+            subject = in_value.map(|v| v.text.clone()).or_else(|| {
+                in_line.map(|l| {
+                    let words: Vec<&str> = l.values.iter().map(|v| v.text.as_str()).collect();
+                    words.join(" ")
+                })
+            });
+            level = b.blocks.iter().collect();
+        }
+        let subject = subject.unwrap_or_else(|| {
+            let text = self.sources.snippet(span).split_whitespace();
+            text.collect::<Vec<_>>().join(" ")
+        });
+        format!("{}|{subject}", blocks.join(" > "))
+    }
+
     /// Each file's items without spans or comments, one string per item: what `fmt` must
     /// preserve (tests compare a policy's structure with its formatted text's; not an API).
     #[doc(hidden)]

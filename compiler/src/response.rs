@@ -10,6 +10,12 @@
 //! new CSRF token in `Set-Cookie`), and only when they are the values the application was
 //! given: a header holding another one shows it as it is.
 //!
+//! What the layer removes from the application's response (a header set's `remove`) shows
+//! only on lines the application sent: [`answer_app`] makes the stand-in send one line of
+//! each name it is given, reports those the response no longer carries in
+//! [`Answer::removed`], and leaves the lines that passed out of [`Answer::headers`] (they are
+//! the application's, not the layer's).
+//!
 //! [`explain`]: crate::explain
 //! [`testing`]: crate::testing
 
@@ -27,8 +33,38 @@ pub struct Answer {
     pub status: u16,
     /// Whether the application was called.
     pub reached_app: bool,
-    /// Every header of the response (lowercase names), lines of one name in order.
+    /// Why the layer answered 500 by itself, when it did.
+    pub server_error: Option<guestlist::ServerError>,
+    /// Every header of the response (lowercase names), lines of one name in order, but the
+    /// stand-in application's own lines that passed unchanged.
     pub headers: Vec<(String, String)>,
+    /// The names the stand-in application sent a line of ([`answer_app`]) that the response
+    /// carries no line of: the layer removed them. Lowercase, in the order given.
+    pub removed: Vec<String>,
+}
+
+/// The names any header set of `policy` removes, sorted: what the stand-in application sends
+/// so that a removal shows.
+pub fn removable(policy: &guestlist::Policy) -> Vec<String> {
+    let mut names: Vec<String> = policy
+        .header_sets()
+        .iter()
+        .flat_map(|h| h.remove().iter().map(|n| n.as_str().to_string()))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The value of each line the stand-in application sends for [`answer_app`].
+pub const APP_VALUE: &str = "gl-application";
+
+/// The names [`answer_app`] can show a removal of: every header name but those the layer
+/// itself writes from a decision and merges with the application's (`Vary`,
+/// `Access-Control-*`: the CORS headers replace the application's on a governed route).
+pub fn app_can_send(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n != "vary" && !n.starts_with("access-control-") && guestlist::is_token(n.as_bytes())
 }
 
 /// Why there is no answer.
@@ -56,9 +92,9 @@ impl std::error::Error for AnswerError {}
 struct Reached;
 
 /// The stand-in application: an empty 200 carrying, in its extensions, what the layer put in
-/// the request's.
-#[derive(Debug, Clone, Copy)]
-struct App;
+/// the request's, and a line `NAME: gl-application` of each of its names.
+#[derive(Debug, Clone)]
+struct App(std::sync::Arc<[http::HeaderName]>);
 
 impl tower_service::Service<http::Request<guestlist::RequestBody<String>>> for App {
     type Response = http::Response<()>;
@@ -71,6 +107,10 @@ impl tower_service::Service<http::Request<guestlist::RequestBody<String>>> for A
 
     fn call(&mut self, req: http::Request<guestlist::RequestBody<String>>) -> Self::Future {
         let mut resp = http::Response::new(());
+        for name in self.0.iter() {
+            resp.headers_mut()
+                .append(name.clone(), http::HeaderValue::from_static(APP_VALUE));
+        }
         let ext = resp.extensions_mut();
         ext.insert(Reached);
         if let Some(n) = req.extensions().get::<CspNonce>() {
@@ -117,9 +157,29 @@ pub fn answer(
     path: &str,
     headers: &[(String, String)],
 ) -> Result<Answer, AnswerError> {
+    answer_app(layer, method, path, headers, &[])
+}
+
+/// [`answer`], the stand-in application sending a line of each of `app_sends` (the names
+/// [`app_can_send`] allows; others are left out), so the answer shows which the layer removed.
+pub fn answer_app(
+    layer: &guestlist::Layer,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    app_sends: &[String],
+) -> Result<Answer, AnswerError> {
     use tower_service::Service as _;
     let req = request(method, path, headers)?;
-    let mut svc = tower_layer::Layer::layer(layer, App);
+    let mut names: Vec<http::HeaderName> = Vec::new();
+    for n in app_sends.iter().filter(|n| app_can_send(n)) {
+        if let Ok(name) = http::HeaderName::from_bytes(n.to_ascii_lowercase().as_bytes()) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    let mut svc = tower_layer::Layer::layer(layer, App(names.clone().into()));
     let mut cx = Context::from_waker(Waker::noop());
     if svc.poll_ready(&mut cx).is_pending() {
         return Err(AnswerError::Pending);
@@ -133,9 +193,19 @@ pub fn answer(
     let ext = resp.extensions();
     let nonce = ext.get::<CspNonce>();
     let token = ext.get::<CsrfToken>();
-    let headers = resp
-        .headers()
+    let map = resp.headers();
+    let removed = if ext.get::<Reached>().is_some() {
+        names
+            .iter()
+            .filter(|n| !map.contains_key(*n))
+            .map(|n| n.as_str().to_string())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let headers = map
         .iter()
+        .filter(|(n, v)| !(v.as_bytes() == APP_VALUE.as_bytes() && names.contains(n)))
         .map(|(n, v)| {
             let value = String::from_utf8_lossy(v.as_bytes());
             (
@@ -147,7 +217,9 @@ pub fn answer(
     Ok(Answer {
         status: resp.status().as_u16(),
         reached_app: ext.get::<Reached>().is_some(),
+        server_error: ext.get::<guestlist::ServerError>().copied(),
         headers,
+        removed,
     })
 }
 

@@ -9,11 +9,12 @@
 #![expect(clippy::unwrap_used, reason = "tests fail by panicking")]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use guestlist_compiler::{explain, Compilation, Lowered};
@@ -228,7 +229,8 @@ fn page(api: &str) -> String {
         ));
     }
     format!(
-        r#"<!doctype html><html><head><title>running</title></head><body><pre id="results"></pre><script>
+        r#"<!doctype html><html><head><title>running</title></head><body><script>
+{REPORT_JS}
 const api = {api:?};
 const calls = [
 {calls}];
@@ -241,8 +243,7 @@ const calls = [
     try {{ const r = await fetch(api + c.path, init); await r.text(); out[c.id] = "ok"; }}
     catch (e) {{ out[c.id] = "blocked"; }}
   }}
-  document.getElementById("results").textContent = JSON.stringify(out);
-  document.title = "done";
+  await report(out);
 }})();
 </script></body></html>"#
     )
@@ -284,36 +285,68 @@ fn page_server(html: Arc<String>) -> SocketAddr {
     addr
 }
 
-/// Loads `url` in headless Chromium and returns the results the page wrote. A page that did
-/// not finish is loaded again, in a fresh profile, up to five times in all: with
-/// `--virtual-time-budget`, Chromium can count the page idle while it awaits something that
-/// is not a network request (the Cookie Store API), run out the budget and dump the page
-/// before it wrote anything (seen once in CI). Only finishing is retried: what a finished
-/// page wrote is what the callers check.
+/// The script every page holds: `report(out)` posts the page's results (a flat JSON object of
+/// strings) to the collector whose port the page's URL fragment names (`#report=PORT`).
+const REPORT_JS: &str = r#"async function report(out) {
+  const port = new URLSearchParams(location.hash.slice(1)).get("report");
+  await fetch("http://127.0.0.1:" + port + "/results", {method: "POST", mode: "no-cors", body: JSON.stringify(out)});
+}"#;
+
+/// How long a page may take, in real time, to report its results.
+const PAGE_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Loads `url` in headless Chromium and returns the results the page reported. The page posts
+/// them to a collector on 127.0.0.1 and the browser is stopped once they arrive: the wait is
+/// in real time (no `--virtual-time-budget`, which can count a page idle while it awaits
+/// something that is not a network request, such as the Cookie Store API, and dump it
+/// unfinished on a loaded machine). A page that reports nothing within [`PAGE_DEADLINE`] is
+/// loaded once more in a fresh profile; only reporting is retried, what a page reported is
+/// what the callers check.
 fn run_page(chromium: &Path, url: &str, profile_dir: &Path) -> BTreeMap<String, String> {
-    let mut dom = String::new();
-    for attempt in 0..5 {
-        dom = load_page(
-            chromium,
-            url,
-            &profile_dir.join(format!("attempt-{attempt}")),
-        );
-        if dom.contains("<title>done</title>") {
+    let (port, results) = collector();
+    let mut json = None;
+    for attempt in 0..2 {
+        let mut browser = Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-features=HttpsUpgrades",
+                "--host-resolver-rules=MAP *.localhost 127.0.0.1",
+            ])
+            .arg(format!(
+                "--user-data-dir={}",
+                profile_dir.join(format!("attempt-{attempt}")).display()
+            ))
+            .arg(format!("{url}#report={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        json = results.recv_timeout(PAGE_DEADLINE).ok();
+        // The browser's renderers and helpers share its process group.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", browser.id())])
+            .status();
+        let _ = browser.kill();
+        let _ = browser.wait();
+        if json.is_some() {
             break;
         }
     }
-    let start = dom
-        .find("<pre id=\"results\">")
-        .map(|i| i + "<pre id=\"results\">".len());
-    let json = start
-        .and_then(|s| dom[s..].find("</pre>").map(|e| &dom[s..s + e]))
-        .unwrap_or("");
     assert!(
-        dom.contains("<title>done</title>"),
-        "the page did not finish in five loads: {dom}"
+        json.is_some(),
+        "{url} reported no results in two loads of {PAGE_DEADLINE:?} each"
     );
+    let json = json.unwrap();
     // {"control":"ok","c01":"blocked",...}: flat string values, no escapes.
-    json.trim_matches(['{', '}'])
+    json.trim()
+        .trim_matches(['{', '}'])
         .split(',')
         .filter_map(|kv| kv.split_once(':'))
         .map(|(k, v)| {
@@ -325,28 +358,47 @@ fn run_page(chromium: &Path, url: &str, profile_dir: &Path) -> BTreeMap<String, 
         .collect()
 }
 
-/// One headless Chromium load of `url`: the page's DOM when Chromium dumped it.
-fn load_page(chromium: &Path, url: &str, profile_dir: &Path) -> String {
-    let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-features=HttpsUpgrades",
-            "--host-resolver-rules=MAP *.localhost 127.0.0.1",
-            "--virtual-time-budget=30000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile_dir.display()))
-        .arg(url)
-        .stderr(Stdio::null())
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// A listener on 127.0.0.1 that passes on the body of each `POST /results` it receives and
+/// answers every request 204: the port and the receiving end.
+fn collector() -> (u16, mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut reader = BufReader::new(s.try_clone().unwrap());
+            let mut first = String::new();
+            if reader.read_line(&mut first).is_err() {
+                continue;
+            }
+            let mut length = 0;
+            loop {
+                let mut l = String::new();
+                if reader.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = l.split_once(':') {
+                    if name.eq_ignore_ascii_case("content-length") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let _ = write!(
+                s,
+                "HTTP/1.1 204 No Content\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n"
+            );
+            if first.starts_with("POST /results ") {
+                // The receiver is gone once `run_page` has its results.
+                let _ = tx.send(String::from_utf8_lossy(&body).into_owned());
+            }
+        }
+    });
+    (port, rx)
 }
 
 struct Serve(Child);
@@ -692,7 +744,8 @@ fn chromium_csrf_tokens() {
     std::fs::create_dir_all(&pages).unwrap();
     std::fs::write(
         pages.join("site.html"),
-        r#"<!doctype html><html><head><title>running</title></head><body><pre id="results"></pre><script>
+        r#"<!doctype html><html><head><title>running</title></head><body><script>
+{REPORT_JS}
 (async () => {
   const out = {};
   try {
@@ -721,10 +774,10 @@ fn chromium_csrf_tokens() {
     r = await fetch("/account/save", {method: "POST", body: new URLSearchParams({note: "a b&c=d"})});
     out.form_without_field = String(r.status) + " " + r.headers.get("guestlist-reason");
   } catch (e) { out.error = String(e).replace(/[",:]/g, " "); }
-  document.getElementById("results").textContent = JSON.stringify(out);
-  document.title = "done";
+  await report(out);
 })();
-</script></body></html>"#,
+</script></body></html>"#
+            .replace("{REPORT_JS}", REPORT_JS),
     )
     .unwrap();
     let hex = "5a".repeat(32);
@@ -766,15 +819,15 @@ fn chromium_csrf_tokens() {
     );
     // Another site posts a form (no token, no header) with the user's cookies: refused.
     let evil = Arc::new(format!(
-        r#"<!doctype html><html><head><title>running</title></head><body><pre id="results"></pre><script>
+        r#"<!doctype html><html><head><title>running</title></head><body><script>
+{REPORT_JS}
 (async () => {{
   const out = {{}};
   try {{
     await fetch("{site}/account/save", {{method: "POST", mode: "no-cors", credentials: "include", body: new URLSearchParams("amount=1000")}});
     out.sent = "ok";
   }} catch (e) {{ out.sent = "failed"; }}
-  document.getElementById("results").textContent = JSON.stringify(out);
-  document.title = "done";
+  await report(out);
 }})();
 </script></body></html>"#
     ));

@@ -301,6 +301,54 @@ fn explain_json_contract() {
 
 /// A path that is not structurally normal: `route` is the as-sent reading's, `readings` has
 /// both, and each step about one reading says which.
+/// A header set's `remove` shows in `explain`: the application's lines the layer took out
+/// (`removed`, JSON; a line of the text), only where the route's set removes them.
+#[test]
+fn explain_shows_what_a_header_set_removes() {
+    let dir = tempdir("cli-explain-removed");
+    let policy = dir.join("p.policy");
+    std::fs::write(
+        &policy,
+        "headers bare {\n    x-frame-options DENY\n    remove x-powered-by content-security-policy x-frame-options\n}\nroute \"/app/*\" { headers bare }\nroute \"/open\" { }\n",
+    )
+    .unwrap();
+    let explain = |path: &str, format: &str| {
+        let o = bin()
+            .args([
+                "explain",
+                policy.to_str().unwrap(),
+                "--method",
+                "GET",
+                "--path",
+                path,
+                "--format",
+                format,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    let v: serde_json::Value = serde_json::from_str(&explain("/app/x", "json")).unwrap();
+    // X-Frame-Options is the set's own (replaced, not removed).
+    assert_eq!(
+        v["removed"],
+        serde_json::json!(["content-security-policy", "x-powered-by"]),
+        "{v}"
+    );
+    assert_eq!(
+        v["headers"],
+        serde_json::json!([["x-frame-options", "DENY"]]),
+        "{v}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&explain("/open", "json")).unwrap();
+    assert!(v.get("removed").is_none(), "{v}");
+    assert_eq!(v["headers"], serde_json::json!([]), "{v}");
+    assert!(explain("/app/x", "human").contains(
+        "removed from the application's response: content-security-policy, x-powered-by\n"
+    ));
+}
+
 #[test]
 fn explain_json_reports_both_readings() {
     let v = explain_json(&[
@@ -1564,11 +1612,12 @@ fn test_blocks_supply_sets() {
 /// A header only the route above sets or removes, which nginx could not hide for the paths
 /// that read as it only (a removed CSP, a header of your own): `emit nginx` and `build` refuse
 /// with GL1012 at the route above, exit 1 and write nothing; a one-value header the route
-/// above sets (X-Frame-Options) is emitted.
+/// above sets (X-Frame-Options) is emitted. The same with a host block whose routes answer as
+/// the top-level ones: GL1012 still (the two readings differ), never GL1110 (no two hosts do).
 #[test]
 fn nginx_export_refuses_a_header_it_cannot_apply_to_one_reading() {
     let dir = support::tempdir("gl1012");
-    for (i, (set, want)) in [
+    let cases = [
         (
             "remove content-security-policy",
             Some("remove `content-security-policy`"),
@@ -1577,14 +1626,20 @@ fn nginx_export_refuses_a_header_it_cannot_apply_to_one_reading() {
         ("remove set-cookie", Some("remove `set-cookie`")),
         ("x-frame-options DENY", None),
         ("remove x-powered-by", None),
-    ]
-    .into_iter()
-    .enumerate()
+    ];
+    let blocks = [
+        "",
+        "host \"x.example.com\" {\n    route \"/api/*\" { headers above }\n    route \"/api/b/*\" { }\n}\n",
+    ];
+    for (i, (block, (set, want))) in blocks
+        .iter()
+        .flat_map(|b| cases.iter().map(move |c| (b, *c)))
+        .enumerate()
     {
         let policy = dir.join(format!("p{i}.policy"));
         std::fs::write(
             &policy,
-            format!("headers above {{\n    {set}\n}}\nroute \"/api/*\" {{ headers above }}\nroute \"/api/b/*\" {{ }}\n"),
+            format!("headers above {{\n    {set}\n}}\nroute \"/api/*\" {{ headers above }}\nroute \"/api/b/*\" {{ }}\n{block}"),
         )
         .unwrap();
         let p = policy.to_str().unwrap();
@@ -1605,20 +1660,74 @@ fn nginx_export_refuses_a_header_it_cannot_apply_to_one_reading() {
             match want {
                 Some(what) => {
                     assert_eq!(o.status.code(), Some(1), "{set}: {args:?}: {err}");
+                    // Without host blocks the route is `route "/api/b/*"`; with them, the
+                    // answer's name (`top-level route "/api/b/*"`).
                     assert!(
                         err.contains(&format!(
-                            "error[GL1012]: nginx cannot {what} only for the paths of route \"/api/b/*\""
-                        )),
+                            "error[GL1012]: nginx cannot {what} only for the paths of "
+                        )) && err.contains("route \"/api/b/*\" that read as this route when sent"),
                         "{set}: {err}"
                     );
                     assert!(err.contains(&format!("p{i}.policy:4:8")), "{set}: {err}");
                     assert!(err.contains("help: "), "{set}: {err}");
+                    assert!(!err.contains("GL1110"), "{set}: {err}");
                     assert!(!out.exists(), "{args:?} wrote {}", out.display());
                 }
                 None => {
                     assert_eq!(o.status.code(), Some(0), "{set}: {args:?}: {err}");
                     assert!(out.exists(), "{set}: {args:?}");
                 }
+            }
+        }
+    }
+}
+
+/// The reverse of the above: the route below (`/api/b/*`) removes a header that holds several
+/// lines, which the routes above leave to the upstream. nginx hides it on every
+/// request of `/api/b/*`, where the paths that read as a route above when sent (`/api/b%2Fx`)
+/// must get the upstream's lines whole: GL1012 at the route below, exit 1, nothing written. A
+/// one-value header, and a list-valued one such as a CSP (its first line passed whole), are
+/// emitted.
+#[test]
+fn nginx_export_refuses_a_header_the_route_below_hides_from_the_route_above() {
+    let dir = support::tempdir("gl1012-below");
+    for (i, (set, want)) in [
+        ("remove set-cookie", Some("remove `set-cookie`")),
+        ("remove link", Some("remove `link`")),
+        ("remove x-frame-options", None),
+        ("x-frame-options DENY", None),
+        // Passed on from its first line, whole (spec/nginx.md, "Where nginx and the runtime
+        // can differ").
+        ("remove content-security-policy", None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let policy = dir.join(format!("p{i}.policy"));
+        std::fs::write(
+            &policy,
+            format!("headers below {{\n    {set}\n}}\nroute \"/*\" {{ }}\nroute \"/api/*\" {{ }}\nroute \"/api/b/*\" {{ headers below }}\n"),
+        )
+        .unwrap();
+        let p = policy.to_str().unwrap();
+        let out = dir.join(format!("nginx{i}"));
+        let o = run(&["emit", "nginx", p, "-o", out.to_str().unwrap()]);
+        let err = text(&o.stderr);
+        match want {
+            Some(what) => {
+                assert_eq!(o.status.code(), Some(1), "{set}: {err}");
+                assert!(
+                    err.contains(&format!(
+                        "error[GL1012]: nginx cannot {what} on route \"/api/b/*\" and pass the upstream's whole on its paths that read as route \""
+                    )),
+                    "{set}: {err}"
+                );
+                assert!(err.contains(&format!("p{i}.policy:6:8")), "{set}: {err}");
+                assert!(!out.exists(), "{set}: wrote {}", out.display());
+            }
+            None => {
+                assert_eq!(o.status.code(), Some(0), "{set}: {err}");
+                assert!(out.exists(), "{set}");
             }
         }
     }

@@ -13,7 +13,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use guestlist_compiler::diff::{diff, Finding, Kind, Report};
+use guestlist_compiler::diff::{diff, diff_every_pair, Finding, Kind, Report};
 use guestlist_compiler::Compilation;
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -48,8 +48,8 @@ fn decided(c: &Compilation, profile: &str, f: &Finding) -> String {
     }
     let e = guestlist_compiler::explain::explain(&l, &w.method, &w.path, &w.headers).unwrap();
     format!(
-        "{:?} {} {:?} {:?}",
-        e.kind, e.reason_code, e.status, e.headers
+        "{:?} {} {:?} {:?} removed {:?}",
+        e.kind, e.reason_code, e.status, e.headers, e.removed
     )
 }
 
@@ -247,6 +247,73 @@ fn each_kind_of_grant_is_reported_and_nothing_else() {
             "    x-frame-options DENY\n    strict-transport-security max-age=300\n",
             &[(Kind::Header, "strict-transport-security")],
         ),
+        // A header newly set replaces the application's own: its weakest values are new
+        // access, on a route gaining a set and in a set gaining the header.
+        (
+            "    cross-origin-embedder-policy require-corp\n",
+            "    cross-origin-embedder-policy require-corp\n    cross-origin-resource-policy cross-origin\n",
+            &[(Kind::Header, "cross-origin-resource-policy")],
+        ),
+        (
+            "route \"/live\" { websocket live }",
+            "route \"/live\" { websocket live; headers open }\nheaders open {\n    referrer-policy unsafe-url\n    permissions-policy camera=*, microphone=()\n    cross-origin-opener-policy unsafe-none\n    x-frame-options SAMEORIGIN\n}",
+            &[
+                (Kind::Header, "referrer-policy"),
+                (Kind::Header, "permissions-policy"),
+                (Kind::Header, "cross-origin-opener-policy"),
+            ],
+        ),
+        // A CSP newly set that restricts nothing replaces the application's own (one
+        // finding); one that restricts something is new access for each grant dangerous on
+        // its own (spec/diff.md, "Newly enforced CSP").
+        (
+            "route \"/live\" { websocket live }",
+            "route \"/live\" { websocket live; csp open }\ncsp open {\n    default-src * 'unsafe-inline' 'unsafe-eval'\n    dangerously-allow GL0808 \"a test\"\n    dangerously-allow GL0804 \"a test\"\n}",
+            &[(Kind::Csp, "csp")],
+        ),
+        (
+            "route \"/live\" { websocket live }",
+            "route \"/live\" { websocket live; csp open }\ncsp open {\n    default-src * 'unsafe-inline' 'unsafe-eval'\n    dangerously-allow GL0808 \"a test\"\n    dangerously-allow GL0804 \"a test\"\n    frame-ancestors 'self'\n}",
+            &[
+                (Kind::Csp, "default-src *"),
+                (Kind::Csp, "default-src 'unsafe-inline'"),
+                (Kind::Csp, "default-src 'unsafe-eval'"),
+            ],
+        ),
+        // A header set that starts to remove the application's own protective header: in a
+        // set a route has, and on a route gaining a set; a name the route writes itself (the
+        // CSP of a route with a csp block) or one that protects nothing is no new access.
+        (
+            "    cross-origin-embedder-policy require-corp\n",
+            "    cross-origin-embedder-policy require-corp\n    remove permissions-policy server\n",
+            &[(Kind::Header, "remove permissions-policy")],
+        ),
+        (
+            "route \"/live\" { websocket live }",
+            "route \"/live\" { websocket live; headers bare }\nheaders bare {\n    remove content-security-policy x-powered-by\n}",
+            &[(Kind::Header, "remove content-security-policy")],
+        ),
+        (
+            "    cross-origin-embedder-policy require-corp\n",
+            "    cross-origin-embedder-policy require-corp\n    remove content-security-policy x-frame-options\n",
+            &[],
+        ),
+        // Newly set strict values, and the built-in set: no new access.
+        (
+            "route \"/live\" { websocket live }",
+            "route \"/live\" { websocket live; headers default }",
+            &[],
+        ),
+        (
+            "    cross-origin-embedder-policy require-corp\n",
+            "    cross-origin-embedder-policy require-corp\n    permissions-policy camera=(self)\n",
+            &[],
+        ),
+        (
+            "route \"/live\" { websocket live }",
+            "route \"/live\" { websocket live; headers calm }\nheaders calm {\n    cross-origin-resource-policy same-site\n    referrer-policy strict-origin-when-cross-origin\n    cross-origin-embedder-policy credentialless\n    strict-transport-security max-age=600\n    x-frame-options SAMEORIGIN\n}",
+            &[],
+        ),
         (
             "route \"/live\" { websocket live }",
             "route \"/live\" { websocket live }\nroute \"/partner/*\" { cors api }",
@@ -309,6 +376,149 @@ fn each_kind_of_grant_is_reported_and_nothing_else() {
             "{to:?} -> base"
         );
     }
+}
+
+/// A header set's `remove` of a protective header strips the application's own: new access
+/// at the `remove` line, whose witness `explain` shows removed on NEW and not on OLD; the
+/// `remove` dropped again is removed access only. Dropping the removal of a header that
+/// protects nothing (`x-powered-by`) lets it reach browsers again: new access.
+#[test]
+fn a_header_set_removing_a_protective_header_is_new_access() {
+    let old = "headers h {\n    x-frame-options DENY\n    remove x-powered-by\n}\nroute \"/app/*\" { headers h }\n";
+    let new = "headers h {\n    x-frame-options DENY\n    remove x-powered-by\n    remove content-security-policy\n}\nroute \"/app/*\" { headers h }\n";
+    let r = report(old, new);
+    assert_eq!(
+        kinds(&r.new_access),
+        [(Kind::Header, "remove content-security-policy".to_string())],
+        "{r:#?}"
+    );
+    let f = &r.new_access[0];
+    assert_eq!((f.line, f.route.as_deref()), (4, Some("/app/*")), "{f:#?}");
+    assert_eq!(r.removed_access, []);
+    // What explain shows for the witness: the application's CSP line removed on NEW only.
+    let w = f.witness.as_ref().unwrap();
+    let shown = |text: &str| {
+        let l = compile(text).lower("default").unwrap();
+        guestlist_compiler::explain::explain(&l, &w.method, &w.path, &w.headers)
+            .unwrap()
+            .removed
+    };
+    assert_eq!(shown(old), ["x-powered-by"]);
+    assert_eq!(shown(new), ["content-security-policy", "x-powered-by"]);
+    let back = report(new, old);
+    assert_eq!(back.new_access, [], "{back:#?}");
+    assert_eq!(kinds(&back.removed_access), kinds(&r.new_access));
+    // A header removed that protects nothing, no longer removed: new access.
+    let kept = old.replace("    remove x-powered-by\n", "");
+    let r = report(old, &kept);
+    assert_eq!(
+        kinds(&r.new_access),
+        [(Kind::Header, "remove x-powered-by".to_string())],
+        "{r:#?}"
+    );
+}
+
+/// A CSP a route starts to enforce where OLD enforced none replaces the application's own: a
+/// strict one is no new access; each grant dangerous on its own is, after fallback (CSP Level
+/// 3), at the line supplying it; one only pre-CSP3 browsers honour is legacy.
+#[test]
+fn a_newly_enforced_csp_is_judged_by_what_it_lets_through_on_its_own() {
+    let old = "route \"/app/*\" { }\n";
+    // The CSP, with each error the checker finds in it accepted by name after its lines.
+    let with = |csp: &str| {
+        let text =
+            |extra: &str| format!("csp c {{\n{csp}{extra}}}\nroute \"/app/*\" {{ csp c }}\n");
+        let c = Compilation::from_str("p.policy", &text(""));
+        let mut extra = String::new();
+        for d in c.diagnostics() {
+            if d.severity == guestlist_compiler::Severity::Error {
+                extra.push_str(&format!("    dangerously-allow {} \"a test\"\n", d.code));
+            }
+        }
+        text(&extra)
+    };
+    let new_access = |csp: &str| {
+        let new = with(csp);
+        let r = report(old, &new);
+        // The CSP dropped again: those grants removed (and the CSP gone is new access).
+        let back = report(&new, old);
+        assert_eq!(kinds(&back.removed_access), kinds(&r.new_access), "{csp}");
+        r.new_access
+    };
+    for strict in [
+        "    default-src 'self'\n    object-src 'none'\n    base-uri 'none'\n",
+        "    default-src 'self' https://cdn.example\n    img-src 'self' data:\n    style-src 'self' 'unsafe-inline'\n    object-src 'none'\n",
+        "    script-src 'nonce' 'strict-dynamic'\n    object-src 'none'\n    base-uri 'self'\n",
+    ] {
+        assert_eq!(new_access(strict), [], "{strict}");
+    }
+    let cases: &[(&str, &[(&str, usize)])] = &[
+        (
+            "    default-src 'self'\n    script-src 'self' 'unsafe-inline' 'unsafe-eval' https:\n    object-src 'none'\n",
+            &[
+                ("script-src 'unsafe-inline'", 3),
+                ("script-src 'unsafe-eval'", 3),
+                ("script-src https:", 3),
+            ],
+        ),
+        (
+            "    default-src 'self'\n    object-src data:\n",
+            &[("object-src data:", 3)],
+        ),
+        (
+            "    script-src 'self'\n    base-uri *\n",
+            &[("object-src unrestricted", 1), ("base-uri *", 3)],
+        ),
+        (
+            "    frame-ancestors 'none'\n",
+            &[
+                ("script-src-elem unrestricted", 1),
+                ("script-src-attr unrestricted", 1),
+                ("worker-src unrestricted", 1),
+                ("object-src unrestricted", 1),
+            ],
+        ),
+        (
+            "    default-src 'self'\n    script-src 'nonce'\n    object-src 'none'\n",
+            &[("base-uri unrestricted", 1)],
+        ),
+    ];
+    for (csp, want) in cases {
+        let got = new_access(csp);
+        let mut got: Vec<(String, usize, bool)> = got
+            .iter()
+            .map(|f| {
+                assert_eq!(f.kind, Kind::Csp, "{f:#?}");
+                (f.subject.clone(), f.line, f.legacy)
+            })
+            .collect();
+        got.sort();
+        let mut want: Vec<(String, usize, bool)> = want
+            .iter()
+            .map(|(s, l)| (s.to_string(), *l, false))
+            .collect();
+        want.sort();
+        assert_eq!(got, want, "{csp}");
+    }
+    // Fallbacks for browsers without CSP Level 3, beside a nonce and 'strict-dynamic': legacy
+    // grants, which do not fail the diff.
+    let legacy = "    script-src 'nonce' 'strict-dynamic' https: 'unsafe-inline'\n    object-src 'none'\n    base-uri 'none'\n";
+    let new = with(legacy);
+    let r = report(old, &new);
+    let mut got: Vec<(String, bool)> = r
+        .new_access
+        .iter()
+        .map(|f| (f.subject.clone(), f.legacy))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("script-src 'unsafe-inline'".to_string(), true),
+            ("script-src https:".to_string(), true)
+        ]
+    );
+    assert!(!r.has_new_access());
 }
 
 #[test]
@@ -654,6 +864,7 @@ const ORIGINS: [&str; 6] = [
     "https://e.example:8443",
 ];
 const METHODS: [&str; 3] = ["PUT", "DELETE", "PATCH"];
+const EXPOSE: [&str; 2] = ["X-Total", "X-Secret"];
 const HEADERS: [&str; 3] = ["X-Api-Key", "X-Trace", "Authorization"];
 const ROUTES: [&str; 5] = ["/api/*", "/api/admin/*", "/api/x", "/*", "/pub"];
 const EXEMPT: [(&str, &str); 3] = [
@@ -669,6 +880,7 @@ struct CorsGen {
     headers: Vec<usize>,
     credentials: bool,
     max_age: Option<u32>,
+    expose: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -682,6 +894,9 @@ struct PolicyGen {
     routes: Vec<(bool, Option<usize>, bool)>,
     /// Per route: a CSP of `CSPS` and a header set of `HEADER_SETS`, or none.
     guards: Vec<(Option<usize>, Option<usize>)>,
+    /// The origins of websocket policy `w` (of `ORIGINS`), and per route whether it uses it.
+    ws: Vec<usize>,
+    ws_routes: Vec<bool>,
 }
 
 /// CSP blocks the generated policies choose from (valid alone).
@@ -692,11 +907,13 @@ const CSPS: [&str; 4] = [
     "report-only\n    default-src 'self'\n    object-src 'none'\n    base-uri 'none'",
 ];
 
-/// Header sets the generated policies choose from.
-const HEADER_SETS: [&str; 3] = [
+/// Header sets the generated policies choose from (the last removes the application's own
+/// protective headers).
+const HEADER_SETS: [&str; 4] = [
     "include default",
     "include default\n    x-frame-options DENY\n    strict-transport-security max-age=600",
     "referrer-policy strict-origin-when-cross-origin\n    cross-origin-opener-policy unsafe-none",
+    "x-content-type-options nosniff\n    remove content-security-policy x-frame-options",
 ];
 
 fn subset(n: usize) -> impl Strategy<Value = Vec<usize>> {
@@ -710,14 +927,18 @@ fn cors_gen() -> impl Strategy<Value = CorsGen> {
         subset(HEADERS.len()),
         any::<bool>(),
         prop::option::of(prop::sample::select(vec![60u32, 600, 7200])),
+        subset(EXPOSE.len()),
     )
-        .prop_map(|(o, methods, headers, credentials, max_age)| CorsGen {
-            origins: o.into_iter().collect(),
-            methods,
-            headers,
-            credentials,
-            max_age,
-        })
+        .prop_map(
+            |(o, methods, headers, credentials, max_age, expose)| CorsGen {
+                origins: o.into_iter().collect(),
+                methods,
+                headers,
+                credentials,
+                max_age,
+                expose,
+            },
+        )
 }
 
 fn policy_gen() -> impl Strategy<Value = PolicyGen> {
@@ -739,16 +960,34 @@ fn policy_gen() -> impl Strategy<Value = PolicyGen> {
             ),
             ROUTES.len(),
         ),
+        // Exact origins only: `ORIGINS` 0, 1, 3 and 5.
+        proptest::collection::btree_set(prop::sample::select(vec![0usize, 1, 3, 5]), 1..=2),
+        proptest::collection::vec(any::<bool>(), ROUTES.len()),
     )
         .prop_map(
-            |(c0, c1, exempt, same_site, reject_missing, trusted, routes, guards)| PolicyGen {
-                cors: [c0, c1],
+            |(
+                c0,
+                c1,
                 exempt,
                 same_site,
                 reject_missing,
                 trusted,
                 routes,
                 guards,
+                ws,
+                ws_routes,
+            )| {
+                PolicyGen {
+                    cors: [c0, c1],
+                    exempt,
+                    same_site,
+                    reject_missing,
+                    trusted,
+                    routes,
+                    guards,
+                    ws: ws.into_iter().collect(),
+                    ws_routes,
+                }
             },
         )
 }
@@ -775,8 +1014,17 @@ impl PolicyGen {
             if let Some(a) = c.max_age {
                 s.push_str(&format!("    max-age {a}\n"));
             }
+            if !c.expose.is_empty() {
+                let e: Vec<&str> = c.expose.iter().map(|e| EXPOSE[*e]).collect();
+                s.push_str(&format!("    expose-headers {}\n", e.join(" ")));
+            }
             s.push_str("}\n");
         }
+        s.push_str("websocket w {\n");
+        for o in &self.ws {
+            s.push_str(&format!("    allow-origins \"{}\"\n", ORIGINS[*o]));
+        }
+        s.push_str("}\n");
         s.push_str("csrf f {\n");
         for e in &self.exempt {
             let (m, p) = EXEMPT[*e];
@@ -815,6 +1063,9 @@ impl PolicyGen {
             }
             if *csrf {
                 lines.push("csrf f".to_string());
+            }
+            if self.ws_routes[i] {
+                lines.push("websocket w".to_string());
             }
             s.push_str(&format!(
                 "route \"{}\" {{ {} }}\n",
@@ -928,7 +1179,10 @@ impl HostedGen {
 fn probe_answer(c: &Compilation, method: &str, path: &str, headers: &[(String, String)]) -> String {
     let l = c.lower("default").unwrap();
     let e = guestlist_compiler::explain::explain(&l, method, path, headers).unwrap();
-    format!("{:?} {:?} {:?}", e.kind, e.status, e.headers)
+    format!(
+        "{:?} {:?} {:?} removed {:?}",
+        e.kind, e.status, e.headers, e.removed
+    )
 }
 
 /// Requests on each host (none, an instance of each pattern) and route path: a read and a
@@ -1196,6 +1450,274 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// In a region several host blocks' routes decide, comparing each side's selected route
+    /// with every route of the other, and each other route with its own block's (or, without
+    /// one, with every route), finds the grants comparing every pair of routes finds: the same
+    /// (kind, host, subject, latent, legacy), new and removed. The route a finding names and
+    /// its witness may differ: comparing every pair also names a grant after another block's
+    /// route it was paired with, and the first pair to show a grant gives its finding.
+    #[test]
+    fn matched_route_pairs_find_what_every_pair_finds(p in hosted_gen(), q in hosted_gen()) {
+        let (Some(old), Some(new)) = (try_compile(&p.text()), try_compile(&q.text())) else {
+            return Ok(())
+        };
+        let fast = diff(&old, &new, None).unwrap();
+        let every = diff_every_pair(&old, &new, None).unwrap();
+        let grants = |items: &[Finding]| -> std::collections::BTreeSet<_> {
+            items
+                .iter()
+                .map(|f| (f.kind, f.host.clone(), f.subject.clone(), f.latent, f.legacy))
+                .collect()
+        };
+        prop_assert_eq!(
+            grants(&fast.new_access),
+            grants(&every.new_access),
+            "new access\nOLD:\n{}\nNEW:\n{}", p.text(), q.text()
+        );
+        prop_assert_eq!(
+            grants(&fast.removed_access),
+            grants(&every.removed_access),
+            "removed access\nOLD:\n{}\nNEW:\n{}", p.text(), q.text()
+        );
+    }
+}
+
+/// One edit of a generated policy: `(what, a, b)`, `a` and `b` picking the entry.
+type Edit = (usize, usize, usize);
+
+/// The number of kinds of edit [`apply`] knows.
+const EDITS: usize = 23;
+
+/// Applies edit `e` to `p`; the kinds of finding that report it (empty: any finding, new or
+/// removed, for an edit that may both widen and narrow), or `None` when the edit changes
+/// nothing in `p`.
+fn apply(p: &mut HostedGen, (what, a, b): Edit) -> Option<Vec<Kind>> {
+    let which = a % 2;
+    let add = |v: &mut Vec<usize>, x: usize| (!v.contains(&x)).then(|| v.push(x));
+    let set = |flag: &mut bool, to: bool| (*flag != to).then(|| *flag = to);
+    let base = &mut p.base;
+    let route = b % ROUTES.len();
+    match what {
+        0 => add(&mut base.cors[which].origins, b % ORIGINS.len())
+            .map(|_| vec![Kind::CorsOrigin, Kind::CsrfTrusted]),
+        1 => add(&mut base.cors[which].methods, b % METHODS.len()).map(|_| vec![Kind::CorsMethod]),
+        2 => add(&mut base.cors[which].headers, b % HEADERS.len()).map(|_| vec![Kind::CorsHeader]),
+        3 => add(&mut base.cors[which].expose, b % EXPOSE.len()).map(|_| vec![Kind::CorsExpose]),
+        4 => {
+            let c = &mut base.cors[which];
+            (c.max_age.unwrap_or(5) < 7200).then(|| {
+                c.max_age = Some(7200);
+                vec![Kind::CorsMaxAge]
+            })
+        }
+        5 => set(&mut base.cors[which].credentials, true).map(|_| vec![Kind::CorsCredentials]),
+        6 => add(&mut base.ws, [0, 1, 3, 5][b % 4]).map(|_| vec![Kind::WebsocketOrigin]),
+        7 => add(&mut base.exempt, b % EXEMPT.len()).map(|_| vec![Kind::CsrfExemption]),
+        8 => add(&mut base.trusted, [0, 1, 3, 5][b % 4]).map(|_| vec![Kind::CsrfTrusted]),
+        9 => set(&mut base.same_site, true).map(|_| vec![Kind::CsrfSetting]),
+        10 => set(&mut base.reject_missing, false).map(|_| vec![Kind::CsrfSetting]),
+        11 => set(&mut p.token, false).map(|_| vec![Kind::CsrfSetting]),
+        12 => base.guards[route].1.take().map(|_| vec![Kind::Header]),
+        13 => (base.guards[route].1 != Some(2)).then(|| {
+            base.guards[route].1 = Some(2);
+            vec![Kind::Header]
+        }),
+        14 => set(&mut base.routes[route].2, false).map(|_| vec![Kind::CsrfRemoved]),
+        15 => base.routes[route]
+            .1
+            .take()
+            .map(|_| vec![Kind::CorsUnguarded]),
+        16 => set(&mut base.ws_routes[route], false).map(|_| vec![Kind::WebsocketOrigin]),
+        // A route moving to (or gaining) the set that removes the application's own CSP and
+        // X-Frame-Options.
+        22 => (base.guards[route].1 != Some(3)).then(|| {
+            base.guards[route].1 = Some(3);
+            vec![Kind::Header]
+        }),
+        17 => set(&mut p.provided, true).map(|_| vec![Kind::Provided]),
+        18 => {
+            let r = &mut p.hosts[a % HOSTS.len()].1[b % HOST_ROUTES.len()];
+            set(&mut r.2, false).map(|_| vec![Kind::CsrfRemoved])
+        }
+        // Edits that may widen one request and narrow another: a new route, a host block's
+        // route or the block itself, `hosts dispatched-by-application`.
+        19 => set(&mut base.routes[route].0, true).map(|_| vec![]),
+        20 => {
+            let block = &mut p.hosts[a % HOSTS.len()];
+            let r = &mut block.1[b % HOST_ROUTES.len()];
+            match (block.0, r.0) {
+                (false, _) => set(&mut block.0, true),
+                (true, false) => set(&mut r.0, true),
+                (true, true) => set(&mut block.0, false),
+            }
+            .map(|_| vec![])
+        }
+        21 => set(&mut p.dispatched, true).map(|_| vec![]),
+        _ => None,
+    }
+}
+
+/// [`probes`], and the requests the other kinds of edit show in: preflights of each method and
+/// request header, cross-site writes from each exact origin and to each exempt path, a
+/// same-site write, one with neither `Sec-Fetch-Site` nor `Origin`, and WebSocket handshakes.
+fn every_kind_probes() -> Vec<Probe> {
+    let mut out = probes();
+    let hosts = [None, Some("one.example.com"), Some("x.two.example.com")];
+    let paths = [
+        "/api/zz-probe",
+        "/api/x",
+        "/api/admin/zz-probe",
+        "/pub",
+        "/zz-probe",
+        "/api/hooks/zz-probe",
+    ];
+    for host in hosts {
+        let key = host.map(str::to_string);
+        let with = |h: &[(&str, &str)]| -> Vec<(String, String)> {
+            host.map(|a| ("Host".to_string(), a.to_string()))
+                .into_iter()
+                .chain(h.iter().map(|(n, v)| (n.to_string(), v.to_string())))
+                .collect()
+        };
+        for path in paths {
+            let mut push = |method: &str, h: &[(&str, &str)]| {
+                out.push((key.clone(), method.to_string(), path.to_string(), with(h)));
+            };
+            for o in [
+                "https://a.example",
+                "https://b.example",
+                "https://x.c.example",
+                "https://e.example:8443",
+                SUPPLIED,
+            ] {
+                for m in METHODS {
+                    push(
+                        "OPTIONS",
+                        &[("Origin", o), ("Access-Control-Request-Method", m)],
+                    );
+                }
+                for h in HEADERS {
+                    push(
+                        "OPTIONS",
+                        &[
+                            ("Origin", o),
+                            ("Access-Control-Request-Method", "GET"),
+                            ("Access-Control-Request-Headers", h),
+                        ],
+                    );
+                }
+                push("GET", &[("Origin", o)]);
+                for m in ["POST", "PUT"] {
+                    push(m, &[("Origin", o), ("Sec-Fetch-Site", "cross-site")]);
+                }
+                push(
+                    "GET",
+                    &[
+                        ("Upgrade", "websocket"),
+                        ("Connection", "Upgrade"),
+                        ("Origin", o),
+                    ],
+                );
+            }
+            push(
+                "PUT",
+                &[
+                    ("Origin", "https://zz.invalid"),
+                    ("Sec-Fetch-Site", "cross-site"),
+                ],
+            );
+            push(
+                "POST",
+                &[
+                    ("Origin", "https://zz.example.com"),
+                    ("Sec-Fetch-Site", "same-site"),
+                ],
+            );
+            push("POST", &[]);
+            push("GET", &[]);
+        }
+    }
+    out
+}
+
+static PROBES: std::sync::LazyLock<Vec<Probe>> = std::sync::LazyLock::new(every_kind_probes);
+
+proptest! {
+    #![proptest_config(config(36))]
+
+    /// A single edit of a generated policy with host blocks, of every kind of grant (origins,
+    /// methods, request and exposed headers, max-age, credentials, WebSocket origins, CSRF
+    /// exemptions, trusted origins and settings, security headers, a header set's removals,
+    /// a route's guards, routes, host blocks): when a request is decided differently by OLD and NEW, the change is
+    /// reported (for an edit that only widens, as new access of its kind), and every
+    /// finding's witness is decided differently.
+    #[test]
+    fn every_kind_of_single_edit_the_runtime_shows_is_reported(
+        p in hosted_gen(),
+        a in 0usize..8,
+        b in 0usize..8,
+    ) {
+        let Some(old) = try_compile(&p.text()) else { return Ok(()) };
+        let before = answers(&old);
+        for what in 0..EDITS {
+            let edit = (what, a, b);
+            let mut q = p.clone();
+            let Some(kinds) = apply(&mut q, edit) else { continue };
+            let Some(new) = try_compile(&q.text()) else { continue };
+            let r = diff(&old, &new, None).unwrap();
+            check_witnesses(&old, &new, &r);
+            let after = answers(&new);
+            let Some(k) = (0..PROBES.len()).find(|k| before[*k] != after[*k]) else { continue };
+            let shown = &PROBES[k];
+            if kinds.is_empty() {
+                prop_assert!(
+                    !r.new_access.is_empty() || !r.removed_access.is_empty(),
+                    "edit {edit:?}: {shown:?} differs and nothing is reported\nOLD:\n{}\nNEW:\n{}",
+                    p.text(), q.text()
+                );
+            } else {
+                prop_assert!(
+                    r.new_access.iter().any(|f| kinds.contains(&f.kind) && !f.latent),
+                    "edit {edit:?}: {shown:?} differs and no new access of {kinds:?}\nOLD:\n{}\nNEW:\n{}\n{:#?}",
+                    p.text(), q.text(), r
+                );
+            }
+        }
+    }
+}
+
+/// The origin the set supplied at run time `sup` holds when the probes are decided.
+const SUPPLIED: &str = "https://s.example";
+
+/// What `explain` answers to each of [`PROBES`] (status, or none when the application is
+/// called, and the response headers but the reason: a refusal for another reason grants no
+/// more), with `sup` holding [`SUPPLIED`] where the policy has it.
+fn answers(c: &Compilation) -> Vec<String> {
+    let l = c.lower("default").unwrap();
+    if l.policy.provided_set("sup").is_some() {
+        let entry = guestlist::SuppliedEntry {
+            origin: SUPPLIED.to_string(),
+            key: None,
+        };
+        l.policy.replace_provided("sup", [entry]).unwrap().unwrap();
+    }
+    PROBES
+        .iter()
+        .map(|(_, method, path, headers)| {
+            let e = guestlist_compiler::explain::explain(&l, method, path, headers).unwrap();
+            let headers: Vec<&(String, String)> = e
+                .headers
+                .iter()
+                .filter(|(n, _)| !n.eq_ignore_ascii_case(guestlist::REASON_HEADER))
+                .collect();
+            format!("{:?} {headers:?} removed {:?}", e.status, e.removed)
+        })
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------------
 // The command.
 
@@ -1382,6 +1904,59 @@ fn a_side_read_from_git_with_its_imports_at_that_revision() {
         v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
         "policies/origins.policy"
     );
+    // From a subdirectory: `REV:./PATH` is relative to it, and so is a file on disk; the uri is
+    // repository-relative either way.
+    let uri_of = |args: &[&str]| {
+        let (code, sarif, err) = run_in(&dir.join("policies"), args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+        let results = v["runs"][0]["results"].as_array().unwrap().clone();
+        assert!(!results.is_empty(), "{sarif}");
+        results
+            .iter()
+            .map(|r| {
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        uri_of(&[
+            "diff",
+            "HEAD~1:./site.policy",
+            "HEAD:./site.policy",
+            "--format",
+            "sarif"
+        ]),
+        ["policies/origins.policy"]
+    );
+    assert_eq!(
+        uri_of(&[
+            "diff",
+            "HEAD~1:../policies/site.policy",
+            "HEAD:./site.policy",
+            "--format",
+            "sarif"
+        ]),
+        ["policies/origins.policy"]
+    );
+    write(
+        &dir,
+        "policies/origins.policy",
+        "origins partners {\n    \"https://a.example\"\n    \"https://b.example\"\n    \"https://c.example\"\n}\n",
+    );
+    assert_eq!(
+        uri_of(&[
+            "diff",
+            "HEAD:./site.policy",
+            "site.policy",
+            "--format",
+            "sarif"
+        ]),
+        ["policies/origins.policy"]
+    );
     let (code, _, err) = run_in(
         &dir,
         &[
@@ -1565,6 +2140,117 @@ fn sarif_links_come_from_the_repository_and_name_spec_headings() {
 
 /// The schema shipped with the Multitool, checked by ajv (both from compiler/tests/sarif's
 /// lockfile: `npm ci --prefix compiler/tests/sarif`).
+/// (ruleId, fingerprint, start line) of each result of a SARIF log.
+fn fingerprints(sarif: &str) -> Vec<(String, String, u64)> {
+    let v: serde_json::Value = serde_json::from_str(sarif).unwrap();
+    v["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["ruleId"].as_str().unwrap().to_string(),
+                r["partialFingerprints"]["primaryLocationLineHash"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                r["locations"][0]["physicalLocation"]["region"]["startLine"]
+                    .as_u64()
+                    .unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// `primaryLocationLineHash` comes from the rule, the place (route, block) and the subject:
+/// moving a finding down with blank lines and comments, or changing the whitespace on its
+/// line, keeps it; two findings on one line, or the same text in two blocks, differ.
+#[test]
+fn sarif_fingerprints_survive_moved_lines_and_tell_findings_apart() {
+    let dir = support::tempdir("diff-fingerprints");
+    // Two origins on one line with the same error at the same text (a trailing slash, GL0204),
+    // and the same origin in another cors block.
+    let check = "cors api {\n    allow-origins \"https://a.example/\" \"https://b.example/\"\n    max-age 600\n}\ncors web {\n    allow-origins \"https://a.example/\"\n    max-age 600\n}\nroute \"/x\" { cors api }\nroute \"/y\" { cors web }\n";
+    let moved = format!(
+        "# a comment\n\n\n# another\n\n{}",
+        check.replace(
+            "    allow-origins \"https://a.example/\" \"https://b.example/\"",
+            "  allow-origins   \"https://a.example/\"   \"https://b.example/\"   # why"
+        )
+    );
+    write(&dir, "check.policy", check);
+    write(&dir, "moved.policy", &moved);
+    let (_, before, _) = run_in(&dir, &["check", "check.policy", "--format", "sarif"]);
+    let (_, after, _) = run_in(&dir, &["check", "moved.policy", "--format", "sarif"]);
+    // The uri is part of the hash: compare the same file name.
+    write(&dir, "check.policy", &moved);
+    let (_, after_same_file, _) = run_in(&dir, &["check", "check.policy", "--format", "sarif"]);
+    let (a, b) = (fingerprints(&before), fingerprints(&after_same_file));
+    assert!(a.len() >= 3, "{before}");
+    assert_eq!(a.len(), b.len(), "{after}");
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(
+            (&x.0, &x.1),
+            (&y.0, &y.1),
+            "a moved finding changed fingerprint"
+        );
+        assert_eq!(x.2 + 5, y.2, "the finding did not move");
+    }
+    let distinct: std::collections::BTreeSet<&String> = a.iter().map(|x| &x.1).collect();
+    assert_eq!(
+        distinct.len(),
+        a.len(),
+        "two findings share a fingerprint: {a:?}"
+    );
+    // Fixing the first block's findings leaves the second block's alert as it was (the same
+    // text, told apart by its block, not by its position among equal ones).
+    let web = |v: &[(String, String, u64)]| v.last().unwrap().1.clone();
+    write(
+        &dir,
+        "check.policy",
+        &check.replace(
+            "\"https://a.example/\" \"https://b.example/\"",
+            "\"https://a.example\"",
+        ),
+    );
+    let (_, fixed, _) = run_in(&dir, &["check", "check.policy", "--format", "sarif"]);
+    let f = fingerprints(&fixed);
+    assert_eq!(f.len(), 1, "{fixed}");
+    assert_eq!(web(&f), web(&a));
+    // diff: the same, for a new grant moved down.
+    write(&dir, "old.policy", BASE);
+    let new = edit(
+        "allow-methods PUT",
+        "allow-methods PUT DELETE\n    allow-origins \"https://evil.example\"",
+    );
+    write(&dir, "new.policy", &new);
+    let (_, before, _) = run_in(
+        &dir,
+        &["diff", "old.policy", "new.policy", "--format", "sarif"],
+    );
+    write(
+        &dir,
+        "new.policy",
+        &format!(
+            "# moved\n\n\n\n\n{}",
+            new.replace("allow-methods PUT DELETE", "allow-methods   PUT  DELETE")
+        ),
+    );
+    let (_, after, _) = run_in(
+        &dir,
+        &["diff", "old.policy", "new.policy", "--format", "sarif"],
+    );
+    let (a, b) = (fingerprints(&before), fingerprints(&after));
+    assert!(a.len() >= 2, "{before}");
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((&x.0, &x.1), (&y.0, &y.1));
+        assert_eq!(x.2 + 5, y.2);
+    }
+    let distinct: std::collections::BTreeSet<&String> = a.iter().map(|x| &x.1).collect();
+    assert_eq!(distinct.len(), a.len(), "{a:?}");
+}
+
 fn validate_schema(dir: &Path, files: &[&str]) {
     let Some(node) = support::require_tool("node") else {
         return;
@@ -1717,6 +2403,32 @@ fn the_ci_example_is_least_privilege_and_pinned() {
             "{u} is not pinned by commit"
         );
     }
+    // guestlist itself is pinned the same way: every install is `--locked` at `--rev` of the
+    // commit GUESTLIST_REV names (40 hex digits), never a branch or tag.
+    let is_sha = |s: &str| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let rev = code
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("GUESTLIST_REV:"))
+        .map(|v| v.trim().trim_matches('"'))
+        .unwrap();
+    assert!(is_sha(rev), "GUESTLIST_REV {rev} is not a commit");
+    let installs: Vec<&&str> = code
+        .iter()
+        .filter(|l| l.contains("cargo install"))
+        .collect();
+    assert!(installs.len() >= 3, "{installs:?}");
+    for l in installs {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        assert!(words.contains(&"--locked"), "{l}");
+        let pinned = words
+            .windows(2)
+            .any(|w| w[0] == "--rev" && (w[1] == "\"$GUESTLIST_REV\"" || is_sha(w[1])));
+        assert!(pinned, "{l} is not pinned by commit");
+        assert!(
+            !l.contains("--branch") && !l.contains("--tag"),
+            "{l} names a ref that can move"
+        );
+    }
     for step in [
         "--format sarif",
         "upload-sarif",
@@ -1726,6 +2438,18 @@ fn the_ci_example_is_least_privilege_and_pinned() {
     ] {
         assert!(text.contains(step), "{step}");
     }
+    // The waiver holds for the run the label's application starts, never for a later push
+    // (`synchronize`) the maintainer has not seen.
+    let waived = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("WAIVED:"))
+        .unwrap_or_default();
+    assert!(
+        waived.contains("github.event.action == 'labeled'")
+            && waived.contains("github.event.label.name == env.WAIVER_LABEL")
+            && !waived.contains("labels.*.name"),
+        "{waived}"
+    );
 }
 
 /// The properties skip generated policies with errors: most must have none, or the properties

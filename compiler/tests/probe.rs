@@ -543,6 +543,7 @@ fn an_unreachable_target_is_an_error() {
         vec!["--target", "https://x.example/app"],
         vec!["--target", &target, "--rate", "0"],
         vec!["--target", &target, "--resolve", "x.example"],
+        vec!["--target", &target, "--max-requests", "0"],
         vec!["--target", &target, "-H", "no colon"],
     ] {
         let mut args = vec![policy.to_str().unwrap()];
@@ -550,6 +551,35 @@ fn an_unreachable_target_is_an_error() {
         let (code, _, err) = probe(&args);
         assert_eq!(code, 2, "{bad:?}: {err}");
     }
+}
+
+/// `--resolve HOST:PORT:IP` pins HOST for that port only, as curl's: a pin for the target's
+/// port reaches the server; a pin for another port leaves the name to DNS, where a `.invalid`
+/// name never resolves (exit 2).
+#[test]
+fn a_resolve_with_a_port_pins_that_port_only() {
+    let dir = support::tempdir("probe-pin");
+    let policy = policy_file(&dir, POLICY);
+    let server = support::serve_policy(&policy, &[]);
+    let port: u16 = server.url.rsplit_once(':').unwrap().1.parse().unwrap();
+    let target = format!("http://probe-pin.invalid:{port}");
+    let pin = format!("probe-pin.invalid:{port}:127.0.0.1");
+    let (code, v, err) = probe_json(&policy, &target, &["--resolve", &pin]);
+    assert_eq!(code, 0, "{v:#}\n{err}");
+    assert!(v["requests"].as_u64().unwrap() > 10, "{v}");
+    let other = format!(
+        "probe-pin.invalid:{}:127.0.0.1",
+        port.wrapping_add(1).max(1)
+    );
+    let (code, out, err) = probe(&[
+        policy.to_str().unwrap(),
+        "--target",
+        &target,
+        "--resolve",
+        &other,
+    ]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("cannot resolve probe-pin.invalid"), "{err}");
 }
 
 #[test]

@@ -182,7 +182,14 @@ where
             .forwarded_host(self.forwarded_host);
         let authority = req.uri().authority().map(http::uri::Authority::as_str);
         let mut d = crate::decision::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
-        let Ok(matched) = decide_handing_over(
+        #[cfg_attr(
+            not(feature = "provided"),
+            expect(
+                clippy::let_unit_value,
+                reason = "nothing is handed over without feature provided"
+            )
+        )]
+        let matched = match decide_handing_over(
             policy,
             req.method().as_str(),
             req.uri().path(),
@@ -191,8 +198,9 @@ where
             self.secret.as_deref(),
             FormBody::Unread,
             &mut d,
-        ) else {
-            return ResponseFuture::ready(server_error());
+        ) {
+            Ok(m) => m,
+            Err(why) => return ResponseFuture::ready(server_error(why)),
         };
         if d.kind == crate::Kind::CsrfRejected && d.reason == crate::Reason::CsrfTokenInForm {
             // Refused while its body is unread: read it, and decide again with its field.
@@ -266,7 +274,7 @@ fn decide_handing_over<'a>(
     secret: Option<&crate::CsrfSecret>,
     form: FormBody<'_>,
     d: &mut crate::decision::Decision<'a>,
-) -> Result<Handover, ()> {
+) -> Result<Handover, ServerError> {
     #[cfg(feature = "provided")]
     let mut stale = 0;
     #[cfg_attr(
@@ -285,7 +293,8 @@ fn decide_handing_over<'a>(
                 *d = crate::decision::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
                 continue;
             }
-            Matched::Stale | Matched::Conflict => return Err(()),
+            Matched::Stale => return Err(ServerError::SetReplaced),
+            Matched::Conflict => return Err(ServerError::TwoTenantSets),
             Matched::Entry(m) => return Ok(Some(m)),
             Matched::Nothing => return Ok(None),
         }
@@ -476,11 +485,31 @@ fn with_matched<B>(mut req: Request<B>, m: Option<crate::MatchedOrigin>) -> Requ
     req
 }
 
-/// A 500: the answer when a CSP nonce cannot be made (no CSPRNG), rather than a guessable
-/// nonce; also the fallback, never expected, for a refusal the decision has no status for.
-fn server_error<B: Default>() -> Response<B> {
+/// Why the layer answered a request 500 by itself, in that response's extensions (never on
+/// the wire: the 500 carries no header). For logging, and for `guestlist explain`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The origin is allowed through entries of two different tenant-bound sets (the two
+    /// readings of its path, or a host block's route beside a top-level one): no single
+    /// entry can be handed to the application (spec/language.md, "Sets supplied at run
+    /// time").
+    TwoTenantSets,
+    /// A tenant-bound set was replaced between the decision and the hand-over of its entry
+    /// more times in a row than the layer decides again.
+    SetReplaced,
+    /// A CSP nonce could not be drawn (no CSPRNG): never a guessable nonce.
+    NoNonce,
+    /// A request whose form body was not read whole, or a refusal the decision has no
+    /// status for: never expected.
+    Unexpected,
+}
+
+/// A 500 with no header, `why` in its extensions.
+fn server_error<B: Default>(why: ServerError) -> Response<B> {
     let mut r = Response::new(B::default());
     *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    r.extensions_mut().insert(why);
     r
 }
 
@@ -553,9 +582,9 @@ fn answer<B: Default>(
     // there to keep this total, never to be sent.
     let mut r = d
         .preflight_response_with(request, known)
-        .unwrap_or_else(server_error);
+        .unwrap_or_else(|| server_error(ServerError::Unexpected));
     if !guard_headers(policy, guards, None, &mut r) {
-        r = server_error();
+        r = server_error(ServerError::NoNonce);
     }
     r
 }
@@ -631,7 +660,7 @@ where
                     Some(n)
                 }
                 None => {
-                    return ResponseFuture::ready(server_error());
+                    return ResponseFuture::ready(server_error(ServerError::NoNonce));
                 }
             }
         } else {
@@ -1022,7 +1051,14 @@ where
         .forwarded_host(*this.forwarded_host);
         let authority = parts.uri.authority().map(http::uri::Authority::as_str);
         let mut d = crate::decision::Decision::new(crate::Kind::NotCors, crate::Reason::NoRoute);
-        let Ok(matched) = decide_handing_over(
+        #[cfg_attr(
+            not(feature = "provided"),
+            expect(
+                clippy::let_unit_value,
+                reason = "nothing is handed over without feature provided"
+            )
+        )]
+        let matched = match decide_handing_over(
             policy,
             parts.method.as_str(),
             parts.uri.path(),
@@ -1031,8 +1067,9 @@ where
             this.secret.as_deref(),
             form,
             &mut d,
-        ) else {
-            return ResponseFuture::ready(server_error());
+        ) {
+            Ok(m) => m,
+            Err(why) => return ResponseFuture::ready(server_error(why)),
         };
         #[cfg(not(feature = "provided"))]
         let () = matched;
@@ -1048,7 +1085,7 @@ where
         if read != Read::Done {
             // Never expected: a body that was not read whole is refused by the token check.
             // The application never gets part of a body.
-            return ResponseFuture::ready(server_error());
+            return ResponseFuture::ready(server_error(ServerError::Unexpected));
         }
         let guards = RouteGuards {
             route: d.guards,

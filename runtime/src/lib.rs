@@ -73,7 +73,7 @@ pub use http_apply::{ActualHeaders, GuardHeader, GuardValue, REASON_HEADER};
 pub use keyset::Str;
 pub use keyset::{KeySet, TableError};
 #[cfg(feature = "tower")]
-pub use layer::{CsrfTokenUnverified, Layer, RequestBody, ResponseFuture, Service};
+pub use layer::{CsrfTokenUnverified, Layer, RequestBody, ResponseFuture, ServerError, Service};
 pub use origin::OriginMatch;
 pub use origin::PatternSet;
 pub use path::{

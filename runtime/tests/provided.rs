@@ -501,6 +501,10 @@ fn under_swaps_an_allowed_request_always_carries_its_entry() {
         if resp.status() == http::StatusCode::INTERNAL_SERVER_ERROR {
             // Replaced again and again while deciding: refused, never let through unchecked.
             assert!(resp.headers().get("access-control-allow-origin").is_none());
+            assert_eq!(
+                resp.extensions().get::<guestlist::ServerError>(),
+                Some(&guestlist::ServerError::SetReplaced)
+            );
             continue;
         }
         let got = seen.lock().unwrap().pop().unwrap();
@@ -847,6 +851,12 @@ fn two_readings_through_two_tenant_bound_sets_are_refused() {
                     http::StatusCode::INTERNAL_SERVER_ERROR,
                     "{path}"
                 );
+                assert_eq!(
+                    resp.extensions().get::<guestlist::ServerError>(),
+                    Some(&guestlist::ServerError::TwoTenantSets),
+                    "{path}"
+                );
+                assert!(resp.headers().is_empty(), "{path}: {:?}", resp.headers());
                 assert_eq!(
                     seen.lock().unwrap().len(),
                     before,

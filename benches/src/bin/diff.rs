@@ -1,10 +1,17 @@
-//! `guestlist diff` of two 100,000-origin policies: the time to load and check both sides and
-//! the time to compare them, in release mode.
+//! `guestlist diff` of two 100,000-origin policies, and of two policies of host blocks with a
+//! set supplied at run time: the time to load and check both sides and the time to compare
+//! them, in release mode.
 //!
-//! `cargo run --release -p guestlist-benches --bin diff [N] [ROUNDS]` (default 100000 5): OLD
-//! allows N exact origins and 100 subdomain patterns on three routes; NEW drops 1 % of the
-//! origins, adds 1 % others and one pattern, and lists the rest in another order. Prints each
-//! round's times, their medians, and the findings of the last round.
+//! `cargo run --release -p guestlist-benches --bin diff [N] [ROUNDS] [BLOCKS] [MERGED]`
+//! (default 100000 5 200 200). Origins: OLD allows N exact origins and 100 subdomain patterns
+//! on three routes; NEW drops 1 % of the origins, adds 1 % others and one pattern, and lists
+//! the rest in another order. Hosts: host blocks (one in ten a `*.` pattern), each with its own
+//! cors policy on `/api/*`, a shared csrf policy on `/account/*` and a shared cors policy on
+//! `/partner/*`: BLOCKS of them with `hosts dispatched-by-application`, MERGED without (every
+//! block's route for a path decides it, so each region is compared under the pairs of routes
+//! that can show a grant); NEW adds an origin to ten blocks' policies, drops one block's csrf line, and makes
+//! the shared cors policy name a set supplied at run time. Prints each round's times, their
+//! medians, and checks the findings of the last round.
 #![expect(
     clippy::unwrap_used,
     clippy::indexing_slicing,
@@ -43,10 +50,111 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// A policy of `blocks` host blocks (see the module comment); `new` is NEW's side.
+fn hosted(blocks: usize, dispatched: bool, new: bool) -> String {
+    let mut s = String::new();
+    s.push_str("origins tenants provided\n");
+    s.push_str("cors partners {\n    allow-origins \"https://partner.example\"");
+    if new {
+        s.push_str(" tenants");
+    }
+    s.push_str("\n    max-age 600\n}\n");
+    s.push_str("csrf forms {\n    missing-headers reject\n}\n");
+    for i in 0..blocks {
+        writeln!(
+            s,
+            "cors t{i} {{\n    allow-origins \"https://app.t{i}.example\" \"https://admin.t{i}.example\""
+        )
+        .unwrap();
+        if new && i < 10 {
+            writeln!(s, "    allow-origins \"https://new.t{i}.example\"").unwrap();
+        }
+        s.push_str("    allow-methods PUT DELETE\n    max-age 600\n}\n");
+    }
+    for i in 0..blocks {
+        let host = if i % 10 == 9 {
+            format!("*.region-{i}.example.net")
+        } else {
+            format!("t{i}.example.com")
+        };
+        let account = if new && i == 0 {
+            "route \"/account/*\" { }"
+        } else {
+            "route \"/account/*\" { csrf forms }"
+        };
+        writeln!(
+            s,
+            "host \"{host}\" {{\n    route \"/api/*\" {{ cors t{i} }}\n    {account}\n    route \"/partner/*\" {{ cors partners }}\n}}"
+        )
+        .unwrap();
+    }
+    s.push_str("route \"/*\" { csrf forms }\n");
+    if dispatched {
+        s.push_str("hosts dispatched-by-application\n");
+    }
+    s
+}
+
+/// Times the host-block case and checks its findings.
+fn hosts_case(blocks: usize, dispatched: bool, rounds: usize) {
+    let old = hosted(blocks, dispatched, false);
+    let new = hosted(blocks, dispatched, true);
+    let label = if dispatched {
+        "dispatched-by-application"
+    } else {
+        "every block's route decides"
+    };
+    let mut times: Vec<[Duration; 4]> = Vec::new();
+    let mut last = None;
+    for _ in 0..rounds {
+        let (t, c0) = (Instant::now(), cpu());
+        let o = Compilation::from_str("old.policy", &old);
+        let c = Compilation::from_str("new.policy", &new);
+        let (load, load_cpu) = (t.elapsed(), cpu() - c0);
+        assert!(!o.has_errors(), "{}", o.render());
+        assert!(!c.has_errors(), "{}", c.render());
+        let (t, c0) = (Instant::now(), cpu());
+        let r = guestlist_compiler::diff::diff(&o, &c, None).unwrap();
+        times.push([load, t.elapsed(), load_cpu, cpu() - c0]);
+        last = Some(r);
+    }
+    let r = last.unwrap();
+    let m = |k: usize| median(times.iter().map(|t| t[k]).collect()).as_secs_f64();
+    let count =
+        |k: guestlist_compiler::diff::Kind| r.new_access.iter().filter(|f| f.kind == k).count();
+    use guestlist_compiler::diff::Kind;
+    println!(
+        "{blocks} host blocks ({label}), a supplied set: median of {rounds}: wall: load and check both {:.3} s, diff {:.3} s; cpu: load and check both {:.3} s, diff {:.3} s, total {:.3} s; {} new access ({} cors-origin, {} csrf-removed, {} provided), {} removed",
+        m(0),
+        m(1),
+        m(2),
+        m(3),
+        m(2) + m(3),
+        r.new_access.len(),
+        count(Kind::CorsOrigin),
+        count(Kind::CsrfRemoved),
+        count(Kind::Provided),
+        r.removed_access.len(),
+    );
+    // Dispatched: each added origin on its block's host, the csrf line on its host. Not
+    // dispatched: every block's route for /api/x decides it, and the other blocks' cors
+    // policies refuse the added origins; the other blocks' csrf still guards /account/*.
+    // Either way the supplied set on every block's /partner/*, and nothing removed.
+    let (origins, csrf) = if dispatched { (10, 1) } else { (0, 0) };
+    assert_eq!(count(Kind::CorsOrigin), origins, "{:#?}", r.new_access);
+    assert_eq!(count(Kind::CsrfRemoved), csrf, "{:#?}", r.new_access);
+    assert_eq!(count(Kind::Provided), blocks, "{:#?}", r.new_access);
+    assert_eq!(r.removed_access.len(), 0, "{:#?}", r.removed_access);
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().map_or(100_000, |a| a.parse().unwrap());
     let rounds: usize = args.next().map_or(5, |a| a.parse().unwrap());
+    let blocks: usize = args.next().map_or(200, |a| a.parse().unwrap());
+    let merged_blocks: usize = args.next().map_or(200, |a| a.parse().unwrap());
+    hosts_case(blocks, true, rounds);
+    hosts_case(merged_blocks, false, rounds);
     let origin = |i: usize| format!("https://tenant-{i:06}.example.com");
     let patterns: Vec<String> = (0..100)
         .map(|i| format!("https://*.region-{i:03}.example.net"))

@@ -105,17 +105,28 @@ fn git(args: &[&str]) -> Result<String, String> {
 /// Where the findings' files are, relative to the repository root (SARIF wants that).
 #[derive(Default)]
 pub(crate) struct Uris {
+    /// The repository's root (canonical), when the current directory is in one.
     root: Option<PathBuf>,
+    /// The current directory relative to the root (`git rev-parse --show-prefix`: empty or
+    /// ending in `/`): a `REV:./PATH` or `REV:../PATH` is relative to it.
+    prefix: String,
     /// `REV:` prefixes of the sides read from git.
     revs: Vec<String>,
 }
 
 impl Uris {
     pub(crate) fn new() -> Uris {
+        let root = git(&["rev-parse", "--show-toplevel"])
+            .ok()
+            .map(|r| std::fs::canonicalize(&r).unwrap_or_else(|_| PathBuf::from(r)));
+        let prefix = if root.is_some() {
+            git(&["rev-parse", "--show-prefix"]).unwrap_or_default()
+        } else {
+            String::new()
+        };
         Uris {
-            root: git(&["rev-parse", "--show-toplevel"])
-                .ok()
-                .map(PathBuf::from),
+            root,
+            prefix,
             revs: Vec::new(),
         }
     }
@@ -124,8 +135,15 @@ impl Uris {
     pub(crate) fn uri(&self, name: &str) -> String {
         for r in &self.revs {
             if let Some(rest) = name.strip_prefix(r.as_str()) {
-                return normalize(Path::new(rest))
-                    .map_or_else(|| rest.to_string(), |p| p.to_string_lossy().into_owned());
+                // git's rule: `./` and `../` are relative to the current directory, any other
+                // path to the root (an import's name keeps its importer's form).
+                let rel = if rest.starts_with("./") || rest.starts_with("../") {
+                    format!("{}{rest}", self.prefix)
+                } else {
+                    rest.to_string()
+                };
+                return normalize(Path::new(&rel))
+                    .map_or(rel, |p| p.to_string_lossy().replace('\\', "/"));
             }
         }
         let path = Path::new(name);
@@ -510,7 +528,9 @@ pub(crate) fn check_sarif(c: &Compilation, out: &mut dyn Write) -> std::io::Resu
                 message: d.message.clone(),
                 uri: uris.uri(&file),
                 region: (line, column, end_line, end_column),
-                identity: c.sources().snippet(d.span).to_string(),
+                // The blocks the finding is in and what it points at: neither moves with the
+                // lines around it.
+                identity: c.finding_place(d.span),
                 properties: None,
             }
         })

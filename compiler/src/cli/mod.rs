@@ -1014,6 +1014,10 @@ fn explain(
                     }),
                 );
             }
+            // A header set's `remove` took lines out of the application's response.
+            if let (false, Some(obj)) = (e.removed.is_empty(), v.as_object_mut()) {
+                obj.insert("removed".into(), json!(e.removed));
+            }
             // A path that is not structurally normal: its two readings, and which refused.
             if let (false, Some(obj)) = (e.readings.is_empty(), v.as_object_mut()) {
                 let readings = e

@@ -132,14 +132,26 @@ fn parse_target(url: &str) -> Result<Target, String> {
     })
 }
 
-/// One `--resolve HOST[:PORT]:IP`.
-fn parse_resolve(s: &str) -> Result<(String, IpAddr), String> {
+/// One `--resolve HOST[:PORT]:IP`: the host (lowercase), the port it applies to (any, when
+/// not given) and the address.
+fn parse_resolve(s: &str) -> Result<Pin, String> {
     let bad = || format!("--resolve {s:?}: write HOST:IP (or HOST:PORT:IP)");
     let (host, rest) = s.split_once(':').ok_or_else(bad)?;
-    let ip = rest
+    let (port, ip) = match rest
         .split_once(':')
         .filter(|(port, _)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
-        .map_or(rest, |(_, ip)| ip);
+    {
+        Some((port, ip)) => (
+            Some(
+                port.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(bad)?,
+            ),
+            ip,
+        ),
+        None => (None, rest),
+    };
     let ip: IpAddr = ip
         .trim_start_matches('[')
         .trim_end_matches(']')
@@ -148,7 +160,30 @@ fn parse_resolve(s: &str) -> Result<(String, IpAddr), String> {
     if host.is_empty() {
         return Err(bad());
     }
-    Ok((host.to_ascii_lowercase(), ip))
+    Ok(Pin {
+        host: host.to_ascii_lowercase(),
+        port,
+        ip,
+    })
+}
+
+/// An address `--resolve` pins for a host (and port).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pin {
+    host: String,
+    port: Option<u16>,
+    ip: IpAddr,
+}
+
+impl Pin {
+    /// The address for a request to `host` whose `Host` names `port` (else the target's,
+    /// `target_port`), if this pin applies to it: as curl's `--resolve`, a pin with a port
+    /// applies to that port only, and is connected to on it; one without, on the target's.
+    fn address(&self, host: &str, port: Option<u16>, target_port: u16) -> Option<SocketAddr> {
+        let port = port.unwrap_or(target_port);
+        (self.host == host && self.port.is_none_or(|p| p == port))
+            .then(|| SocketAddr::new(self.ip, self.port.unwrap_or(target_port)))
+    }
 }
 
 fn parse_header(h: &str) -> Result<(String, String), String> {
@@ -166,7 +201,7 @@ fn parse_header(h: &str) -> Result<(String, String), String> {
 struct Client {
     target: Target,
     addrs: Vec<SocketAddr>,
-    resolve: Vec<(String, IpAddr)>,
+    resolve: Vec<Pin>,
     tls: Option<Arc<rustls::ClientConfig>>,
     timeout: Duration,
 }
@@ -205,6 +240,15 @@ fn host_of(authority: &str) -> &str {
     authority.split(':').next().unwrap_or(authority)
 }
 
+/// The port a `Host` value names, if any.
+fn port_of(authority: &str) -> Option<u16> {
+    let rest = match authority.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or("", |x| x.1),
+        None => authority,
+    };
+    rest.rsplit_once(':').and_then(|(_, p)| p.parse().ok())
+}
+
 /// The longest answer head read.
 const HEAD_LIMIT: usize = 64 * 1024;
 
@@ -212,8 +256,15 @@ impl Client {
     /// Where the request with `Host: authority` goes, and the name its certificate must hold.
     fn route(&self, authority: &str) -> (Vec<SocketAddr>, String) {
         let host = host_of(authority).to_ascii_lowercase();
-        match self.resolve.iter().find(|(h, _)| *h == host) {
-            Some((_, ip)) => (vec![SocketAddr::new(*ip, self.target.port)], host),
+        // The request goes to the target's port; a `Host` naming a port is pinned by a
+        // `--resolve` for that port only.
+        let port = port_of(authority);
+        match self
+            .resolve
+            .iter()
+            .find_map(|p| p.address(&host, port, self.target.port))
+        {
+            Some(a) => (vec![a], host),
             None => (self.addrs.clone(), self.target.host.clone()),
         }
     }
@@ -331,6 +382,11 @@ pub(super) fn run(a: ProbeArgs, out: &mut dyn Write, err: &mut dyn Write) -> sup
         .iter()
         .map(|h| parse_header(h))
         .collect::<Result<Vec<_>, _>>()?;
+    if a.max_requests == 0 {
+        return Err(
+            "--max-requests: give at least 1 (a probe that sends nothing checks nothing)".into(),
+        );
+    }
     if !(a.timeout > 0.0 && a.timeout <= 3600.0) {
         return Err("--timeout: give seconds between 0 and 3600".into());
     }
@@ -370,8 +426,11 @@ pub(super) fn run(a: ProbeArgs, out: &mut dyn Write, err: &mut dyn Write) -> sup
                 .collect(),
         },
     )?;
-    let addrs: Vec<SocketAddr> = match resolve.iter().find(|(h, _)| *h == target.host) {
-        Some((_, ip)) => vec![SocketAddr::new(*ip, target.port)],
+    let addrs: Vec<SocketAddr> = match resolve
+        .iter()
+        .find_map(|p| p.address(&target.host, None, target.port))
+    {
+        Some(a) => vec![a],
         None => (target.host.as_str(), target.port)
             .to_socket_addrs()
             .map_err(|e| format!("cannot resolve {}: {e}", target.host))?
@@ -630,15 +689,34 @@ mod tests {
         assert!(parse_target("https://x.example/app").is_err());
         assert!(parse_target("ftp://x.example").is_err());
         assert!(parse_target("https://u:p@x.example").is_err());
+        let any = parse_resolve("A.example:127.0.0.1").unwrap();
         assert_eq!(
-            parse_resolve("a.example:127.0.0.1").unwrap(),
-            ("a.example".into(), "127.0.0.1".parse().unwrap())
+            any,
+            Pin {
+                host: "a.example".into(),
+                port: None,
+                ip: "127.0.0.1".parse().unwrap()
+            }
         );
+        let v6 = parse_resolve("a.example:443:[::1]").unwrap();
         assert_eq!(
-            parse_resolve("a.example:443:[::1]").unwrap().1,
-            "::1".parse::<IpAddr>().unwrap()
+            (v6.port, v6.ip),
+            (Some(443), "::1".parse::<IpAddr>().unwrap())
         );
         assert!(parse_resolve("a.example").is_err());
+        assert!(parse_resolve("a.example:0:127.0.0.1").is_err());
+        assert!(parse_resolve("a.example:65536:127.0.0.1").is_err());
+        // A pin without a port applies to every port and connects on the target's; one with
+        // a port, to that port only.
+        let at = |p: &Pin, host, port| p.address(host, port, 8443).map(|a| a.port());
+        assert_eq!(at(&any, "a.example", None), Some(8443));
+        assert_eq!(at(&any, "a.example", Some(9000)), Some(8443));
+        assert_eq!(at(&any, "b.example", None), None);
+        assert_eq!(at(&v6, "a.example", Some(443)), Some(443));
+        assert_eq!(at(&v6, "a.example", None), None);
+        assert_eq!(port_of("[::1]:8080"), Some(8080));
+        assert_eq!(port_of("[::1]"), None);
+        assert_eq!(port_of("a.example"), None);
         assert_eq!(host_of("[::1]:8080"), "::1");
         assert_eq!(host_of("a.example:8080"), "a.example");
     }

@@ -202,6 +202,11 @@ pub const ALL: &[CodeInfo] = &[
         W,
         "a path with a cors policy under one host block, none under another",
     ),
+    c(
+        "GL1110",
+        E,
+        "a header nginx cannot apply to some hosts only",
+    ),
     c("GL1201", E, "a nonce CSP an edge cannot make"),
     c("GL1202", E, "a CSRF token an edge cannot verify"),
     c("GL1203", E, "two readings HAProxy cannot compute"),

@@ -101,6 +101,27 @@ fn in_effect<'d>(d: &'d Directives, effective: &str) -> Option<(&'d str, &'d [St
         .map(|(k, (v, s))| (k.as_str(), v.as_slice(), *s))
 }
 
+/// Whether an enforced CSP restricts nothing a browser restricts without one: every checked
+/// directive, after fallback, is absent or allows `*` (with `'unsafe-inline'` for scripts and
+/// styles and `'unsafe-eval'` for scripts), and no directive of [`RESTRICTING`] is present.
+/// (`*` leaves out `data:`, `blob:` and `filesystem:` URLs; such a policy is still no defence
+/// the application's own CSP could not have been stricter than.)
+fn restricts_nothing(d: &Directives) -> bool {
+    if RESTRICTING.iter().any(|n| d.contains_key(*n)) {
+        return false;
+    }
+    EFFECTIVE.iter().all(|(effective, _)| {
+        let Some((_, list, _)) = in_effect(d, effective) else {
+            return true;
+        };
+        let has = |s: &str| list.iter().any(|x| x == s);
+        let inline = !(effective.starts_with("script-src") || effective.starts_with("style-src"))
+            || has("'unsafe-inline'");
+        let eval = !effective.starts_with("script-src") || has("'unsafe-eval'");
+        has("*") && inline && eval
+    })
+}
+
 /// Whether the source list `list` allows every URL `source` allows, one source of the list
 /// covering it (CSP Level 3, "Does url match expression in origin with redirect count"):
 /// the same source, `*` (network schemes), a scheme source, or a host source whose scheme,
@@ -335,6 +356,109 @@ fn ignored_by_csp3(effective: &str, list: &[String], source: &str) -> bool {
     dynamic && (source == "'self'" || !source.starts_with('\'') || source == "'unsafe-hashes'")
 }
 
+/// The checked directives a newly enforced CSP is judged on: scripts (and workers), plugins,
+/// and `<base>`.
+const JUDGED: &[&str] = &[
+    "script-src-elem",
+    "script-src-attr",
+    "worker-src",
+    "object-src",
+    "base-uri",
+];
+
+/// Whether `effective` runs scripts.
+fn scripts(effective: &str) -> bool {
+    effective.starts_with("script-src") || effective == "worker-src"
+}
+
+/// Why source `s` of `effective`'s list is dangerous on its own in a newly enforced CSP, if it
+/// is: `'unsafe-inline'`, `'unsafe-eval'` and `'unsafe-hashes'` for scripts; `*` or a scheme
+/// source (`https:`, `data:`, `blob:`...) for scripts, `object-src` and `base-uri` (any
+/// page or attacker-hosted file of that scheme).
+fn dangerous(effective: &str, s: &str) -> bool {
+    let keyword = matches!(s, "'unsafe-inline'" | "'unsafe-eval'" | "'unsafe-hashes'");
+    let wide = s == "*" || matches!(Source::parse(s), Some(Source::Scheme(_)));
+    (scripts(effective) && keyword) || wide
+}
+
+/// A CSP that NEW enforces where OLD enforced none replaces the application's own, which
+/// nobody reviewed: new access when it restricts nothing (one finding, `csp`), else for each
+/// grant dangerous on its own, after fallback as a CSP Level 3 browser reads it: a script
+/// directive or `object-src` unrestricted; `base-uri` unrestricted beside nonce or hash
+/// scripts (a `<base>` then moves their relative URLs); a [`dangerous`] source (legacy when
+/// CSP Level 3 ignores it, beside `'strict-dynamic'`, a nonce or a hash). So a strict CSP
+/// (`default-src 'self'; object-src 'none'; base-uri 'none'`, or nonces with
+/// `'strict-dynamic'`) is no new access.
+fn newly_enforced(b: &Side<'_>, gb: &Region<'_>, db: &Directives, head: Span, out: &mut Out<'_>) {
+    let route = gb.route.map(|(_, r)| r.pattern.as_str());
+    let route_text = route.unwrap_or("?");
+    let place = |at: Span, legacy: bool| Place {
+        route,
+        host: gb.host,
+        at: b.at(at),
+        witness: Some(request(gb, "GET", &[])),
+        latent: false,
+        legacy,
+    };
+    if restricts_nothing(db) {
+        out.push(
+            Kind::Csp,
+            "csp".to_string(),
+            format!(
+                "{route_text} now sends a CSP that restricts nothing, in place of the application's own"
+            ),
+            place(head, false),
+        );
+        return;
+    }
+    let nonce_scripts = ["script-src-elem", "script-src-attr"].iter().any(|e| {
+        in_effect(db, e).is_some_and(|(_, list, _)| {
+            list.iter()
+                .any(|s| s == "'nonce'" || s.starts_with("'nonce-") || s.starts_with("'sha"))
+        })
+    });
+    let mut gained: BTreeMap<(String, String), (Vec<&str>, Span, bool)> = BTreeMap::new();
+    for effective in JUDGED {
+        let Some((from, list, line)) = in_effect(db, effective) else {
+            if *effective != "base-uri" || nonce_scripts {
+                out.push(
+                    Kind::Csp,
+                    format!("{effective} unrestricted"),
+                    format!(
+                        "{route_text} now sends a CSP that does not restrict {effective}, in place of the application's own"
+                    ),
+                    place(head, false),
+                );
+            }
+            continue;
+        };
+        for s in list.iter().filter(|s| dangerous(effective, s)) {
+            let legacy = ignored_by_csp3(effective, list, s);
+            let e = gained
+                .entry((from.to_string(), s.clone()))
+                .or_insert((Vec::new(), line, true));
+            e.0.push(effective);
+            e.2 &= legacy;
+        }
+    }
+    for ((from, source), (effective, line, legacy)) in gained {
+        let legacy_text = if legacy {
+            "; only browsers without CSP Level 3 honour it"
+        } else {
+            ""
+        };
+        out.push(
+            Kind::Csp,
+            format!("{from} {source}"),
+            format!(
+                "{route_text} now sends a CSP that allows {source} through {from} (for {}), in place of the application's own{legacy_text}",
+                effective.join(", ")
+            ),
+            place(line, legacy),
+        );
+    }
+}
+
 pub(super) fn compare(
     a: &Side<'_>,
     b: &Side<'_>,
@@ -342,12 +466,17 @@ pub(super) fn compare(
     gb: &Region<'_>,
     out: &mut Out<'_>,
 ) {
-    let Some((da, _)) = enforced(a, ga) else {
-        return; // OLD enforces no CSP there: nothing to widen.
-    };
     let route = route_label(ga, gb);
     let route_text = route.unwrap_or("?");
     let witness = Some(request(gb, "GET", &[]));
+    let Some((da, _)) = enforced(a, ga) else {
+        // OLD enforces no CSP there: the application's own passed. NEW's replaces it, judged
+        // on its own (spec/diff.md, "Newly enforced CSP").
+        if let Some((db, head)) = enforced(b, gb) {
+            newly_enforced(b, gb, &db, head, out);
+        }
+        return;
+    };
     let place = |at: (String, usize, usize), legacy: bool| Place {
         route,
         host: gb.host,

@@ -1,9 +1,120 @@
 //! Security headers: each header's order, strictest first (spec/diff.md, "Security headers").
-//! A header weaker in NEW than in OLD, or gone, is new access.
+//! A header weaker in NEW than in OLD, or gone, is new access; so is a header set that starts
+//! to `remove` the application's own protective header.
 
 use guestlist::HeaderSetSpec;
 
 use super::{request, route_at, route_label, Kind, Out, Place, Region, Side};
+use crate::ir::active;
+
+/// The response headers whose presence makes a browser stricter than their absence (every
+/// value of each restricts something, or can): a header set removing the application's line
+/// of one strips a protection nobody reviewed. `Content-Security-Policy-Report-Only`,
+/// reporting headers and `X-XSS-Protection` (no current browser has its filter) restrict
+/// nothing and are not here.
+const PROTECTIVE: &[&str] = &[
+    "clear-site-data",
+    "content-security-policy",
+    "cross-origin-embedder-policy",
+    "cross-origin-opener-policy",
+    "cross-origin-resource-policy",
+    "feature-policy",
+    "origin-agent-cluster",
+    "permissions-policy",
+    "referrer-policy",
+    "strict-transport-security",
+    "x-content-type-options",
+    "x-dns-prefetch-control",
+    "x-frame-options",
+    "x-permitted-cross-domain-policies",
+];
+
+/// Whether removing the application's line of `name` strips a protection.
+fn protective(name: &str) -> bool {
+    PROTECTIVE.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// The names the layer writes on a region's responses (its header set's and CSP's), as the
+/// runtime lists them ([`guestlist::Policy::guard_headers`]).
+fn written(s: &Side<'_>, g: &Region<'_>) -> Vec<String> {
+    let policy = &s.l.policy;
+    g.route
+        .and_then(|(i, _)| policy.routes().get(i))
+        .map(|r| {
+            policy
+                .guard_headers(r.guards())
+                .into_iter()
+                .map(|(n, _)| n.as_str().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The application's headers the layer takes out of a region's responses: its header set's
+/// `remove` names that nothing of the route writes again (the runtime removes, then sets).
+fn removed(s: &Side<'_>, g: &Region<'_>) -> Vec<String> {
+    let Some((_, h)) = set_of(s, g) else {
+        return Vec::new();
+    };
+    let written = written(s, g);
+    h.remove
+        .iter()
+        .map(|n| n.to_ascii_lowercase())
+        .filter(|n| !written.contains(n))
+        .collect()
+}
+
+/// Where `b`'s region's header set removes `name`: its `remove` line, else the set's head,
+/// else the route.
+fn remove_at(b: &Side<'_>, gb: &Region<'_>, i: usize, h: &HeaderSetSpec, name: &str) -> super::At {
+    let profile = b.l.profile.as_str();
+    b.program()
+        .headers
+        .iter()
+        .filter(|d| d.name == h.name && active(&d.when, profile))
+        .flat_map(|d| &d.remove)
+        .find(|e| e.value.eq_ignore_ascii_case(name) && active(&e.when, profile))
+        .map_or_else(|| set_at(b, gb, i), |e| b.at(e.line))
+}
+
+/// A protective header (of [`PROTECTIVE`]) that NEW's header set removes from the
+/// application's response where OLD let the application's line pass (OLD neither removed nor
+/// set it: a header OLD set itself and NEW no longer sends is [`compare`]'s "no longer
+/// sends"). The other way round, a `remove` dropped, is the same finding with the sides
+/// swapped: removed access.
+fn removals(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut Out<'_>) {
+    let Some((ib, hb)) = set_of(b, gb) else {
+        return;
+    };
+    let now = removed(b, gb);
+    if now.iter().all(|n| !protective(n)) {
+        return;
+    }
+    let (before, wrote) = (removed(a, ga), written(a, ga));
+    let route = route_label(ga, gb);
+    let route_text = route.unwrap_or("?");
+    for name in now
+        .iter()
+        .filter(|n| protective(n) && !before.contains(n) && !wrote.contains(n))
+    {
+        out.push(
+            Kind::Header,
+            format!("remove {name}"),
+            format!(
+                "{route_text} now removes the application's {name} header (header set {}): its protection no longer reaches browsers",
+                hb.name
+            ),
+            Place {
+                route,
+                host: gb.host,
+                at: remove_at(b, gb, ib, hb, name),
+                witness: Some(request(gb, "GET", &[])),
+                latent: false,
+                legacy: false,
+            },
+        );
+    }
+}
 
 /// The header set of a region's route.
 fn set_of<'s>(s: &Side<'s>, g: &Region<'_>) -> Option<(usize, &'s HeaderSetSpec)> {
@@ -142,6 +253,48 @@ fn weaker(name: &str, old: &str, new: &str) -> Option<String> {
     }
 }
 
+/// Why `value`, set by NEW for header `name` where OLD left the header to the application, is
+/// new access; `None` when it is not (spec/diff.md, "Security headers", "Newly set"). The
+/// application's own value is unknown, so a value is new access when it lets through what a
+/// response without the header would not, or when, equal to the header's absence, it can only
+/// serve to switch off a stricter value the application sent.
+fn newly_weak(name: &str, value: &str) -> Option<String> {
+    let v = value.trim().to_ascii_lowercase();
+    let weak: &[&str] = match name {
+        "strict-transport-security" => {
+            let (age, _, _) = hsts(value);
+            return (age == 0)
+                .then(|| "max-age=0 makes browsers forget the host's HSTS".to_string());
+        }
+        "referrer-policy" => {
+            let r = referrer(value);
+            // strict-origin-when-cross-origin is today's default, and stricter than the
+            // no-referrer-when-downgrade older browsers default to.
+            return (rank(REFERRER, &r) > rank(REFERRER, "strict-origin-when-cross-origin"))
+                .then(|| format!("{r} sends more than the browser's default"));
+        }
+        "permissions-policy" => {
+            let open: Vec<String> = permissions(value)
+                .into_iter()
+                .filter(|(_, list)| list.iter().any(|x| x == "*"))
+                .map(|(f, _)| format!("{f}=*"))
+                .collect();
+            return (!open.is_empty())
+                .then(|| format!("{} lets every origin's frames use it", open.join(", ")));
+        }
+        "x-frame-options" | "x-content-type-options" | "x-xss-protection" => &[],
+        "cross-origin-opener-policy" | "cross-origin-embedder-policy" => &["unsafe-none"],
+        "cross-origin-resource-policy" => &["cross-origin"],
+        "origin-agent-cluster" => &["?0"],
+        "x-dns-prefetch-control" => &["on"],
+        "x-permitted-cross-domain-policies" => &["by-content-type", "all"],
+        // A header without a known order: any value may replace a stricter one.
+        _ => return Some("a header with no known order".to_string()),
+    };
+    weak.contains(&v.as_str())
+        .then(|| format!("{} is the weakest value", value.trim()))
+}
+
 pub(super) fn compare(
     a: &Side<'_>,
     b: &Side<'_>,
@@ -149,12 +302,16 @@ pub(super) fn compare(
     gb: &Region<'_>,
     out: &mut Out<'_>,
 ) {
-    let Some((_, ha)) = set_of(a, ga) else {
-        return;
-    };
+    removals(a, b, ga, gb, out);
     let route = route_label(ga, gb);
     let route_text = route.unwrap_or("?");
     let witness = Some(request(gb, "GET", &[]));
+    let Some((_, ha)) = set_of(a, ga) else {
+        if let Some((ib, hb)) = set_of(b, gb) {
+            newly_set(b, gb, ib, hb, None, out);
+        }
+        return;
+    };
     let Some((ib, hb)) = set_of(b, gb) else {
         out.push(
             Kind::Header,
@@ -174,13 +331,7 @@ pub(super) fn compare(
         );
         return;
     };
-    let at =
-        b.l.provenance
-            .headers
-            .get(ib)
-            .copied()
-            .flatten()
-            .map_or_else(|| route_at(b, gb), |s| b.at(s));
+    let at = set_at(b, gb, ib);
     let place = || Place {
         route,
         host: gb.host,
@@ -203,7 +354,10 @@ pub(super) fn compare(
         };
         out.push(Kind::Header, subject, message, place());
     }
-    for r in &ha.remove {
+    newly_set(b, gb, ib, hb, Some(ha), out);
+    // A protective header no longer removed is removed access ([`removals`], sides swapped);
+    // any other (`x-powered-by`, `server`) reaches browsers again.
+    for r in ha.remove.iter().filter(|r| !protective(r)) {
         if !hb.remove.iter().any(|x| x.eq_ignore_ascii_case(r)) {
             out.push(
                 Kind::Header,
@@ -215,9 +369,93 @@ pub(super) fn compare(
     }
 }
 
+/// Where a finding about header set `i` of `b` is anchored: the set's head, else the route.
+fn set_at(b: &Side<'_>, gb: &Region<'_>, i: usize) -> super::At {
+    b.l.provenance
+        .headers
+        .get(i)
+        .copied()
+        .flatten()
+        .map_or_else(|| route_at(b, gb), |s| b.at(s))
+}
+
+/// The headers `hb` sets that `ha` (OLD's set on the region, if any) does not: each replaces
+/// the application's own value, and is new access when [`newly_weak`] says so.
+fn newly_set(
+    b: &Side<'_>,
+    gb: &Region<'_>,
+    ib: usize,
+    hb: &HeaderSetSpec,
+    ha: Option<&HeaderSetSpec>,
+    out: &mut Out<'_>,
+) {
+    let route = gb.route.map(|(_, r)| r.pattern.as_str());
+    let route_text = route.unwrap_or("?");
+    for (name, new) in &hb.set {
+        let name = name.to_ascii_lowercase();
+        if ha.is_some_and(|h| value(h, &name).is_some()) {
+            continue;
+        }
+        let Some(why) = newly_weak(&name, new) else {
+            continue;
+        };
+        out.push(
+            Kind::Header,
+            name.clone(),
+            format!(
+                "{route_text} now sends {name}: {new} in place of the application's own ({why})"
+            ),
+            Place {
+                route,
+                host: gb.host,
+                at: set_at(b, gb, ib),
+                witness: Some(request(gb, "GET", &[])),
+                latent: false,
+                legacy: false,
+            },
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::weaker;
+    use super::{newly_weak, weaker};
+
+    #[test]
+    fn a_newly_set_header_is_weak_only_at_the_end_of_its_order() {
+        for (name, v) in [
+            ("cross-origin-resource-policy", "cross-origin"),
+            ("cross-origin-opener-policy", "unsafe-none"),
+            ("cross-origin-embedder-policy", "unsafe-none"),
+            ("referrer-policy", "unsafe-url"),
+            ("referrer-policy", "no-referrer, origin"),
+            ("permissions-policy", "camera=*, geolocation=()"),
+            ("strict-transport-security", "max-age=0"),
+            ("origin-agent-cluster", "?0"),
+            ("x-dns-prefetch-control", "on"),
+            ("x-permitted-cross-domain-policies", "all"),
+        ] {
+            assert!(newly_weak(name, v).is_some(), "{name}: {v}");
+        }
+        for (name, v) in [
+            ("cross-origin-resource-policy", "same-site"),
+            ("cross-origin-opener-policy", "same-origin-allow-popups"),
+            ("cross-origin-embedder-policy", "credentialless"),
+            ("referrer-policy", "strict-origin-when-cross-origin"),
+            ("referrer-policy", "unsafe-url, no-referrer"),
+            (
+                "permissions-policy",
+                "camera=(), geolocation=(self \"https://a.example\")",
+            ),
+            ("strict-transport-security", "max-age=600"),
+            ("x-frame-options", "SAMEORIGIN"),
+            ("x-content-type-options", "nosniff"),
+            ("x-xss-protection", "0"),
+            ("x-permitted-cross-domain-policies", "master-only"),
+        ] {
+            assert!(newly_weak(name, v).is_none(), "{name}: {v}");
+        }
+    }
 
     #[test]
     fn each_header_is_weaker_only_down_its_order() {

@@ -188,7 +188,7 @@ impl Kind {
 }
 
 /// A request whose decision differs between the two sides.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Witness {
     /// The method.
     pub method: String,
@@ -281,6 +281,38 @@ pub fn diff(
     new: &Compilation,
     profile: Option<&str>,
 ) -> Result<Report, DiffError> {
+    diff_pairs(old, new, profile, Pairs::Matched)
+}
+
+/// [`diff`] comparing, in a region several host blocks' routes decide, every route of one
+/// side with every route of the other (not only the pairs that can show a grant): the
+/// reference a test holds [`diff`] to, cubic in the number of host blocks.
+#[doc(hidden)]
+pub fn diff_every_pair(
+    old: &Compilation,
+    new: &Compilation,
+    profile: Option<&str>,
+) -> Result<Report, DiffError> {
+    diff_pairs(old, new, profile, Pairs::Every)
+}
+
+/// Which pairs of the routes deciding a region are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pairs {
+    /// Every pair but those [`compare_routes`] shows can find nothing: CORS only against
+    /// `b`'s selected route and the routes of `b` sharing an origin with it, and two routes
+    /// neither selected only when their CSRF or WebSocket checks differ.
+    Matched,
+    /// Every route of one side with every route of the other.
+    Every,
+}
+
+fn diff_pairs(
+    old: &Compilation,
+    new: &Compilation,
+    profile: Option<&str>,
+    pairs: Pairs,
+) -> Result<Report, DiffError> {
     if old.has_errors() {
         return Err(DiffError::HasErrors("old"));
     }
@@ -309,10 +341,14 @@ pub fn diff(
         // lowering it gives.
         let lo = lower(&old.program, p).map_err(|e| DiffError::Tables("old", e))?;
         let ln = lower(&new.program, p).map_err(|e| DiffError::Tables("new", e))?;
-        let o = Side::new(old, &lo);
-        let n = Side::new(new, &ln);
-        report.new_access.extend(gained(&o, &n, p));
-        report.removed_access.extend(gained(&n, &o, p));
+        let mut app = crate::response::removable(&lo.policy);
+        app.extend(crate::response::removable(&ln.policy));
+        app.sort();
+        app.dedup();
+        let o = Side::new(old, &lo, app.clone());
+        let n = Side::new(new, &ln, app);
+        report.new_access.extend(gained(&o, &n, p, pairs));
+        report.removed_access.extend(gained(&n, &o, p, pairs));
     }
     Ok(report)
 }
@@ -323,36 +359,54 @@ struct Side<'a> {
     l: &'a Lowered,
     /// The tower layer over the side's tables, built when a witness is first decided.
     layer: std::cell::OnceCell<guestlist::Layer>,
+    /// What the layer answered to each witness so far (many candidate findings of a region
+    /// several host blocks' routes decide share one).
+    answers: std::cell::RefCell<std::collections::HashMap<Witness, Answered>>,
+    /// The headers the stand-in application sends with each answer: every name a header set
+    /// of either side removes (the same on both sides, so a removal shows).
+    app: Vec<String>,
 }
 
 /// What a side's tower layer answers to a witness: status, whether the application was
-/// called, and the response headers without the reason header (a refusal for another reason
-/// grants no more).
-type Answered = Option<(u16, bool, Vec<(String, String)>)>;
+/// called, the response headers without the reason header (a refusal for another reason
+/// grants no more), and the application's headers it removed.
+type Answered = Option<(u16, bool, Vec<(String, String)>, Vec<String>)>;
 
-/// What `layer` answers to `w` (its supplied sets as they are).
-fn answered(layer: &guestlist::Layer, w: &Witness) -> Answered {
-    let a = crate::response::answer(layer, &w.method, &w.path, &w.headers).ok()?;
+/// What `layer` answers to `w` (its supplied sets as they are), the stand-in application
+/// sending a line of each of `app` (the names either side's header sets remove).
+fn answered(layer: &guestlist::Layer, w: &Witness, app: &[String]) -> Answered {
+    let a = crate::response::answer_app(layer, &w.method, &w.path, &w.headers, app).ok()?;
     let headers = a
         .headers
         .into_iter()
         .filter(|(n, _)| !n.eq_ignore_ascii_case(guestlist::REASON_HEADER))
         .collect();
-    Some((a.status, a.reached_app, headers))
+    Some((a.status, a.reached_app, headers, a.removed))
 }
 
 impl<'a> Side<'a> {
-    fn new(c: &'a Compilation, l: &'a Lowered) -> Self {
+    fn new(c: &'a Compilation, l: &'a Lowered, app: Vec<String>) -> Self {
         Side {
             c,
             l,
             layer: std::cell::OnceCell::new(),
+            answers: std::cell::RefCell::default(),
+            app,
         }
     }
 
     /// The answer of the side's tower layer (the one `guestlist explain` sends a request
-    /// through) to `w`, with the supplied sets holding `w.supplied`.
+    /// through) to `w`, with the supplied sets holding `w.supplied`; remembered.
     fn answer(&self, w: &Witness) -> Answered {
+        if let Some(a) = self.answers.borrow().get(w) {
+            return a.clone();
+        }
+        let a = self.answer_afresh(w);
+        self.answers.borrow_mut().insert(w.clone(), a.clone());
+        a
+    }
+
+    fn answer_afresh(&self, w: &Witness) -> Answered {
         let filled;
         let layer = if w.supplied.is_empty() {
             self.layer.get_or_init(|| {
@@ -375,7 +429,7 @@ impl<'a> Side<'a> {
             filled = guestlist::Layer::shared(std::sync::Arc::new(policy));
             &filled
         };
-        answered(layer, w)
+        answered(layer, w, &self.app)
     }
 
     fn spec(&self) -> &'a PolicySpec {
@@ -555,6 +609,19 @@ struct Out<'s> {
     /// contributing routes): each is kept only when its witness is answered differently by
     /// the two sides, so the grant is one the runtime's merged decision gives.
     merged: bool,
+    /// Witnesses the two sides answered alike (so no finding they carry is kept): by what the
+    /// request may do, and by the whole answer.
+    alike: [HashSet<Witness>; 2],
+    /// The names of the headers either side's CSPs and header sets write.
+    guard_names: HashSet<String>,
+    /// Which pairs of a region's deciding routes are compared.
+    pairs: Pairs,
+    /// In a region several routes decide: the cors table of the route `b`'s host selects
+    /// (`None` inside: it has none, so the merged decision allows no CORS).
+    b_selected_cors: Option<Option<usize>>,
+    /// The pair of routes being compared is not compared for CORS (another block's route of
+    /// `b` that allows no origin the selected route allows).
+    skip_cors: bool,
 }
 
 /// A file, line and column.
@@ -571,6 +638,20 @@ struct Place<'a> {
 }
 
 impl Out<'_> {
+    /// [`Out::push`] when `keep`.
+    fn push_if(
+        &mut self,
+        keep: bool,
+        kind: Kind,
+        subject: String,
+        message: String,
+        place: Place<'_>,
+    ) {
+        if keep {
+            self.push(kind, subject, message, place);
+        }
+    }
+
     fn push(&mut self, kind: Kind, subject: String, message: String, place: Place<'_>) {
         let key = (
             kind,
@@ -583,7 +664,45 @@ impl Out<'_> {
         }
         if self.merged && !place.latent {
             if let Some(w) = &place.witness {
-                if self.sides.0.answer(w) == self.sides.1.answer(w) {
+                // A CSP or security header finding is shown by the whole answer; any other by
+                // what the request may do (status, the application reached, the headers but
+                // the route's CSP and security headers, which the selected route alone sends
+                // and [`csp`] and [`headers`] report).
+                let whole = matches!(kind, Kind::Csp | Kind::Header);
+                let [by_access, by_whole] = &mut self.alike;
+                let alike = if whole { by_whole } else { by_access };
+                if alike.contains(w) {
+                    return;
+                }
+                let (x, y) = (self.sides.0.answer(w), self.sides.1.answer(w));
+                // A CORS grant is one only where the merged decision allows the read: an
+                // answer that differs because `b` refuses what `a` allowed grants nothing.
+                let cors = matches!(
+                    kind,
+                    Kind::CorsOrigin
+                        | Kind::CorsCredentials
+                        | Kind::CorsMethod
+                        | Kind::CorsHeader
+                        | Kind::CorsExpose
+                        | Kind::CorsMaxAge
+                        | Kind::Route
+                ) || (kind == Kind::Provided && subject.starts_with("cors "));
+                let reads = |a: &Answered| {
+                    a.as_ref().is_some_and(|(_, _, h, _)| {
+                        h.iter()
+                            .any(|(n, _)| n.eq_ignore_ascii_case("access-control-allow-origin"))
+                    })
+                };
+                if cors && !reads(&y) {
+                    return;
+                }
+                let same = if whole {
+                    x == y
+                } else {
+                    access(x, &self.guard_names) == access(y, &self.guard_names)
+                };
+                if same {
+                    alike.insert(w.clone());
                     return;
                 }
             }
@@ -640,7 +759,7 @@ fn with_supplied(mut w: Witness, set: &str, origin: &str) -> Witness {
 }
 
 /// The grants `b` has and `a` has not, for one profile.
-fn gained<'s>(a: &'s Side<'s>, b: &'s Side<'s>, profile: &'s str) -> Vec<Finding> {
+fn gained<'s>(a: &'s Side<'s>, b: &'s Side<'s>, profile: &'s str, pairs: Pairs) -> Vec<Finding> {
     let mut out = Out {
         profile,
         fresh: fresh_label(a.spec(), b.spec()),
@@ -648,6 +767,11 @@ fn gained<'s>(a: &'s Side<'s>, b: &'s Side<'s>, profile: &'s str) -> Vec<Finding
         seen: HashSet::new(),
         sides: (a, b),
         merged: false,
+        alike: [HashSet::new(), HashSet::new()],
+        guard_names: guard_names(a.spec(), b.spec()),
+        pairs,
+        b_selected_cors: None,
+        skip_cors: false,
     };
     policy_wide(a, b, &mut out);
     // Every host key: the top level, then each host pattern of either side.
@@ -771,7 +895,7 @@ fn dispatch_witness(a: &Side<'_>, b: &Side<'_>, fresh: &str) -> Option<Witness> 
             tries.extend(origins.iter().map(|o| request(&g, "GET", &[("Origin", o)])));
             for w in tries {
                 let now = b.answer(&w);
-                if now != answered(&undispatched, &w) && now != a.answer(&w) {
+                if now != answered(&undispatched, &w, &b.app) && now != a.answer(&w) {
                     return Some(w);
                 }
             }
@@ -784,9 +908,10 @@ fn dispatch_witness(a: &Side<'_>, b: &Side<'_>, fresh: &str) -> Option<Witness> 
 /// are decided under its host's route and, unless the side states `hosts
 /// dispatched-by-application`, under every host block's route for the path
 /// ([`guestlist::Policy::contributing_routes`], the runtime's own list): each route of one
-/// side is compared with each of the other's, and a finding from a region with more than one
-/// deciding route is kept only when its witness shows the change (the runtime folds the
-/// routes: every guard must pass, CORS only where every block allows it).
+/// side is compared with each of the other's (with [`Pairs::Matched`], but the pairs that
+/// cannot show a grant), and a finding from a region with more than one deciding route is
+/// kept only when its witness shows the change (the runtime folds the routes: every guard
+/// must pass, CORS only where every block allows it).
 fn compare_routes(
     a: &Side<'_>,
     b: &Side<'_>,
@@ -810,9 +935,11 @@ fn compare_routes(
         }
     }
     let paths = region_paths(&patterns, &out.fresh);
-    // A pair of routes is compared once per (deciding routes of each side, positions).
-    type Key = (Vec<Option<usize>>, Vec<Option<usize>>, usize, usize);
-    let mut compared: HashSet<Key> = HashSet::new();
+    // A pair of routes is compared once per (deciding routes of each side, positions): the
+    // lists are numbered once per path, so a key costs no more than the pair.
+    type Ids = (Vec<Option<usize>>, Vec<Option<usize>>);
+    let mut lists: std::collections::HashMap<Ids, usize> = std::collections::HashMap::new();
+    let mut compared: HashSet<(usize, usize, usize)> = HashSet::new();
     let ids = |d: &[(Option<(usize, &RouteSpec)>, bool)]| -> Vec<Option<usize>> {
         d.iter().map(|(r, _)| r.map(|r| r.0)).collect()
     };
@@ -822,10 +949,55 @@ fn compare_routes(
         if da.iter().chain(&db).all(|(r, _)| r.is_none()) {
             continue;
         }
+        let next = lists.len();
+        let list = *lists.entry((ids(&da), ids(&db))).or_insert(next);
         out.merged = da.len() > 1 || db.len() > 1;
+        out.b_selected_cors = out
+            .merged
+            .then(|| db.first().and_then(|(r, _)| r.and_then(|r| r.1.cors)));
+        // In a region several routes decide, the runtime allows CORS only where every route
+        // allows it, with the stricter settings: a CORS grant of `b`'s merged decision is a
+        // grant of the route its host selects. Another block's route of `b` is compared for
+        // CORS only when it allows an origin that one allows too (the rest of its table
+        // restricts, which confirming through both sides' layers judges).
+        let b_selected = db
+            .first()
+            .and_then(|(r, _)| r.and_then(|r| r.1.cors))
+            .and_then(|i| b.l.policy.cors_policies().get(i));
+        let cors_shared: Vec<bool> = db
+            .iter()
+            .enumerate()
+            .map(|(j, (r, _))| {
+                let cors = r.and_then(|r| r.1.cors).and_then(|i| b.spec().cors.get(i));
+                j == 0
+                    || out.pairs == Pairs::Every
+                    // A route without a cors policy refuses CORS where it decides; so does a
+                    // selected one, so that what another block's cors policy makes of the path
+                    // is its governing alone.
+                    || cors.is_none()
+                    || b_selected.is_none()
+                    || cors.zip(b_selected).is_some_and(|(c, t)| {
+                            let allows = |o: &str| t.match_origin(o.as_bytes()).is_some();
+                            c.any_origin
+                                || c.origins.iter().any(|o| allows(o))
+                                || c.patterns.iter().any(|p| {
+                                    pattern_instances(p, &out.fresh).iter().any(|o| allows(o))
+                                })
+                                || !c.provided.is_empty()
+                        })
+            })
+            .collect();
         for (i, &(ra_, ga_only)) in da.iter().enumerate() {
             for (j, &(rb_, gb_only)) in db.iter().enumerate() {
                 if ra_.is_none() && rb_.is_none() {
+                    continue;
+                }
+                out.skip_cors = !cors_shared.get(j).copied().unwrap_or(true);
+                // Two routes neither selected whose CSRF and WebSocket checks are the same and
+                // whose CORS is not compared (or neither has a cors policy): nothing to find.
+                let no_cors = ra_.is_some_and(|r| r.1.cors.is_none())
+                    && rb_.is_some_and(|r| r.1.cors.is_none());
+                if (out.skip_cors || no_cors) && i != 0 && j != 0 && same_checks(a, b, ra_, rb_) {
                     continue;
                 }
                 let ga = Region {
@@ -843,13 +1015,62 @@ fn compare_routes(
                     ..ga
                 };
                 exemptions(a, b, &ga, &gb, out);
-                if compared.insert((ids(&da), ids(&db), i, j)) {
+                if compared.insert((list, i, j)) {
                     compare_region(a, b, &ga, &gb, out);
                 }
             }
         }
     }
     out.merged = false;
+    out.b_selected_cors = None;
+    out.skip_cors = false;
+}
+
+/// The names of the headers the CSPs and header sets of `a` and `b` write.
+fn guard_names(a: &PolicySpec, b: &PolicySpec) -> HashSet<String> {
+    let mut names: HashSet<String> = [
+        "content-security-policy",
+        "content-security-policy-report-only",
+        "reporting-endpoints",
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .collect();
+    for s in [a, b] {
+        for h in &s.headers {
+            names.extend(h.set.iter().map(|(n, _)| n.to_ascii_lowercase()));
+        }
+    }
+    names
+}
+
+/// What an answer lets the request do: the answer without the headers of `guard_names` and
+/// the application's headers removed (a route's CSP and security headers).
+fn access(a: Answered, guard_names: &HashSet<String>) -> Answered {
+    a.map(|(status, reached, headers, _)| {
+        let headers = headers
+            .into_iter()
+            .filter(|(n, _)| !guard_names.contains(n))
+            .collect();
+        (status, reached, headers, Vec::new())
+    })
+}
+
+/// Whether two routes (of sides `a` and `b`) have the same CSRF and WebSocket checks (equal
+/// policies, or none).
+fn same_checks(
+    a: &Side<'_>,
+    b: &Side<'_>,
+    ra: Option<(usize, &RouteSpec)>,
+    rb: Option<(usize, &RouteSpec)>,
+) -> bool {
+    let (Some((_, ra)), Some((_, rb))) = (ra, rb) else {
+        return false;
+    };
+    let (sa, sb) = (a.spec(), b.spec());
+    ra.csrf.and_then(|i| sa.csrf.get(i)) == rb.csrf.and_then(|i| sb.csrf.get(i))
+        && ra.websocket.and_then(|i| sa.websocket.get(i))
+            == rb.websocket.and_then(|i| sb.websocket.get(i))
 }
 
 /// The routes that decide a request for `path` (a structurally normal path) on a side: the
@@ -888,7 +1109,7 @@ fn route_at(b: &Side<'_>, gb: &Region<'_>) -> At {
 }
 
 fn compare_region(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut Out<'_>) {
-    if !ga.guard_only && !gb.guard_only {
+    if !ga.guard_only && !gb.guard_only && !out.skip_cors {
         cors(a, b, ga, gb, out);
     }
     websocket(a, b, ga, gb, out);
@@ -970,10 +1191,24 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
             let ca = ia.and_then(|i| a.spec().cors.get(i));
             let ta = ia.and_then(|i| a.l.policy.cors_policies().get(i));
             let prov = b.l.provenance.cors.get(ib);
-            let head_at = prov
-                .and_then(|p| p.head)
-                .map_or_else(|| route_at(b, gb), |s| b.at(s));
+            // Where findings without a line of their own are anchored (the cors block's head),
+            // found only when one is made: most pairs of routes make none.
+            let head_at = || {
+                prov.and_then(|p| p.head)
+                    .map_or_else(|| route_at(b, gb), |s| b.at(s))
+            };
             let allowed_by_a = |o: &str| ta.is_some_and(|t| t.match_origin(o.as_bytes()).is_some());
+            // In a region several routes decide, an origin another block's route adds is a
+            // grant only if the route the host selects allows it too (the runtime allows CORS
+            // only where every route does): one lookup here spares confirming it through both
+            // sides' tower layers, whose merged decisions refuse it alike.
+            let b_selected = match out.b_selected_cors {
+                Some(i) if !gb.selected => Some(i.and_then(|i| b.l.policy.cors_policies().get(i))),
+                _ => None,
+            };
+            let viable = |o: &str| {
+                b_selected.is_none_or(|t| t.is_some_and(|t| t.match_origin(o.as_bytes()).is_some()))
+            };
             if ga.route.is_none() {
                 let first = cb
                     .origins
@@ -985,7 +1220,11 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                             .and_then(|p| pattern_instances(p, &fresh).into_iter().next())
                     })
                     .or_else(|| cb.any_origin.then(|| probe.clone()));
-                out.push(
+                // Served to an origin the route the host selects refuses: no route of `b`
+                // serves it (another block's route with this policy restricts only).
+                let served = first.as_deref().is_none_or(&viable);
+                out.push_if(
+                    served,
                     Kind::Route,
                     format!("cors {}", cb.name),
                     format!(
@@ -1016,7 +1255,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
             } else {
                 ""
             };
-            let methods = methods_text(cb);
+            let methods = || methods_text(cb);
             let route_text = route.unwrap_or("?");
             // Origins.
             let mut shared: Option<String> = None;
@@ -1024,13 +1263,11 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                 out.push(
                     Kind::CorsOrigin,
                     "*".into(),
-                    format!("every origin may now read {route_text} ({methods})"),
+                    format!("every origin may now read {route_text} ({})", methods()),
                     Place {
                         route,
                         host: gb.host,
-                        at: prov
-                            .and_then(|p| p.any)
-                            .map_or_else(|| head_at.clone(), |s| b.at(s)),
+                        at: prov.and_then(|p| p.any).map_or_else(head_at, |s| b.at(s)),
                         witness: Some(request(gb, "GET", &[("Origin", &probe)])),
                         latent: false,
                         legacy: false,
@@ -1044,13 +1281,16 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     shared.get_or_insert_with(|| o.clone());
                     continue;
                 }
+                if !viable(o) {
+                    continue;
+                }
                 let at = prov
                     .and_then(|p| p.exact.get(i))
-                    .map_or_else(|| head_at.clone(), |s| b.at(*s));
+                    .map_or_else(head_at, |s| b.at(*s));
                 out.push(
                     Kind::CorsOrigin,
                     o.clone(),
-                    format!("{o} may now read {route_text}{creds} ({methods})"),
+                    format!("{o} may now read {route_text}{creds} ({})", methods()),
                     Place {
                         route,
                         host: gb.host,
@@ -1070,13 +1310,16 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     }
                     continue;
                 };
+                if !viable(missing) {
+                    continue;
+                }
                 let at = prov
                     .and_then(|pv| pv.patterns.get(i))
-                    .map_or_else(|| head_at.clone(), |s| b.at(*s));
+                    .map_or_else(head_at, |s| b.at(*s));
                 out.push(
                     Kind::CorsOrigin,
                     p.clone(),
-                    format!("{p} may now read {route_text}{creds} ({methods})"),
+                    format!("{p} may now read {route_text}{creds} ({})", methods()),
                     Place {
                         route,
                         host: gb.host,
@@ -1105,7 +1348,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                         Place {
                             route,
                             host: gb.host,
-                            at: head_at.clone(),
+                            at: head_at(),
                             witness: Some(with_supplied(
                                 request(gb, "GET", &[("Origin", &probe)]),
                                 &set,
@@ -1139,7 +1382,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
             if cb.credentials && !ca.credentials {
                 let at = prov
                     .and_then(|p| p.credentials_line)
-                    .map_or_else(|| head_at.clone(), |s| b.at(s));
+                    .map_or_else(head_at, |s| b.at(s));
                 out.push(
                     Kind::CorsCredentials,
                     "credentials".into(),
@@ -1157,9 +1400,10 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     },
                 );
             }
-            let method_at = prov
-                .and_then(|p| p.method_lines.first())
-                .map_or_else(|| head_at.clone(), |s| b.at(*s));
+            let method_at = || {
+                prov.and_then(|p| p.method_lines.first())
+                    .map_or_else(head_at, |s| b.at(*s))
+            };
             let a_has_method = |m: &str| {
                 ca.any_method
                     || SAFELISTED_METHODS.contains(&m)
@@ -1195,7 +1439,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     Place {
                         route,
                         host: gb.host,
-                        at: method_at.clone(),
+                        at: method_at(),
                         witness: Some(sup(request(
                             gb,
                             "OPTIONS",
@@ -1209,9 +1453,10 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     },
                 );
             }
-            let header_at = prov
-                .and_then(|p| p.header_lines.first())
-                .map_or_else(|| head_at.clone(), |s| b.at(*s));
+            let header_at = || {
+                prov.and_then(|p| p.header_lines.first())
+                    .map_or_else(head_at, |s| b.at(*s))
+            };
             let a_has_header = |h: &str| {
                 let h = h.to_ascii_lowercase();
                 ca.headers.iter().any(|x| x.eq_ignore_ascii_case(&h))
@@ -1249,7 +1494,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     Place {
                         route,
                         host: gb.host,
-                        at: header_at.clone(),
+                        at: header_at(),
                         witness: Some(sup(request(
                             gb,
                             "OPTIONS",
@@ -1291,7 +1536,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     Place {
                         route,
                         host: gb.host,
-                        at: head_at.clone(),
+                        at: head_at(),
                         witness: Some(sup(get.clone())),
                         latent: false,
                         legacy: false,
@@ -1312,7 +1557,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     Place {
                         route,
                         host: gb.host,
-                        at: head_at,
+                        at: head_at(),
                         witness: Some(sup(request(
                             gb,
                             "OPTIONS",

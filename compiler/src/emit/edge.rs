@@ -152,3 +152,81 @@ pub(crate) fn set_file(name: &str, ext: &str) -> String {
     let _ = write!(out, ".{ext}");
     out
 }
+
+/// A policy that can allow an origin through a set supplied at run time: what the tower layer
+/// asks again for the entry that allowed a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Matcher {
+    /// A cors policy (an actual request allowed).
+    Cors(u32),
+    /// A websocket policy (a handshake allowed).
+    WebSocket(u32),
+}
+
+/// One way `matcher` allows an origin through tenant-bound set `set` (an index into the spec's
+/// sets): the origin is not among the matcher's own origins and patterns, in none of `before`
+/// (the sets it tries first), and in `set`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Via {
+    /// The policy.
+    pub(crate) matcher: Matcher,
+    /// The tenant-bound set.
+    pub(crate) set: usize,
+    /// The sets the policy tries before `set`.
+    pub(crate) before: Vec<usize>,
+}
+
+/// The pairs of ways in which the policies `matchers` (those a request is decided under, every
+/// one of which allowed it) allow one origin through two different tenant-bound sets: the
+/// tower layer answers such a request 500, whatever the entries' keys (spec/language.md, "Sets
+/// supplied at run time"). Empty for almost every policy: then an edge adds nothing.
+pub(crate) fn tenant_clashes(
+    policy: &guestlist::Policy,
+    spec: &guestlist::PolicySpec,
+    matchers: &[Matcher],
+) -> Vec<(Via, Via)> {
+    let mut seen: Vec<Matcher> = Vec::new();
+    let mut vias: Vec<Via> = Vec::new();
+    for &m in matchers {
+        if seen.contains(&m) {
+            continue;
+        }
+        seen.push(m);
+        let sets = match m {
+            Matcher::Cors(i) => {
+                // `*` matches every origin before any supplied set.
+                if policy
+                    .cors_policies()
+                    .get(i as usize)
+                    .is_none_or(Cors::any_origin)
+                {
+                    continue;
+                }
+                spec.cors.get(i as usize).map(|c| c.provided.as_slice())
+            }
+            Matcher::WebSocket(i) => spec
+                .websocket
+                .get(i as usize)
+                .map(|w| w.provided.as_slice()),
+        };
+        let sets = sets.unwrap_or_default();
+        for (k, &set) in sets.iter().enumerate() {
+            if spec.provided.get(set).is_some_and(|p| p.tenant_bound) {
+                vias.push(Via {
+                    matcher: m,
+                    set,
+                    before: sets.get(..k).unwrap_or_default().to_vec(),
+                });
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (i, a) in vias.iter().enumerate() {
+        for b in vias.iter().skip(i + 1) {
+            if a.set != b.set && a.matcher != b.matcher {
+                out.push((a.clone(), b.clone()));
+            }
+        }
+    }
+    out
+}

@@ -48,7 +48,7 @@ pub fn errors(
     accepted: &[Loss],
 ) -> Vec<Diagnostic> {
     let mut errors = match engine {
-        Engine::Nginx => nginx::errors(c, lowered),
+        Engine::Nginx => nginx::errors(c, lowered, accepted),
         Engine::Haproxy => haproxy::errors(c, lowered),
         Engine::Caddy => caddy::errors(c, lowered),
         // The fidelity report holds the losses too.

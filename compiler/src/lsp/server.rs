@@ -1,8 +1,8 @@
-//! The server: one thread, one message at a time, in the order the client sent them (the
-//! protocol requires changes to be applied in order; lsp-server's loop gives that without
-//! locks). Each open document is checked as the entry file of a policy, as `guestlist check
-//! FILE` would (its imports read through the open documents first); its diagnostics are
-//! published for every file of that policy. Requests are answered from the last check.
+//! The server: one thread at a time (a session's: [`serve_with`]), one message at a time, in
+//! the order the client sent them (the protocol requires changes to be applied in order;
+//! lsp-server's loop gives that without locks). Each open document is checked as the entry
+//! file of a policy, as `guestlist check FILE` would (its imports read through the open
+//! documents first); its diagnostics are published for every file of that policy. Requests are answered from the last check.
 
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -63,8 +63,15 @@ struct Server<'c> {
     shutdown: bool,
 }
 
-/// Hands the memory freed by the last closed document back to the system: glibc's allocator
-/// keeps freed pages of its per-thread arenas otherwise, and an editor's server lives long.
+/// The policy checked once before `initialize` is answered ([`Server::warm_up`]).
+const WARM_UP: &str = include_str!("warm-up.policy");
+
+/// Its URI: not a file, so it reads nothing from disk, and never published.
+const WARM_UP_URI: &str = "untitled:guestlist-warm-up.policy";
+
+/// Hands the memory freed by a session back to the system: glibc keeps freed pages otherwise,
+/// and an editor's server lives long. Called on the thread that waits for the sessions, after
+/// the session's thread has ended (spec/lsp.md, "Memory").
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn release_memory() {
     #[expect(unsafe_code, reason = "malloc_trim takes and returns integers only")]
@@ -76,6 +83,14 @@ fn release_memory() {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn release_memory() {}
+
+/// How a session (a thread serving messages until no document is open) ended.
+enum Ended {
+    /// The last open document closed: the next message starts a new session.
+    Idle,
+    /// The client exited, or the connection closed: the process's exit code.
+    Exit(i32),
+}
 
 /// The capabilities the server announces.
 fn capabilities(enc: Encoding) -> ServerCapabilities {
@@ -111,6 +126,14 @@ fn capabilities(enc: Encoding) -> ServerCapabilities {
 /// Serves one client over `conn` until `exit`: the exit code is 0 after `shutdown`, 1 without
 /// it (or when the connection closes first), as the protocol says.
 pub fn serve(conn: &Connection) -> i32 {
+    serve_with(conn, &mut || true)
+}
+
+/// [`serve`], calling `between` after the warm-up and after each session (a run of open
+/// documents, until the last one closes), when the server holds no message, before freed
+/// memory is handed back to the system: the stdio transport renews its threads there
+/// ([`super::Threads::renew`]). When `between` returns `false` the server ends, exit code 1.
+pub fn serve_with(conn: &Connection, between: &mut dyn FnMut() -> bool) -> i32 {
     let Some((id, params)) = wait_for_initialize(conn) else {
         return 1;
     };
@@ -141,13 +164,6 @@ pub fn serve(conn: &Connection) -> i32 {
             version: Some(env!("CARGO_PKG_VERSION").into()),
         }),
     };
-    if conn
-        .sender
-        .send(Response::new_ok(id, result).into())
-        .is_err()
-    {
-        return 1;
-    }
     let mut server = Server {
         conn,
         enc,
@@ -158,7 +174,61 @@ pub fn serve(conn: &Connection) -> i32 {
         published: HashMap::new(),
         shutdown: false,
     };
-    server.run()
+    // Each session runs on a thread of its own that ends when the last document closes: glibc
+    // keeps up to seven freed blocks of each small size in a per-thread cache, which
+    // `malloc_trim` cannot release, and a long-lived thread's cache holds blocks from all over
+    // the heap, each keeping its page resident. A thread's cache goes back to the heap when
+    // the thread ends, so after a session every page its documents used can be released.
+    // The warm-up is a session of its own, so what ending a session runs has run once too
+    // before `initialize` is answered (spec/lsp.md, "Memory").
+    if in_session(|| server.warm_up()).is_none() {
+        return 1;
+    }
+    if !between() {
+        return 1;
+    }
+    release_memory();
+    if conn
+        .sender
+        .send(Response::new_ok(id, result).into())
+        .is_err()
+    {
+        return 1;
+    }
+    loop {
+        let ended = in_session(|| server.run());
+        if matches!(ended, Some(Ended::Idle)) && !between() {
+            return 1;
+        }
+        release_memory();
+        match ended {
+            Some(Ended::Idle) => {}
+            Some(Ended::Exit(code)) => return code,
+            None => return 1,
+        }
+    }
+}
+
+/// The stack of a session's thread: the 8 MiB a main thread gets, which `guestlist check` runs
+/// in.
+const SESSION_STACK: usize = 8 << 20;
+
+/// Runs `work` on a thread of its own and waits for it; `None` when the thread cannot start
+/// or panicked.
+fn in_session<T: Send>(work: impl FnOnce() -> T + Send) -> Option<T> {
+    std::thread::scope(|s| {
+        let thread = std::thread::Builder::new()
+            .name("guestlist-lsp".into())
+            .stack_size(SESSION_STACK)
+            .spawn_scoped(s, work);
+        match thread {
+            Ok(t) => t.join().ok(),
+            Err(e) => {
+                eprintln!("guestlist lsp: cannot start a thread: {e}");
+                None
+            }
+        }
+    })
 }
 
 /// Answers requests before `initialize` with an error; returns the `initialize` request.
@@ -184,32 +254,73 @@ fn wait_for_initialize(conn: &Connection) -> Option<(RequestId, Value)> {
 }
 
 impl Server<'_> {
-    fn run(&mut self) -> i32 {
+    /// Serves messages until the client exits or the last open document closes.
+    fn run(&mut self) -> Ended {
         while let Ok(msg) = self.conn.receiver.recv() {
             match msg {
                 Message::Request(r) => self.request(r),
                 Message::Notification(n) if n.method == "exit" => {
-                    return if self.shutdown { 0 } else { 1 };
+                    return Ended::Exit(if self.shutdown { 0 } else { 1 });
                 }
                 Message::Notification(n) => {
                     let method = n.method.clone();
+                    let closes = method == "textDocument/didClose";
                     let done = catch_unwind(AssertUnwindSafe(|| self.notification(n)));
                     match done {
                         Ok(Ok(())) => {}
                         Ok(Err(e)) => eprintln!("guestlist lsp: {method}: {e}"),
                         Err(_) => eprintln!("guestlist lsp: {method}: internal error"),
                     }
+                    if closes && self.docs.is_empty() {
+                        return Ended::Idle;
+                    }
                 }
                 Message::Response(_) => {}
             }
         }
-        1
+        Ended::Exit(1)
     }
 
     fn send(&self, msg: Message) {
         if self.conn.sender.send(msg).is_err() {
             eprintln!("guestlist lsp: the client is gone");
         }
+    }
+
+    /// Checks [`WARM_UP`] and answers the requests that lower it, then forgets it: what the
+    /// checker builds once (the public suffix list, the lints' tables) and the code every
+    /// document runs are in memory before the first document, which then leaves nothing
+    /// behind when it closes (spec/lsp.md, "Memory").
+    fn warm_up(&mut self) {
+        let Ok(uri) = WARM_UP_URI.parse::<Uri>() else {
+            return;
+        };
+        self.docs.open(uri, WARM_UP.to_string());
+        self.check(WARM_UP_URI);
+        let at = |line: u32, character: u32| {
+            serde_json::json!({
+                "textDocument": {"uri": WARM_UP_URI},
+                "position": {"line": line, "character": character},
+            })
+        };
+        let doc = serde_json::json!({"textDocument": {"uri": WARM_UP_URI}, "options": {"tabSize": 4, "insertSpaces": true}});
+        // A route's grants, a set's entries, completion, symbols and formatting; the answers
+        // are dropped.
+        let route = WARM_UP
+            .lines()
+            .position(|l| l.starts_with("route "))
+            .and_then(|l| u32::try_from(l).ok());
+        for (method, params) in [
+            ("textDocument/hover", at(route.unwrap_or(0), 8)),
+            ("textDocument/hover", at(3, 9)),
+            ("textDocument/completion", at(route.unwrap_or(0), 0)),
+            ("textDocument/documentSymbol", doc.clone()),
+            ("textDocument/formatting", doc),
+        ] {
+            let _ = self.answer(method, params);
+        }
+        self.docs.close(WARM_UP_URI);
+        self.roots.remove(WARM_UP_URI);
     }
 
     fn request(&mut self, r: Request) {
@@ -285,7 +396,6 @@ impl Server<'_> {
                 if self.docs.is_empty() {
                     self.roots = BTreeMap::new();
                     self.published = HashMap::new();
-                    release_memory();
                 }
             }
             "textDocument/didSave"

@@ -5,8 +5,9 @@
 //! frames is ever written to stdout.
 
 use std::io::{BufRead, Read, Write};
+use std::thread::JoinHandle;
 
-use crossbeam_channel::{bounded, select, unbounded, Receiver, Sender};
+use crossbeam_channel::{bounded, never, select, unbounded, Receiver, Select, Sender};
 use lsp_server::{Connection, Message};
 
 /// The largest message read (a document of 16 MiB, JSON-escaped, fits many times over); a
@@ -16,43 +17,126 @@ pub const MAX_MESSAGE_BYTES: usize = 128 << 20;
 /// The longest header line read.
 const MAX_HEADER_LINE: u64 = 8 << 10;
 
-/// The transport's threads: the reader ends at the end of its input or after `exit`; the
-/// writer when the server drops its [`Connection`].
+/// The transport's threads: a reader (frames from the input, as bytes), a parser (frames to
+/// messages) and a writer (messages to the output). The reader ends at the end of its input;
+/// the parser after `exit`; the writer when the server drops its [`Connection`].
+///
+/// The parser and the writer free what the server's messages held, and glibc keeps some of
+/// what a thread frees in that thread's own cache, out of reach of `malloc_trim`;
+/// [`Threads::renew`] ends them and starts new ones, so that what they kept goes back to the
+/// heap (spec/lsp.md, "Memory"). The reader frees nothing: it reuses one buffer for header
+/// lines and reads each body into a buffer of its exact length, which the parser frees.
 #[derive(Debug)]
 pub struct Threads {
-    writer: std::thread::JoinHandle<()>,
+    parser: Option<JoinHandle<Option<Parser>>>,
+    parser_stop: Sender<()>,
+    writer: Option<JoinHandle<Option<Writer>>>,
+    writer_stop: Sender<()>,
 }
 
 impl Threads {
     /// Waits until every message the server sent is written.
     pub fn join(self) {
-        let _ = self.writer.join();
+        let Threads {
+            writer,
+            writer_stop,
+            ..
+        } = self;
+        if let Some(w) = writer {
+            let _ = w.join();
+        }
+        drop(writer_stop);
+    }
+
+    /// Ends the parser and the writer (once the writer has written every message sent so
+    /// far) and starts new ones in their place; for when the server has no message in hand.
+    /// `false` (with a line on standard error) when a new thread cannot start: the server
+    /// then ends with exit code 1.
+    pub fn renew(&mut self) -> bool {
+        if let Some(p) = self.parser.take() {
+            let _ = self.parser_stop.send(());
+            if let Ok(Some(parser)) = p.join() {
+                match spawn("guestlist-lsp-parser", move || parser.run()) {
+                    Ok(t) => self.parser = Some(t),
+                    Err(e) => return cannot_start(&e),
+                }
+            }
+        }
+        if let Some(w) = self.writer.take() {
+            let _ = self.writer_stop.send(());
+            if let Ok(Some(writer)) = w.join() {
+                match spawn("guestlist-lsp-writer", move || writer.run()) {
+                    Ok(t) => self.writer = Some(t),
+                    Err(e) => return cannot_start(&e),
+                }
+            }
+        }
+        true
     }
 }
 
-/// A connection over standard input and output.
-pub fn stdio() -> (Connection, Threads) {
+/// A thread named `name` running `f`.
+fn spawn<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<JoinHandle<T>> {
+    std::thread::Builder::new().name(name.into()).spawn(f)
+}
+
+/// Says on standard error that a thread could not start; `false`.
+fn cannot_start(e: &std::io::Error) -> bool {
+    eprintln!("guestlist lsp: cannot start a thread: {e}");
+    false
+}
+
+/// A connection over standard input and output; an error when its threads cannot start.
+pub fn stdio() -> std::io::Result<(Connection, Threads)> {
     over(std::io::BufReader::new(std::io::stdin()), std::io::stdout())
 }
 
-/// A connection reading frames from `input` and writing them to `output`.
-pub fn over<R, W>(input: R, output: W) -> (Connection, Threads)
+/// A connection reading frames from `input` and writing them to `output`; an error when its
+/// threads cannot start.
+pub fn over<R, W>(input: R, output: W) -> std::io::Result<(Connection, Threads)>
 where
     R: BufRead + Send + 'static,
     W: Write + Send + 'static,
 {
+    let (frame_send, frame_recv) = bounded::<Frame>(0);
     let (in_send, in_recv) = bounded::<Message>(0);
     let (out_send, out_recv) = unbounded::<Message>();
     let (raw_send, raw_recv) = unbounded::<String>();
-    std::thread::spawn(move || read_frames(input, &in_send, &raw_send));
-    let writer = std::thread::spawn(move || write_frames(output, &out_recv, &raw_recv));
-    (
+    let (parser_stop, parser_stopped) = bounded::<()>(1);
+    let (writer_stop, writer_stopped) = bounded::<()>(1);
+    spawn("guestlist-lsp-reader", move || {
+        read_frames(input, &frame_send)
+    })?;
+    let parser = Parser {
+        frames: frame_recv,
+        messages: in_send,
+        raw: raw_send,
+        stop: parser_stopped,
+        pending: None,
+    };
+    let writer = Writer {
+        output: Box::new(output),
+        messages: out_recv,
+        raw: raw_recv,
+        stop: writer_stopped,
+    };
+    let parser = spawn("guestlist-lsp-parser", move || parser.run())?;
+    let writer = spawn("guestlist-lsp-writer", move || writer.run())?;
+    Ok((
         Connection {
             sender: out_send,
             receiver: in_recv,
         },
-        Threads { writer },
-    )
+        Threads {
+            parser: Some(parser),
+            parser_stop,
+            writer: Some(writer),
+            writer_stop,
+        },
+    ))
 }
 
 /// What one frame held.
@@ -64,15 +148,16 @@ enum Frame {
 }
 
 /// Reads one frame; `None` at the end of the input.
-fn read_frame(input: &mut impl BufRead) -> std::io::Result<Option<Frame>> {
+/// `line` is the buffer header lines are read into.
+fn read_frame(input: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<Option<Frame>> {
     let mut length: Option<Result<usize, String>> = None;
     let mut any = false;
     loop {
-        let mut line = Vec::new();
+        line.clear();
         let n = input
             .by_ref()
             .take(MAX_HEADER_LINE)
-            .read_until(b'\n', &mut line)?;
+            .read_until(b'\n', line)?;
         if n == 0 {
             return Ok(if any {
                 Some(Frame::Bad("the input ended inside a header".into()))
@@ -84,7 +169,7 @@ fn read_frame(input: &mut impl BufRead) -> std::io::Result<Option<Frame>> {
         if !line.ends_with(b"\n") {
             return Ok(Some(Frame::Bad("a header line is too long".into())));
         }
-        let text = String::from_utf8_lossy(&line);
+        let text = String::from_utf8_lossy(line);
         let text = text.trim_end_matches(['\r', '\n']);
         if text.is_empty() {
             break;
@@ -114,7 +199,17 @@ fn read_frame(input: &mut impl BufRead) -> std::io::Result<Option<Frame>> {
             "a message of {length} bytes (at most {MAX_MESSAGE_BYTES} are read)"
         ))));
     }
+    // Reserved as declared, but never a crash when memory is short: the body is then skipped.
     let mut body = Vec::new();
+    if body.try_reserve_exact(length).is_err() {
+        std::io::copy(
+            &mut input.by_ref().take(length as u64),
+            &mut std::io::sink(),
+        )?;
+        return Ok(Some(Frame::Bad(format!(
+            "a message of {length} bytes: not enough memory to read it"
+        ))));
+    }
     input.by_ref().take(length as u64).read_to_end(&mut body)?;
     if body.len() < length {
         return Ok(Some(Frame::Bad("the input ended inside a message".into())));
@@ -137,9 +232,11 @@ fn error_frame(id: serde_json::Value, code: i32, message: &str) -> String {
 const PARSE_ERROR: i32 = -32700;
 const INVALID_REQUEST: i32 = -32600;
 
-fn read_frames(mut input: impl BufRead, messages: &Sender<Message>, raw: &Sender<String>) {
+/// Reads frames and hands them to the parser, until the input ends or the parser is gone.
+fn read_frames(mut input: impl BufRead, frames: &Sender<Frame>) {
+    let mut line = Vec::new();
     loop {
-        let frame = match read_frame(&mut input) {
+        let frame = match read_frame(&mut input, &mut line) {
             Ok(Some(f)) => f,
             Ok(None) => return,
             Err(e) => {
@@ -147,67 +244,135 @@ fn read_frames(mut input: impl BufRead, messages: &Sender<Message>, raw: &Sender
                 return;
             }
         };
-        let reply = match frame {
-            Frame::Bad(why) => {
-                eprintln!("guestlist lsp: {why}");
-                error_frame(serde_json::Value::Null, PARSE_ERROR, &why)
-            }
-            Frame::Body(body) => match serde_json::from_slice::<Message>(&body) {
-                Ok(msg) => {
-                    let exit = matches!(&msg, Message::Notification(n) if n.method == "exit");
-                    if messages.send(msg).is_err() || exit {
-                        return;
-                    }
-                    continue;
-                }
-                Err(e) => match serde_json::from_slice::<serde_json::Value>(&body) {
-                    Err(_) => {
-                        let why = format!("a message that is not JSON: {e}");
-                        eprintln!("guestlist lsp: {why}");
-                        error_frame(serde_json::Value::Null, PARSE_ERROR, &why)
-                    }
-                    Ok(v) => {
-                        let why = format!("not a JSON-RPC message: {e}");
-                        eprintln!("guestlist lsp: {why}");
-                        let id = v.get("id").cloned().unwrap_or(serde_json::Value::Null);
-                        error_frame(id, INVALID_REQUEST, &why)
-                    }
-                },
-            },
-        };
-        if raw.send(reply).is_err() {
+        if frames.send(frame).is_err() {
             return;
         }
     }
 }
 
-fn write_frames(mut output: impl Write, messages: &Receiver<Message>, raw: &Receiver<String>) {
-    let mut raw_open = true;
-    loop {
-        let result = if raw_open {
-            select! {
-                recv(messages) -> m => match m {
-                    Ok(m) => m.write(&mut output),
-                    Err(_) => return,
+/// The parser's state, handed from one parser thread to the next by [`Threads::renew`].
+#[derive(Debug)]
+struct Parser {
+    frames: Receiver<Frame>,
+    messages: Sender<Message>,
+    raw: Sender<String>,
+    stop: Receiver<()>,
+    /// A message parsed but not yet taken by the server.
+    pending: Option<Message>,
+}
+
+impl Parser {
+    /// Parses frames until `exit`, the end of the input or the server's end (`None`), or until
+    /// asked to stop (itself, for the next parser).
+    fn run(mut self) -> Option<Parser> {
+        loop {
+            if let Some(msg) = self.pending.take() {
+                let exit = matches!(&msg, Message::Notification(n) if n.method == "exit");
+                let mut sel = Select::new();
+                let send = sel.send(&self.messages);
+                sel.recv(&self.stop);
+                let op = sel.select();
+                if op.index() != send {
+                    let _ = op.recv(&self.stop);
+                    self.pending = Some(msg);
+                    return Some(self);
+                }
+                if op.send(&self.messages, msg).is_err() || exit {
+                    return None;
+                }
+                continue;
+            }
+            let frame = select! {
+                recv(self.frames) -> f => f.ok()?,
+                recv(self.stop) -> _ => return Some(self),
+            };
+            let reply = match frame {
+                Frame::Bad(why) => {
+                    eprintln!("guestlist lsp: {why}");
+                    error_frame(serde_json::Value::Null, PARSE_ERROR, &why)
+                }
+                Frame::Body(body) => match serde_json::from_slice::<Message>(&body) {
+                    Ok(msg) => {
+                        self.pending = Some(msg);
+                        continue;
+                    }
+                    Err(e) => match serde_json::from_slice::<serde_json::Value>(&body) {
+                        Err(_) => {
+                            let why = format!("a message that is not JSON: {e}");
+                            eprintln!("guestlist lsp: {why}");
+                            error_frame(serde_json::Value::Null, PARSE_ERROR, &why)
+                        }
+                        Ok(v) => {
+                            let why = format!("not a JSON-RPC message: {e}");
+                            eprintln!("guestlist lsp: {why}");
+                            let id = v.get("id").cloned().unwrap_or(serde_json::Value::Null);
+                            error_frame(id, INVALID_REQUEST, &why)
+                        }
+                    },
                 },
-                recv(raw) -> r => match r {
-                    Ok(text) => write!(output, "Content-Length: {}\r\n\r\n{text}", text.len())
-                        .and_then(|()| output.flush()),
+            };
+            self.raw.send(reply).ok()?;
+        }
+    }
+}
+
+/// The writer's state, handed from one writer thread to the next by [`Threads::renew`].
+struct Writer {
+    output: Box<dyn Write + Send>,
+    messages: Receiver<Message>,
+    /// Error responses to frames that were not messages ([`never`] once the parser is gone).
+    raw: Receiver<String>,
+    stop: Receiver<()>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Writes until the server drops its connection or the output fails (`None`), or until
+    /// asked to stop (itself, for the next writer, after writing what was sent before).
+    fn run(mut self) -> Option<Writer> {
+        loop {
+            let result = select! {
+                recv(self.messages) -> m => m.ok()?.write(&mut self.output),
+                recv(self.raw) -> r => match r {
+                    Ok(text) => self.raw_frame(&text),
                     Err(_) => {
-                        raw_open = false;
+                        self.raw = never();
                         Ok(())
                     }
                 },
-            }
-        } else {
-            match messages.recv() {
-                Ok(m) => m.write(&mut output),
-                Err(_) => return,
-            }
-        };
-        if let Err(e) = result {
-            eprintln!("guestlist lsp: cannot write the output: {e}");
-            return;
+                recv(self.stop) -> s => {
+                    if s.is_err() {
+                        self.stop = never();
+                        continue;
+                    }
+                    while let Ok(m) = self.messages.try_recv() {
+                        report(m.write(&mut self.output))?;
+                    }
+                    while let Ok(text) = self.raw.try_recv() {
+                        let written = self.raw_frame(&text);
+                        report(written)?;
+                    }
+                    return Some(self);
+                }
+            };
+            report(result)?;
         }
     }
+
+    fn raw_frame(&mut self, text: &str) -> std::io::Result<()> {
+        write!(self.output, "Content-Length: {}\r\n\r\n{text}", text.len())
+            .and_then(|()| self.output.flush())
+    }
+}
+
+/// `None` (and a line on stderr) when a write failed.
+fn report(result: std::io::Result<()>) -> Option<()> {
+    result
+        .map_err(|e| eprintln!("guestlist lsp: cannot write the output: {e}"))
+        .ok()
 }

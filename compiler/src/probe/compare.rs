@@ -151,7 +151,9 @@ pub fn compare(lowered: &Lowered, index: usize, probe: &Probe, got: &Got) -> Vec
     // browser as a refusal would.) Browsers run the CORS check on a redirect too, so an
     // allow-origin on it granting an origin the policy refuses is looser as well.
     if (300..400).contains(&got.status) {
+        let mut looser = false;
         if let Some(s) = e.status.filter(|_| e.kind == guestlist::Kind::CsrfRejected) {
+            looser = true;
             push(
                 Severity::Looser,
                 format!(
@@ -171,6 +173,7 @@ pub fn compare(lowered: &Lowered, index: usize, probe: &Probe, got: &Got) -> Vec
             let granted = g == "*" || (!origin.is_empty() && g == origin);
             let allowed = expected_acao.is_some_and(|x| x == "*" || x == origin);
             if granted && !allowed {
+                looser = true;
                 push(
                     Severity::Looser,
                     format!(
@@ -178,6 +181,11 @@ pub fn compare(lowered: &Lowered, index: usize, probe: &Probe, got: &Got) -> Vec
                     ),
                 );
             }
+        }
+        // Where the redirect is looser, that is what it is; else the expected answer never
+        // came.
+        if looser {
+            return out;
         }
         push(
             Severity::Stricter,
@@ -191,10 +199,18 @@ pub fn compare(lowered: &Lowered, index: usize, probe: &Probe, got: &Got) -> Vec
         );
         return out;
     }
-    // The status, where the runtime answers itself.
+    // The status, where the runtime answers itself. A refused preflight the server answers
+    // 2xx grants nothing unless its allow-origin lets the origin pass (the browser fails the
+    // preflight otherwise); a refused write or handshake the server lets through is looser
+    // whatever it answers.
+    let origin = probe.header("origin").unwrap_or("");
+    let passes = got
+        .value("access-control-allow-origin")
+        .is_some_and(|g| g == "*" || (!origin.is_empty() && g == origin));
     if let Some(s) = e.status {
         let kind = e.kind.as_str();
-        if s >= 400 && got.status < 400 {
+        let grants = e.kind != guestlist::Kind::PreflightRejected || passes;
+        if s >= 400 && got.status < 400 && grants {
             push(
                 Severity::Looser,
                 format!(
@@ -696,6 +712,8 @@ route "/open" { }
         let (i, refused) = find(&pf, |p| p.expected.kind == guestlist::Kind::CsrfRejected);
         let m = compare(&lf, i, refused, &redirect(&[]));
         assert!(m.iter().any(|m| m.severity == Severity::Looser), "{m:?}");
+        // Looser, and nothing else: the write went through.
+        assert!(m.iter().all(|m| m.severity == Severity::Looser), "{m:?}");
         let (i, look_alike) = find(&ps, |p| {
             p.method == "GET" && p.header("origin") == Some("http://app.example.com")
         });
@@ -716,6 +734,31 @@ route "/open" { }
         let m = compare(&l, i, plain, &redirect(&[]));
         assert!(
             !m.is_empty() && m.iter().all(|m| m.severity == Severity::Stricter),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn a_refused_preflight_answered_200_is_looser_only_when_it_passes() {
+        let (l, ps) = setup();
+        let (i, p) = find(&ps, |p| {
+            p.expected.kind == guestlist::Kind::PreflightRejected && p.header("origin").is_some()
+        });
+        let origin = p.header("origin").unwrap_or_default().to_string();
+        let answered = |acao: &str| Got {
+            status: 200,
+            headers: vec![("access-control-allow-origin".into(), acao.into())],
+        };
+        let m = compare(&l, i, p, &answered("https://someone-else.example"));
+        assert!(
+            !m.iter()
+                .any(|m| m.severity == Severity::Looser && m.message.contains("answered 200")),
+            "{m:?}"
+        );
+        let m = compare(&l, i, p, &answered(&origin));
+        assert!(
+            m.iter()
+                .any(|m| m.severity == Severity::Looser && m.message.contains("answered 200")),
             "{m:?}"
         );
     }

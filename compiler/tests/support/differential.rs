@@ -119,6 +119,16 @@ const HOSTS: &[&str] = &[
     "a host block's routes",
     "the top-level routes",
 ];
+const TENANTS: &[&str] = &[
+    "actual-allowed",
+    "actual-not-allowed",
+    "websocket-allowed",
+    "websocket-rejected",
+    "two tenant-bound sets",
+    "one set through two policies",
+    "a host block's routes",
+    "the top-level routes",
+];
 const SUPPLIED: &[&str] = &[
     "not-cors",
     "actual-allowed",
@@ -148,6 +158,8 @@ pub fn cases(scale: f64) -> Vec<Case> {
     let provided = dir.join("provided.policy");
     std::fs::write(&provided, PROVIDED_POLICY).unwrap();
     let supplied = provided_files(&dir);
+    let tenants = dir.join("tenants.policy");
+    std::fs::write(&tenants, TENANTS_POLICY).unwrap();
     let case = |file: PathBuf, profile, n, seed, required| Case {
         file,
         profile,
@@ -208,7 +220,82 @@ pub fn cases(scale: f64) -> Vec<Case> {
             supplied,
             ..case(provided, "default", n(20000), 17, SUPPLIED)
         },
+        Case {
+            supplied: tenant_files(&dir),
+            ..case(tenants, "default", n(10000), 18, TENANTS)
+        },
     ]
+}
+
+/// Two tenant-bound sets that share entries, each named by policies that decide one request
+/// together: two readings of a path (`/api/*` and `/api/b/*`), and a host block's routes
+/// beside the top-level ones (cors and websocket). An origin allowed through entries of both
+/// sets is answered 500; one allowed through one set passes. In the runtime's match order a
+/// policy allows an origin through the first of its sets that holds it: on `/v//c/x`, `b`
+/// (`beta alpha`) and `c` (`beta`) both allow `https://shared.example.org` through `beta`, so
+/// it passes (an edge that forgot the order would answer 500). `wa` allows that origin as
+/// its own before its set, so a handshake on `/live/x` to `tenant.example.com` (`wa` and `wb`
+/// decide it) passes too. (A cors policy's own origins, and `*`, meet no supplied entry: an
+/// entry a cors policy naming its set already allows is refused when supplied, GL1408.)
+pub const TENANTS_POLICY: &str = "\
+origins first-party { \"https://app.example.com\" }
+origins alpha provided tenant-bound patterns
+origins beta provided tenant-bound
+cors a {
+    allow-origins      first-party alpha
+    allow-credentials  true
+    allow-methods      PUT
+    allow-headers      content-type
+}
+cors b {
+    allow-origins      beta alpha
+    allow-credentials  true
+    allow-headers      content-type x-request-id
+    max-age            10m
+}
+cors c {
+    allow-origins      beta
+    allow-credentials  true
+    allow-headers      content-type
+}
+websocket wa {
+    allow-origins  \"https://shared.example.org\" alpha
+}
+websocket wb {
+    allow-origins  beta
+}
+route \"/api/*\" { cors a }
+route \"/api/b/*\" { cors b }
+route \"/live/*\" { websocket wa }
+route \"/v/*\" { cors b }
+route \"/v/c/*\" { cors c }
+host \"tenant.example.com\" {
+    route \"/api/*\" { cors b }
+    route \"/live/*\" { websocket wb }
+    route \"/v/*\" { cors b }
+    route \"/v/c/*\" { cors c }
+}
+";
+
+/// The files of [`TENANTS_POLICY`]'s sets, written into `dir`: (name, file).
+pub fn tenant_files(dir: &Path) -> Vec<(&'static str, std::path::PathBuf)> {
+    let sets = [
+        (
+            "alpha",
+            "https://shared.example.org t1\nhttps://only-a.example.org t2\nhttps://*.wild.example.org t3\n",
+        ),
+        (
+            "beta",
+            "https://shared.example.org u1\nhttps://only-b.example.org u2\nhttps://x.wild.example.org u3\n",
+        ),
+    ];
+    sets.iter()
+        .map(|(name, text)| {
+            let path = dir.join(format!("{name}-tenants.txt"));
+            std::fs::write(&path, text).unwrap();
+            (*name, path)
+        })
+        .collect()
 }
 
 /// A policy with sets supplied at run time: static and supplied origins in one credentialed
@@ -477,6 +564,17 @@ pub fn requests(
                 paths.push(format!("{prefix}x/%2e%2e/y"));
                 paths.push(prefix.replacen('a', "%61", 1) + "z");
                 paths.push(prefix.to_ascii_uppercase() + "x");
+                // Read as sent, `/v//c/x` selects a route above `/v/c/*` (`/v/*`): the two
+                // readings select nested routes.
+                for q in policy
+                    .routes()
+                    .iter()
+                    .filter_map(|x| x.pattern().strip_suffix('*'))
+                {
+                    if q.len() < prefix.len() && prefix.starts_with(q) && q.ends_with('/') {
+                        paths.push(format!("{q}/{}x", &prefix[q.len()..]));
+                    }
+                }
             }
             None => {
                 paths.push(p.to_string());
@@ -860,6 +958,25 @@ pub fn run(edge: &mut dyn Edge, case: &Case) -> Outcome {
             (e.kind.as_str(), e.status, e.headers.clone(), e.reason_code)
         };
         *kinds.entry(e_kind).or_insert(0) += 1;
+        // An origin of two supplied sets, through two readings that select routes with
+        // different cors policies, let through: each policy's first set that holds it is one
+        // set.
+        let origin = fields
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("origin"))
+            .map(|x| x.1.as_str());
+        let routes: std::collections::BTreeSet<_> =
+            e.readings.iter().filter_map(|r| r.route.as_ref()).collect();
+        if origin.is_some_and(|o| entries.iter().filter(|x| *x == o).count() > 1)
+            && routes.len() > 1
+            && e_status != Some(500)
+            && matches!(e_kind, "actual-allowed" | "preflight-ok")
+        {
+            *kinds.entry("one set through two policies").or_insert(0) += 1;
+        }
+        if e_status == Some(500) {
+            *kinds.entry("two tenant-bound sets").or_insert(0) += 1;
+        }
         let (status, all) = if target.is_none() && !http10 {
             send_raw(addr, m, p, &fields)
         } else {

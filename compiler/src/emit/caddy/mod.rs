@@ -34,7 +34,7 @@ use self::text::{
     all, any, check, check_value, lit, matches, pattern_test, q, re, ACRH, ACRM, AUTHORITY, METHOD,
     ORIGIN, TCHAR,
 };
-use crate::emit::edge::{fold_expose, fold_max_age, OWNED};
+use crate::emit::edge::{fold_expose, fold_max_age, tenant_clashes, Matcher, Via, OWNED};
 use crate::emit::{csp_text, header_name, header_text, Engine, File, Loss, Unsupported};
 use crate::{Compilation, Lowered};
 
@@ -519,6 +519,102 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// The CEL test that answer `a` allows the request (an actual request every cors table
+    /// allows, or a handshake every websocket policy allows, no check refusing it) through
+    /// two different tenant-bound sets ([`tenant_clashes`]); `false` when no two of its
+    /// policies can.
+    fn tenant_clash(&self, a: &Answer) -> Result<String, Unsupported> {
+        let ws_policies: Vec<Matcher> = a
+            .checks
+            .iter()
+            .filter_map(|&ri| self.policy.routes().get(ri)?.guards().websocket)
+            .map(Matcher::WebSocket)
+            .collect();
+        let cors: Vec<Matcher> = a.cors.iter().flatten().map(|&i| Matcher::Cors(i)).collect();
+        let ws_clashes = tenant_clashes(self.policy, self.spec, &ws_policies);
+        let cors_clashes = if a.cors.iter().all(Option::is_some) {
+            tenant_clashes(self.policy, self.spec, &cors)
+        } else {
+            Vec::new()
+        };
+        if ws_clashes.is_empty() && cors_clashes.is_empty() {
+            return Ok("false".into());
+        }
+        let upgrade = all(&[
+            format!("{METHOD} == \"GET\""),
+            matches(
+                "{http.request.header.Upgrade}",
+                "(?i)(?:^|,)[\\x20\\t]*websocket[\\x20\\t]*(?:,|$)",
+            ),
+        ]);
+        let pairs = |clashes: &[(Via, Via)]| -> Result<String, Unsupported> {
+            let mut out = Vec::new();
+            for (x, y) in clashes {
+                out.push(all(&[self.via(x)?, self.via(y)?]));
+            }
+            Ok(any(&out))
+        };
+        let mut cases = Vec::new();
+        if !ws_clashes.is_empty() {
+            let mut refused = Vec::new();
+            for &ri in &a.checks {
+                refused.extend(self.refusals(ri, true)?.into_iter().map(|x| x.1));
+            }
+            cases.push(all(&[
+                upgrade.clone(),
+                format!("!({})", any(&refused)),
+                pairs(&ws_clashes)?,
+            ]));
+        }
+        if !cors_clashes.is_empty() {
+            let mut refused = Vec::new();
+            for &ri in &a.checks {
+                refused.extend(self.refusals(ri, false)?.into_iter().map(|x| x.1));
+            }
+            let mut allows = Vec::new();
+            for i in a.cors.iter().flatten() {
+                allows.push(self.cors_allows(*i)?);
+            }
+            let preflight = all(&[
+                format!("{METHOD} == \"OPTIONS\""),
+                format!("{ACRM} != \"\""),
+            ]);
+            let mut parts = vec![
+                format!("!({preflight})"),
+                format!("{ORIGIN} != \"\""),
+                format!("!({})", any(&refused)),
+                all(&allows),
+                pairs(&cors_clashes)?,
+            ];
+            if !ws_policies.is_empty() {
+                parts.push(format!("!({upgrade})"));
+            }
+            cases.push(all(&parts));
+        }
+        Ok(any(&cases))
+    }
+
+    /// The CEL test that `v.matcher` allows the request's Origin through `v.set`: not among
+    /// its own origins and patterns, in none of the sets it tries first, in the set.
+    fn via(&self, v: &Via) -> Result<String, Unsupported> {
+        let own = match v.matcher {
+            Matcher::Cors(i) => match self.policy.cors_policies().get(i as usize) {
+                Some(c) => Self::origin_in(c.origins(), &keys(c.patterns()), Vec::new())?,
+                None => "false".into(),
+            },
+            Matcher::WebSocket(i) => match self.policy.websocket_policies().get(i as usize) {
+                Some(w) => Self::origin_in(w.origins(), &keys(w.patterns()), Vec::new())?,
+                None => "false".into(),
+            },
+        };
+        let mut parts = vec![format!("!({own})")];
+        for &b in &v.before {
+            parts.push(format!("!({})", any(&self.supplied(&[b]))));
+        }
+        parts.push(any(&self.supplied(&[v.set])));
+        Ok(all(&parts))
+    }
+
     /// The `route` of answer `k`.
     fn answer(&mut self, k: usize, a: &Answer) -> Result<(), Unsupported> {
         let m = format!("@gl_a{k}");
@@ -532,6 +628,12 @@ impl Writer<'_> {
             .map(|c| c.and_then(|i| self.policy.cors_policies().get(i as usize).map(|x| (i, x))))
             .collect();
         let vary = tables.iter().flatten().any(|(_, c)| !c.is_static_any());
+        let clash = self.tenant_clash(a)?;
+        if clash != "false" {
+            s.push_str("\t\t# The origin allowed through two different tenant-bound sets: 500, as the tower\n\t\t# layer answers (whatever the entries' keys), before any header is added.\n");
+            let _ = writeln!(s, "\t\t{m}_tc expression `{clash}`");
+            let _ = writeln!(s, "\t\trespond {m}_tc 500");
+        }
         if nonce {
             s.push_str("\t\t# The CSP nonce (Caddy's per-request UUID, from crypto/rand), passed to the upstream.\n");
             s.push_str("\t\trequest_header Guestlist-Csp-Nonce \"{http.request.uuid}\"\n");

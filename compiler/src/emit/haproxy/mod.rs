@@ -38,7 +38,9 @@ use guestlist::{Cors, GuardValue, Guards, Policy};
 
 use self::plan::Plan;
 use self::text::{check, dq, set_file};
-use crate::emit::edge::{acrh_list_regex, fold_expose, fold_max_age, pattern_regex, TCHAR};
+use crate::emit::edge::{
+    acrh_list_regex, fold_expose, fold_max_age, pattern_regex, tenant_clashes, Matcher, Via, TCHAR,
+};
 use crate::emit::{header_name, header_text, File, Unsupported};
 use crate::{Compilation, Lowered};
 
@@ -690,6 +692,7 @@ fn rules(w: &mut Writer<'_>, header: &str) -> Result<(), Unsupported> {
     // 6. Each answer's rules.
     let mut guard_ids: Vec<(Guards, Option<Guards>)> = Vec::new();
     let mut echo_lines = false;
+    let mut clashes = false;
     for (id, p) in a.plans.iter().enumerate() {
         let cond = if a.constant {
             String::new()
@@ -741,6 +744,15 @@ fn rules(w: &mut Writer<'_>, header: &str) -> Result<(), Unsupported> {
         if !some.is_empty() {
             echo_lines |= cors_rules(w, p, &tables, &c, header)?;
         }
+        clashes |= tenant_rules(w, p, &cond, &c, header)?;
+    }
+    if clashes {
+        // The tower layer's 500 carries no header: no rule below adds one to it.
+        let _ = writeln!(
+            w.after,
+            "# A request refused for two tenant-bound sets (500): sent as it is.\n\
+             http-after-response allow if {{ var(txn.gl_tc) -m bool }}"
+        );
     }
     // 7. Responses: an actual request's CORS headers (a preflight's are in its `return`).
     let _ = writeln!(
@@ -829,6 +841,127 @@ fn rules(w: &mut Writer<'_>, header: &str) -> Result<(), Unsupported> {
         }
     }
     Ok(())
+}
+
+/// The 500 of plan `p` for an origin allowed through two different tenant-bound sets
+/// ([`tenant_clashes`]): an allowed actual request (`cors_cond`, the plan's CORS condition,
+/// with one Origin line every table allows) or an allowed handshake (`cond`, with the
+/// refusals above already answered). Returns whether it wrote any rule; a plan without such a
+/// pair writes nothing.
+fn tenant_rules(
+    w: &mut Writer<'_>,
+    p: &Plan,
+    cond: &str,
+    cors_cond: &str,
+    header: &str,
+) -> Result<bool, Unsupported> {
+    let cors: Vec<Matcher> = p.cors.iter().flatten().map(|&i| Matcher::Cors(i)).collect();
+    let ws: Vec<Matcher> = p.websocket.iter().map(|&i| Matcher::WebSocket(i)).collect();
+    let mut lines = Vec::new();
+    let every_table = p.cors.iter().all(Option::is_some);
+    for (matchers, base) in [
+        (cors, format!("{cors_cond} gl_o1")),
+        (ws, format!("{cond} gl_hs gl_o1")),
+    ] {
+        for (a, b) in tenant_clashes(w.policy, w.spec, &matchers) {
+            if matches!(a.matcher, Matcher::Cors(_)) && !every_table {
+                continue;
+            }
+            let mut allowed = String::new();
+            for m in &matchers {
+                if let Matcher::Cors(i) = m {
+                    let name = w.cors_acl(*i, header)?;
+                    let _ = write!(allowed, " {name}");
+                }
+            }
+            let (va, vb) = (via_acl(w, &a, header)?, via_acl(w, &b, header)?);
+            lines.push(format!("{base}{allowed}{va}{vb}"));
+        }
+    }
+    if lines.is_empty() {
+        return Ok(false);
+    }
+    let _ = writeln!(
+        w.req,
+        "# The origin allowed through two different tenant-bound sets: 500, as the tower layer\n# answers (whatever the entries' keys)."
+    );
+    for l in lines {
+        let _ = writeln!(w.req, "http-request set-var(txn.gl_tc) bool(true) if{l}");
+    }
+    let _ = writeln!(
+        w.req,
+        "http-request return status 500 if {{ var(txn.gl_tc) -m bool }}"
+    );
+    Ok(true)
+}
+
+/// The ACL terms (each starting with a space) that `v.matcher` allows the request's Origin
+/// through `v.set`: not among its own origins, in none of the sets it tries first, in the set.
+fn via_acl(w: &mut Writer<'_>, v: &Via, header: &str) -> Result<String, Unsupported> {
+    let (own, kind, policy) = match v.matcher {
+        Matcher::Cors(i) => (
+            format!("gl_c{i}o"),
+            "cors",
+            w.policy.cors_policies().get(i as usize).map(|c| {
+                (
+                    c.name().to_string(),
+                    c.origins().keys(),
+                    c.patterns().keys(),
+                )
+            }),
+        ),
+        Matcher::WebSocket(i) => (
+            format!("gl_w{i}o"),
+            "websocket",
+            w.policy.websocket_policies().get(i as usize).map(|c| {
+                (
+                    c.name().to_string(),
+                    c.origins().keys(),
+                    c.patterns().keys(),
+                )
+            }),
+        ),
+    };
+    if let Some((name, exact, patterns)) = policy {
+        let what = format!("{kind} policy `{name}`: its own origins");
+        w.origin_acl(
+            &own,
+            &what,
+            false,
+            exact,
+            patterns,
+            &[],
+            header,
+            "req.fhdr(origin)",
+        )?;
+    }
+    let mut out = format!(" !{own}");
+    for &s in &v.before {
+        let _ = write!(out, " !{}", set_acl(w, s, header)?);
+    }
+    let _ = write!(out, " {}", set_acl(w, v.set, header)?);
+    Ok(out)
+}
+
+/// The ACL of set `i` supplied at run time (the request's Origin among its entries).
+fn set_acl(w: &mut Writer<'_>, i: usize, header: &str) -> Result<String, Unsupported> {
+    let name = format!("gl_in{i}");
+    let what = w
+        .spec
+        .provided
+        .get(i)
+        .map_or(String::new(), |p| format!("origins set `{}`", p.name));
+    w.origin_acl(
+        &name,
+        &what,
+        false,
+        &[],
+        &[],
+        &[i],
+        header,
+        "req.fhdr(origin)",
+    )?;
+    Ok(name)
 }
 
 /// ` if COND` (the condition starts with a space), or nothing.

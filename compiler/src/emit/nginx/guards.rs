@@ -196,7 +196,11 @@ impl Writer {
     }
 
     /// The websocket verdict of policy `wi` as a reason code (empty: the request passes).
-    fn websocket(&mut self, wi: u32, w: &guestlist::WebSocket) -> Result<String, Unsupported> {
+    pub(super) fn websocket(
+        &mut self,
+        wi: u32,
+        w: &guestlist::WebSocket,
+    ) -> Result<String, Unsupported> {
         self.csrf_shared();
         let ns = self.ns.clone();
         let v = format!("{ns}w{wi}");

@@ -94,6 +94,114 @@ impl Hosts {
         }
     }
 
+    /// The distinct answers of location `u` (the first: the top level's for a structurally
+    /// normal path), each (selection, as-sent location or `None`, answer index), and whether
+    /// an as-sent reading changes the answer of some selection.
+    #[expect(
+        clippy::type_complexity,
+        reason = "the answers, their keys and one flag, as the location writes them"
+    )]
+    pub(super) fn location_answers(
+        &self,
+        policy: &guestlist::Policy,
+        u: &str,
+    ) -> (Vec<Answer>, Vec<(usize, Option<usize>, usize)>, bool) {
+        let same = |a: &Answer, b: &Answer| {
+            a.cors == b.cors && a.checks == b.checks && a.headers == b.headers
+        };
+        let mut distinct: Vec<Answer> = vec![self.answer(policy, 0, None, u)];
+        let mut index = |a: Answer| match distinct.iter().position(|d| same(d, &a)) {
+            Some(i) => i,
+            None => {
+                distinct.push(a);
+                distinct.len() - 1
+            }
+        };
+        let mut keyed: Vec<(usize, Option<usize>, usize)> = Vec::new();
+        let mut by_reading = false;
+        for h in 0..=self.count() {
+            let normal = index(self.answer(policy, h, None, u));
+            keyed.push((h, None, normal));
+            for a in self.as_sent_of(u) {
+                let two = index(self.answer(policy, h, Some(a), u));
+                by_reading |= two != normal;
+                keyed.push((h, Some(a), two));
+            }
+        }
+        (distinct, keyed, by_reading)
+    }
+
+    /// Every header an answer of location `u` sets or removes that another answer leaves to
+    /// the upstream and nginx cannot apply for some requests only: one the first answer (the
+    /// top level's, whose headers the location hides) sets or removes ([`cannot_pass`]), or
+    /// one only another answer does ([`cannot_hide`]): (the route that sets or removes it, the
+    /// name, removed). What `errors` reports as GL1110 or GL1012, as the emitter refuses it.
+    ///
+    /// [`cannot_hide`]: super::paths::cannot_hide
+    /// [`cannot_pass`]: super::paths::cannot_pass
+    pub(super) fn refused_headers(
+        &self,
+        policy: &guestlist::Policy,
+        u: &str,
+        nonce_lost: bool,
+    ) -> Vec<(usize, String, bool)> {
+        let (distinct, _, _) = self.location_answers(policy, u);
+        let names: Vec<(Vec<String>, Vec<String>)> = distinct
+            .iter()
+            .map(|a| super::paths::header_names(policy, a.headers.0, a.headers.1, nonce_lost))
+            .collect();
+        let mut out: Vec<(usize, String, bool)> = Vec::new();
+        let own = names.first().cloned().unwrap_or_default();
+        for (i, (a, (set, rm))) in distinct.iter().zip(&names).enumerate() {
+            let flagged = set
+                .iter()
+                .map(|n| (n, false))
+                .chain(rm.iter().map(|n| (n, true)));
+            for (n, removed) in flagged {
+                // The first answer's headers are hidden on every request of the location; a
+                // header only another answer sets or removes follows `partner_rule`.
+                let refused = if i == 0 {
+                    names.iter().any(|(s, r)| !s.contains(n) && !r.contains(n))
+                        && super::paths::cannot_pass(n)
+                } else {
+                    !own.0.contains(n)
+                        && !own.1.contains(n)
+                        && super::paths::cannot_hide(n, removed)
+                };
+                if !refused {
+                    continue;
+                }
+                if let Some(ri) = Self::named_by(policy, a, n, removed, nonce_lost) {
+                    if !out.iter().any(|x| x.0 == ri && x.1 == *n) {
+                        out.push((ri, n.clone(), removed));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The route among answer `a`'s whose header set or CSP sets (or, `removed`, removes)
+    /// header `n`: the as-sent reading's, else the normalised one's.
+    pub(super) fn named_by(
+        policy: &guestlist::Policy,
+        a: &Answer,
+        n: &str,
+        removed: bool,
+        nonce_lost: bool,
+    ) -> Option<usize> {
+        a.checks.iter().copied().find(|&ri| {
+            policy.routes().get(ri).is_some_and(|r| {
+                let (s, rm) = super::paths::header_names(policy, r.guards(), None, nonce_lost);
+                if removed {
+                    rm.iter().any(|x| x == n)
+                } else {
+                    s.iter().any(|x| x == n)
+                }
+            })
+        })
+    }
+
     /// The answer of route `ri` alone; no route (`None`): nothing governs the request.
     pub(super) fn single(&self, policy: &guestlist::Policy, ri: Option<usize>) -> Answer {
         match ri.and_then(|i| policy.routes().get(i).map(|r| (i, r))) {
@@ -182,7 +290,12 @@ impl Hosts {
     /// none.
     pub(super) fn as_sent_of(&self, u: &str) -> Vec<usize> {
         let literal = u.strip_suffix('*').unwrap_or(u);
-        let mut out = vec![0];
+        // No route (0) only where no `/*` pattern matches every path.
+        let mut out = if self.patterns.iter().any(|p| p == "/*") {
+            Vec::new()
+        } else {
+            vec![0]
+        };
         for (i, p) in self.patterns.iter().enumerate() {
             if let Some(prefix) = p.strip_suffix('*') {
                 if literal.starts_with(prefix) {
@@ -320,29 +433,10 @@ impl Writer {
     ) -> Result<String, crate::emit::Unsupported> {
         let ns = self.ns.clone();
         let base = format!("{ns}l{li}");
+        let (distinct, keyed, by_reading) = hosts.location_answers(policy, u);
         let same = |a: &Answer, b: &Answer| {
             a.cors == b.cors && a.checks == b.checks && a.headers == b.headers
         };
-        let mut distinct: Vec<Answer> = vec![hosts.answer(policy, 0, None, u)];
-        let mut index = |a: Answer| match distinct.iter().position(|d| same(d, &a)) {
-            Some(i) => i,
-            None => {
-                distinct.push(a);
-                distinct.len() - 1
-            }
-        };
-        // (selection, as-sent location or None, answer index)
-        let mut keyed: Vec<(usize, Option<usize>, usize)> = Vec::new();
-        let mut by_reading = false;
-        for h in 0..=hosts.count() {
-            let normal = index(hosts.answer(policy, h, None, u));
-            keyed.push((h, None, normal));
-            for a in hosts.as_sent_of(u) {
-                let two = index(hosts.answer(policy, h, Some(a), u));
-                by_reading |= two != normal;
-                keyed.push((h, Some(a), two));
-            }
-        }
         let mut s = String::new();
         let route_name = |i: usize| {
             let block = match hosts.blocks.get(i).copied().flatten() {

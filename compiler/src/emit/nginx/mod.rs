@@ -109,8 +109,17 @@ fn namespace(lowered: &Lowered) -> String {
 /// `paths { non-normal two-readings }`: nginx picks a location by the normalised path, and a
 /// path whose dot segments lead out of a route (`/api/..%2Fstatic/x`) reaches whatever
 /// location of yours serves the other path, where nothing can apply the as-sent reading's
-/// policies.
-pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::Diagnostic> {
+/// policies; GL1012 (the two readings of a path) and, with host blocks, GL1110 (two hosts)
+/// for a header nginx cannot hide for some requests of a location only; GL1204 for a text nginx cannot write.
+///
+/// `accepted`: the losses the export accepts (a nonce CSP accepted lost is not sent, so a
+/// route with one leaves the CSP to the upstream).
+pub fn errors(
+    compilation: &Compilation,
+    lowered: &Lowered,
+    accepted: &[crate::emit::Loss],
+) -> Vec<crate::diag::Diagnostic> {
+    let nonce_lost = accepted.contains(&crate::emit::Loss::CspNonce);
     let program = &compilation.program;
     let mut out = Vec::new();
     let policy = &lowered.policy;
@@ -123,41 +132,35 @@ pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::
         "nginx serves `/api/../static/x` from the location of `/static/x`, which may be one of yours, where the as-sent route's checks cannot run",
     ));
     let ids = paths::PolicyIds::new(policy);
-    // With host blocks the emitter refuses such a header itself (the answers differ by host
-    // as well as by reading).
+    // With host blocks the answers differ by host as well as by reading: `host_header_errors`
+    // tells the two apart.
     let refused = if policy.host_block_count() > 0 {
         Vec::new()
     } else {
-        paths::refused_partner_headers(policy, &ids)
+        paths::refused_partner_headers(policy, &ids, nonce_lost)
     };
-    for (ri, pi, name, removed) in refused {
-        let (Some(r), Some(p)) = (policy.routes().get(ri), policy.routes().get(pi)) else {
+    for x in refused {
+        let Some(by) = policy.routes().get(x.by) else {
             continue;
         };
-        let Some(span) = lowered.provenance.routes.get(pi).map(|x| x.span) else {
+        let Some(span) = lowered.provenance.routes.get(x.by).map(|p| p.span) else {
             continue;
         };
-        out.push(
-            crate::diag::Diagnostic::new(
-                "GL1012",
-                span,
-                format!(
-                    "nginx cannot {} `{name}` only for the paths of route \"{}\" that read as this route when sent",
-                    if removed { "remove" } else { "set" },
-                    r.pattern()
-                ),
-            )
-            .label(format!(
-                "route \"{}\" {} it; nginx would hide it on every request of \"{}\" and pass on only the first line of the upstream's",
-                p.pattern(),
-                if removed { "removes" } else { "sets" },
-                r.pattern()
-            ))
-            .help(format!(
-                "{} `{name}` in both routes' header sets or in neither, or serve these routes through the Rust runtime (guestlist::Layer)",
-                if removed { "remove" } else { "set" }
-            )),
-        );
+        let leaves = match x.leaves.and_then(|i| policy.routes().get(i)) {
+            Some(r) => format!("route \"{}\"", r.pattern()),
+            None => "no route".to_string(),
+        };
+        out.push(reading_header_error(
+            span,
+            &x.name,
+            x.removed,
+            by.pattern(),
+            &leaves,
+            x.by_as_sent,
+        ));
+    }
+    if policy.host_block_count() > 0 {
+        out.extend(host_header_errors(lowered, nonce_lost));
     }
     for c in lowered.policy.cors_policies() {
         let Some(decl) = program.cors.iter().find(|d| d.name == c.name()) else {
@@ -211,6 +214,149 @@ pub fn errors(compilation: &Compilation, lowered: &Lowered) -> Vec<crate::diag::
         "make it shorter, or write it without `$`, `\"` and `\\`; or serve these routes through the Rust runtime (guestlist::Layer)",
     ));
     out
+}
+
+/// For a policy with host blocks, each header nginx cannot hide for some requests of a
+/// location only, at the route that sets or removes it: GL1110 when that route's answer for
+/// one host and another host's answer for the same reading differ in it (`proxy_hide_header`
+/// applies to a whole location, which serves every host), GL1012 when its answer for one
+/// reading of a path and the same host's answer for the other reading do (as without host
+/// blocks). A header can be both.
+fn host_header_errors(lowered: &Lowered, nonce_lost: bool) -> Vec<crate::diag::Diagnostic> {
+    let policy = &lowered.policy;
+    let hosts = hosts::Hosts::new(policy, &lowered.spec);
+    let spans = &lowered.provenance.routes;
+    let mut out = Vec::new();
+    let mut seen: Vec<(&str, usize, String, bool)> = Vec::new();
+    for u in &hosts.patterns {
+        let (answers, keyed, _) = hosts.location_answers(policy, u);
+        // The routes the top level's answer is decided under, for the secondary label.
+        let plain = answers.first().and_then(|a| a.checks.first().copied());
+        for (ri, name, removed) in hosts.refused_headers(policy, u, nonce_lost) {
+            let governs = |i: usize| {
+                answers.get(i).is_some_and(|a| {
+                    let (set, rm) =
+                        paths::header_names(policy, a.headers.0, a.headers.1, nonce_lost);
+                    set.contains(&name) || rm.contains(&name)
+                })
+            };
+            let by_route = |i: usize| {
+                governs(i)
+                    && answers
+                        .get(i)
+                        .and_then(|a| hosts::Hosts::named_by(policy, a, &name, removed, nonce_lost))
+                        == Some(ri)
+            };
+            // (governing key, leaving key) pairs: the route's answer, and another that leaves
+            // the header to the upstream.
+            let pairs: Vec<_> = keyed
+                .iter()
+                .filter(|x| by_route(x.2))
+                .flat_map(|x| keyed.iter().filter(|y| !governs(y.2)).map(move |y| (x, y)))
+                .collect();
+            let (Some(r), Some(span)) = (policy.routes().get(ri), spans.get(ri).map(|p| p.span))
+            else {
+                continue;
+            };
+            let verb = if removed { "remove" } else { "set" };
+            let mut by_reading = false;
+            // One host's two readings of a path: one of them the normalised one.
+            for (x, y) in pairs
+                .iter()
+                .filter(|(x, y)| x.0 == y.0 && x.1.is_none() != y.1.is_none())
+            {
+                by_reading = true;
+                let key = ("GL1012", ri, name.clone(), x.1.is_some());
+                if seen.contains(&key) {
+                    continue;
+                }
+                seen.push(key);
+                let leaves = answers.get(y.2).map_or("no route", |a| a.name.as_str());
+                out.push(reading_header_error(
+                    span,
+                    &name,
+                    removed,
+                    r.pattern(),
+                    leaves,
+                    x.1.is_some(),
+                ));
+            }
+            // Answers that differ in host and reading at once are the hosts' difference too.
+            let by_host = pairs.iter().any(|(x, y)| x.1 == y.1 && x.0 != y.0) || !by_reading;
+            if by_host && !seen.contains(&("GL1110", ri, name.clone(), false)) {
+                seen.push(("GL1110", ri, name.clone(), false));
+                let mut d = crate::diag::Diagnostic::new(
+                    "GL1110",
+                    span,
+                    format!(
+                        "nginx cannot {verb} `{name}` for the hosts of this route only: the location of \"{u}\" serves every host"
+                    ),
+                )
+                .label(format!(
+                    "route \"{}\" {}s `{name}`; nginx would hide it on every request of \"{u}\" and pass on only the first line of the upstream's",
+                    r.pattern(),
+                    verb
+                ))
+                .help(format!(
+                    "{verb} `{name}` in every host block's route for this path and in the top-level one, or in none; or serve these routes through the Rust runtime (guestlist::Layer)"
+                ));
+                if let Some((pi, ps)) = plain
+                    .filter(|&p| p != ri && !governs(0))
+                    .and_then(|p| Some((p, spans.get(p)?.span)))
+                {
+                    let other = policy.routes().get(pi).map_or("", |x| x.pattern());
+                    d = d.secondary(
+                        ps,
+                        format!("route \"{other}\" here leaves `{name}` to the upstream for every other host"),
+                    );
+                }
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
+/// GL1012 at route `by` (span `span`), which sets or removes header `name` that `leaves` (a
+/// route, or no route) leaves to the upstream, where the two are the two readings of one
+/// path: `by_as_sent`, `by` is the as-sent reading's route and `leaves` the normalised
+/// reading's, whose location serves the path; else the reverse.
+fn reading_header_error(
+    span: crate::source::Span,
+    name: &str,
+    removed: bool,
+    by: &str,
+    leaves: &str,
+    by_as_sent: bool,
+) -> crate::diag::Diagnostic {
+    let (verb, verbs) = if removed {
+        ("remove", "removes")
+    } else {
+        ("set", "sets")
+    };
+    let (message, label) = if by_as_sent {
+        (
+            format!("nginx cannot {verb} `{name}` only for the paths of {leaves} that read as this route when sent"),
+            format!("route \"{by}\" {verbs} it; nginx would hide it on every request of {leaves} and pass on only the first line of the upstream's"),
+        )
+    } else {
+        (
+            format!("nginx cannot {verb} `{name}` on route \"{by}\" and pass the upstream's whole on its paths that read as {leaves} when sent"),
+            format!("{leaves} leaves `{name}` to the upstream there; nginx hides it on every request of \"{by}\" and would pass on only its first line"),
+        )
+    };
+    let help = if leaves == "no route" {
+        format!(
+            "add a route \"/*\" whose header set {verbs} `{name}` too (every path then reads as a route), or {verb} it nowhere, or serve these routes through the Rust runtime (guestlist::Layer)"
+        )
+    } else {
+        format!(
+            "{verb} `{name}` in both routes' header sets or in neither, or serve these routes through the Rust runtime (guestlist::Layer)"
+        )
+    };
+    crate::diag::Diagnostic::new("GL1012", span, message)
+        .label(label)
+        .help(help)
 }
 
 /// nginx answers 301 by itself to `/x` when the location `^~ /x/` passes requests on
@@ -335,6 +481,7 @@ pub fn emit(
         .iter()
         .map(|c| vars(&c.provided))
         .collect();
+    w.spec = lowered.spec.clone();
     // Per-policy maps and snippets.
     let mut snippets = Vec::new();
     let mut single = Vec::new();

@@ -11,7 +11,7 @@ use guestlist::Cors;
 use super::cors::{CorsVars, ORDER, OWNED, STATES, TCHAR};
 use super::guards::token_note;
 use super::values::{check_value, q, re, text_of, upstream_var, var_name, Writer};
-use crate::emit::edge::{fold_expose, fold_max_age};
+use crate::emit::edge::{fold_expose, fold_max_age, tenant_clashes, Matcher, Via};
 use crate::emit::Unsupported;
 
 /// The policies a route applies, as one id: routes with the same cors policy and guards share
@@ -60,6 +60,35 @@ impl PolicyIds {
     /// a path with two readings has no dot segment, and its normalised reading starts with its
     /// as-sent reading's route prefix: the as-sent route is a prefix route whose literal
     /// prefix the route's pattern starts with, or no route (when the policy has no `/*`).
+    /// The route behind partner id `p` of route `ri` ([`Self::partners`]): of the routes
+    /// with that id, the prefix route with the longest prefix that `ri`'s pattern starts with
+    /// (the one a path of `ri` reads as when sent); `None` for no route.
+    pub(super) fn partner_route<'p>(
+        &self,
+        policy: &'p guestlist::Policy,
+        ri: usize,
+        p: usize,
+    ) -> Option<(usize, &'p guestlist::Route)> {
+        let literal = policy.routes().get(ri).map(|r| {
+            let pat = r.pattern();
+            pat.strip_suffix('*').unwrap_or(pat)
+        })?;
+        policy
+            .routes()
+            .iter()
+            .enumerate()
+            .zip(&self.of_route)
+            .filter(|((x, r), id)| {
+                **id == p
+                    && *x != ri
+                    && r.pattern()
+                        .strip_suffix('*')
+                        .is_some_and(|prefix| literal.starts_with(prefix))
+            })
+            .map(|(x, _)| x)
+            .max_by_key(|(_, r)| r.pattern().len())
+    }
+
     pub(super) fn partners(&self, policy: &guestlist::Policy, ri: usize) -> Vec<usize> {
         let Some((own, r)) = self.of_route.get(ri).zip(policy.routes().get(ri)) else {
             return Vec::new();
@@ -576,6 +605,24 @@ impl Writer {
             let _ = writeln!(s, "add_header Guestlist-Reason {reason} always;");
             let _ = writeln!(s, "if ({reason}) {{ return 403; }}");
         }
+        // An origin allowed through two different tenant-bound sets: 500, with no header.
+        let own_clash =
+            self.tenant_clash(&format!("{base}_tc"), own_answer, own.as_ref(), policy)?;
+        let mut cases = Vec::new();
+        for ((p, a), (_, c)) in others.iter().zip(&answers) {
+            let v = self.tenant_clash(&format!("{base}_p{p}_tc"), a, c.as_ref(), policy)?;
+            cases.push((p.clone(), v));
+        }
+        let clash = self.by_reading(&key, &format!("{base}_tcs"), &own_clash, &cases);
+        if clash != q("") {
+            s.push_str(
+                "# The origin allowed through two different tenant-bound sets: 500, as the tower layer\n# answers (whatever the entries' keys). The `add_header` inside the `if` keeps every\n# header above off that answer (an empty value is never sent).\n",
+            );
+            let _ = writeln!(
+                s,
+                "if ({clash}) {{ add_header Guestlist-Reason \"\" always; return 500; }}"
+            );
+        }
         // Security headers and CSPs: the list the runtime writes for each answer
         // (`for_each_guard_header`), as slots of a name and its occurrence.
         // Per answer (None: the own one; else an index into `others`): the headers it sets
@@ -653,6 +700,30 @@ impl Writer {
                 }
             }
         }
+        // A name the own answer hides reaches an answer that neither sets nor removes it as the
+        // upstream's first line: refused where that is not all of it (`errors` refuses the
+        // policy first).
+        for n in &hide {
+            let own_removes = own_rm.iter().any(|x| x == n);
+            let own_sets = own_list.iter().any(|(x, _)| x == n);
+            let lossy = (own_removes || own_sets) && cannot_pass(n);
+            if !lossy {
+                continue;
+            }
+            for (p, list, rm) in &lists {
+                if !list.iter().any(|(x, _)| x == n) && !rm.contains(n) {
+                    let who = p
+                        .and_then(|i| others.get(i))
+                        .map_or(own_answer.name.as_str(), |(_, a)| a.name.as_str());
+                    return Err(Unsupported(leave_refusal(
+                        n,
+                        who,
+                        pattern,
+                        matches!(keying, Keying::Label(_)),
+                    )));
+                }
+            }
+        }
         let label = |i: Option<usize>| i.and_then(|i| others.get(i)).map(|(l, _)| l.clone());
         if !slots.is_empty() || !hide.is_empty() {
             s.push_str("# Security headers and CSPs: the upstream's own copies are hidden (passed on where the\n# answer neither sets nor removes them), ours are sent `always`.\n");
@@ -665,7 +736,7 @@ impl Writer {
             }
             // Hidden names no answer sets: passed on unless the answer removes them.
             for n in hide.iter().filter(|n| !slots.iter().any(|(x, _)| x == *n)) {
-                let pass = self.upstream_first(n)?;
+                let pass = self.upstream_passed(n)?;
                 let value = |rm: &Vec<String>| {
                     if rm.contains(n) || n == "server" {
                         q("")
@@ -690,7 +761,7 @@ impl Writer {
                 for (p, list, rm) in &lists {
                     let v = match list.iter().filter(|(x, _)| x == n).nth(*k) {
                         Some((_, v)) => self.value(n, v)?,
-                        None if hidden && *k == 0 && !rm.contains(n) => self.upstream_first(n)?,
+                        None if hidden && *k == 0 && !rm.contains(n) => self.upstream_passed(n)?,
                         None => q(""),
                     };
                     values.push((*p, v));
@@ -707,6 +778,123 @@ impl Writer {
             }
         }
         Ok(s)
+    }
+
+    /// `1` (in `$<target>`) when answer `a` allows the request through two different
+    /// tenant-bound sets ([`tenant_clashes`]): an actual request in state `allowed` of `cors`
+    /// (its CORS answer), or a handshake; read after the preflight and refusal `if`s, so that
+    /// no check refuses it. `""` when no two of its policies can.
+    fn tenant_clash(
+        &mut self,
+        target: &str,
+        a: &Answer,
+        cors: Option<&CorsVars>,
+        policy: &guestlist::Policy,
+    ) -> Result<String, Unsupported> {
+        let spec = self.spec.clone();
+        let ws: Vec<Matcher> = a
+            .checks
+            .iter()
+            .filter_map(|&ri| policy.routes().get(ri)?.guards().websocket)
+            .map(Matcher::WebSocket)
+            .collect();
+        let tables: Vec<Matcher> = a.cors.iter().flatten().map(|&i| Matcher::Cors(i)).collect();
+        let ws_clashes = tenant_clashes(policy, &spec, &ws);
+        let cors_clashes = match cors {
+            Some(_) if a.cors.iter().all(Option::is_some) => tenant_clashes(policy, &spec, &tables),
+            _ => Vec::new(),
+        };
+        if ws_clashes.is_empty() && cors_clashes.is_empty() {
+            return Ok(q(""));
+        }
+        let ns = self.ns.clone();
+        let state = cors.map_or_else(|| "none".to_string(), |c| c.state.clone());
+        let hs = match ws.first() {
+            Some(Matcher::WebSocket(wi)) => {
+                if let Some(w) = policy.websocket_policies().get(*wi as usize) {
+                    self.websocket(*wi, w)?;
+                }
+                format!("${ns}w{wi}_up")
+            }
+            _ => "0".to_string(),
+        };
+        // The key: `<state>|<handshake>|` then one digit per way a policy allows the origin
+        // through a tenant-bound set; a pair of different sets is two 1s.
+        let mut digits = String::new();
+        let mut lines = vec![("default".to_string(), q(""))];
+        let mut n = 0;
+        for (clashes, head) in [
+            (&cors_clashes, "allowed\\|0\\|"),
+            (&ws_clashes, "[^|]*\\|1\\|"),
+        ] {
+            let mut vias: Vec<&Via> = Vec::new();
+            for (x, y) in clashes.iter() {
+                for v in [x, y] {
+                    if !vias.contains(&v) {
+                        vias.push(v);
+                    }
+                }
+            }
+            let at = |v: &Via| vias.iter().position(|x| *x == v).unwrap_or_default() + n;
+            for v in &vias {
+                digits.push_str(&self.via(v, policy)?);
+            }
+            for (x, y) in clashes.iter() {
+                let (i, j) = (at(x).min(at(y)), at(x).max(at(y)));
+                lines.push((
+                    q(&format!("~^{head}.{{{i}}}1.{{{}}}1", j - i - 1)),
+                    "1".to_string(),
+                ));
+            }
+            n += vias.len();
+        }
+        self.map(&q(&format!("{state}|{hs}|{digits}")), target, &lines);
+        Ok(format!("${target}"))
+    }
+
+    /// `$<var>`: `1` when `v.matcher` allows the request's Origin through `v.set` (not among
+    /// its own origins and patterns, in none of the sets it tries first, in the set), else `0`.
+    fn via(&mut self, v: &Via, policy: &guestlist::Policy) -> Result<String, Unsupported> {
+        let ns = self.ns.clone();
+        let own = match v.matcher {
+            Matcher::Cors(i) => format!("{ns}tc{i}"),
+            Matcher::WebSocket(i) => format!("{ns}tw{i}"),
+        };
+        if self.first_time(&format!("tenant {own}")) {
+            let _ = writeln!(
+                self.http,
+                "\n# the origins of `{own}` written in the policy"
+            );
+            match v.matcher {
+                Matcher::Cors(i) => {
+                    if let Some(c) = policy.cors_policies().get(i as usize) {
+                        self.origin_match(&own, false, c.origins(), c.patterns(), &[])?;
+                    }
+                }
+                Matcher::WebSocket(i) => {
+                    if let Some(w) = policy.websocket_policies().get(i as usize) {
+                        self.origin_match(&own, false, w.origins(), w.patterns(), &[])?;
+                    }
+                }
+            }
+        }
+        let mut key = format!("${own}_allowed");
+        let mut want = String::from("0");
+        for &b in &v.before {
+            let _ = write!(key, "${}", super::provided::set_var(&ns, b));
+            want.push('0');
+        }
+        let _ = write!(key, "${}", super::provided::set_var(&ns, v.set));
+        want.push('1');
+        let target = format!("{own}_v{}_{}", v.set, v.before.len());
+        if self.first_time(&format!("via {target}")) {
+            self.map(
+                &q(&key),
+                &target,
+                &[("default".into(), "0".into()), (q(&want), "1".into())],
+            );
+        }
+        Ok(format!("${target}"))
     }
 
     /// The websocket and csrf refusal variables of every route `a` is decided under, in
@@ -895,6 +1083,43 @@ pub(super) fn partner_rule(name: &str, removed: bool) -> PartnerRule {
     }
 }
 
+impl Writer {
+    /// The upstream's value of header `name` where an answer leaves it alone in a location
+    /// that hides it: a list-valued header (a CSP, `Permissions-Policy`, `Referrer-Policy`,
+    /// `Reporting-Endpoints`) as nginx reads it, its first line on 1.22 and every line joined
+    /// with ", " (the same list) on 1.23 and later; any other, its first value
+    /// ([`Self::upstream_first`]).
+    pub(super) fn upstream_passed(&mut self, name: &str) -> Result<String, Unsupported> {
+        if partner_rule(name, false) == PartnerRule::AddBeside {
+            return upstream_var(name);
+        }
+        self.upstream_first(name)
+    }
+}
+
+/// Whether the upstream's first line of header `name` is all of it, as browsers read it: a
+/// one-value header, which nginx may hide and pass on as its first line.
+pub(super) fn one_value(name: &str) -> bool {
+    matches!(
+        partner_rule(name, true),
+        PartnerRule::HideAndPassFirst | PartnerRule::LeaveAlone
+    )
+}
+
+/// Why a header one answer of location `route` sets or removes cannot be left to the
+/// upstream for `who`, an answer that neither sets nor removes it (the emitter's own refusal;
+/// `errors` reports it first, GL1012 or GL1110).
+pub(super) fn leave_refusal(name: &str, who: &str, route: &str, hosts: bool) -> String {
+    format!(
+        "on \"{route}\", {who} leaves `{name}` to the upstream, which another answer of the location sets or removes: nginx hides `{name}` on every request of the location and would pass on only the first line of the upstream's; set or remove it in {} or in none, or serve these routes through the Rust runtime (guestlist::Layer)",
+        if hosts {
+            "every host block's route for this path and the top-level one"
+        } else {
+            "both routes' header sets"
+        }
+    )
+}
+
 /// Why a partner's header cannot be applied (the message of GL1012 and of the emitter's own
 /// refusal).
 pub(super) fn partner_refusal(name: &str, removed: bool, partner: &str, route: &str) -> String {
@@ -905,7 +1130,7 @@ pub(super) fn partner_refusal(name: &str, removed: bool, partner: &str, route: &
 }
 
 /// Why a header that the answer of some hosts only sets or removes cannot be applied (the
-/// emitter's refusal for a policy with host blocks).
+/// emitter's own refusal for a policy with host blocks; `errors` reports it first, GL1110).
 pub(super) fn host_refusal(name: &str, removed: bool, who: &str, route: &str) -> String {
     let verb = if removed { "removes" } else { "sets" };
     format!(
@@ -914,43 +1139,117 @@ pub(super) fn host_refusal(name: &str, removed: bool, who: &str, route: &str) ->
     )
 }
 
-/// Every header a partner sets or removes that nginx cannot apply ([`PartnerRule::Refuse`]):
-/// (route index, partner route index, name, removed).
+/// The names of the headers guards `g` (with the normalised reading's `normalised`) send, and
+/// of those its header set removes; `nonce_lost` (`--accept-loss csp-nonce`): a nonce CSP is
+/// not sent, as the emitter writes it.
+pub(super) fn header_names(
+    policy: &guestlist::Policy,
+    g: guestlist::Guards,
+    normalised: Option<guestlist::Guards>,
+    nonce_lost: bool,
+) -> (Vec<String>, Vec<String>) {
+    let mut set: Vec<String> = Vec::new();
+    policy.for_each_guard_header(g, normalised, |h| {
+        let lost = matches!(h.value, guestlist::GuardValue::Csp(c) if c.has_nonce() && nonce_lost);
+        if !lost {
+            set.push(h.name.as_str().to_string());
+        }
+    });
+    let removed: Vec<String> = g
+        .headers
+        .and_then(|i| policy.header_sets().get(i as usize))
+        .map(|h| h.remove().iter().map(|n| n.as_str().to_string()).collect())
+        .unwrap_or_default();
+    (set, removed)
+}
+
+/// Whether nginx cannot apply header `name` that a partner (an answer other than the
+/// location's own) sets (`removed` false) or removes, where the own answer leaves it to the
+/// upstream: [`partner_rule`]'s `Refuse` (hiding it would cut the upstream's lines on the
+/// location's own, ordinary requests).
+pub(super) fn cannot_hide(name: &str, removed: bool) -> bool {
+    partner_rule(name, removed) == PartnerRule::Refuse
+}
+
+/// Whether nginx cannot pass header `name` on for an answer that leaves it to the upstream,
+/// where the location's own answer sets or removes it (so it is hidden): the upstream's first
+/// value is all of a one-value header, and the first line of a CSP, `Permissions-Policy`,
+/// `Referrer-Policy` or `Reporting-Endpoints` is passed whole (its later lines lost on nginx
+/// 1.22: spec/nginx.md, "Where nginx and the runtime can differ"); any other header would be
+/// cut.
+pub(super) fn cannot_pass(name: &str) -> bool {
+    partner_rule(name, false) == PartnerRule::Refuse && !one_value(name)
+}
+
+/// A header nginx cannot apply to one reading of a route's paths only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Refused {
+    /// The route that sets or removes it.
+    pub(super) by: usize,
+    /// The route whose answer leaves it to the upstream (`None`: no route).
+    pub(super) leaves: Option<usize>,
+    /// The header's name.
+    pub(super) name: String,
+    /// Whether `by` removes it (else sets it).
+    pub(super) removed: bool,
+    /// Whether `by` is the as-sent reading's route (else the normalised reading's, whose
+    /// location serves the path).
+    pub(super) by_as_sent: bool,
+}
+
+/// Every header nginx cannot apply to one reading only: one a partner (the as-sent reading's
+/// route) sets or removes that the route (the normalised reading's) leaves to the upstream
+/// ([`cannot_hide`]), and one the route sets or removes that a partner leaves
+/// ([`cannot_pass`]).
 pub(super) fn refused_partner_headers(
     policy: &guestlist::Policy,
     ids: &PolicyIds,
-) -> Vec<(usize, usize, String, bool)> {
-    let names = |g: guestlist::Guards, normalised: Option<guestlist::Guards>| {
-        let mut set: Vec<String> = Vec::new();
-        policy.for_each_guard_header(g, normalised, |h| set.push(h.name.as_str().to_string()));
-        let removed: Vec<String> = g
-            .headers
-            .and_then(|i| policy.header_sets().get(i as usize))
-            .map(|h| h.remove().iter().map(|n| n.as_str().to_string()).collect())
-            .unwrap_or_default();
-        (set, removed)
+    nonce_lost: bool,
+) -> Vec<Refused> {
+    let names = |g, normalised| header_names(policy, g, normalised, nonce_lost);
+    let mut out: Vec<Refused> = Vec::new();
+    let mut push = |x: Refused| {
+        if !out.contains(&x) {
+            out.push(x);
+        }
     };
-    let mut out = Vec::new();
+    let flagged = |(set, rm): (Vec<String>, Vec<String>)| {
+        set.into_iter()
+            .map(|n| (n, false))
+            .chain(rm.into_iter().map(|n| (n, true)))
+            .collect::<Vec<_>>()
+    };
     for (ri, r) in policy.routes().iter().enumerate() {
         let (own_set, own_rm) = names(r.guards(), None);
         for p in ids.partners(policy, ri) {
-            let Some((pi, pr)) = ids.route(policy, p) else {
-                continue;
-            };
-            let (set, rm) = names(pr.guards(), Some(r.guards()));
-            let flagged = set
-                .into_iter()
-                .map(|n| (n, false))
-                .chain(rm.into_iter().map(|n| (n, true)));
-            for (n, removed) in flagged {
-                let governed = own_set.contains(&n) || own_rm.contains(&n);
-                if !governed
-                    && partner_rule(&n, removed) == PartnerRule::Refuse
-                    && !out
-                        .iter()
-                        .any(|x: &(usize, usize, String, bool)| x.0 == ri && x.1 == pi && x.2 == n)
-                {
-                    out.push((ri, pi, n, removed));
+            let partner = ids.partner_route(policy, ri, p);
+            let (set, rm) = names(
+                partner.map_or(guestlist::Guards::NONE, |(_, pr)| pr.guards()),
+                Some(r.guards()),
+            );
+            let governs = |n: &String| set.contains(n) || rm.contains(n);
+            if let Some((pi, _)) = partner {
+                for (n, removed) in flagged((set.clone(), rm.clone())) {
+                    if !own_set.contains(&n) && !own_rm.contains(&n) && cannot_hide(&n, removed) {
+                        push(Refused {
+                            by: pi,
+                            leaves: Some(ri),
+                            name: n,
+                            removed,
+                            by_as_sent: true,
+                        });
+                    }
+                }
+            }
+            for (n, removed) in flagged((own_set.clone(), own_rm.clone())) {
+                if !governs(&n) && cannot_pass(&n) {
+                    push(Refused {
+                        by: ri,
+                        leaves: partner.map(|(pi, _)| pi),
+                        name: n,
+                        removed,
+                        by_as_sent: false,
+                    });
                 }
             }
         }

@@ -74,6 +74,8 @@ pub(super) struct Writer {
     emitted: std::collections::BTreeSet<String>,
     /// The variables of the sets supplied at run time each policy names.
     pub(super) supplied: SuppliedVars,
+    /// The policy's plain data (which sets each policy names, which are tenant-bound).
+    pub(super) spec: guestlist::PolicySpec,
 }
 
 /// The variables of the sets supplied at run time (`provided`) that each policy names, by
@@ -106,6 +108,7 @@ impl Writer {
             nonce_lost: false,
             emitted: std::collections::BTreeSet::new(),
             supplied: SuppliedVars::default(),
+            spec: guestlist::PolicySpec::default(),
         }
     }
 
