@@ -913,3 +913,87 @@ fn a_list_valued_header_left_to_the_upstream_keeps_its_first_line_whole() {
         "{rp:?}"
     );
 }
+
+/// A list-valued header one answer of a location removes and another leaves to the upstream:
+/// hidden on the location, nothing sent where it is removed, and the upstream's first line,
+/// whole, where it is left (nginx 1.22 reads only the first line of a repeated header:
+/// spec/nginx.md, "Where nginx and the runtime can differ"). The same rule whichever answer
+/// removes it: the route above (two readings of a path), a route below, or a host block's
+/// route beside the top-level one (two hosts).
+#[test]
+fn a_list_valued_header_one_answer_removes_is_hidden_there_only() {
+    let Some(bin) = require_tool("nginx") else {
+        return;
+    };
+    let rm = "headers rm {\n    remove content-security-policy permissions-policy\n}\n";
+    let cases: [(&str, &[(&str, &str, bool)]); 3] = [
+        (
+            "route \"/api/*\" { headers rm }\nroute \"/api/b/*\" { }\n",
+            &[
+                ("localhost", "/api/x", false),
+                ("localhost", "/api/b%2Fx", false),
+                ("localhost", "/api/b/x", true),
+            ],
+        ),
+        (
+            "route \"/api/*\" { }\nroute \"/api/b/*\" { headers rm }\n",
+            &[
+                ("localhost", "/api/b/x", false),
+                ("localhost", "/api/x", true),
+                ("localhost", "/api/b%2Fx", true),
+            ],
+        ),
+        (
+            "route \"/api/*\" { }\nhost \"x.example.com\" {\n    route \"/api/*\" { headers rm }\n}\n",
+            &[
+                ("x.example.com", "/api/x", false),
+                ("localhost", "/api/x", true),
+            ],
+        ),
+    ];
+    for (i, (routes, expect)) in cases.iter().enumerate() {
+        let text = format!("{rm}{routes}");
+        let c = Compilation::from_str("rm.policy", &text);
+        assert!(!c.has_errors(), "{}", c.render());
+        let dir = tempdir(&format!("list-valued-removed-{i}"));
+        let server = start(
+            &bin,
+            &setup(&bin, &c, "default", &dir, Upstream::ProxiedRepeating, false),
+        );
+        for (host, path, passed) in *expect {
+            let (status, h) = send_raw(
+                server.addr,
+                "GET",
+                path,
+                &[("Host".to_string(), (*host).to_string())],
+            );
+            assert_eq!(status, 200, "{text}: {host} {path}");
+            let got = |name: &str| -> Vec<String> {
+                h.iter()
+                    .filter(|(n, _)| n == name)
+                    .map(|(_, v)| v.clone())
+                    .collect()
+            };
+            let (csp, pp) = if *passed {
+                (vec!["img-src *"], vec!["camera=(), microphone=()"])
+            } else {
+                (vec![], vec![])
+            };
+            assert_eq!(got("content-security-policy"), csp, "{text}: {host} {path}");
+            assert_eq!(got("permissions-policy"), pp, "{text}: {host} {path}");
+            // The runtime decides the same removal (and passes every line where it is left).
+            let answer = guestlist_compiler::explain::explain(
+                &c.lower("default").unwrap(),
+                "GET",
+                path,
+                &[("Host".to_string(), (*host).to_string())],
+            )
+            .unwrap();
+            assert_eq!(
+                answer.removed.iter().any(|n| n == "permissions-policy"),
+                !*passed,
+                "{text}: {host} {path}: {answer:?}"
+            );
+        }
+    }
+}

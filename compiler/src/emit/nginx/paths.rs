@@ -1033,9 +1033,8 @@ impl Writer {
     }
 }
 
-/// What nginx does with a header that a partner's answer (the as-sent reading's) sets or
-/// removes and the route's own answer leaves to the upstream, so that every other request
-/// still gets the upstream's lines whole.
+/// What nginx does with a header that a partner's answer (the as-sent reading's, or another
+/// host block's) sets or removes and the route's own answer leaves to the upstream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum PartnerRule {
     /// Added after the upstream's lines, which stay: the CSPs (one more policy is never
@@ -1043,8 +1042,11 @@ pub(super) enum PartnerRule {
     /// replaces an earlier one of the same name) and Referrer-Policy (the last valid token
     /// wins).
     AddBeside,
-    /// Hidden, and the upstream's first value passed on where the answer leaves it alone:
-    /// headers that hold one value, which browsers read from the first line.
+    /// Hidden, and the upstream's first line passed on where the answer leaves it alone:
+    /// headers that hold one value, which browsers read from the first line, and a
+    /// list-valued header ([`list_valued`]) the partner removes, whose first line is passed
+    /// whole (its later lines lost on nginx 1.22, as where the own answer sets or removes it:
+    /// spec/nginx.md, "Where nginx and the runtime can differ").
     HideAndPassFirst,
     /// Left alone: nginx's own `Server` (a removal hides only the upstream's).
     LeaveAlone,
@@ -1057,30 +1059,24 @@ pub(super) enum PartnerRule {
 pub(super) fn partner_rule(name: &str, removed: bool) -> PartnerRule {
     match name {
         "server" if removed => PartnerRule::LeaveAlone,
-        "content-security-policy"
-        | "content-security-policy-report-only"
-        | "reporting-endpoints"
-        | "permissions-policy"
-        | "referrer-policy"
-            if !removed =>
-        {
-            PartnerRule::AddBeside
-        }
-        "strict-transport-security"
-        | "x-frame-options"
-        | "x-content-type-options"
-        | "cross-origin-opener-policy"
-        | "cross-origin-opener-policy-report-only"
-        | "cross-origin-embedder-policy"
-        | "cross-origin-embedder-policy-report-only"
-        | "cross-origin-resource-policy"
-        | "origin-agent-cluster"
-        | "x-dns-prefetch-control"
-        | "x-permitted-cross-domain-policies"
-        | "x-xss-protection"
-        | "x-powered-by" => PartnerRule::HideAndPassFirst,
+        n if list_valued(n) && !removed => PartnerRule::AddBeside,
+        n if list_valued(n) || one_value(n) => PartnerRule::HideAndPassFirst,
         _ => PartnerRule::Refuse,
     }
+}
+
+/// Whether header `name` is a list whose lines browsers read together and nginx passes on
+/// from its first line whole: the CSPs, `Reporting-Endpoints`, `Permissions-Policy` and
+/// `Referrer-Policy`.
+pub(super) fn list_valued(name: &str) -> bool {
+    matches!(
+        name,
+        "content-security-policy"
+            | "content-security-policy-report-only"
+            | "reporting-endpoints"
+            | "permissions-policy"
+            | "referrer-policy"
+    )
 }
 
 impl Writer {
@@ -1098,11 +1094,24 @@ impl Writer {
 }
 
 /// Whether the upstream's first line of header `name` is all of it, as browsers read it: a
-/// one-value header, which nginx may hide and pass on as its first line.
+/// one-value header, which nginx may hide and pass on as its first line (`Server` aside:
+/// nginx sends its own).
 pub(super) fn one_value(name: &str) -> bool {
     matches!(
-        partner_rule(name, true),
-        PartnerRule::HideAndPassFirst | PartnerRule::LeaveAlone
+        name,
+        "strict-transport-security"
+            | "x-frame-options"
+            | "x-content-type-options"
+            | "cross-origin-opener-policy"
+            | "cross-origin-opener-policy-report-only"
+            | "cross-origin-embedder-policy"
+            | "cross-origin-embedder-policy-report-only"
+            | "cross-origin-resource-policy"
+            | "origin-agent-cluster"
+            | "x-dns-prefetch-control"
+            | "x-permitted-cross-domain-policies"
+            | "x-xss-protection"
+            | "x-powered-by"
     )
 }
 
@@ -1178,7 +1187,7 @@ pub(super) fn cannot_hide(name: &str, removed: bool) -> bool {
 /// 1.22: spec/nginx.md, "Where nginx and the runtime can differ"); any other header would be
 /// cut.
 pub(super) fn cannot_pass(name: &str) -> bool {
-    partner_rule(name, false) == PartnerRule::Refuse && !one_value(name)
+    name != "server" && !list_valued(name) && !one_value(name)
 }
 
 /// A header nginx cannot apply to one reading of a route's paths only.
