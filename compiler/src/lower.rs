@@ -34,6 +34,10 @@ pub struct CorsProv {
     pub header_lines: Vec<Span>,
     /// `allow-credentials` line.
     pub credentials_line: Option<Span>,
+    /// `expose-headers` lines.
+    pub expose_lines: Vec<Span>,
+    /// The `max-age` line in force.
+    pub max_age_line: Option<Span>,
 }
 
 /// Provenance of a lowered policy.
@@ -165,12 +169,13 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Tab
                     }
                 }
             }
+            if !prov.expose_lines.contains(&e.line) {
+                prov.expose_lines.push(e.line);
+            }
         }
-        spec.max_age = c
-            .max_age
-            .iter()
-            .find(|e| active(&e.when, profile))
-            .map(|e| u32::try_from(e.value.max(0)).unwrap_or(u32::MAX));
+        let max_age = c.max_age.iter().find(|e| active(&e.when, profile));
+        spec.max_age = max_age.map(|e| u32::try_from(e.value.max(0)).unwrap_or(u32::MAX));
+        prov.max_age_line = max_age.map(|e| e.line);
         cors_index.insert(c.name.clone(), cors_specs.len());
         cors_specs.push(spec);
         cors_prov.push(prov);

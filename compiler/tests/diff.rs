@@ -2598,3 +2598,53 @@ fn removing_what_switched_a_source_off_is_new_access() {
         [(Kind::Csp, "style-src https://x.example".to_string())]
     );
 }
+
+/// The 1-based line of the first line of `text` that starts (after indentation) with `start`.
+fn line_of(text: &str, start: &str) -> usize {
+    text.lines()
+        .position(|l| l.trim_start().starts_with(start))
+        .unwrap_or_else(|| panic!("no line starts with {start:?}"))
+        + 1
+}
+
+/// A finding is anchored at the line that made it: raising `max-age` at the `max-age` line,
+/// a new exposed header at the `expose-headers` line; a route that switched to another,
+/// unchanged policy (cors, csrf, websocket) at the route's line, never at the other block's
+/// unchanged lines.
+#[test]
+fn findings_are_anchored_at_the_line_that_changed() {
+    let raised = edit("max-age 2h", "max-age 4h")
+        .replace("expose-headers X-Total", "expose-headers X-Total\n    expose-headers X-Secret");
+    let r = report(BASE, &raised);
+    let at = |k: Kind| {
+        r.new_access
+            .iter()
+            .find(|f| f.kind == k)
+            .map(|f| f.line)
+            .unwrap_or_else(|| panic!("no {k:?} in {:#?}", r.new_access))
+    };
+    assert_eq!(at(Kind::CorsMaxAge), line_of(&raised, "max-age 4h"));
+    assert_eq!(at(Kind::CorsExpose), line_of(&raised, "expose-headers X-Total"));
+
+    let blocks = "cors a {\n    allow-origins \"https://a.example\"\n}\ncors b {\n    allow-origins \"https://b.example\"\n    allow-methods PUT\n    max-age 10m\n}\ncsrf tight {\n    missing-headers reject\n}\ncsrf loose {\n    trusted-origins \"https://sso.example\"\n}\nwebsocket w1 {\n    allow-origins \"https://a.example\"\n}\nwebsocket w2 {\n    allow-origins \"https://b.example\"\n}\nroute \"/b/*\" { cors b; csrf loose }\nroute \"/w2\" { websocket w2 }\n";
+    let old = format!("{blocks}route \"/x/*\" {{ cors a; csrf tight }}\nroute \"/w\" {{ websocket w1 }}\n");
+    let new = format!("{blocks}route \"/x/*\" {{ cors b; csrf loose }}\nroute \"/w\" {{ websocket w2 }}\n");
+    let r = report(&old, &new);
+    let x = line_of(&new, "route \"/x/*\"");
+    let w = line_of(&new, "route \"/w\" ");
+    let mut seen = Vec::new();
+    for f in &r.new_access {
+        let want = if f.route.as_deref() == Some("/w") { w } else { x };
+        assert_eq!(f.line, want, "{f:#?}");
+        seen.push(f.kind);
+    }
+    for k in [
+        Kind::CorsOrigin,
+        Kind::CorsMethod,
+        Kind::CorsMaxAge,
+        Kind::CsrfTrusted,
+        Kind::WebsocketOrigin,
+    ] {
+        assert!(seen.contains(&k), "{k:?} not in {:#?}", r.new_access);
+    }
+}

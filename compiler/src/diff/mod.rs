@@ -1191,11 +1191,20 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
             let ca = ia.and_then(|i| a.spec().cors.get(i));
             let ta = ia.and_then(|i| a.l.policy.cors_policies().get(i));
             let prov = b.l.provenance.cors.get(ib);
+            // A route that switched to this policy (or a new one) made the change on its own
+            // line; the policy's lines may be unchanged (another route's block), so every
+            // finding is anchored there.
+            let switched = ca.is_none_or(|c| c.name != cb.name);
             // Where findings without a line of their own are anchored (the cors block's head),
             // found only when one is made: most pairs of routes make none.
-            let head_at = || {
-                prov.and_then(|p| p.head)
-                    .map_or_else(|| route_at(b, gb), |s| b.at(s))
+            let head_at = || match prov.and_then(|p| p.head) {
+                Some(s) if !switched => b.at(s),
+                _ => route_at(b, gb),
+            };
+            // Where a finding from line `s` of the policy is anchored.
+            let line_at = |s: Option<Span>| match s {
+                Some(s) if !switched => b.at(s),
+                _ => head_at(),
             };
             let allowed_by_a = |o: &str| ta.is_some_and(|t| t.match_origin(o.as_bytes()).is_some());
             // In a region several routes decide, an origin another block's route adds is a
@@ -1267,7 +1276,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     Place {
                         route,
                         host: gb.host,
-                        at: prov.and_then(|p| p.any).map_or_else(head_at, |s| b.at(s)),
+                        at: line_at(prov.and_then(|p| p.any)),
                         witness: Some(request(gb, "GET", &[("Origin", &probe)])),
                         latent: false,
                         legacy: false,
@@ -1284,9 +1293,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                 if !viable(o) {
                     continue;
                 }
-                let at = prov
-                    .and_then(|p| p.exact.get(i))
-                    .map_or_else(head_at, |s| b.at(*s));
+                let at = line_at(prov.and_then(|p| p.exact.get(i).copied()));
                 out.push(
                     Kind::CorsOrigin,
                     o.clone(),
@@ -1313,9 +1320,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                 if !viable(missing) {
                     continue;
                 }
-                let at = prov
-                    .and_then(|pv| pv.patterns.get(i))
-                    .map_or_else(head_at, |s| b.at(*s));
+                let at = line_at(prov.and_then(|pv| pv.patterns.get(i).copied()));
                 out.push(
                     Kind::CorsOrigin,
                     p.clone(),
@@ -1380,9 +1385,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
             };
             let get = request(gb, "GET", &[("Origin", &origin)]);
             if cb.credentials && !ca.credentials {
-                let at = prov
-                    .and_then(|p| p.credentials_line)
-                    .map_or_else(head_at, |s| b.at(s));
+                let at = line_at(prov.and_then(|p| p.credentials_line));
                 out.push(
                     Kind::CorsCredentials,
                     "credentials".into(),
@@ -1400,10 +1403,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     },
                 );
             }
-            let method_at = || {
-                prov.and_then(|p| p.method_lines.first())
-                    .map_or_else(head_at, |s| b.at(*s))
-            };
+            let method_at = || line_at(prov.and_then(|p| p.method_lines.first().copied()));
             let a_has_method = |m: &str| {
                 ca.any_method
                     || SAFELISTED_METHODS.contains(&m)
@@ -1453,10 +1453,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     },
                 );
             }
-            let header_at = || {
-                prov.and_then(|p| p.header_lines.first())
-                    .map_or_else(head_at, |s| b.at(*s))
-            };
+            let header_at = || line_at(prov.and_then(|p| p.header_lines.first().copied()));
             let a_has_header = |h: &str| {
                 let h = h.to_ascii_lowercase();
                 ca.headers.iter().any(|x| x.eq_ignore_ascii_case(&h))
@@ -1536,7 +1533,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     Place {
                         route,
                         host: gb.host,
-                        at: head_at(),
+                        at: line_at(prov.and_then(|p| p.expose_lines.first().copied())),
                         witness: Some(sup(get.clone())),
                         latent: false,
                         legacy: false,
@@ -1557,7 +1554,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     Place {
                         route,
                         host: gb.host,
-                        at: head_at(),
+                        at: line_at(prov.and_then(|p| p.max_age_line)),
                         witness: Some(sup(request(
                             gb,
                             "OPTIONS",
@@ -1622,11 +1619,12 @@ fn websocket(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: 
     ) else {
         return;
     };
-    let at =
-        b.l.provenance
-            .websocket
-            .get(ib)
-            .map_or_else(|| route_at(b, gb), |s| b.at(*s));
+    // Anchored at the block head, or at the route's line where the route switched to this
+    // policy (the change is there; the block may be another route's, unchanged).
+    let at = match b.l.provenance.websocket.get(ib) {
+        Some(s) if wa.name == wb.name => b.at(*s),
+        _ => route_at(b, gb),
+    };
     let place = |witness: Witness| Place {
         route,
         host: gb.host,
@@ -1750,11 +1748,11 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
     };
     let method = unexempt_method(sa, Some(sb), gb.path, &out.fresh);
     let method = method.as_str();
-    let at =
-        b.l.provenance
-            .csrf
-            .get(ib)
-            .map_or_else(|| route_at(b, gb), |s| b.at(*s));
+    // As for websocket: the block head, or the route's line where it switched policies.
+    let at = match b.l.provenance.csrf.get(ib) {
+        Some(s) if sa.name == sb.name => b.at(*s),
+        _ => route_at(b, gb),
+    };
     let place = |witness: Option<Witness>| Place {
         route,
         host: gb.host,
