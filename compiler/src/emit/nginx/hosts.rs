@@ -132,20 +132,26 @@ impl Hosts {
     }
 
     /// Every header an answer of location `u` sets or removes that another answer leaves to
-    /// the upstream and nginx cannot apply for some requests only: one the first answer (the
-    /// top level's, whose headers the location hides) sets or removes ([`cannot_pass`]), or
-    /// one only another answer does ([`cannot_hide`]): (the route that sets or removes it, the
-    /// name, removed). What `errors` reports as GL1110 or GL1012, as the emitter refuses it.
+    /// the upstream and nginx cannot apply for some requests only: (the route that sets or
+    /// removes it, the name, removed). What `errors` reports as GL1110 or GL1012, as the
+    /// emitter refuses it. The first answer's (the top level's for a normal path) headers are
+    /// hidden on every request of the location, so another answer that leaves one gets the
+    /// upstream's first line: refused unless that is all of it ([`cannot_pass`]), and for a
+    /// list-valued header ([`list_valued`]) where that answer serves some host's normal paths
+    /// (its ordinary requests would lose the upstream's later lines; on as-sent readings only,
+    /// the loss is spec/nginx.md's table row). A header only another answer sets or removes
+    /// follows `partner_rule` ([`cannot_hide`]).
     ///
     /// [`cannot_hide`]: super::paths::cannot_hide
     /// [`cannot_pass`]: super::paths::cannot_pass
+    /// [`list_valued`]: super::paths::list_valued
     pub(super) fn refused_headers(
         &self,
         policy: &guestlist::Policy,
         u: &str,
         nonce_lost: bool,
     ) -> Vec<(usize, String, bool)> {
-        let (distinct, _, _) = self.location_answers(policy, u);
+        let (distinct, keyed, _) = self.location_answers(policy, u);
         let names: Vec<(Vec<String>, Vec<String>)> = distinct
             .iter()
             .map(|a| super::paths::header_names(policy, a.headers.0, a.headers.1, nonce_lost))
@@ -158,11 +164,12 @@ impl Hosts {
                 .map(|n| (n, false))
                 .chain(rm.iter().map(|n| (n, true)));
             for (n, removed) in flagged {
-                // The first answer's headers are hidden on every request of the location; a
-                // header only another answer sets or removes follows `partner_rule`.
                 let refused = if i == 0 {
-                    names.iter().any(|(s, r)| !s.contains(n) && !r.contains(n))
-                        && super::paths::cannot_pass(n)
+                    names.iter().enumerate().any(|(j, (s, r))| {
+                        !s.contains(n)
+                            && !r.contains(n)
+                            && Self::first_line_lossy(&keyed, j, n)
+                    })
                 } else {
                     !own.0.contains(n)
                         && !own.1.contains(n)
@@ -179,6 +186,19 @@ impl Hosts {
             }
         }
         out
+    }
+
+    /// Whether answer `j` of a location (`keyed`: its keys, as [`Self::location_answers`]
+    /// gives them) would lose part of header `n` if given only the upstream's first line:
+    /// any header but a one-value one, and a list-valued one only where `j` serves a normal
+    /// path of some host (a key without an as-sent location).
+    fn first_line_lossy(
+        keyed: &[(usize, Option<usize>, usize)],
+        j: usize,
+        n: &str,
+    ) -> bool {
+        super::paths::cannot_pass(n)
+            || (super::paths::list_valued(n) && keyed.iter().any(|k| k.2 == j && k.1.is_none()))
     }
 
     /// The route among answer `a`'s whose header set or CSP sets (or, `removed`, removes)

@@ -247,12 +247,21 @@ fn host_header_errors(lowered: &Lowered, nonce_lost: bool) -> Vec<crate::diag::D
                         .and_then(|a| hosts::Hosts::named_by(policy, a, &name, removed, nonce_lost))
                         == Some(ri)
             };
+            // Whether the answer of key `y` would lose part of the header: for a list-valued
+            // one, only a normal path's (`Hosts::first_line_lossy`).
+            let lossy =
+                |y: &&(usize, Option<usize>, usize)| !paths::list_valued(&name) || y.1.is_none();
             // (governing key, leaving key) pairs: the route's answer, and another that leaves
-            // the header to the upstream.
+            // the header to the upstream and would lose part of it.
             let pairs: Vec<_> = keyed
                 .iter()
                 .filter(|x| by_route(x.2))
-                .flat_map(|x| keyed.iter().filter(|y| !governs(y.2)).map(move |y| (x, y)))
+                .flat_map(|x| {
+                    keyed
+                        .iter()
+                        .filter(|y| !governs(y.2) && lossy(y))
+                        .map(move |y| (x, y))
+                })
                 .collect();
             let (Some(r), Some(span)) = (policy.routes().get(ri), spans.get(ri).map(|p| p.span))
             else {

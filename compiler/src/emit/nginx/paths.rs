@@ -1042,16 +1042,15 @@ pub(super) enum PartnerRule {
     /// replaces an earlier one of the same name) and Referrer-Policy (the last valid token
     /// wins).
     AddBeside,
-    /// Hidden, and the upstream's first line passed on where the answer leaves it alone:
-    /// headers that hold one value, which browsers read from the first line, and a
-    /// list-valued header ([`list_valued`]) the partner removes, whose first line is passed
-    /// whole (its later lines lost on nginx 1.22, as where the own answer sets or removes it:
-    /// spec/nginx.md, "Where nginx and the runtime can differ").
+    /// Hidden, and the upstream's first value passed on where the answer leaves it alone:
+    /// headers that hold one value, which browsers read from the first line.
     HideAndPassFirst,
     /// Left alone: nginx's own `Server` (a removal hides only the upstream's).
     LeaveAlone,
-    /// Not expressible: hiding it for some requests would cut the upstream's other lines
-    /// (or the header is one nginx manages). `errors` reports it as GL1012.
+    /// Not expressible: hiding it for some requests would cut the upstream's other lines on
+    /// the own answer's requests, which serve a normal path (a list-valued header the partner
+    /// removes, any other header), or the header is one nginx manages. `errors` reports it
+    /// as GL1012 (GL1110 between hosts).
     Refuse,
 }
 
@@ -1060,7 +1059,7 @@ pub(super) fn partner_rule(name: &str, removed: bool) -> PartnerRule {
     match name {
         "server" if removed => PartnerRule::LeaveAlone,
         n if list_valued(n) && !removed => PartnerRule::AddBeside,
-        n if list_valued(n) || one_value(n) => PartnerRule::HideAndPassFirst,
+        n if one_value(n) => PartnerRule::HideAndPassFirst,
         _ => PartnerRule::Refuse,
     }
 }
