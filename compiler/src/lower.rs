@@ -15,6 +15,10 @@ pub struct RouteProv {
     pub span: Span,
     /// The `cors NAME` line, if any.
     pub cors_line: Option<Span>,
+    /// The `csrf NAME` line, if any.
+    pub csrf_line: Option<Span>,
+    /// The `websocket NAME` line, if any.
+    pub websocket_line: Option<Span>,
 }
 
 /// Where the parts of one lowered CORS policy came from.
@@ -34,8 +38,20 @@ pub struct CorsProv {
     pub header_lines: Vec<Span>,
     /// `allow-credentials` line.
     pub credentials_line: Option<Span>,
-    /// `expose-headers` lines.
-    pub expose_lines: Vec<Span>,
+    /// Method `i` (first mention).
+    pub methods: Vec<Span>,
+    /// The `allow-methods *` entry.
+    pub any_method: Option<Span>,
+    /// Request header `i` (first mention).
+    pub headers: Vec<Span>,
+    /// The `allow-headers *` entry.
+    pub any_header: Option<Span>,
+    /// Exposed header `i` (first mention).
+    pub expose: Vec<Span>,
+    /// The `expose-headers *` entry.
+    pub expose_any: Option<Span>,
+    /// Supplied set `i` of the policy: the entry naming it.
+    pub provided: Vec<Span>,
     /// The `max-age` line in force.
     pub max_age_line: Option<Span>,
 }
@@ -128,19 +144,26 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Tab
         for e in program.effective_origins(c, profile).0 {
             push(e.value, e.span, &mut spec, &mut prov);
         }
-        spec.provided = program
-            .provided_in(&c.origins, profile)
-            .iter()
-            .filter_map(|(set, _)| provided.iter().position(|p| p.name == set.name))
-            .collect();
+        for (set, span) in program.provided_in(&c.origins, profile) {
+            if let Some(i) = provided.iter().position(|p| p.name == set.name) {
+                spec.provided.push(i);
+                prov.provided.push(span);
+            }
+        }
         if let Some(e) = c.credentials.iter().find(|e| active(&e.when, profile)) {
             spec.credentials = e.value;
             prov.credentials_line = Some(e.line);
         }
         for e in c.methods.iter().filter(|e| active(&e.when, profile)) {
             match &e.value {
-                ListValue::Any => spec.any_method = true,
-                ListValue::Name(n) if !spec.methods.contains(n) => spec.methods.push(n.clone()),
+                ListValue::Any => {
+                    spec.any_method = true;
+                    prov.any_method.get_or_insert(e.span);
+                }
+                ListValue::Name(n) if !spec.methods.contains(n) => {
+                    spec.methods.push(n.clone());
+                    prov.methods.push(e.span);
+                }
                 ListValue::Name(_) => {}
             }
             if !prov.method_lines.contains(&e.line) {
@@ -149,10 +172,14 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Tab
         }
         for e in c.headers.iter().filter(|e| active(&e.when, profile)) {
             match &e.value {
-                ListValue::Any => spec.any_header = true,
+                ListValue::Any => {
+                    spec.any_header = true;
+                    prov.any_header.get_or_insert(e.span);
+                }
                 ListValue::Name(n) => {
                     if !spec.headers.iter().any(|h| h.eq_ignore_ascii_case(n)) {
                         spec.headers.push(n.clone());
+                        prov.headers.push(e.span);
                     }
                 }
             }
@@ -162,15 +189,16 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Tab
         }
         for e in c.expose.iter().filter(|e| active(&e.when, profile)) {
             match &e.value {
-                ListValue::Any => spec.expose_any = true,
+                ListValue::Any => {
+                    spec.expose_any = true;
+                    prov.expose_any.get_or_insert(e.span);
+                }
                 ListValue::Name(n) => {
                     if !spec.expose.iter().any(|h| h.eq_ignore_ascii_case(n)) {
                         spec.expose.push(n.clone());
+                        prov.expose.push(e.span);
                     }
                 }
-            }
-            if !prov.expose_lines.contains(&e.line) {
-                prov.expose_lines.push(e.line);
             }
         }
         let max_age = c.max_age.iter().find(|e| active(&e.when, profile));
@@ -207,9 +235,16 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Tab
             websocket: pick(&r.websocket, &guards.ws_names),
             host: r.host,
         });
+        let line_of = |list: &[Entry<String>]| {
+            list.iter()
+                .find(|e| active(&e.when, profile))
+                .map(|e| e.line)
+        };
         route_prov.push(RouteProv {
             span: r.span,
             cors_line: line.map(|l| l.line),
+            csrf_line: line_of(&r.csrf),
+            websocket_line: line_of(&r.websocket),
         });
     }
     let spec = guestlist::PolicySpec {

@@ -2599,22 +2599,40 @@ fn removing_what_switched_a_source_off_is_new_access() {
     );
 }
 
-/// The 1-based line of the first line of `text` that starts (after indentation) with `start`.
+/// The 1-based line of the first line of `text` that is `start` (indentation aside, and
+/// `start` ending in a newline), else the first that starts with it.
 fn line_of(text: &str, start: &str) -> usize {
+    let exact = start.strip_suffix('\n');
     text.lines()
-        .position(|l| l.trim_start().starts_with(start))
+        .position(|l| match exact {
+            Some(e) => l.trim() == e,
+            None => l.trim_start().starts_with(start),
+        })
         .unwrap_or_else(|| panic!("no line starts with {start:?}"))
         + 1
 }
 
 /// A finding is anchored at the line that made it: raising `max-age` at the `max-age` line,
-/// a new exposed header at the `expose-headers` line; a route that switched to another,
-/// unchanged policy (cors, csrf, websocket) at the route's line, never at the other block's
-/// unchanged lines.
+/// a new method, request or exposed header at the entry naming it, a newly named supplied set
+/// at the `allow-origins` entry naming it; a route that switched to another, unchanged policy
+/// (cors, csrf, websocket) at the route's `cors`, `csrf` or `websocket` line, never at the
+/// other block's unchanged lines.
 #[test]
 fn findings_are_anchored_at_the_line_that_changed() {
     let raised = edit("max-age 2h", "max-age 4h")
-        .replace("expose-headers X-Total", "expose-headers X-Total\n    expose-headers X-Secret");
+        .replace(
+            "expose-headers X-Total",
+            "expose-headers X-Total\n    expose-headers X-Secret",
+        )
+        .replace("allow-methods PUT", "allow-methods PUT\n    allow-methods PATCH")
+        .replace(
+            "allow-headers X-Api-Key",
+            "allow-headers X-Api-Key\n    allow-headers X-Trace",
+        )
+        .replace(
+            "cors api {\n",
+            "origins tenants provided\ncors api {\n    allow-origins tenants\n",
+        );
     let r = report(BASE, &raised);
     let at = |k: Kind| {
         r.new_access
@@ -2624,25 +2642,38 @@ fn findings_are_anchored_at_the_line_that_changed() {
             .unwrap_or_else(|| panic!("no {k:?} in {:#?}", r.new_access))
     };
     assert_eq!(at(Kind::CorsMaxAge), line_of(&raised, "max-age 4h"));
-    assert_eq!(at(Kind::CorsExpose), line_of(&raised, "expose-headers X-Total"));
+    assert_eq!(at(Kind::CorsExpose), line_of(&raised, "expose-headers X-Secret"));
+    assert_eq!(at(Kind::CorsMethod), line_of(&raised, "allow-methods PATCH"));
+    assert_eq!(at(Kind::CorsHeader), line_of(&raised, "allow-headers X-Trace"));
+    assert_eq!(at(Kind::Provided), line_of(&raised, "allow-origins tenants"));
 
-    let blocks = "cors a {\n    allow-origins \"https://a.example\"\n}\ncors b {\n    allow-origins \"https://b.example\"\n    allow-methods PUT\n    max-age 10m\n}\ncsrf tight {\n    missing-headers reject\n}\ncsrf loose {\n    trusted-origins \"https://sso.example\"\n}\nwebsocket w1 {\n    allow-origins \"https://a.example\"\n}\nwebsocket w2 {\n    allow-origins \"https://b.example\"\n}\nroute \"/b/*\" { cors b; csrf loose }\nroute \"/w2\" { websocket w2 }\n";
-    let old = format!("{blocks}route \"/x/*\" {{ cors a; csrf tight }}\nroute \"/w\" {{ websocket w1 }}\n");
-    let new = format!("{blocks}route \"/x/*\" {{ cors b; csrf loose }}\nroute \"/w\" {{ websocket w2 }}\n");
+    let blocks = "cors a {\n    allow-origins \"https://a.example\"\n}\ncors b {\n    allow-origins \"https://b.example\"\n    allow-methods PUT\n    allow-headers X-B\n    allow-credentials true\n    max-age 10m\n}\ncsrf tight {\n    missing-headers reject\n}\ncsrf loose {\n    trusted-origins \"https://sso.example\"\n    exempt POST \"/x/hook\"\n}\nwebsocket w1 {\n    allow-origins \"https://a.example\"\n}\nwebsocket w2 {\n    allow-origins \"https://b.example\"\n}\nroute \"/b/*\" { cors b; csrf loose }\nroute \"/w2\" { websocket w2 }\n";
+    let route = |cors: &str, csrf: &str, ws: &str| {
+        format!("{blocks}route \"/x/*\" {{\n    cors {cors}\n    csrf {csrf}\n}}\nroute \"/w\" {{\n    websocket {ws}\n}}\n")
+    };
+    let (old, new) = (route("a", "tight", "w1"), route("b", "loose", "w2"));
     let r = report(&old, &new);
-    let x = line_of(&new, "route \"/x/*\"");
-    let w = line_of(&new, "route \"/w\" ");
+    let cors = line_of(&new, "cors b\n");
     let mut seen = Vec::new();
     for f in &r.new_access {
-        let want = if f.route.as_deref() == Some("/w") { w } else { x };
+        let want = match f.kind {
+            Kind::WebsocketOrigin => line_of(&new, "websocket w2\n"),
+            Kind::CsrfTrusted | Kind::CsrfExemption | Kind::CsrfSetting => {
+                line_of(&new, "csrf loose\n")
+            }
+            _ => cors,
+        };
         assert_eq!(f.line, want, "{f:#?}");
         seen.push(f.kind);
     }
     for k in [
         Kind::CorsOrigin,
         Kind::CorsMethod,
+        Kind::CorsHeader,
+        Kind::CorsCredentials,
         Kind::CorsMaxAge,
         Kind::CsrfTrusted,
+        Kind::CsrfExemption,
         Kind::WebsocketOrigin,
     ] {
         assert!(seen.contains(&k), "{k:?} not in {:#?}", r.new_access);

@@ -1102,6 +1102,19 @@ fn route_label<'r>(ga: &Region<'r>, gb: &Region<'r>) -> Option<&'r str> {
 }
 
 /// Where a region's finding is anchored in `b`: the route line, else the first file.
+/// The line of the region's route that `line` picks (its `cors`, `csrf` or `websocket`
+/// line), else the route's pattern.
+fn route_line_at(
+    b: &Side<'_>,
+    gb: &Region<'_>,
+    line: impl Fn(&crate::lower::RouteProv) -> Option<Span>,
+) -> At {
+    match gb.route.and_then(|(i, _)| b.l.provenance.routes.get(i)) {
+        Some(p) => b.at(line(p).unwrap_or(p.span)),
+        None => b.top(),
+    }
+}
+
 fn route_at(b: &Side<'_>, gb: &Region<'_>) -> At {
     gb.route
         .and_then(|(i, _)| b.l.provenance.routes.get(i))
@@ -1199,7 +1212,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
             // found only when one is made: most pairs of routes make none.
             let head_at = || match prov.and_then(|p| p.head) {
                 Some(s) if !switched => b.at(s),
-                _ => route_at(b, gb),
+                _ => route_line_at(b, gb, |p| p.cors_line),
             };
             // Where a finding from line `s` of the policy is anchored.
             let line_at = |s: Option<Span>| match s {
@@ -1342,7 +1355,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     .collect()
             };
             let had = ca.map(|c| names(a.spec(), c)).unwrap_or_default();
-            for set in names(b.spec(), cb) {
+            for (k, set) in names(b.spec(), cb).into_iter().enumerate() {
                 if !had.contains(&set) {
                     out.push(
                         Kind::Provided,
@@ -1353,7 +1366,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                         Place {
                             route,
                             host: gb.host,
-                            at: head_at(),
+                            at: line_at(prov.and_then(|p| p.provided.get(k).copied())),
                             witness: Some(with_supplied(
                                 request(gb, "GET", &[("Origin", &probe)]),
                                 &set,
@@ -1403,7 +1416,18 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     },
                 );
             }
-            let method_at = || line_at(prov.and_then(|p| p.method_lines.first().copied()));
+            let method_at = |m: &str| {
+                line_at(prov.and_then(|p| {
+                    if m == "*" {
+                        p.any_method
+                    } else {
+                        cb.methods
+                            .iter()
+                            .position(|x| x == m)
+                            .and_then(|i| p.methods.get(i).copied())
+                    }
+                }))
+            };
             let a_has_method = |m: &str| {
                 ca.any_method
                     || SAFELISTED_METHODS.contains(&m)
@@ -1439,7 +1463,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     Place {
                         route,
                         host: gb.host,
-                        at: method_at(),
+                        at: method_at(&m),
                         witness: Some(sup(request(
                             gb,
                             "OPTIONS",
@@ -1453,7 +1477,18 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     },
                 );
             }
-            let header_at = || line_at(prov.and_then(|p| p.header_lines.first().copied()));
+            let header_at = |h: &str| {
+                line_at(prov.and_then(|p| {
+                    if h == "*" {
+                        p.any_header
+                    } else {
+                        cb.headers
+                            .iter()
+                            .position(|x| x.eq_ignore_ascii_case(h))
+                            .and_then(|i| p.headers.get(i).copied())
+                    }
+                }))
+            };
             let a_has_header = |h: &str| {
                 let h = h.to_ascii_lowercase();
                 ca.headers.iter().any(|x| x.eq_ignore_ascii_case(&h))
@@ -1491,7 +1526,7 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     Place {
                         route,
                         host: gb.host,
-                        at: header_at(),
+                        at: header_at(&h),
                         witness: Some(sup(request(
                             gb,
                             "OPTIONS",
@@ -1533,7 +1568,16 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     Place {
                         route,
                         host: gb.host,
-                        at: line_at(prov.and_then(|p| p.expose_lines.first().copied())),
+                        at: line_at(prov.and_then(|p| {
+                            if h == "*" {
+                                p.expose_any
+                            } else {
+                                cb.expose
+                                    .iter()
+                                    .position(|x| x.eq_ignore_ascii_case(&h))
+                                    .and_then(|i| p.expose.get(i).copied())
+                            }
+                        })),
                         witness: Some(sup(get.clone())),
                         latent: false,
                         legacy: false,
@@ -1623,7 +1667,7 @@ fn websocket(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: 
     // policy (the change is there; the block may be another route's, unchanged).
     let at = match b.l.provenance.websocket.get(ib) {
         Some(s) if wa.name == wb.name => b.at(*s),
-        _ => route_at(b, gb),
+        _ => route_line_at(b, gb, |p| p.websocket_line),
     };
     let place = |witness: Witness| Place {
         route,
@@ -1751,7 +1795,7 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
     // As for websocket: the block head, or the route's line where it switched policies.
     let at = match b.l.provenance.csrf.get(ib) {
         Some(s) if sa.name == sb.name => b.at(*s),
-        _ => route_at(b, gb),
+        _ => route_line_at(b, gb, |p| p.csrf_line),
     };
     let place = |witness: Option<Witness>| Place {
         route,
@@ -1894,7 +1938,11 @@ fn exemptions(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out:
         if exempts(sa, m, gb.path) {
             continue;
         }
-        let at = exempt_line(b, ib, k).map_or_else(|| route_at(b, gb), |s| b.at(s));
+        // The exemption's line, or the route's `csrf` line where it switched policies.
+        let at = match exempt_line(b, ib, k) {
+            Some(s) if sa.name == sb.name => b.at(s),
+            _ => route_line_at(b, gb, |p| p.csrf_line),
+        };
         out.push(
             Kind::CsrfExemption,
             format!("{m} {p}"),
