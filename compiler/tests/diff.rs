@@ -2624,7 +2624,10 @@ fn findings_are_anchored_at_the_line_that_changed() {
             "expose-headers X-Total",
             "expose-headers X-Total\n    expose-headers X-Secret",
         )
-        .replace("allow-methods PUT", "allow-methods PUT\n    allow-methods PATCH")
+        .replace(
+            "allow-methods PUT",
+            "allow-methods PUT\n    allow-methods PATCH",
+        )
         .replace(
             "allow-headers X-Api-Key",
             "allow-headers X-Api-Key\n    allow-headers X-Trace",
@@ -2642,12 +2645,24 @@ fn findings_are_anchored_at_the_line_that_changed() {
             .unwrap_or_else(|| panic!("no {k:?} in {:#?}", r.new_access))
     };
     assert_eq!(at(Kind::CorsMaxAge), line_of(&raised, "max-age 4h"));
-    assert_eq!(at(Kind::CorsExpose), line_of(&raised, "expose-headers X-Secret"));
-    assert_eq!(at(Kind::CorsMethod), line_of(&raised, "allow-methods PATCH"));
-    assert_eq!(at(Kind::CorsHeader), line_of(&raised, "allow-headers X-Trace"));
-    assert_eq!(at(Kind::Provided), line_of(&raised, "allow-origins tenants"));
+    assert_eq!(
+        at(Kind::CorsExpose),
+        line_of(&raised, "expose-headers X-Secret")
+    );
+    assert_eq!(
+        at(Kind::CorsMethod),
+        line_of(&raised, "allow-methods PATCH")
+    );
+    assert_eq!(
+        at(Kind::CorsHeader),
+        line_of(&raised, "allow-headers X-Trace")
+    );
+    assert_eq!(
+        at(Kind::Provided),
+        line_of(&raised, "allow-origins tenants")
+    );
 
-    let blocks = "cors a {\n    allow-origins \"https://a.example\"\n}\ncors b {\n    allow-origins \"https://b.example\"\n    allow-methods PUT\n    allow-headers X-B\n    allow-credentials true\n    max-age 10m\n}\ncsrf tight {\n    missing-headers reject\n}\ncsrf loose {\n    trusted-origins \"https://sso.example\"\n    exempt POST \"/x/hook\"\n}\nwebsocket w1 {\n    allow-origins \"https://a.example\"\n}\nwebsocket w2 {\n    allow-origins \"https://b.example\"\n}\nroute \"/b/*\" { cors b; csrf loose }\nroute \"/w2\" { websocket w2 }\n";
+    let blocks = "cors a {\n    allow-origins \"https://a.example\" \"https://shared.example\"\n}\ncors b {\n    allow-origins \"https://b.example\" \"https://shared.example\"\n    allow-methods PUT\n    allow-headers X-B\n    allow-credentials true\n    max-age 10m\n}\ncsrf tight {\n    missing-headers reject\n}\ncsrf loose {\n    trusted-origins \"https://sso.example\"\n    exempt POST \"/x/hook\"\n}\nwebsocket w1 {\n    allow-origins \"https://a.example\"\n}\nwebsocket w2 {\n    allow-origins \"https://b.example\"\n}\nroute \"/b/*\" { cors b; csrf loose }\nroute \"/w2\" { websocket w2 }\n";
     let route = |cors: &str, csrf: &str, ws: &str| {
         format!("{blocks}route \"/x/*\" {{\n    cors {cors}\n    csrf {csrf}\n}}\nroute \"/w\" {{\n    websocket {ws}\n}}\n")
     };

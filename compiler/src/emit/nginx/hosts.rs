@@ -166,9 +166,7 @@ impl Hosts {
             for (n, removed) in flagged {
                 let refused = if i == 0 {
                     names.iter().enumerate().any(|(j, (s, r))| {
-                        !s.contains(n)
-                            && !r.contains(n)
-                            && Self::first_line_lossy(&keyed, j, n)
+                        !s.contains(n) && !r.contains(n) && Self::first_line_lossy(&keyed, j, n)
                     })
                 } else {
                     !own.0.contains(n)
@@ -192,11 +190,7 @@ impl Hosts {
     /// gives them) would lose part of header `n` if given only the upstream's first line:
     /// any header but a one-value one, and a list-valued one only where `j` serves a normal
     /// path of some host (a key without an as-sent location).
-    fn first_line_lossy(
-        keyed: &[(usize, Option<usize>, usize)],
-        j: usize,
-        n: &str,
-    ) -> bool {
+    fn first_line_lossy(keyed: &[(usize, Option<usize>, usize)], j: usize, n: &str) -> bool {
         super::paths::cannot_pass(n)
             || (super::paths::list_valued(n) && keyed.iter().any(|k| k.2 == j && k.1.is_none()))
     }
