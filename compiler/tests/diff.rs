@@ -2603,13 +2603,12 @@ fn removing_what_switched_a_source_off_is_new_access() {
 /// `start` ending in a newline), else the first that starts with it.
 fn line_of(text: &str, start: &str) -> usize {
     let exact = start.strip_suffix('\n');
-    text.lines()
-        .position(|l| match exact {
-            Some(e) => l.trim() == e,
-            None => l.trim_start().starts_with(start),
-        })
-        .unwrap_or_else(|| panic!("no line starts with {start:?}"))
-        + 1
+    let at = text.lines().position(|l| match exact {
+        Some(e) => l.trim() == e,
+        None => l.trim_start().starts_with(start),
+    });
+    assert!(at.is_some(), "no line starts with {start:?}");
+    at.unwrap() + 1
 }
 
 /// A finding is anchored at the line that made it: raising `max-age` at the `max-age` line,
@@ -2638,11 +2637,9 @@ fn findings_are_anchored_at_the_line_that_changed() {
         );
     let r = report(BASE, &raised);
     let at = |k: Kind| {
-        r.new_access
-            .iter()
-            .find(|f| f.kind == k)
-            .map(|f| f.line)
-            .unwrap_or_else(|| panic!("no {k:?} in {:#?}", r.new_access))
+        let f = r.new_access.iter().find(|f| f.kind == k);
+        assert!(f.is_some(), "no {k:?} in {:#?}", r.new_access);
+        f.unwrap().line
     };
     assert_eq!(at(Kind::CorsMaxAge), line_of(&raised, "max-age 4h"));
     assert_eq!(

@@ -928,7 +928,9 @@ fn a_list_valued_header_is_hidden_only_where_ordinary_requests_keep_their_lines(
         return;
     };
     let pp = "camera=(), microphone=()";
-    let cases: [(&str, &[(&str, &str, &[&str])]); 2] = [
+    /// A request's host and path, and the `Permissions-Policy` lines the client gets.
+    type Expect<'a> = (&'a str, &'a str, &'a [&'a str]);
+    let cases: [(&str, &[Expect<'_>]); 2] = [
         (
             "headers rm {\n    remove content-security-policy permissions-policy\n}\nroute \"/api/*\" { }\nroute \"/api/b/*\" { headers rm }\n",
             &[
