@@ -19,6 +19,10 @@ pub struct RouteProv {
     pub csrf_line: Option<Span>,
     /// The `websocket NAME` line, if any.
     pub websocket_line: Option<Span>,
+    /// The `csp NAME` line, if any.
+    pub csp_line: Option<Span>,
+    /// The `headers NAME` line, if any.
+    pub headers_line: Option<Span>,
 }
 
 /// Where the parts of one lowered CORS policy came from.
@@ -245,6 +249,8 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Tab
             cors_line: line.map(|l| l.line),
             csrf_line: line_of(&r.csrf),
             websocket_line: line_of(&r.websocket),
+            csp_line: line_of(&r.csp),
+            headers_line: line_of(&r.headers),
         });
     }
     let spec = guestlist::PolicySpec {

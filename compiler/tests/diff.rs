@@ -2614,8 +2614,8 @@ fn line_of(text: &str, start: &str) -> usize {
 /// A finding is anchored at the line that made it: raising `max-age` at the `max-age` line,
 /// a new method, request or exposed header at the entry naming it, a newly named supplied set
 /// at the `allow-origins` entry naming it; a route that switched to another, unchanged policy
-/// (cors, csrf, websocket) at the route's `cors`, `csrf` or `websocket` line, never at the
-/// other block's unchanged lines.
+/// (cors, csrf, websocket, headers, csp) at the route's line naming it, never at the other
+/// block's unchanged lines; a weakened header at its own line.
 #[test]
 fn findings_are_anchored_at_the_line_that_changed() {
     let raised = edit("max-age 2h", "max-age 4h")
@@ -2634,6 +2634,10 @@ fn findings_are_anchored_at_the_line_that_changed() {
         .replace(
             "cors api {\n",
             "origins tenants provided\ncors api {\n    allow-origins tenants\n",
+        )
+        .replace(
+            "cross-origin-embedder-policy require-corp",
+            "cross-origin-embedder-policy unsafe-none",
         );
     let r = report(BASE, &raised);
     let at = |k: Kind| {
@@ -2658,12 +2662,19 @@ fn findings_are_anchored_at_the_line_that_changed() {
         at(Kind::Provided),
         line_of(&raised, "allow-origins tenants")
     );
+    assert_eq!(
+        at(Kind::Header),
+        line_of(&raised, "cross-origin-embedder-policy unsafe-none")
+    );
 
-    let blocks = "cors a {\n    allow-origins \"https://a.example\" \"https://shared.example\"\n}\ncors b {\n    allow-origins \"https://b.example\" \"https://shared.example\"\n    allow-methods PUT\n    allow-headers X-B\n    allow-credentials true\n    max-age 10m\n}\ncsrf tight {\n    missing-headers reject\n}\ncsrf loose {\n    trusted-origins \"https://sso.example\"\n    exempt POST \"/x/hook\"\n}\nwebsocket w1 {\n    allow-origins \"https://a.example\"\n}\nwebsocket w2 {\n    allow-origins \"https://b.example\"\n}\nroute \"/b/*\" { cors b; csrf loose }\nroute \"/w2\" { websocket w2 }\n";
-    let route = |cors: &str, csrf: &str, ws: &str| {
-        format!("{blocks}route \"/x/*\" {{\n    cors {cors}\n    csrf {csrf}\n}}\nroute \"/w\" {{\n    websocket {ws}\n}}\n")
+    let blocks = "cors a {\n    allow-origins \"https://a.example\" \"https://shared.example\"\n}\ncors b {\n    allow-origins \"https://b.example\" \"https://shared.example\"\n    allow-methods PUT\n    allow-headers X-B\n    allow-credentials true\n    max-age 10m\n}\ncsrf tight {\n    missing-headers reject\n}\ncsrf loose {\n    trusted-origins \"https://sso.example\"\n    exempt POST \"/x/hook\"\n}\nwebsocket w1 {\n    allow-origins \"https://a.example\"\n}\nwebsocket w2 {\n    allow-origins \"https://b.example\"\n}\nheaders h1 {\n    x-frame-options DENY\n}\nheaders h2 {\n    x-frame-options SAMEORIGIN\n}\ncsp c1 {\n    default-src 'self'\n}\ncsp c2 {\n    default-src 'self' https://cdn.example\n}\nroute \"/b/*\" { cors b; csrf loose; headers h2; csp c2 }\nroute \"/w2\" { websocket w2 }\n";
+    let route = |[cors, csrf, h, csp, ws]: [&str; 5]| {
+        format!("{blocks}route \"/x/*\" {{\n    cors {cors}\n    csrf {csrf}\n    headers {h}\n    csp {csp}\n}}\nroute \"/w\" {{\n    websocket {ws}\n}}\n")
     };
-    let (old, new) = (route("a", "tight", "w1"), route("b", "loose", "w2"));
+    let (old, new) = (
+        route(["a", "tight", "h1", "c1", "w1"]),
+        route(["b", "loose", "h2", "c2", "w2"]),
+    );
     let r = report(&old, &new);
     let cors = line_of(&new, "cors b\n");
     let mut seen = Vec::new();
@@ -2673,6 +2684,8 @@ fn findings_are_anchored_at_the_line_that_changed() {
             Kind::CsrfTrusted | Kind::CsrfExemption | Kind::CsrfSetting => {
                 line_of(&new, "csrf loose\n")
             }
+            Kind::Header => line_of(&new, "headers h2\n"),
+            Kind::Csp => line_of(&new, "csp c2\n"),
             _ => cors,
         };
         assert_eq!(f.line, want, "{f:#?}");
@@ -2687,6 +2700,8 @@ fn findings_are_anchored_at_the_line_that_changed() {
         Kind::CsrfTrusted,
         Kind::CsrfExemption,
         Kind::WebsocketOrigin,
+        Kind::Header,
+        Kind::Csp,
     ] {
         assert!(seen.contains(&k), "{k:?} not in {:#?}", r.new_access);
     }

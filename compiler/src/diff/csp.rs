@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{request, route_at, route_label, Kind, Out, Place, Region, Side};
+use super::{request, route_at, route_label, route_line_at, Kind, Out, Place, Region, Side};
 use crate::ir::{active, CspDecl};
 use crate::source::Span;
 
@@ -389,13 +389,24 @@ fn dangerous(effective: &str, s: &str) -> bool {
 /// CSP Level 3 ignores it, beside `'strict-dynamic'`, a nonce or a hash). So a strict CSP
 /// (`default-src 'self'; object-src 'none'; base-uri 'none'`, or nonces with
 /// `'strict-dynamic'`) is no new access.
-fn newly_enforced(b: &Side<'_>, gb: &Region<'_>, db: &Directives, head: Span, out: &mut Out<'_>) {
+fn newly_enforced(
+    b: &Side<'_>,
+    gb: &Region<'_>,
+    db: &Directives,
+    head: Span,
+    switched: bool,
+    out: &mut Out<'_>,
+) {
     let route = gb.route.map(|(_, r)| r.pattern.as_str());
     let route_text = route.unwrap_or("?");
     let place = |at: Span, legacy: bool| Place {
         route,
         host: gb.host,
-        at: b.at(at),
+        at: if switched {
+            route_line_at(b, gb, |p| p.csp_line)
+        } else {
+            b.at(at)
+        },
         witness: Some(request(gb, "GET", &[])),
         latent: false,
         legacy,
@@ -469,18 +480,33 @@ pub(super) fn compare(
     let route = route_label(ga, gb);
     let route_text = route.unwrap_or("?");
     let witness = Some(request(gb, "GET", &[]));
+    // A route that switched to another CSP, one OLD already has, made the change on its
+    // `csp` line; that block's lines may be unchanged (another route's), so every finding is
+    // anchored there.
+    let name = |s: &Side<'_>, g: &Region<'_>| {
+        g.route
+            .and_then(|(_, r)| r.csp)
+            .and_then(|i| s.spec().csp.get(i))
+            .map(|c| c.name.clone())
+    };
+    let switched = name(a, ga) != name(b, gb)
+        && name(b, gb).is_some_and(|n| a.spec().csp.iter().any(|c| c.name == n));
     let Some((da, _)) = enforced(a, ga) else {
         // OLD enforces no CSP there: the application's own passed. NEW's replaces it, judged
         // on its own (spec/diff.md, "Newly enforced CSP").
         if let Some((db, head)) = enforced(b, gb) {
-            newly_enforced(b, gb, &db, head, out);
+            newly_enforced(b, gb, &db, head, switched, out);
         }
         return;
     };
     let place = |at: (String, usize, usize), legacy: bool| Place {
         route,
         host: gb.host,
-        at,
+        at: if switched {
+            route_line_at(b, gb, |p| p.csp_line)
+        } else {
+            at
+        },
         witness: witness.clone(),
         latent: false,
         legacy,

@@ -4,7 +4,7 @@
 
 use guestlist::HeaderSetSpec;
 
-use super::{request, route_at, route_label, Kind, Out, Place, Region, Side};
+use super::{request, route_at, route_label, route_line_at, Kind, Out, Place, Region, Side};
 use crate::ir::active;
 
 /// The response headers whose presence makes a browser stricter than their absence (every
@@ -64,17 +64,46 @@ fn removed(s: &Side<'_>, g: &Region<'_>) -> Vec<String> {
         .collect()
 }
 
-/// Where `b`'s region's header set removes `name`: its `remove` line, else the set's head,
-/// else the route.
-fn remove_at(b: &Side<'_>, gb: &Region<'_>, i: usize, h: &HeaderSetSpec, name: &str) -> super::At {
+/// Where `b`'s region's header set removes (`removed`) or sets `name`: its `remove` or
+/// header line, else the set's head ([`set_at`]); the route's `headers` line where the route
+/// switched sets (`switched`).
+fn line_at(
+    b: &Side<'_>,
+    gb: &Region<'_>,
+    (i, h): (usize, &HeaderSetSpec),
+    name: &str,
+    removed: bool,
+    switched: bool,
+) -> super::At {
+    if switched {
+        return set_at(b, gb, i, true);
+    }
     let profile = b.l.profile.as_str();
-    b.program()
-        .headers
-        .iter()
-        .filter(|d| d.name == h.name && active(&d.when, profile))
-        .flat_map(|d| &d.remove)
-        .find(|e| e.value.eq_ignore_ascii_case(name) && active(&e.when, profile))
-        .map_or_else(|| set_at(b, gb, i), |e| b.at(e.line))
+    let decls = || {
+        b.program()
+            .headers
+            .iter()
+            .filter(|d| d.name == h.name && active(&d.when, profile))
+    };
+    let line = if removed {
+        decls()
+            .flat_map(|d| &d.remove)
+            .find(|e| e.value.eq_ignore_ascii_case(name) && active(&e.when, profile))
+            .map(|e| e.line)
+    } else {
+        decls()
+            .flat_map(|d| &d.set)
+            .find(|e| e.value.name.eq_ignore_ascii_case(name) && active(&e.when, profile))
+            .map(|e| e.line)
+    };
+    line.map_or_else(|| set_at(b, gb, i, false), |l| b.at(l))
+}
+
+/// Whether the region's route has another header set in NEW than in OLD (or none in OLD),
+/// one OLD already has: its lines may be unchanged, so findings go to the route's line.
+fn switched(a: &Side<'_>, ga: &Region<'_>, hb: &HeaderSetSpec) -> bool {
+    set_of(a, ga).is_none_or(|(_, ha)| ha.name != hb.name)
+        && a.spec().headers.iter().any(|h| h.name == hb.name)
 }
 
 /// A protective header (of [`PROTECTIVE`]) that NEW's header set removes from the
@@ -107,7 +136,7 @@ fn removals(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &
             Place {
                 route,
                 host: gb.host,
-                at: remove_at(b, gb, ib, hb, name),
+                at: line_at(b, gb, (ib, hb), name, true, switched(a, ga, hb)),
                 witness: Some(request(gb, "GET", &[])),
                 latent: false,
                 legacy: false,
@@ -308,7 +337,7 @@ pub(super) fn compare(
     let witness = Some(request(gb, "GET", &[]));
     let Some((_, ha)) = set_of(a, ga) else {
         if let Some((ib, hb)) = set_of(b, gb) {
-            newly_set(b, gb, ib, hb, None, out);
+            newly_set(b, gb, (ib, hb), None, switched(a, ga, hb), out);
         }
         return;
     };
@@ -331,30 +360,36 @@ pub(super) fn compare(
         );
         return;
     };
-    let at = set_at(b, gb, ib);
-    let place = || Place {
+    let switched = switched(a, ga, hb);
+    let at = set_at(b, gb, ib, switched);
+    let place = |at: super::At| Place {
         route,
         host: gb.host,
-        at: at.clone(),
+        at,
         witness: witness.clone(),
         latent: false,
         legacy: false,
     };
     for (name, old) in &ha.set {
         let name = name.to_ascii_lowercase();
-        let (subject, message) = match value(hb, &name) {
-            None => (name.clone(), format!("{route_text} no longer sends {name}")),
+        let (subject, message, at) = match value(hb, &name) {
+            None => (
+                name.clone(),
+                format!("{route_text} no longer sends {name}"),
+                at.clone(),
+            ),
             Some(new) => match weaker(&name, old, new) {
                 Some(why) => (
                     name.clone(),
                     format!("{name} on {route_text} is weaker: {why}"),
+                    line_at(b, gb, (ib, hb), &name, false, switched),
                 ),
                 None => continue,
             },
         };
-        out.push(Kind::Header, subject, message, place());
+        out.push(Kind::Header, subject, message, place(at));
     }
-    newly_set(b, gb, ib, hb, Some(ha), out);
+    newly_set(b, gb, (ib, hb), Some(ha), switched, out);
     // A protective header no longer removed is removed access ([`removals`], sides swapped);
     // any other (`x-powered-by`, `server`) reaches browsers again.
     for r in ha.remove.iter().filter(|r| !protective(r)) {
@@ -363,20 +398,20 @@ pub(super) fn compare(
                 Kind::Header,
                 format!("remove {}", r.to_ascii_lowercase()),
                 format!("{route_text} no longer removes the application's {r} header"),
-                place(),
+                place(at.clone()),
             );
         }
     }
 }
 
-/// Where a finding about header set `i` of `b` is anchored: the set's head, else the route.
-fn set_at(b: &Side<'_>, gb: &Region<'_>, i: usize) -> super::At {
-    b.l.provenance
-        .headers
-        .get(i)
-        .copied()
-        .flatten()
-        .map_or_else(|| route_at(b, gb), |s| b.at(s))
+/// Where a finding about header set `i` of `b` is anchored: the set's head, else the route;
+/// the route's `headers` line where the route switched sets (`switched`: the set's lines may
+/// be unchanged, another route's).
+fn set_at(b: &Side<'_>, gb: &Region<'_>, i: usize, switched: bool) -> super::At {
+    match b.l.provenance.headers.get(i).copied().flatten() {
+        Some(s) if !switched => b.at(s),
+        _ => route_line_at(b, gb, |p| p.headers_line),
+    }
 }
 
 /// The headers `hb` sets that `ha` (OLD's set on the region, if any) does not: each replaces
@@ -384,9 +419,9 @@ fn set_at(b: &Side<'_>, gb: &Region<'_>, i: usize) -> super::At {
 fn newly_set(
     b: &Side<'_>,
     gb: &Region<'_>,
-    ib: usize,
-    hb: &HeaderSetSpec,
+    (ib, hb): (usize, &HeaderSetSpec),
     ha: Option<&HeaderSetSpec>,
+    switched: bool,
     out: &mut Out<'_>,
 ) {
     let route = gb.route.map(|(_, r)| r.pattern.as_str());
@@ -408,7 +443,7 @@ fn newly_set(
             Place {
                 route,
                 host: gb.host,
-                at: set_at(b, gb, ib),
+                at: line_at(b, gb, (ib, hb), &name, false, switched),
                 witness: Some(request(gb, "GET", &[])),
                 latent: false,
                 legacy: false,

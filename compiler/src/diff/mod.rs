@@ -1204,10 +1204,11 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
             let ca = ia.and_then(|i| a.spec().cors.get(i));
             let ta = ia.and_then(|i| a.l.policy.cors_policies().get(i));
             let prov = b.l.provenance.cors.get(ib);
-            // A route that switched to this policy (or a new one) made the change on its own
-            // line; the policy's lines may be unchanged (another route's block), so every
-            // finding is anchored there.
-            let switched = ca.is_none_or(|c| c.name != cb.name);
+            // A route that switched to this policy (or a new route), one OLD already has, made
+            // the change on its own line; the policy's lines may be unchanged (another route's
+            // block), so every finding is anchored there.
+            let switched = ca.is_none_or(|c| c.name != cb.name)
+                && a.spec().cors.iter().any(|c| c.name == cb.name);
             // Where findings without a line of their own are anchored (the cors block's head),
             // found only when one is made: most pairs of routes make none.
             let head_at = || match prov.and_then(|p| p.head) {
@@ -1666,7 +1667,9 @@ fn websocket(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: 
     // Anchored at the block head, or at the route's line where the route switched to this
     // policy (the change is there; the block may be another route's, unchanged).
     let at = match b.l.provenance.websocket.get(ib) {
-        Some(s) if wa.name == wb.name => b.at(*s),
+        Some(s) if wa.name == wb.name || !a.spec().websocket.iter().any(|w| w.name == wb.name) => {
+            b.at(*s)
+        }
         _ => route_line_at(b, gb, |p| p.websocket_line),
     };
     let place = |witness: Witness| Place {
@@ -1794,7 +1797,9 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
     let method = method.as_str();
     // As for websocket: the block head, or the route's line where it switched policies.
     let at = match b.l.provenance.csrf.get(ib) {
-        Some(s) if sa.name == sb.name => b.at(*s),
+        Some(s) if sa.name == sb.name || !a.spec().csrf.iter().any(|c| c.name == sb.name) => {
+            b.at(*s)
+        }
         _ => route_line_at(b, gb, |p| p.csrf_line),
     };
     let place = |witness: Option<Witness>| Place {
@@ -1940,7 +1945,9 @@ fn exemptions(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out:
         }
         // The exemption's line, or the route's `csrf` line where it switched policies.
         let at = match exempt_line(b, ib, k) {
-            Some(s) if sa.name == sb.name => b.at(s),
+            Some(s) if sa.name == sb.name || !a.spec().csrf.iter().any(|c| c.name == sb.name) => {
+                b.at(s)
+            }
             _ => route_line_at(b, gb, |p| p.csrf_line),
         };
         out.push(
