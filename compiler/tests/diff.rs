@@ -2615,7 +2615,8 @@ fn line_of(text: &str, start: &str) -> usize {
 /// a new method, request or exposed header at the entry naming it, a newly named supplied set
 /// at the `allow-origins` entry naming it; a route that switched to another, unchanged policy
 /// (cors, csrf, websocket, headers, csp) at the route's line naming it, never at the other
-/// block's unchanged lines; a weakened header at its own line.
+/// block's unchanged lines; a weakened header, a trusted origin, a WebSocket origin at its
+/// own line.
 #[test]
 fn findings_are_anchored_at_the_line_that_changed() {
     let raised = edit("max-age 2h", "max-age 4h")
@@ -2638,6 +2639,14 @@ fn findings_are_anchored_at_the_line_that_changed() {
         .replace(
             "cross-origin-embedder-policy require-corp",
             "cross-origin-embedder-policy unsafe-none",
+        )
+        .replace(
+            "    missing-headers reject\n",
+            "    missing-headers reject\n    trusted-origins \"https://sso.example\"\n",
+        )
+        .replace(
+            "websocket live {\n",
+            "websocket live {\n    allow-origins \"https://chat.example\"\n",
         );
     let r = report(BASE, &raised);
     let at = |k: Kind| {
@@ -2665,6 +2674,14 @@ fn findings_are_anchored_at_the_line_that_changed() {
     assert_eq!(
         at(Kind::Header),
         line_of(&raised, "cross-origin-embedder-policy unsafe-none")
+    );
+    assert_eq!(
+        at(Kind::CsrfTrusted),
+        line_of(&raised, "trusted-origins \"https://sso.example\"")
+    );
+    assert_eq!(
+        at(Kind::WebsocketOrigin),
+        line_of(&raised, "allow-origins \"https://chat.example\"")
     );
 
     let blocks = "cors a {\n    allow-origins \"https://a.example\" \"https://shared.example\"\n}\ncors b {\n    allow-origins \"https://b.example\" \"https://shared.example\"\n    allow-methods PUT\n    allow-headers X-B\n    allow-credentials true\n    max-age 10m\n}\ncsrf tight {\n    missing-headers reject\n}\ncsrf loose {\n    trusted-origins \"https://sso.example\"\n    exempt POST \"/x/hook\"\n}\nwebsocket w1 {\n    allow-origins \"https://a.example\"\n}\nwebsocket w2 {\n    allow-origins \"https://b.example\"\n}\nheaders h1 {\n    x-frame-options DENY\n}\nheaders h2 {\n    x-frame-options SAMEORIGIN\n}\ncsp c1 {\n    default-src 'self'\n}\ncsp c2 {\n    default-src 'self' https://cdn.example\n}\nroute \"/b/*\" { cors b; csrf loose; headers h2; csp c2 }\nroute \"/w2\" { websocket w2 }\n";

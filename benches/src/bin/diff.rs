@@ -11,7 +11,8 @@
 //! block's route for a path decides it, so each region is compared under the pairs of routes
 //! that can show a grant); NEW adds an origin to ten blocks' policies, drops one block's csrf line, and makes
 //! the shared cors policy name a set supplied at run time. Prints each round's times, their
-//! medians, and checks the findings of the last round.
+//! medians, and checks the findings of the last round. With `GUESTLIST_BENCH_POLICIES=DIR`,
+//! the two 100,000-origin policies are also written to `DIR/old.policy` and `DIR/new.policy`.
 #![expect(
     clippy::unwrap_used,
     clippy::indexing_slicing,
@@ -168,6 +169,12 @@ fn main() {
     new_patterns.push("https://*.partner.example.org".into());
     let old = policy(&old_origins, &patterns);
     let new = policy(&new_origins, &new_patterns);
+    // The two policies as files, for timing the command end to end (BENCHMARKS.md).
+    if let Some(dir) = std::env::var_os("GUESTLIST_BENCH_POLICIES") {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::write(dir.join("old.policy"), &old).unwrap();
+        std::fs::write(dir.join("new.policy"), &new).unwrap();
+    }
     println!(
         "{n} origins: OLD {} bytes, NEW {} bytes, {rounds} rounds",
         old.len(),

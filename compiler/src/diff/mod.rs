@@ -1680,6 +1680,31 @@ fn websocket(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: 
         latent: false,
         legacy: false,
     };
+    // The entry of NEW's block a finding comes from (an origin, directly or through a static
+    // set; `same-origin`; `missing-origin`), else `at`; `at` alone where the route switched to
+    // a block OLD has.
+    let profile = b.l.profile.as_str();
+    let own_lines = wa.name == wb.name || !a.spec().websocket.iter().any(|w| w.name == wb.name);
+    let decl = b
+        .program()
+        .websocket
+        .iter()
+        .find(|w| w.name == wb.name && active(&w.when, profile))
+        .filter(|_| own_lines);
+    let origin_at = |o: &str| {
+        decl.and_then(|d| {
+            b.program()
+                .expand_origins(&d.origins, profile)
+                .0
+                .into_iter()
+                .find(|e| matches!(e.value, OriginRef::Literal(x) if x.canonical == o))
+                .map(|e| e.span)
+        })
+    };
+    let entry_place = |witness: Witness, line: Option<Span>| Place {
+        at: line.map_or_else(|| at.clone(), |s| b.at(s)),
+        ..place(witness)
+    };
     let allowed = |o: &str| ta.match_origin(o.as_bytes()).is_some();
     for o in &wb.origins {
         if !allowed(o) {
@@ -1687,7 +1712,7 @@ fn websocket(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: 
                 Kind::WebsocketOrigin,
                 o.clone(),
                 format!("{o} may now open WebSockets on {route_text}"),
-                place(handshake(gb, Some(o))),
+                entry_place(handshake(gb, Some(o)), origin_at(o)),
             );
         }
     }
@@ -1700,7 +1725,7 @@ fn websocket(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: 
                 Kind::WebsocketOrigin,
                 p.clone(),
                 format!("{p} may now open WebSockets on {route_text}"),
-                place(handshake(gb, Some(&m))),
+                entry_place(handshake(gb, Some(&m)), origin_at(p)),
             );
         }
     }
@@ -1715,7 +1740,15 @@ fn websocket(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: 
             Kind::WebsocketOrigin,
             "same-origin".into(),
             format!("pages of the site's own origin may now open WebSockets on {route_text}"),
-            place(w),
+            entry_place(
+                w,
+                decl.and_then(|d| {
+                    d.same_origin
+                        .iter()
+                        .find(|e| active(&e.when, profile))
+                        .map(|e| e.span)
+                }),
+            ),
         );
     }
     if wb.allow_missing && !wa.allow_missing {
@@ -1723,7 +1756,15 @@ fn websocket(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: 
             Kind::WebsocketOrigin,
             "missing-origin".into(),
             format!("handshakes without Origin now pass on {route_text}"),
-            place(handshake(gb, None)),
+            entry_place(
+                handshake(gb, None),
+                decl.and_then(|d| {
+                    d.missing
+                        .iter()
+                        .find(|e| active(&e.when, profile))
+                        .map(|e| e.line)
+                }),
+            ),
         );
     }
     let names = |s: &PolicySpec, w: &WebSocketSpec| -> Vec<String> {
@@ -1810,6 +1851,39 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
         latent: false,
         legacy: false,
     };
+    // Where a finding from an entry of NEW's block is anchored: the entry `pick` finds (its
+    // own line), else `at`; `at` alone where the route switched to a block OLD has.
+    let profile = b.l.profile.as_str();
+    let own_lines = sa.name == sb.name || !a.spec().csrf.iter().any(|c| c.name == sb.name);
+    let decl = b
+        .program()
+        .csrf
+        .iter()
+        .find(|c| c.name == sb.name && active(&c.when, profile));
+    let entry_place = |witness: Option<Witness>,
+                       pick: &dyn Fn(&crate::ir::CsrfDecl) -> Option<Span>| {
+        let line = decl.filter(|_| own_lines).and_then(pick);
+        Place {
+            at: line.map_or_else(|| at.clone(), |s| b.at(s)),
+            ..place(witness)
+        }
+    };
+    let trusted_line = |d: &crate::ir::CsrfDecl, o: &str| {
+        d.trusted
+            .iter()
+            .find(|e| e.value == o && active(&e.when, profile))
+            .map(|e| e.line)
+            .or_else(|| {
+                b.program()
+                    .expand_origins(&d.trusted_sets, profile)
+                    .0
+                    .into_iter()
+                    .find(|e| matches!(e.value, OriginRef::Literal(x) if x.canonical == o))
+                    .map(|e| e.span)
+            })
+    };
+    let first_line =
+        |l: &[crate::ir::Entry<bool>]| l.iter().find(|e| active(&e.when, profile)).map(|e| e.line);
     // Trusted in OLD: a trusted-origins entry, or an origin the route's cors policy allows by
     // name or pattern (never through `*`).
     let ta = cors_of(ga).and_then(|i| a.l.policy.cors_policies().get(i));
@@ -1828,7 +1902,7 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                 Kind::CsrfTrusted,
                 o.clone(),
                 format!("{o} is now trusted by the CSRF check of {route_text}: its cross-site requests pass"),
-                place(Some(cross_site(gb, method, o))),
+                entry_place(Some(cross_site(gb, method, o)), &|d| trusted_line(d, o)),
             );
         }
     }
@@ -1838,7 +1912,12 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                 Kind::CsrfTrusted,
                 format!("self {o}"),
                 format!("{o} now counts as the site's own origin on {route_text}"),
-                place(Some(request(gb, method, &[("Origin", o)]))),
+                entry_place(Some(request(gb, method, &[("Origin", o)])), &|d| {
+                    d.self_origins
+                        .iter()
+                        .find(|e| e.value == *o && active(&e.when, profile))
+                        .map(|e| e.line)
+                }),
             );
         }
     }
@@ -1849,11 +1928,14 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
             format!(
                 "same-site (sibling subdomain) requests now pass the CSRF check of {route_text}"
             ),
-            place(Some(request(
-                gb,
-                method,
-                &[("Origin", &probe), ("Sec-Fetch-Site", "same-site")],
-            ))),
+            entry_place(
+                Some(request(
+                    gb,
+                    method,
+                    &[("Origin", &probe), ("Sec-Fetch-Site", "same-site")],
+                )),
+                &|d| first_line(&d.same_site),
+            ),
         );
     }
     if !sb.reject_missing && sa.reject_missing {
@@ -1861,7 +1943,7 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
             Kind::CsrfSetting,
             "missing-headers allow".into(),
             format!("requests with neither Sec-Fetch-Site nor Origin now pass the CSRF check of {route_text}"),
-            place(Some(request(gb, method, &[]))),
+            entry_place(Some(request(gb, method, &[])), &|d| first_line(&d.missing)),
         );
     }
     if sb.token.is_none() && sa.token.is_some() {
