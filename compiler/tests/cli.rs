@@ -2486,3 +2486,38 @@ fn gateway_api_is_emitted_and_built_with_its_fidelity_report() {
     assert!(md.contains("- Gateway API:\n  - `upstream-cors`"), "{md}");
     assert!(md.contains("  - `path-form`: the path-form rule"), "{md}");
 }
+
+/// With host blocks, a list-valued header the top-level route sets is accepted where every
+/// host's route for the path sets it too (only paths that are not structurally normal, such
+/// as `/%61pi/x`, which read as no route when sent, get the application's first line), and
+/// refused (GL1110) once one host's route leaves it.
+#[test]
+fn nginx_export_accepts_a_list_valued_header_every_hosts_route_sets() {
+    let dir = support::tempdir("gl1110-list-accepted");
+    for (i, (block, code)) in [
+        ("route \"/api/*\" { headers rp }", Some(0)),
+        ("route \"/api/*\" { }", Some(1)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let policy = dir.join(format!("p{i}.policy"));
+        std::fs::write(
+            &policy,
+            format!("headers rp {{\n    referrer-policy no-referrer\n}}\nroute \"/api/*\" {{ headers rp }}\nhost \"x.example.com\" {{\n    {block}\n}}\n"),
+        )
+        .unwrap();
+        let out = dir.join(format!("out{i}"));
+        let o = run(&[
+            "emit",
+            "nginx",
+            policy.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), code, "{block}: {err}");
+        assert_eq!(err.contains("GL1110"), code == Some(1), "{block}: {err}");
+        assert_eq!(out.exists(), code == Some(0), "{block}");
+    }
+}

@@ -917,33 +917,48 @@ fn a_list_valued_header_left_to_the_upstream_keeps_its_first_line_whole() {
 /// A list-valued header nginx hides on a location only where the answers that leave it to
 /// the upstream serve paths that are not structurally normal (the route below removes it; its
 /// paths that read as the route above when sent get the upstream's first line, whole), or
-/// not at all (a host block's route sets it, beside the upstream's lines): every ordinary
-/// request keeps the upstream's lines whole. The cases nginx cannot apply (the route above,
-/// or one host's route, removing it; the top-level route setting it where a host block's
-/// route leaves it) are refused: `nginx_export_refuses_a_header_it_cannot_apply_to_one_reading`
-/// and spec/diagnostics/cases/gl1110-nginx-host-list-header.policy.
+/// not at all (a host block's route sets a Referrer-Policy, added after the upstream's lines,
+/// the last token winning as the runtime's replacement does): every ordinary request keeps the
+/// upstream's lines whole. The cases nginx cannot apply (the route above, or one host's route,
+/// removing it; the top-level route setting it where a host block's route leaves it; a host
+/// block's route setting a Permissions-Policy) are refused:
+/// `nginx_export_refuses_a_header_it_cannot_apply_to_one_reading` and
+/// spec/diagnostics/cases/gl1110-nginx-host-list-header.policy.
 #[test]
 fn a_list_valued_header_is_hidden_only_where_ordinary_requests_keep_their_lines() {
     let Some(bin) = require_tool("nginx") else {
         return;
     };
-    let pp = "camera=(), microphone=()";
-    /// A request's host and path, and the `Permissions-Policy` lines the client gets.
-    type Expect<'a> = (&'a str, &'a str, &'a [&'a str]);
+    // (header, host, path, the lines the client gets; empty where the runtime removes it)
+    type Expect<'a> = (&'a str, &'a str, &'a str, &'a [&'a str]);
+    let (pp, csp) = ("permissions-policy", "content-security-policy");
     let cases: [(&str, &[Expect<'_>]); 2] = [
         (
             "headers rm {\n    remove content-security-policy permissions-policy\n}\nroute \"/api/*\" { }\nroute \"/api/b/*\" { headers rm }\n",
             &[
-                ("localhost", "/api/b/x", &[]),
-                ("localhost", "/api/x", &[pp, "usb=()"]),
-                ("localhost", "/api/b%2Fx", &[pp]),
+                (pp, "localhost", "/api/b/x", &[]),
+                (csp, "localhost", "/api/b/x", &[]),
+                (pp, "localhost", "/api/b%2Fx", &["camera=(), microphone=()"]),
+                (csp, "localhost", "/api/b%2Fx", &["img-src *"]),
+                // Another location, which hides nothing: every line.
+                (pp, "localhost", "/api/x", &["camera=(), microphone=()", "usb=()"]),
             ],
         ),
         (
-            "headers pp {\n    permissions-policy geolocation=()\n}\nroute \"/api/*\" { }\nhost \"x.example.com\" {\n    route \"/api/*\" { headers pp }\n}\n",
+            "headers rp {\n    referrer-policy strict-origin\n}\nroute \"/api/*\" { }\nhost \"x.example.com\" {\n    route \"/api/*\" { headers rp }\n}\n",
             &[
-                ("x.example.com", "/api/x", &[pp, "usb=()", "geolocation=()"]),
-                ("localhost", "/api/x", &[pp, "usb=()"]),
+                (
+                    "referrer-policy",
+                    "x.example.com",
+                    "/api/x",
+                    &["no-referrer", "same-origin", "strict-origin"],
+                ),
+                (
+                    "referrer-policy",
+                    "localhost",
+                    "/api/x",
+                    &["no-referrer", "same-origin"],
+                ),
             ],
         ),
     ];
@@ -955,17 +970,13 @@ fn a_list_valued_header_is_hidden_only_where_ordinary_requests_keep_their_lines(
             &bin,
             &setup(&bin, &c, "default", &dir, Upstream::ProxiedRepeating, false),
         );
-        for (host, path, want) in *expect {
-            let (status, h) = send_raw(
-                server.addr,
-                "GET",
-                path,
-                &[("Host".to_string(), (*host).to_string())],
-            );
+        for (name, host, path, want) in *expect {
+            let headers = [("Host".to_string(), (*host).to_string())];
+            let (status, h) = send_raw(server.addr, "GET", path, &headers);
             assert_eq!(status, 200, "{text}: {host} {path}");
             let got: Vec<&str> = h
                 .iter()
-                .filter(|(n, _)| n == "permissions-policy")
+                .filter(|(n, _)| n == name)
                 .map(|(_, v)| v.as_str())
                 .collect();
             if path.contains('%') {
@@ -979,14 +990,38 @@ fn a_list_valued_header_is_hidden_only_where_ordinary_requests_keep_their_lines(
                 &c.lower("default").unwrap(),
                 "GET",
                 path,
-                &[("Host".to_string(), (*host).to_string())],
+                &headers,
             )
             .unwrap();
             assert_eq!(
-                answer.removed.iter().any(|n| n == "permissions-policy"),
+                answer.removed.iter().any(|n| n == name),
                 want.is_empty(),
                 "{text}: {host} {path}: {answer:?}"
             );
         }
     }
+}
+
+/// The library's `emit` refuses what `errors` reports as GL1110 for a list-valued header (the
+/// location writer alone cannot tell which answers serve a host's ordinary requests), as the
+/// CLI and `Build` do: never a configuration that loses the application's header lines.
+#[test]
+fn emit_refuses_a_list_valued_header_hidden_from_a_hosts_ordinary_requests() {
+    let path = root().join("spec/diagnostics/cases/gl1110-nginx-host-list-header.policy");
+    let c = Compilation::load(&[&path]).unwrap();
+    assert!(!c.has_errors(), "{}", c.render());
+    let lowered = c.lower("default").unwrap();
+    let codes: Vec<&str> = guestlist_compiler::emit::nginx::errors(&c, &lowered, &[])
+        .iter()
+        .map(|d| d.code)
+        .collect();
+    assert_eq!(codes, ["GL1110"; 3], "{codes:?}");
+    let opts = guestlist_compiler::emit::nginx::Options {
+        include_root: "/x".into(),
+        upstream_include: None,
+        generated_by: "test".into(),
+        accepted: Vec::new(),
+    };
+    let e = guestlist_compiler::emit::nginx::emit(&c, &lowered, &opts).unwrap_err();
+    assert!(e.to_string().contains("referrer-policy"), "{e}");
 }

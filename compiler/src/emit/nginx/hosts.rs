@@ -140,11 +140,14 @@ impl Hosts {
     /// list-valued header ([`list_valued`]) where that answer serves some host's normal paths
     /// (its ordinary requests would lose the upstream's later lines; on as-sent readings only,
     /// the loss is spec/nginx.md's table row). A header only another answer sets or removes
-    /// follows `partner_rule` ([`cannot_hide`]).
+    /// follows `partner_rule` ([`cannot_hide`]); one it sets is added beside the upstream's
+    /// lines, refused where that could be looser than the runtime's answer
+    /// ([`beside_looser`]: `Permissions-Policy`) on ordinary requests.
     ///
     /// [`cannot_hide`]: super::paths::cannot_hide
     /// [`cannot_pass`]: super::paths::cannot_pass
     /// [`list_valued`]: super::paths::list_valued
+    /// [`beside_looser`]: super::paths::beside_looser
     pub(super) fn refused_headers(
         &self,
         policy: &guestlist::Policy,
@@ -171,7 +174,10 @@ impl Hosts {
                 } else {
                     !own.0.contains(n)
                         && !own.1.contains(n)
-                        && super::paths::cannot_hide(n, removed)
+                        && (super::paths::cannot_hide(n, removed)
+                            || (!removed
+                                && super::paths::beside_looser(n)
+                                && Self::serves_normal(&keyed, i)))
                 };
                 if !refused {
                     continue;
@@ -192,7 +198,13 @@ impl Hosts {
     /// path of some host (a key without an as-sent location).
     fn first_line_lossy(keyed: &[(usize, Option<usize>, usize)], j: usize, n: &str) -> bool {
         super::paths::cannot_pass(n)
-            || (super::paths::list_valued(n) && keyed.iter().any(|k| k.2 == j && k.1.is_none()))
+            || (super::paths::list_valued(n) && Self::serves_normal(keyed, j))
+    }
+
+    /// Whether answer `j` of a location serves some host's structurally normal paths (its
+    /// ordinary requests): a key without an as-sent location.
+    fn serves_normal(keyed: &[(usize, Option<usize>, usize)], j: usize) -> bool {
+        keyed.iter().any(|k| k.2 == j && k.1.is_none())
     }
 
     /// The route among answer `a`'s whose header set or CSP sets (or, `removed`, removes)

@@ -294,29 +294,48 @@ fn host_header_errors(lowered: &Lowered, nonce_lost: bool) -> Vec<crate::diag::D
             let by_host = pairs.iter().any(|(x, y)| x.1 == y.1 && x.0 != y.0) || !by_reading;
             if by_host && !seen.contains(&("GL1110", ri, name.clone(), false)) {
                 seen.push(("GL1110", ri, name.clone(), false));
-                let mut d = crate::diag::Diagnostic::new(
-                    "GL1110",
-                    span,
+                // The answer of another host that leaves the header to the upstream.
+                let leaving = pairs
+                    .iter()
+                    .find(|(x, y)| x.0 != y.0)
+                    .or(pairs.first())
+                    .and_then(|(_, y)| answers.get(y.2));
+                let top_level = plain == Some(ri) && governs(0);
+                let head = if top_level {
+                    format!(
+                        "nginx cannot {verb} `{name}` on top-level route \"{}\" while {} leaves it to the upstream: the location of \"{u}\" serves every host",
+                        r.pattern(),
+                        leaving.map_or("another host's route", |a| a.name.as_str())
+                    )
+                } else {
                     format!(
                         "nginx cannot {verb} `{name}` for the hosts of this route only: the location of \"{u}\" serves every host"
-                    ),
-                )
-                .label(format!(
-                    "route \"{}\" {}s `{name}`; nginx would hide it on every request of \"{u}\" and pass on only the first line of the upstream's",
-                    r.pattern(),
-                    verb
-                ))
-                .help(format!(
-                    "{verb} `{name}` in every host block's route for this path and in the top-level one, or in none; or serve these routes through the Rust runtime (guestlist::Layer)"
-                ));
-                if let Some((pi, ps)) = plain
-                    .filter(|&p| p != ri && !governs(0))
-                    .and_then(|p| Some((p, spans.get(p)?.span)))
-                {
-                    let other = policy.routes().get(pi).map_or("", |x| x.pattern());
+                    )
+                };
+                let why = if !removed && !top_level && paths::beside_looser(&name) {
+                    format!(
+                        "route \"{}\" sets `{name}`; nginx would add it beside the application's own lines on these hosts' requests, where the application's other members still apply (the runtime replaces them)",
+                        r.pattern()
+                    )
+                } else {
+                    format!(
+                        "route \"{}\" {verb}s `{name}`; nginx would hide it on every request of \"{u}\" and pass on only the first line of the upstream's where another host's route leaves it",
+                        r.pattern()
+                    )
+                };
+                let mut d = crate::diag::Diagnostic::new("GL1110", span, head)
+                    .label(why)
+                    .help(format!(
+                        "{verb} `{name}` in every host block's route for this path and in the top-level one, or in none; or serve these routes through the Rust runtime (guestlist::Layer)"
+                    ));
+                let other = leaving
+                    .and_then(|a| a.checks.first().copied())
+                    .filter(|&p| p != ri)
+                    .and_then(|p| spans.get(p).map(|x| x.span));
+                if let (Some(ps), Some(a)) = (other, leaving) {
                     d = d.secondary(
                         ps,
-                        format!("route \"{other}\" here leaves `{name}` to the upstream for every other host"),
+                        format!("{} here leaves `{name}` to the upstream", a.name),
                     );
                 }
                 out.push(d);
@@ -431,11 +450,22 @@ pub fn emit(
     let mut w = Writer::new(ns.clone());
     w.hosts = policy.host_block_count() > 0;
     let engine = crate::emit::Engine::Nginx;
-    if let Some(e) = crate::emit::loss_errors(compilation, lowered, engine, &opts.accepted).first()
+    // The header refusals that depend on which answers serve a host's normal paths, which the
+    // location writer cannot see (`errors` reports them as GL1110 or GL1012).
+    let nonce_lost = opts.accepted.contains(&crate::emit::Loss::CspNonce);
+    let host_headers = if w.hosts {
+        host_header_errors(lowered, nonce_lost)
+    } else {
+        Vec::new()
+    };
+    if let Some(e) = crate::emit::loss_errors(compilation, lowered, engine, &opts.accepted)
+        .into_iter()
+        .chain(host_headers)
+        .next()
     {
-        return Err(Unsupported(e.message.clone()));
+        return Err(Unsupported(e.message));
     }
-    w.nonce_lost = opts.accepted.contains(&crate::emit::Loss::CspNonce);
+    w.nonce_lost = nonce_lost;
     let accepted = crate::emit::accepted_lines(compilation, lowered, engine, &opts.accepted);
     let accepted: String = if accepted.is_empty() {
         String::new()

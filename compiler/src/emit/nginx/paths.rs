@@ -701,8 +701,9 @@ impl Writer {
             }
         }
         // A name the own answer hides reaches an answer that neither sets nor removes it as the
-        // upstream's first line: refused where that is not all of it (`errors` refuses the
-        // policy first).
+        // upstream's first line: refused where that is not all of it. `emit` refuses first what
+        // depends on which answers serve normal paths (a list-valued header hidden from a
+        // host's ordinary requests, GL1110: `host_header_errors`).
         for n in &hide {
             let own_removes = own_rm.iter().any(|x| x == n);
             let own_sets = own_list.iter().any(|(x, _)| x == n);
@@ -1064,6 +1065,15 @@ pub(super) fn partner_rule(name: &str, removed: bool) -> PartnerRule {
     }
 }
 
+/// Whether header `name`, added after the upstream's lines where the runtime would replace
+/// them, can be looser than the runtime's answer: `Permissions-Policy`, whose members the
+/// application names and the policy does not still apply (`camera=*`). One more CSP is only
+/// stricter, the last valid `Referrer-Policy` token (the policy's) wins, and
+/// `Reporting-Endpoints` only names where reports go.
+pub(super) fn beside_looser(name: &str) -> bool {
+    name == "permissions-policy"
+}
+
 /// Whether header `name` is a list whose lines browsers read together and nginx passes on
 /// from its first line whole: the CSPs, `Reporting-Endpoints`, `Permissions-Policy` and
 /// `Referrer-Policy`.
@@ -1180,11 +1190,12 @@ pub(super) fn cannot_hide(name: &str, removed: bool) -> bool {
 }
 
 /// Whether nginx cannot pass header `name` on for an answer that leaves it to the upstream,
-/// where the location's own answer sets or removes it (so it is hidden): the upstream's first
-/// value is all of a one-value header, and the first line of a CSP, `Permissions-Policy`,
-/// `Referrer-Policy` or `Reporting-Endpoints` is passed whole (its later lines lost on nginx
-/// 1.22: spec/nginx.md, "Where nginx and the runtime can differ"); any other header would be
-/// cut.
+/// where the location's own answer sets or removes it (so it is hidden), whatever paths that
+/// answer serves: the upstream's first value is all of a one-value header, and the first line
+/// of a CSP, `Permissions-Policy`, `Referrer-Policy` or `Reporting-Endpoints` is passed whole
+/// (its later lines lost on nginx 1.22: spec/nginx.md, "Where nginx and the runtime can
+/// differ"; refused by `errors` where the answer serves a host's normal paths); any other
+/// header would be cut.
 pub(super) fn cannot_pass(name: &str) -> bool {
     name != "server" && !list_valued(name) && !one_value(name)
 }
