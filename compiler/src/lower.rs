@@ -32,8 +32,12 @@ pub struct CorsProv {
     pub head: Option<Span>,
     /// Exact origin `i` (first mention).
     pub exact: Vec<Span>,
+    /// Exact origin `i`'s `allow-origins` entry naming the static set it came through.
+    pub exact_via: Vec<Option<Span>>,
     /// Pattern `i` (first mention).
     pub patterns: Vec<Span>,
+    /// Pattern `i`'s `allow-origins` entry naming the static set it came through.
+    pub patterns_via: Vec<Option<Span>>,
     /// The `*` entry.
     pub any: Option<Span>,
     /// `allow-methods` lines.
@@ -124,7 +128,7 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Tab
         };
         let mut seen = std::collections::HashSet::new();
         let mut push = |value: &OriginRef,
-                        span: Span,
+                        (span, via): (Span, Option<Span>),
                         spec: &mut guestlist::CorsSpec,
                         prov: &mut CorsProv| match value {
             OriginRef::Any => {
@@ -135,18 +139,20 @@ pub fn lower(program: &Program, profile: &str) -> Result<Lowered, guestlist::Tab
                 if seen.insert(o.canonical.clone()) {
                     spec.patterns.push(o.canonical.clone());
                     prov.patterns.push(span);
+                    prov.patterns_via.push(via);
                 }
             }
             OriginRef::Literal(o) => {
                 if seen.insert(o.canonical.clone()) {
                     spec.origins.push(o.canonical.clone());
                     prov.exact.push(span);
+                    prov.exact_via.push(via);
                 }
             }
             OriginRef::Set(_) => {}
         };
         for e in program.effective_origins(c, profile).0 {
-            push(e.value, e.span, &mut spec, &mut prov);
+            push(e.value, (e.span, e.via), &mut spec, &mut prov);
         }
         for (set, span) in program.provided_in(&c.origins, profile) {
             if let Some(i) = provided.iter().position(|p| p.name == set.name) {

@@ -1627,6 +1627,12 @@ fn nginx_export_refuses_a_header_it_cannot_apply_to_one_reading() {
             "remove permissions-policy",
             Some("remove `permissions-policy`"),
         ),
+        // Added beside the application's, its other members would still apply.
+        (
+            "permissions-policy camera=()",
+            Some("set `permissions-policy`"),
+        ),
+        ("referrer-policy no-referrer", None),
         ("remove x-own.header", Some("remove `x-own.header`")),
         ("remove set-cookie", Some("remove `set-cookie`")),
         ("x-frame-options DENY", None),

@@ -2723,3 +2723,41 @@ fn findings_are_anchored_at_the_line_that_changed() {
         assert!(seen.contains(&k), "{k:?} not in {:#?}", r.new_access);
     }
 }
+
+/// More anchors: a method added on an existing line at its own column; an origin a block gets
+/// by newly naming a set OLD already had, at the naming entry (the set's lines are unchanged);
+/// a route switched to a block OLD did not have, at that block's own lines (they are the
+/// change); a CSP made report-only, at its `report-only` line.
+#[test]
+fn findings_are_anchored_at_entries_naming_sets_and_in_new_blocks() {
+    let old = "origins extra {\n    \"https://extra.example\"\n}\ncors a {\n    allow-origins \"https://a.example\"\n    allow-methods PUT\n}\ncsp c {\n    default-src 'self'\n}\nroute \"/a/*\" { cors a; csp c }\nroute \"/x/*\" { }\n";
+    let new = "origins extra {\n    \"https://extra.example\"\n}\ncors a {\n    allow-origins \"https://a.example\" extra\n    allow-methods PUT PATCH\n}\ncors fresh {\n    allow-origins \"https://fresh.example\"\n}\ncsp c {\n    default-src 'self'\n    report-only\n}\nroute \"/a/*\" { cors a; csp c }\nroute \"/x/*\" { cors fresh }\n";
+    let r = report(old, new);
+    let find = |k: Kind, subject: &str| {
+        let f = r
+            .new_access
+            .iter()
+            .find(|f| f.kind == k && f.subject == subject);
+        assert!(f.is_some(), "no {k:?} {subject} in {:#?}", r.new_access);
+        let f = f.unwrap();
+        (f.line, f.column)
+    };
+    let col = |line: usize, what: &str| new.lines().nth(line - 1).unwrap().find(what).unwrap() + 1;
+    let naming = line_of(new, "allow-origins \"https://a.example\" extra");
+    let at_set = new.lines().nth(naming - 1).unwrap().rfind("extra").unwrap() + 1;
+    assert_eq!(
+        find(Kind::CorsOrigin, "https://extra.example"),
+        (naming, at_set)
+    );
+    let methods = line_of(new, "allow-methods PUT PATCH");
+    assert_eq!(
+        find(Kind::CorsMethod, "PATCH"),
+        (methods, col(methods, "PATCH"))
+    );
+    let fresh = line_of(new, "allow-origins \"https://fresh.example\"");
+    assert_eq!(find(Kind::CorsOrigin, "https://fresh.example").0, fresh);
+    assert_eq!(
+        find(Kind::Csp, "report-only").0,
+        line_of(new, "report-only")
+    );
+}

@@ -805,7 +805,7 @@ fn repeated_upstream_headers_reach_the_client_whole() {
     let Some(bin) = require_tool("nginx") else {
         return;
     };
-    let text = "cors api {\n    allow-origins \"https://app.example.com\"\n}\nheaders outer {\n    permissions-policy geolocation=()\n    referrer-policy strict-origin\n    x-frame-options DENY\n    strict-transport-security max-age=600\n    cross-origin-opener-policy same-origin\n}\ncsp outer {\n    default-src 'none'\n}\nroute \"/api/*\" { cors api; headers outer; csp outer }\nroute \"/api/b/*\" { cors api }\n";
+    let text = "cors api {\n    allow-origins \"https://app.example.com\"\n}\nheaders outer {\n    referrer-policy strict-origin\n    x-frame-options DENY\n    strict-transport-security max-age=600\n    cross-origin-opener-policy same-origin\n}\ncsp outer {\n    default-src 'none'\n}\nroute \"/api/*\" { cors api; headers outer; csp outer }\nroute \"/api/b/*\" { cors api }\n";
     let c = Compilation::from_str("repeat.policy", text);
     assert!(!c.has_errors(), "{}", c.render());
     let dir = tempdir("repeating-upstream");
@@ -845,10 +845,7 @@ fn repeated_upstream_headers_reach_the_client_whole() {
     assert!(one("cross-origin-opener-policy").is_empty());
 
     let two = values("/api/b%2Fx");
-    assert_eq!(
-        two("permissions-policy"),
-        ["camera=(), microphone=()", "usb=()", "geolocation=()"]
-    );
+    assert_eq!(two("permissions-policy"), ["camera=(), microphone=()", "usb=()"]);
     assert_eq!(
         two("referrer-policy"),
         ["no-referrer", "same-origin", "strict-origin"]
@@ -864,7 +861,6 @@ fn repeated_upstream_headers_reach_the_client_whole() {
 
     // The route that sets them: its own values only.
     let own = values("/api/x");
-    assert_eq!(own("permissions-policy"), ["geolocation=()"]);
     assert_eq!(own("referrer-policy"), ["strict-origin"]);
     assert_eq!(own("content-security-policy"), ["default-src 'none'"]);
     assert_eq!(own("strict-transport-security"), ["max-age=600"]);
@@ -980,8 +976,13 @@ fn a_list_valued_header_is_hidden_only_where_ordinary_requests_keep_their_lines(
                 .map(|(_, v)| v.as_str())
                 .collect();
             if path.contains('%') {
-                // The first line, whole (nginx 1.22; 1.23 and later join every line).
-                assert_eq!(got.first(), want.first(), "{text}: {host} {path}: {got:?}");
+                // The first line, whole (nginx 1.22; 1.23 and later join every line with ", ").
+                let first = want.first().copied().unwrap_or_default();
+                assert!(
+                    got.len() == usize::from(!want.is_empty())
+                        && got.first().copied().unwrap_or_default().starts_with(first),
+                    "{text}: {host} {path}: {got:?}"
+                );
             } else {
                 assert_eq!(got, *want, "{text}: {host} {path}");
             }

@@ -528,11 +528,28 @@ pub(super) fn compare(
                 format!("{route_text} no longer sends a CSP"),
             )
         };
-        let at = gb
+        // The `report-only` line, else the block's head.
+        let profile = b.l.profile.as_str();
+        let report_line = gb
             .route
             .and_then(|(_, r)| r.csp)
-            .and_then(|i| b.l.provenance.csp.get(i))
-            .map_or_else(|| route_at(b, gb), |s| b.at(*s));
+            .and_then(|i| b.spec().csp.get(i))
+            .filter(|_| report_only)
+            .and_then(|c| {
+                b.program()
+                    .csp
+                    .iter()
+                    .find(|d| d.name == c.name && active(&d.when, profile))
+            })
+            .and_then(|d| d.report_only.iter().find(|e| active(&e.when, profile)))
+            .map(|e| e.line);
+        let at = report_line
+            .or_else(|| {
+                gb.route
+                    .and_then(|(_, r)| r.csp)
+                    .and_then(|i| b.l.provenance.csp.get(i).copied())
+            })
+            .map_or_else(|| route_at(b, gb), |s| b.at(s));
         out.push(Kind::Csp, subject, message, place(at, false));
         return;
     };

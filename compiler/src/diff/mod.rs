@@ -1101,9 +1101,8 @@ fn route_label<'r>(ga: &Region<'r>, gb: &Region<'r>) -> Option<&'r str> {
     gb.route.or(ga.route).map(|(_, r)| r.pattern.as_str())
 }
 
-/// Where a region's finding is anchored in `b`: the route line, else the first file.
-/// The line of the region's route that `line` picks (its `cors`, `csrf` or `websocket`
-/// line), else the route's pattern.
+/// The line of the region's route that `line` picks (its `cors`, `csrf`, `websocket`,
+/// `headers` or `csp` line), else the route's pattern, else the first file.
 fn route_line_at(
     b: &Side<'_>,
     gb: &Region<'_>,
@@ -1115,6 +1114,51 @@ fn route_line_at(
     }
 }
 
+/// The origin list (`allow-origins` or `trusted-origins` entries) of side `s`'s active block
+/// named `name`, of the kind `blocks` picks, read by `parts` as (name, condition, list).
+fn origin_list<'s, D: 's>(
+    s: &Side<'s>,
+    blocks: impl Fn(&'s Program) -> &'s Vec<D>,
+    parts: impl Fn(&'s D) -> (&'s String, &'s crate::ir::Cond, &'s Vec<crate::ir::Entry<OriginRef>>),
+    name: &str,
+) -> Option<&'s [crate::ir::Entry<OriginRef>]> {
+    let profile = s.l.profile.as_str();
+    blocks(s.program())
+        .iter()
+        .map(&parts)
+        .find(|(n, when, _)| n.as_str() == name && active(when, profile))
+        .map(|(_, _, list)| list.as_slice())
+}
+
+/// Whether the entry of `new` at `via` names a set that `old` (OLD's list of the same block,
+/// if any) does not name: the naming entry is then the change.
+fn named_anew(
+    new: Option<&[crate::ir::Entry<OriginRef>]>,
+    old: Option<&[crate::ir::Entry<OriginRef>]>,
+    via: Span,
+) -> bool {
+    let set = new
+        .and_then(|l| l.iter().find(|e| e.span == via))
+        .and_then(|e| match &e.value {
+            OriginRef::Set(n) => Some(n),
+            _ => None,
+        });
+    set.is_some_and(|n| {
+        !old.is_some_and(|l| {
+            l.iter()
+                .any(|e| matches!(&e.value, OriginRef::Set(m) if m == n))
+        })
+    })
+}
+
+/// The span of the active entry of `list` that names set `set`.
+fn set_entry(list: &[crate::ir::Entry<OriginRef>], set: &str, profile: &str) -> Option<Span> {
+    list.iter()
+        .find(|e| matches!(&e.value, OriginRef::Set(n) if n == set) && active(&e.when, profile))
+        .map(|e| e.span)
+}
+
+/// Where a region's finding is anchored in `b`: the route line, else the first file.
 fn route_at(b: &Side<'_>, gb: &Region<'_>) -> At {
     gb.route
         .and_then(|(i, _)| b.l.provenance.routes.get(i))
@@ -1220,6 +1264,17 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                 Some(s) if !switched => b.at(s),
                 _ => head_at(),
             };
+            // An origin written at `span`, through the static set NEW's block names at `via`:
+            // anchored at the naming entry where OLD's block did not name that set (the set's
+            // own lines may be unchanged, even in another file), else at the origin's entry.
+            let (old_list, new_list) = (
+                origin_list(a, |p| &p.cors, |d| (&d.name, &d.when, &d.origins), &cb.name),
+                origin_list(b, |p| &p.cors, |d| (&d.name, &d.when, &d.origins), &cb.name),
+            );
+            let origin_line_at = |span: Option<Span>, via: Option<Span>| match via {
+                Some(v) if named_anew(new_list, old_list, v) => line_at(Some(v)),
+                _ => line_at(span),
+            };
             let allowed_by_a = |o: &str| ta.is_some_and(|t| t.match_origin(o.as_bytes()).is_some());
             // In a region several routes decide, an origin another block's route adds is a
             // grant only if the route the host selects allows it too (the runtime allows CORS
@@ -1307,7 +1362,10 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                 if !viable(o) {
                     continue;
                 }
-                let at = line_at(prov.and_then(|p| p.exact.get(i).copied()));
+                let at = origin_line_at(
+                    prov.and_then(|p| p.exact.get(i).copied()),
+                    prov.and_then(|p| p.exact_via.get(i).copied().flatten()),
+                );
                 out.push(
                     Kind::CorsOrigin,
                     o.clone(),
@@ -1334,7 +1392,10 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                 if !viable(missing) {
                     continue;
                 }
-                let at = line_at(prov.and_then(|pv| pv.patterns.get(i).copied()));
+                let at = origin_line_at(
+                    prov.and_then(|pv| pv.patterns.get(i).copied()),
+                    prov.and_then(|pv| pv.patterns_via.get(i).copied().flatten()),
+                );
                 out.push(
                     Kind::CorsOrigin,
                     p.clone(),
@@ -1691,6 +1752,7 @@ fn websocket(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: 
         .iter()
         .find(|w| w.name == wb.name && active(&w.when, profile))
         .filter(|_| own_lines);
+    let old_list = origin_list(a, |p| &p.websocket, |d| (&d.name, &d.when, &d.origins), &wb.name);
     let origin_at = |o: &str| {
         decl.and_then(|d| {
             b.program()
@@ -1698,7 +1760,10 @@ fn websocket(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: 
                 .0
                 .into_iter()
                 .find(|e| matches!(e.value, OriginRef::Literal(x) if x.canonical == o))
-                .map(|e| e.span)
+                .map(|e| match e.via {
+                    Some(v) if named_anew(Some(&d.origins), old_list, v) => v,
+                    _ => e.span,
+                })
         })
     };
     let entry_place = |witness: Witness, line: Option<Span>| Place {
@@ -1780,14 +1845,10 @@ fn websocket(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: 
                 Kind::Provided,
                 format!("websocket {set}"),
                 format!("{route_text} now lets the origins of `{set}`, supplied at run time, open WebSockets (unbounded)"),
-                Place {
-                    route,
-                    host: gb.host,
-                    at: at.clone(),
-                    witness: Some(with_supplied(handshake(gb, Some(&probe)), &set, &probe)),
-                    latent: false,
-                    legacy: false,
-                },
+                entry_place(
+                    with_supplied(handshake(gb, Some(&probe)), &set, &probe),
+                    decl.and_then(|d| set_entry(&d.origins, &set, profile)),
+                ),
             );
         }
     }
@@ -1868,6 +1929,12 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
             ..place(witness)
         }
     };
+    let old_sets = origin_list(
+        a,
+        |p| &p.csrf,
+        |d| (&d.name, &d.when, &d.trusted_sets),
+        &sb.name,
+    );
     let trusted_line = |d: &crate::ir::CsrfDecl, o: &str| {
         d.trusted
             .iter()
@@ -1879,7 +1946,10 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                     .0
                     .into_iter()
                     .find(|e| matches!(e.value, OriginRef::Literal(x) if x.canonical == o))
-                    .map(|e| e.span)
+                    .map(|e| match e.via {
+                        Some(v) if named_anew(Some(&d.trusted_sets), old_sets, v) => v,
+                        _ => e.span,
+                    })
             })
     };
     let first_line =
@@ -1967,7 +2037,10 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
                 Kind::Provided,
                 format!("csrf {set}"),
                 format!("the CSRF check of {route_text} now trusts the origins of `{set}`, supplied at run time (unbounded)"),
-                place(Some(with_supplied(cross_site(gb, method, &probe), &set, &probe))),
+                entry_place(
+                    Some(with_supplied(cross_site(gb, method, &probe), &set, &probe)),
+                    &|d| set_entry(&d.trusted_sets, &set, profile),
+                ),
             );
         }
     }

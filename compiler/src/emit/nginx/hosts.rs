@@ -140,9 +140,9 @@ impl Hosts {
     /// list-valued header ([`list_valued`]) where that answer serves some host's normal paths
     /// (its ordinary requests would lose the upstream's later lines; on as-sent readings only,
     /// the loss is spec/nginx.md's table row). A header only another answer sets or removes
-    /// follows `partner_rule` ([`cannot_hide`]); one it sets is added beside the upstream's
-    /// lines, refused where that could be looser than the runtime's answer
-    /// ([`beside_looser`]: `Permissions-Policy`) on ordinary requests.
+    /// follows `partner_rule` ([`cannot_hide`]: one it sets is added beside the upstream's
+    /// lines, and refused where that could be looser than the runtime's answer,
+    /// [`beside_looser`]).
     ///
     /// [`cannot_hide`]: super::paths::cannot_hide
     /// [`cannot_pass`]: super::paths::cannot_pass
@@ -174,10 +174,7 @@ impl Hosts {
                 } else {
                     !own.0.contains(n)
                         && !own.1.contains(n)
-                        && (super::paths::cannot_hide(n, removed)
-                            || (!removed
-                                && super::paths::beside_looser(n)
-                                && Self::serves_normal(&keyed, i)))
+                        && super::paths::cannot_hide(n, removed)
                 };
                 if !refused {
                     continue;

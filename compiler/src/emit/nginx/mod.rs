@@ -290,7 +290,7 @@ fn host_header_errors(lowered: &Lowered, nonce_lost: bool) -> Vec<crate::diag::D
                     x.1.is_some(),
                 ));
             }
-            // Answers that differ in host and reading at once are the hosts' difference too.
+            // Two hosts' answers for the same reading differ (or no one host's two readings do).
             let by_host = pairs.iter().any(|(x, y)| x.1 == y.1 && x.0 != y.0) || !by_reading;
             if by_host && !seen.contains(&("GL1110", ri, name.clone(), false)) {
                 seen.push(("GL1110", ri, name.clone(), false));
@@ -365,7 +365,11 @@ fn reading_header_error(
     let (message, label) = if by_as_sent {
         (
             format!("nginx cannot {verb} `{name}` only for the paths of {leaves} that read as this route when sent"),
-            format!("route \"{by}\" {verbs} it; nginx would hide it on every request of {leaves} and pass on only the first line of the upstream's"),
+            if !removed && paths::beside_looser(name) {
+                format!("route \"{by}\" sets it; added beside the application's own lines, their other members would still apply where the runtime replaces them, and hidden on every request of {leaves}, only the first line of the upstream's would pass")
+            } else {
+                format!("route \"{by}\" {verbs} it; nginx would hide it on every request of {leaves} and pass on only the first line of the upstream's")
+            },
         )
     } else {
         (

@@ -1039,9 +1039,9 @@ impl Writer {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum PartnerRule {
     /// Added after the upstream's lines, which stay: the CSPs (one more policy is never
-    /// looser), Reporting-Endpoints and Permissions-Policy (dictionaries: a later member
-    /// replaces an earlier one of the same name) and Referrer-Policy (the last valid token
-    /// wins).
+    /// looser), Reporting-Endpoints (a dictionary: a later member replaces an earlier one of
+    /// the same name; it only names where reports go) and Referrer-Policy (the last valid
+    /// token, the policy's, wins). Not `Permissions-Policy` ([`beside_looser`]).
     AddBeside,
     /// Hidden, and the upstream's first value passed on where the answer leaves it alone:
     /// headers that hold one value, which browsers read from the first line.
@@ -1059,7 +1059,7 @@ pub(super) enum PartnerRule {
 pub(super) fn partner_rule(name: &str, removed: bool) -> PartnerRule {
     match name {
         "server" if removed => PartnerRule::LeaveAlone,
-        n if list_valued(n) && !removed => PartnerRule::AddBeside,
+        n if list_valued(n) && !removed && !beside_looser(n) => PartnerRule::AddBeside,
         n if one_value(n) => PartnerRule::HideAndPassFirst,
         _ => PartnerRule::Refuse,
     }
@@ -1095,7 +1095,7 @@ impl Writer {
     /// with ", " (the same list) on 1.23 and later; any other, its first value
     /// ([`Self::upstream_first`]).
     pub(super) fn upstream_passed(&mut self, name: &str) -> Result<String, Unsupported> {
-        if partner_rule(name, false) == PartnerRule::AddBeside {
+        if list_valued(name) {
             return upstream_var(name);
         }
         self.upstream_first(name)
