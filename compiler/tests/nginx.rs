@@ -845,7 +845,10 @@ fn repeated_upstream_headers_reach_the_client_whole() {
     assert!(one("cross-origin-opener-policy").is_empty());
 
     let two = values("/api/b%2Fx");
-    assert_eq!(two("permissions-policy"), ["camera=(), microphone=()", "usb=()"]);
+    assert_eq!(
+        two("permissions-policy"),
+        ["camera=(), microphone=()", "usb=()"]
+    );
     assert_eq!(
         two("referrer-policy"),
         ["no-referrer", "same-origin", "strict-origin"]

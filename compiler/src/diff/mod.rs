@@ -1119,7 +1119,13 @@ fn route_line_at(
 fn origin_list<'s, D: 's>(
     s: &Side<'s>,
     blocks: impl Fn(&'s Program) -> &'s Vec<D>,
-    parts: impl Fn(&'s D) -> (&'s String, &'s crate::ir::Cond, &'s Vec<crate::ir::Entry<OriginRef>>),
+    parts: impl Fn(
+        &'s D,
+    ) -> (
+        &'s String,
+        &'s crate::ir::Cond,
+        &'s Vec<crate::ir::Entry<OriginRef>>,
+    ),
     name: &str,
 ) -> Option<&'s [crate::ir::Entry<OriginRef>]> {
     let profile = s.l.profile.as_str();
@@ -1752,7 +1758,12 @@ fn websocket(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: 
         .iter()
         .find(|w| w.name == wb.name && active(&w.when, profile))
         .filter(|_| own_lines);
-    let old_list = origin_list(a, |p| &p.websocket, |d| (&d.name, &d.when, &d.origins), &wb.name);
+    let old_list = origin_list(
+        a,
+        |p| &p.websocket,
+        |d| (&d.name, &d.when, &d.origins),
+        &wb.name,
+    );
     let origin_at = |o: &str| {
         decl.and_then(|d| {
             b.program()
