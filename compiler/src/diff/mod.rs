@@ -1136,6 +1136,26 @@ fn origin_list<'s, D: 's>(
         .map(|(_, _, list)| list.as_slice())
 }
 
+/// Where origin `o` of list `list` (a block of NEW's, `b`) is written: its entry, or, for an
+/// origin that comes through a static set, the entry naming the set where `old` (OLD's list of
+/// the same block) does not name it ([`named_anew`]), else the set's entry.
+fn origin_entry(
+    b: &Side<'_>,
+    list: &[crate::ir::Entry<OriginRef>],
+    old: Option<&[crate::ir::Entry<OriginRef>]>,
+    o: &str,
+) -> Option<Span> {
+    b.program()
+        .expand_origins(list, &b.l.profile)
+        .0
+        .into_iter()
+        .find(|e| matches!(e.value, OriginRef::Literal(x) if x.canonical == o))
+        .map(|e| match e.via {
+            Some(v) if named_anew(Some(list), old, v) => v,
+            _ => e.span,
+        })
+}
+
 /// Whether the entry of `new` at `via` names a set that `old` (OLD's list of the same block,
 /// if any) does not name: the naming entry is then the change.
 fn named_anew(
@@ -1764,19 +1784,7 @@ fn websocket(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: 
         |d| (&d.name, &d.when, &d.origins),
         &wb.name,
     );
-    let origin_at = |o: &str| {
-        decl.and_then(|d| {
-            b.program()
-                .expand_origins(&d.origins, profile)
-                .0
-                .into_iter()
-                .find(|e| matches!(e.value, OriginRef::Literal(x) if x.canonical == o))
-                .map(|e| match e.via {
-                    Some(v) if named_anew(Some(&d.origins), old_list, v) => v,
-                    _ => e.span,
-                })
-        })
-    };
+    let origin_at = |o: &str| decl.and_then(|d| origin_entry(b, &d.origins, old_list, o));
     let entry_place = |witness: Witness, line: Option<Span>| Place {
         at: line.map_or_else(|| at.clone(), |s| b.at(s)),
         ..place(witness)
@@ -1951,17 +1959,7 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
             .iter()
             .find(|e| e.value == o && active(&e.when, profile))
             .map(|e| e.line)
-            .or_else(|| {
-                b.program()
-                    .expand_origins(&d.trusted_sets, profile)
-                    .0
-                    .into_iter()
-                    .find(|e| matches!(e.value, OriginRef::Literal(x) if x.canonical == o))
-                    .map(|e| match e.via {
-                        Some(v) if named_anew(Some(&d.trusted_sets), old_sets, v) => v,
-                        _ => e.span,
-                    })
-            })
+            .or_else(|| origin_entry(b, &d.trusted_sets, old_sets, o))
     };
     let first_line =
         |l: &[crate::ir::Entry<bool>]| l.iter().find(|e| active(&e.when, profile)).map(|e| e.line);
