@@ -2760,4 +2760,31 @@ fn findings_are_anchored_at_entries_naming_sets_and_in_new_blocks() {
         find(Kind::Csp, "report-only").0,
         line_of(new, "report-only")
     );
+    // Latent grants (blocks no route uses) at their own entries too.
+    let spare = "websocket ws {\n    allow-origins \"https://a.example\"\n}\ncsrf cs {\n    trusted-origins \"https://a.example\"\n}\nroute \"/x/*\" { }\n";
+    let grown = spare
+        .replace(
+            "allow-origins \"https://a.example\"\n",
+            "allow-origins \"https://a.example\"\n    allow-origins \"https://ws.example\"\n",
+        )
+        .replace(
+            "trusted-origins \"https://a.example\"\n",
+            "trusted-origins \"https://a.example\"\n    trusted-origins \"https://sso.example\"\n",
+        );
+    let r = report(spare, &grown);
+    for (subject, line) in [
+        ("https://ws.example", "allow-origins \"https://ws.example\""),
+        (
+            "https://sso.example",
+            "trusted-origins \"https://sso.example\"",
+        ),
+    ] {
+        let f = r.new_access.iter().find(|f| f.subject == subject);
+        assert!(
+            f.is_some_and(|f| f.latent),
+            "{subject}: {:#?}",
+            r.new_access
+        );
+        assert_eq!(f.unwrap().line, line_of(&grown, line), "{subject}");
+    }
 }

@@ -2165,11 +2165,10 @@ fn latent(a: &Side<'_>, b: &Side<'_>, out: &mut Out<'_>) {
             .map_or_else(|| b.top(), |s| b.at(s));
         let mut entries: Vec<(String, Vec<String>, At)> = Vec::new();
         if cb.any_origin && !sa.cors.iter().any(|c| c.name == cb.name && c.any_origin) {
-            entries.push((
-                "*".into(),
-                vec![format!("https://{fresh}.invalid")],
-                head.clone(),
-            ));
+            let at = prov
+                .and_then(|p| p.any)
+                .map_or_else(|| head.clone(), |s| b.at(s));
+            entries.push(("*".into(), vec![format!("https://{fresh}.invalid")], at));
         }
         for (k, o) in cb.origins.iter().enumerate() {
             let at = prov
@@ -2221,6 +2220,22 @@ fn latent(a: &Side<'_>, b: &Side<'_>, out: &mut Out<'_>) {
                 .websocket
                 .get(i)
                 .map_or_else(|| b.top(), |s| b.at(*s));
+        // Each origin at its own entry (or the entry naming its set), as for a route's.
+        let decl = b
+            .program()
+            .websocket
+            .iter()
+            .find(|w| w.name == wb.name && active(&w.when, &b.l.profile));
+        let old_list = origin_list(
+            a,
+            |p| &p.websocket,
+            |d| (&d.name, &d.when, &d.origins),
+            &wb.name,
+        );
+        let entry_at = |o: &str| {
+            decl.and_then(|d| origin_entry(b, &d.origins, old_list, o))
+                .map_or_else(|| at.clone(), |s| b.at(s))
+        };
         let entries = wb.origins.iter().map(|o| (o, vec![o.clone()])).chain(
             wb.patterns
                 .iter()
@@ -2240,7 +2255,7 @@ fn latent(a: &Side<'_>, b: &Side<'_>, out: &mut Out<'_>) {
                 Place {
                     route: None,
                     host: None,
-                    at: at.clone(),
+                    at: entry_at(entry),
                     witness: None,
                     latent: true,
                     legacy: false,
@@ -2258,6 +2273,30 @@ fn latent(a: &Side<'_>, b: &Side<'_>, out: &mut Out<'_>) {
                 .csrf
                 .get(i)
                 .map_or_else(|| b.top(), |s| b.at(*s));
+        // Each origin at its own entry (or the entry naming its set).
+        let profile = b.l.profile.as_str();
+        let decl = b
+            .program()
+            .csrf
+            .iter()
+            .find(|c| c.name == cb.name && active(&c.when, profile));
+        let old_sets = origin_list(
+            a,
+            |p| &p.csrf,
+            |d| (&d.name, &d.when, &d.trusted_sets),
+            &cb.name,
+        );
+        let entry_at = |o: &str| {
+            decl.and_then(|d| {
+                d.trusted
+                    .iter()
+                    .chain(&d.self_origins)
+                    .find(|e| e.value == o && active(&e.when, profile))
+                    .map(|e| e.line)
+                    .or_else(|| origin_entry(b, &d.trusted_sets, old_sets, o))
+            })
+            .map_or_else(|| at.clone(), |s| b.at(s))
+        };
         for o in cb.trusted.iter().chain(&cb.self_origins) {
             if old.is_some_and(|c| c.trusted.contains(o) || c.self_origins.contains(o)) {
                 continue;
@@ -2272,7 +2311,7 @@ fn latent(a: &Side<'_>, b: &Side<'_>, out: &mut Out<'_>) {
                 Place {
                     route: None,
                     host: None,
-                    at: at.clone(),
+                    at: entry_at(o),
                     witness: None,
                     latent: true,
                     legacy: false,
