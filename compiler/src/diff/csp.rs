@@ -356,6 +356,27 @@ fn ignored_by_csp3(effective: &str, list: &[String], source: &str) -> bool {
     dynamic && (source == "'self'" || !source.starts_with('\'') || source == "'unsafe-hashes'")
 }
 
+/// Sources a CSP gains, keyed by (the directive supplying them, the source): the effective
+/// directives they reach, the supplying line, and whether every reach is legacy (honoured
+/// only by browsers without CSP Level 3).
+type Gained<'e> = BTreeMap<(String, String), (Vec<&'e str>, Span, bool)>;
+
+/// Records that `source`, from directive `from` at `line`, reaches `effective`.
+fn gain<'e>(
+    gained: &mut Gained<'e>,
+    from: &str,
+    source: &str,
+    effective: &'e str,
+    line: Span,
+    legacy: bool,
+) {
+    let e = gained
+        .entry((from.to_string(), source.to_string()))
+        .or_insert((Vec::new(), line, true));
+    e.0.push(effective);
+    e.2 &= legacy;
+}
+
 /// The checked directives a newly enforced CSP is judged on: scripts (and workers), plugins,
 /// and `<base>`.
 const JUDGED: &[&str] = &[
@@ -428,7 +449,7 @@ fn newly_enforced(
                 .any(|s| s == "'nonce'" || s.starts_with("'nonce-") || s.starts_with("'sha"))
         })
     });
-    let mut gained: BTreeMap<(String, String), (Vec<&str>, Span, bool)> = BTreeMap::new();
+    let mut gained: Gained<'_> = BTreeMap::new();
     for effective in JUDGED {
         let Some((from, list, line)) = in_effect(db, effective) else {
             if *effective != "base-uri" || nonce_scripts {
@@ -444,12 +465,14 @@ fn newly_enforced(
             continue;
         };
         for s in list.iter().filter(|s| dangerous(effective, s)) {
-            let legacy = ignored_by_csp3(effective, list, s);
-            let e = gained
-                .entry((from.to_string(), s.clone()))
-                .or_insert((Vec::new(), line, true));
-            e.0.push(effective);
-            e.2 &= legacy;
+            gain(
+                &mut gained,
+                from,
+                s,
+                effective,
+                line,
+                ignored_by_csp3(effective, list, s),
+            );
         }
     }
     for ((from, source), (effective, line, legacy)) in gained {
@@ -489,8 +512,13 @@ pub(super) fn compare(
             .and_then(|i| s.spec().csp.get(i))
             .map(|c| c.name.clone())
     };
-    let switched = name(a, ga) != name(b, gb)
-        && name(b, gb).is_some_and(|n| a.spec().csp.iter().any(|c| c.name == n));
+    let switched = name(b, gb).is_some_and(|n| {
+        super::switched_to_kept(
+            name(a, ga).as_deref(),
+            &n,
+            a.spec().csp.iter().map(|c| c.name.as_str()),
+        )
+    });
     let Some((da, _)) = enforced(a, ga) else {
         // OLD enforces no CSP there: the application's own passed. NEW's replaces it, judged
         // on its own (spec/diff.md, "Newly enforced CSP").
@@ -554,7 +582,7 @@ pub(super) fn compare(
         return;
     };
     // Sources gained, grouped by the directive line that supplies them.
-    let mut gained: BTreeMap<(String, String), (Vec<&str>, Span, bool)> = BTreeMap::new();
+    let mut gained: Gained<'_> = BTreeMap::new();
     let mut unrestricted: Vec<&str> = Vec::new();
     for (effective, _) in EFFECTIVE {
         let Some((_, la, _)) = in_effect(&da, effective) else {
@@ -580,11 +608,7 @@ pub(super) fn compare(
             if s == "'none'" || (!none_a && covered) {
                 continue;
             }
-            let e = gained
-                .entry((from.to_string(), s.clone()))
-                .or_insert((Vec::new(), line, true));
-            e.0.push(effective);
-            e.2 &= legacy;
+            gain(&mut gained, from, s, effective, line, legacy);
         }
     }
     for ((from, source), (effective, line, legacy)) in gained {

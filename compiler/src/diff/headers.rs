@@ -102,8 +102,11 @@ fn line_at(
 /// Whether the region's route has another header set in NEW than in OLD (or none in OLD),
 /// one OLD already has: its lines may be unchanged, so findings go to the route's line.
 fn switched(a: &Side<'_>, ga: &Region<'_>, hb: &HeaderSetSpec) -> bool {
-    set_of(a, ga).is_none_or(|(_, ha)| ha.name != hb.name)
-        && a.spec().headers.iter().any(|h| h.name == hb.name)
+    super::switched_to_kept(
+        set_of(a, ga).map(|(_, ha)| ha.name.as_str()),
+        &hb.name,
+        a.spec().headers.iter().map(|h| h.name.as_str()),
+    )
 }
 
 /// A protective header (of [`PROTECTIVE`]) that NEW's header set removes from the

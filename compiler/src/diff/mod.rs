@@ -1101,6 +1101,27 @@ fn route_label<'r>(ga: &Region<'r>, gb: &Region<'r>) -> Option<&'r str> {
     gb.route.or(ga.route).map(|(_, r)| r.pattern.as_str())
 }
 
+/// Whether a route's block of one kind is another in NEW (`new`) than in OLD (`old`; `None`:
+/// none there) and one OLD already has (`old_names`, its blocks of that kind): the block's
+/// lines may be unchanged, so its findings are anchored at the route's line naming it
+/// (spec/diff.md, "Where a finding points").
+pub(super) fn switched_to_kept<'n>(
+    old: Option<&str>,
+    new: &str,
+    mut old_names: impl Iterator<Item = &'n str>,
+) -> bool {
+    old != Some(new) && old_names.any(|n| n == new)
+}
+
+/// [`switched_to_kept`] for a region's csrf policies, OLD's `sa` and NEW's `sb`.
+fn csrf_switched(a: &Side<'_>, sa: &CsrfSpec, sb: &CsrfSpec) -> bool {
+    switched_to_kept(
+        Some(&sa.name),
+        &sb.name,
+        a.spec().csrf.iter().map(|c| c.name.as_str()),
+    )
+}
+
 /// The line of the region's route that `line` picks (its `cors`, `csrf`, `websocket`,
 /// `headers` or `csp` line), else the route's pattern, else the first file.
 fn route_line_at(
@@ -1277,8 +1298,11 @@ fn cors(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
             // A route that switched to this policy (or a new route), one OLD already has, made
             // the change on its own line; the policy's lines may be unchanged (another route's
             // block), so every finding is anchored there.
-            let switched = ca.is_none_or(|c| c.name != cb.name)
-                && a.spec().cors.iter().any(|c| c.name == cb.name);
+            let switched = switched_to_kept(
+                ca.map(|c| c.name.as_str()),
+                &cb.name,
+                a.spec().cors.iter().map(|c| c.name.as_str()),
+            );
             // Where findings without a line of their own are anchored (the cors block's head),
             // found only when one is made: most pairs of routes make none.
             let head_at = || match prov.and_then(|p| p.head) {
@@ -1753,10 +1777,13 @@ fn websocket(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: 
     };
     // Anchored at the block head, or at the route's line where the route switched to this
     // policy (the change is there; the block may be another route's, unchanged).
+    let switched = switched_to_kept(
+        Some(&wa.name),
+        &wb.name,
+        a.spec().websocket.iter().map(|w| w.name.as_str()),
+    );
     let at = match b.l.provenance.websocket.get(ib) {
-        Some(s) if wa.name == wb.name || !a.spec().websocket.iter().any(|w| w.name == wb.name) => {
-            b.at(*s)
-        }
+        Some(s) if !switched => b.at(*s),
         _ => route_line_at(b, gb, |p| p.websocket_line),
     };
     let place = |witness: Witness| Place {
@@ -1771,13 +1798,12 @@ fn websocket(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: 
     // set; `same-origin`; `missing-origin`), else `at`; `at` alone where the route switched to
     // a block OLD has.
     let profile = b.l.profile.as_str();
-    let own_lines = wa.name == wb.name || !a.spec().websocket.iter().any(|w| w.name == wb.name);
     let decl = b
         .program()
         .websocket
         .iter()
         .find(|w| w.name == wb.name && active(&w.when, profile))
-        .filter(|_| own_lines);
+        .filter(|_| !switched);
     let old_list = origin_list(
         a,
         |p| &p.websocket,
@@ -1917,10 +1943,9 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
     let method = unexempt_method(sa, Some(sb), gb.path, &out.fresh);
     let method = method.as_str();
     // As for websocket: the block head, or the route's line where it switched policies.
+    let switched = csrf_switched(a, sa, sb);
     let at = match b.l.provenance.csrf.get(ib) {
-        Some(s) if sa.name == sb.name || !a.spec().csrf.iter().any(|c| c.name == sb.name) => {
-            b.at(*s)
-        }
+        Some(s) if !switched => b.at(*s),
         _ => route_line_at(b, gb, |p| p.csrf_line),
     };
     let place = |witness: Option<Witness>| Place {
@@ -1934,7 +1959,6 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
     // Where a finding from an entry of NEW's block is anchored: the entry `pick` finds (its
     // own line), else `at`; `at` alone where the route switched to a block OLD has.
     let profile = b.l.profile.as_str();
-    let own_lines = sa.name == sb.name || !a.spec().csrf.iter().any(|c| c.name == sb.name);
     let decl = b
         .program()
         .csrf
@@ -1942,7 +1966,7 @@ fn csrf(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out: &mut 
         .find(|c| c.name == sb.name && active(&c.when, profile));
     let entry_place = |witness: Option<Witness>,
                        pick: &dyn Fn(&crate::ir::CsrfDecl) -> Option<Span>| {
-        let line = decl.filter(|_| own_lines).and_then(pick);
+        let line = decl.filter(|_| !switched).and_then(pick);
         Place {
             at: line.map_or_else(|| at.clone(), |s| b.at(s)),
             ..place(witness)
@@ -2100,6 +2124,7 @@ fn exemptions(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out:
     };
     let route = route_label(ga, gb);
     let probe = format!("https://{}.invalid", out.fresh);
+    let switched = csrf_switched(a, sa, sb);
     for (k, (m, p)) in sb.exempt.iter().enumerate() {
         if guestlist::is_csrf_safe_method(m) || !guestlist::pattern_covers(p, gb.path) {
             continue;
@@ -2109,9 +2134,7 @@ fn exemptions(a: &Side<'_>, b: &Side<'_>, ga: &Region<'_>, gb: &Region<'_>, out:
         }
         // The exemption's line, or the route's `csrf` line where it switched policies.
         let at = match exempt_line(b, ib, k) {
-            Some(s) if sa.name == sb.name || !a.spec().csrf.iter().any(|c| c.name == sb.name) => {
-                b.at(s)
-            }
+            Some(s) if !switched => b.at(s),
             _ => route_line_at(b, gb, |p| p.csrf_line),
         };
         out.push(
