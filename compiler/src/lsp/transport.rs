@@ -53,26 +53,39 @@ impl Threads {
     /// `false` (with a line on standard error) when a new thread cannot start: the server
     /// then ends with exit code 1.
     pub fn renew(&mut self) -> bool {
-        if let Some(p) = self.parser.take() {
-            let _ = self.parser_stop.send(());
-            if let Ok(Some(parser)) = p.join() {
-                match spawn("guestlist-lsp-parser", move || parser.run()) {
-                    Ok(t) => self.parser = Some(t),
-                    Err(e) => return cannot_start(&e),
-                }
-            }
-        }
-        if let Some(w) = self.writer.take() {
-            let _ = self.writer_stop.send(());
-            if let Ok(Some(writer)) = w.join() {
-                match spawn("guestlist-lsp-writer", move || writer.run()) {
-                    Ok(t) => self.writer = Some(t),
-                    Err(e) => return cannot_start(&e),
-                }
-            }
-        }
-        true
+        restart(
+            &mut self.parser,
+            &self.parser_stop,
+            "guestlist-lsp-parser",
+            Parser::run,
+        ) && restart(
+            &mut self.writer,
+            &self.writer_stop,
+            "guestlist-lsp-writer",
+            Writer::run,
+        )
     }
+}
+
+/// Stops the thread in `slot` (through `stop`) and, where it hands its state back, runs
+/// `run` on that state in a new thread named `name`; `false` (with a line on standard error)
+/// when the new thread cannot start.
+fn restart<T: Send + 'static>(
+    slot: &mut Option<JoinHandle<Option<T>>>,
+    stop: &Sender<()>,
+    name: &str,
+    run: fn(T) -> Option<T>,
+) -> bool {
+    if let Some(h) = slot.take() {
+        let _ = stop.send(());
+        if let Ok(Some(state)) = h.join() {
+            match spawn(name, move || run(state)) {
+                Ok(t) => *slot = Some(t),
+                Err(e) => return cannot_start(&e),
+            }
+        }
+    }
+    true
 }
 
 /// A thread named `name` running `f`.
