@@ -11,6 +11,8 @@
 # GATE measures only guestlist and hand, GET and preflight, and fails when guestlist / hand
 # (whole-process counts, not overheads) is over the file's e2e-get or e2e-preflight ceiling.
 set -euo pipefail
+# A count that fails inside `$(...)` ends the script, never a gate passed on no measurement.
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 for tool in valgrind curl; do
   command -v "$tool" >/dev/null || { echo "$tool is required (apt-get install $tool)" >&2; exit 1; }
@@ -65,7 +67,7 @@ if [ -n "$GATE" ]; then
     c=$(awk -v k="$1" '$1 == k {print $2}' "$GATE")
     if [ -z "$c" ]; then
       echo "error: no ceiling for $1 in $GATE" >&2; status=1
-    elif awk -v a="$2" -v c="$c" 'BEGIN {exit !(a <= c)}'; then
+    elif awk -v a="$2" -v c="$c" 'BEGIN {exit !(a > 0 && a <= c)}'; then
       echo "gate $1: $2 <= $c"
     else
       echo "error: gate $1: $2 is over its ceiling $c ($GATE)" >&2; status=1
